@@ -1,0 +1,139 @@
+//! Server-side sessions in PostgreSQL: the cookie carries a random secret, the table keeps its
+//! SHA-256, and every request looks the session up with its user in one query.
+
+use std::time::Duration;
+
+use sqlx::{PgConnection, PgPool};
+
+use super::roles::RoleSet;
+use super::token;
+
+/// The cookie's name. With HTTPS the `__Host-` prefix pins it to this host and path `/`.
+pub fn cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-od_session"
+    } else {
+        "od_session"
+    }
+}
+
+/// The person behind a request, as loaded with their session.
+#[derive(Clone, Debug)]
+pub struct CurrentUser {
+    pub id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub roles: RoleSet,
+    /// Hash of this session's secret, to end or annotate it.
+    pub session_hash: Vec<u8>,
+    /// A message left by the previous request, shown once.
+    pub flash: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    id: i64,
+    email: String,
+    display_name: String,
+    roles: Vec<String>,
+    flash: Option<String>,
+    stale: bool,
+}
+
+/// Starts a session for `user_id`; returns the secret for the cookie.
+pub async fn create(
+    conn: &mut PgConnection,
+    user_id: i64,
+    absolute: Duration,
+    ip: &str,
+    user_agent: &str,
+) -> sqlx::Result<String> {
+    let secret = token::random_hex(32);
+    sqlx::query(
+        "INSERT INTO sessions (id_hash, user_id, absolute_expires_at, ip, user_agent)
+         VALUES ($1, $2, now() + make_interval(secs => $3), $4, $5)",
+    )
+    .bind(token::digest(&secret))
+    .bind(user_id)
+    .bind(absolute.as_secs_f64())
+    .bind(ip)
+    .bind(user_agent.chars().take(300).collect::<String>())
+    .execute(conn)
+    .await?;
+    Ok(secret)
+}
+
+/// Finds the live session for a cookie's secret. A session past its idle or absolute limit, or
+/// whose user is disabled, is not found. Marks the session used (at most once a minute, to keep
+/// reads cheap) and takes its flash message.
+pub async fn load(pool: &PgPool, secret: &str, idle: Duration) -> sqlx::Result<Option<CurrentUser>> {
+    let hash = token::digest(secret);
+    let row: Option<SessionRow> = sqlx::query_as(
+        "SELECT u.id, u.email, u.display_name, u.roles, s.flash,
+                s.last_seen_at < now() - interval '60 seconds' AS stale
+           FROM sessions s JOIN users u ON u.id = s.user_id
+          WHERE s.id_hash = $1
+            AND u.disabled_at IS NULL
+            AND s.absolute_expires_at > now()
+            AND s.last_seen_at > now() - make_interval(secs => $2)",
+    )
+    .bind(&hash)
+    .bind(idle.as_secs_f64())
+    .fetch_optional(pool)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    if row.stale || row.flash.is_some() {
+        sqlx::query("UPDATE sessions SET last_seen_at = now(), flash = NULL WHERE id_hash = $1")
+            .bind(&hash)
+            .execute(pool)
+            .await?;
+    }
+    Ok(Some(CurrentUser {
+        id: row.id,
+        email: row.email,
+        display_name: row.display_name,
+        roles: RoleSet::from_keys(&row.roles),
+        session_hash: hash,
+        flash: row.flash,
+    }))
+}
+
+/// Leaves a message for the next page this session shows.
+pub async fn set_flash(conn: &mut PgConnection, session_hash: &[u8], message: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE sessions SET flash = $2 WHERE id_hash = $1")
+        .bind(session_hash)
+        .bind(message)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Ends one session.
+pub async fn delete(conn: &mut PgConnection, session_hash: &[u8]) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+        .bind(session_hash)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Ends every session of a user (on disable or a new password); returns how many.
+pub async fn delete_for_user(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<u64> {
+    Ok(sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user_id)
+        .execute(conn)
+        .await?
+        .rows_affected())
+}
+
+/// Removes sessions that can no longer be used; run now and then.
+pub async fn purge_expired(pool: &PgPool, idle: Duration) -> sqlx::Result<u64> {
+    Ok(sqlx::query(
+        "DELETE FROM sessions
+          WHERE absolute_expires_at <= now() OR last_seen_at <= now() - make_interval(secs => $1)",
+    )
+    .bind(idle.as_secs_f64())
+    .execute(pool)
+    .await?
+    .rows_affected())
+}

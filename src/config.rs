@@ -1,0 +1,256 @@
+//! Configuration read from the environment once at start-up, each value checked so a mistake
+//! stops the app with a message naming the variable instead of surfacing later.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything the app needs to know about where and how it runs.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    pub bind_addr: SocketAddr,
+    /// The public address people use, for links and for the cookie's `Secure` flag.
+    pub base_url: String,
+    /// An existing PostgreSQL server; when unset a private cluster under `data_dir` is used.
+    pub database_url: Option<String>,
+    /// Where the private cluster and other local files live.
+    pub data_dir: PathBuf,
+    /// TCP port of the private cluster.
+    pub embedded_pg_port: u16,
+    /// Demo accounts and clients are created, and listed on the sign-in page.
+    pub demo: bool,
+    /// `production` forbids demo mode and the private cluster.
+    pub production: bool,
+    /// A session unused this long is over.
+    pub session_idle: Duration,
+    /// A session this old is over, however busy.
+    pub session_absolute: Duration,
+    /// Folder served under `/static`.
+    pub static_dir: PathBuf,
+    /// Log lines as JSON rather than text.
+    pub log_json: bool,
+}
+
+/// A configuration value that cannot be used, with the variable it came from.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: {message}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub message: String,
+}
+
+impl Config {
+    /// Reads the process environment. `demo` comes from the command line.
+    pub fn from_env(demo: bool) -> Result<Self, ConfigError> {
+        Self::from_lookup(demo, |name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup`, so tests can supply their own environment.
+    pub fn from_lookup(
+        demo: bool,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+
+        let production = match get("APP_ENV").as_deref().map(str::trim) {
+            None | Some("development") => false,
+            Some("production") => true,
+            Some(other) => {
+                return Err(err(
+                    "APP_ENV",
+                    format!("must be `development` or `production`, not `{other}`"),
+                ));
+            }
+        };
+        let bind_addr = match get("BIND_ADDR") {
+            None => SocketAddr::from(([127, 0, 0, 1], 3000)),
+            Some(v) => v.trim().parse().map_err(|_| {
+                err(
+                    "BIND_ADDR",
+                    format!("`{v}` is not an address like 127.0.0.1:3000"),
+                )
+            })?,
+        };
+        let base_url = match get("BASE_URL") {
+            None => format!("http://{bind_addr}"),
+            Some(v) => parse_base_url(&v)?,
+        };
+        let embedded_pg_port = match get("EMBEDDED_PG_PORT") {
+            None => 55432,
+            Some(v) => v
+                .trim()
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p >= 1024)
+                .ok_or_else(|| {
+                    err(
+                        "EMBEDDED_PG_PORT",
+                        format!("`{v}` is not a port between 1024 and 65535"),
+                    )
+                })?,
+        };
+        let session_idle = minutes("SESSION_IDLE_MINUTES", get("SESSION_IDLE_MINUTES"), 30, 30)?;
+        let session_absolute = minutes(
+            "SESSION_ABSOLUTE_MINUTES",
+            get("SESSION_ABSOLUTE_MINUTES"),
+            12 * 60,
+            12 * 60,
+        )?;
+        let log_json = match get("LOG_FORMAT").as_deref().map(str::trim) {
+            None | Some("text") => false,
+            Some("json") => true,
+            Some(other) => {
+                return Err(err(
+                    "LOG_FORMAT",
+                    format!("must be `text` or `json`, not `{other}`"),
+                ));
+            }
+        };
+        let database_url = get("DATABASE_URL");
+        if production && demo {
+            return Err(err(
+                "APP_ENV",
+                "demo mode is refused when APP_ENV=production".into(),
+            ));
+        }
+        if production && database_url.is_none() {
+            return Err(err(
+                "DATABASE_URL",
+                "must be set when APP_ENV=production".into(),
+            ));
+        }
+        Ok(Config {
+            bind_addr,
+            base_url,
+            database_url,
+            data_dir: get("DATA_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".data")),
+            embedded_pg_port,
+            demo,
+            production,
+            session_idle,
+            session_absolute,
+            static_dir: get("STATIC_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("static")),
+            log_json,
+        })
+    }
+
+    /// Cookies get the `Secure` flag when people reach the app over HTTPS.
+    pub fn secure_cookies(&self) -> bool {
+        self.base_url.starts_with("https://")
+    }
+}
+
+fn err(variable: &'static str, message: String) -> ConfigError {
+    ConfigError { variable, message }
+}
+
+fn parse_base_url(v: &str) -> Result<String, ConfigError> {
+    let v = v.trim().trim_end_matches('/');
+    let rest = v
+        .strip_prefix("https://")
+        .or_else(|| v.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.contains(['?', '#', ' ']) => Ok(v.to_string()),
+        _ => Err(err(
+            "BASE_URL",
+            format!("`{v}` is not an address like https://desk.example.com"),
+        )),
+    }
+}
+
+fn minutes(
+    variable: &'static str,
+    value: Option<String>,
+    default: u64,
+    max: u64,
+) -> Result<Duration, ConfigError> {
+    let m = match value {
+        None => default,
+        Some(v) => v
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|m| (1..=max).contains(m))
+            .ok_or_else(|| {
+                err(
+                    variable,
+                    format!("`{v}` is not a number of minutes between 1 and {max}"),
+                )
+            })?,
+    };
+    Ok(Duration::from_secs(m * 60))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)], demo: bool) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(demo, |k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_serve_on_loopback_port_3000_with_thirty_minute_idle_sessions() {
+        let c = config(&[], false).unwrap();
+        assert_eq!(c.bind_addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.base_url, "http://127.0.0.1:3000");
+        assert_eq!(c.session_idle, Duration::from_secs(30 * 60));
+        assert_eq!(c.session_absolute, Duration::from_secs(12 * 3600));
+        assert!(!c.secure_cookies());
+        assert!(c.database_url.is_none());
+    }
+
+    #[test]
+    fn https_base_url_makes_cookies_secure() {
+        let c = config(&[("BASE_URL", "https://desk.example.com/")], false).unwrap();
+        assert_eq!(c.base_url, "https://desk.example.com");
+        assert!(c.secure_cookies());
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        for (var, value) in [
+            ("BIND_ADDR", "localhost"),
+            ("BASE_URL", "desk.example.com"),
+            ("EMBEDDED_PG_PORT", "80"),
+            ("EMBEDDED_PG_PORT", "70000"),
+            ("SESSION_IDLE_MINUTES", "0"),
+            ("SESSION_IDLE_MINUTES", "31"),
+            ("SESSION_ABSOLUTE_MINUTES", "721"),
+            ("APP_ENV", "prod"),
+            ("LOG_FORMAT", "xml"),
+        ] {
+            let e = config(&[(var, value)], false).unwrap_err();
+            assert_eq!(e.variable, var, "{var}={value}");
+        }
+    }
+
+    #[test]
+    fn production_refuses_demo_mode_and_the_private_cluster() {
+        let e = config(
+            &[("APP_ENV", "production"), ("DATABASE_URL", "postgres://x")],
+            true,
+        )
+        .unwrap_err();
+        assert_eq!(e.variable, "APP_ENV");
+        let e = config(&[("APP_ENV", "production")], false).unwrap_err();
+        assert_eq!(e.variable, "DATABASE_URL");
+        assert!(
+            config(
+                &[("APP_ENV", "production"), ("DATABASE_URL", "postgres://x")],
+                false
+            )
+            .is_ok()
+        );
+    }
+}

@@ -1,0 +1,79 @@
+//! The database: where it is (configured or private), the pool, and the migrations.
+
+pub mod embedded;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
+
+use crate::config::Config;
+
+/// The schema, embedded in the binary; applied at every start-up.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
+
+/// Name of the database the app uses on its private cluster.
+pub const EMBEDDED_DATABASE: &str = "offboarding_desk";
+
+/// Finds or starts the database, applies migrations and returns the pool.
+pub async fn connect(config: &Config) -> anyhow::Result<PgPool> {
+    let url = match &config.database_url {
+        Some(url) => url.clone(),
+        None => {
+            let data_dir = config.data_dir.clone();
+            let port = config.embedded_pg_port;
+            let server =
+                tokio::task::spawn_blocking(move || embedded::ensure_running(&data_dir, port))
+                    .await??;
+            create_database_if_missing(&server.url("postgres"), EMBEDDED_DATABASE).await?;
+            server.url(EMBEDDED_DATABASE)
+        }
+    };
+    let pool = pool_options()
+        .connect_with(connect_options(&url)?)
+        .await
+        .context("cannot connect to the database")?;
+    MIGRATOR
+        .run(&pool)
+        .await
+        .context("cannot apply the database migrations")?;
+    Ok(pool)
+}
+
+/// Pool settings shared by the app and the tests: a request waits at most a few seconds for a
+/// connection, so a database outage turns into a quick 503, never a hang.
+pub fn pool_options() -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(16)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(3))
+}
+
+/// Parses a URL, quietening sqlx's per-statement logging (the request log says enough).
+pub fn connect_options(url: &str) -> anyhow::Result<PgConnectOptions> {
+    Ok(url
+        .parse::<PgConnectOptions>()
+        .context("DATABASE_URL is not a PostgreSQL URL")?
+        .log_statements(log::LevelFilter::Debug)
+        .log_slow_statements(log::LevelFilter::Warn, Duration::from_millis(500)))
+}
+
+/// Creates `name` on the server behind `admin_url` unless it exists.
+pub async fn create_database_if_missing(admin_url: &str, name: &str) -> anyhow::Result<()> {
+    let mut conn = PgConnection::connect_with(&connect_options(admin_url)?).await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(name)
+            .fetch_one(&mut conn)
+            .await?;
+    if !exists {
+        // Names cannot be bound as parameters; callers pass only fixed, known names.
+        let sql = format!("CREATE DATABASE \"{}\"", name.replace('"', ""));
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&mut conn)
+            .await?;
+    }
+    conn.close().await?;
+    Ok(())
+}

@@ -1,0 +1,163 @@
+//! Each person's home: one section per role they hold, each showing what waits on them. The
+//! workflow domains fill these queues as they arrive; until then a section says plainly that
+//! nothing waits.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::State;
+
+use crate::auth::roles::Role;
+use crate::web::ctx::Ctx;
+use crate::web::error::AppResult;
+use crate::web::pages::Chrome;
+use crate::web::{Access, AppState, Routes};
+
+pub fn routes(r: Routes) -> Routes {
+    r.get("/", Access::SignedIn, home)
+}
+
+/// A role's part of the home page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Section {
+    pub role: Role,
+    pub title: &'static str,
+    pub empty: &'static str,
+}
+
+/// The sections for a user's roles, in the order roles are listed.
+pub fn sections(roles: crate::auth::roles::RoleSet) -> Vec<Section> {
+    roles
+        .iter()
+        .map(|role| {
+            let (title, empty) = match role {
+                Role::AccountManager => (
+                    "My change requests",
+                    "You have no open change requests.",
+                ),
+                Role::Retention => (
+                    "Retention queue",
+                    "No save attempts are waiting for a call.",
+                ),
+                Role::TeamLead => (
+                    "Escalated to me (team lead)",
+                    "Nothing has been escalated to you.",
+                ),
+                Role::DepartmentManager => (
+                    "Escalated to me (department manager)",
+                    "Nothing has been escalated to you.",
+                ),
+                Role::Approver => (
+                    "Waiting on my approval",
+                    "No change requests are waiting on your approval.",
+                ),
+                Role::Finance => (
+                    "Credits waiting on Finance",
+                    "No credits are waiting on Finance.",
+                ),
+                Role::Accounting => (
+                    "Approved requests to process",
+                    "No approved requests are waiting to be processed.",
+                ),
+                Role::OpsLead => (
+                    "Change tasks waiting",
+                    "No change tasks are waiting.",
+                ),
+                Role::DmLeadership => (
+                    "Department overview",
+                    "No change requests are in flight.",
+                ),
+                Role::SemSpecialist => (
+                    "My SEM tasks",
+                    "No questions or tasks are waiting on you.",
+                ),
+                Role::Contractor => (
+                    "My offboarding items",
+                    "No offboarding items are assigned to you.",
+                ),
+                Role::Admin => (
+                    "Administration",
+                    "",
+                ),
+            };
+            Section { role, title, empty }
+        })
+        .collect()
+}
+
+/// A client as the account manager's and SEM specialist's home lists it.
+#[derive(Debug, sqlx::FromRow)]
+pub struct ClientLine {
+    pub name: String,
+    pub crm_account_id: String,
+    pub status: String,
+    pub monthly_budget_cents: i64,
+}
+
+impl ClientLine {
+    pub fn budget(&self) -> String {
+        crate::money::format_cents(self.monthly_budget_cents)
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "home/home.html")]
+struct HomePage {
+    chrome: Chrome,
+    sections: Vec<Section>,
+    my_clients: Vec<ClientLine>,
+    show_clients: bool,
+}
+
+async fn home(State(state): State<AppState>, ctx: Ctx) -> AppResult<HomePage> {
+    let show_clients = ctx
+        .user
+        .roles
+        .any_of(&[Role::AccountManager, Role::SemSpecialist]);
+    let my_clients = if show_clients {
+        sqlx::query_as(
+            "SELECT name, crm_account_id, status, monthly_budget_cents
+               FROM clients
+              WHERE account_manager_id = $1 OR sem_specialist_id = $1
+              ORDER BY lower(name), id
+              LIMIT 50",
+        )
+        .bind(ctx.user.id)
+        .fetch_all(&state.db)
+        .await?
+    } else {
+        Vec::new()
+    };
+    Ok(HomePage {
+        chrome: Chrome::new(&state, &ctx, "/"),
+        sections: sections(ctx.user.roles),
+        my_clients,
+        show_clients,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::roles::RoleSet;
+
+    #[test]
+    fn every_role_has_its_own_section_title() {
+        let titles: Vec<&str> = sections(Role::ALL.into_iter().collect())
+            .iter()
+            .map(|s| s.title)
+            .collect();
+        assert_eq!(titles.len(), Role::ALL.len());
+        let mut unique = titles.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), titles.len(), "{titles:?}");
+    }
+
+    #[test]
+    fn a_user_sees_only_the_sections_of_roles_they_hold() {
+        let roles: RoleSet = [Role::Finance, Role::Admin].into_iter().collect();
+        let s = sections(roles);
+        assert_eq!(s.iter().map(|s| s.role).collect::<Vec<_>>(), vec![Role::Finance, Role::Admin]);
+        assert!(sections(RoleSet::EMPTY).is_empty());
+    }
+}

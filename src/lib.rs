@@ -1,0 +1,18 @@
+//! Offboarding Desk: the SEM department's client retention and offboarding, from the change
+//! request to the last tool a cancelled client is removed from.
+//!
+//! Each domain owns its routes, queries and rules; `web` holds the HTTP glue they share.
+
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod health;
+pub mod home;
+pub mod money;
+pub mod server;
+pub mod users;
+pub mod web;
+
+pub use web::{AppState, app};

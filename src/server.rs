@@ -1,0 +1,96 @@
+//! Running the app: logging, the database, demo data, housekeeping and the HTTP server with a
+//! graceful shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+use crate::config::Config;
+use crate::web::AppState;
+
+/// Sets up logging: text or JSON lines, filtered by `RUST_LOG` (default: info).
+pub fn init_tracing(json: bool) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+/// Connects (or starts the private database), prepares it and serves until SIGTERM or Ctrl-C.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let config = Arc::new(config);
+    let db = crate::db::connect(&config).await?;
+    if config.demo {
+        crate::demo::seed(&db).await?;
+    }
+    tokio::task::spawn_blocking(crate::auth::password::warm_up);
+    let state = AppState {
+        db: db.clone(),
+        config: config.clone(),
+    };
+    spawn_housekeeping(state.clone());
+
+    let listener = TcpListener::bind(config.bind_addr).await.map_err(|e| {
+        anyhow::anyhow!(
+            "cannot listen on {} (BIND_ADDR): {e}",
+            config.bind_addr
+        )
+    })?;
+    tracing::info!(
+        address = %config.base_url,
+        demo = config.demo,
+        ready_ms = started.elapsed().as_millis() as u64,
+        "Offboarding Desk is ready"
+    );
+    axum::serve(
+        listener,
+        crate::app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    db.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Removes sessions past their limits, every ten minutes.
+fn spawn_housekeeping(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            match crate::auth::session::purge_expired(&state.db, state.config.session_idle).await {
+                Ok(n) if n > 0 => tracing::info!(removed = n, "expired sessions removed"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
+            }
+        }
+    });
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

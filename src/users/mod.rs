@@ -1,0 +1,416 @@
+//! User administration: an admin creates people, edits their name, email and roles, sets a
+//! new password, and disables or re-enables them. Every change is audited; disabling ends the
+//! person's sessions in the same transaction.
+
+pub mod db;
+pub mod form;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::Form;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::audit::{self, Actor};
+use crate::auth::password;
+use crate::auth::roles::Role;
+use crate::auth::session;
+use crate::web::ctx::Ctx;
+use crate::web::error::{AppError, AppResult};
+use crate::web::pages::{Chrome, Pager};
+use crate::web::{Access, AppState, Routes};
+use db::{Saved, UserRow};
+use form::{DetailsForm, FieldErrors};
+
+/// Who may manage users.
+pub const ACCESS: Access = Access::Roles(&[Role::Admin]);
+
+pub fn routes(r: Routes) -> Routes {
+    r.get("/admin/users", ACCESS, list)
+        .get("/admin/users/new", ACCESS, new_page)
+        .post("/admin/users", ACCESS, create)
+        .get("/admin/users/{id}", ACCESS, edit_page)
+        .post("/admin/users/{id}", ACCESS, update)
+        .post("/admin/users/{id}/password", ACCESS, set_password)
+        .post("/admin/users/{id}/disable", ACCESS, disable)
+        .post("/admin/users/{id}/enable", ACCESS, enable)
+}
+
+/// Every role, for the checkboxes.
+pub struct RoleOption {
+    pub key: &'static str,
+    pub label: &'static str,
+}
+
+fn role_options() -> Vec<RoleOption> {
+    Role::ALL
+        .iter()
+        .map(|r| RoleOption {
+            key: r.key(),
+            label: r.label(),
+        })
+        .collect()
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    q: Option<String>,
+    page: Option<i64>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "users/list.html")]
+struct ListPage {
+    chrome: Chrome,
+    users: Vec<UserRow>,
+    q: String,
+    pager: Pager,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(query): Query<ListQuery>,
+) -> AppResult<ListPage> {
+    let q = query.q.unwrap_or_default().trim().to_string();
+    let mut pager = Pager::new(query.page, 25);
+    if !q.is_empty() {
+        pager.keep = format!("&q={}", crate::web::ctx::encode_component(&q));
+    }
+    let mut conn = state.db.acquire().await?;
+    let rows = db::search(&mut conn, &q, pager.limit(), pager.offset()).await?;
+    let users = pager.trim(rows);
+    Ok(ListPage {
+        chrome: Chrome::new(&state, &ctx, "/admin/users"),
+        users,
+        q,
+        pager,
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "users/new.html")]
+struct NewPage {
+    chrome: Chrome,
+    form: DetailsForm,
+    errors: FieldErrors,
+    roles: Vec<RoleOption>,
+}
+
+async fn new_page(State(state): State<AppState>, ctx: Ctx) -> NewPage {
+    NewPage {
+        chrome: Chrome::new(&state, &ctx, "/admin/users"),
+        form: DetailsForm::default(),
+        errors: FieldErrors::default(),
+        roles: role_options(),
+    }
+}
+
+async fn create(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<DetailsForm>,
+) -> AppResult<Response> {
+    let invalid = |errors: FieldErrors, mut form: DetailsForm| {
+        form.password.clear();
+        (
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            NewPage {
+                chrome: Chrome::new(&state, &ctx, "/admin/users"),
+                form,
+                errors,
+                roles: role_options(),
+            },
+        )
+            .into_response()
+    };
+    let details = match form::parse_details(&form, true) {
+        Ok(d) => d,
+        Err(errors) => return Ok(invalid(errors, form)),
+    };
+    let hash = password::hash_async(form.password.clone()).await?;
+    let mut tx = state.db.begin().await?;
+    let id = match db::insert(&mut tx, &details, &hash).await? {
+        Saved::Ok(id) => id,
+        Saved::EmailTaken => {
+            let mut errors = FieldErrors::default();
+            errors.add("email", "Another account already uses this email.");
+            return Ok(invalid(errors, form));
+        }
+    };
+    audit::record(
+        &mut tx,
+        &Actor::from_ctx(&ctx),
+        "user.created",
+        "user",
+        Some(id.to_string()),
+        json!({
+            "email": details.email.as_str(),
+            "display_name": details.display_name,
+            "roles": details.roles.keys(),
+        }),
+    )
+    .await?;
+    session::set_flash(
+        &mut tx,
+        &ctx.user.session_hash,
+        &format!("{} can now sign in.", details.display_name),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/admin/users/{id}")).into_response())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "users/edit.html")]
+struct EditPage {
+    chrome: Chrome,
+    user: UserRow,
+    form: DetailsForm,
+    errors: FieldErrors,
+    password_error: String,
+    conflict: Option<String>,
+    roles: Vec<RoleOption>,
+    is_self: bool,
+}
+
+impl EditPage {
+    fn new(state: &AppState, ctx: &Ctx, user: UserRow) -> Self {
+        let form = DetailsForm {
+            email: user.email.clone(),
+            display_name: user.display_name.clone(),
+            roles: user.roles.clone(),
+            password: String::new(),
+            version: user.version,
+        };
+        EditPage {
+            chrome: Chrome::new(state, ctx, "/admin/users"),
+            is_self: user.id == ctx.user.id,
+            user,
+            form,
+            errors: FieldErrors::default(),
+            password_error: String::new(),
+            conflict: None,
+            roles: role_options(),
+        }
+    }
+}
+
+async fn load(state: &AppState, id: i64) -> AppResult<UserRow> {
+    let mut conn = state.db.acquire().await?;
+    db::find(&mut conn, id).await?.ok_or(AppError::NotFound)
+}
+
+async fn edit_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> AppResult<EditPage> {
+    let user = load(&state, id).await?;
+    Ok(EditPage::new(&state, &ctx, user))
+}
+
+fn unprocessable(page: EditPage) -> Response {
+    (axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
+}
+
+async fn update(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(form): Form<DetailsForm>,
+) -> AppResult<Response> {
+    let mut tx = state.db.begin().await?;
+    let before = db::find_for_update(&mut tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut page = EditPage::new(&state, &ctx, before.clone());
+    page.form = DetailsForm {
+        version: form.version,
+        ..form.clone()
+    };
+    let details = match form::parse_details(&form, false) {
+        Ok(d) => d,
+        Err(errors) => {
+            page.errors = errors;
+            return Ok(unprocessable(page));
+        }
+    };
+    if page.is_self && !details.roles.contains(Role::Admin) {
+        page.errors
+            .add("roles", "You cannot take away your own administrator role.");
+        return Ok(unprocessable(page));
+    }
+    let version = match db::update_details(&mut tx, id, form.version, &details).await? {
+        Saved::EmailTaken => {
+            page.errors
+                .add("email", "Another account already uses this email.");
+            return Ok(unprocessable(page));
+        }
+        Saved::Ok(None) => {
+            // Someone saved this user after the form was opened: keep what was typed, show
+            // what is stored now, and let the admin decide.
+            page.conflict = Some(format!(
+                "Someone else changed this user while you were editing. It is now: {} <{}>, {}. \
+                 Your changes are below; save again to apply them.",
+                before.display_name,
+                before.email,
+                before.role_labels()
+            ));
+            page.form.version = before.version;
+            return Ok(unprocessable(page));
+        }
+        Saved::Ok(Some(v)) => v,
+    };
+    let mut changes = serde_json::Map::new();
+    if before.email != details.email.as_str() {
+        changes.insert("email".into(), json!([before.email, details.email.as_str()]));
+    }
+    if before.display_name != details.display_name {
+        changes.insert(
+            "display_name".into(),
+            json!([before.display_name, details.display_name]),
+        );
+    }
+    if before.role_set() != details.roles {
+        changes.insert(
+            "roles".into(),
+            json!([before.role_set().keys(), details.roles.keys()]),
+        );
+    }
+    if !changes.is_empty() {
+        audit::record(
+            &mut tx,
+            &Actor::from_ctx(&ctx),
+            "user.updated",
+            "user",
+            Some(id.to_string()),
+            json!({ "changes": changes, "version": version }),
+        )
+        .await?;
+    }
+    let message = if changes.is_empty() {
+        "Nothing changed.".to_string()
+    } else {
+        format!("Saved {}.", details.display_name)
+    };
+    session::set_flash(&mut tx, &ctx.user.session_hash, &message).await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/admin/users/{id}")).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct PasswordForm {
+    #[serde(default)]
+    password: String,
+}
+
+async fn set_password(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(form): Form<PasswordForm>,
+) -> AppResult<Response> {
+    let user = load(&state, id).await?;
+    if let Err(problem) = password::check_new(&form.password, &user.email) {
+        let mut page = EditPage::new(&state, &ctx, user);
+        page.password_error = problem.to_string();
+        return Ok(unprocessable(page));
+    }
+    let hash = password::hash_async(form.password).await?;
+    let mut tx = state.db.begin().await?;
+    db::find_for_update(&mut tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    db::set_password_hash(&mut tx, id, &hash).await?;
+    // A new password ends the person's other sessions; an admin setting their own keeps this one.
+    let ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
+        .bind(id)
+        .bind(&ctx.user.session_hash)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    audit::record(
+        &mut tx,
+        &Actor::from_ctx(&ctx),
+        "user.password_set",
+        "user",
+        Some(id.to_string()),
+        json!({ "sessions_ended": ended }),
+    )
+    .await?;
+    session::set_flash(
+        &mut tx,
+        &ctx.user.session_hash,
+        &format!("New password set for {}.", user.display_name),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/admin/users/{id}")).into_response())
+}
+
+async fn disable(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    set_disabled(state, ctx, id, true).await
+}
+
+async fn enable(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    set_disabled(state, ctx, id, false).await
+}
+
+async fn set_disabled(state: AppState, ctx: Ctx, id: i64, disabled: bool) -> AppResult<Response> {
+    let mut tx = state.db.begin().await?;
+    let user = db::find_for_update(&mut tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let message = if disabled && user.id == ctx.user.id {
+        "You cannot disable your own account.".to_string()
+    } else if user.is_disabled() == disabled {
+        // A double click or a stale tab: the state is already what was asked for.
+        format!(
+            "{} was already {}; nothing changed.",
+            user.display_name,
+            if disabled { "disabled" } else { "active" }
+        )
+    } else {
+        db::set_disabled(&mut tx, id, disabled).await?;
+        let ended = if disabled {
+            session::delete_for_user(&mut tx, id).await?
+        } else {
+            0
+        };
+        audit::record(
+            &mut tx,
+            &Actor::from_ctx(&ctx),
+            if disabled {
+                "user.disabled"
+            } else {
+                "user.enabled"
+            },
+            "user",
+            Some(id.to_string()),
+            json!({ "sessions_ended": ended }),
+        )
+        .await?;
+        if disabled {
+            format!(
+                "{} is disabled and signed out everywhere.",
+                user.display_name
+            )
+        } else {
+            format!("{} can sign in again.", user.display_name)
+        }
+    };
+    session::set_flash(&mut tx, &ctx.user.session_hash, &message).await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/admin/users/{id}")).into_response())
+}

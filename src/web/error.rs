@@ -1,0 +1,61 @@
+//! One error type for every handler. It never renders details to the person: it marks the
+//! response, and [`super::middleware::render_errors`] turns the mark into a page with the request
+//! id and logs the detail once, inside the request's span.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+/// What went wrong, as far as the person asking needs to know.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// The database could not be reached in time.
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// Left in a response's extensions for the error-page middleware.
+#[derive(Clone, Debug)]
+pub struct ErrorMark {
+    /// Logged, never shown.
+    pub detail: Option<String>,
+    /// Shown: safe, written for people.
+    pub message: Option<String>,
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                AppError::Unavailable(e.to_string())
+            }
+            sqlx::Error::RowNotFound => AppError::NotFound,
+            other => AppError::Internal(other.into()),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, detail, message) = match self {
+            AppError::NotFound => (StatusCode::NOT_FOUND, None, None),
+            AppError::Forbidden => (StatusCode::FORBIDDEN, None, None),
+            AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, None, Some(m)),
+            AppError::Unavailable(d) => (StatusCode::SERVICE_UNAVAILABLE, Some(d), None),
+            AppError::Internal(e) => (StatusCode::INTERNAL_SERVER_ERROR, Some(format!("{e:#}")), None),
+        };
+        let mut res = status.into_response();
+        res.extensions_mut().insert(ErrorMark { detail, message });
+        res
+    }
+}
+
+/// Handler result.
+pub type AppResult<T> = Result<T, AppError>;

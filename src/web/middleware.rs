@@ -1,0 +1,100 @@
+//! Layers every response passes through: security headers, error pages, and loading the
+//! signed-in user.
+
+use axum::extract::{Request, State};
+use axum::http::header::{self, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::CookieJar;
+
+use super::AppState;
+use super::error::{AppError, ErrorMark};
+use super::pages::ErrorPage;
+use crate::auth::session;
+
+/// The Content-Security-Policy: only this site's own files, no inline script, no framing.
+pub const CSP: &str = "default-src 'self'; object-src 'none'; base-uri 'none'; \
+                       frame-ancestors 'none'; form-action 'self'";
+
+/// Adds the security headers to every response, error pages and static files included.
+pub async fn security_headers(State(hsts): State<bool>, req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    if hsts {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    res
+}
+
+/// Pages carrying someone's data are never stored by browsers or proxies.
+pub async fn no_store(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    res.headers_mut()
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    res
+}
+
+/// Turns bare error responses (and those marked by [`AppError`]) into a page that shows the
+/// request id, and logs what went wrong once, inside the request's span.
+pub async fn render_errors(req: Request, next: Next) -> Response {
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let res = next.run(req).await;
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let mark = res.extensions().get::<ErrorMark>().cloned();
+    let bare = !res.headers().contains_key(header::CONTENT_TYPE);
+    if mark.is_none() && !bare {
+        return res;
+    }
+    let mark = mark.unwrap_or(ErrorMark {
+        detail: None,
+        message: None,
+    });
+    if let Some(detail) = &mark.detail {
+        if status.is_server_error() {
+            tracing::error!(%status, detail, "request failed");
+        } else {
+            tracing::warn!(%status, detail, "request refused");
+        }
+    }
+    let mut page = ErrorPage::new(status, request_id, mark.message).into_response();
+    *page.status_mut() = status;
+    if let Some(allow) = res.headers().get(header::ALLOW) {
+        page.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    page
+}
+
+/// Loads the session named by the cookie and, when it is live, puts its user in the request.
+pub async fn load_user(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let jar = CookieJar::from_headers(req.headers());
+    if let Some(cookie) = jar.get(session::cookie_name(state.config.secure_cookies())) {
+        match session::load(&state.db, cookie.value(), state.config.session_idle).await {
+            Ok(Some(user)) => {
+                req.extensions_mut().insert(user);
+            }
+            Ok(None) => {}
+            Err(e) => return AppError::from(e).into_response(),
+        }
+    }
+    next.run(req).await
+}

@@ -1,0 +1,179 @@
+//! What every page shares: the chrome around it (who is signed in, the navigation their roles
+//! may use, the one-shot message), pagination, and the error page.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::http::StatusCode;
+
+use super::AppState;
+use super::ctx::Ctx;
+use super::routes::{Access, Decision};
+use crate::auth::roles::Role;
+
+/// One entry in the navigation bar.
+#[derive(Clone, Debug)]
+pub struct NavItem {
+    pub label: &'static str,
+    pub href: &'static str,
+    pub active: bool,
+}
+
+/// The navigation, each entry with the same access rule as the route it opens (a test checks
+/// they agree), so nobody is shown a link they would be refused.
+pub const NAV: &[(&str, &str, Access)] = &[
+    ("Home", "/", Access::SignedIn),
+    ("Users", "/admin/users", crate::users::ACCESS),
+    ("Audit log", "/admin/audit", crate::audit::ACCESS),
+];
+
+/// The frame of a signed-in page.
+#[derive(Clone, Debug)]
+pub struct Chrome {
+    pub user_name: String,
+    pub user_email: String,
+    pub role_labels: String,
+    pub nav: Vec<NavItem>,
+    pub flash: Option<String>,
+    pub demo: bool,
+}
+
+impl Chrome {
+    /// The chrome for `ctx`'s user, with `current` (a path) marked in the navigation.
+    pub fn new(state: &AppState, ctx: &Ctx, current: &str) -> Self {
+        let nav = NAV
+            .iter()
+            .filter(|(_, _, access)| access.allows(Some(&ctx.user)) == Decision::Allow)
+            .map(|(label, href, _)| NavItem {
+                label,
+                href,
+                active: if *href == "/" {
+                    current == "/"
+                } else {
+                    current.starts_with(href)
+                },
+            })
+            .collect();
+        Chrome {
+            user_name: ctx.user.display_name.clone(),
+            user_email: ctx.user.email.clone(),
+            role_labels: ctx.user.roles.labels(),
+            nav,
+            flash: ctx.user.flash.clone(),
+            demo: state.config.demo,
+        }
+    }
+
+    /// True when the user holds `role` (templates use this to show a role's section).
+    pub fn nav_has(&self, href: &str) -> bool {
+        self.nav.iter().any(|n| n.href == href)
+    }
+}
+
+/// Offset pagination for short lists (people, not events).
+#[derive(Clone, Debug)]
+pub struct Pager {
+    pub page: i64,
+    pub per_page: i64,
+    pub has_next: bool,
+    /// Query string kept on the previous/next links (already encoded, without `page`).
+    pub keep: String,
+}
+
+impl Pager {
+    pub fn new(page: Option<i64>, per_page: i64) -> Self {
+        Pager {
+            page: page.unwrap_or(1).clamp(1, 100_000),
+            per_page,
+            has_next: false,
+            keep: String::new(),
+        }
+    }
+
+    pub fn offset(&self) -> i64 {
+        (self.page - 1) * self.per_page
+    }
+
+    /// Ask for one row more than a page; that row tells whether there is a next page.
+    pub fn limit(&self) -> i64 {
+        self.per_page + 1
+    }
+
+    /// Trims the extra row and records whether it was there.
+    pub fn trim<T>(&mut self, mut rows: Vec<T>) -> Vec<T> {
+        self.has_next = rows.len() as i64 > self.per_page;
+        rows.truncate(self.per_page as usize);
+        rows
+    }
+
+    pub fn has_prev(&self) -> bool {
+        self.page > 1
+    }
+
+    pub fn prev_href(&self) -> String {
+        format!("?page={}{}", self.page - 1, self.keep)
+    }
+
+    pub fn next_href(&self) -> String {
+        format!("?page={}{}", self.page + 1, self.keep)
+    }
+}
+
+/// The page shown for any error: what happened in plain words and the id to quote.
+#[derive(Template, WebTemplate)]
+#[template(path = "errors/error.html")]
+pub struct ErrorPage {
+    pub status: u16,
+    pub title: &'static str,
+    pub explanation: String,
+    pub request_id: String,
+}
+
+impl ErrorPage {
+    pub fn new(status: StatusCode, request_id: String, message: Option<String>) -> Self {
+        let (title, explanation) = match status {
+            StatusCode::FORBIDDEN => (
+                "You don't have access to this",
+                "Your roles do not include this page or action. If you need it, ask an administrator.",
+            ),
+            StatusCode::NOT_FOUND => (
+                "Page not found",
+                "There is nothing at this address. It may have been moved, or the link is mistyped.",
+            ),
+            StatusCode::METHOD_NOT_ALLOWED => (
+                "That action is not available here",
+                "The page does not accept this kind of request.",
+            ),
+            StatusCode::PAYLOAD_TOO_LARGE => (
+                "Too large",
+                "What was sent is larger than this page accepts.",
+            ),
+            StatusCode::SERVICE_UNAVAILABLE => (
+                "Temporarily unavailable",
+                "The desk cannot reach its database right now. Nothing you saved is lost; try again in a moment.",
+            ),
+            StatusCode::REQUEST_TIMEOUT => (
+                "That took too long",
+                "The request was stopped before it finished. Try again.",
+            ),
+            s if s.is_client_error() => (
+                "That request could not be used",
+                "Something in the request was not as expected. Go back and try again.",
+            ),
+            _ => (
+                "Something went wrong",
+                "The desk hit an unexpected problem and has recorded it. Try again; if it keeps happening, quote the reference below.",
+            ),
+        };
+        ErrorPage {
+            status: status.as_u16(),
+            title,
+            explanation: message.unwrap_or_else(|| explanation.to_string()),
+            request_id,
+        }
+    }
+}
+
+/// Roles whose home sections the home page shows, for templates.
+pub fn holds(ctx: &Ctx, role: Role) -> bool {
+    ctx.user.roles.contains(role)
+}

@@ -1,0 +1,186 @@
+//! Routes are declared with who may use them, and the declaration both builds the router and
+//! lists the routes, so the tests can check every route against every role and fail on a route
+//! nobody wrote an expectation for.
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::handler::Handler;
+use axum::http::Method;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::MethodFilter;
+
+use super::AppState;
+use super::ctx::{RequestMeta, login_redirect};
+use super::error::AppError;
+use crate::audit;
+use crate::auth::roles::Role;
+use crate::auth::session::CurrentUser;
+
+/// Who may use a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, signed in or not.
+    Public,
+    /// Anyone signed in.
+    SignedIn,
+    /// Anyone signed in holding at least one of these roles.
+    Roles(&'static [Role]),
+}
+
+impl Access {
+    /// Pure decision: may someone with `user` (or nobody) use the route?
+    pub fn allows(self, user: Option<&CurrentUser>) -> Decision {
+        match (self, user) {
+            (Access::Public, _) => Decision::Allow,
+            (_, None) => Decision::SignIn,
+            (Access::SignedIn, Some(_)) => Decision::Allow,
+            (Access::Roles(roles), Some(u)) if u.roles.any_of(roles) => Decision::Allow,
+            (Access::Roles(_), Some(_)) => Decision::Refuse,
+        }
+    }
+}
+
+/// What the guard does with a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    SignIn,
+    Refuse,
+}
+
+/// One declared route.
+#[derive(Clone, Debug)]
+pub struct RouteDef {
+    pub method: Method,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+/// Collects routes with their access rule.
+pub struct Routes {
+    router: Router<AppState>,
+    defs: Vec<RouteDef>,
+    state: AppState,
+}
+
+impl Routes {
+    pub fn new(state: AppState) -> Self {
+        Routes {
+            router: Router::new(),
+            defs: Vec::new(),
+            state,
+        }
+    }
+
+    pub fn get<H, T>(self, path: &'static str, access: Access, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        self.add(Method::GET, path, access, handler)
+    }
+
+    pub fn post<H, T>(self, path: &'static str, access: Access, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        self.add(Method::POST, path, access, handler)
+    }
+
+    fn add<H, T>(mut self, method: Method, path: &'static str, access: Access, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let filter = MethodFilter::try_from(method.clone()).expect("GET and POST are filters");
+        let route = axum::routing::on(filter, handler).route_layer(middleware::from_fn_with_state(
+            (self.state.clone(), access),
+            guard,
+        ));
+        self.router = self.router.route(path, route);
+        self.defs.push(RouteDef {
+            method,
+            path,
+            access,
+        });
+        self
+    }
+
+    /// The router and the list of what it serves.
+    pub fn finish(self) -> (Router<AppState>, Vec<RouteDef>) {
+        (self.router, self.defs)
+    }
+}
+
+/// Runs before every handler: sends the anonymous to sign in and refuses (and records) the rest.
+async fn guard(
+    State((state, access)): State<(AppState, Access)>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let user = req.extensions().get::<CurrentUser>();
+    match access.allows(user) {
+        Decision::Allow => next.run(req).await,
+        Decision::SignIn => login_redirect(&req),
+        Decision::Refuse => {
+            let user = user.cloned().expect("refused only when signed in");
+            let meta = RequestMeta::from_parts(req.extensions(), req.headers());
+            let details = serde_json::json!({
+                "method": req.method().as_str(),
+                "path": req.uri().path(),
+            });
+            let actor = audit::Actor::user(&user, &meta);
+            if let Err(e) = audit::record_now(&state.db, &actor, "access.refused", "route", None, details).await {
+                tracing::warn!(error = %e, "could not record a refused access");
+            }
+            AppError::Forbidden.into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::roles::RoleSet;
+
+    fn user(roles: &[Role]) -> CurrentUser {
+        CurrentUser {
+            id: 1,
+            email: "a@b.c".into(),
+            display_name: "A".into(),
+            roles: roles.iter().copied().collect::<RoleSet>(),
+            session_hash: vec![],
+            flash: None,
+        }
+    }
+
+    #[test]
+    fn public_routes_allow_everyone() {
+        assert_eq!(Access::Public.allows(None), Decision::Allow);
+        assert_eq!(Access::Public.allows(Some(&user(&[]))), Decision::Allow);
+    }
+
+    #[test]
+    fn the_anonymous_are_sent_to_sign_in_everywhere_else() {
+        assert_eq!(Access::SignedIn.allows(None), Decision::SignIn);
+        assert_eq!(Access::Roles(&[Role::Admin]).allows(None), Decision::SignIn);
+    }
+
+    #[test]
+    fn role_routes_allow_exactly_the_holders_of_a_listed_role() {
+        for held in Role::ALL {
+            for required in Role::ALL {
+                let decision = Access::Roles(&[required]).allows(Some(&user(&[held])));
+                let expected = if held == required { Decision::Allow } else { Decision::Refuse };
+                assert_eq!(decision, expected, "{held:?} on a {required:?} route");
+            }
+            assert_eq!(Access::SignedIn.allows(Some(&user(&[held]))), Decision::Allow);
+        }
+        let several = Access::Roles(&[Role::Finance, Role::Accounting]);
+        assert_eq!(several.allows(Some(&user(&[Role::Accounting]))), Decision::Allow);
+        assert_eq!(several.allows(Some(&user(&[Role::Contractor]))), Decision::Refuse);
+        assert_eq!(several.allows(Some(&user(&[]))), Decision::Refuse);
+    }
+}

@@ -1,0 +1,26 @@
+// Small behaviours the pages share. No inline script anywhere: the Content-Security-Policy forbids it.
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  var question = form.getAttribute("data-confirm");
+  if (question && !window.confirm(question)) {
+    event.preventDefault();
+    return;
+  }
+  // One click, one submission: a double click must not send the form twice.
+  if (form.dataset.submitted === "yes") {
+    event.preventDefault();
+    return;
+  }
+  form.dataset.submitted = "yes";
+  var buttons = form.querySelectorAll("button[type=submit]");
+  for (var i = 0; i < buttons.length; i++) {
+    buttons[i].setAttribute("aria-busy", "true");
+  }
+});
+// Coming back with the browser's back button shows a fresh form, not a stuck one.
+window.addEventListener("pageshow", function () {
+  document.querySelectorAll("form[data-submitted]").forEach(function (form) {
+    delete form.dataset.submitted;
+    form.querySelectorAll("[aria-busy]").forEach(function (b) { b.removeAttribute("aria-busy"); });
+  });
+});
