@@ -34,40 +34,211 @@ const fn account(
 
 /// The demo accounts, as the sign-in page lists them.
 pub const ACCOUNTS: &[DemoAccount] = &[
-    account("am@demo.test", "Account Manager (demo)", &["account_manager"], "Account manager"),
-    account("am2@demo.test", "Second Account Manager (demo)", &["account_manager"], "Account manager"),
-    account("retention@demo.test", "Amy (Retention)", &["retention"], "Retention Team"),
-    account("retention2@demo.test", "Anglee (Retention)", &["retention"], "Retention Team"),
-    account("teamlead@demo.test", "Team Lead (demo)", &["team_lead"], "Team lead"),
-    account("manager@demo.test", "Department Manager (demo)", &["department_manager"], "Department manager"),
-    account("approver1@demo.test", "Jeremy Bliesner", &["approver"], "Approver (first step)"),
-    account("approver2@demo.test", "Dustin Hunter", &["approver"], "Approver (second step)"),
-    account("finance@demo.test", "Finance (demo)", &["finance"], "Finance"),
-    account("accounting@demo.test", "Accounting (demo)", &["accounting"], "Accounting"),
-    account("ops@demo.test", "DM Operations Lead (demo)", &["ops_lead"], "DM Operations Lead"),
-    account("leadership@demo.test", "DM Leads and Managers (demo)", &["dm_leadership"], "DM Leads and Managers"),
-    account("sem@demo.test", "SEM Specialist (demo)", &["sem_specialist"], "SEM specialist"),
-    account("sem2@demo.test", "Second SEM Specialist (demo)", &["sem_specialist"], "SEM specialist"),
-    account("contractor@demo.test", "Juniper (contractor)", &["contractor"], "Contractor"),
-    account("admin@demo.test", "Admin (demo)", &["admin"], "Administrator"),
+    account(
+        "am@demo.test",
+        "Account Manager (demo)",
+        &["account_manager"],
+        "Account manager",
+    ),
+    account(
+        "am2@demo.test",
+        "Second Account Manager (demo)",
+        &["account_manager"],
+        "Account manager",
+    ),
+    account(
+        "retention@demo.test",
+        "Amy (Retention)",
+        &["retention"],
+        "Retention Team",
+    ),
+    account(
+        "retention2@demo.test",
+        "Anglee (Retention)",
+        &["retention"],
+        "Retention Team",
+    ),
+    account(
+        "teamlead@demo.test",
+        "Team Lead (demo)",
+        &["team_lead"],
+        "Team lead",
+    ),
+    account(
+        "manager@demo.test",
+        "Department Manager (demo)",
+        &["department_manager"],
+        "Department manager",
+    ),
+    account(
+        "approver1@demo.test",
+        "Jeremy Bliesner",
+        &["approver"],
+        "Approver (first step)",
+    ),
+    account(
+        "approver2@demo.test",
+        "Dustin Hunter",
+        &["approver"],
+        "Approver (second step)",
+    ),
+    account(
+        "finance@demo.test",
+        "Finance (demo)",
+        &["finance"],
+        "Finance",
+    ),
+    account(
+        "accounting@demo.test",
+        "Accounting (demo)",
+        &["accounting"],
+        "Accounting",
+    ),
+    account(
+        "ops@demo.test",
+        "DM Operations Lead (demo)",
+        &["ops_lead"],
+        "DM Operations Lead",
+    ),
+    account(
+        "leadership@demo.test",
+        "DM Leads and Managers (demo)",
+        &["dm_leadership"],
+        "DM Leads and Managers",
+    ),
+    account(
+        "sem@demo.test",
+        "SEM Specialist (demo)",
+        &["sem_specialist"],
+        "SEM specialist",
+    ),
+    account(
+        "sem2@demo.test",
+        "Second SEM Specialist (demo)",
+        &["sem_specialist"],
+        "SEM specialist",
+    ),
+    account(
+        "contractor@demo.test",
+        "Juniper (contractor)",
+        &["contractor"],
+        "Contractor",
+    ),
+    account(
+        "admin@demo.test",
+        "Admin (demo)",
+        &["admin"],
+        "Administrator",
+    ),
 ];
 
 /// (name, CRM id, account manager, SEM specialist, monthly budget in cents, ad products)
-type DemoClient = (&'static str, &'static str, &'static str, &'static str, i64, &'static [&'static str]);
+type DemoClient = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    i64,
+    &'static [&'static str],
+);
 
 const CLIENTS: &[DemoClient] = &[
-    ("Lakeside RV Center", "CRM-10231", "am@demo.test", "sem@demo.test", 450_000, &["google_ads", "microsoft_ads", "facebook"]),
-    ("Summit Powersports", "CRM-10244", "am@demo.test", "sem@demo.test", 275_000, &["google_ads", "facebook"]),
-    ("Bayou Boats & Marine", "CRM-10302", "am@demo.test", "sem2@demo.test", 180_000, &["google_ads", "fluency"]),
-    ("High Plains Trailer Sales", "CRM-10318", "am@demo.test", "sem2@demo.test", 95_000, &["google_ads"]),
-    ("Cascade Motorsports", "CRM-10355", "am@demo.test", "sem@demo.test", 320_000, &["google_ads", "microsoft_ads", "facebook", "fluency"]),
-    ("Red Rock Camper World", "CRM-10372", "am@demo.test", "sem@demo.test", 210_000, &["google_ads", "microsoft_ads"]),
-    ("Northwoods Outdoor Equipment", "CRM-10410", "am2@demo.test", "sem@demo.test", 150_000, &["google_ads", "facebook"]),
-    ("Gulf Coast Marine Supply", "CRM-10427", "am2@demo.test", "sem2@demo.test", 390_000, &["google_ads", "microsoft_ads", "fluency"]),
-    ("Prairie Ag & Tractor", "CRM-10433", "am2@demo.test", "sem2@demo.test", 120_000, &["google_ads"]),
-    ("Blue Ridge Golf Carts", "CRM-10468", "am2@demo.test", "sem@demo.test", 60_000, &["facebook"]),
-    ("Desert Sun RV Resort Sales", "CRM-10491", "am2@demo.test", "sem2@demo.test", 505_000, &["google_ads", "microsoft_ads", "facebook"]),
-    ("Timberline Equipment Co.", "CRM-10512", "am@demo.test", "sem2@demo.test", 240_000, &["google_ads", "fluency"]),
+    (
+        "Lakeside RV Center",
+        "CRM-10231",
+        "am@demo.test",
+        "sem@demo.test",
+        450_000,
+        &["google_ads", "microsoft_ads", "facebook"],
+    ),
+    (
+        "Summit Powersports",
+        "CRM-10244",
+        "am@demo.test",
+        "sem@demo.test",
+        275_000,
+        &["google_ads", "facebook"],
+    ),
+    (
+        "Bayou Boats & Marine",
+        "CRM-10302",
+        "am@demo.test",
+        "sem2@demo.test",
+        180_000,
+        &["google_ads", "fluency"],
+    ),
+    (
+        "High Plains Trailer Sales",
+        "CRM-10318",
+        "am@demo.test",
+        "sem2@demo.test",
+        95_000,
+        &["google_ads"],
+    ),
+    (
+        "Cascade Motorsports",
+        "CRM-10355",
+        "am@demo.test",
+        "sem@demo.test",
+        320_000,
+        &["google_ads", "microsoft_ads", "facebook", "fluency"],
+    ),
+    (
+        "Red Rock Camper World",
+        "CRM-10372",
+        "am@demo.test",
+        "sem@demo.test",
+        210_000,
+        &["google_ads", "microsoft_ads"],
+    ),
+    (
+        "Northwoods Outdoor Equipment",
+        "CRM-10410",
+        "am2@demo.test",
+        "sem@demo.test",
+        150_000,
+        &["google_ads", "facebook"],
+    ),
+    (
+        "Gulf Coast Marine Supply",
+        "CRM-10427",
+        "am2@demo.test",
+        "sem2@demo.test",
+        390_000,
+        &["google_ads", "microsoft_ads", "fluency"],
+    ),
+    (
+        "Prairie Ag & Tractor",
+        "CRM-10433",
+        "am2@demo.test",
+        "sem2@demo.test",
+        120_000,
+        &["google_ads"],
+    ),
+    (
+        "Blue Ridge Golf Carts",
+        "CRM-10468",
+        "am2@demo.test",
+        "sem@demo.test",
+        60_000,
+        &["facebook"],
+    ),
+    (
+        "Desert Sun RV Resort Sales",
+        "CRM-10491",
+        "am2@demo.test",
+        "sem2@demo.test",
+        505_000,
+        &["google_ads", "microsoft_ads", "facebook"],
+    ),
+    (
+        "Timberline Equipment Co.",
+        "CRM-10512",
+        "am@demo.test",
+        "sem2@demo.test",
+        240_000,
+        &["google_ads", "fluency"],
+    ),
 ];
 
 /// Creates whatever demo accounts and clients are missing.
@@ -121,6 +292,9 @@ pub async fn seed(pool: &PgPool) -> anyhow::Result<()> {
         .await?;
     }
     tx.commit().await?;
-    tracing::info!(created, "demo data ready; every demo account's password is `{PASSWORD}`");
+    tracing::info!(
+        created,
+        "demo data ready; every demo account's password is `{PASSWORD}`"
+    );
     Ok(())
 }

@@ -38,12 +38,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     };
     spawn_housekeeping(state.clone());
 
-    let listener = TcpListener::bind(config.bind_addr).await.map_err(|e| {
-        anyhow::anyhow!(
-            "cannot listen on {} (BIND_ADDR): {e}",
-            config.bind_addr
-        )
-    })?;
+    let listener = TcpListener::bind(config.bind_addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {} (BIND_ADDR): {e}", config.bind_addr))?;
     tracing::info!(
         address = %config.base_url,
         demo = config.demo,

@@ -118,18 +118,33 @@ mod tests {
 
     #[test]
     fn length_limits_count_characters_not_bytes() {
-        assert_eq!(check_new("Ab3$xyz", "a@b.c"), Err(PasswordProblem::TooShort));
+        assert_eq!(
+            check_new("Ab3$xyz", "a@b.c"),
+            Err(PasswordProblem::TooShort)
+        );
         assert_eq!(check_new("Ab3$xyzq", "a@b.c"), Ok(()));
-        assert_eq!(check_new("ééééééé", "a@b.c"), Err(PasswordProblem::TooShort));
+        assert_eq!(
+            check_new("ééééééé", "a@b.c"),
+            Err(PasswordProblem::TooShort)
+        );
         assert_eq!(check_new("éééééééé", "a@b.c"), Ok(()));
         let long = "x7".repeat(64);
         assert_eq!(check_new(&long, "a@b.c"), Ok(()));
-        assert_eq!(check_new(&format!("{long}z"), "a@b.c"), Err(PasswordProblem::TooLong));
+        assert_eq!(
+            check_new(&format!("{long}z"), "a@b.c"),
+            Err(PasswordProblem::TooLong)
+        );
     }
 
     #[test]
     fn common_passwords_are_refused_whatever_their_case() {
-        for p in ["password", "Password1", "12345678", "QWERTYUIOP", "iloveyou"] {
+        for p in [
+            "password",
+            "Password1",
+            "12345678",
+            "QWERTYUIOP",
+            "iloveyou",
+        ] {
             assert_eq!(check_new(p, "a@b.c"), Err(PasswordProblem::Common), "{p}");
         }
         assert!(COMMON.len() > 8000, "the list loaded: {}", COMMON.len());

@@ -200,7 +200,10 @@ mod tests {
         let set: RoleSet = [Role::Admin, Role::Finance].into_iter().collect();
         assert_eq!(set.keys(), vec!["finance", "admin"]);
         assert_eq!(RoleSet::from_keys(&set.keys()), set);
-        assert_eq!(RoleSet::from_keys(&["finance", "wizard"]).keys(), vec!["finance"]);
+        assert_eq!(
+            RoleSet::from_keys(&["finance", "wizard"]).keys(),
+            vec!["finance"]
+        );
         assert!(RoleSet::from_keys::<&str>(&[]).is_empty());
         assert!(set.any_of(&[Role::Retention, Role::Admin]));
         assert!(!set.any_of(&[Role::Retention]));

@@ -66,7 +66,11 @@ pub async fn create(
 /// Finds the live session for a cookie's secret. A session past its idle or absolute limit, or
 /// whose user is disabled, is not found. Marks the session used (at most once a minute, to keep
 /// reads cheap) and takes its flash message.
-pub async fn load(pool: &PgPool, secret: &str, idle: Duration) -> sqlx::Result<Option<CurrentUser>> {
+pub async fn load(
+    pool: &PgPool,
+    secret: &str,
+    idle: Duration,
+) -> sqlx::Result<Option<CurrentUser>> {
     let hash = token::digest(secret);
     let row: Option<SessionRow> = sqlx::query_as(
         "SELECT u.id, u.email, u.display_name, u.roles, s.flash,
@@ -99,7 +103,11 @@ pub async fn load(pool: &PgPool, secret: &str, idle: Duration) -> sqlx::Result<O
 }
 
 /// Leaves a message for the next page this session shows.
-pub async fn set_flash(conn: &mut PgConnection, session_hash: &[u8], message: &str) -> sqlx::Result<()> {
+pub async fn set_flash(
+    conn: &mut PgConnection,
+    session_hash: &[u8],
+    message: &str,
+) -> sqlx::Result<()> {
     sqlx::query("UPDATE sessions SET flash = $2 WHERE id_hash = $1")
         .bind(session_hash)
         .bind(message)

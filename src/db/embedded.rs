@@ -56,7 +56,14 @@ pub fn ensure_running(data_dir: &Path, port: u16) -> anyhow::Result<EmbeddedServ
         let out = server_command(&bin, "initdb", as_root)
             .arg("-D")
             .arg(&cluster_dir)
-            .args(["-U", SUPERUSER, "-E", "UTF8", "--locale=C", "--auth=scram-sha-256"])
+            .args([
+                "-U",
+                SUPERUSER,
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--auth=scram-sha-256",
+            ])
             .arg(format!("--pwfile={}", pwfile.display()))
             .output()
             .context("cannot run initdb")?;
@@ -157,7 +164,9 @@ fn find_bin_dir() -> anyhow::Result<PathBuf> {
 
 fn is_root() -> bool {
     // /proc/self belongs to the process's effective user.
-    fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+    fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false)
 }
 
 /// The folder that holds the cluster: under `data_dir` when the server's user can reach it,

@@ -30,10 +30,7 @@ pub fn sections(roles: crate::auth::roles::RoleSet) -> Vec<Section> {
         .iter()
         .map(|role| {
             let (title, empty) = match role {
-                Role::AccountManager => (
-                    "My change requests",
-                    "You have no open change requests.",
-                ),
+                Role::AccountManager => ("My change requests", "You have no open change requests."),
                 Role::Retention => (
                     "Retention queue",
                     "No save attempts are waiting for a call.",
@@ -58,26 +55,16 @@ pub fn sections(roles: crate::auth::roles::RoleSet) -> Vec<Section> {
                     "Approved requests to process",
                     "No approved requests are waiting to be processed.",
                 ),
-                Role::OpsLead => (
-                    "Change tasks waiting",
-                    "No change tasks are waiting.",
-                ),
-                Role::DmLeadership => (
-                    "Department overview",
-                    "No change requests are in flight.",
-                ),
-                Role::SemSpecialist => (
-                    "My SEM tasks",
-                    "No questions or tasks are waiting on you.",
-                ),
+                Role::OpsLead => ("Change tasks waiting", "No change tasks are waiting."),
+                Role::DmLeadership => ("Department overview", "No change requests are in flight."),
+                Role::SemSpecialist => {
+                    ("My SEM tasks", "No questions or tasks are waiting on you.")
+                }
                 Role::Contractor => (
                     "My offboarding items",
                     "No offboarding items are assigned to you.",
                 ),
-                Role::Admin => (
-                    "Administration",
-                    "",
-                ),
+                Role::Admin => ("Administration", ""),
             };
             Section { role, title, empty }
         })
@@ -157,7 +144,10 @@ mod tests {
     fn a_user_sees_only_the_sections_of_roles_they_hold() {
         let roles: RoleSet = [Role::Finance, Role::Admin].into_iter().collect();
         let s = sections(roles);
-        assert_eq!(s.iter().map(|s| s.role).collect::<Vec<_>>(), vec![Role::Finance, Role::Admin]);
+        assert_eq!(
+            s.iter().map(|s| s.role).collect::<Vec<_>>(),
+            vec![Role::Finance, Role::Admin]
+        );
         assert!(sections(RoleSet::EMPTY).is_empty());
     }
 }

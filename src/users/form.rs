@@ -58,7 +58,8 @@ impl Email {
             && !domain.contains("..");
         if local.is_empty()
             || !domain_ok
-            || s.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>' || c == ',')
+            || s.chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>' || c == ',')
         {
             return Err("Enter an email address like name@agency.com.");
         }
@@ -134,15 +135,17 @@ pub struct Details {
 /// Checks the details; with `new_password` the password too (on create).
 pub fn parse_details(form: &DetailsForm, with_password: bool) -> Result<Details, FieldErrors> {
     let mut errors = FieldErrors::default();
-    let email = Email::parse(&form.email).map_err(|e| errors.add("email", e)).ok();
+    let email = Email::parse(&form.email)
+        .map_err(|e| errors.add("email", e))
+        .ok();
     let display_name = parse_display_name(&form.display_name)
         .map_err(|e| errors.add("display_name", e))
         .ok();
-    let roles = parse_roles(&form.roles).map_err(|e| errors.add("roles", e)).ok();
-    if with_password {
-        if let Err(p) = password::check_new(&form.password, &form.email) {
-            errors.add("password", p.to_string());
-        }
+    let roles = parse_roles(&form.roles)
+        .map_err(|e| errors.add("roles", e))
+        .ok();
+    if with_password && let Err(p) = password::check_new(&form.password, &form.email) {
+        errors.add("password", p.to_string());
     }
     match (email, display_name, roles) {
         (Some(email), Some(display_name), Some(roles)) if errors.is_empty() => Ok(Details {
@@ -160,10 +163,24 @@ mod tests {
 
     #[test]
     fn emails_are_trimmed_and_must_look_like_addresses() {
-        assert_eq!(Email::parse("  Jane@Agency.com ").unwrap().as_str(), "Jane@Agency.com");
-        for bad in ["", "   ", "jane", "jane@", "@agency.com", "jane@agency", "jane@@agency.com",
-                    "ja ne@agency.com", "jane@agency..com", "jane@.agency.com", "<jane@agency.com>",
-                    "a@b.com,c@d.com"] {
+        assert_eq!(
+            Email::parse("  Jane@Agency.com ").unwrap().as_str(),
+            "Jane@Agency.com"
+        );
+        for bad in [
+            "",
+            "   ",
+            "jane",
+            "jane@",
+            "@agency.com",
+            "jane@agency",
+            "jane@@agency.com",
+            "ja ne@agency.com",
+            "jane@agency..com",
+            "jane@.agency.com",
+            "<jane@agency.com>",
+            "a@b.com,c@d.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} accepted");
         }
         assert!(Email::parse(&format!("{}@agency.com", "a".repeat(250))).is_err());

@@ -266,7 +266,10 @@ async fn update(
     };
     let mut changes = serde_json::Map::new();
     if before.email != details.email.as_str() {
-        changes.insert("email".into(), json!([before.email, details.email.as_str()]));
+        changes.insert(
+            "email".into(),
+            json!([before.email, details.email.as_str()]),
+        );
     }
     if before.display_name != details.display_name {
         changes.insert(

@@ -49,7 +49,11 @@ impl IntoResponse for AppError {
             AppError::Forbidden => (StatusCode::FORBIDDEN, None, None),
             AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, None, Some(m)),
             AppError::Unavailable(d) => (StatusCode::SERVICE_UNAVAILABLE, Some(d), None),
-            AppError::Internal(e) => (StatusCode::INTERNAL_SERVER_ERROR, Some(format!("{e:#}")), None),
+            AppError::Internal(e) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Some(format!("{e:#}")),
+                None,
+            ),
         };
         let mut res = status.into_response();
         res.extensions_mut().insert(ErrorMark { detail, message });

@@ -132,7 +132,9 @@ async fn guard(
                 "path": req.uri().path(),
             });
             let actor = audit::Actor::user(&user, &meta);
-            if let Err(e) = audit::record_now(&state.db, &actor, "access.refused", "route", None, details).await {
+            if let Err(e) =
+                audit::record_now(&state.db, &actor, "access.refused", "route", None, details).await
+            {
                 tracing::warn!(error = %e, "could not record a refused access");
             }
             AppError::Forbidden.into_response()
@@ -172,15 +174,29 @@ mod tests {
     fn role_routes_allow_exactly_the_holders_of_a_listed_role() {
         for held in Role::ALL {
             for required in Role::ALL {
-                let decision = Access::Roles(&[required]).allows(Some(&user(&[held])));
-                let expected = if held == required { Decision::Allow } else { Decision::Refuse };
+                let required_only: &'static [Role] = Box::leak(Box::new([required]));
+                let decision = Access::Roles(required_only).allows(Some(&user(&[held])));
+                let expected = if held == required {
+                    Decision::Allow
+                } else {
+                    Decision::Refuse
+                };
                 assert_eq!(decision, expected, "{held:?} on a {required:?} route");
             }
-            assert_eq!(Access::SignedIn.allows(Some(&user(&[held]))), Decision::Allow);
+            assert_eq!(
+                Access::SignedIn.allows(Some(&user(&[held]))),
+                Decision::Allow
+            );
         }
         let several = Access::Roles(&[Role::Finance, Role::Accounting]);
-        assert_eq!(several.allows(Some(&user(&[Role::Accounting]))), Decision::Allow);
-        assert_eq!(several.allows(Some(&user(&[Role::Contractor]))), Decision::Refuse);
+        assert_eq!(
+            several.allows(Some(&user(&[Role::Accounting]))),
+            Decision::Allow
+        );
+        assert_eq!(
+            several.allows(Some(&user(&[Role::Contractor]))),
+            Decision::Refuse
+        );
         assert_eq!(several.allows(Some(&user(&[]))), Decision::Refuse);
     }
 }

@@ -1,0 +1,203 @@
+//! Every route × every role, written out by hand. A route the app serves that is missing here
+//! fails the suite, so no new route escapes the check.
+
+use offboarding_desk::auth::roles::Role;
+use offboarding_desk::web::route_table;
+use reqwest::Method;
+
+use crate::support::{TestApp, client, location};
+
+/// Who the table says may use a route.
+#[derive(Clone, Copy, Debug)]
+enum Who {
+    Anyone,
+    SignedIn,
+    Only(&'static [Role]),
+}
+
+const ADMIN: Who = Who::Only(&[Role::Admin]);
+
+/// The expected answer for every route. Keep in step with the app: a route added there and not
+/// here fails `every_route_is_in_the_table`.
+const TABLE: &[(&str, &str, Who)] = &[
+    ("GET", "/healthz", Who::Anyone),
+    ("GET", "/login", Who::Anyone),
+    ("POST", "/login", Who::Anyone),
+    ("POST", "/logout", Who::SignedIn),
+    ("GET", "/", Who::SignedIn),
+    ("GET", "/admin/users", ADMIN),
+    ("GET", "/admin/users/new", ADMIN),
+    ("POST", "/admin/users", ADMIN),
+    ("GET", "/admin/users/{id}", ADMIN),
+    ("POST", "/admin/users/{id}", ADMIN),
+    ("POST", "/admin/users/{id}/password", ADMIN),
+    ("POST", "/admin/users/{id}/disable", ADMIN),
+    ("POST", "/admin/users/{id}/enable", ADMIN),
+    ("GET", "/admin/audit", ADMIN),
+];
+
+fn expected(method: &str, path: &str) -> Option<Who> {
+    TABLE
+        .iter()
+        .find(|(m, p, _)| *m == method && *p == path)
+        .map(|(_, _, w)| *w)
+}
+
+#[tokio::test]
+async fn every_route_is_in_the_table_and_the_table_names_only_real_routes() {
+    let app = TestApp::spawn().await;
+    let routes = route_table(app.state.clone());
+    for r in &routes {
+        assert!(
+            expected(r.method.as_str(), r.path).is_some(),
+            "route {} {} is missing from the route × role table in tests/it/access.rs",
+            r.method,
+            r.path
+        );
+    }
+    for (m, p, _) in TABLE {
+        assert!(
+            routes
+                .iter()
+                .any(|r| r.method.as_str() == *m && r.path == *p),
+            "the table lists {m} {p}, which the app does not serve"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_route_answers_every_role_as_the_table_says() {
+    let app = TestApp::spawn().await;
+    // A person the admin routes act on, so no request touches the people making them.
+    let target = app
+        .user("target@agency.test", &[Role::AccountManager])
+        .await;
+    let mut people = Vec::new();
+    for role in Role::ALL {
+        let id = app
+            .user(&format!("{}@agency.test", role.key()), &[role])
+            .await;
+        people.push((role, id));
+    }
+    let http = client();
+    let routes = route_table(app.state.clone());
+    let mut checked = 0;
+    for r in &routes {
+        let who = expected(r.method.as_str(), r.path).expect("checked by the other test");
+        let path = r.path.replace("{id}", &target.to_string());
+        let method = Method::from_bytes(r.method.as_str().as_bytes()).unwrap();
+
+        // Nobody signed in.
+        let res = http
+            .request(method.clone(), app.url(&path))
+            .send()
+            .await
+            .unwrap();
+        match who {
+            Who::Anyone => assert_ne!(res.status(), 403, "anonymous {method} {path}"),
+            _ => {
+                assert_eq!(res.status(), 303, "anonymous {method} {path}");
+                assert!(
+                    location(&res).starts_with("/login"),
+                    "anonymous {method} {path}"
+                );
+            }
+        }
+
+        // Each role, with its own fresh session (sign-out would end a shared one).
+        for (role, id) in &people {
+            let cookie = app.session_cookie(*id).await;
+            let res = http
+                .request(method.clone(), app.url(&path))
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap();
+            let allowed = match who {
+                Who::Anyone | Who::SignedIn => true,
+                Who::Only(roles) => roles.contains(role),
+            };
+            if allowed {
+                assert_ne!(res.status(), 403, "{role:?} {method} {path} refused");
+                assert!(
+                    !location(&res).starts_with("/login") || path == "/logout",
+                    "{role:?} {method} {path} sent to sign in"
+                );
+                assert!(
+                    res.status().as_u16() < 500,
+                    "{role:?} {method} {path}: {}",
+                    res.status()
+                );
+            } else {
+                assert_eq!(res.status(), 403, "{role:?} {method} {path} allowed");
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, routes.len() * Role::ALL.len());
+}
+
+#[tokio::test]
+async fn a_refused_access_is_recorded_with_who_and_where() {
+    let app = TestApp::spawn().await;
+    let contractor = app.user("juniper@agency.test", &[Role::Contractor]).await;
+    let cookie = app.session_cookie(contractor).await;
+    let res = client()
+        .get(app.url("/admin/users"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let body = res.text().await.unwrap();
+    assert!(
+        body.contains("You don&#39;t have access") || body.contains("You don't have access"),
+        "{body}"
+    );
+    let (actor, details): (Option<i64>, serde_json::Value) = sqlx::query_as(
+        "SELECT actor_id, details FROM audit_events WHERE action = 'access.refused'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(actor, Some(contractor));
+    assert_eq!(details["path"], "/admin/users");
+    assert_eq!(details["method"], "GET");
+}
+
+#[tokio::test]
+async fn the_navigation_shows_each_role_only_links_it_may_open() {
+    let app = TestApp::spawn().await;
+    let routes = route_table(app.state.clone());
+    for (label, href, access) in offboarding_desk::web::pages::NAV {
+        let def = routes
+            .iter()
+            .find(|r| r.method == "GET" && r.path == *href)
+            .unwrap_or_else(|| panic!("nav entry {label} opens {href}, which is not a GET route"));
+        assert_eq!(
+            def.access, *access,
+            "nav entry {label} and its route disagree on access"
+        );
+    }
+    let http = client();
+    for role in Role::ALL {
+        let id = app
+            .user(&format!("nav-{}@agency.test", role.key()), &[role])
+            .await;
+        let body = http
+            .get(app.url("/"))
+            .header("cookie", app.session_cookie(id).await)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let shows_users = body.contains("href=\"/admin/users\"");
+        assert_eq!(
+            shows_users,
+            role == Role::Admin,
+            "{role:?} and the Users link"
+        );
+    }
+}

@@ -1,0 +1,96 @@
+//! The audit log only grows.
+
+use offboarding_desk::audit::{self, Actor};
+use offboarding_desk::auth::roles::Role;
+
+use crate::support::{TestApp, client};
+
+#[tokio::test]
+async fn audit_rows_cannot_be_changed_or_removed_by_the_app() {
+    let app = TestApp::spawn().await;
+    let mut conn = app.db.acquire().await.unwrap();
+    audit::record(
+        &mut conn,
+        &Actor::system(),
+        "test.event",
+        "thing",
+        Some("1".into()),
+        serde_json::json!({"a": 1}),
+    )
+    .await
+    .unwrap();
+    for sql in [
+        "UPDATE audit_events SET action = 'rewritten'",
+        "DELETE FROM audit_events",
+        "TRUNCATE audit_events",
+    ] {
+        let err = sqlx::query(sql).execute(&mut *conn).await.unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+    assert_eq!(app.audit_count("test.event").await, 1);
+}
+
+#[tokio::test]
+async fn an_event_rolled_back_with_its_change_leaves_no_trace() {
+    let app = TestApp::spawn().await;
+    let mut tx = app.db.begin().await.unwrap();
+    audit::record(
+        &mut tx,
+        &Actor::system(),
+        "test.event",
+        "thing",
+        None,
+        serde_json::json!({}),
+    )
+    .await
+    .unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(app.audit_count("test.event").await, 0);
+}
+
+#[tokio::test]
+async fn the_admin_reads_the_log_newest_first_and_pages_back() {
+    let app = TestApp::spawn().await;
+    let id = app.user("admin@agency.test", &[Role::Admin]).await;
+    let mut conn = app.db.acquire().await.unwrap();
+    for i in 0..60 {
+        audit::record(
+            &mut conn,
+            &Actor::system(),
+            "test.event",
+            "thing",
+            Some(i.to_string()),
+            serde_json::json!({}),
+        )
+        .await
+        .unwrap();
+    }
+    let cookie = app.session_cookie(id).await;
+    let page = client()
+        .get(app.url("/admin/audit?action=test.event"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("thing #59"));
+    assert!(!page.contains("thing #9<"));
+    let older = page
+        .split("href=\"?before=")
+        .nth(1)
+        .expect("an older page link");
+    let before: String = older.chars().take_while(char::is_ascii_digit).collect();
+    let page2 = client()
+        .get(app.url(&format!("/admin/audit?before={before}&action=test.event")))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page2.contains("thing #9<") && page2.contains("thing #0<"));
+    assert!(!page2.contains("thing #59"));
+}

@@ -1,0 +1,10 @@
+//! The integration suite: one binary, a real PostgreSQL, a real server per test, and a real
+//! browser for the journeys.
+
+mod access;
+mod audit;
+mod auth;
+mod browser;
+mod security;
+mod support;
+mod users;

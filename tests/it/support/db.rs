@@ -1,0 +1,152 @@
+//! A fresh database per test, cloned from a migrated template so each test starts in
+//! milliseconds. The server is `DATABASE_URL`'s when set (its role needs CREATEDB), otherwise
+//! the same private cluster the app uses.
+
+use std::sync::OnceLock;
+
+use offboarding_desk::db::{self, MIGRATOR, embedded};
+use sqlx::{Connection, PgConnection, PgPool};
+
+struct Server {
+    /// URL of a database on the server to run CREATE DATABASE from.
+    admin_url: String,
+    template: String,
+}
+
+static SERVER: OnceLock<Result<Server, String>> = OnceLock::new();
+
+fn server() -> &'static Server {
+    let result = SERVER.get_or_init(|| {
+        // The set-up is async but must outlive any one test's runtime, so it gets its own.
+        std::thread::spawn(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime")
+                .block_on(prepare())
+                .map_err(|e| format!("{e:#}"))
+        })
+        .join()
+        .expect("database set-up thread")
+    });
+    match result {
+        Ok(s) => s,
+        Err(e) => panic!("the test database server could not be prepared: {e}"),
+    }
+}
+
+async fn prepare() -> anyhow::Result<Server> {
+    let admin_url = match std::env::var("DATABASE_URL") {
+        Ok(url) if !url.trim().is_empty() => url,
+        _ => {
+            let data_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".data");
+            let port = std::env::var("EMBEDDED_PG_PORT")
+                .ok()
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(55432);
+            embedded::ensure_running(&data_dir, port)?.url("postgres")
+        }
+    };
+    let mut conn = PgConnection::connect_with(&db::connect_options(&admin_url)?).await?;
+
+    // Databases left by earlier runs go first.
+    let stale: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'odtest\\_db\\_%'")
+            .fetch_all(&mut conn)
+            .await?;
+    for name in stale {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+        )))
+        .execute(&mut conn)
+        .await?;
+    }
+
+    // The template's name follows the migrations, so a schema change makes a new one.
+    let key = MIGRATOR
+        .iter()
+        .flat_map(|m| m.checksum.iter().copied())
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
+    let template = format!("odtest_tpl_{key:016x}");
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&template)
+            .fetch_one(&mut conn)
+            .await?;
+    if !exists {
+        // Built under another name and renamed, so a run stopped half-way leaves no bad template.
+        let building = format!("{template}_building");
+        for sql in [
+            format!("DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE)"),
+            format!("CREATE DATABASE \"{building}\""),
+        ] {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&mut conn)
+                .await?;
+        }
+        let url = with_database(&admin_url, &building);
+        let pool = PgPool::connect_with(db::connect_options(&url)?).await?;
+        MIGRATOR.run(&pool).await?;
+        pool.close().await;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "ALTER DATABASE \"{building}\" RENAME TO \"{template}\""
+        )))
+        .execute(&mut conn)
+        .await?;
+    }
+    conn.close().await?;
+    Ok(Server {
+        admin_url,
+        template,
+    })
+}
+
+/// The same URL pointing at another database.
+pub fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let base = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{database}?{q}"),
+        None => format!("{base}/{database}"),
+    }
+}
+
+/// A new, migrated, empty database; returns its URL.
+pub async fn fresh_database() -> String {
+    let server = server();
+    let name = format!("odtest_db_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = PgConnection::connect_with(&db::connect_options(&server.admin_url).unwrap())
+        .await
+        .expect("connect to the test server");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "CREATE DATABASE \"{name}\" TEMPLATE \"{}\"",
+        server.template
+    )))
+    .execute(&mut conn)
+    .await
+    .expect("create a test database");
+    conn.close().await.ok();
+    with_database(&server.admin_url, &name)
+}
+
+#[test]
+fn database_urls_are_rewritten_to_another_database() {
+    assert_eq!(
+        with_database("postgres://u:p@127.0.0.1:5432/postgres", "x"),
+        "postgres://u:p@127.0.0.1:5432/x"
+    );
+    assert_eq!(
+        with_database("postgres://u@h/db?sslmode=disable", "x"),
+        "postgres://u@h/x?sslmode=disable"
+    );
+    assert_eq!(with_database("postgres://h:1", "x"), "postgres://h:1/x");
+}

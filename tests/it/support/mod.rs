@@ -1,0 +1,154 @@
+//! What the tests share: a real app on a real port over a fresh database, people to sign in
+//! as, an HTTP client, and a real browser.
+
+pub mod browser;
+pub mod db;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+
+use offboarding_desk::auth::roles::Role;
+use offboarding_desk::auth::{password, session};
+use offboarding_desk::config::Config;
+use offboarding_desk::web::AppState;
+use sqlx::PgPool;
+
+/// The password every user made by [`TestApp::user`] has.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// One running app on its own database.
+pub struct TestApp {
+    pub base: String,
+    pub db: PgPool,
+    pub state: AppState,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+fn password_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| password::hash(PASSWORD).expect("hash"))
+}
+
+impl TestApp {
+    /// Starts the app on 127.0.0.1 and a free port, over a fresh database.
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// As [`spawn`], letting the test adjust the configuration first.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let url = db::fresh_database().await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut config = Config::from_lookup(false, |_| None).expect("default configuration");
+        config.bind_addr = addr;
+        config.base_url = format!("http://{addr}");
+        config.database_url = Some(url.clone());
+        adjust(&mut config);
+        let pool = offboarding_desk::db::pool_options()
+            .min_connections(0)
+            .max_connections(8)
+            .connect_with(offboarding_desk::db::connect_options(&url).unwrap())
+            .await
+            .expect("connect to the test database");
+        let state = AppState {
+            db: pool.clone(),
+            config: Arc::new(config),
+        };
+        let app = offboarding_desk::app(state.clone());
+        let server = tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            .expect("serve");
+        });
+        TestApp {
+            base: format!("http://{addr}"),
+            db: pool,
+            state,
+            server,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Creates a user with `roles` and [`PASSWORD`]; returns the id.
+    pub async fn user(&self, email: &str, roles: &[Role]) -> i64 {
+        let keys: Vec<&str> = roles.iter().map(|r| r.key()).collect();
+        sqlx::query_scalar(
+            "INSERT INTO users (email, display_name, password_hash, roles)
+             VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(email)
+        .bind(format!("Test {}", email.split('@').next().unwrap_or(email)))
+        .bind(password_hash())
+        .bind(&keys)
+        .fetch_one(&self.db)
+        .await
+        .expect("insert user")
+    }
+
+    /// A session for `user_id`, as the cookie header a signed-in browser would send.
+    pub async fn session_cookie(&self, user_id: i64) -> String {
+        let mut conn = self.db.acquire().await.unwrap();
+        let secret = session::create(
+            &mut conn,
+            user_id,
+            self.state.config.session_absolute,
+            "127.0.0.1",
+            "test",
+        )
+        .await
+        .unwrap();
+        format!("od_session={secret}")
+    }
+
+    /// Number of audit events with `action`.
+    pub async fn audit_count(&self, action: &str) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM audit_events WHERE action = $1")
+            .bind(action)
+            .fetch_one(&self.db)
+            .await
+            .unwrap()
+    }
+}
+
+/// An HTTP client that does not follow redirects, so tests see each answer.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The `Location` header of a response.
+pub fn location(res: &reqwest::Response) -> String {
+    res.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// The session secret from a `Set-Cookie` answer to a sign-in.
+pub fn session_from(res: &reqwest::Response) -> Option<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| {
+            c.strip_prefix("od_session=")
+                .map(|rest| rest.split(';').next().unwrap_or("").to_string())
+        })
+        .filter(|s| !s.is_empty())
+}
