@@ -105,6 +105,7 @@ struct Candidate {
 async fn login(
     State(state): State<AppState>,
     meta: RequestMeta,
+    previous: Option<Extension<CurrentUser>>,
     axum::Form(form): axum::Form<LoginForm>,
 ) -> AppResult<Response> {
     let email = form.email.trim().to_string();
@@ -148,6 +149,10 @@ async fn login(
     match candidate {
         Some(user) if verified && !user.disabled => {
             throttle::clear(&mut tx, &email).await?;
+            // Whatever session the browser held before is over: one person, one fresh id.
+            if let Some(Extension(previous)) = &previous {
+                session::delete(&mut tx, &previous.session_hash).await?;
+            }
             let secret = session::create(
                 &mut tx,
                 user.id,

@@ -8,7 +8,6 @@ use axum::http::StatusCode;
 use super::AppState;
 use super::ctx::Ctx;
 use super::routes::{Access, Decision};
-use crate::auth::roles::Role;
 
 /// One entry in the navigation bar.
 #[derive(Clone, Debug)]
@@ -61,11 +60,6 @@ impl Chrome {
             flash: ctx.user.flash.clone(),
             demo: state.config.demo,
         }
-    }
-
-    /// True when the user holds `role` (templates use this to show a role's section).
-    pub fn nav_has(&self, href: &str) -> bool {
-        self.nav.iter().any(|n| n.href == href)
     }
 }
 
@@ -171,9 +165,4 @@ impl ErrorPage {
             request_id,
         }
     }
-}
-
-/// Roles whose home sections the home page shows, for templates.
-pub fn holds(ctx: &Ctx, role: Role) -> bool {
-    ctx.user.roles.contains(role)
 }

@@ -107,6 +107,11 @@ async fn the_session_id_is_new_at_every_sign_in() {
         .unwrap();
     let second = session_from(&res).unwrap();
     assert_ne!(first, second);
+    let (status, _) = home_status(&app, &first).await;
+    assert_eq!(
+        status, 303,
+        "the session held before signing in again is over"
+    );
     let planted = session_from(
         &client()
             .post(app.url("/login"))
