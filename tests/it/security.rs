@@ -235,3 +235,39 @@ async fn static_files_are_served_and_vendored_not_linked() {
         assert_eq!(res.status(), 200, "{path}");
     }
 }
+
+#[tokio::test]
+async fn an_unexpected_failure_shows_a_500_page_with_the_request_id_and_no_detail() {
+    use axum::Router;
+    use axum::routing::get;
+    use offboarding_desk::web::error::AppError;
+    use tower::ServiceExt;
+
+    let app = Router::new()
+        .route(
+            "/boom",
+            get(|| async {
+                AppError::Internal(anyhow::anyhow!("relation \"secret_table\" does not exist"))
+            }),
+        )
+        .layer(axum::middleware::from_fn(
+            offboarding_desk::web::middleware::render_errors,
+        ));
+    let res = app
+        .oneshot(
+            axum::http::Request::get("/boom")
+                .header("x-request-id", "req-1234")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 500);
+    let body = axum::body::to_bytes(res.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let body = String::from_utf8(body.to_vec()).unwrap();
+    assert!(body.contains("Something went wrong"));
+    assert!(body.contains("req-1234"));
+    assert!(!body.contains("secret_table"));
+}
