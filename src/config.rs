@@ -30,6 +30,41 @@ pub struct Config {
     pub static_dir: PathBuf,
     /// Log lines as JSON rather than text.
     pub log_json: bool,
+    /// Where email goes.
+    pub mail: MailConfig,
+}
+
+/// How email leaves the app.
+#[derive(Clone, Debug)]
+pub struct MailConfig {
+    /// The mail server; without one, messages are written as `.eml` files to `dir`.
+    pub smtp: Option<SmtpConfig>,
+    /// The sender of every message.
+    pub from: lettre::message::Mailbox,
+    /// Where messages are written when no mail server is configured.
+    pub dir: PathBuf,
+}
+
+/// A mail server.
+#[derive(Clone, Debug)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub credentials: Option<(String, String)>,
+    /// How long one delivery may take before it counts as failed and is retried later.
+    pub timeout: Duration,
+}
+
+/// How the connection to the mail server is protected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain text: only for a relay on the same machine or network.
+    None,
+    /// STARTTLS, required (usually port 587).
+    StartTls,
+    /// TLS from the first byte (usually port 465).
+    Tls,
 }
 
 /// A configuration value that cannot be used, with the variable it came from.
@@ -108,6 +143,10 @@ impl Config {
             }
         };
         let database_url = get("DATABASE_URL");
+        let data_dir = get("DATA_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".data"));
+        let mail = mail_config(&get, &data_dir)?;
         if production && demo {
             return Err(err(
                 "APP_ENV",
@@ -124,9 +163,7 @@ impl Config {
             bind_addr,
             base_url,
             database_url,
-            data_dir: get("DATA_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".data")),
+            data_dir,
             embedded_pg_port,
             demo,
             production,
@@ -136,6 +173,7 @@ impl Config {
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("static")),
             log_json,
+            mail,
         })
     }
 
@@ -143,6 +181,113 @@ impl Config {
     pub fn secure_cookies(&self) -> bool {
         self.base_url.starts_with("https://")
     }
+}
+
+fn mail_config(
+    get: &impl Fn(&str) -> Option<String>,
+    data_dir: &std::path::Path,
+) -> Result<MailConfig, ConfigError> {
+    let from_raw = get("MAIL_FROM")
+        .unwrap_or_else(|| "Offboarding Desk <offboarding-desk@localhost>".to_string());
+    let from: lettre::message::Mailbox = from_raw.trim().parse().map_err(|_| {
+        err(
+            "MAIL_FROM",
+            format!("`{from_raw}` is not an address like Offboarding Desk <desk@agency.com>"),
+        )
+    })?;
+    let dir = get("MAIL_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| data_dir.join("mail"));
+    let tls = match get("SMTP_TLS").as_deref().map(str::trim) {
+        None | Some("starttls") => SmtpTls::StartTls,
+        Some("tls") => SmtpTls::Tls,
+        Some("none") => SmtpTls::None,
+        Some(other) => {
+            return Err(err(
+                "SMTP_TLS",
+                format!("must be `starttls`, `tls` or `none`, not `{other}`"),
+            ));
+        }
+    };
+    let port = match get("SMTP_PORT") {
+        None => match tls {
+            SmtpTls::StartTls => 587,
+            SmtpTls::Tls => 465,
+            SmtpTls::None => 25,
+        },
+        Some(v) => v
+            .trim()
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| {
+                err(
+                    "SMTP_PORT",
+                    format!("`{v}` is not a port between 1 and 65535"),
+                )
+            })?,
+    };
+    let timeout = match get("SMTP_TIMEOUT_SECONDS") {
+        None => Duration::from_secs(30),
+        Some(v) => Duration::from_secs(
+            v.trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|s| (1..=300).contains(s))
+                .ok_or_else(|| {
+                    err(
+                        "SMTP_TIMEOUT_SECONDS",
+                        format!("`{v}` is not a number of seconds between 1 and 300"),
+                    )
+                })?,
+        ),
+    };
+    let credentials = match (get("SMTP_USERNAME"), get("SMTP_PASSWORD")) {
+        (None, None) => None,
+        (Some(u), Some(p)) => Some((u, p)),
+        (Some(_), None) => {
+            return Err(err(
+                "SMTP_PASSWORD",
+                "must be set with SMTP_USERNAME".into(),
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(err(
+                "SMTP_USERNAME",
+                "must be set with SMTP_PASSWORD".into(),
+            ));
+        }
+    };
+    let smtp = match get("SMTP_HOST") {
+        Some(host) => {
+            let host = host.trim().to_string();
+            if host.contains(['/', ' ', ':']) {
+                return Err(err(
+                    "SMTP_HOST",
+                    format!("`{host}` is not a host name (put the port in SMTP_PORT)"),
+                ));
+            }
+            Some(SmtpConfig {
+                host,
+                port,
+                tls,
+                credentials,
+                timeout,
+            })
+        }
+        None => {
+            for var in ["SMTP_PORT", "SMTP_TLS", "SMTP_USERNAME"] {
+                if get(var).is_some() {
+                    return Err(err(
+                        "SMTP_HOST",
+                        format!("must be set when {var} is (or unset {var})"),
+                    ));
+                }
+            }
+            None
+        }
+    };
+    Ok(MailConfig { smtp, from, dir })
 }
 
 fn err(variable: &'static str, message: String) -> ConfigError {
@@ -229,10 +374,53 @@ mod tests {
             ("SESSION_ABSOLUTE_MINUTES", "721"),
             ("APP_ENV", "prod"),
             ("LOG_FORMAT", "xml"),
+            ("SMTP_TLS", "ssl"),
+            ("MAIL_FROM", "not an address"),
+            ("MAIL_FROM", "Desk <desk@>"),
         ] {
             let e = config(&[(var, value)], false).unwrap_err();
             assert_eq!(e.variable, var, "{var}={value}");
         }
+    }
+
+    #[test]
+    fn mail_server_settings_are_checked_and_name_their_variable() {
+        let smtp = |vars: &[(&str, &str)]| {
+            let mut all = vec![("SMTP_HOST", "mail.agency.test")];
+            all.extend_from_slice(vars);
+            config(&all, false)
+        };
+        for (var, value) in [
+            ("SMTP_PORT", "0"),
+            ("SMTP_PORT", "70000"),
+            ("SMTP_PORT", "smtp"),
+            ("SMTP_TLS", "yes"),
+            ("SMTP_TIMEOUT_SECONDS", "0"),
+            ("SMTP_HOST", "mail.agency.test:25"),
+        ] {
+            assert_eq!(
+                smtp(&[(var, value)]).unwrap_err().variable,
+                var,
+                "{var}={value}"
+            );
+        }
+        assert_eq!(
+            smtp(&[("SMTP_USERNAME", "u")]).unwrap_err().variable,
+            "SMTP_PASSWORD"
+        );
+        assert_eq!(
+            config(&[("SMTP_PORT", "25")], false).unwrap_err().variable,
+            "SMTP_HOST"
+        );
+        let c = smtp(&[("SMTP_TLS", "tls")]).unwrap();
+        let s = c.mail.smtp.unwrap();
+        assert_eq!((s.port, s.tls), (465, SmtpTls::Tls));
+        let c = smtp(&[]).unwrap();
+        assert_eq!(c.mail.smtp.unwrap().port, 587);
+        let c = config(&[], false).unwrap();
+        assert!(c.mail.smtp.is_none(), "no server: files");
+        assert!(c.mail.dir.ends_with(".data/mail"));
+        assert_eq!(c.mail.from.email.to_string(), "offboarding-desk@localhost");
     }
 
     #[test]

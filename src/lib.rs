@@ -11,6 +11,7 @@ pub mod demo;
 pub mod health;
 pub mod home;
 pub mod money;
+pub mod notifications;
 pub mod server;
 pub mod users;
 pub mod web;

@@ -38,6 +38,28 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     };
     spawn_housekeeping(state.clone());
 
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mailer = Arc::new(crate::notifications::mailer::Mailer::from_config(
+        &config.mail,
+    )?);
+    if mailer.writes_files() {
+        tracing::info!(dir = %config.mail.dir.display(), "no SMTP_HOST: emails are written as .eml files");
+    }
+    let smtp_timeout = config
+        .mail
+        .smtp
+        .as_ref()
+        .map(|s| s.timeout)
+        .unwrap_or(Duration::from_secs(30));
+    let worker = crate::notifications::worker::Worker::new(
+        db.clone(),
+        mailer,
+        Arc::new(crate::notifications::clock::SystemClock),
+        crate::notifications::jobs::JobRunner::new(),
+        smtp_timeout,
+    );
+    let worker = tokio::spawn(worker.run(stopped.clone(), Duration::from_secs(2)));
+
     let listener = TcpListener::bind(config.bind_addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {} (BIND_ADDR): {e}", config.bind_addr))?;
@@ -51,8 +73,18 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         listener,
         crate::app(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    })
     .await?;
+    // The worker finishes the message it is sending and releases the rest.
+    if tokio::time::timeout(Duration::from_secs(8), worker)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the worker did not stop in time");
+    }
     db.close().await;
     tracing::info!("stopped");
     Ok(())

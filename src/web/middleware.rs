@@ -20,10 +20,9 @@ pub const CSP: &str = "default-src 'self'; object-src 'none'; base-uri 'none'; \
 pub async fn security_headers(State(hsts): State<bool>, req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
+    // A response may bring a stricter policy of its own (the sandboxed email preview).
+    h.entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(CSP));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

@@ -22,6 +22,12 @@ pub struct NavItem {
 pub const NAV: &[(&str, &str, Access)] = &[
     ("Home", "/", Access::SignedIn),
     ("Users", "/admin/users", crate::users::ACCESS),
+    (
+        "Distribution list",
+        "/admin/distribution",
+        crate::notifications::ACCESS,
+    ),
+    ("Mail log", "/admin/mail", crate::notifications::ACCESS),
     ("Audit log", "/admin/audit", crate::audit::ACCESS),
 ];
 

@@ -34,6 +34,15 @@ const TABLE: &[(&str, &str, Who)] = &[
     ("POST", "/admin/users/{id}/disable", ADMIN),
     ("POST", "/admin/users/{id}/enable", ADMIN),
     ("GET", "/admin/audit", ADMIN),
+    ("GET", "/admin/mail", ADMIN),
+    ("POST", "/admin/mail/test", ADMIN),
+    ("GET", "/admin/mail/{id}", ADMIN),
+    ("GET", "/admin/mail/{id}/html", ADMIN),
+    ("POST", "/admin/mail/{id}/retry", ADMIN),
+    ("GET", "/admin/jobs", ADMIN),
+    ("GET", "/admin/distribution", ADMIN),
+    ("POST", "/admin/distribution", ADMIN),
+    ("POST", "/admin/distribution/{id}/remove", ADMIN),
 ];
 
 fn expected(method: &str, path: &str) -> Option<Who> {

@@ -5,6 +5,8 @@ mod access;
 mod audit;
 mod auth;
 mod browser;
+mod mail_admin;
+mod notifications;
 mod security;
 mod support;
 mod users;

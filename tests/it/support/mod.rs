@@ -3,6 +3,7 @@
 
 pub mod browser;
 pub mod db;
+pub mod smtp;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};

@@ -1,0 +1,176 @@
+//! The worker inside every app instance: claims due messages with `FOR UPDATE SKIP LOCKED`
+//! (so instances never share one), sends them, and records the outcome; then runs due jobs.
+//! A claim is a lease: if an instance dies mid-send, the message is claimed again once the
+//! lease runs out, carrying the same Message-ID.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::PgPool;
+use tokio::sync::watch;
+
+use super::clock::Clock;
+use super::jobs::JobRunner;
+use super::mailer::{Claimed, Mailer};
+use super::outbox::{MAX_ATTEMPTS, backoff_seconds};
+
+/// How many messages one pass claims.
+const BATCH: i64 = 10;
+
+/// Sends the outbox and runs scheduled jobs.
+pub struct Worker {
+    db: PgPool,
+    mailer: Arc<Mailer>,
+    clock: Arc<dyn Clock>,
+    jobs: JobRunner,
+    instance: String,
+    /// How long a claim holds: longer than one delivery may take.
+    lease: chrono::Duration,
+}
+
+impl Worker {
+    pub fn new(
+        db: PgPool,
+        mailer: Arc<Mailer>,
+        clock: Arc<dyn Clock>,
+        jobs: JobRunner,
+        smtp_timeout: Duration,
+    ) -> Self {
+        let lease = chrono::Duration::from_std(smtp_timeout * 4)
+            .unwrap_or(chrono::Duration::minutes(5))
+            + chrono::Duration::seconds(30);
+        Worker {
+            db,
+            mailer,
+            clock,
+            jobs,
+            instance: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
+            lease,
+        }
+    }
+
+    /// This instance's name on its claims.
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    /// One pass over the outbox: claim what is due, send it, record each outcome. Returns how
+    /// many messages were handled.
+    pub async fn send_due(&self) -> anyhow::Result<usize> {
+        let now = self.clock.now();
+        let claimed: Vec<Claimed> = sqlx::query_as(
+            "UPDATE outbox_messages
+                SET state = 'sending', claimed_by = $2, claimed_until = $3, attempts = attempts + 1
+              WHERE id IN (
+                    SELECT id FROM outbox_messages
+                     WHERE (state = 'queued' AND next_attempt_at <= $1)
+                        OR (state = 'sending' AND claimed_until < $1)
+                     ORDER BY id
+                     LIMIT $4
+                     FOR UPDATE SKIP LOCKED)
+              RETURNING id, to_addrs, subject, body_text, body_html, message_id, attempts",
+        )
+        .bind(now)
+        .bind(&self.instance)
+        .bind(now + self.lease)
+        .bind(BATCH)
+        .fetch_all(&self.db)
+        .await?;
+        for m in &claimed {
+            let outcome = self.mailer.send(m).await;
+            let now = self.clock.now();
+            match outcome {
+                Ok(()) => {
+                    sqlx::query(
+                        "UPDATE outbox_messages
+                            SET state = 'sent', sent_at = $3, last_error = NULL,
+                                claimed_by = NULL, claimed_until = NULL
+                          WHERE id = $1 AND claimed_by = $2",
+                    )
+                    .bind(m.id)
+                    .bind(&self.instance)
+                    .bind(now)
+                    .execute(&self.db)
+                    .await?;
+                    tracing::info!(outbox_id = m.id, message_id = %m.message_id, "email sent");
+                }
+                Err(e) => {
+                    let give_up = e.permanent || m.attempts >= MAX_ATTEMPTS;
+                    let next = now + chrono::Duration::seconds(backoff_seconds(m.attempts));
+                    sqlx::query(
+                        "UPDATE outbox_messages
+                            SET state = CASE WHEN $3 THEN 'failed' ELSE 'queued' END,
+                                next_attempt_at = $4, last_error = $5,
+                                claimed_by = NULL, claimed_until = NULL
+                          WHERE id = $1 AND claimed_by = $2",
+                    )
+                    .bind(m.id)
+                    .bind(&self.instance)
+                    .bind(give_up)
+                    .bind(next)
+                    .bind(&e.message)
+                    .execute(&self.db)
+                    .await?;
+                    tracing::warn!(
+                        outbox_id = m.id,
+                        attempts = m.attempts,
+                        gave_up = give_up,
+                        error = %e.message,
+                        "email not sent"
+                    );
+                }
+            }
+        }
+        Ok(claimed.len())
+    }
+
+    /// One pass over everything due: messages, then jobs.
+    pub async fn run_once(&self) -> anyhow::Result<usize> {
+        let sent = self.send_due().await?;
+        let ran = self.jobs.run_due(&self.db, self.clock.now()).await?;
+        Ok(sent + ran)
+    }
+
+    /// Hands back anything this instance still holds, for another to send.
+    pub async fn release(&self) -> anyhow::Result<u64> {
+        Ok(sqlx::query(
+            "UPDATE outbox_messages
+                SET state = 'queued', claimed_by = NULL, claimed_until = NULL,
+                    attempts = greatest(attempts - 1, 0)
+              WHERE state = 'sending' AND claimed_by = $1",
+        )
+        .bind(&self.instance)
+        .execute(&self.db)
+        .await?
+        .rows_affected())
+    }
+
+    /// Runs until `shutdown` turns true: a pass, then a pause when there was nothing to do.
+    /// A pass in progress finishes; what is still claimed afterwards is released.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>, pause: Duration) {
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let busy = match self.run_once().await {
+                Ok(n) => n > 0,
+                Err(e) => {
+                    tracing::warn!(error = %format!("{e:#}"), "worker pass failed; trying again shortly");
+                    false
+                }
+            };
+            if !busy {
+                tokio::select! {
+                    _ = shutdown.changed() => {},
+                    _ = tokio::time::sleep(pause) => {},
+                }
+            }
+        }
+        match self.release().await {
+            Ok(n) if n > 0 => tracing::info!(released = n, "worker released its claimed messages"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "worker could not release its claims"),
+        }
+        tracing::info!("worker stopped");
+    }
+}

@@ -1,0 +1,136 @@
+//! A real SMTP server on loopback (aiosmtpd), started per test, saving what it receives.
+//! It runs wherever aiosmtpd is installed and always in CI; elsewhere its absence skips the
+//! test with a printed notice.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+pub struct SmtpServer {
+    pub port: u16,
+    pub dir: PathBuf,
+    _child: Child,
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A port nothing listens on (yet).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn python_with_aiosmtpd() -> Option<&'static str> {
+    ["/usr/bin/python3", "python3"].into_iter().find(|py| {
+        std::process::Command::new(py)
+            .args(["-c", "import aiosmtpd"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
+}
+
+/// Starts a server on a free port.
+pub async fn start(test: &str) -> Option<SmtpServer> {
+    start_on(test, free_port()).await
+}
+
+/// Starts a server on `port`.
+pub async fn start_on(test: &str, port: u16) -> Option<SmtpServer> {
+    let Some(python) = python_with_aiosmtpd() else {
+        let in_ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false");
+        assert!(
+            !in_ci,
+            "test `{test}`: aiosmtpd is required in CI (apt-get install python3-aiosmtpd)"
+        );
+        eprintln!(
+            "NOTICE: email test `{test}` SKIPPED: aiosmtpd is not installed \
+             (apt-get install python3-aiosmtpd). CI always runs it."
+        );
+        return None;
+    };
+    let dir = std::env::temp_dir().join(format!("od-smtp-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/it/support/smtp_server.py"
+    );
+    let mut child = Command::new(python)
+        .arg(script)
+        .arg(port.to_string())
+        .arg(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the test SMTP server");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let ready = tokio::time::timeout(Duration::from_secs(10), lines.next_line()).await;
+    assert!(
+        matches!(ready, Ok(Ok(Some(ref l))) if l == "ready"),
+        "the test SMTP server did not start: {ready:?}"
+    );
+    Some(SmtpServer {
+        port,
+        dir,
+        _child: child,
+    })
+}
+
+impl SmtpServer {
+    /// accept, tempfail or hang.
+    pub fn set_mode(&self, mode: &str) {
+        std::fs::write(self.dir.join("mode"), mode).unwrap();
+    }
+
+    /// Every message received so far, oldest first, as raw text.
+    pub fn received(&self) -> Vec<String> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&self.dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect()
+    }
+}
+
+/// The value of `header` in a raw message (first occurrence, unfolded).
+pub fn header(raw: &str, name: &str) -> Option<String> {
+    let prefix = format!("{}:", name.to_lowercase());
+    let mut lines = raw.split("\r\n").peekable();
+    while let Some(line) = lines.next() {
+        if line.is_empty() {
+            return None;
+        }
+        if line.to_lowercase().starts_with(&prefix) {
+            let mut value = line[prefix.len()..].trim().to_string();
+            while let Some(next) = lines.peek() {
+                if next.starts_with(' ') || next.starts_with('\t') {
+                    value.push(' ');
+                    value.push_str(next.trim());
+                    lines.next();
+                } else {
+                    break;
+                }
+            }
+            return Some(value);
+        }
+    }
+    None
+}
