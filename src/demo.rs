@@ -275,12 +275,13 @@ pub async fn seed(pool: &PgPool) -> anyhow::Result<()> {
     }
     for (name, crm_id, am, sem, budget, products) in CLIENTS {
         let products: Vec<String> = products.iter().map(|p| p.to_string()).collect();
-        sqlx::query(
+        let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO clients (name, crm_account_id, account_manager_id, sem_specialist_id,
                                   monthly_budget_cents, ad_products)
              VALUES ($1, $2, (SELECT id FROM users WHERE lower(email) = $3),
                      (SELECT id FROM users WHERE lower(email) = $4), $5, $6)
-             ON CONFLICT (crm_account_id) DO NOTHING",
+             ON CONFLICT (crm_account_id) DO NOTHING
+             RETURNING id",
         )
         .bind(name)
         .bind(crm_id)
@@ -288,8 +289,19 @@ pub async fn seed(pool: &PgPool) -> anyhow::Result<()> {
         .bind(sem)
         .bind(budget)
         .bind(&products)
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await?;
+        if let Some(id) = id {
+            crate::clients::db::record_history(
+                &mut tx,
+                id,
+                "active",
+                *budget,
+                None,
+                "Demo client added",
+            )
+            .await?;
+        }
     }
     tx.commit().await?;
     tracing::info!(

@@ -30,6 +30,13 @@ impl UserRow {
     }
 }
 
+/// Escapes LIKE's wildcards so what people type is searched literally.
+pub fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
 const COLUMNS: &str = "id, email, display_name, roles, disabled_at, version";
 
 /// A page of users whose name or email contains `q` (all when empty), by name.
@@ -39,13 +46,7 @@ pub async fn search(
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<Vec<UserRow>> {
-    let pattern = format!(
-        "%{}%",
-        q.to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    );
+    let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM users
           WHERE $1 = '%%' OR lower(display_name) LIKE $1 OR lower(email) LIKE $1

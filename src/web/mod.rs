@@ -48,6 +48,7 @@ fn build(state: AppState) -> (Router, Vec<RouteDef>) {
     let routes = crate::health::routes(routes);
     let routes = crate::auth::routes(routes);
     let routes = crate::home::routes(routes);
+    let routes = crate::clients::routes(routes);
     let routes = crate::users::routes(routes);
     let routes = crate::notifications::routes(routes);
     let routes = crate::audit::routes(routes);

@@ -21,6 +21,7 @@ pub struct NavItem {
 /// they agree), so nobody is shown a link they would be refused.
 pub const NAV: &[(&str, &str, Access)] = &[
     ("Home", "/", Access::SignedIn),
+    ("Clients", "/clients", crate::clients::VIEW),
     ("Users", "/admin/users", crate::users::ACCESS),
     (
         "Distribution list",

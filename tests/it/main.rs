@@ -5,6 +5,7 @@ mod access;
 mod audit;
 mod auth;
 mod browser;
+mod clients;
 mod mail_admin;
 mod notifications;
 mod security;

@@ -1,0 +1,244 @@
+//! Client queries. Each takes a connection so it works inside the caller's transaction.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+
+use super::form::ClientInput;
+
+/// A client with the names of its people, as pages show it.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ClientRow {
+    pub id: i64,
+    pub name: String,
+    pub crm_account_id: String,
+    pub account_manager_id: Option<i64>,
+    pub account_manager: Option<String>,
+    pub sem_specialist_id: Option<i64>,
+    pub sem_specialist: Option<String>,
+    pub monthly_budget_cents: i64,
+    pub ad_products: Vec<String>,
+    pub status: String,
+    pub version: i32,
+}
+
+impl ClientRow {
+    pub fn budget(&self) -> String {
+        crate::money::format_cents(self.monthly_budget_cents)
+    }
+
+    pub fn status_label(&self) -> &'static str {
+        super::form::status_label(&self.status)
+    }
+
+    pub fn account_manager_name(&self) -> &str {
+        self.account_manager.as_deref().unwrap_or("Unassigned")
+    }
+
+    pub fn sem_specialist_name(&self) -> &str {
+        self.sem_specialist.as_deref().unwrap_or("Unassigned")
+    }
+}
+
+const SELECT: &str = "SELECT c.id, c.name, c.crm_account_id, c.account_manager_id,
+        am.display_name AS account_manager, c.sem_specialist_id,
+        sem.display_name AS sem_specialist, c.monthly_budget_cents, c.ad_products, c.status,
+        c.version
+   FROM clients c
+   LEFT JOIN users am ON am.id = c.account_manager_id
+   LEFT JOIN users sem ON sem.id = c.sem_specialist_id";
+
+/// A page of clients whose name or account id contains `q`, by name.
+pub async fn search(
+    conn: &mut PgConnection,
+    q: &str,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<Vec<ClientRow>> {
+    let pattern = format!("%{}%", crate::users::db::escape_like(&q.to_lowercase()));
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT}
+          WHERE $1 = '%%' OR lower(c.name) LIKE $1 OR lower(c.crm_account_id) LIKE $1
+          ORDER BY lower(c.name), c.id
+          LIMIT $2 OFFSET $3"
+    )))
+    .bind(pattern)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn find(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<ClientRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE c.id = $1")))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// One line of a client's status history.
+#[derive(Debug, sqlx::FromRow)]
+pub struct HistoryRow {
+    pub status: String,
+    pub monthly_budget_cents: i64,
+    pub changed_by: Option<String>,
+    pub change_request_id: Option<i64>,
+    pub note: String,
+    pub at: DateTime<Utc>,
+}
+
+impl HistoryRow {
+    pub fn status_label(&self) -> &'static str {
+        super::form::status_label(&self.status)
+    }
+
+    pub fn budget(&self) -> String {
+        crate::money::format_cents(self.monthly_budget_cents)
+    }
+
+    pub fn when(&self) -> String {
+        self.at.format("%Y-%m-%d %H:%M UTC").to_string()
+    }
+
+    pub fn who(&self) -> &str {
+        self.changed_by.as_deref().unwrap_or("system")
+    }
+}
+
+pub async fn history(conn: &mut PgConnection, client_id: i64) -> sqlx::Result<Vec<HistoryRow>> {
+    sqlx::query_as(
+        "SELECT h.status, h.monthly_budget_cents, u.display_name AS changed_by,
+                h.change_request_id, h.note, h.at
+           FROM client_status_history h LEFT JOIN users u ON u.id = h.changed_by
+          WHERE h.client_id = $1
+          ORDER BY h.id DESC",
+    )
+    .bind(client_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// Appends a line to a client's history.
+pub async fn record_history(
+    conn: &mut PgConnection,
+    client_id: i64,
+    status: &str,
+    budget_cents: i64,
+    changed_by: Option<i64>,
+    note: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO client_status_history (client_id, status, monthly_budget_cents, changed_by, note)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(client_id)
+    .bind(status)
+    .bind(budget_cents)
+    .bind(changed_by)
+    .bind(note)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Outcome of a write that the unique account id can refuse.
+pub enum Saved<T> {
+    Ok(T),
+    AccountIdTaken,
+}
+
+fn account_id_taken(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.constraint())
+        .is_some_and(|c| c == "clients_crm_account_id_key")
+}
+
+pub async fn insert(conn: &mut PgConnection, c: &ClientInput) -> sqlx::Result<Saved<i64>> {
+    let res = sqlx::query_scalar(
+        "INSERT INTO clients (name, crm_account_id, account_manager_id, sem_specialist_id,
+                              monthly_budget_cents, ad_products, status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(&c.name)
+    .bind(&c.crm_account_id)
+    .bind(c.account_manager_id)
+    .bind(c.sem_specialist_id)
+    .bind(c.monthly_budget_cents)
+    .bind(&c.ad_products)
+    .bind(&c.status)
+    .fetch_one(conn)
+    .await;
+    match res {
+        Ok(id) => Ok(Saved::Ok(id)),
+        Err(e) if account_id_taken(&e) => Ok(Saved::AccountIdTaken),
+        Err(e) => Err(e),
+    }
+}
+
+/// Saves if the row is still at `version`; `Ok(None)` when someone else saved first.
+pub async fn update(
+    conn: &mut PgConnection,
+    id: i64,
+    version: i32,
+    c: &ClientInput,
+) -> sqlx::Result<Saved<Option<i32>>> {
+    let res = sqlx::query_scalar(
+        "UPDATE clients SET name = $3, crm_account_id = $4, account_manager_id = $5,
+                sem_specialist_id = $6, monthly_budget_cents = $7, ad_products = $8, status = $9,
+                version = version + 1
+          WHERE id = $1 AND version = $2
+          RETURNING version",
+    )
+    .bind(id)
+    .bind(version)
+    .bind(&c.name)
+    .bind(&c.crm_account_id)
+    .bind(c.account_manager_id)
+    .bind(c.sem_specialist_id)
+    .bind(c.monthly_budget_cents)
+    .bind(&c.ad_products)
+    .bind(&c.status)
+    .fetch_optional(conn)
+    .await;
+    match res {
+        Ok(v) => Ok(Saved::Ok(v)),
+        Err(e) if account_id_taken(&e) => Ok(Saved::AccountIdTaken),
+        Err(e) => Err(e),
+    }
+}
+
+/// A person who can be chosen in a client form.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct PersonOption {
+    pub id: i64,
+    pub display_name: String,
+}
+
+/// Active holders of `role`, by name.
+pub async fn people_with_role(
+    conn: &mut PgConnection,
+    role: &str,
+) -> sqlx::Result<Vec<PersonOption>> {
+    sqlx::query_as(
+        "SELECT id, display_name FROM users
+          WHERE $1 = ANY(roles) AND disabled_at IS NULL
+          ORDER BY lower(display_name), id",
+    )
+    .bind(role)
+    .fetch_all(conn)
+    .await
+}
+
+/// An ad product that can be chosen.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ProductOption {
+    pub key: String,
+    pub label: String,
+}
+
+pub async fn products(conn: &mut PgConnection) -> sqlx::Result<Vec<ProductOption>> {
+    sqlx::query_as(
+        "SELECT key, label FROM ad_products WHERE retired_at IS NULL ORDER BY position, key",
+    )
+    .fetch_all(conn)
+    .await
+}

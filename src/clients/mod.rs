@@ -1,0 +1,413 @@
+//! Clients (dealer accounts): found by anyone at the agency but the contractor, added and
+//! edited by admins and the Ops Lead, with their status history.
+
+pub mod db;
+pub mod form;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::Form;
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::PgConnection;
+
+use crate::audit::{self, Actor};
+use crate::auth::roles::Role;
+use crate::auth::session;
+use crate::users::form::FieldErrors;
+use crate::web::ctx::{Ctx, encode_component};
+use crate::web::error::{AppError, AppResult};
+use crate::web::pages::{Chrome, Pager};
+use crate::web::{Access, AppState, Routes};
+use db::{ClientRow, HistoryRow, PersonOption, ProductOption, Saved};
+use form::ClientForm;
+
+/// Everyone at the agency; the outside contractor sees no client list.
+pub const VIEW: Access = Access::Roles(&[
+    Role::AccountManager,
+    Role::Retention,
+    Role::TeamLead,
+    Role::DepartmentManager,
+    Role::Approver,
+    Role::Finance,
+    Role::Accounting,
+    Role::OpsLead,
+    Role::DmLeadership,
+    Role::SemSpecialist,
+    Role::Admin,
+]);
+
+/// Who adds and edits clients.
+pub const EDIT: Access = Access::Roles(&[Role::Admin, Role::OpsLead]);
+
+pub fn routes(r: Routes) -> Routes {
+    r.get("/clients", VIEW, list)
+        .get("/clients/new", EDIT, new_page)
+        .post("/clients", EDIT, create)
+        .get("/clients/{id}", VIEW, detail)
+        .get("/clients/{id}/edit", EDIT, edit_page)
+        .post("/clients/{id}", EDIT, update)
+}
+
+fn may_edit(ctx: &Ctx) -> bool {
+    EDIT.allows(Some(&ctx.user)) == crate::web::routes::Decision::Allow
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    q: Option<String>,
+    page: Option<i64>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "clients/list.html")]
+struct ListPage {
+    chrome: Chrome,
+    clients: Vec<ClientRow>,
+    q: String,
+    pager: Pager,
+    may_edit: bool,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(query): Query<ListQuery>,
+) -> AppResult<ListPage> {
+    let q = query.q.unwrap_or_default().trim().to_string();
+    let mut pager = Pager::new(query.page, 25);
+    if !q.is_empty() {
+        pager.keep = format!("&q={}", encode_component(&q));
+    }
+    let mut conn = state.db.acquire().await?;
+    let rows = db::search(&mut conn, &q, pager.limit(), pager.offset()).await?;
+    Ok(ListPage {
+        chrome: Chrome::new(&state, &ctx, "/clients"),
+        clients: pager.trim(rows),
+        q,
+        pager,
+        may_edit: may_edit(&ctx),
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "clients/detail.html")]
+struct DetailPage {
+    chrome: Chrome,
+    client: ClientRow,
+    product_labels: Vec<String>,
+    history: Vec<HistoryRow>,
+    may_edit: bool,
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> AppResult<DetailPage> {
+    let mut conn = state.db.acquire().await?;
+    let client = db::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    let history = db::history(&mut conn, id).await?;
+    let products = db::products(&mut conn).await?;
+    let product_labels = client
+        .ad_products
+        .iter()
+        .map(|k| {
+            products
+                .iter()
+                .find(|p| &p.key == k)
+                .map(|p| p.label.clone())
+                .unwrap_or_else(|| k.clone())
+        })
+        .collect();
+    Ok(DetailPage {
+        chrome: Chrome::new(&state, &ctx, "/clients"),
+        client,
+        product_labels,
+        history,
+        may_edit: may_edit(&ctx),
+    })
+}
+
+/// The client form, new or edit.
+#[derive(Template, WebTemplate)]
+#[template(path = "clients/form.html")]
+struct FormPage {
+    chrome: Chrome,
+    /// None when adding.
+    client_id: Option<i64>,
+    title: String,
+    form: ClientForm,
+    errors: FieldErrors,
+    conflict: Option<String>,
+    account_managers: Vec<PersonOption>,
+    sem_specialists: Vec<PersonOption>,
+    products: Vec<ProductOption>,
+    statuses: [(&'static str, &'static str); 4],
+}
+
+impl FormPage {
+    fn selected(&self, field: &str, id: &i64) -> bool {
+        let value = if field == "am" {
+            &self.form.account_manager_id
+        } else {
+            &self.form.sem_specialist_id
+        };
+        value.trim() == id.to_string()
+    }
+}
+
+async fn form_page(
+    state: &AppState,
+    ctx: &Ctx,
+    conn: &mut PgConnection,
+    client_id: Option<i64>,
+    title: String,
+    form: ClientForm,
+) -> AppResult<FormPage> {
+    Ok(FormPage {
+        chrome: Chrome::new(state, ctx, "/clients"),
+        client_id,
+        title,
+        form,
+        errors: FieldErrors::default(),
+        conflict: None,
+        account_managers: db::people_with_role(conn, Role::AccountManager.key()).await?,
+        sem_specialists: db::people_with_role(conn, Role::SemSpecialist.key()).await?,
+        products: db::products(conn).await?,
+        statuses: form::STATUSES,
+    })
+}
+
+async fn new_page(State(state): State<AppState>, ctx: Ctx) -> AppResult<FormPage> {
+    let mut conn = state.db.acquire().await?;
+    form_page(
+        &state,
+        &ctx,
+        &mut conn,
+        None,
+        "New client".into(),
+        ClientForm::default(),
+    )
+    .await
+}
+
+/// Parses `form` against what can be chosen now.
+fn parse(page: &FormPage) -> Result<form::ClientInput, FieldErrors> {
+    let am: Vec<i64> = page.account_managers.iter().map(|p| p.id).collect();
+    let sem: Vec<i64> = page.sem_specialists.iter().map(|p| p.id).collect();
+    let products: Vec<String> = page.products.iter().map(|p| p.key.clone()).collect();
+    form::parse(
+        &page.form,
+        &form::Choices {
+            account_managers: &am,
+            sem_specialists: &sem,
+            products: &products,
+        },
+    )
+}
+
+fn unprocessable(page: FormPage) -> Response {
+    (StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
+}
+
+async fn create(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<ClientForm>,
+) -> AppResult<Response> {
+    let mut tx = state.db.begin().await?;
+    let mut page = form_page(&state, &ctx, &mut tx, None, "New client".into(), form).await?;
+    let input = match parse(&page) {
+        Ok(i) => i,
+        Err(errors) => {
+            page.errors = errors;
+            return Ok(unprocessable(page));
+        }
+    };
+    let id = match db::insert(&mut tx, &input).await? {
+        Saved::Ok(id) => id,
+        Saved::AccountIdTaken => {
+            page.errors.add(
+                "crm_account_id",
+                "Another client already has this account id.",
+            );
+            return Ok(unprocessable(page));
+        }
+    };
+    db::record_history(
+        &mut tx,
+        id,
+        &input.status,
+        input.monthly_budget_cents,
+        Some(ctx.user.id),
+        "Client added",
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        &Actor::from_ctx(&ctx),
+        "client.created",
+        "client",
+        Some(id.to_string()),
+        json!({ "name": input.name, "crm_account_id": input.crm_account_id }),
+    )
+    .await?;
+    session::set_flash(
+        &mut tx,
+        &ctx.user.session_hash,
+        &format!("{} added.", input.name),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/clients/{id}")).into_response())
+}
+
+fn form_of(c: &ClientRow) -> ClientForm {
+    ClientForm {
+        name: c.name.clone(),
+        crm_account_id: c.crm_account_id.clone(),
+        account_manager_id: c
+            .account_manager_id
+            .map(|i| i.to_string())
+            .unwrap_or_default(),
+        sem_specialist_id: c
+            .sem_specialist_id
+            .map(|i| i.to_string())
+            .unwrap_or_default(),
+        monthly_budget: crate::money::cents_for_input(c.monthly_budget_cents),
+        ad_products: c.ad_products.clone(),
+        status: c.status.clone(),
+        version: c.version,
+    }
+}
+
+async fn edit_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> AppResult<FormPage> {
+    let mut conn = state.db.acquire().await?;
+    let client = db::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    form_page(
+        &state,
+        &ctx,
+        &mut conn,
+        Some(id),
+        format!("Edit {}", client.name),
+        form_of(&client),
+    )
+    .await
+}
+
+async fn update(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(form): Form<ClientForm>,
+) -> AppResult<Response> {
+    let mut tx = state.db.begin().await?;
+    let before = db::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    let version = form.version;
+    let mut page = form_page(
+        &state,
+        &ctx,
+        &mut tx,
+        Some(id),
+        format!("Edit {}", before.name),
+        form,
+    )
+    .await?;
+    let input = match parse(&page) {
+        Ok(i) => i,
+        Err(errors) => {
+            page.errors = errors;
+            return Ok(unprocessable(page));
+        }
+    };
+    match db::update(&mut tx, id, version, &input).await? {
+        Saved::AccountIdTaken => {
+            page.errors.add(
+                "crm_account_id",
+                "Another client already has this account id.",
+            );
+            return Ok(unprocessable(page));
+        }
+        Saved::Ok(None) => {
+            page.conflict = Some(format!(
+                "Someone else changed this client while you were editing (now: {}, {}, {}). \
+                 Your changes are below; save again to apply them.",
+                before.name,
+                before.status_label(),
+                before.budget()
+            ));
+            page.form.version = before.version;
+            return Ok(unprocessable(page));
+        }
+        Saved::Ok(Some(_)) => {}
+    }
+    if before.status != input.status || before.monthly_budget_cents != input.monthly_budget_cents {
+        db::record_history(
+            &mut tx,
+            id,
+            &input.status,
+            input.monthly_budget_cents,
+            Some(ctx.user.id),
+            "Edited on the client page",
+        )
+        .await?;
+    }
+    let mut changes = serde_json::Map::new();
+    let mut note = |field: &str, old: serde_json::Value, new: serde_json::Value| {
+        if old != new {
+            changes.insert(field.into(), json!([old, new]));
+        }
+    };
+    note("name", json!(before.name), json!(input.name));
+    note(
+        "crm_account_id",
+        json!(before.crm_account_id),
+        json!(input.crm_account_id),
+    );
+    note(
+        "account_manager_id",
+        json!(before.account_manager_id),
+        json!(input.account_manager_id),
+    );
+    note(
+        "sem_specialist_id",
+        json!(before.sem_specialist_id),
+        json!(input.sem_specialist_id),
+    );
+    note(
+        "monthly_budget_cents",
+        json!(before.monthly_budget_cents),
+        json!(input.monthly_budget_cents),
+    );
+    note(
+        "ad_products",
+        json!(before.ad_products),
+        json!(input.ad_products),
+    );
+    note("status", json!(before.status), json!(input.status));
+    let message = if changes.is_empty() {
+        "Nothing changed.".to_string()
+    } else {
+        audit::record(
+            &mut tx,
+            &Actor::from_ctx(&ctx),
+            "client.updated",
+            "client",
+            Some(id.to_string()),
+            json!({ "changes": changes }),
+        )
+        .await?;
+        format!("Saved {}.", input.name)
+    };
+    session::set_flash(&mut tx, &ctx.user.session_hash, &message).await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/clients/{id}")).into_response())
+}
