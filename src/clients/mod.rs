@@ -3,6 +3,8 @@
 
 pub mod db;
 pub mod form;
+pub mod import;
+mod import_pages;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -45,6 +47,10 @@ pub const EDIT: Access = Access::Roles(&[Role::Admin, Role::OpsLead]);
 
 pub fn routes(r: Routes) -> Routes {
     r.get("/clients", VIEW, list)
+        .get("/clients/import", EDIT, import_pages::upload_page)
+        .post("/clients/import", EDIT, import_pages::upload)
+        .get("/clients/import/{id}", EDIT, import_pages::preview)
+        .post("/clients/import/{id}", EDIT, import_pages::apply)
         .get("/clients/new", EDIT, new_page)
         .post("/clients", EDIT, create)
         .get("/clients/{id}", VIEW, detail)

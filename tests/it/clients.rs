@@ -257,3 +257,96 @@ async fn clients_are_found_by_name_or_account_id_a_page_at_a_time() {
         .unwrap();
     assert_eq!(missing.status(), 404);
 }
+
+async fn upload(d: &Desk, name: &str, content: &str) -> reqwest::Response {
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(content.as_bytes().to_vec()).file_name(name.to_string()),
+    );
+    client()
+        .post(d.app.url("/clients/import"))
+        .header("cookie", &d.ops_cookie)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_crm_export_is_previewed_row_by_row_then_imported_in_one_go() {
+    let d = desk().await;
+    d.add("Lakeside RV Center", "CRM-10231").await;
+    let csv = "Client Name,Account ID,Account Manager,SEM Specialist,Monthly Budget,Ad Products,Status\n\
+               Summit Powersports,CRM-10244,am@agency.test,sem@agency.test,\"2,750.00\",Google Ads; Facebook,active\n\
+               Lakeside RV Center,CRM-10231,,,5000,,\n\
+               Bayou Boats,CRM-10302,nobody@agency.test,,abc,,\n";
+    let res = upload(&d, "crm-export.csv", csv).await;
+    assert_eq!(res.status(), 303);
+    let preview_path = location(&res);
+    let preview = d.page(&preview_path, &d.ops_cookie).await;
+    assert!(
+        preview.contains("1 to add, 1 to update, 1 refused."),
+        "{preview}"
+    );
+    assert!(preview.contains("nobody@agency.test is not an active account manager"));
+    assert!(preview.contains("Changes: monthly budget"));
+    let before: i64 = sqlx::query_scalar("SELECT count(*) FROM clients")
+        .fetch_one(&d.app.db)
+        .await
+        .unwrap();
+    assert_eq!(before, 1, "the preview changes nothing");
+
+    let applied = d.post(&preview_path, &[]).await;
+    assert_eq!(applied.status(), 303);
+    let clients: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT crm_account_id, monthly_budget_cents FROM clients ORDER BY crm_account_id",
+    )
+    .fetch_all(&d.app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        clients,
+        vec![("CRM-10231".into(), 500_000), ("CRM-10244".into(), 275_000)]
+    );
+    // Confirming twice (a double click, a replayed form) imports nothing more.
+    d.post(&preview_path, &[]).await;
+    assert_eq!(d.app.audit_count("client_import.applied").await, 1);
+    let history: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM client_status_history WHERE note = 'Imported from CSV'",
+    )
+    .fetch_one(&d.app.db)
+    .await
+    .unwrap();
+    assert_eq!(history, 2);
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_a_client_list_is_refused_with_a_reason() {
+    let d = desk().await;
+    for (content, message) in [
+        ("budget,owner\n5,x\n", "no client name column"),
+        ("", "Choose a CSV file"),
+    ] {
+        let res = upload(&d, "list.csv", content).await;
+        assert_eq!(res.status(), 422);
+        assert!(res.text().await.unwrap().contains(message), "{message}");
+    }
+    let binary = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(vec![0xff, 0xfe, 0x00, 0x41]).file_name("list.csv"),
+    );
+    let res = client()
+        .post(d.app.url("/clients/import"))
+        .header("cookie", &d.ops_cookie)
+        .multipart(binary)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("not text"));
+    let uploads: i64 = sqlx::query_scalar("SELECT count(*) FROM client_imports")
+        .fetch_one(&d.app.db)
+        .await
+        .unwrap();
+    assert_eq!(uploads, 0);
+}

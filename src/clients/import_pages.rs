@@ -1,0 +1,352 @@
+//! The import pages: upload, preview, confirm.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Multipart, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde_json::json;
+use sqlx::PgConnection;
+
+use super::db::{self, Saved};
+use super::form::ClientInput;
+use super::import::{self, Action, Current, Known, Planned};
+use crate::audit::{self, Actor};
+use crate::auth::roles::Role;
+use crate::auth::session;
+use crate::web::AppState;
+use crate::web::ctx::Ctx;
+use crate::web::error::{AppError, AppResult};
+use crate::web::pages::Chrome;
+
+/// Largest file accepted.
+pub const MAX_BYTES: usize = 2 * 1024 * 1024;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "clients/import.html")]
+pub(super) struct UploadPage {
+    chrome: Chrome,
+    error: Option<String>,
+}
+
+pub(super) async fn upload_page(State(state): State<AppState>, ctx: Ctx) -> UploadPage {
+    UploadPage {
+        chrome: Chrome::new(&state, &ctx, "/clients"),
+        error: None,
+    }
+}
+
+pub(super) async fn upload(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    mut multipart: Multipart,
+) -> AppResult<Response> {
+    let refuse = |message: String| {
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            UploadPage {
+                chrome: Chrome::new(&state, &ctx, "/clients"),
+                error: Some(message),
+            },
+        )
+            .into_response()
+    };
+    let mut file: Option<(String, Vec<u8>)> = None;
+    while let Ok(Some(field)) = multipart.next_field().await {
+        if field.name() == Some("file") {
+            let name = field.file_name().unwrap_or("clients.csv").to_string();
+            match field.bytes().await {
+                Ok(bytes) => file = Some((name, bytes.to_vec())),
+                Err(_) => {
+                    return Ok(refuse(
+                        "The file could not be read. It may be larger than 2 MB.".into(),
+                    ));
+                }
+            }
+        }
+    }
+    let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
+        return Ok(refuse("Choose a CSV file to upload.".into()));
+    };
+    if bytes.len() > MAX_BYTES {
+        return Ok(refuse("The file is larger than 2 MB.".into()));
+    }
+    let Ok(content) = String::from_utf8(bytes) else {
+        return Ok(refuse(
+            "The file is not text (UTF-8 CSV). Export the list from the CRM as CSV.".into(),
+        ));
+    };
+    if let Err(message) = import::read(&content) {
+        return Ok(refuse(message));
+    }
+    let mut tx = state.db.begin().await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO client_imports (uploaded_by, file_name, content) VALUES ($1, $2, $3) RETURNING id",
+    )
+    .bind(ctx.user.id)
+    .bind(name.chars().take(200).collect::<String>())
+    .bind(&content)
+    .fetch_one(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        &Actor::from_ctx(&ctx),
+        "client_import.uploaded",
+        "client_import",
+        Some(id.to_string()),
+        json!({ "file_name": name }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/clients/import/{id}")).into_response())
+}
+
+struct ImportRow {
+    file_name: String,
+    content: String,
+    applied_at: Option<chrono::DateTime<chrono::Utc>>,
+    uploaded_by: i64,
+}
+
+async fn load_import(conn: &mut PgConnection, id: i64, lock: bool) -> AppResult<ImportRow> {
+    let sql = if lock {
+        "SELECT file_name, content, applied_at, uploaded_by FROM client_imports WHERE id = $1 FOR UPDATE"
+    } else {
+        "SELECT file_name, content, applied_at, uploaded_by FROM client_imports WHERE id = $1"
+    };
+    let row: Option<(String, String, Option<chrono::DateTime<chrono::Utc>>, i64)> =
+        sqlx::query_as(sql).bind(id).fetch_optional(conn).await?;
+    let (file_name, content, applied_at, uploaded_by) = row.ok_or(AppError::NotFound)?;
+    Ok(ImportRow {
+        file_name,
+        content,
+        applied_at,
+        uploaded_by,
+    })
+}
+
+/// Plans the file against the database as it is now.
+async fn plan(conn: &mut PgConnection, content: &str) -> AppResult<Vec<Planned>> {
+    let rows = import::read(content).map_err(AppError::BadRequest)?;
+    let people = |role: Role| {
+        sqlx::query_as::<_, (String, i64)>(
+            "SELECT lower(email), id FROM users WHERE $1 = ANY(roles) AND disabled_at IS NULL",
+        )
+        .bind(role.key())
+    };
+    let account_managers: HashMap<String, i64> = people(Role::AccountManager)
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .collect();
+    let sem_specialists: HashMap<String, i64> = people(Role::SemSpecialist)
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .collect();
+    let products: Vec<(String, String)> = db::products(conn)
+        .await?
+        .into_iter()
+        .map(|p| (p.key, p.label))
+        .collect();
+    let ids: Vec<String> = rows.iter().map(|r| r.crm_account_id.clone()).collect();
+    #[derive(sqlx::FromRow)]
+    struct Existing {
+        id: i64,
+        crm_account_id: String,
+        name: String,
+        account_manager_id: Option<i64>,
+        sem_specialist_id: Option<i64>,
+        monthly_budget_cents: i64,
+        ad_products: Vec<String>,
+        status: String,
+    }
+    let existing: Vec<Existing> = sqlx::query_as(
+        "SELECT id, crm_account_id, name, account_manager_id, sem_specialist_id, monthly_budget_cents,
+                ad_products, status
+           FROM clients WHERE crm_account_id = ANY($1)",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    let clients: HashMap<String, Current> = existing
+        .into_iter()
+        .map(|e| {
+            (
+                e.crm_account_id,
+                Current {
+                    id: e.id,
+                    name: e.name,
+                    account_manager_id: e.account_manager_id,
+                    sem_specialist_id: e.sem_specialist_id,
+                    monthly_budget_cents: e.monthly_budget_cents,
+                    ad_products: e.ad_products,
+                    status: e.status,
+                },
+            )
+        })
+        .collect();
+    Ok(import::plan(
+        &rows,
+        &Known {
+            account_managers: &account_managers,
+            sem_specialists: &sem_specialists,
+            products: &products,
+            clients: &clients,
+        },
+    ))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "clients/import_preview.html")]
+pub(super) struct PreviewPage {
+    chrome: Chrome,
+    id: i64,
+    file_name: String,
+    planned: Vec<Planned>,
+    creates: usize,
+    updates: usize,
+    refused: usize,
+    applied: bool,
+}
+
+fn count(planned: &[Planned], kind: &str) -> usize {
+    planned.iter().filter(|p| p.kind() == kind).count()
+}
+
+pub(super) async fn preview(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> AppResult<PreviewPage> {
+    let mut conn = state.db.acquire().await?;
+    let import = load_import(&mut conn, id, false).await?;
+    let planned = plan(&mut conn, &import.content).await?;
+    Ok(PreviewPage {
+        chrome: Chrome::new(&state, &ctx, "/clients"),
+        id,
+        file_name: import.file_name,
+        creates: count(&planned, "create"),
+        updates: count(&planned, "update"),
+        refused: count(&planned, "refused"),
+        planned,
+        applied: import.applied_at.is_some(),
+    })
+}
+
+fn input(v: &import::Values) -> ClientInput {
+    ClientInput {
+        name: v.name.clone(),
+        crm_account_id: v.crm_account_id.clone(),
+        account_manager_id: v.account_manager_id,
+        sem_specialist_id: v.sem_specialist_id,
+        monthly_budget_cents: v.monthly_budget_cents,
+        ad_products: v.ad_products.clone(),
+        status: v.status.clone(),
+    }
+}
+
+/// Applies the valid rows, all in one transaction; refused rows are left out.
+pub(super) async fn apply(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let mut tx = state.db.begin().await?;
+    let import = load_import(&mut tx, id, true).await?;
+    if import.applied_at.is_some() {
+        session::set_flash(
+            &mut tx,
+            &ctx.user.session_hash,
+            "This file was already imported; nothing changed.",
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(Redirect::to(&format!("/clients/import/{id}")).into_response());
+    }
+    let planned = plan(&mut tx, &import.content).await?;
+    let (mut created, mut updated) = (0, 0);
+    for p in &planned {
+        match &p.action {
+            Action::Create(v) => {
+                let Saved::Ok(client_id) = db::insert(&mut tx, &input(v)).await? else {
+                    // Another import or edit took the id since the plan: undo everything.
+                    return Err(AppError::BadRequest(format!(
+                        "Account id {} was added by someone else meanwhile; nothing was imported. Open the preview again.",
+                        v.crm_account_id
+                    )));
+                };
+                db::record_history(
+                    &mut tx,
+                    client_id,
+                    &v.status,
+                    v.monthly_budget_cents,
+                    Some(ctx.user.id),
+                    "Imported from CSV",
+                )
+                .await?;
+                created += 1;
+            }
+            Action::Update {
+                id: client_id,
+                values,
+                changed,
+            } => {
+                sqlx::query(
+                    "UPDATE clients SET name = $2, account_manager_id = $3, sem_specialist_id = $4,
+                            monthly_budget_cents = $5, ad_products = $6, status = $7, version = version + 1
+                      WHERE id = $1",
+                )
+                .bind(client_id)
+                .bind(&values.name)
+                .bind(values.account_manager_id)
+                .bind(values.sem_specialist_id)
+                .bind(values.monthly_budget_cents)
+                .bind(&values.ad_products)
+                .bind(&values.status)
+                .execute(&mut *tx)
+                .await?;
+                if changed.contains(&"status") || changed.contains(&"monthly budget") {
+                    db::record_history(
+                        &mut tx,
+                        *client_id,
+                        &values.status,
+                        values.monthly_budget_cents,
+                        Some(ctx.user.id),
+                        "Imported from CSV",
+                    )
+                    .await?;
+                }
+                updated += 1;
+            }
+            Action::Unchanged { .. } | Action::Refused(_) => {}
+        }
+    }
+    sqlx::query("UPDATE client_imports SET applied_at = now() WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let refused = count(&planned, "refused");
+    audit::record(
+        &mut tx,
+        &Actor::from_ctx(&ctx),
+        "client_import.applied",
+        "client_import",
+        Some(id.to_string()),
+        json!({ "file_name": import.file_name, "created": created, "updated": updated, "refused": refused, "uploaded_by": import.uploaded_by }),
+    )
+    .await?;
+    session::set_flash(
+        &mut tx,
+        &ctx.user.session_hash,
+        &format!(
+            "Imported {}: {created} added, {updated} updated, {refused} refused.",
+            import.file_name
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/clients").into_response())
+}
