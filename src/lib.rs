@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod change_requests;
 pub mod clients;
 pub mod config;
 pub mod db;

@@ -1,0 +1,377 @@
+//! The rules of change requests as pure code: kinds, states, who may file, edit and withdraw.
+//! No database and no HTTP here; handlers ask these and then write.
+
+use crate::auth::roles::{Role, RoleSet};
+
+/// What the client wants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Cancellation,
+    Pause,
+    Addendum,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 3] = [Kind::Cancellation, Kind::Pause, Kind::Addendum];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Kind::Cancellation => "cancellation",
+            Kind::Pause => "pause",
+            Kind::Addendum => "addendum",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Cancellation => "Cancellation",
+            Kind::Pause => "Contract pause",
+            Kind::Addendum => "Addendum (budget change)",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.key() == key)
+    }
+}
+
+/// Where the account manager sends the request first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Escalation {
+    None,
+    Retention,
+    TeamLead,
+    DepartmentManager,
+}
+
+impl Escalation {
+    pub const ALL: [Escalation; 4] = [
+        Escalation::Retention,
+        Escalation::TeamLead,
+        Escalation::DepartmentManager,
+        Escalation::None,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Escalation::None => "none",
+            Escalation::Retention => "retention",
+            Escalation::TeamLead => "team_lead",
+            Escalation::DepartmentManager => "department_manager",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Escalation::None => "No escalation",
+            Escalation::Retention => "Retention Team (adds a save attempt)",
+            Escalation::TeamLead => "A team lead",
+            Escalation::DepartmentManager => "The department manager",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Escalation> {
+        Escalation::ALL.into_iter().find(|e| e.key() == key)
+    }
+
+    /// The role of the person chosen, for escalations to a person.
+    pub fn person_role(self) -> Option<Role> {
+        match self {
+            Escalation::TeamLead => Some(Role::TeamLead),
+            Escalation::DepartmentManager => Some(Role::DepartmentManager),
+            _ => None,
+        }
+    }
+}
+
+/// Where a request stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    Draft,
+    WithRetention,
+    InApproval,
+    ChangesRequested,
+    Approved,
+    Completed,
+    Withdrawn,
+}
+
+impl State {
+    pub const ALL: [State; 7] = [
+        State::Draft,
+        State::WithRetention,
+        State::InApproval,
+        State::ChangesRequested,
+        State::Approved,
+        State::Completed,
+        State::Withdrawn,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            State::Draft => "draft",
+            State::WithRetention => "with_retention",
+            State::InApproval => "in_approval",
+            State::ChangesRequested => "changes_requested",
+            State::Approved => "approved",
+            State::Completed => "completed",
+            State::Withdrawn => "withdrawn",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            State::Draft => "Draft",
+            State::WithRetention => "With Retention",
+            State::InApproval => "In approval",
+            State::ChangesRequested => "Sent back",
+            State::Approved => "Approved",
+            State::Completed => "Completed",
+            State::Withdrawn => "Withdrawn",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<State> {
+        State::ALL.into_iter().find(|s| s.key() == key)
+    }
+
+    /// Open: not yet approved, withdrawn or completed. A client has at most one.
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            State::Draft | State::WithRetention | State::InApproval | State::ChangesRequested
+        )
+    }
+}
+
+/// The facts about a request that the rules look at.
+#[derive(Clone, Copy, Debug)]
+pub struct Facts {
+    pub state: State,
+    pub filed_by: i64,
+    /// Retention is involved: a save attempt exists.
+    pub has_save_attempt: bool,
+}
+
+/// The person asking.
+#[derive(Clone, Copy, Debug)]
+pub struct Who {
+    pub id: i64,
+    pub roles: RoleSet,
+}
+
+/// Why something is not allowed, in words for the person.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal(pub &'static str);
+
+/// Filing: an account manager, for one of their own clients.
+pub fn may_file(who: Who, client_account_manager: Option<i64>) -> Result<(), Refusal> {
+    if !who.roles.contains(Role::AccountManager) {
+        return Err(Refusal("Only account managers file change requests."));
+    }
+    if client_account_manager != Some(who.id) {
+        return Err(Refusal(
+            "This client belongs to another account manager; only they can file for it.",
+        ));
+    }
+    Ok(())
+}
+
+/// An addendum is filed with its signed document in hand: there is nobody left to save.
+pub fn may_escalate(kind: Kind, escalation: Escalation) -> Result<(), Refusal> {
+    if kind == Kind::Addendum && escalation == Escalation::Retention {
+        return Err(Refusal(
+            "An addendum is not escalated to the Retention Team (it has no save attempt).",
+        ));
+    }
+    Ok(())
+}
+
+/// Editing: while a draft or with Retention, by its account manager, or by Retention once
+/// they are involved.
+pub fn may_edit(who: Who, facts: Facts) -> Result<(), Refusal> {
+    if !matches!(facts.state, State::Draft | State::WithRetention) {
+        return Err(Refusal(
+            "This request can no longer be edited: it has moved on from draft and Retention.",
+        ));
+    }
+    if is_owner(who, facts) {
+        Ok(())
+    } else {
+        Err(Refusal(
+            "Only the request's account manager, or Retention once involved, can edit it.",
+        ))
+    }
+}
+
+/// Withdrawing (client saved, or filed by mistake): an open request not yet in approval, by
+/// its account manager, or by Retention once involved.
+pub fn may_withdraw(who: Who, facts: Facts) -> Result<(), Refusal> {
+    if !matches!(
+        facts.state,
+        State::Draft | State::WithRetention | State::ChangesRequested
+    ) {
+        return Err(Refusal("This request can no longer be withdrawn here."));
+    }
+    if is_owner(who, facts) {
+        Ok(())
+    } else {
+        Err(Refusal(
+            "Only the request's account manager, or Retention once involved, can withdraw it.",
+        ))
+    }
+}
+
+fn is_owner(who: Who, facts: Facts) -> bool {
+    (who.id == facts.filed_by && who.roles.contains(Role::AccountManager))
+        || (facts.has_save_attempt && who.roles.contains(Role::Retention))
+}
+
+/// The state a newly filed request starts in.
+pub fn initial_state(escalation: Escalation) -> State {
+    if escalation == Escalation::Retention {
+        State::WithRetention
+    } else {
+        State::Draft
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILER: i64 = 1;
+
+    fn who(id: i64, roles: &[Role]) -> Who {
+        Who {
+            id,
+            roles: roles.iter().copied().collect(),
+        }
+    }
+
+    fn facts(state: State, has_save_attempt: bool) -> Facts {
+        Facts {
+            state,
+            filed_by: FILER,
+            has_save_attempt,
+        }
+    }
+
+    #[test]
+    fn keys_round_trip() {
+        for k in Kind::ALL {
+            assert_eq!(Kind::from_key(k.key()), Some(k));
+        }
+        for e in Escalation::ALL {
+            assert_eq!(Escalation::from_key(e.key()), Some(e));
+        }
+        for s in State::ALL {
+            assert_eq!(State::from_key(s.key()), Some(s));
+        }
+        assert_eq!(Kind::from_key("refund"), None);
+        assert_eq!(State::from_key("open"), None);
+    }
+
+    #[test]
+    fn keys_match_the_database_checks() {
+        let migration = include_str!("../../migrations/20261125000006_change_requests.sql");
+        for key in Kind::ALL
+            .map(Kind::key)
+            .into_iter()
+            .chain(Escalation::ALL.map(Escalation::key))
+            .chain(State::ALL.map(State::key))
+        {
+            assert!(migration.contains(&format!("'{key}'")), "{key}");
+        }
+    }
+
+    #[test]
+    fn open_means_not_yet_approved_withdrawn_or_completed() {
+        let open: Vec<State> = State::ALL.into_iter().filter(|s| s.is_open()).collect();
+        assert_eq!(
+            open,
+            vec![
+                State::Draft,
+                State::WithRetention,
+                State::InApproval,
+                State::ChangesRequested
+            ]
+        );
+    }
+
+    #[test]
+    fn only_the_clients_own_account_manager_files() {
+        assert!(may_file(who(FILER, &[Role::AccountManager]), Some(FILER)).is_ok());
+        assert!(may_file(who(FILER, &[Role::AccountManager]), Some(2)).is_err());
+        assert!(may_file(who(FILER, &[Role::AccountManager]), None).is_err());
+        for role in Role::ALL.into_iter().filter(|r| *r != Role::AccountManager) {
+            assert!(
+                may_file(who(FILER, &[role]), Some(FILER)).is_err(),
+                "{role:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_addendum_is_never_escalated_to_retention() {
+        for kind in Kind::ALL {
+            for e in Escalation::ALL {
+                let allowed = may_escalate(kind, e).is_ok();
+                assert_eq!(
+                    allowed,
+                    !(kind == Kind::Addendum && e == Escalation::Retention),
+                    "{kind:?} {e:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn escalating_to_retention_starts_with_retention_and_everything_else_as_a_draft() {
+        assert_eq!(initial_state(Escalation::Retention), State::WithRetention);
+        for e in [
+            Escalation::None,
+            Escalation::TeamLead,
+            Escalation::DepartmentManager,
+        ] {
+            assert_eq!(initial_state(e), State::Draft);
+        }
+        assert_eq!(Escalation::TeamLead.person_role(), Some(Role::TeamLead));
+        assert_eq!(
+            Escalation::DepartmentManager.person_role(),
+            Some(Role::DepartmentManager)
+        );
+        assert_eq!(Escalation::Retention.person_role(), None);
+    }
+
+    #[test]
+    fn edit_and_withdraw_over_every_state_role_and_involvement() {
+        for state in State::ALL {
+            for save_attempt in [false, true] {
+                for role in Role::ALL {
+                    for id in [FILER, 2] {
+                        let w = who(id, &[role]);
+                        let f = facts(state, save_attempt);
+                        let owner = (id == FILER && role == Role::AccountManager)
+                            || (save_attempt && role == Role::Retention);
+                        let editable = matches!(state, State::Draft | State::WithRetention);
+                        let withdrawable = matches!(
+                            state,
+                            State::Draft | State::WithRetention | State::ChangesRequested
+                        );
+                        assert_eq!(
+                            may_edit(w, f).is_ok(),
+                            owner && editable,
+                            "edit {state:?} {save_attempt} {role:?} {id}"
+                        );
+                        assert_eq!(
+                            may_withdraw(w, f).is_ok(),
+                            owner && withdrawable,
+                            "withdraw {state:?} {save_attempt} {role:?} {id}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
