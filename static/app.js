@@ -24,3 +24,17 @@ window.addEventListener("pageshow", function () {
     form.querySelectorAll("[aria-busy]").forEach(function (b) { b.removeAttribute("aria-busy"); });
   });
 });
+// On the change request form, show only the parts that belong to the chosen kind.
+(function () {
+  var form = document.getElementById("request-form");
+  if (!form) return;
+  function sync() {
+    var chosen = form.querySelector("input[name=kind]:checked");
+    var kind = chosen ? chosen.value : "";
+    form.querySelectorAll("[data-kind-section]").forEach(function (section) {
+      section.hidden = kind !== "" && section.getAttribute("data-kind-section") !== kind;
+    });
+  }
+  form.addEventListener("change", sync);
+  sync();
+})();

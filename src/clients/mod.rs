@@ -106,7 +106,9 @@ struct DetailPage {
     client: ClientRow,
     product_labels: Vec<String>,
     history: Vec<HistoryRow>,
+    requests: Vec<crate::change_requests::db::QueueLine>,
     may_edit: bool,
+    may_file: bool,
 }
 
 async fn detail(
@@ -117,6 +119,15 @@ async fn detail(
     let mut conn = state.db.acquire().await?;
     let client = db::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     let history = db::history(&mut conn, id).await?;
+    let requests = crate::change_requests::db::for_client(&mut conn, id).await?;
+    let may_file = crate::change_requests::rules::may_file(
+        crate::change_requests::rules::Who {
+            id: ctx.user.id,
+            roles: ctx.user.roles,
+        },
+        client.account_manager_id,
+    )
+    .is_ok();
     let products = db::products(&mut conn).await?;
     let product_labels = client
         .ad_products
@@ -134,7 +145,9 @@ async fn detail(
         client,
         product_labels,
         history,
+        requests,
         may_edit: may_edit(&ctx),
+        may_file,
     })
 }
 

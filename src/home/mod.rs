@@ -7,6 +7,7 @@ use askama_web::WebTemplate;
 use axum::extract::State;
 
 use crate::auth::roles::Role;
+use crate::change_requests::db::{self, QueueLine};
 use crate::web::ctx::Ctx;
 use crate::web::error::AppResult;
 use crate::web::pages::Chrome;
@@ -74,6 +75,7 @@ pub fn sections(roles: crate::auth::roles::RoleSet) -> Vec<Section> {
 /// A client as the account manager's and SEM specialist's home lists it.
 #[derive(Debug, sqlx::FromRow)]
 pub struct ClientLine {
+    pub id: i64,
     pub name: String,
     pub crm_account_id: String,
     pub status: String,
@@ -86,13 +88,39 @@ impl ClientLine {
     }
 }
 
+/// A section with the requests waiting in it.
+struct Filled {
+    section: Section,
+    lines: Vec<QueueLine>,
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "home/home.html")]
 struct HomePage {
     chrome: Chrome,
-    sections: Vec<Section>,
+    sections: Vec<Filled>,
     my_clients: Vec<ClientLine>,
     show_clients: bool,
+}
+
+/// How many lines a home section shows; the full lists have their own pages.
+const QUEUE_LIMIT: i64 = 50;
+
+async fn queue(
+    conn: &mut sqlx::PgConnection,
+    role: Role,
+    user: i64,
+) -> sqlx::Result<Vec<QueueLine>> {
+    use crate::change_requests::rules::State;
+    match role {
+        Role::AccountManager => db::filed_by_open(conn, user, QUEUE_LIMIT).await,
+        Role::Retention => db::in_state(conn, State::WithRetention, QUEUE_LIMIT).await,
+        Role::TeamLead | Role::DepartmentManager => {
+            db::escalated_to_open(conn, user, QUEUE_LIMIT).await
+        }
+        Role::DmLeadership => db::in_state(conn, State::InApproval, QUEUE_LIMIT).await,
+        _ => Ok(Vec::new()),
+    }
 }
 
 async fn home(State(state): State<AppState>, ctx: Ctx) -> AppResult<HomePage> {
@@ -102,7 +130,7 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> AppResult<HomePage> {
         .any_of(&[Role::AccountManager, Role::SemSpecialist]);
     let my_clients = if show_clients {
         sqlx::query_as(
-            "SELECT name, crm_account_id, status, monthly_budget_cents
+            "SELECT id, name, crm_account_id, status, monthly_budget_cents
                FROM clients
               WHERE account_manager_id = $1 OR sem_specialist_id = $1
               ORDER BY lower(name), id
@@ -114,9 +142,15 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> AppResult<HomePage> {
     } else {
         Vec::new()
     };
+    let mut conn = state.db.acquire().await?;
+    let mut filled = Vec::new();
+    for section in sections(ctx.user.roles) {
+        let lines = queue(&mut conn, section.role, ctx.user.id).await?;
+        filled.push(Filled { section, lines });
+    }
     Ok(HomePage {
         chrome: Chrome::new(&state, &ctx, "/"),
-        sections: sections(ctx.user.roles),
+        sections: filled,
         my_clients,
         show_clients,
     })

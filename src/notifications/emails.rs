@@ -46,3 +46,65 @@ pub fn test_email(base_url: &str, to: &str, name: &str) -> askama::Result<Outgoi
         related: None,
     })
 }
+
+/// A notice about a record: a few facts and a link to the page where the person acts.
+#[derive(Template)]
+#[template(path = "emails/notice.txt")]
+struct NoticeText<'a> {
+    intro: &'a str,
+    facts: &'a [(&'a str, String)],
+    link: &'a str,
+    link_label: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/notice.html")]
+struct NoticeHtml<'a> {
+    frame: &'a EmailFrame,
+    intro: &'a str,
+    facts: &'a [(&'a str, String)],
+    link: &'a str,
+    link_label: &'a str,
+}
+
+/// What a notice says.
+pub struct Notice<'a> {
+    pub kind: &'static str,
+    pub to: Vec<String>,
+    pub subject: String,
+    pub intro: &'a str,
+    pub facts: Vec<(&'a str, String)>,
+    /// A path in the app, made absolute here.
+    pub path: String,
+    pub link_label: &'a str,
+    pub related: Option<(&'static str, String)>,
+}
+
+/// Renders a notice. Its link opens a page; the page's buttons do the work.
+pub fn notice(base_url: &str, n: Notice<'_>) -> askama::Result<OutgoingEmail> {
+    let frame = EmailFrame {
+        base_url: base_url.to_string(),
+    };
+    let link = format!("{base_url}{}", n.path);
+    Ok(OutgoingEmail {
+        kind: n.kind,
+        to: n.to,
+        subject: n.subject,
+        text: NoticeText {
+            intro: n.intro,
+            facts: &n.facts,
+            link: &link,
+            link_label: n.link_label,
+        }
+        .render()?,
+        html: NoticeHtml {
+            frame: &frame,
+            intro: n.intro,
+            facts: &n.facts,
+            link: &link,
+            link_label: n.link_label,
+        }
+        .render()?,
+        related: n.related,
+    })
+}

@@ -14,6 +14,9 @@ pub enum AppError {
     Forbidden,
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// Not allowed for this record, with the reason in words for the person.
+    #[error("refused: {0}")]
+    Refused(String),
     /// The database could not be reached in time.
     #[error("service unavailable: {0}")]
     Unavailable(String),
@@ -48,6 +51,7 @@ impl IntoResponse for AppError {
             AppError::NotFound => (StatusCode::NOT_FOUND, None, None),
             AppError::Forbidden => (StatusCode::FORBIDDEN, None, None),
             AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, None, Some(m)),
+            AppError::Refused(m) => (StatusCode::FORBIDDEN, None, Some(m)),
             AppError::Unavailable(d) => (StatusCode::SERVICE_UNAVAILABLE, Some(d), None),
             AppError::Internal(e) => (
                 StatusCode::INTERNAL_SERVER_ERROR,

@@ -22,6 +22,7 @@ pub struct NavItem {
 pub const NAV: &[(&str, &str, Access)] = &[
     ("Home", "/", Access::SignedIn),
     ("Clients", "/clients", crate::clients::VIEW),
+    ("Requests", "/requests", crate::change_requests::VIEW),
     ("Users", "/admin/users", crate::users::ACCESS),
     (
         "Distribution list",

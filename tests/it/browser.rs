@@ -26,11 +26,7 @@ async fn each_demo_account_signs_in_and_lands_on_its_own_home() {
             account.display_name
         );
         let role = account.roles[0];
-        let section = b
-            .driver
-            .find(By::Css(format!("section[data-role=\"{role}\"] h2")))
-            .await
-            .unwrap_or_else(|_| panic!("{}: no {role} section", account.email));
+        let section = b.find(&format!("section[data-role=\"{role}\"] h2")).await;
         let expected = offboarding_desk::home::sections(
             offboarding_desk::auth::roles::RoleSet::from_keys(account.roles),
         );
@@ -44,8 +40,8 @@ async fn each_demo_account_signs_in_and_lands_on_its_own_home() {
             account.email
         );
         b.click("#sign-out").await;
-        assert_eq!(b.path().await, "/login");
         assert!(b.text(".flash").await.contains("signed out"));
+        assert_eq!(b.path().await, "/login");
     }
     b.close().await;
 }
@@ -59,9 +55,9 @@ async fn a_wrong_password_shows_the_error_and_keeps_the_email() {
     let app = demo_app().await;
     b.sign_in(&app.base, "am@demo.test", "not-the-password")
         .await;
-    assert_eq!(b.path().await, "/login");
     assert!(b.text("#login-error").await.contains("do not match"));
-    let email = b.driver.find(By::Id("email")).await.unwrap();
+    assert_eq!(b.path().await, "/login");
+    let email = b.find("#email").await;
     assert_eq!(
         email.value().await.unwrap().as_deref(),
         Some("am@demo.test")
@@ -80,6 +76,7 @@ async fn a_wrong_password_shows_the_error_and_keeps_the_email() {
     // Correcting the password signs in.
     b.fill("password", demo::PASSWORD).await;
     b.click("#sign-in").await;
+    b.find("[data-testid=signed-in-as]").await;
     assert_eq!(b.path().await, "/");
     b.close().await;
 }
@@ -107,7 +104,15 @@ async fn an_admin_disables_a_user_and_that_users_open_session_ends_on_the_next_c
     assert_eq!(admin.text("h1").await, "Amy (Retention)");
     admin.click("#disable-user").await;
     // The page asks to confirm; the admin accepts.
-    admin.driver.accept_alert().await.unwrap();
+    let mut accepted = false;
+    for _ in 0..50 {
+        if admin.driver.accept_alert().await.is_ok() {
+            accepted = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(accepted, "the confirmation was asked");
     assert!(
         admin
             .text("#flash")
@@ -118,6 +123,7 @@ async fn an_admin_disables_a_user_and_that_users_open_session_ends_on_the_next_c
 
     // Amy's tab is still open; her next click finds her signed out.
     amy.click("a.brand").await;
+    amy.find("#sign-in").await;
     assert_eq!(amy.path().await, "/login");
 
     // And she cannot sign back in.
@@ -134,8 +140,74 @@ trait Search {
 
 impl Search for browser::Browser {
     async fn fill_search(&self, text: &str) {
-        let field = self.driver.find(By::Css("input[name=q]")).await.unwrap();
+        let field = self.find("input[name=q]").await;
         field.send_keys(text).await.unwrap();
         self.click("form[role=search] button").await;
     }
+}
+
+#[tokio::test]
+async fn an_account_manager_files_a_cancellation_for_retention_and_retention_finds_it_in_their_queue()
+ {
+    let Some(b) = browser::start("an_account_manager_files_a_cancellation_for_retention").await
+    else {
+        return;
+    };
+    let app = demo_app().await;
+    b.sign_in(&app.base, "am@demo.test", demo::PASSWORD).await;
+    b.click("nav .nav-links a[href=\"/clients\"]").await;
+    b.fill_search("Lakeside").await;
+    b.click("table a").await;
+    b.click("#file-request").await;
+    b.click("input[name=kind][value=cancellation]").await;
+    // Only the cancellation's own questions show once the kind is chosen.
+    assert!(
+        !b.driver
+            .find(By::Id("new_budget"))
+            .await
+            .unwrap()
+            .is_displayed()
+            .await
+            .unwrap()
+    );
+    b.click("input[name=cancel_scope][value=leave_platform]")
+        .await;
+    let date = (chrono::Utc::now().date_naive() + chrono::Duration::days(30))
+        .format("%m%d%Y")
+        .to_string();
+    b.driver
+        .find(By::Id("effective_date"))
+        .await
+        .unwrap()
+        .send_keys(date)
+        .await
+        .unwrap();
+    let reason = b
+        .driver
+        .find(By::Css("#reason_id option:nth-child(2)"))
+        .await
+        .unwrap();
+    reason.click().await.unwrap();
+    b.fill("product_notes", "Pause all Google Ads campaigns")
+        .await;
+    b.click("input[name=escalation][value=retention]").await;
+    b.click("#save-request").await;
+    assert!(
+        b.path().await.starts_with("/requests/"),
+        "landed on the request"
+    );
+    assert_eq!(b.text("#request-state").await, "With Retention");
+    assert!(b.text("#flash").await.contains("Change request filed"));
+    let request_path = b.path().await;
+    b.click("#sign-out").await;
+    b.find("#sign-in").await;
+
+    b.sign_in(&app.base, "retention@demo.test", demo::PASSWORD)
+        .await;
+    b.click(&format!(
+        "section[data-role=retention] a[href=\"{request_path}\"]"
+    ))
+    .await;
+    assert!(b.text("h1").await.contains("Lakeside RV Center"));
+    b.close().await;
 }

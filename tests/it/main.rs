@@ -5,6 +5,7 @@ mod access;
 mod audit;
 mod auth;
 mod browser;
+mod change_requests;
 mod clients;
 mod mail_admin;
 mod notifications;

@@ -12,14 +12,36 @@ use tokio::process::{Child, Command};
 /// A browser session and the chromedriver serving it; call [`Browser::close`] at the end.
 pub struct Browser {
     pub driver: WebDriver,
-    _chromedriver: Child,
+    _chromedriver: Chromedriver,
     _profile: TempDir,
+}
+
+/// chromedriver in a process group of its own, so that Chromium goes with it even when a
+/// test fails before it could end its session.
+struct Chromedriver(Child);
+
+impl Drop for Chromedriver {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &format!("-{pid}")])
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
 }
 
 struct TempDir(PathBuf);
 
 impl Drop for TempDir {
     fn drop(&mut self) {
+        // Chromium leaves chromedriver's process group, so it is found by its own profile
+        // folder: a test that failed half-way leaves no browser running.
+        let _ = std::process::Command::new("pkill")
+            .args(["-KILL", "-f", "--"])
+            .arg(format!("--user-data-dir={}", self.0.display()))
+            .stderr(Stdio::null())
+            .status();
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
@@ -63,8 +85,10 @@ pub async fn start(test: &str) -> Option<Browser> {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true)
+        .process_group(0)
         .spawn()
         .expect("start chromedriver");
+    let chromedriver = Chromedriver(chromedriver);
     let server = format!("http://127.0.0.1:{port}");
     // chromedriver takes a moment to listen.
     for _ in 0..100 {
@@ -101,8 +125,10 @@ pub async fn start(test: &str) -> Option<Browser> {
     let driver = WebDriver::new(&server, caps)
         .await
         .expect("start a Chromium session");
+    // No implicit wait: pages here answer at once, and a test that expects an element waits
+    // for it explicitly, so an absent element is reported at once rather than after a pause.
     driver
-        .set_implicit_wait_timeout(Duration::from_secs(5))
+        .set_implicit_wait_timeout(Duration::from_secs(0))
         .await
         .unwrap();
     Some(Browser {
@@ -123,42 +149,62 @@ impl Browser {
         let _ = driver.quit().await;
     }
 
+    /// The element matching `css`, waiting up to 5 s for it to appear (the page may still be
+    /// loading after a click).
+    pub async fn find(&self, css: &str) -> WebElement {
+        for _ in 0..50 {
+            if let Ok(e) = self.driver.find(By::Css(css)).await {
+                return e;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let path = self.path().await;
+        panic!("no `{css}` on {path} after 5 s");
+    }
+
     /// Types into the field with `id`, replacing what was there.
     pub async fn fill(&self, id: &str, text: &str) {
-        let field = self.driver.find(By::Id(id)).await.unwrap();
+        let field = self.find(&format!("#{id}")).await;
         field.clear().await.unwrap();
         field.send_keys(text).await.unwrap();
     }
 
     pub async fn click(&self, css: &str) {
-        self.driver
-            .find(By::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("no `{css}` to click: {e}"))
-            .click()
-            .await
-            .unwrap();
+        self.find(css).await.click().await.unwrap();
     }
 
     pub async fn text(&self, css: &str) -> String {
-        self.driver
-            .find(By::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("no `{css}`: {e}"))
-            .text()
-            .await
-            .unwrap()
+        self.find(css).await.text().await.unwrap()
     }
 
     pub async fn path(&self) -> String {
         self.driver.current_url().await.unwrap().path().to_string()
     }
 
-    /// Signs in through the form, as a person would.
+    /// Signs in through the form, as a person would, and waits for the answer.
     pub async fn sign_in(&self, base: &str, email: &str, password: &str) {
         self.driver.goto(format!("{base}/login")).await.unwrap();
         self.fill("email", email).await;
         self.fill("password", password).await;
         self.click("#sign-in").await;
+        self.wait_until_left("/login", "#login-error").await;
+    }
+
+    /// Waits (up to 10 s) until the page is no longer `path`, or shows `or_css` there: a
+    /// form's answer may arrive after the click returns.
+    pub async fn wait_until_left(&self, path: &str, or_css: &str) {
+        for _ in 0..100 {
+            if self.path().await != path
+                || !self
+                    .driver
+                    .find_all(By::Css(or_css))
+                    .await
+                    .unwrap_or_default()
+                    .is_empty()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 }

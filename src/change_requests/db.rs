@@ -1,0 +1,447 @@
+//! Change request queries. Each takes a connection so it works inside the caller's transaction.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::PgConnection;
+
+use super::form::Details;
+use super::rules::{Escalation, Facts, Kind, State};
+
+/// A request with the names it refers to, as pages show it.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct RequestRow {
+    pub id: i64,
+    pub client_id: i64,
+    pub client_name: String,
+    pub client_account_manager_id: Option<i64>,
+    pub client_sem_specialist_id: Option<i64>,
+    pub kind: String,
+    pub cancel_scope: Option<String>,
+    pub effective_date: NaiveDate,
+    pub resume_date: Option<NaiveDate>,
+    pub current_budget_cents: Option<i64>,
+    pub new_budget_cents: Option<i64>,
+    pub reason_id: i64,
+    pub reason: String,
+    pub reason_text: String,
+    pub product_notes: String,
+    pub credit_cents: Option<i64>,
+    pub credit_reason: Option<String>,
+    pub escalation: String,
+    pub escalated_to: Option<i64>,
+    pub escalated_to_name: Option<String>,
+    pub state: String,
+    pub filed_by: i64,
+    pub filed_by_name: String,
+    pub original_kind: Option<String>,
+    pub withdrawn_reason: Option<String>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub state_changed_at: DateTime<Utc>,
+}
+
+impl RequestRow {
+    pub fn kind(&self) -> Kind {
+        Kind::from_key(&self.kind).unwrap_or(Kind::Cancellation)
+    }
+
+    pub fn state(&self) -> State {
+        State::from_key(&self.state).unwrap_or(State::Draft)
+    }
+
+    pub fn escalation(&self) -> Escalation {
+        Escalation::from_key(&self.escalation).unwrap_or(Escalation::None)
+    }
+
+    pub fn facts(&self) -> Facts {
+        Facts {
+            state: self.state(),
+            filed_by: self.filed_by,
+            // Escalating to Retention is what adds a save attempt.
+            has_save_attempt: self.escalation() == Escalation::Retention,
+        }
+    }
+
+    pub fn kind_label(&self) -> &'static str {
+        self.kind().label()
+    }
+
+    pub fn state_label(&self) -> &'static str {
+        self.state().label()
+    }
+
+    pub fn original_kind_label(&self) -> Option<&'static str> {
+        self.original_kind
+            .as_deref()
+            .and_then(Kind::from_key)
+            .map(Kind::label)
+    }
+
+    pub fn scope_label(&self) -> &'static str {
+        match self.cancel_scope.as_deref() {
+            Some("leave_platform") => "Leaving the platform entirely",
+            Some("services_only") => "Digital marketing services only",
+            _ => "",
+        }
+    }
+
+    pub fn escalation_label(&self) -> String {
+        match (self.escalation(), &self.escalated_to_name) {
+            (Escalation::TeamLead, Some(n)) => format!("Team lead: {n}"),
+            (Escalation::DepartmentManager, Some(n)) => format!("Department manager: {n}"),
+            (e, _) => e.label().to_string(),
+        }
+    }
+
+    pub fn effective(&self) -> String {
+        self.effective_date.format("%b %-d, %Y").to_string()
+    }
+
+    pub fn resume(&self) -> String {
+        self.resume_date
+            .map(|d| d.format("%b %-d, %Y").to_string())
+            .unwrap_or_else(|| "Not known yet".into())
+    }
+
+    pub fn current_budget(&self) -> String {
+        self.current_budget_cents
+            .map(crate::money::format_cents)
+            .unwrap_or_default()
+    }
+
+    pub fn new_budget(&self) -> String {
+        self.new_budget_cents
+            .map(crate::money::format_cents)
+            .unwrap_or_default()
+    }
+
+    pub fn credit(&self) -> String {
+        self.credit_cents
+            .map(crate::money::format_cents)
+            .unwrap_or_default()
+    }
+
+    pub fn filed(&self) -> String {
+        self.created_at.format("%Y-%m-%d %H:%M UTC").to_string()
+    }
+
+    /// How long it has waited in its current state, in words.
+    pub fn waiting(&self) -> String {
+        waited(Utc::now() - self.state_changed_at)
+    }
+}
+
+/// "3 days", "5 hours", "12 minutes".
+pub fn waited(d: chrono::Duration) -> String {
+    let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    if d.num_days() >= 1 {
+        plural(d.num_days(), "day")
+    } else if d.num_hours() >= 1 {
+        plural(d.num_hours(), "hour")
+    } else {
+        plural(d.num_minutes().max(0), "minute")
+    }
+}
+
+const SELECT: &str = "SELECT r.id, r.client_id, c.name AS client_name,
+        c.account_manager_id AS client_account_manager_id,
+        c.sem_specialist_id AS client_sem_specialist_id,
+        r.kind, r.cancel_scope, r.effective_date, r.resume_date, r.current_budget_cents,
+        r.new_budget_cents, r.reason_id, reason.label AS reason, r.reason_text, r.product_notes,
+        r.credit_cents, r.credit_reason, r.escalation, r.escalated_to,
+        esc.display_name AS escalated_to_name, r.state, r.filed_by,
+        filer.display_name AS filed_by_name, r.original_kind, r.withdrawn_reason, r.version,
+        r.created_at, r.state_changed_at
+   FROM change_requests r
+   JOIN clients c ON c.id = r.client_id
+   JOIN change_reasons reason ON reason.id = r.reason_id
+   JOIN users filer ON filer.id = r.filed_by
+   LEFT JOIN users esc ON esc.id = r.escalated_to";
+
+pub async fn find(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<RequestRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE r.id = $1")))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Locks the request for the rest of the transaction: concurrent changes queue up, and the
+/// second sees what the first did.
+pub async fn lock(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<RequestRow>> {
+    sqlx::query("SELECT 1 FROM change_requests WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    find(conn, id).await
+}
+
+/// The client's open request, if any.
+pub async fn open_for_client(conn: &mut PgConnection, client_id: i64) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "SELECT id FROM change_requests
+          WHERE client_id = $1 AND state IN ('draft', 'with_retention', 'in_approval', 'changes_requested')",
+    )
+    .bind(client_id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// An approved request of the client still waiting for its effective date.
+pub async fn approved_pending(
+    conn: &mut PgConnection,
+    client_id: i64,
+    today: NaiveDate,
+) -> sqlx::Result<Option<(i64, NaiveDate)>> {
+    sqlx::query_as(
+        "SELECT id, effective_date FROM change_requests
+          WHERE client_id = $1 AND state = 'approved' AND effective_date >= $2
+          ORDER BY effective_date LIMIT 1",
+    )
+    .bind(client_id)
+    .bind(today)
+    .fetch_optional(conn)
+    .await
+}
+
+pub enum Filed {
+    Ok(i64),
+    /// The client already has an open request (perhaps filed a moment ago by someone else).
+    AlreadyOpen,
+}
+
+pub async fn insert(
+    conn: &mut PgConnection,
+    client_id: i64,
+    filed_by: i64,
+    d: &Details,
+    state: State,
+) -> sqlx::Result<Filed> {
+    let res = sqlx::query_scalar(
+        "INSERT INTO change_requests
+            (client_id, kind, cancel_scope, effective_date, resume_date, current_budget_cents,
+             new_budget_cents, reason_id, reason_text, product_notes, credit_cents, credit_reason,
+             escalation, escalated_to, state, filed_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+         RETURNING id",
+    )
+    .bind(client_id)
+    .bind(d.kind.key())
+    .bind(d.cancel_scope)
+    .bind(d.effective_date)
+    .bind(d.resume_date)
+    .bind(d.current_budget_cents)
+    .bind(d.new_budget_cents)
+    .bind(d.reason_id)
+    .bind(&d.reason_text)
+    .bind(&d.product_notes)
+    .bind(d.credit_cents)
+    .bind(&d.credit_reason)
+    .bind(d.escalation.key())
+    .bind(d.escalated_to)
+    .bind(state.key())
+    .bind(filed_by)
+    .fetch_one(conn)
+    .await;
+    match res {
+        Ok(id) => Ok(Filed::Ok(id)),
+        Err(e)
+            if e.as_database_error()
+                .and_then(|d| d.constraint())
+                .is_some_and(|c| c == "change_requests_one_open_per_client") =>
+        {
+            Ok(Filed::AlreadyOpen)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Saves edited details if the request is still at `version`; `None` when someone else saved.
+pub async fn update_details(
+    conn: &mut PgConnection,
+    id: i64,
+    version: i32,
+    d: &Details,
+) -> sqlx::Result<Option<i32>> {
+    sqlx::query_scalar(
+        "UPDATE change_requests
+            SET kind = $3, cancel_scope = $4, effective_date = $5, resume_date = $6,
+                current_budget_cents = $7, new_budget_cents = $8, reason_id = $9, reason_text = $10,
+                product_notes = $11, credit_cents = $12, credit_reason = $13, version = version + 1
+          WHERE id = $1 AND version = $2
+          RETURNING version",
+    )
+    .bind(id)
+    .bind(version)
+    .bind(d.kind.key())
+    .bind(d.cancel_scope)
+    .bind(d.effective_date)
+    .bind(d.resume_date)
+    .bind(d.current_budget_cents)
+    .bind(d.new_budget_cents)
+    .bind(d.reason_id)
+    .bind(&d.reason_text)
+    .bind(&d.product_notes)
+    .bind(d.credit_cents)
+    .bind(&d.credit_reason)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Moves a request to `to` only if it is still in `from`; false when someone moved it first.
+pub async fn transition(
+    conn: &mut PgConnection,
+    id: i64,
+    from: State,
+    to: State,
+) -> sqlx::Result<bool> {
+    Ok(sqlx::query(
+        "UPDATE change_requests SET state = $3, state_changed_at = now(), version = version + 1
+          WHERE id = $1 AND state = $2",
+    )
+    .bind(id)
+    .bind(from.key())
+    .bind(to.key())
+    .execute(conn)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// A line of a queue: one request, how long it has waited.
+#[derive(Debug, sqlx::FromRow)]
+pub struct QueueLine {
+    pub id: i64,
+    pub client_name: String,
+    pub kind: String,
+    pub state: String,
+    pub effective_date: NaiveDate,
+    pub state_changed_at: DateTime<Utc>,
+}
+
+impl QueueLine {
+    pub fn kind_label(&self) -> &'static str {
+        Kind::from_key(&self.kind).map(Kind::label).unwrap_or("")
+    }
+
+    pub fn state_label(&self) -> &'static str {
+        State::from_key(&self.state).map(State::label).unwrap_or("")
+    }
+
+    pub fn effective(&self) -> String {
+        self.effective_date.format("%b %-d, %Y").to_string()
+    }
+
+    pub fn waiting(&self) -> String {
+        waited(Utc::now() - self.state_changed_at)
+    }
+}
+
+const QUEUE: &str =
+    "SELECT r.id, c.name AS client_name, r.kind, r.state, r.effective_date, r.state_changed_at
+   FROM change_requests r JOIN clients c ON c.id = r.client_id";
+
+/// Open requests filed by `user`, oldest first.
+pub async fn filed_by_open(
+    conn: &mut PgConnection,
+    user: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<QueueLine>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{QUEUE} WHERE r.filed_by = $1
+            AND r.state IN ('draft', 'with_retention', 'in_approval', 'changes_requested')
+          ORDER BY r.state_changed_at, r.id LIMIT $2"
+    )))
+    .bind(user)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// Requests in `state`, oldest first.
+pub async fn in_state(
+    conn: &mut PgConnection,
+    state: State,
+    limit: i64,
+) -> sqlx::Result<Vec<QueueLine>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{QUEUE} WHERE r.state = $1 ORDER BY r.state_changed_at, r.id LIMIT $2"
+    )))
+    .bind(state.key())
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// Open requests escalated to `user`, oldest first.
+pub async fn escalated_to_open(
+    conn: &mut PgConnection,
+    user: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<QueueLine>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{QUEUE} WHERE r.escalated_to = $1
+            AND r.state IN ('draft', 'with_retention', 'in_approval', 'changes_requested')
+          ORDER BY r.state_changed_at, r.id LIMIT $2"
+    )))
+    .bind(user)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// Every request of a client, newest first.
+pub async fn for_client(conn: &mut PgConnection, client_id: i64) -> sqlx::Result<Vec<QueueLine>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{QUEUE} WHERE r.client_id = $1 ORDER BY r.id DESC LIMIT 200"
+    )))
+    .bind(client_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// A page of requests, newest first, optionally in one state.
+pub async fn page(
+    conn: &mut PgConnection,
+    state: Option<State>,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<Vec<QueueLine>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{QUEUE} WHERE ($1 = '' OR r.state = $1) ORDER BY r.id DESC LIMIT $2 OFFSET $3"
+    )))
+    .bind(state.map(State::key).unwrap_or(""))
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(conn)
+    .await
+}
+
+/// A reason that can be chosen.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ReasonOption {
+    pub id: i64,
+    pub label: String,
+}
+
+pub async fn reasons(conn: &mut PgConnection) -> sqlx::Result<Vec<ReasonOption>> {
+    sqlx::query_as(
+        "SELECT id, label FROM change_reasons WHERE retired_at IS NULL ORDER BY position, label",
+    )
+    .fetch_all(conn)
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waiting_times_read_naturally() {
+        assert_eq!(waited(chrono::Duration::minutes(0)), "0 minutes");
+        assert_eq!(waited(chrono::Duration::minutes(1)), "1 minute");
+        assert_eq!(waited(chrono::Duration::minutes(59)), "59 minutes");
+        assert_eq!(waited(chrono::Duration::hours(1)), "1 hour");
+        assert_eq!(waited(chrono::Duration::hours(23)), "23 hours");
+        assert_eq!(waited(chrono::Duration::days(3)), "3 days");
+        assert_eq!(waited(chrono::Duration::seconds(-5)), "0 minutes");
+    }
+}

@@ -1,0 +1,627 @@
+//! The change request pages: file, read, edit, withdraw, list.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::Form;
+use chrono::Utc;
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::PgConnection;
+
+use super::db::{self, Filed, QueueLine, ReasonOption, RequestRow};
+use super::form::{self, RequestForm};
+use super::rules::{self, Escalation, Kind, State as RequestState, Who};
+use crate::audit::{self, Actor};
+use crate::auth::roles::Role;
+use crate::auth::session;
+use crate::clients::db::PersonOption;
+use crate::notifications::{emails, outbox, recipients};
+use crate::users::form::FieldErrors;
+use crate::web::AppState;
+use crate::web::ctx::Ctx;
+use crate::web::error::{AppError, AppResult};
+use crate::web::pages::{Chrome, Pager};
+
+fn who(ctx: &Ctx) -> Who {
+    Who {
+        id: ctx.user.id,
+        roles: ctx.user.roles,
+    }
+}
+
+/// The filing and editing form.
+#[derive(Template, WebTemplate)]
+#[template(path = "change_requests/form.html")]
+pub(super) struct FormPage {
+    chrome: Chrome,
+    client_id: i64,
+    client_name: String,
+    /// None when filing.
+    request_id: Option<i64>,
+    form: RequestForm,
+    errors: FieldErrors,
+    conflict: Option<String>,
+    warning: Option<String>,
+    reasons: Vec<ReasonOption>,
+    team_leads: Vec<PersonOption>,
+    department_managers: Vec<PersonOption>,
+    kinds: [Kind; 3],
+    escalations: [Escalation; 4],
+}
+
+impl FormPage {
+    fn is(&self, field: &str, value: &str) -> bool {
+        let v = match field {
+            "kind" => &self.form.kind,
+            "cancel_scope" => &self.form.cancel_scope,
+            "reason_id" => &self.form.reason_id,
+            "escalation" => &self.form.escalation,
+            "escalated_to" => &self.form.escalated_to,
+            _ => return false,
+        };
+        v.trim() == value
+    }
+}
+
+struct Lists {
+    reasons: Vec<ReasonOption>,
+    team_leads: Vec<PersonOption>,
+    department_managers: Vec<PersonOption>,
+}
+
+async fn lists(conn: &mut PgConnection) -> AppResult<Lists> {
+    Ok(Lists {
+        reasons: db::reasons(conn).await?,
+        team_leads: crate::clients::db::people_with_role(conn, Role::TeamLead.key()).await?,
+        department_managers: crate::clients::db::people_with_role(
+            conn,
+            Role::DepartmentManager.key(),
+        )
+        .await?,
+    })
+}
+
+fn page(
+    state: &AppState,
+    ctx: &Ctx,
+    client: (i64, String),
+    request_id: Option<i64>,
+    form: RequestForm,
+    lists: Lists,
+) -> FormPage {
+    FormPage {
+        chrome: Chrome::new(state, ctx, "/requests"),
+        client_id: client.0,
+        client_name: client.1,
+        request_id,
+        form,
+        errors: FieldErrors::default(),
+        conflict: None,
+        warning: None,
+        reasons: lists.reasons,
+        team_leads: lists.team_leads,
+        department_managers: lists.department_managers,
+        kinds: Kind::ALL,
+        escalations: Escalation::ALL,
+    }
+}
+
+fn parse(
+    page: &FormPage,
+    fixed: Option<(Escalation, Option<i64>)>,
+) -> Result<form::Details, FieldErrors> {
+    let reasons: Vec<i64> = page.reasons.iter().map(|r| r.id).collect();
+    let tl: Vec<i64> = page.team_leads.iter().map(|p| p.id).collect();
+    let dm: Vec<i64> = page.department_managers.iter().map(|p| p.id).collect();
+    form::parse(
+        &page.form,
+        &form::Choices {
+            today: Utc::now().date_naive(),
+            reasons: &reasons,
+            team_leads: &tl,
+            department_managers: &dm,
+            fixed_escalation: fixed,
+        },
+    )
+}
+
+/// The client, if `ctx` may file for it; otherwise why not.
+async fn client_for_filing(
+    conn: &mut PgConnection,
+    ctx: &Ctx,
+    client_id: i64,
+) -> AppResult<crate::clients::db::ClientRow> {
+    let client = crate::clients::db::find(conn, client_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    rules::may_file(who(ctx), client.account_manager_id)
+        .map_err(|r| AppError::Refused(r.0.into()))?;
+    Ok(client)
+}
+
+async fn overlap_warning(conn: &mut PgConnection, client_id: i64) -> AppResult<Option<String>> {
+    Ok(db::approved_pending(conn, client_id, Utc::now().date_naive()).await?.map(|(id, date)| {
+        format!(
+            "Approved change request #{id} for this client takes effect on {}: a new request overlaps it.",
+            date.format("%b %-d, %Y")
+        )
+    }))
+}
+
+pub(super) async fn new_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(client_id): Path<i64>,
+) -> AppResult<Response> {
+    let mut conn = state.db.acquire().await?;
+    let client = client_for_filing(&mut conn, &ctx, client_id).await?;
+    if let Some(open) = db::open_for_client(&mut conn, client_id).await? {
+        session::set_flash(
+            &mut conn,
+            &ctx.user.session_hash,
+            &format!(
+                "{} already has an open change request; here it is.",
+                client.name
+            ),
+        )
+        .await?;
+        return Ok(Redirect::to(&format!("/requests/{open}")).into_response());
+    }
+    let form = RequestForm {
+        current_budget: crate::money::cents_for_input(client.monthly_budget_cents),
+        escalation: "retention".into(),
+        ..Default::default()
+    };
+    let lists = lists(&mut conn).await?;
+    let mut p = page(&state, &ctx, (client.id, client.name), None, form, lists);
+    p.warning = overlap_warning(&mut conn, client_id).await?;
+    Ok(p.into_response())
+}
+
+pub(super) async fn file(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(client_id): Path<i64>,
+    Form(form): Form<RequestForm>,
+) -> AppResult<Response> {
+    let mut tx = state.db.begin().await?;
+    let client = client_for_filing(&mut tx, &ctx, client_id).await?;
+    let lists = lists(&mut tx).await?;
+    let mut p = page(
+        &state,
+        &ctx,
+        (client.id, client.name.clone()),
+        None,
+        form,
+        lists,
+    );
+    let details = match parse(&p, None) {
+        Ok(d) => d,
+        Err(errors) => {
+            p.errors = errors;
+            p.warning = overlap_warning(&mut tx, client_id).await?;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
+        }
+    };
+    let initial = rules::initial_state(details.escalation);
+    let id = match db::insert(&mut tx, client_id, ctx.user.id, &details, initial).await? {
+        Filed::Ok(id) => id,
+        Filed::AlreadyOpen => {
+            // Someone filed for this client a moment ago: show theirs, keep nothing half-made.
+            drop(tx);
+            let mut conn = state.db.acquire().await?;
+            let open = db::open_for_client(&mut conn, client_id)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            session::set_flash(
+                &mut conn,
+                &ctx.user.session_hash,
+                &format!(
+                    "{} already has an open change request; here it is.",
+                    client.name
+                ),
+            )
+            .await?;
+            return Ok(Redirect::to(&format!("/requests/{open}")).into_response());
+        }
+    };
+    audit::record(
+        &mut tx,
+        &Actor::from_ctx(&ctx),
+        "change_request.filed",
+        "change_request",
+        Some(id.to_string()),
+        json!({ "client_id": client_id, "kind": details.kind.key(), "escalation": details.escalation.key(), "state": initial.key() }),
+    )
+    .await?;
+    // The escalation's emails go out with the filing or not at all.
+    let (to, intro) = match details.escalation {
+        Escalation::Retention => (
+            recipients::holders_of(&mut tx, Role::Retention).await?,
+            "A change request needs a retention call: a save attempt is waiting for you.",
+        ),
+        Escalation::TeamLead | Escalation::DepartmentManager => (
+            match details.escalated_to {
+                Some(p) => recipients::user(&mut tx, p).await?.into_iter().collect(),
+                None => Vec::new(),
+            },
+            "A change request has been escalated to you. Read it and add your comment.",
+        ),
+        Escalation::None => (Vec::new(), ""),
+    };
+    if !to.is_empty() {
+        let email = emails::notice(
+            &state.config.base_url,
+            emails::Notice {
+                kind: "change_request.escalated",
+                to,
+                subject: format!(
+                    "{}: {} escalated by {}",
+                    client.name,
+                    details.kind.label(),
+                    ctx.user.display_name
+                ),
+                intro,
+                facts: vec![
+                    ("Client", client.name.clone()),
+                    ("Request", details.kind.label().to_string()),
+                    (
+                        "Effective",
+                        details.effective_date.format("%b %-d, %Y").to_string(),
+                    ),
+                    ("Account manager", ctx.user.display_name.clone()),
+                ],
+                path: format!("/requests/{id}"),
+                link_label: "Open the change request",
+                related: Some(("change_request", id.to_string())),
+            },
+        )
+        .map_err(|e| AppError::Internal(e.into()))?;
+        outbox::enqueue(&mut tx, &state.config.mail, &email).await?;
+    }
+    let mut message = format!("Change request filed for {}.", client.name);
+    if let Some(w) = overlap_warning(&mut tx, client_id).await? {
+        message = format!("{message} Note: {w}");
+    }
+    session::set_flash(&mut tx, &ctx.user.session_hash, &message).await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/requests/{id}")).into_response())
+}
+
+/// One timeline entry.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Event {
+    pub at: chrono::DateTime<Utc>,
+    pub actor_label: String,
+    pub action: String,
+    pub details: serde_json::Value,
+}
+
+impl Event {
+    pub fn when(&self) -> String {
+        self.at.format("%Y-%m-%d %H:%M UTC").to_string()
+    }
+
+    pub fn what(&self) -> String {
+        match self.action.as_str() {
+            "change_request.filed" => "Filed".into(),
+            "change_request.edited" => {
+                let mut fields: Vec<String> = self.details["changes"]
+                    .as_object()
+                    .map(|m| m.keys().map(|k| k.replace('_', " ")).collect())
+                    .unwrap_or_default();
+                fields.sort();
+                format!("Edited: {}", fields.join(", "))
+            }
+            "change_request.withdrawn" => format!(
+                "Withdrawn: {}",
+                self.details["reason"].as_str().unwrap_or("")
+            ),
+            other => other
+                .trim_start_matches("change_request.")
+                .replace('_', " "),
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "change_requests/show.html")]
+pub(super) struct ShowPage {
+    chrome: Chrome,
+    r: RequestRow,
+    timeline: Vec<Event>,
+    may_edit: bool,
+    may_withdraw: bool,
+    withdraw_error: String,
+}
+
+async fn show_page(state: &AppState, ctx: &Ctx, id: i64) -> AppResult<ShowPage> {
+    let mut conn = state.db.acquire().await?;
+    let r = db::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    let timeline = sqlx::query_as(
+        "SELECT at, actor_label, action, details FROM audit_events
+          WHERE entity_type = 'change_request' AND entity_id = $1 ORDER BY id",
+    )
+    .bind(id.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(ShowPage {
+        chrome: Chrome::new(state, ctx, "/requests"),
+        may_edit: rules::may_edit(who(ctx), r.facts()).is_ok(),
+        may_withdraw: rules::may_withdraw(who(ctx), r.facts()).is_ok(),
+        r,
+        timeline,
+        withdraw_error: String::new(),
+    })
+}
+
+pub(super) async fn show(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> AppResult<ShowPage> {
+    show_page(&state, &ctx, id).await
+}
+
+fn form_of(r: &RequestRow) -> RequestForm {
+    RequestForm {
+        kind: r.kind.clone(),
+        cancel_scope: r.cancel_scope.clone().unwrap_or_default(),
+        effective_date: r.effective_date.to_string(),
+        resume_date: r.resume_date.map(|d| d.to_string()).unwrap_or_default(),
+        current_budget: r
+            .current_budget_cents
+            .map(crate::money::cents_for_input)
+            .unwrap_or_default(),
+        new_budget: r
+            .new_budget_cents
+            .map(crate::money::cents_for_input)
+            .unwrap_or_default(),
+        reason_id: r.reason_id.to_string(),
+        reason_text: r.reason_text.clone(),
+        product_notes: r.product_notes.clone(),
+        credit: r
+            .credit_cents
+            .map(crate::money::cents_for_input)
+            .unwrap_or_default(),
+        credit_reason: r.credit_reason.clone().unwrap_or_default(),
+        escalation: r.escalation.clone(),
+        escalated_to: r.escalated_to.map(|i| i.to_string()).unwrap_or_default(),
+        confirm_date: None,
+        version: r.version,
+    }
+}
+
+pub(super) async fn edit_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> AppResult<FormPage> {
+    let mut conn = state.db.acquire().await?;
+    let r = db::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    rules::may_edit(who(&ctx), r.facts()).map_err(|e| AppError::Refused(e.0.into()))?;
+    let lists = lists(&mut conn).await?;
+    Ok(page(
+        &state,
+        &ctx,
+        (r.client_id, r.client_name.clone()),
+        Some(id),
+        form_of(&r),
+        lists,
+    ))
+}
+
+pub(super) async fn update(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(form): Form<RequestForm>,
+) -> AppResult<Response> {
+    let mut tx = state.db.begin().await?;
+    let before = db::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    if let Err(r) = rules::may_edit(who(&ctx), before.facts()) {
+        session::set_flash(
+            &mut tx,
+            &ctx.user.session_hash,
+            &format!("Nothing was saved. {}", r.0),
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(Redirect::to(&format!("/requests/{id}")).into_response());
+    }
+    let version = form.version;
+    let lists = lists(&mut tx).await?;
+    let mut p = page(
+        &state,
+        &ctx,
+        (before.client_id, before.client_name.clone()),
+        Some(id),
+        form,
+        lists,
+    );
+    // The escalation was acted on when filed; editing keeps it.
+    let details = match parse(&p, Some((before.escalation(), before.escalated_to))) {
+        Ok(d) => d,
+        Err(errors) => {
+            p.errors = errors;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
+        }
+    };
+    if details.kind == Kind::Addendum
+        && before.escalation() == Escalation::Retention
+        && before.original_kind.is_none()
+    {
+        p.errors.add("kind", "A request escalated to Retention becomes an addendum through the retention outcome, not by editing.");
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
+    }
+    let Some(new_version) = db::update_details(&mut tx, id, version, &details).await? else {
+        p.conflict = Some("Someone else changed this request while you were editing. What they saved is on the request's page; your changes are below. Save again to apply them.".into());
+        p.form.version = before.version;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
+    };
+    let after = db::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    let mut changes = serde_json::Map::new();
+    let pairs: [(&str, serde_json::Value, serde_json::Value); 11] = [
+        ("kind", json!(before.kind), json!(after.kind)),
+        (
+            "cancel_scope",
+            json!(before.cancel_scope),
+            json!(after.cancel_scope),
+        ),
+        (
+            "effective_date",
+            json!(before.effective_date),
+            json!(after.effective_date),
+        ),
+        (
+            "resume_date",
+            json!(before.resume_date),
+            json!(after.resume_date),
+        ),
+        (
+            "current_budget_cents",
+            json!(before.current_budget_cents),
+            json!(after.current_budget_cents),
+        ),
+        (
+            "new_budget_cents",
+            json!(before.new_budget_cents),
+            json!(after.new_budget_cents),
+        ),
+        ("reason", json!(before.reason), json!(after.reason)),
+        (
+            "reason_text",
+            json!(before.reason_text),
+            json!(after.reason_text),
+        ),
+        (
+            "product_notes",
+            json!(before.product_notes),
+            json!(after.product_notes),
+        ),
+        (
+            "credit_cents",
+            json!(before.credit_cents),
+            json!(after.credit_cents),
+        ),
+        (
+            "credit_reason",
+            json!(before.credit_reason),
+            json!(after.credit_reason),
+        ),
+    ];
+    for (field, old, new) in pairs {
+        if old != new {
+            changes.insert(field.into(), json!([old, new]));
+        }
+    }
+    let message = if changes.is_empty() {
+        "Nothing changed.".to_string()
+    } else {
+        audit::record(
+            &mut tx,
+            &Actor::from_ctx(&ctx),
+            "change_request.edited",
+            "change_request",
+            Some(id.to_string()),
+            json!({ "changes": changes, "version": new_version }),
+        )
+        .await?;
+        "Change request saved.".to_string()
+    };
+    session::set_flash(&mut tx, &ctx.user.session_hash, &message).await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/requests/{id}")).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct WithdrawForm {
+    #[serde(default)]
+    reason: String,
+}
+
+pub(super) async fn withdraw(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(form): Form<WithdrawForm>,
+) -> AppResult<Response> {
+    let reason = form.reason.trim().to_string();
+    if reason.is_empty() || reason.chars().count() > 2000 {
+        let mut p = show_page(&state, &ctx, id).await?;
+        p.withdraw_error = if reason.is_empty() {
+            "Say why the request is withdrawn.".into()
+        } else {
+            "At most 2000 characters.".into()
+        };
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
+    }
+    let mut tx = state.db.begin().await?;
+    let r = db::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    let message = match rules::may_withdraw(who(&ctx), r.facts()) {
+        Err(refusal) => format!(
+            "Nothing changed: the request is {}. {}",
+            r.state_label().to_lowercase(),
+            refusal.0
+        ),
+        Ok(()) => {
+            db::transition(&mut tx, id, r.state(), RequestState::Withdrawn).await?;
+            sqlx::query("UPDATE change_requests SET withdrawn_reason = $2 WHERE id = $1")
+                .bind(id)
+                .bind(&reason)
+                .execute(&mut *tx)
+                .await?;
+            audit::record(
+                &mut tx,
+                &Actor::from_ctx(&ctx),
+                "change_request.withdrawn",
+                "change_request",
+                Some(id.to_string()),
+                json!({ "reason": reason, "from": r.state }),
+            )
+            .await?;
+            "Change request withdrawn.".to_string()
+        }
+    };
+    session::set_flash(&mut tx, &ctx.user.session_hash, &message).await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/requests/{id}")).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct ListQuery {
+    state: Option<String>,
+    page: Option<i64>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "change_requests/list.html")]
+pub(super) struct ListPage {
+    chrome: Chrome,
+    requests: Vec<QueueLine>,
+    state: String,
+    states: [RequestState; 7],
+    pager: Pager,
+}
+
+pub(super) async fn list(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<ListQuery>,
+) -> AppResult<ListPage> {
+    let filter = q.state.as_deref().and_then(RequestState::from_key);
+    let mut pager = Pager::new(q.page, 50);
+    pager.keep = format!("&state={}", filter.map(RequestState::key).unwrap_or(""));
+    let mut conn = state.db.acquire().await?;
+    let rows = db::page(&mut conn, filter, pager.limit(), pager.offset()).await?;
+    Ok(ListPage {
+        chrome: Chrome::new(&state, &ctx, "/requests"),
+        requests: pager.trim(rows),
+        state: filter.map(RequestState::key).unwrap_or("").to_string(),
+        states: RequestState::ALL,
+        pager,
+    })
+}
