@@ -14,6 +14,7 @@ pub mod health;
 pub mod home;
 pub mod money;
 pub mod notifications;
+pub mod retention;
 pub mod server;
 pub mod users;
 pub mod web;

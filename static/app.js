@@ -38,3 +38,17 @@ window.addEventListener("pageshow", function () {
   form.addEventListener("change", sync);
   sync();
 })();
+// On the retention call form, show the questions of the chosen outcome only.
+(function () {
+  var form = document.getElementById("outcome-form");
+  if (!form) return;
+  function sync() {
+    var chosen = form.querySelector("input[name=outcome]:checked");
+    var outcome = chosen ? chosen.value : "";
+    form.querySelectorAll("[data-outcome-section]").forEach(function (section) {
+      section.hidden = section.getAttribute("data-outcome-section").split(" ").indexOf(outcome) < 0;
+    });
+  }
+  form.addEventListener("change", sync);
+  sync();
+})();

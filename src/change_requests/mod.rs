@@ -4,6 +4,8 @@
 pub mod db;
 pub mod form;
 mod pages;
+
+pub use pages::{ShowPage, show_page};
 pub mod rules;
 
 use crate::web::Routes;

@@ -228,6 +228,9 @@ pub(super) async fn file(
             return Ok(Redirect::to(&format!("/requests/{open}")).into_response());
         }
     };
+    if details.escalation == Escalation::Retention {
+        crate::retention::open(&mut tx, id).await?;
+    }
     audit::record(
         &mut tx,
         &Actor::from_ctx(&ctx),
@@ -320,6 +323,14 @@ impl Event {
                 "Withdrawn: {}",
                 self.details["reason"].as_str().unwrap_or("")
             ),
+            "change_request.retention_outcome" => format!(
+                "Retention call recorded: {}",
+                self.details["outcome"]
+                    .as_str()
+                    .and_then(rules::Outcome::from_key)
+                    .map(rules::Outcome::label)
+                    .unwrap_or("")
+            ),
             other => other
                 .trim_start_matches("change_request.")
                 .replace('_', " "),
@@ -329,16 +340,29 @@ impl Event {
 
 #[derive(Template, WebTemplate)]
 #[template(path = "change_requests/show.html")]
-pub(super) struct ShowPage {
+pub struct ShowPage {
     chrome: Chrome,
     r: RequestRow,
     timeline: Vec<Event>,
     may_edit: bool,
     may_withdraw: bool,
     withdraw_error: String,
+    save_attempt: Option<crate::retention::SaveAttempt>,
+    may_record: bool,
+    outcomes: [rules::Outcome; 4],
+    /// The retention call form as typed, and its messages, when it needs another look.
+    pub outcome_form: crate::retention::form::OutcomeForm,
+    pub outcome_errors: FieldErrors,
 }
 
-async fn show_page(state: &AppState, ctx: &Ctx, id: i64) -> AppResult<ShowPage> {
+impl ShowPage {
+    fn outcome_is(&self, key: &str) -> bool {
+        self.outcome_form.outcome == key
+    }
+}
+
+/// The request's page.
+pub async fn show_page(state: &AppState, ctx: &Ctx, id: i64) -> AppResult<ShowPage> {
     let mut conn = state.db.acquire().await?;
     let r = db::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     let timeline = sqlx::query_as(
@@ -348,10 +372,26 @@ async fn show_page(state: &AppState, ctx: &Ctx, id: i64) -> AppResult<ShowPage> 
     .bind(id.to_string())
     .fetch_all(&mut *conn)
     .await?;
+    let save_attempt = crate::retention::find(&mut conn, id).await?;
+    let recorded = save_attempt.as_ref().is_some_and(|a| a.outcome.is_some());
+    let facts = rules::Facts {
+        has_save_attempt: save_attempt.is_some(),
+        ..r.facts()
+    };
     Ok(ShowPage {
         chrome: Chrome::new(state, ctx, "/requests"),
         may_edit: rules::may_edit(who(ctx), r.facts()).is_ok(),
         may_withdraw: rules::may_withdraw(who(ctx), r.facts()).is_ok(),
+        may_record: rules::may_record_outcome(who(ctx), facts, recorded).is_ok(),
+        outcome_form: crate::retention::form::OutcomeForm {
+            call_date: Utc::now().date_naive().to_string(),
+            effective_date: r.effective_date.to_string(),
+            current_budget: crate::money::cents_for_input(r.current_budget_cents.unwrap_or(0)),
+            ..Default::default()
+        },
+        outcome_errors: FieldErrors::default(),
+        outcomes: rules::Outcome::ALL,
+        save_attempt,
         r,
         timeline,
         withdraw_error: String::new(),

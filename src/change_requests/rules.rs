@@ -375,3 +375,133 @@ mod tests {
         }
     }
 }
+
+/// What the retention call achieved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    SavedNoChange,
+    SavedPause,
+    SavedBudgetChange,
+    NotSaved,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 4] = [
+        Outcome::SavedNoChange,
+        Outcome::SavedPause,
+        Outcome::SavedBudgetChange,
+        Outcome::NotSaved,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Outcome::SavedNoChange => "saved_no_change",
+            Outcome::SavedPause => "saved_pause",
+            Outcome::SavedBudgetChange => "saved_budget_change",
+            Outcome::NotSaved => "not_saved",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::SavedNoChange => "Saved, no change (the request is withdrawn)",
+            Outcome::SavedPause => "Saved with a contract pause",
+            Outcome::SavedBudgetChange => "Saved with a budget change (addendum)",
+            Outcome::NotSaved => "Not saved (the cancellation goes ahead)",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Outcome> {
+        Outcome::ALL.into_iter().find(|o| o.key() == key)
+    }
+
+    /// What the request becomes: withdrawn, converted to another kind, or left as it is.
+    pub fn effect(self) -> Effect {
+        match self {
+            Outcome::SavedNoChange => Effect::Withdraw,
+            Outcome::SavedPause => Effect::Convert(Kind::Pause),
+            Outcome::SavedBudgetChange => Effect::Convert(Kind::Addendum),
+            Outcome::NotSaved => Effect::Keep,
+        }
+    }
+}
+
+/// The consequence of an outcome for the request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effect {
+    Withdraw,
+    Convert(Kind),
+    Keep,
+}
+
+/// Recording the call: Retention, while the request is with them and the call not yet recorded.
+pub fn may_record_outcome(who: Who, facts: Facts, already_recorded: bool) -> Result<(), Refusal> {
+    if !who.roles.contains(Role::Retention) {
+        return Err(Refusal(
+            "Only the Retention Team records the retention call.",
+        ));
+    }
+    if !facts.has_save_attempt {
+        return Err(Refusal("This request has no save attempt."));
+    }
+    if facts.state != State::WithRetention {
+        return Err(Refusal("The request is no longer with Retention."));
+    }
+    if already_recorded {
+        return Err(Refusal("The call's outcome is already recorded."));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod outcome_tests {
+    use super::*;
+
+    #[test]
+    fn each_outcome_has_its_effect() {
+        assert_eq!(Outcome::SavedNoChange.effect(), Effect::Withdraw);
+        assert_eq!(Outcome::SavedPause.effect(), Effect::Convert(Kind::Pause));
+        assert_eq!(
+            Outcome::SavedBudgetChange.effect(),
+            Effect::Convert(Kind::Addendum)
+        );
+        assert_eq!(Outcome::NotSaved.effect(), Effect::Keep);
+        for o in Outcome::ALL {
+            assert_eq!(Outcome::from_key(o.key()), Some(o));
+        }
+        let migration = include_str!("../../migrations/20261125000007_save_attempts.sql");
+        for o in Outcome::ALL {
+            assert!(migration.contains(&format!("'{}'", o.key())));
+        }
+    }
+
+    #[test]
+    fn only_retention_records_the_call_once_while_the_request_is_with_them() {
+        for state in State::ALL {
+            for role in Role::ALL {
+                for has in [false, true] {
+                    for recorded in [false, true] {
+                        let w = Who {
+                            id: 5,
+                            roles: [role].into_iter().collect(),
+                        };
+                        let f = Facts {
+                            state,
+                            filed_by: 1,
+                            has_save_attempt: has,
+                        };
+                        let expected = role == Role::Retention
+                            && has
+                            && state == State::WithRetention
+                            && !recorded;
+                        assert_eq!(
+                            may_record_outcome(w, f, recorded).is_ok(),
+                            expected,
+                            "{state:?} {role:?} {has} {recorded}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

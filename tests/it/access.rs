@@ -57,6 +57,7 @@ const TABLE: &[(&str, &str, Who)] = &[
     ("GET", "/requests/{id}/edit", AGENCY),
     ("POST", "/requests/{id}", AGENCY),
     ("POST", "/requests/{id}/withdraw", AGENCY),
+    ("POST", "/requests/{id}/save-attempt", AGENCY),
     ("GET", "/admin/users", ADMIN),
     ("GET", "/admin/users/new", ADMIN),
     ("POST", "/admin/users", ADMIN),

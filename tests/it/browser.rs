@@ -147,8 +147,7 @@ impl Search for browser::Browser {
 }
 
 #[tokio::test]
-async fn an_account_manager_files_a_cancellation_for_retention_and_retention_finds_it_in_their_queue()
- {
+async fn an_account_manager_files_a_cancellation_and_retention_saves_the_client_with_a_pause() {
     let Some(b) = browser::start("an_account_manager_files_a_cancellation_for_retention").await
     else {
         return;
@@ -209,5 +208,24 @@ async fn an_account_manager_files_a_cancellation_for_retention_and_retention_fin
     ))
     .await;
     assert!(b.text("h1").await.contains("Lakeside RV Center"));
+
+    // Retention records the call: saved with a pause. The request becomes a pause.
+    b.click("input[name=outcome][value=saved_pause]").await;
+    assert!(
+        b.find("#outcome_resume_date")
+            .await
+            .is_displayed()
+            .await
+            .unwrap()
+    );
+    b.fill("offered", "Pause for the winter").await;
+    b.click("#record-outcome").await;
+    assert!(b.text("#flash").await.contains("Retention call recorded"));
+    assert!(b.text("h1").await.starts_with("Contract pause"));
+    assert!(
+        b.text("#save-outcome")
+            .await
+            .contains("Saved with a contract pause")
+    );
     b.close().await;
 }

@@ -9,6 +9,7 @@ mod change_requests;
 mod clients;
 mod mail_admin;
 mod notifications;
+mod retention;
 mod security;
 mod support;
 mod users;

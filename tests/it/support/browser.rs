@@ -12,31 +12,16 @@ use tokio::process::{Child, Command};
 /// A browser session and the chromedriver serving it; call [`Browser::close`] at the end.
 pub struct Browser {
     pub driver: WebDriver,
-    _chromedriver: Chromedriver,
+    _chromedriver: Child,
     _profile: TempDir,
-}
-
-/// chromedriver in a process group of its own, so that Chromium goes with it even when a
-/// test fails before it could end its session.
-struct Chromedriver(Child);
-
-impl Drop for Chromedriver {
-    fn drop(&mut self) {
-        if let Some(pid) = self.0.id() {
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", &format!("-{pid}")])
-                .stderr(Stdio::null())
-                .status();
-        }
-    }
 }
 
 struct TempDir(PathBuf);
 
 impl Drop for TempDir {
     fn drop(&mut self) {
-        // Chromium leaves chromedriver's process group, so it is found by its own profile
-        // folder: a test that failed half-way leaves no browser running.
+        // Chromium outlives a killed chromedriver; it is found by its own profile folder, so
+        // a test that failed half-way leaves no browser running.
         let _ = std::process::Command::new("pkill")
             .args(["-KILL", "-f", "--"])
             .arg(format!("--user-data-dir={}", self.0.display()))
@@ -85,10 +70,8 @@ pub async fn start(test: &str) -> Option<Browser> {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true)
-        .process_group(0)
         .spawn()
         .expect("start chromedriver");
-    let chromedriver = Chromedriver(chromedriver);
     let server = format!("http://127.0.0.1:{port}");
     // chromedriver takes a moment to listen.
     for _ in 0..100 {

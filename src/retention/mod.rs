@@ -1,0 +1,227 @@
+//! The Retention Team's save attempt: record the call (date, what was offered, outcome, notes)
+//! and apply its outcome to the request in the same transaction: withdraw it, convert it into a
+//! pause or an addendum (remembering what it was), or let the cancellation go ahead.
+
+pub mod form;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::Form;
+use chrono::{NaiveDate, Utc};
+use serde_json::json;
+use sqlx::PgConnection;
+
+use crate::audit::{self, Actor};
+use crate::auth::session;
+use crate::change_requests::db as requests;
+use crate::change_requests::rules::{self, Effect, Kind, State as RequestState, Who};
+use crate::notifications::{emails, outbox, recipients};
+use crate::web::ctx::Ctx;
+use crate::web::error::{AppError, AppResult};
+use crate::web::{AppState, Routes};
+use form::OutcomeForm;
+
+pub fn routes(r: Routes) -> Routes {
+    r.post(
+        "/requests/{id}/save-attempt",
+        crate::change_requests::VIEW,
+        record,
+    )
+}
+
+/// A save attempt as the request's page shows it.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct SaveAttempt {
+    pub call_date: Option<NaiveDate>,
+    pub offered: String,
+    pub outcome: Option<String>,
+    pub notes: String,
+    pub recorded_by: Option<String>,
+}
+
+impl SaveAttempt {
+    pub fn outcome_label(&self) -> &'static str {
+        self.outcome
+            .as_deref()
+            .and_then(rules::Outcome::from_key)
+            .map(rules::Outcome::label)
+            .unwrap_or("Waiting for the retention call")
+    }
+
+    pub fn call(&self) -> String {
+        self.call_date
+            .map(|d| d.format("%b %-d, %Y").to_string())
+            .unwrap_or_default()
+    }
+
+    pub fn recorder(&self) -> &str {
+        self.recorded_by.as_deref().unwrap_or("")
+    }
+}
+
+pub async fn find(conn: &mut PgConnection, request_id: i64) -> sqlx::Result<Option<SaveAttempt>> {
+    sqlx::query_as(
+        "SELECT s.call_date, s.offered, s.outcome, s.notes, u.display_name AS recorded_by
+           FROM save_attempts s LEFT JOIN users u ON u.id = s.recorded_by
+          WHERE s.change_request_id = $1",
+    )
+    .bind(request_id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Adds the save attempt of a request escalated to Retention (inside the filing transaction).
+pub async fn open(conn: &mut PgConnection, request_id: i64) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO save_attempts (change_request_id) VALUES ($1)")
+        .bind(request_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+async fn record(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(input): Form<OutcomeForm>,
+) -> AppResult<Response> {
+    let mut tx = state.db.begin().await?;
+    let r = requests::lock(&mut tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let attempt = find(&mut tx, id).await?;
+    let who = Who {
+        id: ctx.user.id,
+        roles: ctx.user.roles,
+    };
+    let recorded = attempt.as_ref().is_some_and(|a| a.outcome.is_some());
+    let facts = rules::Facts {
+        has_save_attempt: attempt.is_some(),
+        ..r.facts()
+    };
+    if let Err(refusal) = rules::may_record_outcome(who, facts, recorded) {
+        session::set_flash(
+            &mut tx,
+            &ctx.user.session_hash,
+            &format!("Nothing changed. {}", refusal.0),
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(Redirect::to(&format!("/requests/{id}")).into_response());
+    }
+    let parsed = match form::parse(&input, Utc::now().date_naive(), &r) {
+        Ok(p) => p,
+        Err(errors) => {
+            drop(tx);
+            let mut page = crate::change_requests::show_page(&state, &ctx, id).await?;
+            page.outcome_form = input;
+            page.outcome_errors = errors;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
+    sqlx::query(
+        "UPDATE save_attempts SET call_date = $2, offered = $3, outcome = $4, notes = $5,
+                recorded_by = $6, recorded_at = now()
+          WHERE change_request_id = $1 AND outcome IS NULL",
+    )
+    .bind(id)
+    .bind(parsed.call_date)
+    .bind(&parsed.offered)
+    .bind(parsed.outcome.key())
+    .bind(&parsed.notes)
+    .bind(ctx.user.id)
+    .execute(&mut *tx)
+    .await?;
+    let from_kind = r.kind.clone();
+    match parsed.outcome.effect() {
+        Effect::Withdraw => {
+            requests::transition(
+                &mut tx,
+                id,
+                RequestState::WithRetention,
+                RequestState::Withdrawn,
+            )
+            .await?;
+            sqlx::query("UPDATE change_requests SET withdrawn_reason = 'Client saved by Retention, no change' WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Effect::Convert(kind) => {
+            // The original reason stays; the request remembers what it was filed as.
+            sqlx::query(
+                "UPDATE change_requests
+                    SET kind = $2, cancel_scope = NULL, effective_date = $3, resume_date = $4,
+                        current_budget_cents = $5, new_budget_cents = $6,
+                        original_kind = COALESCE(original_kind, kind), version = version + 1
+                  WHERE id = $1",
+            )
+            .bind(id)
+            .bind(kind.key())
+            .bind(parsed.effective_date.unwrap_or(r.effective_date))
+            .bind(if kind == Kind::Pause {
+                parsed.resume_date
+            } else {
+                None
+            })
+            .bind(if kind == Kind::Addendum {
+                parsed.current_budget_cents
+            } else {
+                None
+            })
+            .bind(if kind == Kind::Addendum {
+                parsed.new_budget_cents
+            } else {
+                None
+            })
+            .execute(&mut *tx)
+            .await?;
+        }
+        Effect::Keep => {}
+    }
+    let after = requests::find(&mut tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    audit::record(
+        &mut tx,
+        &Actor::from_ctx(&ctx),
+        "change_request.retention_outcome",
+        "change_request",
+        Some(id.to_string()),
+        json!({ "outcome": parsed.outcome.key(), "from_kind": from_kind, "to_kind": after.kind, "state": after.state, "call_date": parsed.call_date }),
+    )
+    .await?;
+    if let Some(am) = recipients::user(&mut tx, r.filed_by).await? {
+        let email = emails::notice(
+            &state.config.base_url,
+            emails::Notice {
+                kind: "change_request.retention_outcome",
+                to: vec![am],
+                subject: format!("{}: retention call recorded", r.client_name),
+                intro: "The Retention Team recorded the call on your change request.",
+                facts: vec![
+                    ("Client", r.client_name.clone()),
+                    ("Outcome", parsed.outcome.label().to_string()),
+                    (
+                        "Request now",
+                        format!("{} ({})", after.kind_label(), after.state_label()),
+                    ),
+                ],
+                path: format!("/requests/{id}"),
+                link_label: "Open the change request",
+                related: Some(("change_request", id.to_string())),
+            },
+        )
+        .map_err(|e| AppError::Internal(e.into()))?;
+        outbox::enqueue(&mut tx, &state.config.mail, &email).await?;
+    }
+    session::set_flash(
+        &mut tx,
+        &ctx.user.session_hash,
+        &format!("Retention call recorded: {}.", parsed.outcome.label()),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/requests/{id}")).into_response())
+}
