@@ -97,7 +97,54 @@ pub async fn record_now(
     record(&mut conn, actor, action, entity_type, entity_id, details).await
 }
 
+/// What an edit changed, field by field, as `{"field": [old, new]}` for the audit record.
+#[derive(Debug, Default)]
+pub struct Changes(serde_json::Map<String, serde_json::Value>);
+
+impl Changes {
+    /// Notes `field` when its value differs.
+    pub fn field(
+        &mut self,
+        field: &str,
+        old: impl serde::Serialize,
+        new: impl serde::Serialize,
+    ) -> &mut Self {
+        let (old, new) = (serde_json::json!(old), serde_json::json!(new));
+        if old != new {
+            self.0
+                .insert(field.to_string(), serde_json::json!([old, new]));
+        }
+        self
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn into_json(self) -> serde_json::Value {
+        serde_json::Value::Object(self.0)
+    }
+}
+
 /// One event as the log page shows it.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_note_only_the_fields_that_differ() {
+        let mut c = Changes::default();
+        c.field("name", "Amy", "Amy R.")
+            .field("roles", vec!["a"], vec!["a"])
+            .field("budget", 1, 2);
+        assert_eq!(
+            c.into_json(),
+            serde_json::json!({ "name": ["Amy", "Amy R."], "budget": [1, 2] })
+        );
+        assert!(Changes::default().is_empty());
+    }
+}
+
 #[derive(Debug, sqlx::FromRow)]
 pub struct EventRow {
     pub id: i64,

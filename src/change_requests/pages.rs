@@ -503,61 +503,31 @@ pub(super) async fn update(
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
     };
     let after = db::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    let mut changes = serde_json::Map::new();
-    let pairs: [(&str, serde_json::Value, serde_json::Value); 11] = [
-        ("kind", json!(before.kind), json!(after.kind)),
-        (
-            "cancel_scope",
-            json!(before.cancel_scope),
-            json!(after.cancel_scope),
-        ),
-        (
+    let mut changes = audit::Changes::default();
+    changes
+        .field("kind", &before.kind, &after.kind)
+        .field("cancel_scope", &before.cancel_scope, &after.cancel_scope)
+        .field(
             "effective_date",
-            json!(before.effective_date),
-            json!(after.effective_date),
-        ),
-        (
-            "resume_date",
-            json!(before.resume_date),
-            json!(after.resume_date),
-        ),
-        (
+            before.effective_date,
+            after.effective_date,
+        )
+        .field("resume_date", before.resume_date, after.resume_date)
+        .field(
             "current_budget_cents",
-            json!(before.current_budget_cents),
-            json!(after.current_budget_cents),
-        ),
-        (
+            before.current_budget_cents,
+            after.current_budget_cents,
+        )
+        .field(
             "new_budget_cents",
-            json!(before.new_budget_cents),
-            json!(after.new_budget_cents),
-        ),
-        ("reason", json!(before.reason), json!(after.reason)),
-        (
-            "reason_text",
-            json!(before.reason_text),
-            json!(after.reason_text),
-        ),
-        (
-            "product_notes",
-            json!(before.product_notes),
-            json!(after.product_notes),
-        ),
-        (
-            "credit_cents",
-            json!(before.credit_cents),
-            json!(after.credit_cents),
-        ),
-        (
-            "credit_reason",
-            json!(before.credit_reason),
-            json!(after.credit_reason),
-        ),
-    ];
-    for (field, old, new) in pairs {
-        if old != new {
-            changes.insert(field.into(), json!([old, new]));
-        }
-    }
+            before.new_budget_cents,
+            after.new_budget_cents,
+        )
+        .field("reason", &before.reason, &after.reason)
+        .field("reason_text", &before.reason_text, &after.reason_text)
+        .field("product_notes", &before.product_notes, &after.product_notes)
+        .field("credit_cents", before.credit_cents, after.credit_cents)
+        .field("credit_reason", &before.credit_reason, &after.credit_reason);
     let message = if changes.is_empty() {
         "Nothing changed.".to_string()
     } else {
@@ -567,7 +537,7 @@ pub(super) async fn update(
             "change_request.edited",
             "change_request",
             Some(id.to_string()),
-            json!({ "changes": changes, "version": new_version }),
+            json!({ "changes": changes.into_json(), "version": new_version }),
         )
         .await?;
         "Change request saved.".to_string()

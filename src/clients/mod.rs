@@ -379,39 +379,31 @@ async fn update(
         )
         .await?;
     }
-    let mut changes = serde_json::Map::new();
-    let mut note = |field: &str, old: serde_json::Value, new: serde_json::Value| {
-        if old != new {
-            changes.insert(field.into(), json!([old, new]));
-        }
-    };
-    note("name", json!(before.name), json!(input.name));
-    note(
-        "crm_account_id",
-        json!(before.crm_account_id),
-        json!(input.crm_account_id),
-    );
-    note(
-        "account_manager_id",
-        json!(before.account_manager_id),
-        json!(input.account_manager_id),
-    );
-    note(
-        "sem_specialist_id",
-        json!(before.sem_specialist_id),
-        json!(input.sem_specialist_id),
-    );
-    note(
-        "monthly_budget_cents",
-        json!(before.monthly_budget_cents),
-        json!(input.monthly_budget_cents),
-    );
-    note(
-        "ad_products",
-        json!(before.ad_products),
-        json!(input.ad_products),
-    );
-    note("status", json!(before.status), json!(input.status));
+    let mut changes = audit::Changes::default();
+    changes
+        .field("name", &before.name, &input.name)
+        .field(
+            "crm_account_id",
+            &before.crm_account_id,
+            &input.crm_account_id,
+        )
+        .field(
+            "account_manager_id",
+            before.account_manager_id,
+            input.account_manager_id,
+        )
+        .field(
+            "sem_specialist_id",
+            before.sem_specialist_id,
+            input.sem_specialist_id,
+        )
+        .field(
+            "monthly_budget_cents",
+            before.monthly_budget_cents,
+            input.monthly_budget_cents,
+        )
+        .field("ad_products", &before.ad_products, &input.ad_products)
+        .field("status", &before.status, &input.status);
     let message = if changes.is_empty() {
         "Nothing changed.".to_string()
     } else {
@@ -421,7 +413,7 @@ async fn update(
             "client.updated",
             "client",
             Some(id.to_string()),
-            json!({ "changes": changes }),
+            json!({ "changes": changes.into_json() }),
         )
         .await?;
         format!("Saved {}.", input.name)

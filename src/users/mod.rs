@@ -264,39 +264,23 @@ async fn update(
         }
         Saved::Ok(Some(v)) => v,
     };
-    let mut changes = serde_json::Map::new();
-    if before.email != details.email.as_str() {
-        changes.insert(
-            "email".into(),
-            json!([before.email, details.email.as_str()]),
-        );
-    }
-    if before.display_name != details.display_name {
-        changes.insert(
-            "display_name".into(),
-            json!([before.display_name, details.display_name]),
-        );
-    }
-    if before.role_set() != details.roles {
-        changes.insert(
-            "roles".into(),
-            json!([before.role_set().keys(), details.roles.keys()]),
-        );
-    }
-    if !changes.is_empty() {
+    let mut changes = audit::Changes::default();
+    changes
+        .field("email", &before.email, details.email.as_str())
+        .field("display_name", &before.display_name, &details.display_name)
+        .field("roles", before.role_set().keys(), details.roles.keys());
+    let message = if changes.is_empty() {
+        "Nothing changed.".to_string()
+    } else {
         audit::record(
             &mut tx,
             &Actor::from_ctx(&ctx),
             "user.updated",
             "user",
             Some(id.to_string()),
-            json!({ "changes": changes, "version": version }),
+            json!({ "changes": changes.into_json(), "version": version }),
         )
         .await?;
-    }
-    let message = if changes.is_empty() {
-        "Nothing changed.".to_string()
-    } else {
         format!("Saved {}.", details.display_name)
     };
     session::set_flash(&mut tx, &ctx.user.session_hash, &message).await?;
