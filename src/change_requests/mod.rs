@@ -4,6 +4,7 @@
 pub mod db;
 pub mod form;
 mod pages;
+pub mod questions;
 
 pub use pages::{ShowPage, show_page};
 pub mod rules;
@@ -23,4 +24,6 @@ pub fn routes(r: Routes) -> Routes {
         .get("/requests/{id}/edit", VIEW, pages::edit_page)
         .post("/requests/{id}", VIEW, pages::update)
         .post("/requests/{id}/withdraw", VIEW, pages::withdraw)
+        .post("/requests/{id}/questions", VIEW, questions::ask)
+        .post("/questions/{id}/answer", VIEW, questions::answer)
 }

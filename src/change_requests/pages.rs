@@ -323,6 +323,8 @@ impl Event {
                 "Withdrawn: {}",
                 self.details["reason"].as_str().unwrap_or("")
             ),
+            "change_request.question_asked" => "Asked the SEM specialist a question".into(),
+            "change_request.question_answered" => "The SEM specialist answered".into(),
             "change_request.retention_outcome" => format!(
                 "Retention call recorded: {}",
                 self.details["outcome"]
@@ -353,9 +355,39 @@ pub struct ShowPage {
     /// The retention call form as typed, and its messages, when it needs another look.
     pub outcome_form: crate::retention::form::OutcomeForm,
     pub outcome_errors: FieldErrors,
+    questions: Vec<super::questions::QuestionRow>,
+    may_ask: bool,
+    viewer: Who,
+    /// The question form as typed, and its message.
+    pub question_text: String,
+    pub question_error: String,
+    /// The answer form that needs another look, as typed, and its message.
+    pub answer_for: Option<i64>,
+    pub answer_text: String,
+    pub answer_error: String,
 }
 
 impl ShowPage {
+    fn may_answer(&self, q: &super::questions::QuestionRow) -> bool {
+        rules::may_answer(self.viewer, q.asked_to, q.answer.is_some()).is_ok()
+    }
+
+    fn answer_typed(&self, q: &super::questions::QuestionRow) -> &str {
+        if self.answer_for == Some(q.id) {
+            &self.answer_text
+        } else {
+            ""
+        }
+    }
+
+    fn answer_error_for(&self, q: &super::questions::QuestionRow) -> &str {
+        if self.answer_for == Some(q.id) {
+            &self.answer_error
+        } else {
+            ""
+        }
+    }
+
     fn outcome_is(&self, key: &str) -> bool {
         self.outcome_form.outcome == key
     }
@@ -378,7 +410,16 @@ pub async fn show_page(state: &AppState, ctx: &Ctx, id: i64) -> AppResult<ShowPa
         has_save_attempt: save_attempt.is_some(),
         ..r.facts()
     };
+    let questions = super::questions::for_request(&mut conn, id).await?;
     Ok(ShowPage {
+        questions,
+        may_ask: rules::may_ask(who(ctx), r.facts(), r.client_sem_specialist_id).is_ok(),
+        viewer: who(ctx),
+        question_text: String::new(),
+        question_error: String::new(),
+        answer_for: None,
+        answer_text: String::new(),
+        answer_error: String::new(),
         chrome: Chrome::new(state, ctx, "/requests"),
         may_edit: rules::may_edit(who(ctx), r.facts()).is_ok(),
         may_withdraw: rules::may_withdraw(who(ctx), r.facts()).is_ok(),

@@ -505,3 +505,89 @@ mod outcome_tests {
         }
     }
 }
+
+/// Asking the client's SEM specialist: the request's account manager, while it is open.
+pub fn may_ask(who: Who, facts: Facts, sem_specialist: Option<i64>) -> Result<(), Refusal> {
+    if !(who.id == facts.filed_by && who.roles.contains(Role::AccountManager)) {
+        return Err(Refusal(
+            "Only the request's account manager asks the SEM specialist.",
+        ));
+    }
+    if !facts.state.is_open() {
+        return Err(Refusal(
+            "The request is closed; questions are for open requests.",
+        ));
+    }
+    if sem_specialist.is_none() {
+        return Err(Refusal(
+            "The client has no SEM specialist; an admin or the Ops Lead can assign one.",
+        ));
+    }
+    Ok(())
+}
+
+/// Answering: the SEM specialist asked, once.
+pub fn may_answer(who: Who, asked_to: i64, answered: bool) -> Result<(), Refusal> {
+    if who.id != asked_to || !who.roles.contains(Role::SemSpecialist) {
+        return Err(Refusal("Only the SEM specialist who was asked answers."));
+    }
+    if answered {
+        return Err(Refusal("This question is already answered."));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod question_tests {
+    use super::*;
+
+    #[test]
+    fn only_the_filer_asks_on_an_open_request_of_a_client_with_a_specialist() {
+        for state in State::ALL {
+            for role in Role::ALL {
+                for id in [1, 2] {
+                    for sem in [None, Some(9)] {
+                        let w = Who {
+                            id,
+                            roles: [role].into_iter().collect(),
+                        };
+                        let f = Facts {
+                            state,
+                            filed_by: 1,
+                            has_save_attempt: false,
+                        };
+                        let expected = id == 1
+                            && role == Role::AccountManager
+                            && state.is_open()
+                            && sem.is_some();
+                        assert_eq!(
+                            may_ask(w, f, sem).is_ok(),
+                            expected,
+                            "{state:?} {role:?} {id} {sem:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn only_the_specialist_asked_answers_and_only_once() {
+        for role in Role::ALL {
+            for id in [9, 10] {
+                for answered in [false, true] {
+                    let w = Who {
+                        id,
+                        roles: [role].into_iter().collect(),
+                    };
+                    let expected = role == Role::SemSpecialist && id == 9 && !answered;
+                    assert_eq!(
+                        may_answer(w, 9, answered).is_ok(),
+                        expected,
+                        "{role:?} {id} {answered}"
+                    );
+                }
+            }
+        }
+    }
+}

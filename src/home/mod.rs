@@ -99,6 +99,7 @@ struct Filled {
 struct HomePage {
     chrome: Chrome,
     sections: Vec<Filled>,
+    questions: Vec<crate::change_requests::questions::Waiting>,
     my_clients: Vec<ClientLine>,
     show_clients: bool,
 }
@@ -148,9 +149,15 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> AppResult<HomePage> {
         let lines = queue(&mut conn, section.role, ctx.user.id).await?;
         filled.push(Filled { section, lines });
     }
+    let questions = if ctx.user.roles.contains(Role::SemSpecialist) {
+        crate::change_requests::questions::waiting_for(&mut conn, ctx.user.id, QUEUE_LIMIT).await?
+    } else {
+        Vec::new()
+    };
     Ok(HomePage {
         chrome: Chrome::new(&state, &ctx, "/"),
         sections: filled,
+        questions,
         my_clients,
         show_clients,
     })

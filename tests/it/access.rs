@@ -58,6 +58,8 @@ const TABLE: &[(&str, &str, Who)] = &[
     ("POST", "/requests/{id}", AGENCY),
     ("POST", "/requests/{id}/withdraw", AGENCY),
     ("POST", "/requests/{id}/save-attempt", AGENCY),
+    ("POST", "/requests/{id}/questions", AGENCY),
+    ("POST", "/questions/{id}/answer", AGENCY),
     ("GET", "/admin/users", ADMIN),
     ("GET", "/admin/users/new", ADMIN),
     ("POST", "/admin/users", ADMIN),

@@ -449,3 +449,115 @@ async fn edits_are_on_the_timeline_and_a_stale_form_or_a_closed_request_changes_
     assert_eq!(d.file(&[]).await.status(), 303);
     assert_eq!(d.request_count().await, 2);
 }
+
+#[tokio::test]
+async fn the_account_manager_asks_the_clients_sem_specialist_who_answers_on_the_request() {
+    let d = desk().await;
+    let sem = d.app.user("sem@agency.test", &[Role::SemSpecialist]).await;
+    let other_sem = d.app.user("sem2@agency.test", &[Role::SemSpecialist]).await;
+    sqlx::query("UPDATE clients SET sem_specialist_id = $1")
+        .bind(sem)
+        .execute(&d.app.db)
+        .await
+        .unwrap();
+    d.file(&[]).await;
+    let id: i64 = sqlx::query_scalar("SELECT id FROM change_requests")
+        .fetch_one(&d.app.db)
+        .await
+        .unwrap();
+
+    let empty = d
+        .post_as(
+            &d.am_cookie,
+            &format!("/requests/{id}/questions"),
+            &[("text", "  ")],
+        )
+        .await;
+    assert_eq!(empty.status(), 422);
+    assert!(
+        empty
+            .text()
+            .await
+            .unwrap()
+            .contains("id=\"question-error\"")
+    );
+
+    let res = d
+        .post_as(
+            &d.am_cookie,
+            &format!("/requests/{id}/questions"),
+            &[("text", "What did the campaigns spend last month?")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let to: Vec<String> = sqlx::query_scalar(
+        "SELECT to_addrs FROM outbox_messages WHERE kind = 'change_request.question'",
+    )
+    .fetch_one(&d.app.db)
+    .await
+    .unwrap();
+    assert_eq!(to, vec!["sem@agency.test"]);
+    let sem_cookie = d.app.session_cookie(sem).await;
+    let desk_page = d.page_as(&sem_cookie, "/").await.text().await.unwrap();
+    assert!(
+        desk_page.contains("What did the campaigns spend last month?"),
+        "in the specialist's queue"
+    );
+
+    let qid: i64 = sqlx::query_scalar("SELECT id FROM request_questions")
+        .fetch_one(&d.app.db)
+        .await
+        .unwrap();
+    let other_cookie = d.app.session_cookie(other_sem).await;
+    d.post_as(
+        &other_cookie,
+        &format!("/questions/{qid}/answer"),
+        &[("text", "Not mine to answer")],
+    )
+    .await;
+    let answered: Option<String> = sqlx::query_scalar("SELECT answer FROM request_questions")
+        .fetch_one(&d.app.db)
+        .await
+        .unwrap();
+    assert_eq!(answered, None, "another specialist cannot answer");
+
+    let res = d
+        .post_as(
+            &sem_cookie,
+            &format!("/questions/{qid}/answer"),
+            &[("text", "$4,380 across Google Ads")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    d.post_as(
+        &sem_cookie,
+        &format!("/questions/{qid}/answer"),
+        &[("text", "A second answer")],
+    )
+    .await;
+    assert_eq!(
+        d.app.audit_count("change_request.question_answered").await,
+        1,
+        "answered once"
+    );
+    let to: Vec<String> = sqlx::query_scalar(
+        "SELECT to_addrs FROM outbox_messages WHERE kind = 'change_request.answer'",
+    )
+    .fetch_one(&d.app.db)
+    .await
+    .unwrap();
+    assert_eq!(to, vec!["am@agency.test"]);
+    let page = d
+        .page_as(&d.am_cookie, &format!("/requests/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("$4,380 across Google Ads") && !page.contains("A second answer"));
+    assert!(page.contains("The SEM specialist answered"));
+    let desk_page = d.page_as(&sem_cookie, "/").await.text().await.unwrap();
+    assert!(
+        !desk_page.contains("What did the campaigns spend last month?"),
+        "gone from the queue"
+    );
+}

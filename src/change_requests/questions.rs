@@ -1,0 +1,291 @@
+//! Questions to the client's SEM specialist: the account manager asks on the request, the
+//! specialist is emailed and answers there, and the account manager is emailed the answer.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::Form;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::PgConnection;
+
+use super::db;
+use super::rules::{self, Who};
+use crate::audit::{self, Actor};
+use crate::auth::session;
+use crate::notifications::{emails, outbox, recipients};
+use crate::web::AppState;
+use crate::web::ctx::Ctx;
+use crate::web::error::{AppError, AppResult};
+
+/// A question and its answer, as the request's page shows them.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct QuestionRow {
+    pub id: i64,
+    pub asked_by_name: String,
+    pub asked_to: i64,
+    pub asked_to_name: String,
+    pub question: String,
+    pub asked_at: DateTime<Utc>,
+    pub answer: Option<String>,
+    pub answered_at: Option<DateTime<Utc>>,
+}
+
+impl QuestionRow {
+    pub fn asked(&self) -> String {
+        self.asked_at.format("%Y-%m-%d %H:%M UTC").to_string()
+    }
+
+    pub fn answered(&self) -> String {
+        self.answered_at
+            .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_default()
+    }
+}
+
+pub async fn for_request(
+    conn: &mut PgConnection,
+    request_id: i64,
+) -> sqlx::Result<Vec<QuestionRow>> {
+    sqlx::query_as(
+        "SELECT q.id, a.display_name AS asked_by_name, q.asked_to, t.display_name AS asked_to_name,
+                q.question, q.asked_at, q.answer, q.answered_at
+           FROM request_questions q
+           JOIN users a ON a.id = q.asked_by
+           JOIN users t ON t.id = q.asked_to
+          WHERE q.change_request_id = $1
+          ORDER BY q.id",
+    )
+    .bind(request_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// A question waiting on a specialist, for their desk.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Waiting {
+    pub request_id: i64,
+    pub client_name: String,
+    pub question: String,
+    pub asked_at: DateTime<Utc>,
+}
+
+impl Waiting {
+    pub fn waiting(&self) -> String {
+        db::waited(Utc::now() - self.asked_at)
+    }
+}
+
+pub async fn waiting_for(
+    conn: &mut PgConnection,
+    user: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<Waiting>> {
+    sqlx::query_as(
+        "SELECT q.change_request_id AS request_id, c.name AS client_name, q.question, q.asked_at
+           FROM request_questions q
+           JOIN change_requests r ON r.id = q.change_request_id
+           JOIN clients c ON c.id = r.client_id
+          WHERE q.asked_to = $1 AND q.answer IS NULL
+          ORDER BY q.asked_at, q.id
+          LIMIT $2",
+    )
+    .bind(user)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct TextForm {
+    #[serde(default)]
+    text: String,
+}
+
+fn check(text: &str, what: &str) -> Result<String, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err(format!("Write the {what} first."));
+    }
+    if t.chars().count() > 4000 {
+        return Err("At most 4000 characters.".into());
+    }
+    Ok(t.to_string())
+}
+
+pub(super) async fn ask(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(form): Form<TextForm>,
+) -> AppResult<Response> {
+    let question = match check(&form.text, "question") {
+        Ok(q) => q,
+        Err(message) => {
+            let mut page = super::show_page(&state, &ctx, id).await?;
+            page.question_text = form.text;
+            page.question_error = message;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
+    let mut tx = state.db.begin().await?;
+    let r = db::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    let who = Who {
+        id: ctx.user.id,
+        roles: ctx.user.roles,
+    };
+    if let Err(refusal) = rules::may_ask(who, r.facts(), r.client_sem_specialist_id) {
+        session::set_flash(
+            &mut tx,
+            &ctx.user.session_hash,
+            &format!("Nothing was sent. {}", refusal.0),
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(Redirect::to(&format!("/requests/{id}")).into_response());
+    }
+    let sem = r.client_sem_specialist_id.expect("checked by may_ask");
+    let qid: i64 = sqlx::query_scalar(
+        "INSERT INTO request_questions (change_request_id, asked_by, asked_to, question)
+         VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(id)
+    .bind(ctx.user.id)
+    .bind(sem)
+    .bind(&question)
+    .fetch_one(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        &Actor::from_ctx(&ctx),
+        "change_request.question_asked",
+        "change_request",
+        Some(id.to_string()),
+        json!({ "question_id": qid, "asked_to": sem }),
+    )
+    .await?;
+    if let Some(to) = recipients::user(&mut tx, sem).await? {
+        let email = emails::notice(
+            &state.config.base_url,
+            emails::Notice {
+                kind: "change_request.question",
+                to: vec![to],
+                subject: format!(
+                    "{}: a question from {}",
+                    r.client_name, ctx.user.display_name
+                ),
+                intro: "An account manager needs information from you for a change request.",
+                facts: vec![
+                    ("Client", r.client_name.clone()),
+                    ("Request", r.kind_label().to_string()),
+                    ("Question", question.clone()),
+                ],
+                path: format!("/requests/{id}"),
+                link_label: "Answer on the change request",
+                related: Some(("change_request", id.to_string())),
+            },
+        )
+        .map_err(|e| AppError::Internal(e.into()))?;
+        outbox::enqueue(&mut tx, &state.config.mail, &email).await?;
+    }
+    session::set_flash(
+        &mut tx,
+        &ctx.user.session_hash,
+        "Question sent to the SEM specialist.",
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/requests/{id}")).into_response())
+}
+
+pub(super) async fn answer(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(qid): Path<i64>,
+    Form(form): Form<TextForm>,
+) -> AppResult<Response> {
+    let mut tx = state.db.begin().await?;
+    let row: Option<(i64, i64, bool, i64)> = sqlx::query_as(
+        "SELECT q.change_request_id, q.asked_to, q.answer IS NOT NULL, q.asked_by
+           FROM request_questions q WHERE q.id = $1 FOR UPDATE",
+    )
+    .bind(qid)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (request_id, asked_to, answered, asked_by) = row.ok_or(AppError::NotFound)?;
+    let answer = match check(&form.text, "answer") {
+        Ok(a) => a,
+        Err(message) => {
+            drop(tx);
+            let mut page = super::show_page(&state, &ctx, request_id).await?;
+            page.answer_for = Some(qid);
+            page.answer_text = form.text;
+            page.answer_error = message;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
+    let who = Who {
+        id: ctx.user.id,
+        roles: ctx.user.roles,
+    };
+    if let Err(refusal) = rules::may_answer(who, asked_to, answered) {
+        session::set_flash(
+            &mut tx,
+            &ctx.user.session_hash,
+            &format!("Nothing was saved. {}", refusal.0),
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(Redirect::to(&format!("/requests/{request_id}")).into_response());
+    }
+    sqlx::query("UPDATE request_questions SET answer = $2, answered_by = $3, answered_at = now() WHERE id = $1")
+        .bind(qid)
+        .bind(&answer)
+        .bind(ctx.user.id)
+        .execute(&mut *tx)
+        .await?;
+    audit::record(
+        &mut tx,
+        &Actor::from_ctx(&ctx),
+        "change_request.question_answered",
+        "change_request",
+        Some(request_id.to_string()),
+        json!({ "question_id": qid }),
+    )
+    .await?;
+    let r = db::find(&mut tx, request_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if let Some(to) = recipients::user(&mut tx, asked_by).await? {
+        let email = emails::notice(
+            &state.config.base_url,
+            emails::Notice {
+                kind: "change_request.answer",
+                to: vec![to],
+                subject: format!(
+                    "{}: {} answered your question",
+                    r.client_name, ctx.user.display_name
+                ),
+                intro: "The SEM specialist answered your question on a change request.",
+                facts: vec![
+                    ("Client", r.client_name.clone()),
+                    ("Answer", answer.clone()),
+                ],
+                path: format!("/requests/{request_id}"),
+                link_label: "Open the change request",
+                related: Some(("change_request", request_id.to_string())),
+            },
+        )
+        .map_err(|e| AppError::Internal(e.into()))?;
+        outbox::enqueue(&mut tx, &state.config.mail, &email).await?;
+    }
+    session::set_flash(
+        &mut tx,
+        &ctx.user.session_hash,
+        "Answer saved; the account manager is told.",
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/requests/{request_id}")).into_response())
+}
