@@ -176,10 +176,9 @@ pub async fn lock(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Reque
 
 /// The client's open request, if any.
 pub async fn open_for_client(conn: &mut PgConnection, client_id: i64) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar(
-        "SELECT id FROM change_requests
-          WHERE client_id = $1 AND state IN ('draft', 'with_retention', 'in_approval', 'changes_requested')",
-    )
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT id FROM change_requests WHERE client_id = $1 AND state IN {OPEN_STATES}"
+    )))
     .bind(client_id)
     .fetch_optional(conn)
     .await
@@ -335,6 +334,10 @@ impl QueueLine {
     }
 }
 
+/// The open states as SQL, for `state IN (...)`; a test keeps it in step with
+/// [`State::is_open`].
+const OPEN_STATES: &str = "('draft', 'with_retention', 'in_approval', 'changes_requested')";
+
 const QUEUE: &str =
     "SELECT r.id, c.name AS client_name, r.kind, r.state, r.effective_date, r.state_changed_at
    FROM change_requests r JOIN clients c ON c.id = r.client_id";
@@ -347,7 +350,7 @@ pub async fn filed_by_open(
 ) -> sqlx::Result<Vec<QueueLine>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{QUEUE} WHERE r.filed_by = $1
-            AND r.state IN ('draft', 'with_retention', 'in_approval', 'changes_requested')
+            AND r.state IN {OPEN_STATES}
           ORDER BY r.state_changed_at, r.id LIMIT $2"
     )))
     .bind(user)
@@ -379,7 +382,7 @@ pub async fn escalated_to_open(
 ) -> sqlx::Result<Vec<QueueLine>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{QUEUE} WHERE r.escalated_to = $1
-            AND r.state IN ('draft', 'with_retention', 'in_approval', 'changes_requested')
+            AND r.state IN {OPEN_STATES}
           ORDER BY r.state_changed_at, r.id LIMIT $2"
     )))
     .bind(user)
@@ -433,6 +436,26 @@ pub async fn reasons(conn: &mut PgConnection) -> sqlx::Result<Vec<ReasonOption>>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sql_open_states_are_the_rules_open_states() {
+        let sql: Vec<&str> = OPEN_STATES
+            .trim_matches(|c| c == '(' || c == ')')
+            .split(", ")
+            .map(|s| s.trim_matches('\''))
+            .collect();
+        let rules: Vec<&str> = State::ALL
+            .into_iter()
+            .filter(|s| s.is_open())
+            .map(State::key)
+            .collect();
+        assert_eq!(sql, rules);
+        let migration = include_str!("../../migrations/20261125000006_change_requests.sql");
+        assert!(
+            migration.contains(&format!("WHERE state IN {OPEN_STATES}")),
+            "the partial unique index agrees"
+        );
+    }
 
     #[test]
     fn waiting_times_read_naturally() {

@@ -281,8 +281,7 @@ pub(super) async fn file(
                 link_label: "Open the change request",
                 related: Some(("change_request", id.to_string())),
             },
-        )
-        .map_err(|e| AppError::Internal(e.into()))?;
+        )?;
         outbox::enqueue(&mut tx, &state.config.mail, &email).await?;
     }
     let mut message = format!("Change request filed for {}.", client.name);

@@ -185,8 +185,7 @@ pub(super) async fn ask(
                 link_label: "Answer on the change request",
                 related: Some(("change_request", id.to_string())),
             },
-        )
-        .map_err(|e| AppError::Internal(e.into()))?;
+        )?;
         outbox::enqueue(&mut tx, &state.config.mail, &email).await?;
     }
     session::set_flash(
@@ -276,8 +275,7 @@ pub(super) async fn answer(
                 link_label: "Open the change request",
                 related: Some(("change_request", request_id.to_string())),
             },
-        )
-        .map_err(|e| AppError::Internal(e.into()))?;
+        )?;
         outbox::enqueue(&mut tx, &state.config.mail, &email).await?;
     }
     session::set_flash(

@@ -241,8 +241,7 @@ pub(super) async fn send_test(State(state): State<AppState>, ctx: Ctx) -> AppRes
         &state.config.base_url,
         &ctx.user.email,
         &ctx.user.display_name,
-    )
-    .map_err(|e| AppError::Internal(e.into()))?;
+    )?;
     let mut tx = state.db.begin().await?;
     let id = outbox::enqueue(&mut tx, &state.config.mail, &email).await?;
     audit::record(

@@ -212,8 +212,7 @@ async fn record(
                 link_label: "Open the change request",
                 related: Some(("change_request", id.to_string())),
             },
-        )
-        .map_err(|e| AppError::Internal(e.into()))?;
+        )?;
         outbox::enqueue(&mut tx, &state.config.mail, &email).await?;
     }
     session::set_flash(

@@ -45,6 +45,12 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
+impl From<askama::Error> for AppError {
+    fn from(e: askama::Error) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, detail, message) = match self {
