@@ -34,6 +34,12 @@ window.addEventListener("pageshow", function () {
     form.querySelectorAll("[data-kind-section]").forEach(function (section) {
       section.hidden = kind !== "" && section.getAttribute("data-kind-section") !== kind;
     });
+    // An addendum has nobody left to save: Retention is not offered for it.
+    var retention = form.querySelector("input[name=escalation][value=retention]");
+    if (retention) {
+      retention.disabled = kind === "addendum";
+      if (retention.disabled) retention.checked = false;
+    }
   }
   form.addEventListener("change", sync);
   sync();

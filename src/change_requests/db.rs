@@ -37,6 +37,9 @@ pub struct RequestRow {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub state_changed_at: DateTime<Utc>,
+    /// Retention is involved: the request has a save attempt.
+    pub has_save_attempt: bool,
+    pub attachment_count: i64,
 }
 
 impl RequestRow {
@@ -56,8 +59,7 @@ impl RequestRow {
         Facts {
             state: self.state(),
             filed_by: self.filed_by,
-            // Escalating to Retention is what adds a save attempt.
-            has_save_attempt: self.escalation() == Escalation::Retention,
+            has_save_attempt: self.has_save_attempt,
         }
     }
 
@@ -150,7 +152,11 @@ const SELECT: &str = "SELECT r.id, r.client_id, c.name AS client_name,
         r.credit_cents, r.credit_reason, r.escalation, r.escalated_to,
         esc.display_name AS escalated_to_name, r.state, r.filed_by,
         filer.display_name AS filed_by_name, r.original_kind, r.withdrawn_reason, r.version,
-        r.created_at, r.state_changed_at
+        r.created_at, r.state_changed_at,
+        EXISTS (SELECT 1 FROM save_attempts s WHERE s.change_request_id = r.id)
+            AS has_save_attempt,
+        (SELECT count(*) FROM request_attachments a WHERE a.change_request_id = r.id)
+            AS attachment_count
    FROM change_requests r
    JOIN clients c ON c.id = r.client_id
    JOIN change_reasons reason ON reason.id = r.reason_id
@@ -314,6 +320,8 @@ pub struct QueueLine {
     pub state: String,
     pub effective_date: NaiveDate,
     pub state_changed_at: DateTime<Utc>,
+    /// Where the request stands within its state, when the queue knows better than the state.
+    pub step: Option<String>,
 }
 
 impl QueueLine {
@@ -338,9 +346,28 @@ impl QueueLine {
 /// [`State::is_open`].
 const OPEN_STATES: &str = "('draft', 'with_retention', 'in_approval', 'changes_requested')";
 
-const QUEUE: &str =
-    "SELECT r.id, c.name AS client_name, r.kind, r.state, r.effective_date, r.state_changed_at
+const QUEUE: &str = "SELECT r.id, c.name AS client_name, r.kind, r.state, r.effective_date,
+        r.state_changed_at, NULL::text AS step
    FROM change_requests r JOIN clients c ON c.id = r.client_id";
+
+/// The Retention Team's queue: save attempts still waiting for the call first, then those
+/// whose call is recorded and that wait to be submitted; oldest first within each.
+pub async fn retention_queue(conn: &mut PgConnection, limit: i64) -> sqlx::Result<Vec<QueueLine>> {
+    sqlx::query_as(
+        "SELECT r.id, c.name AS client_name, r.kind, r.state, r.effective_date, r.state_changed_at,
+                CASE WHEN s.outcome IS NULL THEN 'Waiting for the call'
+                     ELSE 'Call recorded: ready to submit' END AS step
+           FROM change_requests r
+           JOIN clients c ON c.id = r.client_id
+           JOIN save_attempts s ON s.change_request_id = r.id
+          WHERE r.state = 'with_retention'
+          ORDER BY s.outcome IS NOT NULL, r.state_changed_at, r.id
+          LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
 
 /// Open requests filed by `user`, oldest first.
 pub async fn filed_by_open(
@@ -425,10 +452,17 @@ pub struct ReasonOption {
     pub label: String,
 }
 
-pub async fn reasons(conn: &mut PgConnection) -> sqlx::Result<Vec<ReasonOption>> {
+/// The reasons offered, plus `keep` (a request's own reason, retired since it was filed).
+pub async fn reasons(
+    conn: &mut PgConnection,
+    keep: Option<i64>,
+) -> sqlx::Result<Vec<ReasonOption>> {
     sqlx::query_as(
-        "SELECT id, label FROM change_reasons WHERE retired_at IS NULL ORDER BY position, label",
+        "SELECT id, label FROM change_reasons
+          WHERE retired_at IS NULL OR id = $1
+          ORDER BY position, label",
     )
+    .bind(keep)
     .fetch_all(conn)
     .await
 }

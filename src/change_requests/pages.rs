@@ -72,9 +72,9 @@ struct Lists {
     department_managers: Vec<PersonOption>,
 }
 
-async fn lists(conn: &mut PgConnection) -> AppResult<Lists> {
+async fn lists(conn: &mut PgConnection, keep_reason: Option<i64>) -> AppResult<Lists> {
     Ok(Lists {
-        reasons: db::reasons(conn).await?,
+        reasons: db::reasons(conn, keep_reason).await?,
         team_leads: crate::clients::db::people_with_role(conn, Role::TeamLead.key()).await?,
         department_managers: crate::clients::db::people_with_role(
             conn,
@@ -175,7 +175,7 @@ pub(super) async fn new_page(
         escalation: "retention".into(),
         ..Default::default()
     };
-    let lists = lists(&mut conn).await?;
+    let lists = lists(&mut conn, None).await?;
     let mut p = page(&state, &ctx, (client.id, client.name), None, form, lists);
     p.warning = overlap_warning(&mut conn, client_id).await?;
     Ok(p.into_response())
@@ -189,7 +189,7 @@ pub(super) async fn file(
 ) -> AppResult<Response> {
     let mut tx = state.db.begin().await?;
     let client = client_for_filing(&mut tx, &ctx, client_id).await?;
-    let lists = lists(&mut tx).await?;
+    let lists = lists(&mut tx, None).await?;
     let mut p = page(
         &state,
         &ctx,
@@ -324,6 +324,11 @@ impl Event {
             ),
             "change_request.question_asked" => "Asked the SEM specialist a question".into(),
             "change_request.question_answered" => "The SEM specialist answered".into(),
+            "change_request.document_attached" => format!(
+                "Attached the signed document {}",
+                self.details["name"].as_str().unwrap_or("")
+            ),
+            "change_request.commented" => "Commented".into(),
             "change_request.retention_outcome" => format!(
                 "Retention call recorded: {}",
                 self.details["outcome"]
@@ -347,7 +352,16 @@ pub struct ShowPage {
     timeline: Vec<Event>,
     may_edit: bool,
     may_withdraw: bool,
-    withdraw_error: String,
+    pub withdraw_error: String,
+    pub withdraw_text: String,
+    attachments: Vec<super::attachments::AttachmentRow>,
+    may_attach: bool,
+    /// The upload's message when the file was refused.
+    pub attach_error: String,
+    comments: Vec<super::comments::CommentRow>,
+    may_comment: bool,
+    pub comment_text: String,
+    pub comment_error: String,
     save_attempt: Option<crate::retention::SaveAttempt>,
     may_record: bool,
     outcomes: [rules::Outcome; 4],
@@ -405,12 +419,19 @@ pub async fn show_page(state: &AppState, ctx: &Ctx, id: i64) -> AppResult<ShowPa
     .await?;
     let save_attempt = crate::retention::find(&mut conn, id).await?;
     let recorded = save_attempt.as_ref().is_some_and(|a| a.outcome.is_some());
-    let facts = rules::Facts {
-        has_save_attempt: save_attempt.is_some(),
-        ..r.facts()
-    };
+    let facts = r.facts();
     let questions = super::questions::for_request(&mut conn, id).await?;
+    let attachments = super::attachments::for_request(&mut conn, id).await?;
+    let comments = super::comments::for_request(&mut conn, id).await?;
     Ok(ShowPage {
+        may_attach: rules::may_attach(who(ctx), facts, r.kind()).is_ok(),
+        attachments,
+        attach_error: String::new(),
+        may_comment: rules::may_comment(who(ctx), facts, r.escalated_to).is_ok(),
+        comments,
+        comment_text: String::new(),
+        comment_error: String::new(),
+        withdraw_text: String::new(),
         questions,
         may_ask: rules::may_ask(who(ctx), r.facts(), r.client_sem_specialist_id).is_ok(),
         viewer: who(ctx),
@@ -483,7 +504,7 @@ pub(super) async fn edit_page(
     let mut conn = state.db.acquire().await?;
     let r = db::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     rules::may_edit(who(&ctx), r.facts()).map_err(|e| AppError::Refused(e.0.into()))?;
-    let lists = lists(&mut conn).await?;
+    let lists = lists(&mut conn, Some(r.reason_id)).await?;
     Ok(page(
         &state,
         &ctx,
@@ -513,7 +534,7 @@ pub(super) async fn update(
         return Ok(Redirect::to(&format!("/requests/{id}")).into_response());
     }
     let version = form.version;
-    let lists = lists(&mut tx).await?;
+    let lists = lists(&mut tx, Some(before.reason_id)).await?;
     let mut p = page(
         &state,
         &ctx,
@@ -602,6 +623,7 @@ pub(super) async fn withdraw(
     let reason = form.reason.trim().to_string();
     if reason.is_empty() || reason.chars().count() > 2000 {
         let mut p = show_page(&state, &ctx, id).await?;
+        p.withdraw_text = form.reason;
         p.withdraw_error = if reason.is_empty() {
             "Say why the request is withdrawn.".into()
         } else {

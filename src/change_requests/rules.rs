@@ -591,3 +591,123 @@ mod question_tests {
         }
     }
 }
+
+/// Attaching the client's signed addendum: on an addendum not yet submitted, by its account
+/// manager, or by Retention on one they converted (an addendum with a save attempt can only be
+/// a converted cancellation: addendums are never escalated to Retention).
+pub fn may_attach(who: Who, facts: Facts, kind: Kind) -> Result<(), Refusal> {
+    if kind != Kind::Addendum {
+        return Err(Refusal("Signed documents are attached to addendums."));
+    }
+    if !matches!(
+        facts.state,
+        State::Draft | State::WithRetention | State::ChangesRequested
+    ) {
+        return Err(Refusal(
+            "The request has been submitted; documents are attached before submitting.",
+        ));
+    }
+    if is_owner(who, facts) {
+        Ok(())
+    } else {
+        Err(Refusal(
+            "Only the request's account manager, or Retention on a request they converted, attaches its signed addendum.",
+        ))
+    }
+}
+
+/// Commenting: the team lead or department manager the request was escalated to, and the
+/// request's account manager in reply, while the request is open.
+pub fn may_comment(who: Who, facts: Facts, escalated_to: Option<i64>) -> Result<(), Refusal> {
+    let Some(person) = escalated_to else {
+        return Err(Refusal(
+            "Comments are for requests escalated to a team lead or the department manager.",
+        ));
+    };
+    let escalated_here = who.id == person
+        && (who.roles.contains(Role::TeamLead) || who.roles.contains(Role::DepartmentManager));
+    let filer = who.id == facts.filed_by && who.roles.contains(Role::AccountManager);
+    if !(escalated_here || filer) {
+        return Err(Refusal(
+            "Only the person the request was escalated to and its account manager comment on it.",
+        ));
+    }
+    if !facts.state.is_open() {
+        return Err(Refusal(
+            "The request is closed; comments are for open requests.",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod attach_and_comment_tests {
+    use super::*;
+
+    #[test]
+    fn the_owner_attaches_to_an_addendum_before_it_is_submitted() {
+        for state in State::ALL {
+            for role in Role::ALL {
+                for id in [1, 2] {
+                    for has in [false, true] {
+                        for kind in Kind::ALL {
+                            let w = Who {
+                                id,
+                                roles: [role].into_iter().collect(),
+                            };
+                            let f = Facts {
+                                state,
+                                filed_by: 1,
+                                has_save_attempt: has,
+                            };
+                            let owner = (id == 1 && role == Role::AccountManager)
+                                || (has && role == Role::Retention);
+                            let expected = kind == Kind::Addendum
+                                && matches!(
+                                    state,
+                                    State::Draft | State::WithRetention | State::ChangesRequested
+                                )
+                                && owner;
+                            assert_eq!(
+                                may_attach(w, f, kind).is_ok(),
+                                expected,
+                                "{state:?} {role:?} {id} {has} {kind:?}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_escalated_person_and_the_filer_comment_on_an_open_request() {
+        for state in State::ALL {
+            for role in Role::ALL {
+                for id in [1, 5, 7] {
+                    for escalated_to in [None, Some(5)] {
+                        let w = Who {
+                            id,
+                            roles: [role].into_iter().collect(),
+                        };
+                        let f = Facts {
+                            state,
+                            filed_by: 1,
+                            has_save_attempt: false,
+                        };
+                        let person =
+                            id == 5 && matches!(role, Role::TeamLead | Role::DepartmentManager);
+                        let filer = id == 1 && role == Role::AccountManager;
+                        let expected =
+                            escalated_to.is_some() && (person || filer) && state.is_open();
+                        assert_eq!(
+                            may_comment(w, f, escalated_to).is_ok(),
+                            expected,
+                            "{state:?} {role:?} {id} {escalated_to:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

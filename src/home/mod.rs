@@ -115,7 +115,7 @@ async fn queue(
     use crate::change_requests::rules::State;
     match role {
         Role::AccountManager => db::filed_by_open(conn, user, QUEUE_LIMIT).await,
-        Role::Retention => db::in_state(conn, State::WithRetention, QUEUE_LIMIT).await,
+        Role::Retention => db::retention_queue(conn, QUEUE_LIMIT).await,
         Role::TeamLead | Role::DepartmentManager => {
             db::escalated_to_open(conn, user, QUEUE_LIMIT).await
         }

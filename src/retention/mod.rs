@@ -96,11 +96,7 @@ async fn record(
         roles: ctx.user.roles,
     };
     let recorded = attempt.as_ref().is_some_and(|a| a.outcome.is_some());
-    let facts = rules::Facts {
-        has_save_attempt: attempt.is_some(),
-        ..r.facts()
-    };
-    if let Err(refusal) = rules::may_record_outcome(who, facts, recorded) {
+    if let Err(refusal) = rules::may_record_outcome(who, r.facts(), recorded) {
         session::set_flash(
             &mut tx,
             &ctx.user.session_hash,

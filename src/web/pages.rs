@@ -29,6 +29,11 @@ pub const NAV: &[(&str, &str, Access)] = &[
         "/admin/distribution",
         crate::notifications::ACCESS,
     ),
+    (
+        "Reasons",
+        "/admin/reasons",
+        crate::change_requests::reasons::ACCESS,
+    ),
     ("Mail log", "/admin/mail", crate::notifications::ACCESS),
     ("Audit log", "/admin/audit", crate::audit::ACCESS),
 ];

@@ -78,7 +78,7 @@ impl Routes {
         H: Handler<T, AppState>,
         T: 'static,
     {
-        self.add(Method::GET, path, access, handler)
+        self.add(Method::GET, path, access, None, handler)
     }
 
     pub fn post<H, T>(self, path: &'static str, access: Access, handler: H) -> Self
@@ -86,16 +86,42 @@ impl Routes {
         H: Handler<T, AppState>,
         T: 'static,
     {
-        self.add(Method::POST, path, access, handler)
+        self.add(Method::POST, path, access, None, handler)
     }
 
-    fn add<H, T>(mut self, method: Method, path: &'static str, access: Access, handler: H) -> Self
+    /// A POST taking a larger body than the default 2 MB (uploads); `limit` bytes at most.
+    pub fn post_limited<H, T>(
+        self,
+        path: &'static str,
+        access: Access,
+        limit: usize,
+        handler: H,
+    ) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        self.add(Method::POST, path, access, Some(limit), handler)
+    }
+
+    fn add<H, T>(
+        mut self,
+        method: Method,
+        path: &'static str,
+        access: Access,
+        body_limit: Option<usize>,
+        handler: H,
+    ) -> Self
     where
         H: Handler<T, AppState>,
         T: 'static,
     {
         let filter = MethodFilter::try_from(method.clone()).expect("GET and POST are filters");
-        let route = axum::routing::on(filter, handler).route_layer(middleware::from_fn_with_state(
+        let mut route = axum::routing::on(filter, handler);
+        if let Some(limit) = body_limit {
+            route = route.layer(axum::extract::DefaultBodyLimit::max(limit));
+        }
+        let route = route.route_layer(middleware::from_fn_with_state(
             (self.state.clone(), access),
             guard,
         ));

@@ -3,12 +3,35 @@
 use offboarding_desk::demo;
 use thirtyfour::prelude::*;
 
-use crate::support::{TestApp, browser};
+use crate::support::smtp::{self, header};
+use crate::support::{TestApp, browser, mail_to};
 
 async fn demo_app() -> TestApp {
     let app = TestApp::spawn_with(|c| c.demo = true).await;
     demo::seed(&app.db).await.expect("demo data");
     app
+}
+
+/// The demo, sending its email to a real SMTP server on loopback.
+async fn demo_app_mailing(server: &smtp::SmtpServer) -> TestApp {
+    let port = server.port;
+    let app = TestApp::spawn_with(|c| {
+        c.demo = true;
+        mail_to(c, port);
+    })
+    .await;
+    demo::seed(&app.db).await.expect("demo data");
+    app
+}
+
+/// Delivers the outbox and returns the messages the server received for `to`.
+async fn mail_for(app: &TestApp, server: &smtp::SmtpServer, to: &str) -> Vec<String> {
+    app.deliver_mail().await;
+    server
+        .received()
+        .into_iter()
+        .filter(|m| header(m, "X-Envelope-To").is_some_and(|t| t.split(", ").any(|a| a == to)))
+        .collect()
 }
 
 #[tokio::test]
@@ -152,7 +175,11 @@ async fn an_account_manager_files_a_cancellation_and_retention_saves_the_client_
     else {
         return;
     };
-    let app = demo_app().await;
+    let Some(server) = smtp::start("an_account_manager_files_a_cancellation_for_retention").await
+    else {
+        return;
+    };
+    let app = demo_app_mailing(&server).await;
     b.sign_in(&app.base, "am@demo.test", demo::PASSWORD).await;
     b.click("nav .nav-links a[href=\"/clients\"]").await;
     b.fill_search("Lakeside").await;
@@ -198,6 +225,17 @@ async fn an_account_manager_files_a_cancellation_and_retention_saves_the_client_
     assert_eq!(b.text("#request-state").await, "With Retention");
     assert!(b.text("#flash").await.contains("Change request filed"));
     let request_path = b.path().await;
+    // Both retention users are emailed, with a link to the request's page.
+    for person in ["retention@demo.test", "retention2@demo.test"] {
+        let mail = mail_for(&app, &server, person).await;
+        assert_eq!(mail.len(), 1, "{person}: {mail:?}");
+        assert!(
+            header(&mail[0], "Subject")
+                .unwrap()
+                .starts_with("Lakeside RV Center: Cancellation escalated by")
+        );
+        assert!(mail[0].contains(&format!("{}{request_path}", app.base)));
+    }
     b.click("#sign-out").await;
     b.find("#sign-in").await;
 
@@ -227,5 +265,125 @@ async fn an_account_manager_files_a_cancellation_and_retention_saves_the_client_
             .await
             .contains("Saved with a contract pause")
     );
+    // The account manager hears of the call.
+    let mail = mail_for(&app, &server, "am@demo.test").await;
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    assert_eq!(
+        header(&mail[0], "Subject").unwrap(),
+        "Lakeside RV Center: retention call recorded"
+    );
+    b.close().await;
+}
+
+#[tokio::test]
+async fn an_account_manager_files_an_addendum_and_uploads_its_signed_pdf() {
+    let Some(b) = browser::start("an_account_manager_files_an_addendum").await else {
+        return;
+    };
+    let Some(server) = smtp::start("an_account_manager_files_an_addendum").await else {
+        return;
+    };
+    let app = demo_app_mailing(&server).await;
+    let signed = std::env::temp_dir().join(format!(
+        "od-signed-addendum-{}.pdf",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::write(&signed, b"%PDF-1.4\n% signed by the dealer\n%%EOF\n").unwrap();
+    let not_a_pdf = signed.with_extension("txt.pdf");
+    std::fs::write(&not_a_pdf, b"just some text pretending").unwrap();
+
+    b.sign_in(&app.base, "am@demo.test", demo::PASSWORD).await;
+    b.click("nav .nav-links a[href=\"/clients\"]").await;
+    b.fill_search("Summit").await;
+    b.click("table a").await;
+    b.click("#file-request").await;
+    b.click("input[name=kind][value=addendum]").await;
+    // An addendum is never escalated to Retention: the choice is not offered.
+    assert!(
+        !b.find("input[name=escalation][value=retention]")
+            .await
+            .is_enabled()
+            .await
+            .unwrap()
+    );
+    b.fill("current_budget", "2,750.00").await;
+    b.fill("new_budget", "1,800.00").await;
+    let date = (chrono::Utc::now().date_naive() + chrono::Duration::days(14))
+        .format("%m%d%Y")
+        .to_string();
+    b.find("#effective_date")
+        .await
+        .send_keys(date)
+        .await
+        .unwrap();
+    b.click("#reason_id option:nth-child(2)").await;
+    b.click("input[name=escalation][value=department_manager]")
+        .await;
+    b.click("#escalated_to optgroup[label=\"Department managers\"] option")
+        .await;
+    b.click("#save-request").await;
+    assert!(b.text("#flash").await.contains("Change request filed"));
+    assert!(b.text("h1").await.starts_with("Addendum"));
+    let request_path = b.path().await;
+    assert!(
+        b.text("#no-attachment")
+            .await
+            .contains("cannot be submitted without it")
+    );
+
+    // A text file named .pdf is refused beside the field; nothing is attached.
+    b.find("#document")
+        .await
+        .send_keys(not_a_pdf.to_str().unwrap())
+        .await
+        .unwrap();
+    b.click("#attach").await;
+    assert!(
+        b.text("#document-error")
+            .await
+            .contains("not a PDF, PNG or JPEG")
+    );
+    assert!(b.driver.find(By::Css("#attachments li")).await.is_err());
+
+    // The real signed PDF is attached and listed for download.
+    b.find("#document")
+        .await
+        .send_keys(signed.to_str().unwrap())
+        .await
+        .unwrap();
+    b.click("#attach").await;
+    assert!(b.text("#flash").await.contains("Attached"));
+    assert_eq!(b.path().await, request_path);
+    let link = b.find("#attachments li a").await;
+    assert!(link.text().await.unwrap().ends_with(".pdf"));
+    let href = link.attr("href").await.unwrap().unwrap();
+    let bytes: Vec<u8> =
+        sqlx::query_scalar("SELECT content FROM request_attachments WHERE id = $1")
+            .bind(
+                href.trim_start_matches("/attachments/")
+                    .parse::<i64>()
+                    .unwrap(),
+            )
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(bytes, std::fs::read(&signed).unwrap());
+    assert!(
+        b.text(".timeline")
+            .await
+            .contains("Attached the signed document")
+    );
+
+    // The department manager was emailed with a link to the request.
+    let mail = mail_for(&app, &server, "manager@demo.test").await;
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    assert!(
+        header(&mail[0], "Subject")
+            .unwrap()
+            .starts_with("Summit Powersports: Addendum (budget change) escalated by")
+    );
+    assert!(mail[0].contains(&format!("{}{request_path}", app.base)));
+    let _ = std::fs::remove_file(&signed);
+    let _ = std::fs::remove_file(&not_a_pdf);
     b.close().await;
 }

@@ -5,13 +5,13 @@ use offboarding_desk::auth::roles::Role;
 
 use crate::support::{TestApp, client, location};
 
-struct Desk {
-    app: TestApp,
-    client_id: i64,
-    am_cookie: String,
+pub(crate) struct Desk {
+    pub app: TestApp,
+    pub client_id: i64,
+    pub am_cookie: String,
 }
 
-async fn desk() -> Desk {
+pub(crate) async fn desk() -> Desk {
     let app = TestApp::spawn().await;
     let am = app.user("am@agency.test", &[Role::AccountManager]).await;
     app.user("amy@agency.test", &[Role::Retention]).await;
@@ -32,12 +32,17 @@ async fn desk() -> Desk {
     }
 }
 
-fn effective_in(days: i64) -> String {
+pub(crate) fn effective_in(days: i64) -> String {
     (chrono::Utc::now().date_naive() + chrono::Duration::days(days)).to_string()
 }
 
 impl Desk {
-    async fn post_as(&self, cookie: &str, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    pub async fn post_as(
+        &self,
+        cookie: &str,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
         client()
             .post(self.app.url(path))
             .header("cookie", cookie)
@@ -47,7 +52,7 @@ impl Desk {
             .unwrap()
     }
 
-    async fn page_as(&self, cookie: &str, path: &str) -> reqwest::Response {
+    pub async fn page_as(&self, cookie: &str, path: &str) -> reqwest::Response {
         client()
             .get(self.app.url(path))
             .header("cookie", cookie)
@@ -56,7 +61,7 @@ impl Desk {
             .unwrap()
     }
 
-    async fn reason(&self) -> String {
+    pub async fn reason(&self) -> String {
         let id: i64 =
             sqlx::query_scalar("SELECT id FROM change_reasons WHERE label = 'Budget constraints'")
                 .fetch_one(&self.app.db)
@@ -65,7 +70,7 @@ impl Desk {
         id.to_string()
     }
 
-    async fn file(&self, extra: &[(&str, &str)]) -> reqwest::Response {
+    pub async fn file(&self, extra: &[(&str, &str)]) -> reqwest::Response {
         let reason = self.reason().await;
         let date = effective_in(30);
         let mut form: Vec<(&str, &str)> = vec![
@@ -89,7 +94,7 @@ impl Desk {
         .await
     }
 
-    async fn request_count(&self) -> i64 {
+    pub async fn request_count(&self) -> i64 {
         sqlx::query_scalar("SELECT count(*) FROM change_requests")
             .fetch_one(&self.app.db)
             .await

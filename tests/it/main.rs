@@ -7,6 +7,7 @@ mod auth;
 mod browser;
 mod change_requests;
 mod clients;
+mod documents;
 mod mail_admin;
 mod notifications;
 mod retention;

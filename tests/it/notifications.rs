@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use chrono::Utc;
 use offboarding_desk::audit::{self, Actor};
-use offboarding_desk::config::{SmtpConfig, SmtpTls};
 use offboarding_desk::notifications::clock::{Clock, ManualClock, SystemClock};
 use offboarding_desk::notifications::jobs::{self, Job, JobHandler, JobRunner};
 use offboarding_desk::notifications::mailer::Mailer;
@@ -18,18 +17,15 @@ use offboarding_desk::notifications::outbox::{self, OutgoingEmail};
 use offboarding_desk::notifications::worker::Worker;
 use sqlx::PgConnection;
 
-use crate::support::TestApp;
 use crate::support::smtp::{self, header};
+use crate::support::{TestApp, mail_to};
 
 async fn app_sending_to(port: u16) -> TestApp {
     TestApp::spawn_with(|c| {
-        c.mail.smtp = Some(SmtpConfig {
-            host: "127.0.0.1".into(),
-            port,
-            tls: SmtpTls::None,
-            credentials: None,
-            timeout: Duration::from_secs(1),
-        })
+        mail_to(c, port);
+        if let Some(smtp) = c.mail.smtp.as_mut() {
+            smtp.timeout = Duration::from_secs(1);
+        }
     })
     .await
 }

@@ -263,3 +263,34 @@ async fn only_retention_records_the_call_and_bad_answers_are_marked_in_place() {
     assert!(res.text().await.unwrap().contains("id=\"outcome-error\""));
     assert_eq!(d.request().await.0, "cancellation");
 }
+
+#[tokio::test]
+async fn the_retention_queue_puts_calls_to_make_before_calls_made() {
+    let d = desk().await;
+    let home = |cookie: String| {
+        let url = d.app.url("/");
+        async move {
+            client()
+                .get(url)
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let page = home(d.retention_cookie.clone()).await;
+    assert!(page.contains("Summit Powersports") && page.contains("Waiting for the call"));
+    assert!(!page.contains("ready to submit"));
+
+    d.record(
+        &d.retention_cookie,
+        &[("call_date", &today()), ("outcome", "not_saved")],
+    )
+    .await;
+    let page = home(d.retention_cookie.clone()).await;
+    assert!(page.contains("Call recorded: ready to submit"), "{page}");
+    assert!(!page.contains("Waiting for the call"));
+}

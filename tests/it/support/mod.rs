@@ -114,6 +114,24 @@ impl TestApp {
         format!("od_session={secret}")
     }
 
+    /// Sends what the outbox holds now, as the app's worker would, and says how many went.
+    pub async fn deliver_mail(&self) -> usize {
+        use offboarding_desk::notifications::{
+            clock::SystemClock, jobs::JobRunner, mailer::Mailer, worker::Worker,
+        };
+        let mailer = Mailer::from_config(&self.state.config.mail).expect("mailer");
+        Worker::new(
+            self.db.clone(),
+            Arc::new(mailer),
+            Arc::new(SystemClock),
+            JobRunner::new(),
+            std::time::Duration::from_secs(2),
+        )
+        .send_due()
+        .await
+        .expect("deliver the outbox")
+    }
+
     /// Number of audit events with `action`.
     pub async fn audit_count(&self, action: &str) -> i64 {
         sqlx::query_scalar("SELECT count(*) FROM audit_events WHERE action = $1")
@@ -122,6 +140,17 @@ impl TestApp {
             .await
             .unwrap()
     }
+}
+
+/// Configuration that sends email to a test SMTP server on loopback `port`.
+pub fn mail_to(config: &mut Config, port: u16) {
+    config.mail.smtp = Some(offboarding_desk::config::SmtpConfig {
+        host: "127.0.0.1".into(),
+        port,
+        tls: offboarding_desk::config::SmtpTls::None,
+        credentials: None,
+        timeout: std::time::Duration::from_secs(2),
+    });
 }
 
 /// An HTTP client that does not follow redirects, so tests see each answer.

@@ -1,0 +1,426 @@
+//! The client's signed addendum, attached to the request: checked by its content (PDF, PNG or
+//! JPEG), at most 10 MB, kept in the database, and served only as a download to those who may
+//! read the request.
+
+use axum::body::Body;
+use axum::extract::{Multipart, Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use sqlx::PgConnection;
+
+use super::db;
+use super::rules::{self, Who};
+use crate::audit::{self, Actor};
+use crate::auth::session;
+use crate::web::AppState;
+use crate::web::ctx::Ctx;
+use crate::web::error::{AppError, AppResult};
+
+/// Largest document accepted.
+pub const MAX_BYTES: usize = 10 * 1024 * 1024;
+
+/// What the upload route lets through before the handler sees it: the document and the form
+/// around it. Anything bigger is refused with the same message as an oversized document.
+pub const BODY_LIMIT: usize = MAX_BYTES + 64 * 1024;
+
+/// The kinds of document accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileType {
+    Pdf,
+    Png,
+    Jpeg,
+}
+
+impl FileType {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            FileType::Pdf => "application/pdf",
+            FileType::Png => "image/png",
+            FileType::Jpeg => "image/jpeg",
+        }
+    }
+
+    pub fn from_content_type(s: &str) -> Option<FileType> {
+        [FileType::Pdf, FileType::Png, FileType::Jpeg]
+            .into_iter()
+            .find(|t| t.content_type() == s)
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            FileType::Pdf => "pdf",
+            FileType::Png => "png",
+            FileType::Jpeg => "jpg",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            FileType::Pdf => "PDF",
+            FileType::Png => "PNG image",
+            FileType::Jpeg => "JPEG image",
+        }
+    }
+}
+
+/// What the file is, by its first bytes; the name and the browser's claim are not asked.
+pub fn sniff(bytes: &[u8]) -> Option<FileType> {
+    if bytes.starts_with(b"%PDF-") {
+        Some(FileType::Pdf)
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some(FileType::Png)
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some(FileType::Jpeg)
+    } else {
+        None
+    }
+}
+
+/// The uploader's file name, made harmless: no folders, no control or quoting characters, at
+/// most 120 characters, and ending in the extension its content deserves.
+pub fn clean_name(original: &str, kind: FileType) -> String {
+    let base = original.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = base
+        .chars()
+        .filter(|c| !c.is_control() && !matches!(c, '"' | ';' | '<' | '>' | '*' | '?' | '|' | ':'))
+        .collect();
+    let (stem, ext) = match cleaned.rfind('.') {
+        Some(i) => (&cleaned[..i], &cleaned[i + 1..]),
+        None => (cleaned.as_str(), ""),
+    };
+    let ext_fits = match kind {
+        FileType::Jpeg => ext.eq_ignore_ascii_case("jpg") || ext.eq_ignore_ascii_case("jpeg"),
+        _ => ext.eq_ignore_ascii_case(kind.extension()),
+    };
+    let stem: String = stem
+        .trim_start_matches('.')
+        .trim()
+        .chars()
+        .take(115)
+        .collect();
+    let stem = if stem.is_empty() {
+        "signed-addendum"
+    } else {
+        stem.as_str()
+    };
+    let ext = if ext_fits { ext } else { kind.extension() };
+    format!("{stem}.{ext}")
+}
+
+/// `Content-Disposition` for a download: an ASCII fallback name and the exact one (RFC 6266).
+pub fn disposition(name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!(
+        "attachment; filename=\"{}\"; filename*=UTF-8''{}",
+        ascii.replace('\\', "_"),
+        crate::web::ctx::encode_component(name)
+    )
+}
+
+/// An attachment as the request's page lists it.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct AttachmentRow {
+    pub id: i64,
+    pub original_name: String,
+    pub content_type: String,
+    pub size_bytes: i32,
+    pub uploaded_by_name: String,
+    pub uploaded_at: DateTime<Utc>,
+}
+
+impl AttachmentRow {
+    pub fn uploaded(&self) -> String {
+        self.uploaded_at.format("%Y-%m-%d %H:%M UTC").to_string()
+    }
+
+    pub fn size(&self) -> String {
+        human_size(self.size_bytes as i64)
+    }
+
+    pub fn type_label(&self) -> &'static str {
+        FileType::from_content_type(&self.content_type)
+            .map(FileType::label)
+            .unwrap_or("")
+    }
+}
+
+pub fn human_size(bytes: i64) -> String {
+    if bytes < 1024 {
+        format!("{bytes} B")
+    } else if bytes < 1024 * 1024 {
+        format!("{} KB", (bytes + 1023) / 1024)
+    } else {
+        format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0))
+    }
+}
+
+pub async fn for_request(
+    conn: &mut PgConnection,
+    request_id: i64,
+) -> sqlx::Result<Vec<AttachmentRow>> {
+    sqlx::query_as(
+        "SELECT a.id, a.original_name, a.content_type, a.size_bytes,
+                u.display_name AS uploaded_by_name, a.uploaded_at
+           FROM request_attachments a JOIN users u ON u.id = a.uploaded_by
+          WHERE a.change_request_id = $1
+          ORDER BY a.id",
+    )
+    .bind(request_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// The uploaded file, read with the size cap applied as it arrives.
+enum Upload {
+    File { name: String, bytes: Vec<u8> },
+    Missing,
+    TooBig,
+}
+
+async fn read_upload(multipart: &mut Multipart) -> Upload {
+    let mut found = Upload::Missing;
+    loop {
+        let mut field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            // The body limit cut the upload short, or the body is not a form at all.
+            Err(_) => return Upload::TooBig,
+        };
+        if field.name() != Some("document") {
+            continue;
+        }
+        let name = field.file_name().unwrap_or("").to_string();
+        let mut bytes = Vec::new();
+        loop {
+            match field.chunk().await {
+                Ok(Some(chunk)) => {
+                    if bytes.len() + chunk.len() > MAX_BYTES {
+                        return Upload::TooBig;
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(_) => return Upload::TooBig,
+            }
+        }
+        if !bytes.is_empty() {
+            found = Upload::File { name, bytes };
+        }
+    }
+    found
+}
+
+async fn refuse(state: &AppState, ctx: &Ctx, id: i64, message: String) -> AppResult<Response> {
+    let mut page = super::show_page(state, ctx, id).await?;
+    page.attach_error = message;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+pub(super) async fn upload(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    mut multipart: Multipart,
+) -> AppResult<Response> {
+    let (name, bytes) = match read_upload(&mut multipart).await {
+        Upload::File { name, bytes } => (name, bytes),
+        Upload::Missing => {
+            return refuse(
+                &state,
+                &ctx,
+                id,
+                "Choose the signed document to upload.".into(),
+            )
+            .await;
+        }
+        Upload::TooBig => {
+            return refuse(
+                &state,
+                &ctx,
+                id,
+                "The file is larger than 10 MB. Scan it at a lower resolution or save it as a smaller PDF.".into(),
+            )
+            .await;
+        }
+    };
+    let Some(kind) = sniff(&bytes) else {
+        return refuse(
+            &state,
+            &ctx,
+            id,
+            "This file is not a PDF, PNG or JPEG, whatever its name says. Upload the signed addendum as one of those.".into(),
+        )
+        .await;
+    };
+    let name = clean_name(&name, kind);
+    let mut tx = state.db.begin().await?;
+    let r = db::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    let who = Who {
+        id: ctx.user.id,
+        roles: ctx.user.roles,
+    };
+    if let Err(refusal) = rules::may_attach(who, r.facts(), r.kind()) {
+        session::set_flash(
+            &mut tx,
+            &ctx.user.session_hash,
+            &format!("Nothing was attached. {}", refusal.0),
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(Redirect::to(&format!("/requests/{id}")).into_response());
+    }
+    let digest = Sha256::digest(&bytes).to_vec();
+    let attachment_id: i64 = sqlx::query_scalar(
+        "INSERT INTO request_attachments
+             (change_request_id, original_name, content_type, size_bytes, sha256, content, uploaded_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(id)
+    .bind(&name)
+    .bind(kind.content_type())
+    .bind(bytes.len() as i32)
+    .bind(&digest)
+    .bind(&bytes)
+    .bind(ctx.user.id)
+    .fetch_one(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        &Actor::from_ctx(&ctx),
+        "change_request.document_attached",
+        "change_request",
+        Some(id.to_string()),
+        json!({
+            "attachment_id": attachment_id,
+            "name": name,
+            "content_type": kind.content_type(),
+            "size_bytes": bytes.len(),
+            "sha256": digest.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+        }),
+    )
+    .await?;
+    session::set_flash(
+        &mut tx,
+        &ctx.user.session_hash,
+        &format!("Attached {name}."),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/requests/{id}")).into_response())
+}
+
+/// The document itself, always as a download and never rendered in the app's origin.
+pub(super) async fn download(
+    State(state): State<AppState>,
+    _ctx: Ctx,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    // Whoever may read change requests may read their attachments; the route checks the role.
+    let row: Option<(String, String, Vec<u8>)> = sqlx::query_as(
+        "SELECT original_name, content_type, content FROM request_attachments WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&state.db)
+    .await?;
+    let (name, content_type, content) = row.ok_or(AppError::NotFound)?;
+    let content_type = FileType::from_content_type(&content_type)
+        .map(FileType::content_type)
+        .unwrap_or("application/octet-stream");
+    let mut response = Response::new(Body::from(content));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&disposition(&name))
+            .unwrap_or_else(|_| HeaderValue::from_static("attachment")),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_the_three_kinds_by_content() {
+        assert_eq!(sniff(b"%PDF-1.7\n..."), Some(FileType::Pdf));
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), Some(FileType::Png));
+        assert_eq!(
+            sniff(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10]),
+            Some(FileType::Jpeg)
+        );
+    }
+
+    #[test]
+    fn refuses_everything_else_whatever_it_is_called() {
+        for bytes in [
+            &b""[..],
+            b"%PD",
+            b"PK\x03\x04 a docx or zip",
+            b"<html><script>alert(1)</script>",
+            b"MZ\x90\0 an exe",
+            b"GIF89a",
+            b" %PDF-1.7 with a leading space",
+            b"\x89PNG but not the rest",
+            &[0xFF, 0xD8],
+        ] {
+            assert_eq!(sniff(bytes), None, "{bytes:?}");
+        }
+    }
+
+    #[test]
+    fn names_lose_folders_and_dangerous_characters_and_gain_the_right_extension() {
+        assert_eq!(clean_name("Signed.pdf", FileType::Pdf), "Signed.pdf");
+        assert_eq!(clean_name("scan.JPEG", FileType::Jpeg), "scan.JPEG");
+        assert_eq!(clean_name("scan.jpg", FileType::Jpeg), "scan.jpg");
+        assert_eq!(
+            clean_name("C:\\Users\\me\\addendum.pdf", FileType::Pdf),
+            "addendum.pdf"
+        );
+        assert_eq!(clean_name("../../etc/passwd", FileType::Pdf), "passwd.pdf");
+        assert_eq!(clean_name("invoice.exe", FileType::Png), "invoice.png");
+        assert_eq!(clean_name("a\"b;c\r\n.pdf", FileType::Pdf), "abc.pdf");
+        assert_eq!(clean_name("", FileType::Pdf), "signed-addendum.pdf");
+        assert_eq!(clean_name(".pdf", FileType::Pdf), "signed-addendum.pdf");
+        assert_eq!(clean_name("...", FileType::Jpeg), "signed-addendum.jpg");
+        assert_eq!(clean_name("contract", FileType::Pdf), "contract.pdf");
+        let long = format!("{}.pdf", "x".repeat(300));
+        let cleaned = clean_name(&long, FileType::Pdf);
+        assert!(cleaned.chars().count() <= 124, "{cleaned}");
+        assert!(cleaned.ends_with(".pdf"));
+    }
+
+    #[test]
+    fn the_download_name_survives_any_characters() {
+        assert_eq!(
+            disposition("Signed addendum.pdf"),
+            "attachment; filename=\"Signed addendum.pdf\"; filename*=UTF-8''Signed%20addendum.pdf"
+        );
+        let d = disposition("Zoë\\x.pdf");
+        assert!(d.starts_with("attachment; filename=\"Zo__x.pdf\""), "{d}");
+        assert!(d.contains("filename*=UTF-8''Zo%C3%AB%5Cx.pdf"), "{d}");
+    }
+
+    #[test]
+    fn sizes_read_like_a_person_writes_them() {
+        assert_eq!(human_size(512), "512 B");
+        assert_eq!(human_size(2048), "2 KB");
+        assert_eq!(human_size(3 * 1024 * 1024 + 1024 * 512), "3.5 MB");
+    }
+}

@@ -1,0 +1,148 @@
+//! Comments on a request escalated to a team lead or the department manager: the person it was
+//! escalated to comments, the account manager replies, and each is emailed the other's words.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::Form;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::PgConnection;
+
+use super::db;
+use super::rules::{self, Who};
+use crate::audit::{self, Actor};
+use crate::auth::session;
+use crate::notifications::{emails, outbox, recipients};
+use crate::web::AppState;
+use crate::web::ctx::Ctx;
+use crate::web::error::{AppError, AppResult};
+
+/// Longest comment, in characters.
+pub const MAX_CHARS: usize = 4000;
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct CommentRow {
+    pub author_name: String,
+    pub body: String,
+    pub at: DateTime<Utc>,
+}
+
+impl CommentRow {
+    pub fn when(&self) -> String {
+        self.at.format("%Y-%m-%d %H:%M UTC").to_string()
+    }
+}
+
+pub async fn for_request(
+    conn: &mut PgConnection,
+    request_id: i64,
+) -> sqlx::Result<Vec<CommentRow>> {
+    sqlx::query_as(
+        "SELECT u.display_name AS author_name, c.body, c.at
+           FROM request_comments c JOIN users u ON u.id = c.author
+          WHERE c.change_request_id = $1
+          ORDER BY c.id",
+    )
+    .bind(request_id)
+    .fetch_all(conn)
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct CommentForm {
+    #[serde(default)]
+    text: String,
+}
+
+pub(super) async fn add(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(form): Form<CommentForm>,
+) -> AppResult<Response> {
+    let body = form.text.trim().to_string();
+    let problem = if body.is_empty() {
+        Some("Write the comment first.")
+    } else if body.chars().count() > MAX_CHARS {
+        Some("At most 4000 characters.")
+    } else {
+        None
+    };
+    if let Some(message) = problem {
+        let mut page = super::show_page(&state, &ctx, id).await?;
+        page.comment_text = form.text;
+        page.comment_error = message.into();
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    let mut tx = state.db.begin().await?;
+    let r = db::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    let who = Who {
+        id: ctx.user.id,
+        roles: ctx.user.roles,
+    };
+    if let Err(refusal) = rules::may_comment(who, r.facts(), r.escalated_to) {
+        session::set_flash(
+            &mut tx,
+            &ctx.user.session_hash,
+            &format!("Nothing was saved. {}", refusal.0),
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(Redirect::to(&format!("/requests/{id}")).into_response());
+    }
+    sqlx::query(
+        "INSERT INTO request_comments (change_request_id, author, body) VALUES ($1, $2, $3)",
+    )
+    .bind(id)
+    .bind(ctx.user.id)
+    .bind(&body)
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        &Actor::from_ctx(&ctx),
+        "change_request.commented",
+        "change_request",
+        Some(id.to_string()),
+        json!({ "comment": body }),
+    )
+    .await?;
+    // The other side of the conversation hears of it.
+    let other = if Some(ctx.user.id) == r.escalated_to {
+        r.filed_by
+    } else {
+        r.escalated_to.expect("checked by may_comment")
+    };
+    if other != ctx.user.id
+        && let Some(to) = recipients::user(&mut tx, other).await?
+    {
+        let email = emails::notice(
+            &state.config.base_url,
+            emails::Notice {
+                kind: "change_request.comment",
+                to: vec![to],
+                subject: format!(
+                    "{}: {} commented on the {}",
+                    r.client_name,
+                    ctx.user.display_name,
+                    r.kind_label().to_lowercase()
+                ),
+                intro: "There is a new comment on a change request you are part of.",
+                facts: vec![
+                    ("Client", r.client_name.clone()),
+                    ("Request", r.kind_label().to_string()),
+                    ("Comment", body.clone()),
+                ],
+                path: format!("/requests/{id}"),
+                link_label: "Open the change request",
+                related: Some(("change_request", id.to_string())),
+            },
+        )?;
+        outbox::enqueue(&mut tx, &state.config.mail, &email).await?;
+    }
+    session::set_flash(&mut tx, &ctx.user.session_hash, "Comment added.").await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/requests/{id}")).into_response())
+}
