@@ -20,6 +20,9 @@ pub struct Config {
     pub embedded_pg_port: u16,
     /// Demo accounts and clients are created, and listed on the sign-in page.
     pub demo: bool,
+    /// An approval step waiting this many business days emails its approver, and again after
+    /// each further interval.
+    pub approval_nudge_days: u32,
     /// `production` forbids demo mode and the private cluster.
     pub production: bool,
     /// A session unused this long is over.
@@ -132,6 +135,20 @@ impl Config {
             12 * 60,
             12 * 60,
         )?;
+        let approval_nudge_days = match get("APPROVAL_NUDGE_DAYS") {
+            None => 2,
+            Some(v) => v
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|d| (1..=30).contains(d))
+                .ok_or_else(|| {
+                    err(
+                        "APPROVAL_NUDGE_DAYS",
+                        format!("`{v}` is not a number of business days from 1 to 30"),
+                    )
+                })?,
+        };
         let log_json = match get("LOG_FORMAT").as_deref().map(str::trim) {
             None | Some("text") => false,
             Some("json") => true,
@@ -174,6 +191,7 @@ impl Config {
                 .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("static")),
             log_json,
             mail,
+            approval_nudge_days,
         })
     }
 

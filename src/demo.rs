@@ -303,6 +303,33 @@ pub async fn seed(pool: &PgPool) -> anyhow::Result<()> {
             .await?;
         }
     }
+    // Approvals are announced to the Ops Lead and the DM leadership.
+    for (email, name) in [
+        ("ops@demo.test", "DM Operations Lead (demo)"),
+        ("leadership@demo.test", "DM Leadership (demo)"),
+    ] {
+        sqlx::query(
+            "INSERT INTO distribution_list (email, name) VALUES ($1, $2)
+             ON CONFLICT (lower(email)) DO NOTHING",
+        )
+        .bind(email)
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
+    }
+    // The seeded chain names nobody for its first two steps; the demo names its approvers.
+    for (position, email) in [(1, "approver1@demo.test"), (2, "approver2@demo.test")] {
+        sqlx::query(
+            "UPDATE approval_chain_steps
+                SET approver_user_id = (SELECT id FROM users WHERE lower(email) = $2)
+              WHERE position = $1 AND approver_user_id IS NULL AND approver_role IS NULL
+                AND retired_at IS NULL",
+        )
+        .bind(position)
+        .bind(email)
+        .execute(&mut *tx)
+        .await?;
+    }
     tx.commit().await?;
     tracing::info!(
         created,

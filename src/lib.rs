@@ -3,6 +3,7 @@
 //!
 //! Each domain owns its routes, queries and rules; `web` holds the HTTP glue they share.
 
+pub mod approvals;
 pub mod audit;
 pub mod auth;
 pub mod change_requests;

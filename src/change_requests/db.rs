@@ -40,6 +40,18 @@ pub struct RequestRow {
     /// Retention is involved: the request has a save attempt.
     pub has_save_attempt: bool,
     pub attachment_count: i64,
+    /// Retention has recorded the call on the save attempt.
+    pub call_recorded: bool,
+    pub submitted_by: Option<i64>,
+    pub submitted_by_name: Option<String>,
+    pub submitted_at: Option<DateTime<Utc>>,
+    /// How many times the request has been submitted (each a round of the chain).
+    pub approval_round: i32,
+    pub approved_at: Option<DateTime<Utc>>,
+    pub processed_at: Option<DateTime<Utc>>,
+    pub processed_note: Option<String>,
+    pub processed_by_name: Option<String>,
+    pub change_task_id: Option<i64>,
 }
 
 impl RequestRow {
@@ -156,12 +168,19 @@ const SELECT: &str = "SELECT r.id, r.client_id, c.name AS client_name,
         EXISTS (SELECT 1 FROM save_attempts s WHERE s.change_request_id = r.id)
             AS has_save_attempt,
         (SELECT count(*) FROM request_attachments a WHERE a.change_request_id = r.id)
-            AS attachment_count
+            AS attachment_count,
+        EXISTS (SELECT 1 FROM save_attempts s
+                 WHERE s.change_request_id = r.id AND s.outcome IS NOT NULL) AS call_recorded,
+        r.submitted_by, sub.display_name AS submitted_by_name, r.submitted_at, r.approval_round,
+        r.approved_at, r.processed_at, r.processed_note, proc.display_name AS processed_by_name,
+        (SELECT t.id FROM change_tasks t WHERE t.change_request_id = r.id) AS change_task_id
    FROM change_requests r
    JOIN clients c ON c.id = r.client_id
    JOIN change_reasons reason ON reason.id = r.reason_id
    JOIN users filer ON filer.id = r.filed_by
-   LEFT JOIN users esc ON esc.id = r.escalated_to";
+   LEFT JOIN users esc ON esc.id = r.escalated_to
+   LEFT JOIN users sub ON sub.id = r.submitted_by
+   LEFT JOIN users proc ON proc.id = r.processed_by";
 
 pub async fn find(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<RequestRow>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE r.id = $1")))

@@ -359,6 +359,8 @@ pub struct ShowPage {
     /// The upload's message when the file was refused.
     pub attach_error: String,
     comments: Vec<super::comments::CommentRow>,
+    /// The approval chain, and what the viewer may do about it.
+    pub approval: crate::approvals::ApprovalPanel,
     may_comment: bool,
     pub comment_text: String,
     pub comment_error: String,
@@ -423,7 +425,9 @@ pub async fn show_page(state: &AppState, ctx: &Ctx, id: i64) -> AppResult<ShowPa
     let questions = super::questions::for_request(&mut conn, id).await?;
     let attachments = super::attachments::for_request(&mut conn, id).await?;
     let comments = super::comments::for_request(&mut conn, id).await?;
+    let approval = crate::approvals::panel(&mut conn, who(ctx), &r).await?;
     Ok(ShowPage {
+        approval,
         may_attach: rules::may_attach(who(ctx), facts, r.kind()).is_ok(),
         attachments,
         attach_error: String::new(),
@@ -641,6 +645,9 @@ pub(super) async fn withdraw(
         ),
         Ok(()) => {
             db::transition(&mut tx, id, r.state(), RequestState::Withdrawn).await?;
+            if r.state() == RequestState::InApproval {
+                crate::approvals::withdrawn_in_approval(&mut tx, &state, &r, &reason).await?;
+            }
             sqlx::query("UPDATE change_requests SET withdrawn_reason = $2 WHERE id = $1")
                 .bind(id)
                 .bind(&reason)

@@ -187,12 +187,15 @@ pub fn may_escalate(kind: Kind, escalation: Escalation) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// Editing: while a draft or with Retention, by its account manager, or by Retention once
-/// they are involved.
+/// Editing: while a draft, with Retention or sent back by an approver, by its account manager,
+/// or by Retention once they are involved.
 pub fn may_edit(who: Who, facts: Facts) -> Result<(), Refusal> {
-    if !matches!(facts.state, State::Draft | State::WithRetention) {
+    if !matches!(
+        facts.state,
+        State::Draft | State::WithRetention | State::ChangesRequested
+    ) {
         return Err(Refusal(
-            "This request can no longer be edited: it has moved on from draft and Retention.",
+            "This request can no longer be edited: it is with the approvers or closed.",
         ));
     }
     if is_owner(who, facts) {
@@ -204,14 +207,25 @@ pub fn may_edit(who: Who, facts: Facts) -> Result<(), Refusal> {
     }
 }
 
-/// Withdrawing (client saved, or filed by mistake): an open request not yet in approval, by
-/// its account manager, or by Retention once involved.
+/// Withdrawing (client saved, or filed by mistake): an open request, by its account manager or
+/// by Retention once involved; while in approval, by whoever submitted it.
 pub fn may_withdraw(who: Who, facts: Facts) -> Result<(), Refusal> {
+    if facts.state == State::InApproval {
+        return if is_submitter(who, facts) {
+            Ok(())
+        } else {
+            Err(Refusal(
+                "While the approvers have it, only whoever submitted it can withdraw it.",
+            ))
+        };
+    }
     if !matches!(
         facts.state,
         State::Draft | State::WithRetention | State::ChangesRequested
     ) {
-        return Err(Refusal("This request can no longer be withdrawn here."));
+        return Err(Refusal(
+            "This request is closed; it can no longer be withdrawn.",
+        ));
     }
     if is_owner(who, facts) {
         Ok(())
@@ -219,6 +233,16 @@ pub fn may_withdraw(who: Who, facts: Facts) -> Result<(), Refusal> {
         Err(Refusal(
             "Only the request's account manager, or Retention once involved, can withdraw it.",
         ))
+    }
+}
+
+/// Who submits (and so resubmits, or withdraws from the approvers): Retention when a save
+/// attempt exists, otherwise the account manager who filed it.
+pub fn is_submitter(who: Who, facts: Facts) -> bool {
+    if facts.has_save_attempt {
+        who.roles.contains(Role::Retention)
+    } else {
+        who.id == facts.filed_by && who.roles.contains(Role::AccountManager)
     }
 }
 
@@ -354,11 +378,20 @@ mod tests {
                         let f = facts(state, save_attempt);
                         let owner = (id == FILER && role == Role::AccountManager)
                             || (save_attempt && role == Role::Retention);
-                        let editable = matches!(state, State::Draft | State::WithRetention);
-                        let withdrawable = matches!(
+                        let submitter = if save_attempt {
+                            role == Role::Retention
+                        } else {
+                            id == FILER && role == Role::AccountManager
+                        };
+                        let editable = matches!(
                             state,
                             State::Draft | State::WithRetention | State::ChangesRequested
                         );
+                        let withdrawable = match state {
+                            State::Draft | State::WithRetention | State::ChangesRequested => owner,
+                            State::InApproval => submitter,
+                            _ => false,
+                        };
                         assert_eq!(
                             may_edit(w, f).is_ok(),
                             owner && editable,
@@ -366,9 +399,10 @@ mod tests {
                         );
                         assert_eq!(
                             may_withdraw(w, f).is_ok(),
-                            owner && withdrawable,
+                            withdrawable,
                             "withdraw {state:?} {save_attempt} {role:?} {id}"
                         );
+                        assert_eq!(is_submitter(w, f), submitter);
                     }
                 }
             }

@@ -6,7 +6,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
 
-use crate::auth::roles::Role;
+use crate::auth::roles::{Role, RoleSet};
 use crate::change_requests::db::{self, QueueLine};
 use crate::web::ctx::Ctx;
 use crate::web::error::AppResult;
@@ -92,6 +92,8 @@ impl ClientLine {
 struct Filled {
     section: Section,
     lines: Vec<QueueLine>,
+    /// Approval steps waiting on the person (approver and Finance sections).
+    decisions: Vec<crate::approvals::db::Waiting>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -120,6 +122,7 @@ async fn queue(
             db::escalated_to_open(conn, user, QUEUE_LIMIT).await
         }
         Role::DmLeadership => db::in_state(conn, State::InApproval, QUEUE_LIMIT).await,
+        Role::Accounting => crate::approvals::db::to_process(conn, QUEUE_LIMIT).await,
         _ => Ok(Vec::new()),
     }
 }
@@ -147,7 +150,39 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> AppResult<HomePage> {
     let mut filled = Vec::new();
     for section in sections(ctx.user.roles) {
         let lines = queue(&mut conn, section.role, ctx.user.id).await?;
-        filled.push(Filled { section, lines });
+        let today = chrono::Utc::now().date_naive();
+        let decisions = match section.role {
+            // Steps named for the person, or for someone they stand in for today.
+            Role::Approver => {
+                crate::approvals::db::waiting_on(
+                    &mut conn,
+                    ctx.user.id,
+                    true,
+                    RoleSet::EMPTY,
+                    today,
+                    QUEUE_LIMIT,
+                )
+                .await?
+            }
+            // Steps any Finance member may decide.
+            Role::Finance => {
+                crate::approvals::db::waiting_on(
+                    &mut conn,
+                    ctx.user.id,
+                    false,
+                    [Role::Finance].into_iter().collect(),
+                    today,
+                    QUEUE_LIMIT,
+                )
+                .await?
+            }
+            _ => Vec::new(),
+        };
+        filled.push(Filled {
+            section,
+            lines,
+            decisions,
+        });
     }
     let questions = if ctx.user.roles.contains(Role::SemSpecialist) {
         crate::change_requests::questions::waiting_for(&mut conn, ctx.user.id, QUEUE_LIMIT).await?

@@ -2,6 +2,7 @@
 //! browser for the journeys.
 
 mod access;
+mod approvals;
 mod audit;
 mod auth;
 mod browser;

@@ -1,0 +1,369 @@
+//! The approval chain's storage: the configured chain, the steps copied onto each submission,
+//! substitutes, and the queues of who waits on whom.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::PgConnection;
+
+use super::rules::{Approver, Condition, ConfigStep, PlannedStep, StepState};
+use crate::auth::roles::{Role, RoleSet};
+use crate::notifications::recipients;
+
+/// A step of the configured chain as stored.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ChainRow {
+    pub id: i64,
+    pub position: i32,
+    pub name: String,
+    pub approver_user_id: Option<i64>,
+    pub approver_role: Option<String>,
+    pub approver_name: Option<String>,
+    pub condition: String,
+}
+
+impl ChainRow {
+    pub fn approver(&self) -> Approver {
+        Approver::from_columns(self.approver_user_id, self.approver_role.as_deref())
+    }
+
+    pub fn condition(&self) -> Condition {
+        Condition::from_key(&self.condition).unwrap_or(Condition::Always)
+    }
+
+    pub fn to_config(&self) -> ConfigStep {
+        ConfigStep {
+            position: self.position,
+            name: self.name.clone(),
+            approver: self.approver(),
+            condition: self.condition(),
+        }
+    }
+}
+
+/// The configured chain as stored, in order (retired steps left out).
+pub async fn chain_rows(conn: &mut PgConnection) -> sqlx::Result<Vec<ChainRow>> {
+    sqlx::query_as(
+        "SELECT s.id, s.position, s.name, s.approver_user_id, s.approver_role,
+                u.display_name AS approver_name, s.condition
+           FROM approval_chain_steps s LEFT JOIN users u ON u.id = s.approver_user_id
+          WHERE s.retired_at IS NULL ORDER BY s.position, s.id",
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// The configured chain, in order (retired steps left out).
+pub async fn config_chain(conn: &mut PgConnection) -> sqlx::Result<Vec<ConfigStep>> {
+    Ok(chain_rows(conn).await?.iter().map(ChainRow::to_config).collect())
+}
+
+fn approver_columns(a: Approver) -> (Option<i64>, Option<&'static str>) {
+    match a {
+        Approver::User(u) => (Some(u), None),
+        Approver::Role(r) => (None, Some(r.key())),
+        Approver::Unassigned => (None, None),
+    }
+}
+
+/// Copies a planned chain onto the request as round `round`.
+pub async fn insert_round(
+    conn: &mut PgConnection,
+    request_id: i64,
+    round: i32,
+    steps: &[PlannedStep],
+) -> sqlx::Result<()> {
+    for s in steps {
+        let (user, role) = approver_columns(s.approver);
+        sqlx::query(
+            "INSERT INTO request_approvals
+                 (change_request_id, round, position, name, approver_user_id, approver_role,
+                  state, reached_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $7 = 'pending' THEN now() END)",
+        )
+        .bind(request_id)
+        .bind(round)
+        .bind(s.position)
+        .bind(&s.name)
+        .bind(user)
+        .bind(role)
+        .bind(s.state.key())
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// A step on a request, with the names the page shows.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct StepRow {
+    pub id: i64,
+    pub change_request_id: i64,
+    pub round: i32,
+    pub position: i32,
+    pub name: String,
+    pub approver_user_id: Option<i64>,
+    pub approver_role: Option<String>,
+    pub approver_name: Option<String>,
+    pub state: String,
+    pub reached_at: Option<DateTime<Utc>>,
+    pub decided_by: Option<i64>,
+    pub decided_by_name: Option<String>,
+    pub on_behalf_of_name: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub comment: Option<String>,
+}
+
+impl StepRow {
+    pub fn state(&self) -> StepState {
+        StepState::from_key(&self.state).unwrap_or(StepState::Waiting)
+    }
+
+    pub fn approver(&self) -> Approver {
+        Approver::from_columns(self.approver_user_id, self.approver_role.as_deref())
+    }
+
+    pub fn state_label(&self) -> &'static str {
+        self.state().label()
+    }
+
+    /// Who decides, in words.
+    pub fn approver_label(&self) -> String {
+        match (self.state(), self.approver()) {
+            (StepState::NotRequired, _) => "Not required".into(),
+            (_, Approver::User(_)) => self.approver_name.clone().unwrap_or_default(),
+            (_, Approver::Role(r)) => format!("Any of {}", r.label()),
+            (_, Approver::Unassigned) => "Nobody named".into(),
+        }
+    }
+
+    pub fn decided(&self) -> String {
+        self.decided_at
+            .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_default()
+    }
+
+    /// "Dustin Hunter", or "Dustin Hunter on behalf of Jeremy Bliesner".
+    pub fn decider(&self) -> String {
+        match (&self.decided_by_name, &self.on_behalf_of_name) {
+            (Some(by), Some(for_)) => format!("{by} on behalf of {for_}"),
+            (Some(by), None) => by.clone(),
+            _ => String::new(),
+        }
+    }
+
+    pub fn is_current(&self) -> bool {
+        self.state() == StepState::Pending
+    }
+
+    pub fn waiting(&self) -> String {
+        self.reached_at
+            .map(|t| crate::change_requests::db::waited(Utc::now() - t))
+            .unwrap_or_default()
+    }
+}
+
+const STEP_SELECT: &str = "SELECT s.id, s.change_request_id, s.round, s.position, s.name,
+        s.approver_user_id, s.approver_role, a.display_name AS approver_name, s.state,
+        s.reached_at, s.decided_by, d.display_name AS decided_by_name,
+        b.display_name AS on_behalf_of_name, s.decided_at, s.comment
+   FROM request_approvals s
+   LEFT JOIN users a ON a.id = s.approver_user_id
+   LEFT JOIN users d ON d.id = s.decided_by
+   LEFT JOIN users b ON b.id = s.on_behalf_of";
+
+/// The steps of one round, in order.
+pub async fn round(
+    conn: &mut PgConnection,
+    request_id: i64,
+    round: i32,
+) -> sqlx::Result<Vec<StepRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{STEP_SELECT} WHERE s.change_request_id = $1 AND s.round = $2 ORDER BY s.position, s.id"
+    )))
+    .bind(request_id)
+    .bind(round)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn step(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<StepRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{STEP_SELECT} WHERE s.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// The request a step belongs to.
+pub async fn request_of(conn: &mut PgConnection, step_id: i64) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT change_request_id FROM request_approvals WHERE id = $1")
+        .bind(step_id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// The approvers `user` stands in for on `day`.
+pub async fn substituting_for(
+    conn: &mut PgConnection,
+    user: i64,
+    day: NaiveDate,
+) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar(
+        "SELECT approver_id FROM approval_substitutes
+          WHERE substitute_id = $1 AND ended_at IS NULL AND starts_on <= $2 AND ends_on >= $2",
+    )
+    .bind(user)
+    .bind(day)
+    .fetch_all(conn)
+    .await
+}
+
+/// The addresses a step's turn is announced to: its approver and whoever stands in for them
+/// today, or every holder of its role.
+pub async fn step_recipients(
+    conn: &mut PgConnection,
+    approver: Approver,
+    day: NaiveDate,
+) -> sqlx::Result<Vec<String>> {
+    match approver {
+        Approver::User(u) => {
+            let mut to: Vec<String> = recipients::user(&mut *conn, u).await?.into_iter().collect();
+            let subs: Vec<String> = sqlx::query_scalar(
+                "SELECT u.email FROM approval_substitutes s JOIN users u ON u.id = s.substitute_id
+                  WHERE s.approver_id = $1 AND s.ended_at IS NULL
+                    AND s.starts_on <= $2 AND s.ends_on >= $2 AND u.disabled_at IS NULL
+                  ORDER BY u.email",
+            )
+            .bind(u)
+            .bind(day)
+            .fetch_all(&mut *conn)
+            .await?;
+            to.extend(subs);
+            to.dedup();
+            Ok(to)
+        }
+        Approver::Role(r) => recipients::holders_of(conn, r).await,
+        Approver::Unassigned => Ok(Vec::new()),
+    }
+}
+
+/// A request waiting on someone's decision, for their desk.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Waiting {
+    pub step_id: i64,
+    pub request_id: i64,
+    pub client_name: String,
+    pub kind: String,
+    pub step_name: String,
+    pub credit_cents: Option<i64>,
+    pub effective_date: NaiveDate,
+    pub reached_at: DateTime<Utc>,
+    pub on_behalf_of: Option<String>,
+}
+
+impl Waiting {
+    pub fn kind_label(&self) -> &'static str {
+        crate::change_requests::rules::Kind::from_key(&self.kind)
+            .map(|k| k.label())
+            .unwrap_or("")
+    }
+
+    pub fn credit(&self) -> String {
+        self.credit_cents
+            .map(crate::money::format_cents)
+            .unwrap_or_default()
+    }
+
+    pub fn waiting(&self) -> String {
+        crate::change_requests::db::waited(Utc::now() - self.reached_at)
+    }
+
+    pub fn effective(&self) -> String {
+        self.effective_date.format("%b %-d, %Y").to_string()
+    }
+}
+
+/// The steps waiting on `user`: when `named`, those naming them or someone they stand in for
+/// today; and those any holder of `roles` decides. Oldest first; never a request they filed or
+/// submitted.
+pub async fn waiting_on(
+    conn: &mut PgConnection,
+    user: i64,
+    named: bool,
+    roles: RoleSet,
+    day: NaiveDate,
+    limit: i64,
+) -> sqlx::Result<Vec<Waiting>> {
+    let role_keys: Vec<String> = roles.iter().map(|r: Role| r.key().to_string()).collect();
+    sqlx::query_as(
+        "SELECT s.id AS step_id, r.id AS request_id, c.name AS client_name, r.kind,
+                s.name AS step_name, r.credit_cents, r.effective_date, s.reached_at,
+                CASE WHEN s.approver_user_id IS DISTINCT FROM $1 AND s.approver_user_id IS NOT NULL
+                     THEN a.display_name END AS on_behalf_of
+           FROM request_approvals s
+           JOIN change_requests r ON r.id = s.change_request_id
+           JOIN clients c ON c.id = r.client_id
+           LEFT JOIN users a ON a.id = s.approver_user_id
+          WHERE s.state = 'pending'
+            AND (($5 AND (s.approver_user_id = $1
+                          OR s.approver_user_id IN (
+                                SELECT approver_id FROM approval_substitutes
+                                 WHERE substitute_id = $1 AND ended_at IS NULL
+                                   AND starts_on <= $3 AND ends_on >= $3)))
+                 OR s.approver_role = ANY($2))
+            AND r.filed_by <> $1
+            AND r.submitted_by IS DISTINCT FROM $1
+          ORDER BY s.reached_at, s.id
+          LIMIT $4",
+    )
+    .bind(user)
+    .bind(&role_keys)
+    .bind(day)
+    .bind(limit)
+    .bind(named)
+    .fetch_all(conn)
+    .await
+}
+
+/// Ends the current round early: the steps still to come are cancelled. Returns the step that
+/// was waiting for a decision, if any, so its approver can be told.
+pub async fn cancel_round(
+    conn: &mut PgConnection,
+    request_id: i64,
+    round: i32,
+) -> sqlx::Result<Option<StepRow>> {
+    let pending = sqlx::query_as::<_, StepRow>(sqlx::AssertSqlSafe(format!(
+        "{STEP_SELECT} WHERE s.change_request_id = $1 AND s.round = $2 AND s.state = 'pending'"
+    )))
+    .bind(request_id)
+    .bind(round)
+    .fetch_optional(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE request_approvals SET state = 'cancelled'
+          WHERE change_request_id = $1 AND round = $2 AND state IN ('pending', 'waiting')",
+    )
+    .bind(request_id)
+    .bind(round)
+    .execute(&mut *conn)
+    .await?;
+    Ok(pending)
+}
+
+/// An approved request waiting for Accounting.
+pub async fn to_process(
+    conn: &mut PgConnection,
+    limit: i64,
+) -> sqlx::Result<Vec<crate::change_requests::db::QueueLine>> {
+    sqlx::query_as(
+        "SELECT r.id, c.name AS client_name, r.kind, r.state, r.effective_date,
+                r.approved_at AS state_changed_at, NULL::text AS step
+           FROM change_requests r JOIN clients c ON c.id = r.client_id
+          WHERE r.state = 'approved' AND r.processed_at IS NULL
+          ORDER BY r.approved_at, r.id
+          LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}

@@ -1,0 +1,24 @@
+//! The approval chain: submit, approve or send back in order, Finance only for credits,
+//! Accounting processes, the distribution list is told. Every decision is one transaction with
+//! its audit record and its emails; a decision that is no longer possible changes nothing.
+
+pub mod db;
+mod pages;
+pub mod rules;
+
+pub use pages::{ApprovalPanel, panel, withdrawn_in_approval};
+
+use crate::auth::roles::Role;
+use crate::web::{Access, Routes};
+
+/// Marking approved requests processed.
+pub const ACCOUNTING: Access = Access::Roles(&[Role::Accounting]);
+
+pub fn routes(r: Routes) -> Routes {
+    let view = crate::change_requests::VIEW;
+    r.post("/requests/{id}/submit", view, pages::submit)
+        .post("/approvals/{id}/approve", view, pages::approve)
+        .post("/approvals/{id}/send-back", view, pages::send_back)
+        .post("/requests/{id}/processed", ACCOUNTING, pages::process)
+        .get("/tasks/{id}", view, pages::change_task)
+}

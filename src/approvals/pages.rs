@@ -1,0 +1,698 @@
+//! Submit, approve, send back, process, and the change task page.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::Form;
+use chrono::Utc;
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::PgConnection;
+
+use super::db::{self, StepRow};
+use super::rules::{self, AfterApproval, DecideFacts, StepState, SubmitFacts};
+use crate::audit::{self, Actor};
+use crate::auth::roles::Role;
+use crate::auth::session;
+use crate::change_requests::db::{self as requests, RequestRow};
+use crate::change_requests::rules::{Refusal, State as RequestState, Who, is_submitter};
+use crate::notifications::{emails, outbox, recipients};
+use crate::web::AppState;
+use crate::web::ctx::Ctx;
+use crate::web::error::{AppError, AppResult};
+use crate::web::pages::Chrome;
+
+fn who(ctx: &Ctx) -> Who {
+    Who {
+        id: ctx.user.id,
+        roles: ctx.user.roles,
+    }
+}
+
+/// Longest approval comment or send-back reason, in characters.
+const MAX_COMMENT: usize = 2000;
+
+/// The approval part of a request's page.
+#[derive(Debug, Default)]
+pub struct ApprovalPanel {
+    /// The current round's steps, in order.
+    pub steps: Vec<StepRow>,
+    /// The viewer submits this request (the button shows).
+    pub show_submit: bool,
+    /// Why the button cannot be used yet; empty when it can.
+    pub submit_blocked: String,
+    /// The step the viewer may decide now.
+    pub decide: Option<StepRow>,
+    /// The approver the viewer stands in for on that step.
+    pub on_behalf_of: Option<String>,
+    pub comment_text: String,
+    pub send_back_text: String,
+    pub send_back_error: String,
+    pub may_process: bool,
+    pub process_note: String,
+    pub process_error: String,
+}
+
+impl ApprovalPanel {
+    pub fn decide_id(&self) -> i64 {
+        self.decide.as_ref().map(|s| s.id).unwrap_or(0)
+    }
+
+    pub fn decide_name(&self) -> &str {
+        self.decide.as_ref().map(|s| s.name.as_str()).unwrap_or("")
+    }
+}
+
+/// What the viewer may do about the chain on `r`, and where it stands.
+pub async fn panel(
+    conn: &mut PgConnection,
+    viewer: Who,
+    r: &RequestRow,
+) -> AppResult<ApprovalPanel> {
+    let steps = if r.approval_round > 0 {
+        db::round(conn, r.id, r.approval_round).await?
+    } else {
+        Vec::new()
+    };
+    let facts = r.facts();
+    let show_submit = is_submitter(viewer, facts)
+        && matches!(
+            facts.state,
+            RequestState::Draft | RequestState::WithRetention | RequestState::ChangesRequested
+        );
+    let submit_blocked = match rules::may_submit(viewer, submit_facts(r)) {
+        Ok(()) => String::new(),
+        Err(refusal) => refusal.0.to_string(),
+    };
+    let mut decide = None;
+    let mut on_behalf_of = None;
+    if let Some(pending) = steps.iter().find(|s| s.is_current()) {
+        let subs = db::substituting_for(conn, viewer.id, Utc::now().date_naive()).await?;
+        if let Ok(behalf) = rules::may_decide(viewer, decide_facts(r, pending), &subs) {
+            decide = Some(pending.clone());
+            on_behalf_of = behalf.and(pending.approver_name.clone());
+        }
+    }
+    Ok(ApprovalPanel {
+        steps,
+        show_submit,
+        submit_blocked,
+        decide,
+        on_behalf_of,
+        may_process: rules::may_process(viewer, r.state(), r.processed_at.is_some()).is_ok(),
+        ..Default::default()
+    })
+}
+
+fn submit_facts(r: &RequestRow) -> SubmitFacts {
+    SubmitFacts {
+        facts: r.facts(),
+        kind: r.kind(),
+        has_signed_document: r.attachment_count > 0,
+        call_recorded: r.call_recorded,
+    }
+}
+
+fn decide_facts(r: &RequestRow, step: &StepRow) -> DecideFacts {
+    DecideFacts {
+        request_state: r.state(),
+        step_state: step.state(),
+        approver: step.approver(),
+        filed_by: r.filed_by,
+        submitted_by: r.submitted_by,
+    }
+}
+
+/// Saves `message` for the next page and sends the person back to the request.
+async fn done(
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    ctx: &Ctx,
+    request_id: i64,
+    message: &str,
+) -> AppResult<Response> {
+    session::set_flash(&mut tx, &ctx.user.session_hash, message).await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/requests/{request_id}")).into_response())
+}
+
+/// The request's facts as approval emails list them.
+fn request_facts(r: &RequestRow) -> Vec<(&'static str, String)> {
+    let mut facts = vec![
+        ("Client", r.client_name.clone()),
+        ("Request", r.kind_label().to_string()),
+        ("Effective date", r.effective()),
+    ];
+    if r.kind == "addendum" {
+        facts.push((
+            "Monthly budget",
+            format!("{} → {}", r.current_budget(), r.new_budget()),
+        ));
+    }
+    if let Some(why) = &r.credit_reason {
+        facts.push(("Credit", format!("{}: {why}", r.credit())));
+    }
+    facts
+}
+
+/// Tells a step's approver (and anyone standing in for them) that it is their turn.
+async fn announce_step(
+    conn: &mut PgConnection,
+    state: &AppState,
+    r: &RequestRow,
+    name: &str,
+    approver: rules::Approver,
+) -> AppResult<()> {
+    let to = db::step_recipients(conn, approver, Utc::now().date_naive()).await?;
+    if to.is_empty() {
+        return Ok(());
+    }
+    let mut facts = request_facts(r);
+    facts.push(("Step", name.to_string()));
+    let email = emails::notice(
+        &state.config.base_url,
+        emails::Notice {
+            kind: "change_request.approval_needed",
+            to,
+            subject: format!(
+                "{}: your approval is needed ({})",
+                r.client_name,
+                r.kind_label().to_lowercase()
+            ),
+            intro: "A change request has reached your step of the approval chain. Read it, then approve it or send it back on its page.",
+            facts,
+            path: format!("/requests/{}", r.id),
+            link_label: "Open the request to decide",
+            related: Some(("change_request", r.id.to_string())),
+        },
+    )?;
+    outbox::enqueue(conn, &state.config.mail, &email).await?;
+    Ok(())
+}
+
+pub(super) async fn submit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let mut tx = state.db.begin().await?;
+    let r = requests::lock(&mut tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if let Err(refusal) = rules::may_submit(who(&ctx), submit_facts(&r)) {
+        return done(
+            tx,
+            &ctx,
+            id,
+            &format!("Nothing was submitted. {}", refusal.0),
+        )
+        .await;
+    }
+    let chain = db::config_chain(&mut tx).await?;
+    let planned = match rules::plan(&chain, r.credit_cents.is_some()) {
+        Ok(p) => p,
+        Err(refusal) => {
+            return done(
+                tx,
+                &ctx,
+                id,
+                &format!("Nothing was submitted. {}", refusal.0),
+            )
+            .await;
+        }
+    };
+    let round = r.approval_round + 1;
+    requests::transition(&mut tx, id, r.state(), RequestState::InApproval).await?;
+    sqlx::query(
+        "UPDATE change_requests SET submitted_by = $2, submitted_at = now(), approval_round = $3
+          WHERE id = $1",
+    )
+    .bind(id)
+    .bind(ctx.user.id)
+    .bind(round)
+    .execute(&mut *tx)
+    .await?;
+    db::insert_round(&mut tx, id, round, &planned).await?;
+    audit::record(
+        &mut tx,
+        &Actor::from_ctx(&ctx),
+        "change_request.submitted",
+        "change_request",
+        Some(id.to_string()),
+        json!({
+            "round": round,
+            "from": r.state,
+            "chain": planned.iter().map(|p| json!({"step": p.name, "state": p.state.key()})).collect::<Vec<_>>(),
+        }),
+    )
+    .await?;
+    let first = planned
+        .iter()
+        .find(|p| p.state == StepState::Pending)
+        .expect("a plan has a pending step");
+    announce_step(&mut tx, &state, &r, &first.name, first.approver).await?;
+    let message = format!("Submitted for approval: {} decides first.", first.name);
+    done(tx, &ctx, id, &message).await
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct DecisionForm {
+    #[serde(default)]
+    comment: String,
+}
+
+/// Why a decision on `step` changed nothing, in the words of what happened.
+fn no_longer(step: &StepRow, r: &RequestRow, refusal: Refusal) -> String {
+    match step.state() {
+        StepState::Approved | StepState::SentBack => format!(
+            "Nothing changed: {} was already {} by {} at {}.",
+            step.name,
+            if step.state() == StepState::Approved {
+                "approved"
+            } else {
+                "sent back"
+            },
+            step.decider(),
+            step.decided()
+        ),
+        StepState::Cancelled => {
+            format!(
+                "Nothing changed: this round of approval ended; the request is {}.",
+                r.state_label().to_lowercase()
+            )
+        }
+        _ => format!("Nothing changed. {}", refusal.0),
+    }
+}
+
+/// The request and the step, locked in that order (every decision on a request queues behind
+/// the one before), and whether `ctx` may decide it.
+async fn load_decision(
+    tx: &mut PgConnection,
+    ctx: &Ctx,
+    step_id: i64,
+) -> AppResult<(RequestRow, StepRow, Result<Option<i64>, String>)> {
+    let request_id = db::request_of(tx, step_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let r = requests::lock(tx, request_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let step = db::step(tx, step_id).await?.ok_or(AppError::NotFound)?;
+    let subs = db::substituting_for(tx, ctx.user.id, Utc::now().date_naive()).await?;
+    let allowed = rules::may_decide(who(ctx), decide_facts(&r, &step), &subs)
+        .map_err(|refusal| no_longer(&step, &r, refusal));
+    Ok((r, step, allowed))
+}
+
+fn check_comment(text: &str, required: bool) -> Result<String, &'static str> {
+    let t = text.trim();
+    if required && t.is_empty() {
+        return Err("Say why it goes back: the submitter reads this to fix the request.");
+    }
+    if t.chars().count() > MAX_COMMENT {
+        return Err("At most 2000 characters.");
+    }
+    Ok(t.to_string())
+}
+
+pub(super) async fn approve(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(step_id): Path<i64>,
+    Form(form): Form<DecisionForm>,
+) -> AppResult<Response> {
+    let mut tx = state.db.begin().await?;
+    let (r, step, allowed) = load_decision(&mut tx, &ctx, step_id).await?;
+    let on_behalf_of = match allowed {
+        Ok(b) => b,
+        Err(message) => return done(tx, &ctx, r.id, &message).await,
+    };
+    let comment = match check_comment(&form.comment, false) {
+        Ok(c) => c,
+        Err(_) => {
+            drop(tx);
+            let mut page = crate::change_requests::show_page(&state, &ctx, r.id).await?;
+            page.approval.comment_text = form.comment;
+            page.approval.send_back_error = "A comment has at most 2000 characters.".into();
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
+    sqlx::query(
+        "UPDATE request_approvals
+            SET state = 'approved', decided_by = $2, on_behalf_of = $3, decided_at = now(),
+                comment = NULLIF($4, '')
+          WHERE id = $1 AND state = 'pending'",
+    )
+    .bind(step_id)
+    .bind(ctx.user.id)
+    .bind(on_behalf_of)
+    .bind(&comment)
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        &Actor::from_ctx(&ctx),
+        "change_request.step_approved",
+        "change_request",
+        Some(r.id.to_string()),
+        json!({ "step": step.name, "round": step.round, "comment": comment, "on_behalf_of": on_behalf_of }),
+    )
+    .await?;
+    let steps = db::round(&mut tx, r.id, step.round).await?;
+    let states: Vec<StepState> = steps.iter().map(StepRow::state).collect();
+    let index = steps
+        .iter()
+        .position(|s| s.id == step_id)
+        .expect("the step is in its round");
+    let message = match rules::after_approval(&states, index) {
+        AfterApproval::Next(i) => {
+            let next = &steps[i];
+            sqlx::query(
+                "UPDATE request_approvals SET state = 'pending', reached_at = now() WHERE id = $1",
+            )
+            .bind(next.id)
+            .execute(&mut *tx)
+            .await?;
+            announce_step(&mut tx, &state, &r, &next.name, next.approver()).await?;
+            format!("Approved. {} decides next.", next.name)
+        }
+        AfterApproval::Approved => {
+            approved(&mut tx, &state, &ctx, &r).await?;
+            "Approved: that was the last step. The request is approved; Accounting and the distribution list are told.".to_string()
+        }
+    };
+    done(tx, &ctx, r.id, &message).await
+}
+
+/// The last step approved: in the same transaction the request is approved, its change task
+/// made, Accounting asked to process it, and the distribution list and the submitter told.
+async fn approved(
+    conn: &mut PgConnection,
+    state: &AppState,
+    ctx: &Ctx,
+    r: &RequestRow,
+) -> AppResult<()> {
+    requests::transition(conn, r.id, RequestState::InApproval, RequestState::Approved).await?;
+    sqlx::query("UPDATE change_requests SET approved_at = now() WHERE id = $1")
+        .bind(r.id)
+        .execute(&mut *conn)
+        .await?;
+    let task: i64 =
+        sqlx::query_scalar("INSERT INTO change_tasks (change_request_id) VALUES ($1) RETURNING id")
+            .bind(r.id)
+            .fetch_one(&mut *conn)
+            .await?;
+    audit::record(
+        conn,
+        &Actor::from_ctx(ctx),
+        "change_request.approved",
+        "change_request",
+        Some(r.id.to_string()),
+        json!({ "round": r.approval_round, "change_task_id": task }),
+    )
+    .await?;
+    let mut facts = request_facts(r);
+    if !r.product_notes.is_empty() {
+        facts.push(("Product change notes", r.product_notes.clone()));
+    }
+    let list = recipients::distribution_list(conn).await?;
+    if !list.is_empty() {
+        let email = emails::notice(
+            &state.config.base_url,
+            emails::Notice {
+                kind: "change_request.approved",
+                to: list,
+                subject: format!(
+                    "{}: {} approved",
+                    r.client_name,
+                    r.kind_label().to_lowercase()
+                ),
+                intro: "A change request is approved. Its change task holds everything Operations needs.",
+                facts: facts.clone(),
+                path: format!("/tasks/{task}"),
+                link_label: "Open the change task",
+                related: Some(("change_request", r.id.to_string())),
+            },
+        )?;
+        outbox::enqueue(conn, &state.config.mail, &email).await?;
+    }
+    let accounting = recipients::holders_of(conn, Role::Accounting).await?;
+    if !accounting.is_empty() {
+        let email = emails::notice(
+            &state.config.base_url,
+            emails::Notice {
+                kind: "change_request.to_process",
+                to: accounting,
+                subject: format!("{}: approved, to process", r.client_name),
+                intro: "An approved change request is waiting for Accounting to process it.",
+                facts: facts.clone(),
+                path: format!("/requests/{}", r.id),
+                link_label: "Open the request",
+                related: Some(("change_request", r.id.to_string())),
+            },
+        )?;
+        outbox::enqueue(conn, &state.config.mail, &email).await?;
+    }
+    if let Some(submitter) = r.submitted_by
+        && let Some(to) = recipients::user(conn, submitter).await?
+    {
+        let email = emails::notice(
+            &state.config.base_url,
+            emails::Notice {
+                kind: "change_request.approved_submitter",
+                to: vec![to],
+                subject: format!("{}: your request is approved", r.client_name),
+                intro: "The change request you submitted has passed every approval step.",
+                facts,
+                path: format!("/requests/{}", r.id),
+                link_label: "Open the request",
+                related: Some(("change_request", r.id.to_string())),
+            },
+        )?;
+        outbox::enqueue(conn, &state.config.mail, &email).await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn send_back(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(step_id): Path<i64>,
+    Form(form): Form<DecisionForm>,
+) -> AppResult<Response> {
+    let mut tx = state.db.begin().await?;
+    let (r, step, allowed) = load_decision(&mut tx, &ctx, step_id).await?;
+    let on_behalf_of = match allowed {
+        Ok(b) => b,
+        Err(message) => return done(tx, &ctx, r.id, &message).await,
+    };
+    let reason = match check_comment(&form.comment, true) {
+        Ok(c) => c,
+        Err(message) => {
+            drop(tx);
+            let mut page = crate::change_requests::show_page(&state, &ctx, r.id).await?;
+            page.approval.send_back_text = form.comment;
+            page.approval.send_back_error = message.into();
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
+    sqlx::query(
+        "UPDATE request_approvals
+            SET state = 'sent_back', decided_by = $2, on_behalf_of = $3, decided_at = now(),
+                comment = $4
+          WHERE id = $1 AND state = 'pending'",
+    )
+    .bind(step_id)
+    .bind(ctx.user.id)
+    .bind(on_behalf_of)
+    .bind(&reason)
+    .execute(&mut *tx)
+    .await?;
+    db::cancel_round(&mut tx, r.id, step.round).await?;
+    requests::transition(
+        &mut tx,
+        r.id,
+        RequestState::InApproval,
+        RequestState::ChangesRequested,
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        &Actor::from_ctx(&ctx),
+        "change_request.sent_back",
+        "change_request",
+        Some(r.id.to_string()),
+        json!({ "step": step.name, "round": step.round, "reason": reason, "on_behalf_of": on_behalf_of }),
+    )
+    .await?;
+    let mut to = Vec::new();
+    for person in [r.submitted_by, Some(r.filed_by)].into_iter().flatten() {
+        if let Some(address) = recipients::user(&mut tx, person).await?
+            && !to.contains(&address)
+        {
+            to.push(address);
+        }
+    }
+    if !to.is_empty() {
+        let mut facts = request_facts(&r);
+        facts.push(("Sent back by", ctx.user.display_name.clone()));
+        facts.push(("Reason", reason.clone()));
+        let email = emails::notice(
+            &state.config.base_url,
+            emails::Notice {
+                kind: "change_request.sent_back",
+                to,
+                subject: format!("{}: sent back by {}", r.client_name, ctx.user.display_name),
+                intro: "An approver sent the change request back. Edit it as the reason asks, then submit it again; the approval chain starts over.",
+                facts,
+                path: format!("/requests/{}", r.id),
+                link_label: "Open the request",
+                related: Some(("change_request", r.id.to_string())),
+            },
+        )?;
+        outbox::enqueue(&mut tx, &state.config.mail, &email).await?;
+    }
+    done(
+        tx,
+        &ctx,
+        r.id,
+        "Sent back: the submitter is told why and can submit again.",
+    )
+    .await
+}
+
+/// A request withdrawn while the approvers had it: the round ends and the approver whose turn
+/// it was is told. Runs inside the withdrawal's own transaction.
+pub async fn withdrawn_in_approval(
+    conn: &mut PgConnection,
+    state: &AppState,
+    r: &RequestRow,
+    reason: &str,
+) -> AppResult<()> {
+    let Some(pending) = db::cancel_round(conn, r.id, r.approval_round).await? else {
+        return Ok(());
+    };
+    let to = db::step_recipients(conn, pending.approver(), Utc::now().date_naive()).await?;
+    if to.is_empty() {
+        return Ok(());
+    }
+    let mut facts = request_facts(r);
+    facts.push(("Reason", reason.to_string()));
+    let email = emails::notice(
+        &state.config.base_url,
+        emails::Notice {
+            kind: "change_request.withdrawn",
+            to,
+            subject: format!("{}: withdrawn, no decision needed", r.client_name),
+            intro: "A change request waiting for your approval was withdrawn. Nothing is needed from you.",
+            facts,
+            path: format!("/requests/{}", r.id),
+            link_label: "Open the request",
+            related: Some(("change_request", r.id.to_string())),
+        },
+    )?;
+    outbox::enqueue(conn, &state.config.mail, &email).await?;
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct ProcessForm {
+    #[serde(default)]
+    note: String,
+}
+
+pub(super) async fn process(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(form): Form<ProcessForm>,
+) -> AppResult<Response> {
+    let note = match check_comment(&form.note, false) {
+        Ok(n) => n,
+        Err(message) => {
+            let mut page = crate::change_requests::show_page(&state, &ctx, id).await?;
+            page.approval.process_note = form.note;
+            page.approval.process_error = message.into();
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
+    let mut tx = state.db.begin().await?;
+    let r = requests::lock(&mut tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if let Err(refusal) = rules::may_process(who(&ctx), r.state(), r.processed_at.is_some()) {
+        let message = match (&r.processed_by_name, r.processed_at) {
+            (Some(by), Some(at)) => format!(
+                "Nothing changed: {by} already marked it processed at {}.",
+                at.format("%Y-%m-%d %H:%M UTC")
+            ),
+            _ => format!("Nothing changed. {}", refusal.0),
+        };
+        return done(tx, &ctx, id, &message).await;
+    }
+    sqlx::query(
+        "UPDATE change_requests
+            SET processed_by = $2, processed_at = now(), processed_note = NULLIF($3, '')
+          WHERE id = $1",
+    )
+    .bind(id)
+    .bind(ctx.user.id)
+    .bind(&note)
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        &Actor::from_ctx(&ctx),
+        "change_request.processed",
+        "change_request",
+        Some(id.to_string()),
+        json!({ "note": note }),
+    )
+    .await?;
+    done(tx, &ctx, id, "Marked processed.").await
+}
+
+/// The change task: everything Operations needs from an approved request on one page.
+#[derive(Template, WebTemplate)]
+#[template(path = "approvals/task.html")]
+pub(super) struct TaskPage {
+    chrome: Chrome,
+    task_id: i64,
+    created: String,
+    r: RequestRow,
+    save_attempt: Option<crate::retention::SaveAttempt>,
+    attachments: Vec<crate::change_requests::attachments::AttachmentRow>,
+    steps: Vec<StepRow>,
+}
+
+pub(super) async fn change_task(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(task_id): Path<i64>,
+) -> AppResult<TaskPage> {
+    let mut conn = state.db.acquire().await?;
+    let row: Option<(i64, chrono::DateTime<Utc>)> =
+        sqlx::query_as("SELECT change_request_id, created_at FROM change_tasks WHERE id = $1")
+            .bind(task_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let (request_id, created_at) = row.ok_or(AppError::NotFound)?;
+    let r = requests::find(&mut conn, request_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let save_attempt = crate::retention::find(&mut conn, request_id).await?;
+    let attachments =
+        crate::change_requests::attachments::for_request(&mut conn, request_id).await?;
+    let steps = db::round(&mut conn, request_id, r.approval_round).await?;
+    Ok(TaskPage {
+        chrome: Chrome::new(&state, &ctx, "/requests"),
+        task_id,
+        created: created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        r,
+        save_attempt,
+        attachments,
+        steps,
+    })
+}

@@ -1,0 +1,590 @@
+//! The approval chain as pure rules: who submits, which steps a submission needs, whose turn
+//! it is, who may decide a step, and what follows a decision. No database here.
+
+use crate::auth::roles::Role;
+use crate::change_requests::rules::{Facts, Kind, Refusal, State, Who, is_submitter};
+
+/// When a configured step applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Condition {
+    Always,
+    /// Only when the request carries a credit (Finance).
+    Credit,
+}
+
+impl Condition {
+    pub const ALL: [Condition; 2] = [Condition::Always, Condition::Credit];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Condition::Always => "always",
+            Condition::Credit => "credit",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Condition::Always => "Always",
+            Condition::Credit => "Only when there is a credit",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Condition> {
+        Self::ALL.into_iter().find(|c| c.key() == key)
+    }
+}
+
+/// Who decides a step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Approver {
+    /// One named person.
+    User(i64),
+    /// Any holder of the role.
+    Role(Role),
+    /// Nobody named yet (the chain is not fully set up).
+    Unassigned,
+}
+
+impl Approver {
+    pub fn from_columns(user: Option<i64>, role: Option<&str>) -> Approver {
+        match (user, role.and_then(Role::from_key)) {
+            (Some(u), _) => Approver::User(u),
+            (None, Some(r)) => Approver::Role(r),
+            (None, None) => Approver::Unassigned,
+        }
+    }
+}
+
+/// A step of the configured chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigStep {
+    pub position: i32,
+    pub name: String,
+    pub approver: Approver,
+    pub condition: Condition,
+}
+
+/// A step's state on a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepState {
+    /// An earlier step has not approved yet.
+    Waiting,
+    /// Its turn.
+    Pending,
+    Approved,
+    SentBack,
+    /// Not needed for this request (a credit-only step on a request without a credit).
+    NotRequired,
+    /// The round ended before this step's turn (sent back earlier, or withdrawn).
+    Cancelled,
+}
+
+impl StepState {
+    pub const ALL: [StepState; 6] = [
+        StepState::Waiting,
+        StepState::Pending,
+        StepState::Approved,
+        StepState::SentBack,
+        StepState::NotRequired,
+        StepState::Cancelled,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            StepState::Waiting => "waiting",
+            StepState::Pending => "pending",
+            StepState::Approved => "approved",
+            StepState::SentBack => "sent_back",
+            StepState::NotRequired => "not_required",
+            StepState::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            StepState::Waiting => "Waiting for the step before",
+            StepState::Pending => "Waiting for a decision",
+            StepState::Approved => "Approved",
+            StepState::SentBack => "Sent back",
+            StepState::NotRequired => "Not required: no credit",
+            StepState::Cancelled => "Not reached",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<StepState> {
+        Self::ALL.into_iter().find(|s| s.key() == key)
+    }
+}
+
+/// A step as a submission copies it onto the request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlannedStep {
+    pub position: i32,
+    pub name: String,
+    pub approver: Approver,
+    pub state: StepState,
+}
+
+/// The chain for a submission: every configured step, in order, the ones the request does not
+/// need marked so (never silently absent), the first needed one pending. Refused when a needed
+/// step has nobody to decide it, or nothing needs deciding at all.
+pub fn plan(chain: &[ConfigStep], has_credit: bool) -> Result<Vec<PlannedStep>, Refusal> {
+    let mut steps: Vec<&ConfigStep> = chain.iter().collect();
+    steps.sort_by_key(|s| s.position);
+    let mut planned = Vec::with_capacity(steps.len());
+    let mut first = true;
+    for s in steps {
+        let required = match s.condition {
+            Condition::Always => true,
+            Condition::Credit => has_credit,
+        };
+        if required && s.approver == Approver::Unassigned {
+            return Err(Refusal(
+                "The approval chain has a step with no approver named. An admin sets it on the approval chain page.",
+            ));
+        }
+        let state = if !required {
+            StepState::NotRequired
+        } else if first {
+            first = false;
+            StepState::Pending
+        } else {
+            StepState::Waiting
+        };
+        planned.push(PlannedStep {
+            position: s.position,
+            name: s.name.clone(),
+            approver: s.approver,
+            state,
+        });
+    }
+    if first {
+        return Err(Refusal(
+            "The approval chain has no step that applies. An admin sets it on the approval chain page.",
+        ));
+    }
+    Ok(planned)
+}
+
+/// What the submit button needs to know beyond the request's facts.
+#[derive(Clone, Copy, Debug)]
+pub struct SubmitFacts {
+    pub facts: Facts,
+    pub kind: Kind,
+    pub has_signed_document: bool,
+    /// Retention has recorded the call (only asked when a save attempt exists).
+    pub call_recorded: bool,
+}
+
+/// Submitting: Retention when a save attempt exists (the account manager may not), otherwise
+/// the account manager who filed it; from a draft, Retention, or after a send-back; an addendum
+/// only with its signed document; with Retention, only once the call is recorded.
+pub fn may_submit(who: Who, f: SubmitFacts) -> Result<(), Refusal> {
+    match f.facts.state {
+        State::Draft | State::WithRetention | State::ChangesRequested => {}
+        State::InApproval => {
+            return Err(Refusal("This request is already with the approvers."));
+        }
+        _ => return Err(Refusal("This request is closed; it cannot be submitted.")),
+    }
+    if !is_submitter(who, f.facts) {
+        return Err(if f.facts.has_save_attempt {
+            Refusal("Retention was involved, so the Retention Team submits this request.")
+        } else {
+            Refusal("Only the account manager who filed this request submits it.")
+        });
+    }
+    if f.facts.has_save_attempt && !f.call_recorded {
+        return Err(Refusal("Record the retention call before submitting."));
+    }
+    if f.kind == Kind::Addendum && !f.has_signed_document {
+        return Err(Refusal(
+            "Attach the client's signed addendum before submitting.",
+        ));
+    }
+    Ok(())
+}
+
+/// What deciding a step needs to know.
+#[derive(Clone, Copy, Debug)]
+pub struct DecideFacts {
+    pub request_state: State,
+    pub step_state: StepState,
+    pub approver: Approver,
+    pub filed_by: i64,
+    pub submitted_by: Option<i64>,
+}
+
+/// Approving or sending back a step: its turn, the request in approval, by its approver (or a
+/// holder of its role, or the approver's substitute today), never by whoever filed or submitted
+/// the request. `substituting_for` are the approvers `who` stands in for today. On success,
+/// says on whose behalf the decision is made, if not their own.
+pub fn may_decide(
+    who: Who,
+    f: DecideFacts,
+    substituting_for: &[i64],
+) -> Result<Option<i64>, Refusal> {
+    if f.request_state != State::InApproval || f.step_state != StepState::Pending {
+        return Err(Refusal("This step is not waiting for a decision."));
+    }
+    if who.id == f.filed_by || Some(who.id) == f.submitted_by {
+        return Err(Refusal(
+            "You filed or submitted this request; someone else must approve it.",
+        ));
+    }
+    match f.approver {
+        Approver::User(u) if u == who.id => Ok(None),
+        Approver::User(u) if substituting_for.contains(&u) => Ok(Some(u)),
+        Approver::Role(r) if who.roles.contains(r) => Ok(None),
+        Approver::Unassigned => Err(Refusal(
+            "Nobody is named for this step; an admin reassigns it.",
+        )),
+        _ => Err(Refusal("This step is someone else's to decide.")),
+    }
+}
+
+/// What follows an approval of the step at `index`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AfterApproval {
+    /// The step at this index is next.
+    Next(usize),
+    /// That was the last needed step: the request is approved.
+    Approved,
+}
+
+pub fn after_approval(states: &[StepState], index: usize) -> AfterApproval {
+    states
+        .iter()
+        .enumerate()
+        .skip(index + 1)
+        .find(|(_, s)| **s == StepState::Waiting)
+        .map(|(i, _)| AfterApproval::Next(i))
+        .unwrap_or(AfterApproval::Approved)
+}
+
+/// Whether a substitution covers `day`.
+pub fn covers(
+    starts_on: chrono::NaiveDate,
+    ends_on: chrono::NaiveDate,
+    day: chrono::NaiveDate,
+) -> bool {
+    starts_on <= day && day <= ends_on
+}
+
+/// Business days (Monday to Friday) from `from` to `to`, not counting `from`'s own day.
+pub fn business_days_between(from: chrono::NaiveDate, to: chrono::NaiveDate) -> i64 {
+    use chrono::Datelike;
+    let mut day = from;
+    let mut n = 0;
+    while day < to {
+        day = day.succ_opt().expect("a date after");
+        if day.weekday().number_from_monday() <= 5 {
+            n += 1;
+        }
+    }
+    n
+}
+
+/// Who may mark an approved request processed: Accounting, once.
+pub fn may_process(who: Who, state: State, processed: bool) -> Result<(), Refusal> {
+    if !who.roles.contains(Role::Accounting) {
+        return Err(Refusal("The Accounting Team marks requests processed."));
+    }
+    if !matches!(state, State::Approved | State::Completed) {
+        return Err(Refusal("Only approved requests are processed."));
+    }
+    if processed {
+        return Err(Refusal("This request is already marked processed."));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    const FILER: i64 = 1;
+    const JEREMY: i64 = 10;
+    const DUSTIN: i64 = 11;
+
+    fn who(id: i64, roles: &[Role]) -> Who {
+        Who {
+            id,
+            roles: roles.iter().copied().collect(),
+        }
+    }
+
+    fn seeded() -> Vec<ConfigStep> {
+        vec![
+            ConfigStep {
+                position: 2,
+                name: "Second".into(),
+                approver: Approver::User(DUSTIN),
+                condition: Condition::Always,
+            },
+            ConfigStep {
+                position: 1,
+                name: "First".into(),
+                approver: Approver::User(JEREMY),
+                condition: Condition::Always,
+            },
+            ConfigStep {
+                position: 3,
+                name: "Finance".into(),
+                approver: Approver::Role(Role::Finance),
+                condition: Condition::Credit,
+            },
+        ]
+    }
+
+    fn states(plan: &[PlannedStep]) -> Vec<StepState> {
+        plan.iter().map(|p| p.state).collect()
+    }
+
+    #[test]
+    fn keys_round_trip_and_match_the_database() {
+        let migration = include_str!("../../migrations/20261125000010_approvals.sql");
+        for s in StepState::ALL {
+            assert_eq!(StepState::from_key(s.key()), Some(s));
+            assert!(migration.contains(&format!("'{}'", s.key())), "{s:?}");
+        }
+        for c in Condition::ALL {
+            assert_eq!(Condition::from_key(c.key()), Some(c));
+            assert!(migration.contains(&format!("'{}'", c.key())), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn a_credit_brings_finance_in_and_no_credit_marks_it_not_required() {
+        let with = plan(&seeded(), true).unwrap();
+        assert_eq!(
+            with.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+            ["First", "Second", "Finance"],
+            "in order of position"
+        );
+        assert_eq!(
+            states(&with),
+            [StepState::Pending, StepState::Waiting, StepState::Waiting]
+        );
+        let without = plan(&seeded(), false).unwrap();
+        assert_eq!(
+            states(&without),
+            [
+                StepState::Pending,
+                StepState::Waiting,
+                StepState::NotRequired
+            ]
+        );
+        assert_eq!(StepState::NotRequired.label(), "Not required: no credit");
+    }
+
+    #[test]
+    fn a_needed_step_without_an_approver_or_an_empty_chain_refuses_to_plan() {
+        let mut chain = seeded();
+        chain[0].approver = Approver::Unassigned;
+        assert!(plan(&chain, false).is_err());
+        // An unassigned step that does not apply does not stop anything.
+        let mut chain = seeded();
+        chain[2].approver = Approver::Unassigned;
+        assert!(plan(&chain, false).is_ok());
+        assert!(plan(&chain, true).is_err());
+        assert!(plan(&[], true).is_err());
+        let only_credit = vec![seeded().remove(2)];
+        assert!(plan(&only_credit, false).is_err());
+        assert_eq!(
+            states(&plan(&only_credit, true).unwrap()),
+            [StepState::Pending]
+        );
+    }
+
+    #[test]
+    fn submitting_over_every_state_role_kind_and_involvement() {
+        for state in crate::change_requests::rules::State::ALL {
+            for role in Role::ALL {
+                for id in [FILER, 2] {
+                    for has_save_attempt in [false, true] {
+                        for kind in Kind::ALL {
+                            for doc in [false, true] {
+                                for call in [false, true] {
+                                    let f = SubmitFacts {
+                                        facts: Facts {
+                                            state,
+                                            filed_by: FILER,
+                                            has_save_attempt,
+                                        },
+                                        kind,
+                                        has_signed_document: doc,
+                                        call_recorded: call,
+                                    };
+                                    let submitter = if has_save_attempt {
+                                        role == Role::Retention
+                                    } else {
+                                        id == FILER && role == Role::AccountManager
+                                    };
+                                    let expected = matches!(
+                                        state,
+                                        State::Draft
+                                            | State::WithRetention
+                                            | State::ChangesRequested
+                                    ) && submitter
+                                        && (!has_save_attempt || call)
+                                        && (kind != Kind::Addendum || doc);
+                                    assert_eq!(
+                                        may_submit(who(id, &[role]), f).is_ok(),
+                                        expected,
+                                        "{state:?} {role:?} {id} {has_save_attempt} {kind:?} {doc} {call}"
+                                    );
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_account_manager_may_not_submit_once_retention_is_involved() {
+        let f = SubmitFacts {
+            facts: Facts {
+                state: State::WithRetention,
+                filed_by: FILER,
+                has_save_attempt: true,
+            },
+            kind: Kind::Cancellation,
+            has_signed_document: false,
+            call_recorded: true,
+        };
+        let refusal = may_submit(who(FILER, &[Role::AccountManager]), f).unwrap_err();
+        assert!(refusal.0.contains("Retention Team submits"));
+    }
+
+    fn decide(step: StepState, approver: Approver) -> DecideFacts {
+        DecideFacts {
+            request_state: State::InApproval,
+            step_state: step,
+            approver,
+            filed_by: FILER,
+            submitted_by: Some(2),
+        }
+    }
+
+    #[test]
+    fn deciding_over_every_step_state_request_state_and_role() {
+        for request_state in State::ALL {
+            for step in StepState::ALL {
+                for role in Role::ALL {
+                    for id in [FILER, 2, JEREMY, DUSTIN, 99] {
+                        for approver in [
+                            Approver::User(JEREMY),
+                            Approver::Role(Role::Finance),
+                            Approver::Unassigned,
+                        ] {
+                            let f = DecideFacts {
+                                request_state,
+                                ..decide(step, approver)
+                            };
+                            let w = who(id, &[role]);
+                            let mine = match approver {
+                                Approver::User(u) => u == id,
+                                Approver::Role(r) => r == role,
+                                Approver::Unassigned => false,
+                            };
+                            let expected = request_state == State::InApproval
+                                && step == StepState::Pending
+                                && id != FILER
+                                && id != 2
+                                && mine;
+                            assert_eq!(
+                                may_decide(w, f, &[]).is_ok(),
+                                expected,
+                                "{request_state:?} {step:?} {role:?} {id} {approver:?}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn nobody_approves_what_they_filed_or_submitted_even_holding_the_role() {
+        let finance_step = decide(StepState::Pending, Approver::Role(Role::Finance));
+        assert!(may_decide(who(FILER, &[Role::Finance]), finance_step, &[]).is_err());
+        assert!(may_decide(who(2, &[Role::Finance]), finance_step, &[]).is_err());
+        assert!(may_decide(who(3, &[Role::Finance]), finance_step, &[]).is_ok());
+        let jeremy_filed = DecideFacts {
+            filed_by: JEREMY,
+            ..decide(StepState::Pending, Approver::User(JEREMY))
+        };
+        assert!(may_decide(who(JEREMY, &[Role::Approver]), jeremy_filed, &[]).is_err());
+    }
+
+    #[test]
+    fn a_substitute_decides_on_behalf_of_the_approver_they_stand_in_for() {
+        let f = decide(StepState::Pending, Approver::User(JEREMY));
+        assert_eq!(
+            may_decide(who(DUSTIN, &[Role::Approver]), f, &[JEREMY]),
+            Ok(Some(JEREMY))
+        );
+        assert_eq!(may_decide(who(JEREMY, &[Role::Approver]), f, &[]), Ok(None));
+        assert!(may_decide(who(DUSTIN, &[Role::Approver]), f, &[42]).is_err());
+        // A substitute for a role step does not exist: the role is the pool.
+        let finance = decide(StepState::Pending, Approver::Role(Role::Finance));
+        assert!(may_decide(who(DUSTIN, &[Role::Approver]), finance, &[JEREMY]).is_err());
+    }
+
+    #[test]
+    fn after_an_approval_the_next_waiting_step_or_the_end() {
+        use StepState::*;
+        assert_eq!(
+            after_approval(&[Approved, Waiting, Waiting], 0),
+            AfterApproval::Next(1)
+        );
+        assert_eq!(
+            after_approval(&[Approved, Approved, Waiting], 1),
+            AfterApproval::Next(2)
+        );
+        assert_eq!(
+            after_approval(&[Approved, Approved, NotRequired], 1),
+            AfterApproval::Approved
+        );
+        assert_eq!(
+            after_approval(&[Approved, NotRequired, Waiting], 0),
+            AfterApproval::Next(2)
+        );
+        assert_eq!(after_approval(&[Approved], 0), AfterApproval::Approved);
+    }
+
+    #[test]
+    fn business_days_skip_weekends() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        // 2026-11-20 is a Friday.
+        assert_eq!(business_days_between(d("2026-11-20"), d("2026-11-20")), 0);
+        assert_eq!(business_days_between(d("2026-11-20"), d("2026-11-22")), 0);
+        assert_eq!(business_days_between(d("2026-11-20"), d("2026-11-23")), 1);
+        assert_eq!(business_days_between(d("2026-11-16"), d("2026-11-23")), 5);
+        assert_eq!(business_days_between(d("2026-11-23"), d("2026-11-20")), 0);
+        assert!(covers(d("2026-11-20"), d("2026-11-23"), d("2026-11-23")));
+        assert!(!covers(d("2026-11-20"), d("2026-11-23"), d("2026-11-24")));
+    }
+
+    #[test]
+    fn only_accounting_processes_an_approved_request_once() {
+        for role in Role::ALL {
+            for state in State::ALL {
+                for processed in [false, true] {
+                    let expected = role == Role::Accounting
+                        && matches!(state, State::Approved | State::Completed)
+                        && !processed;
+                    assert_eq!(
+                        may_process(who(5, &[role]), state, processed).is_ok(),
+                        expected,
+                        "{role:?} {state:?} {processed}"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,619 @@
+//! The approval chain against the database: each transition with its audit record and emails,
+//! in order, Finance only for credits, sent back and resubmitted, and racing decisions.
+
+use offboarding_desk::auth::roles::Role;
+
+use crate::support::{TestApp, client, location};
+
+struct Chain {
+    app: TestApp,
+    client_id: i64,
+    am: i64,
+    am_cookie: String,
+    retention_cookie: String,
+    jeremy: i64,
+    jeremy_cookie: String,
+    dustin_cookie: String,
+    finance_cookie: String,
+    accounting_cookie: String,
+}
+
+async fn chain() -> Chain {
+    let app = TestApp::spawn().await;
+    let am = app.user("am@agency.test", &[Role::AccountManager]).await;
+    let amy = app.user("amy@agency.test", &[Role::Retention]).await;
+    let jeremy = app.user("jeremy@agency.test", &[Role::Approver]).await;
+    let dustin = app.user("dustin@agency.test", &[Role::Approver]).await;
+    let finance = app.user("fin1@agency.test", &[Role::Finance]).await;
+    app.user("fin2@agency.test", &[Role::Finance]).await;
+    let accounting = app.user("acct@agency.test", &[Role::Accounting]).await;
+    for (position, user) in [(1, jeremy), (2, dustin)] {
+        sqlx::query("UPDATE approval_chain_steps SET approver_user_id = $2 WHERE position = $1")
+            .bind(position)
+            .bind(user)
+            .execute(&app.db)
+            .await
+            .unwrap();
+    }
+    sqlx::query("INSERT INTO distribution_list (email, name) VALUES ('ops@agency.test', 'Ops'), ('lead@agency.test', 'Lead')")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let client_id = new_client(&app, am, "Lakeside RV Center").await;
+    Chain {
+        am_cookie: app.session_cookie(am).await,
+        retention_cookie: app.session_cookie(amy).await,
+        jeremy_cookie: app.session_cookie(jeremy).await,
+        dustin_cookie: app.session_cookie(dustin).await,
+        finance_cookie: app.session_cookie(finance).await,
+        accounting_cookie: app.session_cookie(accounting).await,
+        app,
+        client_id,
+        am,
+        jeremy,
+    }
+}
+
+async fn new_client(app: &TestApp, am: i64, name: &str) -> i64 {
+    sqlx::query_scalar(
+        "INSERT INTO clients (name, crm_account_id, account_manager_id, monthly_budget_cents)
+         VALUES ($1, 'CRM-' || md5($1), $2, 450000) RETURNING id",
+    )
+    .bind(name)
+    .bind(am)
+    .fetch_one(&app.db)
+    .await
+    .unwrap()
+}
+
+impl Chain {
+    async fn post(&self, cookie: &str, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        client()
+            .post(self.app.url(path))
+            .header("cookie", cookie)
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn page(&self, cookie: &str, path: &str) -> String {
+        client()
+            .get(self.app.url(path))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// Files a request for `client` and returns its id.
+    async fn file_for(&self, client_id: i64, extra: &[(&str, &str)]) -> i64 {
+        let reason: i64 =
+            sqlx::query_scalar("SELECT id FROM change_reasons ORDER BY position LIMIT 1")
+                .fetch_one(&self.app.db)
+                .await
+                .unwrap();
+        let date = (chrono::Utc::now().date_naive() + chrono::Duration::days(30)).to_string();
+        let reason = reason.to_string();
+        let mut form: Vec<(&str, &str)> = vec![
+            ("kind", "cancellation"),
+            ("cancel_scope", "services_only"),
+            ("effective_date", &date),
+            ("reason_id", &reason),
+            ("product_notes", "Pause Google Ads"),
+            ("escalation", "none"),
+        ];
+        for (k, v) in extra {
+            form.retain(|(key, _)| key != k);
+            form.push((k, v));
+        }
+        let res = self
+            .post(
+                &self.am_cookie,
+                &format!("/clients/{client_id}/requests"),
+                &form,
+            )
+            .await;
+        assert_eq!(res.status(), 303);
+        location(&res)
+            .trim_start_matches("/requests/")
+            .parse()
+            .unwrap()
+    }
+
+    async fn file(&self, extra: &[(&str, &str)]) -> i64 {
+        self.file_for(self.client_id, extra).await
+    }
+
+    async fn submit(&self, cookie: &str, id: i64) -> String {
+        let res = self
+            .post(cookie, &format!("/requests/{id}/submit"), &[])
+            .await;
+        assert_eq!(res.status(), 303);
+        self.flash(cookie, id).await
+    }
+
+    /// The message the next page shows.
+    async fn flash(&self, cookie: &str, id: i64) -> String {
+        let page = self.page(cookie, &format!("/requests/{id}")).await;
+        let start = page.find("id=\"flash\">").map(|i| i + 11).unwrap_or(0);
+        let end = page[start..]
+            .find("</p>")
+            .map(|i| start + i)
+            .unwrap_or(start);
+        page[start..end].to_string()
+    }
+
+    async fn state(&self, id: i64) -> String {
+        sqlx::query_scalar("SELECT state FROM change_requests WHERE id = $1")
+            .bind(id)
+            .fetch_one(&self.app.db)
+            .await
+            .unwrap()
+    }
+
+    /// The current round's steps: (name, state).
+    async fn steps(&self, id: i64) -> Vec<(String, String)> {
+        sqlx::query_as(
+            "SELECT s.name, s.state FROM request_approvals s JOIN change_requests r
+                 ON r.id = s.change_request_id AND r.approval_round = s.round
+              WHERE r.id = $1 ORDER BY s.position",
+        )
+        .bind(id)
+        .fetch_all(&self.app.db)
+        .await
+        .unwrap()
+    }
+
+    async fn pending_step(&self, id: i64) -> i64 {
+        sqlx::query_scalar(
+            "SELECT id FROM request_approvals WHERE change_request_id = $1 AND state = 'pending'",
+        )
+        .bind(id)
+        .fetch_one(&self.app.db)
+        .await
+        .unwrap()
+    }
+
+    async fn decide(&self, cookie: &str, step: i64, action: &str, comment: &str) -> u16 {
+        self.post(
+            cookie,
+            &format!("/approvals/{step}/{action}"),
+            &[("comment", comment)],
+        )
+        .await
+        .status()
+        .as_u16()
+    }
+
+    /// (kind, recipients) of every email about request `id`, oldest first.
+    async fn mail(&self, id: i64) -> Vec<(String, Vec<String>)> {
+        sqlx::query_as(
+            "SELECT kind, to_addrs FROM outbox_messages WHERE related_id = $1 ORDER BY id",
+        )
+        .bind(id.to_string())
+        .fetch_all(&self.app.db)
+        .await
+        .unwrap()
+    }
+}
+
+fn names(steps: &[(String, String)]) -> Vec<&str> {
+    steps.iter().map(|(_, s)| s.as_str()).collect()
+}
+
+#[tokio::test]
+async fn without_a_credit_jeremy_then_dustin_approve_finance_is_not_required_and_everyone_is_told()
+{
+    let c = chain().await;
+    let id = c.file(&[]).await;
+    let flash = c.submit(&c.am_cookie, id).await;
+    assert!(flash.contains("Submitted for approval"), "{flash}");
+    assert_eq!(c.state(id).await, "in_approval");
+    assert_eq!(
+        names(&c.steps(id).await),
+        ["pending", "waiting", "not_required"]
+    );
+    assert_eq!(c.app.audit_count("change_request.submitted").await, 1);
+    let mail = c.mail(id).await;
+    assert_eq!(
+        mail.last().unwrap(),
+        &(
+            "change_request.approval_needed".to_string(),
+            vec!["jeremy@agency.test".to_string()]
+        )
+    );
+    // The page shows the chain, Finance as not required.
+    let page = c.page(&c.am_cookie, &format!("/requests/{id}")).await;
+    assert!(page.contains("Not required: no credit"), "{page}");
+    assert!(page.contains("aria-current=\"step\""));
+    // Jeremy's desk lists it; Dustin's does not yet.
+    assert!(
+        c.page(&c.jeremy_cookie, "/")
+            .await
+            .contains("Lakeside RV Center")
+    );
+    assert!(
+        !c.page(&c.dustin_cookie, "/")
+            .await
+            .contains("Lakeside RV Center")
+    );
+
+    // A later step is never asked before an earlier one.
+    let step1 = c.pending_step(id).await;
+    assert_eq!(c.decide(&c.dustin_cookie, step1, "approve", "").await, 303);
+    assert!(
+        c.flash(&c.dustin_cookie, id)
+            .await
+            .contains("This step is someone else")
+    );
+    assert_eq!(names(&c.steps(id).await)[0], "pending");
+
+    assert_eq!(
+        c.decide(&c.jeremy_cookie, step1, "approve", "Fine by me")
+            .await,
+        303
+    );
+    assert_eq!(
+        names(&c.steps(id).await),
+        ["approved", "pending", "not_required"]
+    );
+    assert_eq!(
+        c.mail(id).await.last().unwrap().1,
+        vec!["dustin@agency.test".to_string()]
+    );
+    // Jeremy clicks again from a stale tab: nothing changes, and he is told who decided.
+    assert_eq!(c.decide(&c.jeremy_cookie, step1, "approve", "").await, 303);
+    let flash = c.flash(&c.jeremy_cookie, id).await;
+    assert!(
+        flash.contains("was already approved by Test jeremy"),
+        "{flash}"
+    );
+    assert_eq!(c.app.audit_count("change_request.step_approved").await, 1);
+
+    let step2 = c.pending_step(id).await;
+    assert_eq!(c.decide(&c.dustin_cookie, step2, "approve", "").await, 303);
+    assert_eq!(c.state(id).await, "approved");
+    let task: i64 = sqlx::query_scalar("SELECT id FROM change_tasks WHERE change_request_id = $1")
+        .bind(id)
+        .fetch_one(&c.app.db)
+        .await
+        .unwrap();
+    assert_eq!(c.app.audit_count("change_request.approved").await, 1);
+    let mail = c.mail(id).await;
+    let kinds: Vec<&str> = mail.iter().map(|(k, _)| k.as_str()).collect();
+    assert!(kinds.ends_with(&[
+        "change_request.approved",
+        "change_request.to_process",
+        "change_request.approved_submitter"
+    ]));
+    let (text, to): (String, Vec<String>) = sqlx::query_as(
+        "SELECT body_text, to_addrs FROM outbox_messages WHERE kind = 'change_request.approved'",
+    )
+    .fetch_one(&c.app.db)
+    .await
+    .unwrap();
+    assert_eq!(to, vec!["lead@agency.test", "ops@agency.test"]);
+    assert!(
+        text.contains(&format!("{}/tasks/{task}", c.app.base)),
+        "{text}"
+    );
+    let task_page = c.page(&c.am_cookie, &format!("/tasks/{task}")).await;
+    assert!(task_page.contains("Pause Google Ads") && task_page.contains("Lakeside RV Center"));
+
+    // Accounting processes it, once.
+    assert!(
+        c.page(&c.accounting_cookie, "/")
+            .await
+            .contains("Lakeside RV Center")
+    );
+    let res = c
+        .post(
+            &c.accounting_cookie,
+            &format!("/requests/{id}/processed"),
+            &[("note", "Billing updated")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let res = c
+        .post(
+            &c.accounting_cookie,
+            &format!("/requests/{id}/processed"),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert!(
+        c.flash(&c.accounting_cookie, id)
+            .await
+            .contains("already marked it processed")
+    );
+    assert_eq!(c.app.audit_count("change_request.processed").await, 1);
+    assert!(
+        !c.page(&c.accounting_cookie, "/")
+            .await
+            .contains("Lakeside RV Center")
+    );
+}
+
+#[tokio::test]
+async fn with_retention_involved_only_retention_submits_and_a_credit_brings_finance_last() {
+    let c = chain().await;
+    let id = c
+        .file(&[
+            ("escalation", "retention"),
+            ("credit", "250.00"),
+            ("credit_reason", "Goodwill for the outage"),
+        ])
+        .await;
+    // The account manager may not submit, even forging the form.
+    let flash = c.submit(&c.am_cookie, id).await;
+    assert!(flash.contains("Retention Team submits"), "{flash}");
+    // Retention may not until the call is recorded.
+    let flash = c.submit(&c.retention_cookie, id).await;
+    assert!(flash.contains("Record the retention call"), "{flash}");
+    assert_eq!(c.state(id).await, "with_retention");
+    let today = chrono::Utc::now().date_naive().to_string();
+    c.post(
+        &c.retention_cookie,
+        &format!("/requests/{id}/save-attempt"),
+        &[("call_date", &today), ("outcome", "not_saved")],
+    )
+    .await;
+    let flash = c.submit(&c.retention_cookie, id).await;
+    assert!(flash.contains("Submitted"), "{flash}");
+    assert_eq!(names(&c.steps(id).await), ["pending", "waiting", "waiting"]);
+
+    for cookie in [&c.jeremy_cookie, &c.dustin_cookie] {
+        let step = c.pending_step(id).await;
+        assert_eq!(c.decide(cookie, step, "approve", "").await, 303);
+    }
+    // Both Finance members are asked; either decides; the credit shows on their desk.
+    assert_eq!(
+        c.mail(id).await.last().unwrap().1,
+        vec![
+            "fin1@agency.test".to_string(),
+            "fin2@agency.test".to_string()
+        ]
+    );
+    let desk = c.page(&c.finance_cookie, "/").await;
+    assert!(
+        desk.contains("Lakeside RV Center") && desk.contains("$250.00"),
+        "{desk}"
+    );
+    let step = c.pending_step(id).await;
+    assert_eq!(c.decide(&c.finance_cookie, step, "approve", "").await, 303);
+    assert_eq!(c.state(id).await, "approved");
+    assert_eq!(
+        names(&c.steps(id).await),
+        ["approved", "approved", "approved"]
+    );
+}
+
+#[tokio::test]
+async fn a_send_back_needs_a_reason_returns_to_the_submitter_and_the_chain_starts_over() {
+    let c = chain().await;
+    let id = c.file(&[]).await;
+    c.submit(&c.am_cookie, id).await;
+    let step1 = c.pending_step(id).await;
+    c.decide(&c.jeremy_cookie, step1, "approve", "").await;
+    let step2 = c.pending_step(id).await;
+
+    // No reason: asked for one beside the field, nothing changes.
+    let res = c
+        .post(
+            &c.dustin_cookie,
+            &format!("/approvals/{step2}/send-back"),
+            &[("comment", "  ")],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("id=\"send-back-error\""), "{body}");
+    assert_eq!(c.state(id).await, "in_approval");
+
+    assert_eq!(
+        c.decide(
+            &c.dustin_cookie,
+            step2,
+            "send-back",
+            "The effective date is wrong"
+        )
+        .await,
+        303
+    );
+    assert_eq!(c.state(id).await, "changes_requested");
+    assert_eq!(c.app.audit_count("change_request.sent_back").await, 1);
+    let (kind, to) = c.mail(id).await.pop().unwrap();
+    assert_eq!(kind, "change_request.sent_back");
+    assert_eq!(to, vec!["am@agency.test"]);
+    let page = c.page(&c.am_cookie, &format!("/requests/{id}")).await;
+    assert!(page.contains("The effective date is wrong"));
+    assert!(page.contains("Submit again"));
+
+    // The account manager edits and submits again: the chain starts over at Jeremy.
+    let date = (chrono::Utc::now().date_naive() + chrono::Duration::days(45)).to_string();
+    let reason: i64 = sqlx::query_scalar("SELECT reason_id FROM change_requests WHERE id = $1")
+        .bind(id)
+        .fetch_one(&c.app.db)
+        .await
+        .unwrap();
+    let version: i32 = sqlx::query_scalar("SELECT version FROM change_requests WHERE id = $1")
+        .bind(id)
+        .fetch_one(&c.app.db)
+        .await
+        .unwrap();
+    let res = c
+        .post(
+            &c.am_cookie,
+            &format!("/requests/{id}"),
+            &[
+                ("kind", "cancellation"),
+                ("cancel_scope", "services_only"),
+                ("effective_date", &date),
+                ("reason_id", &reason.to_string()),
+                ("version", &version.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    c.submit(&c.am_cookie, id).await;
+    assert_eq!(c.state(id).await, "in_approval");
+    assert_eq!(
+        names(&c.steps(id).await),
+        ["pending", "waiting", "not_required"]
+    );
+    let rounds: i64 = sqlx::query_scalar(
+        "SELECT count(DISTINCT round) FROM request_approvals WHERE change_request_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&c.app.db)
+    .await
+    .unwrap();
+    assert_eq!(rounds, 2, "the first round stays on the record");
+    assert_eq!(
+        c.mail(id).await.last().unwrap().1,
+        vec!["jeremy@agency.test".to_string()]
+    );
+    // The old step's form, replayed, changes nothing.
+    assert_eq!(c.decide(&c.dustin_cookie, step2, "approve", "").await, 303);
+    assert_eq!(c.state(id).await, "in_approval");
+}
+
+#[tokio::test]
+async fn an_addendum_waits_for_its_signed_document_and_a_withdrawal_tells_the_pending_approver() {
+    let c = chain().await;
+    let id = c
+        .file(&[
+            ("kind", "addendum"),
+            ("cancel_scope", ""),
+            ("current_budget", "4500"),
+            ("new_budget", "3000"),
+        ])
+        .await;
+    let flash = c.submit(&c.am_cookie, id).await;
+    assert!(flash.contains("signed addendum"), "{flash}");
+    assert_eq!(c.state(id).await, "draft");
+    let part = reqwest::multipart::Part::bytes(b"%PDF-1.4 signed".to_vec()).file_name("s.pdf");
+    client()
+        .post(c.app.url(&format!("/requests/{id}/attachments")))
+        .header("cookie", &c.am_cookie)
+        .multipart(reqwest::multipart::Form::new().part("document", part))
+        .send()
+        .await
+        .unwrap();
+    c.submit(&c.am_cookie, id).await;
+    assert_eq!(c.state(id).await, "in_approval");
+
+    // Withdrawn while Jeremy has it: the round ends and Jeremy is told.
+    let res = c
+        .post(
+            &c.am_cookie,
+            &format!("/requests/{id}/withdraw"),
+            &[("reason", "Client signed a new contract")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(c.state(id).await, "withdrawn");
+    assert_eq!(
+        names(&c.steps(id).await),
+        ["cancelled", "cancelled", "not_required"]
+    );
+    let (kind, to) = c.mail(id).await.pop().unwrap();
+    assert_eq!(
+        (kind.as_str(), to),
+        (
+            "change_request.withdrawn",
+            vec!["jeremy@agency.test".to_string()]
+        )
+    );
+}
+
+#[tokio::test]
+async fn nobody_approves_a_request_they_filed() {
+    let c = chain().await;
+    // The account manager is also the first approver.
+    sqlx::query("UPDATE users SET roles = '{account_manager,approver}' WHERE id = $1")
+        .bind(c.am)
+        .execute(&c.app.db)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE approval_chain_steps SET approver_user_id = $1 WHERE position = 1")
+        .bind(c.am)
+        .execute(&c.app.db)
+        .await
+        .unwrap();
+    let id = c.file(&[]).await;
+    c.submit(&c.am_cookie, id).await;
+    let step = c.pending_step(id).await;
+    assert!(!c.page(&c.am_cookie, "/").await.contains("Your decision"));
+    assert_eq!(c.decide(&c.am_cookie, step, "approve", "").await, 303);
+    assert!(
+        c.flash(&c.am_cookie, id)
+            .await
+            .contains("someone else must approve it")
+    );
+    assert_eq!(names(&c.steps(id).await)[0], "pending");
+    assert_eq!(c.app.audit_count("change_request.step_approved").await, 0);
+}
+
+#[tokio::test]
+async fn simultaneous_approvals_of_one_step_make_exactly_one_decision_every_time() {
+    let c = chain().await;
+    // Several sessions for Jeremy: tabs, devices, a double click.
+    let mut cookies = Vec::new();
+    for _ in 0..4 {
+        cookies.push(c.app.session_cookie(c.jeremy).await);
+    }
+    for round in 0..15 {
+        let client_id = new_client(&c.app, c.am, &format!("Race client {round}")).await;
+        let id = c.file_for(client_id, &[]).await;
+        c.submit(&c.am_cookie, id).await;
+        let step = c.pending_step(id).await;
+        let mut clicks = Vec::new();
+        for cookie in &cookies {
+            let url = c.app.url(&format!("/approvals/{step}/approve"));
+            let cookie = cookie.clone();
+            clicks.push(tokio::spawn(async move {
+                client()
+                    .post(url)
+                    .header("cookie", cookie)
+                    .form(&[("comment", "")])
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            }));
+        }
+        for click in clicks {
+            assert_eq!(click.await.unwrap(), 303);
+        }
+        let decisions: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM audit_events
+              WHERE action = 'change_request.step_approved' AND entity_id = $1",
+        )
+        .bind(id.to_string())
+        .fetch_one(&c.app.db)
+        .await
+        .unwrap();
+        assert_eq!(decisions, 1, "round {round}");
+        let asked: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM outbox_messages
+              WHERE related_id = $1 AND kind = 'change_request.approval_needed'
+                AND 'dustin@agency.test' = ANY(to_addrs)",
+        )
+        .bind(id.to_string())
+        .fetch_one(&c.app.db)
+        .await
+        .unwrap();
+        assert_eq!(asked, 1, "round {round}: Dustin asked once");
+        assert_eq!(
+            names(&c.steps(id).await),
+            ["approved", "pending", "not_required"]
+        );
+    }
+}
