@@ -55,7 +55,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         db.clone(),
         mailer,
         Arc::new(crate::notifications::clock::SystemClock),
-        crate::notifications::jobs::JobRunner::new(),
+        job_runner(&config),
         smtp_timeout,
     );
     let worker = tokio::spawn(worker.run(stopped.clone(), Duration::from_secs(2)));
@@ -122,4 +122,16 @@ async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// The scheduled jobs this app runs, each kind with its handler.
+pub fn job_runner(config: &crate::config::Config) -> crate::notifications::jobs::JobRunner {
+    crate::notifications::jobs::JobRunner::new().with(
+        crate::approvals::nudges::KIND,
+        crate::approvals::nudges::NudgeHandler {
+            base_url: config.base_url.clone(),
+            mail: config.mail.clone(),
+            days: config.approval_nudge_days,
+        },
+    )
 }

@@ -53,7 +53,11 @@ pub async fn chain_rows(conn: &mut PgConnection) -> sqlx::Result<Vec<ChainRow>> 
 
 /// The configured chain, in order (retired steps left out).
 pub async fn config_chain(conn: &mut PgConnection) -> sqlx::Result<Vec<ConfigStep>> {
-    Ok(chain_rows(conn).await?.iter().map(ChainRow::to_config).collect())
+    Ok(chain_rows(conn)
+        .await?
+        .iter()
+        .map(ChainRow::to_config)
+        .collect())
 }
 
 fn approver_columns(a: Approver) -> (Option<i64>, Option<&'static str>) {
@@ -64,20 +68,23 @@ fn approver_columns(a: Approver) -> (Option<i64>, Option<&'static str>) {
     }
 }
 
-/// Copies a planned chain onto the request as round `round`.
+/// Copies a planned chain onto the request as round `round`; returns the id of the step whose
+/// turn it is and when that turn began.
 pub async fn insert_round(
     conn: &mut PgConnection,
     request_id: i64,
     round: i32,
     steps: &[PlannedStep],
-) -> sqlx::Result<()> {
+) -> sqlx::Result<(i64, DateTime<Utc>)> {
+    let mut pending = (0, Utc::now());
     for s in steps {
         let (user, role) = approver_columns(s.approver);
-        sqlx::query(
+        let (id, reached): (i64, Option<DateTime<Utc>>) = sqlx::query_as(
             "INSERT INTO request_approvals
                  (change_request_id, round, position, name, approver_user_id, approver_role,
                   state, reached_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $7 = 'pending' THEN now() END)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $7 = 'pending' THEN now() END)
+             RETURNING id, reached_at",
         )
         .bind(request_id)
         .bind(round)
@@ -86,10 +93,13 @@ pub async fn insert_round(
         .bind(user)
         .bind(role)
         .bind(s.state.key())
-        .execute(&mut *conn)
+        .fetch_one(&mut *conn)
         .await?;
+        if let (StepState::Pending, Some(at)) = (s.state, reached) {
+            pending = (id, at);
+        }
     }
-    Ok(())
+    Ok(pending)
 }
 
 /// A step on a request, with the names the page shows.

@@ -3,6 +3,7 @@
 //! its audit record and its emails; a decision that is no longer possible changes nothing.
 
 pub mod db;
+pub mod nudges;
 mod pages;
 pub mod rules;
 

@@ -233,7 +233,15 @@ pub(super) async fn submit(
     .bind(round)
     .execute(&mut *tx)
     .await?;
-    db::insert_round(&mut tx, id, round, &planned).await?;
+    let (pending, reached) = db::insert_round(&mut tx, id, round, &planned).await?;
+    super::nudges::schedule(
+        &mut tx,
+        pending,
+        reached,
+        state.config.approval_nudge_days,
+        1,
+    )
+    .await?;
     audit::record(
         &mut tx,
         &Actor::from_ctx(&ctx),
@@ -369,11 +377,20 @@ pub(super) async fn approve(
     let message = match rules::after_approval(&states, index) {
         AfterApproval::Next(i) => {
             let next = &steps[i];
-            sqlx::query(
-                "UPDATE request_approvals SET state = 'pending', reached_at = now() WHERE id = $1",
+            let reached: chrono::DateTime<Utc> = sqlx::query_scalar(
+                "UPDATE request_approvals SET state = 'pending', reached_at = now() WHERE id = $1
+                 RETURNING reached_at",
             )
             .bind(next.id)
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
+            .await?;
+            super::nudges::schedule(
+                &mut tx,
+                next.id,
+                reached,
+                state.config.approval_nudge_days,
+                1,
+            )
             .await?;
             announce_step(&mut tx, &state, &r, &next.name, next.approver()).await?;
             format!("Approved. {} decides next.", next.name)

@@ -617,3 +617,79 @@ async fn simultaneous_approvals_of_one_step_make_exactly_one_decision_every_time
         );
     }
 }
+
+#[tokio::test]
+async fn a_step_left_waiting_nudges_its_approver_once_per_interval_and_stops_once_decided() {
+    let c = chain().await;
+    let id = c.file(&[]).await;
+    c.submit(&c.am_cookie, id).await;
+    let step1 = c.pending_step(id).await;
+    let (run_at,): (chrono::DateTime<chrono::Utc>,) =
+        sqlx::query_as("SELECT run_at FROM scheduled_jobs WHERE key = $1 AND state = 'pending'")
+            .bind(format!("approval-nudge:{step1}:1"))
+            .fetch_one(&c.app.db)
+            .await
+            .unwrap();
+    let reached: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("SELECT reached_at FROM request_approvals WHERE id = $1")
+            .bind(step1)
+            .fetch_one(&c.app.db)
+            .await
+            .unwrap();
+    assert_eq!(
+        run_at,
+        offboarding_desk::approvals::nudges::due_after(reached, 2),
+        "two business days after it became Jeremy's turn"
+    );
+    let runner = offboarding_desk::server::job_runner(&c.app.state.config);
+    let nudges = |id: i64| {
+        let db = c.app.db.clone();
+        async move {
+            sqlx::query_scalar::<_, Vec<String>>(
+                "SELECT to_addrs FROM outbox_messages
+                  WHERE related_id = $1 AND kind = 'change_request.approval_nudge' ORDER BY id",
+            )
+            .bind(id.to_string())
+            .fetch_all(&db)
+            .await
+            .unwrap()
+        }
+    };
+    // Nothing before it is due; exactly one nudge when it is, even run twice.
+    runner
+        .run_due(&c.app.db, run_at - chrono::Duration::minutes(1))
+        .await
+        .unwrap();
+    assert!(nudges(id).await.is_empty());
+    runner.run_due(&c.app.db, run_at).await.unwrap();
+    runner.run_due(&c.app.db, run_at).await.unwrap();
+    assert_eq!(
+        nudges(id).await,
+        vec![vec!["jeremy@agency.test".to_string()]]
+    );
+    // The next one is scheduled an interval later; once Jeremy decides, it sends nothing.
+    let next: chrono::DateTime<chrono::Utc> = sqlx::query_scalar(
+        "SELECT run_at FROM scheduled_jobs WHERE key = $1 AND state = 'pending'",
+    )
+    .bind(format!("approval-nudge:{step1}:2"))
+    .fetch_one(&c.app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        next,
+        offboarding_desk::approvals::nudges::due_after(run_at, 2)
+    );
+    c.decide(&c.jeremy_cookie, step1, "approve", "").await;
+    runner.run_due(&c.app.db, next).await.unwrap();
+    let to_jeremy = nudges(id)
+        .await
+        .into_iter()
+        .filter(|to| to.contains(&"jeremy@agency.test".to_string()))
+        .count();
+    assert_eq!(to_jeremy, 1, "no second nudge for a decided step");
+    // Dustin's step, by then waiting two business days itself, was nudged in its turn.
+    assert_eq!(
+        nudges(id).await.last().unwrap(),
+        &vec!["dustin@agency.test".to_string()]
+    );
+}

@@ -116,15 +116,13 @@ impl TestApp {
 
     /// Sends what the outbox holds now, as the app's worker would, and says how many went.
     pub async fn deliver_mail(&self) -> usize {
-        use offboarding_desk::notifications::{
-            clock::SystemClock, jobs::JobRunner, mailer::Mailer, worker::Worker,
-        };
+        use offboarding_desk::notifications::{clock::SystemClock, mailer::Mailer, worker::Worker};
         let mailer = Mailer::from_config(&self.state.config.mail).expect("mailer");
         Worker::new(
             self.db.clone(),
             Arc::new(mailer),
             Arc::new(SystemClock),
-            JobRunner::new(),
+            offboarding_desk::server::job_runner(&self.state.config),
             std::time::Duration::from_secs(2),
         )
         .send_due()

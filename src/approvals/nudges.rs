@@ -1,0 +1,153 @@
+//! Nudges: a step still waiting after the configured number of business days emails its
+//! approver, and again after each further interval, through the scheduler (so each nudge is
+//! sent once, whatever the number of app instances).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use serde_json::json;
+use sqlx::PgConnection;
+
+use super::db;
+use crate::config::MailConfig;
+use crate::notifications::jobs::{self, Job, JobHandler};
+use crate::notifications::{emails, outbox};
+
+/// The kind of the scheduled nudge jobs.
+pub const KIND: &str = "approval_nudge";
+
+/// `date` moved forward by `n` business days (Monday to Friday).
+pub fn add_business_days(date: NaiveDate, n: u32) -> NaiveDate {
+    let mut day = date;
+    let mut left = n;
+    while left > 0 {
+        day = day.succ_opt().expect("a later date");
+        if day.weekday().number_from_monday() <= 5 {
+            left -= 1;
+        }
+    }
+    day
+}
+
+/// When the `n`th nudge after `from` is due: `days` business days later, same time of day.
+pub fn due_after(from: DateTime<Utc>, days: u32) -> DateTime<Utc> {
+    let date = add_business_days(from.date_naive(), days);
+    date.and_time(from.time()).and_utc()
+}
+
+/// Schedules the next nudge of a step that just became someone's turn (or was nudged).
+pub async fn schedule(
+    conn: &mut PgConnection,
+    step_id: i64,
+    from: DateTime<Utc>,
+    days: u32,
+    n: u32,
+) -> sqlx::Result<()> {
+    jobs::schedule(
+        conn,
+        &format!("approval-nudge:{step_id}:{n}"),
+        KIND,
+        due_after(from, days),
+        json!({ "step_id": step_id, "n": n }),
+    )
+    .await
+}
+
+/// Sends a due nudge if the step is still waiting, and schedules the next.
+pub struct NudgeHandler {
+    pub base_url: String,
+    pub mail: MailConfig,
+    pub days: u32,
+}
+
+impl NudgeHandler {
+    async fn nudge(&self, conn: &mut PgConnection, job: &Job) -> anyhow::Result<()> {
+        let step_id = job.payload["step_id"].as_i64().unwrap_or(0);
+        let n = job.payload["n"].as_u64().unwrap_or(1) as u32;
+        let Some(step) = db::step(conn, step_id).await? else {
+            return Ok(());
+        };
+        if !step.is_current() {
+            // Decided, sent back or withdrawn since: nothing to remind anyone of.
+            return Ok(());
+        }
+        let r = crate::change_requests::db::find(conn, step.change_request_id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("request {} is gone", step.change_request_id))?;
+        let to = db::step_recipients(conn, step.approver(), job.run_at.date_naive()).await?;
+        if !to.is_empty() {
+            let waited = super::rules::business_days_between(
+                step.reached_at.unwrap_or(job.run_at).date_naive(),
+                job.run_at.date_naive(),
+            );
+            let email = emails::notice(
+                &self.base_url,
+                emails::Notice {
+                    kind: "change_request.approval_nudge",
+                    to,
+                    subject: format!(
+                        "{}: still waiting for your approval ({waited} business days)",
+                        r.client_name
+                    ),
+                    intro: "A change request has been waiting at your step of the approval chain. Please approve it or send it back.",
+                    facts: vec![
+                        ("Client", r.client_name.clone()),
+                        ("Request", r.kind_label().to_string()),
+                        ("Effective date", r.effective()),
+                        ("Step", step.name.clone()),
+                    ],
+                    path: format!("/requests/{}", r.id),
+                    link_label: "Open the request to decide",
+                    related: Some(("change_request", r.id.to_string())),
+                },
+            )?;
+            outbox::enqueue(conn, &self.mail, &email).await?;
+        }
+        sqlx::query("UPDATE request_approvals SET nudged_at = $2 WHERE id = $1")
+            .bind(step_id)
+            .bind(job.run_at)
+            .execute(&mut *conn)
+            .await?;
+        schedule(conn, step_id, job.run_at, self.days, n + 1).await?;
+        Ok(())
+    }
+}
+
+impl JobHandler for NudgeHandler {
+    fn run<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        job: &'a Job,
+    ) -> Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'a>> {
+        Box::pin(self.nudge(conn, job))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn business_days_are_counted_over_weekends() {
+        // 2026-11-25 is a Wednesday.
+        assert_eq!(add_business_days(d("2026-11-25"), 0), d("2026-11-25"));
+        assert_eq!(add_business_days(d("2026-11-25"), 2), d("2026-11-27"));
+        assert_eq!(add_business_days(d("2026-11-25"), 3), d("2026-11-30"));
+        // From a Saturday, the first business day is Monday.
+        assert_eq!(add_business_days(d("2026-11-28"), 1), d("2026-11-30"));
+        assert_eq!(add_business_days(d("2026-11-27"), 5), d("2026-12-04"));
+    }
+
+    #[test]
+    fn a_nudge_keeps_the_time_of_day() {
+        let from = DateTime::parse_from_rfc3339("2026-11-27T15:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(due_after(from, 1).to_rfc3339(), "2026-11-30T15:30:00+00:00");
+    }
+}
