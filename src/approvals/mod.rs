@@ -2,10 +2,12 @@
 //! Accounting processes, the distribution list is told. Every decision is one transaction with
 //! its audit record and its emails; a decision that is no longer possible changes nothing.
 
+pub mod admin;
 pub mod db;
 pub mod nudges;
 mod pages;
 pub mod rules;
+pub mod substitutes;
 
 pub use pages::{ApprovalPanel, panel, withdrawn_in_approval};
 
@@ -22,4 +24,28 @@ pub fn routes(r: Routes) -> Routes {
         .post("/approvals/{id}/send-back", view, pages::send_back)
         .post("/requests/{id}/processed", ACCOUNTING, pages::process)
         .get("/tasks/{id}", view, pages::change_task)
+        .get("/substitutes", substitutes::ACCESS, substitutes::page)
+        .post("/substitutes", substitutes::ACCESS, substitutes::add)
+        .post(
+            "/substitutes/{id}/end",
+            substitutes::ACCESS,
+            substitutes::end,
+        )
+        .get("/admin/approvals", admin::ACCESS, admin::page)
+        .post("/admin/approvals/steps", admin::ACCESS, admin::add_step)
+        .post(
+            "/admin/approvals/steps/{id}",
+            admin::ACCESS,
+            admin::update_step,
+        )
+        .post(
+            "/admin/approvals/steps/{id}/retire",
+            admin::ACCESS,
+            admin::retire_step,
+        )
+        .post(
+            "/admin/approval-steps/{id}/reassign",
+            admin::ACCESS,
+            admin::reassign,
+        )
 }

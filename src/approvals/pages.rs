@@ -90,7 +90,9 @@ pub async fn panel(
     let mut on_behalf_of = None;
     if let Some(pending) = steps.iter().find(|s| s.is_current()) {
         let subs = db::substituting_for(conn, viewer.id, Utc::now().date_naive()).await?;
-        if let Ok(behalf) = rules::may_decide(viewer, decide_facts(r, pending), &subs) {
+        if let Ok(behalf) =
+            rules::may_decide(viewer, decide_facts(r, pending, &steps, viewer.id), &subs)
+        {
             decide = Some(pending.clone());
             on_behalf_of = behalf.and(pending.approver_name.clone());
         }
@@ -115,13 +117,16 @@ fn submit_facts(r: &RequestRow) -> SubmitFacts {
     }
 }
 
-fn decide_facts(r: &RequestRow, step: &StepRow) -> DecideFacts {
+fn decide_facts(r: &RequestRow, step: &StepRow, round: &[StepRow], viewer: i64) -> DecideFacts {
     DecideFacts {
         request_state: r.state(),
         step_state: step.state(),
         approver: step.approver(),
         filed_by: r.filed_by,
         submitted_by: r.submitted_by,
+        decided_another_step: round
+            .iter()
+            .any(|s| s.id != step.id && s.decided_by == Some(viewer)),
     }
 }
 
@@ -157,7 +162,7 @@ fn request_facts(r: &RequestRow) -> Vec<(&'static str, String)> {
 }
 
 /// Tells a step's approver (and anyone standing in for them) that it is their turn.
-async fn announce_step(
+pub(super) async fn announce_step(
     conn: &mut PgConnection,
     state: &AppState,
     r: &RequestRow,
@@ -308,9 +313,14 @@ async fn load_decision(
         .await?
         .ok_or(AppError::NotFound)?;
     let step = db::step(tx, step_id).await?.ok_or(AppError::NotFound)?;
+    let round = db::round(tx, request_id, step.round).await?;
     let subs = db::substituting_for(tx, ctx.user.id, Utc::now().date_naive()).await?;
-    let allowed = rules::may_decide(who(ctx), decide_facts(&r, &step), &subs)
-        .map_err(|refusal| no_longer(&step, &r, refusal));
+    let allowed = rules::may_decide(
+        who(ctx),
+        decide_facts(&r, &step, &round, ctx.user.id),
+        &subs,
+    )
+    .map_err(|refusal| no_longer(&step, &r, refusal));
     Ok((r, step, allowed))
 }
 

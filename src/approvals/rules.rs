@@ -213,11 +213,14 @@ pub struct DecideFacts {
     pub approver: Approver,
     pub filed_by: i64,
     pub submitted_by: Option<i64>,
+    /// The person already decided another step of this round (for themselves or for someone).
+    pub decided_another_step: bool,
 }
 
 /// Approving or sending back a step: its turn, the request in approval, by its approver (or a
 /// holder of its role, or the approver's substitute today), never by whoever filed or submitted
-/// the request. `substituting_for` are the approvers `who` stands in for today. On success,
+/// the request, and never by someone who decided another step of the same round (each step is
+/// another pair of eyes). `substituting_for` are the approvers `who` stands in for today. On success,
 /// says on whose behalf the decision is made, if not their own.
 pub fn may_decide(
     who: Who,
@@ -230,6 +233,11 @@ pub fn may_decide(
     if who.id == f.filed_by || Some(who.id) == f.submitted_by {
         return Err(Refusal(
             "You filed or submitted this request; someone else must approve it.",
+        ));
+    }
+    if f.decided_another_step {
+        return Err(Refusal(
+            "You already decided another step of this request; each step needs someone else.",
         ));
     }
     match f.approver {
@@ -467,6 +475,7 @@ mod tests {
             approver,
             filed_by: FILER,
             submitted_by: Some(2),
+            decided_another_step: false,
         }
     }
 
@@ -481,26 +490,30 @@ mod tests {
                             Approver::Role(Role::Finance),
                             Approver::Unassigned,
                         ] {
-                            let f = DecideFacts {
-                                request_state,
-                                ..decide(step, approver)
-                            };
-                            let w = who(id, &[role]);
-                            let mine = match approver {
-                                Approver::User(u) => u == id,
-                                Approver::Role(r) => r == role,
-                                Approver::Unassigned => false,
-                            };
-                            let expected = request_state == State::InApproval
-                                && step == StepState::Pending
-                                && id != FILER
-                                && id != 2
-                                && mine;
-                            assert_eq!(
-                                may_decide(w, f, &[]).is_ok(),
-                                expected,
-                                "{request_state:?} {step:?} {role:?} {id} {approver:?}"
-                            );
+                            for decided in [false, true] {
+                                let f = DecideFacts {
+                                    request_state,
+                                    decided_another_step: decided,
+                                    ..decide(step, approver)
+                                };
+                                let w = who(id, &[role]);
+                                let mine = match approver {
+                                    Approver::User(u) => u == id,
+                                    Approver::Role(r) => r == role,
+                                    Approver::Unassigned => false,
+                                };
+                                let expected = request_state == State::InApproval
+                                    && step == StepState::Pending
+                                    && id != FILER
+                                    && id != 2
+                                    && !decided
+                                    && mine;
+                                assert_eq!(
+                                    may_decide(w, f, &[]).is_ok(),
+                                    expected,
+                                    "{request_state:?} {step:?} {role:?} {id} {approver:?} {decided}"
+                                );
+                            }
                         }
                     }
                 }
@@ -519,6 +532,20 @@ mod tests {
             ..decide(StepState::Pending, Approver::User(JEREMY))
         };
         assert!(may_decide(who(JEREMY, &[Role::Approver]), jeremy_filed, &[]).is_err());
+    }
+
+    #[test]
+    fn one_person_decides_at_most_one_step_of_a_round() {
+        let f = DecideFacts {
+            decided_another_step: true,
+            ..decide(StepState::Pending, Approver::Role(Role::Finance))
+        };
+        assert!(may_decide(who(3, &[Role::Finance]), f, &[]).is_err());
+        let f = DecideFacts {
+            decided_another_step: true,
+            ..decide(StepState::Pending, Approver::User(JEREMY))
+        };
+        assert!(may_decide(who(DUSTIN, &[Role::Approver]), f, &[JEREMY]).is_err());
     }
 
     #[test]

@@ -23,11 +23,21 @@ pub const NAV: &[(&str, &str, Access)] = &[
     ("Home", "/", Access::SignedIn),
     ("Clients", "/clients", crate::clients::VIEW),
     ("Requests", "/requests", crate::change_requests::VIEW),
+    (
+        "Substitutes",
+        "/substitutes",
+        crate::approvals::substitutes::ACCESS,
+    ),
     ("Users", "/admin/users", crate::users::ACCESS),
     (
         "Distribution list",
         "/admin/distribution",
         crate::notifications::ACCESS,
+    ),
+    (
+        "Approval chain",
+        "/admin/approvals",
+        crate::approvals::admin::ACCESS,
     ),
     (
         "Reasons",

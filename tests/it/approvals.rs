@@ -693,3 +693,235 @@ async fn a_step_left_waiting_nudges_its_approver_once_per_interval_and_stops_onc
         &vec!["dustin@agency.test".to_string()]
     );
 }
+
+#[tokio::test]
+async fn an_admin_changes_the_chain_and_requests_in_flight_keep_theirs() {
+    let c = chain().await;
+    let admin = c.app.user("admin@agency.test", &[Role::Admin]).await;
+    let admin_cookie = c.app.session_cookie(admin).await;
+    let in_flight = c.file(&[]).await;
+    c.submit(&c.am_cookie, in_flight).await;
+
+    let (step2, name): (i64, String) =
+        sqlx::query_as("SELECT id, name FROM approval_chain_steps WHERE position = 2")
+            .fetch_one(&c.app.db)
+            .await
+            .unwrap();
+    // Bad input is answered beside the field and keeps what was typed.
+    let res = c
+        .post(
+            &admin_cookie,
+            &format!("/admin/approvals/steps/{step2}"),
+            &[
+                ("name", "Leadership sign-off"),
+                ("position", "two"),
+                ("approver", "role:dm_leadership"),
+                ("condition", "always"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("A whole number from 1 to 99."), "{body}");
+    assert!(body.contains("value=\"Leadership sign-off\""));
+
+    let res = c
+        .post(
+            &admin_cookie,
+            &format!("/admin/approvals/steps/{step2}"),
+            &[
+                ("name", "Leadership sign-off"),
+                ("position", "2"),
+                ("approver", "role:dm_leadership"),
+                ("condition", "always"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(c.app.audit_count("approval_chain.step_edited").await, 1);
+    // The request in flight keeps Dustin at its second step.
+    let kept: (String, Option<i64>) = sqlx::query_as(
+        "SELECT name, approver_user_id FROM request_approvals
+          WHERE change_request_id = $1 AND position = 2",
+    )
+    .bind(in_flight)
+    .fetch_one(&c.app.db)
+    .await
+    .unwrap();
+    assert_eq!(kept.0, name);
+    assert!(kept.1.is_some());
+
+    // A request submitted now gets the new step.
+    let other = new_client(&c.app, c.am, "Summit Powersports").await;
+    let fresh = c.file_for(other, &[]).await;
+    c.submit(&c.am_cookie, fresh).await;
+    let (name, role): (String, Option<String>) = sqlx::query_as(
+        "SELECT name, approver_role FROM request_approvals
+          WHERE change_request_id = $1 AND position = 2",
+    )
+    .bind(fresh)
+    .fetch_one(&c.app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        (name.as_str(), role.as_deref()),
+        ("Leadership sign-off", Some("dm_leadership"))
+    );
+
+    // With a step nobody is named for, submitting says what to do.
+    sqlx::query("UPDATE approval_chain_steps SET approver_user_id = NULL WHERE position = 1")
+        .execute(&c.app.db)
+        .await
+        .unwrap();
+    let third = new_client(&c.app, c.am, "Bayou Boats").await;
+    let id = c.file_for(third, &[]).await;
+    let flash = c.submit(&c.am_cookie, id).await;
+    assert!(flash.contains("no approver named"), "{flash}");
+    assert_eq!(c.state(id).await, "draft");
+}
+
+#[tokio::test]
+async fn a_substitute_decides_on_behalf_of_the_approver_away_and_the_record_says_so() {
+    let c = chain().await;
+    let carol = c.app.user("carol@agency.test", &[Role::Approver]).await;
+    let carol_cookie = c.app.session_cookie(carol).await;
+    let today = chrono::Utc::now().date_naive();
+    let res = c
+        .post(
+            &c.jeremy_cookie,
+            "/substitutes",
+            &[
+                ("substitute", &carol.to_string()),
+                ("starts_on", &today.to_string()),
+                ("ends_on", &(today + chrono::Duration::days(3)).to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    // Backwards dates are refused beside the field.
+    let res = c
+        .post(
+            &c.jeremy_cookie,
+            "/substitutes",
+            &[
+                ("substitute", &carol.to_string()),
+                ("starts_on", &today.to_string()),
+                ("ends_on", &(today - chrono::Duration::days(3)).to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("id=\"ends_on-error\""));
+
+    let id = c.file(&[]).await;
+    c.submit(&c.am_cookie, id).await;
+    // Jeremy's turn is announced to Jeremy and to Carol, who stands in for him.
+    assert_eq!(
+        c.mail(id).await.last().unwrap().1,
+        vec![
+            "carol@agency.test".to_string(),
+            "jeremy@agency.test".to_string()
+        ]
+    );
+    let desk = c.page(&carol_cookie, "/").await;
+    assert!(
+        desk.contains("Lakeside RV Center") && desk.contains("(for Test jeremy)"),
+        "{desk}"
+    );
+    let step = c.pending_step(id).await;
+    assert_eq!(
+        c.decide(&carol_cookie, step, "approve", "For Jeremy").await,
+        303
+    );
+    let (by, behalf): (i64, Option<i64>) =
+        sqlx::query_as("SELECT decided_by, on_behalf_of FROM request_approvals WHERE id = $1")
+            .bind(step)
+            .fetch_one(&c.app.db)
+            .await
+            .unwrap();
+    assert_eq!((by, behalf), (carol, Some(c.jeremy)));
+    let page = c.page(&c.am_cookie, &format!("/requests/{id}")).await;
+    assert!(
+        page.contains("Test carol on behalf of Test jeremy"),
+        "{page}"
+    );
+
+    // Carol decided one step: the next is Dustin's, and she may not take it for anyone.
+    let step2 = c.pending_step(id).await;
+    assert_eq!(c.decide(&carol_cookie, step2, "approve", "").await, 303);
+    assert_eq!(names(&c.steps(id).await)[1], "pending");
+
+    // Ending the substitution gives the steps back.
+    let sub: i64 = sqlx::query_scalar("SELECT id FROM approval_substitutes")
+        .fetch_one(&c.app.db)
+        .await
+        .unwrap();
+    let res = c
+        .post(&carol_cookie, &format!("/substitutes/{sub}/end"), &[])
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        c.app.audit_count("approval_substitute.ended").await,
+        0,
+        "only the approver ends it"
+    );
+    c.post(&c.jeremy_cookie, &format!("/substitutes/{sub}/end"), &[])
+        .await;
+    assert_eq!(c.app.audit_count("approval_substitute.ended").await, 1);
+}
+
+#[tokio::test]
+async fn an_admin_sees_a_stalled_step_and_hands_it_to_someone_else() {
+    let c = chain().await;
+    let admin = c.app.user("admin@agency.test", &[Role::Admin]).await;
+    let admin_cookie = c.app.session_cookie(admin).await;
+    let carol = c.app.user("carol@agency.test", &[Role::Approver]).await;
+    let id = c.file(&[]).await;
+    c.submit(&c.am_cookie, id).await;
+    let step = c.pending_step(id).await;
+    assert!(
+        c.page(&admin_cookie, "/admin/approvals")
+            .await
+            .contains("id=\"no-stalled\"")
+    );
+    sqlx::query(
+        "UPDATE request_approvals SET reached_at = now() - interval '10 days' WHERE id = $1",
+    )
+    .bind(step)
+    .execute(&c.app.db)
+    .await
+    .unwrap();
+    let page = c.page(&admin_cookie, "/admin/approvals").await;
+    assert!(
+        page.contains("id=\"stalled\"") && page.contains("Lakeside RV Center"),
+        "{page}"
+    );
+
+    let res = c
+        .post(
+            &admin_cookie,
+            &format!("/admin/approval-steps/{step}/reassign"),
+            &[("approver", &format!("user:{carol}"))],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(c.app.audit_count("change_request.step_reassigned").await, 1);
+    assert_eq!(
+        c.mail(id).await.last().unwrap().1,
+        vec!["carol@agency.test".to_string()]
+    );
+    // Jeremy no longer decides it; Carol does.
+    assert_eq!(c.decide(&c.jeremy_cookie, step, "approve", "").await, 303);
+    assert_eq!(names(&c.steps(id).await)[0], "pending");
+    let carol_cookie = c.app.session_cookie(carol).await;
+    assert_eq!(c.decide(&carol_cookie, step, "approve", "").await, 303);
+    assert_eq!(names(&c.steps(id).await)[0], "approved");
+    // A decided step is not reassigned.
+    c.post(
+        &admin_cookie,
+        &format!("/admin/approval-steps/{step}/reassign"),
+        &[("approver", &format!("user:{}", c.jeremy))],
+    )
+    .await;
+    assert_eq!(c.app.audit_count("change_request.step_reassigned").await, 1);
+}

@@ -1,0 +1,322 @@
+//! An approver away names a substitute for a date range; during it their steps go to the
+//! substitute, and each decision records "on behalf of".
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::Form;
+use chrono::{NaiveDate, Utc};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::audit::{self, Actor};
+use crate::auth::roles::Role;
+use crate::auth::session;
+use crate::clients::db::PersonOption;
+use crate::notifications::{emails, outbox, recipients};
+use crate::users::form::FieldErrors;
+use crate::web::ctx::Ctx;
+use crate::web::error::AppResult;
+use crate::web::pages::Chrome;
+use crate::web::{Access, AppState};
+
+pub const ACCESS: Access = Access::Roles(&[Role::Approver]);
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct Substitution {
+    pub id: i64,
+    pub approver_name: String,
+    pub substitute_name: String,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub mine: bool,
+}
+
+impl Substitution {
+    pub fn range(&self) -> String {
+        format!(
+            "{} to {}",
+            self.starts_on.format("%b %-d, %Y"),
+            self.ends_on.format("%b %-d, %Y")
+        )
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SubstituteForm {
+    #[serde(default)]
+    substitute: String,
+    #[serde(default)]
+    starts_on: String,
+    #[serde(default)]
+    ends_on: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "approvals/substitutes.html")]
+pub(super) struct SubstitutesPage {
+    chrome: Chrome,
+    substitutions: Vec<Substitution>,
+    people: Vec<PersonOption>,
+    form: SubstituteForm,
+    errors: FieldErrors,
+}
+
+impl SubstitutesPage {
+    fn chosen(&self, id: &i64) -> bool {
+        self.form.substitute.trim() == id.to_string()
+    }
+}
+
+async fn render(
+    state: &AppState,
+    ctx: &Ctx,
+    form: SubstituteForm,
+    errors: FieldErrors,
+) -> AppResult<SubstitutesPage> {
+    let mut conn = state.db.acquire().await?;
+    let substitutions = sqlx::query_as(
+        "SELECT s.id, a.display_name AS approver_name, b.display_name AS substitute_name,
+                s.starts_on, s.ends_on, s.approver_id = $1 AS mine
+           FROM approval_substitutes s
+           JOIN users a ON a.id = s.approver_id
+           JOIN users b ON b.id = s.substitute_id
+          WHERE (s.approver_id = $1 OR s.substitute_id = $1)
+            AND s.ended_at IS NULL AND s.ends_on >= $2
+          ORDER BY s.starts_on, s.id",
+    )
+    .bind(ctx.user.id)
+    .bind(Utc::now().date_naive())
+    .fetch_all(&mut *conn)
+    .await?;
+    let people = crate::clients::db::people_with_role(&mut conn, Role::Approver.key())
+        .await?
+        .into_iter()
+        .filter(|p| p.id != ctx.user.id)
+        .collect();
+    Ok(SubstitutesPage {
+        chrome: Chrome::new(state, ctx, "/substitutes"),
+        substitutions,
+        people,
+        form,
+        errors,
+    })
+}
+
+pub(super) async fn page(State(state): State<AppState>, ctx: Ctx) -> AppResult<SubstitutesPage> {
+    let today = Utc::now().date_naive().to_string();
+    let form = SubstituteForm {
+        starts_on: today.clone(),
+        ends_on: today,
+        ..Default::default()
+    };
+    render(&state, &ctx, form, FieldErrors::default()).await
+}
+
+/// The substitute and range, checked; or the messages beside each field.
+pub fn check(
+    form: &SubstituteForm,
+    people: &[i64],
+    today: NaiveDate,
+) -> Result<(i64, NaiveDate, NaiveDate), FieldErrors> {
+    let mut errors = FieldErrors::default();
+    let substitute = form
+        .substitute
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|id| people.contains(id));
+    if substitute.is_none() {
+        errors.add("substitute", "Choose another approver from the list.");
+    }
+    let date = |v: &str| NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").ok();
+    let starts = date(&form.starts_on);
+    let ends = date(&form.ends_on);
+    if starts.is_none() {
+        errors.add("starts_on", "Give the first day away (YYYY-MM-DD).");
+    }
+    match (starts, ends) {
+        (_, None) => errors.add("ends_on", "Give the last day away (YYYY-MM-DD)."),
+        (_, Some(e)) if e < today => errors.add("ends_on", "The last day is already past."),
+        (Some(s), Some(e)) if e < s => {
+            errors.add("ends_on", "The last day comes before the first.")
+        }
+        (Some(s), Some(e)) if (e - s).num_days() > 366 => {
+            errors.add("ends_on", "At most a year at a time.")
+        }
+        _ => {}
+    }
+    match (substitute, starts, ends, errors.is_empty()) {
+        (Some(id), Some(s), Some(e), true) => Ok((id, s, e)),
+        _ => Err(errors),
+    }
+}
+
+pub(super) async fn add(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<SubstituteForm>,
+) -> AppResult<Response> {
+    let mut tx = state.db.begin().await?;
+    let people: Vec<i64> = crate::clients::db::people_with_role(&mut tx, Role::Approver.key())
+        .await?
+        .into_iter()
+        .map(|p| p.id)
+        .filter(|id| *id != ctx.user.id)
+        .collect();
+    let (substitute, starts, ends) = match check(&form, &people, Utc::now().date_naive()) {
+        Ok(v) => v,
+        Err(errors) => {
+            drop(tx);
+            let page = render(&state, &ctx, form, errors).await?;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO approval_substitutes (approver_id, substitute_id, starts_on, ends_on)
+         VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(ctx.user.id)
+    .bind(substitute)
+    .bind(starts)
+    .bind(ends)
+    .fetch_one(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        &Actor::from_ctx(&ctx),
+        "approval_substitute.named",
+        "user",
+        Some(ctx.user.id.to_string()),
+        json!({ "substitution_id": id, "substitute": substitute, "starts_on": starts, "ends_on": ends }),
+    )
+    .await?;
+    if let Some(to) = recipients::user(&mut tx, substitute).await? {
+        let email = emails::notice(
+            &state.config.base_url,
+            emails::Notice {
+                kind: "approval_substitute.named",
+                to: vec![to],
+                subject: format!("You stand in for {} on approvals", ctx.user.display_name),
+                intro: "While they are away, their approval steps come to you; your decisions are recorded on their behalf.",
+                facts: vec![
+                    ("For", ctx.user.display_name.clone()),
+                    ("From", starts.format("%b %-d, %Y").to_string()),
+                    ("To", ends.format("%b %-d, %Y").to_string()),
+                ],
+                path: "/".into(),
+                link_label: "Open your desk",
+                related: None,
+            },
+        )?;
+        outbox::enqueue(&mut tx, &state.config.mail, &email).await?;
+    }
+    session::set_flash(
+        &mut tx,
+        &ctx.user.session_hash,
+        "Substitute named: your steps go to them for those days.",
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/substitutes").into_response())
+}
+
+pub(super) async fn end(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let mut tx = state.db.begin().await?;
+    let ended = sqlx::query(
+        "UPDATE approval_substitutes SET ended_at = now()
+          WHERE id = $1 AND approver_id = $2 AND ended_at IS NULL",
+    )
+    .bind(id)
+    .bind(ctx.user.id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    let message = if ended {
+        audit::record(
+            &mut tx,
+            &Actor::from_ctx(&ctx),
+            "approval_substitute.ended",
+            "user",
+            Some(ctx.user.id.to_string()),
+            json!({ "substitution_id": id }),
+        )
+        .await?;
+        "Substitution ended: your steps come back to you."
+    } else {
+        "Nothing changed: that substitution is not yours or already ended."
+    };
+    session::set_flash(&mut tx, &ctx.user.session_hash, message).await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/substitutes").into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(sub: &str, s: &str, e: &str) -> SubstituteForm {
+        SubstituteForm {
+            substitute: sub.into(),
+            starts_on: s.into(),
+            ends_on: e.into(),
+        }
+    }
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 25).unwrap()
+    }
+
+    #[test]
+    fn a_range_of_days_for_another_approver() {
+        assert_eq!(
+            check(&form("7", "2026-11-25", "2026-12-02"), &[7], today()),
+            Ok((
+                7,
+                NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(),
+                NaiveDate::from_ymd_opt(2026, 12, 2).unwrap()
+            ))
+        );
+    }
+
+    #[test]
+    fn unknown_people_bad_or_backwards_dates_are_refused_beside_their_field() {
+        assert!(
+            check(&form("8", "2026-11-25", "2026-11-26"), &[7], today())
+                .unwrap_err()
+                .has("substitute")
+        );
+        assert!(
+            check(&form("7", "x", "2026-11-26"), &[7], today())
+                .unwrap_err()
+                .has("starts_on")
+        );
+        assert!(
+            check(&form("7", "2026-11-25", ""), &[7], today())
+                .unwrap_err()
+                .has("ends_on")
+        );
+        assert!(
+            check(&form("7", "2026-11-26", "2026-11-25"), &[7], today())
+                .unwrap_err()
+                .has("ends_on")
+        );
+        assert!(
+            check(&form("7", "2026-11-01", "2026-11-24"), &[7], today())
+                .unwrap_err()
+                .has("ends_on")
+        );
+        assert!(
+            check(&form("7", "2026-11-25", "2027-12-25"), &[7], today())
+                .unwrap_err()
+                .has("ends_on")
+        );
+    }
+}
