@@ -13,7 +13,7 @@ async fn demo_app() -> TestApp {
 }
 
 /// The demo, sending its email to a real SMTP server on loopback.
-async fn demo_app_mailing(server: &smtp::SmtpServer) -> TestApp {
+pub(crate) async fn demo_app_mailing(server: &smtp::SmtpServer) -> TestApp {
     let port = server.port;
     let app = TestApp::spawn_with(|c| {
         c.demo = true;
@@ -25,7 +25,7 @@ async fn demo_app_mailing(server: &smtp::SmtpServer) -> TestApp {
 }
 
 /// Delivers the outbox and returns the messages the server received for `to`.
-async fn mail_for(app: &TestApp, server: &smtp::SmtpServer, to: &str) -> Vec<String> {
+pub(crate) async fn mail_for(app: &TestApp, server: &smtp::SmtpServer, to: &str) -> Vec<String> {
     app.deliver_mail().await;
     server
         .received()
@@ -157,7 +157,7 @@ async fn an_admin_disables_a_user_and_that_users_open_session_ends_on_the_next_c
     amy.close().await;
 }
 
-trait Search {
+pub(crate) trait Search {
     async fn fill_search(&self, text: &str);
 }
 

@@ -6,6 +6,7 @@ mod approvals;
 mod audit;
 mod auth;
 mod browser;
+mod browser_approvals;
 mod change_requests;
 mod clients;
 mod documents;

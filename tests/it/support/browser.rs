@@ -164,6 +164,26 @@ impl Browser {
         self.driver.current_url().await.unwrap().path().to_string()
     }
 
+    /// Accepts the confirmation the page asks (`data-confirm`), waiting up to 5 s for it.
+    pub async fn accept_confirm(&self) {
+        for _ in 0..50 {
+            if self.driver.accept_alert().await.is_ok() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no confirmation was asked on {}", self.path().await);
+    }
+
+    /// Signs out (if signed in) and signs in as `email`.
+    pub async fn switch_to(&self, base: &str, email: &str, password: &str) {
+        if self.driver.find(By::Css("#sign-out")).await.is_ok() {
+            self.click("#sign-out").await;
+            self.find("#sign-in").await;
+        }
+        self.sign_in(base, email, password).await;
+    }
+
     /// Signs in through the form, as a person would, and waits for the answer.
     pub async fn sign_in(&self, base: &str, email: &str, password: &str) {
         self.driver.goto(format!("{base}/login")).await.unwrap();
