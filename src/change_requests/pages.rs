@@ -329,6 +329,30 @@ impl Event {
                 self.details["name"].as_str().unwrap_or("")
             ),
             "change_request.commented" => "Commented".into(),
+            "change_request.submitted" => match self.details["round"].as_i64() {
+                Some(n) if n > 1 => format!("Submitted again for approval (submission {n})"),
+                _ => "Submitted for approval".into(),
+            },
+            "change_request.step_approved" => {
+                let step = self.details["step"].as_str().unwrap_or("");
+                match self.details["comment"].as_str().filter(|c| !c.is_empty()) {
+                    Some(c) => format!("Approved {step}: “{c}”"),
+                    None => format!("Approved {step}"),
+                }
+            }
+            "change_request.sent_back" => format!(
+                "Sent back at {}: “{}”",
+                self.details["step"].as_str().unwrap_or(""),
+                self.details["reason"].as_str().unwrap_or("")
+            ),
+            "change_request.approved" => "Approved by every step; the change task is open".into(),
+            "change_request.processed" => "Processed by Accounting".into(),
+            "change_request.step_reassigned" => format!(
+                "Handed {} from {} to {}",
+                self.details["step"].as_str().unwrap_or(""),
+                self.details["from"].as_str().unwrap_or(""),
+                self.details["to"].as_str().unwrap_or("")
+            ),
             "change_request.retention_outcome" => format!(
                 "Retention call recorded: {}",
                 self.details["outcome"]
