@@ -23,6 +23,8 @@ pub struct Config {
     /// An approval step waiting this many business days emails its approver, and again after
     /// each further interval.
     pub approval_nudge_days: u32,
+    /// Days before an effective date the SEM specialist and team are reminded (0: the day).
+    pub reminder_days: Vec<u32>,
     /// `production` forbids demo mode and the private cluster.
     pub production: bool,
     /// A session unused this long is over.
@@ -149,6 +151,15 @@ impl Config {
                     )
                 })?,
         };
+        let reminder_days = match get("REMINDER_DAYS") {
+            None => vec![7, 1, 0],
+            Some(v) => crate::operations::rules::parse_days(&v).ok_or_else(|| {
+                err(
+                    "REMINDER_DAYS",
+                    format!("`{v}` is not a list of days before the effective date, like 7,1,0"),
+                )
+            })?,
+        };
         let log_json = match get("LOG_FORMAT").as_deref().map(str::trim) {
             None | Some("text") => false,
             Some("json") => true,
@@ -192,6 +203,7 @@ impl Config {
             log_json,
             mail,
             approval_nudge_days,
+            reminder_days,
         })
     }
 

@@ -15,6 +15,7 @@ pub mod health;
 pub mod home;
 pub mod money;
 pub mod notifications;
+pub mod operations;
 pub mod retention;
 pub mod server;
 pub mod users;

@@ -126,12 +126,20 @@ async fn shutdown_signal() {
 
 /// The scheduled jobs this app runs, each kind with its handler.
 pub fn job_runner(config: &crate::config::Config) -> crate::notifications::jobs::JobRunner {
-    crate::notifications::jobs::JobRunner::new().with(
-        crate::approvals::nudges::KIND,
-        crate::approvals::nudges::NudgeHandler {
-            base_url: config.base_url.clone(),
-            mail: config.mail.clone(),
-            days: config.approval_nudge_days,
-        },
-    )
+    crate::notifications::jobs::JobRunner::new()
+        .with(
+            crate::approvals::nudges::KIND,
+            crate::approvals::nudges::NudgeHandler {
+                base_url: config.base_url.clone(),
+                mail: config.mail.clone(),
+                days: config.approval_nudge_days,
+            },
+        )
+        .with(
+            crate::operations::reminders::KIND,
+            crate::operations::reminders::ReminderHandler {
+                base_url: config.base_url.clone(),
+                mail: config.mail.clone(),
+            },
+        )
 }

@@ -23,7 +23,6 @@ pub fn routes(r: Routes) -> Routes {
         .post("/approvals/{id}/approve", view, pages::approve)
         .post("/approvals/{id}/send-back", view, pages::send_back)
         .post("/requests/{id}/processed", ACCOUNTING, pages::process)
-        .get("/tasks/{id}", view, pages::change_task)
         .get("/substitutes", substitutes::ACCESS, substitutes::page)
         .post("/substitutes", substitutes::ACCESS, substitutes::add)
         .post(

@@ -1,7 +1,5 @@
 //! Submit, approve, send back, process, and the change task page.
 
-use askama::Template;
-use askama_web::WebTemplate;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -22,7 +20,6 @@ use crate::notifications::{emails, outbox, recipients};
 use crate::web::AppState;
 use crate::web::ctx::Ctx;
 use crate::web::error::{AppError, AppResult};
-use crate::web::pages::Chrome;
 
 fn who(ctx: &Ctx) -> Who {
     Who {
@@ -678,48 +675,17 @@ pub(super) async fn process(
         json!({ "note": note }),
     )
     .await?;
-    done(tx, &ctx, id, "Marked processed.").await
-}
-
-/// The change task: everything Operations needs from an approved request on one page.
-#[derive(Template, WebTemplate)]
-#[template(path = "approvals/task.html")]
-pub(super) struct TaskPage {
-    chrome: Chrome,
-    task_id: i64,
-    created: String,
-    r: RequestRow,
-    save_attempt: Option<crate::retention::SaveAttempt>,
-    attachments: Vec<crate::change_requests::attachments::AttachmentRow>,
-    steps: Vec<StepRow>,
-}
-
-pub(super) async fn change_task(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Path(task_id): Path<i64>,
-) -> AppResult<TaskPage> {
-    let mut conn = state.db.acquire().await?;
-    let row: Option<(i64, chrono::DateTime<Utc>)> =
-        sqlx::query_as("SELECT change_request_id, created_at FROM change_tasks WHERE id = $1")
-            .bind(task_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    let (request_id, created_at) = row.ok_or(AppError::NotFound)?;
-    let r = requests::find(&mut conn, request_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let save_attempt = crate::retention::find(&mut conn, request_id).await?;
-    let attachments =
-        crate::change_requests::attachments::for_request(&mut conn, request_id).await?;
-    let steps = db::round(&mut conn, request_id, r.approval_round).await?;
-    Ok(TaskPage {
-        chrome: Chrome::new(&state, &ctx, "/requests"),
-        task_id,
-        created: created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-        r,
-        save_attempt,
-        attachments,
-        steps,
-    })
+    let completed =
+        crate::operations::complete_if_ready(&mut tx, &Actor::from_ctx(&ctx), id).await?;
+    done(
+        tx,
+        &ctx,
+        id,
+        if completed {
+            "Marked processed. Everything else was done: the request is completed."
+        } else {
+            "Marked processed."
+        },
+    )
+    .await
 }

@@ -383,6 +383,9 @@ pub struct ShowPage {
     /// The upload's message when the file was refused.
     pub attach_error: String,
     comments: Vec<super::comments::CommentRow>,
+    /// The SEM specialist's task to pause the ads, once forwarded.
+    sem_task: Option<crate::operations::tasks::SemTaskRow>,
+    may_tick: bool,
     /// The approval chain, and what the viewer may do about it.
     pub approval: crate::approvals::ApprovalPanel,
     may_comment: bool,
@@ -450,7 +453,19 @@ pub async fn show_page(state: &AppState, ctx: &Ctx, id: i64) -> AppResult<ShowPa
     let attachments = super::attachments::for_request(&mut conn, id).await?;
     let comments = super::comments::for_request(&mut conn, id).await?;
     let approval = crate::approvals::panel(&mut conn, who(ctx), &r).await?;
+    let sem_task = crate::operations::tasks::sem_task_for(&mut conn, id).await?;
+    let may_tick = sem_task.as_ref().is_some_and(|t| {
+        crate::operations::rules::may_tick_sem_task(
+            who(ctx),
+            t.assignee,
+            t.done_at.is_some(),
+            t.cancelled_at.is_some(),
+        )
+        .is_ok()
+    });
     Ok(ShowPage {
+        sem_task,
+        may_tick,
         approval,
         may_attach: rules::may_attach(who(ctx), facts, r.kind()).is_ok(),
         attachments,

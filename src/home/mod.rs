@@ -102,6 +102,10 @@ struct HomePage {
     chrome: Chrome,
     sections: Vec<Filled>,
     questions: Vec<crate::change_requests::questions::Waiting>,
+    /// The Ops Lead's change tasks waiting.
+    tasks: Vec<crate::operations::tasks::OpenTask>,
+    /// The SEM specialist's pause tasks, soonest first.
+    sem_tasks: Vec<crate::operations::tasks::OpenSemTask>,
     my_clients: Vec<ClientLine>,
     show_clients: bool,
 }
@@ -189,7 +193,19 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> AppResult<HomePage> {
     } else {
         Vec::new()
     };
+    let tasks = if ctx.user.roles.contains(Role::OpsLead) {
+        crate::operations::tasks::open_tasks(&mut conn, QUEUE_LIMIT).await?
+    } else {
+        Vec::new()
+    };
+    let sem_tasks = if ctx.user.roles.contains(Role::SemSpecialist) {
+        crate::operations::tasks::open_sem_tasks(&mut conn, ctx.user.id, QUEUE_LIMIT).await?
+    } else {
+        Vec::new()
+    };
     Ok(HomePage {
+        tasks,
+        sem_tasks,
         chrome: Chrome::new(&state, &ctx, "/"),
         sections: filled,
         questions,

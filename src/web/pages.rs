@@ -23,6 +23,7 @@ pub const NAV: &[(&str, &str, Access)] = &[
     ("Home", "/", Access::SignedIn),
     ("Clients", "/clients", crate::clients::VIEW),
     ("Requests", "/requests", crate::change_requests::VIEW),
+    ("Planner", "/planner", crate::change_requests::VIEW),
     (
         "Substitutes",
         "/substitutes",

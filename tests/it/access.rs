@@ -31,6 +31,7 @@ const AGENCY: Who = Who::Only(&[
     Role::Admin,
 ]);
 const CLIENT_EDITORS: Who = Who::Only(&[Role::Admin, Role::OpsLead]);
+const OPS: Who = Who::Only(&[Role::OpsLead]);
 
 /// The expected answer for every route. Keep in step with the app: a route added there and not
 /// here fails `every_route_is_in_the_table`.
@@ -79,6 +80,23 @@ const TABLE: &[(&str, &str, Who)] = &[
         "/substitutes/{id}/end",
         Who::Only(&[Role::Approver]),
     ),
+    ("POST", "/tasks/{id}/forward", OPS),
+    ("POST", "/tasks/{id}/planner", OPS),
+    ("POST", "/tasks/{id}/status", OPS),
+    ("POST", "/tasks/{id}/done", OPS),
+    (
+        "POST",
+        "/sem-tasks/{id}/done",
+        Who::Only(&[Role::SemSpecialist]),
+    ),
+    ("GET", "/planner", AGENCY),
+    ("GET", "/planner.csv", AGENCY),
+    ("GET", "/planner/calendar", AGENCY),
+    ("POST", "/planner/{id}", OPS),
+    ("GET", "/planner/feed", AGENCY),
+    ("POST", "/planner/feed", AGENCY),
+    ("POST", "/planner/feed/revoke", AGENCY),
+    ("GET", "/calendar/{token}", Who::Anyone),
     ("GET", "/admin/approvals", ADMIN),
     ("POST", "/admin/approvals/steps", ADMIN),
     ("POST", "/admin/approvals/steps/{id}", ADMIN),
@@ -157,7 +175,10 @@ async fn every_route_answers_every_role_as_the_table_says() {
     let mut checked = 0;
     for r in &routes {
         let who = expected(r.method.as_str(), r.path).expect("checked by the other test");
-        let path = r.path.replace("{id}", &target.to_string());
+        let path = r
+            .path
+            .replace("{id}", &target.to_string())
+            .replace("{token}", "not-a-feed.ics");
         let method = Method::from_bytes(r.method.as_str().as_bytes()).unwrap();
 
         // Nobody signed in.

@@ -5,20 +5,20 @@ use offboarding_desk::auth::roles::Role;
 
 use crate::support::{TestApp, client, location};
 
-struct Chain {
-    app: TestApp,
-    client_id: i64,
-    am: i64,
-    am_cookie: String,
-    retention_cookie: String,
-    jeremy: i64,
-    jeremy_cookie: String,
-    dustin_cookie: String,
-    finance_cookie: String,
-    accounting_cookie: String,
+pub(crate) struct Chain {
+    pub app: TestApp,
+    pub client_id: i64,
+    pub am: i64,
+    pub am_cookie: String,
+    pub retention_cookie: String,
+    pub jeremy: i64,
+    pub jeremy_cookie: String,
+    pub dustin_cookie: String,
+    pub finance_cookie: String,
+    pub accounting_cookie: String,
 }
 
-async fn chain() -> Chain {
+pub(crate) async fn chain() -> Chain {
     let app = TestApp::spawn().await;
     let am = app.user("am@agency.test", &[Role::AccountManager]).await;
     let amy = app.user("amy@agency.test", &[Role::Retention]).await;
@@ -54,7 +54,7 @@ async fn chain() -> Chain {
     }
 }
 
-async fn new_client(app: &TestApp, am: i64, name: &str) -> i64 {
+pub(crate) async fn new_client(app: &TestApp, am: i64, name: &str) -> i64 {
     sqlx::query_scalar(
         "INSERT INTO clients (name, crm_account_id, account_manager_id, monthly_budget_cents)
          VALUES ($1, 'CRM-' || md5($1), $2, 450000) RETURNING id",
@@ -67,7 +67,7 @@ async fn new_client(app: &TestApp, am: i64, name: &str) -> i64 {
 }
 
 impl Chain {
-    async fn post(&self, cookie: &str, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    pub async fn post(&self, cookie: &str, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         client()
             .post(self.app.url(path))
             .header("cookie", cookie)
@@ -77,7 +77,7 @@ impl Chain {
             .unwrap()
     }
 
-    async fn page(&self, cookie: &str, path: &str) -> String {
+    pub async fn page(&self, cookie: &str, path: &str) -> String {
         client()
             .get(self.app.url(path))
             .header("cookie", cookie)
@@ -90,7 +90,7 @@ impl Chain {
     }
 
     /// Files a request for `client` and returns its id.
-    async fn file_for(&self, client_id: i64, extra: &[(&str, &str)]) -> i64 {
+    pub async fn file_for(&self, client_id: i64, extra: &[(&str, &str)]) -> i64 {
         let reason: i64 =
             sqlx::query_scalar("SELECT id FROM change_reasons ORDER BY position LIMIT 1")
                 .fetch_one(&self.app.db)
@@ -124,11 +124,11 @@ impl Chain {
             .unwrap()
     }
 
-    async fn file(&self, extra: &[(&str, &str)]) -> i64 {
+    pub async fn file(&self, extra: &[(&str, &str)]) -> i64 {
         self.file_for(self.client_id, extra).await
     }
 
-    async fn submit(&self, cookie: &str, id: i64) -> String {
+    pub async fn submit(&self, cookie: &str, id: i64) -> String {
         let res = self
             .post(cookie, &format!("/requests/{id}/submit"), &[])
             .await;
@@ -137,7 +137,7 @@ impl Chain {
     }
 
     /// The message the next page shows.
-    async fn flash(&self, cookie: &str, id: i64) -> String {
+    pub async fn flash(&self, cookie: &str, id: i64) -> String {
         let page = self.page(cookie, &format!("/requests/{id}")).await;
         let start = page.find("id=\"flash\">").map(|i| i + 11).unwrap_or(0);
         let end = page[start..]
@@ -147,7 +147,7 @@ impl Chain {
         page[start..end].to_string()
     }
 
-    async fn state(&self, id: i64) -> String {
+    pub async fn state(&self, id: i64) -> String {
         sqlx::query_scalar("SELECT state FROM change_requests WHERE id = $1")
             .bind(id)
             .fetch_one(&self.app.db)
@@ -156,7 +156,7 @@ impl Chain {
     }
 
     /// The current round's steps: (name, state).
-    async fn steps(&self, id: i64) -> Vec<(String, String)> {
+    pub async fn steps(&self, id: i64) -> Vec<(String, String)> {
         sqlx::query_as(
             "SELECT s.name, s.state FROM request_approvals s JOIN change_requests r
                  ON r.id = s.change_request_id AND r.approval_round = s.round
@@ -168,7 +168,7 @@ impl Chain {
         .unwrap()
     }
 
-    async fn pending_step(&self, id: i64) -> i64 {
+    pub async fn pending_step(&self, id: i64) -> i64 {
         sqlx::query_scalar(
             "SELECT id FROM request_approvals WHERE change_request_id = $1 AND state = 'pending'",
         )
@@ -178,7 +178,7 @@ impl Chain {
         .unwrap()
     }
 
-    async fn decide(&self, cookie: &str, step: i64, action: &str, comment: &str) -> u16 {
+    pub async fn decide(&self, cookie: &str, step: i64, action: &str, comment: &str) -> u16 {
         self.post(
             cookie,
             &format!("/approvals/{step}/{action}"),
@@ -190,7 +190,7 @@ impl Chain {
     }
 
     /// (kind, recipients) of every email about request `id`, oldest first.
-    async fn mail(&self, id: i64) -> Vec<(String, Vec<String>)> {
+    pub async fn mail(&self, id: i64) -> Vec<(String, Vec<String>)> {
         sqlx::query_as(
             "SELECT kind, to_addrs FROM outbox_messages WHERE related_id = $1 ORDER BY id",
         )

@@ -1,0 +1,87 @@
+//! After approval: the change task the Ops Lead works, the SEM specialist's pause task, the
+//! planner sheet with its reminders and calendar, and completion.
+
+pub mod feed;
+pub mod planner;
+pub mod reminders;
+pub mod rules;
+pub mod tasks;
+
+use serde_json::json;
+use sqlx::PgConnection;
+
+use crate::audit::{self, Actor};
+use crate::auth::roles::Role;
+use crate::change_requests::db as requests;
+use crate::change_requests::rules::State;
+use crate::web::{Access, Routes};
+
+/// The change task's actions.
+pub const OPS: Access = Access::Roles(&[Role::OpsLead]);
+/// Ticking a pause task.
+pub const SEM: Access = Access::Roles(&[Role::SemSpecialist]);
+
+pub fn routes(r: Routes) -> Routes {
+    let view = crate::change_requests::VIEW;
+    r.get("/tasks/{id}", view, tasks::show)
+        .post("/tasks/{id}/forward", OPS, tasks::forward)
+        .post("/tasks/{id}/planner", OPS, tasks::add_to_planner)
+        .post("/tasks/{id}/status", OPS, tasks::update_status)
+        .post("/tasks/{id}/done", OPS, tasks::mark_done)
+        .post("/sem-tasks/{id}/done", SEM, tasks::tick_sem_task)
+        .get("/planner", view, planner::page)
+        .get("/planner.csv", view, planner::export)
+        .get("/planner/calendar", view, planner::calendar)
+        .post("/planner/{id}", OPS, planner::move_dates)
+        .get("/planner/feed", view, feed::page)
+        .post("/planner/feed", view, feed::create)
+        .post("/planner/feed/revoke", view, feed::revoke)
+        .get("/calendar/{token}", Access::Public, feed::serve)
+}
+
+/// Completes the request if everything after its approval is done, in the caller's
+/// transaction (the request already locked); says whether it did.
+pub async fn complete_if_ready(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    request_id: i64,
+) -> sqlx::Result<bool> {
+    let Some(r) = requests::find(conn, request_id).await? else {
+        return Ok(false);
+    };
+    let (task_done, sem_done): (bool, bool) = sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM change_tasks WHERE change_request_id = $1 AND done_at IS NOT NULL),
+                EXISTS (SELECT 1 FROM sem_tasks WHERE change_request_id = $1 AND done_at IS NOT NULL)",
+    )
+    .bind(request_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let facts = rules::CompletionFacts {
+        kind: r.kind(),
+        state: r.state(),
+        processed: r.processed_at.is_some(),
+        task_done,
+        sem_task_done: sem_done,
+        // The offboarding checklist arrives with its own issue; until then there is none to
+        // wait for.
+        checklist_done: true,
+    };
+    if !rules::is_complete(facts) {
+        return Ok(false);
+    }
+    requests::transition(conn, request_id, State::Approved, State::Completed).await?;
+    sqlx::query("UPDATE change_requests SET completed_at = now() WHERE id = $1")
+        .bind(request_id)
+        .execute(&mut *conn)
+        .await?;
+    audit::record(
+        conn,
+        actor,
+        "change_request.completed",
+        "change_request",
+        Some(request_id.to_string()),
+        json!({}),
+    )
+    .await?;
+    Ok(true)
+}

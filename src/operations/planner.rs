@@ -1,0 +1,688 @@
+//! The planner sheet: the team's live view of upcoming cancellations and pauses, as a sortable,
+//! filterable table, a month calendar, a CSV export and a personal calendar feed.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::Form;
+use chrono::{Datelike, Duration, NaiveDate, Utc};
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::PgConnection;
+
+use crate::audit::{self, Actor};
+use crate::auth::roles::Role;
+use crate::auth::session;
+use crate::change_requests::rules::Kind;
+use crate::clients::db::PersonOption;
+use crate::users::form::FieldErrors;
+use crate::web::AppState;
+use crate::web::ctx::Ctx;
+use crate::web::error::{AppError, AppResult};
+use crate::web::pages::{Chrome, Pager};
+
+/// One line of the planner sheet.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct PlannerLine {
+    pub id: i64,
+    pub request_id: i64,
+    pub client_id: i64,
+    pub client_name: String,
+    pub kind: String,
+    pub effective_date: NaiveDate,
+    pub resume_date: Option<NaiveDate>,
+    pub sem_name: Option<String>,
+    pub am_name: Option<String>,
+    pub ads_paused: bool,
+    pub request_state: String,
+}
+
+impl PlannerLine {
+    pub fn kind_label(&self) -> &'static str {
+        Kind::from_key(&self.kind).map(Kind::label).unwrap_or("")
+    }
+    pub fn effective(&self) -> String {
+        self.effective_date.format("%b %-d, %Y").to_string()
+    }
+    pub fn resume(&self) -> String {
+        self.resume_date
+            .map(|d| d.format("%b %-d, %Y").to_string())
+            .unwrap_or_default()
+    }
+    pub fn state_label(&self) -> &'static str {
+        crate::change_requests::rules::State::from_key(&self.request_state)
+            .map(|s| s.label())
+            .unwrap_or("")
+    }
+}
+
+/// The filters and order of the sheet, from the address.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct Filters {
+    #[serde(default)]
+    pub month: String,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub sem: String,
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub sort: String,
+    #[serde(default)]
+    pub dir: String,
+    pub page: Option<i64>,
+}
+
+/// The filters, checked: anything unknown is ignored rather than trusted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checked {
+    pub from: Option<NaiveDate>,
+    pub until: Option<NaiveDate>,
+    pub kind: Option<&'static str>,
+    pub sem: Option<i64>,
+    pub state: &'static str,
+    pub order: &'static str,
+    pub desc: bool,
+}
+
+/// The first day of `YYYY-MM`, if it is one.
+pub fn parse_month(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(&format!("{}-01", s.trim()), "%Y-%m-%d").ok()
+}
+
+pub fn next_month(first: NaiveDate) -> NaiveDate {
+    if first.month() == 12 {
+        NaiveDate::from_ymd_opt(first.year() + 1, 1, 1).expect("a date")
+    } else {
+        NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1).expect("a date")
+    }
+}
+
+/// The sortable columns and the SQL each sorts by (a fixed list: nothing typed reaches SQL).
+const SORTS: &[(&str, &str)] = &[
+    ("effective", "p.effective_date"),
+    ("client", "lower(c.name)"),
+    ("kind", "p.kind"),
+    ("specialist", "lower(s.display_name)"),
+    ("account_manager", "lower(a.display_name)"),
+];
+
+pub fn check(f: &Filters) -> Checked {
+    let month = parse_month(&f.month);
+    let state = match f.state.as_str() {
+        "upcoming" | "past" | "paused" | "not_paused" | "all" => {
+            ["upcoming", "past", "paused", "not_paused", "all"]
+                .into_iter()
+                .find(|s| *s == f.state)
+                .expect("one of them")
+        }
+        // With a month chosen, every entry of it; otherwise what is still to come.
+        _ if month.is_some() => "all",
+        _ => "upcoming",
+    };
+    let order = SORTS
+        .iter()
+        .find(|(k, _)| *k == f.sort)
+        .map(|(_, sql)| *sql)
+        .unwrap_or(SORTS[0].1);
+    Checked {
+        from: month,
+        until: month.map(next_month),
+        kind: match f.kind.as_str() {
+            "cancellation" => Some("cancellation"),
+            "pause" => Some("pause"),
+            _ => None,
+        },
+        sem: f.sem.trim().parse().ok(),
+        state,
+        order,
+        desc: f.dir == "desc",
+    }
+}
+
+pub async fn lines(
+    conn: &mut PgConnection,
+    c: &Checked,
+    today: NaiveDate,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<Vec<PlannerLine>> {
+    let sql = format!(
+        "SELECT p.id, p.change_request_id AS request_id, p.client_id, c.name AS client_name, p.kind,
+                p.effective_date, p.resume_date, s.display_name AS sem_name,
+                a.display_name AS am_name,
+                EXISTS (SELECT 1 FROM sem_tasks t WHERE t.change_request_id = p.change_request_id
+                          AND t.done_at IS NOT NULL) AS ads_paused,
+                r.state AS request_state
+           FROM planner_entries p
+           JOIN clients c ON c.id = p.client_id
+           JOIN change_requests r ON r.id = p.change_request_id
+           LEFT JOIN users s ON s.id = p.sem_specialist_id
+           LEFT JOIN users a ON a.id = p.account_manager_id
+          WHERE p.removed_at IS NULL
+            AND ($1::date IS NULL OR p.effective_date >= $1)
+            AND ($2::date IS NULL OR p.effective_date < $2)
+            AND ($3::text IS NULL OR p.kind = $3)
+            AND ($4::bigint IS NULL OR p.sem_specialist_id = $4)
+            AND CASE $5
+                  WHEN 'upcoming' THEN p.effective_date >= $6
+                  WHEN 'past' THEN p.effective_date < $6
+                  WHEN 'paused' THEN EXISTS (SELECT 1 FROM sem_tasks t
+                        WHERE t.change_request_id = p.change_request_id AND t.done_at IS NOT NULL)
+                  WHEN 'not_paused' THEN NOT EXISTS (SELECT 1 FROM sem_tasks t
+                        WHERE t.change_request_id = p.change_request_id AND t.done_at IS NOT NULL)
+                  ELSE true END
+          ORDER BY {} {} NULLS LAST, p.effective_date, p.id
+          LIMIT $7 OFFSET $8",
+        c.order,
+        if c.desc { "DESC" } else { "ASC" }
+    );
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(c.from)
+        .bind(c.until)
+        .bind(c.kind)
+        .bind(c.sem)
+        .bind(c.state)
+        .bind(today)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(conn)
+        .await
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "operations/planner.html")]
+pub(super) struct PlannerPage {
+    chrome: Chrome,
+    lines: Vec<PlannerLine>,
+    filters: Filters,
+    checked: Checked,
+    specialists: Vec<PersonOption>,
+    pager: Pager,
+    query: String,
+    may_move: bool,
+    /// The entry whose date change needs another look, its message and what was typed.
+    pub move_for: Option<i64>,
+    pub move_error: String,
+    pub move_effective: String,
+    pub move_resume: String,
+}
+
+impl PlannerPage {
+    /// The address of this view sorted by `key` (flipping the direction if already so).
+    fn sort_link(&self, key: &str) -> String {
+        let dir = if self.filters.sort == key && self.filters.dir != "desc" {
+            "desc"
+        } else {
+            "asc"
+        };
+        format!("/planner?{}&sort={key}&dir={dir}", self.filter_query())
+    }
+
+    fn sort_mark(&self, key: &str) -> &'static str {
+        let current = if self.filters.sort.is_empty() {
+            "effective"
+        } else {
+            self.filters.sort.as_str()
+        };
+        match (current == key, self.checked.desc) {
+            (true, false) => "▲",
+            (true, true) => "▼",
+            _ => "",
+        }
+    }
+
+    fn filter_query(&self) -> String {
+        filter_query(&self.filters)
+    }
+
+    fn sem_chosen(&self, id: &i64) -> bool {
+        self.checked.sem == Some(*id)
+    }
+
+    fn typed_effective(&self, l: &PlannerLine) -> String {
+        if self.move_for == Some(l.id) {
+            self.move_effective.clone()
+        } else {
+            l.effective_date.to_string()
+        }
+    }
+
+    fn typed_resume(&self, l: &PlannerLine) -> String {
+        if self.move_for == Some(l.id) {
+            self.move_resume.clone()
+        } else {
+            l.resume_date.map(|d| d.to_string()).unwrap_or_default()
+        }
+    }
+
+    fn error_for(&self, l: &PlannerLine) -> &str {
+        if self.move_for == Some(l.id) {
+            &self.move_error
+        } else {
+            ""
+        }
+    }
+}
+
+fn filter_query(f: &Filters) -> String {
+    use crate::web::ctx::encode_component as e;
+    format!(
+        "month={}&kind={}&sem={}&state={}",
+        e(f.month.trim()),
+        e(&f.kind),
+        e(f.sem.trim()),
+        e(&f.state)
+    )
+}
+
+pub(super) async fn page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(filters): Query<Filters>,
+) -> AppResult<PlannerPage> {
+    render(&state, &ctx, filters).await
+}
+
+async fn render(state: &AppState, ctx: &Ctx, filters: Filters) -> AppResult<PlannerPage> {
+    let checked = check(&filters);
+    let mut pager = Pager::new(filters.page, 50);
+    let query = format!(
+        "{}&sort={}&dir={}",
+        filter_query(&filters),
+        crate::web::ctx::encode_component(&filters.sort),
+        crate::web::ctx::encode_component(&filters.dir)
+    );
+    pager.keep = format!("&{query}");
+    let mut conn = state.db.acquire().await?;
+    let rows = lines(
+        &mut conn,
+        &checked,
+        Utc::now().date_naive(),
+        pager.limit(),
+        pager.offset(),
+    )
+    .await?;
+    let specialists =
+        crate::clients::db::people_with_role(&mut conn, Role::SemSpecialist.key()).await?;
+    Ok(PlannerPage {
+        chrome: Chrome::new(state, ctx, "/planner"),
+        lines: pager.trim(rows),
+        may_move: ctx.user.roles.contains(Role::OpsLead),
+        move_for: None,
+        move_error: String::new(),
+        move_effective: String::new(),
+        move_resume: String::new(),
+        filters,
+        checked,
+        specialists,
+        pager,
+        query,
+    })
+}
+
+/// A cell made safe to open in a spreadsheet: text that a spreadsheet would read as a formula
+/// (starting with `=`, `+`, `-`, `@`, a tab or a carriage return) is prefixed with `'`.
+pub fn spreadsheet_safe(cell: &str) -> String {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
+        _ => cell.to_string(),
+    }
+}
+
+/// Rows fetched per page of the export; the whole (filtered) sheet is exported.
+const EXPORT_LIMIT: i64 = 50_000;
+
+pub(super) async fn export(
+    State(state): State<AppState>,
+    _ctx: Ctx,
+    Query(filters): Query<Filters>,
+) -> AppResult<Response> {
+    let checked = check(&filters);
+    let mut conn = state.db.acquire().await?;
+    let rows = lines(
+        &mut conn,
+        &checked,
+        Utc::now().date_naive(),
+        EXPORT_LIMIT,
+        0,
+    )
+    .await?;
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let header = [
+        "Client",
+        "Change",
+        "Effective date",
+        "Resume date",
+        "SEM specialist",
+        "Account manager",
+        "Ads paused",
+        "Request state",
+        "Request",
+    ];
+    out.write_record(header)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!(e.to_string())))?;
+    for l in &rows {
+        let record = [
+            l.client_name.clone(),
+            l.kind_label().to_string(),
+            l.effective_date.to_string(),
+            l.resume_date.map(|d| d.to_string()).unwrap_or_default(),
+            l.sem_name.clone().unwrap_or_default(),
+            l.am_name.clone().unwrap_or_default(),
+            if l.ads_paused { "yes" } else { "no" }.to_string(),
+            l.state_label().to_string(),
+            format!("{}/requests/{}", state.config.base_url, l.request_id),
+        ];
+        out.write_record(record.iter().map(|c| spreadsheet_safe(c)))
+            .map_err(|e| AppError::Internal(anyhow::anyhow!(e.to_string())))?;
+    }
+    let body = out
+        .into_inner()
+        .map_err(|e| AppError::Internal(anyhow::anyhow!(e.to_string())))?;
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    let name = format!(
+        "attachment; filename=\"planner-{}.csv\"",
+        Utc::now().date_naive()
+    );
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&name).unwrap_or_else(|_| HeaderValue::from_static("attachment")),
+    );
+    Ok(response)
+}
+
+/// One day of the month calendar.
+pub struct Day {
+    pub date: Option<NaiveDate>,
+    pub today: bool,
+    pub entries: Vec<PlannerLine>,
+}
+
+impl Day {
+    pub fn number(&self) -> String {
+        self.date.map(|d| d.day().to_string()).unwrap_or_default()
+    }
+}
+
+/// The weeks (Monday first) of the month starting `first`, each day with its entries.
+pub fn month_grid(first: NaiveDate, entries: &[PlannerLine], today: NaiveDate) -> Vec<Vec<Day>> {
+    let last = next_month(first) - Duration::days(1);
+    let lead = first.weekday().num_days_from_monday() as i64;
+    let mut weeks = Vec::new();
+    let mut week = Vec::new();
+    for _ in 0..lead {
+        week.push(Day {
+            date: None,
+            today: false,
+            entries: Vec::new(),
+        });
+    }
+    let mut day = first;
+    while day <= last {
+        week.push(Day {
+            date: Some(day),
+            today: day == today,
+            entries: entries
+                .iter()
+                .filter(|e| e.effective_date == day)
+                .cloned()
+                .collect(),
+        });
+        if week.len() == 7 {
+            weeks.push(std::mem::take(&mut week));
+        }
+        day += Duration::days(1);
+    }
+    if !week.is_empty() {
+        while week.len() < 7 {
+            week.push(Day {
+                date: None,
+                today: false,
+                entries: Vec::new(),
+            });
+        }
+        weeks.push(week);
+    }
+    weeks
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "operations/calendar.html")]
+pub(super) struct CalendarPage {
+    chrome: Chrome,
+    title: String,
+    weeks: Vec<Vec<Day>>,
+    previous: String,
+    next: String,
+    month: String,
+}
+
+pub(super) async fn calendar(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(filters): Query<Filters>,
+) -> AppResult<CalendarPage> {
+    let today = Utc::now().date_naive();
+    let first = parse_month(&filters.month).unwrap_or_else(|| today.with_day(1).expect("day 1"));
+    let checked = Checked {
+        state: "all",
+        ..check(&Filters {
+            month: first.format("%Y-%m").to_string(),
+            ..filters
+        })
+    };
+    let mut conn = state.db.acquire().await?;
+    let rows = lines(&mut conn, &checked, today, 2000, 0).await?;
+    let previous = (first - Duration::days(1)).with_day(1).expect("day 1");
+    Ok(CalendarPage {
+        chrome: Chrome::new(&state, &ctx, "/planner"),
+        title: first.format("%B %Y").to_string(),
+        weeks: month_grid(first, &rows, today),
+        previous: previous.format("%Y-%m").to_string(),
+        next: next_month(first).format("%Y-%m").to_string(),
+        month: first.format("%Y-%m").to_string(),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct MoveForm {
+    #[serde(default)]
+    effective_date: String,
+    #[serde(default)]
+    resume_date: String,
+}
+
+/// The Ops Lead moves an entry's dates: the pause task's due date and the reminders move with
+/// it. On the request's timeline.
+pub(super) async fn move_dates(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(form): Form<MoveForm>,
+) -> AppResult<Response> {
+    let mut errors = FieldErrors::default();
+    let effective = NaiveDate::parse_from_str(form.effective_date.trim(), "%Y-%m-%d").ok();
+    if effective.is_none() {
+        errors.add(
+            "effective_date",
+            "Give the new effective date (YYYY-MM-DD).",
+        );
+    }
+    let resume = match form.resume_date.trim() {
+        "" => None,
+        s => match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+            Ok(d) => Some(d),
+            Err(_) => {
+                errors.add("resume_date", "A date (YYYY-MM-DD), or leave it empty.");
+                None
+            }
+        },
+    };
+    if let (Some(e), Some(r)) = (effective, resume)
+        && r < e
+    {
+        errors.add(
+            "resume_date",
+            "The resume date comes after the effective date.",
+        );
+    }
+    if !errors.is_empty() {
+        let mut page = render(&state, &ctx, Filters::default()).await?;
+        page.move_for = Some(id);
+        page.move_error = if errors.has("effective_date") {
+            errors.msg("effective_date").to_string()
+        } else {
+            errors.msg("resume_date").to_string()
+        };
+        page.move_effective = form.effective_date;
+        page.move_resume = form.resume_date;
+        return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    let mut tx = state.db.begin().await?;
+    let row: Option<(i64, NaiveDate, Option<NaiveDate>, String)> = sqlx::query_as(
+        "SELECT change_request_id, effective_date, resume_date, kind FROM planner_entries
+          WHERE id = $1 AND removed_at IS NULL",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (request_id, old_effective, old_resume, kind) = row.ok_or(AppError::NotFound)?;
+    let r = crate::change_requests::db::lock(&mut tx, request_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let back = Redirect::to("/planner");
+    let effective = effective.expect("checked");
+    let resume = if kind == "pause" { resume } else { None };
+    if r.state() != crate::change_requests::rules::State::Approved {
+        session::set_flash(
+            &mut tx,
+            &ctx.user.session_hash,
+            &format!(
+                "Nothing changed: the request for {} is {}.",
+                r.client_name,
+                r.state_label().to_lowercase()
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(back.into_response());
+    }
+    sqlx::query("UPDATE planner_entries SET effective_date = $2, resume_date = $3 WHERE id = $1")
+        .bind(id)
+        .bind(effective)
+        .bind(resume)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "UPDATE sem_tasks SET due_on = $2 WHERE change_request_id = $1 AND done_at IS NULL",
+    )
+    .bind(request_id)
+    .bind(effective)
+    .execute(&mut *tx)
+    .await?;
+    super::reminders::schedule(&mut tx, id, effective, &state.config.reminder_days).await?;
+    audit::record(
+        &mut tx,
+        &Actor::from_ctx(&ctx),
+        "planner.dates_moved",
+        "change_request",
+        Some(request_id.to_string()),
+        json!({
+            "planner_entry_id": id,
+            "changes": {
+                "effective_date": { "from": old_effective, "to": effective },
+                "resume_date": { "from": old_resume, "to": resume },
+            }
+        }),
+    )
+    .await?;
+    session::set_flash(
+        &mut tx,
+        &ctx.user.session_hash,
+        &format!(
+            "{} now takes effect {}; its reminders moved with it.",
+            r.client_name,
+            effective.format("%b %-d, %Y")
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(back.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_neutralised_and_plain_text_left_alone() {
+        for (cell, safe) in [
+            (
+                "=HYPERLINK(\"http://evil\")",
+                "'=HYPERLINK(\"http://evil\")",
+            ),
+            ("+1+1", "'+1+1"),
+            ("-2", "'-2"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("Lakeside RV Center", "Lakeside RV Center"),
+            ("", ""),
+            ("2026-12-10", "2026-12-10"),
+        ] {
+            assert_eq!(spreadsheet_safe(cell), safe);
+        }
+    }
+
+    #[test]
+    fn filters_are_read_from_a_fixed_list() {
+        let c = check(&Filters {
+            month: "2026-12".into(),
+            kind: "pause".into(),
+            sem: "7".into(),
+            sort: "client; DROP TABLE clients".into(),
+            ..Default::default()
+        });
+        assert_eq!(c.from, NaiveDate::from_ymd_opt(2026, 12, 1));
+        assert_eq!(c.until, NaiveDate::from_ymd_opt(2027, 1, 1));
+        assert_eq!(c.kind, Some("pause"));
+        assert_eq!(c.sem, Some(7));
+        assert_eq!(c.state, "all", "a month shows all of it");
+        assert_eq!(c.order, "p.effective_date", "an unknown sort falls back");
+        let c = check(&Filters {
+            kind: "addendum".into(),
+            state: "bogus".into(),
+            sort: "client".into(),
+            dir: "desc".into(),
+            ..Default::default()
+        });
+        assert_eq!(c.kind, None);
+        assert_eq!(c.state, "upcoming");
+        assert_eq!((c.order, c.desc), ("lower(c.name)", true));
+    }
+
+    #[test]
+    fn a_month_is_whole_weeks_starting_monday() {
+        let first = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(); // a Tuesday
+        let weeks = month_grid(first, &[], first);
+        assert!(weeks.iter().all(|w| w.len() == 7));
+        assert!(weeks[0][0].date.is_none());
+        assert_eq!(weeks[0][1].date, Some(first));
+        let days: usize = weeks.iter().flatten().filter(|d| d.date.is_some()).count();
+        assert_eq!(days, 31);
+        assert_eq!(
+            next_month(NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()),
+            NaiveDate::from_ymd_opt(2027, 1, 1).unwrap()
+        );
+        assert_eq!(parse_month("2026-13"), None);
+    }
+}

@@ -1,0 +1,423 @@
+//! After approval, as pure rules: what the change task needs, who does each part, the status a
+//! request leads to, the SEM specialist's pause task, reminders, and when a request is complete.
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+
+use crate::auth::roles::Role;
+use crate::change_requests::rules::{Kind, Refusal, State, Who};
+
+/// The account statuses a change task may set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Active,
+    Paused,
+    CancelledDms,
+    LeftPlatform,
+}
+
+impl Status {
+    pub const ALL: [Status; 4] = [
+        Status::Active,
+        Status::Paused,
+        Status::CancelledDms,
+        Status::LeftPlatform,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Paused => "paused",
+            Status::CancelledDms => "cancelled_dms",
+            Status::LeftPlatform => "left_platform",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Active => "Active (new monthly budget)",
+            Status::Paused => "Paused",
+            Status::CancelledDms => "Digital marketing cancelled (still on the platform)",
+            Status::LeftPlatform => "Left the platform",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Status> {
+        Self::ALL.into_iter().find(|s| s.key() == key)
+    }
+}
+
+/// The status a request leads to: a pause pauses, a cancellation cancels digital marketing or
+/// the whole platform, an addendum keeps the client active with the new budget.
+pub fn status_for(kind: Kind, leaves_platform: bool) -> Status {
+    match kind {
+        Kind::Pause => Status::Paused,
+        Kind::Cancellation if leaves_platform => Status::LeftPlatform,
+        Kind::Cancellation => Status::CancelledDms,
+        Kind::Addendum => Status::Active,
+    }
+}
+
+/// Cancellations and pauses go on the planner sheet and give SEM a task to pause the ads; an
+/// addendum changes a budget and needs neither.
+pub fn needs_planner(kind: Kind) -> bool {
+    matches!(kind, Kind::Cancellation | Kind::Pause)
+}
+
+/// Where a change task stands.
+#[derive(Clone, Copy, Debug)]
+pub struct TaskFacts {
+    pub kind: Kind,
+    pub request_state: State,
+    pub forwarded: bool,
+    pub on_planner: bool,
+    pub status_updated: bool,
+    pub done: bool,
+}
+
+/// The parts of a change task still to do, in the order the page lists them.
+pub fn remaining(f: TaskFacts) -> Vec<&'static str> {
+    let mut left = Vec::new();
+    if !f.forwarded {
+        left.push("Forward to the SEM specialist");
+    }
+    if needs_planner(f.kind) && !f.on_planner {
+        left.push("Add to the planner sheet");
+    }
+    if !f.status_updated {
+        left.push("Update the account status");
+    }
+    left
+}
+
+fn ops_lead(who: Who) -> Result<(), Refusal> {
+    if who.roles.contains(Role::OpsLead) {
+        Ok(())
+    } else {
+        Err(Refusal("The DM Operations Lead works the change tasks."))
+    }
+}
+
+fn open_task(f: TaskFacts) -> Result<(), Refusal> {
+    if f.done {
+        return Err(Refusal("This change task is already done."));
+    }
+    if !matches!(f.request_state, State::Approved) {
+        return Err(Refusal(
+            "The request is no longer approved and waiting; the change task is closed.",
+        ));
+    }
+    Ok(())
+}
+
+pub fn may_forward(who: Who, f: TaskFacts) -> Result<(), Refusal> {
+    ops_lead(who)?;
+    open_task(f)?;
+    if f.forwarded {
+        return Err(Refusal("It was already forwarded to the SEM specialist."));
+    }
+    Ok(())
+}
+
+pub fn may_add_to_planner(who: Who, f: TaskFacts) -> Result<(), Refusal> {
+    ops_lead(who)?;
+    open_task(f)?;
+    if !needs_planner(f.kind) {
+        return Err(Refusal(
+            "Only cancellations and pauses go on the planner sheet.",
+        ));
+    }
+    if f.on_planner {
+        return Err(Refusal("The client is already on the planner sheet."));
+    }
+    Ok(())
+}
+
+pub fn may_update_status(who: Who, f: TaskFacts) -> Result<(), Refusal> {
+    ops_lead(who)?;
+    open_task(f)?;
+    if f.status_updated {
+        return Err(Refusal("The account status was already updated."));
+    }
+    Ok(())
+}
+
+pub fn may_mark_done(who: Who, f: TaskFacts) -> Result<(), Refusal> {
+    ops_lead(who)?;
+    open_task(f)?;
+    if !remaining(f).is_empty() {
+        return Err(Refusal(
+            "Not everything is done yet: the page lists what remains.",
+        ));
+    }
+    Ok(())
+}
+
+/// Ticking the pause task: the specialist it was given to, once.
+pub fn may_tick_sem_task(
+    who: Who,
+    assignee: i64,
+    done: bool,
+    cancelled: bool,
+) -> Result<(), Refusal> {
+    if who.id != assignee || !who.roles.contains(Role::SemSpecialist) {
+        return Err(Refusal("Only the SEM specialist it was given to ticks it."));
+    }
+    if cancelled {
+        return Err(Refusal("This task was cancelled."));
+    }
+    if done {
+        return Err(Refusal("This task is already done."));
+    }
+    Ok(())
+}
+
+/// The pause task is due now when its date is today or past.
+pub fn due_now(due_on: NaiveDate, today: NaiveDate) -> bool {
+    due_on <= today
+}
+
+/// What completing a request waits for.
+#[derive(Clone, Copy, Debug)]
+pub struct CompletionFacts {
+    pub kind: Kind,
+    pub state: State,
+    pub processed: bool,
+    pub task_done: bool,
+    pub sem_task_done: bool,
+    pub checklist_done: bool,
+}
+
+/// Complete when Accounting processed it, its change task is done, its pause task is done
+/// (cancellations and pauses) and its offboarding checklist is done (cancellations).
+pub fn is_complete(f: CompletionFacts) -> bool {
+    f.state == State::Approved
+        && f.processed
+        && f.task_done
+        && (!needs_planner(f.kind) || f.sem_task_done)
+        && (f.kind != Kind::Cancellation || f.checklist_done)
+}
+
+/// The hour (UTC) reminders go out on their day: 9 a.m. in the US Central time zone in winter.
+pub const REMINDER_TIME: NaiveTime = match NaiveTime::from_hms_opt(15, 0, 0) {
+    Some(t) => t,
+    None => panic!("a valid time"),
+};
+
+/// When each reminder `days` before `effective` is due; those already past at `now` are left
+/// out, except that the day itself is always kept while it is still that day.
+pub fn reminder_times(
+    effective: NaiveDate,
+    days: &[u32],
+    now: DateTime<Utc>,
+) -> Vec<(u32, DateTime<Utc>)> {
+    let mut out: Vec<(u32, DateTime<Utc>)> = days
+        .iter()
+        .map(|d| {
+            let at = (effective - Duration::days(*d as i64))
+                .and_time(REMINDER_TIME)
+                .and_utc();
+            (*d, at)
+        })
+        .filter(|(d, at)| *at > now || (*d == 0 && now.date_naive() <= effective))
+        .map(|(d, at)| (d, at.max(now)))
+        .collect();
+    out.sort_by_key(|(d, _)| std::cmp::Reverse(*d));
+    out.dedup_by_key(|(d, _)| *d);
+    out
+}
+
+/// Parses a list of days like "7, 1, 0".
+pub fn parse_days(s: &str) -> Option<Vec<u32>> {
+    let mut days = Vec::new();
+    for part in s.split(',') {
+        let d: u32 = part.trim().parse().ok()?;
+        if d > 90 {
+            return None;
+        }
+        days.push(d);
+    }
+    days.sort_unstable_by(|a, b| b.cmp(a));
+    days.dedup();
+    if days.is_empty() { None } else { Some(days) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn who(id: i64, role: Role) -> Who {
+        Who {
+            id,
+            roles: [role].into_iter().collect(),
+        }
+    }
+
+    fn facts(kind: Kind) -> TaskFacts {
+        TaskFacts {
+            kind,
+            request_state: State::Approved,
+            forwarded: false,
+            on_planner: false,
+            status_updated: false,
+            done: false,
+        }
+    }
+
+    #[test]
+    fn keys_match_the_database() {
+        let migration = include_str!("../../migrations/20261125000003_clients.sql");
+        for s in Status::ALL {
+            assert_eq!(Status::from_key(s.key()), Some(s));
+            assert!(migration.contains(&format!("'{}'", s.key())));
+        }
+    }
+
+    #[test]
+    fn each_kind_leads_to_its_status() {
+        assert_eq!(status_for(Kind::Pause, false), Status::Paused);
+        assert_eq!(status_for(Kind::Cancellation, false), Status::CancelledDms);
+        assert_eq!(status_for(Kind::Cancellation, true), Status::LeftPlatform);
+        assert_eq!(status_for(Kind::Addendum, false), Status::Active);
+    }
+
+    #[test]
+    fn an_addendum_needs_no_planner_and_its_task_is_done_after_forward_and_status() {
+        let mut f = facts(Kind::Addendum);
+        assert_eq!(remaining(f).len(), 2);
+        f.forwarded = true;
+        f.status_updated = true;
+        assert!(remaining(f).is_empty());
+        assert!(may_mark_done(who(1, Role::OpsLead), f).is_ok());
+        assert!(may_add_to_planner(who(1, Role::OpsLead), facts(Kind::Addendum)).is_err());
+    }
+
+    #[test]
+    fn the_ops_lead_does_each_part_once_on_an_approved_request_and_nobody_else_does() {
+        for kind in Kind::ALL {
+            for role in Role::ALL {
+                for state in State::ALL {
+                    for done in [false, true] {
+                        for already in [false, true] {
+                            let f = TaskFacts {
+                                kind,
+                                request_state: state,
+                                forwarded: already,
+                                on_planner: already,
+                                status_updated: already,
+                                done,
+                            };
+                            let base = role == Role::OpsLead && state == State::Approved && !done;
+                            let w = who(1, role);
+                            assert_eq!(may_forward(w, f).is_ok(), base && !already);
+                            assert_eq!(
+                                may_add_to_planner(w, f).is_ok(),
+                                base && !already && needs_planner(kind)
+                            );
+                            assert_eq!(may_update_status(w, f).is_ok(), base && !already);
+                            assert_eq!(
+                                may_mark_done(w, f).is_ok(),
+                                base && already,
+                                "{kind:?} {role:?} {state:?} {done} {already}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn only_its_specialist_ticks_the_pause_task_once() {
+        for role in Role::ALL {
+            for id in [5, 6] {
+                for done in [false, true] {
+                    for cancelled in [false, true] {
+                        let expected =
+                            role == Role::SemSpecialist && id == 5 && !done && !cancelled;
+                        assert_eq!(
+                            may_tick_sem_task(who(id, role), 5, done, cancelled).is_ok(),
+                            expected
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn completion_waits_for_every_part_that_applies_to_the_kind() {
+        for kind in Kind::ALL {
+            for state in State::ALL {
+                for bits in 0..16u8 {
+                    let f = CompletionFacts {
+                        kind,
+                        state,
+                        processed: bits & 1 != 0,
+                        task_done: bits & 2 != 0,
+                        sem_task_done: bits & 4 != 0,
+                        checklist_done: bits & 8 != 0,
+                    };
+                    let expected = state == State::Approved
+                        && f.processed
+                        && f.task_done
+                        && match kind {
+                            Kind::Addendum => true,
+                            Kind::Pause => f.sem_task_done,
+                            Kind::Cancellation => f.sem_task_done && f.checklist_done,
+                        };
+                    assert_eq!(is_complete(f), expected, "{kind:?} {state:?} {bits}");
+                }
+            }
+        }
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn reminders_fall_on_their_days_and_past_ones_are_skipped() {
+        let r = reminder_times(day("2026-12-10"), &[7, 1, 0], at("2026-11-25T10:00:00Z"));
+        assert_eq!(
+            r,
+            vec![
+                (7, at("2026-12-03T15:00:00Z")),
+                (1, at("2026-12-09T15:00:00Z")),
+                (0, at("2026-12-10T15:00:00Z")),
+            ]
+        );
+        // Three days before: the 7-day reminder is past and dropped.
+        let r = reminder_times(day("2026-12-10"), &[7, 1, 0], at("2026-12-07T10:00:00Z"));
+        assert_eq!(r.iter().map(|(d, _)| *d).collect::<Vec<_>>(), vec![1, 0]);
+        // On the day, after the hour: the day's reminder still goes, at once.
+        let now = at("2026-12-10T18:00:00Z");
+        assert_eq!(
+            reminder_times(day("2026-12-10"), &[7, 1, 0], now),
+            vec![(0, now)]
+        );
+        // After the day: nothing.
+        assert!(
+            reminder_times(day("2026-12-10"), &[7, 1, 0], at("2026-12-11T09:00:00Z")).is_empty()
+        );
+    }
+
+    #[test]
+    fn reminder_days_parse_from_a_list() {
+        assert_eq!(parse_days("7,1,0"), Some(vec![7, 1, 0]));
+        assert_eq!(parse_days(" 1 , 7 ,7"), Some(vec![7, 1]));
+        assert_eq!(parse_days(""), None);
+        assert_eq!(parse_days("7,x"), None);
+        assert_eq!(parse_days("120"), None);
+    }
+
+    #[test]
+    fn the_pause_task_is_due_now_on_or_after_its_date() {
+        assert!(due_now(day("2026-11-25"), day("2026-11-25")));
+        assert!(due_now(day("2026-11-20"), day("2026-11-25")));
+        assert!(!due_now(day("2026-11-26"), day("2026-11-25")));
+    }
+}

@@ -1,0 +1,765 @@
+//! The change task: one page consolidating an approved request, where the Ops Lead forwards it
+//! to the SEM specialist, adds it to the planner sheet, updates the account status, and marks
+//! it done. Each action is one transaction with its audit record and emails.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::Form;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::PgConnection;
+
+use super::rules::{self, Status, TaskFacts};
+use crate::approvals::db::StepRow;
+use crate::audit::{self, Actor};
+use crate::auth::roles::Role;
+use crate::auth::session;
+use crate::change_requests::db::{self as requests, RequestRow};
+use crate::change_requests::rules::{Kind, Who};
+use crate::clients::db::PersonOption;
+use crate::notifications::{emails, outbox, recipients};
+use crate::users::form::FieldErrors;
+use crate::web::AppState;
+use crate::web::ctx::Ctx;
+use crate::web::error::{AppError, AppResult};
+use crate::web::pages::Chrome;
+
+fn who(ctx: &Ctx) -> Who {
+    Who {
+        id: ctx.user.id,
+        roles: ctx.user.roles,
+    }
+}
+
+/// A change task with who did what.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct TaskRow {
+    pub id: i64,
+    pub change_request_id: i64,
+    pub created_at: DateTime<Utc>,
+    pub forwarded_to: Option<i64>,
+    pub forwarded_to_name: Option<String>,
+    pub forwarded_at: Option<DateTime<Utc>>,
+    pub status_updated_at: Option<DateTime<Utc>>,
+    pub status_updated_by_name: Option<String>,
+    pub done_at: Option<DateTime<Utc>>,
+    pub done_by_name: Option<String>,
+    pub planner_entry_id: Option<i64>,
+}
+
+fn when(t: Option<DateTime<Utc>>) -> String {
+    t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default()
+}
+
+impl TaskRow {
+    pub fn created(&self) -> String {
+        when(Some(self.created_at))
+    }
+    pub fn forwarded(&self) -> String {
+        when(self.forwarded_at)
+    }
+    pub fn status_updated(&self) -> String {
+        when(self.status_updated_at)
+    }
+    pub fn done(&self) -> String {
+        when(self.done_at)
+    }
+
+    pub fn facts(&self, r: &RequestRow) -> TaskFacts {
+        TaskFacts {
+            kind: r.kind(),
+            request_state: r.state(),
+            forwarded: self.forwarded_at.is_some(),
+            on_planner: self.planner_entry_id.is_some(),
+            status_updated: self.status_updated_at.is_some(),
+            done: self.done_at.is_some(),
+        }
+    }
+}
+
+const TASK_SELECT: &str = "SELECT t.id, t.change_request_id, t.created_at, t.forwarded_to,
+        f.display_name AS forwarded_to_name, t.forwarded_at, t.status_updated_at,
+        s.display_name AS status_updated_by_name, t.done_at, d.display_name AS done_by_name,
+        (SELECT p.id FROM planner_entries p
+          WHERE p.change_request_id = t.change_request_id AND p.removed_at IS NULL) AS planner_entry_id
+   FROM change_tasks t
+   LEFT JOIN users f ON f.id = t.forwarded_to
+   LEFT JOIN users s ON s.id = t.status_updated_by
+   LEFT JOIN users d ON d.id = t.done_by";
+
+pub async fn find(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<TaskRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{TASK_SELECT} WHERE t.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// The task and its request, the request locked first (as every workflow change does).
+async fn lock(conn: &mut PgConnection, id: i64) -> AppResult<(TaskRow, RequestRow)> {
+    let request_id: i64 =
+        sqlx::query_scalar("SELECT change_request_id FROM change_tasks WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(AppError::NotFound)?;
+    let r = requests::lock(conn, request_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    sqlx::query("SELECT 1 FROM change_tasks WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    let t = find(conn, id).await?.ok_or(AppError::NotFound)?;
+    Ok((t, r))
+}
+
+/// The SEM specialist's pause task, as pages show it.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct SemTaskRow {
+    pub id: i64,
+    pub change_request_id: i64,
+    pub assignee: i64,
+    pub assignee_name: String,
+    pub due_on: NaiveDate,
+    pub done_at: Option<DateTime<Utc>>,
+    pub done_by_name: Option<String>,
+    pub note: Option<String>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+impl SemTaskRow {
+    pub fn due(&self) -> String {
+        self.due_on.format("%b %-d, %Y").to_string()
+    }
+    pub fn due_now(&self) -> bool {
+        self.done_at.is_none() && rules::due_now(self.due_on, Utc::now().date_naive())
+    }
+    pub fn done(&self) -> String {
+        when(self.done_at)
+    }
+}
+
+pub async fn sem_task_for(
+    conn: &mut PgConnection,
+    request_id: i64,
+) -> sqlx::Result<Option<SemTaskRow>> {
+    sqlx::query_as(
+        "SELECT t.id, t.change_request_id, t.assignee, a.display_name AS assignee_name, t.due_on,
+                t.done_at, d.display_name AS done_by_name, t.note, t.cancelled_at
+           FROM sem_tasks t JOIN users a ON a.id = t.assignee
+           LEFT JOIN users d ON d.id = t.done_by
+          WHERE t.change_request_id = $1",
+    )
+    .bind(request_id)
+    .fetch_optional(conn)
+    .await
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct StatusForm {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    effective_date: String,
+    #[serde(default)]
+    new_budget: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "operations/task.html")]
+pub struct TaskPage {
+    chrome: Chrome,
+    t: TaskRow,
+    r: RequestRow,
+    save_attempt: Option<crate::retention::SaveAttempt>,
+    attachments: Vec<crate::change_requests::attachments::AttachmentRow>,
+    steps: Vec<StepRow>,
+    sem_task: Option<SemTaskRow>,
+    remaining: Vec<&'static str>,
+    needs_planner: bool,
+    may_forward: bool,
+    may_plan: bool,
+    may_status: bool,
+    may_done: bool,
+    specialists: Vec<PersonOption>,
+    statuses: [Status; 4],
+    suggested_status: &'static str,
+    pub status_form: StatusForm,
+    pub status_errors: FieldErrors,
+    client_status: String,
+}
+
+impl TaskPage {
+    fn specialist_chosen(&self, id: &i64) -> bool {
+        Some(*id) == self.r.client_sem_specialist_id
+    }
+    fn status_chosen(&self, key: &str) -> bool {
+        self.status_form.status == key
+    }
+}
+
+pub async fn task_page(state: &AppState, ctx: &Ctx, task_id: i64) -> AppResult<TaskPage> {
+    let mut conn = state.db.acquire().await?;
+    let t = find(&mut conn, task_id).await?.ok_or(AppError::NotFound)?;
+    let r = requests::find(&mut conn, t.change_request_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let save_attempt = crate::retention::find(&mut conn, r.id).await?;
+    let attachments = crate::change_requests::attachments::for_request(&mut conn, r.id).await?;
+    let steps = crate::approvals::db::round(&mut conn, r.id, r.approval_round).await?;
+    let sem_task = sem_task_for(&mut conn, r.id).await?;
+    let specialists =
+        crate::clients::db::people_with_role(&mut conn, Role::SemSpecialist.key()).await?;
+    let client_status: String = sqlx::query_scalar("SELECT status FROM clients WHERE id = $1")
+        .bind(r.client_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let facts = t.facts(&r);
+    let suggested = rules::status_for(
+        r.kind(),
+        r.cancel_scope.as_deref() == Some("leave_platform"),
+    );
+    let me = who(ctx);
+    Ok(TaskPage {
+        chrome: Chrome::new(state, ctx, "/tasks"),
+        remaining: rules::remaining(facts),
+        needs_planner: rules::needs_planner(r.kind()),
+        may_forward: rules::may_forward(me, facts).is_ok(),
+        may_plan: rules::may_add_to_planner(me, facts).is_ok(),
+        may_status: rules::may_update_status(me, facts).is_ok(),
+        may_done: rules::may_mark_done(me, facts).is_ok(),
+        specialists,
+        statuses: Status::ALL,
+        suggested_status: suggested.key(),
+        status_form: StatusForm {
+            status: suggested.key().to_string(),
+            effective_date: r.effective_date.to_string(),
+            new_budget: r
+                .new_budget_cents
+                .map(crate::money::cents_for_input)
+                .unwrap_or_default(),
+        },
+        status_errors: FieldErrors::default(),
+        client_status,
+        t,
+        r,
+        save_attempt,
+        attachments,
+        steps,
+        sem_task,
+    })
+}
+
+pub(super) async fn show(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> AppResult<TaskPage> {
+    task_page(&state, &ctx, id).await
+}
+
+async fn done_with(
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    ctx: &Ctx,
+    task_id: i64,
+    message: &str,
+) -> AppResult<Response> {
+    session::set_flash(&mut tx, &ctx.user.session_hash, message).await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/tasks/{task_id}")).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct ForwardForm {
+    #[serde(default)]
+    sem_specialist: String,
+}
+
+pub(super) async fn forward(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(form): Form<ForwardForm>,
+) -> AppResult<Response> {
+    let mut tx = state.db.begin().await?;
+    let (t, r) = lock(&mut tx, id).await?;
+    if let Err(refusal) = rules::may_forward(who(&ctx), t.facts(&r)) {
+        return done_with(tx, &ctx, id, &format!("Nothing changed. {}", refusal.0)).await;
+    }
+    let specialists =
+        crate::clients::db::people_with_role(&mut tx, Role::SemSpecialist.key()).await?;
+    let Some(specialist) = form
+        .sem_specialist
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .and_then(|sid| specialists.iter().find(|p| p.id == sid))
+    else {
+        return done_with(
+            tx,
+            &ctx,
+            id,
+            "Nothing was forwarded: choose a SEM specialist from the list.",
+        )
+        .await;
+    };
+    sqlx::query(
+        "UPDATE change_tasks SET forwarded_to = $2, forwarded_by = $3, forwarded_at = now()
+          WHERE id = $1",
+    )
+    .bind(id)
+    .bind(specialist.id)
+    .bind(ctx.user.id)
+    .execute(&mut *tx)
+    .await?;
+    // Cancellations and pauses give the specialist a task to pause the ads by the date.
+    if rules::needs_planner(r.kind()) {
+        sqlx::query(
+            "INSERT INTO sem_tasks (change_request_id, assignee, due_on) VALUES ($1, $2, $3)
+             ON CONFLICT (change_request_id) DO NOTHING",
+        )
+        .bind(r.id)
+        .bind(specialist.id)
+        .bind(r.effective_date)
+        .execute(&mut *tx)
+        .await?;
+    }
+    audit::record(
+        &mut tx,
+        &Actor::from_ctx(&ctx),
+        "change_task.forwarded",
+        "change_request",
+        Some(r.id.to_string()),
+        json!({ "change_task_id": id, "to": specialist.id, "to_name": specialist.display_name }),
+    )
+    .await?;
+    if let Some(to) = recipients::user(&mut tx, specialist.id).await? {
+        let save = crate::retention::find(&mut tx, r.id).await?;
+        let attachments = crate::change_requests::attachments::for_request(&mut tx, r.id).await?;
+        let mut facts: Vec<(&str, String)> = vec![
+            ("Client", r.client_name.clone()),
+            (
+                "Change",
+                format!(
+                    "{}{}",
+                    r.kind_label(),
+                    if r.scope_label().is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", r.scope_label())
+                    }
+                ),
+            ),
+            ("Effective date", r.effective()),
+        ];
+        if r.kind() == Kind::Pause {
+            facts.push(("Resume date", r.resume()));
+        }
+        if r.kind() == Kind::Addendum {
+            facts.push((
+                "Monthly budget",
+                format!("{} → {}", r.current_budget(), r.new_budget()),
+            ));
+        }
+        facts.push((
+            "Product change notes",
+            if r.product_notes.is_empty() {
+                "None".into()
+            } else {
+                r.product_notes.clone()
+            },
+        ));
+        if let Some(s) = &save {
+            facts.push(("Save attempt", s.outcome_label().to_string()));
+        }
+        if rules::needs_planner(r.kind()) {
+            facts.push(("Your task", format!("Pause the ads by {}", r.effective())));
+        }
+        for a in &attachments {
+            facts.push((
+                "Signed addendum",
+                format!(
+                    "{} ({}/attachments/{})",
+                    a.original_name, state.config.base_url, a.id
+                ),
+            ));
+        }
+        let email = emails::notice(
+            &state.config.base_url,
+            emails::Notice {
+                kind: "change_task.forwarded",
+                to: vec![to],
+                subject: format!(
+                    "{}: {} effective {}",
+                    r.client_name,
+                    r.kind_label().to_lowercase(),
+                    r.effective()
+                ),
+                intro: "The DM Operations Lead forwarded you an approved change request. Everything you need is below and on the change task.",
+                facts,
+                path: format!("/tasks/{id}"),
+                link_label: "Open the change task",
+                related: Some(("change_request", r.id.to_string())),
+            },
+        )?;
+        outbox::enqueue(&mut tx, &state.config.mail, &email).await?;
+    }
+    let message = format!("Forwarded to {}.", specialist.display_name);
+    done_with(tx, &ctx, id, &message).await
+}
+
+pub(super) async fn add_to_planner(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let mut tx = state.db.begin().await?;
+    let (t, r) = lock(&mut tx, id).await?;
+    if let Err(refusal) = rules::may_add_to_planner(who(&ctx), t.facts(&r)) {
+        return done_with(tx, &ctx, id, &format!("Nothing changed. {}", refusal.0)).await;
+    }
+    let entry: i64 = sqlx::query_scalar(
+        "INSERT INTO planner_entries (change_request_id, client_id, kind, effective_date,
+                                      resume_date, sem_specialist_id, account_manager_id, added_by)
+         VALUES ($1, $2, $3, $4, $5,
+                 COALESCE((SELECT forwarded_to FROM change_tasks WHERE id = $6), $7), $8, $9)
+         RETURNING id",
+    )
+    .bind(r.id)
+    .bind(r.client_id)
+    .bind(&r.kind)
+    .bind(r.effective_date)
+    .bind(r.resume_date)
+    .bind(id)
+    .bind(r.client_sem_specialist_id)
+    .bind(r.client_account_manager_id)
+    .bind(ctx.user.id)
+    .fetch_one(&mut *tx)
+    .await?;
+    super::reminders::schedule(
+        &mut tx,
+        entry,
+        r.effective_date,
+        &state.config.reminder_days,
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        &Actor::from_ctx(&ctx),
+        "change_task.planner_added",
+        "change_request",
+        Some(r.id.to_string()),
+        json!({ "change_task_id": id, "planner_entry_id": entry, "effective_date": r.effective_date }),
+    )
+    .await?;
+    done_with(
+        tx,
+        &ctx,
+        id,
+        "Added to the planner sheet; the SEM team will be reminded as the date comes.",
+    )
+    .await
+}
+
+pub(super) async fn update_status(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(form): Form<StatusForm>,
+) -> AppResult<Response> {
+    let mut errors = FieldErrors::default();
+    let status = Status::from_key(form.status.trim());
+    if status.is_none() {
+        errors.add("status", "Choose the new status.");
+    }
+    let effective = NaiveDate::parse_from_str(form.effective_date.trim(), "%Y-%m-%d").ok();
+    if effective.is_none() {
+        errors.add(
+            "effective_date",
+            "Give the date it takes effect (YYYY-MM-DD).",
+        );
+    }
+    let budget = if status == Some(Status::Active) {
+        match crate::money::parse_dollars(&form.new_budget) {
+            Ok(c) if c > 0 => Some(c),
+            Ok(_) => {
+                errors.add("new_budget", "Give the new monthly budget.");
+                None
+            }
+            Err(e) => {
+                errors.add("new_budget", e.to_string());
+                None
+            }
+        }
+    } else {
+        None
+    };
+    if !errors.is_empty() {
+        let mut page = task_page(&state, &ctx, id).await?;
+        page.status_form = form;
+        page.status_errors = errors;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    let (status, effective) = (status.expect("checked"), effective.expect("checked"));
+    let mut tx = state.db.begin().await?;
+    let (t, r) = lock(&mut tx, id).await?;
+    if let Err(refusal) = rules::may_update_status(who(&ctx), t.facts(&r)) {
+        return done_with(tx, &ctx, id, &format!("Nothing changed. {}", refusal.0)).await;
+    }
+    let (before_status, before_budget): (String, i64) =
+        sqlx::query_as("SELECT status, monthly_budget_cents FROM clients WHERE id = $1 FOR UPDATE")
+            .bind(r.client_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    let new_budget = budget.unwrap_or(before_budget);
+    sqlx::query(
+        "UPDATE clients SET status = $2, monthly_budget_cents = $3, version = version + 1
+          WHERE id = $1",
+    )
+    .bind(r.client_id)
+    .bind(status.key())
+    .bind(new_budget)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO client_status_history
+             (client_id, status, monthly_budget_cents, changed_by, change_request_id, note, effective_date)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(r.client_id)
+    .bind(status.key())
+    .bind(new_budget)
+    .bind(ctx.user.id)
+    .bind(r.id)
+    .bind(format!("Change request #{}", r.id))
+    .bind(effective)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE change_tasks SET status_updated_by = $2, status_updated_at = now() WHERE id = $1",
+    )
+    .bind(id)
+    .bind(ctx.user.id)
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        &Actor::from_ctx(&ctx),
+        "change_task.status_updated",
+        "change_request",
+        Some(r.id.to_string()),
+        json!({
+            "change_task_id": id,
+            "client_id": r.client_id,
+            "from": before_status,
+            "to": status.key(),
+            "budget_cents": { "from": before_budget, "to": new_budget },
+            "effective_date": effective,
+        }),
+    )
+    .await?;
+    done_with(
+        tx,
+        &ctx,
+        id,
+        &format!(
+            "{} is now: {}.",
+            r.client_name,
+            status.label().to_lowercase()
+        ),
+    )
+    .await
+}
+
+pub(super) async fn mark_done(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let mut tx = state.db.begin().await?;
+    let (t, r) = lock(&mut tx, id).await?;
+    if let Err(refusal) = rules::may_mark_done(who(&ctx), t.facts(&r)) {
+        return done_with(tx, &ctx, id, &format!("Nothing changed. {}", refusal.0)).await;
+    }
+    sqlx::query("UPDATE change_tasks SET done_by = $2, done_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(ctx.user.id)
+        .execute(&mut *tx)
+        .await?;
+    audit::record(
+        &mut tx,
+        &Actor::from_ctx(&ctx),
+        "change_task.done",
+        "change_request",
+        Some(r.id.to_string()),
+        json!({ "change_task_id": id }),
+    )
+    .await?;
+    let completed = super::complete_if_ready(&mut tx, &Actor::from_ctx(&ctx), r.id).await?;
+    let message = if completed {
+        "Change task done, and with it the whole request: it is completed."
+    } else {
+        "Change task done."
+    };
+    done_with(tx, &ctx, id, message).await
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct TickForm {
+    #[serde(default)]
+    note: String,
+}
+
+/// The SEM specialist ticks the pause task.
+pub(super) async fn tick_sem_task(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(form): Form<TickForm>,
+) -> AppResult<Response> {
+    let note = form.note.trim().chars().take(2000).collect::<String>();
+    let mut tx = state.db.begin().await?;
+    let request_id: i64 =
+        sqlx::query_scalar("SELECT change_request_id FROM sem_tasks WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(AppError::NotFound)?;
+    requests::lock(&mut tx, request_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let task = sem_task_for(&mut tx, request_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let back = format!("/requests/{request_id}");
+    if let Err(refusal) = rules::may_tick_sem_task(
+        who(&ctx),
+        task.assignee,
+        task.done_at.is_some(),
+        task.cancelled_at.is_some(),
+    ) {
+        session::set_flash(
+            &mut tx,
+            &ctx.user.session_hash,
+            &format!("Nothing changed. {}", refusal.0),
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(Redirect::to(&back).into_response());
+    }
+    sqlx::query(
+        "UPDATE sem_tasks SET done_at = now(), done_by = $2, note = NULLIF($3, '') WHERE id = $1",
+    )
+    .bind(id)
+    .bind(ctx.user.id)
+    .bind(&note)
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        &Actor::from_ctx(&ctx),
+        "sem_task.done",
+        "change_request",
+        Some(request_id.to_string()),
+        json!({ "sem_task_id": id, "note": note }),
+    )
+    .await?;
+    let completed = super::complete_if_ready(&mut tx, &Actor::from_ctx(&ctx), request_id).await?;
+    session::set_flash(
+        &mut tx,
+        &ctx.user.session_hash,
+        if completed {
+            "Ads paused: ticked. The request is now completed."
+        } else {
+            "Ads paused: ticked."
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&back).into_response())
+}
+
+/// A change task waiting on the Ops Lead, for their desk.
+#[derive(Debug, sqlx::FromRow)]
+pub struct OpenTask {
+    pub id: i64,
+    pub client_name: String,
+    pub kind: String,
+    pub effective_date: NaiveDate,
+    pub created_at: DateTime<Utc>,
+}
+
+impl OpenTask {
+    pub fn kind_label(&self) -> &'static str {
+        Kind::from_key(&self.kind).map(Kind::label).unwrap_or("")
+    }
+    pub fn effective(&self) -> String {
+        self.effective_date.format("%b %-d, %Y").to_string()
+    }
+    pub fn waiting(&self) -> String {
+        requests::waited(Utc::now() - self.created_at)
+    }
+}
+
+pub async fn open_tasks(conn: &mut PgConnection, limit: i64) -> sqlx::Result<Vec<OpenTask>> {
+    sqlx::query_as(
+        "SELECT t.id, c.name AS client_name, r.kind, r.effective_date, t.created_at
+           FROM change_tasks t
+           JOIN change_requests r ON r.id = t.change_request_id
+           JOIN clients c ON c.id = r.client_id
+          WHERE t.done_at IS NULL AND r.state = 'approved'
+          ORDER BY t.created_at, t.id
+          LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// A pause task waiting on a specialist, for their desk.
+#[derive(Debug, sqlx::FromRow)]
+pub struct OpenSemTask {
+    pub request_id: i64,
+    pub client_name: String,
+    pub kind: String,
+    pub due_on: NaiveDate,
+}
+
+impl OpenSemTask {
+    pub fn kind_label(&self) -> &'static str {
+        Kind::from_key(&self.kind).map(Kind::label).unwrap_or("")
+    }
+    pub fn due(&self) -> String {
+        self.due_on.format("%b %-d, %Y").to_string()
+    }
+    pub fn due_now(&self) -> bool {
+        rules::due_now(self.due_on, Utc::now().date_naive())
+    }
+}
+
+pub async fn open_sem_tasks(
+    conn: &mut PgConnection,
+    user: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<OpenSemTask>> {
+    sqlx::query_as(
+        "SELECT r.id AS request_id, c.name AS client_name, r.kind, t.due_on
+           FROM sem_tasks t
+           JOIN change_requests r ON r.id = t.change_request_id
+           JOIN clients c ON c.id = r.client_id
+          WHERE t.assignee = $1 AND t.done_at IS NULL AND t.cancelled_at IS NULL
+          ORDER BY t.due_on, t.id
+          LIMIT $2",
+    )
+    .bind(user)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}

@@ -1,0 +1,470 @@
+//! After approval, against the database: the change task's actions with their audit and
+//! emails, the SEM pause task, completion, reminders sent exactly once, the planner's CSV and
+//! calendar feed parsed back.
+
+use chrono::{Duration, NaiveDate, Utc};
+use offboarding_desk::auth::roles::Role;
+
+use crate::approvals::{Chain, chain, new_client};
+use crate::support::{client, location};
+
+struct Ops {
+    c: Chain,
+    ops_cookie: String,
+    sem: i64,
+    sem_cookie: String,
+}
+
+async fn ops() -> Ops {
+    let c = chain().await;
+    let ops = c.app.user("ops@agency.test", &[Role::OpsLead]).await;
+    let sem = c.app.user("sem@agency.test", &[Role::SemSpecialist]).await;
+    c.app.user("sem2@agency.test", &[Role::SemSpecialist]).await;
+    sqlx::query("UPDATE clients SET sem_specialist_id = $1")
+        .bind(sem)
+        .execute(&c.app.db)
+        .await
+        .unwrap();
+    Ops {
+        ops_cookie: c.app.session_cookie(ops).await,
+        sem_cookie: c.app.session_cookie(sem).await,
+        sem,
+        c,
+    }
+}
+
+impl Ops {
+    /// Files, submits and approves a request; returns (request id, change task id).
+    async fn approved(&self, client_id: i64, extra: &[(&str, &str)]) -> (i64, i64) {
+        let c = &self.c;
+        let id = c.file_for(client_id, extra).await;
+        c.submit(&c.am_cookie, id).await;
+        for cookie in [&c.jeremy_cookie, &c.dustin_cookie] {
+            let step = c.pending_step(id).await;
+            c.decide(cookie, step, "approve", "").await;
+        }
+        assert_eq!(c.state(id).await, "approved");
+        let task = sqlx::query_scalar("SELECT id FROM change_tasks WHERE change_request_id = $1")
+            .bind(id)
+            .fetch_one(&c.app.db)
+            .await
+            .unwrap();
+        (id, task)
+    }
+
+    async fn act(&self, task: i64, action: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.c
+            .post(&self.ops_cookie, &format!("/tasks/{task}/{action}"), form)
+            .await
+    }
+
+    async fn task_flash(&self, task: i64) -> String {
+        let page = self
+            .c
+            .page(&self.ops_cookie, &format!("/tasks/{task}"))
+            .await;
+        let start = page.find("id=\"flash\">").map(|i| i + 11).unwrap_or(0);
+        let end = page[start..]
+            .find("</p>")
+            .map(|i| start + i)
+            .unwrap_or(start);
+        page[start..end].to_string()
+    }
+}
+
+fn in_days(days: i64) -> String {
+    (Utc::now().date_naive() + Duration::days(days)).to_string()
+}
+
+#[tokio::test]
+async fn the_ops_lead_works_the_change_task_and_the_request_completes_when_all_is_done() {
+    let o = ops().await;
+    let c = &o.c;
+    let resume = in_days(90);
+    let (id, task) = o
+        .approved(
+            c.client_id,
+            &[
+                ("kind", "pause"),
+                ("cancel_scope", ""),
+                ("resume_date", &resume),
+            ],
+        )
+        .await;
+    // The Ops Lead's desk lists it.
+    assert!(
+        c.page(&o.ops_cookie, "/")
+            .await
+            .contains(&format!("/tasks/{task}"))
+    );
+
+    // Done too early: refused, with what remains.
+    assert_eq!(o.act(task, "done", &[]).await.status(), 303);
+    assert!(o.task_flash(task).await.contains("Not everything is done"));
+
+    // Forward: the specialist is emailed the notes and a link, and gets the pause task.
+    let res = o
+        .act(task, "forward", &[("sem_specialist", &o.sem.to_string())])
+        .await;
+    assert_eq!(res.status(), 303);
+    let (to, text): (Vec<String>, String) = sqlx::query_as(
+        "SELECT to_addrs, body_text FROM outbox_messages WHERE kind = 'change_task.forwarded'",
+    )
+    .fetch_one(&c.app.db)
+    .await
+    .unwrap();
+    assert_eq!(to, vec!["sem@agency.test"]);
+    assert!(text.contains("Pause Google Ads") && text.contains(&format!("/tasks/{task}")));
+    let due: NaiveDate =
+        sqlx::query_scalar("SELECT due_on FROM sem_tasks WHERE change_request_id = $1")
+            .bind(id)
+            .fetch_one(&c.app.db)
+            .await
+            .unwrap();
+    assert_eq!(due.to_string(), in_days(30));
+    assert!(c.page(&o.sem_cookie, "/").await.contains("Ads to pause"));
+    // A second forward changes nothing and says so.
+    o.act(task, "forward", &[("sem_specialist", &o.sem.to_string())])
+        .await;
+    assert!(o.task_flash(task).await.contains("already forwarded"));
+    assert_eq!(c.app.audit_count("change_task.forwarded").await, 1);
+
+    // The planner, prefilled; its three reminders are scheduled.
+    assert_eq!(o.act(task, "planner", &[]).await.status(), 303);
+    let (entry, kind, resume_date): (i64, String, Option<NaiveDate>) = sqlx::query_as(
+        "SELECT id, kind, resume_date FROM planner_entries WHERE change_request_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&c.app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        (kind.as_str(), resume_date.map(|d| d.to_string())),
+        ("pause", Some(resume))
+    );
+    let jobs: Vec<String> = sqlx::query_scalar(
+        "SELECT key FROM scheduled_jobs WHERE key LIKE $1 AND state = 'pending' ORDER BY run_at",
+    )
+    .bind(format!("reminder:{entry}:%"))
+    .fetch_all(&c.app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        jobs,
+        vec![
+            format!("reminder:{entry}:7"),
+            format!("reminder:{entry}:1"),
+            format!("reminder:{entry}:0")
+        ]
+    );
+
+    // The status, with bad input answered beside the field first.
+    let res = o
+        .act(
+            task,
+            "status",
+            &[("status", "paused"), ("effective_date", "someday")],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("id=\"effective_date-error\"")
+    );
+    let effective = in_days(30);
+    let res = o
+        .act(
+            task,
+            "status",
+            &[("status", "paused"), ("effective_date", &effective)],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let status: String = sqlx::query_scalar("SELECT status FROM clients WHERE id = $1")
+        .bind(c.client_id)
+        .fetch_one(&c.app.db)
+        .await
+        .unwrap();
+    assert_eq!(status, "paused");
+    let caused: Option<i64> = sqlx::query_scalar(
+        "SELECT change_request_id FROM client_status_history WHERE client_id = $1 ORDER BY id DESC LIMIT 1",
+    )
+    .bind(c.client_id)
+    .fetch_one(&c.app.db)
+    .await
+    .unwrap();
+    assert_eq!(caused, Some(id), "the history names the request");
+
+    assert_eq!(o.act(task, "done", &[]).await.status(), 303);
+    assert!(o.task_flash(task).await.contains("Change task done."));
+    assert_eq!(
+        c.state(id).await,
+        "approved",
+        "Accounting and SEM still to do"
+    );
+
+    // SEM ticks the pause task; only its specialist may.
+    let sem_task: i64 = sqlx::query_scalar("SELECT id FROM sem_tasks WHERE change_request_id = $1")
+        .bind(id)
+        .fetch_one(&c.app.db)
+        .await
+        .unwrap();
+    let other = c.app.user("sem3@agency.test", &[Role::SemSpecialist]).await;
+    let other_cookie = c.app.session_cookie(other).await;
+    c.post(&other_cookie, &format!("/sem-tasks/{sem_task}/done"), &[])
+        .await;
+    assert_eq!(c.app.audit_count("sem_task.done").await, 0);
+    let res = c
+        .post(
+            &o.sem_cookie,
+            &format!("/sem-tasks/{sem_task}/done"),
+            &[("note", "Paused all campaigns")],
+        )
+        .await;
+    assert_eq!(location(&res), format!("/requests/{id}"));
+    assert_eq!(c.state(id).await, "approved");
+
+    // Accounting's processing is the last part: the request completes.
+    c.post(
+        &c.accounting_cookie,
+        &format!("/requests/{id}/processed"),
+        &[],
+    )
+    .await;
+    assert_eq!(c.state(id).await, "completed");
+    assert_eq!(c.app.audit_count("change_request.completed").await, 1);
+    // Completed requests leave the queues and stay findable.
+    assert!(
+        !c.page(&o.ops_cookie, "/")
+            .await
+            .contains(&format!("/tasks/{task}"))
+    );
+    assert!(!c.page(&o.sem_cookie, "/").await.contains("Ads to pause"));
+    assert!(
+        c.page(&c.am_cookie, "/requests?state=completed")
+            .await
+            .contains(&format!("/requests/{id}"))
+    );
+}
+
+#[tokio::test]
+async fn each_reminder_goes_once_with_two_workers_moves_with_its_date_and_stops_when_done() {
+    let o = ops().await;
+    let c = &o.c;
+    let (id, task) = o.approved(c.client_id, &[]).await;
+    o.act(task, "forward", &[("sem_specialist", &o.sem.to_string())])
+        .await;
+    o.act(task, "planner", &[]).await;
+    let entry: i64 = sqlx::query_scalar("SELECT id FROM planner_entries")
+        .fetch_one(&c.app.db)
+        .await
+        .unwrap();
+    // Each worker is its own runner, as each app instance is.
+    let (w1, w2) = (
+        offboarding_desk::server::job_runner(&c.app.state.config),
+        offboarding_desk::server::job_runner(&c.app.state.config),
+    );
+    let runner = |_: u8| offboarding_desk::server::job_runner(&c.app.state.config);
+    let reminders = || async {
+        sqlx::query_scalar::<_, String>(
+            "SELECT subject FROM outbox_messages WHERE kind = 'planner.reminder' ORDER BY id",
+        )
+        .fetch_all(&c.app.db)
+        .await
+        .unwrap()
+    };
+
+    // Move the date two weeks later: the 7-day reminder's time moves with it.
+    let before: chrono::DateTime<Utc> =
+        sqlx::query_scalar("SELECT run_at FROM scheduled_jobs WHERE key = $1")
+            .bind(format!("reminder:{entry}:7"))
+            .fetch_one(&c.app.db)
+            .await
+            .unwrap();
+    let moved = in_days(44);
+    let res = c
+        .post(
+            &o.ops_cookie,
+            &format!("/planner/{entry}"),
+            &[("effective_date", &moved)],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let after: chrono::DateTime<Utc> =
+        sqlx::query_scalar("SELECT run_at FROM scheduled_jobs WHERE key = $1")
+            .bind(format!("reminder:{entry}:7"))
+            .fetch_one(&c.app.db)
+            .await
+            .unwrap();
+    assert_eq!(after - before, Duration::days(14));
+    let due: NaiveDate =
+        sqlx::query_scalar("SELECT due_on FROM sem_tasks WHERE change_request_id = $1")
+            .bind(id)
+            .fetch_one(&c.app.db)
+            .await
+            .unwrap();
+    assert_eq!(due.to_string(), moved, "the pause task moved too");
+    // Bad dates are answered beside the field.
+    let res = c
+        .post(
+            &o.ops_cookie,
+            &format!("/planner/{entry}"),
+            &[("effective_date", "31/12")],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains(&format!("id=\"move-error-{entry}\""))
+    );
+
+    // The clock jumps past the old dates: nothing (they moved).
+    let old_day = Utc::now() + Duration::days(31);
+    let (a, b) = tokio::join!(
+        w1.run_due(&c.app.db, old_day),
+        w2.run_due(&c.app.db, old_day)
+    );
+    a.unwrap();
+    b.unwrap();
+    assert!(reminders().await.is_empty());
+
+    // Past the 7-day one, with two workers at once: exactly one.
+    let seven = after + Duration::minutes(1);
+    let (a, b) = tokio::join!(w1.run_due(&c.app.db, seven), w2.run_due(&c.app.db, seven));
+    a.unwrap();
+    b.unwrap();
+    let sent = reminders().await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(sent[0].contains("effective in 7 days"), "{sent:?}");
+    let to: Vec<String> =
+        sqlx::query_scalar("SELECT to_addrs FROM outbox_messages WHERE kind = 'planner.reminder'")
+            .fetch_one(&c.app.db)
+            .await
+            .unwrap();
+    assert_eq!(
+        to,
+        vec!["sem2@agency.test", "sem@agency.test"],
+        "the specialist and the SEM team"
+    );
+
+    // A restarted worker, far past every date: the other two, once each.
+    let end = Utc::now() + Duration::days(60);
+    runner(3).run_due(&c.app.db, end).await.unwrap();
+    runner(4).run_due(&c.app.db, end).await.unwrap();
+    let sent = reminders().await;
+    assert_eq!(sent.len(), 3, "{sent:?}");
+    assert!(
+        sent[1].contains("tomorrow") && sent[2].contains("today"),
+        "{sent:?}"
+    );
+
+    // A withdrawn request's reminders send nothing.
+    let other_client = new_client(&c.app, c.am, "Summit Powersports").await;
+    let (other, other_task) = o.approved(other_client, &[]).await;
+    o.act(other_task, "planner", &[]).await;
+    sqlx::query("UPDATE change_requests SET state = 'withdrawn' WHERE id = $1")
+        .bind(other)
+        .execute(&c.app.db)
+        .await
+        .unwrap();
+    runner(5).run_due(&c.app.db, end).await.unwrap();
+    assert_eq!(reminders().await.len(), 3);
+}
+
+#[tokio::test]
+async fn the_planner_sheet_filters_and_exports_a_safe_csv_and_a_valid_calendar_feed() {
+    let o = ops().await;
+    let c = &o.c;
+    let sneaky = new_client(&c.app, c.am, "=HYPERLINK(\"http://evil.test\",\"x\")").await;
+    let (_, t1) = o.approved(c.client_id, &[]).await;
+    let (_, t2) = o
+        .approved(sneaky, &[("kind", "pause"), ("cancel_scope", "")])
+        .await;
+    for t in [t1, t2] {
+        o.act(t, "planner", &[]).await;
+    }
+    let page = c.page(&c.am_cookie, "/planner").await;
+    assert!(page.contains("Lakeside RV Center"));
+    let page = c.page(&c.am_cookie, "/planner?kind=pause").await;
+    assert!(!page.contains("Lakeside RV Center"), "filtered by kind");
+    let month = (Utc::now().date_naive() + Duration::days(30))
+        .format("%Y-%m")
+        .to_string();
+    let calendar = c
+        .page(&c.am_cookie, &format!("/planner/calendar?month={month}"))
+        .await;
+    assert!(calendar.contains("Lakeside RV Center"));
+
+    // The CSV reads back with a CSV reader, the formula neutralised.
+    let res = client()
+        .get(c.app.url("/planner.csv?state=all&sort=client"))
+        .header("cookie", &c.am_cookie)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    let body = res.text().await.unwrap();
+    let mut reader = csv::Reader::from_reader(body.as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 2);
+    let names: Vec<&str> = rows.iter().map(|r| &r[0]).collect();
+    assert!(names.contains(&"Lakeside RV Center"));
+    assert!(
+        names.contains(&"'=HYPERLINK(\"http://evil.test\",\"x\")"),
+        "{names:?}"
+    );
+
+    // The calendar feed: made once, read without a session, valid iCalendar, revocable.
+    let page = c
+        .post(&o.ops_cookie, "/planner/feed", &[])
+        .await
+        .text()
+        .await
+        .unwrap();
+    let start = page.find("id=\"feed-url\"").expect("the address is shown");
+    let value = &page[page[..start].rfind("value=\"").unwrap() + 7..];
+    let url = value[..value.find('"').unwrap()].to_string();
+    let path = url.trim_start_matches(&c.app.base).to_string();
+    let res = client().get(c.app.url(&path)).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/calendar")
+    );
+    let ics = res.text().await.unwrap();
+    let parsed: icalendar::Calendar = ics.parse().expect("valid iCalendar");
+    let events: Vec<_> = parsed
+        .components
+        .iter()
+        .filter_map(|c| c.as_event())
+        .collect();
+    assert_eq!(events.len(), 2);
+    use icalendar::Component;
+    assert!(
+        events
+            .iter()
+            .any(|e| e.get_summary() == Some("Cancellation: Lakeside RV Center"))
+    );
+    // A wrong secret finds nothing; a revoked one no longer works.
+    let res = client()
+        .get(c.app.url("/calendar/0000.ics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    c.post(&o.ops_cookie, "/planner/feed/revoke", &[]).await;
+    let res = client().get(c.app.url(&path)).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(c.app.audit_count("calendar_feed.revoked").await, 1);
+}
