@@ -428,6 +428,9 @@ async fn approved(
             .bind(r.id)
             .fetch_one(&mut *conn)
             .await?;
+    if r.reverses_id.is_some() {
+        crate::operations::reinstate::apply(conn, &state.config, &Actor::from_ctx(ctx), r).await?;
+    }
     audit::record(
         conn,
         &Actor::from_ctx(ctx),
@@ -448,11 +451,16 @@ async fn approved(
             emails::Notice {
                 kind: "change_request.approved",
                 to: list,
-                subject: format!(
-                    "{}: {} approved",
-                    r.client_name,
-                    r.kind_label().to_lowercase()
-                ),
+                subject: match r.reverses_id {
+                    Some(original) => {
+                        format!("{}: reinstated (request #{original} undone)", r.client_name)
+                    }
+                    None => format!(
+                        "{}: {} approved",
+                        r.client_name,
+                        r.kind_label().to_lowercase()
+                    ),
+                },
                 intro: "A change request is approved. Its change task holds everything Operations needs.",
                 facts: facts.clone(),
                 path: format!("/tasks/{task}"),

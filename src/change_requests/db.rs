@@ -52,6 +52,12 @@ pub struct RequestRow {
     pub processed_note: Option<String>,
     pub processed_by_name: Option<String>,
     pub change_task_id: Option<i64>,
+    /// This request undoes that approved one (a reinstatement).
+    pub reverses_id: Option<i64>,
+    /// When a reinstatement undid this request.
+    pub reinstated_at: Option<DateTime<Utc>>,
+    /// The latest reinstatement filed against this request.
+    pub reversal_id: Option<i64>,
 }
 
 impl RequestRow {
@@ -173,7 +179,10 @@ const SELECT: &str = "SELECT r.id, r.client_id, c.name AS client_name,
                  WHERE s.change_request_id = r.id AND s.outcome IS NOT NULL) AS call_recorded,
         r.submitted_by, sub.display_name AS submitted_by_name, r.submitted_at, r.approval_round,
         r.approved_at, r.processed_at, r.processed_note, proc.display_name AS processed_by_name,
-        (SELECT t.id FROM change_tasks t WHERE t.change_request_id = r.id) AS change_task_id
+        (SELECT t.id FROM change_tasks t WHERE t.change_request_id = r.id) AS change_task_id,
+        r.reverses_id, r.reinstated_at,
+        (SELECT v.id FROM change_requests v WHERE v.reverses_id = r.id
+          ORDER BY v.id DESC LIMIT 1) AS reversal_id
    FROM change_requests r
    JOIN clients c ON c.id = r.client_id
    JOIN change_reasons reason ON reason.id = r.reason_id

@@ -347,6 +347,14 @@ impl Event {
             ),
             "change_request.approved" => "Approved by every step; the change task is open".into(),
             "change_request.processed" => "Processed by Accounting".into(),
+            "change_request.reinstatement_filed" => format!(
+                "Asked to reinstate the client (request #{})",
+                self.details["reversal_id"]
+            ),
+            "change_request.reinstated" => format!(
+                "Reinstated: undone by request #{}",
+                self.details["reversal_id"]
+            ),
             "change_request.step_reassigned" => format!(
                 "Handed {} from {} to {}",
                 self.details["step"].as_str().unwrap_or(""),
@@ -383,6 +391,9 @@ pub struct ShowPage {
     /// The upload's message when the file was refused.
     pub attach_error: String,
     comments: Vec<super::comments::CommentRow>,
+    may_reinstate: bool,
+    pub reinstate_text: String,
+    pub reinstate_error: String,
     /// The SEM specialist's task to pause the ads, once forwarded.
     sem_task: Option<crate::operations::tasks::SemTaskRow>,
     may_tick: bool,
@@ -463,7 +474,14 @@ pub async fn show_page(state: &AppState, ctx: &Ctx, id: i64) -> AppResult<ShowPa
         )
         .is_ok()
     });
+    let reinstate_facts = crate::operations::reinstate::facts(&mut conn, &r).await?;
+    let may_reinstate =
+        crate::operations::rules::may_reinstate(who(ctx), reinstate_facts, Utc::now().date_naive())
+            .is_ok();
     Ok(ShowPage {
+        may_reinstate,
+        reinstate_text: String::new(),
+        reinstate_error: String::new(),
         sem_task,
         may_tick,
         approval,

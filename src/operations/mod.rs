@@ -3,6 +3,7 @@
 
 pub mod feed;
 pub mod planner;
+pub mod reinstate;
 pub mod reminders;
 pub mod rules;
 pub mod tasks;
@@ -29,6 +30,7 @@ pub fn routes(r: Routes) -> Routes {
         .post("/tasks/{id}/status", OPS, tasks::update_status)
         .post("/tasks/{id}/done", OPS, tasks::mark_done)
         .post("/sem-tasks/{id}/done", SEM, tasks::tick_sem_task)
+        .post("/requests/{id}/reinstate", view, reinstate::file)
         .get("/planner", view, planner::page)
         .get("/planner.csv", view, planner::export)
         .get("/planner/calendar", view, planner::calendar)
@@ -58,6 +60,7 @@ pub async fn complete_if_ready(
     .await?;
     let facts = rules::CompletionFacts {
         kind: r.kind(),
+        reversal: r.reverses_id.is_some(),
         state: r.state(),
         processed: r.processed_at.is_some(),
         task_done,

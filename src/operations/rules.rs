@@ -67,6 +67,8 @@ pub fn needs_planner(kind: Kind) -> bool {
 #[derive(Clone, Copy, Debug)]
 pub struct TaskFacts {
     pub kind: Kind,
+    /// A reinstatement: nothing goes on the planner, the status was restored on approval.
+    pub reversal: bool,
     pub request_state: State,
     pub forwarded: bool,
     pub on_planner: bool,
@@ -80,7 +82,7 @@ pub fn remaining(f: TaskFacts) -> Vec<&'static str> {
     if !f.forwarded {
         left.push("Forward to the SEM specialist");
     }
-    if needs_planner(f.kind) && !f.on_planner {
+    if needs_planner(f.kind) && !f.reversal && !f.on_planner {
         left.push("Add to the planner sheet");
     }
     if !f.status_updated {
@@ -121,7 +123,7 @@ pub fn may_forward(who: Who, f: TaskFacts) -> Result<(), Refusal> {
 pub fn may_add_to_planner(who: Who, f: TaskFacts) -> Result<(), Refusal> {
     ops_lead(who)?;
     open_task(f)?;
-    if !needs_planner(f.kind) {
+    if !needs_planner(f.kind) || f.reversal {
         return Err(Refusal(
             "Only cancellations and pauses go on the planner sheet.",
         ));
@@ -180,6 +182,7 @@ pub fn due_now(due_on: NaiveDate, today: NaiveDate) -> bool {
 #[derive(Clone, Copy, Debug)]
 pub struct CompletionFacts {
     pub kind: Kind,
+    pub reversal: bool,
     pub state: State,
     pub processed: bool,
     pub task_done: bool,
@@ -188,13 +191,15 @@ pub struct CompletionFacts {
 }
 
 /// Complete when Accounting processed it, its change task is done, its pause task is done
-/// (cancellations and pauses) and its offboarding checklist is done (cancellations).
+/// (cancellations and pauses) and its offboarding checklist is done (cancellations). A
+/// reinstatement has neither task nor checklist.
 pub fn is_complete(f: CompletionFacts) -> bool {
     f.state == State::Approved
         && f.processed
         && f.task_done
-        && (!needs_planner(f.kind) || f.sem_task_done)
-        && (f.kind != Kind::Cancellation || f.checklist_done)
+        && (f.reversal
+            || ((!needs_planner(f.kind) || f.sem_task_done)
+                && (f.kind != Kind::Cancellation || f.checklist_done)))
 }
 
 /// The hour (UTC) reminders go out on their day: 9 a.m. in the US Central time zone in winter.
@@ -255,6 +260,7 @@ mod tests {
     fn facts(kind: Kind) -> TaskFacts {
         TaskFacts {
             kind,
+            reversal: false,
             request_state: State::Approved,
             forwarded: false,
             on_planner: false,
@@ -300,6 +306,7 @@ mod tests {
                         for already in [false, true] {
                             let f = TaskFacts {
                                 kind,
+                                reversal: false,
                                 request_state: state,
                                 forwarded: already,
                                 on_planner: already,
@@ -327,6 +334,33 @@ mod tests {
     }
 
     #[test]
+    fn a_reinstatement_needs_no_planner_no_pause_task_and_no_checklist() {
+        let f = TaskFacts {
+            reversal: true,
+            ..facts(Kind::Cancellation)
+        };
+        assert_eq!(
+            remaining(f),
+            vec!["Forward to the SEM specialist", "Update the account status"]
+        );
+        assert!(may_add_to_planner(who(1, Role::OpsLead), f).is_err());
+        let c = CompletionFacts {
+            kind: Kind::Cancellation,
+            reversal: true,
+            state: State::Approved,
+            processed: true,
+            task_done: true,
+            sem_task_done: false,
+            checklist_done: false,
+        };
+        assert!(is_complete(c));
+        assert!(!is_complete(CompletionFacts {
+            reversal: false,
+            ..c
+        }));
+    }
+
+    #[test]
     fn only_its_specialist_ticks_the_pause_task_once() {
         for role in Role::ALL {
             for id in [5, 6] {
@@ -351,6 +385,7 @@ mod tests {
                 for bits in 0..16u8 {
                     let f = CompletionFacts {
                         kind,
+                        reversal: false,
                         state,
                         processed: bits & 1 != 0,
                         task_done: bits & 2 != 0,
@@ -419,5 +454,96 @@ mod tests {
         assert!(due_now(day("2026-11-25"), day("2026-11-25")));
         assert!(due_now(day("2026-11-20"), day("2026-11-25")));
         assert!(!due_now(day("2026-11-26"), day("2026-11-25")));
+    }
+}
+
+/// What reinstating an approved request needs to know.
+#[derive(Clone, Copy, Debug)]
+pub struct ReinstateFacts {
+    pub kind: Kind,
+    pub state: State,
+    pub filed_by: i64,
+    pub effective: NaiveDate,
+    pub is_reversal: bool,
+    pub already_reinstated: bool,
+    /// A reversal of it is already on its way (open).
+    pub reversal_open: bool,
+}
+
+/// Reinstating (the client changed their mind): the account manager who filed an approved
+/// cancellation or pause, before its effective date, once.
+pub fn may_reinstate(who: Who, f: ReinstateFacts, today: NaiveDate) -> Result<(), Refusal> {
+    if !(who.id == f.filed_by && who.roles.contains(Role::AccountManager)) {
+        return Err(Refusal(
+            "Only the account manager who filed the request asks to reinstate the client.",
+        ));
+    }
+    if f.is_reversal || !needs_planner(f.kind) {
+        return Err(Refusal(
+            "Only an approved cancellation or pause is reinstated.",
+        ));
+    }
+    if !matches!(f.state, State::Approved | State::Completed) {
+        return Err(Refusal("Only an approved request is reinstated."));
+    }
+    if f.already_reinstated {
+        return Err(Refusal("This request was already reinstated."));
+    }
+    if f.reversal_open {
+        return Err(Refusal(
+            "A reinstatement of this request is already on its way.",
+        ));
+    }
+    if today >= f.effective {
+        return Err(Refusal(
+            "The effective date has come: a reinstatement is asked for before it.",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod reinstate_tests {
+    use super::*;
+
+    #[test]
+    fn the_filer_reinstates_an_approved_cancellation_or_pause_before_its_date_once() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
+        for kind in Kind::ALL {
+            for state in State::ALL {
+                for role in Role::ALL {
+                    for id in [1, 2] {
+                        for days in [-1i64, 0, 1] {
+                            for flags in 0..8u8 {
+                                let f = ReinstateFacts {
+                                    kind,
+                                    state,
+                                    filed_by: 1,
+                                    effective: today + Duration::days(days),
+                                    is_reversal: flags & 1 != 0,
+                                    already_reinstated: flags & 2 != 0,
+                                    reversal_open: flags & 4 != 0,
+                                };
+                                let w = Who {
+                                    id,
+                                    roles: [role].into_iter().collect(),
+                                };
+                                let expected = id == 1
+                                    && role == Role::AccountManager
+                                    && kind != Kind::Addendum
+                                    && matches!(state, State::Approved | State::Completed)
+                                    && days > 0
+                                    && flags == 0;
+                                assert_eq!(
+                                    may_reinstate(w, f, today).is_ok(),
+                                    expected,
+                                    "{kind:?} {state:?} {role:?} {id} {days} {flags}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 }

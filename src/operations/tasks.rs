@@ -73,6 +73,7 @@ impl TaskRow {
     pub fn facts(&self, r: &RequestRow) -> TaskFacts {
         TaskFacts {
             kind: r.kind(),
+            reversal: r.reverses_id.is_some(),
             request_state: r.state(),
             forwarded: self.forwarded_at.is_some(),
             on_planner: self.planner_entry_id.is_some(),
@@ -230,7 +231,7 @@ pub async fn task_page(state: &AppState, ctx: &Ctx, task_id: i64) -> AppResult<T
     Ok(TaskPage {
         chrome: Chrome::new(state, ctx, "/tasks"),
         remaining: rules::remaining(facts),
-        needs_planner: rules::needs_planner(r.kind()),
+        needs_planner: rules::needs_planner(r.kind()) && r.reverses_id.is_none(),
         may_forward: rules::may_forward(me, facts).is_ok(),
         may_plan: rules::may_add_to_planner(me, facts).is_ok(),
         may_status: rules::may_update_status(me, facts).is_ok(),
@@ -320,7 +321,7 @@ pub(super) async fn forward(
     .execute(&mut *tx)
     .await?;
     // Cancellations and pauses give the specialist a task to pause the ads by the date.
-    if rules::needs_planner(r.kind()) {
+    if rules::needs_planner(r.kind()) && r.reverses_id.is_none() {
         sqlx::query(
             "INSERT INTO sem_tasks (change_request_id, assignee, due_on) VALUES ($1, $2, $3)
              ON CONFLICT (change_request_id) DO NOTHING",
@@ -379,7 +380,13 @@ pub(super) async fn forward(
         if let Some(s) = &save {
             facts.push(("Save attempt", s.outcome_label().to_string()));
         }
-        if rules::needs_planner(r.kind()) {
+        if r.reverses_id.is_some() {
+            facts.push((
+                "Your task",
+                "The client is reinstated: undo the pause or cancellation and keep the ads running"
+                    .to_string(),
+            ));
+        } else if rules::needs_planner(r.kind()) {
             facts.push(("Your task", format!("Pause the ads by {}", r.effective())));
         }
         for a in &attachments {
@@ -543,10 +550,15 @@ pub(super) async fn update_status(
     .execute(&mut *tx)
     .await?;
     sqlx::query(
-        "UPDATE change_tasks SET status_updated_by = $2, status_updated_at = now() WHERE id = $1",
+        "UPDATE change_tasks
+            SET status_updated_by = $2, status_updated_at = now(), status_before = $3,
+                budget_before_cents = $4
+          WHERE id = $1",
     )
     .bind(id)
     .bind(ctx.user.id)
+    .bind(&before_status)
+    .bind(before_budget)
     .execute(&mut *tx)
     .await?;
     audit::record(

@@ -89,6 +89,7 @@ const TABLE: &[(&str, &str, Who)] = &[
         "/sem-tasks/{id}/done",
         Who::Only(&[Role::SemSpecialist]),
     ),
+    ("POST", "/requests/{id}/reinstate", AGENCY),
     ("GET", "/planner", AGENCY),
     ("GET", "/planner.csv", AGENCY),
     ("GET", "/planner/calendar", AGENCY),

@@ -468,3 +468,136 @@ async fn the_planner_sheet_filters_and_exports_a_safe_csv_and_a_valid_calendar_f
     assert_eq!(res.status(), 404);
     assert_eq!(c.app.audit_count("calendar_feed.revoked").await, 1);
 }
+
+#[tokio::test]
+async fn a_reinstatement_goes_through_the_chain_and_undoes_the_original_on_the_record() {
+    let o = ops().await;
+    let c = &o.c;
+    let (original, task) = o
+        .approved(c.client_id, &[("kind", "pause"), ("cancel_scope", "")])
+        .await;
+    o.act(task, "forward", &[("sem_specialist", &o.sem.to_string())])
+        .await;
+    o.act(task, "planner", &[]).await;
+    let effective = in_days(30);
+    o.act(
+        task,
+        "status",
+        &[("status", "paused"), ("effective_date", &effective)],
+    )
+    .await;
+    let entry: i64 = sqlx::query_scalar("SELECT id FROM planner_entries")
+        .fetch_one(&c.app.db)
+        .await
+        .unwrap();
+
+    // Only the filer asks, with a reason.
+    let res = c
+        .post(
+            &o.ops_cookie,
+            &format!("/requests/{original}/reinstate"),
+            &[("reason", "x")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        c.app
+            .audit_count("change_request.reinstatement_filed")
+            .await,
+        0
+    );
+    let res = c
+        .post(
+            &c.am_cookie,
+            &format!("/requests/{original}/reinstate"),
+            &[("reason", " ")],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("id=\"reinstate-error\""));
+    let res = c
+        .post(
+            &c.am_cookie,
+            &format!("/requests/{original}/reinstate"),
+            &[("reason", "The dealer found budget after all")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let reversal: i64 = location(&res)
+        .trim_start_matches("/requests/")
+        .parse()
+        .unwrap();
+    assert_ne!(reversal, original);
+    // Nothing is undone until it is approved.
+    assert_eq!(c.state(original).await, "approved");
+
+    c.submit(&c.am_cookie, reversal).await;
+    for cookie in [&c.jeremy_cookie, &c.dustin_cookie] {
+        let step = c.pending_step(reversal).await;
+        c.decide(cookie, step, "approve", "").await;
+    }
+    assert_eq!(c.state(reversal).await, "approved");
+    // The original is closed as reinstated; its planner entry, reminders and pause task end;
+    // the client is active again; all on the record.
+    assert_eq!(c.state(original).await, "withdrawn");
+    let removed: bool =
+        sqlx::query_scalar("SELECT removed_at IS NOT NULL FROM planner_entries WHERE id = $1")
+            .bind(entry)
+            .fetch_one(&c.app.db)
+            .await
+            .unwrap();
+    assert!(removed);
+    let pending: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM scheduled_jobs WHERE key LIKE $1 AND state = 'pending'",
+    )
+    .bind(format!("reminder:{entry}:%"))
+    .fetch_one(&c.app.db)
+    .await
+    .unwrap();
+    assert_eq!(pending, 0);
+    let cancelled: bool = sqlx::query_scalar(
+        "SELECT cancelled_at IS NOT NULL FROM sem_tasks WHERE change_request_id = $1",
+    )
+    .bind(original)
+    .fetch_one(&c.app.db)
+    .await
+    .unwrap();
+    assert!(cancelled);
+    let (status, caused): (String, Option<i64>) = sqlx::query_as(
+        "SELECT c.status, h.change_request_id FROM clients c
+           JOIN client_status_history h ON h.client_id = c.id
+          WHERE c.id = $1 ORDER BY h.id DESC LIMIT 1",
+    )
+    .bind(c.client_id)
+    .fetch_one(&c.app.db)
+    .await
+    .unwrap();
+    assert_eq!((status.as_str(), caused), ("active", Some(reversal)));
+    assert_eq!(c.app.audit_count("change_request.reinstated").await, 1);
+    let page = c.page(&c.am_cookie, &format!("/requests/{original}")).await;
+    assert!(page.contains("id=\"reinstated\""), "{page}");
+    // The distribution list hears of it.
+    let subject: String = sqlx::query_scalar(
+        "SELECT subject FROM outbox_messages WHERE kind = 'change_request.approved' ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(&c.app.db)
+    .await
+    .unwrap();
+    assert!(
+        subject.contains(&format!("reinstated (request #{original} undone)")),
+        "{subject}"
+    );
+    // And it cannot be reinstated twice.
+    c.post(
+        &c.am_cookie,
+        &format!("/requests/{original}/reinstate"),
+        &[("reason", "again")],
+    )
+    .await;
+    assert_eq!(
+        c.app
+            .audit_count("change_request.reinstatement_filed")
+            .await,
+        1
+    );
+}

@@ -14,6 +14,9 @@ pub struct Browser {
     pub driver: WebDriver,
     _chromedriver: Child,
     _profile: TempDir,
+    /// The button of a form waiting for its confirmation, so accepting can wait for the page
+    /// that form loads.
+    confirming: std::sync::Mutex<Option<WebElement>>,
 }
 
 struct TempDir(PathBuf);
@@ -118,6 +121,7 @@ pub async fn start(test: &str) -> Option<Browser> {
         driver,
         _chromedriver: chromedriver,
         _profile: TempDir(profile),
+        confirming: std::sync::Mutex::new(None),
     })
 }
 
@@ -128,6 +132,7 @@ impl Browser {
             driver,
             _chromedriver,
             _profile,
+            ..
         } = self;
         let _ = driver.quit().await;
     }
@@ -152,8 +157,42 @@ impl Browser {
         field.send_keys(text).await.unwrap();
     }
 
+    /// Clicks the element. A submit button (outside a form that first asks to confirm) loads
+    /// a new page: the click returns once the old page is gone, so what is read next is the
+    /// answer, not the page it replaced.
     pub async fn click(&self, css: &str) {
-        self.find(css).await.click().await.unwrap();
+        let element = self.find(css).await;
+        // "load": a submit button of a form that loads a page at once; "confirm": one that
+        // asks first; "": anything else.
+        let kind = self
+            .driver
+            .execute(
+                "const e = arguments[0];
+                 if (e.tagName !== 'BUTTON' || (e.type || 'submit') !== 'submit' || !e.form) return '';
+                 return e.form.hasAttribute('data-confirm') ? 'confirm' : 'load';",
+                vec![element.to_json().unwrap()],
+            )
+            .await
+            .ok()
+            .and_then(|r| r.json().as_str().map(str::to_string))
+            .unwrap_or_default();
+        if kind == "confirm" {
+            *self.confirming.lock().unwrap() = Some(element.clone());
+        }
+        element.click().await.unwrap();
+        if kind == "load" {
+            self.wait_gone(&element).await;
+        }
+    }
+
+    /// Waits (up to 10 s) until `element`'s page has been replaced.
+    async fn wait_gone(&self, element: &WebElement) {
+        for _ in 0..100 {
+            if !element.is_present().await.unwrap_or(false) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     pub async fn text(&self, css: &str) -> String {
@@ -168,6 +207,11 @@ impl Browser {
     pub async fn accept_confirm(&self) {
         for _ in 0..50 {
             if self.driver.accept_alert().await.is_ok() {
+                // The confirmed form loads a new page; wait for it.
+                let button = self.confirming.lock().unwrap().take();
+                if let Some(button) = button {
+                    self.wait_gone(&button).await;
+                }
                 return;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;

@@ -1,0 +1,263 @@
+//! Reinstatement: before the effective date, the account manager files a reversal of an
+//! approved cancellation or pause. It goes through the approval chain like any request; once
+//! approved, in the same transaction, the original's reminders, pause task and planner entry
+//! are cancelled, the client's status before it is restored, and the original is closed.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::Form;
+use chrono::Utc;
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::PgConnection;
+
+use super::rules::{self, ReinstateFacts};
+use crate::audit::{self, Actor};
+use crate::auth::session;
+use crate::change_requests::db::{self as requests, Filed, RequestRow};
+use crate::change_requests::form::Details;
+use crate::change_requests::rules::{Escalation, State as RequestState, Who};
+use crate::web::AppState;
+use crate::web::ctx::Ctx;
+use crate::web::error::{AppError, AppResult};
+
+/// The facts the rule looks at, for `r`.
+pub async fn facts(conn: &mut PgConnection, r: &RequestRow) -> sqlx::Result<ReinstateFacts> {
+    let reversal_open: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM change_requests
+                         WHERE reverses_id = $1
+                           AND state IN ('draft', 'with_retention', 'in_approval', 'changes_requested'))",
+    )
+    .bind(r.id)
+    .fetch_one(conn)
+    .await?;
+    Ok(ReinstateFacts {
+        kind: r.kind(),
+        state: r.state(),
+        filed_by: r.filed_by,
+        effective: r.effective_date,
+        is_reversal: r.reverses_id.is_some(),
+        already_reinstated: r.reinstated_at.is_some(),
+        reversal_open,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct ReinstateForm {
+    #[serde(default)]
+    reason: String,
+}
+
+pub(super) async fn file(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(form): Form<ReinstateForm>,
+) -> AppResult<Response> {
+    let reason = form.reason.trim().to_string();
+    if reason.is_empty() || reason.chars().count() > 2000 {
+        let mut page = crate::change_requests::show_page(&state, &ctx, id).await?;
+        page.reinstate_text = form.reason;
+        page.reinstate_error = if reason.is_empty() {
+            "Say what the client decided.".into()
+        } else {
+            "At most 2000 characters.".into()
+        };
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    let mut tx = state.db.begin().await?;
+    let r = requests::lock(&mut tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let who = Who {
+        id: ctx.user.id,
+        roles: ctx.user.roles,
+    };
+    let f = facts(&mut tx, &r).await?;
+    if let Err(refusal) = rules::may_reinstate(who, f, Utc::now().date_naive()) {
+        session::set_flash(
+            &mut tx,
+            &ctx.user.session_hash,
+            &format!("Nothing was filed. {}", refusal.0),
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(Redirect::to(&format!("/requests/{id}")).into_response());
+    }
+    let details = Details {
+        kind: r.kind(),
+        cancel_scope: match r.cancel_scope.as_deref() {
+            Some("leave_platform") => Some("leave_platform"),
+            Some(_) => Some("services_only"),
+            None => None,
+        },
+        effective_date: r.effective_date,
+        resume_date: r.resume_date,
+        current_budget_cents: r.current_budget_cents,
+        new_budget_cents: r.new_budget_cents,
+        reason_id: r.reason_id,
+        reason_text: reason.clone(),
+        product_notes: format!(
+            "Reinstate the client: undo request #{} ({}).",
+            r.id,
+            r.kind_label().to_lowercase()
+        ),
+        credit_cents: None,
+        credit_reason: None,
+        escalation: Escalation::None,
+        escalated_to: None,
+    };
+    let new_id = match requests::insert(
+        &mut tx,
+        r.client_id,
+        ctx.user.id,
+        &details,
+        RequestState::Draft,
+    )
+    .await?
+    {
+        Filed::Ok(new_id) => new_id,
+        Filed::AlreadyOpen => {
+            drop(tx);
+            let mut tx = state.db.begin().await?;
+            session::set_flash(
+                &mut tx,
+                &ctx.user.session_hash,
+                "Nothing was filed: the client already has an open change request. Finish or withdraw it first.",
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(Redirect::to(&format!("/requests/{id}")).into_response());
+        }
+    };
+    sqlx::query("UPDATE change_requests SET reverses_id = $2 WHERE id = $1")
+        .bind(new_id)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let actor = Actor::from_ctx(&ctx);
+    audit::record(
+        &mut tx,
+        &actor,
+        "change_request.filed",
+        "change_request",
+        Some(new_id.to_string()),
+        json!({ "client_id": r.client_id, "kind": r.kind, "reverses": id, "state": "draft" }),
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        &actor,
+        "change_request.reinstatement_filed",
+        "change_request",
+        Some(id.to_string()),
+        json!({ "reversal_id": new_id, "reason": reason }),
+    )
+    .await?;
+    session::set_flash(
+        &mut tx,
+        &ctx.user.session_hash,
+        "Reinstatement filed. Submit it: it goes through the approval chain, and once approved the original is undone.",
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/requests/{new_id}")).into_response())
+}
+
+/// Undoes the original once its reversal is approved, inside the approval's transaction.
+pub async fn apply(
+    conn: &mut PgConnection,
+    config: &crate::config::Config,
+    actor: &Actor,
+    reversal: &RequestRow,
+) -> AppResult<()> {
+    let Some(original_id) = reversal.reverses_id else {
+        return Ok(());
+    };
+    let original = requests::lock(conn, original_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    // Reminders and the planner entry.
+    let entry: Option<i64> = sqlx::query_scalar(
+        "UPDATE planner_entries SET removed_at = now()
+          WHERE change_request_id = $1 AND removed_at IS NULL RETURNING id",
+    )
+    .bind(original_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(entry) = entry {
+        super::reminders::cancel_all(conn, entry, &config.reminder_days).await?;
+    }
+    // The pause task, if still open.
+    let tasks_cancelled = sqlx::query(
+        "UPDATE sem_tasks SET cancelled_at = now()
+          WHERE change_request_id = $1 AND done_at IS NULL AND cancelled_at IS NULL",
+    )
+    .bind(original_id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    // The status the client had before the original's change task changed it.
+    let before: Option<(Option<String>, Option<i64>)> = sqlx::query_as(
+        "SELECT status_before, budget_before_cents FROM change_tasks WHERE change_request_id = $1",
+    )
+    .bind(original_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let mut restored = None;
+    if let Some((Some(status), Some(budget))) = before {
+        sqlx::query(
+            "UPDATE clients SET status = $2, monthly_budget_cents = $3, version = version + 1
+              WHERE id = $1",
+        )
+        .bind(original.client_id)
+        .bind(&status)
+        .bind(budget)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(
+            "INSERT INTO client_status_history
+                 (client_id, status, monthly_budget_cents, changed_by, change_request_id, note)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(original.client_id)
+        .bind(&status)
+        .bind(budget)
+        .bind(actor.user_id)
+        .bind(reversal.id)
+        .bind(format!("Reinstated: request #{original_id} undone"))
+        .execute(&mut *conn)
+        .await?;
+        restored = Some(status);
+    }
+    // The original is closed, on the record as reinstated.
+    requests::transition(conn, original_id, original.state(), RequestState::Withdrawn).await?;
+    sqlx::query(
+        "UPDATE change_requests SET reinstated_at = now(), withdrawn_reason = $2 WHERE id = $1",
+    )
+    .bind(original_id)
+    .bind(format!("Reinstated by request #{}", reversal.id))
+    .execute(&mut *conn)
+    .await?;
+    audit::record(
+        conn,
+        actor,
+        "change_request.reinstated",
+        "change_request",
+        Some(original_id.to_string()),
+        json!({
+            "reversal_id": reversal.id,
+            "planner_entry_removed": entry,
+            "pause_tasks_cancelled": tasks_cancelled,
+            "status_restored": restored,
+        }),
+    )
+    .await?;
+    // The status is already as it was: the reversal's change task need not ask for it.
+    sqlx::query("UPDATE change_tasks SET status_updated_at = now() WHERE change_request_id = $1")
+        .bind(reversal.id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
