@@ -45,6 +45,7 @@ pub struct ApprovalPanel {
     /// The approver the viewer stands in for on that step.
     pub on_behalf_of: Option<String>,
     pub comment_text: String,
+    pub comment_error: String,
     pub send_back_text: String,
     pub send_back_error: String,
     pub may_process: bool,
@@ -332,27 +333,68 @@ fn check_comment(text: &str, required: bool) -> Result<String, &'static str> {
     Ok(t.to_string())
 }
 
+/// A decision that may go ahead: its transaction (the request locked), the step, on whose
+/// behalf, and the comment or reason as checked.
+struct Decision<'c> {
+    tx: sqlx::Transaction<'c, sqlx::Postgres>,
+    r: RequestRow,
+    step: StepRow,
+    on_behalf_of: Option<i64>,
+    text: String,
+}
+
+/// Checks the text and the decision; a refusal or a text to fix comes back as the response.
+async fn begin_decision(
+    state: &AppState,
+    ctx: &Ctx,
+    step_id: i64,
+    text: String,
+    sending_back: bool,
+) -> AppResult<Result<Decision<'static>, Response>> {
+    let mut tx = state.db.begin().await?;
+    let (r, step, allowed) = load_decision(&mut tx, ctx, step_id).await?;
+    let on_behalf_of = match allowed {
+        Ok(b) => b,
+        Err(message) => return Ok(Err(done(tx, ctx, r.id, &message).await?)),
+    };
+    match check_comment(&text, sending_back) {
+        Ok(checked) => Ok(Ok(Decision {
+            tx,
+            r,
+            step,
+            on_behalf_of,
+            text: checked,
+        })),
+        Err(message) => {
+            drop(tx);
+            let mut page = crate::change_requests::show_page(state, ctx, r.id).await?;
+            if sending_back {
+                page.approval.send_back_text = text;
+                page.approval.send_back_error = message.into();
+            } else {
+                page.approval.comment_text = text;
+                page.approval.comment_error = message.into();
+            }
+            Ok(Err((StatusCode::UNPROCESSABLE_ENTITY, page).into_response()))
+        }
+    }
+}
+
 pub(super) async fn approve(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(step_id): Path<i64>,
     Form(form): Form<DecisionForm>,
 ) -> AppResult<Response> {
-    let mut tx = state.db.begin().await?;
-    let (r, step, allowed) = load_decision(&mut tx, &ctx, step_id).await?;
-    let on_behalf_of = match allowed {
-        Ok(b) => b,
-        Err(message) => return done(tx, &ctx, r.id, &message).await,
-    };
-    let comment = match check_comment(&form.comment, false) {
-        Ok(c) => c,
-        Err(_) => {
-            drop(tx);
-            let mut page = crate::change_requests::show_page(&state, &ctx, r.id).await?;
-            page.approval.comment_text = form.comment;
-            page.approval.send_back_error = "A comment has at most 2000 characters.".into();
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
-        }
+    let Decision {
+        mut tx,
+        r,
+        step,
+        on_behalf_of,
+        text: comment,
+    } = match begin_decision(&state, &ctx, step_id, form.comment, false).await? {
+        Ok(d) => d,
+        Err(response) => return Ok(response),
     };
     sqlx::query(
         "UPDATE request_approvals
@@ -514,21 +556,15 @@ pub(super) async fn send_back(
     Path(step_id): Path<i64>,
     Form(form): Form<DecisionForm>,
 ) -> AppResult<Response> {
-    let mut tx = state.db.begin().await?;
-    let (r, step, allowed) = load_decision(&mut tx, &ctx, step_id).await?;
-    let on_behalf_of = match allowed {
-        Ok(b) => b,
-        Err(message) => return done(tx, &ctx, r.id, &message).await,
-    };
-    let reason = match check_comment(&form.comment, true) {
-        Ok(c) => c,
-        Err(message) => {
-            drop(tx);
-            let mut page = crate::change_requests::show_page(&state, &ctx, r.id).await?;
-            page.approval.send_back_text = form.comment;
-            page.approval.send_back_error = message.into();
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
-        }
+    let Decision {
+        mut tx,
+        r,
+        step,
+        on_behalf_of,
+        text: reason,
+    } = match begin_decision(&state, &ctx, step_id, form.comment, true).await? {
+        Ok(d) => d,
+        Err(response) => return Ok(response),
     };
     sqlx::query(
         "UPDATE request_approvals

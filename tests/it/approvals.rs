@@ -242,8 +242,26 @@ async fn without_a_credit_jeremy_then_dustin_approve_finance_is_not_required_and
             .contains("Lakeside RV Center")
     );
 
-    // A later step is never asked before an earlier one.
+    // A comment too long is answered beside it; nothing is decided.
     let step1 = c.pending_step(id).await;
+    let long = "x".repeat(2001);
+    let res = c
+        .post(
+            &c.jeremy_cookie,
+            &format!("/approvals/{step1}/approve"),
+            &[("comment", &long)],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("id=\"approve-comment-error\"")
+    );
+    assert_eq!(names(&c.steps(id).await)[0], "pending");
+
+    // A later step is never asked before an earlier one.
     assert_eq!(c.decide(&c.dustin_cookie, step1, "approve", "").await, 303);
     assert!(
         c.flash(&c.dustin_cookie, id)
