@@ -7,6 +7,7 @@ pub mod approvals;
 pub mod audit;
 pub mod auth;
 pub mod change_requests;
+pub mod checklists;
 pub mod clients;
 pub mod config;
 pub mod db;

@@ -470,6 +470,7 @@ async fn approved(
             .bind(r.id)
             .fetch_one(&mut *conn)
             .await?;
+    crate::checklists::create(conn, r).await?;
     if r.reverses_id.is_some() {
         crate::operations::reinstate::apply(conn, &state.config, &Actor::from_ctx(ctx), r).await?;
     }

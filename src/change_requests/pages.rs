@@ -351,6 +351,15 @@ impl Event {
                 "Asked to reinstate the client (request #{})",
                 self.details["reversal_id"]
             ),
+            "checklist.ticked" => format!(
+                "Offboarding: {}{}",
+                self.details["title"].as_str().unwrap_or(""),
+                self.details["note"]
+                    .as_str()
+                    .filter(|n| !n.is_empty())
+                    .map(|n| format!(" (“{n}”)"))
+                    .unwrap_or_default()
+            ),
             "change_request.reinstated" => format!(
                 "Reinstated: undone by request #{}",
                 self.details["reversal_id"]
@@ -391,6 +400,7 @@ pub struct ShowPage {
     /// The upload's message when the file was refused.
     pub attach_error: String,
     comments: Vec<super::comments::CommentRow>,
+    checklist: Vec<crate::checklists::ItemRow>,
     may_reinstate: bool,
     pub reinstate_text: String,
     pub reinstate_error: String,
@@ -421,6 +431,24 @@ pub struct ShowPage {
 }
 
 impl ShowPage {
+    fn checklist_done(&self) -> usize {
+        self.checklist
+            .iter()
+            .filter(|i| i.done_at.is_some())
+            .count()
+    }
+
+    fn checklist_total(&self) -> usize {
+        self.checklist
+            .iter()
+            .filter(|i| i.cancelled_at.is_none())
+            .count()
+    }
+
+    fn may_tick(&self, item: &crate::checklists::ItemRow) -> bool {
+        item.may_tick(self.viewer)
+    }
+
     fn may_answer(&self, q: &super::questions::QuestionRow) -> bool {
         rules::may_answer(self.viewer, q.asked_to, q.answer.is_some()).is_ok()
     }
@@ -478,7 +506,9 @@ pub async fn show_page(state: &AppState, ctx: &Ctx, id: i64) -> AppResult<ShowPa
     let may_reinstate =
         crate::operations::rules::may_reinstate(who(ctx), reinstate_facts, Utc::now().date_naive())
             .is_ok();
+    let checklist = crate::checklists::for_request(&mut conn, id).await?;
     Ok(ShowPage {
+        checklist,
         may_reinstate,
         reinstate_text: String::new(),
         reinstate_error: String::new(),

@@ -104,6 +104,10 @@ struct HomePage {
     questions: Vec<crate::change_requests::questions::Waiting>,
     /// The Ops Lead's change tasks waiting.
     tasks: Vec<crate::operations::tasks::OpenTask>,
+    /// Offboarding checklist items the person owns, soonest due first, by role.
+    contractor_items: Vec<crate::checklists::DeskItem>,
+    sem_items: Vec<crate::checklists::DeskItem>,
+    ops_items: Vec<crate::checklists::DeskItem>,
     /// The SEM specialist's pause tasks, soonest first.
     sem_tasks: Vec<crate::operations::tasks::OpenSemTask>,
     my_clients: Vec<ClientLine>,
@@ -128,6 +132,19 @@ async fn queue(
         Role::DmLeadership => db::in_state(conn, State::InApproval, QUEUE_LIMIT).await,
         Role::Accounting => crate::approvals::db::to_process(conn, QUEUE_LIMIT).await,
         _ => Ok(Vec::new()),
+    }
+}
+
+/// The offboarding items waiting on the person in `role`, if they hold it.
+async fn desk_items(
+    conn: &mut sqlx::PgConnection,
+    ctx: &Ctx,
+    role: Role,
+) -> sqlx::Result<Vec<crate::checklists::DeskItem>> {
+    if ctx.user.roles.contains(role) {
+        crate::checklists::desk(conn, role, ctx.user.id, QUEUE_LIMIT).await
+    } else {
+        Ok(Vec::new())
     }
 }
 
@@ -203,7 +220,13 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> AppResult<HomePage> {
     } else {
         Vec::new()
     };
+    let contractor_items = desk_items(&mut conn, &ctx, Role::Contractor).await?;
+    let sem_items = desk_items(&mut conn, &ctx, Role::SemSpecialist).await?;
+    let ops_items = desk_items(&mut conn, &ctx, Role::OpsLead).await?;
     Ok(HomePage {
+        contractor_items,
+        sem_items,
+        ops_items,
         tasks,
         sem_tasks,
         chrome: Chrome::new(&state, &ctx, "/"),

@@ -65,9 +65,7 @@ pub async fn complete_if_ready(
         processed: r.processed_at.is_some(),
         task_done,
         sem_task_done: sem_done,
-        // The offboarding checklist arrives with its own issue; until then there is none to
-        // wait for.
-        checklist_done: true,
+        checklist_done: crate::checklists::is_done(conn, request_id).await?,
     };
     if !rules::is_complete(facts) {
         return Ok(false);

@@ -37,6 +37,9 @@ pub struct PlannerLine {
     pub am_name: Option<String>,
     pub ads_paused: bool,
     pub request_state: String,
+    /// Offboarding checklist items done, and in all (none for a pause).
+    pub checklist_done: i64,
+    pub checklist_total: i64,
 }
 
 impl PlannerLine {
@@ -51,6 +54,15 @@ impl PlannerLine {
             .map(|d| d.format("%b %-d, %Y").to_string())
             .unwrap_or_default()
     }
+    /// "4 of 11", or empty when there is no checklist.
+    pub fn progress(&self) -> String {
+        if self.checklist_total == 0 {
+            String::new()
+        } else {
+            format!("{} of {}", self.checklist_done, self.checklist_total)
+        }
+    }
+
     pub fn state_label(&self) -> &'static str {
         crate::change_requests::rules::State::from_key(&self.request_state)
             .map(|s| s.label())
@@ -156,7 +168,11 @@ pub async fn lines(
                 a.display_name AS am_name,
                 EXISTS (SELECT 1 FROM sem_tasks t WHERE t.change_request_id = p.change_request_id
                           AND t.done_at IS NOT NULL) AS ads_paused,
-                r.state AS request_state
+                r.state AS request_state,
+                (SELECT count(*) FROM checklist_items i WHERE i.change_request_id = p.change_request_id
+                   AND i.done_at IS NOT NULL) AS checklist_done,
+                (SELECT count(*) FROM checklist_items i WHERE i.change_request_id = p.change_request_id
+                   AND i.cancelled_at IS NULL) AS checklist_total
            FROM planner_entries p
            JOIN clients c ON c.id = p.client_id
            JOIN change_requests r ON r.id = p.change_request_id
@@ -360,6 +376,7 @@ pub(super) async fn export(
         "SEM specialist",
         "Account manager",
         "Ads paused",
+        "Offboarding",
         "Request state",
         "Request",
     ];
@@ -374,6 +391,7 @@ pub(super) async fn export(
             l.sem_name.clone().unwrap_or_default(),
             l.am_name.clone().unwrap_or_default(),
             if l.ads_paused { "yes" } else { "no" }.to_string(),
+            l.progress(),
             l.state_label().to_string(),
             format!("{}/requests/{}", state.config.base_url, l.request_id),
         ];

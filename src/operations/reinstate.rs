@@ -231,6 +231,8 @@ pub async fn apply(
         .await?;
         restored = Some(status);
     }
+    // Its offboarding checklist, if it had one: what is still open is cancelled.
+    crate::checklists::cancel_open(conn, original_id).await?;
     // The original is closed, on the record as reinstated.
     requests::transition(conn, original_id, original.state(), RequestState::Withdrawn).await?;
     sqlx::query(

@@ -53,6 +53,7 @@ fn build(state: AppState) -> (Router, Vec<RouteDef>) {
     let routes = crate::retention::routes(routes);
     let routes = crate::approvals::routes(routes);
     let routes = crate::operations::routes(routes);
+    let routes = crate::checklists::routes(routes);
     let routes = crate::users::routes(routes);
     let routes = crate::notifications::routes(routes);
     let routes = crate::audit::routes(routes);

@@ -90,6 +90,11 @@ const TABLE: &[(&str, &str, Who)] = &[
         Who::Only(&[Role::SemSpecialist]),
     ),
     ("POST", "/requests/{id}/reinstate", AGENCY),
+    (
+        "POST",
+        "/checklist/{id}/done",
+        Who::Only(&[Role::OpsLead, Role::Contractor, Role::SemSpecialist]),
+    ),
     ("GET", "/planner", AGENCY),
     ("GET", "/planner.csv", AGENCY),
     ("GET", "/planner/calendar", AGENCY),

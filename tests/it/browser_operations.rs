@@ -7,7 +7,7 @@ use offboarding_desk::demo;
 
 use crate::browser::{demo_app_mailing, mail_for};
 use crate::support::smtp::{self, header};
-use crate::support::{TestApp, browser, client, location};
+use crate::support::{TestApp, browser, location};
 
 async fn cookie_of(app: &TestApp, email: &str) -> String {
     let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
@@ -21,33 +21,45 @@ async fn cookie_of(app: &TestApp, email: &str) -> String {
 /// An approved pause for Summit Powersports, made over HTTP as its people would; the journey
 /// under test starts after it.
 async fn approved_pause(app: &TestApp) {
-    let http = client();
-    let am = cookie_of(app, "am@demo.test").await;
-    let client_id: i64 =
-        sqlx::query_scalar("SELECT id FROM clients WHERE name = 'Summit Powersports'")
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
-    let reason: i64 = sqlx::query_scalar("SELECT id FROM change_reasons ORDER BY position LIMIT 1")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
     let effective = (Utc::now().date_naive() + Duration::days(30)).to_string();
     let resume = (Utc::now().date_naive() + Duration::days(120)).to_string();
-    let res = http
-        .post(app.url(&format!("/clients/{client_id}/requests")))
-        .header("cookie", &am)
-        .form(&[
+    approved_request(
+        app,
+        "Summit Powersports",
+        &[
             ("kind", "pause"),
             ("effective_date", effective.as_str()),
             ("resume_date", resume.as_str()),
-            ("reason_id", reason.to_string().as_str()),
             (
                 "product_notes",
                 "Pause Google Ads and Facebook for the winter",
             ),
-            ("escalation", "none"),
-        ])
+        ],
+    )
+    .await;
+}
+
+/// A request for `client` filed with `fields`, submitted and approved over HTTP, as its people
+/// would; returns its id.
+pub(crate) async fn approved_request(app: &TestApp, client: &str, fields: &[(&str, &str)]) -> i64 {
+    let http = crate::support::client();
+    let am = cookie_of(app, "am@demo.test").await;
+    let client_id: i64 = sqlx::query_scalar("SELECT id FROM clients WHERE name = $1")
+        .bind(client)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let reason: i64 = sqlx::query_scalar("SELECT id FROM change_reasons ORDER BY position LIMIT 1")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let reason = reason.to_string();
+    let mut form: Vec<(&str, &str)> = vec![("reason_id", reason.as_str()), ("escalation", "none")];
+    form.extend_from_slice(fields);
+    let res = http
+        .post(app.url(&format!("/clients/{client_id}/requests")))
+        .header("cookie", &am)
+        .form(&form)
         .send()
         .await
         .unwrap();
@@ -75,14 +87,13 @@ async fn approved_pause(app: &TestApp) {
             .await
             .unwrap();
     }
-    assert_eq!(
-        sqlx::query_scalar::<_, String>("SELECT state FROM change_requests WHERE id = $1")
-            .bind(id)
-            .fetch_one(&app.db)
-            .await
-            .unwrap(),
-        "approved"
-    );
+    let state: String = sqlx::query_scalar("SELECT state FROM change_requests WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(state, "approved");
+    id
 }
 
 #[tokio::test]

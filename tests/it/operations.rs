@@ -8,14 +8,14 @@ use offboarding_desk::auth::roles::Role;
 use crate::approvals::{Chain, chain, new_client};
 use crate::support::{client, location};
 
-struct Ops {
-    c: Chain,
-    ops_cookie: String,
-    sem: i64,
-    sem_cookie: String,
+pub(crate) struct Ops {
+    pub c: Chain,
+    pub ops_cookie: String,
+    pub sem: i64,
+    pub sem_cookie: String,
 }
 
-async fn ops() -> Ops {
+pub(crate) async fn ops() -> Ops {
     let c = chain().await;
     let ops = c.app.user("ops@agency.test", &[Role::OpsLead]).await;
     let sem = c.app.user("sem@agency.test", &[Role::SemSpecialist]).await;
@@ -35,7 +35,7 @@ async fn ops() -> Ops {
 
 impl Ops {
     /// Files, submits and approves a request; returns (request id, change task id).
-    async fn approved(&self, client_id: i64, extra: &[(&str, &str)]) -> (i64, i64) {
+    pub async fn approved(&self, client_id: i64, extra: &[(&str, &str)]) -> (i64, i64) {
         let c = &self.c;
         let id = c.file_for(client_id, extra).await;
         c.submit(&c.am_cookie, id).await;
@@ -52,7 +52,7 @@ impl Ops {
         (id, task)
     }
 
-    async fn act(&self, task: i64, action: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    pub async fn act(&self, task: i64, action: &str, form: &[(&str, &str)]) -> reqwest::Response {
         self.c
             .post(&self.ops_cookie, &format!("/tasks/{task}/{action}"), form)
             .await
@@ -72,7 +72,7 @@ impl Ops {
     }
 }
 
-fn in_days(days: i64) -> String {
+pub(crate) fn in_days(days: i64) -> String {
     (Utc::now().date_naive() + Duration::days(days)).to_string()
 }
 

@@ -1,0 +1,338 @@
+//! Offboarding checklists: made when a cancellation is approved, ticked by their owners (the
+//! Ops Lead, the outside contractor, the SEM specialist, who also verifies each contractor
+//! item), each tick on the request's timeline; the last one can complete the request.
+
+pub mod rules;
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::Form;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::PgConnection;
+
+use crate::audit::{self, Actor};
+use crate::auth::roles::Role;
+use crate::auth::session;
+use crate::change_requests::db::RequestRow;
+use crate::change_requests::rules::Who;
+use crate::web::ctx::Ctx;
+use crate::web::error::{AppError, AppResult};
+use crate::web::{Access, AppState, Routes};
+
+/// Ticking items: their owners.
+pub const TICK: Access = Access::Roles(&[Role::OpsLead, Role::Contractor, Role::SemSpecialist]);
+
+pub fn routes(r: Routes) -> Routes {
+    r.post("/checklist/{id}/done", TICK, tick)
+}
+
+/// Makes the checklist of an approved cancellation, in the approval's transaction.
+pub async fn create(conn: &mut PgConnection, r: &RequestRow) -> sqlx::Result<usize> {
+    if !rules::gets_checklist(r.kind()) || r.reverses_id.is_some() {
+        return Ok(0);
+    }
+    let rows: Vec<(i64, i32, String, String, String, i32)> = sqlx::query_as(
+        "SELECT id, position, title, owner_role, condition, due_offset_days
+           FROM checklist_templates WHERE retired_at IS NULL",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let templates: Vec<rules::Template> = rows
+        .into_iter()
+        .filter_map(|(id, position, title, owner, condition, offset)| {
+            Some(rules::Template {
+                id,
+                position,
+                title,
+                owner: Role::from_key(&owner)?,
+                condition: rules::Condition::from_key(&condition)?,
+                due_offset_days: offset,
+            })
+        })
+        .collect();
+    let products: Vec<String> = sqlx::query_scalar("SELECT ad_products FROM clients WHERE id = $1")
+        .bind(r.client_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let planned = rules::generate(
+        &templates,
+        r.cancel_scope.as_deref() == Some("leave_platform"),
+        &products,
+        r.effective_date,
+    );
+    let mut ids: Vec<i64> = Vec::with_capacity(planned.len());
+    for (position, p) in planned.iter().enumerate() {
+        let assignee = (p.owner == Role::SemSpecialist)
+            .then_some(r.client_sem_specialist_id)
+            .flatten();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO checklist_items
+                 (change_request_id, template_id, position, title, owner_role, assignee, due_on,
+                  verifies_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind(r.id)
+        .bind(p.template_id)
+        .bind(position as i32)
+        .bind(&p.title)
+        .bind(p.owner.key())
+        .bind(assignee)
+        .bind(p.due_on)
+        .bind(p.verifies.map(|i| ids[i]))
+        .fetch_one(&mut *conn)
+        .await?;
+        ids.push(id);
+    }
+    Ok(ids.len())
+}
+
+/// An item as the request's page shows it.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ItemRow {
+    pub id: i64,
+    pub title: String,
+    pub owner_role: String,
+    pub assignee: Option<i64>,
+    pub assignee_name: Option<String>,
+    pub due_on: NaiveDate,
+    pub verifies_id: Option<i64>,
+    pub verified_item_done: Option<bool>,
+    pub done_at: Option<DateTime<Utc>>,
+    pub done_by_name: Option<String>,
+    pub note: Option<String>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+impl ItemRow {
+    pub fn owner(&self) -> Option<Role> {
+        Role::from_key(&self.owner_role)
+    }
+
+    pub fn owner_label(&self) -> String {
+        match (self.owner(), &self.assignee_name) {
+            (Some(Role::SemSpecialist), Some(name)) => name.clone(),
+            (Some(role), _) => role.label().to_string(),
+            (None, _) => String::new(),
+        }
+    }
+
+    pub fn due(&self) -> String {
+        self.due_on.format("%b %-d, %Y").to_string()
+    }
+
+    pub fn overdue(&self) -> bool {
+        self.done_at.is_none()
+            && self.cancelled_at.is_none()
+            && self.due_on < Utc::now().date_naive()
+    }
+
+    pub fn done(&self) -> String {
+        self.done_at
+            .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_default()
+    }
+
+    pub fn facts(&self) -> Option<rules::TickFacts> {
+        Some(rules::TickFacts {
+            owner: self.owner()?,
+            assignee: self.assignee,
+            done: self.done_at.is_some(),
+            cancelled: self.cancelled_at.is_some(),
+            verified_item_done: self
+                .verifies_id
+                .map(|_| self.verified_item_done.unwrap_or(false)),
+        })
+    }
+
+    pub fn may_tick(&self, who: Who) -> bool {
+        self.facts()
+            .is_some_and(|f| rules::may_tick(who, f).is_ok())
+    }
+}
+
+const ITEM_SELECT: &str =
+    "SELECT i.id, i.title, i.owner_role, i.assignee, a.display_name AS assignee_name,
+        i.due_on, i.verifies_id, (v.done_at IS NOT NULL) AS verified_item_done, i.done_at,
+        d.display_name AS done_by_name, i.note, i.cancelled_at
+   FROM checklist_items i
+   LEFT JOIN users a ON a.id = i.assignee
+   LEFT JOIN users d ON d.id = i.done_by
+   LEFT JOIN checklist_items v ON v.id = i.verifies_id";
+
+pub async fn for_request(conn: &mut PgConnection, request_id: i64) -> sqlx::Result<Vec<ItemRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{ITEM_SELECT} WHERE i.change_request_id = $1 ORDER BY i.position, i.id"
+    )))
+    .bind(request_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// Whether the request's checklist is done (true when it has none).
+pub async fn is_done(conn: &mut PgConnection, request_id: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "SELECT NOT EXISTS (SELECT 1 FROM checklist_items
+                             WHERE change_request_id = $1 AND done_at IS NULL AND cancelled_at IS NULL)",
+    )
+    .bind(request_id)
+    .fetch_one(conn)
+    .await
+}
+
+/// Cancels the items still open (the client was reinstated).
+pub async fn cancel_open(conn: &mut PgConnection, request_id: i64) -> sqlx::Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE checklist_items SET cancelled_at = now()
+          WHERE change_request_id = $1 AND done_at IS NULL AND cancelled_at IS NULL",
+    )
+    .bind(request_id)
+    .execute(conn)
+    .await?
+    .rows_affected())
+}
+
+/// An open item on someone's desk: only what they need to do it (for the contractor: the
+/// client's name, what to remove, the due date; nothing else).
+#[derive(Debug, sqlx::FromRow)]
+pub struct DeskItem {
+    pub id: i64,
+    pub request_id: i64,
+    pub client_name: String,
+    pub title: String,
+    pub due_on: NaiveDate,
+    pub ready: bool,
+}
+
+impl DeskItem {
+    pub fn due(&self) -> String {
+        self.due_on.format("%b %-d, %Y").to_string()
+    }
+    pub fn overdue(&self) -> bool {
+        self.due_on < Utc::now().date_naive()
+    }
+}
+
+/// The open items a person owns, soonest due first: every open item of their role (Ops Lead,
+/// contractor), or those for them (SEM specialist). Verifications show once ready.
+pub async fn desk(
+    conn: &mut PgConnection,
+    role: Role,
+    user: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<DeskItem>> {
+    sqlx::query_as(
+        "SELECT i.id, i.change_request_id AS request_id, c.name AS client_name, i.title, i.due_on,
+                (i.verifies_id IS NULL OR v.done_at IS NOT NULL) AS ready
+           FROM checklist_items i
+           JOIN change_requests r ON r.id = i.change_request_id
+           JOIN clients c ON c.id = r.client_id
+           LEFT JOIN checklist_items v ON v.id = i.verifies_id
+          WHERE i.owner_role = $1 AND i.done_at IS NULL AND i.cancelled_at IS NULL
+            AND ($1 <> 'sem_specialist' OR i.assignee = $2 OR i.assignee IS NULL)
+          ORDER BY i.due_on, i.id
+          LIMIT $3",
+    )
+    .bind(role.key())
+    .bind(user)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct TickForm {
+    #[serde(default)]
+    note: String,
+}
+
+async fn tick(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(form): Form<TickForm>,
+) -> AppResult<Response> {
+    let note: String = form.note.trim().chars().take(2000).collect();
+    let mut tx = state.db.begin().await?;
+    let request_id: i64 =
+        sqlx::query_scalar("SELECT change_request_id FROM checklist_items WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(AppError::NotFound)?;
+    crate::change_requests::db::lock(&mut tx, request_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let item: ItemRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{ITEM_SELECT} WHERE i.id = $1"
+    )))
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let who = Who {
+        id: ctx.user.id,
+        roles: ctx.user.roles,
+    };
+    // The contractor works from their desk and may not open the request.
+    let back = if ctx.user.roles.contains(Role::Contractor) {
+        "/".to_string()
+    } else {
+        format!("/requests/{request_id}")
+    };
+    let facts = item.facts().ok_or(AppError::NotFound)?;
+    if let Err(refusal) = rules::may_tick(who, facts) {
+        // Someone else's item: refused and on the record, like a refused route.
+        if !who.roles.contains(facts.owner) {
+            audit::record(
+                &mut tx,
+                &Actor::from_ctx(&ctx),
+                "access.refused",
+                "checklist_item",
+                Some(id.to_string()),
+                json!({ "method": "POST", "path": format!("/checklist/{id}/done") }),
+            )
+            .await?;
+            tx.commit().await?;
+            return Err(AppError::Forbidden);
+        }
+        session::set_flash(
+            &mut tx,
+            &ctx.user.session_hash,
+            &format!("Nothing changed. {}", refusal.0),
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(Redirect::to(&back).into_response());
+    }
+    sqlx::query(
+        "UPDATE checklist_items SET done_at = now(), done_by = $2, note = NULLIF($3, '') WHERE id = $1",
+    )
+    .bind(id)
+    .bind(ctx.user.id)
+    .bind(&note)
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        &Actor::from_ctx(&ctx),
+        "checklist.ticked",
+        "change_request",
+        Some(request_id.to_string()),
+        json!({ "item_id": id, "title": item.title, "note": note }),
+    )
+    .await?;
+    let completed =
+        crate::operations::complete_if_ready(&mut tx, &Actor::from_ctx(&ctx), request_id).await?;
+    let message = if completed {
+        format!(
+            "Done: {}. That was the last of it: the request is completed.",
+            item.title
+        )
+    } else {
+        format!("Done: {}.", item.title)
+    };
+    session::set_flash(&mut tx, &ctx.user.session_hash, &message).await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&back).into_response())
+}
