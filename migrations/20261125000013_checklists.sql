@@ -51,3 +51,7 @@ CREATE TABLE checklist_items (
 CREATE INDEX checklist_items_request_idx ON checklist_items (change_request_id, position, id);
 CREATE INDEX checklist_items_open_idx ON checklist_items (owner_role, due_on)
     WHERE done_at IS NULL AND cancelled_at IS NULL;
+
+-- Finding an item's pending reminders by key prefix.
+CREATE INDEX scheduled_jobs_pending_key_prefix ON scheduled_jobs (key text_pattern_ops)
+    WHERE state = 'pending';

@@ -136,6 +136,13 @@ pub fn job_runner(config: &crate::config::Config) -> crate::notifications::jobs:
             },
         )
         .with(
+            crate::checklists::overdue::KIND,
+            crate::checklists::overdue::OverdueHandler {
+                base_url: config.base_url.clone(),
+                mail: config.mail.clone(),
+            },
+        )
+        .with(
             crate::operations::reminders::KIND,
             crate::operations::reminders::ReminderHandler {
                 base_url: config.base_url.clone(),

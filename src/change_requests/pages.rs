@@ -360,6 +360,16 @@ impl Event {
                     .map(|n| format!(" (“{n}”)"))
                     .unwrap_or_default()
             ),
+            "checklist.undone" => format!(
+                "Offboarding: undid “{}”: {}",
+                self.details["title"].as_str().unwrap_or(""),
+                self.details["reason"].as_str().unwrap_or("")
+            ),
+            "checklist.sent_back" => format!(
+                "Offboarding: sent “{}” back to the contractor: {}",
+                self.details["title"].as_str().unwrap_or(""),
+                self.details["reason"].as_str().unwrap_or("")
+            ),
             "change_request.reinstated" => format!(
                 "Reinstated: undone by request #{}",
                 self.details["reversal_id"]
@@ -401,6 +411,10 @@ pub struct ShowPage {
     pub attach_error: String,
     comments: Vec<super::comments::CommentRow>,
     checklist: Vec<crate::checklists::ItemRow>,
+    /// The checklist item whose reason (undo, send back) needs another look.
+    pub checklist_error_for: Option<i64>,
+    pub checklist_error: String,
+    pub checklist_text: String,
     may_reinstate: bool,
     pub reinstate_text: String,
     pub reinstate_error: String,
@@ -447,6 +461,46 @@ impl ShowPage {
 
     fn may_tick(&self, item: &crate::checklists::ItemRow) -> bool {
         item.may_tick(self.viewer)
+    }
+
+    /// Whether the viewer may undo `item`'s tick (the verification, if any, not yet ticked).
+    fn may_undo(&self, item: &crate::checklists::ItemRow) -> bool {
+        let verified = self
+            .checklist
+            .iter()
+            .any(|v| v.verifies_id == Some(item.id) && v.done_at.is_some());
+        item.owner().is_some_and(|owner| {
+            crate::checklists::rules::may_undo(
+                self.viewer,
+                crate::checklists::rules::UndoFacts {
+                    owner,
+                    done_by: item.done_by,
+                    verification_done: verified,
+                    closed: self.r.state != "approved",
+                },
+            )
+            .is_ok()
+        })
+    }
+
+    fn may_send_back(&self, item: &crate::checklists::ItemRow) -> bool {
+        item.verifies_id.is_some()
+            && crate::checklists::rules::may_send_back(
+                self.viewer,
+                item.assignee,
+                item.verified_item_done.unwrap_or(false),
+                item.done_at.is_some(),
+                self.r.state != "approved",
+            )
+            .is_ok()
+    }
+
+    fn checklist_error_of(&self, item: &crate::checklists::ItemRow) -> &str {
+        if self.checklist_error_for == Some(item.id) {
+            &self.checklist_error
+        } else {
+            ""
+        }
     }
 
     fn may_answer(&self, q: &super::questions::QuestionRow) -> bool {
@@ -508,6 +562,9 @@ pub async fn show_page(state: &AppState, ctx: &Ctx, id: i64) -> AppResult<ShowPa
             .is_ok();
     let checklist = crate::checklists::for_request(&mut conn, id).await?;
     Ok(ShowPage {
+        checklist_error_for: None,
+        checklist_error: String::new(),
+        checklist_text: String::new(),
         checklist,
         may_reinstate,
         reinstate_text: String::new(),

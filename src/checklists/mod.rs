@@ -2,6 +2,7 @@
 //! Ops Lead, the outside contractor, the SEM specialist, who also verifies each contractor
 //! item), each tick on the request's timeline; the last one can complete the request.
 
+pub mod overdue;
 pub mod rules;
 
 use axum::extract::{Path, State};
@@ -26,6 +27,12 @@ pub const TICK: Access = Access::Roles(&[Role::OpsLead, Role::Contractor, Role::
 
 pub fn routes(r: Routes) -> Routes {
     r.post("/checklist/{id}/done", TICK, tick)
+        .post("/checklist/{id}/undo", TICK, undo)
+        .post(
+            "/checklist/{id}/send-back",
+            Access::Roles(&[Role::SemSpecialist]),
+            send_back,
+        )
 }
 
 /// Makes the checklist of an approved cancellation, in the approval's transaction.
@@ -83,6 +90,7 @@ pub async fn create(conn: &mut PgConnection, r: &RequestRow) -> sqlx::Result<usi
         .bind(p.verifies.map(|i| ids[i]))
         .fetch_one(&mut *conn)
         .await?;
+        overdue::schedule(conn, id, "0", 1, overdue::first_due(p.due_on)).await?;
         ids.push(id);
     }
     Ok(ids.len())
@@ -100,6 +108,7 @@ pub struct ItemRow {
     pub verifies_id: Option<i64>,
     pub verified_item_done: Option<bool>,
     pub done_at: Option<DateTime<Utc>>,
+    pub done_by: Option<i64>,
     pub done_by_name: Option<String>,
     pub note: Option<String>,
     pub cancelled_at: Option<DateTime<Utc>>,
@@ -155,7 +164,7 @@ impl ItemRow {
 const ITEM_SELECT: &str =
     "SELECT i.id, i.title, i.owner_role, i.assignee, a.display_name AS assignee_name,
         i.due_on, i.verifies_id, (v.done_at IS NOT NULL) AS verified_item_done, i.done_at,
-        d.display_name AS done_by_name, i.note, i.cancelled_at
+        i.done_by, d.display_name AS done_by_name, i.note, i.cancelled_at
    FROM checklist_items i
    LEFT JOIN users a ON a.id = i.assignee
    LEFT JOIN users d ON d.id = i.done_by
@@ -335,4 +344,276 @@ async fn tick(
     session::set_flash(&mut tx, &ctx.user.session_hash, &message).await?;
     tx.commit().await?;
     Ok(Redirect::to(&back).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ReasonForm {
+    #[serde(default)]
+    reason: String,
+}
+
+/// Where a person goes back to after acting on an item.
+fn back_for(ctx: &Ctx, request_id: i64) -> String {
+    if ctx.user.roles.contains(Role::Contractor) {
+        "/".to_string()
+    } else {
+        format!("/requests/{request_id}")
+    }
+}
+
+/// A reason, checked; or the page again with the message beside the item's reason field.
+async fn reason_or_page(
+    state: &AppState,
+    ctx: &Ctx,
+    item: i64,
+    request_id: i64,
+    typed: &str,
+) -> AppResult<Result<String, Response>> {
+    let reason = typed.trim();
+    let problem = if reason.is_empty() {
+        "Say why."
+    } else if reason.chars().count() > 2000 {
+        "At most 2000 characters."
+    } else {
+        return Ok(Ok(reason.to_string()));
+    };
+    if ctx.user.roles.contains(Role::Contractor) {
+        // The contractor has no request page: the desk says it.
+        let mut tx = state.db.begin().await?;
+        session::set_flash(
+            &mut tx,
+            &ctx.user.session_hash,
+            &format!("Nothing changed. {problem}"),
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(Err(Redirect::to("/").into_response()));
+    }
+    let mut page = crate::change_requests::show_page(state, ctx, request_id).await?;
+    page.checklist_error_for = Some(item);
+    page.checklist_error = problem.to_string();
+    page.checklist_text = typed.to_string();
+    Ok(Err(
+        (axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
+    ))
+}
+
+async fn load_locked(conn: &mut PgConnection, id: i64) -> AppResult<(i64, ItemRow, bool)> {
+    let request_id: i64 =
+        sqlx::query_scalar("SELECT change_request_id FROM checklist_items WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(AppError::NotFound)?;
+    let r = crate::change_requests::db::lock(conn, request_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let item: ItemRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{ITEM_SELECT} WHERE i.id = $1"
+    )))
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let closed = r.state() != crate::change_requests::rules::State::Approved;
+    Ok((request_id, item, closed))
+}
+
+/// Undoes a tick, by whoever made it, with a reason; the item's daily reminders start again.
+async fn undo(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(form): Form<ReasonForm>,
+) -> AppResult<Response> {
+    let mut tx = state.db.begin().await?;
+    let (request_id, item, closed) = load_locked(&mut tx, id).await?;
+    let reason = match reason_or_page(&state, &ctx, id, request_id, &form.reason).await? {
+        Ok(r) => r,
+        Err(response) => return Ok(response),
+    };
+    let done_by: Option<i64> =
+        sqlx::query_scalar("SELECT done_by FROM checklist_items WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+    let verification_done: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM checklist_items WHERE verifies_id = $1 AND done_at IS NOT NULL)",
+    )
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let who = Who {
+        id: ctx.user.id,
+        roles: ctx.user.roles,
+    };
+    let facts = rules::UndoFacts {
+        owner: item.owner().ok_or(AppError::NotFound)?,
+        done_by,
+        verification_done,
+        closed,
+    };
+    let back = back_for(&ctx, request_id);
+    if let Err(refusal) = rules::may_undo(who, facts) {
+        session::set_flash(
+            &mut tx,
+            &ctx.user.session_hash,
+            &format!("Nothing changed. {}", refusal.0),
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(Redirect::to(&back).into_response());
+    }
+    reopen(&mut tx, id, item.due_on).await?;
+    audit::record(
+        &mut tx,
+        &Actor::from_ctx(&ctx),
+        "checklist.undone",
+        "change_request",
+        Some(request_id.to_string()),
+        json!({ "item_id": id, "title": item.title, "reason": reason }),
+    )
+    .await?;
+    session::set_flash(
+        &mut tx,
+        &ctx.user.session_hash,
+        &format!("Undone: {}.", item.title),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&back).into_response())
+}
+
+/// Marks an item not done again and, if it is past due, restarts its daily reminders.
+async fn reopen(conn: &mut PgConnection, id: i64, due_on: NaiveDate) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE checklist_items SET done_at = NULL, done_by = NULL, note = NULL WHERE id = $1",
+    )
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    // A reminder still pending carries on by itself; a series that stopped (it found the item
+    // done) starts again.
+    let pending: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM scheduled_jobs
+                         WHERE key LIKE $1 AND state = 'pending')",
+    )
+    .bind(format!("checklist-overdue:{id}:%"))
+    .fetch_one(&mut *conn)
+    .await?;
+    if pending {
+        return Ok(());
+    }
+    let now = Utc::now();
+    let at = overdue::first_due(due_on).max(now);
+    overdue::schedule(conn, id, &now.timestamp().to_string(), 1, at).await
+}
+
+/// The SEM specialist sends a contractor item back (it was not really done), from the
+/// verification item, with a reason; the contractor is emailed.
+async fn send_back(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(form): Form<ReasonForm>,
+) -> AppResult<Response> {
+    let mut tx = state.db.begin().await?;
+    let (request_id, verification, closed) = load_locked(&mut tx, id).await?;
+    let Some(contractor_item) = verification.verifies_id else {
+        return Err(AppError::NotFound);
+    };
+    let reason = match reason_or_page(&state, &ctx, id, request_id, &form.reason).await? {
+        Ok(r) => r,
+        Err(response) => return Ok(response),
+    };
+    let who = Who {
+        id: ctx.user.id,
+        roles: ctx.user.roles,
+    };
+    let back = back_for(&ctx, request_id);
+    if let Err(refusal) = rules::may_send_back(
+        who,
+        verification.assignee,
+        verification.verified_item_done.unwrap_or(false),
+        verification.done_at.is_some(),
+        closed,
+    ) {
+        session::set_flash(
+            &mut tx,
+            &ctx.user.session_hash,
+            &format!("Nothing changed. {}", refusal.0),
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(Redirect::to(&back).into_response());
+    }
+    let (title, due_on, client_name): (String, NaiveDate, String) = sqlx::query_as(
+        "SELECT i.title, i.due_on, c.name FROM checklist_items i
+           JOIN change_requests r ON r.id = i.change_request_id
+           JOIN clients c ON c.id = r.client_id
+          WHERE i.id = $1",
+    )
+    .bind(contractor_item)
+    .fetch_one(&mut *tx)
+    .await?;
+    reopen(&mut tx, contractor_item, due_on).await?;
+    audit::record(
+        &mut tx,
+        &Actor::from_ctx(&ctx),
+        "checklist.sent_back",
+        "change_request",
+        Some(request_id.to_string()),
+        json!({ "item_id": contractor_item, "title": title, "reason": reason }),
+    )
+    .await?;
+    let to = crate::notifications::recipients::holders_of(&mut tx, Role::Contractor).await?;
+    if !to.is_empty() {
+        let email = crate::notifications::emails::notice(
+            &state.config.base_url,
+            crate::notifications::emails::Notice {
+                kind: "checklist.sent_back",
+                to,
+                subject: format!("{client_name}: an offboarding item was sent back"),
+                intro: "The SEM specialist checked an item you marked done and found it is not done yet.",
+                facts: vec![
+                    ("Client", client_name.clone()),
+                    ("Item", title.clone()),
+                    ("Why", reason.clone()),
+                ],
+                path: "/".into(),
+                link_label: "Open your offboarding items",
+                related: Some(("change_request", request_id.to_string())),
+            },
+        )?;
+        crate::notifications::outbox::enqueue(&mut tx, &state.config.mail, &email).await?;
+    }
+    session::set_flash(
+        &mut tx,
+        &ctx.user.session_hash,
+        &format!("Sent back to the contractor: {title}."),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&back).into_response())
+}
+
+/// Items the person ticked lately, for undoing from their desk.
+pub async fn recently_done(
+    conn: &mut PgConnection,
+    user: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<DeskItem>> {
+    sqlx::query_as(
+        "SELECT i.id, i.change_request_id AS request_id, c.name AS client_name, i.title, i.due_on,
+                true AS ready
+           FROM checklist_items i
+           JOIN change_requests r ON r.id = i.change_request_id
+           JOIN clients c ON c.id = r.client_id
+          WHERE i.done_by = $1 AND i.done_at > now() - interval '14 days' AND r.state = 'approved'
+          ORDER BY i.done_at DESC, i.id
+          LIMIT $2",
+    )
+    .bind(user)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
 }

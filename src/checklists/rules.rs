@@ -296,3 +296,123 @@ mod tests {
         }
     }
 }
+
+/// What undoing a tick needs to know.
+#[derive(Clone, Copy, Debug)]
+pub struct UndoFacts {
+    pub owner: Role,
+    pub done_by: Option<i64>,
+    /// For a contractor item: its verification is ticked.
+    pub verification_done: bool,
+    /// The request is completed: its checklist is closed.
+    pub closed: bool,
+}
+
+/// Undoing a tick: the person who ticked it (still holding the owner role), with a reason,
+/// while the request is open; a contractor item only once its verification is undone.
+pub fn may_undo(who: Who, f: UndoFacts) -> Result<(), Refusal> {
+    if f.done_by.is_none() {
+        return Err(Refusal("This item is not ticked."));
+    }
+    if f.done_by != Some(who.id) || !who.roles.contains(f.owner) {
+        return Err(Refusal("Only the person who ticked it undoes it."));
+    }
+    if f.closed {
+        return Err(Refusal(
+            "The request is completed; its checklist is closed.",
+        ));
+    }
+    if f.verification_done {
+        return Err(Refusal(
+            "The SEM specialist has verified it; the verification is undone first.",
+        ));
+    }
+    Ok(())
+}
+
+/// Sending a contractor item back (it was not really done): the SEM specialist its verification
+/// is for, while the contractor's tick stands and the verification is not ticked.
+pub fn may_send_back(
+    who: Who,
+    verification_assignee: Option<i64>,
+    contractor_done: bool,
+    verification_done: bool,
+    closed: bool,
+) -> Result<(), Refusal> {
+    if !who.roles.contains(Role::SemSpecialist)
+        || verification_assignee.is_some_and(|a| a != who.id)
+    {
+        return Err(Refusal("The SEM specialist who verifies it sends it back."));
+    }
+    if closed {
+        return Err(Refusal(
+            "The request is completed; its checklist is closed.",
+        ));
+    }
+    if !contractor_done {
+        return Err(Refusal(
+            "The contractor has not ticked it; there is nothing to send back.",
+        ));
+    }
+    if verification_done {
+        return Err(Refusal(
+            "It is verified already; undo the verification first.",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod undo_tests {
+    use super::*;
+
+    #[test]
+    fn only_who_ticked_undoes_and_a_verified_item_waits_for_its_verification() {
+        for owner in [Role::OpsLead, Role::Contractor, Role::SemSpecialist] {
+            for role in Role::ALL {
+                for id in [1, 2] {
+                    for done_by in [None, Some(1)] {
+                        for verified in [false, true] {
+                            for closed in [false, true] {
+                                let f = UndoFacts {
+                                    owner,
+                                    done_by,
+                                    verification_done: verified,
+                                    closed,
+                                };
+                                let w = Who {
+                                    id,
+                                    roles: [role].into_iter().collect(),
+                                };
+                                let expected =
+                                    done_by == Some(id) && role == owner && !verified && !closed;
+                                assert_eq!(may_undo(w, f).is_ok(), expected);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_verifying_specialist_sends_back_a_ticked_unverified_item() {
+        for role in Role::ALL {
+            for id in [1, 2] {
+                for bits in 0..8u8 {
+                    let (done, verified, closed) = (bits & 1 != 0, bits & 2 != 0, bits & 4 != 0);
+                    let w = Who {
+                        id,
+                        roles: [role].into_iter().collect(),
+                    };
+                    let expected =
+                        role == Role::SemSpecialist && id == 1 && done && !verified && !closed;
+                    assert_eq!(
+                        may_send_back(w, Some(1), done, verified, closed).is_ok(),
+                        expected
+                    );
+                }
+            }
+        }
+    }
+}

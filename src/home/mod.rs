@@ -106,6 +106,8 @@ struct HomePage {
     tasks: Vec<crate::operations::tasks::OpenTask>,
     /// Offboarding checklist items the person owns, soonest due first, by role.
     contractor_items: Vec<crate::checklists::DeskItem>,
+    /// What the contractor ticked lately, to undo a mistake.
+    contractor_done: Vec<crate::checklists::DeskItem>,
     sem_items: Vec<crate::checklists::DeskItem>,
     ops_items: Vec<crate::checklists::DeskItem>,
     /// The SEM specialist's pause tasks, soonest first.
@@ -221,10 +223,16 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> AppResult<HomePage> {
         Vec::new()
     };
     let contractor_items = desk_items(&mut conn, &ctx, Role::Contractor).await?;
+    let contractor_done = if ctx.user.roles.contains(Role::Contractor) {
+        crate::checklists::recently_done(&mut conn, ctx.user.id, QUEUE_LIMIT).await?
+    } else {
+        Vec::new()
+    };
     let sem_items = desk_items(&mut conn, &ctx, Role::SemSpecialist).await?;
     let ops_items = desk_items(&mut conn, &ctx, Role::OpsLead).await?;
     Ok(HomePage {
         contractor_items,
+        contractor_done,
         sem_items,
         ops_items,
         tasks,

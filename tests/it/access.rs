@@ -95,6 +95,16 @@ const TABLE: &[(&str, &str, Who)] = &[
         "/checklist/{id}/done",
         Who::Only(&[Role::OpsLead, Role::Contractor, Role::SemSpecialist]),
     ),
+    (
+        "POST",
+        "/checklist/{id}/undo",
+        Who::Only(&[Role::OpsLead, Role::Contractor, Role::SemSpecialist]),
+    ),
+    (
+        "POST",
+        "/checklist/{id}/send-back",
+        Who::Only(&[Role::SemSpecialist]),
+    ),
     ("GET", "/planner", AGENCY),
     ("GET", "/planner.csv", AGENCY),
     ("GET", "/planner/calendar", AGENCY),

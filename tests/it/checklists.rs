@@ -217,3 +217,139 @@ async fn a_pause_gets_no_checklist_and_a_reinstatement_cancels_what_is_left() {
         "a reinstatement has no checklist"
     );
 }
+
+#[tokio::test]
+async fn ticks_are_undone_by_who_made_them_sent_back_by_sem_and_overdue_items_nag_daily() {
+    let o = ops().await;
+    let c = &o.c;
+    let contractor = c.app.user("juniper@agency.test", &[Role::Contractor]).await;
+    let contractor_cookie = c.app.session_cookie(contractor).await;
+    let (id, _) = approved_cancellation(&o).await;
+    let list = items(&o, id).await;
+    let trello = list.iter().find(|i| i.2 == "contractor").unwrap().0;
+    let verify = list.iter().find(|i| i.3 == Some(trello)).unwrap().0;
+    let tracker = list.iter().find(|i| i.2 == "ops_lead").unwrap().0;
+
+    // The Ops Lead ticks and undoes with a reason (none given: asked beside the field).
+    c.post(&o.ops_cookie, &format!("/checklist/{tracker}/done"), &[])
+        .await;
+    let res = c
+        .post(
+            &o.ops_cookie,
+            &format!("/checklist/{tracker}/undo"),
+            &[("reason", " ")],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains(&format!("id=\"reason-{tracker}-error\""))
+    );
+    c.post(
+        &o.ops_cookie,
+        &format!("/checklist/{tracker}/undo"),
+        &[("reason", "Ticked the wrong client")],
+    )
+    .await;
+    assert_eq!(c.app.audit_count("checklist.undone").await, 1);
+    // Someone else cannot undo the contractor's tick.
+    c.post(
+        &contractor_cookie,
+        &format!("/checklist/{trello}/done"),
+        &[],
+    )
+    .await;
+    c.post(
+        &o.ops_cookie,
+        &format!("/checklist/{trello}/undo"),
+        &[("reason", "x")],
+    )
+    .await;
+    assert_eq!(c.app.audit_count("checklist.undone").await, 1);
+
+    // SEM sends the contractor's item back: it is open again and the contractor is emailed.
+    c.post(
+        &o.sem_cookie,
+        &format!("/checklist/{verify}/send-back"),
+        &[("reason", "Still on the Trello board")],
+    )
+    .await;
+    assert_eq!(c.app.audit_count("checklist.sent_back").await, 1);
+    let open: bool =
+        sqlx::query_scalar("SELECT done_at IS NULL FROM checklist_items WHERE id = $1")
+            .bind(trello)
+            .fetch_one(&c.app.db)
+            .await
+            .unwrap();
+    assert!(open);
+    let (to, text): (Vec<String>, String) = sqlx::query_as(
+        "SELECT to_addrs, body_text FROM outbox_messages WHERE kind = 'checklist.sent_back'",
+    )
+    .fetch_one(&c.app.db)
+    .await
+    .unwrap();
+    assert_eq!(to, vec!["juniper@agency.test"]);
+    assert!(text.contains("Still on the Trello board"));
+
+    // Once verified, the contractor's tick stands until the verification is undone.
+    c.post(
+        &contractor_cookie,
+        &format!("/checklist/{trello}/done"),
+        &[],
+    )
+    .await;
+    c.post(&o.sem_cookie, &format!("/checklist/{verify}/done"), &[])
+        .await;
+    c.post(
+        &contractor_cookie,
+        &format!("/checklist/{trello}/undo"),
+        &[("reason", "oops")],
+    )
+    .await;
+    assert_eq!(c.app.audit_count("checklist.undone").await, 1);
+
+    // Overdue: the day after the due date, each open item's owner is emailed, once a day.
+    let runner = offboarding_desk::server::job_runner(&c.app.state.config);
+    let due = chrono::Utc::now() + chrono::Duration::days(31);
+    runner.run_due(&c.app.db, due).await.unwrap();
+    runner.run_due(&c.app.db, due).await.unwrap();
+    let overdue = |db: sqlx::PgPool| async move {
+        sqlx::query_scalar::<_, String>(
+            "SELECT subject || ' → ' || array_to_string(to_addrs, ',') FROM outbox_messages
+              WHERE kind = 'checklist.overdue' ORDER BY id",
+        )
+        .fetch_all(&db)
+        .await
+        .unwrap()
+    };
+    let first = overdue(c.app.db.clone()).await;
+    let open_items: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM checklist_items WHERE change_request_id = $1 AND done_at IS NULL",
+    )
+    .bind(id)
+    .fetch_one(&c.app.db)
+    .await
+    .unwrap();
+    assert_eq!(first.len() as i64, open_items, "{first:?}");
+    assert!(first.iter().any(|m| m.ends_with("→ ops@agency.test")));
+    assert!(first.iter().any(|m| m.ends_with("→ juniper@agency.test")));
+    assert!(first.iter().any(|m| m.ends_with("→ sem@agency.test")));
+    // A day later, again; once done, no more.
+    for (item, _, role, _) in list.iter().filter(|i| i.2 == "ops_lead") {
+        c.post(&o.ops_cookie, &format!("/checklist/{item}/done"), &[])
+            .await;
+        let _ = role;
+    }
+    runner
+        .run_due(&c.app.db, due + chrono::Duration::days(1))
+        .await
+        .unwrap();
+    let second = overdue(c.app.db.clone()).await;
+    assert_eq!(
+        second.len() as i64,
+        2 * open_items - 2,
+        "the Ops Lead's two items stopped"
+    );
+}
