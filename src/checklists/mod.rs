@@ -4,6 +4,7 @@
 
 pub mod overdue;
 pub mod rules;
+mod sheet;
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -26,7 +27,10 @@ use crate::web::{Access, AppState, Routes};
 pub const TICK: Access = Access::Roles(&[Role::OpsLead, Role::Contractor, Role::SemSpecialist]);
 
 pub fn routes(r: Routes) -> Routes {
+    let view = crate::change_requests::VIEW;
     r.post("/checklist/{id}/done", TICK, tick)
+        .get("/offboarding", view, sheet::page)
+        .get("/offboarding.csv", view, sheet::export)
         .post("/checklist/{id}/undo", TICK, undo)
         .post(
             "/checklist/{id}/send-back",

@@ -24,6 +24,7 @@ pub const NAV: &[(&str, &str, Access)] = &[
     ("Clients", "/clients", crate::clients::VIEW),
     ("Requests", "/requests", crate::change_requests::VIEW),
     ("Planner", "/planner", crate::change_requests::VIEW),
+    ("Offboarding", "/offboarding", crate::change_requests::VIEW),
     (
         "Substitutes",
         "/substitutes",

@@ -105,6 +105,8 @@ const TABLE: &[(&str, &str, Who)] = &[
         "/checklist/{id}/send-back",
         Who::Only(&[Role::SemSpecialist]),
     ),
+    ("GET", "/offboarding", AGENCY),
+    ("GET", "/offboarding.csv", AGENCY),
     ("GET", "/planner", AGENCY),
     ("GET", "/planner.csv", AGENCY),
     ("GET", "/planner/calendar", AGENCY),

@@ -353,3 +353,31 @@ async fn ticks_are_undone_by_who_made_them_sent_back_by_sem_and_overdue_items_na
         "the Ops Lead's two items stopped"
     );
 }
+
+#[tokio::test]
+async fn the_offboarding_sheet_lists_cancelled_clients_and_exports_them() {
+    let o = ops().await;
+    let c = &o.c;
+    let (id, _) = approved_cancellation(&o).await;
+    let page = c.page(&c.am_cookie, "/offboarding").await;
+    assert!(
+        page.contains("Lakeside RV Center") && page.contains("0 of 17"),
+        "{page}"
+    );
+    let body = crate::support::client()
+        .get(c.app.url("/offboarding.csv"))
+        .header("cookie", &c.am_cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut reader = csv::Reader::from_reader(body.as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(&rows[0][0], "Lakeside RV Center");
+    assert_eq!(&rows[0][2], "Leaving the platform");
+    assert_eq!((&rows[0][4], &rows[0][5]), ("0", "17"));
+    assert!(rows[0][8].ends_with(&format!("/requests/{id}")));
+}

@@ -1,0 +1,178 @@
+//! The offboarding sheet: every cancelled client with where its checklist stands, as a page and
+//! a CSV, in place of the hand-kept DigMS Offboarding Sheet.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{NaiveDate, Utc};
+use serde::Deserialize;
+use sqlx::PgConnection;
+
+use crate::operations::planner::spreadsheet_safe;
+use crate::web::AppState;
+use crate::web::ctx::Ctx;
+use crate::web::error::{AppError, AppResult};
+use crate::web::pages::{Chrome, Pager};
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct SheetLine {
+    pub request_id: i64,
+    pub client_id: i64,
+    pub client_name: String,
+    pub crm_account_id: String,
+    pub cancel_scope: Option<String>,
+    pub effective_date: NaiveDate,
+    pub state: String,
+    pub done: i64,
+    pub total: i64,
+    pub overdue: i64,
+    pub last_done_at: Option<chrono::DateTime<Utc>>,
+}
+
+impl SheetLine {
+    pub fn scope(&self) -> &'static str {
+        match self.cancel_scope.as_deref() {
+            Some("leave_platform") => "Leaving the platform",
+            _ => "Digital marketing only",
+        }
+    }
+    pub fn effective(&self) -> String {
+        self.effective_date.format("%b %-d, %Y").to_string()
+    }
+    pub fn state_label(&self) -> &'static str {
+        crate::change_requests::rules::State::from_key(&self.state)
+            .map(|s| s.label())
+            .unwrap_or("")
+    }
+    pub fn last_done(&self) -> String {
+        self.last_done_at
+            .map(|t| t.format("%b %-d, %Y").to_string())
+            .unwrap_or_default()
+    }
+    pub fn finished(&self) -> bool {
+        self.total > 0 && self.done == self.total
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SheetQuery {
+    #[serde(default)]
+    pub show: String,
+    pub page: Option<i64>,
+}
+
+async fn lines(
+    conn: &mut PgConnection,
+    open_only: bool,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<Vec<SheetLine>> {
+    sqlx::query_as(
+        "SELECT r.id AS request_id, c.id AS client_id, c.name AS client_name, c.crm_account_id,
+                r.cancel_scope, r.effective_date, r.state,
+                count(i.id) FILTER (WHERE i.done_at IS NOT NULL) AS done,
+                count(i.id) FILTER (WHERE i.cancelled_at IS NULL) AS total,
+                count(i.id) FILTER (WHERE i.done_at IS NULL AND i.cancelled_at IS NULL
+                                      AND i.due_on < $1) AS overdue,
+                max(i.done_at) AS last_done_at
+           FROM change_requests r
+           JOIN clients c ON c.id = r.client_id
+           JOIN checklist_items i ON i.change_request_id = r.id
+          WHERE r.kind = 'cancellation' AND r.state IN ('approved', 'completed')
+          GROUP BY r.id, c.id
+         HAVING NOT $2 OR count(i.id) FILTER (WHERE i.done_at IS NULL AND i.cancelled_at IS NULL) > 0
+          ORDER BY r.effective_date DESC, r.id DESC
+          LIMIT $3 OFFSET $4",
+    )
+    .bind(Utc::now().date_naive())
+    .bind(open_only)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(conn)
+    .await
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "checklists/sheet.html")]
+pub(super) struct SheetPage {
+    chrome: Chrome,
+    lines: Vec<SheetLine>,
+    open_only: bool,
+    pager: Pager,
+}
+
+pub(super) async fn page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<SheetQuery>,
+) -> AppResult<SheetPage> {
+    let open_only = q.show != "all";
+    let mut pager = Pager::new(q.page, 50);
+    pager.keep = format!("&show={}", if open_only { "" } else { "all" });
+    let mut conn = state.db.acquire().await?;
+    let rows = lines(&mut conn, open_only, pager.limit(), pager.offset()).await?;
+    Ok(SheetPage {
+        chrome: Chrome::new(&state, &ctx, "/offboarding"),
+        lines: pager.trim(rows),
+        open_only,
+        pager,
+    })
+}
+
+pub(super) async fn export(
+    State(state): State<AppState>,
+    _ctx: Ctx,
+    Query(q): Query<SheetQuery>,
+) -> AppResult<Response> {
+    let mut conn = state.db.acquire().await?;
+    let rows = lines(&mut conn, q.show != "all", 50_000, 0).await?;
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let fail = |e: csv::Error| AppError::Internal(anyhow::anyhow!(e.to_string()));
+    out.write_record([
+        "Client",
+        "Account id",
+        "Scope",
+        "Effective date",
+        "Items done",
+        "Items",
+        "Overdue",
+        "Request state",
+        "Request",
+    ])
+    .map_err(fail)?;
+    for l in &rows {
+        let record = [
+            l.client_name.clone(),
+            l.crm_account_id.clone(),
+            l.scope().to_string(),
+            l.effective_date.to_string(),
+            l.done.to_string(),
+            l.total.to_string(),
+            l.overdue.to_string(),
+            l.state_label().to_string(),
+            format!("{}/requests/{}", state.config.base_url, l.request_id),
+        ];
+        out.write_record(record.iter().map(|c| spreadsheet_safe(c)))
+            .map_err(fail)?;
+    }
+    let body = out
+        .into_inner()
+        .map_err(|e| AppError::Internal(anyhow::anyhow!(e.to_string())))?;
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&format!(
+            "attachment; filename=\"offboarding-{}.csv\"",
+            Utc::now().date_naive()
+        ))
+        .unwrap_or_else(|_| HeaderValue::from_static("attachment")),
+    );
+    Ok(response)
+}
