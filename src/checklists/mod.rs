@@ -5,6 +5,7 @@
 pub mod overdue;
 pub mod rules;
 mod sheet;
+pub mod templates;
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -31,6 +32,18 @@ pub fn routes(r: Routes) -> Routes {
     r.post("/checklist/{id}/done", TICK, tick)
         .get("/offboarding", view, sheet::page)
         .get("/offboarding.csv", view, sheet::export)
+        .get("/admin/checklist", templates::ACCESS, templates::page)
+        .post("/admin/checklist", templates::ACCESS, templates::add)
+        .post(
+            "/admin/checklist/{id}",
+            templates::ACCESS,
+            templates::update,
+        )
+        .post(
+            "/admin/checklist/{id}/retire",
+            templates::ACCESS,
+            templates::retire,
+        )
         .post("/checklist/{id}/undo", TICK, undo)
         .post(
             "/checklist/{id}/send-back",

@@ -42,6 +42,11 @@ pub const NAV: &[(&str, &str, Access)] = &[
         crate::approvals::admin::ACCESS,
     ),
     (
+        "Checklist",
+        "/admin/checklist",
+        crate::checklists::templates::ACCESS,
+    ),
+    (
         "Reasons",
         "/admin/reasons",
         crate::change_requests::reasons::ACCESS,

@@ -381,3 +381,88 @@ async fn the_offboarding_sheet_lists_cancelled_clients_and_exports_them() {
     assert_eq!((&rows[0][4], &rows[0][5]), ("0", "17"));
     assert!(rows[0][8].ends_with(&format!("/requests/{id}")));
 }
+
+#[tokio::test]
+async fn template_changes_apply_to_checklists_made_afterwards_only() {
+    let o = ops().await;
+    let c = &o.c;
+    let admin = c.app.user("admin@agency.test", &[Role::Admin]).await;
+    let admin_cookie = c.app.session_cookie(admin).await;
+    let (before, _) = approved_cancellation(&o).await;
+    let count_before = items(&o, before).await.len();
+
+    let res = c
+        .post(
+            &admin_cookie,
+            "/admin/checklist",
+            &[
+                ("title", "Remove from Slack"),
+                ("position", "soon"),
+                ("owner_role", "ops_lead"),
+                ("condition", "always"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let body = res.text().await.unwrap();
+    assert!(
+        body.contains("A whole number from 0 to 9999.")
+            && body.contains("value=\"Remove from Slack\"")
+    );
+    let res = c
+        .post(
+            &admin_cookie,
+            "/admin/checklist",
+            &[
+                ("title", "Remove from Slack"),
+                ("position", "25"),
+                ("owner_role", "ops_lead"),
+                ("condition", "always"),
+                ("due_offset_days", "-2"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    // Retire the Trello item.
+    let trello: i64 =
+        sqlx::query_scalar("SELECT id FROM checklist_templates WHERE title LIKE '%Trello%'")
+            .fetch_one(&c.app.db)
+            .await
+            .unwrap();
+    c.post(
+        &admin_cookie,
+        &format!("/admin/checklist/{trello}/retire"),
+        &[],
+    )
+    .await;
+    assert_eq!(c.app.audit_count("checklist_template.added").await, 1);
+    assert_eq!(c.app.audit_count("checklist_template.retired").await, 1);
+
+    assert_eq!(
+        items(&o, before).await.len(),
+        count_before,
+        "made before: unchanged"
+    );
+    let other = crate::approvals::new_client(&c.app, c.am, "Summit Powersports").await;
+    let (after, _) = o.approved(other, &[]).await;
+    let titles: Vec<String> = items(&o, after).await.into_iter().map(|i| i.1).collect();
+    assert!(
+        titles.contains(&"Remove from Slack".to_string()),
+        "{titles:?}"
+    );
+    assert!(!titles.iter().any(|t| t.contains("Trello")), "{titles:?}");
+    let due: chrono::NaiveDate = sqlx::query_scalar(
+        "SELECT due_on FROM checklist_items WHERE change_request_id = $1 AND title = 'Remove from Slack'",
+    )
+    .bind(after)
+    .fetch_one(&c.app.db)
+    .await
+    .unwrap();
+    let effective: chrono::NaiveDate =
+        sqlx::query_scalar("SELECT effective_date FROM change_requests WHERE id = $1")
+            .bind(after)
+            .fetch_one(&c.app.db)
+            .await
+            .unwrap();
+    assert_eq!(effective - due, chrono::Duration::days(2));
+}
