@@ -407,32 +407,18 @@ pub(super) async fn retire_step(
     ctx: Ctx,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let mut tx = state.db.begin().await?;
-    let name: Option<String> = sqlx::query_scalar(
-        "UPDATE approval_chain_steps SET retired_at = now()
-          WHERE id = $1 AND retired_at IS NULL RETURNING name",
-    )
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let message = match name {
-        Some(name) => {
-            audit::record(
-                &mut tx,
-                &Actor::from_ctx(&ctx),
-                "approval_chain.step_retired",
-                "approval_chain_step",
-                Some(id.to_string()),
-                json!({ "name": name }),
-            )
-            .await?;
-            format!("Removed “{name}” from the chain for requests submitted from now on.")
-        }
-        None => "Nothing changed: that step was already removed.".to_string(),
+    let what = crate::web::retire::Retirement {
+        table: "approval_chain_steps",
+        label: "name",
+        action: "approval_chain.step_retired",
+        entity: "approval_chain_step",
+        back: "/admin/approvals",
+        already: "Nothing changed: that step was already removed.",
     };
-    session::set_flash(&mut tx, &ctx.user.session_hash, &message).await?;
-    tx.commit().await?;
-    Ok(Redirect::to("/admin/approvals").into_response())
+    crate::web::retire::retire(&state, &ctx, id, &what, |name| {
+        format!("Removed “{name}” from the chain for requests submitted from now on.")
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize)]

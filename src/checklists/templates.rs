@@ -291,32 +291,18 @@ pub(super) async fn retire(
     ctx: Ctx,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let mut tx = state.db.begin().await?;
-    let title: Option<String> = sqlx::query_scalar(
-        "UPDATE checklist_templates SET retired_at = now()
-          WHERE id = $1 AND retired_at IS NULL RETURNING title",
-    )
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let message = match title {
-        Some(title) => {
-            audit::record(
-                &mut tx,
-                &Actor::from_ctx(&ctx),
-                "checklist_template.retired",
-                "checklist_template",
-                Some(id.to_string()),
-                json!({ "title": title }),
-            )
-            .await?;
-            format!("“{title}” retired: checklists made from now on leave it out.")
-        }
-        None => "Nothing changed: that item was already retired.".to_string(),
+    let what = crate::web::retire::Retirement {
+        table: "checklist_templates",
+        label: "title",
+        action: "checklist_template.retired",
+        entity: "checklist_template",
+        back: "/admin/checklist",
+        already: "Nothing changed: that item was already retired.",
     };
-    session::set_flash(&mut tx, &ctx.user.session_hash, &message).await?;
-    tx.commit().await?;
-    Ok(Redirect::to("/admin/checklist").into_response())
+    crate::web::retire::retire(&state, &ctx, id, &what, |title| {
+        format!("“{title}” retired: checklists made from now on leave it out.")
+    })
+    .await
 }
 
 /// The role keys of the owners are real roles (kept in step with the migration's check).

@@ -5,6 +5,7 @@ pub mod ctx;
 pub mod error;
 pub mod middleware;
 pub mod pages;
+pub mod retire;
 pub mod routes;
 
 use std::sync::Arc;

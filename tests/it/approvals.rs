@@ -796,6 +796,29 @@ async fn an_admin_changes_the_chain_and_requests_in_flight_keep_theirs() {
     let flash = c.submit(&c.am_cookie, id).await;
     assert!(flash.contains("no approver named"), "{flash}");
     assert_eq!(c.state(id).await, "draft");
+
+    // Removing a step is on the record once; a second click changes nothing.
+    let finance: i64 = sqlx::query_scalar("SELECT id FROM approval_chain_steps WHERE position = 3")
+        .fetch_one(&c.app.db)
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        let res = c
+            .post(
+                &admin_cookie,
+                &format!("/admin/approvals/steps/{finance}/retire"),
+                &[],
+            )
+            .await;
+        assert_eq!(location(&res), "/admin/approvals");
+    }
+    let details: Vec<serde_json::Value> = sqlx::query_scalar(
+        "SELECT details FROM audit_events WHERE action = 'approval_chain.step_retired'",
+    )
+    .fetch_all(&c.app.db)
+    .await
+    .unwrap();
+    assert_eq!(details, vec![serde_json::json!({ "name": "Finance" })]);
 }
 
 #[tokio::test]
