@@ -2,7 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::Form;
 use chrono::Utc;
 use serde::Deserialize;
@@ -13,7 +13,6 @@ use super::db::{self, StepRow};
 use super::rules::{self, AfterApproval, DecideFacts, StepState, SubmitFacts};
 use crate::audit::{self, Actor};
 use crate::auth::roles::Role;
-use crate::auth::session;
 use crate::change_requests::db::{self as requests, RequestRow};
 use crate::change_requests::rules::{Refusal, State as RequestState, Who, is_submitter};
 use crate::notifications::{emails, outbox, recipients};
@@ -130,14 +129,12 @@ fn decide_facts(r: &RequestRow, step: &StepRow, round: &[StepRow], viewer: i64) 
 
 /// Saves `message` for the next page and sends the person back to the request.
 async fn done(
-    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    tx: sqlx::Transaction<'_, sqlx::Postgres>,
     ctx: &Ctx,
     request_id: i64,
     message: &str,
 ) -> AppResult<Response> {
-    session::set_flash(&mut tx, &ctx.user.session_hash, message).await?;
-    tx.commit().await?;
-    Ok(Redirect::to(&format!("/requests/{request_id}")).into_response())
+    crate::web::ctx::commit_and_go(tx, ctx, &format!("/requests/{request_id}"), message).await
 }
 
 /// The request's facts as approval emails list them.

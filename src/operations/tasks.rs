@@ -267,14 +267,12 @@ pub(super) async fn show(
 }
 
 async fn done_with(
-    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    tx: sqlx::Transaction<'_, sqlx::Postgres>,
     ctx: &Ctx,
     task_id: i64,
     message: &str,
 ) -> AppResult<Response> {
-    session::set_flash(&mut tx, &ctx.user.session_hash, message).await?;
-    tx.commit().await?;
-    Ok(Redirect::to(&format!("/tasks/{task_id}")).into_response())
+    crate::web::ctx::commit_and_go(tx, ctx, &format!("/tasks/{task_id}"), message).await
 }
 
 #[derive(Debug, Deserialize)]

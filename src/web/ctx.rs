@@ -110,6 +110,20 @@ pub fn safe_next(next: Option<&str>) -> &str {
     }
 }
 
+/// Ends a change that answers with a message on the next page: the message is saved with the
+/// transaction, which commits, and the person is sent to `path`.
+pub async fn commit_and_go(
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    ctx: &Ctx,
+    path: &str,
+    message: &str,
+) -> super::error::AppResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    crate::auth::session::set_flash(&mut tx, &ctx.user.session_hash, message).await?;
+    tx.commit().await?;
+    Ok(axum::response::Redirect::to(path).into_response())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
