@@ -88,13 +88,25 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
     hash(&crate::auth::token::random_hex(16)).expect("hashing a random password works")
 });
 
+/// Hashes at once: one per core. Each takes 19 MiB and a core's time, so more at once would
+/// only add memory (a burst of sign-ins must not take the instance past its memory budget)
+/// and make every one of them slower.
+static HASHING: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    tokio::sync::Semaphore::new(cores.clamp(1, 8))
+});
+
 /// Hashes on the blocking pool so the async threads keep serving.
 pub async fn hash_async(password: String) -> anyhow::Result<String> {
+    let _turn = HASHING.acquire().await?;
     tokio::task::spawn_blocking(move || hash(&password)).await?
 }
 
 /// Verifies on the blocking pool; with no stored hash it verifies against a dummy and fails.
 pub async fn verify_async(password: String, stored: Option<String>) -> bool {
+    let Ok(_turn) = HASHING.acquire().await else {
+        return false;
+    };
     tokio::task::spawn_blocking(move || match stored {
         Some(stored) => verify(&password, &stored),
         None => {

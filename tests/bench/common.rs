@@ -1,0 +1,207 @@
+//! What the benchmark and the fault drills share: the database server, a database of their own,
+//! the app as a separate process (the release binary Cargo built beside them), and signing in.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use offboarding_desk::db::{self, embedded};
+use sqlx::{Connection, PgConnection};
+
+/// The password of every account the bench and drills create.
+pub const PASSWORD: &str = "bench-password-1";
+
+pub fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The server to create databases on: `DATABASE_URL`'s (its role needs CREATEDB) or the app's
+/// private cluster under `.data/`, started if needed.
+pub fn admin_url() -> anyhow::Result<String> {
+    if let Ok(url) = std::env::var("DATABASE_URL")
+        && !url.trim().is_empty()
+    {
+        return Ok(url);
+    }
+    let port = std::env::var("EMBEDDED_PG_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(55432);
+    Ok(embedded::ensure_running(&manifest_dir().join(".data"), port)?.url("postgres"))
+}
+
+/// `url` pointing at `database` instead of the one it names.
+pub fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let cut = base.rfind('/').expect("a database URL has a path");
+    format!("{}/{database}{query}", &base[..cut])
+}
+
+/// Drops and creates `name`, applies the migrations and returns its URL.
+pub async fn fresh_database(admin_url: &str, name: &str) -> anyhow::Result<String> {
+    let mut conn = PgConnection::connect_with(&db::connect_options(admin_url)?).await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+    )))
+    .execute(&mut conn)
+    .await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+        .execute(&mut conn)
+        .await?;
+    conn.close().await?;
+    let url = with_database(admin_url, name);
+    let mut conn = PgConnection::connect_with(&db::connect_options(&url)?).await?;
+    db::MIGRATOR.run(&mut conn).await?;
+    conn.close().await?;
+    Ok(url)
+}
+
+/// A free port on loopback.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// The app, running as its own process.
+pub struct App {
+    pub child: Child,
+    pub port: u16,
+    pub base: String,
+    /// From spawning the process to the first 200 from `/healthz`.
+    pub startup: Duration,
+}
+
+impl App {
+    /// Starts the release binary on `database_url` with `env` and waits until it answers.
+    pub async fn start(database_url: &str, env: &[(&str, String)]) -> anyhow::Result<App> {
+        let port = free_port();
+        let base = format!("http://127.0.0.1:{port}");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_offboarding-desk"));
+        cmd.env("DATABASE_URL", database_url)
+            .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+            .env("BASE_URL", &base)
+            .env("RUST_LOG", "warn")
+            .env(
+                "MAIL_DIR",
+                std::env::temp_dir().join("offboarding-bench-mail"),
+            )
+            .stdin(Stdio::null())
+            .stdout(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let started = Instant::now();
+        let mut child = cmd.spawn()?;
+        let http = reqwest::Client::new();
+        loop {
+            if let Ok(res) = http.get(format!("{base}/healthz")).send().await
+                && res.status().is_success()
+            {
+                break;
+            }
+            if let Some(status) = child.try_wait()? {
+                anyhow::bail!("the app exited before it was ready: {status}");
+            }
+            if started.elapsed() > Duration::from_secs(60) {
+                let _ = child.kill();
+                anyhow::bail!("the app was not ready within 60 s");
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        Ok(App {
+            startup: started.elapsed(),
+            child,
+            port,
+            base,
+        })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Resident memory now and at its peak, in MiB, from `/proc`.
+    pub fn memory_mib(&self) -> (f64, f64) {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|kb| kb.parse::<f64>().ok())
+                .map(|kb| kb / 1024.0)
+                .unwrap_or(f64::NAN)
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+
+    /// Sends SIGTERM and waits for the exit; returns how long it took, or None after `limit`
+    /// (the process is then killed).
+    pub async fn terminate(&mut self, limit: Duration) -> Option<Duration> {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status();
+        let asked = Instant::now();
+        while asked.elapsed() < limit {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return Some(asked.elapsed());
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        self.kill();
+        None
+    }
+
+    /// `kill -9`: no chance to finish anything.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.kill();
+        }
+    }
+}
+
+/// An HTTP client that does not follow redirects.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("HTTP client")
+}
+
+/// Signs in through the sign-in form and returns the session cookie as a `Cookie` header.
+pub async fn sign_in(base: &str, email: &str) -> anyhow::Result<String> {
+    let res = client()
+        .post(format!("{base}/login"))
+        .form(&[("email", email), ("password", PASSWORD)])
+        .send()
+        .await?;
+    let cookie = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| {
+            c.strip_prefix("od_session=")
+                .map(|rest| rest.split(';').next().unwrap_or("").to_string())
+        });
+    match cookie {
+        Some(secret) if !secret.is_empty() => Ok(format!("od_session={secret}")),
+        _ => anyhow::bail!("{email} could not sign in ({})", res.status()),
+    }
+}

@@ -1,0 +1,580 @@
+//! The load benchmark: `cargo bench --bench load` (see README, "Performance").
+//!
+//! Builds in release mode (Cargo's bench profile), fills a database of its own with realistic
+//! data (tests/bench/seed.sql, fixed seed), starts the app's release binary as a separate
+//! process, signs in one person per role, and loads each measured page and action with `wrk`
+//! (installed if missing) from a separate process on 127.0.0.1, twice: flat out with 16
+//! connections (requests per second, p50, p99, errors) and paced at 500 requests per second
+//! (p99 and errors at that rate). The yardstick (tests/bench/yardstick.rs) is measured the same
+//! way in the same run, and every figure is also printed as a ratio to it. It prints; it never
+//! fails on timing.
+//!
+//! `BENCH_SECONDS` (default 5) sets each measurement's length.
+
+mod common;
+mod yardstick;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use sqlx::{Connection, PgConnection};
+
+const DATABASE: &str = "offboarding_bench";
+const CONNECTIONS: u32 = 16;
+const PACED_RATE: u32 = 500;
+const PACED_CONNECTIONS: u32 = 10;
+
+/// What one `wrk` run measured.
+#[derive(Clone, Copy, Default)]
+struct Stats {
+    requests: u64,
+    seconds: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: u64,
+}
+
+impl Stats {
+    fn rps(&self) -> f64 {
+        self.requests as f64 / self.seconds.max(1e-9)
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    /// A page; compared with the fortunes yardstick, target 0.5×.
+    Page,
+    /// A state change; compared with the one-row update, target 0.5×.
+    Transition,
+    /// Sign-in: argon2 by design, shown against the fortunes yardstick for scale only.
+    SignIn,
+    YardstickPage,
+    YardstickUpdate,
+}
+
+struct Target {
+    name: String,
+    who: String,
+    kind: Kind,
+    base: String,
+    method: &'static str,
+    /// Paths taken in turn, each thread its own share, so no two requests share one.
+    paths: Vec<String>,
+    cookie: Option<String>,
+    body: Option<String>,
+    /// The paced rate, requests per second.
+    rate: u32,
+}
+
+struct Row {
+    target: Target,
+    flat: Stats,
+    paced: Stats,
+}
+
+fn main() -> anyhow::Result<()> {
+    if std::env::args().any(|a| a == "--list") {
+        // `cargo test --benches` would call us with --list: nothing to list.
+        return Ok(());
+    }
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(run())
+}
+
+fn seconds() -> u64 {
+    std::env::var("BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|s| *s > 0)
+        .unwrap_or(5)
+}
+
+async fn run() -> anyhow::Result<()> {
+    let wrk = ensure_wrk()?;
+    let secs = seconds();
+
+    println!("== data: a database of its own ({DATABASE}), filled with a fixed seed");
+    let admin = common::admin_url()?;
+    let url = common::fresh_database(&admin, DATABASE).await?;
+    let filled = Instant::now();
+    let hash = offboarding_desk::auth::password::hash(common::PASSWORD)?;
+    let seed = include_str!("seed.sql").replace("{{HASH}}", &hash);
+    let mut conn =
+        PgConnection::connect_with(&offboarding_desk::db::connect_options(&url)?).await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(seed))
+        .execute(&mut conn)
+        .await?;
+    let counts: (i64, i64, i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM clients), (SELECT count(*) FROM change_requests),
+                (SELECT count(*) FROM audit_events), (SELECT count(*) FROM request_approvals),
+                (SELECT count(*) FROM checklist_items), (SELECT count(*) FROM planner_entries)",
+    )
+    .fetch_one(&mut conn)
+    .await?;
+    println!(
+        "   {} clients, {} change requests, {} audit events, {} approval steps, {} checklist items, {} planner entries in {:.1} s",
+        counts.0,
+        counts.1,
+        counts.2,
+        counts.3,
+        counts.4,
+        counts.5,
+        filled.elapsed().as_secs_f64()
+    );
+
+    println!("== the yardstick and the app (release build, separate process)");
+    let yard = yardstick::start(url.clone());
+    let yard_base = format!("http://{yard}");
+    let mut app = common::App::start(&url, &[]).await?;
+    println!(
+        "   app ready {} ms after start (migrations checked)",
+        app.startup.as_millis()
+    );
+    let base = app.base.clone();
+
+    // What the measured pages show.
+    let long_request: i64 = sqlx::query_scalar(
+        "SELECT entity_id::bigint FROM audit_events WHERE entity_type = 'change_request'
+          GROUP BY entity_id ORDER BY count(*) DESC LIMIT 1",
+    )
+    .fetch_one(&mut conn)
+    .await?;
+    let timeline: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_events WHERE entity_type = 'change_request' AND entity_id = $1",
+    )
+    .bind(long_request.to_string())
+    .fetch_one(&mut conn)
+    .await?;
+    let (busy_month, busy_entries): (String, i64) = sqlx::query_as(
+        "SELECT to_char(effective_date, 'YYYY-MM'), count(*) FROM planner_entries
+          WHERE removed_at IS NULL GROUP BY 1 ORDER BY 2 DESC LIMIT 1",
+    )
+    .fetch_one(&mut conn)
+    .await?;
+    let search_hits: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM clients WHERE lower(name) LIKE '%ford%'")
+            .fetch_one(&mut conn)
+            .await?;
+
+    let mut targets = vec![
+        Target {
+            name: "yardstick: fortunes (query, sort, render)".into(),
+            who: "-".into(),
+            kind: Kind::YardstickPage,
+            base: yard_base.clone(),
+            method: "GET",
+            paths: vec!["/fortunes".into()],
+            cookie: None,
+            body: None,
+            rate: PACED_RATE,
+        },
+        Target {
+            name: "yardstick: one-row update".into(),
+            who: "-".into(),
+            kind: Kind::YardstickUpdate,
+            base: yard_base.clone(),
+            method: "POST",
+            paths: vec!["/update".into()],
+            cookie: None,
+            body: None,
+            rate: PACED_RATE,
+        },
+    ];
+    let page = |name: String, who: &str, path: String, cookie: &str| Target {
+        name,
+        who: who.to_string(),
+        kind: Kind::Page,
+        base: base.clone(),
+        method: "GET",
+        paths: vec![path],
+        cookie: Some(cookie.to_string()),
+        body: None,
+        rate: PACED_RATE,
+    };
+    for (role, email) in [
+        ("account manager", "am1"),
+        ("retention", "retention1"),
+        ("team lead", "teamlead1"),
+        ("approver", "approver1"),
+        ("finance", "finance1"),
+        ("accounting", "accounting1"),
+        ("ops lead", "ops1"),
+        ("SEM specialist", "sem1"),
+        ("contractor", "contractor1"),
+        ("admin", "admin1"),
+    ] {
+        let cookie = common::sign_in(&base, &format!("{email}@bench.test")).await?;
+        targets.push(page(format!("queue: {role}"), email, "/".into(), &cookie));
+    }
+    let approver = common::sign_in(&base, "approver1@bench.test").await?;
+    let ops = common::sign_in(&base, "ops1@bench.test").await?;
+    let am = common::sign_in(&base, "am1@bench.test").await?;
+    targets.push(page(
+        format!("request page ({timeline} timeline entries)"),
+        "approver1",
+        format!("/requests/{long_request}"),
+        &approver,
+    ));
+    targets.push(page(
+        format!("planner, busiest month ({busy_entries} entries)"),
+        "ops1",
+        format!("/planner?month={busy_month}"),
+        &ops,
+    ));
+    targets.push(page(
+        "offboarding sheet".into(),
+        "ops1",
+        "/offboarding".into(),
+        &ops,
+    ));
+    targets.push(page(
+        format!("client search \"ford\" ({search_hits} hits)"),
+        "am1",
+        "/clients?q=ford".into(),
+        &am,
+    ));
+    targets.push(Target {
+        name: "sign-in (argon2id, 19 MiB)".into(),
+        who: "am2".into(),
+        kind: Kind::SignIn,
+        base: base.clone(),
+        method: "POST",
+        paths: vec!["/login".into()],
+        cookie: None,
+        body: Some(format!(
+            "email=am2%40bench.test&password={}",
+            common::PASSWORD
+        )),
+        rate: 20,
+    });
+    let approve_index = targets.len();
+    targets.push(Target {
+        name: "approve (state, audit, outbox)".into(),
+        who: "approver1".into(),
+        kind: Kind::Transition,
+        base: base.clone(),
+        method: "POST",
+        paths: Vec::new(),
+        cookie: Some(approver.clone()),
+        body: Some("comment=".into()),
+        rate: PACED_RATE,
+    });
+
+    println!(
+        "== load: wrk, {secs} s flat out with {CONNECTIONS} connections, then {secs} s paced at {PACED_RATE}/s"
+    );
+    let scripts = std::env::temp_dir().join(format!("offboarding-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&scripts)?;
+    let approved_before = approvals(&mut conn).await?;
+    let mut rows = Vec::new();
+    for (i, mut target) in targets.into_iter().enumerate() {
+        if i == approve_index {
+            target.paths = pending_steps(&mut conn).await?;
+        }
+        let flat = run_wrk(&wrk, &scripts, &target, Mode::Flat, secs)?;
+        if i == approve_index {
+            target.paths = pending_steps(&mut conn).await?;
+        }
+        let paced = run_wrk(&wrk, &scripts, &target, Mode::Paced, secs)?;
+        println!(
+            "   {:<44} {:>8.0} req/s   p99 {:>7.1} ms at {}/s",
+            target.name,
+            flat.rps(),
+            paced.p99_ms,
+            target.rate
+        );
+        rows.push(Row {
+            target,
+            flat,
+            paced,
+        });
+    }
+    let approved = approvals(&mut conn).await? - approved_before;
+    let (rss, peak) = app.memory_mib();
+    let stop = app.terminate(Duration::from_secs(15)).await;
+    let _ = std::fs::remove_dir_all(&scripts);
+
+    print_table(&rows, approved, rss, peak, app.startup, stop);
+    Ok(())
+}
+
+async fn approvals(conn: &mut PgConnection) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM audit_events WHERE action = 'change_request.step_approved'",
+    )
+    .fetch_one(conn)
+    .await?)
+}
+
+/// The first approver's pending steps, each to be approved by one request.
+async fn pending_steps(conn: &mut PgConnection) -> anyhow::Result<Vec<String>> {
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT a.id FROM request_approvals a
+           JOIN users u ON u.id = a.approver_user_id AND u.email = 'approver1@bench.test'
+          WHERE a.state = 'pending' ORDER BY a.id",
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(ids
+        .into_iter()
+        .map(|id| format!("/approvals/{id}/approve"))
+        .collect())
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Flat,
+    Paced,
+}
+
+fn run_wrk(
+    wrk: &Path,
+    dir: &Path,
+    target: &Target,
+    mode: Mode,
+    secs: u64,
+) -> anyhow::Result<Stats> {
+    if target.paths.is_empty() {
+        return Ok(Stats::default());
+    }
+    let threads = 2;
+    let (connections, pace_ms) = match mode {
+        Mode::Flat => (CONNECTIONS, 0.0),
+        Mode::Paced => {
+            let c = PACED_CONNECTIONS.min(target.rate.max(1));
+            (c, f64::from(c) * 1000.0 / f64::from(target.rate))
+        }
+    };
+    let script = dir.join("target.lua");
+    std::fs::write(&script, lua_script(target, threads, pace_ms))?;
+    let out = Command::new(wrk)
+        .args([
+            &format!("-t{threads}"),
+            &format!("-c{connections}"),
+            &format!("-d{secs}s"),
+            "--timeout",
+            "5s",
+            "-s",
+        ])
+        .arg(&script)
+        .arg(&target.base)
+        .output()?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("BENCH "))
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "wrk printed no result for {}: {}{}",
+                target.name,
+                stdout,
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })?;
+    let field = |name: &str| -> f64 {
+        line.split_whitespace()
+            .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    };
+    Ok(Stats {
+        requests: field("requests") as u64,
+        seconds: field("duration_us") / 1e6,
+        p50_ms: field("p50_us") / 1000.0,
+        p99_ms: field("p99_us") / 1000.0,
+        errors: field("errors") as u64,
+    })
+}
+
+fn lua_string(s: &str) -> String {
+    format!("{s:?}")
+}
+
+/// The wrk script: paths in turn (thread `t` takes paths t, t+threads, ...), the method, the
+/// session cookie and body, an optional pause per connection, and one result line.
+fn lua_script(target: &Target, threads: u32, pace_ms: f64) -> String {
+    let mut lua = String::from("local paths = {");
+    for p in &target.paths {
+        let _ = write!(lua, "{},", lua_string(p));
+    }
+    lua.push_str("}\n");
+    let _ = writeln!(lua, "local method = {}", lua_string(target.method));
+    let _ = writeln!(
+        lua,
+        "local body = {}",
+        target.body.as_deref().map_or("nil".into(), lua_string)
+    );
+    lua.push_str("local headers = {}\n");
+    if let Some(cookie) = &target.cookie {
+        let _ = writeln!(lua, "headers[\"Cookie\"] = {}", lua_string(cookie));
+    }
+    if target.body.is_some() {
+        lua.push_str("headers[\"Content-Type\"] = \"application/x-www-form-urlencoded\"\n");
+    }
+    let _ = writeln!(lua, "local threads = {threads}");
+    let _ = writeln!(lua, "local pace = {}", pace_ms.round() as u64);
+    lua.push_str(
+        r#"local made = 0
+local counter = 0
+function setup(thread)
+  thread:set("tid", made)
+  made = made + 1
+end
+function init(args)
+  counter = tid or 0
+end
+function request()
+  local path = paths[(counter % #paths) + 1]
+  counter = counter + threads
+  return wrk.format(method, path, headers, body)
+end
+if pace > 0 then
+  function delay()
+    return pace
+  end
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("BENCH requests=%d duration_us=%d p50_us=%d p99_us=%d errors=%d\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.connect + e.read + e.write + e.status + e.timeout))
+end
+"#,
+    );
+    lua
+}
+
+/// `wrk` from PATH, or installed with the system's package manager.
+fn ensure_wrk() -> anyhow::Result<PathBuf> {
+    let found = |name: &str| {
+        std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join(name))
+                .find(|p| p.is_file())
+        })
+    };
+    if let Some(p) = found("wrk") {
+        return Ok(p);
+    }
+    println!("== wrk is missing: installing it (Debian package `wrk`)");
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    let apt = |args: &[&str]| {
+        let mut cmd = if root {
+            Command::new("apt-get")
+        } else {
+            let mut c = Command::new("sudo");
+            c.arg("apt-get");
+            c
+        };
+        cmd.args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+    };
+    apt(&["update", "-qq"])?;
+    apt(&["install", "-y", "-qq", "wrk"])?;
+    found("wrk").ok_or_else(|| {
+        anyhow::anyhow!("wrk could not be installed; install it (`apt-get install wrk`) and retry")
+    })
+}
+
+fn print_table(
+    rows: &[Row],
+    approved: i64,
+    rss: f64,
+    peak: f64,
+    startup: Duration,
+    stop: Option<Duration>,
+) {
+    let yard_page = rows
+        .iter()
+        .find(|r| r.target.kind == Kind::YardstickPage)
+        .map(|r| r.flat.rps())
+        .unwrap_or(f64::NAN);
+    let yard_update = rows
+        .iter()
+        .find(|r| r.target.kind == Kind::YardstickUpdate)
+        .map(|r| r.flat.rps())
+        .unwrap_or(f64::NAN);
+    println!();
+    println!(
+        "| measured | as | req/s | × yardstick | target | p50 ms | p99 ms | errors | paced req/s | paced p99 ms | p99 target | paced errors |"
+    );
+    println!("|---|---|---:|---:|---|---:|---:|---:|---:|---:|---|---:|");
+    for r in rows {
+        let (ratio, target, p99_target) = match r.target.kind {
+            Kind::YardstickPage | Kind::YardstickUpdate => (1.0, "-".to_string(), "-".to_string()),
+            Kind::Page => {
+                let ratio = r.flat.rps() / yard_page;
+                (
+                    ratio,
+                    verdict(ratio >= 0.5, "≥ 0.5×"),
+                    verdict(r.paced.p99_ms <= 10.0, "≤ 10 ms"),
+                )
+            }
+            Kind::Transition => {
+                let ratio = r.flat.rps() / yard_update;
+                (
+                    ratio,
+                    verdict(ratio >= 0.5, "≥ 0.5× update"),
+                    verdict(r.paced.p99_ms <= 25.0, "≤ 25 ms"),
+                )
+            }
+            Kind::SignIn => (r.flat.rps() / yard_page, "(none)".into(), "(none)".into()),
+        };
+        println!(
+            "| {} | {} | {:.0} | {:.2} | {} | {:.1} | {:.1} | {} | {:.0} | {:.1} | {} | {} |",
+            r.target.name,
+            r.target.who,
+            r.flat.rps(),
+            ratio,
+            target,
+            r.flat.p50_ms,
+            r.flat.p99_ms,
+            r.flat.errors,
+            r.paced.rps(),
+            r.paced.p99_ms,
+            p99_target,
+            r.paced.errors,
+        );
+    }
+    println!();
+    println!(
+        "approvals made during the run: {approved} (each one request, each step approved once)"
+    );
+    println!(
+        "app resident memory: {rss:.0} MiB at the end, {peak:.0} MiB at its peak ({})",
+        verdict(peak < 100.0, "< 100 MiB")
+    );
+    println!(
+        "app start-up: {} ms to the first answer ({})",
+        startup.as_millis(),
+        verdict(startup < Duration::from_secs(1), "< 1 s")
+    );
+    match stop {
+        Some(d) => println!(
+            "app stop after SIGTERM: {} ms ({})",
+            d.as_millis(),
+            verdict(d < Duration::from_secs(10), "< 10 s")
+        ),
+        None => println!("app stop after SIGTERM: did not exit within 15 s (missed)"),
+    }
+    println!(
+        "Paced runs: wrk has no open loop; each of {PACED_CONNECTIONS} connections waits its share of the interval before each request, so a stall delays later requests rather than counting against them."
+    );
+}
+
+fn verdict(met: bool, target: &str) -> String {
+    if met {
+        format!("{target} met")
+    } else {
+        format!("{target} MISSED")
+    }
+}
