@@ -10,8 +10,36 @@ const USAGE: &str = "usage: offboarding-desk [--demo]
 
 Configuration comes from the environment; see .env.example.";
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// Each password check takes 19 MiB (argon2id). glibc raises its mmap threshold after the first
+/// such block is freed and from then on keeps them in per-thread arenas, so a burst of sign-ins
+/// would leave hundreds of MiB resident. A fixed threshold returns each block when it is freed.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn return_large_blocks_to_the_system() {
+    const M_MMAP_THRESHOLD: std::ffi::c_int = -3;
+    unsafe extern "C" {
+        fn mallopt(param: std::ffi::c_int, value: std::ffi::c_int) -> std::ffi::c_int;
+    }
+    // SAFETY: mallopt only changes an allocator setting; called before any thread starts.
+    unsafe {
+        mallopt(M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn return_large_blocks_to_the_system() {}
+
+fn main() -> ExitCode {
+    return_large_blocks_to_the_system();
+    match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime.block_on(serve()),
+        Err(e) => {
+            eprintln!("offboarding-desk could not start its runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve() -> ExitCode {
     let mut demo = false;
     for arg in std::env::args().skip(1) {
         match arg.as_str() {

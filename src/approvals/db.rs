@@ -306,23 +306,36 @@ pub async fn waiting_on(
 ) -> sqlx::Result<Vec<Waiting>> {
     let role_keys: Vec<String> = roles.iter().map(|r: Role| r.key().to_string()).collect();
     sqlx::query_as(
-        "SELECT s.id AS step_id, r.id AS request_id, c.name AS client_name, r.kind,
+        // Three ways a step waits on someone, each read in order from its own index and
+        // cut to the page before the rest is joined.
+        "WITH mine AS (
+            (SELECT s.id FROM request_approvals s JOIN change_requests r ON r.id = s.change_request_id
+              WHERE $5 AND s.state = 'pending' AND s.approver_user_id = $1
+                AND r.filed_by <> $1 AND r.submitted_by IS DISTINCT FROM $1
+              ORDER BY s.reached_at, s.id LIMIT $4)
+            UNION
+            (SELECT s.id FROM request_approvals s JOIN change_requests r ON r.id = s.change_request_id
+              WHERE $5 AND s.state = 'pending'
+                AND s.approver_user_id IN (
+                    SELECT approver_id FROM approval_substitutes
+                     WHERE substitute_id = $1 AND ended_at IS NULL
+                       AND starts_on <= $3 AND ends_on >= $3)
+                AND r.filed_by <> $1 AND r.submitted_by IS DISTINCT FROM $1
+              ORDER BY s.reached_at, s.id LIMIT $4)
+            UNION
+            (SELECT s.id FROM request_approvals s JOIN change_requests r ON r.id = s.change_request_id
+              WHERE s.state = 'pending' AND s.approver_role = ANY($2)
+                AND r.filed_by <> $1 AND r.submitted_by IS DISTINCT FROM $1
+              ORDER BY s.reached_at, s.id LIMIT $4))
+         SELECT s.id AS step_id, r.id AS request_id, c.name AS client_name, r.kind,
                 s.name AS step_name, r.credit_cents, r.effective_date, s.reached_at,
                 CASE WHEN s.approver_user_id IS DISTINCT FROM $1 AND s.approver_user_id IS NOT NULL
                      THEN a.display_name END AS on_behalf_of
-           FROM request_approvals s
+           FROM mine
+           JOIN request_approvals s ON s.id = mine.id
            JOIN change_requests r ON r.id = s.change_request_id
            JOIN clients c ON c.id = r.client_id
            LEFT JOIN users a ON a.id = s.approver_user_id
-          WHERE s.state = 'pending'
-            AND (($5 AND (s.approver_user_id = $1
-                          OR s.approver_user_id IN (
-                                SELECT approver_id FROM approval_substitutes
-                                 WHERE substitute_id = $1 AND ended_at IS NULL
-                                   AND starts_on <= $3 AND ends_on >= $3)))
-                 OR s.approver_role = ANY($2))
-            AND r.filed_by <> $1
-            AND r.submitted_by IS DISTINCT FROM $1
           ORDER BY s.reached_at, s.id
           LIMIT $4",
     )

@@ -70,19 +70,27 @@ async fn lines(
     offset: i64,
 ) -> sqlx::Result<Vec<SheetLine>> {
     sqlx::query_as(
+        // Walks the cancellations in the sheet's order (an index of their own) and counts
+        // each one's items only until the page is full. A completed request has no open item.
         "SELECT r.id AS request_id, c.id AS client_id, c.name AS client_name, c.crm_account_id,
                 r.cancel_scope, r.effective_date, r.state,
-                count(i.id) FILTER (WHERE i.done_at IS NOT NULL) AS done,
-                count(i.id) FILTER (WHERE i.cancelled_at IS NULL) AS total,
-                count(i.id) FILTER (WHERE i.done_at IS NULL AND i.cancelled_at IS NULL
-                                      AND i.due_on < $1) AS overdue,
-                max(i.done_at) AS last_done_at
+                items.done, items.total, items.overdue, items.last_done_at
            FROM change_requests r
            JOIN clients c ON c.id = r.client_id
-           JOIN checklist_items i ON i.change_request_id = r.id
+          CROSS JOIN LATERAL (
+                SELECT count(*) AS all_items,
+                       count(*) FILTER (WHERE i.done_at IS NOT NULL) AS done,
+                       count(*) FILTER (WHERE i.cancelled_at IS NULL) AS total,
+                       count(*) FILTER (WHERE i.done_at IS NULL AND i.cancelled_at IS NULL) AS open,
+                       count(*) FILTER (WHERE i.done_at IS NULL AND i.cancelled_at IS NULL
+                                          AND i.due_on < $1) AS overdue,
+                       max(i.done_at) AS last_done_at
+                  FROM checklist_items i
+                 WHERE i.change_request_id = r.id) items
           WHERE r.kind = 'cancellation' AND r.state IN ('approved', 'completed')
-          GROUP BY r.id, c.id
-         HAVING NOT $2 OR count(i.id) FILTER (WHERE i.done_at IS NULL AND i.cancelled_at IS NULL) > 0
+            AND (NOT $2 OR r.state = 'approved')
+            AND items.all_items > 0
+            AND (NOT $2 OR items.open > 0)
           ORDER BY r.effective_date DESC, r.id DESC
           LIMIT $3 OFFSET $4",
     )

@@ -125,6 +125,26 @@ pub fn ensure_running(data_dir: &Path, port: u16) -> anyhow::Result<EmbeddedServ
     })
 }
 
+/// Stops the cluster of `server` at once (`pg_ctl stop -m fast`: sessions are cut, nothing
+/// committed is lost). Used by the fault drills; `ensure_running` starts it again.
+pub fn stop(server: &EmbeddedServer) -> anyhow::Result<()> {
+    let bin = find_bin_dir()?;
+    let out = server_command(&bin, "pg_ctl", is_root())
+        .arg("stop")
+        .arg("-D")
+        .arg(&server.cluster_dir)
+        .args(["-m", "fast", "-w"])
+        .output()
+        .context("cannot run pg_ctl stop")?;
+    if !out.status.success() {
+        bail!(
+            "pg_ctl stop failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}
+
 /// Finds PostgreSQL's server binaries: `PG_BIN_DIR`, then Debian's versioned folders (newest
 /// first), then `PATH`.
 fn find_bin_dir() -> anyhow::Result<PathBuf> {

@@ -55,6 +55,9 @@ pub fn connect_options(url: &str) -> anyhow::Result<PgConnectOptions> {
     Ok(url
         .parse::<PgConnectOptions>()
         .context("DATABASE_URL is not a PostgreSQL URL")?
+        // Each request's queries are small and indexed: starting parallel workers for them
+        // costs more than it saves and, under load, takes cores from other requests.
+        .options([("max_parallel_workers_per_gather", "0")])
         .log_statements(log::LevelFilter::Debug)
         .log_slow_statements(log::LevelFilter::Warn, Duration::from_millis(500)))
 }

@@ -156,10 +156,14 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> AppResult<HomePage> {
         .roles
         .any_of(&[Role::AccountManager, Role::SemSpecialist]);
     let my_clients = if show_clients {
+        // One ordered index scan per side: an OR would read every client.
         sqlx::query_as(
-            "SELECT id, name, crm_account_id, status, monthly_budget_cents
-               FROM clients
-              WHERE account_manager_id = $1 OR sem_specialist_id = $1
+            "SELECT id, name, crm_account_id, status, monthly_budget_cents FROM (
+                (SELECT id, name, crm_account_id, status, monthly_budget_cents FROM clients
+                  WHERE account_manager_id = $1 ORDER BY lower(name), id LIMIT 50)
+                UNION
+                (SELECT id, name, crm_account_id, status, monthly_budget_cents FROM clients
+                  WHERE sem_specialist_id = $1 ORDER BY lower(name), id LIMIT 50)) mine
               ORDER BY lower(name), id
               LIMIT 50",
         )

@@ -96,7 +96,7 @@ pub struct Checked {
     pub kind: Option<&'static str>,
     pub sem: Option<i64>,
     pub state: &'static str,
-    pub order: &'static str,
+    pub order: (&'static str, &'static str),
     pub desc: bool,
 }
 
@@ -113,13 +113,17 @@ pub fn next_month(first: NaiveDate) -> NaiveDate {
     }
 }
 
-/// The sortable columns and the SQL each sorts by (a fixed list: nothing typed reaches SQL).
-const SORTS: &[(&str, &str)] = &[
-    ("effective", "p.effective_date"),
-    ("client", "lower(c.name)"),
-    ("kind", "p.kind"),
-    ("specialist", "lower(s.display_name)"),
-    ("account_manager", "lower(a.display_name)"),
+/// The sortable columns and the SQL each sorts by, while the page is chosen and once it is
+/// (a fixed list: nothing typed reaches SQL).
+const SORTS: &[(&str, (&str, &str))] = &[
+    ("effective", ("p.effective_date", "p.effective_date")),
+    ("client", ("lower(c.name)", "lower(p.client_name)")),
+    ("kind", ("p.kind", "p.kind")),
+    ("specialist", ("lower(s.display_name)", "lower(p.sem_name)")),
+    (
+        "account_manager",
+        ("lower(a.display_name)", "lower(p.am_name)"),
+    ),
 ];
 
 pub fn check(f: &Filters) -> Checked {
@@ -162,10 +166,34 @@ pub async fn lines(
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<Vec<PlannerLine>> {
+    // The page is chosen first (filters and sort need only the entry, its client and
+    // people); the request's state and the progress counts are read for that page alone.
     let sql = format!(
-        "SELECT p.id, p.change_request_id AS request_id, p.client_id, c.name AS client_name, p.kind,
-                p.effective_date, p.resume_date, s.display_name AS sem_name,
-                a.display_name AS am_name,
+        "WITH page AS (
+            SELECT p.id, p.change_request_id, p.client_id, c.name AS client_name, p.kind,
+                   p.effective_date, p.resume_date, s.display_name AS sem_name,
+                   a.display_name AS am_name
+              FROM planner_entries p
+              JOIN clients c ON c.id = p.client_id
+              LEFT JOIN users s ON s.id = p.sem_specialist_id
+              LEFT JOIN users a ON a.id = p.account_manager_id
+             WHERE p.removed_at IS NULL
+               AND ($1::date IS NULL OR p.effective_date >= $1)
+               AND ($2::date IS NULL OR p.effective_date < $2)
+               AND ($3::text IS NULL OR p.kind = $3)
+               AND ($4::bigint IS NULL OR p.sem_specialist_id = $4)
+               AND CASE $5
+                     WHEN 'upcoming' THEN p.effective_date >= $6
+                     WHEN 'past' THEN p.effective_date < $6
+                     WHEN 'paused' THEN EXISTS (SELECT 1 FROM sem_tasks t
+                           WHERE t.change_request_id = p.change_request_id AND t.done_at IS NOT NULL)
+                     WHEN 'not_paused' THEN NOT EXISTS (SELECT 1 FROM sem_tasks t
+                           WHERE t.change_request_id = p.change_request_id AND t.done_at IS NOT NULL)
+                     ELSE true END
+             ORDER BY {order} {dir} NULLS LAST, p.effective_date, p.id
+             LIMIT $7 OFFSET $8)
+         SELECT p.id, p.change_request_id AS request_id, p.client_id, p.client_name, p.kind,
+                p.effective_date, p.resume_date, p.sem_name, p.am_name,
                 EXISTS (SELECT 1 FROM sem_tasks t WHERE t.change_request_id = p.change_request_id
                           AND t.done_at IS NOT NULL) AS ads_paused,
                 r.state AS request_state,
@@ -173,28 +201,12 @@ pub async fn lines(
                    AND i.done_at IS NOT NULL) AS checklist_done,
                 (SELECT count(*) FROM checklist_items i WHERE i.change_request_id = p.change_request_id
                    AND i.cancelled_at IS NULL) AS checklist_total
-           FROM planner_entries p
-           JOIN clients c ON c.id = p.client_id
+           FROM page p
            JOIN change_requests r ON r.id = p.change_request_id
-           LEFT JOIN users s ON s.id = p.sem_specialist_id
-           LEFT JOIN users a ON a.id = p.account_manager_id
-          WHERE p.removed_at IS NULL
-            AND ($1::date IS NULL OR p.effective_date >= $1)
-            AND ($2::date IS NULL OR p.effective_date < $2)
-            AND ($3::text IS NULL OR p.kind = $3)
-            AND ($4::bigint IS NULL OR p.sem_specialist_id = $4)
-            AND CASE $5
-                  WHEN 'upcoming' THEN p.effective_date >= $6
-                  WHEN 'past' THEN p.effective_date < $6
-                  WHEN 'paused' THEN EXISTS (SELECT 1 FROM sem_tasks t
-                        WHERE t.change_request_id = p.change_request_id AND t.done_at IS NOT NULL)
-                  WHEN 'not_paused' THEN NOT EXISTS (SELECT 1 FROM sem_tasks t
-                        WHERE t.change_request_id = p.change_request_id AND t.done_at IS NOT NULL)
-                  ELSE true END
-          ORDER BY {} {} NULLS LAST, p.effective_date, p.id
-          LIMIT $7 OFFSET $8",
-        c.order,
-        if c.desc { "DESC" } else { "ASC" }
+          ORDER BY {outer_order} {dir} NULLS LAST, p.effective_date, p.id",
+        order = c.order.0,
+        outer_order = c.order.1,
+        dir = if c.desc { "DESC" } else { "ASC" }
     );
     sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(c.from)
@@ -675,7 +687,7 @@ mod tests {
         assert_eq!(c.kind, Some("pause"));
         assert_eq!(c.sem, Some(7));
         assert_eq!(c.state, "all", "a month shows all of it");
-        assert_eq!(c.order, "p.effective_date", "an unknown sort falls back");
+        assert_eq!(c.order.0, "p.effective_date", "an unknown sort falls back");
         let c = check(&Filters {
             kind: "addendum".into(),
             state: "bogus".into(),
@@ -685,7 +697,7 @@ mod tests {
         });
         assert_eq!(c.kind, None);
         assert_eq!(c.state, "upcoming");
-        assert_eq!((c.order, c.desc), ("lower(c.name)", true));
+        assert_eq!((c.order.0, c.desc), ("lower(c.name)", true));
     }
 
     #[test]

@@ -102,7 +102,9 @@ async fn run() -> anyhow::Result<()> {
     let url = common::fresh_database(&admin, DATABASE).await?;
     let filled = Instant::now();
     let hash = offboarding_desk::auth::password::hash(common::PASSWORD)?;
-    let seed = include_str!("seed.sql").replace("{{HASH}}", &hash);
+    let seed = include_str!("seed.sql")
+        .replace("{{HASH}}", &hash)
+        .replace("{{CLIENTS}}", "10000");
     let mut conn =
         PgConnection::connect_with(&offboarding_desk::db::connect_options(&url)?).await?;
     sqlx::raw_sql(sqlx::AssertSqlSafe(seed))

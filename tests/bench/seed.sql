@@ -1,7 +1,8 @@
 -- The benchmark's data set: 10,000 clients, 100,000 change requests in every state with their
 -- approvals, save attempts, change tasks, planner entries, SEM tasks and checklists, and
 -- 1,000,000 audit events. Generated inside PostgreSQL with a fixed seed, so every run measures
--- the same data. `{{HASH}}` is replaced by one argon2 hash every bench account shares.
+-- the same data. `{{HASH}}` is replaced by one argon2 hash every bench account shares and
+-- `{{CLIENTS}}` by the number of clients (10,000; the statement-count test uses fewer).
 
 SELECT setseed(0.4242);
 
@@ -60,7 +61,7 @@ SELECT format('%s %s %s %s',
                   WHEN 2 THEN ARRAY['google_ads', 'facebook']
                   WHEN 3 THEN ARRAY['google_ads', 'microsoft_ads', 'fluency']
                   ELSE ARRAY['facebook'] END
-  FROM generate_series(1, 10000) AS n, seats s;
+  FROM generate_series(1, {{CLIENTS}}) AS n, seats s;
 
 INSERT INTO client_status_history (client_id, status, monthly_budget_cents, note, at)
 SELECT id, status, monthly_budget_cents, 'Imported from the CRM', now() - interval '4 years'

@@ -18,5 +18,6 @@ mod notifications;
 mod operations;
 mod retention;
 mod security;
+mod statements;
 mod support;
 mod users;

@@ -1,0 +1,780 @@
+//! The fault drills: `cargo bench --bench drills` (README, "Performance"), or name some:
+//! `cargo bench --bench drills -- kill restart`.
+//!
+//! Each drill starts the release binary as a real process, injects its fault, prints what it
+//! found and checks the invariants; the command fails when one does not hold.
+//! - `restart`: PostgreSQL (a cluster of the drill's own) stopped and started under load;
+//! - `kill`: `kill -9` at random moments while submits and approvals are in flight, many times;
+//! - `sigterm`: SIGTERM under load, with the mail worker holding claimed messages;
+//! - `instances`: three instances on one database, restarted again and again, sending email
+//!   and reminders to a real SMTP listener on loopback.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rand::{RngExt, SeedableRng};
+use sqlx::{PgPool, Row};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+const DRILLS: &[&str] = &["restart", "kill", "sigterm", "instances"];
+
+fn main() -> anyhow::Result<()> {
+    let asked: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    if std::env::args().any(|a| a == "--list") {
+        return Ok(());
+    }
+    let chosen: Vec<&str> = DRILLS
+        .iter()
+        .copied()
+        .filter(|d| asked.is_empty() || asked.iter().any(|a| a == d))
+        .collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let mut failed = Vec::new();
+    for drill in chosen {
+        println!("== drill: {drill}");
+        let started = Instant::now();
+        let outcome = runtime.block_on(async {
+            match drill {
+                "restart" => restart().await,
+                "kill" => kill().await,
+                "sigterm" => sigterm().await,
+                _ => instances().await,
+            }
+        });
+        match outcome {
+            Ok(()) => println!("   PASSED in {:.1} s", started.elapsed().as_secs_f64()),
+            Err(e) => {
+                println!("   FAILED: {e:#}");
+                failed.push(drill);
+            }
+        }
+    }
+    if failed.is_empty() {
+        println!("all drills passed");
+        Ok(())
+    } else {
+        anyhow::bail!("drills failed: {}", failed.join(", "))
+    }
+}
+
+/// A database of the drill's own with the benchmark's generator at `clients` clients.
+async fn seeded(admin_url: &str, name: &str, clients: u32) -> anyhow::Result<(String, PgPool)> {
+    let url = common::fresh_database(admin_url, name).await?;
+    let hash = offboarding_desk::auth::password::hash(common::PASSWORD)?;
+    let seed = include_str!("seed.sql")
+        .replace("{{HASH}}", &hash)
+        .replace("{{CLIENTS}}", &clients.to_string());
+    let pool = offboarding_desk::db::pool_options()
+        .max_connections(4)
+        .connect_with(offboarding_desk::db::connect_options(&url)?)
+        .await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(seed))
+        .execute(&pool)
+        .await?;
+    Ok((url, pool))
+}
+
+fn check(ok: bool, what: String) -> anyhow::Result<()> {
+    if ok {
+        println!("   ok: {what}");
+        Ok(())
+    } else {
+        anyhow::bail!("{what}")
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL restarted under load.
+
+async fn restart() -> anyhow::Result<()> {
+    let dir = common::manifest_dir().join("target/drill-pg");
+    let port = common::free_port();
+    let server = {
+        let dir = dir.clone();
+        tokio::task::spawn_blocking(move || {
+            offboarding_desk::db::embedded::ensure_running(&dir, port)
+        })
+        .await??
+    };
+    let result = restart_on(&server).await;
+    let _ = offboarding_desk::db::embedded::stop(&server);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+async fn restart_on(server: &offboarding_desk::db::embedded::EmbeddedServer) -> anyhow::Result<()> {
+    let (url, pool) = seeded(&server.url("postgres"), "offboarding_drill", 50).await?;
+    pool.close().await;
+    let app = common::App::start(&url, &[]).await?;
+    let cookie = common::sign_in(&app.base, "am1@bench.test").await?;
+
+    // Load: four readers of the account manager's desk, one writer signing in (each answer a
+    // session committed, checked again at the end).
+    let stop = Arc::new(AtomicBool::new(false));
+    let log: Arc<Mutex<Vec<(Instant, Duration, u16)>>> = Arc::default();
+    let mut load = Vec::new();
+    for _ in 0..4 {
+        let (stop, log, base, cookie) =
+            (stop.clone(), log.clone(), app.base.clone(), cookie.clone());
+        load.push(tokio::spawn(async move {
+            let http = common::client();
+            while !stop.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                let status = match http
+                    .get(format!("{base}/"))
+                    .header("cookie", &cookie)
+                    .send()
+                    .await
+                {
+                    Ok(r) => r.status().as_u16(),
+                    Err(_) => 0,
+                };
+                log.lock().unwrap().push((t, t.elapsed(), status));
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }));
+    }
+    let sessions: Arc<Mutex<Vec<String>>> = Arc::default();
+    let writer = {
+        let (stop, base, sessions) = (stop.clone(), app.base.clone(), sessions.clone());
+        tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                if let Ok(c) = common::sign_in(&base, "am2@bench.test").await {
+                    sessions.lock().unwrap().push(c);
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    };
+
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let down_at = Instant::now();
+    {
+        let server = server.clone();
+        tokio::task::spawn_blocking(move || offboarding_desk::db::embedded::stop(&server))
+            .await??;
+    }
+    println!("   database stopped");
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let up_from = Instant::now();
+    {
+        let server = server.clone();
+        let dir = common::manifest_dir().join("target/drill-pg");
+        tokio::task::spawn_blocking(move || {
+            offboarding_desk::db::embedded::ensure_running(&dir, server.port)
+        })
+        .await??;
+    }
+    let up_at = Instant::now();
+    println!(
+        "   database back after {:.1} s down (start took {:.1} s)",
+        (up_from - down_at).as_secs_f64(),
+        (up_at - up_from).as_secs_f64()
+    );
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    stop.store(true, Ordering::Relaxed);
+    for l in load {
+        let _ = l.await;
+    }
+    let _ = writer.await;
+
+    let log = log.lock().unwrap().clone();
+    // Requests sent while the database was down (after the first second, when the pool's
+    // connections have noticed).
+    let outage: Vec<_> = log
+        .iter()
+        .filter(|(t, _, _)| {
+            *t > down_at + Duration::from_secs(1) && *t + Duration::from_secs(4) < up_from
+        })
+        .collect();
+    let slowest = outage.iter().map(|(_, d, _)| *d).max().unwrap_or_default();
+    let statuses: HashMap<u16, usize> = outage.iter().fold(HashMap::new(), |mut m, (_, _, s)| {
+        *m.entry(*s).or_default() += 1;
+        m
+    });
+    println!(
+        "   during the outage: {} requests, answers {statuses:?}, slowest {:.2} s",
+        outage.len(),
+        slowest.as_secs_f64()
+    );
+    check(
+        !outage.is_empty() && outage.iter().all(|(_, _, s)| *s == 503),
+        "every request during the outage was answered 503".into(),
+    )?;
+    check(
+        slowest <= Duration::from_secs(4),
+        format!(
+            "no request hung: the slowest answer took {:.2} s (limit 4 s)",
+            slowest.as_secs_f64()
+        ),
+    )?;
+    let first_ok = log
+        .iter()
+        .filter(|(t, _, s)| *t >= up_at && *s == 200)
+        .map(|(t, d, _)| *t + *d)
+        .min();
+    let back = first_ok.map(|t| t.saturating_duration_since(up_at));
+    println!(
+        "   serving again {} after the database was back",
+        back.map(|d| format!("{:.2} s", d.as_secs_f64()))
+            .unwrap_or_else(|| "never".into())
+    );
+    check(
+        back.is_some_and(|d| d <= Duration::from_secs(5)),
+        "the app served again within 5 s, without a restart of its own".into(),
+    )?;
+    let after: Vec<_> = log
+        .iter()
+        .filter(|(t, _, _)| *t > up_at + Duration::from_secs(5))
+        .collect();
+    check(
+        !after.is_empty() && after.iter().all(|(_, _, s)| *s == 200),
+        format!("{} requests after that were all answered 200", after.len()),
+    )?;
+    let sessions = sessions.lock().unwrap().clone();
+    let http = common::client();
+    let mut lost = 0;
+    for c in &sessions {
+        let res = http
+            .get(format!("{}/", app.base))
+            .header("cookie", c)
+            .send()
+            .await?;
+        if res.status() != 200 {
+            lost += 1;
+        }
+    }
+    check(
+        lost == 0,
+        format!(
+            "all {} sign-ins answered before, during and after the outage are still valid (lost: {lost})",
+            sessions.len()
+        ),
+    )?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// kill -9 during submit and approve.
+
+async fn kill() -> anyhow::Result<()> {
+    let rounds: usize = std::env::var("DRILL_KILLS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100);
+    let admin = common::admin_url()?;
+    let (url, db) = seeded(&admin, "offboarding_drill_kill", 1000).await?;
+    let started: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("SELECT now()").fetch_one(&db).await?;
+    let rounds_before: HashMap<i64, i32> =
+        sqlx::query_as::<_, (i64, i32)>("SELECT id, approval_round FROM change_requests")
+            .fetch_all(&db)
+            .await?
+            .into_iter()
+            .collect();
+
+    // Sessions for the approvers and every account manager, made once: they live in the
+    // database, across the app's deaths.
+    let mut app = common::App::start(&url, &[]).await?;
+    let mut cookies: HashMap<i64, String> = HashMap::new();
+    for email in (1..=20)
+        .map(|n| format!("am{n}@bench.test"))
+        .chain(["approver1@bench.test".into(), "approver2@bench.test".into()])
+    {
+        let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+            .bind(&email)
+            .fetch_one(&db)
+            .await?;
+        cookies.insert(id, common::sign_in(&app.base, &email).await?);
+    }
+    app.kill();
+
+    let mut rng = rand::rngs::StdRng::seed_from_u64(8);
+    let acknowledged: Arc<Mutex<Vec<(String, i64)>>> = Arc::default();
+    let sent = Arc::new(AtomicUsize::new(0));
+    for round in 0..rounds {
+        let app = common::App::start(&url, &[]).await?;
+        // Steps waiting on the two approvers, and drafts their filers may submit.
+        let steps: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT id, approver_user_id FROM request_approvals
+              WHERE state = 'pending' AND approver_user_id IS NOT NULL
+              ORDER BY random() LIMIT 4",
+        )
+        .fetch_all(&db)
+        .await?;
+        let drafts: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT id, filed_by FROM change_requests
+              WHERE state IN ('draft', 'changes_requested') AND escalation = 'none'
+              ORDER BY random() LIMIT 2",
+        )
+        .fetch_all(&db)
+        .await?;
+        let mut inflight = Vec::new();
+        for (path, who) in steps
+            .iter()
+            .map(|(id, who)| (format!("/approvals/{id}/approve"), *who))
+            .chain(
+                drafts
+                    .iter()
+                    .map(|(id, who)| (format!("/requests/{id}/submit"), *who)),
+            )
+        {
+            let cookie = cookies.get(&who).cloned().unwrap_or_default();
+            let (base, acknowledged, sent) = (app.base.clone(), acknowledged.clone(), sent.clone());
+            inflight.push(tokio::spawn(async move {
+                sent.fetch_add(1, Ordering::Relaxed);
+                let res = common::client()
+                    .post(format!("{base}{path}"))
+                    .header("cookie", cookie)
+                    .form(&[("comment", "")])
+                    .send()
+                    .await;
+                if let Ok(r) = res
+                    && r.status() == 303
+                {
+                    let id: i64 = path
+                        .split('/')
+                        .nth(2)
+                        .and_then(|s| s.parse().ok())
+                        .unwrap_or(0);
+                    acknowledged.lock().unwrap().push((path.clone(), id));
+                }
+            }));
+        }
+        tokio::time::sleep(Duration::from_micros(rng.random_range(0..30_000))).await;
+        let mut app = app;
+        app.kill();
+        for f in inflight {
+            let _ = f.await;
+        }
+        if round % 20 == 19 {
+            println!("   {} kills", round + 1);
+        }
+    }
+
+    // The invariants, request by request.
+    let rows = sqlx::query(
+        "SELECT r.id, r.state, r.approval_round,
+                (SELECT count(*) FROM request_approvals a WHERE a.change_request_id = r.id
+                    AND a.state = 'approved' AND a.decided_at >= $1) AS approved_steps,
+                (SELECT count(*) FROM audit_events e WHERE e.entity_type = 'change_request'
+                    AND e.entity_id = r.id::text AND e.at >= $1
+                    AND e.action = 'change_request.step_approved') AS approved_events,
+                (SELECT count(*) FROM audit_events e WHERE e.entity_type = 'change_request'
+                    AND e.entity_id = r.id::text AND e.at >= $1
+                    AND e.action = 'change_request.submitted') AS submitted_events,
+                (SELECT count(*) FROM outbox_messages o WHERE o.related_type = 'change_request'
+                    AND o.related_id = r.id::text AND o.created_at >= $1) AS emails,
+                (SELECT count(*) FROM audit_events e WHERE e.entity_type = 'change_request'
+                    AND e.entity_id = r.id::text AND e.at >= $1
+                    AND e.action = 'change_request.approved') AS approved_event,
+                (r.state = 'approved' AND r.approved_at >= $1) AS approved_now,
+                EXISTS (SELECT 1 FROM change_tasks t WHERE t.change_request_id = r.id) AS has_task,
+                (SELECT count(*) FROM request_approvals a WHERE a.change_request_id = r.id
+                    AND a.round = r.approval_round AND a.state = 'pending') AS pending_now
+           FROM change_requests r",
+    )
+    .bind(started)
+    .fetch_all(&db)
+    .await?;
+    let mut problems = Vec::new();
+    let (mut approvals, mut submits, mut completed_chains) = (0, 0, 0);
+    for row in &rows {
+        let id: i64 = row.get("id");
+        let approved_steps: i64 = row.get("approved_steps");
+        let approved_events: i64 = row.get("approved_events");
+        let submitted_events: i64 = row.get("submitted_events");
+        let emails: i64 = row.get("emails");
+        let round: i32 = row.get("approval_round");
+        let approved_now: bool = row.get("approved_now");
+        let new_rounds = i64::from(round - rounds_before.get(&id).copied().unwrap_or(0));
+        approvals += approved_steps;
+        submits += submitted_events;
+        if approved_steps != approved_events {
+            problems.push(format!(
+                "request {id}: {approved_steps} steps approved, {approved_events} audit records"
+            ));
+        }
+        if submitted_events != new_rounds {
+            problems.push(format!(
+                "request {id}: {new_rounds} new approval rounds, {submitted_events} submit records"
+            ));
+        }
+        if emails < approved_steps + submitted_events {
+            problems.push(format!(
+                "request {id}: {} changes but {emails} emails queued",
+                approved_steps + submitted_events
+            ));
+        }
+        if approved_now {
+            completed_chains += 1;
+            let event: i64 = row.get("approved_event");
+            let task: bool = row.get("has_task");
+            if event != 1 || !task {
+                problems.push(format!(
+                    "request {id}: approved without its record ({event}) or change task ({task})"
+                ));
+            }
+        }
+        if new_rounds > 0
+            && row.get::<String, _>("state") == "in_approval"
+            && row.get::<i64, _>("pending_now") != 1
+        {
+            problems.push(format!("request {id}: submitted but no step waits"));
+        }
+    }
+    // Every answer the client saw as done is in the database.
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    for (path, id) in &acknowledged {
+        if path.starts_with("/approvals/") {
+            let state: String =
+                sqlx::query_scalar("SELECT state FROM request_approvals WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&db)
+                    .await?;
+            if state == "pending" || state == "waiting" {
+                problems.push(format!("{path} was answered but the step is still {state}"));
+            }
+        }
+    }
+    println!(
+        "   {rounds} kills with {} requests in flight: {approvals} approvals and {submits} submits committed whole ({completed_chains} chains finished), {} answered before the kill",
+        sent.load(Ordering::Relaxed),
+        acknowledged.len()
+    );
+    for p in problems.iter().take(10) {
+        println!("   PROBLEM {p}");
+    }
+    check(
+        approvals > 0 && submits > 0,
+        "some changes committed between kills".into(),
+    )?;
+    check(
+        problems.is_empty(),
+        format!(
+            "every request is all-or-nothing: state, audit records and emails agree ({} problems)",
+            problems.len()
+        ),
+    )?;
+    db.close().await;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// A real SMTP listener for the mail drills: records each message's Message-ID, optionally
+// slowly.
+
+#[derive(Clone, Default)]
+struct Inbox {
+    ids: Arc<Mutex<Vec<String>>>,
+}
+
+async fn smtp_listener(delay: Duration) -> anyhow::Result<(u16, Inbox)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let port = listener.local_addr()?.port();
+    let inbox = Inbox::default();
+    let kept = inbox.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let inbox = kept.clone();
+            tokio::spawn(async move {
+                let _ = smtp_session(socket, inbox, delay).await;
+            });
+        }
+    });
+    Ok((port, inbox))
+}
+
+async fn smtp_session(
+    socket: tokio::net::TcpStream,
+    inbox: Inbox,
+    delay: Duration,
+) -> std::io::Result<()> {
+    let (read, mut write) = socket.into_split();
+    let mut lines = BufReader::new(read).lines();
+    write.write_all(b"220 drill ESMTP\r\n").await?;
+    let mut message_id = None;
+    while let Some(line) = lines.next_line().await? {
+        let upper = line.to_ascii_uppercase();
+        if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+            write.write_all(b"250-drill\r\n250 8BITMIME\r\n").await?;
+        } else if upper.starts_with("DATA") {
+            write.write_all(b"354 go ahead\r\n").await?;
+            while let Some(l) = lines.next_line().await? {
+                if l == "." {
+                    break;
+                }
+                if message_id.is_none() && l.to_ascii_lowercase().starts_with("message-id:") {
+                    message_id = Some(l[11..].trim().to_string());
+                }
+            }
+            tokio::time::sleep(delay).await;
+            if let Some(id) = message_id.take() {
+                inbox.ids.lock().unwrap().push(id);
+            }
+            write.write_all(b"250 queued\r\n").await?;
+        } else if upper.starts_with("QUIT") {
+            write.write_all(b"221 bye\r\n").await?;
+            break;
+        } else {
+            write.write_all(b"250 ok\r\n").await?;
+        }
+    }
+    Ok(())
+}
+
+fn smtp_env(port: u16) -> Vec<(&'static str, String)> {
+    vec![
+        ("SMTP_HOST", "127.0.0.1".into()),
+        ("SMTP_PORT", port.to_string()),
+        ("SMTP_TLS", "none".into()),
+    ]
+}
+
+/// Queues `n` messages as the app would (one transaction each, a Message-ID fixed at queueing).
+async fn queue_messages(db: &PgPool, n: usize) -> anyhow::Result<()> {
+    let config = offboarding_desk::config::Config::from_lookup(false, |_| None)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    for i in 0..n {
+        let mut tx = db.begin().await?;
+        offboarding_desk::notifications::outbox::enqueue(
+            &mut tx,
+            &config.mail,
+            &offboarding_desk::notifications::outbox::OutgoingEmail {
+                kind: "drill",
+                to: vec![format!("person{}@bench.test", i % 7)],
+                subject: format!("Drill message {i}"),
+                text: "A message of the fault drill.".into(),
+                html: "<p>A message of the fault drill.</p>".into(),
+                related: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// SIGTERM under load.
+
+/// When a request was sent, and its status or why it got none.
+type Answer = (Instant, Result<u16, String>);
+
+async fn sigterm() -> anyhow::Result<()> {
+    let admin = common::admin_url()?;
+    let (url, db) = seeded(&admin, "offboarding_drill_term", 200).await?;
+    let (port, inbox) = smtp_listener(Duration::from_millis(300)).await?;
+    queue_messages(&db, 40).await?;
+    let mut app = common::App::start(&url, &smtp_env(port)).await?;
+    let cookie = common::sign_in(&app.base, "ops1@bench.test").await?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let results: Arc<Mutex<Vec<Answer>>> = Arc::default();
+    let mut load = Vec::new();
+    for _ in 0..8 {
+        let (stop, results, base, cookie) = (
+            stop.clone(),
+            results.clone(),
+            app.base.clone(),
+            cookie.clone(),
+        );
+        load.push(tokio::spawn(async move {
+            let http = common::client();
+            while !stop.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                let r = http
+                    .get(format!("{base}/planner"))
+                    .header("cookie", &cookie)
+                    .send()
+                    .await;
+                let outcome = match r {
+                    Ok(r) => {
+                        let status = r.status().as_u16();
+                        match r.bytes().await {
+                            Ok(_) => Ok(status),
+                            Err(e) => Err(format!("body cut: {e}")),
+                        }
+                    }
+                    Err(e) => Err(e.to_string()),
+                };
+                let refused = outcome.as_ref().is_err_and(|e| e.contains("connect"));
+                results.lock().unwrap().push((t, outcome));
+                if refused {
+                    break;
+                }
+            }
+        }));
+    }
+    // Let the worker claim messages and the load run, then ask it to stop.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let sending_before: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM outbox_messages WHERE state = 'sending'")
+            .fetch_one(&db)
+            .await?;
+    let asked = Instant::now();
+    let exit = app.terminate(Duration::from_secs(15)).await;
+    stop.store(true, Ordering::Relaxed);
+    for l in load {
+        let _ = l.await;
+    }
+    println!(
+        "   SIGTERM with {} messages claimed by the worker; exit after {}",
+        sending_before,
+        exit.map(|d| format!("{} ms", d.as_millis()))
+            .unwrap_or_else(|| "more than 15 s".into())
+    );
+    check(
+        exit.is_some_and(|d| d <= Duration::from_secs(10)),
+        "the app exited within 10 s".into(),
+    )?;
+    let results = results.lock().unwrap().clone();
+    let before: Vec<_> = results.iter().filter(|(t, _)| *t < asked).collect();
+    let cut: Vec<_> = before
+        .iter()
+        .filter(|(_, r)| !matches!(r, Ok(200)))
+        .collect();
+    println!(
+        "   {} requests sent before the signal, {} not answered in full",
+        before.len(),
+        cut.len()
+    );
+    check(
+        !before.is_empty() && cut.is_empty(),
+        "every request sent before the signal was answered in full".into(),
+    )?;
+    let (sending, queued, sent): (i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE state = 'sending'), count(*) FILTER (WHERE state = 'queued'),
+                count(*) FILTER (WHERE state = 'sent') FROM outbox_messages",
+    )
+    .fetch_one(&db)
+    .await?;
+    println!(
+        "   outbox after exit: {sent} sent, {queued} queued, {sending} still claimed; the listener received {}",
+        inbox.ids.lock().unwrap().len()
+    );
+    check(
+        sending == 0,
+        "no message is left claimed: each was sent or released".into(),
+    )?;
+    let running: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM outbox_messages WHERE claimed_by IS NOT NULL")
+            .fetch_one(&db)
+            .await?;
+    check(running == 0, "no claim is left behind".into())?;
+    db.close().await;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Three instances, restarted again and again: each email and reminder exactly once.
+
+async fn instances() -> anyhow::Result<()> {
+    let admin = common::admin_url()?;
+    let (url, db) = seeded(&admin, "offboarding_drill_three", 300).await?;
+    let (port, inbox) = smtp_listener(Duration::from_millis(20)).await?;
+    queue_messages(&db, 150).await?;
+    // Reminders due now for every upcoming approved entry, as the planner schedules them.
+    let entries: Vec<(i64, chrono::NaiveDate)> = sqlx::query_as(
+        "SELECT p.id, p.effective_date FROM planner_entries p
+           JOIN change_requests r ON r.id = p.change_request_id
+          WHERE r.state = 'approved' AND p.removed_at IS NULL",
+    )
+    .fetch_all(&db)
+    .await?;
+    for (entry, effective) in &entries {
+        let mut conn = db.acquire().await?;
+        offboarding_desk::notifications::jobs::schedule(
+            &mut conn,
+            &format!("reminder:{entry}:7"),
+            offboarding_desk::operations::reminders::KIND,
+            chrono::Utc::now() - chrono::Duration::minutes(1),
+            serde_json::json!({ "entry_id": entry, "days": 7, "effective_date": effective }),
+        )
+        .await?;
+    }
+    let env = smtp_env(port);
+    let mut apps = Vec::new();
+    for _ in 0..3 {
+        apps.push(common::App::start(&url, &env).await?);
+    }
+    let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+    let mut restarts = 0;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        tokio::time::sleep(Duration::from_millis(rng.random_range(200..700))).await;
+        let (left, jobs_left): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM outbox_messages WHERE state IN ('queued', 'sending')),
+                    (SELECT count(*) FROM scheduled_jobs WHERE state = 'pending')",
+        )
+        .fetch_one(&db)
+        .await?;
+        if left == 0 && jobs_left == 0 {
+            break;
+        }
+        if Instant::now() > deadline {
+            anyhow::bail!("{left} messages and {jobs_left} jobs were still waiting after 90 s");
+        }
+        let i = rng.random_range(0..apps.len());
+        apps[i].terminate(Duration::from_secs(10)).await;
+        apps[i] = common::App::start(&url, &env).await?;
+        restarts += 1;
+    }
+    for app in &mut apps {
+        app.terminate(Duration::from_secs(10)).await;
+    }
+    let expected: Vec<String> = sqlx::query_scalar("SELECT message_id FROM outbox_messages")
+        .fetch_all(&db)
+        .await?;
+    let received = inbox.ids.lock().unwrap().clone();
+    let mut times: HashMap<String, usize> = HashMap::new();
+    for id in &received {
+        *times
+            .entry(id.trim_matches(['<', '>']).to_string())
+            .or_default() += 1;
+    }
+    let twice = times.values().filter(|n| **n > 1).count();
+    let missing = expected
+        .iter()
+        .filter(|id| !times.contains_key(id.trim_matches(['<', '>'])))
+        .count();
+    let reminders: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM scheduled_jobs WHERE kind = $1 AND state = 'done'",
+    )
+    .bind(offboarding_desk::operations::reminders::KIND)
+    .fetch_one(&db)
+    .await?;
+    let reminder_mail: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM outbox_messages WHERE kind LIKE '%reminder%'")
+            .fetch_one(&db)
+            .await?;
+    println!(
+        "   3 instances, {restarts} restarts: {} messages queued ({reminders} of {} reminders ran, {reminder_mail} reminder emails), {} received",
+        expected.len(),
+        entries.len(),
+        received.len()
+    );
+    check(
+        reminders == entries.len() as i64,
+        "every reminder ran once".into(),
+    )?;
+    check(
+        missing == 0,
+        format!("every message was delivered ({missing} missing)"),
+    )?;
+    check(
+        twice == 0,
+        format!("none was delivered twice ({twice} twice)"),
+    )?;
+    db.close().await;
+    Ok(())
+}

@@ -1,0 +1,181 @@
+//! No page's number of SQL statements grows with the rows it shows: every page is loaded as the
+//! person who uses it over 10 and over 1,000 change requests (the benchmark's generator at two
+//! sizes), and the statements sqlx ran for it are counted.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Request, StatusCode};
+use tower::ServiceExt;
+use tracing::instrument::WithSubscriber;
+use tracing_subscriber::layer::SubscriberExt;
+
+use crate::support::TestApp;
+
+/// Counts the statements sqlx logs (each one it runs) while a request is served.
+struct Statements(Arc<AtomicUsize>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Statements {
+    fn on_event(
+        &self,
+        event: &tracing::Event<'_>,
+        _ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        if event.metadata().target() == "sqlx::query" {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Serves one GET inside this task (so the count sees only its statements) and returns its
+/// status and the number of statements it ran.
+async fn statements(app: &TestApp, cookie: &str, path: &str) -> (StatusCode, usize) {
+    let seen = Arc::new(AtomicUsize::new(0));
+    let subscriber = tracing_subscriber::registry().with(Statements(seen.clone()));
+    let mut request = Request::get(path)
+        .header("cookie", cookie)
+        .body(Body::empty())
+        .unwrap();
+    request
+        .extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
+    let response = offboarding_desk::app(app.state.clone())
+        .oneshot(request)
+        .with_subscriber(subscriber)
+        .await
+        .unwrap();
+    (response.status(), seen.load(Ordering::Relaxed))
+}
+
+/// An app over the benchmark's data with `clients` clients (ten requests each).
+async fn app_with(clients: u32) -> TestApp {
+    let app = TestApp::spawn().await;
+    let seed = include_str!("../bench/seed.sql")
+        .replace("{{HASH}}", "not-a-password-hash")
+        .replace("{{CLIENTS}}", &clients.to_string());
+    sqlx::raw_sql(sqlx::AssertSqlSafe(seed))
+        .execute(&app.db)
+        .await
+        .expect("the generator runs");
+    app
+}
+
+async fn user(app: &TestApp, email: &str) -> i64 {
+    sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+        .bind(email)
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+}
+
+/// The pages to count, as who uses them; `{request}` is the request with the longest
+/// timeline, `{client}` its client, `{task}` a change task, `{month}` the busiest month.
+const PAGES: &[(&str, &str)] = &[
+    ("am1", "/"),
+    ("retention1", "/"),
+    ("teamlead1", "/"),
+    ("dm1", "/"),
+    ("approver1", "/"),
+    ("finance1", "/"),
+    ("accounting1", "/"),
+    ("ops1", "/"),
+    ("leadership1", "/"),
+    ("sem1", "/"),
+    ("contractor1", "/"),
+    ("admin1", "/"),
+    ("approver1", "/requests/{request}"),
+    ("am1", "/requests"),
+    ("am1", "/requests?state=completed"),
+    ("am1", "/clients"),
+    ("am1", "/clients?q=ford"),
+    ("am1", "/clients/{client}"),
+    ("ops1", "/tasks/{task}"),
+    ("ops1", "/planner"),
+    ("ops1", "/planner?month={month}"),
+    ("ops1", "/planner?month={month}&sort=client&dir=desc"),
+    ("ops1", "/planner/calendar?month={month}"),
+    ("ops1", "/offboarding"),
+    ("ops1", "/offboarding?show=all"),
+    ("admin1", "/admin/audit"),
+    ("admin1", "/admin/users"),
+    ("admin1", "/admin/mail"),
+];
+
+async fn count_all(app: &TestApp) -> Vec<(String, StatusCode, usize)> {
+    let request: i64 = sqlx::query_scalar(
+        "SELECT entity_id::bigint FROM audit_events WHERE entity_type = 'change_request'
+          GROUP BY entity_id ORDER BY count(*) DESC, entity_id LIMIT 1",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    let client: i64 = sqlx::query_scalar("SELECT client_id FROM change_requests WHERE id = $1")
+        .bind(request)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let task: i64 = sqlx::query_scalar("SELECT max(id) FROM change_tasks")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let month: String = sqlx::query_scalar(
+        "SELECT to_char(effective_date, 'YYYY-MM') FROM planner_entries
+          GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    let mut counts = Vec::new();
+    for (email, page) in PAGES {
+        let id = user(app, &format!("{email}@bench.test")).await;
+        let cookie = app.session_cookie(id).await;
+        let path = page
+            .replace("{request}", &request.to_string())
+            .replace("{client}", &client.to_string())
+            .replace("{task}", &task.to_string())
+            .replace("{month}", &month);
+        // The first visit may do one-off work (a session touched); the second is counted.
+        statements(app, &cookie, &path).await;
+        let (status, n) = statements(app, &cookie, &path).await;
+        counts.push((format!("{email} {page}"), status, n));
+    }
+    counts
+}
+
+#[tokio::test]
+async fn no_page_runs_more_statements_for_more_rows() {
+    let small = app_with(1).await;
+    let large = app_with(100).await;
+    let rows: (i64, i64) = (
+        sqlx::query_scalar("SELECT count(*) FROM change_requests")
+            .fetch_one(&small.db)
+            .await
+            .unwrap(),
+        sqlx::query_scalar("SELECT count(*) FROM change_requests")
+            .fetch_one(&large.db)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(rows, (10, 1000), "the two data sets");
+    let at_10 = count_all(&small).await;
+    let at_1000 = count_all(&large).await;
+    let mut grew = Vec::new();
+    for ((page, status_small, n_small), (_, status_large, n_large)) in at_10.iter().zip(&at_1000) {
+        assert_eq!(*status_small, StatusCode::OK, "{page} over 10 requests");
+        assert_eq!(*status_large, StatusCode::OK, "{page} over 1,000 requests");
+        assert!(*n_small > 0, "{page}: the count sees the page's statements");
+        if n_large != n_small {
+            grew.push(format!(
+                "{page}: {n_small} statements at 10, {n_large} at 1,000"
+            ));
+        }
+    }
+    assert!(
+        grew.is_empty(),
+        "statements grew with the rows:\n{}",
+        grew.join("\n")
+    );
+}
