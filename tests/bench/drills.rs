@@ -118,12 +118,12 @@ async fn restart_on(server: &offboarding_desk::db::embedded::EmbeddedServer) -> 
     let app = common::App::start(&url, &[]).await?;
     let cookie = common::sign_in(&app.base, "am1@bench.test").await?;
 
-    // Load: four readers of the account manager's desk, one writer signing in (each answer a
+    // Load: eight readers of the account manager's desk, one writer signing in (each answer a
     // session committed, checked again at the end).
     let stop = Arc::new(AtomicBool::new(false));
     let log: Arc<Mutex<Vec<(Instant, Duration, u16)>>> = Arc::default();
     let mut load = Vec::new();
-    for _ in 0..4 {
+    for _ in 0..8 {
         let (stop, log, base, cookie) =
             (stop.clone(), log.clone(), app.base.clone(), cookie.clone());
         load.push(tokio::spawn(async move {
@@ -165,7 +165,7 @@ async fn restart_on(server: &offboarding_desk::db::embedded::EmbeddedServer) -> 
             .await??;
     }
     println!("   database stopped");
-    tokio::time::sleep(Duration::from_secs(6)).await;
+    tokio::time::sleep(Duration::from_secs(10)).await;
     let up_from = Instant::now();
     {
         let server = server.clone();
@@ -189,13 +189,10 @@ async fn restart_on(server: &offboarding_desk::db::embedded::EmbeddedServer) -> 
     let _ = writer.await;
 
     let log = log.lock().unwrap().clone();
-    // Requests sent while the database was down (after the first second, when the pool's
-    // connections have noticed).
+    // Requests sent while the database was down and answered before it came back.
     let outage: Vec<_> = log
         .iter()
-        .filter(|(t, _, _)| {
-            *t > down_at + Duration::from_secs(1) && *t + Duration::from_secs(4) < up_from
-        })
+        .filter(|(t, d, _)| *t > down_at && *t + *d < up_from)
         .collect();
     let slowest = outage.iter().map(|(_, d, _)| *d).max().unwrap_or_default();
     let statuses: HashMap<u16, usize> = outage.iter().fold(HashMap::new(), |mut m, (_, _, s)| {
@@ -274,8 +271,19 @@ async fn kill() -> anyhow::Result<()> {
         .unwrap_or(100);
     let admin = common::admin_url()?;
     let (url, db) = seeded(&admin, "offboarding_drill_kill", 1000).await?;
-    let started: chrono::DateTime<chrono::Utc> =
-        sqlx::query_scalar("SELECT now()").fetch_one(&db).await?;
+    // What was there before, by id: the generated history has timestamps in the future.
+    let (audit_before, outbox_before): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT coalesce(max(id), 0) FROM audit_events),
+                (SELECT coalesce(max(id), 0) FROM outbox_messages)",
+    )
+    .fetch_one(&db)
+    .await?;
+    sqlx::raw_sql(
+        "CREATE TABLE drill_steps_before AS SELECT id, state FROM request_approvals;
+         CREATE TABLE drill_requests_before AS SELECT id, state FROM change_requests;",
+    )
+    .execute(&db)
+    .await?;
     let rounds_before: HashMap<i64, i32> =
         sqlx::query_as::<_, (i64, i32)>("SELECT id, approval_round FROM change_requests")
             .fetch_all(&db)
@@ -351,7 +359,8 @@ async fn kill() -> anyhow::Result<()> {
                 }
             }));
         }
-        tokio::time::sleep(Duration::from_micros(rng.random_range(0..30_000))).await;
+        // Anywhere from before the first request arrives to after most are answered.
+        tokio::time::sleep(Duration::from_micros(rng.random_range(0..400_000))).await;
         let mut app = app;
         app.kill();
         for f in inflight {
@@ -365,26 +374,30 @@ async fn kill() -> anyhow::Result<()> {
     // The invariants, request by request.
     let rows = sqlx::query(
         "SELECT r.id, r.state, r.approval_round,
-                (SELECT count(*) FROM request_approvals a WHERE a.change_request_id = r.id
-                    AND a.state = 'approved' AND a.decided_at >= $1) AS approved_steps,
+                (SELECT count(*) FROM request_approvals a
+                   JOIN drill_steps_before sb ON sb.id = a.id
+                  WHERE a.change_request_id = r.id AND a.state = 'approved'
+                    AND sb.state <> 'approved') AS approved_steps,
                 (SELECT count(*) FROM audit_events e WHERE e.entity_type = 'change_request'
-                    AND e.entity_id = r.id::text AND e.at >= $1
+                    AND e.entity_id = r.id::text AND e.id > $1
                     AND e.action = 'change_request.step_approved') AS approved_events,
                 (SELECT count(*) FROM audit_events e WHERE e.entity_type = 'change_request'
-                    AND e.entity_id = r.id::text AND e.at >= $1
+                    AND e.entity_id = r.id::text AND e.id > $1
                     AND e.action = 'change_request.submitted') AS submitted_events,
                 (SELECT count(*) FROM outbox_messages o WHERE o.related_type = 'change_request'
-                    AND o.related_id = r.id::text AND o.created_at >= $1) AS emails,
+                    AND o.related_id = r.id::text AND o.id > $2) AS emails,
                 (SELECT count(*) FROM audit_events e WHERE e.entity_type = 'change_request'
-                    AND e.entity_id = r.id::text AND e.at >= $1
+                    AND e.entity_id = r.id::text AND e.id > $1
                     AND e.action = 'change_request.approved') AS approved_event,
-                (r.state = 'approved' AND r.approved_at >= $1) AS approved_now,
+                (r.state = 'approved' AND b.state <> 'approved') AS approved_now,
                 EXISTS (SELECT 1 FROM change_tasks t WHERE t.change_request_id = r.id) AS has_task,
                 (SELECT count(*) FROM request_approvals a WHERE a.change_request_id = r.id
                     AND a.round = r.approval_round AND a.state = 'pending') AS pending_now
-           FROM change_requests r",
+           FROM change_requests r
+           JOIN drill_requests_before b ON b.id = r.id",
     )
-    .bind(started)
+    .bind(audit_before)
+    .bind(outbox_before)
     .fetch_all(&db)
     .await?;
     let mut problems = Vec::new();
