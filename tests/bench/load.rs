@@ -24,7 +24,7 @@ use sqlx::{Connection, PgConnection};
 const DATABASE: &str = "offboarding_bench";
 const CONNECTIONS: u32 = 16;
 const PACED_RATE: u32 = 500;
-const PACED_CONNECTIONS: u32 = 10;
+const PACED_CONNECTIONS: u32 = 50;
 
 /// What one `wrk` run measured.
 #[derive(Clone, Copy, Default)]
@@ -37,6 +37,11 @@ struct Stats {
 }
 
 impl Stats {
+    /// Something was measured and nothing failed: only then can a target be met.
+    fn clean(&self) -> bool {
+        self.requests > 0 && self.errors == 0
+    }
+
     fn rps(&self) -> f64 {
         self.requests as f64 / self.seconds.max(1e-9)
     }
@@ -517,16 +522,16 @@ fn print_table(
                 let ratio = r.flat.rps() / yard_page;
                 (
                     ratio,
-                    verdict(ratio >= 0.5, "≥ 0.5×"),
-                    verdict(r.paced.p99_ms <= 10.0, "≤ 10 ms"),
+                    verdict(r.flat.clean() && ratio >= 0.5, "≥ 0.5×"),
+                    verdict(r.paced.clean() && r.paced.p99_ms <= 10.0, "≤ 10 ms"),
                 )
             }
             Kind::Transition => {
                 let ratio = r.flat.rps() / yard_update;
                 (
                     ratio,
-                    verdict(ratio >= 0.5, "≥ 0.5× update"),
-                    verdict(r.paced.p99_ms <= 25.0, "≤ 25 ms"),
+                    verdict(r.flat.clean() && ratio >= 0.5, "≥ 0.5× update"),
+                    verdict(r.paced.clean() && r.paced.p99_ms <= 25.0, "≤ 25 ms"),
                 )
             }
             Kind::SignIn => (r.flat.rps() / yard_page, "(none)".into(), "(none)".into()),

@@ -312,7 +312,10 @@ async fn ticks_are_undone_by_who_made_them_sent_back_by_sem_and_overdue_items_na
 
     // Overdue: the day after the due date, each open item's owner is emailed, once a day.
     let runner = offboarding_desk::server::job_runner(&c.app.state.config);
-    let due = chrono::Utc::now() + chrono::Duration::days(31);
+    // The first reminder time of items due with the effective date, whatever the hour now.
+    let due = offboarding_desk::checklists::overdue::first_due(
+        chrono::Utc::now().date_naive() + chrono::Duration::days(30),
+    ) + chrono::Duration::minutes(1);
     runner.run_due(&c.app.db, due).await.unwrap();
     runner.run_due(&c.app.db, due).await.unwrap();
     let overdue = |db: sqlx::PgPool| async move {
