@@ -58,14 +58,24 @@ impl Worker {
     /// many messages were handled.
     pub async fn send_due(&self) -> anyhow::Result<usize> {
         let now = self.clock.now();
+        // Claims whose instance died are handed back first; then what is due is claimed. Each
+        // question is answered by its own partial index, so the sent messages that pile up
+        // over the years are never read.
+        sqlx::query(
+            "UPDATE outbox_messages
+                SET state = 'queued', claimed_by = NULL, claimed_until = NULL
+              WHERE state = 'sending' AND claimed_until < $1",
+        )
+        .bind(now)
+        .execute(&self.db)
+        .await?;
         let claimed: Vec<Claimed> = sqlx::query_as(
             "UPDATE outbox_messages
                 SET state = 'sending', claimed_by = $2, claimed_until = $3, attempts = attempts + 1
               WHERE id IN (
                     SELECT id FROM outbox_messages
-                     WHERE (state = 'queued' AND next_attempt_at <= $1)
-                        OR (state = 'sending' AND claimed_until < $1)
-                     ORDER BY id
+                     WHERE state = 'queued' AND next_attempt_at <= $1
+                     ORDER BY next_attempt_at, id
                      LIMIT $4
                      FOR UPDATE SKIP LOCKED)
               RETURNING id, to_addrs, subject, body_text, body_html, message_id, attempts",

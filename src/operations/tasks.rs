@@ -720,11 +720,15 @@ impl OpenTask {
 
 pub async fn open_tasks(conn: &mut PgConnection, limit: i64) -> sqlx::Result<Vec<OpenTask>> {
     sqlx::query_as(
+        // Open tasks in order from their index, each request looked up by its key (the
+        // LIMIT keeps the lookup per row), until the page is full.
         "SELECT t.id, c.name AS client_name, r.kind, r.effective_date, t.created_at
            FROM change_tasks t
-           JOIN change_requests r ON r.id = t.change_request_id
+          CROSS JOIN LATERAL (SELECT r.kind, r.effective_date, r.client_id FROM change_requests r
+                               WHERE r.id = t.change_request_id AND r.state = 'approved'
+                               LIMIT 1) r
            JOIN clients c ON c.id = r.client_id
-          WHERE t.done_at IS NULL AND r.state = 'approved'
+          WHERE t.done_at IS NULL
           ORDER BY t.created_at, t.id
           LIMIT $1",
     )
