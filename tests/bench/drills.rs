@@ -158,12 +158,14 @@ async fn restart_on(server: &offboarding_desk::db::embedded::EmbeddedServer) -> 
     };
 
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let down_at = Instant::now();
     {
         let server = server.clone();
         tokio::task::spawn_blocking(move || offboarding_desk::db::embedded::stop(&server))
             .await??;
     }
+    // From here on it is down (`pg_ctl stop -w` waited); requests sent earlier may still have
+    // been served.
+    let down_at = Instant::now();
     println!("   database stopped");
     tokio::time::sleep(Duration::from_secs(10)).await;
     let up_from = Instant::now();
@@ -375,9 +377,9 @@ async fn kill() -> anyhow::Result<()> {
     let rows = sqlx::query(
         "SELECT r.id, r.state, r.approval_round,
                 (SELECT count(*) FROM request_approvals a
-                   JOIN drill_steps_before sb ON sb.id = a.id
+                   LEFT JOIN drill_steps_before sb ON sb.id = a.id
                   WHERE a.change_request_id = r.id AND a.state = 'approved'
-                    AND sb.state <> 'approved') AS approved_steps,
+                    AND (sb.id IS NULL OR sb.state <> 'approved')) AS approved_steps,
                 (SELECT count(*) FROM audit_events e WHERE e.entity_type = 'change_request'
                     AND e.entity_id = r.id::text AND e.id > $1
                     AND e.action = 'change_request.step_approved') AS approved_events,
