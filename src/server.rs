@@ -35,6 +35,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let state = AppState {
         db: db.clone(),
         config: config.clone(),
+        outage: Default::default(),
     };
     spawn_housekeeping(state.clone());
 

@@ -93,7 +93,31 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
 }
 
 /// Loads the session named by the cookie and, when it is live, puts its user in the request.
-pub async fn load_user(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub async fn load_user(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    // While the database is away, answer at once rather than each request waiting out the
+    // pool's timeout (one request at a time still tries it).
+    let ticket = state.outage.admit();
+    if ticket.refused() {
+        return AppError::Unavailable("the database was unreachable a moment ago".into())
+            .into_response();
+    }
+    if ticket.is_probe() {
+        match sqlx::query("SELECT 1").execute(&state.db).await {
+            Ok(_) => ticket.reachable(),
+            Err(e) => {
+                ticket.unreachable();
+                return AppError::from(e).into_response();
+            }
+        }
+    }
+    let response = load_user_and_run(&state, req, next).await;
+    if response.status() == axum::http::StatusCode::SERVICE_UNAVAILABLE {
+        ticket.unreachable();
+    }
+    response
+}
+
+async fn load_user_and_run(state: &AppState, mut req: Request, next: Next) -> Response {
     let jar = CookieJar::from_headers(req.headers());
     if let Some(cookie) = jar.get(session::cookie_name(state.config.secure_cookies())) {
         match session::load(&state.db, cookie.value(), state.config.session_idle).await {

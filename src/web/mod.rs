@@ -4,6 +4,7 @@
 pub mod ctx;
 pub mod error;
 pub mod middleware;
+pub mod outage;
 pub mod pages;
 pub mod retire;
 pub mod routes;
@@ -32,6 +33,8 @@ pub use routes::{Access, RouteDef, Routes};
 pub struct AppState {
     pub db: PgPool,
     pub config: Arc<Config>,
+    /// Whether the database was unreachable a moment ago (requests then fail fast).
+    pub outage: Arc<outage::Outage>,
 }
 
 /// The whole application as a router.

@@ -217,6 +217,17 @@ async fn restart_on(server: &offboarding_desk::db::embedded::EmbeddedServer) -> 
             slowest.as_secs_f64()
         ),
     )?;
+    let quick = outage
+        .iter()
+        .filter(|(_, d, _)| *d <= Duration::from_millis(100))
+        .count();
+    check(
+        quick * 10 >= outage.len() * 9,
+        format!(
+            "the outage is answered at once: {quick} of {} answers within 100 ms (the rest are the probes that ask the database)",
+            outage.len()
+        ),
+    )?;
     let first_ok = log
         .iter()
         .filter(|(t, _, s)| *t >= up_at && *s == 200)

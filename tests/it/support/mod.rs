@@ -61,6 +61,7 @@ impl TestApp {
         let state = AppState {
             db: pool.clone(),
             config: Arc::new(config),
+            outage: Default::default(),
         };
         let app = offboarding_desk::app(state.clone());
         let server = tokio::spawn(async move {
