@@ -296,6 +296,8 @@ pub(super) async fn file(
 /// One timeline entry.
 #[derive(Debug, sqlx::FromRow)]
 pub struct Event {
+    /// How many entries the whole timeline has.
+    pub total: i64,
     pub at: chrono::DateTime<Utc>,
     pub actor_label: String,
     pub action: String,
@@ -401,6 +403,8 @@ pub struct ShowPage {
     chrome: Chrome,
     r: RequestRow,
     timeline: Vec<Event>,
+    /// Entries older than those shown (0 when the whole timeline is shown).
+    pub earlier: i64,
     may_edit: bool,
     may_withdraw: bool,
     pub withdraw_error: String,
@@ -528,17 +532,38 @@ impl ShowPage {
     }
 }
 
-/// The request's page.
+/// How many of the latest timeline entries a request's page shows; the rest are a click away.
+const TIMELINE_SHOWN: i64 = 100;
+
+/// The request's page, with the latest part of its timeline.
 pub async fn show_page(state: &AppState, ctx: &Ctx, id: i64) -> AppResult<ShowPage> {
+    page_with_history(state, ctx, id, Some(TIMELINE_SHOWN)).await
+}
+
+/// The request's page with the latest `shown` timeline entries (all with `None`).
+async fn page_with_history(
+    state: &AppState,
+    ctx: &Ctx,
+    id: i64,
+    shown: Option<i64>,
+) -> AppResult<ShowPage> {
     let mut conn = state.db.acquire().await?;
     let r = db::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
-    let timeline = sqlx::query_as(
-        "SELECT at, actor_label, action, details FROM audit_events
-          WHERE entity_type = 'change_request' AND entity_id = $1 ORDER BY id",
+    let timeline: Vec<Event> = sqlx::query_as(
+        "SELECT total, at, actor_label, action, details FROM (
+            SELECT id, count(*) OVER () AS total, at, actor_label, action, details
+              FROM audit_events
+             WHERE entity_type = 'change_request' AND entity_id = $1
+             ORDER BY id DESC LIMIT $2) latest
+          ORDER BY id",
     )
     .bind(id.to_string())
+    .bind(shown)
     .fetch_all(&mut *conn)
     .await?;
+    let earlier = timeline
+        .first()
+        .map_or(0, |e| e.total - timeline.len() as i64);
     let save_attempt = crate::retention::find(&mut conn, id).await?;
     let recorded = save_attempt.as_ref().is_some_and(|a| a.outcome.is_some());
     let facts = r.facts();
@@ -603,16 +628,25 @@ pub async fn show_page(state: &AppState, ctx: &Ctx, id: i64) -> AppResult<ShowPa
         save_attempt,
         r,
         timeline,
+        earlier,
         withdraw_error: String::new(),
     })
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct ShowQuery {
+    #[serde(default)]
+    history: String,
 }
 
 pub(super) async fn show(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<i64>,
+    Query(q): Query<ShowQuery>,
 ) -> AppResult<ShowPage> {
-    show_page(&state, &ctx, id).await
+    let shown = (q.history != "all").then_some(TIMELINE_SHOWN);
+    page_with_history(&state, &ctx, id, shown).await
 }
 
 fn form_of(r: &RequestRow) -> RequestForm {

@@ -179,3 +179,59 @@ async fn no_page_runs_more_statements_for_more_rows() {
         grew.join("\n")
     );
 }
+
+#[tokio::test]
+async fn a_long_timeline_shows_its_latest_entries_and_the_rest_on_request() {
+    let app = app_with(1).await;
+    let request: i64 = sqlx::query_scalar(
+        "SELECT entity_id::bigint FROM audit_events WHERE action = 'change_request.commented'
+          LIMIT 1",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    let total: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_events WHERE entity_type = 'change_request' AND entity_id = $1",
+    )
+    .bind(request.to_string())
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert!(
+        total > 100,
+        "the generator gives one request a long history"
+    );
+    let cookie = app
+        .session_cookie(user(&app, "approver1@bench.test").await)
+        .await;
+    let page = |path: String| {
+        let cookie = cookie.clone();
+        let url = app.url(&path);
+        async move {
+            crate::support::client()
+                .get(url)
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let entries = |html: &str| html.matches("<li><span class=\"muted\">").count() as i64;
+
+    let latest = page(format!("/requests/{request}")).await;
+    assert_eq!(entries(&latest), 100, "the latest hundred");
+    assert!(
+        latest.contains(&format!("{} earlier entries are not shown", total - 100)),
+        "{latest}"
+    );
+    let filed = "<strong>Account Manager</strong>: Filed</li>";
+    assert!(!latest.contains(filed), "the oldest entry is not shown");
+
+    let all = page(format!("/requests/{request}?history=all")).await;
+    assert_eq!(entries(&all), total, "the whole timeline");
+    assert!(!all.contains("earlier entries are not shown"));
+    assert!(all.contains(filed), "the oldest entry is shown");
+}
