@@ -221,7 +221,7 @@ async fn run() -> anyhow::Result<()> {
     let ops = common::sign_in(&base, "ops1@bench.test").await?;
     let am = common::sign_in(&base, "am1@bench.test").await?;
     targets.push(page(
-        format!("request page ({timeline} timeline entries)"),
+        format!("request page ({timeline}-entry timeline, latest 100 shown)"),
         "approver1",
         format!("/requests/{long_request}"),
         &approver,
