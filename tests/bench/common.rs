@@ -61,6 +61,28 @@ pub async fn fresh_database(admin_url: &str, name: &str) -> anyhow::Result<Strin
     Ok(url)
 }
 
+/// A fresh database `name` filled by the generator (tests/bench/seed.sql) with `clients`
+/// clients, ten change requests each; every account's password is [`PASSWORD`].
+pub async fn seeded(
+    admin_url: &str,
+    name: &str,
+    clients: u32,
+) -> anyhow::Result<(String, sqlx::PgPool)> {
+    let url = fresh_database(admin_url, name).await?;
+    let hash = offboarding_desk::auth::password::hash(PASSWORD)?;
+    let seed = include_str!("seed.sql")
+        .replace("{{HASH}}", &hash)
+        .replace("{{CLIENTS}}", &clients.to_string());
+    let pool = db::pool_options()
+        .max_connections(4)
+        .connect_with(db::connect_options(&url)?)
+        .await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(seed))
+        .execute(&pool)
+        .await?;
+    Ok((url, pool))
+}
+
 /// A free port on loopback.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

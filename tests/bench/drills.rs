@@ -67,23 +67,6 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-/// A database of the drill's own with the benchmark's generator at `clients` clients.
-async fn seeded(admin_url: &str, name: &str, clients: u32) -> anyhow::Result<(String, PgPool)> {
-    let url = common::fresh_database(admin_url, name).await?;
-    let hash = offboarding_desk::auth::password::hash(common::PASSWORD)?;
-    let seed = include_str!("seed.sql")
-        .replace("{{HASH}}", &hash)
-        .replace("{{CLIENTS}}", &clients.to_string());
-    let pool = offboarding_desk::db::pool_options()
-        .max_connections(4)
-        .connect_with(offboarding_desk::db::connect_options(&url)?)
-        .await?;
-    sqlx::raw_sql(sqlx::AssertSqlSafe(seed))
-        .execute(&pool)
-        .await?;
-    Ok((url, pool))
-}
-
 fn check(ok: bool, what: String) -> anyhow::Result<()> {
     if ok {
         println!("   ok: {what}");
@@ -113,7 +96,7 @@ async fn restart() -> anyhow::Result<()> {
 }
 
 async fn restart_on(server: &offboarding_desk::db::embedded::EmbeddedServer) -> anyhow::Result<()> {
-    let (url, pool) = seeded(&server.url("postgres"), "offboarding_drill", 50).await?;
+    let (url, pool) = common::seeded(&server.url("postgres"), "offboarding_drill", 50).await?;
     pool.close().await;
     let app = common::App::start(&url, &[]).await?;
     let cookie = common::sign_in(&app.base, "am1@bench.test").await?;
@@ -283,7 +266,7 @@ async fn kill() -> anyhow::Result<()> {
         .and_then(|s| s.parse().ok())
         .unwrap_or(100);
     let admin = common::admin_url()?;
-    let (url, db) = seeded(&admin, "offboarding_drill_kill", 1000).await?;
+    let (url, db) = common::seeded(&admin, "offboarding_drill_kill", 1000).await?;
     // What was there before, by id: the generated history has timestamps in the future.
     let (audit_before, outbox_before): (i64, i64) = sqlx::query_as(
         "SELECT (SELECT coalesce(max(id), 0) FROM audit_events),
@@ -599,7 +582,7 @@ type Answer = (Instant, Result<u16, String>);
 
 async fn sigterm() -> anyhow::Result<()> {
     let admin = common::admin_url()?;
-    let (url, db) = seeded(&admin, "offboarding_drill_term", 200).await?;
+    let (url, db) = common::seeded(&admin, "offboarding_drill_term", 200).await?;
     let (port, inbox) = smtp_listener(Duration::from_millis(300)).await?;
     queue_messages(&db, 40).await?;
     let mut app = common::App::start(&url, &smtp_env(port)).await?;
@@ -706,7 +689,7 @@ async fn sigterm() -> anyhow::Result<()> {
 
 async fn instances() -> anyhow::Result<()> {
     let admin = common::admin_url()?;
-    let (url, db) = seeded(&admin, "offboarding_drill_three", 300).await?;
+    let (url, db) = common::seeded(&admin, "offboarding_drill_three", 300).await?;
     let (port, inbox) = smtp_listener(Duration::from_millis(20)).await?;
     queue_messages(&db, 150).await?;
     // Reminders due now for every upcoming approved entry, as the planner schedules them.

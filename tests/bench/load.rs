@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use sqlx::{Connection, PgConnection};
+use sqlx::PgPool;
 
 const DATABASE: &str = "offboarding_bench";
 const CONNECTIONS: u32 = 16;
@@ -104,23 +104,14 @@ async fn run() -> anyhow::Result<()> {
 
     println!("== data: a database of its own ({DATABASE}), filled with a fixed seed");
     let admin = common::admin_url()?;
-    let url = common::fresh_database(&admin, DATABASE).await?;
     let filled = Instant::now();
-    let hash = offboarding_desk::auth::password::hash(common::PASSWORD)?;
-    let seed = include_str!("seed.sql")
-        .replace("{{HASH}}", &hash)
-        .replace("{{CLIENTS}}", "10000");
-    let mut conn =
-        PgConnection::connect_with(&offboarding_desk::db::connect_options(&url)?).await?;
-    sqlx::raw_sql(sqlx::AssertSqlSafe(seed))
-        .execute(&mut conn)
-        .await?;
+    let (url, db) = common::seeded(&admin, DATABASE, 10_000).await?;
     let counts: (i64, i64, i64, i64, i64, i64) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM clients), (SELECT count(*) FROM change_requests),
                 (SELECT count(*) FROM audit_events), (SELECT count(*) FROM request_approvals),
                 (SELECT count(*) FROM checklist_items), (SELECT count(*) FROM planner_entries)",
     )
-    .fetch_one(&mut conn)
+    .fetch_one(&db)
     .await?;
     println!(
         "   {} clients, {} change requests, {} audit events, {} approval steps, {} checklist items, {} planner entries in {:.1} s",
@@ -148,23 +139,23 @@ async fn run() -> anyhow::Result<()> {
         "SELECT entity_id::bigint FROM audit_events WHERE entity_type = 'change_request'
           GROUP BY entity_id ORDER BY count(*) DESC LIMIT 1",
     )
-    .fetch_one(&mut conn)
+    .fetch_one(&db)
     .await?;
     let timeline: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM audit_events WHERE entity_type = 'change_request' AND entity_id = $1",
     )
     .bind(long_request.to_string())
-    .fetch_one(&mut conn)
+    .fetch_one(&db)
     .await?;
     let (busy_month, busy_entries): (String, i64) = sqlx::query_as(
         "SELECT to_char(effective_date, 'YYYY-MM'), count(*) FROM planner_entries
           WHERE removed_at IS NULL GROUP BY 1 ORDER BY 2 DESC LIMIT 1",
     )
-    .fetch_one(&mut conn)
+    .fetch_one(&db)
     .await?;
     let search_hits: i64 =
         sqlx::query_scalar("SELECT count(*) FROM clients WHERE lower(name) LIKE '%ford%'")
-            .fetch_one(&mut conn)
+            .fetch_one(&db)
             .await?;
 
     let mut targets = vec![
@@ -276,15 +267,15 @@ async fn run() -> anyhow::Result<()> {
     );
     let scripts = std::env::temp_dir().join(format!("offboarding-bench-{}", std::process::id()));
     std::fs::create_dir_all(&scripts)?;
-    let approved_before = approvals(&mut conn).await?;
+    let approved_before = approvals(&db).await?;
     let mut rows = Vec::new();
     for (i, mut target) in targets.into_iter().enumerate() {
         if i == approve_index {
-            target.paths = pending_steps(&mut conn).await?;
+            target.paths = pending_steps(&db).await?;
         }
         let flat = run_wrk(&wrk, &scripts, &target, Mode::Flat, secs)?;
         if i == approve_index {
-            target.paths = pending_steps(&mut conn).await?;
+            target.paths = pending_steps(&db).await?;
         }
         let paced = run_wrk(&wrk, &scripts, &target, Mode::Paced, secs)?;
         println!(
@@ -300,7 +291,7 @@ async fn run() -> anyhow::Result<()> {
             paced,
         });
     }
-    let approved = approvals(&mut conn).await? - approved_before;
+    let approved = approvals(&db).await? - approved_before;
     let (rss, peak) = app.memory_mib();
     let stop = app.terminate(Duration::from_secs(15)).await;
     let _ = std::fs::remove_dir_all(&scripts);
@@ -309,22 +300,22 @@ async fn run() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn approvals(conn: &mut PgConnection) -> anyhow::Result<i64> {
+async fn approvals(db: &PgPool) -> anyhow::Result<i64> {
     Ok(sqlx::query_scalar(
         "SELECT count(*) FROM audit_events WHERE action = 'change_request.step_approved'",
     )
-    .fetch_one(conn)
+    .fetch_one(db)
     .await?)
 }
 
 /// The first approver's pending steps, each to be approved by one request.
-async fn pending_steps(conn: &mut PgConnection) -> anyhow::Result<Vec<String>> {
+async fn pending_steps(db: &PgPool) -> anyhow::Result<Vec<String>> {
     let ids: Vec<i64> = sqlx::query_scalar(
         "SELECT a.id FROM request_approvals a
            JOIN users u ON u.id = a.approver_user_id AND u.email = 'approver1@bench.test'
           WHERE a.state = 'pending' ORDER BY a.id",
     )
-    .fetch_all(conn)
+    .fetch_all(db)
     .await?;
     Ok(ids
         .into_iter()
