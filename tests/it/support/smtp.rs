@@ -41,13 +41,30 @@ fn python_with_aiosmtpd() -> Option<&'static str> {
     })
 }
 
-/// Starts a server on a free port.
+/// Starts a server on a free port. The port is free when chosen but may be taken before the
+/// server binds it (any outgoing connection can get it), so a few ports are tried.
 pub async fn start(test: &str) -> Option<SmtpServer> {
-    start_on(test, free_port()).await
+    let mut failures = Vec::new();
+    for _ in 0..5 {
+        match try_start(test, free_port()).await {
+            Ok(server) => return server,
+            Err(why) => failures.push(why),
+        }
+    }
+    panic!("the test SMTP server did not start: {failures:?}");
 }
 
 /// Starts a server on `port`.
 pub async fn start_on(test: &str, port: u16) -> Option<SmtpServer> {
+    match try_start(test, port).await {
+        Ok(server) => server,
+        Err(why) => panic!("the test SMTP server did not start: {why}"),
+    }
+}
+
+/// Starts a server on `port`: `None` when aiosmtpd is missing outside CI, an error when the
+/// server did not come up.
+async fn try_start(test: &str, port: u16) -> Result<Option<SmtpServer>, String> {
     let Some(python) = python_with_aiosmtpd() else {
         let in_ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false");
         assert!(
@@ -58,7 +75,7 @@ pub async fn start_on(test: &str, port: u16) -> Option<SmtpServer> {
             "NOTICE: email test `{test}` SKIPPED: aiosmtpd is not installed \
              (apt-get install python3-aiosmtpd). CI always runs it."
         );
-        return None;
+        return Ok(None);
     };
     let dir = std::env::temp_dir().join(format!("od-smtp-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -77,15 +94,15 @@ pub async fn start_on(test: &str, port: u16) -> Option<SmtpServer> {
         .expect("start the test SMTP server");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let ready = tokio::time::timeout(Duration::from_secs(10), lines.next_line()).await;
-    assert!(
-        matches!(ready, Ok(Ok(Some(ref l))) if l == "ready"),
-        "the test SMTP server did not start: {ready:?}"
-    );
-    Some(SmtpServer {
+    if !matches!(ready, Ok(Ok(Some(ref l))) if l == "ready") {
+        let _ = std::fs::remove_dir_all(&dir);
+        return Err(format!("port {port}: {ready:?}"));
+    }
+    Ok(Some(SmtpServer {
         port,
         dir,
         _child: child,
-    })
+    }))
 }
 
 impl SmtpServer {
