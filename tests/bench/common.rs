@@ -101,9 +101,26 @@ pub struct App {
 }
 
 impl App {
-    /// Starts the release binary on `database_url` with `env` and waits until it answers.
+    /// Starts the release binary on `database_url` with `env` and waits until it answers. A
+    /// free port can be taken before the app binds it; then the app exits and another is tried.
     pub async fn start(database_url: &str, env: &[(&str, String)]) -> anyhow::Result<App> {
-        let port = free_port();
+        let mut exits = Vec::new();
+        for _ in 0..3 {
+            match Self::start_on(free_port(), database_url, env).await? {
+                Ok(app) => return Ok(app),
+                Err(exit) => exits.push(exit),
+            }
+        }
+        anyhow::bail!("the app exited before it was ready, three times: {exits:?}")
+    }
+
+    /// Starts the app on `port`; the inner error is its exit status when it quit before it
+    /// was ready.
+    async fn start_on(
+        port: u16,
+        database_url: &str,
+        env: &[(&str, String)],
+    ) -> anyhow::Result<Result<App, String>> {
         let base = format!("http://127.0.0.1:{port}");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_offboarding-desk"));
         cmd.env("DATABASE_URL", database_url)
@@ -129,7 +146,7 @@ impl App {
                 break;
             }
             if let Some(status) = child.try_wait()? {
-                anyhow::bail!("the app exited before it was ready: {status}");
+                return Ok(Err(format!("port {port}: {status}")));
             }
             if started.elapsed() > Duration::from_secs(60) {
                 let _ = child.kill();
@@ -137,12 +154,12 @@ impl App {
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        Ok(App {
+        Ok(Ok(App {
             startup: started.elapsed(),
             child,
             port,
             base,
-        })
+        }))
     }
 
     pub fn pid(&self) -> u32 {
