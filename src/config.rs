@@ -35,6 +35,10 @@ pub struct Config {
     pub static_dir: PathBuf,
     /// Log lines as JSON rather than text.
     pub log_json: bool,
+    /// After SIGTERM the app keeps answering this long (closing each connection after its
+    /// answer, `/healthz` saying 503) before it stops accepting: a request already on its way
+    /// is served rather than cut, and a load balancer has time to look elsewhere.
+    pub shutdown_drain: Duration,
     /// Where email goes.
     pub mail: MailConfig,
 }
@@ -170,6 +174,21 @@ impl Config {
                 ));
             }
         };
+        let shutdown_drain = match get("SHUTDOWN_DRAIN_MS") {
+            None => Duration::from_millis(500),
+            Some(v) => v
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|ms| *ms <= 30_000)
+                .map(Duration::from_millis)
+                .ok_or_else(|| {
+                    err(
+                        "SHUTDOWN_DRAIN_MS",
+                        format!("`{v}` is not a number of milliseconds from 0 to 30000"),
+                    )
+                })?,
+        };
         let database_url = get("DATABASE_URL");
         let data_dir = get("DATA_DIR")
             .map(PathBuf::from)
@@ -201,6 +220,7 @@ impl Config {
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("static")),
             log_json,
+            shutdown_drain,
             mail,
             approval_nudge_days,
             reminder_days,
@@ -383,6 +403,19 @@ mod tests {
         assert_eq!(c.session_absolute, Duration::from_secs(12 * 3600));
         assert!(!c.secure_cookies());
         assert!(c.database_url.is_none());
+        assert_eq!(c.shutdown_drain, Duration::from_millis(500));
+    }
+
+    #[test]
+    fn the_shutdown_drain_can_be_set_or_turned_off() {
+        let drain = |v| {
+            config(&[("SHUTDOWN_DRAIN_MS", v)], false)
+                .unwrap()
+                .shutdown_drain
+        };
+        assert_eq!(drain("0"), Duration::ZERO);
+        assert_eq!(drain(" 5000 "), Duration::from_secs(5));
+        assert_eq!(drain("30000"), Duration::from_secs(30));
     }
 
     #[test]
@@ -404,6 +437,9 @@ mod tests {
             ("SESSION_ABSOLUTE_MINUTES", "721"),
             ("APP_ENV", "prod"),
             ("LOG_FORMAT", "xml"),
+            ("SHUTDOWN_DRAIN_MS", "half a second"),
+            ("SHUTDOWN_DRAIN_MS", "30001"),
+            ("SHUTDOWN_DRAIN_MS", "-1"),
             ("SMTP_TLS", "ssl"),
             ("MAIL_FROM", "not an address"),
             ("MAIL_FROM", "Desk <desk@>"),

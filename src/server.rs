@@ -70,13 +70,28 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         ready_ms = started.elapsed().as_millis() as u64,
         "Offboarding Desk is ready"
     );
+    let drain = Arc::new(crate::web::drain::Drain::default());
+    let app = crate::app(state).layer(axum::middleware::from_fn_with_state(
+        drain.clone(),
+        crate::web::drain::close_connections,
+    ));
+    let grace = config.shutdown_drain;
     axum::serve(
         listener,
-        crate::app(state).into_make_service_with_connect_info::<SocketAddr>(),
+        app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(async move {
-        shutdown_signal().await;
+        let signal = shutdown_signal().await;
         let _ = stop.send(true);
+        if signal == Signal::Terminate && !grace.is_zero() {
+            tracing::info!(
+                drain_ms = grace.as_millis() as u64,
+                "shutting down: still answering, closing each connection after its answer"
+            );
+            drain.start();
+            tokio::time::sleep(grace).await;
+        }
+        tracing::info!("shutting down: no new connections, finishing requests in flight");
     })
     .await?;
     // The worker finishes the message it is sending and releases the rest.
@@ -106,7 +121,15 @@ fn spawn_housekeeping(state: AppState) {
     });
 }
 
-async fn shutdown_signal() {
+#[derive(Debug, PartialEq, Eq)]
+enum Signal {
+    /// Ctrl-C: someone at the terminal, who wants it gone now.
+    Interrupt,
+    /// SIGTERM: a service manager or orchestrator, which may still be routing requests here.
+    Terminate,
+}
+
+async fn shutdown_signal() -> Signal {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -119,10 +142,9 @@ async fn shutdown_signal() {
         }
     };
     tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+        _ = ctrl_c => Signal::Interrupt,
+        _ = term => Signal::Terminate,
     }
-    tracing::info!("shutting down: finishing requests in flight");
 }
 
 /// The scheduled jobs this app runs, each kind with its handler.

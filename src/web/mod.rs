@@ -2,6 +2,7 @@
 //! context, errors, layers and page chrome. No business rules live here.
 
 pub mod ctx;
+pub mod drain;
 pub mod error;
 pub mod middleware;
 pub mod outage;

@@ -606,17 +606,18 @@ async fn sigterm() -> anyhow::Result<()> {
                     .header("cookie", &cookie)
                     .send()
                     .await;
+                // Once the port is closed there is nobody left to ask.
+                let refused = r.as_ref().is_err_and(|e| e.is_connect());
                 let outcome = match r {
                     Ok(r) => {
                         let status = r.status().as_u16();
                         match r.bytes().await {
                             Ok(_) => Ok(status),
-                            Err(e) => Err(format!("body cut: {e}")),
+                            Err(e) => Err(format!("body cut: {}", error_chain(&e))),
                         }
                     }
-                    Err(e) => Err(e.to_string()),
+                    Err(e) => Err(error_chain(&e)),
                 };
-                let refused = outcome.as_ref().is_err_and(|e| e.contains("connect"));
                 results.lock().unwrap().push((t, outcome));
                 if refused {
                     break;
@@ -630,12 +631,28 @@ async fn sigterm() -> anyhow::Result<()> {
         sqlx::query_scalar("SELECT count(*) FROM outbox_messages WHERE state = 'sending'")
             .fetch_one(&db)
             .await?;
+    // A load balancer's health check, asking all along.
+    let health = {
+        let (stop, base) = (stop.clone(), app.base.clone());
+        tokio::spawn(async move {
+            let http = common::client();
+            let mut seen = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                if let Ok(r) = http.get(format!("{base}/healthz")).send().await {
+                    seen.push((Instant::now(), r.status().as_u16()));
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            seen
+        })
+    };
     let asked = Instant::now();
     let exit = app.terminate(Duration::from_secs(15)).await;
     stop.store(true, Ordering::Relaxed);
     for l in load {
         let _ = l.await;
     }
+    let health = health.await?;
     println!(
         "   SIGTERM with {} messages claimed by the worker; exit after {}",
         sending_before,
@@ -657,6 +674,22 @@ async fn sigterm() -> anyhow::Result<()> {
         before.len(),
         cut.len()
     );
+    let told = health
+        .iter()
+        .filter(|(t, status)| *t > asked && *status == 503)
+        .count();
+    println!("   the health check said 503 {told} times between the signal and the exit");
+    check(
+        told > 0,
+        "the health check says 503 while the app drains".into(),
+    )?;
+    for (t, r) in &cut {
+        println!(
+            "     sent {} µs before the signal: {:?}",
+            (asked - *t).as_micros(),
+            r
+        );
+    }
     check(
         !before.is_empty() && cut.is_empty(),
         "every request sent before the signal was answered in full".into(),
@@ -682,6 +715,18 @@ async fn sigterm() -> anyhow::Result<()> {
     check(running == 0, "no claim is left behind".into())?;
     db.close().await;
     Ok(())
+}
+
+/// An error with its causes, which say what the connection did ("connection closed before
+/// message completed", "Connection refused").
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    text
 }
 
 // ---------------------------------------------------------------------------------------------
