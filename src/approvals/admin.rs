@@ -5,7 +5,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::Form;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -16,9 +16,8 @@ use super::db::{self, ChainRow};
 use super::rules::{self, Approver, Condition};
 use crate::audit::{self, Actor};
 use crate::auth::roles::Role;
-use crate::auth::session;
 use crate::users::form::FieldErrors;
-use crate::web::ctx::Ctx;
+use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::{AppError, AppResult};
 use crate::web::pages::Chrome;
 use crate::web::{Access, AppState};
@@ -318,17 +317,16 @@ pub(super) async fn add_step(
         json!({ "name": c.name, "position": c.position, "approver": approver_value(c.approver), "condition": c.condition.key() }),
     )
     .await?;
-    session::set_flash(
-        &mut tx,
-        &ctx.user.session_hash,
+    commit_and_go(
+        tx,
+        &ctx,
+        "/admin/approvals",
         &format!(
             "Added the step “{}”. Requests already submitted keep their chain.",
             c.name
         ),
     )
-    .await?;
-    tx.commit().await?;
-    Ok(Redirect::to("/admin/approvals").into_response())
+    .await
 }
 
 pub(super) async fn update_step(
@@ -397,9 +395,7 @@ pub(super) async fn update_step(
             c.name
         )
     };
-    session::set_flash(&mut tx, &ctx.user.session_hash, &message).await?;
-    tx.commit().await?;
-    Ok(Redirect::to("/admin/approvals").into_response())
+    commit_and_go(tx, &ctx, "/admin/approvals", &message).await
 }
 
 pub(super) async fn retire_step(
@@ -449,23 +445,23 @@ pub(super) async fn reassign(
     let approver = match parse_approver(&form.approver, &options) {
         Some(a) if a != Approver::Unassigned => a,
         _ => {
-            session::set_flash(
-                &mut tx,
-                &ctx.user.session_hash,
+            return commit_and_go(
+                tx,
+                &ctx,
+                "/admin/approvals",
                 "Nothing changed: choose who takes the step.",
             )
-            .await?;
-            tx.commit().await?;
-            return Ok(Redirect::to("/admin/approvals").into_response());
+            .await;
         }
     };
     use super::rules::StepState;
     if !matches!(step.state(), StepState::Pending | StepState::Waiting)
         || r.state() != crate::change_requests::rules::State::InApproval
     {
-        session::set_flash(
-            &mut tx,
-            &ctx.user.session_hash,
+        return commit_and_go(
+            tx,
+            &ctx,
+            "/admin/approvals",
             &format!(
                 "Nothing changed: “{}” on {} is no longer waiting ({}).",
                 step.name,
@@ -473,9 +469,7 @@ pub(super) async fn reassign(
                 step.state_label().to_lowercase()
             ),
         )
-        .await?;
-        tx.commit().await?;
-        return Ok(Redirect::to("/admin/approvals").into_response());
+        .await;
     }
     let (user, role) = columns(approver);
     sqlx::query(
@@ -503,17 +497,16 @@ pub(super) async fn reassign(
     if step.state() == StepState::Pending {
         super::pages::announce_step(&mut tx, &state, &r, &step.name, approver).await?;
     }
-    session::set_flash(
-        &mut tx,
-        &ctx.user.session_hash,
+    commit_and_go(
+        tx,
+        &ctx,
+        "/admin/approvals",
         &format!(
             "“{}” on {} now goes to {to_label}.",
             step.name, r.client_name
         ),
     )
-    .await?;
-    tx.commit().await?;
-    Ok(Redirect::to("/admin/approvals").into_response())
+    .await
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::Form;
 use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
@@ -13,11 +13,10 @@ use serde_json::json;
 
 use crate::audit::{self, Actor};
 use crate::auth::roles::Role;
-use crate::auth::session;
 use crate::clients::db::PersonOption;
 use crate::notifications::{emails, outbox, recipients};
 use crate::users::form::FieldErrors;
-use crate::web::ctx::Ctx;
+use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::AppResult;
 use crate::web::pages::Chrome;
 use crate::web::{Access, AppState};
@@ -213,14 +212,13 @@ pub(super) async fn add(
         )?;
         outbox::enqueue(&mut tx, &state.config.mail, &email).await?;
     }
-    session::set_flash(
-        &mut tx,
-        &ctx.user.session_hash,
+    commit_and_go(
+        tx,
+        &ctx,
+        "/substitutes",
         "Substitute named: your steps go to them for those days.",
     )
-    .await?;
-    tx.commit().await?;
-    Ok(Redirect::to("/substitutes").into_response())
+    .await
 }
 
 pub(super) async fn end(
@@ -253,9 +251,7 @@ pub(super) async fn end(
     } else {
         "Nothing changed: that substitution is not yours or already ended."
     };
-    session::set_flash(&mut tx, &ctx.user.session_hash, message).await?;
-    tx.commit().await?;
-    Ok(Redirect::to("/substitutes").into_response())
+    commit_and_go(tx, &ctx, "/substitutes", message).await
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 use axum::body::Body;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -14,9 +14,8 @@ use sqlx::PgConnection;
 use super::db;
 use super::rules::{self, Who};
 use crate::audit::{self, Actor};
-use crate::auth::session;
 use crate::web::AppState;
-use crate::web::ctx::Ctx;
+use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::{AppError, AppResult};
 
 /// Largest document accepted.
@@ -272,14 +271,13 @@ pub(super) async fn upload(
         roles: ctx.user.roles,
     };
     if let Err(refusal) = rules::may_attach(who, r.facts(), r.kind()) {
-        session::set_flash(
-            &mut tx,
-            &ctx.user.session_hash,
+        return commit_and_go(
+            tx,
+            &ctx,
+            &format!("/requests/{id}"),
             &format!("Nothing was attached. {}", refusal.0),
         )
-        .await?;
-        tx.commit().await?;
-        return Ok(Redirect::to(&format!("/requests/{id}")).into_response());
+        .await;
     }
     let digest = Sha256::digest(&bytes).to_vec();
     let attachment_id: i64 = sqlx::query_scalar(
@@ -311,14 +309,13 @@ pub(super) async fn upload(
         }),
     )
     .await?;
-    session::set_flash(
-        &mut tx,
-        &ctx.user.session_hash,
+    commit_and_go(
+        tx,
+        &ctx,
+        &format!("/requests/{id}"),
         &format!("Attached {name}."),
     )
-    .await?;
-    tx.commit().await?;
-    Ok(Redirect::to(&format!("/requests/{id}")).into_response())
+    .await
 }
 
 /// The document itself, always as a download and never rendered in the app's origin.

@@ -3,7 +3,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::Form;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -13,10 +13,9 @@ use sqlx::PgConnection;
 use super::db;
 use super::rules::{self, Who};
 use crate::audit::{self, Actor};
-use crate::auth::session;
 use crate::notifications::{emails, outbox, recipients};
 use crate::web::AppState;
-use crate::web::ctx::Ctx;
+use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::{AppError, AppResult};
 
 /// Longest comment, in characters.
@@ -83,14 +82,13 @@ pub(super) async fn add(
         roles: ctx.user.roles,
     };
     if let Err(refusal) = rules::may_comment(who, r.facts(), r.escalated_to) {
-        session::set_flash(
-            &mut tx,
-            &ctx.user.session_hash,
+        return commit_and_go(
+            tx,
+            &ctx,
+            &format!("/requests/{id}"),
             &format!("Nothing was saved. {}", refusal.0),
         )
-        .await?;
-        tx.commit().await?;
-        return Ok(Redirect::to(&format!("/requests/{id}")).into_response());
+        .await;
     }
     sqlx::query(
         "INSERT INTO request_comments (change_request_id, author, body) VALUES ($1, $2, $3)",
@@ -142,7 +140,5 @@ pub(super) async fn add(
         )?;
         outbox::enqueue(&mut tx, &state.config.mail, &email).await?;
     }
-    session::set_flash(&mut tx, &ctx.user.session_hash, "Comment added.").await?;
-    tx.commit().await?;
-    Ok(Redirect::to(&format!("/requests/{id}")).into_response())
+    commit_and_go(tx, &ctx, &format!("/requests/{id}"), "Comment added.").await
 }

@@ -21,7 +21,7 @@ use crate::clients::db::PersonOption;
 use crate::notifications::{emails, outbox, recipients};
 use crate::users::form::FieldErrors;
 use crate::web::AppState;
-use crate::web::ctx::Ctx;
+use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::{AppError, AppResult};
 use crate::web::pages::{Chrome, Pager};
 
@@ -288,9 +288,7 @@ pub(super) async fn file(
     if let Some(w) = overlap_warning(&mut tx, client_id).await? {
         message = format!("{message} Note: {w}");
     }
-    session::set_flash(&mut tx, &ctx.user.session_hash, &message).await?;
-    tx.commit().await?;
-    Ok(Redirect::to(&format!("/requests/{id}")).into_response())
+    commit_and_go(tx, &ctx, &format!("/requests/{id}"), &message).await
 }
 
 /// One timeline entry.
@@ -706,14 +704,13 @@ pub(super) async fn update(
     let mut tx = state.db.begin().await?;
     let before = db::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     if let Err(r) = rules::may_edit(who(&ctx), before.facts()) {
-        session::set_flash(
-            &mut tx,
-            &ctx.user.session_hash,
+        return commit_and_go(
+            tx,
+            &ctx,
+            &format!("/requests/{id}"),
             &format!("Nothing was saved. {}", r.0),
         )
-        .await?;
-        tx.commit().await?;
-        return Ok(Redirect::to(&format!("/requests/{id}")).into_response());
+        .await;
     }
     let version = form.version;
     let lists = lists(&mut tx, Some(before.reason_id)).await?;
@@ -785,9 +782,7 @@ pub(super) async fn update(
         .await?;
         "Change request saved.".to_string()
     };
-    session::set_flash(&mut tx, &ctx.user.session_hash, &message).await?;
-    tx.commit().await?;
-    Ok(Redirect::to(&format!("/requests/{id}")).into_response())
+    commit_and_go(tx, &ctx, &format!("/requests/{id}"), &message).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -843,9 +838,7 @@ pub(super) async fn withdraw(
             "Change request withdrawn.".to_string()
         }
     };
-    session::set_flash(&mut tx, &ctx.user.session_hash, &message).await?;
-    tx.commit().await?;
-    Ok(Redirect::to(&format!("/requests/{id}")).into_response())
+    commit_and_go(tx, &ctx, &format!("/requests/{id}"), &message).await
 }
 
 #[derive(Debug, Deserialize)]

@@ -3,7 +3,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::Form;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -13,10 +13,9 @@ use sqlx::PgConnection;
 use super::db;
 use super::rules::{self, Who};
 use crate::audit::{self, Actor};
-use crate::auth::session;
 use crate::notifications::{emails, outbox, recipients};
 use crate::web::AppState;
-use crate::web::ctx::Ctx;
+use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::{AppError, AppResult};
 
 /// A question and its answer, as the request's page shows them.
@@ -136,14 +135,13 @@ pub(super) async fn ask(
         roles: ctx.user.roles,
     };
     if let Err(refusal) = rules::may_ask(who, r.facts(), r.client_sem_specialist_id) {
-        session::set_flash(
-            &mut tx,
-            &ctx.user.session_hash,
+        return commit_and_go(
+            tx,
+            &ctx,
+            &format!("/requests/{id}"),
             &format!("Nothing was sent. {}", refusal.0),
         )
-        .await?;
-        tx.commit().await?;
-        return Ok(Redirect::to(&format!("/requests/{id}")).into_response());
+        .await;
     }
     let sem = r.client_sem_specialist_id.expect("checked by may_ask");
     let qid: i64 = sqlx::query_scalar(
@@ -188,14 +186,13 @@ pub(super) async fn ask(
         )?;
         outbox::enqueue(&mut tx, &state.config.mail, &email).await?;
     }
-    session::set_flash(
-        &mut tx,
-        &ctx.user.session_hash,
+    commit_and_go(
+        tx,
+        &ctx,
+        &format!("/requests/{id}"),
         "Question sent to the SEM specialist.",
     )
-    .await?;
-    tx.commit().await?;
-    Ok(Redirect::to(&format!("/requests/{id}")).into_response())
+    .await
 }
 
 pub(super) async fn answer(
@@ -229,14 +226,13 @@ pub(super) async fn answer(
         roles: ctx.user.roles,
     };
     if let Err(refusal) = rules::may_answer(who, asked_to, answered) {
-        session::set_flash(
-            &mut tx,
-            &ctx.user.session_hash,
+        return commit_and_go(
+            tx,
+            &ctx,
+            &format!("/requests/{request_id}"),
             &format!("Nothing was saved. {}", refusal.0),
         )
-        .await?;
-        tx.commit().await?;
-        return Ok(Redirect::to(&format!("/requests/{request_id}")).into_response());
+        .await;
     }
     sqlx::query("UPDATE request_questions SET answer = $2, answered_by = $3, answered_at = now() WHERE id = $1")
         .bind(qid)
@@ -278,12 +274,11 @@ pub(super) async fn answer(
         )?;
         outbox::enqueue(&mut tx, &state.config.mail, &email).await?;
     }
-    session::set_flash(
-        &mut tx,
-        &ctx.user.session_hash,
+    commit_and_go(
+        tx,
+        &ctx,
+        &format!("/requests/{request_id}"),
         "Answer saved; the account manager is told.",
     )
-    .await?;
-    tx.commit().await?;
-    Ok(Redirect::to(&format!("/requests/{request_id}")).into_response())
+    .await
 }

@@ -5,15 +5,14 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::Form;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::audit::{self, Actor};
-use crate::auth::session;
 use crate::users::form::FieldErrors;
-use crate::web::ctx::Ctx;
+use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::{AppError, AppResult};
 use crate::web::pages::Chrome;
 use crate::web::{Access, AppState};
@@ -198,14 +197,7 @@ pub(super) async fn add(
         json!({ "label": label, "position": position }),
     )
     .await?;
-    session::set_flash(
-        &mut tx,
-        &ctx.user.session_hash,
-        &format!("Added “{label}”."),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Redirect::to("/admin/reasons").into_response())
+    commit_and_go(tx, &ctx, "/admin/reasons", &format!("Added “{label}”.")).await
 }
 
 pub(super) async fn update(
@@ -264,9 +256,7 @@ pub(super) async fn update(
         .await?;
         format!("Saved “{label}”.")
     };
-    session::set_flash(&mut tx, &ctx.user.session_hash, &message).await?;
-    tx.commit().await?;
-    Ok(Redirect::to("/admin/reasons").into_response())
+    commit_and_go(tx, &ctx, "/admin/reasons", &message).await
 }
 
 async fn set_retired(state: &AppState, ctx: &Ctx, id: i64, retire: bool) -> AppResult<Response> {
@@ -314,9 +304,7 @@ async fn set_retired(state: &AppState, ctx: &Ctx, id: i64, retire: bool) -> AppR
             "Nothing changed: someone already did that.".to_string()
         }
     };
-    session::set_flash(&mut tx, &ctx.user.session_hash, &message).await?;
-    tx.commit().await?;
-    Ok(Redirect::to("/admin/reasons").into_response())
+    commit_and_go(tx, ctx, "/admin/reasons", &message).await
 }
 
 pub(super) async fn retire(

@@ -20,7 +20,7 @@ use crate::auth::roles::Role;
 use crate::auth::session;
 use crate::change_requests::db::RequestRow;
 use crate::change_requests::rules::Who;
-use crate::web::ctx::Ctx;
+use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::{AppError, AppResult};
 use crate::web::{Access, AppState, Routes};
 
@@ -322,14 +322,7 @@ async fn tick(
             tx.commit().await?;
             return Err(AppError::Forbidden);
         }
-        session::set_flash(
-            &mut tx,
-            &ctx.user.session_hash,
-            &format!("Nothing changed. {}", refusal.0),
-        )
-        .await?;
-        tx.commit().await?;
-        return Ok(Redirect::to(&back).into_response());
+        return commit_and_go(tx, &ctx, &back, &format!("Nothing changed. {}", refusal.0)).await;
     }
     sqlx::query(
         "UPDATE checklist_items SET done_at = now(), done_by = $2, note = NULLIF($3, '') WHERE id = $1",
@@ -358,9 +351,7 @@ async fn tick(
     } else {
         format!("Done: {}.", item.title)
     };
-    session::set_flash(&mut tx, &ctx.user.session_hash, &message).await?;
-    tx.commit().await?;
-    Ok(Redirect::to(&back).into_response())
+    commit_and_go(tx, &ctx, &back, &message).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -471,14 +462,7 @@ async fn undo(
     };
     let back = back_for(&ctx, request_id);
     if let Err(refusal) = rules::may_undo(who, facts) {
-        session::set_flash(
-            &mut tx,
-            &ctx.user.session_hash,
-            &format!("Nothing changed. {}", refusal.0),
-        )
-        .await?;
-        tx.commit().await?;
-        return Ok(Redirect::to(&back).into_response());
+        return commit_and_go(tx, &ctx, &back, &format!("Nothing changed. {}", refusal.0)).await;
     }
     reopen(&mut tx, id, item.due_on).await?;
     audit::record(
@@ -490,14 +474,7 @@ async fn undo(
         json!({ "item_id": id, "title": item.title, "reason": reason }),
     )
     .await?;
-    session::set_flash(
-        &mut tx,
-        &ctx.user.session_hash,
-        &format!("Undone: {}.", item.title),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Redirect::to(&back).into_response())
+    commit_and_go(tx, &ctx, &back, &format!("Undone: {}.", item.title)).await
 }
 
 /// Marks an item not done again and, if it is past due, restarts its daily reminders.
@@ -554,14 +531,7 @@ async fn send_back(
         verification.done_at.is_some(),
         closed,
     ) {
-        session::set_flash(
-            &mut tx,
-            &ctx.user.session_hash,
-            &format!("Nothing changed. {}", refusal.0),
-        )
-        .await?;
-        tx.commit().await?;
-        return Ok(Redirect::to(&back).into_response());
+        return commit_and_go(tx, &ctx, &back, &format!("Nothing changed. {}", refusal.0)).await;
     }
     let (title, due_on, client_name): (String, NaiveDate, String) = sqlx::query_as(
         "SELECT i.title, i.due_on, c.name FROM checklist_items i
@@ -603,14 +573,13 @@ async fn send_back(
         )?;
         crate::notifications::outbox::enqueue(&mut tx, &state.config.mail, &email).await?;
     }
-    session::set_flash(
-        &mut tx,
-        &ctx.user.session_hash,
+    commit_and_go(
+        tx,
+        &ctx,
+        &back,
         &format!("Sent back to the contractor: {title}."),
     )
-    .await?;
-    tx.commit().await?;
-    Ok(Redirect::to(&back).into_response())
+    .await
 }
 
 /// Items the person ticked lately, for undoing from their desk.

@@ -5,7 +5,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::Form;
 use serde::Deserialize;
 use serde_json::json;
@@ -13,9 +13,8 @@ use serde_json::json;
 use super::rules::Condition;
 use crate::audit::{self, Actor};
 use crate::auth::roles::Role;
-use crate::auth::session;
 use crate::users::form::FieldErrors;
-use crate::web::ctx::Ctx;
+use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::{AppError, AppResult};
 use crate::web::pages::Chrome;
 use crate::web::{Access, AppState};
@@ -215,14 +214,13 @@ pub(super) async fn add(
         json!({ "title": title, "owner_role": owner, "condition": condition, "position": position, "due_offset_days": offset }),
     )
     .await?;
-    session::set_flash(
-        &mut tx,
-        &ctx.user.session_hash,
+    commit_and_go(
+        tx,
+        &ctx,
+        "/admin/checklist",
         "Item added: checklists made from now on include it.",
     )
-    .await?;
-    tx.commit().await?;
-    Ok(Redirect::to("/admin/checklist").into_response())
+    .await
 }
 
 pub(super) async fn update(
@@ -281,9 +279,7 @@ pub(super) async fn update(
         .await?;
         "Saved: checklists made from now on follow it; those already made keep their items."
     };
-    session::set_flash(&mut tx, &ctx.user.session_hash, message).await?;
-    tx.commit().await?;
-    Ok(Redirect::to("/admin/checklist").into_response())
+    commit_and_go(tx, &ctx, "/admin/checklist", message).await
 }
 
 pub(super) async fn retire(

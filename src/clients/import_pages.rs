@@ -15,9 +15,8 @@ use super::form::ClientInput;
 use super::import::{self, Action, Current, Known, Planned};
 use crate::audit::{self, Actor};
 use crate::auth::roles::Role;
-use crate::auth::session;
 use crate::web::AppState;
-use crate::web::ctx::Ctx;
+use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::{AppError, AppResult};
 use crate::web::pages::Chrome;
 
@@ -257,14 +256,13 @@ pub(super) async fn apply(
     let mut tx = state.db.begin().await?;
     let import = load_import(&mut tx, id, true).await?;
     if import.applied_at.is_some() {
-        session::set_flash(
-            &mut tx,
-            &ctx.user.session_hash,
+        return commit_and_go(
+            tx,
+            &ctx,
+            &format!("/clients/import/{id}"),
             "This file was already imported; nothing changed.",
         )
-        .await?;
-        tx.commit().await?;
-        return Ok(Redirect::to(&format!("/clients/import/{id}")).into_response());
+        .await;
     }
     let planned = plan(&mut tx, &import.content).await?;
     let (mut created, mut updated) = (0, 0);
@@ -338,15 +336,14 @@ pub(super) async fn apply(
         json!({ "file_name": import.file_name, "created": created, "updated": updated, "refused": refused, "uploaded_by": import.uploaded_by }),
     )
     .await?;
-    session::set_flash(
-        &mut tx,
-        &ctx.user.session_hash,
+    commit_and_go(
+        tx,
+        &ctx,
+        "/clients",
         &format!(
             "Imported {}: {created} added, {updated} updated, {refused} refused.",
             import.file_name
         ),
     )
-    .await?;
-    tx.commit().await?;
-    Ok(Redirect::to("/clients").into_response())
+    .await
 }

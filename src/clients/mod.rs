@@ -10,7 +10,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::Form;
 use serde::Deserialize;
 use serde_json::json;
@@ -18,9 +18,8 @@ use sqlx::PgConnection;
 
 use crate::audit::{self, Actor};
 use crate::auth::roles::Role;
-use crate::auth::session;
 use crate::users::form::FieldErrors;
-use crate::web::ctx::{Ctx, encode_component};
+use crate::web::ctx::{Ctx, commit_and_go, encode_component};
 use crate::web::error::{AppError, AppResult};
 use crate::web::pages::{Chrome, Pager};
 use crate::web::{Access, AppState, Routes};
@@ -275,14 +274,13 @@ async fn create(
         json!({ "name": input.name, "crm_account_id": input.crm_account_id }),
     )
     .await?;
-    session::set_flash(
-        &mut tx,
-        &ctx.user.session_hash,
+    commit_and_go(
+        tx,
+        &ctx,
+        &format!("/clients/{id}"),
         &format!("{} added.", input.name),
     )
-    .await?;
-    tx.commit().await?;
-    Ok(Redirect::to(&format!("/clients/{id}")).into_response())
+    .await
 }
 
 fn form_of(c: &ClientRow) -> ClientForm {
@@ -418,7 +416,5 @@ async fn update(
         .await?;
         format!("Saved {}.", input.name)
     };
-    session::set_flash(&mut tx, &ctx.user.session_hash, &message).await?;
-    tx.commit().await?;
-    Ok(Redirect::to(&format!("/clients/{id}")).into_response())
+    commit_and_go(tx, &ctx, &format!("/clients/{id}"), &message).await
 }

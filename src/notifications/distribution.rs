@@ -3,16 +3,15 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::Form;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::audit::{self, Actor};
-use crate::auth::session;
 use crate::users::form::{Email, FieldErrors};
 use crate::web::AppState;
-use crate::web::ctx::Ctx;
+use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::AppResult;
 use crate::web::pages::Chrome;
 
@@ -96,14 +95,13 @@ pub(super) async fn add(
         json!({ "email": email.as_str(), "name": name }),
     )
     .await?;
-    session::set_flash(
-        &mut tx,
-        &ctx.user.session_hash,
+    commit_and_go(
+        tx,
+        &ctx,
+        "/admin/distribution",
         &format!("{} is on the distribution list.", email.as_str()),
     )
-    .await?;
-    tx.commit().await?;
-    Ok(Redirect::to("/admin/distribution").into_response())
+    .await
 }
 
 /// The list again, with the form as typed and its messages.
@@ -151,7 +149,5 @@ pub(super) async fn remove(
         }
         None => "That address was already removed; nothing changed.".to_string(),
     };
-    session::set_flash(&mut tx, &ctx.user.session_hash, &message).await?;
-    tx.commit().await?;
-    Ok(Redirect::to("/admin/distribution").into_response())
+    commit_and_go(tx, &ctx, "/admin/distribution", &message).await
 }

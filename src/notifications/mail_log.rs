@@ -5,16 +5,15 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::{emails, outbox};
 use crate::audit::{self, Actor};
-use crate::auth::session;
 use crate::web::AppState;
-use crate::web::ctx::{Ctx, encode_component};
+use crate::web::ctx::{Ctx, commit_and_go, encode_component};
 use crate::web::error::{AppError, AppResult};
 use crate::web::pages::{Chrome, Pager};
 
@@ -231,9 +230,7 @@ pub(super) async fn retry(
     } else {
         format!("The message is {current}, not failed; nothing changed.")
     };
-    session::set_flash(&mut tx, &ctx.user.session_hash, &message).await?;
-    tx.commit().await?;
-    Ok(Redirect::to(&format!("/admin/mail/{id}")).into_response())
+    commit_and_go(tx, &ctx, &format!("/admin/mail/{id}"), &message).await
 }
 
 pub(super) async fn send_test(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
@@ -253,14 +250,13 @@ pub(super) async fn send_test(State(state): State<AppState>, ctx: Ctx) -> AppRes
         json!({ "to": ctx.user.email }),
     )
     .await?;
-    session::set_flash(
-        &mut tx,
-        &ctx.user.session_hash,
+    commit_and_go(
+        tx,
+        &ctx,
+        "/admin/mail",
         &format!("A test message to {} is queued.", ctx.user.email),
     )
-    .await?;
-    tx.commit().await?;
-    Ok(Redirect::to("/admin/mail").into_response())
+    .await
 }
 
 /// A scheduled job as the list shows it.

@@ -5,7 +5,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::Form;
 use chrono::Utc;
 use serde::Deserialize;
@@ -14,12 +14,11 @@ use sqlx::PgConnection;
 
 use super::rules::{self, ReinstateFacts};
 use crate::audit::{self, Actor};
-use crate::auth::session;
 use crate::change_requests::db::{self as requests, Filed, RequestRow};
 use crate::change_requests::form::Details;
 use crate::change_requests::rules::{Escalation, State as RequestState, Who};
 use crate::web::AppState;
-use crate::web::ctx::Ctx;
+use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::{AppError, AppResult};
 
 /// The facts the rule looks at, for `r`.
@@ -76,14 +75,13 @@ pub(super) async fn file(
     };
     let f = facts(&mut tx, &r).await?;
     if let Err(refusal) = rules::may_reinstate(who, f, Utc::now().date_naive()) {
-        session::set_flash(
-            &mut tx,
-            &ctx.user.session_hash,
+        return commit_and_go(
+            tx,
+            &ctx,
+            &format!("/requests/{id}"),
             &format!("Nothing was filed. {}", refusal.0),
         )
-        .await?;
-        tx.commit().await?;
-        return Ok(Redirect::to(&format!("/requests/{id}")).into_response());
+        .await;
     }
     let details = Details {
         kind: r.kind(),
@@ -120,15 +118,8 @@ pub(super) async fn file(
         Filed::Ok(new_id) => new_id,
         Filed::AlreadyOpen => {
             drop(tx);
-            let mut tx = state.db.begin().await?;
-            session::set_flash(
-                &mut tx,
-                &ctx.user.session_hash,
-                "Nothing was filed: the client already has an open change request. Finish or withdraw it first.",
-            )
-            .await?;
-            tx.commit().await?;
-            return Ok(Redirect::to(&format!("/requests/{id}")).into_response());
+            let tx = state.db.begin().await?;
+            return commit_and_go(tx, &ctx, &format!("/requests/{id}"), "Nothing was filed: the client already has an open change request. Finish or withdraw it first.").await;
         }
     };
     sqlx::query("UPDATE change_requests SET reverses_id = $2 WHERE id = $1")
@@ -155,14 +146,7 @@ pub(super) async fn file(
         json!({ "reversal_id": new_id, "reason": reason }),
     )
     .await?;
-    session::set_flash(
-        &mut tx,
-        &ctx.user.session_hash,
-        "Reinstatement filed. Submit it: it goes through the approval chain, and once approved the original is undone.",
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Redirect::to(&format!("/requests/{new_id}")).into_response())
+    commit_and_go(tx, &ctx, &format!("/requests/{new_id}"), "Reinstatement filed. Submit it: it goes through the approval chain, and once approved the original is undone.").await
 }
 
 /// Undoes the original once its reversal is approved, inside the approval's transaction.

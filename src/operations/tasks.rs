@@ -6,7 +6,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::Form;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
@@ -17,14 +17,13 @@ use super::rules::{self, Status, TaskFacts};
 use crate::approvals::db::StepRow;
 use crate::audit::{self, Actor};
 use crate::auth::roles::Role;
-use crate::auth::session;
 use crate::change_requests::db::{self as requests, RequestRow};
 use crate::change_requests::rules::{Kind, Who};
 use crate::clients::db::PersonOption;
 use crate::notifications::{emails, outbox, recipients};
 use crate::users::form::FieldErrors;
 use crate::web::AppState;
-use crate::web::ctx::Ctx;
+use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::{AppError, AppResult};
 use crate::web::pages::Chrome;
 
@@ -655,14 +654,7 @@ pub(super) async fn tick_sem_task(
         task.done_at.is_some(),
         task.cancelled_at.is_some(),
     ) {
-        session::set_flash(
-            &mut tx,
-            &ctx.user.session_hash,
-            &format!("Nothing changed. {}", refusal.0),
-        )
-        .await?;
-        tx.commit().await?;
-        return Ok(Redirect::to(&back).into_response());
+        return commit_and_go(tx, &ctx, &back, &format!("Nothing changed. {}", refusal.0)).await;
     }
     sqlx::query(
         "UPDATE sem_tasks SET done_at = now(), done_by = $2, note = NULLIF($3, '') WHERE id = $1",
@@ -682,18 +674,17 @@ pub(super) async fn tick_sem_task(
     )
     .await?;
     let completed = super::complete_if_ready(&mut tx, &Actor::from_ctx(&ctx), request_id).await?;
-    session::set_flash(
-        &mut tx,
-        &ctx.user.session_hash,
+    commit_and_go(
+        tx,
+        &ctx,
+        &back,
         if completed {
             "Ads paused: ticked. The request is now completed."
         } else {
             "Ads paused: ticked."
         },
     )
-    .await?;
-    tx.commit().await?;
-    Ok(Redirect::to(&back).into_response())
+    .await
 }
 
 /// A change task waiting on the Ops Lead, for their desk.

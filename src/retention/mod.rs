@@ -6,18 +6,17 @@ pub mod form;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::Form;
 use chrono::{NaiveDate, Utc};
 use serde_json::json;
 use sqlx::PgConnection;
 
 use crate::audit::{self, Actor};
-use crate::auth::session;
 use crate::change_requests::db as requests;
 use crate::change_requests::rules::{self, Effect, Kind, State as RequestState, Who};
 use crate::notifications::{emails, outbox, recipients};
-use crate::web::ctx::Ctx;
+use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::{AppError, AppResult};
 use crate::web::{AppState, Routes};
 use form::OutcomeForm;
@@ -97,14 +96,13 @@ async fn record(
     };
     let recorded = attempt.as_ref().is_some_and(|a| a.outcome.is_some());
     if let Err(refusal) = rules::may_record_outcome(who, r.facts(), recorded) {
-        session::set_flash(
-            &mut tx,
-            &ctx.user.session_hash,
+        return commit_and_go(
+            tx,
+            &ctx,
+            &format!("/requests/{id}"),
             &format!("Nothing changed. {}", refusal.0),
         )
-        .await?;
-        tx.commit().await?;
-        return Ok(Redirect::to(&format!("/requests/{id}")).into_response());
+        .await;
     }
     let parsed = match form::parse(&input, Utc::now().date_naive(), &r) {
         Ok(p) => p,
@@ -211,12 +209,11 @@ async fn record(
         )?;
         outbox::enqueue(&mut tx, &state.config.mail, &email).await?;
     }
-    session::set_flash(
-        &mut tx,
-        &ctx.user.session_hash,
+    commit_and_go(
+        tx,
+        &ctx,
+        &format!("/requests/{id}"),
         &format!("Retention call recorded: {}.", parsed.outcome.label()),
     )
-    .await?;
-    tx.commit().await?;
-    Ok(Redirect::to(&format!("/requests/{id}")).into_response())
+    .await
 }

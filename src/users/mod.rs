@@ -8,7 +8,7 @@ pub mod form;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::Form;
 use serde::Deserialize;
 use serde_json::json;
@@ -17,7 +17,7 @@ use crate::audit::{self, Actor};
 use crate::auth::password;
 use crate::auth::roles::Role;
 use crate::auth::session;
-use crate::web::ctx::Ctx;
+use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::{AppError, AppResult};
 use crate::web::pages::{Chrome, Pager};
 use crate::web::{Access, AppState, Routes};
@@ -153,14 +153,13 @@ async fn create(
         }),
     )
     .await?;
-    session::set_flash(
-        &mut tx,
-        &ctx.user.session_hash,
+    commit_and_go(
+        tx,
+        &ctx,
+        &format!("/admin/users/{id}"),
         &format!("{} can now sign in.", details.display_name),
     )
-    .await?;
-    tx.commit().await?;
-    Ok(Redirect::to(&format!("/admin/users/{id}")).into_response())
+    .await
 }
 
 #[derive(Template, WebTemplate)]
@@ -283,9 +282,7 @@ async fn update(
         .await?;
         format!("Saved {}.", details.display_name)
     };
-    session::set_flash(&mut tx, &ctx.user.session_hash, &message).await?;
-    tx.commit().await?;
-    Ok(Redirect::to(&format!("/admin/users/{id}")).into_response())
+    commit_and_go(tx, &ctx, &format!("/admin/users/{id}"), &message).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -328,14 +325,13 @@ async fn set_password(
         json!({ "sessions_ended": ended }),
     )
     .await?;
-    session::set_flash(
-        &mut tx,
-        &ctx.user.session_hash,
+    commit_and_go(
+        tx,
+        &ctx,
+        &format!("/admin/users/{id}"),
         &format!("New password set for {}.", user.display_name),
     )
-    .await?;
-    tx.commit().await?;
-    Ok(Redirect::to(&format!("/admin/users/{id}")).into_response())
+    .await
 }
 
 async fn disable(
@@ -397,7 +393,5 @@ async fn set_disabled(state: AppState, ctx: Ctx, id: i64, disabled: bool) -> App
             format!("{} can sign in again.", user.display_name)
         }
     };
-    session::set_flash(&mut tx, &ctx.user.session_hash, &message).await?;
-    tx.commit().await?;
-    Ok(Redirect::to(&format!("/admin/users/{id}")).into_response())
+    commit_and_go(tx, &ctx, &format!("/admin/users/{id}"), &message).await
 }

@@ -1,14 +1,13 @@
 //! Retiring a row of an admin-kept list (a chain step, a checklist item): it stops applying to
 //! what is made afterwards, on the record, and a second click changes nothing and says so.
 
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use serde_json::json;
 
 use super::AppState;
-use super::ctx::Ctx;
+use super::ctx::{Ctx, commit_and_go};
 use super::error::AppResult;
 use crate::audit::{self, Actor};
-use crate::auth::session;
 
 /// What is retired, named by fixed strings (never by anything typed).
 pub struct Retirement {
@@ -55,7 +54,5 @@ pub async fn retire(
         }
         None => what.already.to_string(),
     };
-    session::set_flash(&mut tx, &ctx.user.session_hash, &message).await?;
-    tx.commit().await?;
-    Ok(Redirect::to(what.back).into_response())
+    commit_and_go(tx, ctx, what.back, &message).await
 }
