@@ -477,16 +477,25 @@ pub async fn page(
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<Vec<QueueLine>> {
-    sqlx::query_as(queue_sql(
-        "($1 = '' OR r.state = $1)",
-        "r.id DESC",
-        "LIMIT $2 OFFSET $3",
-    ))
-    .bind(state.map(State::key).unwrap_or(""))
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(conn)
-    .await
+    // Two statements rather than `$1 = '' OR state = $1`, whose one plan cannot walk the
+    // (state, id) index for a filter and the primary key without one.
+    match state {
+        None => {
+            sqlx::query_as(queue_sql("TRUE", "r.id DESC", "LIMIT $1 OFFSET $2"))
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(conn)
+                .await
+        }
+        Some(state) => {
+            sqlx::query_as(queue_sql("r.state = $1", "r.id DESC", "LIMIT $2 OFFSET $3"))
+                .bind(state.key())
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(conn)
+                .await
+        }
+    }
 }
 
 /// A reason that can be chosen.
