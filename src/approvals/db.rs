@@ -307,25 +307,30 @@ pub async fn waiting_on(
     let role_keys: Vec<String> = roles.iter().map(|r: Role| r.key().to_string()).collect();
     sqlx::query_as(
         // Three ways a step waits on someone, each read in order from its own index and
-        // cut to the page before the rest is joined.
+        // cut to the page before the rest is joined. "Not their own request" is a lookup per
+        // step rather than a join, which the planner would rather answer by reading every
+        // pending step: the index walk stops when the page is full.
         "WITH mine AS (
-            (SELECT s.id FROM request_approvals s JOIN change_requests r ON r.id = s.change_request_id
+            (SELECT s.id FROM request_approvals s
               WHERE $5 AND s.state = 'pending' AND s.approver_user_id = $1
-                AND r.filed_by <> $1 AND r.submitted_by IS DISTINCT FROM $1
+                AND (SELECT r.filed_by <> $1 AND r.submitted_by IS DISTINCT FROM $1
+                       FROM change_requests r WHERE r.id = s.change_request_id)
               ORDER BY s.reached_at, s.id LIMIT $4)
             UNION
-            (SELECT s.id FROM request_approvals s JOIN change_requests r ON r.id = s.change_request_id
+            (SELECT s.id FROM request_approvals s
               WHERE $5 AND s.state = 'pending'
                 AND s.approver_user_id IN (
                     SELECT approver_id FROM approval_substitutes
                      WHERE substitute_id = $1 AND ended_at IS NULL
                        AND starts_on <= $3 AND ends_on >= $3)
-                AND r.filed_by <> $1 AND r.submitted_by IS DISTINCT FROM $1
+                AND (SELECT r.filed_by <> $1 AND r.submitted_by IS DISTINCT FROM $1
+                       FROM change_requests r WHERE r.id = s.change_request_id)
               ORDER BY s.reached_at, s.id LIMIT $4)
             UNION
-            (SELECT s.id FROM request_approvals s JOIN change_requests r ON r.id = s.change_request_id
+            (SELECT s.id FROM request_approvals s
               WHERE s.state = 'pending' AND s.approver_role = ANY($2)
-                AND r.filed_by <> $1 AND r.submitted_by IS DISTINCT FROM $1
+                AND (SELECT r.filed_by <> $1 AND r.submitted_by IS DISTINCT FROM $1
+                       FROM change_requests r WHERE r.id = s.change_request_id)
               ORDER BY s.reached_at, s.id LIMIT $4))
          SELECT s.id AS step_id, r.id AS request_id, c.name AS client_name, r.kind,
                 s.name AS step_name, r.credit_cents, r.effective_date, s.reached_at,

@@ -391,18 +391,30 @@ fn queue_sql(filter: &str, order: &str, page: &str) -> sqlx::AssertSqlSafe<Strin
 /// whose call is recorded and that wait to be submitted; oldest first within each.
 pub async fn retention_queue(conn: &mut PgConnection, limit: i64) -> sqlx::Result<Vec<QueueLine>> {
     sqlx::query_as(
-        // Each request's call looked up by its own index, the page cut before the clients
-        // are joined: a join would read every save attempt ever made.
+        // Two walks of the retention index in order, each looking up a request's call by its
+        // own index and stopping when the page is full: the second runs only when the first
+        // leaves room. The clients are joined to the page alone.
         "SELECT q.id, c.name AS client_name, q.kind, q.state, q.effective_date, q.state_changed_at,
                 CASE WHEN q.called THEN 'Call recorded: ready to submit'
                      ELSE 'Waiting for the call' END AS step
-           FROM (SELECT r.id, r.client_id, r.kind, r.state, r.effective_date, r.state_changed_at,
-                        (SELECT s.outcome IS NOT NULL FROM save_attempts s
-                          WHERE s.change_request_id = r.id) AS called
-                   FROM change_requests r
-                  WHERE r.state = 'with_retention'
-                  ORDER BY 7, r.state_changed_at, r.id
-                  LIMIT $1) q
+           FROM ((SELECT r.id, r.client_id, r.kind, r.state, r.effective_date, r.state_changed_at,
+                         false AS called
+                    FROM change_requests r
+                   WHERE r.state = 'with_retention'
+                     AND (SELECT s.outcome IS NOT NULL FROM save_attempts s
+                           WHERE s.change_request_id = r.id) IS NOT TRUE
+                   ORDER BY r.state_changed_at, r.id
+                   LIMIT $1)
+                 UNION ALL
+                 (SELECT r.id, r.client_id, r.kind, r.state, r.effective_date, r.state_changed_at,
+                         true
+                    FROM change_requests r
+                   WHERE r.state = 'with_retention'
+                     AND (SELECT s.outcome IS NOT NULL FROM save_attempts s
+                           WHERE s.change_request_id = r.id)
+                   ORDER BY r.state_changed_at, r.id
+                   LIMIT $1)
+                 LIMIT $1) q
            JOIN clients c ON c.id = q.client_id
           ORDER BY q.called, q.state_changed_at, q.id",
     )

@@ -82,6 +82,10 @@ async fn an_approved_cancellation_gets_its_checklist_and_its_owners_tick_it_to_c
             .await;
         assert_eq!(location(&res), "/", "{role}: back to the desk");
     }
+    // What it ticked waits under "Done in the last 14 days", to undo a mistake.
+    let desk = c.page(&contractor_cookie, "/").await;
+    assert!(desk.contains("Done in the last 14 days (6)"), "{desk}");
+    assert_eq!(desk.matches("/undo\"").count(), 6, "{desk}");
     for (item, _, _, _) in list.iter().filter(|i| i.2 == "sem_specialist") {
         c.post(&o.sem_cookie, &format!("/checklist/{item}/done"), &[])
             .await;
@@ -125,6 +129,9 @@ async fn an_approved_cancellation_gets_its_checklist_and_its_owners_tick_it_to_c
     )
     .await;
     assert_eq!(c.state(id).await, "completed");
+    // A completed request's ticks are no longer offered for undoing.
+    let desk = c.page(&contractor_cookie, "/").await;
+    assert!(!desk.contains("Done in the last 14 days"), "{desk}");
     // The planner shows the progress.
     let planner = c.page(&o.ops_cookie, "/planner?state=all").await;
     assert!(planner.contains("17 of 17"), "{planner}");

@@ -293,4 +293,46 @@ async fn the_retention_queue_puts_calls_to_make_before_calls_made() {
     let page = home(d.retention_cookie.clone()).await;
     assert!(page.contains("Call recorded: ready to submit"), "{page}");
     assert!(!page.contains("Waiting for the call"));
+
+    // A newer request whose call is still to make comes first.
+    let am: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = 'am@agency.test'")
+        .fetch_one(&d.app.db)
+        .await
+        .unwrap();
+    let other: i64 = sqlx::query_scalar(
+        "INSERT INTO clients (name, crm_account_id, account_manager_id, monthly_budget_cents)
+         VALUES ('Harbor Dental', 'CRM-20511', $1, 150000) RETURNING id",
+    )
+    .bind(am)
+    .fetch_one(&d.app.db)
+    .await
+    .unwrap();
+    let reason: i64 = sqlx::query_scalar("SELECT id FROM change_reasons ORDER BY position LIMIT 1")
+        .fetch_one(&d.app.db)
+        .await
+        .unwrap();
+    let date = (chrono::Utc::now().date_naive() + chrono::Duration::days(30)).to_string();
+    let res = client()
+        .post(d.app.url(&format!("/clients/{other}/requests")))
+        .header("cookie", &d.am_cookie)
+        .form(&[
+            ("kind", "cancellation"),
+            ("cancel_scope", "services_only"),
+            ("effective_date", date.as_str()),
+            ("reason_id", reason.to_string().as_str()),
+            ("escalation", "retention"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let page = home(d.retention_cookie.clone()).await;
+    let (harbor, summit) = (
+        page.find("Harbor Dental")
+            .expect("the new request is listed"),
+        page.find("Summit Powersports")
+            .expect("the called one is listed"),
+    );
+    assert!(harbor < summit, "calls to make come first: {page}");
+    assert!(page.contains("Waiting for the call") && page.contains("ready to submit"));
 }
