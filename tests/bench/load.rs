@@ -34,6 +34,10 @@ struct Stats {
     p50_ms: f64,
     p99_ms: f64,
     errors: u64,
+    /// CPU time per request of the process that answered (the app, or this process for the
+    /// yardstick) and of every PostgreSQL process, in microseconds.
+    server_cpu_us: f64,
+    db_cpu_us: f64,
 }
 
 impl Stats {
@@ -64,6 +68,8 @@ struct Target {
     who: String,
     kind: Kind,
     base: String,
+    /// The process that answers, whose CPU time is counted.
+    pid: u32,
     method: &'static str,
     /// Paths taken in turn, each thread its own share, so no two requests share one.
     paths: Vec<String>,
@@ -133,6 +139,7 @@ async fn run() -> anyhow::Result<()> {
         app.startup.as_millis()
     );
     let base = app.base.clone();
+    let app_pid = app.pid();
 
     // What the measured pages show.
     let long_request: i64 = sqlx::query_scalar(
@@ -164,6 +171,7 @@ async fn run() -> anyhow::Result<()> {
             who: "-".into(),
             kind: Kind::YardstickPage,
             base: yard_base.clone(),
+            pid: std::process::id(),
             method: "GET",
             paths: vec!["/fortunes".into()],
             cookie: None,
@@ -175,6 +183,7 @@ async fn run() -> anyhow::Result<()> {
             who: "-".into(),
             kind: Kind::YardstickUpdate,
             base: yard_base.clone(),
+            pid: std::process::id(),
             method: "POST",
             paths: vec!["/update".into()],
             cookie: None,
@@ -187,6 +196,7 @@ async fn run() -> anyhow::Result<()> {
         who: who.to_string(),
         kind: Kind::Page,
         base: base.clone(),
+        pid: app_pid,
         method: "GET",
         paths: vec![path],
         cookie: Some(cookie.to_string()),
@@ -240,6 +250,7 @@ async fn run() -> anyhow::Result<()> {
         who: "am2".into(),
         kind: Kind::SignIn,
         base: base.clone(),
+        pid: app_pid,
         method: "POST",
         paths: vec!["/login".into()],
         cookie: None,
@@ -255,6 +266,7 @@ async fn run() -> anyhow::Result<()> {
         who: "approver1".into(),
         kind: Kind::Transition,
         base: base.clone(),
+        pid: app_pid,
         method: "POST",
         paths: Vec::new(),
         cookie: Some(approver.clone()),
@@ -273,7 +285,9 @@ async fn run() -> anyhow::Result<()> {
         if i == approve_index {
             target.paths = pending_steps(&db).await?;
         }
-        let flat = run_wrk(&wrk, &scripts, &target, Mode::Flat, secs)?;
+        let before = Cpu::now(target.pid);
+        let mut flat = run_wrk(&wrk, &scripts, &target, Mode::Flat, secs)?;
+        Cpu::now(target.pid).since(before).per_request(&mut flat);
         if i == approve_index {
             target.paths = pending_steps(&db).await?;
         }
@@ -321,6 +335,76 @@ async fn pending_steps(db: &PgPool) -> anyhow::Result<Vec<String>> {
         .into_iter()
         .map(|id| format!("/approvals/{id}/approve"))
         .collect())
+}
+
+/// CPU seconds used so far, from `/proc`: by one process, and by all PostgreSQL processes
+/// (with the backends that have exited, which their postmaster counts as its children's).
+#[derive(Clone, Copy)]
+struct Cpu {
+    server: f64,
+    db: f64,
+}
+
+impl Cpu {
+    fn now(server: u32) -> Cpu {
+        let ticks = clock_ticks();
+        let mut db = 0u64;
+        if let Ok(dir) = std::fs::read_dir("/proc") {
+            for entry in dir.flatten() {
+                let path = entry.path();
+                let is_postgres = std::fs::read_to_string(path.join("comm"))
+                    .is_ok_and(|c| c.trim() == "postgres");
+                if is_postgres {
+                    db += proc_ticks(&path, true);
+                }
+            }
+        }
+        Cpu {
+            server: proc_ticks(Path::new(&format!("/proc/{server}")), false) as f64 / ticks,
+            db: db as f64 / ticks,
+        }
+    }
+
+    fn since(self, before: Cpu) -> Cpu {
+        Cpu {
+            server: self.server - before.server,
+            db: self.db - before.db,
+        }
+    }
+
+    fn per_request(self, stats: &mut Stats) {
+        let n = stats.requests.max(1) as f64;
+        stats.server_cpu_us = self.server * 1e6 / n;
+        stats.db_cpu_us = self.db * 1e6 / n;
+    }
+}
+
+/// utime + stime of a process (and of its reaped children when `children`), in clock ticks.
+fn proc_ticks(dir: &Path, children: bool) -> u64 {
+    let stat = std::fs::read_to_string(dir.join("stat")).unwrap_or_default();
+    // The fields after the command name, which is in parentheses and may hold spaces: utime
+    // and stime are the 14th and 15th of the line, cutime and cstime the 16th and 17th.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<u64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(4)
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    let take = if children { 4 } else { 2 };
+    fields.iter().take(take).sum()
+}
+
+fn clock_ticks() -> f64 {
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+            .unwrap_or(100.0)
+    })
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -385,6 +469,7 @@ fn run_wrk(
         p50_ms: field("p50_us") / 1000.0,
         p99_ms: field("p99_us") / 1000.0,
         errors: field("errors") as u64,
+        ..Stats::default()
     })
 }
 
@@ -503,9 +588,9 @@ fn print_table(
         .unwrap_or(f64::NAN);
     println!();
     println!(
-        "| measured | as | req/s | × yardstick | target | p50 ms | p99 ms | errors | paced req/s | paced p99 ms | p99 target | paced errors |"
+        "| measured | as | req/s | × yardstick | target | p50 ms | p99 ms | errors | app CPU µs/req | db CPU µs/req | paced req/s | paced p99 ms | p99 target | paced errors |"
     );
-    println!("|---|---|---:|---:|---|---:|---:|---:|---:|---:|---|---:|");
+    println!("|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|");
     for r in rows {
         let (ratio, target, p99_target) = match r.target.kind {
             Kind::YardstickPage | Kind::YardstickUpdate => (1.0, "-".to_string(), "-".to_string()),
@@ -528,7 +613,7 @@ fn print_table(
             Kind::SignIn => (r.flat.rps() / yard_page, "(none)".into(), "(none)".into()),
         };
         println!(
-            "| {} | {} | {:.0} | {:.2} | {} | {:.1} | {:.1} | {} | {:.0} | {:.1} | {} | {} |",
+            "| {} | {} | {:.0} | {:.2} | {} | {:.1} | {:.1} | {} | {:.0} | {:.0} | {:.0} | {:.1} | {} | {} |",
             r.target.name,
             r.target.who,
             r.flat.rps(),
@@ -537,6 +622,8 @@ fn print_table(
             r.flat.p50_ms,
             r.flat.p99_ms,
             r.flat.errors,
+            r.flat.server_cpu_us,
+            r.flat.db_cpu_us,
             r.paced.rps(),
             r.paced.p99_ms,
             p99_target,
@@ -564,6 +651,9 @@ fn print_table(
         ),
         None => println!("app stop after SIGTERM: did not exit within 15 s (missed)"),
     }
+    println!(
+        "CPU per request: of the answering process (the app; this benchmark's own process for the yardstick) and of every PostgreSQL process, during the flat-out run; wrk's own share is not counted."
+    );
     println!(
         "Paced runs: wrk has no open loop; each of {PACED_CONNECTIONS} connections waits its share of the interval before each request, so a stall delays later requests rather than counting against them."
     );
