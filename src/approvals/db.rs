@@ -305,50 +305,69 @@ pub async fn waiting_on(
     limit: i64,
 ) -> sqlx::Result<Vec<Waiting>> {
     let role_keys: Vec<String> = roles.iter().map(|r: Role| r.key().to_string()).collect();
-    sqlx::query_as(
-        // Three ways a step waits on someone, each read in order from its own index and
-        // cut to the page before the rest is joined. "Not their own request" is a lookup per
-        // step rather than a join, which the planner would rather answer by reading every
-        // pending step: the index walk stops when the page is full.
-        "WITH mine AS (
-            (SELECT s.id FROM request_approvals s
-              WHERE $5 AND s.state = 'pending' AND s.approver_user_id = $1
-                AND (SELECT r.filed_by <> $1 AND r.submitted_by IS DISTINCT FROM $1
-                       FROM change_requests r WHERE r.id = s.change_request_id)
-              ORDER BY s.reached_at, s.id LIMIT $4)
-            UNION
-            (SELECT s.id FROM request_approvals s
-              WHERE $5 AND s.state = 'pending'
-                AND s.approver_user_id IN (
-                    SELECT approver_id FROM approval_substitutes
-                     WHERE substitute_id = $1 AND ended_at IS NULL
-                       AND starts_on <= $3 AND ends_on >= $3)
-                AND (SELECT r.filed_by <> $1 AND r.submitted_by IS DISTINCT FROM $1
-                       FROM change_requests r WHERE r.id = s.change_request_id)
-              ORDER BY s.reached_at, s.id LIMIT $4)
-            UNION
-            (SELECT s.id FROM request_approvals s
-              WHERE s.state = 'pending' AND s.approver_role = ANY($2)
-                AND (SELECT r.filed_by <> $1 AND r.submitted_by IS DISTINCT FROM $1
-                       FROM change_requests r WHERE r.id = s.change_request_id)
-              ORDER BY s.reached_at, s.id LIMIT $4))
-         SELECT s.id AS step_id, r.id AS request_id, c.name AS client_name, r.kind,
-                s.name AS step_name, r.credit_cents, r.effective_date, s.reached_at,
-                CASE WHEN s.approver_user_id IS DISTINCT FROM $1 AND s.approver_user_id IS NOT NULL
-                     THEN a.display_name END AS on_behalf_of
-           FROM mine
-           JOIN request_approvals s ON s.id = mine.id
-           JOIN change_requests r ON r.id = s.change_request_id
+    let standing_in = named
+        && sqlx::query_scalar::<_, bool>(
+            "SELECT EXISTS (SELECT 1 FROM approval_substitutes
+                             WHERE substitute_id = $1 AND ended_at IS NULL
+                               AND starts_on <= $2 AND ends_on >= $2)",
+        )
+        .bind(user)
+        .bind(day)
+        .fetch_one(&mut *conn)
+        .await?;
+    // Three ways a step waits on someone; only those that can apply are asked, as PostgreSQL
+    // plans the statement on every execution and each branch costs planning time.
+    let mut ways = Vec::new();
+    if named {
+        ways.push("s.approver_user_id = $1");
+    }
+    if standing_in {
+        ways.push(
+            "s.approver_user_id IN (
+                SELECT approver_id FROM approval_substitutes
+                 WHERE substitute_id = $1 AND ended_at IS NULL
+                   AND starts_on <= $3 AND ends_on >= $3)",
+        );
+    }
+    if !role_keys.is_empty() {
+        ways.push("s.approver_role = ANY($2)");
+    }
+    if ways.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Each way read in order from its own index and cut to the page. "Not their own request"
+    // is a lookup per step rather than a join, which the planner would rather answer by
+    // reading every pending step: the index walk stops when the page is full.
+    let branches: Vec<String> = ways
+        .iter()
+        .map(|way| {
+            format!(
+                "(SELECT s.id, s.name, s.reached_at, s.approver_user_id, s.change_request_id
+                    FROM request_approvals s
+                   WHERE s.state = 'pending' AND {way}
+                     AND (SELECT r.filed_by <> $1 AND r.submitted_by IS DISTINCT FROM $1
+                            FROM change_requests r WHERE r.id = s.change_request_id)
+                   ORDER BY s.reached_at, s.id LIMIT $4)"
+            )
+        })
+        .collect();
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT m.id AS step_id, r.id AS request_id, c.name AS client_name, r.kind,
+                m.name AS step_name, r.credit_cents, r.effective_date, m.reached_at,
+                CASE WHEN m.approver_user_id IS DISTINCT FROM $1 AND m.approver_user_id IS NOT NULL
+                     THEN (SELECT a.display_name FROM users a WHERE a.id = m.approver_user_id)
+                END AS on_behalf_of
+           FROM ({}) m
+           JOIN change_requests r ON r.id = m.change_request_id
            JOIN clients c ON c.id = r.client_id
-           LEFT JOIN users a ON a.id = s.approver_user_id
-          ORDER BY s.reached_at, s.id
+          ORDER BY m.reached_at, m.id
           LIMIT $4",
-    )
+        branches.join(" UNION ")
+    )))
     .bind(user)
     .bind(&role_keys)
     .bind(day)
     .bind(limit)
-    .bind(named)
     .fetch_all(conn)
     .await
 }
