@@ -15,16 +15,29 @@ async fn desk() -> Desk {
     let app = TestApp::spawn().await;
     let am = app.user("am@agency.test", &[Role::AccountManager]).await;
     let amy = app.user("amy@agency.test", &[Role::Retention]).await;
+    let am_cookie = app.session_cookie(am).await;
+    let retention_cookie = app.session_cookie(amy).await;
+    let request = escalate(&app, &am_cookie, am, "Summit Powersports", "CRM-10244").await;
+    Desk {
+        app,
+        request,
+        am_cookie,
+        retention_cookie,
+    }
+}
+
+/// A new client of `am`'s whose cancellation `am` files for the Retention Team; its id.
+async fn escalate(app: &TestApp, am_cookie: &str, am: i64, name: &str, crm: &str) -> i64 {
     let client_id: i64 = sqlx::query_scalar(
         "INSERT INTO clients (name, crm_account_id, account_manager_id, monthly_budget_cents)
-         VALUES ('Summit Powersports', 'CRM-10244', $1, 275000) RETURNING id",
+         VALUES ($1, $2, $3, 275000) RETURNING id",
     )
+    .bind(name)
+    .bind(crm)
     .bind(am)
     .fetch_one(&app.db)
     .await
     .unwrap();
-    let am_cookie = app.session_cookie(am).await;
-    let retention_cookie = app.session_cookie(amy).await;
     let reason: i64 = sqlx::query_scalar("SELECT id FROM change_reasons ORDER BY position LIMIT 1")
         .fetch_one(&app.db)
         .await
@@ -32,7 +45,7 @@ async fn desk() -> Desk {
     let date = (chrono::Utc::now().date_naive() + chrono::Duration::days(30)).to_string();
     let res = client()
         .post(app.url(&format!("/clients/{client_id}/requests")))
-        .header("cookie", &am_cookie)
+        .header("cookie", am_cookie)
         .form(&[
             ("kind", "cancellation"),
             ("cancel_scope", "services_only"),
@@ -44,16 +57,10 @@ async fn desk() -> Desk {
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
-    let request = location(&res)
+    location(&res)
         .trim_start_matches("/requests/")
         .parse()
-        .unwrap();
-    Desk {
-        app,
-        request,
-        am_cookie,
-        retention_cookie,
-    }
+        .unwrap()
 }
 
 impl Desk {
@@ -299,33 +306,7 @@ async fn the_retention_queue_puts_calls_to_make_before_calls_made() {
         .fetch_one(&d.app.db)
         .await
         .unwrap();
-    let other: i64 = sqlx::query_scalar(
-        "INSERT INTO clients (name, crm_account_id, account_manager_id, monthly_budget_cents)
-         VALUES ('Harbor Dental', 'CRM-20511', $1, 150000) RETURNING id",
-    )
-    .bind(am)
-    .fetch_one(&d.app.db)
-    .await
-    .unwrap();
-    let reason: i64 = sqlx::query_scalar("SELECT id FROM change_reasons ORDER BY position LIMIT 1")
-        .fetch_one(&d.app.db)
-        .await
-        .unwrap();
-    let date = (chrono::Utc::now().date_naive() + chrono::Duration::days(30)).to_string();
-    let res = client()
-        .post(d.app.url(&format!("/clients/{other}/requests")))
-        .header("cookie", &d.am_cookie)
-        .form(&[
-            ("kind", "cancellation"),
-            ("cancel_scope", "services_only"),
-            ("effective_date", date.as_str()),
-            ("reason_id", reason.to_string().as_str()),
-            ("escalation", "retention"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303);
+    escalate(&d.app, &d.am_cookie, am, "Harbor Dental", "CRM-20511").await;
     let page = home(d.retention_cookie.clone()).await;
     let (harbor, summit) = (
         page.find("Harbor Dental")
