@@ -78,15 +78,7 @@ impl Chain {
     }
 
     pub async fn page(&self, cookie: &str, path: &str) -> String {
-        client()
-            .get(self.app.url(path))
-            .header("cookie", cookie)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
+        self.app.page(cookie, path).await
     }
 
     /// Files a request for `client` and returns its id.

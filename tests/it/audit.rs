@@ -3,7 +3,7 @@
 use offboarding_desk::audit::{self, Actor};
 use offboarding_desk::auth::roles::Role;
 
-use crate::support::{TestApp, client};
+use crate::support::TestApp;
 
 #[tokio::test]
 async fn audit_rows_cannot_be_changed_or_removed_by_the_app() {
@@ -66,15 +66,7 @@ async fn the_admin_reads_the_log_newest_first_and_pages_back() {
         .unwrap();
     }
     let cookie = app.session_cookie(id).await;
-    let page = client()
-        .get(app.url("/admin/audit?action=test.event"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&cookie, "/admin/audit?action=test.event").await;
     assert!(page.contains("thing #59"));
     assert!(!page.contains("thing #9<"));
     let older = page
@@ -82,15 +74,12 @@ async fn the_admin_reads_the_log_newest_first_and_pages_back() {
         .nth(1)
         .expect("an older page link");
     let before: String = older.chars().take_while(char::is_ascii_digit).collect();
-    let page2 = client()
-        .get(app.url(&format!("/admin/audit?before={before}&action=test.event")))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page2 = app
+        .page(
+            &cookie,
+            &format!("/admin/audit?before={before}&action=test.event"),
+        )
+        .await;
     assert!(page2.contains("thing #9<") && page2.contains("thing #0<"));
     assert!(!page2.contains("thing #59"));
 }

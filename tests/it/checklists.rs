@@ -374,15 +374,7 @@ async fn the_offboarding_sheet_lists_cancelled_clients_and_exports_them() {
         page.contains("Lakeside RV Center") && page.contains("0 of 17"),
         "{page}"
     );
-    let body = crate::support::client()
-        .get(c.app.url("/offboarding.csv"))
-        .header("cookie", &c.am_cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = c.app.page(&c.am_cookie, "/offboarding.csv").await;
     let mut reader = csv::Reader::from_reader(body.as_bytes());
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
     assert_eq!(rows.len(), 1);

@@ -38,15 +38,7 @@ impl Desk {
     }
 
     async fn page(&self, path: &str, cookie: &str) -> String {
-        client()
-            .get(self.app.url(path))
-            .header("cookie", cookie)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
+        self.app.page(cookie, path).await
     }
 
     async fn add(&self, name: &str, crm: &str) -> reqwest::Response {

@@ -133,15 +133,10 @@ async fn saved_with_a_pause_converts_the_request_and_it_remembers_it_was_a_cance
     .await
     .unwrap();
     assert_eq!(to, vec!["am@agency.test"], "the account manager is told");
-    let page = client()
-        .get(d.app.url(&format!("/requests/{}", d.request)))
-        .header("cookie", &d.am_cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = d
+        .app
+        .page(&d.am_cookie, &format!("/requests/{}", d.request))
+        .await;
     for text in [
         "Contract pause",
         "converted from: Cancellation",
@@ -274,21 +269,7 @@ async fn only_retention_records_the_call_and_bad_answers_are_marked_in_place() {
 #[tokio::test]
 async fn the_retention_queue_puts_calls_to_make_before_calls_made() {
     let d = desk().await;
-    let home = |cookie: String| {
-        let url = d.app.url("/");
-        async move {
-            client()
-                .get(url)
-                .header("cookie", cookie)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-        }
-    };
-    let page = home(d.retention_cookie.clone()).await;
+    let page = d.app.page(&d.retention_cookie, "/").await;
     assert!(page.contains("Summit Powersports") && page.contains("Waiting for the call"));
     assert!(!page.contains("ready to submit"));
 
@@ -297,7 +278,7 @@ async fn the_retention_queue_puts_calls_to_make_before_calls_made() {
         &[("call_date", &today()), ("outcome", "not_saved")],
     )
     .await;
-    let page = home(d.retention_cookie.clone()).await;
+    let page = d.app.page(&d.retention_cookie, "/").await;
     assert!(page.contains("Call recorded: ready to submit"), "{page}");
     assert!(!page.contains("Waiting for the call"));
 
@@ -307,7 +288,7 @@ async fn the_retention_queue_puts_calls_to_make_before_calls_made() {
         .await
         .unwrap();
     escalate(&d.app, &d.am_cookie, am, "Harbor Dental", "CRM-20511").await;
-    let page = home(d.retention_cookie.clone()).await;
+    let page = d.app.page(&d.retention_cookie, "/").await;
     let (harbor, summit) = (
         page.find("Harbor Dental")
             .expect("the new request is listed"),

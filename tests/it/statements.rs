@@ -205,19 +205,8 @@ async fn a_long_timeline_shows_its_latest_entries_and_the_rest_on_request() {
         .session_cookie(user(&app, "approver1@bench.test").await)
         .await;
     let page = |path: String| {
-        let cookie = cookie.clone();
-        let url = app.url(&path);
-        async move {
-            crate::support::client()
-                .get(url)
-                .header("cookie", cookie)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-        }
+        let (app, cookie) = (&app, &cookie);
+        async move { app.page(cookie, &path).await }
     };
     let entries = |html: &str| html.matches("<li><span class=\"muted\">").count() as i64;
 

@@ -30,15 +30,7 @@ impl Admin {
     }
 
     async fn get(&self, path: &str) -> String {
-        client()
-            .get(self.app.url(path))
-            .header("cookie", &self.cookie)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
+        self.app.page(&self.cookie, path).await
     }
 
     async fn version(&self, id: i64) -> i32 {

@@ -84,6 +84,19 @@ impl TestApp {
         format!("{}{}", self.base, path)
     }
 
+    /// The HTML of `path` as the session in `cookie` sees it.
+    pub async fn page(&self, cookie: &str, path: &str) -> String {
+        client()
+            .get(self.url(path))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// Creates a user with `roles` and [`PASSWORD`]; returns the id.
     pub async fn user(&self, email: &str, roles: &[Role]) -> i64 {
         let keys: Vec<&str> = roles.iter().map(|r| r.key()).collect();
