@@ -41,6 +41,8 @@ pub struct Config {
     pub shutdown_drain: Duration,
     /// Where email goes.
     pub mail: MailConfig,
+    /// The agency's time zone: every "today", due date, reminder hour and displayed time.
+    pub time_zone: chrono_tz::Tz,
 }
 
 /// How email leaves the app.
@@ -189,6 +191,15 @@ impl Config {
                     )
                 })?,
         };
+        let time_zone = match get("AGENCY_TIME_ZONE") {
+            None => crate::time::server_zone(),
+            Some(v) => v.trim().parse::<chrono_tz::Tz>().map_err(|_| {
+                err(
+                    "AGENCY_TIME_ZONE",
+                    format!("`{v}` is not a time zone name like America/Chicago"),
+                )
+            })?,
+        };
         let database_url = get("DATABASE_URL");
         let data_dir = get("DATA_DIR")
             .map(PathBuf::from)
@@ -224,6 +235,7 @@ impl Config {
             mail,
             approval_nudge_days,
             reminder_days,
+            time_zone,
         })
     }
 
@@ -419,6 +431,16 @@ mod tests {
     }
 
     #[test]
+    fn the_agency_time_zone_is_an_iana_name_and_defaults_to_the_servers() {
+        let c = config(&[("AGENCY_TIME_ZONE", " America/Chicago ")], false).unwrap();
+        assert_eq!(c.time_zone, chrono_tz::America::Chicago);
+        assert_eq!(
+            config(&[], false).unwrap().time_zone,
+            crate::time::server_zone()
+        );
+    }
+
+    #[test]
     fn https_base_url_makes_cookies_secure() {
         let c = config(&[("BASE_URL", "https://desk.example.com/")], false).unwrap();
         assert_eq!(c.base_url, "https://desk.example.com");
@@ -443,6 +465,8 @@ mod tests {
             ("SMTP_TLS", "ssl"),
             ("MAIL_FROM", "not an address"),
             ("MAIL_FROM", "Desk <desk@>"),
+            ("AGENCY_TIME_ZONE", "Central"),
+            ("AGENCY_TIME_ZONE", "America/Chicag0"),
         ] {
             let e = config(&[(var, value)], false).unwrap_err();
             assert_eq!(e.variable, var, "{var}={value}");

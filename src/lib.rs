@@ -19,6 +19,7 @@ pub mod notifications;
 pub mod operations;
 pub mod retention;
 pub mod server;
+pub mod time;
 pub mod users;
 pub mod web;
 

@@ -32,11 +32,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         crate::demo::seed(&db).await?;
     }
     tokio::task::spawn_blocking(crate::auth::password::warm_up);
-    let state = AppState {
-        db: db.clone(),
-        config: config.clone(),
-        outage: Default::default(),
-    };
+    let state = AppState::new(db.clone(), config.clone());
     spawn_housekeeping(state.clone());
 
     let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -156,6 +152,7 @@ pub fn job_runner(config: &crate::config::Config) -> crate::notifications::jobs:
                 base_url: config.base_url.clone(),
                 mail: config.mail.clone(),
                 days: config.approval_nudge_days,
+                zone: config.time_zone,
             },
         )
         .with(
@@ -163,6 +160,7 @@ pub fn job_runner(config: &crate::config::Config) -> crate::notifications::jobs:
             crate::checklists::overdue::OverdueHandler {
                 base_url: config.base_url.clone(),
                 mail: config.mail.clone(),
+                zone: config.time_zone,
             },
         )
         .with(
@@ -170,6 +168,7 @@ pub fn job_runner(config: &crate::config::Config) -> crate::notifications::jobs:
             crate::operations::reminders::ReminderHandler {
                 base_url: config.base_url.clone(),
                 mail: config.mail.clone(),
+                zone: config.time_zone,
             },
         )
 }

@@ -113,7 +113,11 @@ impl Stalled {
 }
 
 /// Steps waiting at least `days` business days, oldest first.
-pub async fn stalled(conn: &mut PgConnection, days: u32) -> sqlx::Result<Vec<Stalled>> {
+pub async fn stalled(
+    conn: &mut PgConnection,
+    days: u32,
+    clock: &crate::time::Clock,
+) -> sqlx::Result<Vec<Stalled>> {
     // Calendar days bound business days from above: a cheap first cut the index serves.
     let mut rows: Vec<Stalled> = sqlx::query_as(
         "SELECT s.id AS step_id, r.id AS request_id, c.name AS client_name, s.name AS step_name,
@@ -129,9 +133,12 @@ pub async fn stalled(conn: &mut PgConnection, days: u32) -> sqlx::Result<Vec<Sta
     .bind(days as i32)
     .fetch_all(conn)
     .await?;
-    let today = Utc::now().date_naive();
+    let today = clock.today();
     for r in rows.iter_mut() {
-        r.business_days = rules::business_days_between(r.reached_at.date_naive(), today);
+        r.business_days = rules::business_days_between(
+            crate::time::day_in(clock.zone(), r.reached_at),
+            today,
+        );
     }
     rows.retain(|r| r.business_days >= days as i64);
     Ok(rows)
@@ -212,7 +219,7 @@ async fn render(
         steps: db::chain_rows(&mut conn).await?,
         options: approver_options(&mut conn).await?,
         conditions: Condition::ALL,
-        stalled: stalled(&mut conn, state.config.approval_nudge_days).await?,
+        stalled: stalled(&mut conn, state.config.approval_nudge_days, &state.clock).await?,
         nudge_days: state.config.approval_nudge_days,
         editing,
         form,

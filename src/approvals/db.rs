@@ -147,7 +147,7 @@ impl StepRow {
 
     pub fn decided(&self) -> String {
         self.decided_at
-            .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+            .map(crate::time::local)
             .unwrap_or_default()
     }
 

@@ -6,6 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono_tz::Tz;
 use serde_json::json;
 use sqlx::PgConnection;
 
@@ -30,10 +31,12 @@ pub fn add_business_days(date: NaiveDate, n: u32) -> NaiveDate {
     day
 }
 
-/// When the `n`th nudge after `from` is due: `days` business days later, same time of day.
-pub fn due_after(from: DateTime<Utc>, days: u32) -> DateTime<Utc> {
-    let date = add_business_days(from.date_naive(), days);
-    date.and_time(from.time()).and_utc()
+/// When the `n`th nudge after `from` is due: `days` business days later in the agency's
+/// `zone`, at the same time of day there.
+pub fn due_after(from: DateTime<Utc>, days: u32, zone: Tz) -> DateTime<Utc> {
+    let local = from.with_timezone(&zone);
+    let date = add_business_days(local.date_naive(), days);
+    crate::time::at_local(zone, date, local.time())
 }
 
 /// Schedules the next nudge of a step that just became someone's turn (or was nudged).
@@ -43,12 +46,13 @@ pub async fn schedule(
     from: DateTime<Utc>,
     days: u32,
     n: u32,
+    zone: Tz,
 ) -> sqlx::Result<()> {
     jobs::schedule(
         conn,
         &format!("approval-nudge:{step_id}:{n}"),
         KIND,
-        due_after(from, days),
+        due_after(from, days, zone),
         json!({ "step_id": step_id, "n": n }),
     )
     .await
@@ -59,6 +63,7 @@ pub struct NudgeHandler {
     pub base_url: String,
     pub mail: MailConfig,
     pub days: u32,
+    pub zone: Tz,
 }
 
 impl NudgeHandler {
@@ -75,11 +80,12 @@ impl NudgeHandler {
         let r = crate::change_requests::db::find(conn, step.change_request_id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("request {} is gone", step.change_request_id))?;
-        let to = db::step_recipients(conn, step.approver(), job.run_at.date_naive()).await?;
+        let day = crate::time::day_in(self.zone, job.run_at);
+        let to = db::step_recipients(conn, step.approver(), day).await?;
         if !to.is_empty() {
             let waited = super::rules::business_days_between(
-                step.reached_at.unwrap_or(job.run_at).date_naive(),
-                job.run_at.date_naive(),
+                crate::time::day_in(self.zone, step.reached_at.unwrap_or(job.run_at)),
+                day,
             );
             let email = emails::notice(
                 &self.base_url,
@@ -109,7 +115,7 @@ impl NudgeHandler {
             .bind(job.run_at)
             .execute(&mut *conn)
             .await?;
-        schedule(conn, step_id, job.run_at, self.days, n + 1).await?;
+        schedule(conn, step_id, job.run_at, self.days, n + 1, self.zone).await?;
         Ok(())
     }
 }
@@ -148,6 +154,28 @@ mod tests {
         let from = DateTime::parse_from_rfc3339("2026-11-27T15:30:00Z")
             .unwrap()
             .with_timezone(&Utc);
-        assert_eq!(due_after(from, 1).to_rfc3339(), "2026-11-30T15:30:00+00:00");
+        assert_eq!(
+            due_after(from, 1, Tz::UTC).to_rfc3339(),
+            "2026-11-30T15:30:00+00:00"
+        );
+    }
+
+    #[test]
+    fn business_days_are_the_agencys() {
+        // Friday 2026-11-27 at 9 p.m. in Chicago is already Saturday in UTC: one business day
+        // later is Monday at 9 p.m. there.
+        let chicago: Tz = "America/Chicago".parse().unwrap();
+        let from = DateTime::parse_from_rfc3339("2026-11-28T03:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            due_after(from, 1, chicago).to_rfc3339(),
+            "2026-12-01T03:00:00+00:00"
+        );
+        assert_eq!(
+            due_after(from, 1, Tz::UTC).to_rfc3339(),
+            "2026-11-30T03:00:00+00:00",
+            "read in UTC it was Saturday, and Monday comes a day early"
+        );
     }
 }

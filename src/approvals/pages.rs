@@ -67,6 +67,7 @@ pub async fn panel(
     conn: &mut PgConnection,
     viewer: Who,
     r: &RequestRow,
+    today: chrono::NaiveDate,
 ) -> AppResult<ApprovalPanel> {
     let steps = if r.approval_round > 0 {
         db::round(conn, r.id, r.approval_round).await?
@@ -86,7 +87,7 @@ pub async fn panel(
     let mut decide = None;
     let mut on_behalf_of = None;
     if let Some(pending) = steps.iter().find(|s| s.is_current()) {
-        let subs = db::substituting_for(conn, viewer.id, Utc::now().date_naive()).await?;
+        let subs = db::substituting_for(conn, viewer.id, today).await?;
         if let Ok(behalf) =
             rules::may_decide(viewer, decide_facts(r, pending, &steps, viewer.id), &subs)
         {
@@ -164,7 +165,7 @@ pub(super) async fn announce_step(
     name: &str,
     approver: rules::Approver,
 ) -> AppResult<()> {
-    let to = db::step_recipients(conn, approver, Utc::now().date_naive()).await?;
+    let to = db::step_recipients(conn, approver, state.clock.today()).await?;
     if to.is_empty() {
         return Ok(());
     }
@@ -240,6 +241,7 @@ pub(super) async fn submit(
         reached,
         state.config.approval_nudge_days,
         1,
+        state.clock.zone(),
     )
     .await?;
     audit::record(
@@ -300,6 +302,7 @@ async fn load_decision(
     tx: &mut PgConnection,
     ctx: &Ctx,
     step_id: i64,
+    today: chrono::NaiveDate,
 ) -> AppResult<(RequestRow, StepRow, Result<Option<i64>, String>)> {
     let request_id = db::request_of(tx, step_id)
         .await?
@@ -309,7 +312,7 @@ async fn load_decision(
         .ok_or(AppError::NotFound)?;
     let step = db::step(tx, step_id).await?.ok_or(AppError::NotFound)?;
     let round = db::round(tx, request_id, step.round).await?;
-    let subs = db::substituting_for(tx, ctx.user.id, Utc::now().date_naive()).await?;
+    let subs = db::substituting_for(tx, ctx.user.id, today).await?;
     let allowed = rules::may_decide(
         who(ctx),
         decide_facts(&r, &step, &round, ctx.user.id),
@@ -349,7 +352,7 @@ async fn begin_decision(
     sending_back: bool,
 ) -> AppResult<Result<Decision<'static>, Response>> {
     let mut tx = state.db.begin().await?;
-    let (r, step, allowed) = load_decision(&mut tx, ctx, step_id).await?;
+    let (r, step, allowed) = load_decision(&mut tx, ctx, step_id, state.clock.today()).await?;
     let on_behalf_of = match allowed {
         Ok(b) => b,
         Err(message) => return Ok(Err(done(tx, ctx, r.id, &message).await?)),
@@ -436,6 +439,7 @@ pub(super) async fn approve(
                 reached,
                 state.config.approval_nudge_days,
                 1,
+                state.clock.zone(),
             )
             .await?;
             announce_step(&mut tx, &state, &r, &next.name, next.approver()).await?;
@@ -467,7 +471,7 @@ async fn approved(
             .bind(r.id)
             .fetch_one(&mut *conn)
             .await?;
-    crate::checklists::create(conn, r).await?;
+    crate::checklists::create(conn, r, state.clock.zone()).await?;
     if r.reverses_id.is_some() {
         crate::operations::reinstate::apply(conn, &state.config, &Actor::from_ctx(ctx), r).await?;
     }
@@ -640,7 +644,7 @@ pub async fn withdrawn_in_approval(
     let Some(pending) = db::cancel_round(conn, r.id, r.approval_round).await? else {
         return Ok(());
     };
-    let to = db::step_recipients(conn, pending.approver(), Utc::now().date_naive()).await?;
+    let to = db::step_recipients(conn, pending.approver(), state.clock.today()).await?;
     if to.is_empty() {
         return Ok(());
     }
@@ -692,7 +696,7 @@ pub(super) async fn process(
         let message = match (&r.processed_by_name, r.processed_at) {
             (Some(by), Some(at)) => format!(
                 "Nothing changed: {by} already marked it processed at {}.",
-                at.format("%Y-%m-%d %H:%M UTC")
+                crate::time::local(at)
             ),
             _ => format!("Nothing changed. {}", refusal.0),
         };

@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::Form;
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -87,7 +87,7 @@ async fn render(
           ORDER BY s.starts_on, s.id",
     )
     .bind(ctx.user.id)
-    .bind(Utc::now().date_naive())
+    .bind(state.clock.today())
     .fetch_all(&mut *conn)
     .await?;
     let people = crate::clients::db::people_with_role(&mut conn, Role::Approver.key())
@@ -105,7 +105,7 @@ async fn render(
 }
 
 pub(super) async fn page(State(state): State<AppState>, ctx: Ctx) -> AppResult<SubstitutesPage> {
-    let today = Utc::now().date_naive().to_string();
+    let today = state.clock.today().to_string();
     let form = SubstituteForm {
         starts_on: today.clone(),
         ends_on: today,
@@ -165,7 +165,7 @@ pub(super) async fn add(
         .map(|p| p.id)
         .filter(|id| *id != ctx.user.id)
         .collect();
-    let (substitute, starts, ends) = match check(&form, &people, Utc::now().date_naive()) {
+    let (substitute, starts, ends) = match check(&form, &people, state.clock.today()) {
         Ok(v) => v,
         Err(errors) => {
             drop(tx);

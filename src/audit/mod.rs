@@ -159,7 +159,7 @@ pub struct EventRow {
 
 impl EventRow {
     pub fn at_display(&self) -> String {
-        self.at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+        crate::time::local_precise(self.at)
     }
 
     pub fn details_display(&self) -> String {

@@ -141,7 +141,7 @@ pub struct AttachmentRow {
 
 impl AttachmentRow {
     pub fn uploaded(&self) -> String {
-        self.uploaded_at.format("%Y-%m-%d %H:%M UTC").to_string()
+        crate::time::local(self.uploaded_at)
     }
 
     pub fn size(&self) -> String {

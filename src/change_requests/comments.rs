@@ -30,7 +30,7 @@ pub struct CommentRow {
 
 impl CommentRow {
     pub fn when(&self) -> String {
-        self.at.format("%Y-%m-%d %H:%M UTC").to_string()
+        crate::time::local(self.at)
     }
 }
 

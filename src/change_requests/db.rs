@@ -141,7 +141,7 @@ impl RequestRow {
     }
 
     pub fn filed(&self) -> String {
-        self.created_at.format("%Y-%m-%d %H:%M UTC").to_string()
+        crate::time::local(self.created_at)
     }
 
     /// How long it has waited in its current state, in words.

@@ -112,6 +112,7 @@ fn page(
 fn parse(
     page: &FormPage,
     fixed: Option<(Escalation, Option<i64>)>,
+    today: chrono::NaiveDate,
 ) -> Result<form::Details, FieldErrors> {
     let reasons: Vec<i64> = page.reasons.iter().map(|r| r.id).collect();
     let tl: Vec<i64> = page.team_leads.iter().map(|p| p.id).collect();
@@ -119,7 +120,7 @@ fn parse(
     form::parse(
         &page.form,
         &form::Choices {
-            today: Utc::now().date_naive(),
+            today,
             reasons: &reasons,
             team_leads: &tl,
             department_managers: &dm,
@@ -142,8 +143,12 @@ async fn client_for_filing(
     Ok(client)
 }
 
-async fn overlap_warning(conn: &mut PgConnection, client_id: i64) -> AppResult<Option<String>> {
-    Ok(db::approved_pending(conn, client_id, Utc::now().date_naive()).await?.map(|(id, date)| {
+async fn overlap_warning(
+    conn: &mut PgConnection,
+    client_id: i64,
+    today: chrono::NaiveDate,
+) -> AppResult<Option<String>> {
+    Ok(db::approved_pending(conn, client_id, today).await?.map(|(id, date)| {
         format!(
             "Approved change request #{id} for this client takes effect on {}: a new request overlaps it.",
             date.format("%b %-d, %Y")
@@ -177,7 +182,7 @@ pub(super) async fn new_page(
     };
     let lists = lists(&mut conn, None).await?;
     let mut p = page(&state, &ctx, (client.id, client.name), None, form, lists);
-    p.warning = overlap_warning(&mut conn, client_id).await?;
+    p.warning = overlap_warning(&mut conn, client_id, state.clock.today()).await?;
     Ok(p.into_response())
 }
 
@@ -198,11 +203,11 @@ pub(super) async fn file(
         form,
         lists,
     );
-    let details = match parse(&p, None) {
+    let details = match parse(&p, None, state.clock.today()) {
         Ok(d) => d,
         Err(errors) => {
             p.errors = errors;
-            p.warning = overlap_warning(&mut tx, client_id).await?;
+            p.warning = overlap_warning(&mut tx, client_id, state.clock.today()).await?;
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
         }
     };
@@ -285,7 +290,7 @@ pub(super) async fn file(
         outbox::enqueue(&mut tx, &state.config.mail, &email).await?;
     }
     let mut message = format!("Change request filed for {}.", client.name);
-    if let Some(w) = overlap_warning(&mut tx, client_id).await? {
+    if let Some(w) = overlap_warning(&mut tx, client_id, state.clock.today()).await? {
         message = format!("{message} Note: {w}");
     }
     commit_and_go(tx, &ctx, &format!("/requests/{id}"), &message).await
@@ -304,7 +309,7 @@ pub struct Event {
 
 impl Event {
     pub fn when(&self) -> String {
-        self.at.format("%Y-%m-%d %H:%M UTC").to_string()
+        crate::time::local(self.at)
     }
 
     pub fn what(&self) -> String {
@@ -568,7 +573,8 @@ async fn page_with_history(
     let questions = super::questions::for_request(&mut conn, id).await?;
     let attachments = super::attachments::for_request(&mut conn, id).await?;
     let comments = super::comments::for_request(&mut conn, id).await?;
-    let approval = crate::approvals::panel(&mut conn, who(ctx), &r).await?;
+    let today = state.clock.today();
+    let approval = crate::approvals::panel(&mut conn, who(ctx), &r, today).await?;
     let sem_task = crate::operations::tasks::sem_task_for(&mut conn, id).await?;
     let may_tick = sem_task.as_ref().is_some_and(|t| {
         crate::operations::rules::may_tick_sem_task(
@@ -581,8 +587,7 @@ async fn page_with_history(
     });
     let reinstate_facts = crate::operations::reinstate::facts(&mut conn, &r).await?;
     let may_reinstate =
-        crate::operations::rules::may_reinstate(who(ctx), reinstate_facts, Utc::now().date_naive())
-            .is_ok();
+        crate::operations::rules::may_reinstate(who(ctx), reinstate_facts, today).is_ok();
     let checklist = crate::checklists::for_request(&mut conn, id).await?;
     Ok(ShowPage {
         checklist_error_for: None,
@@ -616,7 +621,7 @@ async fn page_with_history(
         may_withdraw: rules::may_withdraw(who(ctx), r.facts()).is_ok(),
         may_record: rules::may_record_outcome(who(ctx), facts, recorded).is_ok(),
         outcome_form: crate::retention::form::OutcomeForm {
-            call_date: Utc::now().date_naive().to_string(),
+            call_date: today.to_string(),
             effective_date: r.effective_date.to_string(),
             current_budget: crate::money::cents_for_input(r.current_budget_cents.unwrap_or(0)),
             ..Default::default()
@@ -723,7 +728,11 @@ pub(super) async fn update(
         lists,
     );
     // The escalation was acted on when filed; editing keeps it.
-    let details = match parse(&p, Some((before.escalation(), before.escalated_to))) {
+    let details = match parse(
+        &p,
+        Some((before.escalation(), before.escalated_to)),
+        state.clock.today(),
+    ) {
         Ok(d) => d,
         Err(errors) => {
             p.errors = errors;

@@ -33,12 +33,12 @@ pub struct QuestionRow {
 
 impl QuestionRow {
     pub fn asked(&self) -> String {
-        self.asked_at.format("%Y-%m-%d %H:%M UTC").to_string()
+        crate::time::local(self.asked_at)
     }
 
     pub fn answered(&self) -> String {
         self.answered_at
-            .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+            .map(crate::time::local)
             .unwrap_or_default()
     }
 }

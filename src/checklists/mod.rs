@@ -53,7 +53,11 @@ pub fn routes(r: Routes) -> Routes {
 }
 
 /// Makes the checklist of an approved cancellation, in the approval's transaction.
-pub async fn create(conn: &mut PgConnection, r: &RequestRow) -> sqlx::Result<usize> {
+pub async fn create(
+    conn: &mut PgConnection,
+    r: &RequestRow,
+    zone: chrono_tz::Tz,
+) -> sqlx::Result<usize> {
     if !rules::gets_checklist(r.kind()) || r.reverses_id.is_some() {
         return Ok(0);
     }
@@ -107,7 +111,7 @@ pub async fn create(conn: &mut PgConnection, r: &RequestRow) -> sqlx::Result<usi
         .bind(p.verifies.map(|i| ids[i]))
         .fetch_one(&mut *conn)
         .await?;
-        overdue::schedule(conn, id, "0", 1, overdue::first_due(p.due_on)).await?;
+        overdue::schedule(conn, id, "0", 1, overdue::first_due(p.due_on, zone)).await?;
         ids.push(id);
     }
     Ok(ids.len())
@@ -151,12 +155,12 @@ impl ItemRow {
     pub fn overdue(&self) -> bool {
         self.done_at.is_none()
             && self.cancelled_at.is_none()
-            && self.due_on < Utc::now().date_naive()
+            && self.due_on < crate::time::display_today()
     }
 
     pub fn done(&self) -> String {
         self.done_at
-            .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+            .map(crate::time::local)
             .unwrap_or_default()
     }
 
@@ -236,7 +240,7 @@ impl DeskItem {
         self.due_on.format("%b %-d, %Y").to_string()
     }
     pub fn overdue(&self) -> bool {
-        self.due_on < Utc::now().date_naive()
+        self.due_on < crate::time::display_today()
     }
 }
 
@@ -473,7 +477,7 @@ async fn undo(
     if let Err(refusal) = rules::may_undo(who, facts) {
         return commit_and_go(tx, &ctx, &back, &format!("Nothing changed. {}", refusal.0)).await;
     }
-    reopen(&mut tx, id, item.due_on).await?;
+    reopen(&mut tx, &state.clock, id, item.due_on).await?;
     audit::record(
         &mut tx,
         &Actor::from_ctx(&ctx),
@@ -487,7 +491,12 @@ async fn undo(
 }
 
 /// Marks an item not done again and, if it is past due, restarts its daily reminders.
-async fn reopen(conn: &mut PgConnection, id: i64, due_on: NaiveDate) -> sqlx::Result<()> {
+async fn reopen(
+    conn: &mut PgConnection,
+    clock: &crate::time::Clock,
+    id: i64,
+    due_on: NaiveDate,
+) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE checklist_items SET done_at = NULL, done_by = NULL, note = NULL WHERE id = $1",
     )
@@ -506,8 +515,8 @@ async fn reopen(conn: &mut PgConnection, id: i64, due_on: NaiveDate) -> sqlx::Re
     if pending {
         return Ok(());
     }
-    let now = Utc::now();
-    let at = overdue::first_due(due_on).max(now);
+    let now = clock.now();
+    let at = overdue::first_due(due_on, clock.zone()).max(now);
     overdue::schedule(conn, id, &now.timestamp().to_string(), 1, at).await
 }
 
@@ -551,7 +560,7 @@ async fn send_back(
     .bind(contractor_item)
     .fetch_one(&mut *tx)
     .await?;
-    reopen(&mut tx, contractor_item, due_on).await?;
+    reopen(&mut tx, &state.clock, contractor_item, due_on).await?;
     audit::record(
         &mut tx,
         &Actor::from_ctx(&ctx),

@@ -15,11 +15,10 @@ use crate::notifications::{emails, outbox, recipients};
 
 pub const KIND: &str = "checklist_overdue";
 
-/// The first reminder of an item due `due_on`: the next day, at the reminders' hour.
-pub fn first_due(due_on: NaiveDate) -> DateTime<Utc> {
-    (due_on + Duration::days(1))
-        .and_time(crate::operations::rules::REMINDER_TIME)
-        .and_utc()
+/// The first reminder of an item due `due_on`: the next day, at the reminders' hour in the
+/// agency's `zone`.
+pub fn first_due(due_on: NaiveDate, zone: chrono_tz::Tz) -> DateTime<Utc> {
+    crate::time::at_local(zone, due_on + Duration::days(1), crate::time::REMINDER_TIME)
 }
 
 /// Schedules the `n`th daily reminder of `item` at `at`; `series` tells a fresh series (after
@@ -44,6 +43,7 @@ pub async fn schedule(
 pub struct OverdueHandler {
     pub base_url: String,
     pub mail: MailConfig,
+    pub zone: chrono_tz::Tz,
 }
 
 #[derive(sqlx::FromRow)]

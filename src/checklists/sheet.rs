@@ -66,6 +66,7 @@ pub struct SheetQuery {
 async fn lines(
     conn: &mut PgConnection,
     open_only: bool,
+    today: chrono::NaiveDate,
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<Vec<SheetLine>> {
@@ -94,7 +95,7 @@ async fn lines(
           ORDER BY r.effective_date DESC, r.id DESC
           LIMIT $3 OFFSET $4",
     )
-    .bind(Utc::now().date_naive())
+    .bind(today)
     .bind(open_only)
     .bind(limit)
     .bind(offset)
@@ -120,7 +121,14 @@ pub(super) async fn page(
     let mut pager = Pager::new(q.page, 50);
     pager.keep = format!("&show={}", if open_only { "" } else { "all" });
     let mut conn = state.db.acquire().await?;
-    let rows = lines(&mut conn, open_only, pager.limit(), pager.offset()).await?;
+    let rows = lines(
+        &mut conn,
+        open_only,
+        state.clock.today(),
+        pager.limit(),
+        pager.offset(),
+    )
+    .await?;
     Ok(SheetPage {
         chrome: Chrome::new(&state, &ctx, "/offboarding"),
         lines: pager.trim(rows),
@@ -135,7 +143,7 @@ pub(super) async fn export(
     Query(q): Query<SheetQuery>,
 ) -> AppResult<Response> {
     let mut conn = state.db.acquire().await?;
-    let rows = lines(&mut conn, q.show != "all", 50_000, 0).await?;
+    let rows = lines(&mut conn, q.show != "all", state.clock.today(), 50_000, 0).await?;
     let mut out = csv::Writer::from_writer(Vec::new());
     let fail = |e: csv::Error| AppError::Internal(anyhow::anyhow!(e.to_string()));
     out.write_record([
@@ -178,7 +186,7 @@ pub(super) async fn export(
         header::CONTENT_DISPOSITION,
         HeaderValue::from_str(&format!(
             "attachment; filename=\"offboarding-{}.csv\"",
-            Utc::now().date_naive()
+            state.clock.today()
         ))
         .unwrap_or_else(|_| HeaderValue::from_static("attachment")),
     );

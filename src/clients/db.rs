@@ -96,7 +96,7 @@ impl HistoryRow {
     }
 
     pub fn when(&self) -> String {
-        self.at.format("%Y-%m-%d %H:%M UTC").to_string()
+        crate::time::local(self.at)
     }
 
     pub fn who(&self) -> &str {

@@ -177,7 +177,7 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> AppResult<HomePage> {
     let mut filled = Vec::new();
     for section in sections(ctx.user.roles) {
         let lines = queue(&mut conn, section.role, ctx.user.id).await?;
-        let today = chrono::Utc::now().date_naive();
+        let today = state.clock.today();
         let decisions = match section.role {
             // Steps named for the person, or for someone they stand in for today.
             Role::Approver => {

@@ -70,7 +70,7 @@ impl MessageRow {
 }
 
 fn fmt_time(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+    crate::time::local_precise(t)
 }
 
 const STATES: [&str; 5] = ["queued", "retrying", "sending", "sent", "failed"];

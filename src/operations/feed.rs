@@ -146,7 +146,7 @@ pub(super) async fn serve(
           ORDER BY p.effective_date, p.id
           LIMIT 5000",
     )
-    .bind(Utc::now().date_naive() - Duration::days(60))
+    .bind(state.clock.today() - Duration::days(60))
     .bind(all)
     .bind(user)
     .fetch_all(&state.db)
@@ -161,7 +161,7 @@ pub(super) async fn serve(
         .next()
         .unwrap_or("offboarding-desk")
         .to_string();
-    let body = calendar(&events, &host, &state.config.base_url, Utc::now());
+    let body = calendar(&events, &host, &state.config.base_url, state.clock.now());
     let mut response = body.into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -189,7 +189,7 @@ async fn feed_page(state: &AppState, ctx: &Ctx, new_url: Option<String>) -> AppR
     .await?;
     Ok(FeedPage {
         chrome: Chrome::new(state, ctx, "/planner"),
-        active_since: since.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
+        active_since: since.map(crate::time::local),
         new_url,
         all: sees_all(ctx.user.roles),
     })

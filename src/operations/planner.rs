@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::Form;
-use chrono::{Datelike, Duration, NaiveDate, Utc};
+use chrono::{Datelike, Duration, NaiveDate};
 use serde::Deserialize;
 use serde_json::json;
 use sqlx::PgConnection;
@@ -329,7 +329,7 @@ async fn render(state: &AppState, ctx: &Ctx, filters: Filters) -> AppResult<Plan
     let rows = lines(
         &mut conn,
         &checked,
-        Utc::now().date_naive(),
+        state.clock.today(),
         pager.limit(),
         pager.offset(),
     )
@@ -374,7 +374,7 @@ pub(super) async fn export(
     let rows = lines(
         &mut conn,
         &checked,
-        Utc::now().date_naive(),
+        state.clock.today(),
         EXPORT_LIMIT,
         0,
     )
@@ -421,7 +421,7 @@ pub(super) async fn export(
     );
     let name = format!(
         "attachment; filename=\"planner-{}.csv\"",
-        Utc::now().date_naive()
+        state.clock.today()
     );
     headers.insert(
         header::CONTENT_DISPOSITION,
@@ -501,7 +501,7 @@ pub(super) async fn calendar(
     ctx: Ctx,
     Query(filters): Query<Filters>,
 ) -> AppResult<CalendarPage> {
-    let today = Utc::now().date_naive();
+    let today = state.clock.today();
     let first = parse_month(&filters.month).unwrap_or_else(|| today.with_day(1).expect("day 1"));
     let checked = Checked {
         state: "all",
@@ -619,7 +619,14 @@ pub(super) async fn move_dates(
     .bind(effective)
     .execute(&mut *tx)
     .await?;
-    super::reminders::schedule(&mut tx, id, effective, &state.config.reminder_days).await?;
+    super::reminders::schedule(
+        &mut tx,
+        &state.clock,
+        id,
+        effective,
+        &state.config.reminder_days,
+    )
+    .await?;
     audit::record(
         &mut tx,
         &Actor::from_ctx(&ctx),

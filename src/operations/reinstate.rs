@@ -7,7 +7,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::Form;
-use chrono::Utc;
 use serde::Deserialize;
 use serde_json::json;
 use sqlx::PgConnection;
@@ -74,7 +73,7 @@ pub(super) async fn file(
         roles: ctx.user.roles,
     };
     let f = facts(&mut tx, &r).await?;
-    if let Err(refusal) = rules::may_reinstate(who, f, Utc::now().date_naive()) {
+    if let Err(refusal) = rules::may_reinstate(who, f, state.clock.today()) {
         return commit_and_go(
             tx,
             &ctx,

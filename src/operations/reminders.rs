@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde_json::json;
 use sqlx::PgConnection;
 
@@ -26,11 +26,12 @@ fn key(entry: i64, days: u32) -> String {
 /// gets its job (moved if it existed), and the days now past are cancelled.
 pub async fn schedule(
     conn: &mut PgConnection,
+    clock: &crate::time::Clock,
     entry: i64,
     effective: NaiveDate,
     days: &[u32],
 ) -> sqlx::Result<()> {
-    let times = rules::reminder_times(effective, days, Utc::now());
+    let times = rules::reminder_times(effective, days, clock.now(), clock.zone());
     for d in days {
         match times.iter().find(|(day, _)| day == d) {
             Some((_, at)) => {
@@ -62,6 +63,7 @@ pub async fn cancel_all(conn: &mut PgConnection, entry: i64, days: &[u32]) -> sq
 pub struct ReminderHandler {
     pub base_url: String,
     pub mail: MailConfig,
+    pub zone: chrono_tz::Tz,
 }
 
 #[derive(sqlx::FromRow)]

@@ -1,7 +1,8 @@
 //! After approval, as pure rules: what the change task needs, who does each part, the status a
 //! request leads to, the SEM specialist's pause task, reminders, and when a request is complete.
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
 
 use crate::auth::roles::Role;
 use crate::change_requests::rules::{Kind, Refusal, State, Who};
@@ -202,28 +203,27 @@ pub fn is_complete(f: CompletionFacts) -> bool {
                 && (f.kind != Kind::Cancellation || f.checklist_done)))
 }
 
-/// The hour (UTC) reminders go out on their day: 9 a.m. in the US Central time zone in winter.
-pub const REMINDER_TIME: NaiveTime = match NaiveTime::from_hms_opt(15, 0, 0) {
-    Some(t) => t,
-    None => panic!("a valid time"),
-};
-
-/// When each reminder `days` before `effective` is due; those already past at `now` are left
-/// out, except that the day itself is always kept while it is still that day.
+/// When each reminder `days` before `effective` is due, at the reminders' hour in the agency's
+/// `zone`; those already past at `now` are left out, except that the day itself is always kept
+/// while it is still that day in the agency.
 pub fn reminder_times(
     effective: NaiveDate,
     days: &[u32],
     now: DateTime<Utc>,
+    zone: Tz,
 ) -> Vec<(u32, DateTime<Utc>)> {
+    let today = crate::time::day_in(zone, now);
     let mut out: Vec<(u32, DateTime<Utc>)> = days
         .iter()
         .map(|d| {
-            let at = (effective - Duration::days(*d as i64))
-                .and_time(REMINDER_TIME)
-                .and_utc();
+            let at = crate::time::at_local(
+                zone,
+                effective - Duration::days(*d as i64),
+                crate::time::REMINDER_TIME,
+            );
             (*d, at)
         })
-        .filter(|(d, at)| *at > now || (*d == 0 && now.date_naive() <= effective))
+        .filter(|(d, at)| *at > now || (*d == 0 && today <= effective))
         .map(|(d, at)| (d, at.max(now)))
         .collect();
     out.sort_by_key(|(d, _)| std::cmp::Reverse(*d));
@@ -414,9 +414,18 @@ mod tests {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
     }
 
+    fn chicago() -> Tz {
+        "America/Chicago".parse().unwrap()
+    }
+
     #[test]
-    fn reminders_fall_on_their_days_and_past_ones_are_skipped() {
-        let r = reminder_times(day("2026-12-10"), &[7, 1, 0], at("2026-11-25T10:00:00Z"));
+    fn reminders_fall_on_their_days_at_nine_in_the_agency_and_past_ones_are_skipped() {
+        let r = reminder_times(
+            day("2026-12-10"),
+            &[7, 1, 0],
+            at("2026-11-25T10:00:00Z"),
+            chicago(),
+        );
         assert_eq!(
             r,
             vec![
@@ -426,17 +435,38 @@ mod tests {
             ]
         );
         // Three days before: the 7-day reminder is past and dropped.
-        let r = reminder_times(day("2026-12-10"), &[7, 1, 0], at("2026-12-07T10:00:00Z"));
+        let r = reminder_times(
+            day("2026-12-10"),
+            &[7, 1, 0],
+            at("2026-12-07T10:00:00Z"),
+            chicago(),
+        );
         assert_eq!(r.iter().map(|(d, _)| *d).collect::<Vec<_>>(), vec![1, 0]);
         // On the day, after the hour: the day's reminder still goes, at once.
         let now = at("2026-12-10T18:00:00Z");
         assert_eq!(
-            reminder_times(day("2026-12-10"), &[7, 1, 0], now),
+            reminder_times(day("2026-12-10"), &[7, 1, 0], now, chicago()),
             vec![(0, now)]
+        );
+        // 9 p.m. on the day in Chicago is already the next day in UTC: still the day there.
+        let evening = at("2026-12-11T03:00:00Z");
+        assert_eq!(
+            reminder_times(day("2026-12-10"), &[7, 1, 0], evening, chicago()),
+            vec![(0, evening)]
+        );
+        assert!(
+            reminder_times(day("2026-12-10"), &[0], evening, Tz::UTC).is_empty(),
+            "in UTC the day is over"
         );
         // After the day: nothing.
         assert!(
-            reminder_times(day("2026-12-10"), &[7, 1, 0], at("2026-12-11T09:00:00Z")).is_empty()
+            reminder_times(
+                day("2026-12-10"),
+                &[7, 1, 0],
+                at("2026-12-11T09:00:00Z"),
+                chicago()
+            )
+            .is_empty()
         );
     }
 

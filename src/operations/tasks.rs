@@ -51,7 +51,7 @@ pub struct TaskRow {
 }
 
 fn when(t: Option<DateTime<Utc>>) -> String {
-    t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+    t.map(crate::time::local)
         .unwrap_or_default()
 }
 
@@ -139,7 +139,7 @@ impl SemTaskRow {
         self.due_on.format("%b %-d, %Y").to_string()
     }
     pub fn due_now(&self) -> bool {
-        self.done_at.is_none() && rules::due_now(self.due_on, Utc::now().date_naive())
+        self.done_at.is_none() && rules::due_now(self.due_on, crate::time::display_today())
     }
     pub fn done(&self) -> String {
         when(self.done_at)
@@ -449,6 +449,7 @@ pub(super) async fn add_to_planner(
     .await?;
     super::reminders::schedule(
         &mut tx,
+        &state.clock,
         entry,
         r.effective_date,
         &state.config.reminder_days,
@@ -745,7 +746,7 @@ impl OpenSemTask {
         self.due_on.format("%b %-d, %Y").to_string()
     }
     pub fn due_now(&self) -> bool {
-        rules::due_now(self.due_on, Utc::now().date_naive())
+        rules::due_now(self.due_on, crate::time::display_today())
     }
 }
 

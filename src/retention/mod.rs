@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::Form;
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde_json::json;
 use sqlx::PgConnection;
 
@@ -104,7 +104,7 @@ async fn record(
         )
         .await;
     }
-    let parsed = match form::parse(&input, Utc::now().date_naive(), &r) {
+    let parsed = match form::parse(&input, state.clock.today(), &r) {
         Ok(p) => p,
         Err(errors) => {
             drop(tx);

@@ -36,6 +36,21 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Whether the database was unreachable a moment ago (requests then fail fast).
     pub outage: Arc<outage::Outage>,
+    /// Now and today, in the agency's time zone.
+    pub clock: crate::time::Clock,
+}
+
+impl AppState {
+    /// The state of an app on `db` with `config`; pages show times in its zone.
+    pub fn new(db: PgPool, config: Arc<Config>) -> Self {
+        crate::time::set_display_zone(config.time_zone);
+        AppState {
+            clock: crate::time::Clock::new(config.time_zone),
+            db,
+            config,
+            outage: Default::default(),
+        }
+    }
 }
 
 /// The whole application as a router.

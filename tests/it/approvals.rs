@@ -648,7 +648,7 @@ async fn a_step_left_waiting_nudges_its_approver_once_per_interval_and_stops_onc
             .unwrap();
     assert_eq!(
         run_at,
-        offboarding_desk::approvals::nudges::due_after(reached, 2),
+        offboarding_desk::approvals::nudges::due_after(reached, 2, chrono_tz::Tz::UTC),
         "two business days after it became Jeremy's turn"
     );
     let runner = offboarding_desk::server::job_runner(&c.app.state.config);
@@ -687,7 +687,7 @@ async fn a_step_left_waiting_nudges_its_approver_once_per_interval_and_stops_onc
     .unwrap();
     assert_eq!(
         next,
-        offboarding_desk::approvals::nudges::due_after(run_at, 2)
+        offboarding_desk::approvals::nudges::due_after(run_at, 2, chrono_tz::Tz::UTC)
     );
     c.decide(&c.jeremy_cookie, step1, "approve", "").await;
     runner.run_due(&c.app.db, next).await.unwrap();

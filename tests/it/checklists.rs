@@ -322,6 +322,7 @@ async fn ticks_are_undone_by_who_made_them_sent_back_by_sem_and_overdue_items_na
     // The first reminder time of items due with the effective date, whatever the hour now.
     let due = offboarding_desk::checklists::overdue::first_due(
         chrono::Utc::now().date_naive() + chrono::Duration::days(30),
+        chrono_tz::Tz::UTC,
     ) + chrono::Duration::minutes(1);
     runner.run_due(&c.app.db, due).await.unwrap();
     runner.run_due(&c.app.db, due).await.unwrap();

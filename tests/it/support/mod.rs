@@ -51,6 +51,8 @@ impl TestApp {
         config.bind_addr = addr;
         config.base_url = format!("http://{addr}");
         config.database_url = Some(url.clone());
+        // The tests reckon their dates in UTC; a test about the agency's zone sets its own.
+        config.time_zone = chrono_tz::Tz::UTC;
         adjust(&mut config);
         let pool = offboarding_desk::db::pool_options()
             .min_connections(0)
@@ -58,11 +60,7 @@ impl TestApp {
             .connect_with(offboarding_desk::db::connect_options(&url).unwrap())
             .await
             .expect("connect to the test database");
-        let state = AppState {
-            db: pool.clone(),
-            config: Arc::new(config),
-            outage: Default::default(),
-        };
+        let state = AppState::new(pool.clone(), Arc::new(config));
         let app = offboarding_desk::app(state.clone());
         let server = tokio::spawn(async move {
             axum::serve(
