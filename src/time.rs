@@ -144,10 +144,18 @@ mod tests {
     fn a_skipped_hour_is_taken_an_hour_later_and_a_repeated_one_the_first_time() {
         let zone: Tz = "America/Chicago".parse().unwrap();
         // 2026-03-08 02:30 does not exist in Chicago; 03:30 CDT is 08:30 UTC.
-        let skipped = at_local(zone, d(2026, 3, 8), NaiveTime::from_hms_opt(2, 30, 0).unwrap());
+        let skipped = at_local(
+            zone,
+            d(2026, 3, 8),
+            NaiveTime::from_hms_opt(2, 30, 0).unwrap(),
+        );
         assert_eq!(skipped, Utc.with_ymd_and_hms(2026, 3, 8, 8, 30, 0).unwrap());
         // 2026-11-01 01:30 happens twice; the first (CDT) is 06:30 UTC.
-        let twice = at_local(zone, d(2026, 11, 1), NaiveTime::from_hms_opt(1, 30, 0).unwrap());
+        let twice = at_local(
+            zone,
+            d(2026, 11, 1),
+            NaiveTime::from_hms_opt(1, 30, 0).unwrap(),
+        );
         assert_eq!(twice, Utc.with_ymd_and_hms(2026, 11, 1, 6, 30, 0).unwrap());
     }
 

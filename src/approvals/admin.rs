@@ -135,10 +135,8 @@ pub async fn stalled(
     .await?;
     let today = clock.today();
     for r in rows.iter_mut() {
-        r.business_days = rules::business_days_between(
-            crate::time::day_in(clock.zone(), r.reached_at),
-            today,
-        );
+        r.business_days =
+            rules::business_days_between(crate::time::day_in(clock.zone(), r.reached_at), today);
     }
     rows.retain(|r| r.business_days >= days as i64);
     Ok(rows)
@@ -247,12 +245,10 @@ struct Checked {
 
 fn check(form: &StepForm, options: &[ApproverOption]) -> Result<Checked, FieldErrors> {
     let mut errors = FieldErrors::default();
-    let name = form.name.split_whitespace().collect::<Vec<_>>().join(" ");
-    if name.is_empty() {
-        errors.add("name", "Name the step.");
-    } else if name.chars().count() > 80 {
-        errors.add("name", "At most 80 characters.");
-    }
+    let name = crate::web::text::label(&form.name, 80, "Name the step.").unwrap_or_else(|m| {
+        errors.add("name", m);
+        String::new()
+    });
     let position = match form.position.trim().parse::<i32>() {
         Ok(p) if (1..=99).contains(&p) => p,
         _ => {

@@ -146,9 +146,7 @@ impl StepRow {
     }
 
     pub fn decided(&self) -> String {
-        self.decided_at
-            .map(crate::time::local)
-            .unwrap_or_default()
+        self.decided_at.map(crate::time::local).unwrap_or_default()
     }
 
     /// "Dustin Hunter", or "Dustin Hunter on behalf of Jeremy Bliesner".

@@ -322,15 +322,16 @@ async fn load_decision(
     Ok((r, step, allowed))
 }
 
-fn check_comment(text: &str, required: bool) -> Result<String, &'static str> {
-    let t = text.trim();
-    if required && t.is_empty() {
-        return Err("Say why it goes back: the submitter reads this to fix the request.");
+fn check_comment(text: &str, required: bool) -> Result<String, String> {
+    if required {
+        crate::web::text::required(
+            text,
+            MAX_COMMENT,
+            "Say why it goes back: the submitter reads this to fix the request.",
+        )
+    } else {
+        crate::web::text::paragraph(text, MAX_COMMENT)
     }
-    if t.chars().count() > MAX_COMMENT {
-        return Err("At most 2000 characters.");
-    }
-    Ok(t.to_string())
 }
 
 /// A decision that may go ahead: its transaction (the request locked), the step, on whose
@@ -370,10 +371,10 @@ async fn begin_decision(
             let mut page = crate::change_requests::show_page(state, ctx, r.id).await?;
             if sending_back {
                 page.approval.send_back_text = text;
-                page.approval.send_back_error = message.into();
+                page.approval.send_back_error = message;
             } else {
                 page.approval.comment_text = text;
-                page.approval.comment_error = message.into();
+                page.approval.comment_error = message;
             }
             Ok(Err((StatusCode::UNPROCESSABLE_ENTITY, page).into_response()))
         }
@@ -684,7 +685,7 @@ pub(super) async fn process(
         Err(message) => {
             let mut page = crate::change_requests::show_page(&state, &ctx, id).await?;
             page.approval.process_note = form.note;
-            page.approval.process_error = message.into();
+            page.approval.process_error = message;
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };

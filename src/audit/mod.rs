@@ -193,7 +193,7 @@ async fn log_page(
     ctx: Ctx,
     axum::extract::Query(q): axum::extract::Query<LogQuery>,
 ) -> AppResult<LogPage> {
-    let action = q.action.unwrap_or_default().trim().to_string();
+    let action = crate::web::text::search(&q.action.unwrap_or_default());
     let mut events: Vec<EventRow> = sqlx::query_as(
         "SELECT id, at, actor_label, action, entity_type, entity_id, details, ip
            FROM audit_events

@@ -108,7 +108,15 @@ async fn login(
     previous: Option<Extension<CurrentUser>>,
     axum::Form(form): axum::Form<LoginForm>,
 ) -> AppResult<Response> {
-    let email = form.email.trim().to_string();
+    // Control characters cannot be in anyone's address (and PostgreSQL refuses a NUL byte):
+    // dropped, so the attempt fails like any wrong address.
+    let email: String = form
+        .email
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect::<String>()
+        .trim()
+        .to_string();
     let next = safe_next(Some(&form.next)).to_string();
     let refuse = |state: &AppState, message: &'static str| {
         let mut page = LoginPage::new(state, email.clone(), next.clone());

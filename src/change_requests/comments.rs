@@ -61,20 +61,15 @@ pub(super) async fn add(
     Path(id): Path<i64>,
     Form(form): Form<CommentForm>,
 ) -> AppResult<Response> {
-    let body = form.text.trim().to_string();
-    let problem = if body.is_empty() {
-        Some("Write the comment first.")
-    } else if body.chars().count() > MAX_CHARS {
-        Some("At most 4000 characters.")
-    } else {
-        None
+    let body = match crate::web::text::required(&form.text, MAX_CHARS, "Write the comment first.") {
+        Ok(b) => b,
+        Err(message) => {
+            let mut page = super::show_page(&state, &ctx, id).await?;
+            page.comment_text = form.text;
+            page.comment_error = message;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
     };
-    if let Some(message) = problem {
-        let mut page = super::show_page(&state, &ctx, id).await?;
-        page.comment_text = form.text;
-        page.comment_error = message.into();
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
-    }
     let mut tx = state.db.begin().await?;
     let r = db::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     let who = Who {

@@ -86,11 +86,10 @@ fn date(raw: &str) -> Result<Option<NaiveDate>, &'static str> {
 }
 
 fn text(raw: &str, max: usize, field: &'static str, errors: &mut FieldErrors) -> String {
-    let t = raw.trim().to_string();
-    if t.chars().count() > max {
-        errors.add(field, format!("At most {max} characters."));
-    }
-    t
+    crate::web::text::paragraph(raw, max).unwrap_or_else(|message| {
+        errors.add(field, message);
+        raw.trim().to_string()
+    })
 }
 
 pub fn parse(form: &RequestForm, c: &Choices<'_>) -> Result<Details, FieldErrors> {

@@ -806,17 +806,16 @@ pub(super) async fn withdraw(
     Path(id): Path<i64>,
     Form(form): Form<WithdrawForm>,
 ) -> AppResult<Response> {
-    let reason = form.reason.trim().to_string();
-    if reason.is_empty() || reason.chars().count() > 2000 {
-        let mut p = show_page(&state, &ctx, id).await?;
-        p.withdraw_text = form.reason;
-        p.withdraw_error = if reason.is_empty() {
-            "Say why the request is withdrawn.".into()
-        } else {
-            "At most 2000 characters.".into()
+    let reason =
+        match crate::web::text::required(&form.reason, 2000, "Say why the request is withdrawn.") {
+            Ok(r) => r,
+            Err(message) => {
+                let mut p = show_page(&state, &ctx, id).await?;
+                p.withdraw_text = form.reason;
+                p.withdraw_error = message;
+                return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
+            }
         };
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
-    }
     let mut tx = state.db.begin().await?;
     let r = db::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     let message = match rules::may_withdraw(who(&ctx), r.facts()) {

@@ -37,9 +37,7 @@ impl QuestionRow {
     }
 
     pub fn answered(&self) -> String {
-        self.answered_at
-            .map(crate::time::local)
-            .unwrap_or_default()
+        self.answered_at.map(crate::time::local).unwrap_or_default()
     }
 }
 
@@ -103,14 +101,7 @@ pub(super) struct TextForm {
 }
 
 fn check(text: &str, what: &str) -> Result<String, String> {
-    let t = text.trim();
-    if t.is_empty() {
-        return Err(format!("Write the {what} first."));
-    }
-    if t.chars().count() > 4000 {
-        return Err("At most 4000 characters.".into());
-    }
-    Ok(t.to_string())
+    crate::web::text::required(text, 4000, &format!("Write the {what} first."))
 }
 
 pub(super) async fn ask(

@@ -130,12 +130,11 @@ pub(super) async fn list(State(state): State<AppState>, ctx: Ctx) -> AppResult<R
 /// A checked label and position, or the messages for the form.
 pub fn check(form: &ReasonForm, default_position: i32) -> Result<(String, i32), FieldErrors> {
     let mut errors = FieldErrors::default();
-    let label = form.label.split_whitespace().collect::<Vec<_>>().join(" ");
-    if label.is_empty() {
-        errors.add("label", "Write the reason.");
-    } else if label.chars().count() > 100 {
-        errors.add("label", "A reason has at most 100 characters.");
-    }
+    let label =
+        crate::web::text::label(&form.label, 100, "Write the reason.").unwrap_or_else(|m| {
+            errors.add("label", m);
+            String::new()
+        });
     let position = match form.position.trim() {
         "" => default_position,
         p => match p.parse::<i32>() {

@@ -159,9 +159,7 @@ impl ItemRow {
     }
 
     pub fn done(&self) -> String {
-        self.done_at
-            .map(crate::time::local)
-            .unwrap_or_default()
+        self.done_at.map(crate::time::local).unwrap_or_default()
     }
 
     pub fn facts(&self) -> Option<rules::TickFacts> {
@@ -292,7 +290,7 @@ async fn tick(
     Path(id): Path<i64>,
     Form(form): Form<TickForm>,
 ) -> AppResult<Response> {
-    let note: String = form.note.trim().chars().take(2000).collect();
+    let note = crate::web::text::note(&form.note, 2000);
     let mut tx = state.db.begin().await?;
     let request_id: i64 =
         sqlx::query_scalar("SELECT change_request_id FROM checklist_items WHERE id = $1")
@@ -390,13 +388,9 @@ async fn reason_or_page(
     request_id: i64,
     typed: &str,
 ) -> AppResult<Result<String, Response>> {
-    let reason = typed.trim();
-    let problem = if reason.is_empty() {
-        "Say why."
-    } else if reason.chars().count() > 2000 {
-        "At most 2000 characters."
-    } else {
-        return Ok(Ok(reason.to_string()));
+    let problem = match crate::web::text::required(typed, 2000, "Say why.") {
+        Ok(reason) => return Ok(Ok(reason)),
+        Err(problem) => problem,
     };
     if ctx.user.roles.contains(Role::Contractor) {
         // The contractor has no request page: the desk says it.

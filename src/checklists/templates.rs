@@ -63,12 +63,11 @@ pub struct TemplateForm {
 /// Checked values: (position, title, owner, condition, offset).
 pub fn check(f: &TemplateForm) -> Result<(i32, String, String, String, i32), FieldErrors> {
     let mut e = FieldErrors::default();
-    let title = f.title.split_whitespace().collect::<Vec<_>>().join(" ");
-    if title.is_empty() {
-        e.add("title", "Say what is to be done.");
-    } else if title.chars().count() > 200 {
-        e.add("title", "At most 200 characters.");
-    }
+    let title =
+        crate::web::text::label(&f.title, 200, "Say what is to be done.").unwrap_or_else(|m| {
+            e.add("title", m);
+            String::new()
+        });
     let position = f
         .position
         .trim()

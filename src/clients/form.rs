@@ -83,12 +83,11 @@ fn person(raw: &str, allowed: &[i64]) -> Result<Option<i64>, ()> {
 /// Checks a submitted client against `choices`.
 pub fn parse(form: &ClientForm, choices: &Choices<'_>) -> Result<ClientInput, FieldErrors> {
     let mut errors = FieldErrors::default();
-    let name = form.name.trim().to_string();
-    if name.is_empty() {
-        errors.add("name", "Enter the client's name.");
-    } else if name.chars().count() > 200 {
-        errors.add("name", "A name has at most 200 characters.");
-    }
+    let name =
+        crate::web::text::label(&form.name, 200, "Enter the client's name.").unwrap_or_else(|m| {
+            errors.add("name", m);
+            String::new()
+        });
     let crm = form.crm_account_id.trim().to_string();
     if crm.is_empty() {
         errors.add("crm_account_id", "Enter the CRM account id.");

@@ -219,7 +219,7 @@ fn plan_row(row: &CsvRow, known: &Known<'_>, seen: &mut HashSet<String>) -> Acti
     let crm = row.crm_account_id.clone();
     if crm.is_empty() {
         reasons.push("The account id is missing.".to_string());
-    } else if crm.chars().count() > 64 || crm.chars().any(char::is_whitespace) {
+    } else if crm.chars().count() > 64 || crm.chars().any(|c| c.is_whitespace() || c.is_control()) {
         reasons.push("The account id has spaces or is longer than 64 characters.".to_string());
     } else if !seen.insert(crm.to_lowercase()) {
         reasons.push(format!("Account id {crm} appears earlier in the file."));
@@ -229,6 +229,11 @@ fn plan_row(row: &CsvRow, known: &Known<'_>, seen: &mut HashSet<String>) -> Acti
         reasons.push("The client name is missing.".to_string());
     } else if row.name.chars().count() > 200 {
         reasons.push("The client name is longer than 200 characters.".to_string());
+    } else if row.name.chars().any(char::is_control) {
+        reasons.push(
+            "The client name has a line break or control character; keep it to one line."
+                .to_string(),
+        );
     }
     let person = |cell: &str, map: &HashMap<String, i64>, what: &str, reasons: &mut Vec<String>| {
         if cell.is_empty() {

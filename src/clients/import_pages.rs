@@ -77,9 +77,15 @@ pub(super) async fn upload(
             "The file is not text (UTF-8 CSV). Export the list from the CRM as CSV.".into(),
         ));
     };
+    if content.contains('\0') {
+        return Ok(refuse(
+            "The file has a NUL byte in it, so it is not a CSV export. Export the list from the CRM as CSV.".into(),
+        ));
+    }
     if let Err(message) = import::read(&content) {
         return Ok(refuse(message));
     }
+    let name: String = name.chars().filter(|c| !c.is_control()).collect();
     let mut tx = state.db.begin().await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO client_imports (uploaded_by, file_name, content) VALUES ($1, $2, $3) RETURNING id",

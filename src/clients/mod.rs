@@ -82,7 +82,7 @@ async fn list(
     ctx: Ctx,
     Query(query): Query<ListQuery>,
 ) -> AppResult<ListPage> {
-    let q = query.q.unwrap_or_default().trim().to_string();
+    let q = crate::web::text::search(&query.q.unwrap_or_default());
     let mut pager = Pager::new(query.page, 25);
     if !q.is_empty() {
         pager.keep = format!("&q={}", encode_component(&q));

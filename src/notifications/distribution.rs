@@ -66,10 +66,10 @@ pub(super) async fn add(
     let email = Email::parse(&form.email)
         .map_err(|e| errors.add("email", e))
         .ok();
-    let name = form.name.trim().to_string();
-    if name.chars().count() > 100 {
-        errors.add("name", "A name has at most 100 characters.");
-    }
+    let name = crate::web::text::line(&form.name, 100).unwrap_or_else(|m| {
+        errors.add("name", m);
+        String::new()
+    });
     let Some(email) = email.filter(|_| errors.is_empty()) else {
         return invalid(&state, &ctx, errors, form).await;
     };

@@ -371,14 +371,7 @@ pub(super) async fn export(
 ) -> AppResult<Response> {
     let checked = check(&filters);
     let mut conn = state.db.acquire().await?;
-    let rows = lines(
-        &mut conn,
-        &checked,
-        state.clock.today(),
-        EXPORT_LIMIT,
-        0,
-    )
-    .await?;
+    let rows = lines(&mut conn, &checked, state.clock.today(), EXPORT_LIMIT, 0).await?;
     let mut out = csv::Writer::from_writer(Vec::new());
     let header = [
         "Client",

@@ -53,17 +53,16 @@ pub(super) async fn file(
     Path(id): Path<i64>,
     Form(form): Form<ReinstateForm>,
 ) -> AppResult<Response> {
-    let reason = form.reason.trim().to_string();
-    if reason.is_empty() || reason.chars().count() > 2000 {
-        let mut page = crate::change_requests::show_page(&state, &ctx, id).await?;
-        page.reinstate_text = form.reason;
-        page.reinstate_error = if reason.is_empty() {
-            "Say what the client decided.".into()
-        } else {
-            "At most 2000 characters.".into()
+    let reason =
+        match crate::web::text::required(&form.reason, 2000, "Say what the client decided.") {
+            Ok(r) => r,
+            Err(message) => {
+                let mut page = crate::change_requests::show_page(&state, &ctx, id).await?;
+                page.reinstate_text = form.reason;
+                page.reinstate_error = message;
+                return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+            }
         };
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
-    }
     let mut tx = state.db.begin().await?;
     let r = requests::lock(&mut tx, id)
         .await?

@@ -51,8 +51,7 @@ pub struct TaskRow {
 }
 
 fn when(t: Option<DateTime<Utc>>) -> String {
-    t.map(crate::time::local)
-        .unwrap_or_default()
+    t.map(crate::time::local).unwrap_or_default()
 }
 
 impl TaskRow {
@@ -634,7 +633,7 @@ pub(super) async fn tick_sem_task(
     Path(id): Path<i64>,
     Form(form): Form<TickForm>,
 ) -> AppResult<Response> {
-    let note = form.note.trim().chars().take(2000).collect::<String>();
+    let note = crate::web::text::note(&form.note, 2000);
     let mut tx = state.db.begin().await?;
     let request_id: i64 =
         sqlx::query_scalar("SELECT change_request_id FROM sem_tasks WHERE id = $1")

@@ -70,14 +70,14 @@ pub fn parse(
     if outcome.is_none() {
         errors.add("outcome", "Choose the outcome of the call.");
     }
-    let offered = f.offered.trim().to_string();
-    if offered.chars().count() > 2000 {
-        errors.add("offered", "At most 2000 characters.");
-    }
-    let notes = f.notes.trim().to_string();
-    if notes.chars().count() > 4000 {
-        errors.add("notes", "At most 4000 characters.");
-    }
+    let mut text = |raw: &str, max: usize, field: &'static str| {
+        crate::web::text::paragraph(raw, max).unwrap_or_else(|m| {
+            errors.add(field, m);
+            String::new()
+        })
+    };
+    let offered = text(&f.offered, 2000, "offered");
+    let notes = text(&f.notes, 4000, "notes");
     let mut effective_date = None;
     let mut resume_date = None;
     let (mut current, mut new) = (None, None);

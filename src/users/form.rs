@@ -56,10 +56,12 @@ impl Email {
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && !domain.contains("..");
+        // The mail library's own parser decides, so every address saved is one it can send to.
         if local.is_empty()
             || !domain_ok
             || s.chars()
                 .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>' || c == ',')
+            || s.parse::<lettre::Address>().is_err()
         {
             return Err("Enter an email address like name@agency.com.");
         }
@@ -180,6 +182,11 @@ mod tests {
             "jane@.agency.com",
             "<jane@agency.com>",
             "a@b.com,c@d.com",
+            "name@example.com¿'\"(",
+            "name(comment)@example.com",
+            "na\u{0}me@example.com",
+            "name@exa mple.com",
+            "name@example.com\r\nBcc: x@evil.test",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} accepted");
         }

@@ -102,10 +102,20 @@ pub fn encode_component(s: &str) -> String {
     out
 }
 
-/// A `next` target is followed only when it is a path on this site.
+/// A `next` target is followed only when it is a path on this site. Browsers drop tabs and
+/// line breaks from an address and read `/\t/evil.example` as `//evil.example`, so any
+/// whitespace or control character sends the person home instead (as a CR or LF would also
+/// break the `Location` header).
 pub fn safe_next(next: Option<&str>) -> &str {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(|c| c.is_whitespace() || c.is_control()) =>
+        {
+            n
+        }
         _ => "/",
     }
 }
@@ -138,6 +148,21 @@ mod tests {
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(None), "/");
+        for sneaky in [
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\nSet-Cookie: x=1",
+            "/ /evil.example",
+            "/\u{0}x",
+            "/\u{a0}/evil.example",
+            "/\u{7f}",
+        ] {
+            assert_eq!(safe_next(Some(sneaky)), "/", "{sneaky:?}");
+        }
+        assert_eq!(
+            safe_next(Some("/requests/7?history=all")),
+            "/requests/7?history=all"
+        );
     }
 
     #[test]

@@ -40,6 +40,15 @@ impl From<sqlx::Error> for AppError {
                 AppError::Unavailable(e.to_string())
             }
             sqlx::Error::RowNotFound => AppError::NotFound,
+            // A NUL byte or a character the database cannot store, in something a form let
+            // through: the person is told, not shown an error page with a request id.
+            sqlx::Error::Database(ref d)
+                if matches!(d.code().as_deref(), Some("22021") | Some("22P05")) =>
+            {
+                AppError::BadRequest(
+                    "The text holds a character that cannot be stored (such as a NUL byte). Remove it and try again.".into(),
+                )
+            }
             other => AppError::Internal(other.into()),
         }
     }

@@ -9,6 +9,7 @@ pub mod outage;
 pub mod pages;
 pub mod retire;
 pub mod routes;
+pub mod text;
 
 use std::sync::Arc;
 use std::time::Duration;

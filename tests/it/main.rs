@@ -5,6 +5,7 @@ mod access;
 mod approvals;
 mod audit;
 mod auth;
+mod bad_input;
 mod browser;
 mod browser_approvals;
 mod browser_checklists;
