@@ -344,6 +344,8 @@ pub async fn waiting_on(
                     FROM request_approvals s
                    WHERE s.state = 'pending' AND {way}
                      AND (SELECT r.filed_by <> $1 AND r.submitted_by IS DISTINCT FROM $1
+                                 AND (SELECT c.account_manager_id FROM clients c
+                                       WHERE c.id = r.client_id) IS DISTINCT FROM $1
                             FROM change_requests r WHERE r.id = s.change_request_id)
                    ORDER BY s.reached_at, s.id LIMIT $4)"
             )

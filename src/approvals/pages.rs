@@ -122,6 +122,7 @@ fn decide_facts(r: &RequestRow, step: &StepRow, round: &[StepRow], viewer: i64) 
         approver: step.approver(),
         filed_by: r.filed_by,
         submitted_by: r.submitted_by,
+        account_manager: r.client_account_manager_id,
         decided_another_step: round
             .iter()
             .any(|s| s.id != step.id && s.decided_by == Some(viewer)),
@@ -598,8 +599,17 @@ pub(super) async fn send_back(
         json!({ "step": step.name, "round": step.round, "reason": reason, "on_behalf_of": on_behalf_of }),
     )
     .await?;
-    let mut to = Vec::new();
-    for person in [r.submitted_by, Some(r.filed_by)].into_iter().flatten() {
+    // Everyone who may submit it again (the whole Retention Team once Retention is involved,
+    // otherwise the client's account manager), whoever submitted it, and the account manager.
+    let mut to = if r.has_save_attempt {
+        recipients::holders_of(&mut tx, Role::Retention).await?
+    } else {
+        Vec::new()
+    };
+    for person in [r.submitted_by, r.client_account_manager_id]
+        .into_iter()
+        .flatten()
+    {
         if let Some(address) = recipients::user(&mut tx, person).await?
             && !to.contains(&address)
         {
@@ -616,7 +626,11 @@ pub(super) async fn send_back(
                 kind: "change_request.sent_back",
                 to,
                 subject: format!("{}: sent back by {}", r.client_name, ctx.user.display_name),
-                intro: "An approver sent the change request back. Edit it as the reason asks, then submit it again; the approval chain starts over.",
+                intro: if r.has_save_attempt {
+                    "An approver sent the change request back. The Retention Team edits it as the reason asks, then submits it again; the approval chain starts over."
+                } else {
+                    "An approver sent the change request back. Edit it as the reason asks, then submit it again; the approval chain starts over."
+                },
                 facts,
                 path: format!("/requests/{}", r.id),
                 link_label: "Open the request",

@@ -213,13 +213,15 @@ pub struct DecideFacts {
     pub approver: Approver,
     pub filed_by: i64,
     pub submitted_by: Option<i64>,
+    /// The client's account manager now (the request is theirs).
+    pub account_manager: Option<i64>,
     /// The person already decided another step of this round (for themselves or for someone).
     pub decided_another_step: bool,
 }
 
 /// Approving or sending back a step: its turn, the request in approval, by its approver (or a
 /// holder of its role, or the approver's substitute today), never by whoever filed or submitted
-/// the request, and never by someone who decided another step of the same round (each step is
+/// the request or is the client's account manager, and never by someone who decided another step of the same round (each step is
 /// another pair of eyes). `substituting_for` are the approvers `who` stands in for today. On success,
 /// says on whose behalf the decision is made, if not their own.
 pub fn may_decide(
@@ -230,9 +232,9 @@ pub fn may_decide(
     if f.request_state != State::InApproval || f.step_state != StepState::Pending {
         return Err(Refusal("This step is not waiting for a decision."));
     }
-    if who.id == f.filed_by || Some(who.id) == f.submitted_by {
+    if who.id == f.filed_by || Some(who.id) == f.submitted_by || Some(who.id) == f.account_manager {
         return Err(Refusal(
-            "You filed or submitted this request; someone else must approve it.",
+            "You filed or submitted this request, or its client is yours; someone else must approve it.",
         ));
     }
     if f.decided_another_step {
@@ -418,7 +420,7 @@ mod tests {
                                     let f = SubmitFacts {
                                         facts: Facts {
                                             state,
-                                            filed_by: FILER,
+                                            account_manager: Some(FILER),
                                             has_save_attempt,
                                         },
                                         kind,
@@ -457,7 +459,7 @@ mod tests {
         let f = SubmitFacts {
             facts: Facts {
                 state: State::WithRetention,
-                filed_by: FILER,
+                account_manager: Some(FILER),
                 has_save_attempt: true,
             },
             kind: Kind::Cancellation,
@@ -475,6 +477,7 @@ mod tests {
             approver,
             filed_by: FILER,
             submitted_by: Some(2),
+            account_manager: Some(FILER),
             decided_another_step: false,
         }
     }

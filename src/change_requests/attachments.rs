@@ -137,6 +137,8 @@ pub struct AttachmentRow {
     pub size_bytes: i32,
     pub uploaded_by_name: String,
     pub uploaded_at: DateTime<Utc>,
+    /// When the request's terms changed after it was signed: kept, but no longer counts.
+    pub superseded_at: Option<DateTime<Utc>>,
 }
 
 impl AttachmentRow {
@@ -171,7 +173,7 @@ pub async fn for_request(
 ) -> sqlx::Result<Vec<AttachmentRow>> {
     sqlx::query_as(
         "SELECT a.id, a.original_name, a.content_type, a.size_bytes,
-                u.display_name AS uploaded_by_name, a.uploaded_at
+                u.display_name AS uploaded_by_name, a.uploaded_at, a.superseded_at
            FROM request_attachments a JOIN users u ON u.id = a.uploaded_by
           WHERE a.change_request_id = $1
           ORDER BY a.id",
@@ -179,6 +181,20 @@ pub async fn for_request(
     .bind(request_id)
     .fetch_all(conn)
     .await
+}
+
+/// The request's signed documents no longer match its terms (its budgets or date changed):
+/// they stay on the record, but none counts as signed until a new one is attached. Says how
+/// many were current.
+pub async fn supersede(conn: &mut PgConnection, request_id: i64) -> sqlx::Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE request_attachments SET superseded_at = now()
+          WHERE change_request_id = $1 AND superseded_at IS NULL",
+    )
+    .bind(request_id)
+    .execute(conn)
+    .await?
+    .rows_affected())
 }
 
 /// The uploaded file, read with the size cap applied as it arrives.

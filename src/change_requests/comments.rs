@@ -104,7 +104,7 @@ pub(super) async fn add(
     .await?;
     // The other side of the conversation hears of it.
     let other = if Some(ctx.user.id) == r.escalated_to {
-        r.filed_by
+        r.client_account_manager_id.unwrap_or(r.filed_by)
     } else {
         r.escalated_to.expect("checked by may_comment")
     };

@@ -14,6 +14,8 @@ pub struct RequestRow {
     pub client_name: String,
     pub client_account_manager_id: Option<i64>,
     pub client_sem_specialist_id: Option<i64>,
+    /// The client's monthly budget now.
+    pub client_budget_cents: i64,
     pub kind: String,
     pub cancel_scope: Option<String>,
     pub effective_date: NaiveDate,
@@ -76,7 +78,7 @@ impl RequestRow {
     pub fn facts(&self) -> Facts {
         Facts {
             state: self.state(),
-            filed_by: self.filed_by,
+            account_manager: self.client_account_manager_id,
             has_save_attempt: self.has_save_attempt,
         }
     }
@@ -165,7 +167,7 @@ pub fn waited(d: chrono::Duration) -> String {
 const SELECT: &str = "SELECT r.id, r.client_id, c.name AS client_name,
         c.account_manager_id AS client_account_manager_id,
         c.sem_specialist_id AS client_sem_specialist_id,
-        r.kind, r.cancel_scope, r.effective_date, r.resume_date, r.current_budget_cents,
+        c.monthly_budget_cents AS client_budget_cents, r.kind, r.cancel_scope, r.effective_date, r.resume_date, r.current_budget_cents,
         r.new_budget_cents, r.reason_id, reason.label AS reason, r.reason_text, r.product_notes,
         r.credit_cents, r.credit_reason, r.escalation, r.escalated_to,
         esc.display_name AS escalated_to_name, r.state, r.filed_by,
@@ -173,8 +175,8 @@ const SELECT: &str = "SELECT r.id, r.client_id, c.name AS client_name,
         r.created_at, r.state_changed_at,
         EXISTS (SELECT 1 FROM save_attempts s WHERE s.change_request_id = r.id)
             AS has_save_attempt,
-        (SELECT count(*) FROM request_attachments a WHERE a.change_request_id = r.id)
-            AS attachment_count,
+        (SELECT count(*) FROM request_attachments a
+          WHERE a.change_request_id = r.id AND a.superseded_at IS NULL) AS attachment_count,
         EXISTS (SELECT 1 FROM save_attempts s
                  WHERE s.change_request_id = r.id AND s.outcome IS NOT NULL) AS call_recorded,
         r.submitted_by, sub.display_name AS submitted_by_name, r.submitted_at, r.approval_round,
@@ -218,7 +220,9 @@ pub async fn open_for_client(conn: &mut PgConnection, client_id: i64) -> sqlx::R
     .await
 }
 
-/// An approved request of the client still waiting for its effective date.
+/// An approved request of the client still waiting for its effective date: approved, or
+/// already completed ahead of its date; not a reinstatement (which undoes one) and not one a
+/// reinstatement undid.
 pub async fn approved_pending(
     conn: &mut PgConnection,
     client_id: i64,
@@ -226,7 +230,8 @@ pub async fn approved_pending(
 ) -> sqlx::Result<Option<(i64, NaiveDate)>> {
     sqlx::query_as(
         "SELECT id, effective_date FROM change_requests
-          WHERE client_id = $1 AND state = 'approved' AND effective_date >= $2
+          WHERE client_id = $1 AND state IN ('approved', 'completed') AND effective_date >= $2
+            AND reverses_id IS NULL AND reinstated_at IS NULL
           ORDER BY effective_date LIMIT 1",
     )
     .bind(client_id)
@@ -387,18 +392,20 @@ fn queue_sql(filter: &str, order: &str, page: &str) -> sqlx::AssertSqlSafe<Strin
     ))
 }
 
-/// The Retention Team's queue: save attempts still waiting for the call first, then those
-/// whose call is recorded and that wait to be submitted; oldest first within each.
+/// The Retention Team's queue: save attempts still waiting for the call first, then requests
+/// Retention submitted that an approver sent back, then those whose call is recorded and that
+/// wait to be submitted; oldest first within each.
 pub async fn retention_queue(conn: &mut PgConnection, limit: i64) -> sqlx::Result<Vec<QueueLine>> {
     sqlx::query_as(
-        // Two walks of the retention index in order, each looking up a request's call by its
-        // own index and stopping when the page is full: the second runs only when the first
-        // leaves room. The clients are joined to the page alone.
+        // Three walks in order, each looking up a request's save attempt by its own index and
+        // stopping when the page is full: a later one runs only when the earlier leave room.
+        // The clients are joined to the page alone.
         "SELECT q.id, c.name AS client_name, q.kind, q.state, q.effective_date, q.state_changed_at,
-                CASE WHEN q.called THEN 'Call recorded: ready to submit'
-                     ELSE 'Waiting for the call' END AS step
+                CASE q.rank WHEN 0 THEN 'Waiting for the call'
+                            WHEN 1 THEN 'Sent back: fix it and submit again'
+                            ELSE 'Call recorded: ready to submit' END AS step
            FROM ((SELECT r.id, r.client_id, r.kind, r.state, r.effective_date, r.state_changed_at,
-                         false AS called
+                         0 AS rank
                     FROM change_requests r
                    WHERE r.state = 'with_retention'
                      AND (SELECT s.outcome IS NOT NULL FROM save_attempts s
@@ -407,7 +414,15 @@ pub async fn retention_queue(conn: &mut PgConnection, limit: i64) -> sqlx::Resul
                    LIMIT $1)
                  UNION ALL
                  (SELECT r.id, r.client_id, r.kind, r.state, r.effective_date, r.state_changed_at,
-                         true
+                         1
+                    FROM change_requests r
+                   WHERE r.state = 'changes_requested'
+                     AND EXISTS (SELECT 1 FROM save_attempts s WHERE s.change_request_id = r.id)
+                   ORDER BY r.state_changed_at, r.id
+                   LIMIT $1)
+                 UNION ALL
+                 (SELECT r.id, r.client_id, r.kind, r.state, r.effective_date, r.state_changed_at,
+                         2
                     FROM change_requests r
                    WHERE r.state = 'with_retention'
                      AND (SELECT s.outcome IS NOT NULL FROM save_attempts s
@@ -416,21 +431,25 @@ pub async fn retention_queue(conn: &mut PgConnection, limit: i64) -> sqlx::Resul
                    LIMIT $1)
                  LIMIT $1) q
            JOIN clients c ON c.id = q.client_id
-          ORDER BY q.called, q.state_changed_at, q.id",
+          ORDER BY q.rank, q.state_changed_at, q.id",
     )
     .bind(limit)
     .fetch_all(conn)
     .await
 }
 
-/// Open requests filed by `user`, oldest first.
-pub async fn filed_by_open(
+/// Open requests of the clients `user` is account manager of (whoever filed them), oldest
+/// first: a client handed to another account manager brings its open request along.
+pub async fn managed_open(
     conn: &mut PgConnection,
     user: i64,
     limit: i64,
 ) -> sqlx::Result<Vec<QueueLine>> {
     sqlx::query_as(queue_sql(
-        &format!("r.filed_by = $1 AND r.state IN {OPEN_STATES}"),
+        &format!(
+            "r.client_id IN (SELECT id FROM clients WHERE account_manager_id = $1)
+             AND r.state IN {OPEN_STATES}"
+        ),
         "r.state_changed_at, r.id",
         "LIMIT $2",
     ))

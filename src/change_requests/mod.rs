@@ -5,6 +5,7 @@ pub mod attachments;
 pub mod comments;
 pub mod db;
 pub mod form;
+pub mod handover;
 mod pages;
 pub mod questions;
 pub mod reasons;

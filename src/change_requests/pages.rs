@@ -623,7 +623,10 @@ async fn page_with_history(
         outcome_form: crate::retention::form::OutcomeForm {
             call_date: today.to_string(),
             effective_date: r.effective_date.to_string(),
-            current_budget: crate::money::cents_for_input(r.current_budget_cents.unwrap_or(0)),
+            // A cancellation has no budget of its own yet: the client's, as filing prefills.
+            current_budget: crate::money::cents_for_input(
+                r.current_budget_cents.unwrap_or(r.client_budget_cents),
+            ),
             ..Default::default()
         },
         outcome_errors: FieldErrors::default(),
@@ -746,6 +749,16 @@ pub(super) async fn update(
         p.errors.add("kind", "A request escalated to Retention becomes an addendum through the retention outcome, not by editing.");
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
     }
+    if before.call_recorded && details.kind != before.kind() {
+        p.errors.add(
+            "kind",
+            format!(
+                "The retention call decided this request is a {}. To change that, Retention corrects the call's outcome.",
+                before.kind_label().to_lowercase()
+            ),
+        );
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
+    }
     let Some(new_version) = db::update_details(&mut tx, id, version, &details).await? else {
         p.conflict = Some("Someone else changed this request while you were editing. What they saved is on the request's page; your changes are below. Save again to apply them.".into());
         p.form.version = before.version;
@@ -777,6 +790,16 @@ pub(super) async fn update(
         .field("product_notes", &before.product_notes, &after.product_notes)
         .field("credit_cents", before.credit_cents, after.credit_cents)
         .field("credit_reason", &before.credit_reason, &after.credit_reason);
+    // A signature is for the terms it was given: new budgets or a new date need a new one.
+    let terms_changed = before.kind != after.kind
+        || before.effective_date != after.effective_date
+        || before.current_budget_cents != after.current_budget_cents
+        || before.new_budget_cents != after.new_budget_cents;
+    let superseded = if terms_changed && before.attachment_count > 0 {
+        super::attachments::supersede(&mut tx, id).await?
+    } else {
+        0
+    };
     let message = if changes.is_empty() {
         "Nothing changed.".to_string()
     } else {
@@ -786,10 +809,18 @@ pub(super) async fn update(
             "change_request.edited",
             "change_request",
             Some(id.to_string()),
-            json!({ "changes": changes.into_json(), "version": new_version }),
+            json!({
+                "changes": changes.into_json(),
+                "version": new_version,
+                "signed_document_superseded": superseded > 0,
+            }),
         )
         .await?;
-        "Change request saved.".to_string()
+        if superseded > 0 {
+            "Change request saved. The signed addendum no longer matches the new terms: attach one the client signed for them before submitting.".to_string()
+        } else {
+            "Change request saved.".to_string()
+        }
     };
     commit_and_go(tx, &ctx, &format!("/requests/{id}"), &message).await
 }

@@ -148,7 +148,9 @@ impl State {
 #[derive(Clone, Copy, Debug)]
 pub struct Facts {
     pub state: State,
-    pub filed_by: i64,
+    /// The client's account manager now: whoever filed it, the request is theirs once the
+    /// client is handed to them.
+    pub account_manager: Option<i64>,
     /// Retention is involved: a save attempt exists.
     pub has_save_attempt: bool,
 }
@@ -237,17 +239,22 @@ pub fn may_withdraw(who: Who, facts: Facts) -> Result<(), Refusal> {
 }
 
 /// Who submits (and so resubmits, or withdraws from the approvers): Retention when a save
-/// attempt exists, otherwise the account manager who filed it.
+/// attempt exists, otherwise the client's account manager.
 pub fn is_submitter(who: Who, facts: Facts) -> bool {
     if facts.has_save_attempt {
         who.roles.contains(Role::Retention)
     } else {
-        who.id == facts.filed_by && who.roles.contains(Role::AccountManager)
+        is_account_manager(who, facts)
     }
 }
 
+/// `who` is the client's account manager now.
+pub fn is_account_manager(who: Who, facts: Facts) -> bool {
+    facts.account_manager == Some(who.id) && who.roles.contains(Role::AccountManager)
+}
+
 fn is_owner(who: Who, facts: Facts) -> bool {
-    (who.id == facts.filed_by && who.roles.contains(Role::AccountManager))
+    is_account_manager(who, facts)
         || (facts.has_save_attempt && who.roles.contains(Role::Retention))
 }
 
@@ -276,7 +283,7 @@ mod tests {
     fn facts(state: State, has_save_attempt: bool) -> Facts {
         Facts {
             state,
-            filed_by: FILER,
+            account_manager: Some(FILER),
             has_save_attempt,
         }
     }
@@ -521,7 +528,7 @@ mod outcome_tests {
                         };
                         let f = Facts {
                             state,
-                            filed_by: 1,
+                            account_manager: Some(1),
                             has_save_attempt: has,
                         };
                         let expected = role == Role::Retention
@@ -542,7 +549,7 @@ mod outcome_tests {
 
 /// Asking the client's SEM specialist: the request's account manager, while it is open.
 pub fn may_ask(who: Who, facts: Facts, sem_specialist: Option<i64>) -> Result<(), Refusal> {
-    if !(who.id == facts.filed_by && who.roles.contains(Role::AccountManager)) {
+    if !is_account_manager(who, facts) {
         return Err(Refusal(
             "Only the request's account manager asks the SEM specialist.",
         ));
@@ -587,7 +594,7 @@ mod question_tests {
                         };
                         let f = Facts {
                             state,
-                            filed_by: 1,
+                            account_manager: Some(1),
                             has_save_attempt: false,
                         };
                         let expected = id == 1
@@ -660,8 +667,7 @@ pub fn may_comment(who: Who, facts: Facts, escalated_to: Option<i64>) -> Result<
     };
     let escalated_here = who.id == person
         && (who.roles.contains(Role::TeamLead) || who.roles.contains(Role::DepartmentManager));
-    let filer = who.id == facts.filed_by && who.roles.contains(Role::AccountManager);
-    if !(escalated_here || filer) {
+    if !(escalated_here || is_account_manager(who, facts)) {
         return Err(Refusal(
             "Only the person the request was escalated to and its account manager comment on it.",
         ));
@@ -691,7 +697,7 @@ mod attach_and_comment_tests {
                             };
                             let f = Facts {
                                 state,
-                                filed_by: 1,
+                                account_manager: Some(1),
                                 has_save_attempt: has,
                             };
                             let owner = (id == 1 && role == Role::AccountManager)
@@ -726,7 +732,7 @@ mod attach_and_comment_tests {
                         };
                         let f = Facts {
                             state,
-                            filed_by: 1,
+                            account_manager: Some(1),
                             has_save_attempt: false,
                         };
                         let person =

@@ -318,22 +318,11 @@ async fn tick(
         format!("/requests/{request_id}")
     };
     let facts = item.facts().ok_or(AppError::NotFound)?;
+    if !who.roles.contains(facts.owner) {
+        return refuse_foreign(tx, &ctx, id, "done").await;
+    }
     if let Err(refusal) = rules::may_tick(who, facts) {
-        // Someone else's item: refused and on the record, like a refused route.
-        if !who.roles.contains(facts.owner) {
-            audit::record(
-                &mut tx,
-                &Actor::from_ctx(&ctx),
-                "access.refused",
-                "checklist_item",
-                Some(id.to_string()),
-                json!({ "method": "POST", "path": format!("/checklist/{id}/done") }),
-            )
-            .await?;
-            tx.commit().await?;
-            return Err(AppError::Forbidden);
-        }
-        return commit_and_go(tx, &ctx, &back, &format!("Nothing changed. {}", refusal.0)).await;
+        return refuse(tx, &ctx, &back, id, "done", refusal).await;
     }
     sqlx::query(
         "UPDATE checklist_items SET done_at = now(), done_by = $2, note = NULLIF($3, '') WHERE id = $1",
@@ -363,6 +352,58 @@ async fn tick(
         format!("Done: {}.", item.title)
     };
     commit_and_go(tx, &ctx, &back, &message).await
+}
+
+/// Someone else's item (another role's): refused and on the record, like a refused route, and
+/// nothing about the item said.
+async fn refuse_foreign(
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    ctx: &Ctx,
+    id: i64,
+    action: &str,
+) -> AppResult<Response> {
+    audit::record(
+        &mut tx,
+        &Actor::from_ctx(ctx),
+        "access.refused",
+        "checklist_item",
+        Some(id.to_string()),
+        json!({ "method": "POST", "path": format!("/checklist/{id}/{action}") }),
+    )
+    .await?;
+    tx.commit().await?;
+    Err(AppError::Forbidden)
+}
+
+/// An action on one's own kind of item that the rules refuse. The contractor, who may see
+/// only its own work, is told nothing about the item's state, and the refusal is recorded.
+async fn refuse(
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    ctx: &Ctx,
+    back: &str,
+    id: i64,
+    action: &str,
+    refusal: crate::change_requests::rules::Refusal,
+) -> AppResult<Response> {
+    if !ctx.user.roles.contains(Role::Contractor) {
+        return commit_and_go(tx, ctx, back, &format!("Nothing changed. {}", refusal.0)).await;
+    }
+    audit::record(
+        &mut tx,
+        &Actor::from_ctx(ctx),
+        "checklist.refused",
+        "checklist_item",
+        Some(id.to_string()),
+        json!({ "action": action, "why": refusal.0 }),
+    )
+    .await?;
+    commit_and_go(
+        tx,
+        ctx,
+        back,
+        "Nothing changed: that is not an open item of yours you can do this to.",
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -442,6 +483,10 @@ async fn undo(
 ) -> AppResult<Response> {
     let mut tx = state.db.begin().await?;
     let (request_id, item, closed) = load_locked(&mut tx, id).await?;
+    let owner = item.owner().ok_or(AppError::NotFound)?;
+    if !ctx.user.roles.contains(owner) {
+        return refuse_foreign(tx, &ctx, id, "undo").await;
+    }
     let reason = match reason_or_page(&state, &ctx, id, request_id, &form.reason).await? {
         Ok(r) => r,
         Err(response) => return Ok(response),
@@ -462,14 +507,14 @@ async fn undo(
         roles: ctx.user.roles,
     };
     let facts = rules::UndoFacts {
-        owner: item.owner().ok_or(AppError::NotFound)?,
+        owner,
         done_by,
         verification_done,
         closed,
     };
     let back = back_for(&ctx, request_id);
     if let Err(refusal) = rules::may_undo(who, facts) {
-        return commit_and_go(tx, &ctx, &back, &format!("Nothing changed. {}", refusal.0)).await;
+        return refuse(tx, &ctx, &back, id, "undo", refusal).await;
     }
     reopen(&mut tx, &state.clock, id, item.due_on).await?;
     audit::record(
@@ -543,7 +588,7 @@ async fn send_back(
         verification.done_at.is_some(),
         closed,
     ) {
-        return commit_and_go(tx, &ctx, &back, &format!("Nothing changed. {}", refusal.0)).await;
+        return refuse(tx, &ctx, &back, id, "send-back", refusal).await;
     }
     let (title, due_on, client_name): (String, NaiveDate, String) = sqlx::query_as(
         "SELECT i.title, i.due_on, c.name FROM checklist_items i

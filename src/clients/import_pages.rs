@@ -298,6 +298,12 @@ pub(super) async fn apply(
                 values,
                 changed,
             } => {
+                let manager_before: Option<i64> = sqlx::query_scalar(
+                    "SELECT account_manager_id FROM clients WHERE id = $1 FOR UPDATE",
+                )
+                .bind(client_id)
+                .fetch_one(&mut *tx)
+                .await?;
                 sqlx::query(
                     "UPDATE clients SET name = $2, account_manager_id = $3, sem_specialist_id = $4,
                             monthly_budget_cents = $5, ad_products = $6, status = $7, version = version + 1
@@ -311,6 +317,15 @@ pub(super) async fn apply(
                 .bind(&values.ad_products)
                 .bind(&values.status)
                 .execute(&mut *tx)
+                .await?;
+                crate::change_requests::handover::client_handed_over(
+                    &mut tx,
+                    &state.config,
+                    &Actor::from_ctx(&ctx),
+                    *client_id,
+                    manager_before,
+                    values.account_manager_id,
+                )
                 .await?;
                 if changed.contains(&"status") || changed.contains(&"monthly budget") {
                     db::record_history(

@@ -345,6 +345,19 @@ async fn update(
             return Ok(unprocessable(page));
         }
     };
+    // An open request waits on the client's account manager: it cannot be left with nobody.
+    if input.account_manager_id.is_none()
+        && before.account_manager_id.is_some()
+        && crate::change_requests::db::open_for_client(&mut tx, id)
+            .await?
+            .is_some()
+    {
+        page.errors.add(
+            "account_manager_id",
+            "This client has an open change request, which its account manager takes on: choose who does.",
+        );
+        return Ok(unprocessable(page));
+    }
     match db::update(&mut tx, id, version, &input).await? {
         Saved::AccountIdTaken => {
             page.errors.add(
@@ -377,6 +390,15 @@ async fn update(
         )
         .await?;
     }
+    crate::change_requests::handover::client_handed_over(
+        &mut tx,
+        &state.config,
+        &Actor::from_ctx(&ctx),
+        id,
+        before.account_manager_id,
+        input.account_manager_id,
+    )
+    .await?;
     let mut changes = audit::Changes::default();
     changes
         .field("name", &before.name, &input.name)

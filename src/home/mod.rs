@@ -126,7 +126,7 @@ async fn queue(
 ) -> sqlx::Result<Vec<QueueLine>> {
     use crate::change_requests::rules::State;
     match role {
-        Role::AccountManager => db::filed_by_open(conn, user, QUEUE_LIMIT).await,
+        Role::AccountManager => db::managed_open(conn, user, QUEUE_LIMIT).await,
         Role::Retention => db::retention_queue(conn, QUEUE_LIMIT).await,
         Role::TeamLead | Role::DepartmentManager => {
             db::escalated_to_open(conn, user, QUEUE_LIMIT).await

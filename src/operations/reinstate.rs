@@ -33,7 +33,7 @@ pub async fn facts(conn: &mut PgConnection, r: &RequestRow) -> sqlx::Result<Rein
     Ok(ReinstateFacts {
         kind: r.kind(),
         state: r.state(),
-        filed_by: r.filed_by,
+        account_manager: r.client_account_manager_id,
         effective: r.effective_date,
         is_reversal: r.reverses_id.is_some(),
         already_reinstated: r.reinstated_at.is_some(),

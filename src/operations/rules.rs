@@ -492,7 +492,8 @@ mod tests {
 pub struct ReinstateFacts {
     pub kind: Kind,
     pub state: State,
-    pub filed_by: i64,
+    /// The client's account manager now.
+    pub account_manager: Option<i64>,
     pub effective: NaiveDate,
     pub is_reversal: bool,
     pub already_reinstated: bool,
@@ -500,12 +501,12 @@ pub struct ReinstateFacts {
     pub reversal_open: bool,
 }
 
-/// Reinstating (the client changed their mind): the account manager who filed an approved
+/// Reinstating (the client changed their mind): the client's account manager, on an approved
 /// cancellation or pause, before its effective date, once.
 pub fn may_reinstate(who: Who, f: ReinstateFacts, today: NaiveDate) -> Result<(), Refusal> {
-    if !(who.id == f.filed_by && who.roles.contains(Role::AccountManager)) {
+    if !(f.account_manager == Some(who.id) && who.roles.contains(Role::AccountManager)) {
         return Err(Refusal(
-            "Only the account manager who filed the request asks to reinstate the client.",
+            "Only the client's account manager asks to reinstate the client.",
         ));
     }
     if f.is_reversal || !needs_planner(f.kind) {
@@ -548,7 +549,7 @@ mod reinstate_tests {
                                 let f = ReinstateFacts {
                                     kind,
                                     state,
-                                    filed_by: 1,
+                                    account_manager: Some(1),
                                     effective: today + Duration::days(days),
                                     is_reversal: flags & 1 != 0,
                                     already_reinstated: flags & 2 != 0,

@@ -186,7 +186,10 @@ async fn record(
         json!({ "outcome": parsed.outcome.key(), "from_kind": from_kind, "to_kind": after.kind, "state": after.state, "call_date": parsed.call_date }),
     )
     .await?;
-    if let Some(am) = recipients::user(&mut tx, r.filed_by).await? {
+    if let Some(am) = match r.client_account_manager_id {
+        Some(am) => recipients::user(&mut tx, am).await?,
+        None => None,
+    } {
         let email = emails::notice(
             &state.config.base_url,
             emails::Notice {

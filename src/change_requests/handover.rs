@@ -1,0 +1,75 @@
+//! A client handed to another account manager: its open request goes with it. The new account
+//! manager edits, withdraws and (without Retention) submits it, it moves to their desk, and
+//! the hand-over is on the request's timeline; the new account manager is told by email.
+
+use serde_json::json;
+use sqlx::PgConnection;
+
+use crate::audit::{self, Actor};
+use crate::config::Config;
+use crate::notifications::{emails, outbox, recipients};
+
+/// Records the hand-over of `client_id` from one account manager to another on its open
+/// request, if it has one, and tells the new one. Runs in the caller's transaction, after the
+/// client row is updated.
+pub async fn client_handed_over(
+    conn: &mut PgConnection,
+    config: &Config,
+    actor: &Actor,
+    client_id: i64,
+    from: Option<i64>,
+    to: Option<i64>,
+) -> anyhow::Result<()> {
+    if from == to {
+        return Ok(());
+    }
+    let Some(request_id) = super::db::open_for_client(conn, client_id).await? else {
+        return Ok(());
+    };
+    let names: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, display_name FROM users WHERE id = ANY($1)")
+            .bind([from, to].into_iter().flatten().collect::<Vec<i64>>())
+            .fetch_all(&mut *conn)
+            .await?;
+    let name_of = |id: Option<i64>| {
+        id.and_then(|id| names.iter().find(|(u, _)| *u == id))
+            .map(|(_, n)| n.clone())
+            .unwrap_or_else(|| "nobody".into())
+    };
+    audit::record(
+        conn,
+        actor,
+        "change_request.account_manager_changed",
+        "change_request",
+        Some(request_id.to_string()),
+        json!({ "from": from, "to": to, "from_name": name_of(from), "to_name": name_of(to) }),
+    )
+    .await?;
+    let Some(to_user) = to else { return Ok(()) };
+    let Some(address) = recipients::user(conn, to_user).await? else {
+        return Ok(());
+    };
+    let r = super::db::find(conn, request_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("request {request_id} is gone"))?;
+    let email = emails::notice(
+        &config.base_url,
+        emails::Notice {
+            kind: "change_request.account_manager_changed",
+            to: vec![address],
+            subject: format!("{}: its open change request is now yours", r.client_name),
+            intro: "The client was handed to you, and its open change request with it: it is on your desk, and you take it on from here.",
+            facts: vec![
+                ("Client", r.client_name.clone()),
+                ("Request", r.kind_label().to_string()),
+                ("Where it stands", r.state_label().to_string()),
+                ("Account manager before", name_of(from)),
+            ],
+            path: format!("/requests/{request_id}"),
+            link_label: "Open the change request",
+            related: Some(("change_request", request_id.to_string())),
+        },
+    )?;
+    outbox::enqueue(conn, &config.mail, &email).await?;
+    Ok(())
+}
