@@ -21,3 +21,8 @@ ALTER TABLE request_approvals
     ADD COLUMN flagged_reason text;
 CREATE INDEX request_approvals_flagged_idx ON request_approvals (flagged_at, id)
     WHERE state = 'pending' AND flagged_at IS NOT NULL;
+
+-- A cancellation Retention converted keeps its scope, so correcting the call's outcome to "not
+-- saved" brings back the cancellation as it was filed.
+ALTER TABLE change_requests ADD COLUMN original_cancel_scope text
+    CHECK (original_cancel_scope IN ('services_only', 'leave_platform'));

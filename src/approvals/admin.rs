@@ -98,6 +98,9 @@ pub struct Stalled {
     pub approver_role: Option<String>,
     pub approver_name: Option<String>,
     pub reached_at: DateTime<Utc>,
+    /// Why nobody could decide it when it was reached (flagged at once, not after the nudge
+    /// interval).
+    pub flagged_reason: Option<String>,
     #[sqlx(skip)]
     pub business_days: i64,
 }
@@ -112,33 +115,53 @@ impl Stalled {
     }
 }
 
-/// Steps waiting at least `days` business days, oldest first.
+const STALLED_SELECT: &str = "SELECT s.id AS step_id, r.id AS request_id, c.name AS client_name,
+        s.name AS step_name, s.approver_user_id, s.approver_role, u.display_name AS approver_name,
+        s.reached_at, s.flagged_reason
+   FROM request_approvals s
+   JOIN change_requests r ON r.id = s.change_request_id
+   JOIN clients c ON c.id = r.client_id
+   LEFT JOIN users u ON u.id = s.approver_user_id";
+
+/// Steps nobody could decide when they were reached, oldest first: they wait on the admin.
+pub async fn flagged(conn: &mut PgConnection, limit: i64) -> sqlx::Result<Vec<Stalled>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{STALLED_SELECT}
+          WHERE s.state = 'pending' AND s.flagged_at IS NOT NULL
+          ORDER BY s.flagged_at, s.id
+          LIMIT $1"
+    )))
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// The steps that need the admin: those flagged when reached, then those waiting at least
+/// `days` business days; oldest first within each.
 pub async fn stalled(
     conn: &mut PgConnection,
     days: u32,
     clock: &crate::time::Clock,
 ) -> sqlx::Result<Vec<Stalled>> {
+    let mut rows = flagged(conn, 500).await?;
     // Calendar days bound business days from above: a cheap first cut the index serves.
-    let mut rows: Vec<Stalled> = sqlx::query_as(
-        "SELECT s.id AS step_id, r.id AS request_id, c.name AS client_name, s.name AS step_name,
-                s.approver_user_id, s.approver_role, u.display_name AS approver_name, s.reached_at
-           FROM request_approvals s
-           JOIN change_requests r ON r.id = s.change_request_id
-           JOIN clients c ON c.id = r.client_id
-           LEFT JOIN users u ON u.id = s.approver_user_id
-          WHERE s.state = 'pending' AND s.reached_at <= now() - make_interval(days => $1)
+    let mut waiting: Vec<Stalled> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{STALLED_SELECT}
+          WHERE s.state = 'pending' AND s.flagged_at IS NULL
+            AND s.reached_at <= now() - make_interval(days => $1)
           ORDER BY s.reached_at, s.id
-          LIMIT 500",
-    )
+          LIMIT 500"
+    )))
     .bind(days as i32)
-    .fetch_all(conn)
+    .fetch_all(&mut *conn)
     .await?;
     let today = clock.today();
-    for r in rows.iter_mut() {
+    for r in rows.iter_mut().chain(waiting.iter_mut()) {
         r.business_days =
             rules::business_days_between(crate::time::day_in(clock.zone(), r.reached_at), today);
     }
-    rows.retain(|r| r.business_days >= days as i64);
+    waiting.retain(|r| r.business_days >= days as i64);
+    rows.extend(waiting);
     Ok(rows)
 }
 
@@ -497,15 +520,19 @@ pub(super) async fn reassign(
         json!({ "step": step.name, "from": step.approver_label(), "to": to_label }),
     )
     .await?;
-    if step.state() == StepState::Pending {
-        super::pages::announce_step(&mut tx, &state, &r, &step.name, approver).await?;
+    let mut note = String::new();
+    if step.state() == StepState::Pending
+        && let Some(n) =
+            super::pages::turn_of(&mut tx, &state, &Actor::from_ctx(&ctx), &r, step_id).await?
+    {
+        note = format!(" {n}");
     }
     commit_and_go(
         tx,
         &ctx,
         "/admin/approvals",
         &format!(
-            "“{}” on {} now goes to {to_label}.",
+            "“{}” on {} now goes to {to_label}.{note}",
             step.name, r.client_name
         ),
     )

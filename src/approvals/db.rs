@@ -117,9 +117,13 @@ pub struct StepRow {
     pub reached_at: Option<DateTime<Utc>>,
     pub decided_by: Option<i64>,
     pub decided_by_name: Option<String>,
+    pub on_behalf_of: Option<i64>,
     pub on_behalf_of_name: Option<String>,
     pub decided_at: Option<DateTime<Utc>>,
     pub comment: Option<String>,
+    /// When the step was reached with nobody able to decide it, and why (for the admin).
+    pub flagged_at: Option<DateTime<Utc>>,
+    pub flagged_reason: Option<String>,
 }
 
 impl StepRow {
@@ -171,8 +175,9 @@ impl StepRow {
 
 const STEP_SELECT: &str = "SELECT s.id, s.change_request_id, s.round, s.position, s.name,
         s.approver_user_id, s.approver_role, a.display_name AS approver_name, s.state,
-        s.reached_at, s.decided_by, d.display_name AS decided_by_name,
-        b.display_name AS on_behalf_of_name, s.decided_at, s.comment
+        s.reached_at, s.decided_by, d.display_name AS decided_by_name, s.on_behalf_of,
+        b.display_name AS on_behalf_of_name, s.decided_at, s.comment, s.flagged_at,
+        s.flagged_reason
    FROM request_approvals s
    LEFT JOIN users a ON a.id = s.approver_user_id
    LEFT JOIN users d ON d.id = s.decided_by

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod db;
 pub mod nudges;
 mod pages;
+pub mod routing;
 pub mod rules;
 pub mod substitutes;
 

@@ -10,7 +10,7 @@ use serde_json::json;
 use sqlx::PgConnection;
 
 use super::db::{self, StepRow};
-use super::rules::{self, AfterApproval, DecideFacts, StepState, SubmitFacts};
+use super::rules::{self, AfterApproval, StepState, SubmitFacts};
 use crate::audit::{self, Actor};
 use crate::auth::roles::Role;
 use crate::change_requests::db::{self as requests, RequestRow};
@@ -88,9 +88,11 @@ pub async fn panel(
     let mut on_behalf_of = None;
     if let Some(pending) = steps.iter().find(|s| s.is_current()) {
         let subs = db::substituting_for(conn, viewer.id, today).await?;
-        if let Ok(behalf) =
-            rules::may_decide(viewer, decide_facts(r, pending, &steps, viewer.id), &subs)
-        {
+        if let Ok(behalf) = rules::may_decide(
+            viewer,
+            super::routing::decide_facts(r, pending, &steps, viewer.id),
+            &subs,
+        ) {
             decide = Some(pending.clone());
             on_behalf_of = behalf.and(pending.approver_name.clone());
         }
@@ -112,20 +114,6 @@ fn submit_facts(r: &RequestRow) -> SubmitFacts {
         kind: r.kind(),
         has_signed_document: r.attachment_count > 0,
         call_recorded: r.call_recorded,
-    }
-}
-
-fn decide_facts(r: &RequestRow, step: &StepRow, round: &[StepRow], viewer: i64) -> DecideFacts {
-    DecideFacts {
-        request_state: r.state(),
-        step_state: step.state(),
-        approver: step.approver(),
-        filed_by: r.filed_by,
-        submitted_by: r.submitted_by,
-        account_manager: r.client_account_manager_id,
-        decided_another_step: round
-            .iter()
-            .any(|s| s.id != step.id && s.decided_by == Some(viewer)),
     }
 }
 
@@ -191,6 +179,44 @@ pub(super) async fn announce_step(
     )?;
     outbox::enqueue(conn, &state.config.mail, &email).await?;
     Ok(())
+}
+
+/// Step `step_id` of `r` has just become pending: routed if nobody may decide it, then
+/// announced to whoever may. Returns what the person acting should be told beyond the usual.
+pub(super) async fn turn_of(
+    conn: &mut PgConnection,
+    state: &AppState,
+    actor: &Actor,
+    r: &RequestRow,
+    step_id: i64,
+) -> AppResult<Option<String>> {
+    let reached = super::routing::reach(
+        conn,
+        &state.config,
+        actor,
+        state.clock.today(),
+        r.id,
+        step_id,
+    )
+    .await?;
+    let step = db::step(conn, step_id).await?.ok_or(AppError::NotFound)?;
+    Ok(match reached {
+        super::routing::Reached::Flagged(_) => Some(format!(
+            "Nobody can decide “{}” as the chain stands, so the admin is asked to hand it on.",
+            step.name
+        )),
+        super::routing::Reached::Rerouted { to_name, .. } => {
+            announce_step(conn, state, r, &step.name, step.approver()).await?;
+            Some(format!(
+                "“{}” went back to {to_name}: a substitute stands in for one person, not two.",
+                step.name
+            ))
+        }
+        super::routing::Reached::Decidable(_) => {
+            announce_step(conn, state, r, &step.name, step.approver()).await?;
+            None
+        }
+    })
 }
 
 pub(super) async fn submit(
@@ -262,8 +288,10 @@ pub(super) async fn submit(
         .iter()
         .find(|p| p.state == StepState::Pending)
         .expect("a plan has a pending step");
-    announce_step(&mut tx, &state, &r, &first.name, first.approver).await?;
-    let message = format!("Submitted for approval: {} decides first.", first.name);
+    let message = match turn_of(&mut tx, &state, &Actor::from_ctx(&ctx), &r, pending).await? {
+        None => format!("Submitted for approval: {} decides first.", first.name),
+        Some(note) => format!("Submitted for approval. {note}"),
+    };
     done(tx, &ctx, id, &message).await
 }
 
@@ -316,7 +344,7 @@ async fn load_decision(
     let subs = db::substituting_for(tx, ctx.user.id, today).await?;
     let allowed = rules::may_decide(
         who(ctx),
-        decide_facts(&r, &step, &round, ctx.user.id),
+        super::routing::decide_facts(&r, &step, &round, ctx.user.id),
         &subs,
     )
     .map_err(|refusal| no_longer(&step, &r, refusal));
@@ -444,8 +472,10 @@ pub(super) async fn approve(
                 state.clock.zone(),
             )
             .await?;
-            announce_step(&mut tx, &state, &r, &next.name, next.approver()).await?;
-            format!("Approved. {} decides next.", next.name)
+            match turn_of(&mut tx, &state, &Actor::from_ctx(&ctx), &r, next.id).await? {
+                None => format!("Approved. {} decides next.", next.name),
+                Some(note) => format!("Approved. {note}"),
+            }
         }
         AfterApproval::Approved => {
             approved(&mut tx, &state, &ctx, &r).await?;

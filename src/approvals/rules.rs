@@ -1,7 +1,7 @@
 //! The approval chain as pure rules: who submits, which steps a submission needs, whose turn
 //! it is, who may decide a step, and what follows a decision. No database here.
 
-use crate::auth::roles::Role;
+use crate::auth::roles::{Role, RoleSet};
 use crate::change_requests::rules::{Facts, Kind, Refusal, State, Who, is_submitter};
 
 /// When a configured step applies.
@@ -251,6 +251,43 @@ pub fn may_decide(
         )),
         _ => Err(Refusal("This step is someone else's to decide.")),
     }
+}
+
+/// Naming `substitute` to stand in for `approver`: refused when the substitute is named on
+/// another step of the chain (they would decide the approver's step, then be refused their own
+/// as someone who already decided a step of the round, and the request would wait on nobody).
+/// When they hold the role of a step any holder decides, it goes ahead with a note: another
+/// holder decides that step.
+pub fn may_stand_in(
+    approver: i64,
+    substitute: i64,
+    substitute_roles: RoleSet,
+    chain: &[ConfigStep],
+) -> Result<Option<String>, Refusal> {
+    if substitute == approver {
+        return Err(Refusal("Choose someone else to stand in for you."));
+    }
+    if chain
+        .iter()
+        .any(|s| s.approver == Approver::User(substitute))
+    {
+        return Err(Refusal(
+            "They approve another step of the chain, and a substitute stands in for one person, never for two steps. Choose someone who is not on the chain, or ask an admin to hand that step on while you are away.",
+        ));
+    }
+    let shared: Vec<&str> = chain
+        .iter()
+        .filter_map(|s| match s.approver {
+            Approver::Role(r) if substitute_roles.contains(r) => Some(s.name.as_str()),
+            _ => None,
+        })
+        .collect();
+    Ok((!shared.is_empty()).then(|| {
+        format!(
+            "they may also decide “{}” as a holder of its role; when they stand in for you on a request, another holder decides that step.",
+            shared.join("”, “")
+        )
+    }))
 }
 
 /// What follows an approval of the step at `index`.

@@ -173,6 +173,34 @@ pub(super) async fn add(
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
+    // A substitute stands in for one person, never for two steps of one request: someone
+    // named on another step of the chain would decide this approver's step and then be
+    // refused their own, and the request would wait on nobody.
+    let chain = super::db::chain_rows(&mut tx).await?;
+    let sub_roles: Vec<String> = sqlx::query_scalar("SELECT roles FROM users WHERE id = $1")
+        .bind(substitute)
+        .fetch_one(&mut *tx)
+        .await?;
+    let sub_roles = crate::auth::roles::RoleSet::from_keys(&sub_roles);
+    let verdict = super::rules::may_stand_in(
+        ctx.user.id,
+        substitute,
+        sub_roles,
+        &chain
+            .iter()
+            .map(super::db::ChainRow::to_config)
+            .collect::<Vec<_>>(),
+    );
+    let warning = match verdict {
+        Err(refusal) => {
+            drop(tx);
+            let mut errors = FieldErrors::default();
+            errors.add("substitute", refusal.0);
+            let page = render(&state, &ctx, form, errors).await?;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+        Ok(warning) => warning,
+    };
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO approval_substitutes (approver_id, substitute_id, starts_on, ends_on)
          VALUES ($1, $2, $3, $4) RETURNING id",
@@ -212,13 +240,11 @@ pub(super) async fn add(
         )?;
         outbox::enqueue(&mut tx, &state.config.mail, &email).await?;
     }
-    commit_and_go(
-        tx,
-        &ctx,
-        "/substitutes",
-        "Substitute named: your steps go to them for those days.",
-    )
-    .await
+    let message = match warning {
+        Some(w) => format!("Substitute named: your steps go to them for those days. Note: {w}"),
+        None => "Substitute named: your steps go to them for those days.".to_string(),
+    };
+    commit_and_go(tx, &ctx, "/substitutes", &message).await
 }
 
 pub(super) async fn end(

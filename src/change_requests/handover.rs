@@ -16,6 +16,7 @@ pub async fn client_handed_over(
     conn: &mut PgConnection,
     config: &Config,
     actor: &Actor,
+    day: chrono::NaiveDate,
     client_id: i64,
     from: Option<i64>,
     to: Option<i64>,
@@ -45,6 +46,9 @@ pub async fn client_handed_over(
         json!({ "from": from, "to": to, "from_name": name_of(from), "to_name": name_of(to) }),
     )
     .await?;
+    // The new account manager may not approve their own client's request: the step waiting,
+    // if any, is checked again.
+    crate::approvals::routing::recheck(conn, config, actor, day, request_id).await?;
     let Some(to_user) = to else { return Ok(()) };
     let Some(address) = recipients::user(conn, to_user).await? else {
         return Ok(());

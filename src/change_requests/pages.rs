@@ -375,6 +375,36 @@ impl Event {
                 self.details["title"].as_str().unwrap_or(""),
                 self.details["reason"].as_str().unwrap_or("")
             ),
+            "change_request.dates_moved" | "planner.dates_moved" => {
+                let changes = &self.details["changes"];
+                let day = |v: &serde_json::Value| {
+                    v.as_str()
+                        .and_then(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+                        .map(|d| d.format("%b %-d, %Y").to_string())
+                };
+                let mut sentence = format!(
+                    "Moved the effective date from {} to {}",
+                    day(&changes["effective_date"]["from"]).unwrap_or_default(),
+                    day(&changes["effective_date"]["to"]).unwrap_or_default()
+                );
+                let (from, to) = (
+                    day(&changes["resume_date"]["from"]),
+                    day(&changes["resume_date"]["to"]),
+                );
+                if from != to {
+                    sentence.push_str(&format!(
+                        "; the resume date from {} to {}",
+                        from.unwrap_or_else(|| "none".into()),
+                        to.unwrap_or_else(|| "none".into())
+                    ));
+                }
+                sentence
+            }
+            "change_request.account_manager_changed" => format!(
+                "The client was handed from {} to {}: the request is theirs now",
+                self.details["from_name"].as_str().unwrap_or(""),
+                self.details["to_name"].as_str().unwrap_or("")
+            ),
             "change_request.reinstated" => format!(
                 "Reinstated: undone by request #{}",
                 self.details["reversal_id"]
@@ -385,6 +415,21 @@ impl Event {
                 self.details["from"].as_str().unwrap_or(""),
                 self.details["to"].as_str().unwrap_or("")
             ),
+            "change_request.retention_outcome" if !self.details["corrected_from"].is_null() => {
+                format!(
+                    "Retention call corrected: {} (was: {})",
+                    self.details["outcome"]
+                        .as_str()
+                        .and_then(rules::Outcome::from_key)
+                        .map(rules::Outcome::label)
+                        .unwrap_or(""),
+                    self.details["corrected_from"]
+                        .as_str()
+                        .and_then(rules::Outcome::from_key)
+                        .map(rules::Outcome::label)
+                        .unwrap_or("")
+                )
+            }
             "change_request.retention_outcome" => format!(
                 "Retention call recorded: {}",
                 self.details["outcome"]
@@ -438,6 +483,8 @@ pub struct ShowPage {
     outcomes: [rules::Outcome; 4],
     /// The retention call form as typed, and its messages, when it needs another look.
     pub outcome_form: crate::retention::form::OutcomeForm,
+    /// The call is already recorded: the form corrects it.
+    correcting: bool,
     pub outcome_errors: FieldErrors,
     questions: Vec<super::questions::QuestionRow>,
     may_ask: bool,
@@ -619,15 +666,41 @@ async fn page_with_history(
         chrome: Chrome::new(state, ctx, "/requests"),
         may_edit: rules::may_edit(who(ctx), r.facts()).is_ok(),
         may_withdraw: rules::may_withdraw(who(ctx), r.facts()).is_ok(),
-        may_record: rules::may_record_outcome(who(ctx), facts, recorded).is_ok(),
+        may_record: rules::may_record_outcome(who(ctx), facts).is_ok(),
+        correcting: recorded,
+        // Recording: today's call and the request's terms. Correcting: what was recorded.
         outcome_form: crate::retention::form::OutcomeForm {
-            call_date: today.to_string(),
+            call_date: save_attempt
+                .as_ref()
+                .and_then(|a| a.call_date)
+                .unwrap_or(today)
+                .to_string(),
+            offered: save_attempt
+                .as_ref()
+                .map(|a| a.offered.clone())
+                .unwrap_or_default(),
+            outcome: save_attempt
+                .as_ref()
+                .and_then(|a| a.outcome.clone())
+                .unwrap_or_default(),
+            notes: save_attempt
+                .as_ref()
+                .map(|a| a.notes.clone())
+                .unwrap_or_default(),
             effective_date: r.effective_date.to_string(),
+            resume_date: r.resume_date.map(|d| d.to_string()).unwrap_or_default(),
             // A cancellation has no budget of its own yet: the client's, as filing prefills.
             current_budget: crate::money::cents_for_input(
                 r.current_budget_cents.unwrap_or(r.client_budget_cents),
             ),
-            ..Default::default()
+            new_budget: r
+                .new_budget_cents
+                .map(crate::money::cents_for_input)
+                .unwrap_or_default(),
+            recorded: save_attempt
+                .as_ref()
+                .and_then(|a| a.outcome.clone())
+                .unwrap_or_default(),
         },
         outcome_errors: FieldErrors::default(),
         outcomes: rules::Outcome::ALL,

@@ -475,8 +475,9 @@ pub enum Effect {
     Keep,
 }
 
-/// Recording the call: Retention, while the request is with them and the call not yet recorded.
-pub fn may_record_outcome(who: Who, facts: Facts, already_recorded: bool) -> Result<(), Refusal> {
+/// Recording the call: Retention, while the request is with them. Once recorded, the outcome
+/// can be corrected the same way until the request is submitted (the timeline keeps both).
+pub fn may_record_outcome(who: Who, facts: Facts) -> Result<(), Refusal> {
     if !who.roles.contains(Role::Retention) {
         return Err(Refusal(
             "Only the Retention Team records the retention call.",
@@ -486,10 +487,9 @@ pub fn may_record_outcome(who: Who, facts: Facts, already_recorded: bool) -> Res
         return Err(Refusal("This request has no save attempt."));
     }
     if facts.state != State::WithRetention {
-        return Err(Refusal("The request is no longer with Retention."));
-    }
-    if already_recorded {
-        return Err(Refusal("The call's outcome is already recorded."));
+        return Err(Refusal(
+            "The request is no longer with Retention: the call's outcome can only be recorded or corrected before it is submitted.",
+        ));
     }
     Ok(())
 }
@@ -517,30 +517,25 @@ mod outcome_tests {
     }
 
     #[test]
-    fn only_retention_records_the_call_once_while_the_request_is_with_them() {
+    fn only_retention_records_or_corrects_the_call_while_the_request_is_with_them() {
         for state in State::ALL {
             for role in Role::ALL {
                 for has in [false, true] {
-                    for recorded in [false, true] {
-                        let w = Who {
-                            id: 5,
-                            roles: [role].into_iter().collect(),
-                        };
-                        let f = Facts {
-                            state,
-                            account_manager: Some(1),
-                            has_save_attempt: has,
-                        };
-                        let expected = role == Role::Retention
-                            && has
-                            && state == State::WithRetention
-                            && !recorded;
-                        assert_eq!(
-                            may_record_outcome(w, f, recorded).is_ok(),
-                            expected,
-                            "{state:?} {role:?} {has} {recorded}"
-                        );
-                    }
+                    let w = Who {
+                        id: 5,
+                        roles: [role].into_iter().collect(),
+                    };
+                    let f = Facts {
+                        state,
+                        account_manager: Some(1),
+                        has_save_attempt: has,
+                    };
+                    let expected = role == Role::Retention && has && state == State::WithRetention;
+                    assert_eq!(
+                        may_record_outcome(w, f).is_ok(),
+                        expected,
+                        "{state:?} {role:?} {has}"
+                    );
                 }
             }
         }

@@ -78,6 +78,13 @@ impl OverdueHandler {
             // Done, cancelled or gone: the daily reminders stop here.
             return Ok(());
         };
+        if crate::time::day_in(self.zone, job.run_at) <= found.due_on {
+            // Its date moved later since this notice was scheduled: not overdue yet. The
+            // series waits for the day after the new due date.
+            let at = first_due(found.due_on, self.zone);
+            schedule(conn, item, &series, n + 1, at).await?;
+            return Ok(());
+        }
         let owner = Role::from_key(&found.owner_role).unwrap_or(Role::OpsLead);
         let to = match (owner, found.assignee) {
             (Role::SemSpecialist, Some(user)) => {

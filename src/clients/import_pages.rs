@@ -322,6 +322,7 @@ pub(super) async fn apply(
                     &mut tx,
                     &state.config,
                     &Actor::from_ctx(&ctx),
+                    state.clock.today(),
                     *client_id,
                     manager_before,
                     values.account_manager_id,

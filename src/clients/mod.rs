@@ -394,6 +394,7 @@ async fn update(
         &mut tx,
         &state.config,
         &Actor::from_ctx(&ctx),
+        state.clock.today(),
         id,
         before.account_manager_id,
         input.account_manager_id,

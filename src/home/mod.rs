@@ -112,6 +112,8 @@ struct HomePage {
     ops_items: Vec<crate::checklists::DeskItem>,
     /// The SEM specialist's pause tasks, soonest first.
     sem_tasks: Vec<crate::operations::tasks::OpenSemTask>,
+    /// Approval steps nobody may decide, waiting on the admin to hand them on.
+    flagged_steps: Vec<crate::approvals::admin::Stalled>,
     my_clients: Vec<ClientLine>,
     show_clients: bool,
 }
@@ -233,6 +235,11 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> AppResult<HomePage> {
         Vec::new()
     };
     let sem_items = desk_items(&mut conn, &ctx, Role::SemSpecialist).await?;
+    let flagged_steps = if ctx.user.roles.contains(Role::Admin) {
+        crate::approvals::admin::flagged(&mut conn, QUEUE_LIMIT).await?
+    } else {
+        Vec::new()
+    };
     let ops_items = desk_items(&mut conn, &ctx, Role::OpsLead).await?;
     Ok(HomePage {
         contractor_items,
@@ -241,6 +248,7 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> AppResult<HomePage> {
         ops_items,
         tasks,
         sem_tasks,
+        flagged_steps,
         chrome: Chrome::new(&state, &ctx, "/"),
         sections: filled,
         questions,

@@ -1,6 +1,7 @@
 //! After approval: the change task the Ops Lead works, the SEM specialist's pause task, the
 //! planner sheet with its reminders and calendar, and completion.
 
+pub mod dates;
 pub mod feed;
 pub mod planner;
 pub mod reinstate;

@@ -9,10 +9,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::Form;
 use chrono::{Datelike, Duration, NaiveDate};
 use serde::Deserialize;
-use serde_json::json;
 use sqlx::PgConnection;
 
-use crate::audit::{self, Actor};
+use crate::audit::Actor;
 use crate::auth::roles::Role;
 use crate::auth::session;
 use crate::change_requests::rules::Kind;
@@ -571,14 +570,13 @@ pub(super) async fn move_dates(
         return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
     let mut tx = state.db.begin().await?;
-    let row: Option<(i64, NaiveDate, Option<NaiveDate>, String)> = sqlx::query_as(
-        "SELECT change_request_id, effective_date, resume_date, kind FROM planner_entries
-          WHERE id = $1 AND removed_at IS NULL",
+    let row: Option<(i64, String)> = sqlx::query_as(
+        "SELECT change_request_id, kind FROM planner_entries WHERE id = $1 AND removed_at IS NULL",
     )
     .bind(id)
     .fetch_optional(&mut *tx)
     .await?;
-    let (request_id, old_effective, old_resume, kind) = row.ok_or(AppError::NotFound)?;
+    let (request_id, kind) = row.ok_or(AppError::NotFound)?;
     let r = crate::change_requests::db::lock(&mut tx, request_id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -599,47 +597,26 @@ pub(super) async fn move_dates(
         tx.commit().await?;
         return Ok(back.into_response());
     }
-    sqlx::query("UPDATE planner_entries SET effective_date = $2, resume_date = $3 WHERE id = $1")
-        .bind(id)
-        .bind(effective)
-        .bind(resume)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(
-        "UPDATE sem_tasks SET due_on = $2 WHERE change_request_id = $1 AND done_at IS NULL",
-    )
-    .bind(request_id)
-    .bind(effective)
-    .execute(&mut *tx)
-    .await?;
-    super::reminders::schedule(
+    // The request's own date is the one fact; the planner's is a copy, moved with the rest.
+    super::dates::move_dates(
         &mut tx,
         &state.clock,
-        id,
-        effective,
         &state.config.reminder_days,
-    )
-    .await?;
-    audit::record(
-        &mut tx,
         &Actor::from_ctx(&ctx),
-        "planner.dates_moved",
-        "change_request",
-        Some(request_id.to_string()),
-        json!({
-            "planner_entry_id": id,
-            "changes": {
-                "effective_date": { "from": old_effective, "to": effective },
-                "resume_date": { "from": old_resume, "to": resume },
-            }
-        }),
+        request_id,
+        super::dates::Move {
+            effective_from: r.effective_date,
+            effective_to: effective,
+            resume_from: r.resume_date,
+            resume_to: resume,
+        },
     )
     .await?;
     session::set_flash(
         &mut tx,
         &ctx.user.session_hash,
         &format!(
-            "{} now takes effect {}; its reminders moved with it.",
+            "{} now takes effect {}; its tasks, checklist and reminders moved with it.",
             r.client_name,
             effective.format("%b %-d, %Y")
         ),

@@ -77,6 +77,8 @@ struct Due {
     sem_specialist_id: Option<i64>,
     ads_paused: bool,
     status_updated: bool,
+    /// The offboarding items still open, in the checklist's order.
+    open_items: Option<String>,
 }
 
 impl ReminderHandler {
@@ -89,7 +91,11 @@ impl ReminderHandler {
                     EXISTS (SELECT 1 FROM sem_tasks s WHERE s.change_request_id = r.id
                               AND s.done_at IS NOT NULL) AS ads_paused,
                     EXISTS (SELECT 1 FROM change_tasks t WHERE t.change_request_id = r.id
-                              AND t.status_updated_at IS NOT NULL) AS status_updated
+                              AND t.status_updated_at IS NOT NULL) AS status_updated,
+                    (SELECT string_agg(i.title, '; ' ORDER BY i.position, i.id)
+                       FROM checklist_items i
+                      WHERE i.change_request_id = r.id AND i.done_at IS NULL
+                        AND i.cancelled_at IS NULL) AS open_items
                FROM planner_entries p
                JOIN change_requests r ON r.id = p.change_request_id
                JOIN clients c ON c.id = p.client_id
@@ -118,10 +124,13 @@ impl ReminderHandler {
         }
         let mut undone = Vec::new();
         if !due.ads_paused {
-            undone.push("ads not yet paused");
+            undone.push("ads not yet paused".to_string());
         }
         if !due.status_updated {
-            undone.push("account status not yet updated");
+            undone.push("account status not yet updated".to_string());
+        }
+        if let Some(items) = &due.open_items {
+            undone.push(format!("offboarding items open: {items}"));
         }
         let when = match days {
             0 => "today".to_string(),

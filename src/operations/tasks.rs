@@ -316,6 +316,26 @@ pub(super) async fn forward(
     .bind(ctx.user.id)
     .execute(&mut *tx)
     .await?;
+    // The specialist it is forwarded to owns the request's SEM work from now on: the open
+    // shutdown items and verifications (and so their overdue notices) and the planner line
+    // (and so its reminders), whoever the client's specialist was when they were made.
+    sqlx::query(
+        "UPDATE checklist_items SET assignee = $2
+          WHERE change_request_id = $1 AND owner_role = 'sem_specialist'
+            AND done_at IS NULL AND cancelled_at IS NULL",
+    )
+    .bind(r.id)
+    .bind(specialist.id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE planner_entries SET sem_specialist_id = $2
+          WHERE change_request_id = $1 AND removed_at IS NULL",
+    )
+    .bind(r.id)
+    .bind(specialist.id)
+    .execute(&mut *tx)
+    .await?;
     // Cancellations and pauses give the specialist a task to pause the ads by the date.
     if rules::needs_planner(r.kind()) && r.reverses_id.is_none() {
         sqlx::query(

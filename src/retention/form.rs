@@ -26,6 +26,10 @@ pub struct OutcomeForm {
     pub current_budget: String,
     #[serde(default)]
     pub new_budget: String,
+    /// The outcome recorded when the form was opened (empty: none yet). A form opened before
+    /// someone else recorded or corrected the call changes nothing.
+    #[serde(default)]
+    pub recorded: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -94,13 +94,30 @@ async fn record(
         id: ctx.user.id,
         roles: ctx.user.roles,
     };
-    let recorded = attempt.as_ref().is_some_and(|a| a.outcome.is_some());
-    if let Err(refusal) = rules::may_record_outcome(who, r.facts(), recorded) {
+    // A call already recorded is being corrected: the timeline keeps both.
+    let previous = attempt.as_ref().and_then(|a| a.outcome.clone());
+    if let Err(refusal) = rules::may_record_outcome(who, r.facts()) {
         return commit_and_go(
             tx,
             &ctx,
             &format!("/requests/{id}"),
             &format!("Nothing changed. {}", refusal.0),
+        )
+        .await;
+    }
+    // A second click, or a tab opened before someone else recorded the call, must not
+    // overwrite what they recorded: only a correction of what the form showed goes ahead.
+    if input.recorded.trim() != previous.as_deref().unwrap_or("") {
+        let a = attempt.expect("an outcome was recorded");
+        return commit_and_go(
+            tx,
+            &ctx,
+            &format!("/requests/{id}"),
+            &format!(
+                "Nothing changed: {} recorded the call meanwhile ({}). Correct it below if it needs it.",
+                a.recorder(),
+                a.outcome_label()
+            ),
         )
         .await;
     }
@@ -117,7 +134,7 @@ async fn record(
     sqlx::query(
         "UPDATE save_attempts SET call_date = $2, offered = $3, outcome = $4, notes = $5,
                 recorded_by = $6, recorded_at = now()
-          WHERE change_request_id = $1 AND outcome IS NULL",
+          WHERE change_request_id = $1",
     )
     .bind(id)
     .bind(parsed.call_date)
@@ -128,6 +145,12 @@ async fn record(
     .execute(&mut *tx)
     .await?;
     let from_kind = r.kind.clone();
+    // What the request was filed as: a correction starts again from it.
+    let filed_as = r
+        .original_kind
+        .as_deref()
+        .and_then(Kind::from_key)
+        .unwrap_or(r.kind());
     match parsed.outcome.effect() {
         Effect::Withdraw => {
             requests::transition(
@@ -146,7 +169,8 @@ async fn record(
             // The original reason stays; the request remembers what it was filed as.
             sqlx::query(
                 "UPDATE change_requests
-                    SET kind = $2, cancel_scope = NULL, effective_date = $3, resume_date = $4,
+                    SET kind = $2, original_cancel_scope = COALESCE(original_cancel_scope, cancel_scope),
+                        cancel_scope = NULL, effective_date = $3, resume_date = $4,
                         current_budget_cents = $5, new_budget_cents = $6,
                         original_kind = COALESCE(original_kind, kind), version = version + 1
                   WHERE id = $1",
@@ -172,18 +196,49 @@ async fn record(
             .execute(&mut *tx)
             .await?;
         }
+        Effect::Keep if r.kind() != filed_as => {
+            // Corrected to "not saved" after a conversion: the request is again what was filed.
+            sqlx::query(
+                "UPDATE change_requests
+                    SET kind = original_kind,
+                        cancel_scope = CASE WHEN original_kind = 'cancellation'
+                                            THEN COALESCE(original_cancel_scope, 'services_only') END,
+                        resume_date = NULL, current_budget_cents = NULL, new_budget_cents = NULL,
+                        original_kind = NULL, original_cancel_scope = NULL, version = version + 1
+                  WHERE id = $1",
+            )
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
         Effect::Keep => {}
     }
     let after = requests::find(&mut tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
+    // A signature is for the terms it was given.
+    if r.attachment_count > 0
+        && (after.kind != r.kind
+            || after.effective_date != r.effective_date
+            || after.current_budget_cents != r.current_budget_cents
+            || after.new_budget_cents != r.new_budget_cents)
+    {
+        crate::change_requests::attachments::supersede(&mut tx, id).await?;
+    }
     audit::record(
         &mut tx,
         &Actor::from_ctx(&ctx),
         "change_request.retention_outcome",
         "change_request",
         Some(id.to_string()),
-        json!({ "outcome": parsed.outcome.key(), "from_kind": from_kind, "to_kind": after.kind, "state": after.state, "call_date": parsed.call_date }),
+        json!({
+            "outcome": parsed.outcome.key(),
+            "corrected_from": previous,
+            "from_kind": from_kind,
+            "to_kind": after.kind,
+            "state": after.state,
+            "call_date": parsed.call_date,
+        }),
     )
     .await?;
     if let Some(am) = match r.client_account_manager_id {
@@ -195,8 +250,16 @@ async fn record(
             emails::Notice {
                 kind: "change_request.retention_outcome",
                 to: vec![am],
-                subject: format!("{}: retention call recorded", r.client_name),
-                intro: "The Retention Team recorded the call on your change request.",
+                subject: if previous.is_some() {
+                    format!("{}: retention call corrected", r.client_name)
+                } else {
+                    format!("{}: retention call recorded", r.client_name)
+                },
+                intro: if previous.is_some() {
+                    "The Retention Team corrected the outcome of the call on your change request."
+                } else {
+                    "The Retention Team recorded the call on your change request."
+                },
                 facts: vec![
                     ("Client", r.client_name.clone()),
                     ("Outcome", parsed.outcome.label().to_string()),
@@ -212,11 +275,16 @@ async fn record(
         )?;
         outbox::enqueue(&mut tx, &state.config.mail, &email).await?;
     }
+    let verb = if previous.is_some() {
+        "corrected"
+    } else {
+        "recorded"
+    };
     commit_and_go(
         tx,
         &ctx,
         &format!("/requests/{id}"),
-        &format!("Retention call recorded: {}.", parsed.outcome.label()),
+        &format!("Retention call {verb}: {}.", parsed.outcome.label()),
     )
     .await
 }

@@ -1,0 +1,293 @@
+//! A step must never wait on nobody. When a step's turn comes (at submit, after the step before
+//! it, after the admin hands it on, or when the client changes hands while it waits), the
+//! rules are asked who may decide it among everyone who could: its approver, whoever stands in
+//! for them today, the holders of its role. When nobody may (the only candidate already
+//! decided another step of the round, filed or submitted the request, is the client's account
+//! manager, or is disabled), the desk does not leave it silent:
+//!
+//! - a step whose approver is excluded because they stood in for someone on an earlier step
+//!   goes back to that absent approver (two different people still decide), and
+//! - in every case the step is flagged onto the admin's desk and the admins are emailed, so
+//!   someone who can hand it on sees it at once instead of after the nudge interval.
+
+use chrono::NaiveDate;
+use serde_json::json;
+use sqlx::PgConnection;
+
+use super::db::{self, StepRow};
+use super::rules::{self, Approver, DecideFacts, StepState};
+use crate::audit::{self, Actor};
+use crate::auth::roles::{Role, RoleSet};
+use crate::change_requests::db::RequestRow;
+use crate::change_requests::rules::{State, Who};
+use crate::config::Config;
+use crate::notifications::{emails, outbox, recipients};
+
+/// What reaching a step came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reached {
+    /// Someone may decide it; these people, by id.
+    Decidable(Vec<i64>),
+    /// Its approver could not decide it, so it went back to the approver they stood in for.
+    Rerouted { to: i64, to_name: String },
+    /// Nobody may decide it: it waits on the admin.
+    Flagged(String),
+}
+
+#[derive(sqlx::FromRow)]
+struct Candidate {
+    id: i64,
+    roles: Vec<String>,
+}
+
+/// The people who may decide `step` of `r` on `day`, as the rules see each candidate: its
+/// named approver, their substitutes that day, every holder of its role; active only.
+pub async fn deciders(
+    conn: &mut PgConnection,
+    r: &RequestRow,
+    step: &StepRow,
+    day: NaiveDate,
+) -> sqlx::Result<Vec<i64>> {
+    let candidates: Vec<Candidate> = sqlx::query_as(
+        "SELECT u.id, u.roles FROM users u
+          WHERE u.disabled_at IS NULL
+            AND (u.id = $1
+                 OR u.id IN (SELECT substitute_id FROM approval_substitutes
+                              WHERE approver_id = $1 AND ended_at IS NULL
+                                AND starts_on <= $3 AND ends_on >= $3)
+                 OR ($2::text IS NOT NULL AND $2 = ANY(u.roles)))
+          ORDER BY u.id",
+    )
+    .bind(step.approver_user_id)
+    .bind(step.approver_role.as_deref())
+    .bind(day)
+    .fetch_all(&mut *conn)
+    .await?;
+    let round = db::round(conn, r.id, step.round).await?;
+    let mut out = Vec::new();
+    for c in candidates {
+        let subs = db::substituting_for(conn, c.id, day).await?;
+        let who = Who {
+            id: c.id,
+            roles: RoleSet::from_keys(&c.roles),
+        };
+        if rules::may_decide(who, decide_facts(r, step, &round, c.id), &subs).is_ok() {
+            out.push(c.id);
+        }
+    }
+    Ok(out)
+}
+
+/// The facts the rules look at for `viewer` deciding `step` of `round`.
+pub fn decide_facts(r: &RequestRow, step: &StepRow, round: &[StepRow], viewer: i64) -> DecideFacts {
+    DecideFacts {
+        request_state: r.state(),
+        step_state: step.state(),
+        approver: step.approver(),
+        filed_by: r.filed_by,
+        submitted_by: r.submitted_by,
+        account_manager: r.client_account_manager_id,
+        decided_another_step: round
+            .iter()
+            .any(|s| s.id != step.id && s.decided_by == Some(viewer)),
+    }
+}
+
+/// Checks the step whose turn it now is (`step_id`, pending) of request `request_id` and, if
+/// nobody may decide it, reroutes or flags it as the module says. Runs in the caller's
+/// transaction; the request's row must show the state it will commit with.
+pub async fn reach(
+    conn: &mut PgConnection,
+    config: &Config,
+    actor: &Actor,
+    day: NaiveDate,
+    request_id: i64,
+    step_id: i64,
+) -> anyhow::Result<Reached> {
+    let Some(r) = crate::change_requests::db::find(conn, request_id).await? else {
+        anyhow::bail!("request {request_id} is gone");
+    };
+    let Some(step) = db::step(conn, step_id).await? else {
+        anyhow::bail!("step {step_id} is gone");
+    };
+    if r.state() != State::InApproval || step.state() != StepState::Pending {
+        return Ok(Reached::Decidable(Vec::new()));
+    }
+    let people = deciders(conn, &r, &step, day).await?;
+    if !people.is_empty() {
+        if step.flagged_at.is_some() {
+            sqlx::query(
+                "UPDATE request_approvals SET flagged_at = NULL, flagged_reason = NULL WHERE id = $1",
+            )
+            .bind(step_id)
+            .execute(&mut *conn)
+            .await?;
+        }
+        return Ok(Reached::Decidable(people));
+    }
+    // The approver stood in for someone on an earlier step of this round: the step goes back
+    // to that person, if they may decide it.
+    let round = db::round(conn, r.id, step.round).await?;
+    if let Approver::User(approver) = step.approver()
+        && let Some(absent) = round
+            .iter()
+            .filter(|s| s.id != step.id && s.decided_by == Some(approver))
+            .find_map(|s| s.on_behalf_of)
+    {
+        let mut moved = step.clone();
+        moved.approver_user_id = Some(absent);
+        moved.approver_role = None;
+        let absent_is_able = {
+            let roles: Option<Vec<String>> =
+                sqlx::query_scalar("SELECT roles FROM users WHERE id = $1 AND disabled_at IS NULL")
+                    .bind(absent)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            roles.is_some_and(|roles| {
+                let who = Who {
+                    id: absent,
+                    roles: RoleSet::from_keys(&roles),
+                };
+                rules::may_decide(who, decide_facts(&r, &moved, &round, absent), &[]).is_ok()
+            })
+        };
+        if absent_is_able {
+            let to_name: String =
+                sqlx::query_scalar("SELECT display_name FROM users WHERE id = $1")
+                    .bind(absent)
+                    .fetch_one(&mut *conn)
+                    .await?;
+            let why = format!(
+                "{} stood in for {to_name} on an earlier step and cannot decide this one too; it went back to {to_name}.",
+                step.approver_name.clone().unwrap_or_default()
+            );
+            sqlx::query(
+                "UPDATE request_approvals
+                    SET approver_user_id = $2, approver_role = NULL, flagged_at = now(),
+                        flagged_reason = $3
+                  WHERE id = $1",
+            )
+            .bind(step_id)
+            .bind(absent)
+            .bind(&why)
+            .execute(&mut *conn)
+            .await?;
+            audit::record(
+                conn,
+                actor,
+                "change_request.step_rerouted",
+                "change_request",
+                Some(r.id.to_string()),
+                json!({ "step": step.name, "from": step.approver_label(), "to": to_name, "why": why }),
+            )
+            .await?;
+            tell_admins(conn, config, &r, &step.name, &why).await?;
+            return Ok(Reached::Rerouted {
+                to: absent,
+                to_name,
+            });
+        }
+    }
+    let why = nobody_because(&r, &step, &round);
+    sqlx::query(
+        "UPDATE request_approvals SET flagged_at = now(), flagged_reason = $2 WHERE id = $1",
+    )
+    .bind(step_id)
+    .bind(&why)
+    .execute(&mut *conn)
+    .await?;
+    audit::record(
+        conn,
+        actor,
+        "change_request.step_flagged",
+        "change_request",
+        Some(r.id.to_string()),
+        json!({ "step": step.name, "why": why }),
+    )
+    .await?;
+    tell_admins(conn, config, &r, &step.name, &why).await?;
+    Ok(Reached::Flagged(why))
+}
+
+/// Why nobody may decide `step`, in words for the admin.
+fn nobody_because(r: &RequestRow, step: &StepRow, round: &[StepRow]) -> String {
+    let who = match step.approver() {
+        Approver::User(u) => {
+            let name = step.approver_name.clone().unwrap_or_default();
+            if round
+                .iter()
+                .any(|s| s.id != step.id && s.decided_by == Some(u))
+            {
+                format!("{name} already decided another step of this round")
+            } else if u == r.filed_by || Some(u) == r.submitted_by {
+                format!("{name} filed or submitted the request")
+            } else if Some(u) == r.client_account_manager_id {
+                format!("{name} is the client's account manager")
+            } else {
+                format!("{name} cannot decide it (disabled, or excluded)")
+            }
+        }
+        Approver::Role(role) => format!(
+            "nobody holding {} may decide it (each one is excluded or disabled)",
+            role.label()
+        ),
+        Approver::Unassigned => "nobody is named for it".to_string(),
+    };
+    format!("Nobody may decide this step: {who}. Hand it to someone who can.")
+}
+
+async fn tell_admins(
+    conn: &mut PgConnection,
+    config: &Config,
+    r: &RequestRow,
+    step: &str,
+    why: &str,
+) -> anyhow::Result<()> {
+    let to = recipients::holders_of(conn, Role::Admin).await?;
+    if to.is_empty() {
+        return Ok(());
+    }
+    let email = emails::notice(
+        &config.base_url,
+        emails::Notice {
+            kind: "change_request.step_flagged",
+            to,
+            subject: format!("{}: an approval step needs you ({step})", r.client_name),
+            intro: "An approval step was reached that its approver cannot decide. It is on your desk and on the approval chain page, where you can hand it to someone else.",
+            facts: vec![
+                ("Client", r.client_name.clone()),
+                ("Request", r.kind_label().to_string()),
+                ("Step", step.to_string()),
+                ("Why", why.to_string()),
+            ],
+            path: "/admin/approvals".into(),
+            link_label: "Open the approval chain page",
+            related: Some(("change_request", r.id.to_string())),
+        },
+    )?;
+    outbox::enqueue(conn, &config.mail, &email).await?;
+    Ok(())
+}
+
+/// Checks again the step waiting on request `request_id`, if any (after something that may
+/// change who can decide it, such as the client changing hands).
+pub async fn recheck(
+    conn: &mut PgConnection,
+    config: &Config,
+    actor: &Actor,
+    day: NaiveDate,
+    request_id: i64,
+) -> anyhow::Result<()> {
+    let pending: Option<i64> = sqlx::query_scalar(
+        "SELECT s.id FROM request_approvals s JOIN change_requests r ON r.id = s.change_request_id
+          WHERE r.id = $1 AND r.state = 'in_approval' AND s.round = r.approval_round
+            AND s.state = 'pending'",
+    )
+    .bind(request_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(step) = pending {
+        reach(conn, config, actor, day, request_id, step).await?;
+    }
+    Ok(())
+}
