@@ -98,8 +98,8 @@ pub async fn create(
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO checklist_items
                  (change_request_id, template_id, position, title, owner_role, assignee, due_on,
-                  verifies_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                  verifies_id, due_offset_days)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $7 - $9::date) RETURNING id",
         )
         .bind(r.id)
         .bind(p.template_id)
@@ -109,6 +109,7 @@ pub async fn create(
         .bind(assignee)
         .bind(p.due_on)
         .bind(p.verifies.map(|i| ids[i]))
+        .bind(r.effective_date)
         .fetch_one(&mut *conn)
         .await?;
         overdue::schedule(conn, id, "0", 1, overdue::first_due(p.due_on, zone)).await?;

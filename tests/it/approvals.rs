@@ -19,7 +19,14 @@ pub(crate) struct Chain {
 }
 
 pub(crate) async fn chain() -> Chain {
-    let app = TestApp::spawn().await;
+    chain_with(|_| {}).await
+}
+
+/// As [`chain`], on an app whose configuration `adjust` changes first.
+pub(crate) async fn chain_with(
+    adjust: impl FnOnce(&mut offboarding_desk::config::Config),
+) -> Chain {
+    let app = TestApp::spawn_with(adjust).await;
     let am = app.user("am@agency.test", &[Role::AccountManager]).await;
     let amy = app.user("amy@agency.test", &[Role::Retention]).await;
     let jeremy = app.user("jeremy@agency.test", &[Role::Approver]).await;

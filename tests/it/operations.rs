@@ -16,7 +16,11 @@ pub(crate) struct Ops {
 }
 
 pub(crate) async fn ops() -> Ops {
-    let c = chain().await;
+    ops_from(chain().await).await
+}
+
+/// The Ops Lead and two SEM specialists added to `c`.
+pub(crate) async fn ops_from(c: Chain) -> Ops {
     let ops = c.app.user("ops@agency.test", &[Role::OpsLead]).await;
     let sem = c.app.user("sem@agency.test", &[Role::SemSpecialist]).await;
     c.app.user("sem2@agency.test", &[Role::SemSpecialist]).await;

@@ -1,0 +1,830 @@
+//! Off the main paths, where requests used to stall or disagree with themselves: a substitute
+//! who also approves a later step, a date moved on the planner, a request sent back to
+//! Retention, a budget change from a cancellation, a forwarded change task, a client handed to
+//! another account manager, edits after the call or the signature, the overlap warning, the
+//! contractor's refused attempts, the agency's time zone, and corrections. Each test is named
+//! for the defect it guards.
+
+use chrono::{Duration, Utc};
+use offboarding_desk::auth::roles::Role;
+
+use crate::approvals::{chain, new_client};
+use crate::operations::{in_days, ops};
+use crate::support::{TestApp, client};
+
+async fn one<T>(app: &TestApp, sql: &'static str, id: i64) -> T
+where
+    T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + Unpin,
+{
+    sqlx::query_scalar(sql)
+        .bind(id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+}
+
+/// The message shown at the top of the next page `path` (the flash), or empty.
+async fn flash_on(app: &TestApp, cookie: &str, path: &str) -> String {
+    let page = app.page(cookie, path).await;
+    match page.find("id=\"flash\">") {
+        Some(i) => {
+            let start = i + "id=\"flash\">".len();
+            let end = page[start..].find("</p>").map_or(start, |e| start + e);
+            page[start..end].to_string()
+        }
+        None => String::new(),
+    }
+}
+
+// 1. A substitute stalls the chain.
+
+#[tokio::test]
+async fn naming_as_substitute_someone_who_approves_another_step_is_refused() {
+    let c = chain().await;
+    let dustin: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = 'dustin@agency.test'")
+        .fetch_one(&c.app.db)
+        .await
+        .unwrap();
+    let today = Utc::now().date_naive().to_string();
+    let res = c
+        .post(
+            &c.jeremy_cookie,
+            "/substitutes",
+            &[
+                ("substitute", &dustin.to_string()),
+                ("starts_on", &today),
+                ("ends_on", &today),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains("a substitute stands in for one person, never for two steps"),
+        "{page}"
+    );
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM approval_substitutes")
+        .fetch_one(&c.app.db)
+        .await
+        .unwrap();
+    assert_eq!(n, 0, "nothing saved");
+}
+
+#[tokio::test]
+async fn a_step_the_substitute_cannot_decide_goes_back_to_the_absent_approver_and_the_admin_is_told()
+ {
+    let c = chain().await;
+    let admin = c.app.user("admin@agency.test", &[Role::Admin]).await;
+    let dustin: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = 'dustin@agency.test'")
+        .fetch_one(&c.app.db)
+        .await
+        .unwrap();
+    // Named before the chain put Dustin on step 2 (or straight into the table): the desk must
+    // not rely on the naming check alone.
+    sqlx::query(
+        "INSERT INTO approval_substitutes (approver_id, substitute_id, starts_on, ends_on)
+         VALUES ($1, $2, current_date - 1, current_date + 7)",
+    )
+    .bind(c.jeremy)
+    .bind(dustin)
+    .execute(&c.app.db)
+    .await
+    .unwrap();
+    let id = c.file(&[]).await;
+    c.submit(&c.am_cookie, id).await;
+    let step1 = c.pending_step(id).await;
+    assert_eq!(c.decide(&c.dustin_cookie, step1, "approve", "").await, 303);
+    let flash = c.flash(&c.dustin_cookie, id).await;
+    assert!(flash.contains("went back to Test jeremy"), "{flash}");
+    // Step 2 now waits on Jeremy, flagged for the admin, and is on both desks.
+    let step2 = c.pending_step(id).await;
+    let (approver, flagged): (Option<i64>, bool) = sqlx::query_as(
+        "SELECT approver_user_id, flagged_at IS NOT NULL FROM request_approvals WHERE id = $1",
+    )
+    .bind(step2)
+    .fetch_one(&c.app.db)
+    .await
+    .unwrap();
+    assert_eq!((approver, flagged), (Some(c.jeremy), true));
+    let jeremy_desk = c.page(&c.jeremy_cookie, "/").await;
+    assert!(
+        jeremy_desk.contains(&format!("/requests/{id}")),
+        "on Jeremy's desk"
+    );
+    let admin_desk = c.page(&c.app.session_cookie(admin).await, "/").await;
+    assert!(admin_desk.contains("id=\"flagged-steps\""), "{admin_desk}");
+    assert!(
+        admin_desk.contains("stood in for Test jeremy"),
+        "{admin_desk}"
+    );
+    let told: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM outbox_messages
+          WHERE kind = 'change_request.step_flagged' AND 'admin@agency.test' = ANY(to_addrs)",
+    )
+    .fetch_one(&c.app.db)
+    .await
+    .unwrap();
+    assert_eq!(told, 1);
+    assert_eq!(c.app.audit_count("change_request.step_rerouted").await, 1);
+    // Dustin still may not decide it; Jeremy may, and the request is approved by two people.
+    assert_eq!(c.decide(&c.dustin_cookie, step2, "approve", "").await, 303);
+    assert_eq!(c.state(id).await, "in_approval");
+    c.decide(&c.jeremy_cookie, step2, "approve", "").await;
+    assert_eq!(c.state(id).await, "approved");
+    let deciders: Vec<i64> = sqlx::query_scalar(
+        "SELECT DISTINCT decided_by FROM request_approvals WHERE change_request_id = $1 AND decided_by IS NOT NULL",
+    )
+    .bind(id)
+    .fetch_all(&c.app.db)
+    .await
+    .unwrap();
+    assert_eq!(deciders.len(), 2, "two different people approved");
+}
+
+#[tokio::test]
+async fn a_step_nobody_may_decide_is_flagged_at_once_and_handing_it_on_clears_it() {
+    let c = chain().await;
+    let admin = c.app.user("admin@agency.test", &[Role::Admin]).await;
+    let admin_cookie = c.app.session_cookie(admin).await;
+    // Dustin, the second step's approver, has left.
+    sqlx::query("UPDATE users SET disabled_at = now() WHERE email = 'dustin@agency.test'")
+        .execute(&c.app.db)
+        .await
+        .unwrap();
+    let id = c.file(&[]).await;
+    c.submit(&c.am_cookie, id).await;
+    let step1 = c.pending_step(id).await;
+    c.decide(&c.jeremy_cookie, step1, "approve", "").await;
+    let step2 = c.pending_step(id).await;
+    let reason: Option<String> = one(
+        &c.app,
+        "SELECT flagged_reason FROM request_approvals WHERE id = $1",
+        step2,
+    )
+    .await;
+    assert!(
+        reason
+            .as_deref()
+            .is_some_and(|r| r.contains("Nobody may decide this step")),
+        "{reason:?}"
+    );
+    let page = c.page(&admin_cookie, "/admin/approvals").await;
+    assert!(
+        page.contains("Nobody may decide this step"),
+        "on the stalled list at once"
+    );
+    // The admin hands it to a Finance member, who may decide it: no longer flagged.
+    let res = c
+        .post(
+            &admin_cookie,
+            &format!("/admin/approval-steps/{step2}/reassign"),
+            &[("approver", "role:finance")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let still: bool = one(
+        &c.app,
+        "SELECT flagged_at IS NOT NULL FROM request_approvals WHERE id = $1",
+        step2,
+    )
+    .await;
+    assert!(!still);
+    assert_eq!(c.decide(&c.finance_cookie, step2, "approve", "").await, 303);
+    assert_eq!(c.state(id).await, "approved");
+}
+
+// 2. Moving a date on the planner leaves the request on the old date.
+
+#[tokio::test]
+async fn moving_a_date_on_the_planner_moves_the_request_and_everything_derived_from_it() {
+    let o = ops().await;
+    sqlx::query("UPDATE checklist_templates SET due_offset_days = 2 WHERE position = 10")
+        .execute(&o.c.app.db)
+        .await
+        .unwrap();
+    let (id, task) = o.approved(o.c.client_id, &[]).await;
+    o.act(task, "forward", &[("sem_specialist", &o.sem.to_string())])
+        .await;
+    o.act(task, "planner", &[]).await;
+    let entry: i64 = one(
+        &o.c.app,
+        "SELECT id FROM planner_entries WHERE change_request_id = $1",
+        id,
+    )
+    .await;
+    let old = Utc::now().date_naive() + Duration::days(30);
+    let new = Utc::now().date_naive() + Duration::days(44);
+    let res =
+        o.c.post(
+            &o.ops_cookie,
+            &format!("/planner/{entry}"),
+            &[("effective_date", &new.to_string())],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let app = &o.c.app;
+    let request: chrono::NaiveDate = one(
+        app,
+        "SELECT effective_date FROM change_requests WHERE id = $1",
+        id,
+    )
+    .await;
+    let planner: chrono::NaiveDate = one(
+        app,
+        "SELECT effective_date FROM planner_entries WHERE id = $1",
+        entry,
+    )
+    .await;
+    let sem_task: chrono::NaiveDate = one(
+        app,
+        "SELECT due_on FROM sem_tasks WHERE change_request_id = $1",
+        id,
+    )
+    .await;
+    assert_eq!((request, planner, sem_task), (new, new, new));
+    let items: Vec<(chrono::NaiveDate, i32)> = sqlx::query_as(
+        "SELECT due_on, due_offset_days FROM checklist_items WHERE change_request_id = $1",
+    )
+    .bind(id)
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert!(!items.is_empty());
+    for (due, offset) in &items {
+        assert_eq!(*due, new + Duration::days(*offset as i64));
+    }
+    assert!(items.iter().any(|(_, o)| *o == 2), "the offset is kept");
+    // The overdue notices wait for the day after the new due dates, not the old ones.
+    let runs: Vec<chrono::DateTime<Utc>> = sqlx::query_scalar(
+        "SELECT run_at FROM scheduled_jobs WHERE kind = 'checklist_overdue' AND state = 'pending'",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert!(!runs.is_empty());
+    assert!(runs.iter().all(|r| r.date_naive() > new), "{runs:?}");
+    let reminders: Vec<chrono::DateTime<Utc>> = sqlx::query_scalar(
+        "SELECT run_at FROM scheduled_jobs WHERE kind = 'effective_date_reminder' AND state = 'pending'",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert!(reminders.iter().all(|r| r.date_naive() > old));
+    // The request's page, the change task and the timeline say the new date, as a sentence.
+    let page = o.c.page(&o.c.am_cookie, &format!("/requests/{id}")).await;
+    let new_label = new.format("%b %-d, %Y").to_string();
+    assert!(
+        page.contains(&new_label),
+        "the request page shows the new date"
+    );
+    assert!(
+        page.contains(&format!(
+            "Moved the effective date from {} to {new_label}",
+            old.format("%b %-d, %Y")
+        )),
+        "{page}"
+    );
+    let task_page = o.c.page(&o.ops_cookie, &format!("/tasks/{task}")).await;
+    assert!(task_page.contains(&new_label));
+    assert_eq!(app.audit_count("change_request.dates_moved").await, 1);
+}
+
+// 3. A Retention request sent back disappears from Retention.
+
+#[tokio::test]
+async fn a_request_retention_submitted_and_an_approver_sent_back_is_on_every_retention_desk_and_each_is_emailed()
+ {
+    let c = chain().await;
+    let anglee = c.app.user("anglee@agency.test", &[Role::Retention]).await;
+    let anglee_cookie = c.app.session_cookie(anglee).await;
+    let id = c.file(&[("escalation", "retention")]).await;
+    let today = Utc::now().date_naive().to_string();
+    c.post(
+        &c.retention_cookie,
+        &format!("/requests/{id}/save-attempt"),
+        &[("call_date", &today), ("outcome", "not_saved")],
+    )
+    .await;
+    c.submit(&c.retention_cookie, id).await;
+    let step = c.pending_step(id).await;
+    c.decide(
+        &c.jeremy_cookie,
+        step,
+        "send-back",
+        "The effective date is wrong",
+    )
+    .await;
+    assert_eq!(c.state(id).await, "changes_requested");
+    let desk = c.page(&anglee_cookie, "/").await;
+    assert!(
+        desk.contains(&format!("/requests/{id}")),
+        "on Anglee's desk"
+    );
+    assert!(desk.contains("Sent back: fix it and submit again"));
+    let to: Vec<String> = sqlx::query_scalar(
+        "SELECT to_addrs FROM outbox_messages WHERE kind = 'change_request.sent_back'",
+    )
+    .fetch_one(&c.app.db)
+    .await
+    .unwrap();
+    for who in ["amy@agency.test", "anglee@agency.test", "am@agency.test"] {
+        assert!(to.contains(&who.to_string()), "{who} in {to:?}");
+    }
+    // Anglee, who did not submit it, may submit it again.
+    let flash = c.submit(&anglee_cookie, id).await;
+    assert!(flash.contains("Submitted for approval"), "{flash}");
+}
+
+// 4. Converting to a budget change starts from $0.00.
+
+#[tokio::test]
+async fn the_budget_change_form_starts_from_the_clients_budget() {
+    let c = chain().await;
+    let id = c.file(&[("escalation", "retention")]).await;
+    let page = c
+        .page(&c.retention_cookie, &format!("/requests/{id}"))
+        .await;
+    assert!(
+        page.contains("name=\"current_budget\" value=\"4500.00\""),
+        "the client's $4,500.00 is prefilled"
+    );
+}
+
+// 5. Found by reading the code.
+
+#[tokio::test]
+async fn forwarding_to_another_specialist_hands_them_the_checklists_sem_items() {
+    let o = ops().await;
+    let sem2: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = 'sem2@agency.test'")
+        .fetch_one(&o.c.app.db)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE clients SET ad_products = '{google_ads}'")
+        .execute(&o.c.app.db)
+        .await
+        .unwrap();
+    let (id, task) = o.approved(o.c.client_id, &[]).await;
+    o.act(task, "planner", &[]).await;
+    o.act(task, "forward", &[("sem_specialist", &sem2.to_string())])
+        .await;
+    let assignees: Vec<Option<i64>> = sqlx::query_scalar(
+        "SELECT DISTINCT assignee FROM checklist_items
+          WHERE change_request_id = $1 AND owner_role = 'sem_specialist'",
+    )
+    .bind(id)
+    .fetch_all(&o.c.app.db)
+    .await
+    .unwrap();
+    assert_eq!(assignees, vec![Some(sem2)]);
+    let planner: Option<i64> = one(
+        &o.c.app,
+        "SELECT sem_specialist_id FROM planner_entries WHERE change_request_id = $1",
+        id,
+    )
+    .await;
+    assert_eq!(planner, Some(sem2), "reminders go to them too");
+    let desk = o.c.page(&o.c.app.session_cookie(sem2).await, "/").await;
+    assert!(
+        desk.contains("Google Ads: pause campaigns"),
+        "on their desk"
+    );
+}
+
+#[tokio::test]
+async fn a_client_handed_to_another_account_manager_brings_its_open_request_along() {
+    let c = chain().await;
+    let am2 = c.app.user("am2@agency.test", &[Role::AccountManager]).await;
+    let am2_cookie = c.app.session_cookie(am2).await;
+    let admin = c.app.user("admin@agency.test", &[Role::Admin]).await;
+    let id = c.file(&[]).await;
+    let res = client()
+        .post(c.app.url(&format!("/clients/{}", c.client_id)))
+        .header("cookie", c.app.session_cookie(admin).await)
+        .form(&[
+            ("name", "Lakeside RV Center"),
+            ("crm_account_id", "CRM-LAKESIDE"),
+            ("account_manager_id", &am2.to_string()),
+            ("monthly_budget", "4500"),
+            ("status", "active"),
+            ("version", "1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    // The new one has it on the desk and may submit it; the old one may no longer.
+    assert!(
+        c.page(&am2_cookie, "/")
+            .await
+            .contains(&format!("/requests/{id}"))
+    );
+    assert!(
+        !c.page(&c.am_cookie, "/")
+            .await
+            .contains(&format!("/requests/{id}"))
+    );
+    let flash = c.submit(&c.am_cookie, id).await;
+    assert!(flash.starts_with("Nothing was submitted"), "{flash}");
+    let flash = c.submit(&am2_cookie, id).await;
+    assert!(flash.contains("Submitted for approval"), "{flash}");
+    let page = c.page(&am2_cookie, &format!("/requests/{id}")).await;
+    assert!(page.contains("The client was handed from Test am to Test am2"));
+    let mail: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM outbox_messages
+          WHERE kind = 'change_request.account_manager_changed' AND to_addrs = '{am2@agency.test}'",
+    )
+    .fetch_one(&c.app.db)
+    .await
+    .unwrap();
+    assert_eq!(mail, 1);
+}
+
+#[tokio::test]
+async fn after_not_saved_the_account_manager_cannot_edit_the_cancellation_into_a_pause() {
+    let c = chain().await;
+    let id = c.file(&[("escalation", "retention")]).await;
+    let today = Utc::now().date_naive().to_string();
+    c.post(
+        &c.retention_cookie,
+        &format!("/requests/{id}/save-attempt"),
+        &[("call_date", &today), ("outcome", "not_saved")],
+    )
+    .await;
+    let reason: String = one(
+        &c.app,
+        "SELECT reason_id::text FROM change_requests WHERE id = $1",
+        id,
+    )
+    .await;
+    let version: i32 = one(
+        &c.app,
+        "SELECT version FROM change_requests WHERE id = $1",
+        id,
+    )
+    .await;
+    let res = c
+        .post(
+            &c.am_cookie,
+            &format!("/requests/{id}"),
+            &[
+                ("kind", "pause"),
+                ("effective_date", &in_days(30)),
+                ("reason_id", &reason),
+                ("version", &version.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("The retention call decided this request is a cancellation")
+    );
+    let kind: String = one(&c.app, "SELECT kind FROM change_requests WHERE id = $1", id).await;
+    assert_eq!(kind, "cancellation");
+}
+
+#[tokio::test]
+async fn editing_the_budgets_of_a_signed_addendum_asks_for_a_new_signature() {
+    let c = chain().await;
+    let id = c
+        .file(&[
+            ("kind", "addendum"),
+            ("current_budget", "4500"),
+            ("new_budget", "3000"),
+        ])
+        .await;
+    sqlx::query(
+        "INSERT INTO request_attachments
+             (change_request_id, original_name, content_type, size_bytes, sha256, content, uploaded_by)
+         VALUES ($1, 'signed.pdf', 'application/pdf', 5, '\\x00', '%PDF-', $2)",
+    )
+    .bind(id)
+    .bind(c.am)
+    .execute(&c.app.db)
+    .await
+    .unwrap();
+    let reason: String = one(
+        &c.app,
+        "SELECT reason_id::text FROM change_requests WHERE id = $1",
+        id,
+    )
+    .await;
+    let version: i32 = one(
+        &c.app,
+        "SELECT version FROM change_requests WHERE id = $1",
+        id,
+    )
+    .await;
+    let res = c
+        .post(
+            &c.am_cookie,
+            &format!("/requests/{id}"),
+            &[
+                ("kind", "addendum"),
+                ("effective_date", &in_days(30)),
+                ("current_budget", "4500"),
+                ("new_budget", "2000"),
+                ("reason_id", &reason),
+                ("version", &version.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert!(
+        c.flash(&c.am_cookie, id)
+            .await
+            .contains("no longer matches the new terms")
+    );
+    let flash = c.submit(&c.am_cookie, id).await;
+    assert!(
+        flash.contains("signed addendum before submitting"),
+        "{flash}"
+    );
+    assert_eq!(c.state(id).await, "draft");
+}
+
+#[tokio::test]
+async fn the_overlap_warning_counts_requests_completed_early_and_skips_reinstatements() {
+    let c = chain().await;
+    let am = c.am;
+    let other = new_client(&c.app, am, "Harbor Marine").await;
+    let reason: i64 = sqlx::query_scalar("SELECT id FROM change_reasons LIMIT 1")
+        .fetch_one(&c.app.db)
+        .await
+        .unwrap();
+    let insert = |state: &'static str, reverses: Option<i64>| {
+        let db = c.app.db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "INSERT INTO change_requests (client_id, kind, cancel_scope, effective_date,
+                        reason_id, escalation, state, filed_by, reverses_id)
+                 VALUES ($1, 'cancellation', 'services_only', current_date + 20, $2, 'none', $3, $4, $5)
+                 RETURNING id",
+            )
+            .bind(other)
+            .bind(reason)
+            .bind(state)
+            .bind(am)
+            .bind(reverses)
+            .fetch_one(&db)
+            .await
+            .unwrap()
+        }
+    };
+    let completed = insert("completed", None).await;
+    let page = c
+        .page(&c.am_cookie, &format!("/clients/{other}/requests/new"))
+        .await;
+    assert!(
+        page.contains(&format!("Approved change request #{completed}")),
+        "a request completed ahead of its date still overlaps"
+    );
+    sqlx::query("UPDATE change_requests SET reinstated_at = now() WHERE id = $1")
+        .bind(completed)
+        .execute(&c.app.db)
+        .await
+        .unwrap();
+    insert("approved", Some(completed)).await;
+    let page = c
+        .page(&c.am_cookie, &format!("/clients/{other}/requests/new"))
+        .await;
+    assert!(
+        !page.contains("overlaps"),
+        "neither the undone request nor its approved reinstatement overlaps"
+    );
+}
+
+#[tokio::test]
+async fn the_contractors_refused_undo_is_recorded_and_says_nothing_about_the_item() {
+    let o = ops().await;
+    let contractor =
+        o.c.app
+            .user("juniper@contractor.test", &[Role::Contractor])
+            .await;
+    let cookie = o.c.app.session_cookie(contractor).await;
+    let (id, _) = o.approved(o.c.client_id, &[]).await;
+    let (ops_item, own_item): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT id FROM checklist_items WHERE change_request_id = $1 AND owner_role = 'ops_lead' LIMIT 1),
+                (SELECT id FROM checklist_items WHERE change_request_id = $1 AND owner_role = 'contractor' LIMIT 1)",
+    )
+    .bind(id)
+    .fetch_one(&o.c.app.db)
+    .await
+    .unwrap();
+    // Another role's item: refused like a route, on the record.
+    let res =
+        o.c.post(
+            &cookie,
+            &format!("/checklist/{ops_item}/undo"),
+            &[("reason", "oops")],
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(o.c.app.audit_count("access.refused").await, 1);
+    // Its own kind of item, not ticked: refused, recorded, and the message does not say why.
+    let res =
+        o.c.post(
+            &cookie,
+            &format!("/checklist/{own_item}/undo"),
+            &[("reason", "oops")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(o.c.app.audit_count("checklist.refused").await, 1);
+    let flash = flash_on(&o.c.app, &cookie, "/").await;
+    assert_eq!(
+        flash,
+        "Nothing changed: that is not an open item of yours you can do this to."
+    );
+}
+
+#[tokio::test]
+async fn today_is_the_agencys_the_reinstate_button_stays_until_the_day_is_over_there() {
+    // At 11 p.m. in Chicago it is already the next day in UTC. A pause effective tomorrow
+    // (Chicago) may still be reinstated tonight; read in UTC, its date would have come.
+    let zone: chrono_tz::Tz = "America/Chicago".parse().unwrap();
+    let o = {
+        let c = crate::approvals::chain_with(|config| config.time_zone = zone).await;
+        crate::operations::ops_from(c).await
+    };
+    let (id, _) = o.approved(o.c.client_id, &[("kind", "pause")]).await;
+    let clock = &o.c.app.state.clock;
+    let there = clock.now().with_timezone(&zone);
+    let eleven = clock.at(
+        there.date_naive(),
+        chrono::NaiveTime::from_hms_opt(23, 0, 0).unwrap(),
+    );
+    let eleven = if eleven <= clock.now() {
+        clock.at(
+            there.date_naive() + Duration::days(1),
+            chrono::NaiveTime::from_hms_opt(23, 0, 0).unwrap(),
+        )
+    } else {
+        eleven
+    };
+    clock.advance(eleven - clock.now() + Duration::minutes(1));
+    let today_there = clock.today();
+    assert_eq!(clock.now().date_naive(), today_there + Duration::days(1));
+    sqlx::query("UPDATE change_requests SET effective_date = $2 WHERE id = $1")
+        .bind(id)
+        .bind(today_there + Duration::days(1))
+        .execute(&o.c.app.db)
+        .await
+        .unwrap();
+    let page = o.c.page(&o.c.am_cookie, &format!("/requests/{id}")).await;
+    assert!(
+        page.contains("id=\"reinstate-client\""),
+        "reinstating is offered until the day before ends in Chicago"
+    );
+}
+
+// 6. Correcting a mistake.
+
+#[tokio::test]
+async fn retention_corrects_a_recorded_outcome_before_submitting_and_the_timeline_keeps_both() {
+    let c = chain().await;
+    let id = c
+        .file(&[
+            ("escalation", "retention"),
+            ("cancel_scope", "leave_platform"),
+        ])
+        .await;
+    let today = Utc::now().date_naive().to_string();
+    let path = format!("/requests/{id}/save-attempt");
+    c.post(
+        &c.retention_cookie,
+        &path,
+        &[
+            ("call_date", &today),
+            ("outcome", "saved_pause"),
+            ("effective_date", &in_days(30)),
+        ],
+    )
+    .await;
+    let kind: String = one(&c.app, "SELECT kind FROM change_requests WHERE id = $1", id).await;
+    assert_eq!(kind, "pause");
+    // Corrected: the client was not saved after all; the cancellation comes back as filed.
+    c.post(
+        &c.retention_cookie,
+        &path,
+        &[
+            ("call_date", &today),
+            ("outcome", "not_saved"),
+            ("recorded", "saved_pause"),
+        ],
+    )
+    .await;
+    let (kind, scope, original): (String, Option<String>, Option<String>) = sqlx::query_as(
+        "SELECT kind, cancel_scope, original_kind FROM change_requests WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(&c.app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        (kind.as_str(), scope.as_deref(), original),
+        ("cancellation", Some("leave_platform"), None)
+    );
+    let page = c
+        .page(&c.retention_cookie, &format!("/requests/{id}"))
+        .await;
+    assert!(page.contains("Retention call recorded: Saved with a contract pause"));
+    assert!(page.contains("Retention call corrected: Not saved (the cancellation goes ahead) (was: Saved with a contract pause)"));
+    // A tab opened before the correction changes nothing.
+    c.post(
+        &c.retention_cookie,
+        &path,
+        &[
+            ("call_date", &today),
+            ("outcome", "saved_no_change"),
+            ("recorded", "saved_pause"),
+        ],
+    )
+    .await;
+    assert_eq!(c.state(id).await, "with_retention");
+    // Once submitted, it can no longer be corrected.
+    c.submit(&c.retention_cookie, id).await;
+    c.post(
+        &c.retention_cookie,
+        &path,
+        &[
+            ("call_date", &today),
+            ("outcome", "saved_no_change"),
+            ("recorded", "not_saved"),
+        ],
+    )
+    .await;
+    assert_eq!(c.state(id).await, "in_approval");
+    assert_eq!(
+        c.app.audit_count("change_request.retention_outcome").await,
+        2
+    );
+}
+
+#[tokio::test]
+async fn retention_is_emailed_when_the_signed_addendum_arrives_on_a_request_it_converted() {
+    let c = chain().await;
+    let id = c.file(&[("escalation", "retention")]).await;
+    let today = Utc::now().date_naive().to_string();
+    c.post(
+        &c.retention_cookie,
+        &format!("/requests/{id}/save-attempt"),
+        &[
+            ("call_date", &today),
+            ("outcome", "saved_budget_change"),
+            ("current_budget", "4500"),
+            ("new_budget", "3000"),
+            ("effective_date", &in_days(30)),
+        ],
+    )
+    .await;
+    let form = reqwest::multipart::Form::new().part(
+        "document",
+        reqwest::multipart::Part::bytes(b"%PDF-1.4 signed".to_vec())
+            .file_name("signed.pdf")
+            .mime_str("application/pdf")
+            .unwrap(),
+    );
+    let res = client()
+        .post(c.app.url(&format!("/requests/{id}/attachments")))
+        .header("cookie", &c.am_cookie)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let to: Vec<String> = sqlx::query_scalar(
+        "SELECT to_addrs FROM outbox_messages WHERE kind = 'change_request.document_attached'",
+    )
+    .fetch_one(&c.app.db)
+    .await
+    .unwrap();
+    assert_eq!(to, vec!["amy@agency.test"]);
+}
+
+#[tokio::test]
+async fn a_reminder_lists_the_offboarding_items_still_open() {
+    let o = ops().await;
+    let (_, task) = o.approved(o.c.client_id, &[]).await;
+    o.act(task, "planner", &[]).await;
+    let runner = offboarding_desk::server::job_runner(&o.c.app.state.config);
+    let at: chrono::DateTime<Utc> = sqlx::query_scalar(
+        "SELECT max(run_at) FROM scheduled_jobs WHERE kind = 'effective_date_reminder'",
+    )
+    .fetch_one(&o.c.app.db)
+    .await
+    .unwrap();
+    runner.run_due(&o.c.app.db, at).await.unwrap();
+    let text: String = sqlx::query_scalar(
+        "SELECT body_text FROM outbox_messages WHERE kind = 'planner.reminder' ORDER BY id LIMIT 1",
+    )
+    .fetch_one(&o.c.app.db)
+    .await
+    .unwrap();
+    assert!(
+        text.contains("offboarding items open: Remove the client from the Client Tracker"),
+        "{text}"
+    );
+}
