@@ -81,6 +81,11 @@ impl Clock {
     pub fn advance(&self, by: Duration) {
         self.shift.fetch_add(by.num_seconds(), Ordering::Relaxed);
     }
+
+    /// Puts this clock (and every copy) back on the system's time: for tests only.
+    pub fn reset(&self) {
+        self.shift.store(0, Ordering::Relaxed);
+    }
 }
 
 static DISPLAY_ZONE: OnceLock<Tz> = OnceLock::new();

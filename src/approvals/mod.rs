@@ -2,6 +2,16 @@
 //! Accounting processes, the distribution list is told. Every decision is one transaction with
 //! its audit record and its emails; a decision that is no longer possible changes nothing.
 
+/// The roles an approval step can be handed to (the chain page and the admin's hand-over offer
+/// these): their holders may be asked to decide.
+pub const DECIDER_ROLES: &[crate::auth::roles::Role] = &[
+    crate::auth::roles::Role::Approver,
+    crate::auth::roles::Role::Finance,
+    crate::auth::roles::Role::Accounting,
+    crate::auth::roles::Role::DmLeadership,
+    crate::auth::roles::Role::DepartmentManager,
+];
+
 pub mod admin;
 pub mod db;
 pub mod nudges;

@@ -9,6 +9,9 @@
 //!   goes back to that absent approver (two different people still decide), and
 //! - in every case the step is flagged onto the admin's desk and the admins are emailed, so
 //!   someone who can hand it on sees it at once instead of after the nudge interval.
+//!
+//! A step its own approver cannot decide is routed so even when a substitute could decide it
+//! today: the substitution ends, and the step would wait on nobody.
 
 use chrono::NaiveDate;
 use serde_json::json;
@@ -114,7 +117,14 @@ pub async fn reach(
         return Ok(Reached::Decidable(Vec::new()));
     }
     let people = deciders(conn, &r, &step, day).await?;
-    if !people.is_empty() {
+    // A step rests on its own approver (or its role's holders). One only a stand-in may
+    // decide today is a dead end the day the stand-in's range ends: it is routed now.
+    let approver_able = match step.approver() {
+        Approver::User(u) => people.contains(&u),
+        Approver::Role(_) => !people.is_empty(),
+        Approver::Unassigned => false,
+    };
+    if approver_able {
         if step.flagged_at.is_some() {
             sqlx::query(
                 "UPDATE request_approvals SET flagged_at = NULL, flagged_reason = NULL WHERE id = $1",
@@ -188,7 +198,10 @@ pub async fn reach(
             });
         }
     }
-    let why = nobody_because(&r, &step, &round);
+    let mut why = nobody_because(&r, &step, &round);
+    if !people.is_empty() {
+        why.push_str(" Someone standing in for them may decide it until their range ends.");
+    }
     sqlx::query(
         "UPDATE request_approvals SET flagged_at = now(), flagged_reason = $2 WHERE id = $1",
     )

@@ -822,6 +822,39 @@ pub(super) async fn update(
         p.errors.add("kind", "A request escalated to Retention becomes an addendum through the retention outcome, not by editing.");
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
     }
+    // A reinstatement undoes its original as it stands: its terms are the original's (they
+    // move with it on the planner), only its reason and notes are its own.
+    if let Some(original) = before.reverses_id {
+        let mut fixed = |field: &'static str, same: bool| {
+            if !same {
+                p.errors.add(
+                    field,
+                    format!("A reinstatement undoes request #{original} as it stands: this is the original's and cannot be changed here."),
+                );
+            }
+        };
+        fixed("kind", details.kind == before.kind());
+        fixed(
+            "effective_date",
+            details.effective_date == before.effective_date,
+        );
+        fixed("resume_date", details.resume_date == before.resume_date);
+        fixed(
+            "current_budget",
+            details.current_budget_cents == before.current_budget_cents,
+        );
+        fixed(
+            "new_budget",
+            details.new_budget_cents == before.new_budget_cents,
+        );
+        fixed(
+            "cancel_scope",
+            details.cancel_scope == before.cancel_scope.as_deref(),
+        );
+        if !p.errors.is_empty() {
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
+        }
+    }
     if before.call_recorded && details.kind != before.kind() {
         p.errors.add(
             "kind",
@@ -873,29 +906,31 @@ pub(super) async fn update(
     } else {
         0
     };
-    let message = if changes.is_empty() {
-        "Nothing changed.".to_string()
+    if changes.is_empty() {
+        // Saved as it was: the version stays, so nobody editing meanwhile meets a conflict.
+        tx.rollback().await?;
+        let tx = state.db.begin().await?;
+        return commit_and_go(tx, &ctx, &format!("/requests/{id}"), "Nothing changed.").await;
+    }
+    audit::record(
+        &mut tx,
+        &Actor::from_ctx(&ctx),
+        "change_request.edited",
+        "change_request",
+        Some(id.to_string()),
+        json!({
+            "changes": changes.into_json(),
+            "version": new_version,
+            "signed_document_superseded": superseded > 0,
+        }),
+    )
+    .await?;
+    let message = if superseded > 0 {
+        "Change request saved. The signed addendum no longer matches the new terms: attach one the client signed for them before submitting."
     } else {
-        audit::record(
-            &mut tx,
-            &Actor::from_ctx(&ctx),
-            "change_request.edited",
-            "change_request",
-            Some(id.to_string()),
-            json!({
-                "changes": changes.into_json(),
-                "version": new_version,
-                "signed_document_superseded": superseded > 0,
-            }),
-        )
-        .await?;
-        if superseded > 0 {
-            "Change request saved. The signed addendum no longer matches the new terms: attach one the client signed for them before submitting.".to_string()
-        } else {
-            "Change request saved.".to_string()
-        }
+        "Change request saved."
     };
-    commit_and_go(tx, &ctx, &format!("/requests/{id}"), &message).await
+    commit_and_go(tx, &ctx, &format!("/requests/{id}"), message).await
 }
 
 #[derive(Debug, Deserialize)]

@@ -425,19 +425,21 @@ async fn update(
         )
         .field("ad_products", &before.ad_products, &input.ad_products)
         .field("status", &before.status, &input.status);
-    let message = if changes.is_empty() {
-        "Nothing changed.".to_string()
-    } else {
-        audit::record(
-            &mut tx,
-            &Actor::from_ctx(&ctx),
-            "client.updated",
-            "client",
-            Some(id.to_string()),
-            json!({ "changes": changes.into_json() }),
-        )
-        .await?;
-        format!("Saved {}.", input.name)
-    };
+    if changes.is_empty() {
+        // Saved as it was: the version stays, so nobody editing meanwhile meets a conflict.
+        tx.rollback().await?;
+        let tx = state.db.begin().await?;
+        return commit_and_go(tx, &ctx, &format!("/clients/{id}"), "Nothing changed.").await;
+    }
+    audit::record(
+        &mut tx,
+        &Actor::from_ctx(&ctx),
+        "client.updated",
+        "client",
+        Some(id.to_string()),
+        json!({ "changes": changes.into_json() }),
+    )
+    .await?;
+    let message = format!("Saved {}.", input.name);
     commit_and_go(tx, &ctx, &format!("/clients/{id}"), &message).await
 }

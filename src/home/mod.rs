@@ -176,41 +176,47 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> AppResult<HomePage> {
         Vec::new()
     };
     let mut conn = state.db.acquire().await?;
+    // Approval steps waiting on the person: named for them (or for someone they stand in for
+    // today), or for any holder of a role they hold. Only people who can be asked to decide
+    // (the roles the chain and the admin's hand-over offer) are asked.
+    let today = state.clock.today();
+    let mut decisions = if ctx.user.roles.any_of(crate::approvals::DECIDER_ROLES) {
+        let roles: RoleSet = ctx
+            .user
+            .roles
+            .iter()
+            .filter(|r| crate::approvals::DECIDER_ROLES.contains(r))
+            .collect();
+        crate::approvals::db::waiting_on(&mut conn, ctx.user.id, true, roles, today, QUEUE_LIMIT)
+            .await?
+    } else {
+        Vec::new()
+    };
+    let mut all_sections = sections(ctx.user.roles);
+    if !decisions.is_empty() && !ctx.user.roles.any_of(&[Role::Approver, Role::Finance]) {
+        // Handed a step without being an approver: it still waits on them, on their desk.
+        all_sections.insert(
+            0,
+            Section {
+                role: Role::Approver,
+                title: "Waiting on my decision",
+                empty: "",
+            },
+        );
+    }
     let mut filled = Vec::new();
-    for section in sections(ctx.user.roles) {
+    for section in all_sections {
         let lines = queue(&mut conn, section.role, ctx.user.id).await?;
-        let today = state.clock.today();
-        let decisions = match section.role {
-            // Steps named for the person, or for someone they stand in for today.
-            Role::Approver => {
-                crate::approvals::db::waiting_on(
-                    &mut conn,
-                    ctx.user.id,
-                    true,
-                    RoleSet::EMPTY,
-                    today,
-                    QUEUE_LIMIT,
-                )
-                .await?
-            }
-            // Steps any Finance member may decide.
-            Role::Finance => {
-                crate::approvals::db::waiting_on(
-                    &mut conn,
-                    ctx.user.id,
-                    false,
-                    [Role::Finance].into_iter().collect(),
-                    today,
-                    QUEUE_LIMIT,
-                )
-                .await?
-            }
-            _ => Vec::new(),
+        // The steps go to the first section that shows decisions.
+        let mine = if matches!(section.role, Role::Approver | Role::Finance) {
+            std::mem::take(&mut decisions)
+        } else {
+            Vec::new()
         };
         filled.push(Filled {
             section,
             lines,
-            decisions,
+            decisions: mine,
         });
     }
     let questions = if ctx.user.roles.contains(Role::SemSpecialist) {

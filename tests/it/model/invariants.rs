@@ -1,0 +1,543 @@
+//! What must hold after every act, checked against the database and the desks people see.
+//! Who may move a request on is worked out here from the design (DESIGN.md), in SQL and
+//! plain code of its own, not by asking the app's rules: where the two disagree, the model
+//! says so.
+
+use std::collections::HashMap;
+
+use offboarding_desk::auth::roles::Role;
+use sqlx::PgPool;
+
+use super::world::World;
+
+/// A fingerprint of everything an act may change (not the audit log, sessions or the mail
+/// already queued): equal before and after means the act changed nothing.
+pub async fn snapshot(db: &PgPool) -> String {
+    sqlx::query_scalar(
+        "SELECT md5(concat_ws('|',
+            (SELECT string_agg(concat_ws(',', id, client_id, state, kind, cancel_scope, version,
+                    effective_date, resume_date, current_budget_cents, new_budget_cents,
+                    credit_cents, approval_round, submitted_by, processed_at IS NOT NULL,
+                    withdrawn_reason, reinstated_at IS NOT NULL, original_kind), ';' ORDER BY id)
+               FROM change_requests),
+            (SELECT string_agg(concat_ws(',', id, state, approver_user_id, approver_role,
+                    decided_by, on_behalf_of, flagged_at IS NOT NULL), ';' ORDER BY id)
+               FROM request_approvals),
+            (SELECT string_agg(concat_ws(',', id, outcome, call_date, offered), ';' ORDER BY id)
+               FROM save_attempts),
+            (SELECT string_agg(concat_ws(',', id, forwarded_to, status_updated_at IS NOT NULL,
+                    done_at IS NOT NULL), ';' ORDER BY id) FROM change_tasks),
+            (SELECT string_agg(concat_ws(',', id, assignee, due_on, done_at IS NOT NULL,
+                    cancelled_at IS NOT NULL), ';' ORDER BY id) FROM sem_tasks),
+            (SELECT string_agg(concat_ws(',', id, assignee, due_on, done_by,
+                    cancelled_at IS NOT NULL), ';' ORDER BY id) FROM checklist_items),
+            (SELECT string_agg(concat_ws(',', id, effective_date, resume_date, sem_specialist_id,
+                    removed_at IS NOT NULL), ';' ORDER BY id) FROM planner_entries),
+            (SELECT string_agg(concat_ws(',', id, substitute_id, ends_on, ended_at IS NOT NULL),
+                    ';' ORDER BY id) FROM approval_substitutes),
+            (SELECT string_agg(concat_ws(',', id, account_manager_id, status,
+                    monthly_budget_cents, version), ';' ORDER BY id) FROM clients),
+            (SELECT count(*) FROM client_status_history),
+            (SELECT string_agg(concat_ws(',', id, superseded_at IS NOT NULL), ';' ORDER BY id)
+               FROM request_attachments),
+            (SELECT string_agg(concat_ws(',', key, run_at, state), ';' ORDER BY key)
+               FROM scheduled_jobs WHERE state = 'pending'),
+            (SELECT count(*) FROM outbox_messages)))",
+    )
+    .fetch_one(db)
+    .await
+    .unwrap()
+}
+
+/// Every invariant; the first broken one, in words.
+pub async fn check(w: &World) -> Result<(), String> {
+    let db = &w.app.db;
+    one_open_request_per_client(db).await?;
+    steps_agree_with_the_request(db).await?;
+    nobody_decides_twice_or_their_own(db).await?;
+    one_fact_one_value(db).await?;
+    changes_carry_their_audit_and_mail(db).await?;
+    everything_open_waits_on_someone_who_has_it_on_their_desk(w).await?;
+    Ok(())
+}
+
+async fn rows(db: &PgPool, sql: &'static str) -> Vec<String> {
+    sqlx::query_scalar(sql).fetch_all(db).await.unwrap()
+}
+
+fn none(what: &str, found: Vec<String>) -> Result<(), String> {
+    if found.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{what}: {}", found.join("; ")))
+    }
+}
+
+async fn one_open_request_per_client(db: &PgPool) -> Result<(), String> {
+    none(
+        "a client has two open requests",
+        rows(
+            db,
+            "SELECT client_id::text FROM change_requests
+              WHERE state IN ('draft', 'with_retention', 'in_approval', 'changes_requested')
+              GROUP BY client_id HAVING count(*) > 1",
+        )
+        .await,
+    )
+}
+
+async fn steps_agree_with_the_request(db: &PgPool) -> Result<(), String> {
+    none(
+        "a request in approval has not exactly one step waiting in its round",
+        rows(
+            db,
+            "SELECT r.id::text FROM change_requests r
+              WHERE r.state = 'in_approval'
+                AND (SELECT count(*) FROM request_approvals s
+                      WHERE s.change_request_id = r.id AND s.round = r.approval_round
+                        AND s.state = 'pending') <> 1",
+        )
+        .await,
+    )?;
+    none(
+        "a step waits on a request not in approval, or outside its current round",
+        rows(
+            db,
+            "SELECT s.id::text FROM request_approvals s JOIN change_requests r ON r.id = s.change_request_id
+              WHERE s.state IN ('pending', 'waiting')
+                AND (r.state <> 'in_approval' OR s.round <> r.approval_round)",
+        )
+        .await,
+    )?;
+    none(
+        "an approved or completed request has not exactly one change task",
+        rows(
+            db,
+            "SELECT r.id::text FROM change_requests r
+              WHERE (r.state IN ('approved', 'completed')
+                     OR (r.state = 'withdrawn' AND r.reinstated_at IS NOT NULL))
+                AND (SELECT count(*) FROM change_tasks t WHERE t.change_request_id = r.id) <> 1",
+        )
+        .await,
+    )?;
+    none(
+        "a completed request has work left",
+        rows(
+            db,
+            "SELECT r.id::text FROM change_requests r
+              WHERE r.state = 'completed'
+                AND (r.processed_at IS NULL
+                     OR EXISTS (SELECT 1 FROM change_tasks t WHERE t.change_request_id = r.id AND t.done_at IS NULL)
+                     OR EXISTS (SELECT 1 FROM sem_tasks t WHERE t.change_request_id = r.id
+                                  AND t.done_at IS NULL AND t.cancelled_at IS NULL)
+                     OR EXISTS (SELECT 1 FROM checklist_items i WHERE i.change_request_id = r.id
+                                  AND i.done_at IS NULL AND i.cancelled_at IS NULL))",
+        )
+        .await,
+    )
+}
+
+async fn nobody_decides_twice_or_their_own(db: &PgPool) -> Result<(), String> {
+    none(
+        "someone decided two steps of one round",
+        rows(
+            db,
+            "SELECT change_request_id || '/' || round || ' by ' || decided_by FROM request_approvals
+              WHERE decided_by IS NOT NULL
+              GROUP BY change_request_id, round, decided_by HAVING count(*) > 1",
+        )
+        .await,
+    )?;
+    none(
+        "someone decided a step of a request they filed or submitted",
+        rows(
+            db,
+            "SELECT s.id::text FROM request_approvals s JOIN change_requests r ON r.id = s.change_request_id
+              WHERE s.decided_by = r.filed_by
+                 OR (s.round = r.approval_round AND s.decided_by = r.submitted_by)",
+        )
+        .await,
+    )
+}
+
+async fn one_fact_one_value(db: &PgPool) -> Result<(), String> {
+    none(
+        "the planner disagrees with its request",
+        rows(
+            db,
+            "SELECT p.id::text FROM planner_entries p JOIN change_requests r ON r.id = p.change_request_id
+              WHERE p.removed_at IS NULL
+                AND (p.effective_date <> r.effective_date
+                     OR p.resume_date IS DISTINCT FROM r.resume_date OR p.kind <> r.kind
+                     OR p.client_id <> r.client_id)",
+        )
+        .await,
+    )?;
+    none(
+        "an open pause task is not due on its request's date",
+        rows(
+            db,
+            "SELECT t.id::text FROM sem_tasks t JOIN change_requests r ON r.id = t.change_request_id
+              WHERE t.done_at IS NULL AND t.cancelled_at IS NULL AND t.due_on <> r.effective_date",
+        )
+        .await,
+    )?;
+    none(
+        "an open checklist item is not due at its distance from the request's date",
+        rows(
+            db,
+            "SELECT i.id::text FROM checklist_items i JOIN change_requests r ON r.id = i.change_request_id
+              WHERE i.done_at IS NULL AND i.cancelled_at IS NULL
+                AND i.due_on <> r.effective_date + i.due_offset_days",
+        )
+        .await,
+    )?;
+    none(
+        "a pending reminder is for another date than its request's",
+        rows(
+            db,
+            "SELECT j.key FROM scheduled_jobs j
+               JOIN planner_entries p ON p.id = (j.payload->>'entry_id')::bigint
+               JOIN change_requests r ON r.id = p.change_request_id
+              WHERE j.kind = 'effective_date_reminder' AND j.state = 'pending'
+                AND p.removed_at IS NULL AND j.payload->>'effective_date' <> r.effective_date::text",
+        )
+        .await,
+    )?;
+    none(
+        "the client's history disagrees with the request it names",
+        rows(
+            db,
+            "SELECT h.id::text FROM client_status_history h JOIN change_requests r ON r.id = h.change_request_id
+              WHERE h.effective_date IS NOT NULL AND h.effective_date <> r.effective_date",
+        )
+        .await,
+    )?;
+    none(
+        "a client's status or budget disagrees with its latest history",
+        rows(
+            db,
+            "SELECT c.id::text FROM clients c
+               JOIN LATERAL (SELECT status, monthly_budget_cents FROM client_status_history h
+                              WHERE h.client_id = c.id ORDER BY h.id DESC LIMIT 1) h ON true
+              WHERE h.status <> c.status OR h.monthly_budget_cents <> c.monthly_budget_cents",
+        )
+        .await,
+    )?;
+    none(
+        "an open reinstatement is for another date than the request it undoes",
+        rows(
+            db,
+            "SELECT v.id::text FROM change_requests v JOIN change_requests r ON r.id = v.reverses_id
+              WHERE v.state IN ('draft', 'with_retention', 'in_approval', 'changes_requested')
+                AND v.effective_date <> r.effective_date",
+        )
+        .await,
+    )?;
+    none(
+        "a request submitted without Retention's call, or an addendum without a current signed document",
+        rows(
+            db,
+            "SELECT r.id::text FROM change_requests r
+              WHERE r.state = 'in_approval'
+                AND ((EXISTS (SELECT 1 FROM save_attempts s WHERE s.change_request_id = r.id
+                                AND s.outcome IS NULL))
+                     OR (r.kind = 'addendum' AND NOT EXISTS (
+                           SELECT 1 FROM request_attachments a
+                            WHERE a.change_request_id = r.id AND a.superseded_at IS NULL)))",
+        )
+        .await,
+    )
+}
+
+async fn changes_carry_their_audit_and_mail(db: &PgPool) -> Result<(), String> {
+    // Rows written by one transaction share its id (xmin): each transition's audit record and
+    // the email it must send were committed together.
+    none(
+        "a transition without the email it sends, in its own transaction",
+        rows(
+            db,
+            "SELECT a.action || ' on ' || a.entity_id FROM audit_events a
+              WHERE a.action IN ('change_request.submitted', 'change_request.approved',
+                                 'change_request.sent_back')
+                AND NOT EXISTS (
+                      SELECT 1 FROM outbox_messages o
+                       WHERE o.xmin = a.xmin AND o.related_id = a.entity_id
+                         AND o.kind IN ('change_request.approval_needed',
+                                        'change_request.step_flagged',
+                                        'change_request.approved',
+                                        'change_request.sent_back'))",
+        )
+        .await,
+    )?;
+    none(
+        "a request whose state changed with no audit record of it",
+        rows(
+            db,
+            "SELECT r.id::text FROM change_requests r
+              WHERE r.state <> 'draft'
+                AND NOT EXISTS (SELECT 1 FROM audit_events a
+                                 WHERE a.entity_type = 'change_request' AND a.entity_id = r.id::text
+                                   AND a.xmin = r.xmin)
+                AND NOT EXISTS (SELECT 1 FROM audit_events a
+                                 WHERE a.entity_type = 'change_request'
+                                   AND a.entity_id IN (SELECT v.id::text FROM change_requests v
+                                                        WHERE v.reverses_id = r.id
+                                                           OR v.id = r.reverses_id)
+                                   AND a.xmin = r.xmin)
+                AND NOT EXISTS (SELECT 1 FROM audit_events a
+                                 WHERE a.entity_type IN ('client', 'client_import') AND a.xmin = r.xmin)",
+        )
+        .await,
+    )
+}
+
+/// Who may move an open (or approved, not yet completed) request on, and what their desk
+/// shows for it.
+struct Mover {
+    person: usize,
+    /// Text the person's desk contains for it.
+    mark: String,
+    why: &'static str,
+}
+
+async fn everything_open_waits_on_someone_who_has_it_on_their_desk(
+    w: &World,
+) -> Result<(), String> {
+    let db = &w.app.db;
+    #[derive(sqlx::FromRow)]
+    struct Open {
+        id: i64,
+        state: String,
+        filed_by: i64,
+        submitted_by: Option<i64>,
+        account_manager: Option<i64>,
+        has_save_attempt: bool,
+        processed: bool,
+        reversal: bool,
+        round: i32,
+    }
+    let open: Vec<Open> = sqlx::query_as(
+        "SELECT r.id, r.state, r.filed_by, r.submitted_by, c.account_manager_id AS account_manager,
+                EXISTS (SELECT 1 FROM save_attempts s WHERE s.change_request_id = r.id) AS has_save_attempt,
+                r.processed_at IS NOT NULL AS processed, r.reverses_id IS NOT NULL AS reversal,
+                r.approval_round AS round
+           FROM change_requests r JOIN clients c ON c.id = r.client_id
+          WHERE r.state NOT IN ('completed', 'withdrawn')
+          ORDER BY r.id",
+    )
+    .fetch_all(db)
+    .await
+    .unwrap();
+    let holders = |role: Role| w.holders(role);
+    let index_of_id = |id: i64| w.people.iter().position(|p| p.id == id);
+    let today = w.app.state.clock.today();
+    let mut desks: HashMap<usize, String> = HashMap::new();
+    for r in open {
+        let link = format!("/requests/{}", r.id);
+        let mut movers: Vec<Mover> = Vec::new();
+        let am_movers = |movers: &mut Vec<Mover>| {
+            if let Some(i) = r.account_manager.and_then(index_of_id)
+                && w.people[i].roles.contains(&Role::AccountManager)
+            {
+                movers.push(Mover {
+                    person: i,
+                    mark: link.clone(),
+                    why: "the client's account manager",
+                });
+            }
+        };
+        match r.state.as_str() {
+            "draft" => am_movers(&mut movers),
+            "with_retention" => {
+                for i in holders(Role::Retention) {
+                    movers.push(Mover {
+                        person: i,
+                        mark: link.clone(),
+                        why: "the Retention Team",
+                    });
+                }
+            }
+            "changes_requested" if r.has_save_attempt => {
+                for i in holders(Role::Retention) {
+                    movers.push(Mover {
+                        person: i,
+                        mark: link.clone(),
+                        why: "the Retention Team, who submit it again",
+                    });
+                }
+            }
+            "changes_requested" => am_movers(&mut movers),
+            "in_approval" => {
+                #[derive(sqlx::FromRow)]
+                struct Step {
+                    id: i64,
+                    approver_user_id: Option<i64>,
+                    approver_role: Option<String>,
+                    flagged: bool,
+                }
+                let step: Step = sqlx::query_as(
+                    "SELECT id, approver_user_id, approver_role, flagged_at IS NOT NULL AS flagged
+                       FROM request_approvals
+                      WHERE change_request_id = $1 AND round = $2 AND state = 'pending'",
+                )
+                .bind(r.id)
+                .bind(r.round)
+                .fetch_one(db)
+                .await
+                .unwrap();
+                let decided: Vec<i64> = sqlx::query_scalar(
+                    "SELECT decided_by FROM request_approvals
+                      WHERE change_request_id = $1 AND round = $2 AND decided_by IS NOT NULL",
+                )
+                .bind(r.id)
+                .bind(r.round)
+                .fetch_all(db)
+                .await
+                .unwrap();
+                let mut candidates: Vec<i64> = Vec::new();
+                if let Some(u) = step.approver_user_id {
+                    candidates.push(u);
+                    let subs: Vec<i64> = sqlx::query_scalar(
+                        "SELECT substitute_id FROM approval_substitutes
+                          WHERE approver_id = $1 AND ended_at IS NULL
+                            AND starts_on <= $2 AND ends_on >= $2",
+                    )
+                    .bind(u)
+                    .bind(today)
+                    .fetch_all(db)
+                    .await
+                    .unwrap();
+                    candidates.extend(subs);
+                }
+                if let Some(role) = step.approver_role.as_deref().and_then(Role::from_key) {
+                    candidates.extend(holders(role).into_iter().map(|i| w.people[i].id));
+                }
+                let excluded = |u: i64| {
+                    u == r.filed_by
+                        || Some(u) == r.submitted_by
+                        || Some(u) == r.account_manager
+                        || decided.contains(&u)
+                };
+                for u in candidates.into_iter().filter(|u| !excluded(*u)) {
+                    if let Some(i) = index_of_id(u) {
+                        movers.push(Mover {
+                            person: i,
+                            mark: link.clone(),
+                            why: "who may decide the step waiting",
+                        });
+                    }
+                }
+                if movers.is_empty() {
+                    if !step.flagged {
+                        return Err(format!(
+                            "request {}: nobody may decide step {} and it is not flagged for the admin",
+                            r.id, step.id
+                        ));
+                    }
+                    for i in holders(Role::Admin) {
+                        movers.push(Mover {
+                            person: i,
+                            mark: link.clone(),
+                            why: "the admin, for a step nobody may decide",
+                        });
+                    }
+                }
+            }
+            "approved" => {
+                if !r.processed {
+                    for i in holders(Role::Accounting) {
+                        movers.push(Mover {
+                            person: i,
+                            mark: link.clone(),
+                            why: "Accounting, to process it",
+                        });
+                    }
+                }
+                let task: Option<(i64, bool)> = sqlx::query_as(
+                    "SELECT id, done_at IS NOT NULL FROM change_tasks WHERE change_request_id = $1",
+                )
+                .bind(r.id)
+                .fetch_optional(db)
+                .await
+                .unwrap();
+                if let Some((task, false)) = task {
+                    for i in holders(Role::OpsLead) {
+                        movers.push(Mover {
+                            person: i,
+                            mark: format!("/tasks/{task}"),
+                            why: "the Ops Lead, for the change task",
+                        });
+                    }
+                }
+                if !r.reversal {
+                    let sem: Option<i64> = sqlx::query_scalar(
+                        "SELECT assignee FROM sem_tasks WHERE change_request_id = $1
+                           AND done_at IS NULL AND cancelled_at IS NULL",
+                    )
+                    .bind(r.id)
+                    .fetch_optional(db)
+                    .await
+                    .unwrap();
+                    if let Some(i) = sem.and_then(index_of_id) {
+                        movers.push(Mover {
+                            person: i,
+                            mark: link.clone(),
+                            why: "the SEM specialist, to pause the ads",
+                        });
+                    }
+                    let items: Vec<(i64, String, Option<i64>)> = sqlx::query_as(
+                        "SELECT id, owner_role, assignee FROM checklist_items
+                          WHERE change_request_id = $1 AND done_at IS NULL AND cancelled_at IS NULL",
+                    )
+                    .bind(r.id)
+                    .fetch_all(db)
+                    .await
+                    .unwrap();
+                    for (item, owner, assignee) in items {
+                        let owners: Vec<usize> = match (Role::from_key(&owner), assignee) {
+                            (Some(Role::SemSpecialist), Some(a)) => {
+                                index_of_id(a).into_iter().collect()
+                            }
+                            (Some(role), _) => holders(role),
+                            (None, _) => Vec::new(),
+                        };
+                        for i in owners {
+                            movers.push(Mover {
+                                person: i,
+                                mark: format!("data-item=\"{item}\""),
+                                why: "an offboarding item's owner",
+                            });
+                        }
+                    }
+                }
+                if movers.is_empty() {
+                    return Err(format!(
+                        "request {}: approved with nothing left to do, yet not completed",
+                        r.id
+                    ));
+                }
+            }
+            other => return Err(format!("request {}: unknown state {other}", r.id)),
+        }
+        // Nobody in the model is disabled, and everyone keeps the roles they were given.
+        if movers.is_empty() {
+            return Err(format!(
+                "request {} ({}): nobody may move it on",
+                r.id, r.state
+            ));
+        }
+        for m in movers {
+            if let std::collections::hash_map::Entry::Vacant(e) = desks.entry(m.person) {
+                e.insert(w.app.page(&w.people[m.person].cookie, "/").await);
+            }
+            if !desks[&m.person].contains(&m.mark) {
+                return Err(format!(
+                    "request {} ({}): not on the desk of {} ({}), who may move it on",
+                    r.id, r.state, w.people[m.person].key, m.why
+                ));
+            }
+        }
+    }
+    Ok(())
+}
