@@ -292,6 +292,116 @@ async fn changes_carry_their_audit_and_mail(db: &PgPool) -> Result<(), String> {
     )
 }
 
+/// The step waiting on request `r` (its id and whether it is flagged for the admin) and the
+/// people who may decide it, as the design says: its named approver, their substitutes today,
+/// or its role's holders; never whoever filed or submitted the request, the client's account
+/// manager, or someone who decided another step of the round.
+pub async fn deciders(w: &World, r: i64) -> Option<(i64, bool, Vec<i64>)> {
+    let db = &w.app.db;
+    #[derive(sqlx::FromRow)]
+    struct Waiting {
+        id: i64,
+        round: i32,
+        approver_user_id: Option<i64>,
+        approver_role: Option<String>,
+        flagged: bool,
+        filed_by: i64,
+        submitted_by: Option<i64>,
+        account_manager: Option<i64>,
+    }
+    let step: Option<Waiting> = sqlx::query_as(
+        "SELECT s.id, s.round, s.approver_user_id, s.approver_role,
+                s.flagged_at IS NOT NULL AS flagged, r.filed_by, r.submitted_by,
+                c.account_manager_id AS account_manager
+           FROM request_approvals s
+           JOIN change_requests r ON r.id = s.change_request_id
+           JOIN clients c ON c.id = r.client_id
+          WHERE r.id = $1 AND r.state = 'in_approval' AND s.round = r.approval_round
+            AND s.state = 'pending'",
+    )
+    .bind(r)
+    .fetch_optional(db)
+    .await
+    .unwrap();
+    let step = step?;
+    let decided: Vec<i64> = sqlx::query_scalar(
+        "SELECT decided_by FROM request_approvals
+          WHERE change_request_id = $1 AND round = $2 AND decided_by IS NOT NULL",
+    )
+    .bind(r)
+    .bind(step.round)
+    .fetch_all(db)
+    .await
+    .unwrap();
+    let mut candidates: Vec<i64> = Vec::new();
+    if let Some(u) = step.approver_user_id {
+        candidates.push(u);
+        let subs: Vec<i64> = sqlx::query_scalar(
+            "SELECT substitute_id FROM approval_substitutes
+              WHERE approver_id = $1 AND ended_at IS NULL AND starts_on <= $2 AND ends_on >= $2",
+        )
+        .bind(u)
+        .bind(w.app.state.clock.today())
+        .fetch_all(db)
+        .await
+        .unwrap();
+        candidates.extend(subs);
+    }
+    if let Some(role) = step.approver_role.as_deref().and_then(Role::from_key) {
+        candidates.extend(w.holders(role).into_iter().map(|i| w.people[i].id));
+    }
+    let excluded = |u: i64| {
+        u == step.filed_by
+            || Some(u) == step.submitted_by
+            || Some(u) == step.account_manager
+            || decided.contains(&u)
+    };
+    candidates.retain(|u| !excluded(*u));
+    candidates.sort_unstable();
+    candidates.dedup();
+    Some((step.id, step.flagged, candidates))
+}
+
+/// Whether the design lets person `who` submit request `r` now: from a draft, Retention or
+/// a send-back; Retention once a save attempt exists (and its call is recorded), otherwise the
+/// client's account manager; an addendum only with a signed document that still matches.
+pub async fn may_submit(w: &World, r: i64, who: usize) -> bool {
+    #[derive(sqlx::FromRow)]
+    struct Facts {
+        state: String,
+        kind: String,
+        account_manager: Option<i64>,
+        has_save_attempt: bool,
+        call_recorded: bool,
+        documents: i64,
+    }
+    let f: Facts = sqlx::query_as(
+        "SELECT r.state, r.kind, c.account_manager_id AS account_manager,
+                EXISTS (SELECT 1 FROM save_attempts s WHERE s.change_request_id = r.id) AS has_save_attempt,
+                EXISTS (SELECT 1 FROM save_attempts s WHERE s.change_request_id = r.id
+                          AND s.outcome IS NOT NULL) AS call_recorded,
+                (SELECT count(*) FROM request_attachments a WHERE a.change_request_id = r.id
+                   AND a.superseded_at IS NULL) AS documents
+           FROM change_requests r JOIN clients c ON c.id = r.client_id WHERE r.id = $1",
+    )
+    .bind(r)
+    .fetch_one(&w.app.db)
+    .await
+    .unwrap();
+    let p = w.person(who);
+    let submitter = if f.has_save_attempt {
+        p.roles.contains(&Role::Retention)
+    } else {
+        f.account_manager == Some(p.id) && p.roles.contains(&Role::AccountManager)
+    };
+    matches!(
+        f.state.as_str(),
+        "draft" | "with_retention" | "changes_requested"
+    ) && submitter
+        && (!f.has_save_attempt || f.call_recorded)
+        && (f.kind != "addendum" || f.documents > 0)
+}
+
 /// Who may move an open (or approved, not yet completed) request on, and what their desk
 /// shows for it.
 struct Mover {
@@ -309,19 +419,15 @@ async fn everything_open_waits_on_someone_who_has_it_on_their_desk(
     struct Open {
         id: i64,
         state: String,
-        filed_by: i64,
-        submitted_by: Option<i64>,
         account_manager: Option<i64>,
         has_save_attempt: bool,
         processed: bool,
         reversal: bool,
-        round: i32,
     }
     let open: Vec<Open> = sqlx::query_as(
-        "SELECT r.id, r.state, r.filed_by, r.submitted_by, c.account_manager_id AS account_manager,
+        "SELECT r.id, r.state, c.account_manager_id AS account_manager,
                 EXISTS (SELECT 1 FROM save_attempts s WHERE s.change_request_id = r.id) AS has_save_attempt,
-                r.processed_at IS NOT NULL AS processed, r.reverses_id IS NOT NULL AS reversal,
-                r.approval_round AS round
+                r.processed_at IS NOT NULL AS processed, r.reverses_id IS NOT NULL AS reversal
            FROM change_requests r JOIN clients c ON c.id = r.client_id
           WHERE r.state NOT IN ('completed', 'withdrawn')
           ORDER BY r.id",
@@ -331,7 +437,10 @@ async fn everything_open_waits_on_someone_who_has_it_on_their_desk(
     .unwrap();
     let holders = |role: Role| w.holders(role);
     let index_of_id = |id: i64| w.people.iter().position(|p| p.id == id);
-    let today = w.app.state.clock.today();
+    struct Step {
+        id: i64,
+        flagged: bool,
+    }
     let mut desks: HashMap<usize, String> = HashMap::new();
     for r in open {
         let link = format!("/requests/{}", r.id);
@@ -369,57 +478,8 @@ async fn everything_open_waits_on_someone_who_has_it_on_their_desk(
             }
             "changes_requested" => am_movers(&mut movers),
             "in_approval" => {
-                #[derive(sqlx::FromRow)]
-                struct Step {
-                    id: i64,
-                    approver_user_id: Option<i64>,
-                    approver_role: Option<String>,
-                    flagged: bool,
-                }
-                let step: Step = sqlx::query_as(
-                    "SELECT id, approver_user_id, approver_role, flagged_at IS NOT NULL AS flagged
-                       FROM request_approvals
-                      WHERE change_request_id = $1 AND round = $2 AND state = 'pending'",
-                )
-                .bind(r.id)
-                .bind(r.round)
-                .fetch_one(db)
-                .await
-                .unwrap();
-                let decided: Vec<i64> = sqlx::query_scalar(
-                    "SELECT decided_by FROM request_approvals
-                      WHERE change_request_id = $1 AND round = $2 AND decided_by IS NOT NULL",
-                )
-                .bind(r.id)
-                .bind(r.round)
-                .fetch_all(db)
-                .await
-                .unwrap();
-                let mut candidates: Vec<i64> = Vec::new();
-                if let Some(u) = step.approver_user_id {
-                    candidates.push(u);
-                    let subs: Vec<i64> = sqlx::query_scalar(
-                        "SELECT substitute_id FROM approval_substitutes
-                          WHERE approver_id = $1 AND ended_at IS NULL
-                            AND starts_on <= $2 AND ends_on >= $2",
-                    )
-                    .bind(u)
-                    .bind(today)
-                    .fetch_all(db)
-                    .await
-                    .unwrap();
-                    candidates.extend(subs);
-                }
-                if let Some(role) = step.approver_role.as_deref().and_then(Role::from_key) {
-                    candidates.extend(holders(role).into_iter().map(|i| w.people[i].id));
-                }
-                let excluded = |u: i64| {
-                    u == r.filed_by
-                        || Some(u) == r.submitted_by
-                        || Some(u) == r.account_manager
-                        || decided.contains(&u)
-                };
-                for u in candidates.into_iter().filter(|u| !excluded(*u)) {
+                let (step, flagged, deciders) = deciders(w, r.id).await.expect("a step waits");
+                for u in deciders {
                     if let Some(i) = index_of_id(u) {
                         movers.push(Mover {
                             person: i,
@@ -428,6 +488,7 @@ async fn everything_open_waits_on_someone_who_has_it_on_their_desk(
                         });
                     }
                 }
+                let step = Step { id: step, flagged };
                 if movers.is_empty() {
                     if !step.flagged {
                         return Err(format!(

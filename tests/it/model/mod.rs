@@ -429,9 +429,39 @@ async fn replay(w: &mut World, acts: &[Act]) -> Result<(), Failure> {
     Ok(())
 }
 
+/// What the design says of `act` before it happens, where the model knows: whether it may
+/// go ahead. The app's rules must agree.
+async fn expected(w: &World, act: &Act) -> Option<bool> {
+    match *act {
+        Act::Approve { who, slot } | Act::SendBack { who, slot } => {
+            let r = w.request(slot).await?;
+            let (_, _, deciders) = invariants::deciders(w, r).await?;
+            Some(deciders.contains(&w.person(who).id))
+        }
+        Act::Submit { who, slot } => {
+            let r = w.request(slot).await?;
+            Some(invariants::may_submit(w, r, who).await)
+        }
+        _ => None,
+    }
+}
+
 async fn play(w: &World, step: usize, act: &Act) -> Result<Outcome, Failure> {
     let before = invariants::snapshot(&w.app.db).await;
+    let expect = expected(w, act).await;
     let outcome = act.run(w).await;
+    if let Some(allowed) = expect
+        && allowed != (outcome == Outcome::Done)
+    {
+        return Err(Failure {
+            step,
+            what: format!(
+                "the design says {} may {}, the app answered {outcome:?}",
+                w.person(act_who(act)).key,
+                if allowed { "do it" } else { "not do it" }
+            ),
+        });
+    }
     let after = invariants::snapshot(&w.app.db).await;
     if let Outcome::Refused(why) = &outcome
         && before != after
@@ -449,6 +479,13 @@ async fn play(w: &World, step: usize, act: &Act) -> Result<Outcome, Failure> {
         .await
         .map_err(|what| Failure { step, what })?;
     Ok(outcome)
+}
+
+fn act_who(act: &Act) -> usize {
+    match *act {
+        Act::Approve { who, .. } | Act::SendBack { who, .. } | Act::Submit { who, .. } => who,
+        _ => 0,
+    }
 }
 
 /// Generates and checks one sequence from `seed`; on failure, the acts up to it.
