@@ -9,6 +9,27 @@ UPDATE checklist_items i
   FROM change_requests r
  WHERE r.id = i.change_request_id;
 
+-- Requests whose date was moved on the planner before the date was one fact: the planner (with
+-- the pause task and the reminders) held the move, the request the old date. The request takes
+-- the planner's date, and its open items and its status history follow.
+UPDATE change_requests r
+   SET effective_date = p.effective_date,
+       resume_date = CASE WHEN r.kind = 'pause' THEN p.resume_date ELSE r.resume_date END
+  FROM planner_entries p
+ WHERE p.change_request_id = r.id AND p.removed_at IS NULL
+   AND (p.effective_date <> r.effective_date
+        OR (r.kind = 'pause' AND p.resume_date IS DISTINCT FROM r.resume_date));
+UPDATE checklist_items i
+   SET due_on = r.effective_date + i.due_offset_days
+  FROM change_requests r
+ WHERE r.id = i.change_request_id AND i.done_at IS NULL AND i.cancelled_at IS NULL
+   AND i.due_on <> r.effective_date + i.due_offset_days;
+UPDATE client_status_history h
+   SET effective_date = r.effective_date
+  FROM change_requests r
+ WHERE r.id = h.change_request_id AND h.effective_date IS NOT NULL
+   AND h.effective_date <> r.effective_date;
+
 -- A signed addendum that no longer matches the request's terms (its budgets or date were
 -- edited after it was attached) stays on the record but no longer counts as signed.
 ALTER TABLE request_attachments ADD COLUMN superseded_at timestamptz;
@@ -22,7 +43,26 @@ ALTER TABLE request_approvals
 CREATE INDEX request_approvals_flagged_idx ON request_approvals (flagged_at, id)
     WHERE state = 'pending' AND flagged_at IS NOT NULL;
 
--- A cancellation Retention converted keeps its scope, so correcting the call's outcome to "not
--- saved" brings back the cancellation as it was filed.
-ALTER TABLE change_requests ADD COLUMN original_cancel_scope text
-    CHECK (original_cancel_scope IN ('services_only', 'leave_platform'));
+-- A request Retention converted keeps its scope and dates as filed, so correcting the call's
+-- outcome to "not saved" brings back the request as it was filed. (Requests converted before
+-- this column existed come back as "services only" on their current dates.)
+ALTER TABLE change_requests
+    ADD COLUMN original_cancel_scope text
+        CHECK (original_cancel_scope IN ('services_only', 'leave_platform')),
+    ADD COLUMN original_effective_date date,
+    ADD COLUMN original_resume_date date;
+
+-- Steps already waiting on nobody when this ran (their approver decided another step of the
+-- round, or is disabled) go onto the admin's desk at once.
+UPDATE request_approvals s
+   SET flagged_at = now(),
+       flagged_reason = 'Nobody may decide this step: its approver already decided another step of this round. Hand it to someone who can.'
+ WHERE s.state = 'pending'
+   AND EXISTS (SELECT 1 FROM request_approvals o
+                WHERE o.change_request_id = s.change_request_id AND o.round = s.round
+                  AND o.id <> s.id AND o.decided_by = s.approver_user_id);
+UPDATE request_approvals s
+   SET flagged_at = now(),
+       flagged_reason = 'Nobody may decide this step: its approver is disabled. Hand it to someone who can.'
+ WHERE s.state = 'pending' AND s.flagged_at IS NULL
+   AND s.approver_user_id IN (SELECT id FROM users WHERE disabled_at IS NOT NULL);

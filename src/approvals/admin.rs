@@ -520,23 +520,31 @@ pub(super) async fn reassign(
         json!({ "step": step.name, "from": step.approver_label(), "to": to_label }),
     )
     .await?;
-    let mut note = String::new();
+    let mut message = format!(
+        "“{}” on {} now goes to {to_label}.",
+        step.name, r.client_name
+    );
     if step.state() == StepState::Pending
-        && let Some(n) =
+        && let Some(note) =
             super::pages::turn_of(&mut tx, &state, &Actor::from_ctx(&ctx), &r, step_id).await?
     {
-        note = format!(" {n}");
+        // Handed to someone who may not decide it after all: say where it went instead.
+        let now = db::step(&mut tx, step_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        message = if now.approver() == approver {
+            format!(
+                "“{}” on {} now goes to {to_label}, who may not decide it: {note}",
+                step.name, r.client_name
+            )
+        } else {
+            format!(
+                "“{}” on {} could not go to {to_label}, who already decided another step of this round for someone they stood in for. {note}",
+                step.name, r.client_name
+            )
+        };
     }
-    commit_and_go(
-        tx,
-        &ctx,
-        "/admin/approvals",
-        &format!(
-            "“{}” on {} now goes to {to_label}.{note}",
-            step.name, r.client_name
-        ),
-    )
-    .await
+    commit_and_go(tx, &ctx, "/admin/approvals", &message).await
 }
 
 #[cfg(test)]

@@ -297,8 +297,9 @@ impl Waiting {
 }
 
 /// The steps waiting on `user`: when `named`, those naming them or someone they stand in for
-/// today; and those any holder of `roles` decides. Oldest first; never a request they filed or
-/// submitted.
+/// today; and those any holder of `roles` decides. Oldest first; never a request they filed,
+/// submitted or whose client is theirs, nor a step of a round they already decided a step of
+/// (they may not decide it, so it is not on their desk).
 pub async fn waiting_on(
     conn: &mut PgConnection,
     user: i64,
@@ -352,6 +353,9 @@ pub async fn waiting_on(
                                  AND (SELECT c.account_manager_id FROM clients c
                                        WHERE c.id = r.client_id) IS DISTINCT FROM $1
                             FROM change_requests r WHERE r.id = s.change_request_id)
+                     AND NOT EXISTS (SELECT 1 FROM request_approvals o
+                                      WHERE o.change_request_id = s.change_request_id
+                                        AND o.round = s.round AND o.decided_by = $1)
                    ORDER BY s.reached_at, s.id LIMIT $4)"
             )
         })

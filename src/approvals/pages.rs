@@ -563,16 +563,26 @@ async fn approved(
         )?;
         outbox::enqueue(conn, &state.config.mail, &email).await?;
     }
-    if let Some(submitter) = r.submitted_by
-        && let Some(to) = recipients::user(conn, submitter).await?
+    // Whoever submitted it, and the client's account manager when Retention submitted it.
+    let mut to = Vec::new();
+    for person in [r.submitted_by, r.client_account_manager_id]
+        .into_iter()
+        .flatten()
     {
+        if let Some(address) = recipients::user(conn, person).await?
+            && !to.contains(&address)
+        {
+            to.push(address);
+        }
+    }
+    if !to.is_empty() {
         let email = emails::notice(
             &state.config.base_url,
             emails::Notice {
                 kind: "change_request.approved_submitter",
-                to: vec![to],
-                subject: format!("{}: your request is approved", r.client_name),
-                intro: "The change request you submitted has passed every approval step.",
+                to,
+                subject: format!("{}: the change request is approved", r.client_name),
+                intro: "The change request has passed every approval step.",
                 facts,
                 path: format!("/requests/{}", r.id),
                 link_label: "Open the request",

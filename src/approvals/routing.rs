@@ -304,3 +304,44 @@ pub async fn recheck(
     }
     Ok(())
 }
+
+/// Checks again the steps that may have rested on `user` after their account was disabled or
+/// their roles changed: those naming them or someone they stand in for, and, when nobody
+/// active holds one of `roles` any more, the steps any holder of it decides.
+pub async fn recheck_for_person(
+    conn: &mut PgConnection,
+    config: &Config,
+    actor: &Actor,
+    day: NaiveDate,
+    user: i64,
+    roles: RoleSet,
+) -> anyhow::Result<()> {
+    let mut orphaned: Vec<String> = Vec::new();
+    for role in roles.iter() {
+        let holders: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM users WHERE $1 = ANY(roles) AND disabled_at IS NULL",
+        )
+        .bind(role.key())
+        .fetch_one(&mut *conn)
+        .await?;
+        if holders == 0 {
+            orphaned.push(role.key().to_string());
+        }
+    }
+    let requests: Vec<i64> = sqlx::query_scalar(
+        "SELECT DISTINCT s.change_request_id FROM request_approvals s
+          WHERE s.state = 'pending'
+            AND (s.approver_user_id = $1
+                 OR s.approver_user_id IN (SELECT approver_id FROM approval_substitutes
+                                            WHERE substitute_id = $1 AND ended_at IS NULL)
+                 OR s.approver_role = ANY($2))",
+    )
+    .bind(user)
+    .bind(&orphaned)
+    .fetch_all(&mut *conn)
+    .await?;
+    for r in requests {
+        recheck(conn, config, actor, day, r).await?;
+    }
+    Ok(())
+}

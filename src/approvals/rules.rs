@@ -258,21 +258,27 @@ pub fn may_decide(
 /// as someone who already decided a step of the round, and the request would wait on nobody).
 /// When they hold the role of a step any holder decides, it goes ahead with a note: another
 /// holder decides that step.
+/// `already_for` are the approvers the substitute already stands in for on some of the same
+/// days: standing in for two approvers of the chain is standing in for two steps.
 pub fn may_stand_in(
     approver: i64,
     substitute: i64,
     substitute_roles: RoleSet,
+    already_for: &[i64],
     chain: &[ConfigStep],
 ) -> Result<Option<String>, Refusal> {
     if substitute == approver {
         return Err(Refusal("Choose someone else to stand in for you."));
     }
-    if chain
-        .iter()
-        .any(|s| s.approver == Approver::User(substitute))
-    {
+    let on_chain = |u: i64| chain.iter().any(|s| s.approver == Approver::User(u));
+    if on_chain(substitute) {
         return Err(Refusal(
             "They approve another step of the chain, and a substitute stands in for one person, never for two steps. Choose someone who is not on the chain, or ask an admin to hand that step on while you are away.",
+        ));
+    }
+    if already_for.iter().any(|u| *u != approver && on_chain(*u)) {
+        return Err(Refusal(
+            "They already stand in for another approver of the chain on some of those days, and a substitute stands in for one person, never for two steps. Choose someone else.",
         ));
     }
     let shared: Vec<&str> = chain
@@ -572,6 +578,41 @@ mod tests {
             ..decide(StepState::Pending, Approver::User(JEREMY))
         };
         assert!(may_decide(who(JEREMY, &[Role::Approver]), jeremy_filed, &[]).is_err());
+    }
+
+    #[test]
+    fn a_substitute_stands_in_for_one_person_never_for_two_steps() {
+        // The seeded chain: Jeremy, then Dustin, then any of Finance when there is a credit.
+        let chain = seeded();
+        const SAM: i64 = 12;
+        let roles = |r: &[Role]| r.iter().copied().collect::<RoleSet>();
+        // Dustin approves the second step: he cannot stand in for Jeremy, nor Jeremy for him.
+        assert!(may_stand_in(JEREMY, DUSTIN, roles(&[Role::Approver]), &[], &chain).is_err());
+        assert!(may_stand_in(DUSTIN, JEREMY, roles(&[Role::Approver]), &[], &chain).is_err());
+        // Sam is not on the chain: he may stand in for either, but not for both at once.
+        assert_eq!(
+            may_stand_in(JEREMY, SAM, roles(&[Role::Approver]), &[], &chain),
+            Ok(None)
+        );
+        assert!(may_stand_in(DUSTIN, SAM, roles(&[Role::Approver]), &[JEREMY], &chain).is_err());
+        // Standing in again for the same person (a second range) is fine.
+        assert_eq!(
+            may_stand_in(JEREMY, SAM, roles(&[Role::Approver]), &[JEREMY], &chain),
+            Ok(None)
+        );
+        // Nobody stands in for themselves.
+        assert!(may_stand_in(JEREMY, JEREMY, roles(&[Role::Approver]), &[], &chain).is_err());
+        // Holding Finance, whose step any holder decides: allowed, with a note.
+        let note = may_stand_in(
+            JEREMY,
+            SAM,
+            roles(&[Role::Approver, Role::Finance]),
+            &[],
+            &chain,
+        )
+        .unwrap()
+        .expect("a note");
+        assert!(note.contains("another holder decides"), "{note}");
     }
 
     #[test]

@@ -182,10 +182,20 @@ pub(super) async fn add(
         .fetch_one(&mut *tx)
         .await?;
     let sub_roles = crate::auth::roles::RoleSet::from_keys(&sub_roles);
+    let already_for: Vec<i64> = sqlx::query_scalar(
+        "SELECT approver_id FROM approval_substitutes
+          WHERE substitute_id = $1 AND ended_at IS NULL AND starts_on <= $3 AND ends_on >= $2",
+    )
+    .bind(substitute)
+    .bind(starts)
+    .bind(ends)
+    .fetch_all(&mut *tx)
+    .await?;
     let verdict = super::rules::may_stand_in(
         ctx.user.id,
         substitute,
         sub_roles,
+        &already_for,
         &chain
             .iter()
             .map(super::db::ChainRow::to_config)

@@ -459,6 +459,31 @@ pub async fn managed_open(
     .await
 }
 
+/// Open requests that wait on their client's account manager (a draft, or sent back with no
+/// Retention involved) when that client has none who can act: nobody, someone disabled, or
+/// someone who is no longer an account manager. They wait on the admin to hand the client on.
+pub async fn without_account_manager(
+    conn: &mut PgConnection,
+    limit: i64,
+) -> sqlx::Result<Vec<QueueLine>> {
+    sqlx::query_as(
+        "SELECT r.id, c.name AS client_name, r.kind, r.state, r.effective_date,
+                r.state_changed_at, 'Its account manager cannot act: hand the client on'::text AS step
+           FROM clients c
+           LEFT JOIN users u ON u.id = c.account_manager_id
+           JOIN change_requests r ON r.client_id = c.id
+          WHERE (u.id IS NULL OR u.disabled_at IS NOT NULL OR NOT ('account_manager' = ANY(u.roles)))
+            AND (r.state = 'draft'
+                 OR (r.state = 'changes_requested'
+                     AND NOT EXISTS (SELECT 1 FROM save_attempts s WHERE s.change_request_id = r.id)))
+          ORDER BY r.state_changed_at, r.id
+          LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
 /// Requests in `state`, oldest first.
 pub async fn in_state(
     conn: &mut PgConnection,

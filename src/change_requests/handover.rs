@@ -1,6 +1,7 @@
-//! A client handed to another account manager: its open request goes with it. The new account
-//! manager edits, withdraws and (without Retention) submits it, it moves to their desk, and
-//! the hand-over is on the request's timeline; the new account manager is told by email.
+//! A client handed to another account manager: its requests still going go with it. The new
+//! account manager edits, withdraws and (without Retention) submits the open one, reinstates
+//! an approved one, has them on their desk and the planner; the hand-over is on each one's
+//! timeline, and the new account manager is told by email.
 
 use serde_json::json;
 use sqlx::PgConnection;
@@ -9,8 +10,8 @@ use crate::audit::{self, Actor};
 use crate::config::Config;
 use crate::notifications::{emails, outbox, recipients};
 
-/// Records the hand-over of `client_id` from one account manager to another on its open
-/// request, if it has one, and tells the new one. Runs in the caller's transaction, after the
+/// Records the hand-over of `client_id` from one account manager to another on its requests
+/// still going, if any, and tells the new one (of the latest). Runs in the caller's transaction, after the
 /// client row is updated.
 pub async fn client_handed_over(
     conn: &mut PgConnection,
@@ -24,7 +25,26 @@ pub async fn client_handed_over(
     if from == to {
         return Ok(());
     }
-    let Some(request_id) = super::db::open_for_client(conn, client_id).await? else {
+    // The planner's copy of who the account manager is.
+    sqlx::query(
+        "UPDATE planner_entries SET account_manager_id = $2 WHERE client_id = $1 AND removed_at IS NULL",
+    )
+    .bind(client_id)
+    .bind(to)
+    .execute(&mut *conn)
+    .await?;
+    // Every request still going: the open one, and approved ones not yet completed (the new
+    // account manager is who reinstates the client).
+    let going: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM change_requests
+          WHERE client_id = $1
+            AND state IN ('draft', 'with_retention', 'in_approval', 'changes_requested', 'approved')
+          ORDER BY id",
+    )
+    .bind(client_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let Some(&request_id) = going.last() else {
         return Ok(());
     };
     let names: Vec<(i64, String)> =
@@ -37,18 +57,20 @@ pub async fn client_handed_over(
             .map(|(_, n)| n.clone())
             .unwrap_or_else(|| "nobody".into())
     };
-    audit::record(
-        conn,
-        actor,
-        "change_request.account_manager_changed",
-        "change_request",
-        Some(request_id.to_string()),
-        json!({ "from": from, "to": to, "from_name": name_of(from), "to_name": name_of(to) }),
-    )
-    .await?;
-    // The new account manager may not approve their own client's request: the step waiting,
-    // if any, is checked again.
-    crate::approvals::routing::recheck(conn, config, actor, day, request_id).await?;
+    for id in &going {
+        audit::record(
+            conn,
+            actor,
+            "change_request.account_manager_changed",
+            "change_request",
+            Some(id.to_string()),
+            json!({ "from": from, "to": to, "from_name": name_of(from), "to_name": name_of(to) }),
+        )
+        .await?;
+        // The new account manager may not approve their own client's request: the step
+        // waiting, if any, is checked again.
+        crate::approvals::routing::recheck(conn, config, actor, day, *id).await?;
+    }
     let Some(to_user) = to else { return Ok(()) };
     let Some(address) = recipients::user(conn, to_user).await? else {
         return Ok(());
@@ -61,7 +83,10 @@ pub async fn client_handed_over(
         emails::Notice {
             kind: "change_request.account_manager_changed",
             to: vec![address],
-            subject: format!("{}: its open change request is now yours", r.client_name),
+            subject: format!(
+                "{}: the client and its change request are now yours",
+                r.client_name
+            ),
             intro: "The client was handed to you, and its open change request with it: it is on your desk, and you take it on from here.",
             facts: vec![
                 ("Client", r.client_name.clone()),

@@ -400,6 +400,35 @@ impl Event {
                 }
                 sentence
             }
+            "change_request.step_flagged" => format!(
+                "{} waits on the admin: {}",
+                self.details["step"].as_str().unwrap_or(""),
+                self.details["why"].as_str().unwrap_or("")
+            ),
+            "change_request.step_rerouted" => format!(
+                "{} went back to {}: {}",
+                self.details["step"].as_str().unwrap_or(""),
+                self.details["to"].as_str().unwrap_or(""),
+                self.details["why"].as_str().unwrap_or("")
+            ),
+            "change_task.forwarded" => format!(
+                "Forwarded the change task to {}",
+                self.details["to_name"]
+                    .as_str()
+                    .unwrap_or("the SEM specialist")
+            ),
+            "change_task.planner_added" => "Added the client to the planner sheet".into(),
+            "change_task.status_updated" => format!(
+                "Updated the account status to {}",
+                self.details["to"]
+                    .as_str()
+                    .and_then(crate::operations::rules::Status::from_key)
+                    .map(|s| s.label().to_lowercase())
+                    .unwrap_or_default()
+            ),
+            "change_task.done" => "Marked the change task done".into(),
+            "sem_task.done" => "Ticked “ads paused”".into(),
+            "change_request.completed" => "Completed: everything after approval is done".into(),
             "change_request.account_manager_changed" => format!(
                 "The client was handed from {} to {}: the request is theirs now",
                 self.details["from_name"].as_str().unwrap_or(""),

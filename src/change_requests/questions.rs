@@ -243,12 +243,25 @@ pub(super) async fn answer(
     let r = db::find(&mut tx, request_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    if let Some(to) = recipients::user(&mut tx, asked_by).await? {
+    // The answer goes to whoever asked and, if the client has changed hands since, to its
+    // account manager now.
+    let mut to = Vec::new();
+    for person in [Some(asked_by), r.client_account_manager_id]
+        .into_iter()
+        .flatten()
+    {
+        if let Some(address) = recipients::user(&mut tx, person).await?
+            && !to.contains(&address)
+        {
+            to.push(address);
+        }
+    }
+    if !to.is_empty() {
         let email = emails::notice(
             &state.config.base_url,
             emails::Notice {
                 kind: "change_request.answer",
-                to: vec![to],
+                to,
                 subject: format!(
                     "{}: {} answered your question",
                     r.client_name, ctx.user.display_name

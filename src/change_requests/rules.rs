@@ -476,7 +476,8 @@ pub enum Effect {
 }
 
 /// Recording the call: Retention, while the request is with them. Once recorded, the outcome
-/// can be corrected the same way until the request is submitted (the timeline keeps both).
+/// can be corrected the same way while the request is in their hands: before it is submitted,
+/// or after an approver sent it back (the timeline keeps both).
 pub fn may_record_outcome(who: Who, facts: Facts) -> Result<(), Refusal> {
     if !who.roles.contains(Role::Retention) {
         return Err(Refusal(
@@ -486,9 +487,9 @@ pub fn may_record_outcome(who: Who, facts: Facts) -> Result<(), Refusal> {
     if !facts.has_save_attempt {
         return Err(Refusal("This request has no save attempt."));
     }
-    if facts.state != State::WithRetention {
+    if !matches!(facts.state, State::WithRetention | State::ChangesRequested) {
         return Err(Refusal(
-            "The request is no longer with Retention: the call's outcome can only be recorded or corrected before it is submitted.",
+            "The request is no longer with Retention: the call's outcome is recorded or corrected before it is submitted, or after an approver sends it back.",
         ));
     }
     Ok(())
@@ -530,7 +531,9 @@ mod outcome_tests {
                         account_manager: Some(1),
                         has_save_attempt: has,
                     };
-                    let expected = role == Role::Retention && has && state == State::WithRetention;
+                    let expected = role == Role::Retention
+                        && has
+                        && matches!(state, State::WithRetention | State::ChangesRequested);
                     assert_eq!(
                         may_record_outcome(w, f).is_ok(),
                         expected,

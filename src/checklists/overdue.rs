@@ -118,7 +118,13 @@ impl OverdueHandler {
             )?;
             outbox::enqueue(conn, &self.mail, &email).await?;
         }
-        schedule(conn, item, &series, n + 1, job.run_at + Duration::days(1)).await?;
+        // The next day at the reminders' hour there, whatever a clock change did to the night.
+        let next = crate::time::at_local(
+            self.zone,
+            crate::time::day_in(self.zone, job.run_at) + Duration::days(1),
+            crate::time::REMINDER_TIME,
+        );
+        schedule(conn, item, &series, n + 1, next).await?;
         Ok(())
     }
 }

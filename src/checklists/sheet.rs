@@ -48,7 +48,11 @@ impl SheetLine {
     }
     pub fn last_done(&self) -> String {
         self.last_done_at
-            .map(|t| t.format("%b %-d, %Y").to_string())
+            .map(|t| {
+                crate::time::day_in(crate::time::display_zone(), t)
+                    .format("%b %-d, %Y")
+                    .to_string()
+            })
             .unwrap_or_default()
     }
     pub fn finished(&self) -> bool {

@@ -114,6 +114,8 @@ struct HomePage {
     sem_tasks: Vec<crate::operations::tasks::OpenSemTask>,
     /// Approval steps nobody may decide, waiting on the admin to hand them on.
     flagged_steps: Vec<crate::approvals::admin::Stalled>,
+    /// Open requests whose client's account manager cannot act, waiting on the admin.
+    orphaned: Vec<QueueLine>,
     my_clients: Vec<ClientLine>,
     show_clients: bool,
 }
@@ -241,10 +243,13 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> AppResult<HomePage> {
         Vec::new()
     };
     let sem_items = desk_items(&mut conn, &ctx, Role::SemSpecialist).await?;
-    let flagged_steps = if ctx.user.roles.contains(Role::Admin) {
-        crate::approvals::admin::flagged(&mut conn, QUEUE_LIMIT).await?
+    let (flagged_steps, orphaned) = if ctx.user.roles.contains(Role::Admin) {
+        (
+            crate::approvals::admin::flagged(&mut conn, QUEUE_LIMIT).await?,
+            db::without_account_manager(&mut conn, QUEUE_LIMIT).await?,
+        )
     } else {
-        Vec::new()
+        (Vec::new(), Vec::new())
     };
     let ops_items = desk_items(&mut conn, &ctx, Role::OpsLead).await?;
     Ok(HomePage {
@@ -255,6 +260,7 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> AppResult<HomePage> {
         tasks,
         sem_tasks,
         flagged_steps,
+        orphaned,
         chrome: Chrome::new(&state, &ctx, "/"),
         sections: filled,
         questions,

@@ -39,17 +39,35 @@ pub async fn move_dates(
     .bind(m.resume_to)
     .execute(&mut *conn)
     .await?;
-    // A reinstatement on its way undoes this request as of the same date.
-    sqlx::query(
+    // A reinstatement on its way undoes this request as of the same date, on its own record.
+    let reversals: Vec<i64> = sqlx::query_scalar(
         "UPDATE change_requests SET effective_date = $2, resume_date = $3, version = version + 1
           WHERE reverses_id = $1
-            AND state IN ('draft', 'with_retention', 'in_approval', 'changes_requested')",
+            AND state IN ('draft', 'with_retention', 'in_approval', 'changes_requested')
+          RETURNING id",
     )
     .bind(request_id)
     .bind(m.effective_to)
     .bind(m.resume_to)
-    .execute(&mut *conn)
+    .fetch_all(&mut *conn)
     .await?;
+    for reversal in reversals {
+        audit::record(
+            conn,
+            actor,
+            "change_request.dates_moved",
+            "change_request",
+            Some(reversal.to_string()),
+            json!({
+                "with_request": request_id,
+                "changes": {
+                    "effective_date": { "from": m.effective_from, "to": m.effective_to },
+                    "resume_date": { "from": m.resume_from, "to": m.resume_to },
+                }
+            }),
+        )
+        .await?;
+    }
     let entry: Option<i64> = sqlx::query_scalar(
         "UPDATE planner_entries SET effective_date = $2, resume_date = $3
           WHERE change_request_id = $1 AND removed_at IS NULL

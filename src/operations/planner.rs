@@ -597,6 +597,20 @@ pub(super) async fn move_dates(
         tx.commit().await?;
         return Ok(back.into_response());
     }
+    if effective == r.effective_date && resume == r.resume_date {
+        session::set_flash(
+            &mut tx,
+            &ctx.user.session_hash,
+            &format!(
+                "Nothing changed: {} already takes effect {}.",
+                r.client_name,
+                effective.format("%b %-d, %Y")
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(back.into_response());
+    }
     // The request's own date is the one fact; the planner's is a copy, moved with the rest.
     super::dates::move_dates(
         &mut tx,
@@ -612,6 +626,49 @@ pub(super) async fn move_dates(
         },
     )
     .await?;
+    // The SEM specialist working it and the account manager hear of the new date.
+    let sem: Option<i64> =
+        sqlx::query_scalar("SELECT sem_specialist_id FROM planner_entries WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+    let mut to = Vec::new();
+    for person in [sem, r.client_account_manager_id].into_iter().flatten() {
+        if let Some(address) = crate::notifications::recipients::user(&mut tx, person).await?
+            && !to.contains(&address)
+        {
+            to.push(address);
+        }
+    }
+    if !to.is_empty() {
+        let mut facts = vec![
+            ("Client", r.client_name.clone()),
+            ("Change", r.kind_label().to_string()),
+            ("Effective date", effective.format("%b %-d, %Y").to_string()),
+            ("Was", r.effective()),
+        ];
+        if let Some(resume) = resume {
+            facts.push(("Resume date", resume.format("%b %-d, %Y").to_string()));
+        }
+        let email = crate::notifications::emails::notice(
+            &state.config.base_url,
+            crate::notifications::emails::Notice {
+                kind: "planner.dates_moved",
+                to,
+                subject: format!(
+                    "{}: now effective {}",
+                    r.client_name,
+                    effective.format("%b %-d, %Y")
+                ),
+                intro: "The DM Operations Lead moved the effective date on the planner sheet. The pause task, the offboarding items and the reminders moved with it.",
+                facts,
+                path: format!("/requests/{}", r.id),
+                link_label: "Open the request",
+                related: Some(("change_request", r.id.to_string())),
+            },
+        )?;
+        crate::notifications::outbox::enqueue(&mut tx, &state.config.mail, &email).await?;
+    }
     session::set_flash(
         &mut tx,
         &ctx.user.session_hash,

@@ -165,10 +165,6 @@ pub async fn sem_task_for(
 pub struct StatusForm {
     #[serde(default)]
     status: String,
-    #[serde(default)]
-    effective_date: String,
-    #[serde(default)]
-    new_budget: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -239,11 +235,6 @@ pub async fn task_page(state: &AppState, ctx: &Ctx, task_id: i64) -> AppResult<T
         suggested_status: suggested.key(),
         status_form: StatusForm {
             status: suggested.key().to_string(),
-            effective_date: r.effective_date.to_string(),
-            new_budget: r
-                .new_budget_cents
-                .map(crate::money::cents_for_input)
-                .unwrap_or_default(),
         },
         status_errors: FieldErrors::default(),
         client_status,
@@ -405,7 +396,7 @@ pub(super) async fn forward(
         } else if rules::needs_planner(r.kind()) {
             facts.push(("Your task", format!("Pause the ads by {}", r.effective())));
         }
-        for a in &attachments {
+        for a in attachments.iter().filter(|a| a.superseded_at.is_none()) {
             facts.push((
                 "Signed addendum",
                 format!(
@@ -498,45 +489,26 @@ pub(super) async fn update_status(
     Path(id): Path<i64>,
     Form(form): Form<StatusForm>,
 ) -> AppResult<Response> {
-    let mut errors = FieldErrors::default();
-    let status = Status::from_key(form.status.trim());
-    if status.is_none() {
+    let Some(status) = Status::from_key(form.status.trim()) else {
+        let mut errors = FieldErrors::default();
         errors.add("status", "Choose the new status.");
-    }
-    let effective = NaiveDate::parse_from_str(form.effective_date.trim(), "%Y-%m-%d").ok();
-    if effective.is_none() {
-        errors.add(
-            "effective_date",
-            "Give the date it takes effect (YYYY-MM-DD).",
-        );
-    }
-    let budget = if status == Some(Status::Active) {
-        match crate::money::parse_dollars(&form.new_budget) {
-            Ok(c) if c > 0 => Some(c),
-            Ok(_) => {
-                errors.add("new_budget", "Give the new monthly budget.");
-                None
-            }
-            Err(e) => {
-                errors.add("new_budget", e.to_string());
-                None
-            }
-        }
-    } else {
-        None
-    };
-    if !errors.is_empty() {
         let mut page = task_page(&state, &ctx, id).await?;
         page.status_form = form;
         page.status_errors = errors;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
-    }
-    let (status, effective) = (status.expect("checked"), effective.expect("checked"));
+    };
     let mut tx = state.db.begin().await?;
     let (t, r) = lock(&mut tx, id).await?;
     if let Err(refusal) = rules::may_update_status(who(&ctx), t.facts(&r)) {
         return done_with(tx, &ctx, id, &format!("Nothing changed. {}", refusal.0)).await;
     }
+    // One date and one budget: the request's, not typed again here.
+    let effective = r.effective_date;
+    let budget = if status == Status::Active {
+        r.new_budget_cents
+    } else {
+        None
+    };
     let (before_status, before_budget): (String, i64) =
         sqlx::query_as("SELECT status, monthly_budget_cents FROM clients WHERE id = $1 FOR UPDATE")
             .bind(r.client_id)

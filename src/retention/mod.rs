@@ -153,13 +153,7 @@ async fn record(
         .unwrap_or(r.kind());
     match parsed.outcome.effect() {
         Effect::Withdraw => {
-            requests::transition(
-                &mut tx,
-                id,
-                RequestState::WithRetention,
-                RequestState::Withdrawn,
-            )
-            .await?;
+            requests::transition(&mut tx, id, r.state(), RequestState::Withdrawn).await?;
             sqlx::query("UPDATE change_requests SET withdrawn_reason = 'Client saved by Retention, no change' WHERE id = $1")
                 .bind(id)
                 .execute(&mut *tx)
@@ -170,6 +164,10 @@ async fn record(
             sqlx::query(
                 "UPDATE change_requests
                     SET kind = $2, original_cancel_scope = COALESCE(original_cancel_scope, cancel_scope),
+                        original_effective_date = CASE WHEN original_kind IS NULL
+                                                       THEN effective_date ELSE original_effective_date END,
+                        original_resume_date = CASE WHEN original_kind IS NULL
+                                                    THEN resume_date ELSE original_resume_date END,
                         cancel_scope = NULL, effective_date = $3, resume_date = $4,
                         current_budget_cents = $5, new_budget_cents = $6,
                         original_kind = COALESCE(original_kind, kind), version = version + 1
@@ -203,8 +201,12 @@ async fn record(
                     SET kind = original_kind,
                         cancel_scope = CASE WHEN original_kind = 'cancellation'
                                             THEN COALESCE(original_cancel_scope, 'services_only') END,
-                        resume_date = NULL, current_budget_cents = NULL, new_budget_cents = NULL,
-                        original_kind = NULL, original_cancel_scope = NULL, version = version + 1
+                        effective_date = COALESCE(original_effective_date, effective_date),
+                        resume_date = CASE WHEN original_kind = 'pause' THEN original_resume_date END,
+                        current_budget_cents = NULL, new_budget_cents = NULL,
+                        original_kind = NULL, original_cancel_scope = NULL,
+                        original_effective_date = NULL, original_resume_date = NULL,
+                        version = version + 1
                   WHERE id = $1",
             )
             .bind(id)

@@ -268,6 +268,18 @@ async fn update(
         .field("email", &before.email, details.email.as_str())
         .field("display_name", &before.display_name, &details.display_name)
         .field("roles", before.role_set().keys(), details.roles.keys());
+    if before.role_set() != details.roles {
+        // A step that rested on a role they no longer hold must not wait on nobody.
+        crate::approvals::routing::recheck_for_person(
+            &mut tx,
+            &state.config,
+            &Actor::from_ctx(&ctx),
+            state.clock.today(),
+            id,
+            before.role_set(),
+        )
+        .await?;
+    }
     let message = if changes.is_empty() {
         "Nothing changed.".to_string()
     } else {
@@ -371,6 +383,16 @@ async fn set_disabled(state: AppState, ctx: Ctx, id: i64, disabled: bool) -> App
         } else {
             0
         };
+        // A step that rested on them must not wait on nobody.
+        crate::approvals::routing::recheck_for_person(
+            &mut tx,
+            &state.config,
+            &Actor::from_ctx(&ctx),
+            state.clock.today(),
+            id,
+            user.role_set(),
+        )
+        .await?;
         audit::record(
             &mut tx,
             &Actor::from_ctx(&ctx),

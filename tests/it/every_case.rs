@@ -111,6 +111,11 @@ async fn a_step_the_substitute_cannot_decide_goes_back_to_the_absent_approver_an
         jeremy_desk.contains(&format!("/requests/{id}")),
         "on Jeremy's desk"
     );
+    let dustin_desk = c.page(&c.dustin_cookie, "/").await;
+    assert!(
+        !dustin_desk.contains(&format!("/requests/{id}")),
+        "not on Dustin's, who may not decide it"
+    );
     let admin_desk = c.page(&c.app.session_cookie(admin).await, "/").await;
     assert!(admin_desk.contains("id=\"flagged-steps\""), "{admin_desk}");
     assert!(
@@ -699,7 +704,7 @@ async fn retention_corrects_a_recorded_outcome_before_submitting_and_the_timelin
         &[
             ("call_date", &today),
             ("outcome", "saved_pause"),
-            ("effective_date", &in_days(30)),
+            ("effective_date", &in_days(45)),
         ],
     )
     .await;
@@ -716,16 +721,19 @@ async fn retention_corrects_a_recorded_outcome_before_submitting_and_the_timelin
         ],
     )
     .await;
-    let (kind, scope, original): (String, Option<String>, Option<String>) = sqlx::query_as(
-        "SELECT kind, cancel_scope, original_kind FROM change_requests WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_one(&c.app.db)
-    .await
-    .unwrap();
+    let (kind, scope, original, effective): (String, Option<String>, Option<String>, String) =
+        sqlx::query_as(
+            "SELECT kind, cancel_scope, original_kind, effective_date::text FROM change_requests
+              WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(&c.app.db)
+        .await
+        .unwrap();
     assert_eq!(
-        (kind.as_str(), scope.as_deref(), original),
-        ("cancellation", Some("leave_platform"), None)
+        (kind.as_str(), scope.as_deref(), original, effective),
+        ("cancellation", Some("leave_platform"), None, in_days(30),),
+        "the cancellation comes back as filed, on its own date"
     );
     let page = c
         .page(&c.retention_cookie, &format!("/requests/{id}"))
@@ -761,6 +769,29 @@ async fn retention_corrects_a_recorded_outcome_before_submitting_and_the_timelin
         c.app.audit_count("change_request.retention_outcome").await,
         2
     );
+    // Sent back (the approver asks what was offered): in Retention's hands again, correctable.
+    let step = c.pending_step(id).await;
+    c.decide(&c.jeremy_cookie, step, "send-back", "What was offered?")
+        .await;
+    c.post(
+        &c.retention_cookie,
+        &path,
+        &[
+            ("call_date", &today),
+            ("offered", "Two months at half price"),
+            ("outcome", "not_saved"),
+            ("recorded", "not_saved"),
+        ],
+    )
+    .await;
+    let offered: String = one(
+        &c.app,
+        "SELECT offered FROM save_attempts WHERE change_request_id = $1",
+        id,
+    )
+    .await;
+    assert_eq!(offered, "Two months at half price");
+    assert_eq!(c.state(id).await, "changes_requested");
 }
 
 #[tokio::test]
@@ -826,5 +857,178 @@ async fn a_reminder_lists_the_offboarding_items_still_open() {
     assert!(
         text.contains("offboarding items open: Remove the client from the Client Tracker"),
         "{text}"
+    );
+}
+
+// Found by reviewing and trying the change.
+
+#[tokio::test]
+async fn the_contractors_send_back_attempt_is_refused_and_recorded() {
+    let o = ops().await;
+    let contractor =
+        o.c.app
+            .user("juniper@contractor.test", &[Role::Contractor])
+            .await;
+    let cookie = o.c.app.session_cookie(contractor).await;
+    let (id, _) = o.approved(o.c.client_id, &[]).await;
+    let item: i64 = one(
+        &o.c.app,
+        "SELECT id FROM checklist_items WHERE change_request_id = $1 AND verifies_id IS NOT NULL LIMIT 1",
+        id,
+    )
+    .await;
+    let res =
+        o.c.post(
+            &cookie,
+            &format!("/checklist/{item}/send-back"),
+            &[("reason", "not mine")],
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(o.c.app.audit_count("access.refused").await, 1);
+}
+
+#[tokio::test]
+async fn disabling_the_approver_of_a_waiting_step_puts_it_on_the_admins_desk_at_once() {
+    let c = chain().await;
+    let admin = c.app.user("admin@agency.test", &[Role::Admin]).await;
+    let admin_cookie = c.app.session_cookie(admin).await;
+    let id = c.file(&[]).await;
+    c.submit(&c.am_cookie, id).await;
+    let res = c
+        .post(
+            &admin_cookie,
+            &format!("/admin/users/{}/disable", c.jeremy),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let step = c.pending_step(id).await;
+    let flagged: bool = one(
+        &c.app,
+        "SELECT flagged_at IS NOT NULL FROM request_approvals WHERE id = $1",
+        step,
+    )
+    .await;
+    assert!(flagged);
+    assert!(
+        c.page(&admin_cookie, "/")
+            .await
+            .contains(&format!("/requests/{id}"))
+    );
+}
+
+#[tokio::test]
+async fn a_draft_whose_account_manager_is_disabled_waits_on_the_admin() {
+    let c = chain().await;
+    let admin = c.app.user("admin@agency.test", &[Role::Admin]).await;
+    let admin_cookie = c.app.session_cookie(admin).await;
+    let id = c.file(&[]).await;
+    assert!(
+        !c.page(&admin_cookie, "/")
+            .await
+            .contains("orphaned-requests")
+    );
+    c.post(
+        &admin_cookie,
+        &format!("/admin/users/{}/disable", c.am),
+        &[],
+    )
+    .await;
+    let desk = c.page(&admin_cookie, "/").await;
+    assert!(desk.contains("id=\"orphaned-requests\""), "{desk}");
+    assert!(desk.contains(&format!("/requests/{id}")));
+}
+
+#[tokio::test]
+async fn handing_over_a_client_moves_its_approved_request_and_planner_line_too() {
+    let o = ops().await;
+    let am2 =
+        o.c.app
+            .user("am2@agency.test", &[Role::AccountManager])
+            .await;
+    let (id, task) = o.approved(o.c.client_id, &[("kind", "pause")]).await;
+    o.act(task, "planner", &[]).await;
+    let mut conn = o.c.app.db.acquire().await.unwrap();
+    sqlx::query("UPDATE clients SET account_manager_id = $2 WHERE id = $1")
+        .bind(o.c.client_id)
+        .bind(am2)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let admin = offboarding_desk::audit::Actor {
+        user_id: None,
+        label: "test".into(),
+        ip: None,
+        request_id: None,
+    };
+    offboarding_desk::change_requests::handover::client_handed_over(
+        &mut conn,
+        &o.c.app.state.config,
+        &admin,
+        o.c.app.state.clock.today(),
+        o.c.client_id,
+        Some(o.c.am),
+        Some(am2),
+    )
+    .await
+    .unwrap();
+    let planner_am: Option<i64> = one(
+        &o.c.app,
+        "SELECT account_manager_id FROM planner_entries WHERE change_request_id = $1",
+        id,
+    )
+    .await;
+    assert_eq!(planner_am, Some(am2));
+    let page =
+        o.c.page(
+            &o.c.app.session_cookie(am2).await,
+            &format!("/requests/{id}"),
+        )
+        .await;
+    assert!(page.contains("handed from Test am to Test am2"));
+    assert!(
+        page.contains("id=\"reinstate-client\""),
+        "the new account manager may reinstate the client"
+    );
+}
+
+#[tokio::test]
+async fn a_moved_date_is_emailed_to_the_specialist_and_the_account_manager() {
+    let o = ops().await;
+    let (id, task) = o.approved(o.c.client_id, &[]).await;
+    o.act(task, "forward", &[("sem_specialist", &o.sem.to_string())])
+        .await;
+    o.act(task, "planner", &[]).await;
+    let entry: i64 = one(
+        &o.c.app,
+        "SELECT id FROM planner_entries WHERE change_request_id = $1",
+        id,
+    )
+    .await;
+    o.c.post(
+        &o.ops_cookie,
+        &format!("/planner/{entry}"),
+        &[("effective_date", &in_days(40))],
+    )
+    .await;
+    let to: Vec<String> = sqlx::query_scalar(
+        "SELECT to_addrs FROM outbox_messages WHERE kind = 'planner.dates_moved'",
+    )
+    .fetch_one(&o.c.app.db)
+    .await
+    .unwrap();
+    assert_eq!(to, vec!["am@agency.test", "sem@agency.test"]);
+    // The same date again changes nothing and says so.
+    let before = o.c.app.audit_count("change_request.dates_moved").await;
+    o.c.post(
+        &o.ops_cookie,
+        &format!("/planner/{entry}"),
+        &[("effective_date", &in_days(40))],
+    )
+    .await;
+    assert_eq!(
+        o.c.app.audit_count("change_request.dates_moved").await,
+        before
     );
 }

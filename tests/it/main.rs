@@ -16,6 +16,7 @@ mod clients;
 mod documents;
 mod every_case;
 mod mail_admin;
+mod migrations;
 mod model;
 mod notifications;
 mod operations;

@@ -174,6 +174,30 @@ async fn one_fact_one_value(db: &PgPool) -> Result<(), String> {
         .await,
     )?;
     none(
+        "the planner's account manager is not the client's, or its specialist not the one the change task went to",
+        rows(
+            db,
+            "SELECT p.id::text FROM planner_entries p
+               JOIN clients c ON c.id = p.client_id
+               LEFT JOIN change_tasks t ON t.change_request_id = p.change_request_id
+              WHERE p.removed_at IS NULL
+                AND (p.account_manager_id IS DISTINCT FROM c.account_manager_id
+                     OR (t.forwarded_to IS NOT NULL AND p.sem_specialist_id <> t.forwarded_to))",
+        )
+        .await,
+    )?;
+    none(
+        "an open SEM item is not with the specialist the change task went to",
+        rows(
+            db,
+            "SELECT i.id::text FROM checklist_items i
+               JOIN change_tasks t ON t.change_request_id = i.change_request_id
+              WHERE i.owner_role = 'sem_specialist' AND i.done_at IS NULL AND i.cancelled_at IS NULL
+                AND t.forwarded_to IS NOT NULL AND i.assignee IS DISTINCT FROM t.forwarded_to",
+        )
+        .await,
+    )?;
+    none(
         "an open pause task is not due on its request's date",
         rows(
             db,
@@ -400,6 +424,54 @@ pub async fn may_submit(w: &World, r: i64, who: usize) -> bool {
     ) && submitter
         && (!f.has_save_attempt || f.call_recorded)
         && (f.kind != "addendum" || f.documents > 0)
+}
+
+/// Whether the design lets person `who` withdraw request `r` now: an open request, by its
+/// client's account manager or (once involved) Retention; while in approval, by whoever may
+/// submit it.
+pub async fn may_withdraw(w: &World, r: i64, who: usize) -> bool {
+    let (state, account_manager, has_save_attempt): (String, Option<i64>, bool) = sqlx::query_as(
+        "SELECT r.state, c.account_manager_id,
+                EXISTS (SELECT 1 FROM save_attempts s WHERE s.change_request_id = r.id)
+           FROM change_requests r JOIN clients c ON c.id = r.client_id WHERE r.id = $1",
+    )
+    .bind(r)
+    .fetch_one(&w.app.db)
+    .await
+    .unwrap();
+    let p = w.person(who);
+    let am = account_manager == Some(p.id) && p.roles.contains(&Role::AccountManager);
+    let retention = has_save_attempt && p.roles.contains(&Role::Retention);
+    match state.as_str() {
+        "draft" | "with_retention" | "changes_requested" => am || retention,
+        "in_approval" => {
+            if has_save_attempt {
+                retention
+            } else {
+                am
+            }
+        }
+        _ => false,
+    }
+}
+
+/// Whether the design lets person `who` record (or correct) the retention call on request
+/// `r` with a form that showed `recorded` as the outcome already recorded: Retention, while
+/// the request is in their hands (with them, or sent back to them), the form not stale.
+pub async fn may_record(w: &World, r: i64, who: usize, recorded: &str) -> bool {
+    let (state, outcome, has_save_attempt): (String, Option<String>, bool) = sqlx::query_as(
+        "SELECT r.state, s.outcome, s.id IS NOT NULL
+           FROM change_requests r LEFT JOIN save_attempts s ON s.change_request_id = r.id
+          WHERE r.id = $1",
+    )
+    .bind(r)
+    .fetch_one(&w.app.db)
+    .await
+    .unwrap();
+    w.person(who).roles.contains(&Role::Retention)
+        && has_save_attempt
+        && matches!(state.as_str(), "with_retention" | "changes_requested")
+        && outcome.as_deref().unwrap_or("") == recorded
 }
 
 /// Who may move an open (or approved, not yet completed) request on, and what their desk

@@ -442,6 +442,21 @@ async fn expected(w: &World, act: &Act) -> Option<bool> {
             let r = w.request(slot).await?;
             Some(invariants::may_submit(w, r, who).await)
         }
+        Act::Withdraw { who, slot } => {
+            let r = w.request(slot).await?;
+            Some(invariants::may_withdraw(w, r, who).await)
+        }
+        Act::Record {
+            who, slot, stale, ..
+        } => {
+            let r = w.request(slot).await?;
+            let shown = if stale {
+                String::new()
+            } else {
+                w.recorded_outcome(r).await
+            };
+            Some(invariants::may_record(w, r, who, &shown).await)
+        }
         _ => None,
     }
 }
@@ -483,7 +498,11 @@ async fn play(w: &World, step: usize, act: &Act) -> Result<Outcome, Failure> {
 
 fn act_who(act: &Act) -> usize {
     match *act {
-        Act::Approve { who, .. } | Act::SendBack { who, .. } | Act::Submit { who, .. } => who,
+        Act::Approve { who, .. }
+        | Act::SendBack { who, .. }
+        | Act::Submit { who, .. }
+        | Act::Withdraw { who, .. }
+        | Act::Record { who, .. } => who,
         _ => 0,
     }
 }

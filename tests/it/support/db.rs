@@ -120,6 +120,21 @@ pub fn with_database(url: &str, database: &str) -> String {
     }
 }
 
+/// A new database with no schema at all (for a test that migrates it itself); its URL.
+pub async fn blank_database() -> String {
+    let server = server();
+    let name = format!("odtest_db_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = PgConnection::connect_with(&db::connect_options(&server.admin_url).unwrap())
+        .await
+        .expect("connect to the test server");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+        .execute(&mut conn)
+        .await
+        .expect("create a test database");
+    conn.close().await.ok();
+    with_database(&server.admin_url, &name)
+}
+
 /// A new, migrated, empty database; returns its URL.
 pub async fn fresh_database() -> String {
     let server = server();
