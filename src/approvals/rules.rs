@@ -191,7 +191,7 @@ pub fn may_submit(who: Who, f: SubmitFacts) -> Result<(), Refusal> {
         return Err(if f.facts.has_save_attempt {
             Refusal("Retention was involved, so the Retention Team submits this request.")
         } else {
-            Refusal("Only the account manager who filed this request submits it.")
+            Refusal("Only the client's account manager submits this request.")
         });
     }
     if f.facts.has_save_attempt && !f.call_recorded {
@@ -451,49 +451,148 @@ mod tests {
         );
     }
 
+    /// From DESIGN.md, "Who submits": Retention once a save attempt exists (after the call is
+    /// recorded), otherwise the client's account manager; from a draft, Retention or a
+    /// send-back; an addendum only with its signed document.
     #[test]
-    fn submitting_over_every_state_role_kind_and_involvement() {
-        for state in crate::change_requests::rules::State::ALL {
-            for role in Role::ALL {
-                for id in [FILER, 2] {
-                    for has_save_attempt in [false, true] {
-                        for kind in Kind::ALL {
-                            for doc in [false, true] {
-                                for call in [false, true] {
-                                    let f = SubmitFacts {
-                                        facts: Facts {
-                                            state,
-                                            account_manager: Some(FILER),
-                                            has_save_attempt,
-                                        },
-                                        kind,
-                                        has_signed_document: doc,
-                                        call_recorded: call,
-                                    };
-                                    let submitter = if has_save_attempt {
-                                        role == Role::Retention
-                                    } else {
-                                        id == FILER && role == Role::AccountManager
-                                    };
-                                    let expected = matches!(
-                                        state,
-                                        State::Draft
-                                            | State::WithRetention
-                                            | State::ChangesRequested
-                                    ) && submitter
-                                        && (!has_save_attempt || call)
-                                        && (kind != Kind::Addendum || doc);
-                                    assert_eq!(
-                                        may_submit(who(id, &[role]), f).is_ok(),
-                                        expected,
-                                        "{state:?} {role:?} {id} {has_save_attempt} {kind:?} {doc} {call}"
-                                    );
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+    fn submitting_follows_the_design_table() {
+        use Role::*;
+        let sub = |state, save: bool, kind, doc: bool, call: bool| SubmitFacts {
+            facts: Facts {
+                state,
+                account_manager: Some(FILER),
+                has_save_attempt: save,
+            },
+            kind,
+            has_signed_document: doc,
+            call_recorded: call,
+        };
+        let am = who(FILER, &[AccountManager]);
+        let amy = who(3, &[Retention]);
+        let cases = [
+            (
+                "the account manager's draft cancellation",
+                am,
+                sub(State::Draft, false, Kind::Cancellation, false, false),
+                Ok(()),
+            ),
+            (
+                "the account manager's draft pause",
+                am,
+                sub(State::Draft, false, Kind::Pause, false, false),
+                Ok(()),
+            ),
+            (
+                "an addendum without its signed document",
+                am,
+                sub(State::Draft, false, Kind::Addendum, false, false),
+                Err("Attach the client's signed addendum before submitting."),
+            ),
+            (
+                "an addendum with it",
+                am,
+                sub(State::Draft, false, Kind::Addendum, true, false),
+                Ok(()),
+            ),
+            (
+                "the account manager once Retention is involved",
+                am,
+                sub(State::WithRetention, true, Kind::Cancellation, false, true),
+                Err("Retention was involved, so the Retention Team submits this request."),
+            ),
+            (
+                "Retention before the call is recorded",
+                amy,
+                sub(State::WithRetention, true, Kind::Cancellation, false, false),
+                Err("Record the retention call before submitting."),
+            ),
+            (
+                "Retention after the call",
+                amy,
+                sub(State::WithRetention, true, Kind::Cancellation, false, true),
+                Ok(()),
+            ),
+            (
+                "Retention, a converted addendum without the document",
+                amy,
+                sub(State::WithRetention, true, Kind::Addendum, false, true),
+                Err("Attach the client's signed addendum before submitting."),
+            ),
+            (
+                "Retention, a converted addendum with it",
+                amy,
+                sub(State::WithRetention, true, Kind::Addendum, true, true),
+                Ok(()),
+            ),
+            (
+                "Retention on a request never escalated",
+                amy,
+                sub(State::Draft, false, Kind::Cancellation, false, false),
+                Err("Only the client's account manager submits this request."),
+            ),
+            (
+                "the account manager, sent back",
+                am,
+                sub(
+                    State::ChangesRequested,
+                    false,
+                    Kind::Cancellation,
+                    false,
+                    false,
+                ),
+                Ok(()),
+            ),
+            (
+                "Retention, sent back to them",
+                amy,
+                sub(State::ChangesRequested, true, Kind::Pause, false, true),
+                Ok(()),
+            ),
+            (
+                "already with the approvers",
+                am,
+                sub(State::InApproval, false, Kind::Cancellation, false, false),
+                Err("This request is already with the approvers."),
+            ),
+            (
+                "approved",
+                am,
+                sub(State::Approved, false, Kind::Cancellation, false, false),
+                Err("This request is closed; it cannot be submitted."),
+            ),
+            (
+                "withdrawn",
+                amy,
+                sub(State::Withdrawn, true, Kind::Cancellation, false, true),
+                Err("This request is closed; it cannot be submitted."),
+            ),
+            (
+                "another account manager",
+                who(2, &[AccountManager]),
+                sub(State::Draft, false, Kind::Cancellation, false, false),
+                Err("Only the client's account manager submits this request."),
+            ),
+            (
+                "an approver",
+                who(JEREMY, &[Approver]),
+                sub(State::Draft, false, Kind::Cancellation, false, false),
+                Err("Only the client's account manager submits this request."),
+            ),
+            (
+                "an account manager of other clients who is also on Retention",
+                who(2, &[AccountManager, Retention]),
+                sub(State::WithRetention, true, Kind::Cancellation, false, true),
+                Ok(()),
+            ),
+            (
+                "the client's account manager who also approves",
+                who(FILER, &[AccountManager, Approver]),
+                sub(State::Draft, false, Kind::Cancellation, false, false),
+                Ok(()),
+            ),
+        ];
+        for (case, w, f, expected) in cases {
+            assert_eq!(may_submit(w, f).map_err(|r| r.0), expected, "{case}");
         }
     }
 
@@ -525,40 +624,186 @@ mod tests {
         }
     }
 
+    /// From DESIGN.md: each step's approver (a person, anyone holding its role, or the
+    /// person's substitute today) decides it, while it is its turn; never whoever filed or
+    /// submitted the request or is its client's account manager, never someone who decided
+    /// another step of the round.
     #[test]
-    fn deciding_over_every_step_state_request_state_and_role() {
+    fn deciding_follows_the_design_table() {
+        use Role::{AccountManager, Admin, Finance};
+        let pending = |approver| decide(StepState::Pending, approver);
+        let jeremy_step = pending(Approver::User(JEREMY));
+        let finance_step = pending(Approver::Role(Finance));
+        let cases: Vec<(&str, Who, DecideFacts, &[i64], Result<Option<i64>, ()>)> = vec![
+            (
+                "the named approver",
+                who(JEREMY, &[Role::Approver]),
+                jeremy_step,
+                &[],
+                Ok(None),
+            ),
+            (
+                "another approver",
+                who(DUSTIN, &[Role::Approver]),
+                jeremy_step,
+                &[],
+                Err(()),
+            ),
+            (
+                "his substitute today",
+                who(DUSTIN, &[Role::Approver]),
+                jeremy_step,
+                &[JEREMY],
+                Ok(Some(JEREMY)),
+            ),
+            (
+                "a substitute for someone else",
+                who(DUSTIN, &[Role::Approver]),
+                jeremy_step,
+                &[99],
+                Err(()),
+            ),
+            (
+                "the substitute who decided another step",
+                who(DUSTIN, &[Role::Approver]),
+                DecideFacts {
+                    decided_another_step: true,
+                    ..jeremy_step
+                },
+                &[JEREMY],
+                Err(()),
+            ),
+            (
+                "the approver who filed it",
+                who(JEREMY, &[Role::Approver]),
+                DecideFacts {
+                    filed_by: JEREMY,
+                    ..jeremy_step
+                },
+                &[],
+                Err(()),
+            ),
+            (
+                "the approver who submitted it",
+                who(JEREMY, &[Role::Approver]),
+                DecideFacts {
+                    submitted_by: Some(JEREMY),
+                    ..jeremy_step
+                },
+                &[],
+                Err(()),
+            ),
+            (
+                "the approver whose client it is",
+                who(JEREMY, &[Role::Approver, AccountManager]),
+                DecideFacts {
+                    account_manager: Some(JEREMY),
+                    ..jeremy_step
+                },
+                &[],
+                Err(()),
+            ),
+            (
+                "a step still waiting for the one before",
+                who(JEREMY, &[Role::Approver]),
+                decide(StepState::Waiting, Approver::User(JEREMY)),
+                &[],
+                Err(()),
+            ),
+            (
+                "a step already approved",
+                who(JEREMY, &[Role::Approver]),
+                decide(StepState::Approved, Approver::User(JEREMY)),
+                &[],
+                Err(()),
+            ),
+            (
+                "a request sent back",
+                who(JEREMY, &[Role::Approver]),
+                DecideFacts {
+                    request_state: State::ChangesRequested,
+                    ..jeremy_step
+                },
+                &[],
+                Err(()),
+            ),
+            (
+                "a Finance member, the Finance step",
+                who(30, &[Finance]),
+                finance_step,
+                &[],
+                Ok(None),
+            ),
+            (
+                "an approver without Finance, the Finance step",
+                who(JEREMY, &[Role::Approver]),
+                finance_step,
+                &[],
+                Err(()),
+            ),
+            (
+                "an approver who is also in Finance",
+                who(31, &[Role::Approver, Finance]),
+                finance_step,
+                &[],
+                Ok(None),
+            ),
+            (
+                "a Finance member who submitted it",
+                who(2, &[Finance]),
+                finance_step,
+                &[],
+                Err(()),
+            ),
+            (
+                "nobody named",
+                who(JEREMY, &[Role::Approver]),
+                pending(Approver::Unassigned),
+                &[],
+                Err(()),
+            ),
+            ("the admin", who(40, &[Admin]), jeremy_step, &[], Err(())),
+        ];
+        for (case, w, f, subs, expected) in cases {
+            assert_eq!(may_decide(w, f, subs).map_err(|_| ()), expected, "{case}");
+        }
+    }
+
+    /// Properties over every combination, without restating the rule: a decision is only
+    /// ever made on a request in approval at the step whose turn it is, never by someone who
+    /// decided another step of the round or is the filer, submitter or account manager, and a
+    /// decision "on behalf of" is always for the step's own approver whom the person stands in
+    /// for.
+    #[test]
+    fn no_decision_is_ever_made_out_of_turn_twice_or_on_ones_own_request() {
         for request_state in State::ALL {
             for step in StepState::ALL {
-                for role in Role::ALL {
-                    for id in [FILER, 2, JEREMY, DUSTIN, 99] {
-                        for approver in [
-                            Approver::User(JEREMY),
-                            Approver::Role(Role::Finance),
-                            Approver::Unassigned,
-                        ] {
-                            for decided in [false, true] {
-                                let f = DecideFacts {
-                                    request_state,
-                                    decided_another_step: decided,
-                                    ..decide(step, approver)
-                                };
-                                let w = who(id, &[role]);
-                                let mine = match approver {
-                                    Approver::User(u) => u == id,
-                                    Approver::Role(r) => r == role,
-                                    Approver::Unassigned => false,
-                                };
-                                let expected = request_state == State::InApproval
-                                    && step == StepState::Pending
-                                    && id != FILER
-                                    && id != 2
-                                    && !decided
-                                    && mine;
-                                assert_eq!(
-                                    may_decide(w, f, &[]).is_ok(),
-                                    expected,
-                                    "{request_state:?} {step:?} {role:?} {id} {approver:?} {decided}"
-                                );
+                for approver in [
+                    Approver::User(JEREMY),
+                    Approver::Role(Role::Finance),
+                    Approver::Unassigned,
+                ] {
+                    for decided in [false, true] {
+                        for role in Role::ALL {
+                            for id in [FILER, 2, JEREMY, DUSTIN] {
+                                for subs in [&[][..], &[JEREMY][..]] {
+                                    let f = DecideFacts {
+                                        request_state,
+                                        decided_another_step: decided,
+                                        ..decide(step, approver)
+                                    };
+                                    let Ok(behalf) = may_decide(who(id, &[role]), f, subs) else {
+                                        continue;
+                                    };
+                                    assert_eq!(request_state, State::InApproval);
+                                    assert_eq!(step, StepState::Pending);
+                                    assert!(!decided, "two steps of one round");
+                                    assert!(![FILER, 2].contains(&id), "their own request");
+                                    if let Some(u) = behalf {
+                                        assert_eq!(approver, Approver::User(u));
+                                        assert!(subs.contains(&u));
+                                    }
+                                }
                             }
                         }
                     }
@@ -679,20 +924,52 @@ mod tests {
     }
 
     #[test]
-    fn only_accounting_processes_an_approved_request_once() {
-        for role in Role::ALL {
-            for state in State::ALL {
-                for processed in [false, true] {
-                    let expected = role == Role::Accounting
-                        && matches!(state, State::Approved | State::Completed)
-                        && !processed;
-                    assert_eq!(
-                        may_process(who(5, &[role]), state, processed).is_ok(),
-                        expected,
-                        "{role:?} {state:?} {processed}"
-                    );
-                }
-            }
+    fn accounting_processes_an_approved_request_once() {
+        let cases = [
+            (
+                "Accounting, approved",
+                Role::Accounting,
+                State::Approved,
+                false,
+                true,
+            ),
+            (
+                "Accounting, completed early",
+                Role::Accounting,
+                State::Completed,
+                false,
+                true,
+            ),
+            (
+                "Accounting, a second time",
+                Role::Accounting,
+                State::Approved,
+                true,
+                false,
+            ),
+            (
+                "Accounting, still in approval",
+                Role::Accounting,
+                State::InApproval,
+                false,
+                false,
+            ),
+            (
+                "Accounting, withdrawn",
+                Role::Accounting,
+                State::Withdrawn,
+                false,
+                false,
+            ),
+            ("Finance", Role::Finance, State::Approved, false, false),
+            ("the Ops Lead", Role::OpsLead, State::Approved, false, false),
+        ];
+        for (case, role, state, processed, allowed) in cases {
+            assert_eq!(
+                may_process(who(5, &[role]), state, processed).is_ok(),
+                allowed,
+                "{case}"
+            );
         }
     }
 }

@@ -375,41 +375,254 @@ mod tests {
         assert_eq!(Escalation::Retention.person_role(), None);
     }
 
+    /// A row of the ownership table: who, in which state, with Retention involved or not, and
+    /// whether the design lets them edit and withdraw.
+    struct Own {
+        case: &'static str,
+        who: Who,
+        state: State,
+        save_attempt: bool,
+        edit: bool,
+        withdraw: bool,
+    }
+
+    const AMY: i64 = 3;
+    const OTHER: i64 = 2;
+
+    /// Written from DESIGN.md ("edited while a draft, with Retention or sent back, by its
+    /// account manager or by Retention once involved; withdrawn while open; while in approval
+    /// only by whoever submits it"), not from the code.
+    fn ownership() -> Vec<Own> {
+        use Role::*;
+        let row = |case, who, state, save_attempt, edit, withdraw| Own {
+            case,
+            who,
+            state,
+            save_attempt,
+            edit,
+            withdraw,
+        };
+        vec![
+            row(
+                "the account manager's draft",
+                who(FILER, &[AccountManager]),
+                State::Draft,
+                false,
+                true,
+                true,
+            ),
+            row(
+                "another account manager",
+                who(OTHER, &[AccountManager]),
+                State::Draft,
+                false,
+                false,
+                false,
+            ),
+            row(
+                "Retention on a request never escalated",
+                who(AMY, &[Retention]),
+                State::Draft,
+                false,
+                false,
+                false,
+            ),
+            row(
+                "the account manager, with Retention",
+                who(FILER, &[AccountManager]),
+                State::WithRetention,
+                true,
+                true,
+                true,
+            ),
+            row(
+                "Retention, with Retention",
+                who(AMY, &[Retention]),
+                State::WithRetention,
+                true,
+                true,
+                true,
+            ),
+            row(
+                "the account manager, sent back",
+                who(FILER, &[AccountManager]),
+                State::ChangesRequested,
+                false,
+                true,
+                true,
+            ),
+            row(
+                "Retention, sent back after they submitted",
+                who(AMY, &[Retention]),
+                State::ChangesRequested,
+                true,
+                true,
+                true,
+            ),
+            row(
+                "the account manager who submitted, in approval",
+                who(FILER, &[AccountManager]),
+                State::InApproval,
+                false,
+                false,
+                true,
+            ),
+            row(
+                "the account manager, in approval after Retention submitted",
+                who(FILER, &[AccountManager]),
+                State::InApproval,
+                true,
+                false,
+                false,
+            ),
+            row(
+                "Retention, in approval after they submitted",
+                who(AMY, &[Retention]),
+                State::InApproval,
+                true,
+                false,
+                true,
+            ),
+            row(
+                "the account manager, approved",
+                who(FILER, &[AccountManager]),
+                State::Approved,
+                false,
+                false,
+                false,
+            ),
+            row(
+                "Retention, approved",
+                who(AMY, &[Retention]),
+                State::Approved,
+                true,
+                false,
+                false,
+            ),
+            row(
+                "the account manager, completed",
+                who(FILER, &[AccountManager]),
+                State::Completed,
+                false,
+                false,
+                false,
+            ),
+            row(
+                "the account manager, withdrawn",
+                who(FILER, &[AccountManager]),
+                State::Withdrawn,
+                false,
+                false,
+                false,
+            ),
+            row(
+                "a team lead it was escalated to",
+                who(5, &[TeamLead]),
+                State::Draft,
+                false,
+                false,
+                false,
+            ),
+            row(
+                "an approver",
+                who(10, &[Approver]),
+                State::Draft,
+                false,
+                false,
+                false,
+            ),
+            row(
+                "the admin",
+                who(9, &[Admin]),
+                State::ChangesRequested,
+                false,
+                false,
+                false,
+            ),
+            row(
+                "the account manager who also approves",
+                who(FILER, &[AccountManager, Approver]),
+                State::Draft,
+                false,
+                true,
+                true,
+            ),
+            row(
+                "an account manager of other clients who is also on Retention",
+                who(OTHER, &[AccountManager, Retention]),
+                State::WithRetention,
+                true,
+                true,
+                true,
+            ),
+            row(
+                "the same, without Retention involved",
+                who(OTHER, &[AccountManager, Retention]),
+                State::Draft,
+                false,
+                false,
+                false,
+            ),
+            row(
+                "the client's id without the account manager role",
+                who(FILER, &[Finance]),
+                State::Draft,
+                false,
+                false,
+                false,
+            ),
+        ]
+    }
+
     #[test]
-    fn edit_and_withdraw_over_every_state_role_and_involvement() {
+    fn edit_and_withdraw_follow_the_design_table() {
+        for c in ownership() {
+            let f = facts(c.state, c.save_attempt);
+            assert_eq!(may_edit(c.who, f).is_ok(), c.edit, "edit: {}", c.case);
+            assert_eq!(
+                may_withdraw(c.who, f).is_ok(),
+                c.withdraw,
+                "withdraw: {}",
+                c.case
+            );
+        }
+    }
+
+    #[test]
+    fn a_client_without_an_account_manager_has_no_owner_but_retention() {
+        let nobody = Facts {
+            state: State::Draft,
+            account_manager: None,
+            has_save_attempt: false,
+        };
+        assert!(may_edit(who(FILER, &[Role::AccountManager]), nobody).is_err());
+        let with_retention = Facts {
+            state: State::WithRetention,
+            has_save_attempt: true,
+            ..nobody
+        };
+        assert!(may_edit(who(AMY, &[Role::Retention]), with_retention).is_ok());
+    }
+
+    /// Properties that hold whoever asks, without restating the rule: closed requests are
+    /// never edited or withdrawn; nothing is edited while the approvers have it; only an
+    /// account manager or Retention ever may.
+    #[test]
+    fn nobody_edits_a_closed_request_or_one_in_approval_and_only_owners_ever_may() {
         for state in State::ALL {
-            for save_attempt in [false, true] {
+            for save in [false, true] {
                 for role in Role::ALL {
-                    for id in [FILER, 2] {
+                    for id in [FILER, OTHER, AMY] {
                         let w = who(id, &[role]);
-                        let f = facts(state, save_attempt);
-                        let owner = (id == FILER && role == Role::AccountManager)
-                            || (save_attempt && role == Role::Retention);
-                        let submitter = if save_attempt {
-                            role == Role::Retention
-                        } else {
-                            id == FILER && role == Role::AccountManager
-                        };
-                        let editable = matches!(
-                            state,
-                            State::Draft | State::WithRetention | State::ChangesRequested
-                        );
-                        let withdrawable = match state {
-                            State::Draft | State::WithRetention | State::ChangesRequested => owner,
-                            State::InApproval => submitter,
-                            _ => false,
-                        };
-                        assert_eq!(
-                            may_edit(w, f).is_ok(),
-                            owner && editable,
-                            "edit {state:?} {save_attempt} {role:?} {id}"
-                        );
-                        assert_eq!(
-                            may_withdraw(w, f).is_ok(),
-                            withdrawable,
-                            "withdraw {state:?} {save_attempt} {role:?} {id}"
-                        );
-                        assert_eq!(is_submitter(w, f), submitter);
+                        let f = facts(state, save);
+                        if may_edit(w, f).is_ok() {
+                            assert!(state.is_open() && state != State::InApproval);
+                            assert!(matches!(role, Role::AccountManager | Role::Retention));
+                        }
+                        if may_withdraw(w, f).is_ok() {
+                            assert!(state.is_open(), "{state:?}");
+                            assert!(matches!(role, Role::AccountManager | Role::Retention));
+                        }
                     }
                 }
             }
@@ -517,30 +730,84 @@ mod outcome_tests {
         }
     }
 
+    /// From DESIGN.md and the correction rule: Retention records the call while the request
+    /// is with them, and corrects it while it is in their hands (not yet submitted, or sent
+    /// back to them).
     #[test]
-    fn only_retention_records_or_corrects_the_call_while_the_request_is_with_them() {
-        for state in State::ALL {
-            for role in Role::ALL {
-                for has in [false, true] {
-                    let w = Who {
-                        id: 5,
-                        roles: [role].into_iter().collect(),
-                    };
-                    let f = Facts {
-                        state,
-                        account_manager: Some(1),
-                        has_save_attempt: has,
-                    };
-                    let expected = role == Role::Retention
-                        && has
-                        && matches!(state, State::WithRetention | State::ChangesRequested);
-                    assert_eq!(
-                        may_record_outcome(w, f).is_ok(),
-                        expected,
-                        "{state:?} {role:?} {has}"
-                    );
-                }
-            }
+    fn retention_records_and_corrects_the_call_while_it_is_in_their_hands() {
+        let w = |roles: &[Role]| Who {
+            id: 5,
+            roles: roles.iter().copied().collect(),
+        };
+        let f = |state, has_save_attempt| Facts {
+            state,
+            account_manager: Some(1),
+            has_save_attempt,
+        };
+        let cases = [
+            (
+                "Retention, with them",
+                w(&[Role::Retention]),
+                f(State::WithRetention, true),
+                true,
+            ),
+            (
+                "Retention, sent back to them",
+                w(&[Role::Retention]),
+                f(State::ChangesRequested, true),
+                true,
+            ),
+            (
+                "Retention, with the approvers",
+                w(&[Role::Retention]),
+                f(State::InApproval, true),
+                false,
+            ),
+            (
+                "Retention, approved",
+                w(&[Role::Retention]),
+                f(State::Approved, true),
+                false,
+            ),
+            (
+                "Retention, withdrawn",
+                w(&[Role::Retention]),
+                f(State::Withdrawn, true),
+                false,
+            ),
+            (
+                "Retention, no save attempt",
+                w(&[Role::Retention]),
+                f(State::Draft, false),
+                false,
+            ),
+            (
+                "Retention, sent back, never involved",
+                w(&[Role::Retention]),
+                f(State::ChangesRequested, false),
+                false,
+            ),
+            (
+                "the account manager",
+                w(&[Role::AccountManager]),
+                f(State::WithRetention, true),
+                false,
+            ),
+            (
+                "a team lead",
+                w(&[Role::TeamLead]),
+                f(State::WithRetention, true),
+                false,
+            ),
+            (
+                "an account manager also on Retention",
+                w(&[Role::AccountManager, Role::Retention]),
+                f(State::WithRetention, true),
+                true,
+            ),
+        ];
+        for (case, who, facts, allowed) in cases {
+            assert_eq!(may_record_outcome(who, facts).is_ok(), allowed, "{case}");
         }
     }
 }
@@ -574,61 +841,6 @@ pub fn may_answer(who: Who, asked_to: i64, answered: bool) -> Result<(), Refusal
         return Err(Refusal("This question is already answered."));
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod question_tests {
-    use super::*;
-
-    #[test]
-    fn only_the_filer_asks_on_an_open_request_of_a_client_with_a_specialist() {
-        for state in State::ALL {
-            for role in Role::ALL {
-                for id in [1, 2] {
-                    for sem in [None, Some(9)] {
-                        let w = Who {
-                            id,
-                            roles: [role].into_iter().collect(),
-                        };
-                        let f = Facts {
-                            state,
-                            account_manager: Some(1),
-                            has_save_attempt: false,
-                        };
-                        let expected = id == 1
-                            && role == Role::AccountManager
-                            && state.is_open()
-                            && sem.is_some();
-                        assert_eq!(
-                            may_ask(w, f, sem).is_ok(),
-                            expected,
-                            "{state:?} {role:?} {id} {sem:?}"
-                        );
-                    }
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn only_the_specialist_asked_answers_and_only_once() {
-        for role in Role::ALL {
-            for id in [9, 10] {
-                for answered in [false, true] {
-                    let w = Who {
-                        id,
-                        roles: [role].into_iter().collect(),
-                    };
-                    let expected = role == Role::SemSpecialist && id == 9 && !answered;
-                    assert_eq!(
-                        may_answer(w, 9, answered).is_ok(),
-                        expected,
-                        "{role:?} {id} {answered}"
-                    );
-                }
-            }
-        }
-    }
 }
 
 /// Attaching the client's signed addendum: on an addendum not yet submitted, by its account
@@ -682,70 +894,271 @@ pub fn may_comment(who: Who, facts: Facts, escalated_to: Option<i64>) -> Result<
 mod attach_and_comment_tests {
     use super::*;
 
-    #[test]
-    fn the_owner_attaches_to_an_addendum_before_it_is_submitted() {
-        for state in State::ALL {
-            for role in Role::ALL {
-                for id in [1, 2] {
-                    for has in [false, true] {
-                        for kind in Kind::ALL {
-                            let w = Who {
-                                id,
-                                roles: [role].into_iter().collect(),
-                            };
-                            let f = Facts {
-                                state,
-                                account_manager: Some(1),
-                                has_save_attempt: has,
-                            };
-                            let owner = (id == 1 && role == Role::AccountManager)
-                                || (has && role == Role::Retention);
-                            let expected = kind == Kind::Addendum
-                                && matches!(
-                                    state,
-                                    State::Draft | State::WithRetention | State::ChangesRequested
-                                )
-                                && owner;
-                            assert_eq!(
-                                may_attach(w, f, kind).is_ok(),
-                                expected,
-                                "{state:?} {role:?} {id} {has} {kind:?}"
-                            );
-                        }
-                    }
-                }
-            }
+    fn who(id: i64, roles: &[Role]) -> Who {
+        Who {
+            id,
+            roles: roles.iter().copied().collect(),
         }
     }
 
-    #[test]
-    fn the_escalated_person_and_the_filer_comment_on_an_open_request() {
-        for state in State::ALL {
-            for role in Role::ALL {
-                for id in [1, 5, 7] {
-                    for escalated_to in [None, Some(5)] {
-                        let w = Who {
-                            id,
-                            roles: [role].into_iter().collect(),
-                        };
-                        let f = Facts {
-                            state,
-                            account_manager: Some(1),
-                            has_save_attempt: false,
-                        };
-                        let person =
-                            id == 5 && matches!(role, Role::TeamLead | Role::DepartmentManager);
-                        let filer = id == 1 && role == Role::AccountManager;
-                        let expected =
-                            escalated_to.is_some() && (person || filer) && state.is_open();
-                        assert_eq!(
-                            may_comment(w, f, escalated_to).is_ok(),
-                            expected,
-                            "{state:?} {role:?} {id} {escalated_to:?}"
-                        );
-                    }
-                }
-            }
+    fn facts(state: State, save: bool) -> Facts {
+        Facts {
+            state,
+            account_manager: Some(1),
+            has_save_attempt: save,
         }
+    }
+
+    /// From DESIGN.md: the signed addendum is attached to an addendum before it is submitted,
+    /// by its account manager or by Retention on one they converted.
+    #[test]
+    fn the_signed_addendum_is_attached_as_the_design_says() {
+        use Role::*;
+        let cases = [
+            (
+                "the account manager, a draft addendum",
+                who(1, &[AccountManager]),
+                State::Draft,
+                false,
+                Kind::Addendum,
+                true,
+            ),
+            (
+                "the account manager, sent back",
+                who(1, &[AccountManager]),
+                State::ChangesRequested,
+                false,
+                Kind::Addendum,
+                true,
+            ),
+            (
+                "Retention, on one they converted",
+                who(3, &[Retention]),
+                State::WithRetention,
+                true,
+                Kind::Addendum,
+                true,
+            ),
+            (
+                "the account manager, on one Retention converted",
+                who(1, &[AccountManager]),
+                State::WithRetention,
+                true,
+                Kind::Addendum,
+                true,
+            ),
+            (
+                "Retention, never involved",
+                who(3, &[Retention]),
+                State::Draft,
+                false,
+                Kind::Addendum,
+                false,
+            ),
+            (
+                "a cancellation",
+                who(1, &[AccountManager]),
+                State::Draft,
+                false,
+                Kind::Cancellation,
+                false,
+            ),
+            (
+                "a pause",
+                who(1, &[AccountManager]),
+                State::Draft,
+                false,
+                Kind::Pause,
+                false,
+            ),
+            (
+                "already with the approvers",
+                who(1, &[AccountManager]),
+                State::InApproval,
+                false,
+                Kind::Addendum,
+                false,
+            ),
+            (
+                "approved",
+                who(1, &[AccountManager]),
+                State::Approved,
+                false,
+                Kind::Addendum,
+                false,
+            ),
+            (
+                "another account manager",
+                who(2, &[AccountManager]),
+                State::Draft,
+                false,
+                Kind::Addendum,
+                false,
+            ),
+            (
+                "an approver",
+                who(10, &[Approver]),
+                State::Draft,
+                false,
+                Kind::Addendum,
+                false,
+            ),
+        ];
+        for (case, w, state, save, kind, allowed) in cases {
+            assert_eq!(
+                may_attach(w, facts(state, save), kind).is_ok(),
+                allowed,
+                "{case}"
+            );
+        }
+    }
+
+    /// From DESIGN.md: the team lead or department manager a request is escalated to comments,
+    /// and its account manager replies, while it is open.
+    #[test]
+    fn comments_are_between_the_person_escalated_to_and_the_account_manager() {
+        use Role::*;
+        let cases = [
+            (
+                "the team lead it went to",
+                who(5, &[TeamLead]),
+                State::Draft,
+                Some(5),
+                true,
+            ),
+            (
+                "the department manager it went to",
+                who(5, &[DepartmentManager]),
+                State::Draft,
+                Some(5),
+                true,
+            ),
+            (
+                "the account manager replying",
+                who(1, &[AccountManager]),
+                State::ChangesRequested,
+                Some(5),
+                true,
+            ),
+            (
+                "another team lead",
+                who(6, &[TeamLead]),
+                State::Draft,
+                Some(5),
+                false,
+            ),
+            (
+                "the person it went to, lacking the role now",
+                who(5, &[Approver]),
+                State::Draft,
+                Some(5),
+                false,
+            ),
+            (
+                "not escalated to anyone",
+                who(1, &[AccountManager]),
+                State::Draft,
+                None,
+                false,
+            ),
+            (
+                "closed",
+                who(5, &[TeamLead]),
+                State::Approved,
+                Some(5),
+                false,
+            ),
+            (
+                "withdrawn",
+                who(1, &[AccountManager]),
+                State::Withdrawn,
+                Some(5),
+                false,
+            ),
+            (
+                "another account manager",
+                who(2, &[AccountManager]),
+                State::Draft,
+                Some(5),
+                false,
+            ),
+        ];
+        for (case, w, state, to, allowed) in cases {
+            assert_eq!(
+                may_comment(w, facts(state, false), to).is_ok(),
+                allowed,
+                "{case}"
+            );
+        }
+    }
+
+    /// From DESIGN.md: the account manager asks the client's SEM specialist, who answers once.
+    #[test]
+    fn the_account_manager_asks_and_the_specialist_asked_answers_once() {
+        use Role::*;
+        let asks = [
+            (
+                "the account manager, open",
+                who(1, &[AccountManager]),
+                State::Draft,
+                Some(9),
+                true,
+            ),
+            (
+                "in approval is still open",
+                who(1, &[AccountManager]),
+                State::InApproval,
+                Some(9),
+                true,
+            ),
+            (
+                "closed",
+                who(1, &[AccountManager]),
+                State::Completed,
+                Some(9),
+                false,
+            ),
+            (
+                "no specialist to ask",
+                who(1, &[AccountManager]),
+                State::Draft,
+                None,
+                false,
+            ),
+            (
+                "Retention",
+                who(3, &[Retention]),
+                State::WithRetention,
+                Some(9),
+                false,
+            ),
+            (
+                "another account manager",
+                who(2, &[AccountManager]),
+                State::Draft,
+                Some(9),
+                false,
+            ),
+        ];
+        for (case, w, state, sem, allowed) in asks {
+            assert_eq!(
+                may_ask(w, facts(state, false), sem).is_ok(),
+                allowed,
+                "{case}"
+            );
+        }
+        assert!(may_answer(who(9, &[SemSpecialist]), 9, false).is_ok());
+        assert!(
+            may_answer(who(9, &[SemSpecialist]), 9, true).is_err(),
+            "once"
+        );
+        assert!(
+            may_answer(who(10, &[SemSpecialist]), 9, false).is_err(),
+            "another specialist"
+        );
+        assert!(
+            may_answer(who(9, &[AccountManager]), 9, false).is_err(),
+            "no longer a specialist"
+        );
     }
 }

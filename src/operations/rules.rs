@@ -297,35 +297,177 @@ mod tests {
         assert!(may_add_to_planner(who(1, Role::OpsLead), facts(Kind::Addendum)).is_err());
     }
 
+    /// From DESIGN.md: the Ops Lead forwards the change task, puts cancellations and pauses
+    /// (never addendums) on the planner, updates the status, each once, on an approved request,
+    /// and marks it done when nothing remains.
     #[test]
-    fn the_ops_lead_does_each_part_once_on_an_approved_request_and_nobody_else_does() {
-        for kind in Kind::ALL {
-            for role in Role::ALL {
-                for state in State::ALL {
-                    for done in [false, true] {
-                        for already in [false, true] {
-                            let f = TaskFacts {
-                                kind,
-                                reversal: false,
-                                request_state: state,
-                                forwarded: already,
-                                on_planner: already,
-                                status_updated: already,
-                                done,
-                            };
-                            let base = role == Role::OpsLead && state == State::Approved && !done;
-                            let w = who(1, role);
-                            assert_eq!(may_forward(w, f).is_ok(), base && !already);
-                            assert_eq!(
-                                may_add_to_planner(w, f).is_ok(),
-                                base && !already && needs_planner(kind)
-                            );
-                            assert_eq!(may_update_status(w, f).is_ok(), base && !already);
-                            assert_eq!(
-                                may_mark_done(w, f).is_ok(),
-                                base && already,
-                                "{kind:?} {role:?} {state:?} {done} {already}"
-                            );
+    fn the_change_task_parts_follow_the_design_table() {
+        let ops = who(1, Role::OpsLead);
+        let fresh = |kind| facts(kind);
+        let all_done = |kind| TaskFacts {
+            forwarded: true,
+            on_planner: true,
+            status_updated: true,
+            ..facts(kind)
+        };
+        // (case, who, facts, forward, planner, status, done)
+        let cases = [
+            (
+                "a fresh cancellation",
+                ops,
+                fresh(Kind::Cancellation),
+                true,
+                true,
+                true,
+                false,
+            ),
+            (
+                "a fresh pause",
+                ops,
+                fresh(Kind::Pause),
+                true,
+                true,
+                true,
+                false,
+            ),
+            (
+                "a fresh addendum: no planner",
+                ops,
+                fresh(Kind::Addendum),
+                true,
+                false,
+                true,
+                false,
+            ),
+            (
+                "a cancellation with every part done",
+                ops,
+                all_done(Kind::Cancellation),
+                false,
+                false,
+                false,
+                true,
+            ),
+            (
+                "an addendum forwarded and updated",
+                ops,
+                TaskFacts {
+                    forwarded: true,
+                    status_updated: true,
+                    ..facts(Kind::Addendum)
+                },
+                false,
+                false,
+                false,
+                true,
+            ),
+            (
+                "a pause not yet on the planner",
+                ops,
+                TaskFacts {
+                    forwarded: true,
+                    status_updated: true,
+                    ..facts(Kind::Pause)
+                },
+                false,
+                true,
+                false,
+                false,
+            ),
+            (
+                "a task already done",
+                ops,
+                TaskFacts {
+                    done: true,
+                    ..all_done(Kind::Pause)
+                },
+                false,
+                false,
+                false,
+                false,
+            ),
+            (
+                "a request no longer approved",
+                ops,
+                TaskFacts {
+                    request_state: State::Completed,
+                    ..fresh(Kind::Pause)
+                },
+                false,
+                false,
+                false,
+                false,
+            ),
+            (
+                "a reinstatement: no planner",
+                ops,
+                TaskFacts {
+                    reversal: true,
+                    ..fresh(Kind::Cancellation)
+                },
+                true,
+                false,
+                true,
+                false,
+            ),
+            (
+                "a SEM specialist",
+                who(1, Role::SemSpecialist),
+                fresh(Kind::Cancellation),
+                false,
+                false,
+                false,
+                false,
+            ),
+            (
+                "the admin",
+                who(1, Role::Admin),
+                all_done(Kind::Cancellation),
+                false,
+                false,
+                false,
+                false,
+            ),
+            (
+                "an Ops Lead who is also admin",
+                Who {
+                    id: 1,
+                    roles: [Role::OpsLead, Role::Admin].into_iter().collect(),
+                },
+                fresh(Kind::Cancellation),
+                true,
+                true,
+                true,
+                false,
+            ),
+        ];
+        for (case, w, f, forward, planner, status, done) in cases {
+            assert_eq!(may_forward(w, f).is_ok(), forward, "forward: {case}");
+            assert_eq!(may_add_to_planner(w, f).is_ok(), planner, "planner: {case}");
+            assert_eq!(may_update_status(w, f).is_ok(), status, "status: {case}");
+            assert_eq!(may_mark_done(w, f).is_ok(), done, "done: {case}");
+        }
+    }
+
+    /// Whoever asks, only the Ops Lead ever works a change task, and only an approved one.
+    #[test]
+    fn only_the_ops_lead_works_an_approved_change_task() {
+        for role in Role::ALL {
+            for state in State::ALL {
+                for kind in Kind::ALL {
+                    let w = who(1, role);
+                    let f = TaskFacts {
+                        request_state: state,
+                        ..facts(kind)
+                    };
+                    for ok in [
+                        may_forward(w, f).is_ok(),
+                        may_add_to_planner(w, f).is_ok(),
+                        may_update_status(w, f).is_ok(),
+                        may_mark_done(w, f).is_ok(),
+                    ] {
+                        if ok {
+                            assert_eq!((role, state), (Role::OpsLead, State::Approved));
                         }
                     }
                 }
@@ -362,47 +504,141 @@ mod tests {
 
     #[test]
     fn only_its_specialist_ticks_the_pause_task_once() {
-        for role in Role::ALL {
-            for id in [5, 6] {
-                for done in [false, true] {
-                    for cancelled in [false, true] {
-                        let expected =
-                            role == Role::SemSpecialist && id == 5 && !done && !cancelled;
-                        assert_eq!(
-                            may_tick_sem_task(who(id, role), 5, done, cancelled).is_ok(),
-                            expected
-                        );
-                    }
-                }
-            }
+        let cases = [
+            (
+                "its specialist",
+                who(5, Role::SemSpecialist),
+                false,
+                false,
+                true,
+            ),
+            (
+                "another specialist",
+                who(6, Role::SemSpecialist),
+                false,
+                false,
+                false,
+            ),
+            (
+                "its specialist, a second time",
+                who(5, Role::SemSpecialist),
+                true,
+                false,
+                false,
+            ),
+            (
+                "its specialist, the task cancelled",
+                who(5, Role::SemSpecialist),
+                false,
+                true,
+                false,
+            ),
+            ("the Ops Lead", who(5, Role::OpsLead), false, false, false),
+        ];
+        for (case, w, done, cancelled, allowed) in cases {
+            assert_eq!(
+                may_tick_sem_task(w, 5, done, cancelled).is_ok(),
+                allowed,
+                "{case}"
+            );
         }
     }
 
+    /// From DESIGN.md: completed when Accounting processed it, the change task is done, the
+    /// pause task is done (cancellations and pauses) and the checklist is done (cancellations).
     #[test]
-    fn completion_waits_for_every_part_that_applies_to_the_kind() {
-        for kind in Kind::ALL {
-            for state in State::ALL {
-                for bits in 0..16u8 {
-                    let f = CompletionFacts {
-                        kind,
-                        reversal: false,
-                        state,
-                        processed: bits & 1 != 0,
-                        task_done: bits & 2 != 0,
-                        sem_task_done: bits & 4 != 0,
-                        checklist_done: bits & 8 != 0,
-                    };
-                    let expected = state == State::Approved
-                        && f.processed
-                        && f.task_done
-                        && match kind {
-                            Kind::Addendum => true,
-                            Kind::Pause => f.sem_task_done,
-                            Kind::Cancellation => f.sem_task_done && f.checklist_done,
-                        };
-                    assert_eq!(is_complete(f), expected, "{kind:?} {state:?} {bits}");
-                }
-            }
+    fn completion_follows_the_design_table() {
+        let all = |kind| CompletionFacts {
+            kind,
+            reversal: false,
+            state: State::Approved,
+            processed: true,
+            task_done: true,
+            sem_task_done: true,
+            checklist_done: true,
+        };
+        let cases = [
+            (
+                "a cancellation with everything done",
+                all(Kind::Cancellation),
+                true,
+            ),
+            (
+                "a cancellation, checklist open",
+                CompletionFacts {
+                    checklist_done: false,
+                    ..all(Kind::Cancellation)
+                },
+                false,
+            ),
+            (
+                "a cancellation, ads not paused",
+                CompletionFacts {
+                    sem_task_done: false,
+                    ..all(Kind::Cancellation)
+                },
+                false,
+            ),
+            (
+                "a pause, checklist irrelevant",
+                CompletionFacts {
+                    checklist_done: false,
+                    ..all(Kind::Pause)
+                },
+                true,
+            ),
+            (
+                "a pause, ads not paused",
+                CompletionFacts {
+                    sem_task_done: false,
+                    ..all(Kind::Pause)
+                },
+                false,
+            ),
+            (
+                "an addendum: no pause task, no checklist",
+                CompletionFacts {
+                    sem_task_done: false,
+                    checklist_done: false,
+                    ..all(Kind::Addendum)
+                },
+                true,
+            ),
+            (
+                "not processed",
+                CompletionFacts {
+                    processed: false,
+                    ..all(Kind::Addendum)
+                },
+                false,
+            ),
+            (
+                "change task open",
+                CompletionFacts {
+                    task_done: false,
+                    ..all(Kind::Pause)
+                },
+                false,
+            ),
+            (
+                "already completed",
+                CompletionFacts {
+                    state: State::Completed,
+                    ..all(Kind::Pause)
+                },
+                false,
+            ),
+            (
+                "still in approval",
+                CompletionFacts {
+                    state: State::InApproval,
+                    ..all(Kind::Pause)
+                },
+                false,
+            ),
+        ];
+        for (case, f, complete) in cases {
+            assert_eq!(is_complete(f), complete, "{case}");
         }
     }
 
@@ -537,44 +773,112 @@ pub fn may_reinstate(who: Who, f: ReinstateFacts, today: NaiveDate) -> Result<()
 mod reinstate_tests {
     use super::*;
 
+    /// From DESIGN.md: before the effective date, the account manager asks to reinstate an
+    /// approved (or completed ahead of its date) cancellation or pause, once.
     #[test]
-    fn the_filer_reinstates_an_approved_cancellation_or_pause_before_its_date_once() {
+    fn reinstating_follows_the_design_table() {
         let today = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
-        for kind in Kind::ALL {
-            for state in State::ALL {
-                for role in Role::ALL {
-                    for id in [1, 2] {
-                        for days in [-1i64, 0, 1] {
-                            for flags in 0..8u8 {
-                                let f = ReinstateFacts {
-                                    kind,
-                                    state,
-                                    account_manager: Some(1),
-                                    effective: today + Duration::days(days),
-                                    is_reversal: flags & 1 != 0,
-                                    already_reinstated: flags & 2 != 0,
-                                    reversal_open: flags & 4 != 0,
-                                };
-                                let w = Who {
-                                    id,
-                                    roles: [role].into_iter().collect(),
-                                };
-                                let expected = id == 1
-                                    && role == Role::AccountManager
-                                    && kind != Kind::Addendum
-                                    && matches!(state, State::Approved | State::Completed)
-                                    && days > 0
-                                    && flags == 0;
-                                assert_eq!(
-                                    may_reinstate(w, f, today).is_ok(),
-                                    expected,
-                                    "{kind:?} {state:?} {role:?} {id} {days} {flags}"
-                                );
-                            }
-                        }
-                    }
-                }
-            }
+        let am = Who {
+            id: 1,
+            roles: [Role::AccountManager].into_iter().collect(),
+        };
+        let f = |kind, state, days: i64| ReinstateFacts {
+            kind,
+            state,
+            account_manager: Some(1),
+            effective: today + Duration::days(days),
+            is_reversal: false,
+            already_reinstated: false,
+            reversal_open: false,
+        };
+        let cases = [
+            (
+                "an approved cancellation tomorrow",
+                am,
+                f(Kind::Cancellation, State::Approved, 1),
+                true,
+            ),
+            (
+                "an approved pause next month",
+                am,
+                f(Kind::Pause, State::Approved, 30),
+                true,
+            ),
+            (
+                "a cancellation completed ahead of its date",
+                am,
+                f(Kind::Cancellation, State::Completed, 5),
+                true,
+            ),
+            (
+                "on the effective date itself",
+                am,
+                f(Kind::Cancellation, State::Approved, 0),
+                false,
+            ),
+            (
+                "after it",
+                am,
+                f(Kind::Cancellation, State::Approved, -1),
+                false,
+            ),
+            (
+                "an addendum",
+                am,
+                f(Kind::Addendum, State::Approved, 5),
+                false,
+            ),
+            (
+                "still in approval",
+                am,
+                f(Kind::Pause, State::InApproval, 5),
+                false,
+            ),
+            (
+                "a reinstatement itself",
+                am,
+                ReinstateFacts {
+                    is_reversal: true,
+                    ..f(Kind::Pause, State::Approved, 5)
+                },
+                false,
+            ),
+            (
+                "already reinstated",
+                am,
+                ReinstateFacts {
+                    already_reinstated: true,
+                    ..f(Kind::Pause, State::Approved, 5)
+                },
+                false,
+            ),
+            (
+                "a reinstatement on its way",
+                am,
+                ReinstateFacts {
+                    reversal_open: true,
+                    ..f(Kind::Pause, State::Approved, 5)
+                },
+                false,
+            ),
+            (
+                "another account manager",
+                Who { id: 2, ..am },
+                f(Kind::Pause, State::Approved, 5),
+                false,
+            ),
+            (
+                "the client's id without the role",
+                Who {
+                    id: 1,
+                    roles: [Role::Approver].into_iter().collect(),
+                },
+                f(Kind::Pause, State::Approved, 5),
+                false,
+            ),
+        ];
+        for (case, w, facts, allowed) in cases {
+            assert_eq!(may_reinstate(w, facts, today).is_ok(), allowed, "{case}");
         }
     }
 }
