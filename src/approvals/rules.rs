@@ -634,7 +634,15 @@ mod tests {
         let pending = |approver| decide(StepState::Pending, approver);
         let jeremy_step = pending(Approver::User(JEREMY));
         let finance_step = pending(Approver::Role(Finance));
-        let cases: Vec<(&str, Who, DecideFacts, &[i64], Result<Option<i64>, ()>)> = vec![
+        /// (case, who, facts, whom they stand in for today, allowed and on whose behalf)
+        type Case = (
+            &'static str,
+            Who,
+            DecideFacts,
+            &'static [i64],
+            Result<Option<i64>, ()>,
+        );
+        let cases: Vec<Case> = vec![
             (
                 "the named approver",
                 who(JEREMY, &[Role::Approver]),
