@@ -137,13 +137,7 @@ impl Chain {
 
     /// The message the next page shows.
     pub async fn flash(&self, cookie: &str, id: i64) -> String {
-        let page = self.page(cookie, &format!("/requests/{id}")).await;
-        let start = page.find("id=\"flash\">").map(|i| i + 11).unwrap_or(0);
-        let end = page[start..]
-            .find("</p>")
-            .map(|i| start + i)
-            .unwrap_or(start);
-        page[start..end].to_string()
+        crate::support::flash(&self.page(cookie, &format!("/requests/{id}")).await)
     }
 
     pub async fn state(&self, id: i64) -> String {
@@ -495,9 +489,34 @@ async fn a_send_back_needs_a_reason_returns_to_the_submitter_and_the_chain_start
         c.mail(id).await.last().unwrap().1,
         vec!["jeremy@agency.test".to_string()]
     );
-    // The old step's form, replayed, changes nothing.
+    // The old step's form, replayed, changes nothing: not the old step, not the new round's,
+    // and nothing goes on the record but the refusal.
+    let steps_before = c.steps(id).await;
+    let approvals_before = c.app.audit_count("change_request.step_approved").await;
+    let mail_before = c.mail(id).await.len();
     assert_eq!(c.decide(&c.dustin_cookie, step2, "approve", "").await, 303);
     assert_eq!(c.state(id).await, "in_approval");
+    let old: String = sqlx::query_scalar("SELECT state FROM request_approvals WHERE id = $1")
+        .bind(step2)
+        .fetch_one(&c.app.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        old, "cancelled",
+        "the old round's step stays as the send-back left it"
+    );
+    assert_eq!(c.steps(id).await, steps_before);
+    assert_eq!(
+        c.app.audit_count("change_request.step_approved").await,
+        approvals_before
+    );
+    assert_eq!(c.mail(id).await.len(), mail_before);
+    assert!(
+        c.flash(&c.dustin_cookie, id)
+            .await
+            .starts_with("Nothing changed"),
+        "and Dustin is told"
+    );
 }
 
 #[tokio::test]

@@ -25,15 +25,7 @@ where
 
 /// The message shown at the top of the next page `path` (the flash), or empty.
 async fn flash_on(app: &TestApp, cookie: &str, path: &str) -> String {
-    let page = app.page(cookie, path).await;
-    match page.find("id=\"flash\">") {
-        Some(i) => {
-            let start = i + "id=\"flash\">".len();
-            let end = page[start..].find("</p>").map_or(start, |e| start + e);
-            page[start..end].to_string()
-        }
-        None => String::new(),
-    }
+    crate::support::flash(&app.page(cookie, path).await)
 }
 
 // 1. A substitute stalls the chain.

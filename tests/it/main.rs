@@ -14,6 +14,7 @@ mod change_requests;
 mod checklists;
 mod clients;
 mod documents;
+mod environment;
 mod every_case;
 mod mail_admin;
 mod migrations;

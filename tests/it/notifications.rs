@@ -202,7 +202,81 @@ async fn a_refusing_then_busy_then_stuck_server_loses_nothing_and_sends_each_mes
 }
 
 #[tokio::test]
-async fn a_message_the_server_rejects_for_good_is_marked_failed_and_can_be_retried() {
+async fn a_message_the_server_rejects_for_good_is_failed_at_once_and_goes_out_when_retried() {
+    let Some(server) = smtp::start("a_message_the_server_rejects_for_good").await else {
+        return;
+    };
+    let app = app_sending_to(server.port).await;
+    let admin = app
+        .user(
+            "admin@agency.test",
+            &[offboarding_desk::auth::roles::Role::Admin],
+        )
+        .await;
+    let id = queue(&app, "rejected").await;
+    server.set_mode("reject");
+    let w = worker(&app, Arc::new(SystemClock), JobRunner::new());
+    assert_eq!(w.run_once().await.unwrap(), 1);
+    assert_eq!(
+        states(&app).await,
+        vec![("failed".to_string(), 1)],
+        "a 5xx is not tried again"
+    );
+    let error: String = sqlx::query_scalar("SELECT last_error FROM outbox_messages")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert!(error.contains("550"), "{error}");
+    assert!(server.received().is_empty());
+    // The admin fixes what was wrong and retries it: it goes out, once.
+    server.set_mode("accept");
+    let res = crate::support::client()
+        .post(app.url(&format!("/admin/mail/{id}/retry")))
+        .header("cookie", app.session_cookie(admin).await)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(w.run_once().await.unwrap(), 1);
+    assert_eq!(server.received().len(), 1);
+    assert_eq!(states(&app).await[0].0, "sent");
+}
+
+#[tokio::test]
+async fn a_server_busy_for_hours_gets_every_try_then_the_message_is_marked_failed() {
+    let Some(server) = smtp::start("a_server_busy_for_hours").await else {
+        return;
+    };
+    server.set_mode("tempfail");
+    let app = app_sending_to(server.port).await;
+    queue(&app, "busy").await;
+    let clock = Arc::new(ManualClock::new(Utc::now() + chrono::Duration::seconds(1)));
+    let w = worker(&app, clock.clone(), JobRunner::new());
+    for attempt in 1..=outbox::MAX_ATTEMPTS {
+        assert_eq!(w.run_once().await.unwrap(), 1, "try {attempt}");
+        let (state, attempts) = states(&app).await[0].clone();
+        assert_eq!(attempts, attempt);
+        if attempt < outbox::MAX_ATTEMPTS {
+            assert_eq!(state, "queued", "a 4xx is tried again (try {attempt})");
+            assert_eq!(w.run_once().await.unwrap(), 0, "not before its backoff");
+            clock.advance(chrono::Duration::seconds(
+                outbox::backoff_seconds(attempt) + 1,
+            ));
+        } else {
+            assert_eq!(state, "failed", "given up after the last try");
+        }
+    }
+    clock.advance(chrono::Duration::hours(1));
+    assert_eq!(
+        w.run_once().await.unwrap(),
+        0,
+        "a failed message waits for the admin"
+    );
+    assert!(server.received().is_empty());
+}
+
+#[tokio::test]
+async fn an_address_the_mailer_cannot_use_is_marked_failed_at_once() {
     let app = app_sending_to(smtp::free_port()).await;
     let mut tx = app.db.begin().await.unwrap();
     outbox::enqueue(

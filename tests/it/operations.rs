@@ -63,16 +63,12 @@ impl Ops {
     }
 
     async fn task_flash(&self, task: i64) -> String {
-        let page = self
-            .c
-            .page(&self.ops_cookie, &format!("/tasks/{task}"))
-            .await;
-        let start = page.find("id=\"flash\">").map(|i| i + 11).unwrap_or(0);
-        let end = page[start..]
-            .find("</p>")
-            .map(|i| start + i)
-            .unwrap_or(start);
-        page[start..end].to_string()
+        crate::support::flash(
+            &self
+                .c
+                .page(&self.ops_cookie, &format!("/tasks/{task}"))
+                .await,
+        )
     }
 }
 

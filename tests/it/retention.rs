@@ -160,6 +160,16 @@ async fn saved_with_a_pause_converts_the_request_and_it_remembers_it_was_a_cance
 #[tokio::test]
 async fn saved_with_no_change_withdraws_the_request_and_the_client_stays_active() {
     let d = desk().await;
+    let client = |db: sqlx::PgPool| async move {
+        sqlx::query_as::<_, (String, i64, i32, i64)>(
+            "SELECT status, monthly_budget_cents, version,
+                    (SELECT count(*) FROM client_status_history) FROM clients",
+        )
+        .fetch_one(&db)
+        .await
+        .unwrap()
+    };
+    let before = client(d.app.db.clone()).await;
     d.record(
         &d.retention_cookie,
         &[("call_date", &today()), ("outcome", "saved_no_change")],
@@ -167,11 +177,16 @@ async fn saved_with_no_change_withdraws_the_request_and_the_client_stays_active(
     .await;
     let (_, state, _, _) = d.request().await;
     assert_eq!(state, "withdrawn");
-    let status: String = sqlx::query_scalar("SELECT status FROM clients")
-        .fetch_one(&d.app.db)
-        .await
-        .unwrap();
-    assert_eq!(status, "active");
+    // The client is untouched: same status and budget, not even saved again, no history.
+    assert_eq!(client(d.app.db.clone()).await, before);
+    assert_eq!(before.0, "active");
+    let withdrawn_why: String =
+        sqlx::query_scalar("SELECT withdrawn_reason FROM change_requests WHERE id = $1")
+            .bind(d.request)
+            .fetch_one(&d.app.db)
+            .await
+            .unwrap();
+    assert!(withdrawn_why.contains("saved"), "{withdrawn_why}");
 }
 
 #[tokio::test]

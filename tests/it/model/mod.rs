@@ -465,6 +465,12 @@ async fn play(w: &World, step: usize, act: &Act) -> Result<Outcome, Failure> {
     let before = invariants::snapshot(&w.app.db).await;
     let expect = expected(w, act).await;
     let outcome = act.run(w).await;
+    if let Outcome::Broken(what) = &outcome {
+        return Err(Failure {
+            step,
+            what: what.clone(),
+        });
+    }
     if let Some(allowed) = expect
         && allowed != (outcome == Outcome::Done)
     {
@@ -528,7 +534,7 @@ async fn generate(
                 counts[match outcome {
                     Outcome::Done => 0,
                     Outcome::Refused(_) => 1,
-                    Outcome::Skipped => 2,
+                    Outcome::Skipped | Outcome::Broken(_) => 2,
                 }] += 1;
             }
         }

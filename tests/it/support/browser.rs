@@ -36,9 +36,23 @@ impl Drop for TempDir {
 
 fn find(candidates: &[&str], env: &str) -> Option<PathBuf> {
     if let Ok(p) = std::env::var(env) {
-        return Some(PathBuf::from(p));
+        return Some(PathBuf::from(p)).filter(|p| p.exists());
     }
     candidates.iter().map(PathBuf::from).find(|p| p.exists())
+}
+
+/// Whether Chromium and chromedriver are installed.
+pub fn installed() -> bool {
+    find(
+        &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"],
+        "CHROMEDRIVER",
+    )
+    .is_some()
+        && find(
+            &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
+            "CHROMIUM",
+        )
+        .is_some()
 }
 
 /// Starts a browser, or returns `None` (after saying so) where none is installed outside CI.

@@ -49,17 +49,22 @@ async fn prepare() -> anyhow::Result<Server> {
     };
     let mut conn = PgConnection::connect_with(&db::connect_options(&admin_url)?).await?;
 
-    // Databases left by earlier runs go first.
-    let stale: Vec<String> =
-        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'odtest\\_db\\_%'")
-            .fetch_all(&mut conn)
-            .await?;
+    // Databases left by earlier runs go first; those another run is using right now (a long
+    // model run beside `cargo test`, say) stay.
+    let stale: Vec<String> = sqlx::query_scalar(
+        "SELECT d.datname FROM pg_database d
+          WHERE d.datname LIKE 'odtest\\_db\\_%'
+            AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)",
+    )
+    .fetch_all(&mut conn)
+    .await?;
     for name in stale {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+        // One that another run connects to meanwhile is left for next time.
+        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS \"{name}\""
         )))
         .execute(&mut conn)
-        .await?;
+        .await;
     }
 
     // The template's name follows the migrations, so a schema change makes a new one.

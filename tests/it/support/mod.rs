@@ -171,6 +171,16 @@ pub fn client() -> reqwest::Client {
         .unwrap()
 }
 
+/// The message a page shows at its top (the flash), or empty when it shows none.
+pub fn flash(page: &str) -> String {
+    let Some(at) = page.find("id=\"flash\">") else {
+        return String::new();
+    };
+    let start = at + "id=\"flash\">".len();
+    let end = page[start..].find("</p>").map_or(start, |e| start + e);
+    page[start..end].to_string()
+}
+
 /// The `Location` header of a response.
 pub fn location(res: &reqwest::Response) -> String {
     res.headers()

@@ -30,6 +30,11 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Whether aiosmtpd, the test SMTP server, is installed.
+pub fn installed() -> bool {
+    python_with_aiosmtpd().is_some()
+}
+
 fn python_with_aiosmtpd() -> Option<&'static str> {
     ["/usr/bin/python3", "python3"].into_iter().find(|py| {
         std::process::Command::new(py)
@@ -106,7 +111,7 @@ async fn try_start(test: &str, port: u16) -> Result<Option<SmtpServer>, String> 
 }
 
 impl SmtpServer {
-    /// accept, tempfail or hang.
+    /// accept, tempfail, reject or hang.
     pub fn set_mode(&self, mode: &str) {
         std::fs::write(self.dir.join("mode"), mode).unwrap();
     }

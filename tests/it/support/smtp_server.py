@@ -6,6 +6,7 @@ Each accepted message is saved as DIR/NNNNN.eml, its envelope recipients first i
 X-Envelope-To line. Before each message the server reads DIR/mode:
   accept (or no file)  250, message saved
   tempfail             451, as a busy server answers
+  reject               550, as a server refusing the message for good answers
   hang                 never answers, as a stuck server does
 """
 import asyncio
@@ -32,6 +33,8 @@ class Handler:
         mode = self.mode()
         if mode == "tempfail":
             return "451 4.3.0 Try again later"
+        if mode == "reject":
+            return "550 5.1.1 Mailbox unavailable"
         if mode == "hang":
             await asyncio.sleep(3600)
         self.count += 1
