@@ -21,6 +21,7 @@ mod migrations;
 mod model;
 mod notifications;
 mod operations;
+mod promised;
 mod retention;
 mod security;
 mod statements;
