@@ -280,6 +280,10 @@ async fn run() -> anyhow::Result<()> {
     let scripts = std::env::temp_dir().join(format!("offboarding-bench-{}", std::process::id()));
     std::fs::create_dir_all(&scripts)?;
     let approved_before = approvals(&db).await?;
+    let approved_before_id: i64 =
+        sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM audit_events")
+            .fetch_one(&db)
+            .await?;
     let mut rows = Vec::new();
     for (i, mut target) in targets.into_iter().enumerate() {
         if i == approve_index {
@@ -311,6 +315,38 @@ async fn run() -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(&scripts);
 
     print_table(&rows, approved, rss, peak, app.startup, stop);
+    approved_once(&db, approved_before_id).await
+}
+
+/// Fails the run unless every approval made under load is one step approved once, with its
+/// record: no step approved twice, no two steps of one round by one person.
+async fn approved_once(db: &PgPool, audit_before: i64) -> anyhow::Result<()> {
+    let (events, twice, steps, doubled): (i64, i64, i64, i64) = sqlx::query_as(
+        "WITH e AS (SELECT entity_id, details->>'step' AS step, details->>'round' AS round
+                      FROM audit_events
+                     WHERE action = 'change_request.step_approved' AND id > $1)
+         SELECT (SELECT count(*) FROM e),
+                (SELECT count(*) FROM (SELECT 1 FROM e GROUP BY entity_id, step, round
+                                        HAVING count(*) > 1) x),
+                (SELECT count(*) FROM request_approvals a
+                  WHERE a.state = 'approved'
+                    AND EXISTS (SELECT 1 FROM e WHERE e.entity_id = a.change_request_id::text
+                                  AND e.step = a.name AND e.round = a.round::text)),
+                (SELECT count(*) FROM (SELECT 1 FROM request_approvals
+                                        WHERE decided_by IS NOT NULL
+                                        GROUP BY change_request_id, round, decided_by
+                                        HAVING count(*) > 1) y)",
+    )
+    .bind(audit_before)
+    .fetch_one(db)
+    .await?;
+    println!(
+        "checked in the database: {events} approval records, {steps} steps approved, {twice} steps with two records, {doubled} rounds with one person on two steps"
+    );
+    anyhow::ensure!(
+        events == steps && twice == 0 && doubled == 0,
+        "the approvals made under load are not each one step approved once"
+    );
     Ok(())
 }
 
@@ -473,6 +509,16 @@ fn run_wrk(
     })
 }
 
+/// The status a success answers with: a page 200, a state change or a sign-in 303 (to
+/// anywhere but the sign-in page), the yardstick's update 204.
+fn expected_status(kind: Kind) -> u16 {
+    match kind {
+        Kind::Page | Kind::YardstickPage => 200,
+        Kind::Transition | Kind::SignIn => 303,
+        Kind::YardstickUpdate => 204,
+    }
+}
+
 fn lua_string(s: &str) -> String {
     format!("{s:?}")
 }
@@ -500,12 +546,23 @@ fn lua_script(target: &Target, threads: u32, pace_ms: f64) -> String {
     }
     let _ = writeln!(lua, "local threads = {threads}");
     let _ = writeln!(lua, "local pace = {}", pace_ms.round() as u64);
+    let _ = writeln!(lua, "local expect = {}", expected_status(target.kind));
     lua.push_str(
         r#"local made = 0
 local counter = 0
+local all = {}
+bad = 0
 function setup(thread)
   thread:set("tid", made)
   made = made + 1
+  table.insert(all, thread)
+end
+-- Any answer but the one a success gives is an error, a redirect to sign-in above all.
+function response(status, headers, body)
+  local location = headers["location"] or headers["Location"] or ""
+  if status ~= expect or string.find(location, "^/login") then
+    bad = bad + 1
+  end
 end
 function init(args)
   counter = tid or 0
@@ -522,9 +579,13 @@ if pace > 0 then
 end
 function done(summary, latency, requests)
   local e = summary.errors
+  local wrong = 0
+  for _, t in ipairs(all) do
+    wrong = wrong + (t:get("bad") or 0)
+  end
   io.write(string.format("BENCH requests=%d duration_us=%d p50_us=%d p99_us=%d errors=%d\n",
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
-    e.connect + e.read + e.write + e.status + e.timeout))
+    e.connect + e.read + e.write + e.timeout + wrong))
 end
 "#,
     );
