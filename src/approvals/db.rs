@@ -309,20 +309,28 @@ pub async fn waiting_on(
     limit: i64,
 ) -> sqlx::Result<Vec<Waiting>> {
     let role_keys: Vec<String> = roles.iter().map(|r: Role| r.key().to_string()).collect();
-    let standing_in = named
-        && sqlx::query_scalar::<_, bool>(
-            "SELECT EXISTS (SELECT 1 FROM approval_substitutes
-                             WHERE substitute_id = $1 AND ended_at IS NULL
-                               AND starts_on <= $2 AND ends_on >= $2)",
-        )
-        .bind(user)
-        .bind(day)
-        .fetch_one(&mut *conn)
-        .await?;
+    // One probe of each index first: which of the three ways can apply at all. Most people
+    // who may be asked to decide (Accounting, the leads) have nothing waiting most days, and
+    // then this is the only statement.
+    let (is_named, standing_in, by_role): (bool, bool, bool) = sqlx::query_as(
+        "SELECT $4 AND EXISTS (SELECT 1 FROM request_approvals
+                                WHERE state = 'pending' AND approver_user_id = $1),
+                $4 AND EXISTS (SELECT 1 FROM approval_substitutes
+                                WHERE substitute_id = $1 AND ended_at IS NULL
+                                  AND starts_on <= $2 AND ends_on >= $2),
+                EXISTS (SELECT 1 FROM request_approvals
+                         WHERE state = 'pending' AND approver_role = ANY($3))",
+    )
+    .bind(user)
+    .bind(day)
+    .bind(&role_keys)
+    .bind(named)
+    .fetch_one(&mut *conn)
+    .await?;
     // Three ways a step waits on someone; only those that can apply are asked, as PostgreSQL
     // plans the statement on every execution and each branch costs planning time.
     let mut ways = Vec::new();
-    if named {
+    if is_named {
         ways.push("s.approver_user_id = $1");
     }
     if standing_in {
@@ -333,7 +341,7 @@ pub async fn waiting_on(
                    AND starts_on <= $3 AND ends_on >= $3)",
         );
     }
-    if !role_keys.is_empty() {
+    if by_role {
         ways.push("s.approver_role = ANY($2)");
     }
     if ways.is_empty() {
@@ -350,9 +358,9 @@ pub async fn waiting_on(
                     FROM request_approvals s
                    WHERE s.state = 'pending' AND {way}
                      AND (SELECT r.filed_by <> $1 AND r.submitted_by IS DISTINCT FROM $1
-                                 AND (SELECT c.account_manager_id FROM clients c
-                                       WHERE c.id = r.client_id) IS DISTINCT FROM $1
-                            FROM change_requests r WHERE r.id = s.change_request_id)
+                                 AND c.account_manager_id IS DISTINCT FROM $1
+                            FROM change_requests r JOIN clients c ON c.id = r.client_id
+                           WHERE r.id = s.change_request_id)
                      AND NOT EXISTS (SELECT 1 FROM request_approvals o
                                       WHERE o.change_request_id = s.change_request_id
                                         AND o.round = s.round AND o.decided_by = $1)

@@ -466,19 +466,36 @@ pub async fn without_account_manager(
     conn: &mut PgConnection,
     limit: i64,
 ) -> sqlx::Result<Vec<QueueLine>> {
+    // Nearly always nobody: first the few people who cannot act yet have clients (a probe of
+    // the clients index each), and whether a client with nobody has an open request; the
+    // requests are read only when there is something to find.
+    let (unable, nobodys): (Vec<i64>, bool) = sqlx::query_as(
+        "SELECT array(SELECT u.id FROM users u
+                       WHERE (u.disabled_at IS NOT NULL OR NOT ('account_manager' = ANY(u.roles)))
+                         AND EXISTS (SELECT 1 FROM clients c WHERE c.account_manager_id = u.id)),
+                EXISTS (SELECT 1 FROM clients c
+                         WHERE c.account_manager_id IS NULL
+                           AND EXISTS (SELECT 1 FROM change_requests r WHERE r.client_id = c.id
+                                         AND r.state IN ('draft', 'changes_requested')))",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if unable.is_empty() && !nobodys {
+        return Ok(Vec::new());
+    }
     sqlx::query_as(
         "SELECT r.id, c.name AS client_name, r.kind, r.state, r.effective_date,
                 r.state_changed_at, 'Its account manager cannot act: hand the client on'::text AS step
            FROM clients c
-           LEFT JOIN users u ON u.id = c.account_manager_id
            JOIN change_requests r ON r.client_id = c.id
-          WHERE (u.id IS NULL OR u.disabled_at IS NOT NULL OR NOT ('account_manager' = ANY(u.roles)))
+          WHERE (c.account_manager_id = ANY($1) OR c.account_manager_id IS NULL)
             AND (r.state = 'draft'
                  OR (r.state = 'changes_requested'
                      AND NOT EXISTS (SELECT 1 FROM save_attempts s WHERE s.change_request_id = r.id)))
           ORDER BY r.state_changed_at, r.id
-          LIMIT $1",
+          LIMIT $2",
     )
+    .bind(&unable)
     .bind(limit)
     .fetch_all(conn)
     .await
