@@ -502,7 +502,7 @@ async fn a_send_back_needs_a_reason_returns_to_the_submitter_and_the_chain_start
         .await
         .unwrap();
     assert_eq!(
-        old, "cancelled",
+        old, "sent_back",
         "the old round's step stays as the send-back left it"
     );
     assert_eq!(c.steps(id).await, steps_before);
