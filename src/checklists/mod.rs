@@ -537,8 +537,17 @@ async fn reopen(
     id: i64,
     due_on: NaiveDate,
 ) -> sqlx::Result<()> {
+    // An SEM item ticked before the change task was forwarded, undone after it, is the work
+    // of the specialist it was forwarded to, who owns the request's SEM work from then on.
     sqlx::query(
-        "UPDATE checklist_items SET done_at = NULL, done_by = NULL, note = NULL WHERE id = $1",
+        "UPDATE checklist_items i
+            SET done_at = NULL, done_by = NULL, note = NULL,
+                assignee = CASE WHEN i.owner_role = 'sem_specialist'
+                                THEN COALESCE((SELECT t.forwarded_to FROM change_tasks t
+                                                WHERE t.change_request_id = i.change_request_id),
+                                              i.assignee)
+                                ELSE i.assignee END
+          WHERE i.id = $1",
     )
     .bind(id)
     .execute(&mut *conn)

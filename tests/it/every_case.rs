@@ -1024,3 +1024,49 @@ async fn a_moved_date_is_emailed_to_the_specialist_and_the_account_manager() {
         before
     );
 }
+
+/// Found by the long model run: an SEM item ticked before the change task was forwarded to
+/// another specialist, and undone after, stayed with the first one.
+#[tokio::test]
+async fn an_sem_item_undone_after_forwarding_goes_to_the_specialist_it_was_forwarded_to() {
+    let o = ops().await;
+    let sem2: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = 'sem2@agency.test'")
+        .fetch_one(&o.c.app.db)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE clients SET ad_products = '{google_ads}'")
+        .execute(&o.c.app.db)
+        .await
+        .unwrap();
+    let (id, task) = o.approved(o.c.client_id, &[]).await;
+    let item: i64 = one(
+        &o.c.app,
+        "SELECT id FROM checklist_items WHERE change_request_id = $1 AND owner_role = 'sem_specialist'
+            AND verifies_id IS NULL LIMIT 1",
+        id,
+    )
+    .await;
+    o.c.post(
+        &o.sem_cookie,
+        &format!("/checklist/{item}/done"),
+        &[("note", "")],
+    )
+    .await;
+    o.act(task, "forward", &[("sem_specialist", &sem2.to_string())])
+        .await;
+    let res =
+        o.c.post(
+            &o.sem_cookie,
+            &format!("/checklist/{item}/undo"),
+            &[("reason", "Not finished after all")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let assignee: Option<i64> = one(
+        &o.c.app,
+        "SELECT assignee FROM checklist_items WHERE id = $1",
+        item,
+    )
+    .await;
+    assert_eq!(assignee, Some(sem2));
+}

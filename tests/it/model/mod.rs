@@ -84,6 +84,9 @@ struct Situation {
     open_item: Option<i64>,
     open_item_role: Option<String>,
     open_item_assignee: Option<i64>,
+    /// The position of an item done, and who ticked it (who may undo it).
+    done_item: Option<i64>,
+    done_item_by: Option<i64>,
 }
 
 async fn situations(w: &World) -> Vec<Situation> {
@@ -103,7 +106,8 @@ async fn situations(w: &World) -> Vec<Situation> {
                 t.done_at IS NOT NULL AS task_done,
                 (SELECT s.assignee FROM sem_tasks s WHERE s.change_request_id = r.id
                    AND s.done_at IS NULL AND s.cancelled_at IS NULL) AS sem_assignee,
-                i.n AS open_item, i.owner_role AS open_item_role, i.assignee AS open_item_assignee
+                i.n AS open_item, i.owner_role AS open_item_role, i.assignee AS open_item_assignee,
+                d.n AS done_item, d.done_by AS done_item_by
            FROM change_requests r
            JOIN clients c ON c.id = r.client_id
            LEFT JOIN change_tasks t ON t.change_request_id = r.id
@@ -118,6 +122,12 @@ async fn situations(w: &World) -> Vec<Situation> {
                      WHERE i.change_request_id = r.id) x
                  WHERE x.done_at IS NULL AND x.cancelled_at IS NULL AND x.ready
                  ORDER BY random() LIMIT 1) i ON true
+           LEFT JOIN LATERAL (
+                SELECT x.n, x.done_by FROM (
+                    SELECT row_number() OVER (ORDER BY i.position, i.id) - 1 AS n, i.done_by
+                      FROM checklist_items i WHERE i.change_request_id = r.id) x
+                 WHERE x.done_by IS NOT NULL
+                 ORDER BY random() LIMIT 1) d ON true
           ORDER BY r.id",
     )
     .fetch_all(&w.app.db)
@@ -400,10 +410,17 @@ async fn next_act(rng: &mut StdRng, w: &World) -> Act {
                     who: mostly(rng, am),
                     slot,
                 },
-                2 => Act::Undo {
-                    who: anyone(rng),
-                    slot,
-                    item: rng.random_range(0..20),
+                2 => match (s.done_item, index_of_id(s.done_item_by)) {
+                    (Some(n), Some(by)) => Act::Undo {
+                        who: mostly(rng, by),
+                        slot,
+                        item: n as usize,
+                    },
+                    _ => Act::Undo {
+                        who: anyone(rng),
+                        slot,
+                        item: rng.random_range(0..20),
+                    },
                 },
                 _ if !next.is_empty() => next.swap_remove(rng.random_range(0..next.len())),
                 _ => Act::Advance { days: 1 },
