@@ -517,7 +517,7 @@ async fn undo(
     if let Err(refusal) = rules::may_undo(who, facts) {
         return refuse(tx, &ctx, &back, id, "undo", refusal).await;
     }
-    reopen(&mut tx, &state.clock, id, item.due_on).await?;
+    reopen(&mut tx, &state.clock, id).await?;
     audit::record(
         &mut tx,
         &Actor::from_ctx(&ctx),
@@ -531,26 +531,26 @@ async fn undo(
 }
 
 /// Marks an item not done again and, if it is past due, restarts its daily reminders.
-async fn reopen(
-    conn: &mut PgConnection,
-    clock: &crate::time::Clock,
-    id: i64,
-    due_on: NaiveDate,
-) -> sqlx::Result<()> {
-    // An SEM item ticked before the change task was forwarded, undone after it, is the work
-    // of the specialist it was forwarded to, who owns the request's SEM work from then on.
-    sqlx::query(
+async fn reopen(conn: &mut PgConnection, clock: &crate::time::Clock, id: i64) -> sqlx::Result<()> {
+    // Open again as if it had never been ticked: due at its distance from the request's date
+    // as it is now (the date may have moved meanwhile), and an SEM item ticked before the
+    // change task was forwarded is the work of the specialist it was forwarded to, who owns
+    // the request's SEM work from then on.
+    let due_on: NaiveDate = sqlx::query_scalar(
         "UPDATE checklist_items i
             SET done_at = NULL, done_by = NULL, note = NULL,
+                due_on = r.effective_date + i.due_offset_days,
                 assignee = CASE WHEN i.owner_role = 'sem_specialist'
                                 THEN COALESCE((SELECT t.forwarded_to FROM change_tasks t
                                                 WHERE t.change_request_id = i.change_request_id),
                                               i.assignee)
                                 ELSE i.assignee END
-          WHERE i.id = $1",
+           FROM change_requests r
+          WHERE i.id = $1 AND r.id = i.change_request_id
+          RETURNING i.due_on",
     )
     .bind(id)
-    .execute(&mut *conn)
+    .fetch_one(&mut *conn)
     .await?;
     // A reminder still pending carries on by itself; a series that stopped (it found the item
     // done) starts again.
@@ -600,8 +600,8 @@ async fn send_back(
     ) {
         return refuse(tx, &ctx, &back, id, "send-back", refusal).await;
     }
-    let (title, due_on, client_name): (String, NaiveDate, String) = sqlx::query_as(
-        "SELECT i.title, i.due_on, c.name FROM checklist_items i
+    let (title, client_name): (String, String) = sqlx::query_as(
+        "SELECT i.title, c.name FROM checklist_items i
            JOIN change_requests r ON r.id = i.change_request_id
            JOIN clients c ON c.id = r.client_id
           WHERE i.id = $1",
@@ -609,7 +609,7 @@ async fn send_back(
     .bind(contractor_item)
     .fetch_one(&mut *tx)
     .await?;
-    reopen(&mut tx, &state.clock, contractor_item, due_on).await?;
+    reopen(&mut tx, &state.clock, contractor_item).await?;
     audit::record(
         &mut tx,
         &Actor::from_ctx(&ctx),

@@ -1070,3 +1070,49 @@ async fn an_sem_item_undone_after_forwarding_goes_to_the_specialist_it_was_forwa
     .await;
     assert_eq!(assignee, Some(sem2));
 }
+
+/// Found by the long model run: an item ticked, its date moved, then the tick undone, came
+/// back due on the old date.
+#[tokio::test]
+async fn an_item_undone_after_its_date_moved_is_due_on_the_new_date() {
+    let o = ops().await;
+    let (id, task) = o.approved(o.c.client_id, &[]).await;
+    o.act(task, "planner", &[]).await;
+    let item: i64 = one(
+        &o.c.app,
+        "SELECT id FROM checklist_items WHERE change_request_id = $1 AND owner_role = 'ops_lead' LIMIT 1",
+        id,
+    )
+    .await;
+    o.c.post(
+        &o.ops_cookie,
+        &format!("/checklist/{item}/done"),
+        &[("note", "")],
+    )
+    .await;
+    let entry: i64 = one(
+        &o.c.app,
+        "SELECT id FROM planner_entries WHERE change_request_id = $1",
+        id,
+    )
+    .await;
+    o.c.post(
+        &o.ops_cookie,
+        &format!("/planner/{entry}"),
+        &[("effective_date", &in_days(50))],
+    )
+    .await;
+    o.c.post(
+        &o.ops_cookie,
+        &format!("/checklist/{item}/undo"),
+        &[("reason", "Not done after all")],
+    )
+    .await;
+    let due: chrono::NaiveDate = one(
+        &o.c.app,
+        "SELECT due_on FROM checklist_items WHERE id = $1",
+        item,
+    )
+    .await;
+    assert_eq!(due.to_string(), in_days(50));
+}
