@@ -640,7 +640,7 @@ mod tests {
             Who,
             DecideFacts,
             &'static [i64],
-            Result<Option<i64>, ()>,
+            Result<Option<i64>, &'static str>,
         );
         let cases: Vec<Case> = vec![
             (
@@ -655,7 +655,7 @@ mod tests {
                 who(DUSTIN, &[Role::Approver]),
                 jeremy_step,
                 &[],
-                Err(()),
+                Err("This step is someone else's to decide."),
             ),
             (
                 "his substitute today",
@@ -669,7 +669,7 @@ mod tests {
                 who(DUSTIN, &[Role::Approver]),
                 jeremy_step,
                 &[99],
-                Err(()),
+                Err("This step is someone else's to decide."),
             ),
             (
                 "the substitute who decided another step",
@@ -679,7 +679,9 @@ mod tests {
                     ..jeremy_step
                 },
                 &[JEREMY],
-                Err(()),
+                Err(
+                    "You already decided another step of this request; each step needs someone else.",
+                ),
             ),
             (
                 "the approver who filed it",
@@ -689,7 +691,9 @@ mod tests {
                     ..jeremy_step
                 },
                 &[],
-                Err(()),
+                Err(
+                    "You filed or submitted this request, or its client is yours; someone else must approve it.",
+                ),
             ),
             (
                 "the approver who submitted it",
@@ -699,7 +703,9 @@ mod tests {
                     ..jeremy_step
                 },
                 &[],
-                Err(()),
+                Err(
+                    "You filed or submitted this request, or its client is yours; someone else must approve it.",
+                ),
             ),
             (
                 "the approver whose client it is",
@@ -709,21 +715,23 @@ mod tests {
                     ..jeremy_step
                 },
                 &[],
-                Err(()),
+                Err(
+                    "You filed or submitted this request, or its client is yours; someone else must approve it.",
+                ),
             ),
             (
                 "a step still waiting for the one before",
                 who(JEREMY, &[Role::Approver]),
                 decide(StepState::Waiting, Approver::User(JEREMY)),
                 &[],
-                Err(()),
+                Err("This step is not waiting for a decision."),
             ),
             (
                 "a step already approved",
                 who(JEREMY, &[Role::Approver]),
                 decide(StepState::Approved, Approver::User(JEREMY)),
                 &[],
-                Err(()),
+                Err("This step is not waiting for a decision."),
             ),
             (
                 "a request sent back",
@@ -733,7 +741,7 @@ mod tests {
                     ..jeremy_step
                 },
                 &[],
-                Err(()),
+                Err("This step is not waiting for a decision."),
             ),
             (
                 "a Finance member, the Finance step",
@@ -747,7 +755,7 @@ mod tests {
                 who(JEREMY, &[Role::Approver]),
                 finance_step,
                 &[],
-                Err(()),
+                Err("This step is someone else's to decide."),
             ),
             (
                 "an approver who is also in Finance",
@@ -761,19 +769,27 @@ mod tests {
                 who(2, &[Finance]),
                 finance_step,
                 &[],
-                Err(()),
+                Err(
+                    "You filed or submitted this request, or its client is yours; someone else must approve it.",
+                ),
             ),
             (
                 "nobody named",
                 who(JEREMY, &[Role::Approver]),
                 pending(Approver::Unassigned),
                 &[],
-                Err(()),
+                Err("Nobody is named for this step; an admin reassigns it."),
             ),
-            ("the admin", who(40, &[Admin]), jeremy_step, &[], Err(())),
+            (
+                "the admin",
+                who(40, &[Admin]),
+                jeremy_step,
+                &[],
+                Err("This step is someone else's to decide."),
+            ),
         ];
         for (case, w, f, subs, expected) in cases {
-            assert_eq!(may_decide(w, f, subs).map_err(|_| ()), expected, "{case}");
+            assert_eq!(may_decide(w, f, subs).map_err(|r| r.0), expected, "{case}");
         }
     }
 
@@ -792,7 +808,7 @@ mod tests {
                     Approver::Unassigned,
                 ] {
                     for decided in [false, true] {
-                        for role in Role::ALL {
+                        for roles in crate::auth::roles::one_or_two() {
                             for id in [FILER, 2, JEREMY, DUSTIN] {
                                 for subs in [&[][..], &[JEREMY][..]] {
                                     let f = DecideFacts {
@@ -800,16 +816,24 @@ mod tests {
                                         decided_another_step: decided,
                                         ..decide(step, approver)
                                     };
-                                    let Ok(behalf) = may_decide(who(id, &[role]), f, subs) else {
+                                    let w = Who { id, roles };
+                                    let Ok(behalf) = may_decide(w, f, subs) else {
                                         continue;
                                     };
                                     assert_eq!(request_state, State::InApproval);
                                     assert_eq!(step, StepState::Pending);
                                     assert!(!decided, "two steps of one round");
                                     assert!(![FILER, 2].contains(&id), "their own request");
-                                    if let Some(u) = behalf {
-                                        assert_eq!(approver, Approver::User(u));
-                                        assert!(subs.contains(&u));
+                                    // Whoever decides is the step's approver, someone they
+                                    // stand in for, or a holder of its role.
+                                    match (approver, behalf) {
+                                        (Approver::User(u), None) => assert_eq!(u, id),
+                                        (Approver::User(u), Some(b)) => {
+                                            assert_eq!(u, b);
+                                            assert!(subs.contains(&u));
+                                        }
+                                        (Approver::Role(r), None) => assert!(roles.contains(r)),
+                                        other => panic!("decided {other:?}"),
                                     }
                                 }
                             }

@@ -138,6 +138,19 @@ impl RoleSet {
     }
 }
 
+/// Every set of one or two roles, for tests that try people holding two roles too.
+#[cfg(test)]
+pub fn one_or_two() -> Vec<RoleSet> {
+    let mut sets = Vec::new();
+    for (i, a) in Role::ALL.iter().enumerate() {
+        sets.push([*a].into_iter().collect());
+        for b in &Role::ALL[i + 1..] {
+            sets.push([*a, *b].into_iter().collect());
+        }
+    }
+    sets
+}
+
 impl FromIterator<Role> for RoleSet {
     fn from_iter<I: IntoIterator<Item = Role>>(iter: I) -> Self {
         let mut set = RoleSet::EMPTY;

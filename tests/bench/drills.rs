@@ -222,6 +222,14 @@ async fn restart_on(server: &offboarding_desk::db::embedded::EmbeddedServer) -> 
             outage.len()
         ),
     )?;
+    let errors = log.iter().filter(|(_, _, s)| *s == 0).count();
+    check(
+        errors == 0,
+        format!(
+            "every one of the {} requests of the drill got an answer ({errors} client errors or timeouts)",
+            log.len()
+        ),
+    )?;
     let first_ok = log
         .iter()
         .filter(|(t, _, s)| *t >= up_at && *s == 200)
@@ -306,6 +314,7 @@ async fn kill() -> anyhow::Result<()> {
         id: i64,
         user: i64,
         session: Vec<u8>,
+        status: u16,
     }
     let acknowledged: Arc<Mutex<Vec<Sent>>> = Arc::default();
     let sent = Arc::new(AtomicUsize::new(0));
@@ -360,14 +369,15 @@ async fn kill() -> anyhow::Result<()> {
                     .form(&[("comment", "")])
                     .send()
                     .await;
-                if let Ok(r) = res
-                    && r.status() == 303
-                {
+                // A connection the kill cut is no answer; any answer but a 303 is a problem.
+                if let Ok(r) = res {
+                    let status = r.status().as_u16();
                     acknowledged.lock().unwrap().push(Sent {
                         path,
                         id,
                         user,
                         session: offboarding_desk::auth::token::digest(&secret),
+                        status,
                     });
                 }
             }));
@@ -384,6 +394,9 @@ async fn kill() -> anyhow::Result<()> {
         }
     }
 
+    let distribution: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM distribution_list)")
+        .fetch_one(&db)
+        .await?;
     // The invariants, request by request.
     let rows = sqlx::query(
         "SELECT r.id, r.state, r.approval_round,
@@ -458,7 +471,12 @@ async fn kill() -> anyhow::Result<()> {
         let rerouted_events: i64 = row.get("rerouted_events");
         let finished = i64::from(approved_now);
         let expected_announced = submitted_events + approved_steps - finished - flagged_events;
-        let expected_emails = expected_announced + 2 * finished + flagged_events + rerouted_events;
+        // The last approval tells Accounting and the submitter, and the distribution list when
+        // it has anyone on it.
+        let expected_emails = expected_announced
+            + (2 + i64::from(distribution)) * finished
+            + flagged_events
+            + rerouted_events;
         if announced != expected_announced
             || approved_emails != 2 * finished
             || emails != expected_emails
@@ -489,6 +507,10 @@ async fn kill() -> anyhow::Result<()> {
     let acknowledged = std::mem::take(&mut *acknowledged.lock().unwrap());
     let (mut changes_seen, mut refusals_seen) = (0, 0);
     for a in &acknowledged {
+        if a.status != 303 {
+            problems.push(format!("{} was answered {}", a.path, a.status));
+            continue;
+        }
         let flash: Option<String> =
             sqlx::query_scalar("SELECT flash FROM sessions WHERE id_hash = $1")
                 .bind(&a.session)
@@ -547,8 +569,8 @@ async fn kill() -> anyhow::Result<()> {
         println!("   PROBLEM {p}");
     }
     check(
-        approvals > 0 && submits > 0,
-        "some changes committed between kills".into(),
+        approvals > 0 && submits > 0 && changes_seen > 0,
+        format!("some changes committed between kills, {changes_seen} of them answered"),
     )?;
     check(
         problems.is_empty(),
@@ -833,6 +855,10 @@ async fn instances() -> anyhow::Result<()> {
     )
     .fetch_all(&db)
     .await?;
+    anyhow::ensure!(
+        !entries.is_empty(),
+        "the drill's data has no approved planner entries to remind of"
+    );
     for (entry, effective) in &entries {
         let mut conn = db.acquire().await?;
         offboarding_desk::notifications::jobs::schedule(

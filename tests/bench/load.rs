@@ -284,18 +284,27 @@ async fn run() -> anyhow::Result<()> {
         sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM audit_events")
             .fetch_one(&db)
             .await?;
+    let run_started: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("SELECT now()").fetch_one(&db).await?;
     let mut rows = Vec::new();
     for (i, mut target) in targets.into_iter().enumerate() {
         if i == approve_index {
             target.paths = pending_steps(&db).await?;
         }
         let before = Cpu::now(target.pid);
+        let approvals_before = approvals(&db).await?;
         let mut flat = run_wrk(&wrk, &scripts, &target, Mode::Flat, secs)?;
         Cpu::now(target.pid).since(before).per_request(&mut flat);
         if i == approve_index {
+            // A 303 that changed nothing (a step already decided) is no throughput.
+            refusals_are_errors(&mut flat, approvals(&db).await? - approvals_before);
             target.paths = pending_steps(&db).await?;
         }
-        let paced = run_wrk(&wrk, &scripts, &target, Mode::Paced, secs)?;
+        let approvals_before = approvals(&db).await?;
+        let mut paced = run_wrk(&wrk, &scripts, &target, Mode::Paced, secs)?;
+        if i == approve_index {
+            refusals_are_errors(&mut paced, approvals(&db).await? - approvals_before);
+        }
         println!(
             "   {:<44} {:>8.0} req/s   p99 {:>7.1} ms at {}/s",
             target.name,
@@ -315,12 +324,23 @@ async fn run() -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(&scripts);
 
     print_table(&rows, approved, rss, peak, app.startup, stop);
-    approved_once(&db, approved_before_id).await
+    approved_once(&db, approved_before_id, run_started).await
+}
+
+/// Answers beyond the approvals made were refusals ("Nothing changed"): errors, not throughput.
+fn refusals_are_errors(stats: &mut Stats, approvals_made: i64) {
+    let answered = stats.requests.saturating_sub(stats.errors);
+    stats.errors += answered.saturating_sub(approvals_made.max(0) as u64);
 }
 
 /// Fails the run unless every approval made under load is one step approved once, with its
-/// record: no step approved twice, no two steps of one round by one person.
-async fn approved_once(db: &PgPool, audit_before: i64) -> anyhow::Result<()> {
+/// record: as many steps decided during the run as approval records, no step with two, no
+/// two steps of one round by one person.
+async fn approved_once(
+    db: &PgPool,
+    audit_before: i64,
+    run_started: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<()> {
     let (events, twice, steps, doubled): (i64, i64, i64, i64) = sqlx::query_as(
         "WITH e AS (SELECT entity_id, details->>'step' AS step, details->>'round' AS round
                       FROM audit_events
@@ -329,15 +349,14 @@ async fn approved_once(db: &PgPool, audit_before: i64) -> anyhow::Result<()> {
                 (SELECT count(*) FROM (SELECT 1 FROM e GROUP BY entity_id, step, round
                                         HAVING count(*) > 1) x),
                 (SELECT count(*) FROM request_approvals a
-                  WHERE a.state = 'approved'
-                    AND EXISTS (SELECT 1 FROM e WHERE e.entity_id = a.change_request_id::text
-                                  AND e.step = a.name AND e.round = a.round::text)),
+                  WHERE a.state = 'approved' AND a.decided_at >= $2),
                 (SELECT count(*) FROM (SELECT 1 FROM request_approvals
                                         WHERE decided_by IS NOT NULL
                                         GROUP BY change_request_id, round, decided_by
                                         HAVING count(*) > 1) y)",
     )
     .bind(audit_before)
+    .bind(run_started)
     .fetch_one(db)
     .await?;
     println!(

@@ -258,10 +258,12 @@ async fn a_server_busy_for_hours_gets_every_try_then_the_message_is_marked_faile
         assert_eq!(attempts, attempt);
         if attempt < outbox::MAX_ATTEMPTS {
             assert_eq!(state, "queued", "a 4xx is tried again (try {attempt})");
+            // Not a second before its backoff (15 s doubling to 5 minutes), then at once.
+            let wait = outbox::backoff_seconds(attempt);
+            assert_eq!(wait, (15_i64 << (attempt - 1).min(5)).min(300));
+            clock.advance(chrono::Duration::seconds(wait - 1));
             assert_eq!(w.run_once().await.unwrap(), 0, "not before its backoff");
-            clock.advance(chrono::Duration::seconds(
-                outbox::backoff_seconds(attempt) + 1,
-            ));
+            clock.advance(chrono::Duration::seconds(2));
         } else {
             assert_eq!(state, "failed", "given up after the last try");
         }

@@ -202,10 +202,11 @@ async fn the_planner_filters_by_specialist_and_sorts_either_way() {
         .await
         .unwrap();
     let mut names = Vec::new();
+    // Made in another order than their names', so the sort is by name, not by when.
     for (name, sem) in [
+        ("Cedar Boats", o.sem),
         ("Alder Marine", o.sem),
         ("Birch RV", sem2),
-        ("Cedar Boats", o.sem),
     ] {
         let client_id = crate::approvals::new_client(&c.app, c.am, name).await;
         let (_, task) = o.approved(client_id, &[]).await;
@@ -223,7 +224,7 @@ async fn the_planner_filters_by_specialist_and_sorts_either_way() {
         at.into_iter().map(|(_, n)| n).collect()
     };
     let mine = c
-        .page(&o.ops_cookie, &format!("/planner?state=all&sem={}", o.sem))
+        .page(&o.ops_cookie, &format!("/planner?state=all&sort=client&sem={}", o.sem))
         .await;
     assert_eq!(order(&mine), ["Alder Marine", "Cedar Boats"]);
     let asc = c
@@ -375,7 +376,12 @@ async fn a_clients_page_lists_its_requests_newest_first() {
         .await;
     let at = |id: i64| page.find(&format!("/requests/{id}\"")).expect("listed");
     assert!(at(second) < at(first), "newest first");
-    assert!(page.contains("Withdrawn") && page.contains("Contract pause"));
+    let row = |id: i64| {
+        let start = at(id);
+        &page[start..start + page[start..].find("</tr>").unwrap()]
+    };
+    assert!(row(first).contains("Withdrawn"), "{}", row(first));
+    assert!(row(second).contains("Contract pause"), "{}", row(second));
 }
 
 #[tokio::test]
@@ -429,4 +435,12 @@ async fn a_crm_import_that_fails_half_way_imports_nothing() {
         (0, 0, false),
         "nothing of it is in"
     );
+    // The first two rows were written before the third failed (each took an id), and are gone.
+    let ids_taken: i64 = sqlx::query_scalar(
+        "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM clients_id_seq",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(ids_taken, 3, "three rows were written, then rolled back");
 }

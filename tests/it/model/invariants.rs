@@ -18,10 +18,11 @@ pub async fn snapshot(db: &PgPool) -> String {
             (SELECT string_agg(concat_ws(',', id, client_id, state, kind, cancel_scope, version,
                     effective_date, resume_date, current_budget_cents, new_budget_cents,
                     credit_cents, approval_round, submitted_by, processed_at IS NOT NULL,
-                    withdrawn_reason, reinstated_at IS NOT NULL, original_kind), ';' ORDER BY id)
+                    withdrawn_reason, reinstated_at IS NOT NULL, original_kind, escalated_to,
+                    reason_id, reason_text, product_notes), ';' ORDER BY id)
                FROM change_requests),
             (SELECT string_agg(concat_ws(',', id, state, approver_user_id, approver_role,
-                    decided_by, on_behalf_of, flagged_at IS NOT NULL), ';' ORDER BY id)
+                    decided_by, on_behalf_of, flagged_at IS NOT NULL, flagged_reason), ';' ORDER BY id)
                FROM request_approvals),
             (SELECT string_agg(concat_ws(',', id, outcome, call_date, offered), ';' ORDER BY id)
                FROM save_attempts),
@@ -32,7 +33,7 @@ pub async fn snapshot(db: &PgPool) -> String {
             (SELECT string_agg(concat_ws(',', id, assignee, due_on, done_by,
                     cancelled_at IS NOT NULL), ';' ORDER BY id) FROM checklist_items),
             (SELECT string_agg(concat_ws(',', id, effective_date, resume_date, sem_specialist_id,
-                    removed_at IS NOT NULL), ';' ORDER BY id) FROM planner_entries),
+                    account_manager_id, removed_at IS NOT NULL), ';' ORDER BY id) FROM planner_entries),
             (SELECT string_agg(concat_ws(',', id, substitute_id, ends_on, ended_at IS NOT NULL),
                     ';' ORDER BY id) FROM approval_substitutes),
             (SELECT string_agg(concat_ws(',', id, account_manager_id, status,
@@ -515,7 +516,7 @@ async fn everything_open_waits_on_someone_who_has_it_on_their_desk(
     }
     let mut desks: HashMap<usize, String> = HashMap::new();
     for r in open {
-        let link = format!("/requests/{}", r.id);
+        let link = format!("/requests/{}\"", r.id);
         let mut movers: Vec<Mover> = Vec::new();
         let am_movers = |movers: &mut Vec<Mover>| {
             if let Some(i) = r.account_manager.and_then(index_of_id)
@@ -598,7 +599,7 @@ async fn everything_open_waits_on_someone_who_has_it_on_their_desk(
                     for i in holders(Role::OpsLead) {
                         movers.push(Mover {
                             person: i,
-                            mark: format!("/tasks/{task}"),
+                            mark: format!("/tasks/{task}\""),
                             why: "the Ops Lead, for the change task",
                         });
                     }
