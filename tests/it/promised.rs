@@ -224,7 +224,10 @@ async fn the_planner_filters_by_specialist_and_sorts_either_way() {
         at.into_iter().map(|(_, n)| n).collect()
     };
     let mine = c
-        .page(&o.ops_cookie, &format!("/planner?state=all&sort=client&sem={}", o.sem))
+        .page(
+            &o.ops_cookie,
+            &format!("/planner?state=all&sort=client&sem={}", o.sem),
+        )
         .await;
     assert_eq!(order(&mine), ["Alder Marine", "Cedar Boats"]);
     let asc = c
