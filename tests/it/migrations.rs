@@ -41,6 +41,10 @@ async fn the_one_fact_migration_repairs_moved_dates_and_flags_dead_ends_left_by_
             (1, 1, 'pause', NULL, '2026-12-13', '2027-01-13', 1, 'none', 'approved', 1, 1),
             (2, 2, 'cancellation', 'services_only', '2026-12-20', NULL, 1, 'none', 'in_approval', 1, 1),
             (3, 3, 'cancellation', 'services_only', '2026-12-10', NULL, 1, 'none', 'approved', 1, 1);
+         INSERT INTO change_requests (id, client_id, kind, cancel_scope, effective_date, resume_date,
+                                      reason_id, escalation, state, filed_by, approval_round, reverses_id)
+            OVERRIDING SYSTEM VALUE VALUES
+            (4, 1, 'pause', NULL, '2026-12-13', '2027-01-13', 1, 'none', 'draft', 1, 0, 1);
          INSERT INTO planner_entries (change_request_id, client_id, kind, effective_date, resume_date, added_by)
             VALUES (1, 1, 'pause', '2026-12-27', '2027-01-27', 4),
                    (3, 3, 'cancellation', '2026-12-17', NULL, 4);
@@ -68,6 +72,32 @@ async fn the_one_fact_migration_repairs_moved_dates_and_flags_dead_ends_left_by_
         (1, "2026-12-27".into(), Some("2027-01-27".into()))
     );
     assert_eq!(dates[2], (3, "2026-12-17".into(), None));
+    assert_eq!(
+        dates[3],
+        (4, "2026-12-27".into(), Some("2027-01-27".into())),
+        "a reinstatement on its way undoes the request as of its date as moved"
+    );
+    let repairs: Vec<(String, String)> = sqlx::query_as(
+        "SELECT entity_id, action FROM audit_events
+          WHERE actor_label = 'system' ORDER BY entity_id::bigint, action",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let repairs: Vec<(&str, &str)> = repairs
+        .iter()
+        .map(|(e, a)| (e.as_str(), a.as_str()))
+        .collect();
+    assert_eq!(
+        repairs,
+        [
+            ("1", "change_request.dates_moved"),
+            ("2", "change_request.step_flagged"),
+            ("3", "change_request.dates_moved"),
+            ("4", "change_request.dates_moved"),
+        ],
+        "each repair is on its request's timeline"
+    );
     let items: Vec<(String, i32)> = sqlx::query_as(
         "SELECT due_on::text, due_offset_days FROM checklist_items ORDER BY position",
     )
