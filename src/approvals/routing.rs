@@ -237,7 +237,9 @@ fn nobody_because(r: &RequestRow, step: &StepRow, round: &[StepRow]) -> String {
             } else if Some(u) == r.client_account_manager_id {
                 format!("{name} is the client's account manager")
             } else {
-                format!("{name} cannot decide it (disabled, or excluded)")
+                format!(
+                    "{name} cannot decide it (disabled, no longer in an approving role, or excluded)"
+                )
             }
         }
         Approver::Role(role) => format!(

@@ -242,6 +242,17 @@ pub fn may_decide(
             "You already decided another step of this request; each step needs someone else.",
         ));
     }
+    let named = match f.approver {
+        Approver::User(u) => u == who.id || substituting_for.contains(&u),
+        _ => false,
+    };
+    if named && !who.roles.any_of(super::DECIDER_ROLES) {
+        // Someone named on a step who no longer holds a role that decides (their roles were
+        // changed) is not asked: the step is handed on, as for a disabled approver.
+        return Err(Refusal(
+            "You no longer hold a role that approves; an admin hands this step on.",
+        ));
+    }
     match f.approver {
         Approver::User(u) if u == who.id => Ok(None),
         Approver::User(u) if substituting_for.contains(&u) => Ok(Some(u)),
@@ -787,6 +798,20 @@ mod tests {
                 &[],
                 Err("This step is someone else's to decide."),
             ),
+            (
+                "the named approver, moved out of every approving role",
+                who(JEREMY, &[Role::TeamLead]),
+                jeremy_step,
+                &[],
+                Err("You no longer hold a role that approves; an admin hands this step on."),
+            ),
+            (
+                "a substitute with no approving role",
+                who(DUSTIN, &[Role::TeamLead]),
+                jeremy_step,
+                &[JEREMY],
+                Err("You no longer hold a role that approves; an admin hands this step on."),
+            ),
         ];
         for (case, w, f, subs, expected) in cases {
             assert_eq!(may_decide(w, f, subs).map_err(|r| r.0), expected, "{case}");
@@ -824,6 +849,12 @@ mod tests {
                                     assert_eq!(step, StepState::Pending);
                                     assert!(!decided, "two steps of one round");
                                     assert!(![FILER, 2].contains(&id), "their own request");
+                                    assert!(
+                                        roles
+                                            .iter()
+                                            .any(|r| crate::approvals::DECIDER_ROLES.contains(&r)),
+                                        "someone in no approving role decided: {roles:?}"
+                                    );
                                     // Whoever decides is the step's approver, someone they
                                     // stand in for, or a holder of its role.
                                     match (approver, behalf) {

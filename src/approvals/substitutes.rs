@@ -191,16 +191,35 @@ pub(super) async fn add(
     .bind(ends)
     .fetch_all(&mut *tx)
     .await?;
-    let verdict = super::rules::may_stand_in(
-        ctx.user.id,
-        substitute,
-        sub_roles,
-        &already_for,
-        &chain
-            .iter()
-            .map(super::db::ChainRow::to_config)
-            .collect::<Vec<_>>(),
+    // The chain as configured, and the chains already copied onto requests in flight that
+    // wait on this approver (an admin may have handed one of their steps to someone else).
+    let mut steps: Vec<super::rules::ConfigStep> =
+        chain.iter().map(super::db::ChainRow::to_config).collect();
+    let in_flight: Vec<(i32, String, i64)> = sqlx::query_as(
+        "SELECT o.position, o.name, o.approver_user_id
+           FROM request_approvals s
+           JOIN change_requests r ON r.id = s.change_request_id AND r.state = 'in_approval'
+                                 AND r.approval_round = s.round
+           JOIN request_approvals o ON o.change_request_id = s.change_request_id
+                                   AND o.round = s.round AND o.id <> s.id
+          WHERE s.approver_user_id = $1 AND s.state IN ('waiting', 'pending')
+            AND o.approver_user_id IS NOT NULL",
+    )
+    .bind(ctx.user.id)
+    .fetch_all(&mut *tx)
+    .await?;
+    steps.extend(
+        in_flight
+            .into_iter()
+            .map(|(position, name, user)| super::rules::ConfigStep {
+                position,
+                name,
+                approver: super::rules::Approver::User(user),
+                condition: super::rules::Condition::Always,
+            }),
     );
+    let verdict =
+        super::rules::may_stand_in(ctx.user.id, substitute, sub_roles, &already_for, &steps);
     let warning = match verdict {
         Err(refusal) => {
             drop(tx);

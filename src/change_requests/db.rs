@@ -485,7 +485,7 @@ pub async fn without_account_manager(
     }
     sqlx::query_as(
         "SELECT r.id, c.name AS client_name, r.kind, r.state, r.effective_date,
-                r.state_changed_at, 'Its account manager cannot act: hand the client on'::text AS step
+                r.state_changed_at, 'its account manager cannot act: hand the client to another account manager'::text AS step
            FROM clients c
            JOIN change_requests r ON r.client_id = c.id
           WHERE (c.account_manager_id = ANY($1) OR c.account_manager_id IS NULL)

@@ -434,6 +434,11 @@ impl Event {
                 self.details["from_name"].as_str().unwrap_or(""),
                 self.details["to_name"].as_str().unwrap_or("")
             ),
+            "change_request.sem_work_handed_over" => format!(
+                "The SEM work was handed from {} (who can no longer do it, or no longer has the client) to {}",
+                self.details["from_name"].as_str().unwrap_or(""),
+                self.details["to_name"].as_str().unwrap_or("")
+            ),
             "change_request.reinstated" => format!(
                 "Reinstated: undone by request #{}",
                 self.details["reversal_id"]

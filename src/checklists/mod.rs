@@ -579,18 +579,19 @@ async fn send_back(
 ) -> AppResult<Response> {
     let mut tx = state.db.begin().await?;
     let (request_id, verification, closed) = load_locked(&mut tx, id).await?;
-    let Some(contractor_item) = verification.verifies_id else {
-        return Err(AppError::NotFound);
-    };
-    let reason = match reason_or_page(&state, &ctx, id, request_id, &form.reason).await? {
-        Ok(r) => r,
-        Err(response) => return Ok(response),
-    };
     let who = Who {
         id: ctx.user.id,
         roles: ctx.user.roles,
     };
     let back = back_for(&ctx, request_id);
+    // Whether it may be sent back comes first, so every refused attempt is on the record
+    // (even one with no reason typed) and answers alike whatever the item is.
+    let Some(contractor_item) = verification.verifies_id else {
+        let refusal = crate::change_requests::rules::Refusal(
+            "Only a contractor's item is sent back, from its verification.",
+        );
+        return refuse(tx, &ctx, &back, id, "send-back", refusal).await;
+    };
     if let Err(refusal) = rules::may_send_back(
         who,
         verification.assignee,
@@ -600,6 +601,10 @@ async fn send_back(
     ) {
         return refuse(tx, &ctx, &back, id, "send-back", refusal).await;
     }
+    let reason = match reason_or_page(&state, &ctx, id, request_id, &form.reason).await? {
+        Ok(r) => r,
+        Err(response) => return Ok(response),
+    };
     let (title, client_name): (String, String) = sqlx::query_as(
         "SELECT i.title, c.name FROM checklist_items i
            JOIN change_requests r ON r.id = i.change_request_id

@@ -298,8 +298,8 @@ pub(super) async fn apply(
                 values,
                 changed,
             } => {
-                let manager_before: Option<i64> = sqlx::query_scalar(
-                    "SELECT account_manager_id FROM clients WHERE id = $1 FOR UPDATE",
+                let (manager_before, specialist_before): (Option<i64>, Option<i64>) = sqlx::query_as(
+                    "SELECT account_manager_id, sem_specialist_id FROM clients WHERE id = $1 FOR UPDATE",
                 )
                 .bind(client_id)
                 .fetch_one(&mut *tx)
@@ -326,6 +326,15 @@ pub(super) async fn apply(
                     *client_id,
                     manager_before,
                     values.account_manager_id,
+                )
+                .await?;
+                crate::operations::sem_handover::client_handed_over(
+                    &mut tx,
+                    &state.config,
+                    &Actor::from_ctx(&ctx),
+                    *client_id,
+                    specialist_before,
+                    values.sem_specialist_id,
                 )
                 .await?;
                 if changed.contains(&"status") || changed.contains(&"monthly budget") {

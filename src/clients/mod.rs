@@ -400,6 +400,15 @@ async fn update(
         input.account_manager_id,
     )
     .await?;
+    crate::operations::sem_handover::client_handed_over(
+        &mut tx,
+        &state.config,
+        &Actor::from_ctx(&ctx),
+        id,
+        before.sem_specialist_id,
+        input.sem_specialist_id,
+    )
+    .await?;
     let mut changes = audit::Changes::default();
     changes
         .field("name", &before.name, &input.name)

@@ -114,7 +114,8 @@ struct HomePage {
     sem_tasks: Vec<crate::operations::tasks::OpenSemTask>,
     /// Approval steps nobody may decide, waiting on the admin to hand them on.
     flagged_steps: Vec<crate::approvals::admin::Stalled>,
-    /// Open requests whose client's account manager cannot act, waiting on the admin.
+    /// Requests waiting on the admin: their client's account manager cannot act, or their SEM
+    /// work rests on someone who can no longer do it.
     orphaned: Vec<QueueLine>,
     my_clients: Vec<ClientLine>,
     show_clients: bool,
@@ -246,7 +247,14 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> AppResult<HomePage> {
     let (flagged_steps, orphaned) = if ctx.user.roles.contains(Role::Admin) {
         (
             crate::approvals::admin::flagged(&mut conn, QUEUE_LIMIT).await?,
-            db::without_account_manager(&mut conn, QUEUE_LIMIT).await?,
+            {
+                let mut lines = db::without_account_manager(&mut conn, QUEUE_LIMIT).await?;
+                lines.extend(
+                    crate::operations::sem_handover::waiting_on_admin(&mut conn, QUEUE_LIMIT)
+                        .await?,
+                );
+                lines
+            },
         )
     } else {
         (Vec::new(), Vec::new())

@@ -7,6 +7,7 @@ pub mod planner;
 pub mod reinstate;
 pub mod reminders;
 pub mod rules;
+pub mod sem_handover;
 pub mod tasks;
 
 use serde_json::json;

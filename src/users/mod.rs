@@ -279,6 +279,14 @@ async fn update(
             before.role_set(),
         )
         .await?;
+        // Their SEM work goes to each client's specialist, or waits on the admin.
+        crate::operations::sem_handover::for_person(
+            &mut tx,
+            &state.config,
+            &Actor::from_ctx(&ctx),
+            id,
+        )
+        .await?;
     }
     let message = if changes.is_empty() {
         "Nothing changed.".to_string()
@@ -391,6 +399,14 @@ async fn set_disabled(state: AppState, ctx: Ctx, id: i64, disabled: bool) -> App
             state.clock.today(),
             id,
             user.role_set(),
+        )
+        .await?;
+        // Their SEM work goes to each client's specialist, or waits on the admin.
+        crate::operations::sem_handover::for_person(
+            &mut tx,
+            &state.config,
+            &Actor::from_ctx(&ctx),
+            id,
         )
         .await?;
         audit::record(

@@ -1116,3 +1116,257 @@ async fn an_item_undone_after_its_date_moved_is_due_on_the_new_date() {
     .await;
     assert_eq!(due.to_string(), in_days(50));
 }
+
+// Found by reading the change beside the design after the model test passed: people who stop
+// being able to act (disabled, or their roles changed) must not leave work resting on them.
+
+/// The open SEM work (pause task, SEM items, planner line) of a request, by assignee.
+async fn sem_work(app: &TestApp, id: i64) -> Vec<Option<i64>> {
+    sqlx::query_scalar(
+        "SELECT assignee FROM sem_tasks WHERE change_request_id = $1 AND done_at IS NULL
+         UNION
+         SELECT assignee FROM checklist_items WHERE change_request_id = $1
+            AND owner_role = 'sem_specialist' AND done_at IS NULL
+         UNION
+         SELECT sem_specialist_id FROM planner_entries WHERE change_request_id = $1
+            AND removed_at IS NULL",
+    )
+    .bind(id)
+    .fetch_all(&app.db)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_sem_work_of_a_disabled_specialist_goes_to_the_clients_specialist_or_waits_on_the_admin()
+ {
+    let o = ops().await;
+    let app = &o.c.app;
+    let admin = app.user("admin@agency.test", &[Role::Admin]).await;
+    let admin_cookie = app.session_cookie(admin).await;
+    let sem2: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = 'sem2@agency.test'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE clients SET ad_products = '{google_ads}'")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let (id, task) = o.approved(o.c.client_id, &[]).await;
+    o.act(task, "planner", &[]).await;
+    o.act(task, "forward", &[("sem_specialist", &sem2.to_string())])
+        .await;
+    assert_eq!(sem_work(app, id).await, [Some(sem2)]);
+
+    // The specialist it was forwarded to leaves: the work goes to the client's specialist,
+    // on the timeline and by email.
+    o.c.post(&admin_cookie, &format!("/admin/users/{sem2}/disable"), &[])
+        .await;
+    assert_eq!(sem_work(app, id).await, [Some(o.sem)]);
+    let page = o.c.page(&o.sem_cookie, &format!("/requests/{id}")).await;
+    assert!(
+        page.contains("The SEM work was handed from Test sem2"),
+        "{page}"
+    );
+    let told: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM outbox_messages
+          WHERE kind = 'change_request.sem_work_handed_over' AND to_addrs = '{sem@agency.test}'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(told, 1);
+    assert!(
+        !o.c.page(&admin_cookie, "/")
+            .await
+            .contains("orphaned-requests")
+    );
+
+    // Then the client's own specialist leaves the SEM role, and nobody else has the client:
+    // the request waits on the admin, who sets the client's specialist, and the work follows.
+    let version: i32 = one(app, "SELECT version FROM users WHERE id = $1", o.sem).await;
+    let res =
+        o.c.post(
+            &admin_cookie,
+            &format!("/admin/users/{}", o.sem),
+            &[
+                ("email", "sem@agency.test"),
+                ("display_name", "Test sem"),
+                ("roles", "team_lead"),
+                ("version", &version.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(sem_work(app, id).await, [Some(o.sem)], "nobody who can");
+    let desk = o.c.page(&admin_cookie, "/").await;
+    assert!(desk.contains("id=\"orphaned-requests\""), "{desk}");
+    assert!(desk.contains(&format!("/requests/{id}")));
+    assert!(
+        desk.contains("set the client&#39;s SEM specialist")
+            || desk.contains("set the client's SEM specialist"),
+        "{desk}"
+    );
+
+    let sem3 = app.user("sem3@agency.test", &[Role::SemSpecialist]).await;
+    let (name, crm, am, version): (String, String, i64, i32) = sqlx::query_as(
+        "SELECT name, crm_account_id, account_manager_id, version FROM clients WHERE id = $1",
+    )
+    .bind(o.c.client_id)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    let res =
+        o.c.post(
+            &admin_cookie,
+            &format!("/clients/{}", o.c.client_id),
+            &[
+                ("name", name.as_str()),
+                ("crm_account_id", &crm),
+                ("account_manager_id", &am.to_string()),
+                ("sem_specialist_id", &sem3.to_string()),
+                ("monthly_budget", "4500"),
+                ("ad_products", "google_ads"),
+                ("status", "active"),
+                ("version", &version.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(sem_work(app, id).await, [Some(sem3)]);
+    assert!(
+        !o.c.page(&admin_cookie, "/")
+            .await
+            .contains("orphaned-requests")
+    );
+    // And the new specialist can do it.
+    let sem3_cookie = app.session_cookie(sem3).await;
+    let sem_task: i64 = one(
+        app,
+        "SELECT id FROM sem_tasks WHERE change_request_id = $1",
+        id,
+    )
+    .await;
+    let res =
+        o.c.post(
+            &sem3_cookie,
+            &format!("/sem-tasks/{sem_task}/done"),
+            &[("note", "")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let done: bool = one(
+        app,
+        "SELECT done_at IS NOT NULL FROM sem_tasks WHERE id = $1",
+        sem_task,
+    )
+    .await;
+    assert!(done);
+}
+
+#[tokio::test]
+async fn an_approver_moved_out_of_every_approving_role_has_their_waiting_step_handed_on() {
+    let c = chain().await;
+    let admin = c.app.user("admin@agency.test", &[Role::Admin]).await;
+    let admin_cookie = c.app.session_cookie(admin).await;
+    let id = c.file(&[]).await;
+    c.submit(&c.am_cookie, id).await;
+    let step = c.pending_step(id).await;
+    let version: i32 = one(&c.app, "SELECT version FROM users WHERE id = $1", c.jeremy).await;
+    let res = c
+        .post(
+            &admin_cookie,
+            &format!("/admin/users/{}", c.jeremy),
+            &[
+                ("email", "jeremy@agency.test"),
+                ("display_name", "Jeremy"),
+                ("roles", "team_lead"),
+                ("version", &version.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let flagged: bool = one(
+        &c.app,
+        "SELECT flagged_at IS NOT NULL FROM request_approvals WHERE id = $1",
+        step,
+    )
+    .await;
+    assert!(flagged, "on the admin's desk, not on nobody's");
+    assert!(
+        c.page(&admin_cookie, "/")
+            .await
+            .contains(&format!("/requests/{id}"))
+    );
+    // And they may no longer decide it.
+    c.decide(&c.jeremy_cookie, step, "approve", "").await;
+    let state: String = one(
+        &c.app,
+        "SELECT state FROM request_approvals WHERE id = $1",
+        step,
+    )
+    .await;
+    assert_eq!(state, "pending");
+}
+
+#[tokio::test]
+async fn naming_as_substitute_someone_handed_a_later_step_of_a_request_in_flight_is_refused() {
+    let c = chain().await;
+    let lee = c.app.user("lee@agency.test", &[Role::Approver]).await;
+    let id = c.file(&[]).await;
+    c.submit(&c.am_cookie, id).await;
+    // An admin hands Dustin's (second) step of this request to Lee.
+    sqlx::query(
+        "UPDATE request_approvals SET approver_user_id = $2
+          WHERE change_request_id = $1 AND approver_user_id = (SELECT id FROM users WHERE email = 'dustin@agency.test')",
+    )
+    .bind(id)
+    .bind(lee)
+    .execute(&c.app.db)
+    .await
+    .unwrap();
+    let today = Utc::now().date_naive().to_string();
+    let res = c
+        .post(
+            &c.jeremy_cookie,
+            "/substitutes",
+            &[
+                ("substitute", &lee.to_string()),
+                ("starts_on", &today),
+                ("ends_on", &today),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM approval_substitutes")
+        .fetch_one(&c.app.db)
+        .await
+        .unwrap();
+    assert_eq!(n, 0, "nothing saved");
+}
+
+#[tokio::test]
+async fn sending_back_an_item_that_is_no_verification_is_refused_like_any_other_attempt() {
+    let o = ops().await;
+    sqlx::query("UPDATE clients SET ad_products = '{google_ads}'")
+        .execute(&o.c.app.db)
+        .await
+        .unwrap();
+    let (id, _) = o.approved(o.c.client_id, &[]).await;
+    let item: i64 = one(
+        &o.c.app,
+        "SELECT id FROM checklist_items WHERE change_request_id = $1 AND verifies_id IS NULL
+            AND owner_role = 'sem_specialist' LIMIT 1",
+        id,
+    )
+    .await;
+    let res =
+        o.c.post(
+            &o.sem_cookie,
+            &format!("/checklist/{item}/send-back"),
+            &[("reason", "")],
+        )
+        .await;
+    assert_eq!(res.status(), 303, "refused with a sentence, not a 404");
+    assert_eq!(o.c.app.audit_count("checklist.sent_back").await, 0);
+}

@@ -1,0 +1,271 @@
+//! The SEM work of an approved request (its pause task, its SEM checklist items and
+//! verifications, its planner line and so its reminders) rests on one specialist. When that
+//! person can no longer do it (disabled, or no longer an SEM specialist) it goes to the
+//! client's SEM specialist; when the client has none who can, the request waits on the admin's
+//! desk until the admin sets the client's specialist, which hands the work over. A client
+//! handed to another specialist brings its work along too. Each hand-over is on the request's
+//! timeline and the new specialist is told by email.
+
+use serde_json::json;
+use sqlx::PgConnection;
+
+use crate::audit::{self, Actor};
+use crate::change_requests::db::QueueLine;
+use crate::config::Config;
+use crate::notifications::{emails, outbox, recipients};
+
+/// Whether user `u` may do SEM work: active and an SEM specialist.
+macro_rules! able {
+    () => {
+        "u.disabled_at IS NULL AND 'sem_specialist' = ANY(u.roles)"
+    };
+}
+
+/// The requests with open SEM work resting on `user`.
+async fn resting_on(conn: &mut PgConnection, user: i64) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar(
+        "SELECT change_request_id FROM sem_tasks
+          WHERE assignee = $1 AND done_at IS NULL AND cancelled_at IS NULL
+         UNION
+         SELECT change_request_id FROM checklist_items
+          WHERE owner_role = 'sem_specialist' AND assignee = $1
+            AND done_at IS NULL AND cancelled_at IS NULL
+         ORDER BY 1",
+    )
+    .bind(user)
+    .fetch_all(conn)
+    .await
+}
+
+/// Hands the open SEM work of request `request_id` from `from` to `to`: the pause task, the
+/// open SEM items, the planner line and the change task's record of whom it was forwarded to
+/// (so an item undone later goes to `to` as well). Records it and tells `to`. Returns whether
+/// anything was handed over.
+pub async fn hand_over(
+    conn: &mut PgConnection,
+    config: &Config,
+    actor: &Actor,
+    request_id: i64,
+    from: i64,
+    to: i64,
+) -> anyhow::Result<bool> {
+    if from == to {
+        return Ok(false);
+    }
+    let tasks = sqlx::query(
+        "UPDATE sem_tasks SET assignee = $3
+          WHERE change_request_id = $1 AND assignee = $2 AND done_at IS NULL AND cancelled_at IS NULL",
+    )
+    .bind(request_id)
+    .bind(from)
+    .bind(to)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    let items = sqlx::query(
+        "UPDATE checklist_items SET assignee = $3
+          WHERE change_request_id = $1 AND owner_role = 'sem_specialist' AND assignee = $2
+            AND done_at IS NULL AND cancelled_at IS NULL",
+    )
+    .bind(request_id)
+    .bind(from)
+    .bind(to)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if tasks + items == 0 {
+        return Ok(false);
+    }
+    sqlx::query(
+        "UPDATE planner_entries SET sem_specialist_id = $3
+          WHERE change_request_id = $1 AND sem_specialist_id = $2 AND removed_at IS NULL",
+    )
+    .bind(request_id)
+    .bind(from)
+    .bind(to)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE change_tasks SET forwarded_to = $3 WHERE change_request_id = $1 AND forwarded_to = $2",
+    )
+    .bind(request_id)
+    .bind(from)
+    .bind(to)
+    .execute(&mut *conn)
+    .await?;
+    let names: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, display_name FROM users WHERE id = ANY($1)")
+            .bind([from, to])
+            .fetch_all(&mut *conn)
+            .await?;
+    let name_of = |id: i64| {
+        names
+            .iter()
+            .find(|(u, _)| *u == id)
+            .map(|(_, n)| n.clone())
+            .unwrap_or_default()
+    };
+    audit::record(
+        conn,
+        actor,
+        "change_request.sem_work_handed_over",
+        "change_request",
+        Some(request_id.to_string()),
+        json!({ "from": from, "to": to, "from_name": name_of(from), "to_name": name_of(to),
+                "tasks": tasks, "items": items }),
+    )
+    .await?;
+    let Some(address) = recipients::user(conn, to).await? else {
+        return Ok(true);
+    };
+    let r = crate::change_requests::db::find(conn, request_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("request {request_id} is gone"))?;
+    let email = emails::notice(
+        &config.base_url,
+        emails::Notice {
+            kind: "change_request.sem_work_handed_over",
+            to: vec![address],
+            subject: format!("{}: its SEM work is now yours", r.client_name),
+            intro: "The SEM work of this approved request was handed to you: it is on your desk.",
+            facts: vec![
+                ("Client", r.client_name.clone()),
+                ("Request", r.kind_label().to_string()),
+                (
+                    "Effective",
+                    r.effective_date.format("%b %-d, %Y").to_string(),
+                ),
+                ("Before, with", name_of(from)),
+            ],
+            path: format!("/requests/{request_id}"),
+            link_label: "Open the change request",
+            related: Some(("change_request", request_id.to_string())),
+        },
+    )?;
+    outbox::enqueue(conn, &config.mail, &email).await?;
+    Ok(true)
+}
+
+/// After `user` was disabled or lost a role: the SEM work resting on them goes to each
+/// client's specialist where that is someone else who can do it; the rest waits on the admin
+/// (see [`waiting_on_admin`]). Runs in the caller's transaction.
+pub async fn for_person(
+    conn: &mut PgConnection,
+    config: &Config,
+    actor: &Actor,
+    user: i64,
+) -> anyhow::Result<()> {
+    let able: bool = sqlx::query_scalar(concat!(
+        "SELECT EXISTS (SELECT 1 FROM users u WHERE u.id = $1 AND ",
+        able!(),
+        ")"
+    ))
+    .bind(user)
+    .fetch_one(&mut *conn)
+    .await?;
+    if able {
+        return Ok(());
+    }
+    for request_id in resting_on(conn, user).await? {
+        let specialist: Option<i64> = sqlx::query_scalar(concat!(
+            "SELECT u.id FROM change_requests r
+               JOIN clients c ON c.id = r.client_id
+               JOIN users u ON u.id = c.sem_specialist_id
+              WHERE r.id = $1 AND u.id <> $2 AND ",
+            able!(),
+            ""
+        ))
+        .bind(request_id)
+        .bind(user)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(to) = specialist {
+            hand_over(conn, config, actor, request_id, user, to).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A client handed from specialist `from` to `to`: its approved requests' open SEM work that
+/// rested on `from`, or on anyone who can no longer do it, goes to `to` (when `to` can).
+pub async fn client_handed_over(
+    conn: &mut PgConnection,
+    config: &Config,
+    actor: &Actor,
+    client_id: i64,
+    from: Option<i64>,
+    to: Option<i64>,
+) -> anyhow::Result<()> {
+    let Some(to) = to else { return Ok(()) };
+    if from == Some(to) {
+        return Ok(());
+    }
+    let holders: Vec<(i64, i64)> = sqlx::query_as(concat!(
+        "SELECT DISTINCT w.change_request_id, w.assignee FROM (
+             SELECT t.change_request_id, t.assignee FROM sem_tasks t
+              WHERE t.done_at IS NULL AND t.cancelled_at IS NULL
+             UNION ALL
+             SELECT i.change_request_id, i.assignee FROM checklist_items i
+              WHERE i.owner_role = 'sem_specialist' AND i.assignee IS NOT NULL
+                AND i.done_at IS NULL AND i.cancelled_at IS NULL) w
+           JOIN change_requests r ON r.id = w.change_request_id
+           JOIN users u ON u.id = w.assignee
+          WHERE r.client_id = $1 AND r.state = 'approved'
+            AND (w.assignee = $2 OR NOT (",
+        able!(),
+        "))
+            AND EXISTS (SELECT 1 FROM users n WHERE n.id = $3 AND n.disabled_at IS NULL
+                                                AND 'sem_specialist' = ANY(n.roles))
+          ORDER BY 1, 2"
+    ))
+    .bind(client_id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (request_id, holder) in holders {
+        hand_over(conn, config, actor, request_id, holder, to).await?;
+    }
+    Ok(())
+}
+
+/// Approved requests whose SEM work rests on someone who can no longer do it, oldest first:
+/// they wait on the admin to set the client's SEM specialist.
+pub async fn waiting_on_admin(conn: &mut PgConnection, limit: i64) -> sqlx::Result<Vec<QueueLine>> {
+    // Nearly always nobody: first the few people who cannot do SEM work yet hold some (a probe
+    // of the open-work indexes each); the requests are read only when there are any.
+    let unable: Vec<i64> = sqlx::query_scalar(concat!("SELECT array(SELECT u.id FROM users u
+                       WHERE NOT (", able!(), ")
+                         AND (EXISTS (SELECT 1 FROM sem_tasks t
+                                       WHERE t.assignee = u.id AND t.done_at IS NULL
+                                         AND t.cancelled_at IS NULL)
+                              OR EXISTS (SELECT 1 FROM checklist_items i
+                                          WHERE i.owner_role = 'sem_specialist' AND i.assignee = u.id
+                                            AND i.done_at IS NULL AND i.cancelled_at IS NULL)))"))
+    .fetch_one(&mut *conn)
+    .await?;
+    if unable.is_empty() {
+        return Ok(Vec::new());
+    }
+    sqlx::query_as(
+        "SELECT r.id, c.name AS client_name, r.kind, r.state, r.effective_date,
+                r.state_changed_at,
+                'its SEM work waits on someone who can no longer do it: set the client''s SEM specialist'::text AS step
+           FROM change_requests r
+           JOIN clients c ON c.id = r.client_id
+          WHERE r.state = 'approved'
+            AND (EXISTS (SELECT 1 FROM sem_tasks t
+                          WHERE t.change_request_id = r.id AND t.assignee = ANY($1)
+                            AND t.done_at IS NULL AND t.cancelled_at IS NULL)
+                 OR EXISTS (SELECT 1 FROM checklist_items i
+                             WHERE i.change_request_id = r.id AND i.owner_role = 'sem_specialist'
+                               AND i.assignee = ANY($1)
+                               AND i.done_at IS NULL AND i.cancelled_at IS NULL))
+          ORDER BY r.state_changed_at, r.id
+          LIMIT $2",
+    )
+    .bind(&unable)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
