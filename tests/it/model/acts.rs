@@ -67,6 +67,14 @@ pub enum Act {
         client: usize,
         to: usize,
     },
+    /// The admin disables someone (when each of their roles has another active holder).
+    Leave {
+        who: usize,
+    },
+    /// The admin enables someone disabled.
+    Return {
+        who: usize,
+    },
     Move {
         who: usize,
         slot: usize,
@@ -141,6 +149,8 @@ impl Act {
             Act::EndSubstitute { .. } => "end substitute",
             Act::ReassignStep { .. } => "hand step on",
             Act::HandClient { .. } => "hand client on",
+            Act::Leave { .. } => "disable someone",
+            Act::Return { .. } => "enable again",
             Act::Move { .. } => "move date",
             Act::Forward { .. } => "forward",
             Act::Plan { .. } => "add to planner",
@@ -343,6 +353,8 @@ impl Act {
                 .await
             }
             Act::HandClient { client, to } => w.hand_client(client, to).await,
+            Act::Leave { who } => w.disable(who).await,
+            Act::Return { who } => w.enable(who).await,
             Act::Move { who, slot, days } => {
                 let Some(r) = w.request(slot).await else {
                     return Outcome::Skipped;

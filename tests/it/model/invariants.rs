@@ -381,7 +381,7 @@ pub async fn deciders(w: &World, r: i64) -> Option<(i64, bool, Vec<i64>)> {
             || Some(u) == step.account_manager
             || decided.contains(&u)
     };
-    candidates.retain(|u| !excluded(*u));
+    candidates.retain(|u| !excluded(*u) && w.is_active(*u));
     candidates.sort_unstable();
     candidates.dedup();
     Some((step.id, step.flagged, candidates))
@@ -521,12 +521,21 @@ async fn everything_open_waits_on_someone_who_has_it_on_their_desk(
         let am_movers = |movers: &mut Vec<Mover>| {
             if let Some(i) = r.account_manager.and_then(index_of_id)
                 && w.people[i].roles.contains(&Role::AccountManager)
+                && w.people[i].is_active()
             {
                 movers.push(Mover {
                     person: i,
                     mark: link.clone(),
                     why: "the client's account manager",
                 });
+            } else {
+                for i in holders(Role::Admin) {
+                    movers.push(Mover {
+                        person: i,
+                        mark: link.clone(),
+                        why: "the admin, for a client whose account manager cannot act",
+                    });
+                }
             }
         };
         match r.state.as_str() {
@@ -614,11 +623,21 @@ async fn everything_open_waits_on_someone_who_has_it_on_their_desk(
                     .await
                     .unwrap();
                     if let Some(i) = sem.and_then(index_of_id) {
-                        movers.push(Mover {
-                            person: i,
-                            mark: link.clone(),
-                            why: "the SEM specialist, to pause the ads",
-                        });
+                        if w.people[i].is_active() {
+                            movers.push(Mover {
+                                person: i,
+                                mark: link.clone(),
+                                why: "the SEM specialist, to pause the ads",
+                            });
+                        } else {
+                            for i in holders(Role::Admin) {
+                                movers.push(Mover {
+                                    person: i,
+                                    mark: link.clone(),
+                                    why: "the admin, for a pause task resting on someone disabled",
+                                });
+                            }
+                        }
                     }
                     let items: Vec<(i64, String, Option<i64>)> = sqlx::query_as(
                         "SELECT id, owner_role, assignee FROM checklist_items
@@ -631,7 +650,21 @@ async fn everything_open_waits_on_someone_who_has_it_on_their_desk(
                     for (item, owner, assignee) in items {
                         let owners: Vec<usize> = match (Role::from_key(&owner), assignee) {
                             (Some(Role::SemSpecialist), Some(a)) => {
-                                index_of_id(a).into_iter().collect()
+                                match index_of_id(a) {
+                                    Some(i) if w.people[i].is_active() => vec![i],
+                                    Some(_) => {
+                                        // Resting on someone disabled: the admin's.
+                                        for i in holders(Role::Admin) {
+                                            movers.push(Mover {
+                                                person: i,
+                                                mark: link.clone(),
+                                                why: "the admin, for SEM items resting on someone disabled",
+                                            });
+                                        }
+                                        Vec::new()
+                                    }
+                                    None => Vec::new(),
+                                }
                             }
                             (Some(role), _) => holders(role),
                             (None, _) => Vec::new(),
@@ -654,7 +687,8 @@ async fn everything_open_waits_on_someone_who_has_it_on_their_desk(
             }
             other => return Err(format!("request {}: unknown state {other}", r.id)),
         }
-        // Nobody in the model is disabled, and everyone keeps the roles they were given.
+        // People may be disabled (never the last active holder of a role); everyone keeps
+        // the roles they were given.
         if movers.is_empty() {
             return Err(format!(
                 "request {} ({}): nobody may move it on",

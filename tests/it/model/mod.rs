@@ -1,6 +1,7 @@
 //! The model-based test of the whole workflow: seeded random sequences of what people do
 //! (file, escalate, record and correct outcomes, edit, attach, submit, approve, send back,
-//! withdraw, name and end substitutes, hand steps and clients to others, move dates, forward,
+//! withdraw, name and end substitutes, hand steps and clients to others, disable and enable
+//! people, move dates, forward,
 //! tick, undo, reinstate, let days pass) by people of every role, through the app's own HTTP
 //! routes on a real database, with every invariant checked after every act:
 //!
@@ -230,7 +231,20 @@ async fn next_act(rng: &mut StdRng, w: &World) -> Act {
     }
     if roll < 27 {
         // The department around the requests.
-        return match rng.random_range(0..5) {
+        return match rng.random_range(0..7) {
+            5 => Act::Leave { who: anyone(rng) },
+            6 => {
+                let off: Vec<usize> = (0..w.people.len())
+                    .filter(|i| !w.people[*i].is_active())
+                    .collect();
+                Act::Return {
+                    who: if off.is_empty() {
+                        anyone(rng)
+                    } else {
+                        off[rng.random_range(0..off.len())]
+                    },
+                }
+            }
             0 => Act::NameSubstitute {
                 who: one_of(rng, Role::Approver),
                 substitute: one_of(rng, Role::Approver),
@@ -449,6 +463,19 @@ async fn replay(w: &mut World, acts: &[Act]) -> Result<(), Failure> {
 /// What the design says of `act` before it happens, where the model knows: whether it may
 /// go ahead. The app's rules must agree.
 async fn expected(w: &World, act: &Act) -> Option<bool> {
+    let acting = matches!(
+        act,
+        Act::Approve { .. }
+            | Act::SendBack { .. }
+            | Act::Submit { .. }
+            | Act::Withdraw { .. }
+            | Act::Record { .. }
+    );
+    if acting && !w.person(act_who(act)).is_active() {
+        // Disabled: signed out, they may do nothing.
+        w.request(0).await?;
+        return Some(false);
+    }
     match *act {
         Act::Approve { who, slot } | Act::SendBack { who, slot } => {
             let r = w.request(slot).await?;

@@ -2,6 +2,8 @@
 //! the seeded approval chain with named approvers, four clients, and the ways an act reaches
 //! the app (a signed-in person's POST, as their browser would send it).
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use offboarding_desk::auth::roles::Role;
 
 use crate::support::{TestApp, client};
@@ -12,6 +14,14 @@ pub struct Person {
     pub id: i64,
     pub roles: Vec<Role>,
     pub cookie: String,
+    /// Not disabled (the admin may disable and enable people as acts).
+    active: AtomicBool,
+}
+
+impl Person {
+    pub fn is_active(&self) -> bool {
+        self.active.load(Ordering::Relaxed)
+    }
 }
 
 /// What came of an act.
@@ -67,6 +77,7 @@ impl World {
                 id,
                 roles: roles.to_vec(),
                 cookie: app.session_cookie(id).await,
+                active: AtomicBool::new(true),
             });
         }
         sqlx::query(
@@ -99,11 +110,15 @@ impl World {
         sqlx::raw_sql(
             "TRUNCATE change_requests, approval_substitutes, client_status_history,
                       scheduled_jobs, clients CASCADE;
-             UPDATE sessions SET flash = NULL;",
+             UPDATE sessions SET flash = NULL;
+             UPDATE users SET disabled_at = NULL WHERE disabled_at IS NOT NULL;",
         )
         .execute(db)
         .await
         .unwrap();
+        for p in &self.people {
+            self.sign_in_again(p).await;
+        }
         self.app.state.clock.reset();
         let by = |k: &str| self.people.iter().find(|p| p.key == k).unwrap().id;
         for (position, user) in [(1, by("jeremy")), (2, by("dustin"))] {
@@ -157,11 +172,75 @@ impl World {
         self.people.iter().position(|p| p.key == key).unwrap()
     }
 
-    /// The people holding `role`, by index.
+    /// The active people holding `role`, by index.
     pub fn holders(&self, role: Role) -> Vec<usize> {
         (0..self.people.len())
-            .filter(|i| self.people[*i].roles.contains(&role))
+            .filter(|i| self.people[*i].roles.contains(&role) && self.people[*i].is_active())
             .collect()
+    }
+
+    /// Whether the user with `id` is in the cast and active.
+    pub fn is_active(&self, id: i64) -> bool {
+        self.people.iter().any(|p| p.id == id && p.is_active())
+    }
+
+    /// The admin disables person `who`, when each role they hold has another active holder
+    /// (the model keeps every role held, as a department does).
+    pub async fn disable(&self, who: usize) -> Outcome {
+        let p = self.person(who);
+        if !p.is_active()
+            || p.roles.contains(&Role::Admin)
+            || p.roles.iter().any(|r| self.holders(*r).len() < 2)
+        {
+            return Outcome::Skipped;
+        }
+        let outcome = self
+            .post(
+                self.index_of("admin"),
+                &format!("/admin/users/{}/disable", p.id),
+                &[],
+            )
+            .await;
+        if outcome == Outcome::Done {
+            p.active.store(false, Ordering::Relaxed);
+        }
+        outcome
+    }
+
+    /// The admin enables person `who` again, who signs in again.
+    pub async fn enable(&self, who: usize) -> Outcome {
+        let p = self.person(who);
+        if p.is_active() {
+            return Outcome::Skipped;
+        }
+        let outcome = self
+            .post(
+                self.index_of("admin"),
+                &format!("/admin/users/{}/enable", p.id),
+                &[],
+            )
+            .await;
+        if outcome == Outcome::Done {
+            self.sign_in_again(p).await;
+            p.active.store(true, Ordering::Relaxed);
+        }
+        outcome
+    }
+
+    /// A session for `p` under the cookie they hold (disabling ended their sessions).
+    async fn sign_in_again(&self, p: &Person) {
+        let secret = p.cookie.trim_start_matches("od_session=");
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, user_id, absolute_expires_at, ip, user_agent)
+             VALUES ($1, $2, now() + interval '30 days', '127.0.0.1', 'model')
+             ON CONFLICT (id_hash) DO NOTHING",
+        )
+        .bind(offboarding_desk::auth::token::digest(secret))
+        .bind(p.id)
+        .execute(&self.app.db)
+        .await
+        .unwrap();
+        p.active.store(true, Ordering::Relaxed);
     }
 
     pub fn client(&self, i: usize) -> i64 {
@@ -275,7 +354,14 @@ impl World {
 
     async fn answer(&self, p: &Person, res: reqwest::Response) -> Outcome {
         let status = res.status().as_u16();
+        let to_sign_in = res
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .is_some_and(|l| l.starts_with("/login"));
         match status {
+            // Signed out (disabled): sent to sign in, nothing done.
+            303 if to_sign_in => Outcome::Refused("sent to sign in".into()),
             303 => {
                 // The message the next page would show, taken as the browser would.
                 let flash: Option<String> = sqlx::query_scalar(
