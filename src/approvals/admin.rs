@@ -511,6 +511,35 @@ pub(super) async fn reassign(
         .find(|o| o.value == approver_value(approver))
         .map(|o| o.label.clone())
         .unwrap_or_default();
+    if step.state() == StepState::Pending {
+        // Handed to someone who may not decide it (they decided another step of this round,
+        // filed or submitted it, the client is theirs, or nobody holding the role may): refused,
+        // and nothing changes.
+        let now = db::step(&mut tx, step_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let round = db::round(&mut tx, r.id, now.round).await?;
+        let people = super::routing::deciders(&mut tx, &r, &now, state.clock.today()).await?;
+        let able = match approver {
+            Approver::User(u) => people.contains(&u),
+            _ => !people.is_empty(),
+        };
+        if !able {
+            let why = super::routing::nobody_because(&r, &now, &round);
+            drop(tx);
+            let tx = state.db.begin().await?;
+            return commit_and_go(
+                tx,
+                &ctx,
+                "/admin/approvals",
+                &format!(
+                    "Nothing changed: “{}” on {} cannot go to {to_label}. {why}",
+                    step.name, r.client_name
+                ),
+            )
+            .await;
+        }
+    }
     audit::record(
         &mut tx,
         &Actor::from_ctx(&ctx),

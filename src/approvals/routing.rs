@@ -223,7 +223,7 @@ pub async fn reach(
 }
 
 /// Why nobody may decide `step`, in words for the admin.
-fn nobody_because(r: &RequestRow, step: &StepRow, round: &[StepRow]) -> String {
+pub fn nobody_because(r: &RequestRow, step: &StepRow, round: &[StepRow]) -> String {
     let who = match step.approver() {
         Approver::User(u) => {
             let name = step.approver_name.clone().unwrap_or_default();

@@ -497,10 +497,15 @@ pub struct ShowPage {
     pub attach_error: String,
     comments: Vec<super::comments::CommentRow>,
     checklist: Vec<crate::checklists::ItemRow>,
-    /// The checklist item whose reason (undo, send back) needs another look.
+    /// The checklist item whose note (ticking) or reason (undo, send back) needs another look,
+    /// which of the two fields (`"note"` or `"reason"`), the message and what was typed.
     pub checklist_error_for: Option<i64>,
+    pub checklist_error_field: &'static str,
     pub checklist_error: String,
     pub checklist_text: String,
+    /// The pause task's note, when it needs another look, and what was typed.
+    pub sem_note_error: String,
+    pub sem_note_text: String,
     may_reinstate: bool,
     pub reinstate_text: String,
     pub reinstate_error: String,
@@ -583,8 +588,8 @@ impl ShowPage {
             .is_ok()
     }
 
-    fn checklist_error_of(&self, item: &crate::checklists::ItemRow) -> &str {
-        if self.checklist_error_for == Some(item.id) {
+    fn checklist_error_in(&self, item: &crate::checklists::ItemRow, field: &str) -> &str {
+        if self.checklist_error_for == Some(item.id) && self.checklist_error_field == field {
             &self.checklist_error
         } else {
             ""
@@ -672,6 +677,9 @@ async fn page_with_history(
     let checklist = crate::checklists::for_request(&mut conn, id).await?;
     Ok(ShowPage {
         checklist_error_for: None,
+        checklist_error_field: "",
+        sem_note_error: String::new(),
+        sem_note_text: String::new(),
         checklist_error: String::new(),
         checklist_text: String::new(),
         checklist,

@@ -291,7 +291,18 @@ async fn tick(
     Path(id): Path<i64>,
     Form(form): Form<TickForm>,
 ) -> AppResult<Response> {
-    let note = crate::web::text::note(&form.note, 2000);
+    let note = match crate::web::text::paragraph(&form.note, 2000) {
+        Ok(note) => note,
+        Err(problem) => {
+            let request_id: i64 =
+                sqlx::query_scalar("SELECT change_request_id FROM checklist_items WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&state.db)
+                    .await?
+                    .ok_or(AppError::NotFound)?;
+            return problem_page(&state, &ctx, id, request_id, "note", &problem, &form.note).await;
+        }
+    };
     let mut tx = state.db.begin().await?;
     let request_id: i64 =
         sqlx::query_scalar("SELECT change_request_id FROM checklist_items WHERE id = $1")
@@ -430,10 +441,26 @@ async fn reason_or_page(
     request_id: i64,
     typed: &str,
 ) -> AppResult<Result<String, Response>> {
-    let problem = match crate::web::text::required(typed, 2000, "Say why.") {
-        Ok(reason) => return Ok(Ok(reason)),
-        Err(problem) => problem,
-    };
+    match crate::web::text::required(typed, 2000, "Say why.") {
+        Ok(reason) => Ok(Ok(reason)),
+        Err(problem) => Ok(Err(problem_page(
+            state, ctx, item, request_id, "reason", &problem, typed,
+        )
+        .await?)),
+    }
+}
+
+/// The request's page again with `problem` beside the item's `field` ("note" or "reason") and
+/// what was typed in it; the contractor, who has no request page, is told on their desk.
+async fn problem_page(
+    state: &AppState,
+    ctx: &Ctx,
+    item: i64,
+    request_id: i64,
+    field: &'static str,
+    problem: &str,
+    typed: &str,
+) -> AppResult<Response> {
     if ctx.user.roles.contains(Role::Contractor) {
         // The contractor has no request page: the desk says it.
         let mut tx = state.db.begin().await?;
@@ -444,15 +471,14 @@ async fn reason_or_page(
         )
         .await?;
         tx.commit().await?;
-        return Ok(Err(Redirect::to("/").into_response()));
+        return Ok(Redirect::to("/").into_response());
     }
     let mut page = crate::change_requests::show_page(state, ctx, request_id).await?;
     page.checklist_error_for = Some(item);
+    page.checklist_error_field = field;
     page.checklist_error = problem.to_string();
     page.checklist_text = typed.to_string();
-    Ok(Err(
-        (axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
-    ))
+    Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
 async fn load_locked(conn: &mut PgConnection, id: i64) -> AppResult<(i64, ItemRow, bool)> {

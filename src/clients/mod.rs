@@ -200,6 +200,35 @@ async fn form_page(
     })
 }
 
+/// The client's current account manager and SEM specialist stay on the form even when they can
+/// no longer act (disabled, or out of the role), marked so, so that saving another field never
+/// drops them unseen; choosing someone else is what hands the client on.
+async fn keep_current(
+    conn: &mut PgConnection,
+    page: &mut FormPage,
+    account_manager: Option<i64>,
+    sem_specialist: Option<i64>,
+) -> sqlx::Result<()> {
+    for (current, list) in [
+        (account_manager, &mut page.account_managers),
+        (sem_specialist, &mut page.sem_specialists),
+    ] {
+        let Some(id) = current else { continue };
+        if list.iter().any(|p| p.id == id) {
+            continue;
+        }
+        let name: String = sqlx::query_scalar("SELECT display_name FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?;
+        list.push(PersonOption {
+            id,
+            display_name: format!("{name} (cannot act now: choose someone else)"),
+        });
+    }
+    Ok(())
+}
+
 async fn new_page(State(state): State<AppState>, ctx: Ctx) -> AppResult<FormPage> {
     let mut conn = state.db.acquire().await?;
     form_page(
@@ -309,7 +338,7 @@ async fn edit_page(
 ) -> AppResult<FormPage> {
     let mut conn = state.db.acquire().await?;
     let client = db::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
-    form_page(
+    let mut page = form_page(
         &state,
         &ctx,
         &mut conn,
@@ -317,7 +346,15 @@ async fn edit_page(
         format!("Edit {}", client.name),
         form_of(&client),
     )
-    .await
+    .await?;
+    keep_current(
+        &mut conn,
+        &mut page,
+        client.account_manager_id,
+        client.sem_specialist_id,
+    )
+    .await?;
+    Ok(page)
 }
 
 async fn update(
@@ -336,6 +373,13 @@ async fn update(
         Some(id),
         format!("Edit {}", before.name),
         form,
+    )
+    .await?;
+    keep_current(
+        &mut tx,
+        &mut page,
+        before.account_manager_id,
+        before.sem_specialist_id,
     )
     .await?;
     let input = match parse(&page) {

@@ -236,6 +236,8 @@ pub(super) struct PlannerPage {
     pub move_error: String,
     pub move_effective: String,
     pub move_resume: String,
+    /// Whether to offer "the date is right" (the date typed is far from today).
+    pub move_confirm: bool,
 }
 
 impl PlannerPage {
@@ -284,6 +286,10 @@ impl PlannerPage {
         } else {
             l.resume_date.map(|d| d.to_string()).unwrap_or_default()
         }
+    }
+
+    fn confirm_for(&self, l: &PlannerLine) -> bool {
+        self.move_for == Some(l.id) && self.move_confirm
     }
 
     fn error_for(&self, l: &PlannerLine) -> &str {
@@ -343,6 +349,7 @@ async fn render(state: &AppState, ctx: &Ctx, filters: Filters) -> AppResult<Plan
         move_error: String::new(),
         move_effective: String::new(),
         move_resume: String::new(),
+        move_confirm: false,
         filters,
         checked,
         specialists,
@@ -521,6 +528,8 @@ pub(super) struct MoveForm {
     effective_date: String,
     #[serde(default)]
     resume_date: String,
+    /// Ticked to keep a date far from today.
+    confirm_date: Option<String>,
 }
 
 /// The Ops Lead moves an entry's dates: the pause task's due date and the reminders move with
@@ -538,6 +547,24 @@ pub(super) async fn move_dates(
             "effective_date",
             "Give the new effective date (YYYY-MM-DD).",
         );
+    }
+    // A mistyped year is caught as on filing: a date far from today is asked about once.
+    let mut far = false;
+    if let Some(d) = effective {
+        use crate::change_requests::form::{FUTURE_DAYS, PAST_DAYS};
+        let days = (d - state.clock.today()).num_days();
+        if !(-PAST_DAYS..=FUTURE_DAYS).contains(&days) && form.confirm_date.is_none() {
+            far = true;
+            errors.add(
+                "effective_date",
+                format!(
+                    "{} is {} days {} today. If that is right, tick \"the date is right\" and move it again.",
+                    d.format("%B %-d, %Y"),
+                    days.abs(),
+                    if days < 0 { "before" } else { "after" }
+                ),
+            );
+        }
     }
     let resume = match form.resume_date.trim() {
         "" => None,
@@ -567,6 +594,7 @@ pub(super) async fn move_dates(
         };
         page.move_effective = form.effective_date;
         page.move_resume = form.resume_date;
+        page.move_confirm = far;
         return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
     let mut tx = state.db.begin().await?;

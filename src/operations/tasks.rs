@@ -625,7 +625,21 @@ pub(super) async fn tick_sem_task(
     Path(id): Path<i64>,
     Form(form): Form<TickForm>,
 ) -> AppResult<Response> {
-    let note = crate::web::text::note(&form.note, 2000);
+    let note = match crate::web::text::paragraph(&form.note, 2000) {
+        Ok(note) => note,
+        Err(problem) => {
+            let request_id: i64 =
+                sqlx::query_scalar("SELECT change_request_id FROM sem_tasks WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&state.db)
+                    .await?
+                    .ok_or(AppError::NotFound)?;
+            let mut page = crate::change_requests::show_page(&state, &ctx, request_id).await?;
+            page.sem_note_error = problem;
+            page.sem_note_text = form.note;
+            return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
     let mut tx = state.db.begin().await?;
     let request_id: i64 =
         sqlx::query_scalar("SELECT change_request_id FROM sem_tasks WHERE id = $1")

@@ -2,6 +2,7 @@
 //! signed-in user.
 
 use axum::extract::{Request, State};
+use axum::http::StatusCode;
 use axum::http::header::{self, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -70,12 +71,27 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
     }
     let mark = res.extensions().get::<ErrorMark>().cloned();
     let bare = !res.headers().contains_key(header::CONTENT_TYPE);
-    if mark.is_none() && !bare {
+    // A form or address the extractors could not read answers in plain text (the framework's
+    // words, such as "Failed to deserialize query string"): a page with a sentence instead.
+    let unreadable = matches!(
+        status,
+        StatusCode::BAD_REQUEST
+            | StatusCode::PAYLOAD_TOO_LARGE
+            | StatusCode::UNSUPPORTED_MEDIA_TYPE
+            | StatusCode::UNPROCESSABLE_ENTITY
+    ) && res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    if mark.is_none() && !bare && !unreadable {
         return res;
     }
     let mark = mark.unwrap_or(ErrorMark {
         detail: None,
-        message: None,
+        message: unreadable.then(|| {
+            "The desk could not read what was sent: a field or an address holds a value it does not expect. Go back, check what you typed and send it again.".to_string()
+        }),
     });
     if let Some(detail) = &mark.detail {
         if status.is_server_error() {

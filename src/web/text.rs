@@ -61,18 +61,6 @@ pub fn label(raw: &str, max: usize, missing: &str) -> Result<String, String> {
     within(&s, max)
 }
 
-/// An optional note typed beside a tick (where the desk has no room for a message): control
-/// characters other than line breaks and tabs dropped, trimmed, cut to `max` characters.
-pub fn note(raw: &str, max: usize) -> String {
-    raw.chars()
-        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
-        .collect::<String>()
-        .trim()
-        .chars()
-        .take(max)
-        .collect()
-}
-
 /// What a search box is searched for: control characters dropped, trimmed, at most 200
 /// characters. Nothing typed there can fail a search.
 pub fn search(raw: &str) -> String {
@@ -152,12 +140,6 @@ mod tests {
             label("abcd", 3, "Name it."),
             Err("At most 3 characters.".into())
         );
-    }
-
-    #[test]
-    fn a_note_drops_what_cannot_be_stored() {
-        assert_eq!(note(" done\u{0} \n ok ", 100), "done \n ok");
-        assert_eq!(note(&"x".repeat(300), 100).len(), 100);
     }
 
     #[test]

@@ -255,3 +255,175 @@ async fn a_line_break_in_a_client_name_cannot_add_a_header_to_an_email() {
         "{head}"
     );
 }
+
+/// Found trying the desk as a new user: a tick's note silently dropped control characters and
+/// saved; it is refused beside the note, with what was typed kept, and nothing is ticked.
+#[tokio::test]
+async fn a_control_character_in_a_ticks_note_is_refused_beside_the_note() {
+    let o = crate::operations::ops().await;
+    sqlx::query("UPDATE clients SET ad_products = '{google_ads}'")
+        .execute(&o.c.app.db)
+        .await
+        .unwrap();
+    let (id, task) = o.approved(o.c.client_id, &[("kind", "pause")]).await;
+    o.act(task, "forward", &[("sem_specialist", &o.sem.to_string())])
+        .await;
+    let sem_task: i64 = sqlx::query_scalar("SELECT id FROM sem_tasks WHERE change_request_id = $1")
+        .bind(id)
+        .fetch_one(&o.c.app.db)
+        .await
+        .unwrap();
+    let res =
+        o.c.post(
+            &o.sem_cookie,
+            &format!("/sem-tasks/{sem_task}/done"),
+            &[("note", "paused\u{1}all")],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("id=\"sem-note-error\""), "{page}");
+    assert!(page.contains("Remove the control character"), "{page}");
+    assert!(
+        page.contains("value=\"paused\u{1}all\""),
+        "what was typed is kept"
+    );
+    let done: bool = sqlx::query_scalar("SELECT done_at IS NOT NULL FROM sem_tasks WHERE id = $1")
+        .bind(sem_task)
+        .fetch_one(&o.c.app.db)
+        .await
+        .unwrap();
+    assert!(!done);
+
+    // A cancellation's checklist item, from its request page.
+    let (id, _) = o.approved(o.c.client_id, &[]).await;
+    let item: i64 = sqlx::query_scalar(
+        "SELECT id FROM checklist_items WHERE change_request_id = $1 AND owner_role = 'ops_lead'
+          ORDER BY position LIMIT 1",
+    )
+    .bind(id)
+    .fetch_one(&o.c.app.db)
+    .await
+    .unwrap();
+    let res =
+        o.c.post(
+            &o.ops_cookie,
+            &format!("/checklist/{item}/done"),
+            &[("note", "before\u{0}after")],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains(&format!("id=\"note-{item}-error\"")),
+        "{page}"
+    );
+    let done: bool =
+        sqlx::query_scalar("SELECT done_at IS NOT NULL FROM checklist_items WHERE id = $1")
+            .bind(item)
+            .fetch_one(&o.c.app.db)
+            .await
+            .unwrap();
+    assert!(!done);
+}
+
+/// Found trying the desk as a new user: the planner took a mistyped year without a word.
+#[tokio::test]
+async fn a_planner_date_far_from_today_is_asked_about_before_it_moves() {
+    let o = crate::operations::ops().await;
+    let (id, task) = o.approved(o.c.client_id, &[("kind", "pause")]).await;
+    o.act(task, "planner", &[]).await;
+    let entry: i64 =
+        sqlx::query_scalar("SELECT id FROM planner_entries WHERE change_request_id = $1")
+            .bind(id)
+            .fetch_one(&o.c.app.db)
+            .await
+            .unwrap();
+    let before: chrono::NaiveDate =
+        sqlx::query_scalar("SELECT effective_date FROM change_requests WHERE id = $1")
+            .bind(id)
+            .fetch_one(&o.c.app.db)
+            .await
+            .unwrap();
+    let res =
+        o.c.post(
+            &o.ops_cookie,
+            &format!("/planner/{entry}"),
+            &[
+                ("effective_date", "2020-01-01"),
+                ("resume_date", "2020-02-01"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("January 1, 2020 is"), "{page}");
+    assert!(
+        page.contains(&format!("id=\"move-confirm-{entry}\"")),
+        "{page}"
+    );
+    assert!(
+        page.contains("value=\"2020-01-01\""),
+        "what was typed is kept"
+    );
+    let now: chrono::NaiveDate =
+        sqlx::query_scalar("SELECT effective_date FROM change_requests WHERE id = $1")
+            .bind(id)
+            .fetch_one(&o.c.app.db)
+            .await
+            .unwrap();
+    assert_eq!(now, before, "nothing moved");
+    let res =
+        o.c.post(
+            &o.ops_cookie,
+            &format!("/planner/{entry}"),
+            &[
+                ("effective_date", "2020-01-01"),
+                ("resume_date", "2020-02-01"),
+                ("confirm_date", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let now: chrono::NaiveDate =
+        sqlx::query_scalar("SELECT effective_date FROM change_requests WHERE id = $1")
+            .bind(id)
+            .fetch_one(&o.c.app.db)
+            .await
+            .unwrap();
+    assert_eq!(now.to_string(), "2020-01-01", "confirmed, it moves");
+}
+
+/// Found trying the desk as a new user: an address or form the framework could not read
+/// answered in its own plain-text words.
+#[tokio::test]
+async fn an_unreadable_address_or_form_answers_with_a_page_and_a_sentence() {
+    let c = chain().await;
+    for path in ["/clients?page=abc", "/clients?page=99999999999999999999"] {
+        let res = client()
+            .get(c.app.url(path))
+            .header("cookie", &c.am_cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400, "{path}");
+        let ct = res.headers()["content-type"].to_str().unwrap().to_string();
+        assert!(ct.starts_with("text/html"), "{path}: {ct}");
+        let page = res.text().await.unwrap();
+        assert!(
+            page.contains("The desk could not read what was sent"),
+            "{page}"
+        );
+        assert!(!page.contains("deserialize"), "{page}");
+    }
+    let id = c.file(&[]).await;
+    let res = c
+        .post(&c.am_cookie, &format!("/requests/{id}"), &[("version", "")])
+        .await;
+    assert_eq!(res.status(), 422);
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains("The desk could not read what was sent"),
+        "{page}"
+    );
+}

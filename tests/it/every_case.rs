@@ -1370,3 +1370,94 @@ async fn sending_back_an_item_that_is_no_verification_is_refused_like_any_other_
     assert_eq!(res.status(), 303, "refused with a sentence, not a 404");
     assert_eq!(o.c.app.audit_count("checklist.sent_back").await, 0);
 }
+
+/// Found trying the desk as a new user: the client's form offered only people who can act, so
+/// saving a budget change silently dropped a disabled SEM specialist (and the work resting on
+/// them lost its way back to the admin's list).
+#[tokio::test]
+async fn saving_a_clients_form_keeps_a_specialist_who_cannot_act_until_someone_else_is_chosen() {
+    let o = ops().await;
+    let app = &o.c.app;
+    let admin = app.user("admin@agency.test", &[Role::Admin]).await;
+    let admin_cookie = app.session_cookie(admin).await;
+    o.c.post(
+        &admin_cookie,
+        &format!("/admin/users/{}/disable", o.sem),
+        &[],
+    )
+    .await;
+    let form =
+        o.c.page(&admin_cookie, &format!("/clients/{}/edit", o.c.client_id))
+            .await;
+    assert!(
+        form.contains("Test sem (cannot act now: choose someone else)"),
+        "{form}"
+    );
+    let (name, crm, am, version): (String, String, i64, i32) = sqlx::query_as(
+        "SELECT name, crm_account_id, account_manager_id, version FROM clients WHERE id = $1",
+    )
+    .bind(o.c.client_id)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    let res =
+        o.c.post(
+            &admin_cookie,
+            &format!("/clients/{}", o.c.client_id),
+            &[
+                ("name", name.as_str()),
+                ("crm_account_id", &crm),
+                ("account_manager_id", &am.to_string()),
+                ("sem_specialist_id", &o.sem.to_string()),
+                ("monthly_budget", "5000"),
+                ("status", "active"),
+                ("version", &version.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let sem: Option<i64> = one(
+        app,
+        "SELECT sem_specialist_id FROM clients WHERE id = $1",
+        o.c.client_id,
+    )
+    .await;
+    assert_eq!(sem, Some(o.sem), "kept until someone else is chosen");
+}
+
+/// Found trying the desk as a new user: handing a step to someone who may not decide it was
+/// accepted with a message that contradicted itself, and emailed the admins again.
+#[tokio::test]
+async fn handing_a_step_to_someone_who_may_not_decide_it_is_refused_and_changes_nothing() {
+    let c = chain().await;
+    let admin = c.app.user("admin@agency.test", &[Role::Admin]).await;
+    let admin_cookie = c.app.session_cookie(admin).await;
+    let id = c.file(&[]).await;
+    c.submit(&c.am_cookie, id).await;
+    let first = c.pending_step(id).await;
+    c.decide(&c.jeremy_cookie, first, "approve", "").await;
+    let second = c.pending_step(id).await;
+    let audit_before = c.app.audit_count("change_request.step_reassigned").await;
+    let res = c
+        .post(
+            &admin_cookie,
+            &format!("/admin/approval-steps/{second}/reassign"),
+            &[("approver", format!("user:{}", c.jeremy).as_str())],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let flash = flash_on(&c.app, &admin_cookie, "/admin/approvals").await;
+    assert!(flash.starts_with("Nothing changed"), "{flash}");
+    assert!(flash.contains("already decided another step"), "{flash}");
+    let approver: Option<i64> = one(
+        &c.app,
+        "SELECT approver_user_id FROM request_approvals WHERE id = $1",
+        second,
+    )
+    .await;
+    assert_ne!(approver, Some(c.jeremy));
+    assert_eq!(
+        c.app.audit_count("change_request.step_reassigned").await,
+        audit_before
+    );
+}
