@@ -192,18 +192,20 @@ pub(super) async fn add(
     .fetch_all(&mut *tx)
     .await?;
     // The chain as configured, and the chains already copied onto requests in flight that
-    // wait on this approver (an admin may have handed one of their steps to someone else).
+    // wait on this approver: who is named on their other steps (an admin may have handed one
+    // to someone else) and who decided them (perhaps standing in for someone).
     let mut steps: Vec<super::rules::ConfigStep> =
         chain.iter().map(super::db::ChainRow::to_config).collect();
     let in_flight: Vec<(i32, String, i64)> = sqlx::query_as(
-        "SELECT o.position, o.name, o.approver_user_id
+        "SELECT o.position, o.name, p.user_id
            FROM request_approvals s
            JOIN change_requests r ON r.id = s.change_request_id AND r.state = 'in_approval'
                                  AND r.approval_round = s.round
            JOIN request_approvals o ON o.change_request_id = s.change_request_id
                                    AND o.round = s.round AND o.id <> s.id
+           CROSS JOIN LATERAL (VALUES (o.approver_user_id), (o.decided_by)) AS p (user_id)
           WHERE s.approver_user_id = $1 AND s.state IN ('waiting', 'pending')
-            AND o.approver_user_id IS NOT NULL",
+            AND p.user_id IS NOT NULL",
     )
     .bind(ctx.user.id)
     .fetch_all(&mut *tx)

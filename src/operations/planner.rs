@@ -236,8 +236,10 @@ pub(super) struct PlannerPage {
     pub move_error: String,
     pub move_effective: String,
     pub move_resume: String,
-    /// Whether to offer "the date is right" (the date typed is far from today).
+    /// Whether to offer "the date is right" (the date typed is far from today), and whether it
+    /// was ticked.
     pub move_confirm: bool,
+    pub move_confirmed: bool,
 }
 
 impl PlannerPage {
@@ -350,6 +352,7 @@ async fn render(state: &AppState, ctx: &Ctx, filters: Filters) -> AppResult<Plan
         move_effective: String::new(),
         move_resume: String::new(),
         move_confirm: false,
+        move_confirmed: false,
         filters,
         checked,
         specialists,
@@ -553,8 +556,8 @@ pub(super) async fn move_dates(
     if let Some(d) = effective {
         use crate::change_requests::form::{FUTURE_DAYS, PAST_DAYS};
         let days = (d - state.clock.today()).num_days();
-        if !(-PAST_DAYS..=FUTURE_DAYS).contains(&days) && form.confirm_date.is_none() {
-            far = true;
+        far = !(-PAST_DAYS..=FUTURE_DAYS).contains(&days);
+        if far && form.confirm_date.is_none() {
             errors.add(
                 "effective_date",
                 format!(
@@ -595,6 +598,7 @@ pub(super) async fn move_dates(
         page.move_effective = form.effective_date;
         page.move_resume = form.resume_date;
         page.move_confirm = far;
+        page.move_confirmed = form.confirm_date.is_some();
         return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
     let mut tx = state.db.begin().await?;

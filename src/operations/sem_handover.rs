@@ -21,23 +21,41 @@ macro_rules! able {
     };
 }
 
-/// The requests with open SEM work resting on `user`.
-async fn resting_on(conn: &mut PgConnection, user: i64) -> sqlx::Result<Vec<i64>> {
-    sqlx::query_scalar(
-        "SELECT change_request_id FROM sem_tasks
-          WHERE assignee = $1 AND done_at IS NULL AND cancelled_at IS NULL
+/// The SEM work of a request and who holds each part: its open pause task, its open SEM
+/// items, its planner line (reminders) and whom its change task was forwarded to (an item
+/// undone later goes to them), for approved requests. `(request, holder)` pairs.
+macro_rules! held_by {
+    () => {
+        "SELECT t.change_request_id, t.assignee AS holder FROM sem_tasks t
+          WHERE t.done_at IS NULL AND t.cancelled_at IS NULL
          UNION
-         SELECT change_request_id FROM checklist_items
-          WHERE owner_role = 'sem_specialist' AND assignee = $1
-            AND done_at IS NULL AND cancelled_at IS NULL
-         ORDER BY 1",
-    )
+         SELECT i.change_request_id, i.assignee FROM checklist_items i
+          WHERE i.owner_role = 'sem_specialist' AND i.assignee IS NOT NULL
+            AND i.done_at IS NULL AND i.cancelled_at IS NULL
+         UNION
+         SELECT p.change_request_id, p.sem_specialist_id FROM planner_entries p
+          WHERE p.removed_at IS NULL AND p.sem_specialist_id IS NOT NULL
+         UNION
+         SELECT k.change_request_id, k.forwarded_to FROM change_tasks k
+          WHERE k.forwarded_to IS NOT NULL"
+    };
+}
+
+/// The approved requests with SEM work resting on `user`.
+async fn resting_on(conn: &mut PgConnection, user: i64) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar(concat!(
+        "SELECT DISTINCT w.change_request_id FROM (",
+        held_by!(),
+        ") w JOIN change_requests r ON r.id = w.change_request_id
+          WHERE w.holder = $1 AND r.state = 'approved'
+          ORDER BY 1"
+    ))
     .bind(user)
     .fetch_all(conn)
     .await
 }
 
-/// Hands the open SEM work of request `request_id` from `from` to `to`: the pause task, the
+/// Hands the SEM work of request `request_id` from `from` to `to`: the open pause task, the
 /// open SEM items, the planner line and the change task's record of whom it was forwarded to
 /// (so an item undone later goes to `to` as well). Records it and tells `to`. Returns whether
 /// anything was handed over.
@@ -73,10 +91,7 @@ pub async fn hand_over(
     .execute(&mut *conn)
     .await?
     .rows_affected();
-    if tasks + items == 0 {
-        return Ok(false);
-    }
-    sqlx::query(
+    let planner = sqlx::query(
         "UPDATE planner_entries SET sem_specialist_id = $3
           WHERE change_request_id = $1 AND sem_specialist_id = $2 AND removed_at IS NULL",
     )
@@ -84,15 +99,20 @@ pub async fn hand_over(
     .bind(from)
     .bind(to)
     .execute(&mut *conn)
-    .await?;
-    sqlx::query(
+    .await?
+    .rows_affected();
+    let forwarded = sqlx::query(
         "UPDATE change_tasks SET forwarded_to = $3 WHERE change_request_id = $1 AND forwarded_to = $2",
     )
     .bind(request_id)
     .bind(from)
     .bind(to)
     .execute(&mut *conn)
-    .await?;
+    .await?
+    .rows_affected();
+    if tasks + items + planner + forwarded == 0 {
+        return Ok(false);
+    }
     let names: Vec<(i64, String)> =
         sqlx::query_as("SELECT id, display_name FROM users WHERE id = ANY($1)")
             .bind([from, to])
@@ -146,9 +166,11 @@ pub async fn hand_over(
     Ok(true)
 }
 
-/// After `user` was disabled or lost a role: the SEM work resting on them goes to each
-/// client's specialist where that is someone else who can do it; the rest waits on the admin
-/// (see [`waiting_on_admin`]). Runs in the caller's transaction.
+/// After `user` was disabled, enabled or had their roles changed. If they can no longer do SEM
+/// work, what rests on them goes to each client's specialist where that is someone else who
+/// can; the rest waits on the admin (see [`waiting_on_admin`]). If they can, the clients they
+/// are specialist of take back work resting on someone who cannot act. Runs in the caller's
+/// transaction.
 pub async fn for_person(
     conn: &mut PgConnection,
     config: &Config,
@@ -164,6 +186,16 @@ pub async fn for_person(
     .fetch_one(&mut *conn)
     .await?;
     if able {
+        // Enabled again, or given the role back: the clients they are specialist of take back
+        // the work that went nowhere meanwhile (it rested on someone who cannot act).
+        let clients: Vec<i64> =
+            sqlx::query_scalar("SELECT id FROM clients WHERE sem_specialist_id = $1 ORDER BY id")
+                .bind(user)
+                .fetch_all(&mut *conn)
+                .await?;
+        for client in clients {
+            client_handed_over(conn, config, actor, client, None, Some(user)).await?;
+        }
         return Ok(());
     }
     for request_id in resting_on(conn, user).await? {
@@ -197,28 +229,30 @@ pub async fn client_handed_over(
     to: Option<i64>,
 ) -> anyhow::Result<()> {
     let Some(to) = to else { return Ok(()) };
-    if from == Some(to) {
+    let approved: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM change_requests WHERE client_id = $1 AND state = 'approved' ORDER BY id",
+    )
+    .bind(client_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    if approved.is_empty() {
         return Ok(());
     }
     let holders: Vec<(i64, i64)> = sqlx::query_as(concat!(
-        "SELECT DISTINCT w.change_request_id, w.assignee FROM (
-             SELECT t.change_request_id, t.assignee FROM sem_tasks t
-              WHERE t.done_at IS NULL AND t.cancelled_at IS NULL
-             UNION ALL
-             SELECT i.change_request_id, i.assignee FROM checklist_items i
-              WHERE i.owner_role = 'sem_specialist' AND i.assignee IS NOT NULL
-                AND i.done_at IS NULL AND i.cancelled_at IS NULL) w
+        "SELECT DISTINCT w.change_request_id, w.holder FROM (",
+        held_by!(),
+        ") w
            JOIN change_requests r ON r.id = w.change_request_id
-           JOIN users u ON u.id = w.assignee
-          WHERE r.client_id = $1 AND r.state = 'approved'
-            AND (w.assignee = $2 OR NOT (",
+           JOIN users u ON u.id = w.holder
+          WHERE w.change_request_id = ANY($1) AND r.state = 'approved' AND w.holder <> $3
+            AND (w.holder = $2 OR NOT (",
         able!(),
         "))
             AND EXISTS (SELECT 1 FROM users n WHERE n.id = $3 AND n.disabled_at IS NULL
                                                 AND 'sem_specialist' = ANY(n.roles))
           ORDER BY 1, 2"
     ))
-    .bind(client_id)
+    .bind(&approved)
     .bind(from)
     .bind(to)
     .fetch_all(&mut *conn)

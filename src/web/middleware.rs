@@ -89,7 +89,7 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
     }
     let mark = mark.unwrap_or(ErrorMark {
         detail: None,
-        message: unreadable.then(|| {
+        message: (unreadable && status != StatusCode::PAYLOAD_TOO_LARGE).then(|| {
             "The desk could not read what was sent: a field or an address holds a value it does not expect. Go back, check what you typed and send it again.".to_string()
         }),
     });

@@ -373,6 +373,24 @@ async fn a_planner_date_far_from_today_is_asked_about_before_it_moves() {
             .await
             .unwrap();
     assert_eq!(now, before, "nothing moved");
+    // Ticked, but the resume date is wrong: the tick stays ticked while the date is fixed.
+    let res =
+        o.c.post(
+            &o.ops_cookie,
+            &format!("/planner/{entry}"),
+            &[
+                ("effective_date", "2020-01-01"),
+                ("resume_date", "2019-01-01"),
+                ("confirm_date", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains(&format!("id=\"move-confirm-{entry}\" checked")),
+        "{page}"
+    );
     let res =
         o.c.post(
             &o.ops_cookie,

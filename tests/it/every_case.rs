@@ -1461,3 +1461,110 @@ async fn handing_a_step_to_someone_who_may_not_decide_it_is_refused_and_changes_
         audit_before
     );
 }
+
+/// Found by a second read: work that went nowhere (it rested on someone disabled while the
+/// client's own specialist was disabled too) comes back when the client's specialist does.
+#[tokio::test]
+async fn enabling_the_clients_specialist_again_takes_back_the_work_that_went_nowhere() {
+    let o = ops().await;
+    let app = &o.c.app;
+    let admin = app.user("admin@agency.test", &[Role::Admin]).await;
+    let admin_cookie = app.session_cookie(admin).await;
+    let sem2: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = 'sem2@agency.test'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE clients SET ad_products = '{google_ads}'")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let (id, task) = o.approved(o.c.client_id, &[]).await;
+    o.act(task, "planner", &[]).await;
+    o.act(task, "forward", &[("sem_specialist", &sem2.to_string())])
+        .await;
+    for user in [o.sem, sem2] {
+        o.c.post(&admin_cookie, &format!("/admin/users/{user}/disable"), &[])
+            .await;
+    }
+    assert_eq!(sem_work(app, id).await, [Some(sem2)]);
+    assert!(
+        o.c.page(&admin_cookie, "/")
+            .await
+            .contains("id=\"orphaned-requests\"")
+    );
+    o.c.post(
+        &admin_cookie,
+        &format!("/admin/users/{}/enable", o.sem),
+        &[],
+    )
+    .await;
+    assert_eq!(sem_work(app, id).await, [Some(o.sem)], "every copy");
+    let forwarded: Option<i64> = one(
+        app,
+        "SELECT forwarded_to FROM change_tasks WHERE change_request_id = $1",
+        id,
+    )
+    .await;
+    assert_eq!(forwarded, Some(o.sem));
+    assert!(
+        !o.c.page(&admin_cookie, "/")
+            .await
+            .contains("id=\"orphaned-requests\"")
+    );
+}
+
+/// Found by a second read: someone who decided a step of a request in flight (standing in for
+/// its approver, whose absence has since ended) cannot stand in for the approver of a later
+/// step of it.
+#[tokio::test]
+async fn naming_as_substitute_someone_who_decided_a_step_of_a_request_in_flight_is_refused() {
+    let c = chain().await;
+    let lee = c.app.user("lee@agency.test", &[Role::Approver]).await;
+    let lee_cookie = c.app.session_cookie(lee).await;
+    let today = Utc::now().date_naive().to_string();
+    let res = c
+        .post(
+            &c.jeremy_cookie,
+            "/substitutes",
+            &[
+                ("substitute", &lee.to_string()),
+                ("starts_on", &today),
+                ("ends_on", &today),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let id = c.file(&[]).await;
+    c.submit(&c.am_cookie, id).await;
+    let first = c.pending_step(id).await;
+    c.decide(&lee_cookie, first, "approve", "").await;
+    let decided: Option<i64> = one(
+        &c.app,
+        "SELECT decided_by FROM request_approvals WHERE id = $1",
+        first,
+    )
+    .await;
+    assert_eq!(decided, Some(lee), "Lee decided for Jeremy");
+    sqlx::query("UPDATE approval_substitutes SET ended_at = now()")
+        .execute(&c.app.db)
+        .await
+        .unwrap();
+    let res = c
+        .post(
+            &c.dustin_cookie,
+            "/substitutes",
+            &[
+                ("substitute", &lee.to_string()),
+                ("starts_on", &today),
+                ("ends_on", &today),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let n: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM approval_substitutes WHERE ended_at IS NULL")
+            .fetch_one(&c.app.db)
+            .await
+            .unwrap();
+    assert_eq!(n, 0, "nothing saved");
+}

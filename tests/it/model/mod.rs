@@ -473,7 +473,6 @@ async fn expected(w: &World, act: &Act) -> Option<bool> {
     );
     if acting && !w.person(act_who(act)).is_active() {
         // Disabled: signed out, they may do nothing.
-        w.request(0).await?;
         return Some(false);
     }
     match *act {
