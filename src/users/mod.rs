@@ -15,7 +15,7 @@ use serde_json::json;
 
 use crate::audit::{self, Actor};
 use crate::auth::password;
-use crate::auth::roles::Role;
+use crate::auth::roles::{Role, RoleSet};
 use crate::auth::session;
 use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::{AppError, AppResult};
@@ -242,6 +242,16 @@ async fn update(
             .add("roles", "You cannot take away your own administrator role.");
         return Ok(unprocessable(page));
     }
+    let losing: RoleSet = before
+        .role_set()
+        .iter()
+        .filter(|r| !details.roles.contains(*r))
+        .collect();
+    if let Some(role) = last_holder_of(&mut tx, id, losing).await? {
+        page.errors
+            .add("roles", last_holder_message(&before.display_name, role));
+        return Ok(unprocessable(page));
+    }
     let version = match db::update_details(&mut tx, id, form.version, &details).await? {
         Saved::EmailTaken => {
             page.errors
@@ -354,6 +364,50 @@ async fn set_password(
     .await
 }
 
+/// The roles whose work waits on any holder rather than on a named person (the Retention
+/// Team's calls, Accounting's processing, the Ops Lead's change tasks, the contractor's
+/// items): the desk never leaves one of them with nobody active, or that work would wait on
+/// nobody. (Work resting on a named person, an account manager's, a specialist's or an
+/// approver's, goes to the admin's desk when they leave.)
+const HELD_BY_SOMEONE: [Role; 4] = [
+    Role::Retention,
+    Role::Accounting,
+    Role::OpsLead,
+    Role::Contractor,
+];
+
+/// The first of `losing` (roles `user` is about to lose) that nobody else active holds.
+async fn last_holder_of(
+    conn: &mut sqlx::PgConnection,
+    user: i64,
+    losing: RoleSet,
+) -> sqlx::Result<Option<Role>> {
+    for role in HELD_BY_SOMEONE {
+        if !losing.contains(role) {
+            continue;
+        }
+        let others: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM users
+              WHERE id <> $1 AND disabled_at IS NULL AND $2 = ANY(roles)",
+        )
+        .bind(user)
+        .bind(role.key())
+        .fetch_one(&mut *conn)
+        .await?;
+        if others == 0 {
+            return Ok(Some(role));
+        }
+    }
+    Ok(None)
+}
+
+fn last_holder_message(name: &str, role: Role) -> String {
+    format!(
+        "{name} is the only one active in the role “{}”, whose work waits on whoever holds it: give the role to someone else first.",
+        role.label()
+    )
+}
+
 async fn disable(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -375,8 +429,18 @@ async fn set_disabled(state: AppState, ctx: Ctx, id: i64, disabled: bool) -> App
     let user = db::find_for_update(&mut tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
+    let last = if disabled && !user.is_disabled() {
+        last_holder_of(&mut tx, id, user.role_set()).await?
+    } else {
+        None
+    };
     let message = if disabled && user.id == ctx.user.id {
         "You cannot disable your own account.".to_string()
+    } else if let Some(role) = last {
+        format!(
+            "Nothing changed: {}",
+            last_holder_message(&user.display_name, role)
+        )
     } else if user.is_disabled() == disabled {
         // A double click or a stale tab: the state is already what was asked for.
         format!(

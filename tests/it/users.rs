@@ -305,6 +305,8 @@ async fn an_admin_cannot_lock_themselves_out() {
 async fn disabling_a_user_ends_their_sessions_at_once_and_a_second_click_changes_nothing() {
     let a = admin().await;
     let id = a.app.user("amy@agency.test", &[Role::Retention]).await;
+    // Someone else keeps the Retention Team's work reachable.
+    a.app.user("anglee@agency.test", &[Role::Retention]).await;
     let amy = a.app.session_cookie(id).await;
     let home = |cookie: String| {
         let url = a.app.url("/");
@@ -432,4 +434,50 @@ async fn the_user_list_is_searchable_and_paginated() {
         .await
         .unwrap();
     assert_eq!(missing.status(), 404);
+}
+
+/// The Retention Team's calls, Accounting's processing, the Ops Lead's change tasks and the
+/// contractor's items wait on whoever holds the role: the desk never leaves such a role with
+/// nobody active, neither by disabling its last holder nor by taking the role away.
+#[tokio::test]
+async fn the_last_active_holder_of_a_role_whose_work_waits_on_any_holder_is_kept() {
+    let a = admin().await;
+    let ops = a.app.user("ops@agency.test", &[Role::OpsLead]).await;
+    let res = a.post(&format!("/admin/users/{ops}/disable"), &[]).await;
+    assert_eq!(res.status(), 303);
+    let flash = crate::support::flash(&a.get(&format!("/admin/users/{ops}")).await);
+    assert!(flash.starts_with("Nothing changed"), "{flash}");
+    assert!(flash.contains("the only one active in the role"), "{flash}");
+    assert_eq!(a.app.audit_count("user.disabled").await, 0);
+
+    let version = a.version(ops).await.to_string();
+    let res = a
+        .post(
+            &format!("/admin/users/{ops}"),
+            &[
+                ("email", "ops@agency.test"),
+                ("display_name", "Ops"),
+                ("roles", "team_lead"),
+                ("version", &version),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("give the role to someone else first")
+    );
+    let roles: Vec<String> = sqlx::query_scalar("SELECT roles FROM users WHERE id = $1")
+        .bind(ops)
+        .fetch_one(&a.app.db)
+        .await
+        .unwrap();
+    assert_eq!(roles, ["ops_lead"], "nothing saved");
+
+    // With a second Ops Lead, the first may go.
+    a.app.user("ops2@agency.test", &[Role::OpsLead]).await;
+    a.post(&format!("/admin/users/{ops}/disable"), &[]).await;
+    assert_eq!(a.app.audit_count("user.disabled").await, 1);
 }

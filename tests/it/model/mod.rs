@@ -476,6 +476,7 @@ async fn expected(w: &World, act: &Act) -> Option<bool> {
         return Some(false);
     }
     match *act {
+        Act::Leave { who } => w.may_ask_to_disable(who).then(|| w.may_disable(who)),
         Act::Approve { who, slot } | Act::SendBack { who, slot } => {
             let r = w.request(slot).await?;
             let (_, _, deciders) = invariants::deciders(w, r).await?;
@@ -551,7 +552,8 @@ fn act_who(act: &Act) -> usize {
         | Act::SendBack { who, .. }
         | Act::Submit { who, .. }
         | Act::Withdraw { who, .. }
-        | Act::Record { who, .. } => who,
+        | Act::Record { who, .. }
+        | Act::Leave { who } => who,
         _ => 0,
     }
 }

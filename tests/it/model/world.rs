@@ -37,6 +37,14 @@ pub enum Outcome {
     Broken(String),
 }
 
+/// The roles whose work waits on any holder: the app refuses to leave one with nobody active.
+pub const HELD_BY_SOMEONE: [Role; 4] = [
+    Role::Retention,
+    Role::Accounting,
+    Role::OpsLead,
+    Role::Contractor,
+];
+
 /// Everyone, with their roles: every role held by someone, three people holding two.
 pub const CAST: &[(&str, &[Role])] = &[
     ("am1", &[Role::AccountManager]),
@@ -184,14 +192,33 @@ impl World {
         self.people.iter().any(|p| p.id == id && p.is_active())
     }
 
-    /// The admin disables person `who`, when each role they hold has another active holder
-    /// (the model keeps every role held, as a department does).
+    /// Whether the model asks the admin to disable person `who` at all: not the admin, not
+    /// someone disabled, and not the last active holder of a role whose work rests on named
+    /// people (the model keeps those held, as a department does). The last holder of a role
+    /// whose work waits on any holder is asked about: the app must refuse.
+    pub fn may_ask_to_disable(&self, who: usize) -> bool {
+        let p = self.person(who);
+        p.is_active()
+            && !p.roles.contains(&Role::Admin)
+            && !p
+                .roles
+                .iter()
+                .any(|r| !HELD_BY_SOMEONE.contains(r) && self.holders(*r).len() < 2)
+    }
+
+    /// Whether the design lets the admin disable `who`: someone else active holds each of their
+    /// roles whose work waits on any holder.
+    pub fn may_disable(&self, who: usize) -> bool {
+        let p = self.person(who);
+        !p.roles
+            .iter()
+            .any(|r| HELD_BY_SOMEONE.contains(r) && self.holders(*r).len() < 2)
+    }
+
+    /// The admin disables person `who` (see [`World::may_ask_to_disable`]).
     pub async fn disable(&self, who: usize) -> Outcome {
         let p = self.person(who);
-        if !p.is_active()
-            || p.roles.contains(&Role::Admin)
-            || p.roles.iter().any(|r| self.holders(*r).len() < 2)
-        {
+        if !self.may_ask_to_disable(who) {
             return Outcome::Skipped;
         }
         let outcome = self
