@@ -159,7 +159,7 @@ impl Config {
         };
         let reminder_days = match get("REMINDER_DAYS") {
             None => vec![7, 1, 0],
-            Some(v) => crate::operations::rules::parse_days(&v).ok_or_else(|| {
+            Some(v) => parse_days(&v).ok_or_else(|| {
                 err(
                     "REMINDER_DAYS",
                     format!("`{v}` is not a list of days before the effective date, like 7,1,0"),
@@ -393,9 +393,34 @@ fn minutes(
     Ok(Duration::from_secs(m * 60))
 }
 
+/// Parses a list of days like "7, 1, 0" (`REMINDER_DAYS`): each at most 90, largest first,
+/// each once.
+pub fn parse_days(s: &str) -> Option<Vec<u32>> {
+    let mut days = Vec::new();
+    for part in s.split(',') {
+        let d: u32 = part.trim().parse().ok()?;
+        if d > 90 {
+            return None;
+        }
+        days.push(d);
+    }
+    days.sort_unstable_by(|a, b| b.cmp(a));
+    days.dedup();
+    if days.is_empty() { None } else { Some(days) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reminder_days_parse_from_a_list() {
+        assert_eq!(parse_days("7,1,0"), Some(vec![7, 1, 0]));
+        assert_eq!(parse_days(" 1 , 7 ,7"), Some(vec![7, 1]));
+        assert_eq!(parse_days(""), None);
+        assert_eq!(parse_days("7,x"), None);
+        assert_eq!(parse_days("120"), None);
+    }
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)], demo: bool) -> Result<Config, ConfigError> {

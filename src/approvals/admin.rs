@@ -16,9 +16,9 @@ use super::db::{self, ChainRow};
 use super::rules::{self, Approver, Condition};
 use crate::audit::{self, Actor};
 use crate::auth::roles::Role;
-use crate::users::form::FieldErrors;
 use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::{AppError, AppResult};
+use crate::web::fields::FieldErrors;
 use crate::web::pages::Chrome;
 use crate::web::{Access, AppState};
 

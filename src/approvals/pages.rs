@@ -229,25 +229,13 @@ pub(super) async fn submit(
         .await?
         .ok_or(AppError::NotFound)?;
     if let Err(refusal) = rules::may_submit(who(&ctx), submit_facts(&r)) {
-        return done(
-            tx,
-            &ctx,
-            id,
-            &format!("Nothing was submitted. {}", refusal.0),
-        )
-        .await;
+        return done(tx, &ctx, id, &format!("Nothing was submitted. {refusal}")).await;
     }
     let chain = db::config_chain(&mut tx).await?;
     let planned = match rules::plan(&chain, r.credit_cents.is_some()) {
         Ok(p) => p,
         Err(refusal) => {
-            return done(
-                tx,
-                &ctx,
-                id,
-                &format!("Nothing was submitted. {}", refusal.0),
-            )
-            .await;
+            return done(tx, &ctx, id, &format!("Nothing was submitted. {refusal}")).await;
         }
     };
     let round = r.approval_round + 1;
@@ -321,7 +309,7 @@ fn no_longer(step: &StepRow, r: &RequestRow, refusal: Refusal) -> String {
                 r.state_label().to_lowercase()
             )
         }
-        _ => format!("Nothing changed. {}", refusal.0),
+        _ => format!("Nothing changed. {refusal}"),
     }
 }
 
@@ -753,7 +741,7 @@ pub(super) async fn process(
                 "Nothing changed: {by} already marked it processed at {}.",
                 crate::time::local(at)
             ),
-            _ => format!("Nothing changed. {}", refusal.0),
+            _ => format!("Nothing changed. {refusal}"),
         };
         return done(tx, &ctx, id, &message).await;
     }

@@ -181,7 +181,7 @@ pub struct SubmitFacts {
 /// only with its signed document; with Retention, only once the call is recorded.
 pub fn may_submit(who: Who, f: SubmitFacts) -> Result<(), Refusal> {
     match f.facts.state {
-        State::Draft | State::WithRetention | State::ChangesRequested => {}
+        s if s.is_editable() => {}
         State::InApproval => {
             return Err(Refusal("This request is already with the approvers."));
         }

@@ -13,11 +13,11 @@ use serde_json::json;
 
 use crate::audit::{self, Actor};
 use crate::auth::roles::Role;
-use crate::clients::db::PersonOption;
 use crate::notifications::{emails, outbox, recipients};
-use crate::users::form::FieldErrors;
+use crate::users::db::PersonOption;
 use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::AppResult;
+use crate::web::fields::FieldErrors;
 use crate::web::pages::Chrome;
 use crate::web::{Access, AppState};
 
@@ -90,7 +90,7 @@ async fn render(
     .bind(state.clock.today())
     .fetch_all(&mut *conn)
     .await?;
-    let people = crate::clients::db::people_with_role(&mut conn, Role::Approver.key())
+    let people = crate::users::db::people_with_role(&mut conn, Role::Approver.key())
         .await?
         .into_iter()
         .filter(|p| p.id != ctx.user.id)
@@ -159,7 +159,7 @@ pub(super) async fn add(
     Form(form): Form<SubstituteForm>,
 ) -> AppResult<Response> {
     let mut tx = state.db.begin().await?;
-    let people: Vec<i64> = crate::clients::db::people_with_role(&mut tx, Role::Approver.key())
+    let people: Vec<i64> = crate::users::db::people_with_role(&mut tx, Role::Approver.key())
         .await?
         .into_iter()
         .map(|p| p.id)

@@ -291,7 +291,7 @@ pub(super) async fn upload(
             tx,
             &ctx,
             &format!("/requests/{id}"),
-            &format!("Nothing was attached. {}", refusal.0),
+            &format!("Nothing was attached. {refusal}"),
         )
         .await;
     }

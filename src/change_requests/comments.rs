@@ -81,7 +81,7 @@ pub(super) async fn add(
             tx,
             &ctx,
             &format!("/requests/{id}"),
-            &format!("Nothing was saved. {}", refusal.0),
+            &format!("Nothing was saved. {refusal}"),
         )
         .await;
     }

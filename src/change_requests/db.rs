@@ -63,16 +63,25 @@ pub struct RequestRow {
 }
 
 impl RequestRow {
+    // The columns' CHECK lists hold exactly the enums' keys (a test compares them), so a value
+    // outside them is a defect to surface, never to read as an editable draft.
     pub fn kind(&self) -> Kind {
-        Kind::from_key(&self.kind).unwrap_or(Kind::Cancellation)
+        Kind::from_key(&self.kind)
+            .unwrap_or_else(|| panic!("request {}: unknown kind {:?}", self.id, self.kind))
     }
 
     pub fn state(&self) -> State {
-        State::from_key(&self.state).unwrap_or(State::Draft)
+        State::from_key(&self.state)
+            .unwrap_or_else(|| panic!("request {}: unknown state {:?}", self.id, self.state))
     }
 
     pub fn escalation(&self) -> Escalation {
-        Escalation::from_key(&self.escalation).unwrap_or(Escalation::None)
+        Escalation::from_key(&self.escalation).unwrap_or_else(|| {
+            panic!(
+                "request {}: unknown escalation {:?}",
+                self.id, self.escalation
+            )
+        })
     }
 
     pub fn facts(&self) -> Facts {

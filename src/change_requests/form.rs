@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::rules::{Escalation, Kind, may_escalate};
 use crate::money;
-use crate::users::form::FieldErrors;
+use crate::web::fields::FieldErrors;
 
 /// Dates further than this from today are probably typos and must be confirmed.
 pub const PAST_DAYS: i64 = 60;

@@ -17,12 +17,12 @@ use super::rules::{self, Escalation, Kind, State as RequestState, Who};
 use crate::audit::{self, Actor};
 use crate::auth::roles::Role;
 use crate::auth::session;
-use crate::clients::db::PersonOption;
 use crate::notifications::{emails, outbox, recipients};
-use crate::users::form::FieldErrors;
+use crate::users::db::PersonOption;
 use crate::web::AppState;
 use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::{AppError, AppResult};
+use crate::web::fields::FieldErrors;
 use crate::web::pages::{Chrome, Pager};
 
 fn who(ctx: &Ctx) -> Who {
@@ -75,8 +75,8 @@ struct Lists {
 async fn lists(conn: &mut PgConnection, keep_reason: Option<i64>) -> AppResult<Lists> {
     Ok(Lists {
         reasons: db::reasons(conn, keep_reason).await?,
-        team_leads: crate::clients::db::people_with_role(conn, Role::TeamLead.key()).await?,
-        department_managers: crate::clients::db::people_with_role(
+        team_leads: crate::users::db::people_with_role(conn, Role::TeamLead.key()).await?,
+        department_managers: crate::users::db::people_with_role(
             conn,
             Role::DepartmentManager.key(),
         )
@@ -831,7 +831,7 @@ pub(super) async fn update(
             tx,
             &ctx,
             &format!("/requests/{id}"),
-            &format!("Nothing was saved. {}", r.0),
+            &format!("Nothing was saved. {r}"),
         )
         .await;
     }

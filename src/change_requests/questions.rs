@@ -130,7 +130,7 @@ pub(super) async fn ask(
             tx,
             &ctx,
             &format!("/requests/{id}"),
-            &format!("Nothing was sent. {}", refusal.0),
+            &format!("Nothing was sent. {refusal}"),
         )
         .await;
     }
@@ -221,7 +221,7 @@ pub(super) async fn answer(
             tx,
             &ctx,
             &format!("/requests/{request_id}"),
-            &format!("Nothing was saved. {}", refusal.0),
+            &format!("Nothing was saved. {refusal}"),
         )
         .await;
     }

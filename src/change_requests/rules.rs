@@ -135,6 +135,15 @@ impl State {
         State::ALL.into_iter().find(|s| s.key() == key)
     }
 
+    /// Editable: a draft, with Retention, or sent back by an approver. Its terms may change,
+    /// documents may be attached, it may be submitted or withdrawn by its owner.
+    pub fn is_editable(self) -> bool {
+        matches!(
+            self,
+            State::Draft | State::WithRetention | State::ChangesRequested
+        )
+    }
+
     /// Open: not yet approved, withdrawn or completed. A client has at most one.
     pub fn is_open(self) -> bool {
         matches!(
@@ -166,6 +175,12 @@ pub struct Who {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Refusal(pub &'static str);
 
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
 /// Filing: an account manager, for one of their own clients.
 pub fn may_file(who: Who, client_account_manager: Option<i64>) -> Result<(), Refusal> {
     if !who.roles.contains(Role::AccountManager) {
@@ -192,10 +207,7 @@ pub fn may_escalate(kind: Kind, escalation: Escalation) -> Result<(), Refusal> {
 /// Editing: while a draft, with Retention or sent back by an approver, by its account manager,
 /// or by Retention once they are involved.
 pub fn may_edit(who: Who, facts: Facts) -> Result<(), Refusal> {
-    if !matches!(
-        facts.state,
-        State::Draft | State::WithRetention | State::ChangesRequested
-    ) {
+    if !facts.state.is_editable() {
         return Err(Refusal(
             "This request can no longer be edited: it is with the approvers or closed.",
         ));
@@ -221,10 +233,7 @@ pub fn may_withdraw(who: Who, facts: Facts) -> Result<(), Refusal> {
             ))
         };
     }
-    if !matches!(
-        facts.state,
-        State::Draft | State::WithRetention | State::ChangesRequested
-    ) {
+    if !facts.state.is_editable() {
         return Err(Refusal(
             "This request is closed; it can no longer be withdrawn.",
         ));
@@ -272,6 +281,35 @@ mod tests {
     use super::*;
 
     const FILER: i64 = 1;
+
+    /// From DESIGN.md: a request's terms change, documents are attached and it is submitted
+    /// or withdrawn by its owner while it is a draft, with Retention or sent back; it is open
+    /// until approved, completed or withdrawn.
+    #[test]
+    fn editable_and_open_states_follow_the_design_table() {
+        let table = [
+            (State::Draft, true, true),
+            (State::WithRetention, true, true),
+            (State::InApproval, false, true),
+            (State::ChangesRequested, true, true),
+            (State::Approved, false, false),
+            (State::Completed, false, false),
+            (State::Withdrawn, false, false),
+        ];
+        assert_eq!(table.len(), State::ALL.len());
+        for (state, editable, open) in table {
+            assert_eq!(state.is_editable(), editable, "{state:?} editable");
+            assert_eq!(state.is_open(), open, "{state:?} open");
+        }
+    }
+
+    #[test]
+    fn a_refusal_reads_as_its_words() {
+        assert_eq!(
+            format!("Nothing changed. {}", Refusal("It is closed.")),
+            "Nothing changed. It is closed."
+        );
+    }
 
     fn who(id: i64, roles: &[Role]) -> Who {
         Who {
@@ -865,10 +903,7 @@ pub fn may_attach(who: Who, facts: Facts, kind: Kind) -> Result<(), Refusal> {
     if kind != Kind::Addendum {
         return Err(Refusal("Signed documents are attached to addendums."));
     }
-    if !matches!(
-        facts.state,
-        State::Draft | State::WithRetention | State::ChangesRequested
-    ) {
+    if !facts.state.is_editable() {
         return Err(Refusal(
             "The request has been submitted; documents are attached before submitting.",
         ));

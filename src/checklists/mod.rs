@@ -398,7 +398,7 @@ async fn refuse(
     refusal: crate::change_requests::rules::Refusal,
 ) -> AppResult<Response> {
     if !ctx.user.roles.contains(Role::Contractor) {
-        return commit_and_go(tx, ctx, back, &format!("Nothing changed. {}", refusal.0)).await;
+        return commit_and_go(tx, ctx, back, &format!("Nothing changed. {refusal}")).await;
     }
     audit::record(
         &mut tx,

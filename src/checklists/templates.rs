@@ -13,9 +13,9 @@ use serde_json::json;
 use super::rules::Condition;
 use crate::audit::{self, Actor};
 use crate::auth::roles::Role;
-use crate::users::form::FieldErrors;
 use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::{AppError, AppResult};
+use crate::web::fields::FieldErrors;
 use crate::web::pages::Chrome;
 use crate::web::{Access, AppState};
 

@@ -206,28 +206,6 @@ pub async fn update(
     }
 }
 
-/// A person who can be chosen in a client form.
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct PersonOption {
-    pub id: i64,
-    pub display_name: String,
-}
-
-/// Active holders of `role`, by name.
-pub async fn people_with_role(
-    conn: &mut PgConnection,
-    role: &str,
-) -> sqlx::Result<Vec<PersonOption>> {
-    sqlx::query_as(
-        "SELECT id, display_name FROM users
-          WHERE $1 = ANY(roles) AND disabled_at IS NULL
-          ORDER BY lower(display_name), id",
-    )
-    .bind(role)
-    .fetch_all(conn)
-    .await
-}
-
 /// An ad product that can be chosen.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct ProductOption {

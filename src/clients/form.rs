@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use crate::money;
-use crate::users::form::FieldErrors;
+use crate::web::fields::FieldErrors;
 
 /// The statuses a client can have.
 pub const STATUSES: [(&str, &str); 4] = [

@@ -18,12 +18,13 @@ use sqlx::PgConnection;
 
 use crate::audit::{self, Actor};
 use crate::auth::roles::Role;
-use crate::users::form::FieldErrors;
+use crate::users::db::{PersonOption, people_with_role};
 use crate::web::ctx::{Ctx, commit_and_go, encode_component};
 use crate::web::error::{AppError, AppResult};
+use crate::web::fields::FieldErrors;
 use crate::web::pages::{Chrome, Pager};
 use crate::web::{Access, AppState, Routes};
-use db::{ClientRow, HistoryRow, PersonOption, ProductOption, Saved};
+use db::{ClientRow, HistoryRow, ProductOption, Saved};
 use form::ClientForm;
 
 /// Everyone at the agency; the outside contractor sees no client list.
@@ -193,8 +194,8 @@ async fn form_page(
         form,
         errors: FieldErrors::default(),
         conflict: None,
-        account_managers: db::people_with_role(conn, Role::AccountManager.key()).await?,
-        sem_specialists: db::people_with_role(conn, Role::SemSpecialist.key()).await?,
+        account_managers: people_with_role(conn, Role::AccountManager.key()).await?,
+        sem_specialists: people_with_role(conn, Role::SemSpecialist.key()).await?,
         products: db::products(conn).await?,
         statuses: form::STATUSES,
     })

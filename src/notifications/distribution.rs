@@ -9,10 +9,11 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::audit::{self, Actor};
-use crate::users::form::{Email, FieldErrors};
+use crate::users::form::Email;
 use crate::web::AppState;
 use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::AppResult;
+use crate::web::fields::FieldErrors;
 use crate::web::pages::Chrome;
 
 #[derive(Debug, sqlx::FromRow)]

@@ -15,11 +15,11 @@ use crate::audit::Actor;
 use crate::auth::roles::Role;
 use crate::auth::session;
 use crate::change_requests::rules::Kind;
-use crate::clients::db::PersonOption;
-use crate::users::form::FieldErrors;
+use crate::users::db::PersonOption;
 use crate::web::AppState;
 use crate::web::ctx::Ctx;
 use crate::web::error::{AppError, AppResult};
+use crate::web::fields::FieldErrors;
 use crate::web::pages::{Chrome, Pager};
 
 /// One line of the planner sheet.
@@ -342,7 +342,7 @@ async fn render(state: &AppState, ctx: &Ctx, filters: Filters) -> AppResult<Plan
     )
     .await?;
     let specialists =
-        crate::clients::db::people_with_role(&mut conn, Role::SemSpecialist.key()).await?;
+        crate::users::db::people_with_role(&mut conn, Role::SemSpecialist.key()).await?;
     Ok(PlannerPage {
         chrome: Chrome::new(state, ctx, "/planner"),
         lines: pager.trim(rows),

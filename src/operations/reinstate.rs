@@ -77,7 +77,7 @@ pub(super) async fn file(
             tx,
             &ctx,
             &format!("/requests/{id}"),
-            &format!("Nothing was filed. {}", refusal.0),
+            &format!("Nothing was filed. {refusal}"),
         )
         .await;
     }

@@ -231,21 +231,6 @@ pub fn reminder_times(
     out
 }
 
-/// Parses a list of days like "7, 1, 0".
-pub fn parse_days(s: &str) -> Option<Vec<u32>> {
-    let mut days = Vec::new();
-    for part in s.split(',') {
-        let d: u32 = part.trim().parse().ok()?;
-        if d > 90 {
-            return None;
-        }
-        days.push(d);
-    }
-    days.sort_unstable_by(|a, b| b.cmp(a));
-    days.dedup();
-    if days.is_empty() { None } else { Some(days) }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -705,15 +690,6 @@ mod tests {
             )
             .is_empty()
         );
-    }
-
-    #[test]
-    fn reminder_days_parse_from_a_list() {
-        assert_eq!(parse_days("7,1,0"), Some(vec![7, 1, 0]));
-        assert_eq!(parse_days(" 1 , 7 ,7"), Some(vec![7, 1]));
-        assert_eq!(parse_days(""), None);
-        assert_eq!(parse_days("7,x"), None);
-        assert_eq!(parse_days("120"), None);
     }
 
     #[test]

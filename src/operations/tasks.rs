@@ -19,12 +19,12 @@ use crate::audit::{self, Actor};
 use crate::auth::roles::Role;
 use crate::change_requests::db::{self as requests, RequestRow};
 use crate::change_requests::rules::{Kind, Who};
-use crate::clients::db::PersonOption;
 use crate::notifications::{emails, outbox, recipients};
-use crate::users::form::FieldErrors;
+use crate::users::db::PersonOption;
 use crate::web::AppState;
 use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::{AppError, AppResult};
+use crate::web::fields::FieldErrors;
 use crate::web::pages::Chrome;
 
 fn who(ctx: &Ctx) -> Who {
@@ -211,7 +211,7 @@ pub async fn task_page(state: &AppState, ctx: &Ctx, task_id: i64) -> AppResult<T
     let steps = crate::approvals::db::round(&mut conn, r.id, r.approval_round).await?;
     let sem_task = sem_task_for(&mut conn, r.id).await?;
     let specialists =
-        crate::clients::db::people_with_role(&mut conn, Role::SemSpecialist.key()).await?;
+        crate::users::db::people_with_role(&mut conn, Role::SemSpecialist.key()).await?;
     let client_status: String = sqlx::query_scalar("SELECT status FROM clients WHERE id = $1")
         .bind(r.client_id)
         .fetch_one(&mut *conn)
@@ -279,10 +279,10 @@ pub(super) async fn forward(
     let mut tx = state.db.begin().await?;
     let (t, r) = lock(&mut tx, id).await?;
     if let Err(refusal) = rules::may_forward(who(&ctx), t.facts(&r)) {
-        return done_with(tx, &ctx, id, &format!("Nothing changed. {}", refusal.0)).await;
+        return done_with(tx, &ctx, id, &format!("Nothing changed. {refusal}")).await;
     }
     let specialists =
-        crate::clients::db::people_with_role(&mut tx, Role::SemSpecialist.key()).await?;
+        crate::users::db::people_with_role(&mut tx, Role::SemSpecialist.key()).await?;
     let Some(specialist) = form
         .sem_specialist
         .trim()
@@ -437,7 +437,7 @@ pub(super) async fn add_to_planner(
     let mut tx = state.db.begin().await?;
     let (t, r) = lock(&mut tx, id).await?;
     if let Err(refusal) = rules::may_add_to_planner(who(&ctx), t.facts(&r)) {
-        return done_with(tx, &ctx, id, &format!("Nothing changed. {}", refusal.0)).await;
+        return done_with(tx, &ctx, id, &format!("Nothing changed. {refusal}")).await;
     }
     let entry: i64 = sqlx::query_scalar(
         "INSERT INTO planner_entries (change_request_id, client_id, kind, effective_date,
@@ -500,7 +500,7 @@ pub(super) async fn update_status(
     let mut tx = state.db.begin().await?;
     let (t, r) = lock(&mut tx, id).await?;
     if let Err(refusal) = rules::may_update_status(who(&ctx), t.facts(&r)) {
-        return done_with(tx, &ctx, id, &format!("Nothing changed. {}", refusal.0)).await;
+        return done_with(tx, &ctx, id, &format!("Nothing changed. {refusal}")).await;
     }
     // One date and one budget: the request's, not typed again here.
     let effective = r.effective_date;
@@ -587,7 +587,7 @@ pub(super) async fn mark_done(
     let mut tx = state.db.begin().await?;
     let (t, r) = lock(&mut tx, id).await?;
     if let Err(refusal) = rules::may_mark_done(who(&ctx), t.facts(&r)) {
-        return done_with(tx, &ctx, id, &format!("Nothing changed. {}", refusal.0)).await;
+        return done_with(tx, &ctx, id, &format!("Nothing changed. {refusal}")).await;
     }
     sqlx::query("UPDATE change_tasks SET done_by = $2, done_at = now() WHERE id = $1")
         .bind(id)
@@ -660,7 +660,7 @@ pub(super) async fn tick_sem_task(
         task.done_at.is_some(),
         task.cancelled_at.is_some(),
     ) {
-        return commit_and_go(tx, &ctx, &back, &format!("Nothing changed. {}", refusal.0)).await;
+        return commit_and_go(tx, &ctx, &back, &format!("Nothing changed. {refusal}")).await;
     }
     sqlx::query(
         "UPDATE sem_tasks SET done_at = now(), done_by = $2, note = NULLIF($3, '') WHERE id = $1",

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use crate::change_requests::db::RequestRow;
 use crate::change_requests::rules::Outcome;
 use crate::money;
-use crate::users::form::FieldErrors;
+use crate::web::fields::FieldErrors;
 
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct OutcomeForm {

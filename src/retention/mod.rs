@@ -101,7 +101,7 @@ async fn record(
             tx,
             &ctx,
             &format!("/requests/{id}"),
-            &format!("Nothing changed. {}", refusal.0),
+            &format!("Nothing changed. {refusal}"),
         )
         .await;
     }

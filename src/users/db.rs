@@ -160,3 +160,25 @@ pub async fn set_disabled(conn: &mut PgConnection, id: i64, disabled: bool) -> s
     .await?;
     Ok(())
 }
+
+/// A person who can be chosen in a form (an account manager, a specialist, an approver).
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct PersonOption {
+    pub id: i64,
+    pub display_name: String,
+}
+
+/// Active holders of `role`, by name.
+pub async fn people_with_role(
+    conn: &mut PgConnection,
+    role: &str,
+) -> sqlx::Result<Vec<PersonOption>> {
+    sqlx::query_as(
+        "SELECT id, display_name FROM users
+          WHERE $1 = ANY(roles) AND disabled_at IS NULL
+          ORDER BY lower(display_name), id",
+    )
+    .bind(role)
+    .fetch_all(conn)
+    .await
+}

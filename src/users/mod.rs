@@ -19,10 +19,11 @@ use crate::auth::roles::{Role, RoleSet};
 use crate::auth::session;
 use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::{AppError, AppResult};
+use crate::web::fields::FieldErrors;
 use crate::web::pages::{Chrome, Pager};
 use crate::web::{Access, AppState, Routes};
 use db::{Saved, UserRow};
-use form::{DetailsForm, FieldErrors};
+use form::DetailsForm;
 
 /// Who may manage users.
 pub const ACCESS: Access = Access::Roles(&[Role::Admin]);

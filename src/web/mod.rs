@@ -4,6 +4,7 @@
 pub mod ctx;
 pub mod drain;
 pub mod error;
+pub mod fields;
 pub mod middleware;
 pub mod outage;
 pub mod pages;
