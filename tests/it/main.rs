@@ -17,6 +17,7 @@ mod documents;
 mod environment;
 mod every_case;
 mod mail_admin;
+mod markup;
 mod migrations;
 mod model;
 mod notifications;
