@@ -644,6 +644,11 @@ pub(super) async fn send_back(
             to.push(address);
         }
     }
+    if to.is_empty() {
+        // Nobody who may fix it can be told (they were disabled meanwhile): the request waits
+        // on the admin's desk, and the admins are told instead.
+        to = recipients::holders_of(&mut tx, Role::Admin).await?;
+    }
     if !to.is_empty() {
         let mut facts = request_facts(&r);
         facts.push(("Sent back by", ctx.user.display_name.clone()));

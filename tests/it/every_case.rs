@@ -1568,3 +1568,42 @@ async fn naming_as_substitute_someone_who_decided_a_step_of_a_request_in_flight_
             .unwrap();
     assert_eq!(n, 0, "nothing saved");
 }
+
+/// Found by the long model run with people disabled (seeds 40832, 41901): a request sent back
+/// while everyone who may fix it was disabled told nobody; the admins are told.
+#[tokio::test]
+async fn a_send_back_nobody_who_may_fix_it_can_read_goes_to_the_admins() {
+    let c = chain().await;
+    let admin = c.app.user("admin@agency.test", &[Role::Admin]).await;
+    let admin_cookie = c.app.session_cookie(admin).await;
+    c.app.user("am2@agency.test", &[Role::AccountManager]).await;
+    let id = c.file(&[]).await;
+    c.submit(&c.am_cookie, id).await;
+    c.post(
+        &admin_cookie,
+        &format!("/admin/users/{}/disable", c.am),
+        &[],
+    )
+    .await;
+    let step = c.pending_step(id).await;
+    c.decide(
+        &c.jeremy_cookie,
+        step,
+        "send-back",
+        "The dates do not match",
+    )
+    .await;
+    assert_eq!(c.state(id).await, "changes_requested");
+    let to: Vec<Vec<String>> = sqlx::query_scalar(
+        "SELECT to_addrs FROM outbox_messages WHERE kind = 'change_request.sent_back'",
+    )
+    .fetch_all(&c.app.db)
+    .await
+    .unwrap();
+    assert_eq!(to, vec![vec!["admin@agency.test".to_string()]]);
+    assert!(
+        c.page(&admin_cookie, "/")
+            .await
+            .contains(&format!("/requests/{id}\""))
+    );
+}
