@@ -280,24 +280,7 @@ async fn update(
         .field("display_name", &before.display_name, &details.display_name)
         .field("roles", before.role_set().keys(), details.roles.keys());
     if before.role_set() != details.roles {
-        // A step that rested on a role they no longer hold must not wait on nobody.
-        crate::approvals::routing::recheck_for_person(
-            &mut tx,
-            &state.config,
-            &Actor::from_ctx(&ctx),
-            state.clock.today(),
-            id,
-            before.role_set(),
-        )
-        .await?;
-        // Their SEM work goes to each client's specialist, or waits on the admin.
-        crate::operations::sem_handover::for_person(
-            &mut tx,
-            &state.config,
-            &Actor::from_ctx(&ctx),
-            id,
-        )
-        .await?;
+        work_moves_on(&mut tx, &state, &ctx, id, before.role_set()).await?;
     }
     let message = if changes.is_empty() {
         "Nothing changed.".to_string()
@@ -363,6 +346,29 @@ async fn set_password(
         &format!("New password set for {}.", user.display_name),
     )
     .await
+}
+
+/// After `id` was disabled, enabled or had their roles changed (they held `roles` before):
+/// approval steps that rested on them are checked again, and their SEM work goes to each
+/// client's specialist or waits on the admin.
+async fn work_moves_on(
+    tx: &mut sqlx::PgConnection,
+    state: &AppState,
+    ctx: &Ctx,
+    id: i64,
+    roles: RoleSet,
+) -> anyhow::Result<()> {
+    let actor = Actor::from_ctx(ctx);
+    crate::approvals::routing::recheck_for_person(
+        tx,
+        &state.config,
+        &actor,
+        state.clock.today(),
+        id,
+        roles,
+    )
+    .await?;
+    crate::operations::sem_handover::for_person(tx, &state.config, &actor, id).await
 }
 
 /// The roles whose work waits on any holder rather than on a named person (the Retention
@@ -456,24 +462,7 @@ async fn set_disabled(state: AppState, ctx: Ctx, id: i64, disabled: bool) -> App
         } else {
             0
         };
-        // A step that rested on them must not wait on nobody.
-        crate::approvals::routing::recheck_for_person(
-            &mut tx,
-            &state.config,
-            &Actor::from_ctx(&ctx),
-            state.clock.today(),
-            id,
-            user.role_set(),
-        )
-        .await?;
-        // Their SEM work goes to each client's specialist, or waits on the admin.
-        crate::operations::sem_handover::for_person(
-            &mut tx,
-            &state.config,
-            &Actor::from_ctx(&ctx),
-            id,
-        )
-        .await?;
+        work_moves_on(&mut tx, &state, &ctx, id, user.role_set()).await?;
         audit::record(
             &mut tx,
             &Actor::from_ctx(&ctx),
