@@ -95,7 +95,7 @@ pub struct Stalled {
     pub client_name: String,
     pub step_name: String,
     pub approver_user_id: Option<i64>,
-    pub approver_role: Option<String>,
+    pub approver_role: Option<Role>,
     pub approver_name: Option<String>,
     pub reached_at: DateTime<Utc>,
     /// Why nobody could decide it when it was reached (flagged at once, not after the nudge
@@ -107,7 +107,7 @@ pub struct Stalled {
 
 impl Stalled {
     pub fn approver_label(&self) -> String {
-        match Approver::from_columns(self.approver_user_id, self.approver_role.as_deref()) {
+        match Approver::from_columns(self.approver_user_id, self.approver_role) {
             Approver::User(_) => self.approver_name.clone().unwrap_or_default(),
             Approver::Role(r) => format!("Any of {}", r.label()),
             Approver::Unassigned => "Nobody named".into(),
@@ -199,7 +199,7 @@ impl AdminPage {
                 "name" => s.name.clone(),
                 "position" => s.position.to_string(),
                 "approver" => approver_value(s.approver()),
-                "condition" => s.condition.clone(),
+                "condition" => s.condition.key().to_string(),
                 _ => String::new(),
             },
             Some(_) => self.typed(field),
@@ -331,7 +331,7 @@ pub(super) async fn add_step(
     .bind(&c.name)
     .bind(user)
     .bind(role)
-    .bind(c.condition.key())
+    .bind(c.condition)
     .fetch_one(&mut *tx)
     .await?;
     audit::record(
@@ -391,7 +391,7 @@ pub(super) async fn update_step(
     .bind(c.position)
     .bind(user)
     .bind(role)
-    .bind(c.condition.key())
+    .bind(c.condition)
     .execute(&mut *tx)
     .await?;
     let mut changes = audit::Changes::default();
@@ -403,7 +403,7 @@ pub(super) async fn update_step(
             approver_value(before.approver()),
             approver_value(c.approver),
         )
-        .field("condition", &before.condition, c.condition.key());
+        .field("condition", before.condition, c.condition.key());
     let message = if changes.is_empty() {
         "Nothing changed.".to_string()
     } else {
@@ -481,8 +481,8 @@ pub(super) async fn reassign(
         }
     };
     use super::rules::StepState;
-    if !matches!(step.state(), StepState::Pending | StepState::Waiting)
-        || r.state() != crate::change_requests::rules::State::InApproval
+    if !matches!(step.state, StepState::Pending | StepState::Waiting)
+        || r.state != crate::change_requests::rules::State::InApproval
     {
         return commit_and_go(
             tx,
@@ -511,7 +511,7 @@ pub(super) async fn reassign(
         .find(|o| o.value == approver_value(approver))
         .map(|o| o.label.clone())
         .unwrap_or_default();
-    if step.state() == StepState::Pending {
+    if step.state == StepState::Pending {
         // Handed to someone who may not decide it (they decided another step of this round,
         // filed or submitted it, the client is theirs, or nobody holding the role may): refused,
         // and nothing changes.
@@ -553,7 +553,7 @@ pub(super) async fn reassign(
         "“{}” on {} now goes to {to_label}.",
         step.name, r.client_name
     );
-    if step.state() == StepState::Pending
+    if step.state == StepState::Pending
         && let Some(note) =
             super::pages::turn_of(&mut tx, &state, &Actor::from_ctx(&ctx), &r, step_id).await?
     {

@@ -6,7 +6,10 @@ use sqlx::PgConnection;
 
 use super::rules::{Approver, Condition, ConfigStep, PlannedStep, StepState};
 use crate::auth::roles::{Role, RoleSet};
+use crate::change_requests::rules::Kind;
 use crate::notifications::recipients;
+
+crate::db::text_enum!(StepState, Condition);
 
 /// A step of the configured chain as stored.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -15,18 +18,14 @@ pub struct ChainRow {
     pub position: i32,
     pub name: String,
     pub approver_user_id: Option<i64>,
-    pub approver_role: Option<String>,
+    pub approver_role: Option<Role>,
     pub approver_name: Option<String>,
-    pub condition: String,
+    pub condition: Condition,
 }
 
 impl ChainRow {
     pub fn approver(&self) -> Approver {
-        Approver::from_columns(self.approver_user_id, self.approver_role.as_deref())
-    }
-
-    pub fn condition(&self) -> Condition {
-        Condition::from_key(&self.condition).unwrap_or(Condition::Always)
+        Approver::from_columns(self.approver_user_id, self.approver_role)
     }
 
     pub fn to_config(&self) -> ConfigStep {
@@ -34,7 +33,7 @@ impl ChainRow {
             position: self.position,
             name: self.name.clone(),
             approver: self.approver(),
-            condition: self.condition(),
+            condition: self.condition,
         }
     }
 }
@@ -92,7 +91,7 @@ pub async fn insert_round(
         .bind(&s.name)
         .bind(user)
         .bind(role)
-        .bind(s.state.key())
+        .bind(s.state)
         .fetch_one(&mut *conn)
         .await?;
         if let (StepState::Pending, Some(at)) = (s.state, reached) {
@@ -111,9 +110,9 @@ pub struct StepRow {
     pub position: i32,
     pub name: String,
     pub approver_user_id: Option<i64>,
-    pub approver_role: Option<String>,
+    pub approver_role: Option<Role>,
     pub approver_name: Option<String>,
-    pub state: String,
+    pub state: StepState,
     pub reached_at: Option<DateTime<Utc>>,
     pub decided_by: Option<i64>,
     pub decided_by_name: Option<String>,
@@ -127,21 +126,17 @@ pub struct StepRow {
 }
 
 impl StepRow {
-    pub fn state(&self) -> StepState {
-        StepState::from_key(&self.state).unwrap_or(StepState::Waiting)
-    }
-
     pub fn approver(&self) -> Approver {
-        Approver::from_columns(self.approver_user_id, self.approver_role.as_deref())
+        Approver::from_columns(self.approver_user_id, self.approver_role)
     }
 
     pub fn state_label(&self) -> &'static str {
-        self.state().label()
+        self.state.label()
     }
 
     /// Who decides, in words.
     pub fn approver_label(&self) -> String {
-        match (self.state(), self.approver()) {
+        match (self.state, self.approver()) {
             (StepState::NotRequired, _) => "Not required".into(),
             (_, Approver::User(_)) => self.approver_name.clone().unwrap_or_default(),
             (_, Approver::Role(r)) => format!("Any of {}", r.label()),
@@ -163,7 +158,7 @@ impl StepRow {
     }
 
     pub fn is_current(&self) -> bool {
-        self.state() == StepState::Pending
+        self.state == StepState::Pending
     }
 
     pub fn waiting(&self) -> String {
@@ -266,7 +261,7 @@ pub struct Waiting {
     pub step_id: i64,
     pub request_id: i64,
     pub client_name: String,
-    pub kind: String,
+    pub kind: Kind,
     pub step_name: String,
     pub credit_cents: Option<i64>,
     pub effective_date: NaiveDate,
@@ -276,9 +271,7 @@ pub struct Waiting {
 
 impl Waiting {
     pub fn kind_label(&self) -> &'static str {
-        crate::change_requests::rules::Kind::from_key(&self.kind)
-            .map(|k| k.label())
-            .unwrap_or("")
+        self.kind.label()
     }
 
     pub fn credit(&self) -> String {

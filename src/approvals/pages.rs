@@ -14,7 +14,7 @@ use super::rules::{self, AfterApproval, StepState, SubmitFacts};
 use crate::audit::{self, Actor};
 use crate::auth::roles::Role;
 use crate::change_requests::db::{self as requests, RequestRow};
-use crate::change_requests::rules::{Refusal, State as RequestState, Who, is_submitter};
+use crate::change_requests::rules::{Kind, Refusal, State as RequestState, Who, is_submitter};
 use crate::notifications::{emails, outbox, recipients};
 use crate::web::AppState;
 use crate::web::ctx::Ctx;
@@ -103,7 +103,7 @@ pub async fn panel(
         submit_blocked,
         decide,
         on_behalf_of,
-        may_process: rules::may_process(viewer, r.state(), r.processed_at.is_some()).is_ok(),
+        may_process: rules::may_process(viewer, r.state, r.processed_at.is_some()).is_ok(),
         ..Default::default()
     })
 }
@@ -111,7 +111,7 @@ pub async fn panel(
 fn submit_facts(r: &RequestRow) -> SubmitFacts {
     SubmitFacts {
         facts: r.facts(),
-        kind: r.kind(),
+        kind: r.kind,
         has_signed_document: r.attachment_count > 0,
         call_recorded: r.call_recorded,
     }
@@ -134,7 +134,7 @@ fn request_facts(r: &RequestRow) -> Vec<(&'static str, String)> {
         ("Request", r.kind_label().to_string()),
         ("Effective date", r.effective()),
     ];
-    if r.kind == "addendum" {
+    if r.kind == Kind::Addendum {
         facts.push((
             "Monthly budget",
             format!("{} → {}", r.current_budget(), r.new_budget()),
@@ -239,7 +239,7 @@ pub(super) async fn submit(
         }
     };
     let round = r.approval_round + 1;
-    requests::transition(&mut tx, id, r.state(), RequestState::InApproval).await?;
+    requests::transition(&mut tx, id, r.state, RequestState::InApproval).await?;
     sqlx::query(
         "UPDATE change_requests SET submitted_by = $2, submitted_at = now(), approval_round = $3
           WHERE id = $1",
@@ -291,11 +291,11 @@ pub(super) struct DecisionForm {
 
 /// Why a decision on `step` changed nothing, in the words of what happened.
 fn no_longer(step: &StepRow, r: &RequestRow, refusal: Refusal) -> String {
-    match step.state() {
+    match step.state {
         StepState::Approved | StepState::SentBack => format!(
             "Nothing changed: {} was already {} by {} at {}.",
             step.name,
-            if step.state() == StepState::Approved {
+            if step.state == StepState::Approved {
                 "approved"
             } else {
                 "sent back"
@@ -436,7 +436,7 @@ pub(super) async fn approve(
     )
     .await?;
     let steps = db::round(&mut tx, r.id, step.round).await?;
-    let states: Vec<StepState> = steps.iter().map(StepRow::state).collect();
+    let states: Vec<StepState> = steps.iter().map(|s| s.state).collect();
     let index = steps
         .iter()
         .position(|s| s.id == step_id)
@@ -740,7 +740,7 @@ pub(super) async fn process(
     let r = requests::lock(&mut tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    if let Err(refusal) = rules::may_process(who(&ctx), r.state(), r.processed_at.is_some()) {
+    if let Err(refusal) = rules::may_process(who(&ctx), r.state, r.processed_at.is_some()) {
         let message = match (&r.processed_by_name, r.processed_at) {
             (Some(by), Some(at)) => format!(
                 "Nothing changed: {by} already marked it processed at {}.",

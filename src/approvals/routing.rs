@@ -40,7 +40,7 @@ pub enum Reached {
 #[derive(sqlx::FromRow)]
 struct Candidate {
     id: i64,
-    roles: Vec<String>,
+    roles: Vec<Role>,
 }
 
 /// The people who may decide `step` of `r` on `day`, as the rules see each candidate: its
@@ -62,7 +62,7 @@ pub async fn deciders(
           ORDER BY u.id",
     )
     .bind(step.approver_user_id)
-    .bind(step.approver_role.as_deref())
+    .bind(step.approver_role)
     .bind(day)
     .fetch_all(&mut *conn)
     .await?;
@@ -72,7 +72,7 @@ pub async fn deciders(
         let subs = db::substituting_for(conn, c.id, day).await?;
         let who = Who {
             id: c.id,
-            roles: RoleSet::from_keys(&c.roles),
+            roles: c.roles.iter().copied().collect(),
         };
         if rules::may_decide(who, decide_facts(r, step, &round, c.id), &subs).is_ok() {
             out.push(c.id);
@@ -84,8 +84,8 @@ pub async fn deciders(
 /// The facts the rules look at for `viewer` deciding `step` of `round`.
 pub fn decide_facts(r: &RequestRow, step: &StepRow, round: &[StepRow], viewer: i64) -> DecideFacts {
     DecideFacts {
-        request_state: r.state(),
-        step_state: step.state(),
+        request_state: r.state,
+        step_state: step.state,
         approver: step.approver(),
         filed_by: r.filed_by,
         submitted_by: r.submitted_by,
@@ -113,7 +113,7 @@ pub async fn reach(
     let Some(step) = db::step(conn, step_id).await? else {
         anyhow::bail!("step {step_id} is gone");
     };
-    if r.state() != State::InApproval || step.state() != StepState::Pending {
+    if r.state != State::InApproval || step.state != StepState::Pending {
         return Ok(Reached::Decidable(Vec::new()));
     }
     let people = deciders(conn, &r, &step, day).await?;
@@ -148,7 +148,7 @@ pub async fn reach(
         moved.approver_user_id = Some(absent);
         moved.approver_role = None;
         let absent_is_able = {
-            let roles: Option<Vec<String>> =
+            let roles: Option<Vec<Role>> =
                 sqlx::query_scalar("SELECT roles FROM users WHERE id = $1 AND disabled_at IS NULL")
                     .bind(absent)
                     .fetch_optional(&mut *conn)
@@ -156,7 +156,7 @@ pub async fn reach(
             roles.is_some_and(|roles| {
                 let who = Who {
                     id: absent,
-                    roles: RoleSet::from_keys(&roles),
+                    roles: roles.into_iter().collect(),
                 };
                 rules::may_decide(who, decide_facts(&r, &moved, &round, absent), &[]).is_ok()
             })
@@ -323,7 +323,7 @@ pub async fn recheck_for_person(
         let holders: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM users WHERE $1 = ANY(roles) AND disabled_at IS NULL",
         )
-        .bind(role.key())
+        .bind(role)
         .fetch_one(&mut *conn)
         .await?;
         if holders == 0 {

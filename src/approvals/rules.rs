@@ -46,8 +46,8 @@ pub enum Approver {
 }
 
 impl Approver {
-    pub fn from_columns(user: Option<i64>, role: Option<&str>) -> Approver {
-        match (user, role.and_then(Role::from_key)) {
+    pub fn from_columns(user: Option<i64>, role: Option<Role>) -> Approver {
+        match (user, role) {
             (Some(u), _) => Approver::User(u),
             (None, Some(r)) => Approver::Role(r),
             (None, None) => Approver::Unassigned,

@@ -177,11 +177,12 @@ pub(super) async fn add(
     // named on another step of the chain would decide this approver's step and then be
     // refused their own, and the request would wait on nobody.
     let chain = super::db::chain_rows(&mut tx).await?;
-    let sub_roles: Vec<String> = sqlx::query_scalar("SELECT roles FROM users WHERE id = $1")
-        .bind(substitute)
-        .fetch_one(&mut *tx)
-        .await?;
-    let sub_roles = crate::auth::roles::RoleSet::from_keys(&sub_roles);
+    let sub_roles: Vec<crate::auth::roles::Role> =
+        sqlx::query_scalar("SELECT roles FROM users WHERE id = $1")
+            .bind(substitute)
+            .fetch_one(&mut *tx)
+            .await?;
+    let sub_roles: crate::auth::roles::RoleSet = sub_roles.into_iter().collect();
     let already_for: Vec<i64> = sqlx::query_scalar(
         "SELECT approver_id FROM approval_substitutes
           WHERE substitute_id = $1 AND ended_at IS NULL AND starts_on <= $3 AND ends_on >= $2",

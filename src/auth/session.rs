@@ -35,7 +35,7 @@ struct SessionRow {
     id: i64,
     email: String,
     display_name: String,
-    roles: Vec<String>,
+    roles: Vec<crate::auth::roles::Role>,
     flash: Option<String>,
     stale: bool,
 }
@@ -96,7 +96,7 @@ pub async fn load(
         id: row.id,
         email: row.email,
         display_name: row.display_name,
-        roles: RoleSet::from_keys(&row.roles),
+        roles: row.roles.into_iter().collect(),
         session_hash: hash,
         flash: row.flash,
     }))

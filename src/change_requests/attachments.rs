@@ -286,7 +286,7 @@ pub(super) async fn upload(
         id: ctx.user.id,
         roles: ctx.user.roles,
     };
-    if let Err(refusal) = rules::may_attach(who, r.facts(), r.kind()) {
+    if let Err(refusal) = rules::may_attach(who, r.facts(), r.kind) {
         return commit_and_go(
             tx,
             &ctx,

@@ -4,7 +4,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
 
 use super::form::Details;
-use super::rules::{Escalation, Facts, Kind, State};
+use super::rules::{CancelScope, Escalation, Facts, Kind, Outcome, State};
+
+crate::db::text_enum!(Kind, State, Escalation, CancelScope, Outcome);
 
 /// A request with the names it refers to, as pages show it.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -16,8 +18,8 @@ pub struct RequestRow {
     pub client_sem_specialist_id: Option<i64>,
     /// The client's monthly budget now.
     pub client_budget_cents: i64,
-    pub kind: String,
-    pub cancel_scope: Option<String>,
+    pub kind: Kind,
+    pub cancel_scope: Option<CancelScope>,
     pub effective_date: NaiveDate,
     pub resume_date: Option<NaiveDate>,
     pub current_budget_cents: Option<i64>,
@@ -28,13 +30,13 @@ pub struct RequestRow {
     pub product_notes: String,
     pub credit_cents: Option<i64>,
     pub credit_reason: Option<String>,
-    pub escalation: String,
+    pub escalation: Escalation,
     pub escalated_to: Option<i64>,
     pub escalated_to_name: Option<String>,
-    pub state: String,
+    pub state: State,
     pub filed_by: i64,
     pub filed_by_name: String,
-    pub original_kind: Option<String>,
+    pub original_kind: Option<Kind>,
     pub withdrawn_reason: Option<String>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
@@ -63,60 +65,32 @@ pub struct RequestRow {
 }
 
 impl RequestRow {
-    // The columns' CHECK lists hold exactly the enums' keys (a test compares them), so a value
-    // outside them is a defect to surface, never to read as an editable draft.
-    pub fn kind(&self) -> Kind {
-        Kind::from_key(&self.kind)
-            .unwrap_or_else(|| panic!("request {}: unknown kind {:?}", self.id, self.kind))
-    }
-
-    pub fn state(&self) -> State {
-        State::from_key(&self.state)
-            .unwrap_or_else(|| panic!("request {}: unknown state {:?}", self.id, self.state))
-    }
-
-    pub fn escalation(&self) -> Escalation {
-        Escalation::from_key(&self.escalation).unwrap_or_else(|| {
-            panic!(
-                "request {}: unknown escalation {:?}",
-                self.id, self.escalation
-            )
-        })
-    }
-
     pub fn facts(&self) -> Facts {
         Facts {
-            state: self.state(),
+            state: self.state,
             account_manager: self.client_account_manager_id,
             has_save_attempt: self.has_save_attempt,
         }
     }
 
     pub fn kind_label(&self) -> &'static str {
-        self.kind().label()
+        self.kind.label()
     }
 
     pub fn state_label(&self) -> &'static str {
-        self.state().label()
+        self.state.label()
     }
 
     pub fn original_kind_label(&self) -> Option<&'static str> {
-        self.original_kind
-            .as_deref()
-            .and_then(Kind::from_key)
-            .map(Kind::label)
+        self.original_kind.map(Kind::label)
     }
 
     pub fn scope_label(&self) -> &'static str {
-        match self.cancel_scope.as_deref() {
-            Some("leave_platform") => "Leaving the platform entirely",
-            Some("services_only") => "Digital marketing services only",
-            _ => "",
-        }
+        self.cancel_scope.map(CancelScope::label).unwrap_or("")
     }
 
     pub fn escalation_label(&self) -> String {
-        match (self.escalation(), &self.escalated_to_name) {
+        match (self.escalation, &self.escalated_to_name) {
             (Escalation::TeamLead, Some(n)) => format!("Team lead: {n}"),
             (Escalation::DepartmentManager, Some(n)) => format!("Department manager: {n}"),
             (e, _) => e.label().to_string(),
@@ -271,7 +245,7 @@ pub async fn insert(
          RETURNING id",
     )
     .bind(client_id)
-    .bind(d.kind.key())
+    .bind(d.kind)
     .bind(d.cancel_scope)
     .bind(d.effective_date)
     .bind(d.resume_date)
@@ -282,9 +256,9 @@ pub async fn insert(
     .bind(&d.product_notes)
     .bind(d.credit_cents)
     .bind(&d.credit_reason)
-    .bind(d.escalation.key())
+    .bind(d.escalation)
     .bind(d.escalated_to)
-    .bind(state.key())
+    .bind(state)
     .bind(filed_by)
     .fetch_one(conn)
     .await;
@@ -318,7 +292,7 @@ pub async fn update_details(
     )
     .bind(id)
     .bind(version)
-    .bind(d.kind.key())
+    .bind(d.kind)
     .bind(d.cancel_scope)
     .bind(d.effective_date)
     .bind(d.resume_date)
@@ -345,8 +319,8 @@ pub async fn transition(
           WHERE id = $1 AND state = $2",
     )
     .bind(id)
-    .bind(from.key())
-    .bind(to.key())
+    .bind(from)
+    .bind(to)
     .execute(conn)
     .await?
     .rows_affected()
@@ -358,8 +332,8 @@ pub async fn transition(
 pub struct QueueLine {
     pub id: i64,
     pub client_name: String,
-    pub kind: String,
-    pub state: String,
+    pub kind: Kind,
+    pub state: State,
     pub effective_date: NaiveDate,
     pub state_changed_at: DateTime<Utc>,
     /// Where the request stands within its state, when the queue knows better than the state.
@@ -368,11 +342,11 @@ pub struct QueueLine {
 
 impl QueueLine {
     pub fn kind_label(&self) -> &'static str {
-        Kind::from_key(&self.kind).map(Kind::label).unwrap_or("")
+        self.kind.label()
     }
 
     pub fn state_label(&self) -> &'static str {
-        State::from_key(&self.state).map(State::label).unwrap_or("")
+        self.state.label()
     }
 
     pub fn effective(&self) -> String {
@@ -521,7 +495,7 @@ pub async fn in_state(
         "r.state_changed_at, r.id",
         "LIMIT $2",
     ))
-    .bind(state.key())
+    .bind(state)
     .bind(limit)
     .fetch_all(conn)
     .await
@@ -571,7 +545,7 @@ pub async fn page(
         }
         Some(state) => {
             sqlx::query_as(queue_sql("r.state = $1", "r.id DESC", "LIMIT $2 OFFSET $3"))
-                .bind(state.key())
+                .bind(state)
                 .bind(limit)
                 .bind(offset)
                 .fetch_all(conn)

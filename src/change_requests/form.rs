@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use serde::Deserialize;
 
-use super::rules::{Escalation, Kind, may_escalate};
+use super::rules::{CancelScope, Escalation, Kind, may_escalate};
 use crate::money;
 use crate::web::fields::FieldErrors;
 
@@ -51,7 +51,7 @@ pub struct RequestForm {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Details {
     pub kind: Kind,
-    pub cancel_scope: Option<&'static str>,
+    pub cancel_scope: Option<CancelScope>,
     pub effective_date: NaiveDate,
     pub resume_date: Option<NaiveDate>,
     pub current_budget_cents: Option<i64>,
@@ -98,10 +98,9 @@ pub fn parse(form: &RequestForm, c: &Choices<'_>) -> Result<Details, FieldErrors
     if kind.is_none() {
         errors.add("kind", "Choose what the client wants.");
     }
-    let cancel_scope = match (kind, form.cancel_scope.trim()) {
-        (Some(Kind::Cancellation), "services_only") => Some("services_only"),
-        (Some(Kind::Cancellation), "leave_platform") => Some("leave_platform"),
-        (Some(Kind::Cancellation), _) => {
+    let cancel_scope = match (kind, CancelScope::from_key(form.cancel_scope.trim())) {
+        (Some(Kind::Cancellation), Some(scope)) => Some(scope),
+        (Some(Kind::Cancellation), None) => {
             errors.add(
                 "cancel_scope",
                 "Choose whether the client cancels services only or leaves the platform.",
@@ -316,7 +315,7 @@ mod tests {
     fn a_cancellation_escalated_to_retention_parses() {
         let d = parse(&cancellation(), &choices()).unwrap();
         assert_eq!(d.kind, Kind::Cancellation);
-        assert_eq!(d.cancel_scope, Some("leave_platform"));
+        assert_eq!(d.cancel_scope, Some(CancelScope::LeavePlatform));
         assert_eq!(d.escalation, Escalation::Retention);
         assert_eq!(
             d.effective_date,

@@ -13,7 +13,7 @@ use sqlx::PgConnection;
 
 use super::db::{self, Filed, QueueLine, ReasonOption, RequestRow};
 use super::form::{self, RequestForm};
-use super::rules::{self, Escalation, Kind, State as RequestState, Who};
+use super::rules::{self, CancelScope, Escalation, Kind, State as RequestState, Who};
 use crate::audit::{self, Actor};
 use crate::auth::roles::Role;
 use crate::auth::session;
@@ -562,18 +562,16 @@ impl ShowPage {
             .checklist
             .iter()
             .any(|v| v.verifies_id == Some(item.id) && v.done_at.is_some());
-        item.owner().is_some_and(|owner| {
-            crate::checklists::rules::may_undo(
-                self.viewer,
-                crate::checklists::rules::UndoFacts {
-                    owner,
-                    done_by: item.done_by,
-                    verification_done: verified,
-                    closed: self.r.state != "approved",
-                },
-            )
-            .is_ok()
-        })
+        crate::checklists::rules::may_undo(
+            self.viewer,
+            crate::checklists::rules::UndoFacts {
+                owner: item.owner_role,
+                done_by: item.done_by,
+                verification_done: verified,
+                closed: self.r.state != RequestState::Approved,
+            },
+        )
+        .is_ok()
     }
 
     fn may_send_back(&self, item: &crate::checklists::ItemRow) -> bool {
@@ -583,7 +581,7 @@ impl ShowPage {
                 item.assignee,
                 item.verified_item_done.unwrap_or(false),
                 item.done_at.is_some(),
-                self.r.state != "approved",
+                self.r.state != RequestState::Approved,
             )
             .is_ok()
     }
@@ -689,7 +687,7 @@ async fn page_with_history(
         sem_task,
         may_tick,
         approval,
-        may_attach: rules::may_attach(who(ctx), facts, r.kind()).is_ok(),
+        may_attach: rules::may_attach(who(ctx), facts, r.kind).is_ok(),
         attachments,
         attach_error: String::new(),
         may_comment: rules::may_comment(who(ctx), facts, r.escalated_to).is_ok(),
@@ -723,7 +721,8 @@ async fn page_with_history(
                 .unwrap_or_default(),
             outcome: save_attempt
                 .as_ref()
-                .and_then(|a| a.outcome.clone())
+                .and_then(|a| a.outcome)
+                .map(|o| o.key().to_string())
                 .unwrap_or_default(),
             notes: save_attempt
                 .as_ref()
@@ -741,7 +740,8 @@ async fn page_with_history(
                 .unwrap_or_default(),
             recorded: save_attempt
                 .as_ref()
-                .and_then(|a| a.outcome.clone())
+                .and_then(|a| a.outcome)
+                .map(|o| o.key().to_string())
                 .unwrap_or_default(),
         },
         outcome_errors: FieldErrors::default(),
@@ -772,8 +772,12 @@ pub(super) async fn show(
 
 fn form_of(r: &RequestRow) -> RequestForm {
     RequestForm {
-        kind: r.kind.clone(),
-        cancel_scope: r.cancel_scope.clone().unwrap_or_default(),
+        kind: r.kind.key().to_string(),
+        cancel_scope: r
+            .cancel_scope
+            .map(CancelScope::key)
+            .unwrap_or_default()
+            .to_string(),
         effective_date: r.effective_date.to_string(),
         resume_date: r.resume_date.map(|d| d.to_string()).unwrap_or_default(),
         current_budget: r
@@ -792,7 +796,7 @@ fn form_of(r: &RequestRow) -> RequestForm {
             .map(crate::money::cents_for_input)
             .unwrap_or_default(),
         credit_reason: r.credit_reason.clone().unwrap_or_default(),
-        escalation: r.escalation.clone(),
+        escalation: r.escalation.key().to_string(),
         escalated_to: r.escalated_to.map(|i| i.to_string()).unwrap_or_default(),
         confirm_date: None,
         version: r.version,
@@ -848,7 +852,7 @@ pub(super) async fn update(
     // The escalation was acted on when filed; editing keeps it.
     let details = match parse(
         &p,
-        Some((before.escalation(), before.escalated_to)),
+        Some((before.escalation, before.escalated_to)),
         state.clock.today(),
     ) {
         Ok(d) => d,
@@ -858,7 +862,7 @@ pub(super) async fn update(
         }
     };
     if details.kind == Kind::Addendum
-        && before.escalation() == Escalation::Retention
+        && before.escalation == Escalation::Retention
         && before.original_kind.is_none()
     {
         p.errors.add("kind", "A request escalated to Retention becomes an addendum through the retention outcome, not by editing.");
@@ -875,7 +879,7 @@ pub(super) async fn update(
                 );
             }
         };
-        fixed("kind", details.kind == before.kind());
+        fixed("kind", details.kind == before.kind);
         fixed(
             "effective_date",
             details.effective_date == before.effective_date,
@@ -889,15 +893,12 @@ pub(super) async fn update(
             "new_budget",
             details.new_budget_cents == before.new_budget_cents,
         );
-        fixed(
-            "cancel_scope",
-            details.cancel_scope == before.cancel_scope.as_deref(),
-        );
+        fixed("cancel_scope", details.cancel_scope == before.cancel_scope);
         if !p.errors.is_empty() {
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
         }
     }
-    if before.call_recorded && details.kind != before.kind() {
+    if before.call_recorded && details.kind != before.kind {
         p.errors.add(
             "kind",
             format!(
@@ -915,8 +916,8 @@ pub(super) async fn update(
     let after = db::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     let mut changes = audit::Changes::default();
     changes
-        .field("kind", &before.kind, &after.kind)
-        .field("cancel_scope", &before.cancel_scope, &after.cancel_scope)
+        .field("kind", before.kind, after.kind)
+        .field("cancel_scope", before.cancel_scope, after.cancel_scope)
         .field(
             "effective_date",
             before.effective_date,
@@ -1006,8 +1007,8 @@ pub(super) async fn withdraw(
             refusal.0
         ),
         Ok(()) => {
-            db::transition(&mut tx, id, r.state(), RequestState::Withdrawn).await?;
-            if r.state() == RequestState::InApproval {
+            db::transition(&mut tx, id, r.state, RequestState::Withdrawn).await?;
+            if r.state == RequestState::InApproval {
                 crate::approvals::withdrawn_in_approval(&mut tx, &state, &r, &reason).await?;
             }
             sqlx::query("UPDATE change_requests SET withdrawn_reason = $2 WHERE id = $1")

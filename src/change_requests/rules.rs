@@ -35,6 +35,36 @@ impl Kind {
     }
 }
 
+/// What a cancellation ends: the agency's digital marketing services only, or everything
+/// (the client leaves the platform, and the checklist takes it out of every tool).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CancelScope {
+    ServicesOnly,
+    LeavePlatform,
+}
+
+impl CancelScope {
+    pub const ALL: [CancelScope; 2] = [CancelScope::ServicesOnly, CancelScope::LeavePlatform];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            CancelScope::ServicesOnly => "services_only",
+            CancelScope::LeavePlatform => "leave_platform",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            CancelScope::ServicesOnly => "Digital marketing services only",
+            CancelScope::LeavePlatform => "Leaving the platform entirely",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<CancelScope> {
+        CancelScope::ALL.into_iter().find(|s| s.key() == key)
+    }
+}
+
 /// Where the account manager sends the request first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Escalation {
@@ -337,6 +367,9 @@ mod tests {
         for s in State::ALL {
             assert_eq!(State::from_key(s.key()), Some(s));
         }
+        for s in CancelScope::ALL {
+            assert_eq!(CancelScope::from_key(s.key()), Some(s));
+        }
         assert_eq!(Kind::from_key("refund"), None);
         assert_eq!(State::from_key("open"), None);
     }
@@ -349,6 +382,7 @@ mod tests {
             .into_iter()
             .chain(Escalation::ALL.map(Escalation::key))
             .chain(State::ALL.map(State::key))
+            .chain(CancelScope::ALL.map(CancelScope::key))
         {
             assert!(migration.contains(&format!("'{key}'")), "{key}");
         }

@@ -19,10 +19,12 @@ use crate::audit::{self, Actor};
 use crate::auth::roles::Role;
 use crate::auth::session;
 use crate::change_requests::db::RequestRow;
-use crate::change_requests::rules::Who;
+use crate::change_requests::rules::{CancelScope, Who};
 use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::{AppError, AppResult};
 use crate::web::{Access, AppState, Routes};
+
+crate::db::text_enum!(rules::Condition);
 
 /// Ticking items: their owners.
 pub const TICK: Access = Access::Roles(&[Role::OpsLead, Role::Contractor, Role::SemSpecialist]);
@@ -58,10 +60,10 @@ pub async fn create(
     r: &RequestRow,
     zone: chrono_tz::Tz,
 ) -> sqlx::Result<usize> {
-    if !rules::gets_checklist(r.kind()) || r.reverses_id.is_some() {
+    if !rules::gets_checklist(r.kind) || r.reverses_id.is_some() {
         return Ok(0);
     }
-    let rows: Vec<(i64, i32, String, String, String, i32)> = sqlx::query_as(
+    let rows: Vec<(i64, i32, String, Role, rules::Condition, i32)> = sqlx::query_as(
         "SELECT id, position, title, owner_role, condition, due_offset_days
            FROM checklist_templates WHERE retired_at IS NULL",
     )
@@ -69,16 +71,16 @@ pub async fn create(
     .await?;
     let templates: Vec<rules::Template> = rows
         .into_iter()
-        .filter_map(|(id, position, title, owner, condition, offset)| {
-            Some(rules::Template {
+        .map(
+            |(id, position, title, owner, condition, due_offset_days)| rules::Template {
                 id,
                 position,
                 title,
-                owner: Role::from_key(&owner)?,
-                condition: rules::Condition::from_key(&condition)?,
-                due_offset_days: offset,
-            })
-        })
+                owner,
+                condition,
+                due_offset_days,
+            },
+        )
         .collect();
     let products: Vec<String> = sqlx::query_scalar("SELECT ad_products FROM clients WHERE id = $1")
         .bind(r.client_id)
@@ -86,7 +88,7 @@ pub async fn create(
         .await?;
     let planned = rules::generate(
         &templates,
-        r.cancel_scope.as_deref() == Some("leave_platform"),
+        r.cancel_scope == Some(CancelScope::LeavePlatform),
         &products,
         r.effective_date,
     );
@@ -105,7 +107,7 @@ pub async fn create(
         .bind(p.template_id)
         .bind(position as i32)
         .bind(&p.title)
-        .bind(p.owner.key())
+        .bind(p.owner)
         .bind(assignee)
         .bind(p.due_on)
         .bind(p.verifies.map(|i| ids[i]))
@@ -123,7 +125,7 @@ pub async fn create(
 pub struct ItemRow {
     pub id: i64,
     pub title: String,
-    pub owner_role: String,
+    pub owner_role: Role,
     pub assignee: Option<i64>,
     pub assignee_name: Option<String>,
     pub due_on: NaiveDate,
@@ -137,15 +139,10 @@ pub struct ItemRow {
 }
 
 impl ItemRow {
-    pub fn owner(&self) -> Option<Role> {
-        Role::from_key(&self.owner_role)
-    }
-
     pub fn owner_label(&self) -> String {
-        match (self.owner(), &self.assignee_name) {
-            (Some(Role::SemSpecialist), Some(name)) => name.clone(),
-            (Some(role), _) => role.label().to_string(),
-            (None, _) => String::new(),
+        match (self.owner_role, &self.assignee_name) {
+            (Role::SemSpecialist, Some(name)) => name.clone(),
+            (role, _) => role.label().to_string(),
         }
     }
 
@@ -163,21 +160,20 @@ impl ItemRow {
         self.done_at.map(crate::time::local).unwrap_or_default()
     }
 
-    pub fn facts(&self) -> Option<rules::TickFacts> {
-        Some(rules::TickFacts {
-            owner: self.owner()?,
+    pub fn facts(&self) -> rules::TickFacts {
+        rules::TickFacts {
+            owner: self.owner_role,
             assignee: self.assignee,
             done: self.done_at.is_some(),
             cancelled: self.cancelled_at.is_some(),
             verified_item_done: self
                 .verifies_id
                 .map(|_| self.verified_item_done.unwrap_or(false)),
-        })
+        }
     }
 
     pub fn may_tick(&self, who: Who) -> bool {
-        self.facts()
-            .is_some_and(|f| rules::may_tick(who, f).is_ok())
+        rules::may_tick(who, self.facts()).is_ok()
     }
 }
 
@@ -272,7 +268,7 @@ pub async fn desk(
            LEFT JOIN checklist_items v ON v.id = q.verifies_id
           ORDER BY q.due_on, q.id"
     )))
-    .bind(role.key())
+    .bind(role)
     .bind(user)
     .bind(limit)
     .fetch_all(conn)
@@ -329,7 +325,7 @@ async fn tick(
     } else {
         format!("/requests/{request_id}")
     };
-    let facts = item.facts().ok_or(AppError::NotFound)?;
+    let facts = item.facts();
     if !who.roles.contains(facts.owner) {
         return refuse_foreign(tx, &ctx, id, "done").await;
     }
@@ -497,7 +493,7 @@ async fn load_locked(conn: &mut PgConnection, id: i64) -> AppResult<(i64, ItemRo
     .bind(id)
     .fetch_one(&mut *conn)
     .await?;
-    let closed = r.state() != crate::change_requests::rules::State::Approved;
+    let closed = r.state != crate::change_requests::rules::State::Approved;
     Ok((request_id, item, closed))
 }
 
@@ -510,7 +506,7 @@ async fn undo(
 ) -> AppResult<Response> {
     let mut tx = state.db.begin().await?;
     let (request_id, item, closed) = load_locked(&mut tx, id).await?;
-    let owner = item.owner().ok_or(AppError::NotFound)?;
+    let owner = item.owner_role;
     if !ctx.user.roles.contains(owner) {
         return refuse_foreign(tx, &ctx, id, "undo").await;
     }

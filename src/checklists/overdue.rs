@@ -51,7 +51,7 @@ struct Open {
     request_id: i64,
     client_name: String,
     title: String,
-    owner_role: String,
+    owner_role: Role,
     assignee: Option<i64>,
     due_on: NaiveDate,
     open: bool,
@@ -85,7 +85,7 @@ impl OverdueHandler {
             schedule(conn, item, &series, n + 1, at).await?;
             return Ok(());
         }
-        let owner = Role::from_key(&found.owner_role).unwrap_or(Role::OpsLead);
+        let owner = found.owner_role;
         let to = match (owner, found.assignee) {
             (Role::SemSpecialist, Some(user)) => {
                 recipients::user(conn, user).await?.into_iter().collect()

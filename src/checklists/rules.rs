@@ -18,6 +18,14 @@ pub enum Condition {
 impl Condition {
     pub const PRODUCTS: [&'static str; 4] = ["google_ads", "microsoft_ads", "facebook", "fluency"];
 
+    pub fn key(self) -> &'static str {
+        match self {
+            Condition::Always => "always",
+            Condition::LeavePlatform => "leave_platform",
+            Condition::Product(p) => p,
+        }
+    }
+
     pub fn from_key(key: &str) -> Option<Condition> {
         match key {
             "always" => Some(Condition::Always),

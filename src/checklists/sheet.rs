@@ -10,6 +10,7 @@ use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
 use sqlx::PgConnection;
 
+use crate::change_requests::rules::{CancelScope, State as RequestState};
 use crate::operations::planner::spreadsheet_safe;
 use crate::web::AppState;
 use crate::web::ctx::Ctx;
@@ -22,9 +23,9 @@ pub struct SheetLine {
     pub client_id: i64,
     pub client_name: String,
     pub crm_account_id: String,
-    pub cancel_scope: Option<String>,
+    pub cancel_scope: Option<CancelScope>,
     pub effective_date: NaiveDate,
-    pub state: String,
+    pub state: RequestState,
     pub done: i64,
     pub total: i64,
     pub overdue: i64,
@@ -33,8 +34,8 @@ pub struct SheetLine {
 
 impl SheetLine {
     pub fn scope(&self) -> &'static str {
-        match self.cancel_scope.as_deref() {
-            Some("leave_platform") => "Leaving the platform",
+        match self.cancel_scope {
+            Some(CancelScope::LeavePlatform) => "Leaving the platform",
             _ => "Digital marketing only",
         }
     }
@@ -42,9 +43,7 @@ impl SheetLine {
         self.effective_date.format("%b %-d, %Y").to_string()
     }
     pub fn state_label(&self) -> &'static str {
-        crate::change_requests::rules::State::from_key(&self.state)
-            .map(|s| s.label())
-            .unwrap_or("")
+        self.state.label()
     }
     pub fn last_done(&self) -> String {
         self.last_done_at

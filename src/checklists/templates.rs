@@ -41,8 +41,8 @@ pub struct TemplateRow {
     pub id: i64,
     pub position: i32,
     pub title: String,
-    pub owner_role: String,
-    pub condition: String,
+    pub owner_role: Role,
+    pub condition: Condition,
     pub due_offset_days: i32,
 }
 
@@ -61,7 +61,7 @@ pub struct TemplateForm {
 }
 
 /// Checked values: (position, title, owner, condition, offset).
-pub fn check(f: &TemplateForm) -> Result<(i32, String, String, String, i32), FieldErrors> {
+pub fn check(f: &TemplateForm) -> Result<(i32, String, Role, Condition, i32), FieldErrors> {
     let mut e = FieldErrors::default();
     let title =
         crate::web::text::label(&f.title, 200, "Say what is to be done.").unwrap_or_else(|m| {
@@ -77,11 +77,14 @@ pub fn check(f: &TemplateForm) -> Result<(i32, String, String, String, i32), Fie
     if position.is_none() {
         e.add("position", "A whole number from 0 to 9999.");
     }
-    let owner = OWNERS.iter().find(|(k, _)| *k == f.owner_role.trim());
+    let owner = OWNERS
+        .iter()
+        .find(|(k, _)| *k == f.owner_role.trim())
+        .and_then(|(k, _)| Role::from_key(k));
     if owner.is_none() {
         e.add("owner_role", "Choose who does it.");
     }
-    let condition = Condition::from_key(f.condition.trim()).map(|_| f.condition.trim().to_string());
+    let condition = Condition::from_key(f.condition.trim());
     if condition.is_none() {
         e.add("condition", "Choose when it applies.");
     }
@@ -96,7 +99,7 @@ pub fn check(f: &TemplateForm) -> Result<(i32, String, String, String, i32), Fie
         );
     }
     match (position, owner, condition, offset, e.is_empty()) {
-        (Some(p), Some((o, _)), Some(c), Some(d), true) => Ok((p, title, o.to_string(), c, d)),
+        (Some(p), Some(o), Some(c), Some(d), true) => Ok((p, title, o, c, d)),
         _ => Err(e),
     }
 }
@@ -119,8 +122,8 @@ impl TemplatesPage {
             Some(r) if self.editing != Some(r.id) => match field {
                 "position" => r.position.to_string(),
                 "title" => r.title.clone(),
-                "owner_role" => r.owner_role.clone(),
-                "condition" => r.condition.clone(),
+                "owner_role" => r.owner_role.key().to_string(),
+                "condition" => r.condition.key().to_string(),
                 "due_offset_days" => r.due_offset_days.to_string(),
                 _ => String::new(),
             },
@@ -199,8 +202,8 @@ pub(super) async fn add(
     )
     .bind(position)
     .bind(&title)
-    .bind(&owner)
-    .bind(&condition)
+    .bind(owner)
+    .bind(condition)
     .bind(offset)
     .fetch_one(&mut *tx)
     .await?;
@@ -252,8 +255,8 @@ pub(super) async fn update(
     .bind(id)
     .bind(position)
     .bind(&title)
-    .bind(&owner)
-    .bind(&condition)
+    .bind(owner)
+    .bind(condition)
     .bind(offset)
     .execute(&mut *tx)
     .await?;
@@ -261,8 +264,8 @@ pub(super) async fn update(
     changes
         .field("position", before.position, position)
         .field("title", &before.title, &title)
-        .field("owner_role", &before.owner_role, &owner)
-        .field("condition", &before.condition, &condition)
+        .field("owner_role", before.owner_role, owner)
+        .field("condition", before.condition, condition)
         .field("due_offset_days", before.due_offset_days, offset);
     let message = if changes.is_empty() {
         "Nothing changed."
@@ -343,8 +346,8 @@ mod tests {
             Ok((
                 15,
                 "Remove from Slack".into(),
-                "contractor".into(),
-                "always".into(),
+                Role::Contractor,
+                Condition::Always,
                 0
             ))
         );

@@ -139,7 +139,7 @@ async fn plan(conn: &mut PgConnection, content: &str) -> AppResult<Vec<Planned>>
         sqlx::query_as::<_, (String, i64)>(
             "SELECT lower(email), id FROM users WHERE $1 = ANY(roles) AND disabled_at IS NULL",
         )
-        .bind(role.key())
+        .bind(role)
     };
     let account_managers: HashMap<String, i64> = people(Role::AccountManager)
         .fetch_all(&mut *conn)

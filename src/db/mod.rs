@@ -1,6 +1,9 @@
 //! The database: where it is (configured or private), the pool, and the migrations.
 
 pub mod embedded;
+mod text_enum;
+
+pub(crate) use text_enum::text_enum;
 
 use std::time::Duration;
 

@@ -83,6 +83,10 @@ pub struct ClientLine {
 }
 
 impl ClientLine {
+    pub fn status_label(&self) -> &'static str {
+        crate::clients::form::status_label(&self.status)
+    }
+
     pub fn budget(&self) -> String {
         crate::money::format_cents(self.monthly_budget_cents)
     }

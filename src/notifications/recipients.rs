@@ -22,7 +22,7 @@ pub async fn holders_of(conn: &mut PgConnection, role: Role) -> sqlx::Result<Vec
     sqlx::query_scalar(
         "SELECT email FROM users WHERE $1 = ANY(roles) AND disabled_at IS NULL ORDER BY lower(email)",
     )
-    .bind(role.key())
+    .bind(role)
     .fetch_all(conn)
     .await
 }

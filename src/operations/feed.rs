@@ -24,7 +24,7 @@ pub struct FeedEvent {
     pub entry_id: i64,
     pub request_id: i64,
     pub client_name: String,
-    pub kind: String,
+    pub kind: Kind,
     pub effective_date: NaiveDate,
     pub resume_date: Option<NaiveDate>,
     pub sem_name: Option<String>,
@@ -79,7 +79,7 @@ pub fn calendar(events: &[FeedEvent], host: &str, base_url: &str, now: DateTime<
         out.push_str(&fold(line));
     }
     for e in events {
-        let kind = Kind::from_key(&e.kind).map(Kind::label).unwrap_or("Change");
+        let kind = e.kind.label();
         let mut description = format!("{kind} of {} takes effect.", e.client_name);
         if let Some(r) = e.resume_date {
             description.push_str(&format!("\nResumes {}.", r.format("%b %-d, %Y")));
@@ -123,7 +123,7 @@ pub(super) async fn serve(
     Path(token): Path<String>,
 ) -> AppResult<Response> {
     let token = token.strip_suffix(".ics").unwrap_or(&token);
-    let owner: Option<(i64, Vec<String>)> = sqlx::query_as(
+    let owner: Option<(i64, Vec<crate::auth::roles::Role>)> = sqlx::query_as(
         "SELECT u.id, u.roles FROM calendar_feeds f JOIN users u ON u.id = f.user_id
           WHERE f.token_hash = $1 AND f.revoked_at IS NULL AND u.disabled_at IS NULL",
     )
@@ -131,7 +131,7 @@ pub(super) async fn serve(
     .fetch_optional(&state.db)
     .await?;
     let (user, roles) = owner.ok_or(AppError::NotFound)?;
-    let all = sees_all(RoleSet::from_keys(&roles));
+    let all = sees_all(roles.into_iter().collect());
     let events: Vec<FeedEvent> = sqlx::query_as(
         "SELECT p.id AS entry_id, p.change_request_id AS request_id, c.name AS client_name,
                 p.kind, p.effective_date, p.resume_date, s.display_name AS sem_name
@@ -288,7 +288,7 @@ mod tests {
             entry_id: 3,
             request_id: 9,
             client_name: "Bayou Boats, Marine; & Co".into(),
-            kind: "pause".into(),
+            kind: Kind::Pause,
             effective_date: NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
             resume_date: NaiveDate::from_ymd_opt(2027, 3, 1),
             sem_name: Some("Sam".into()),

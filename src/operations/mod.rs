@@ -19,6 +19,8 @@ use crate::change_requests::db as requests;
 use crate::change_requests::rules::State;
 use crate::web::{Access, Routes};
 
+crate::db::text_enum!(rules::Status);
+
 /// The change task's actions.
 pub const OPS: Access = Access::Roles(&[Role::OpsLead]);
 /// Ticking a pause task.
@@ -61,9 +63,9 @@ pub async fn complete_if_ready(
     .fetch_one(&mut *conn)
     .await?;
     let facts = rules::CompletionFacts {
-        kind: r.kind(),
+        kind: r.kind,
         reversal: r.reverses_id.is_some(),
-        state: r.state(),
+        state: r.state,
         processed: r.processed_at.is_some(),
         task_done,
         sem_task_done: sem_done,

@@ -14,7 +14,7 @@ use sqlx::PgConnection;
 use crate::audit::Actor;
 use crate::auth::roles::Role;
 use crate::auth::session;
-use crate::change_requests::rules::Kind;
+use crate::change_requests::rules::{Kind, State as RequestState};
 use crate::users::db::PersonOption;
 use crate::web::AppState;
 use crate::web::ctx::Ctx;
@@ -29,13 +29,13 @@ pub struct PlannerLine {
     pub request_id: i64,
     pub client_id: i64,
     pub client_name: String,
-    pub kind: String,
+    pub kind: Kind,
     pub effective_date: NaiveDate,
     pub resume_date: Option<NaiveDate>,
     pub sem_name: Option<String>,
     pub am_name: Option<String>,
     pub ads_paused: bool,
-    pub request_state: String,
+    pub request_state: RequestState,
     /// Offboarding checklist items done, and in all (none for a pause).
     pub checklist_done: i64,
     pub checklist_total: i64,
@@ -43,7 +43,7 @@ pub struct PlannerLine {
 
 impl PlannerLine {
     pub fn kind_label(&self) -> &'static str {
-        Kind::from_key(&self.kind).map(Kind::label).unwrap_or("")
+        self.kind.label()
     }
     pub fn effective(&self) -> String {
         self.effective_date.format("%b %-d, %Y").to_string()
@@ -63,9 +63,7 @@ impl PlannerLine {
     }
 
     pub fn state_label(&self) -> &'static str {
-        crate::change_requests::rules::State::from_key(&self.request_state)
-            .map(|s| s.label())
-            .unwrap_or("")
+        self.request_state.label()
     }
 }
 
@@ -92,7 +90,7 @@ pub struct Filters {
 pub struct Checked {
     pub from: Option<NaiveDate>,
     pub until: Option<NaiveDate>,
-    pub kind: Option<&'static str>,
+    pub kind: Option<Kind>,
     pub sem: Option<i64>,
     pub state: &'static str,
     pub order: (&'static str, &'static str),
@@ -146,11 +144,8 @@ pub fn check(f: &Filters) -> Checked {
     Checked {
         from: month,
         until: month.map(next_month),
-        kind: match f.kind.as_str() {
-            "cancellation" => Some("cancellation"),
-            "pause" => Some("pause"),
-            _ => None,
-        },
+        // The planner holds cancellations and pauses; an addendum never reaches it.
+        kind: Kind::from_key(&f.kind).filter(|k| *k != Kind::Addendum),
         sem: f.sem.trim().parse().ok(),
         state,
         order,
@@ -602,7 +597,7 @@ pub(super) async fn move_dates(
         return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
     let mut tx = state.db.begin().await?;
-    let row: Option<(i64, String)> = sqlx::query_as(
+    let row: Option<(i64, Kind)> = sqlx::query_as(
         "SELECT change_request_id, kind FROM planner_entries WHERE id = $1 AND removed_at IS NULL",
     )
     .bind(id)
@@ -614,8 +609,8 @@ pub(super) async fn move_dates(
         .ok_or(AppError::NotFound)?;
     let back = Redirect::to("/planner");
     let effective = effective.expect("checked");
-    let resume = if kind == "pause" { resume } else { None };
-    if r.state() != crate::change_requests::rules::State::Approved {
+    let resume = if kind == Kind::Pause { resume } else { None };
+    if r.state != crate::change_requests::rules::State::Approved {
         session::set_flash(
             &mut tx,
             &ctx.user.session_hash,
@@ -750,7 +745,7 @@ mod tests {
         });
         assert_eq!(c.from, NaiveDate::from_ymd_opt(2026, 12, 1));
         assert_eq!(c.until, NaiveDate::from_ymd_opt(2027, 1, 1));
-        assert_eq!(c.kind, Some("pause"));
+        assert_eq!(c.kind, Some(Kind::Pause));
         assert_eq!(c.sem, Some(7));
         assert_eq!(c.state, "all", "a month shows all of it");
         assert_eq!(c.order.0, "p.effective_date", "an unknown sort falls back");

@@ -31,8 +31,8 @@ pub async fn facts(conn: &mut PgConnection, r: &RequestRow) -> sqlx::Result<Rein
     .fetch_one(conn)
     .await?;
     Ok(ReinstateFacts {
-        kind: r.kind(),
-        state: r.state(),
+        kind: r.kind,
+        state: r.state,
         account_manager: r.client_account_manager_id,
         effective: r.effective_date,
         is_reversal: r.reverses_id.is_some(),
@@ -82,12 +82,8 @@ pub(super) async fn file(
         .await;
     }
     let details = Details {
-        kind: r.kind(),
-        cancel_scope: match r.cancel_scope.as_deref() {
-            Some("leave_platform") => Some("leave_platform"),
-            Some(_) => Some("services_only"),
-            None => None,
-        },
+        kind: r.kind,
+        cancel_scope: r.cancel_scope,
         effective_date: r.effective_date,
         resume_date: r.resume_date,
         current_budget_cents: r.current_budget_cents,
@@ -216,7 +212,7 @@ pub async fn apply(
     // Its offboarding checklist, if it had one: what is still open is cancelled.
     crate::checklists::cancel_open(conn, original_id).await?;
     // The original is closed, on the record as reinstated.
-    requests::transition(conn, original_id, original.state(), RequestState::Withdrawn).await?;
+    requests::transition(conn, original_id, original.state, RequestState::Withdrawn).await?;
     sqlx::query(
         "UPDATE change_requests SET reinstated_at = now(), withdrawn_reason = $2 WHERE id = $1",
     )

@@ -70,9 +70,9 @@ pub struct ReminderHandler {
 struct Due {
     request_id: i64,
     client_name: String,
-    kind: String,
+    kind: crate::change_requests::rules::Kind,
     effective_date: NaiveDate,
-    state: String,
+    state: crate::change_requests::rules::State,
     removed: bool,
     sem_specialist_id: Option<i64>,
     ads_paused: bool,
@@ -108,7 +108,9 @@ impl ReminderHandler {
         // Only an approved request still waiting for its date is worth a reminder; a job for a
         // date since moved is stale (the move scheduled its own).
         let scheduled_for = job.payload["effective_date"].as_str().unwrap_or("");
-        if due.removed || due.state != "approved" || scheduled_for != due.effective_date.to_string()
+        if due.removed
+            || due.state != crate::change_requests::rules::State::Approved
+            || scheduled_for != due.effective_date.to_string()
         {
             return Ok(());
         }
@@ -137,9 +139,7 @@ impl ReminderHandler {
             1 => "tomorrow".to_string(),
             n => format!("in {n} days"),
         };
-        let kind = crate::change_requests::rules::Kind::from_key(&due.kind)
-            .map(|k| k.label())
-            .unwrap_or("");
+        let kind = due.kind.label();
         let email = emails::notice(
             &self.base_url,
             emails::Notice {

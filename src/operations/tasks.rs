@@ -18,7 +18,7 @@ use crate::approvals::db::StepRow;
 use crate::audit::{self, Actor};
 use crate::auth::roles::Role;
 use crate::change_requests::db::{self as requests, RequestRow};
-use crate::change_requests::rules::{Kind, Who};
+use crate::change_requests::rules::{CancelScope, Kind, Who};
 use crate::notifications::{emails, outbox, recipients};
 use crate::users::db::PersonOption;
 use crate::web::AppState;
@@ -70,9 +70,9 @@ impl TaskRow {
 
     pub fn facts(&self, r: &RequestRow) -> TaskFacts {
         TaskFacts {
-            kind: r.kind(),
+            kind: r.kind,
             reversal: r.reverses_id.is_some(),
-            request_state: r.state(),
+            request_state: r.state,
             forwarded: self.forwarded_at.is_some(),
             on_planner: self.planner_entry_id.is_some(),
             status_updated: self.status_updated_at.is_some(),
@@ -217,15 +217,12 @@ pub async fn task_page(state: &AppState, ctx: &Ctx, task_id: i64) -> AppResult<T
         .fetch_one(&mut *conn)
         .await?;
     let facts = t.facts(&r);
-    let suggested = rules::status_for(
-        r.kind(),
-        r.cancel_scope.as_deref() == Some("leave_platform"),
-    );
+    let suggested = rules::status_for(r.kind, r.cancel_scope == Some(CancelScope::LeavePlatform));
     let me = who(ctx);
     Ok(TaskPage {
         chrome: Chrome::new(state, ctx, "/tasks"),
         remaining: rules::remaining(facts),
-        needs_planner: rules::needs_planner(r.kind()) && r.reverses_id.is_none(),
+        needs_planner: rules::needs_planner(r.kind) && r.reverses_id.is_none(),
         may_forward: rules::may_forward(me, facts).is_ok(),
         may_plan: rules::may_add_to_planner(me, facts).is_ok(),
         may_status: rules::may_update_status(me, facts).is_ok(),
@@ -328,7 +325,7 @@ pub(super) async fn forward(
     .execute(&mut *tx)
     .await?;
     // Cancellations and pauses give the specialist a task to pause the ads by the date.
-    if rules::needs_planner(r.kind()) && r.reverses_id.is_none() {
+    if rules::needs_planner(r.kind) && r.reverses_id.is_none() {
         sqlx::query(
             "INSERT INTO sem_tasks (change_request_id, assignee, due_on) VALUES ($1, $2, $3)
              ON CONFLICT (change_request_id) DO NOTHING",
@@ -367,10 +364,10 @@ pub(super) async fn forward(
             ),
             ("Effective date", r.effective()),
         ];
-        if r.kind() == Kind::Pause {
+        if r.kind == Kind::Pause {
             facts.push(("Resume date", r.resume()));
         }
-        if r.kind() == Kind::Addendum {
+        if r.kind == Kind::Addendum {
             facts.push((
                 "Monthly budget",
                 format!("{} → {}", r.current_budget(), r.new_budget()),
@@ -393,7 +390,7 @@ pub(super) async fn forward(
                 "The client is reinstated: undo the pause or cancellation and keep the ads running"
                     .to_string(),
             ));
-        } else if rules::needs_planner(r.kind()) {
+        } else if rules::needs_planner(r.kind) {
             facts.push(("Your task", format!("Pause the ads by {}", r.effective())));
         }
         for a in attachments.iter().filter(|a| a.superseded_at.is_none()) {
@@ -448,7 +445,7 @@ pub(super) async fn add_to_planner(
     )
     .bind(r.id)
     .bind(r.client_id)
-    .bind(&r.kind)
+    .bind(r.kind)
     .bind(r.effective_date)
     .bind(r.resume_date)
     .bind(id)
@@ -520,7 +517,7 @@ pub(super) async fn update_status(
           WHERE id = $1",
     )
     .bind(r.client_id)
-    .bind(status.key())
+    .bind(status)
     .bind(new_budget)
     .execute(&mut *tx)
     .await?;
@@ -530,7 +527,7 @@ pub(super) async fn update_status(
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(r.client_id)
-    .bind(status.key())
+    .bind(status)
     .bind(new_budget)
     .bind(ctx.user.id)
     .bind(r.id)
@@ -698,14 +695,14 @@ pub(super) async fn tick_sem_task(
 pub struct OpenTask {
     pub id: i64,
     pub client_name: String,
-    pub kind: String,
+    pub kind: Kind,
     pub effective_date: NaiveDate,
     pub created_at: DateTime<Utc>,
 }
 
 impl OpenTask {
     pub fn kind_label(&self) -> &'static str {
-        Kind::from_key(&self.kind).map(Kind::label).unwrap_or("")
+        self.kind.label()
     }
     pub fn effective(&self) -> String {
         self.effective_date.format("%b %-d, %Y").to_string()
@@ -739,13 +736,13 @@ pub async fn open_tasks(conn: &mut PgConnection, limit: i64) -> sqlx::Result<Vec
 pub struct OpenSemTask {
     pub request_id: i64,
     pub client_name: String,
-    pub kind: String,
+    pub kind: Kind,
     pub due_on: NaiveDate,
 }
 
 impl OpenSemTask {
     pub fn kind_label(&self) -> &'static str {
-        Kind::from_key(&self.kind).map(Kind::label).unwrap_or("")
+        self.kind.label()
     }
     pub fn due(&self) -> String {
         self.due_on.format("%b %-d, %Y").to_string()

@@ -34,7 +34,7 @@ pub fn routes(r: Routes) -> Routes {
 pub struct SaveAttempt {
     pub call_date: Option<NaiveDate>,
     pub offered: String,
-    pub outcome: Option<String>,
+    pub outcome: Option<rules::Outcome>,
     pub notes: String,
     pub recorded_by: Option<String>,
 }
@@ -42,8 +42,6 @@ pub struct SaveAttempt {
 impl SaveAttempt {
     pub fn outcome_label(&self) -> &'static str {
         self.outcome
-            .as_deref()
-            .and_then(rules::Outcome::from_key)
             .map(rules::Outcome::label)
             .unwrap_or("Waiting for the retention call")
     }
@@ -95,7 +93,7 @@ async fn record(
         roles: ctx.user.roles,
     };
     // A call already recorded is being corrected: the timeline keeps both.
-    let previous = attempt.as_ref().and_then(|a| a.outcome.clone());
+    let previous = attempt.as_ref().and_then(|a| a.outcome);
     if let Err(refusal) = rules::may_record_outcome(who, r.facts()) {
         return commit_and_go(
             tx,
@@ -107,7 +105,7 @@ async fn record(
     }
     // A second click, or a tab opened before someone else recorded the call, must not
     // overwrite what they recorded: only a correction of what the form showed goes ahead.
-    if input.recorded.trim() != previous.as_deref().unwrap_or("") {
+    if input.recorded.trim() != previous.map(rules::Outcome::key).unwrap_or("") {
         let a = attempt.expect("an outcome was recorded");
         return commit_and_go(
             tx,
@@ -139,21 +137,17 @@ async fn record(
     .bind(id)
     .bind(parsed.call_date)
     .bind(&parsed.offered)
-    .bind(parsed.outcome.key())
+    .bind(parsed.outcome)
     .bind(&parsed.notes)
     .bind(ctx.user.id)
     .execute(&mut *tx)
     .await?;
-    let from_kind = r.kind.clone();
+    let from_kind = r.kind;
     // What the request was filed as: a correction starts again from it.
-    let filed_as = r
-        .original_kind
-        .as_deref()
-        .and_then(Kind::from_key)
-        .unwrap_or(r.kind());
+    let filed_as = r.original_kind.unwrap_or(r.kind);
     match parsed.outcome.effect() {
         Effect::Withdraw => {
-            requests::transition(&mut tx, id, r.state(), RequestState::Withdrawn).await?;
+            requests::transition(&mut tx, id, r.state, RequestState::Withdrawn).await?;
             sqlx::query("UPDATE change_requests SET withdrawn_reason = 'Client saved by Retention, no change' WHERE id = $1")
                 .bind(id)
                 .execute(&mut *tx)
@@ -174,7 +168,7 @@ async fn record(
                   WHERE id = $1",
             )
             .bind(id)
-            .bind(kind.key())
+            .bind(kind)
             .bind(parsed.effective_date.unwrap_or(r.effective_date))
             .bind(if kind == Kind::Pause {
                 parsed.resume_date
@@ -194,7 +188,7 @@ async fn record(
             .execute(&mut *tx)
             .await?;
         }
-        Effect::Keep if r.kind() != filed_as => {
+        Effect::Keep if r.kind != filed_as => {
             // Corrected to "not saved" after a conversion: the request is again what was filed.
             sqlx::query(
                 "UPDATE change_requests

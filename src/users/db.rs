@@ -3,7 +3,9 @@
 use sqlx::PgConnection;
 
 use super::form::Details;
-use crate::auth::roles::RoleSet;
+use crate::auth::roles::{Role, RoleSet};
+
+crate::db::text_enum!(Role);
 
 /// A user as the admin pages show them.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -11,14 +13,14 @@ pub struct UserRow {
     pub id: i64,
     pub email: String,
     pub display_name: String,
-    pub roles: Vec<String>,
+    pub roles: Vec<Role>,
     pub disabled_at: Option<chrono::DateTime<chrono::Utc>>,
     pub version: i32,
 }
 
 impl UserRow {
     pub fn role_set(&self) -> RoleSet {
-        RoleSet::from_keys(&self.roles)
+        self.roles.iter().copied().collect()
     }
 
     pub fn role_labels(&self) -> String {

@@ -181,7 +181,7 @@ impl EditPage {
         let form = DetailsForm {
             email: user.email.clone(),
             display_name: user.display_name.clone(),
-            roles: user.roles.clone(),
+            roles: user.roles.iter().map(|r| r.key().to_string()).collect(),
             password: String::new(),
             version: user.version,
         };
@@ -398,7 +398,7 @@ async fn last_holder_of(
               WHERE id <> $1 AND disabled_at IS NULL AND $2 = ANY(roles)",
         )
         .bind(user)
-        .bind(role.key())
+        .bind(role)
         .fetch_one(&mut *conn)
         .await?;
         if others == 0 {

@@ -119,3 +119,38 @@ async fn the_one_fact_migration_repairs_moved_dates_and_flags_dead_ends_left_by_
         "the dead end is on the admin's desk"
     );
 }
+
+/// A TEXT column read as an enum: a known key reads as its variant, the enum binds as its key
+/// (alone and as a list), and a value outside the keys fails the read, naming the enum and the
+/// value, where it once read as an editable draft.
+#[tokio::test]
+async fn an_enum_column_reads_its_keys_and_refuses_anything_else() {
+    use offboarding_desk::change_requests::rules::State;
+    let url = crate::support::db::fresh_database().await;
+    let pool = PgPool::connect_with(db::connect_options(&url).unwrap())
+        .await
+        .unwrap();
+    let read: State = sqlx::query_scalar("SELECT 'changes_requested'::text")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(read, State::ChangesRequested);
+    let bound: String = sqlx::query_scalar("SELECT $1::text")
+        .bind(State::InApproval)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(bound, "in_approval");
+    let open: Vec<bool> = sqlx::query_scalar("SELECT x = ANY($1) FROM unnest($2::text[]) x")
+        .bind(vec![State::Draft, State::Approved])
+        .bind(vec!["draft", "withdrawn", "approved"])
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(open, vec![true, false, true]);
+    let err = sqlx::query_scalar::<_, State>("SELECT 'open'::text")
+        .fetch_one(&pool)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("unknown State \"open\""), "{err}");
+}
