@@ -5,7 +5,8 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::http::StatusCode;
 
-use crate::web::{Access, AppState, Routes};
+use crate::auth::access::Access;
+use crate::web::{AppState, Routes};
 
 pub fn routes(r: Routes) -> Routes {
     r.get("/healthz", Access::Public, healthz)

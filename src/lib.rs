@@ -1,8 +1,10 @@
 //! Offboarding Desk: the SEM department's client retention and offboarding, from the change
 //! request to the last tool a cancelled client is removed from.
 //!
-//! Each domain owns its routes, queries and rules; `web` holds the HTTP glue they share.
+//! Each domain owns its routes, queries and rules; `web` holds the HTTP glue they share, and
+//! `app` assembles them.
 
+pub mod app;
 pub mod approvals;
 pub mod audit;
 pub mod auth;
@@ -23,4 +25,5 @@ pub mod time;
 pub mod users;
 pub mod web;
 
-pub use web::{AppState, app};
+pub use app::{app, route_table};
+pub use web::AppState;

@@ -16,13 +16,11 @@ use super::db::{self, ChainRow};
 use super::rules::{self, Approver, Condition};
 use crate::audit::{self, Actor};
 use crate::auth::roles::Role;
+use crate::web::AppState;
 use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::{AppError, AppResult};
 use crate::web::fields::FieldErrors;
 use crate::web::pages::Chrome;
-use crate::web::{Access, AppState};
-
-pub const ACCESS: Access = crate::users::ACCESS;
 
 /// A choice in the approver list.
 #[derive(Clone, Debug)]

@@ -22,40 +22,37 @@ pub mod substitutes;
 
 pub use pages::{ApprovalPanel, panel, withdrawn_in_approval};
 
-use crate::auth::roles::Role;
-use crate::web::{Access, Routes};
-
-/// Marking approved requests processed.
-pub const ACCOUNTING: Access = Access::Roles(&[Role::Accounting]);
+use crate::auth::access;
+use crate::web::Routes;
 
 pub fn routes(r: Routes) -> Routes {
-    let view = crate::change_requests::VIEW;
+    let view = access::AGENCY_STAFF;
     r.post("/requests/{id}/submit", view, pages::submit)
         .post("/approvals/{id}/approve", view, pages::approve)
         .post("/approvals/{id}/send-back", view, pages::send_back)
-        .post("/requests/{id}/processed", ACCOUNTING, pages::process)
-        .get("/substitutes", substitutes::ACCESS, substitutes::page)
-        .post("/substitutes", substitutes::ACCESS, substitutes::add)
         .post(
-            "/substitutes/{id}/end",
-            substitutes::ACCESS,
-            substitutes::end,
+            "/requests/{id}/processed",
+            access::ACCOUNTING,
+            pages::process,
         )
-        .get("/admin/approvals", admin::ACCESS, admin::page)
-        .post("/admin/approvals/steps", admin::ACCESS, admin::add_step)
+        .get("/substitutes", access::APPROVERS, substitutes::page)
+        .post("/substitutes", access::APPROVERS, substitutes::add)
+        .post("/substitutes/{id}/end", access::APPROVERS, substitutes::end)
+        .get("/admin/approvals", access::ADMIN, admin::page)
+        .post("/admin/approvals/steps", access::ADMIN, admin::add_step)
         .post(
             "/admin/approvals/steps/{id}",
-            admin::ACCESS,
+            access::ADMIN,
             admin::update_step,
         )
         .post(
             "/admin/approvals/steps/{id}/retire",
-            admin::ACCESS,
+            access::ADMIN,
             admin::retire_step,
         )
         .post(
             "/admin/approval-steps/{id}/reassign",
-            admin::ACCESS,
+            access::ADMIN,
             admin::reassign,
         )
 }

@@ -15,13 +15,11 @@ use crate::audit::{self, Actor};
 use crate::auth::roles::Role;
 use crate::notifications::{emails, outbox, recipients};
 use crate::users::db::PersonOption;
+use crate::web::AppState;
 use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::AppResult;
 use crate::web::fields::FieldErrors;
 use crate::web::pages::Chrome;
-use crate::web::{Access, AppState};
-
-pub const ACCESS: Access = Access::Roles(&[Role::Approver]);
 
 #[derive(Debug, sqlx::FromRow)]
 pub struct Substitution {

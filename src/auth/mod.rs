@@ -1,5 +1,6 @@
 //! Signing in and out, sessions, passwords, roles and sign-in throttling.
 
+pub mod access;
 pub mod password;
 pub mod roles;
 pub mod session;
@@ -17,7 +18,8 @@ use serde::Deserialize;
 use crate::audit::{self, Actor};
 use crate::web::ctx::{Ctx, RequestMeta, safe_next};
 use crate::web::error::AppResult;
-use crate::web::{Access, AppState, Routes};
+use crate::web::{AppState, Routes};
+use access::Access;
 use session::CurrentUser;
 
 pub fn routes(r: Routes) -> Routes {

@@ -13,42 +13,64 @@ pub mod reasons;
 pub use pages::{ShowPage, show_page};
 pub mod rules;
 
+use crate::auth::access;
 use crate::web::Routes;
-
-/// Who may read change requests: everyone at the agency (not the outside contractor).
-pub const VIEW: crate::web::Access = crate::clients::VIEW;
 
 /// Filing and editing are checked by the rules against the record; the route only needs a
 /// signed-in agency member.
 pub fn routes(r: Routes) -> Routes {
-    r.get("/requests", VIEW, pages::list)
-        .get("/clients/{id}/requests/new", VIEW, pages::new_page)
-        .post("/clients/{id}/requests", VIEW, pages::file)
-        .get("/requests/{id}", VIEW, pages::show)
-        .get("/requests/{id}/edit", VIEW, pages::edit_page)
-        .post("/requests/{id}", VIEW, pages::update)
-        .post("/requests/{id}/withdraw", VIEW, pages::withdraw)
-        .post("/requests/{id}/questions", VIEW, questions::ask)
-        .post("/questions/{id}/answer", VIEW, questions::answer)
+    r.get("/requests", access::AGENCY_STAFF, pages::list)
+        .get(
+            "/clients/{id}/requests/new",
+            access::AGENCY_STAFF,
+            pages::new_page,
+        )
+        .post("/clients/{id}/requests", access::AGENCY_STAFF, pages::file)
+        .get("/requests/{id}", access::AGENCY_STAFF, pages::show)
+        .get(
+            "/requests/{id}/edit",
+            access::AGENCY_STAFF,
+            pages::edit_page,
+        )
+        .post("/requests/{id}", access::AGENCY_STAFF, pages::update)
+        .post(
+            "/requests/{id}/withdraw",
+            access::AGENCY_STAFF,
+            pages::withdraw,
+        )
+        .post(
+            "/requests/{id}/questions",
+            access::AGENCY_STAFF,
+            questions::ask,
+        )
+        .post(
+            "/questions/{id}/answer",
+            access::AGENCY_STAFF,
+            questions::answer,
+        )
         .post_limited(
             "/requests/{id}/attachments",
-            VIEW,
+            access::AGENCY_STAFF,
             attachments::BODY_LIMIT,
             attachments::upload,
         )
-        .get("/attachments/{id}", VIEW, attachments::download)
-        .post("/requests/{id}/comments", VIEW, comments::add)
-        .get("/admin/reasons", reasons::ACCESS, reasons::list)
-        .post("/admin/reasons", reasons::ACCESS, reasons::add)
-        .post("/admin/reasons/{id}", reasons::ACCESS, reasons::update)
-        .post(
-            "/admin/reasons/{id}/retire",
-            reasons::ACCESS,
-            reasons::retire,
+        .get(
+            "/attachments/{id}",
+            access::AGENCY_STAFF,
+            attachments::download,
         )
         .post(
+            "/requests/{id}/comments",
+            access::AGENCY_STAFF,
+            comments::add,
+        )
+        .get("/admin/reasons", access::ADMIN, reasons::list)
+        .post("/admin/reasons", access::ADMIN, reasons::add)
+        .post("/admin/reasons/{id}", access::ADMIN, reasons::update)
+        .post("/admin/reasons/{id}/retire", access::ADMIN, reasons::retire)
+        .post(
             "/admin/reasons/{id}/restore",
-            reasons::ACCESS,
+            access::ADMIN,
             reasons::restore,
         )
 }

@@ -11,13 +11,11 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::audit::{self, Actor};
+use crate::web::AppState;
 use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::{AppError, AppResult};
 use crate::web::fields::FieldErrors;
 use crate::web::pages::Chrome;
-use crate::web::{Access, AppState};
-
-pub const ACCESS: Access = crate::users::ACCESS;
 
 #[derive(Debug, sqlx::FromRow)]
 pub struct Reason {

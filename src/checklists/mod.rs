@@ -16,13 +16,14 @@ use serde_json::json;
 use sqlx::PgConnection;
 
 use crate::audit::{self, Actor};
+use crate::auth::access::{self, Access};
 use crate::auth::roles::Role;
 use crate::auth::session;
 use crate::change_requests::db::RequestRow;
 use crate::change_requests::rules::{CancelScope, Who};
 use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::{AppError, AppResult};
-use crate::web::{Access, AppState, Routes};
+use crate::web::{AppState, Routes};
 
 crate::db::text_enum!(rules::Condition);
 
@@ -30,20 +31,16 @@ crate::db::text_enum!(rules::Condition);
 pub const TICK: Access = Access::Roles(&[Role::OpsLead, Role::Contractor, Role::SemSpecialist]);
 
 pub fn routes(r: Routes) -> Routes {
-    let view = crate::change_requests::VIEW;
+    let view = access::AGENCY_STAFF;
     r.post("/checklist/{id}/done", TICK, tick)
         .get("/offboarding", view, sheet::page)
         .get("/offboarding.csv", view, sheet::export)
-        .get("/admin/checklist", templates::ACCESS, templates::page)
-        .post("/admin/checklist", templates::ACCESS, templates::add)
-        .post(
-            "/admin/checklist/{id}",
-            templates::ACCESS,
-            templates::update,
-        )
+        .get("/admin/checklist", access::ADMIN, templates::page)
+        .post("/admin/checklist", access::ADMIN, templates::add)
+        .post("/admin/checklist/{id}", access::ADMIN, templates::update)
         .post(
             "/admin/checklist/{id}/retire",
-            templates::ACCESS,
+            access::ADMIN,
             templates::retire,
         )
         .post("/checklist/{id}/undo", TICK, undo)

@@ -13,13 +13,11 @@ use serde_json::json;
 use super::rules::Condition;
 use crate::audit::{self, Actor};
 use crate::auth::roles::Role;
+use crate::web::AppState;
 use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::{AppError, AppResult};
 use crate::web::fields::FieldErrors;
 use crate::web::pages::Chrome;
-use crate::web::{Access, AppState};
-
-pub const ACCESS: Access = crate::users::ACCESS;
 
 /// The owners and conditions a template offers, with their labels.
 pub const OWNERS: [(&str, &str); 3] = [

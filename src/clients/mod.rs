@@ -17,49 +17,35 @@ use serde_json::json;
 use sqlx::PgConnection;
 
 use crate::audit::{self, Actor};
+use crate::auth::access::{self, Access};
 use crate::auth::roles::Role;
 use crate::users::db::{PersonOption, people_with_role};
 use crate::web::ctx::{Ctx, commit_and_go, encode_component};
 use crate::web::error::{AppError, AppResult};
 use crate::web::fields::FieldErrors;
 use crate::web::pages::{Chrome, Pager};
-use crate::web::{Access, AppState, Routes};
+use crate::web::{AppState, Routes};
 use db::{ClientRow, HistoryRow, ProductOption, Saved};
 use form::ClientForm;
-
-/// Everyone at the agency; the outside contractor sees no client list.
-pub const VIEW: Access = Access::Roles(&[
-    Role::AccountManager,
-    Role::Retention,
-    Role::TeamLead,
-    Role::DepartmentManager,
-    Role::Approver,
-    Role::Finance,
-    Role::Accounting,
-    Role::OpsLead,
-    Role::DmLeadership,
-    Role::SemSpecialist,
-    Role::Admin,
-]);
 
 /// Who adds and edits clients.
 pub const EDIT: Access = Access::Roles(&[Role::Admin, Role::OpsLead]);
 
 pub fn routes(r: Routes) -> Routes {
-    r.get("/clients", VIEW, list)
+    r.get("/clients", access::AGENCY_STAFF, list)
         .get("/clients/import", EDIT, import_pages::upload_page)
         .post("/clients/import", EDIT, import_pages::upload)
         .get("/clients/import/{id}", EDIT, import_pages::preview)
         .post("/clients/import/{id}", EDIT, import_pages::apply)
         .get("/clients/new", EDIT, new_page)
         .post("/clients", EDIT, create)
-        .get("/clients/{id}", VIEW, detail)
+        .get("/clients/{id}", access::AGENCY_STAFF, detail)
         .get("/clients/{id}/edit", EDIT, edit_page)
         .post("/clients/{id}", EDIT, update)
 }
 
 fn may_edit(ctx: &Ctx) -> bool {
-    EDIT.allows(Some(&ctx.user)) == crate::web::routes::Decision::Allow
+    EDIT.allows(Some(&ctx.user)) == crate::auth::access::Decision::Allow
 }
 
 #[derive(Debug, Deserialize)]

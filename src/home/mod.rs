@@ -6,12 +6,13 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
 
+use crate::auth::access::Access;
 use crate::auth::roles::{Role, RoleSet};
 use crate::change_requests::db::{self, QueueLine};
 use crate::web::ctx::Ctx;
 use crate::web::error::AppResult;
 use crate::web::pages::Chrome;
-use crate::web::{Access, AppState, Routes};
+use crate::web::{AppState, Routes};
 
 pub fn routes(r: Routes) -> Routes {
     r.get("/", Access::SignedIn, home)

@@ -12,24 +12,25 @@ pub mod outbox;
 pub mod recipients;
 pub mod worker;
 
-use crate::auth::roles::Role;
-use crate::web::{Access, Routes};
-
-/// Who may read the mail log and edit the distribution list.
-pub const ACCESS: Access = Access::Roles(&[Role::Admin]);
+use crate::auth::access;
+use crate::web::Routes;
 
 pub fn routes(r: Routes) -> Routes {
-    r.get("/admin/mail", ACCESS, mail_log::log_page)
-        .post("/admin/mail/test", ACCESS, mail_log::send_test)
-        .get("/admin/mail/{id}", ACCESS, mail_log::message_page)
-        .get("/admin/mail/{id}/html", ACCESS, mail_log::message_html)
-        .post("/admin/mail/{id}/retry", ACCESS, mail_log::retry)
-        .get("/admin/jobs", ACCESS, mail_log::jobs_page)
-        .get("/admin/distribution", ACCESS, distribution::list)
-        .post("/admin/distribution", ACCESS, distribution::add)
+    r.get("/admin/mail", access::ADMIN, mail_log::log_page)
+        .post("/admin/mail/test", access::ADMIN, mail_log::send_test)
+        .get("/admin/mail/{id}", access::ADMIN, mail_log::message_page)
+        .get(
+            "/admin/mail/{id}/html",
+            access::ADMIN,
+            mail_log::message_html,
+        )
+        .post("/admin/mail/{id}/retry", access::ADMIN, mail_log::retry)
+        .get("/admin/jobs", access::ADMIN, mail_log::jobs_page)
+        .get("/admin/distribution", access::ADMIN, distribution::list)
+        .post("/admin/distribution", access::ADMIN, distribution::add)
         .post(
             "/admin/distribution/{id}/remove",
-            ACCESS,
+            access::ADMIN,
             distribution::remove,
         )
 }

@@ -1,4 +1,4 @@
-//! After approval: the change task the Ops Lead works, the SEM specialist's pause task, the
+//! After approval: the change task the Ops Lead works, the access::SEM_SPECIALIST specialist's pause task, the
 //! planner sheet with its reminders and calendar, and completion.
 
 pub mod dates;
@@ -14,31 +14,34 @@ use serde_json::json;
 use sqlx::PgConnection;
 
 use crate::audit::{self, Actor};
-use crate::auth::roles::Role;
+use crate::auth::access::{self, Access};
 use crate::change_requests::db as requests;
 use crate::change_requests::rules::State;
-use crate::web::{Access, Routes};
+use crate::web::Routes;
 
 crate::db::text_enum!(rules::Status);
 
-/// The change task's actions.
-pub const OPS: Access = Access::Roles(&[Role::OpsLead]);
-/// Ticking a pause task.
-pub const SEM: Access = Access::Roles(&[Role::SemSpecialist]);
-
 pub fn routes(r: Routes) -> Routes {
-    let view = crate::change_requests::VIEW;
+    let view = access::AGENCY_STAFF;
     r.get("/tasks/{id}", view, tasks::show)
-        .post("/tasks/{id}/forward", OPS, tasks::forward)
-        .post("/tasks/{id}/planner", OPS, tasks::add_to_planner)
-        .post("/tasks/{id}/status", OPS, tasks::update_status)
-        .post("/tasks/{id}/done", OPS, tasks::mark_done)
-        .post("/sem-tasks/{id}/done", SEM, tasks::tick_sem_task)
+        .post("/tasks/{id}/forward", access::OPS_LEAD, tasks::forward)
+        .post(
+            "/tasks/{id}/planner",
+            access::OPS_LEAD,
+            tasks::add_to_planner,
+        )
+        .post("/tasks/{id}/status", access::OPS_LEAD, tasks::update_status)
+        .post("/tasks/{id}/done", access::OPS_LEAD, tasks::mark_done)
+        .post(
+            "/sem-tasks/{id}/done",
+            access::SEM_SPECIALIST,
+            tasks::tick_sem_task,
+        )
         .post("/requests/{id}/reinstate", view, reinstate::file)
         .get("/planner", view, planner::page)
         .get("/planner.csv", view, planner::export)
         .get("/planner/calendar", view, planner::calendar)
-        .post("/planner/{id}", OPS, planner::move_dates)
+        .post("/planner/{id}", access::OPS_LEAD, planner::move_dates)
         .get("/planner/feed", view, feed::page)
         .post("/planner/feed", view, feed::create)
         .post("/planner/feed/revoke", view, feed::revoke)

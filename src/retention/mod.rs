@@ -13,6 +13,7 @@ use serde_json::json;
 use sqlx::PgConnection;
 
 use crate::audit::{self, Actor};
+use crate::auth::access;
 use crate::change_requests::db as requests;
 use crate::change_requests::rules::{self, Effect, Kind, State as RequestState, Who};
 use crate::notifications::{emails, outbox, recipients};
@@ -22,11 +23,7 @@ use crate::web::{AppState, Routes};
 use form::OutcomeForm;
 
 pub fn routes(r: Routes) -> Routes {
-    r.post(
-        "/requests/{id}/save-attempt",
-        crate::change_requests::VIEW,
-        record,
-    )
+    r.post("/requests/{id}/save-attempt", access::AGENCY_STAFF, record)
 }
 
 /// A save attempt as the request's page shows it.

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::audit::{self, Actor};
+use crate::auth::access;
 use crate::auth::password;
 use crate::auth::roles::{Role, RoleSet};
 use crate::auth::session;
@@ -21,22 +22,19 @@ use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::{AppError, AppResult};
 use crate::web::fields::FieldErrors;
 use crate::web::pages::{Chrome, Pager};
-use crate::web::{Access, AppState, Routes};
+use crate::web::{AppState, Routes};
 use db::{Saved, UserRow};
 use form::DetailsForm;
 
-/// Who may manage users.
-pub const ACCESS: Access = Access::Roles(&[Role::Admin]);
-
 pub fn routes(r: Routes) -> Routes {
-    r.get("/admin/users", ACCESS, list)
-        .get("/admin/users/new", ACCESS, new_page)
-        .post("/admin/users", ACCESS, create)
-        .get("/admin/users/{id}", ACCESS, edit_page)
-        .post("/admin/users/{id}", ACCESS, update)
-        .post("/admin/users/{id}/password", ACCESS, set_password)
-        .post("/admin/users/{id}/disable", ACCESS, disable)
-        .post("/admin/users/{id}/enable", ACCESS, enable)
+    r.get("/admin/users", access::ADMIN, list)
+        .get("/admin/users/new", access::ADMIN, new_page)
+        .post("/admin/users", access::ADMIN, create)
+        .get("/admin/users/{id}", access::ADMIN, edit_page)
+        .post("/admin/users/{id}", access::ADMIN, update)
+        .post("/admin/users/{id}/password", access::ADMIN, set_password)
+        .post("/admin/users/{id}/disable", access::ADMIN, disable)
+        .post("/admin/users/{id}/enable", access::ADMIN, enable)
 }
 
 /// Every role, for the checkboxes.

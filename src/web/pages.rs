@@ -7,9 +7,9 @@ use axum::http::StatusCode;
 
 use super::AppState;
 use super::ctx::Ctx;
-use super::routes::{Access, Decision};
+use crate::auth::access::{Access, Decision};
 
-/// One entry in the navigation bar.
+/// One entry in the navigation bar, as a page shows it.
 #[derive(Clone, Debug)]
 pub struct NavItem {
     pub label: &'static str,
@@ -17,43 +17,13 @@ pub struct NavItem {
     pub active: bool,
 }
 
-/// The navigation, each entry with the same access rule as the route it opens (a test checks
-/// they agree), so nobody is shown a link they would be refused.
-pub const NAV: &[(&str, &str, Access)] = &[
-    ("Home", "/", Access::SignedIn),
-    ("Clients", "/clients", crate::clients::VIEW),
-    ("Requests", "/requests", crate::change_requests::VIEW),
-    ("Planner", "/planner", crate::change_requests::VIEW),
-    ("Offboarding", "/offboarding", crate::change_requests::VIEW),
-    (
-        "Substitutes",
-        "/substitutes",
-        crate::approvals::substitutes::ACCESS,
-    ),
-    ("Users", "/admin/users", crate::users::ACCESS),
-    (
-        "Distribution list",
-        "/admin/distribution",
-        crate::notifications::ACCESS,
-    ),
-    (
-        "Approval chain",
-        "/admin/approvals",
-        crate::approvals::admin::ACCESS,
-    ),
-    (
-        "Checklist",
-        "/admin/checklist",
-        crate::checklists::templates::ACCESS,
-    ),
-    (
-        "Reasons",
-        "/admin/reasons",
-        crate::change_requests::reasons::ACCESS,
-    ),
-    ("Mail log", "/admin/mail", crate::notifications::ACCESS),
-    ("Audit log", "/admin/audit", crate::audit::ACCESS),
-];
+/// A navigation link with the access of the route it opens (assembled by `crate::app`).
+#[derive(Clone, Copy, Debug)]
+pub struct NavLink {
+    pub label: &'static str,
+    pub href: &'static str,
+    pub access: Access,
+}
 
 /// The frame of a signed-in page.
 #[derive(Clone, Debug)]
@@ -69,16 +39,20 @@ pub struct Chrome {
 impl Chrome {
     /// The chrome for `ctx`'s user, with `current` (a path) marked in the navigation.
     pub fn new(state: &AppState, ctx: &Ctx, current: &str) -> Self {
-        let nav = NAV
+        let nav = state
+            .nav
+            .get()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
             .iter()
-            .filter(|(_, _, access)| access.allows(Some(&ctx.user)) == Decision::Allow)
-            .map(|(label, href, _)| NavItem {
-                label,
-                href,
-                active: if *href == "/" {
+            .filter(|link| link.access.allows(Some(&ctx.user)) == Decision::Allow)
+            .map(|link| NavItem {
+                label: link.label,
+                href: link.href,
+                active: if link.href == "/" {
                     current == "/"
                 } else {
-                    current.starts_with(href)
+                    current.starts_with(link.href)
                 },
             })
             .collect();

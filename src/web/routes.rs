@@ -14,40 +14,8 @@ use super::AppState;
 use super::ctx::{RequestMeta, login_redirect};
 use super::error::AppError;
 use crate::audit;
-use crate::auth::roles::Role;
+use crate::auth::access::{Access, Decision};
 use crate::auth::session::CurrentUser;
-
-/// Who may use a route.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Access {
-    /// Anyone, signed in or not.
-    Public,
-    /// Anyone signed in.
-    SignedIn,
-    /// Anyone signed in holding at least one of these roles.
-    Roles(&'static [Role]),
-}
-
-impl Access {
-    /// Pure decision: may someone with `user` (or nobody) use the route?
-    pub fn allows(self, user: Option<&CurrentUser>) -> Decision {
-        match (self, user) {
-            (Access::Public, _) => Decision::Allow,
-            (_, None) => Decision::SignIn,
-            (Access::SignedIn, Some(_)) => Decision::Allow,
-            (Access::Roles(roles), Some(u)) if u.roles.any_of(roles) => Decision::Allow,
-            (Access::Roles(_), Some(_)) => Decision::Refuse,
-        }
-    }
-}
-
-/// What the guard does with a request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Decision {
-    Allow,
-    SignIn,
-    Refuse,
-}
 
 /// One declared route.
 #[derive(Clone, Debug)]
@@ -165,64 +133,5 @@ async fn guard(
             }
             AppError::Forbidden.into_response()
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::auth::roles::RoleSet;
-
-    fn user(roles: &[Role]) -> CurrentUser {
-        CurrentUser {
-            id: 1,
-            email: "a@b.c".into(),
-            display_name: "A".into(),
-            roles: roles.iter().copied().collect::<RoleSet>(),
-            session_hash: vec![],
-            flash: None,
-        }
-    }
-
-    #[test]
-    fn public_routes_allow_everyone() {
-        assert_eq!(Access::Public.allows(None), Decision::Allow);
-        assert_eq!(Access::Public.allows(Some(&user(&[]))), Decision::Allow);
-    }
-
-    #[test]
-    fn the_anonymous_are_sent_to_sign_in_everywhere_else() {
-        assert_eq!(Access::SignedIn.allows(None), Decision::SignIn);
-        assert_eq!(Access::Roles(&[Role::Admin]).allows(None), Decision::SignIn);
-    }
-
-    #[test]
-    fn role_routes_allow_exactly_the_holders_of_a_listed_role() {
-        for held in Role::ALL {
-            for required in Role::ALL {
-                let required_only: &'static [Role] = Box::leak(Box::new([required]));
-                let decision = Access::Roles(required_only).allows(Some(&user(&[held])));
-                let expected = if held == required {
-                    Decision::Allow
-                } else {
-                    Decision::Refuse
-                };
-                assert_eq!(decision, expected, "{held:?} on a {required:?} route");
-            }
-            assert_eq!(
-                Access::SignedIn.allows(Some(&user(&[held]))),
-                Decision::Allow
-            );
-        }
-        let several = Access::Roles(&[Role::Finance, Role::Accounting]);
-        assert_eq!(
-            several.allows(Some(&user(&[Role::Accounting]))),
-            Decision::Allow
-        );
-        assert_eq!(
-            several.allows(Some(&user(&[Role::Contractor]))),
-            Decision::Refuse
-        );
-        assert_eq!(several.allows(Some(&user(&[]))), Decision::Refuse);
     }
 }

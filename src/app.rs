@@ -1,0 +1,133 @@
+//! The application assembled: every domain's routes, the navigation, and the layers around
+//! them. The one file that names every domain; `web` below it names none.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderName, Method, StatusCode};
+use axum::middleware::{from_fn, from_fn_with_state};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::csrf::CsrfLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::web::error::AppError;
+use crate::web::middleware;
+use crate::web::pages::NavLink;
+use crate::web::{AppState, RouteDef, Routes};
+
+/// The navigation in its order: a label and the page it opens. Each link takes the access of
+/// the GET route at its address, so nobody is shown a link they would be refused; an address
+/// that is not a GET route stops the app at start-up.
+pub const NAV: &[(&str, &str)] = &[
+    ("Home", "/"),
+    ("Clients", "/clients"),
+    ("Requests", "/requests"),
+    ("Planner", "/planner"),
+    ("Offboarding", "/offboarding"),
+    ("Substitutes", "/substitutes"),
+    ("Users", "/admin/users"),
+    ("Distribution list", "/admin/distribution"),
+    ("Approval chain", "/admin/approvals"),
+    ("Checklist", "/admin/checklist"),
+    ("Reasons", "/admin/reasons"),
+    ("Mail log", "/admin/mail"),
+    ("Audit log", "/admin/audit"),
+];
+
+/// The navigation links with their routes' access.
+fn navigation(defs: &[RouteDef]) -> Vec<NavLink> {
+    NAV.iter()
+        .map(|&(label, href)| {
+            let route = defs
+                .iter()
+                .find(|d| d.method == Method::GET && d.path == href)
+                .unwrap_or_else(|| panic!("the {label} link opens {href}, which is no GET route"));
+            NavLink {
+                label,
+                href,
+                access: route.access,
+            }
+        })
+        .collect()
+}
+
+/// The whole application as a router.
+pub fn app(state: AppState) -> Router {
+    build(state).0
+}
+
+/// Every declared route with its access rule (for the route × role tests).
+pub fn route_table(state: AppState) -> Vec<RouteDef> {
+    build(state).1
+}
+
+fn build(state: AppState) -> (Router, Vec<RouteDef>) {
+    let routes = Routes::new(state.clone());
+    let routes = crate::health::routes(routes);
+    let routes = crate::auth::routes(routes);
+    let routes = crate::home::routes(routes);
+    let routes = crate::clients::routes(routes);
+    let routes = crate::change_requests::routes(routes);
+    let routes = crate::retention::routes(routes);
+    let routes = crate::approvals::routes(routes);
+    let routes = crate::operations::routes(routes);
+    let routes = crate::checklists::routes(routes);
+    let routes = crate::users::routes(routes);
+    let routes = crate::notifications::routes(routes);
+    let routes = crate::audit::log::routes(routes);
+    let (router, defs) = routes.finish();
+    // Set once: building the app again on the same state (the route table) finds it set.
+    let _ = state.nav.set(navigation(&defs));
+
+    // Same-origin requests pass by Sec-Fetch-Site or Origin = Host; the configured public
+    // address is trusted too, for proxies that rewrite Host.
+    let csrf = CsrfLayer::new()
+        .add_trusted_origin(&state.config.base_url)
+        .unwrap_or_else(|_| CsrfLayer::new());
+    let x_request_id = HeaderName::from_static("x-request-id");
+    let static_files = ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::overriding(
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("public, max-age=3600"),
+        ))
+        .service(ServeDir::new(&state.config.static_dir));
+
+    let router = router
+        .layer(from_fn_with_state(state.clone(), middleware::load_user))
+        .layer(from_fn(middleware::no_store))
+        .nest_service("/static", static_files)
+        .fallback(|| async { AppError::NotFound })
+        .with_state(state.clone())
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(x_request_id.clone(), MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                        let id = req
+                            .headers()
+                            .get("x-request-id")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("");
+                        tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                    }),
+                )
+                .layer(PropagateRequestIdLayer::new(x_request_id))
+                .layer(from_fn_with_state(
+                    state.config.secure_cookies(),
+                    middleware::security_headers,
+                ))
+                .layer(from_fn(middleware::render_errors))
+                .layer(CatchPanicLayer::new())
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::REQUEST_TIMEOUT,
+                    Duration::from_secs(30),
+                ))
+                .layer(csrf),
+        );
+    (router, defs)
+}

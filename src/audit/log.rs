@@ -1,0 +1,96 @@
+//! The audit log page: the admin reads every event, newest first, filtered by action.
+
+use serde::Deserialize;
+
+use crate::auth::access;
+use crate::web::ctx::Ctx;
+use crate::web::error::AppResult;
+use crate::web::pages::Chrome;
+use crate::web::{AppState, Routes};
+
+pub fn routes(r: Routes) -> Routes {
+    r.get("/admin/audit", access::ADMIN, log_page)
+}
+
+/// One event as the log page shows it.
+#[derive(Debug, sqlx::FromRow)]
+pub struct EventRow {
+    pub id: i64,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub actor_label: String,
+    pub action: String,
+    pub entity_type: String,
+    pub entity_id: Option<String>,
+    pub details: serde_json::Value,
+    pub ip: Option<String>,
+}
+
+impl EventRow {
+    pub fn at_display(&self) -> String {
+        crate::time::local_precise(self.at)
+    }
+
+    pub fn details_display(&self) -> String {
+        match &self.details {
+            serde_json::Value::Object(m) if m.is_empty() => String::new(),
+            other => other.to_string(),
+        }
+    }
+}
+
+const PER_PAGE: i64 = 50;
+
+#[derive(Debug, Deserialize)]
+pub struct LogQuery {
+    /// Show events older than this id (keyset pagination: the log grows to millions of rows).
+    pub before: Option<i64>,
+    pub action: Option<String>,
+}
+
+#[derive(askama::Template, askama_web::WebTemplate)]
+#[template(path = "audit/log.html")]
+struct LogPage {
+    chrome: Chrome,
+    events: Vec<EventRow>,
+    action: String,
+    older_href: Option<String>,
+}
+
+async fn log_page(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    ctx: Ctx,
+    axum::extract::Query(q): axum::extract::Query<LogQuery>,
+) -> AppResult<LogPage> {
+    let action = crate::web::text::search(&q.action.unwrap_or_default());
+    let mut events: Vec<EventRow> = sqlx::query_as(
+        "SELECT id, at, actor_label, action, entity_type, entity_id, details, ip
+           FROM audit_events
+          WHERE ($1::bigint IS NULL OR id < $1)
+            AND ($2 = '' OR action = $2)
+          ORDER BY id DESC
+          LIMIT $3",
+    )
+    .bind(q.before)
+    .bind(&action)
+    .bind(PER_PAGE + 1)
+    .fetch_all(&state.db)
+    .await?;
+    let older_href = if events.len() as i64 > PER_PAGE {
+        events.truncate(PER_PAGE as usize);
+        events.last().map(|e| {
+            format!(
+                "?before={}&action={}",
+                e.id,
+                crate::web::ctx::encode_component(&action)
+            )
+        })
+    } else {
+        None
+    };
+    Ok(LogPage {
+        chrome: Chrome::new(&state, &ctx, "/admin/audit"),
+        events,
+        action,
+        older_href,
+    })
+}
