@@ -553,7 +553,7 @@ pub(super) async fn reassign(
     );
     if step.state == StepState::Pending
         && let Some(note) =
-            super::pages::turn_of(&mut tx, &state, &Actor::from_ctx(&ctx), &r, step_id).await?
+            super::chain::turn_of(&mut tx, &state, &Actor::from_ctx(&ctx), &r, step_id).await?
     {
         // Handed to someone who may not decide it after all: say where it went instead.
         let now = db::step(&mut tx, step_id)

@@ -382,6 +382,95 @@ pub async fn waiting_on(
     .await
 }
 
+/// Records the submission that starts `round` of request `id`.
+pub async fn mark_submitted(
+    conn: &mut PgConnection,
+    id: i64,
+    by: i64,
+    round: i32,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE change_requests SET submitted_by = $2, submitted_at = now(), approval_round = $3
+          WHERE id = $1",
+    )
+    .bind(id)
+    .bind(by)
+    .bind(round)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Decides a pending step: approved (with an optional comment) or sent back (with its reason),
+/// by `by`, standing in for `on_behalf_of` when set. A step no longer pending is left alone.
+pub async fn decide(
+    conn: &mut PgConnection,
+    step_id: i64,
+    decision: StepState,
+    by: i64,
+    on_behalf_of: Option<i64>,
+    comment: &str,
+) -> sqlx::Result<()> {
+    debug_assert!(matches!(
+        decision,
+        StepState::Approved | StepState::SentBack
+    ));
+    sqlx::query(
+        "UPDATE request_approvals
+            SET state = $2, decided_by = $3, on_behalf_of = $4, decided_at = now(),
+                comment = NULLIF($5, '')
+          WHERE id = $1 AND state = 'pending'",
+    )
+    .bind(step_id)
+    .bind(decision)
+    .bind(by)
+    .bind(on_behalf_of)
+    .bind(comment)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Makes a waiting step the pending one; returns when it was reached.
+pub async fn reach(conn: &mut PgConnection, step_id: i64) -> sqlx::Result<DateTime<Utc>> {
+    sqlx::query_scalar(
+        "UPDATE request_approvals SET state = 'pending', reached_at = now() WHERE id = $1
+         RETURNING reached_at",
+    )
+    .bind(step_id)
+    .fetch_one(conn)
+    .await
+}
+
+/// Notes when request `id` passed its last step.
+pub async fn mark_approved(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE change_requests SET approved_at = now() WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Accounting's mark on an approved request, with its optional note.
+pub async fn mark_processed(
+    conn: &mut PgConnection,
+    id: i64,
+    by: i64,
+    note: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE change_requests
+            SET processed_by = $2, processed_at = now(), processed_note = NULLIF($3, '')
+          WHERE id = $1",
+    )
+    .bind(id)
+    .bind(by)
+    .bind(note)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Ends the current round early: the steps still to come are cancelled. Returns the step that
 /// was waiting for a decision, if any, so its approver can be told.
 pub async fn cancel_round(

@@ -13,27 +13,31 @@ pub const DECIDER_ROLES: &[crate::auth::roles::Role] = &[
 ];
 
 pub mod admin;
+mod chain;
 pub mod db;
+mod handlers;
+mod notify;
 pub mod nudges;
-mod pages;
 pub mod routing;
 pub mod rules;
 pub mod substitutes;
+mod views;
 
-pub use pages::{ApprovalPanel, panel, withdrawn_in_approval};
+pub use chain::withdrawn_in_approval;
+pub use views::{ApprovalPanel, panel};
 
 use crate::auth::access;
 use crate::web::Routes;
 
 pub fn routes(r: Routes) -> Routes {
     let view = access::AGENCY_STAFF;
-    r.post("/requests/{id}/submit", view, pages::submit)
-        .post("/approvals/{id}/approve", view, pages::approve)
-        .post("/approvals/{id}/send-back", view, pages::send_back)
+    r.post("/requests/{id}/submit", view, handlers::submit)
+        .post("/approvals/{id}/approve", view, handlers::approve)
+        .post("/approvals/{id}/send-back", view, handlers::send_back)
         .post(
             "/requests/{id}/processed",
             access::ACCOUNTING,
-            pages::process,
+            handlers::process,
         )
         .get("/substitutes", access::APPROVERS, substitutes::page)
         .post("/substitutes", access::APPROVERS, substitutes::add)

@@ -3,7 +3,9 @@
 
 use sqlx::PgConnection;
 
-use crate::config::MailConfig;
+use super::emails::{self, Notice};
+use crate::config::{Config, MailConfig};
+use crate::web::error::AppResult;
 
 /// One email, rendered and addressed, ready to queue.
 #[derive(Clone, Debug)]
@@ -16,6 +18,17 @@ pub struct OutgoingEmail {
     pub html: String,
     /// The record it is about, for the mail log.
     pub related: Option<(&'static str, String)>,
+}
+
+/// Renders `notice` and queues it on `conn` (the caller's transaction); a notice addressed to
+/// nobody is skipped.
+pub async fn notice(conn: &mut PgConnection, config: &Config, notice: Notice<'_>) -> AppResult<()> {
+    if notice.to.is_empty() {
+        return Ok(());
+    }
+    let email = emails::notice(&config.base_url, notice)?;
+    enqueue(conn, &config.mail, &email).await?;
+    Ok(())
 }
 
 /// Queues `email` on `conn` (the caller's transaction). Returns the outbox id, or `None` when

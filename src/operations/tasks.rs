@@ -91,6 +91,14 @@ const TASK_SELECT: &str = "SELECT t.id, t.change_request_id, t.created_at, t.for
    LEFT JOIN users s ON s.id = t.status_updated_by
    LEFT JOIN users d ON d.id = t.done_by";
 
+/// Opens the change task of a request just approved; returns its id.
+pub async fn open(conn: &mut PgConnection, request_id: i64) -> sqlx::Result<i64> {
+    sqlx::query_scalar("INSERT INTO change_tasks (change_request_id) VALUES ($1) RETURNING id")
+        .bind(request_id)
+        .fetch_one(conn)
+        .await
+}
+
 pub async fn find(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<TaskRow>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{TASK_SELECT} WHERE t.id = $1"

@@ -1,0 +1,298 @@
+//! What happens on the chain, each a step of the caller's transaction with its audit record
+//! and emails: a round starts, a step is reached, approved or sent back, the last approval
+//! approves the request, a withdrawal ends the round, Accounting processes. Each returns the
+//! sentence the person acting reads next.
+
+use serde_json::json;
+use sqlx::PgConnection;
+
+use super::db::{self, StepRow};
+use super::notify;
+use super::routing::{self, Reached};
+use super::rules::{self, AfterApproval, StepState, SubmitFacts};
+use crate::audit::{self, Actor};
+use crate::change_requests::db::{self as requests, RequestRow};
+use crate::change_requests::rules::{State as RequestState, Who};
+use crate::web::AppState;
+use crate::web::ctx::Ctx;
+use crate::web::error::{AppError, AppResult};
+
+pub(super) fn who(ctx: &Ctx) -> Who {
+    Who {
+        id: ctx.user.id,
+        roles: ctx.user.roles,
+    }
+}
+
+pub(super) fn submit_facts(r: &RequestRow) -> SubmitFacts {
+    SubmitFacts {
+        facts: r.facts(),
+        kind: r.kind,
+        has_signed_document: r.attachment_count > 0,
+        call_recorded: r.call_recorded,
+    }
+}
+
+/// Submits `r` (locked): a new round of the chain as configured now, its first step reached.
+pub(super) async fn submit(
+    conn: &mut PgConnection,
+    state: &AppState,
+    ctx: &Ctx,
+    r: &RequestRow,
+) -> AppResult<String> {
+    if let Err(refusal) = rules::may_submit(who(ctx), submit_facts(r)) {
+        return Ok(format!("Nothing was submitted. {refusal}"));
+    }
+    let chain = db::config_chain(conn).await?;
+    let planned = match rules::plan(&chain, r.credit_cents.is_some()) {
+        Ok(p) => p,
+        Err(refusal) => return Ok(format!("Nothing was submitted. {refusal}")),
+    };
+    let round = r.approval_round + 1;
+    requests::transition(conn, r.id, r.state, RequestState::InApproval).await?;
+    db::mark_submitted(conn, r.id, ctx.user.id, round).await?;
+    let (pending, reached) = db::insert_round(conn, r.id, round, &planned).await?;
+    let config = &state.config;
+    super::nudges::schedule(
+        conn,
+        pending,
+        reached,
+        config.approval_nudge_days,
+        1,
+        state.clock.zone(),
+    )
+    .await?;
+    let actor = Actor::from_ctx(ctx);
+    let chain_json: Vec<_> = planned
+        .iter()
+        .map(|p| json!({"step": p.name, "state": p.state}))
+        .collect();
+    let details = json!({ "round": round, "from": r.state, "chain": chain_json });
+    let id = Some(r.id.to_string());
+    audit::record(
+        conn,
+        &actor,
+        "change_request.submitted",
+        "change_request",
+        id,
+        details,
+    )
+    .await?;
+    let first = planned
+        .iter()
+        .find(|p| p.state == StepState::Pending)
+        .expect("a plan has a pending step");
+    Ok(match turn_of(conn, state, &actor, r, pending).await? {
+        None => format!("Submitted for approval: {} decides first.", first.name),
+        Some(note) => format!("Submitted for approval. {note}"),
+    })
+}
+
+/// Step `step_id` of `r` has just become pending: routed if nobody may decide it, then
+/// announced to whoever may. Returns what the person acting should be told beyond the usual.
+pub(super) async fn turn_of(
+    conn: &mut PgConnection,
+    state: &AppState,
+    actor: &Actor,
+    r: &RequestRow,
+    step_id: i64,
+) -> AppResult<Option<String>> {
+    let today = state.clock.today();
+    let reached = routing::reach(conn, &state.config, actor, today, r.id, step_id).await?;
+    let step = db::step(conn, step_id).await?.ok_or(AppError::NotFound)?;
+    let note = match reached {
+        Reached::Flagged(_) => {
+            return Ok(Some(format!(
+                "Nobody can decide “{}” as the chain stands, so the admin is asked to hand it on.",
+                step.name
+            )));
+        }
+        Reached::Rerouted { to_name, .. } => Some(format!(
+            "“{}” went back to {to_name}: a substitute stands in for one person, not two.",
+            step.name
+        )),
+        Reached::Decidable(_) => None,
+    };
+    notify::approval_needed(conn, &state.config, today, r, &step.name, step.approver()).await?;
+    Ok(note)
+}
+
+/// Approves `step` of `r` (both locked, the decision allowed): the next step is reached, or,
+/// after the last, the request is approved.
+pub(super) async fn approve(
+    conn: &mut PgConnection,
+    state: &AppState,
+    ctx: &Ctx,
+    r: &RequestRow,
+    step: &StepRow,
+    on_behalf_of: Option<i64>,
+    comment: &str,
+) -> AppResult<String> {
+    db::decide(
+        conn,
+        step.id,
+        StepState::Approved,
+        ctx.user.id,
+        on_behalf_of,
+        comment,
+    )
+    .await?;
+    let actor = Actor::from_ctx(ctx);
+    let details = json!({ "step": step.name, "round": step.round, "comment": comment, "on_behalf_of": on_behalf_of });
+    let id = Some(r.id.to_string());
+    audit::record(
+        conn,
+        &actor,
+        "change_request.step_approved",
+        "change_request",
+        id,
+        details,
+    )
+    .await?;
+    let steps = db::round(conn, r.id, step.round).await?;
+    let states: Vec<StepState> = steps.iter().map(|s| s.state).collect();
+    let index = steps
+        .iter()
+        .position(|s| s.id == step.id)
+        .expect("the step is in its round");
+    Ok(match rules::after_approval(&states, index) {
+        AfterApproval::Next(i) => {
+            let next = &steps[i];
+            let reached = db::reach(conn, next.id).await?;
+            let days = state.config.approval_nudge_days;
+            super::nudges::schedule(conn, next.id, reached, days, 1, state.clock.zone()).await?;
+            match turn_of(conn, state, &actor, r, next.id).await? {
+                None => format!("Approved. {} decides next.", next.name),
+                Some(note) => format!("Approved. {note}"),
+            }
+        }
+        AfterApproval::Approved => {
+            approved(conn, state, &actor, r).await?;
+            "Approved: that was the last step. The request is approved; Accounting and the distribution list are told.".to_string()
+        }
+    })
+}
+
+/// The last step approved: in the same transaction the request is approved, its change task
+/// opened, its checklist made (or the reinstatement applied), and everyone told.
+async fn approved(
+    conn: &mut PgConnection,
+    state: &AppState,
+    actor: &Actor,
+    r: &RequestRow,
+) -> AppResult<()> {
+    requests::transition(conn, r.id, RequestState::InApproval, RequestState::Approved).await?;
+    db::mark_approved(conn, r.id).await?;
+    let task = crate::operations::tasks::open(conn, r.id).await?;
+    crate::checklists::create(conn, r, state.clock.zone()).await?;
+    if r.reverses_id.is_some() {
+        crate::operations::reinstate::apply(conn, &state.config, actor, r).await?;
+    }
+    let details = json!({ "round": r.approval_round, "change_task_id": task });
+    let id = Some(r.id.to_string());
+    audit::record(
+        conn,
+        actor,
+        "change_request.approved",
+        "change_request",
+        id,
+        details,
+    )
+    .await?;
+    notify::approved(conn, &state.config, r, task).await
+}
+
+/// Sends `r` back from `step` (both locked, the decision allowed): the round ends, the request
+/// returns to whoever fixes it, and they are told why.
+pub(super) async fn send_back(
+    conn: &mut PgConnection,
+    state: &AppState,
+    ctx: &Ctx,
+    r: &RequestRow,
+    step: &StepRow,
+    on_behalf_of: Option<i64>,
+    reason: &str,
+) -> AppResult<String> {
+    db::decide(
+        conn,
+        step.id,
+        StepState::SentBack,
+        ctx.user.id,
+        on_behalf_of,
+        reason,
+    )
+    .await?;
+    db::cancel_round(conn, r.id, step.round).await?;
+    requests::transition(
+        conn,
+        r.id,
+        RequestState::InApproval,
+        RequestState::ChangesRequested,
+    )
+    .await?;
+    let details = json!({ "step": step.name, "round": step.round, "reason": reason, "on_behalf_of": on_behalf_of });
+    let id = Some(r.id.to_string());
+    audit::record(
+        conn,
+        &Actor::from_ctx(ctx),
+        "change_request.sent_back",
+        "change_request",
+        id,
+        details,
+    )
+    .await?;
+    notify::sent_back(conn, &state.config, r, &ctx.user.display_name, reason).await?;
+    Ok("Sent back: the submitter is told why and can submit again.".to_string())
+}
+
+/// A request withdrawn while the approvers had it: the round ends and the approver whose turn
+/// it was is told. Runs inside the withdrawal's own transaction.
+pub async fn withdrawn_in_approval(
+    conn: &mut PgConnection,
+    state: &AppState,
+    r: &RequestRow,
+    reason: &str,
+) -> AppResult<()> {
+    let Some(pending) = db::cancel_round(conn, r.id, r.approval_round).await? else {
+        return Ok(());
+    };
+    let today = state.clock.today();
+    notify::withdrawn(conn, &state.config, today, r, pending.approver(), reason).await
+}
+
+/// Accounting marks `r` (locked) processed; the request completes if nothing else waits.
+pub(super) async fn process(
+    conn: &mut PgConnection,
+    ctx: &Ctx,
+    r: &RequestRow,
+    note: &str,
+) -> AppResult<String> {
+    if let Err(refusal) = rules::may_process(who(ctx), r.state, r.processed_at.is_some()) {
+        return Ok(match (&r.processed_by_name, r.processed_at) {
+            (Some(by), Some(at)) => format!(
+                "Nothing changed: {by} already marked it processed at {}.",
+                crate::time::local(at)
+            ),
+            _ => format!("Nothing changed. {refusal}"),
+        });
+    }
+    db::mark_processed(conn, r.id, ctx.user.id, note).await?;
+    let actor = Actor::from_ctx(ctx);
+    let id = Some(r.id.to_string());
+    audit::record(
+        conn,
+        &actor,
+        "change_request.processed",
+        "change_request",
+        id,
+        json!({ "note": note }),
+    )
+    .await?;
+    Ok(
+        if crate::operations::complete_if_ready(conn, &actor, r.id).await? {
+            "Marked processed. Everything else was done: the request is completed.".to_string()
+        } else {
+            "Marked processed.".to_string()
+        },
+    )
+}

@@ -1,0 +1,244 @@
+//! The approval chain's emails, one function each. Each queues in the caller's transaction, so
+//! it goes out if and only if the change it tells of commits; an email to nobody is skipped.
+
+use chrono::NaiveDate;
+use sqlx::PgConnection;
+
+use super::db;
+use super::rules::Approver;
+use crate::auth::roles::Role;
+use crate::change_requests::db::RequestRow;
+use crate::change_requests::rules::Kind;
+use crate::config::Config;
+use crate::notifications::emails::Notice;
+use crate::notifications::{outbox, recipients};
+use crate::web::error::AppResult;
+
+/// The request's facts as approval emails list them.
+fn request_facts(r: &RequestRow) -> Vec<(&'static str, String)> {
+    let mut facts = vec![
+        ("Client", r.client_name.clone()),
+        ("Request", r.kind_label().to_string()),
+        ("Effective date", r.effective()),
+    ];
+    if r.kind == Kind::Addendum {
+        facts.push((
+            "Monthly budget",
+            format!("{} → {}", r.current_budget(), r.new_budget()),
+        ));
+    }
+    if let Some(why) = &r.credit_reason {
+        facts.push(("Credit", format!("{}: {why}", r.credit())));
+    }
+    facts
+}
+
+/// The addresses of `people` (unknown and disabled ones skipped), each once, after `to`.
+async fn add_people(
+    conn: &mut PgConnection,
+    mut to: Vec<String>,
+    people: impl IntoIterator<Item = Option<i64>>,
+) -> sqlx::Result<Vec<String>> {
+    for person in people.into_iter().flatten() {
+        if let Some(address) = recipients::user(conn, person).await?
+            && !to.contains(&address)
+        {
+            to.push(address);
+        }
+    }
+    Ok(to)
+}
+
+/// Tells a step's approver (and anyone standing in for them on `today`) that it is their turn.
+pub async fn approval_needed(
+    conn: &mut PgConnection,
+    config: &Config,
+    today: NaiveDate,
+    r: &RequestRow,
+    step_name: &str,
+    approver: Approver,
+) -> AppResult<()> {
+    let to = db::step_recipients(conn, approver, today).await?;
+    let mut facts = request_facts(r);
+    facts.push(("Step", step_name.to_string()));
+    let notice = Notice {
+        kind: "change_request.approval_needed",
+        to,
+        subject: format!(
+            "{}: your approval is needed ({})",
+            r.client_name,
+            r.kind_label().to_lowercase()
+        ),
+        intro: "A change request has reached your step of the approval chain. Read it, then approve it or send it back on its page.",
+        facts,
+        path: format!("/requests/{}", r.id),
+        link_label: "Open the request to decide",
+        related: Some(("change_request", r.id.to_string())),
+    };
+    outbox::notice(conn, config, notice).await
+}
+
+/// The last step approved: the distribution list gets the change task, Accounting is asked
+/// to process, and the submitter (and the account manager) hear it passed.
+pub async fn approved(
+    conn: &mut PgConnection,
+    config: &Config,
+    r: &RequestRow,
+    task_id: i64,
+) -> AppResult<()> {
+    let mut facts = request_facts(r);
+    if !r.product_notes.is_empty() {
+        facts.push(("Product change notes", r.product_notes.clone()));
+    }
+    approved_to_distribution(conn, config, r, task_id, facts.clone()).await?;
+    approved_to_accounting(conn, config, r, facts.clone()).await?;
+    approved_to_submitter(conn, config, r, facts).await
+}
+
+/// Operations and leadership: the change task holds what they need.
+async fn approved_to_distribution(
+    conn: &mut PgConnection,
+    config: &Config,
+    r: &RequestRow,
+    task_id: i64,
+    facts: Vec<(&'static str, String)>,
+) -> AppResult<()> {
+    let to = recipients::distribution_list(conn).await?;
+    let subject = match r.reverses_id {
+        Some(original) => format!("{}: reinstated (request #{original} undone)", r.client_name),
+        None => format!(
+            "{}: {} approved",
+            r.client_name,
+            r.kind_label().to_lowercase()
+        ),
+    };
+    let notice = Notice {
+        kind: "change_request.approved",
+        to,
+        subject,
+        intro: "A change request is approved. Its change task holds everything Operations needs.",
+        facts,
+        path: format!("/tasks/{task_id}"),
+        link_label: "Open the change task",
+        related: Some(("change_request", r.id.to_string())),
+    };
+    outbox::notice(conn, config, notice).await
+}
+
+/// Accounting: an approved request to process.
+async fn approved_to_accounting(
+    conn: &mut PgConnection,
+    config: &Config,
+    r: &RequestRow,
+    facts: Vec<(&'static str, String)>,
+) -> AppResult<()> {
+    let to = recipients::holders_of(conn, Role::Accounting).await?;
+    let notice = Notice {
+        kind: "change_request.to_process",
+        to,
+        subject: format!("{}: approved, to process", r.client_name),
+        intro: "An approved change request is waiting for Accounting to process it.",
+        facts,
+        path: format!("/requests/{}", r.id),
+        link_label: "Open the request",
+        related: Some(("change_request", r.id.to_string())),
+    };
+    outbox::notice(conn, config, notice).await
+}
+
+/// Whoever submitted it, and the client's account manager when Retention submitted it.
+async fn approved_to_submitter(
+    conn: &mut PgConnection,
+    config: &Config,
+    r: &RequestRow,
+    facts: Vec<(&'static str, String)>,
+) -> AppResult<()> {
+    let to = add_people(
+        conn,
+        Vec::new(),
+        [r.submitted_by, r.client_account_manager_id],
+    )
+    .await?;
+    let notice = Notice {
+        kind: "change_request.approved_submitter",
+        to,
+        subject: format!("{}: the change request is approved", r.client_name),
+        intro: "The change request has passed every approval step.",
+        facts,
+        path: format!("/requests/{}", r.id),
+        link_label: "Open the request",
+        related: Some(("change_request", r.id.to_string())),
+    };
+    outbox::notice(conn, config, notice).await
+}
+
+/// Sent back by `by_name` for `reason`: everyone who may submit it again (the whole Retention
+/// Team once Retention is involved, otherwise the client's account manager), whoever submitted
+/// it, and the account manager. When none of them can be told (disabled meanwhile) the request
+/// waits on the admin's desk, and the admins are told instead.
+pub async fn sent_back(
+    conn: &mut PgConnection,
+    config: &Config,
+    r: &RequestRow,
+    by_name: &str,
+    reason: &str,
+) -> AppResult<()> {
+    let retention = if r.has_save_attempt {
+        recipients::holders_of(conn, Role::Retention).await?
+    } else {
+        Vec::new()
+    };
+    let mut to = add_people(
+        conn,
+        retention,
+        [r.submitted_by, r.client_account_manager_id],
+    )
+    .await?;
+    if to.is_empty() {
+        to = recipients::holders_of(conn, Role::Admin).await?;
+    }
+    let mut facts = request_facts(r);
+    facts.push(("Sent back by", by_name.to_string()));
+    facts.push(("Reason", reason.to_string()));
+    let notice = Notice {
+        kind: "change_request.sent_back",
+        to,
+        subject: format!("{}: sent back by {by_name}", r.client_name),
+        intro: if r.has_save_attempt {
+            "An approver sent the change request back. The Retention Team edits it as the reason asks, then submits it again; the approval chain starts over."
+        } else {
+            "An approver sent the change request back. Edit it as the reason asks, then submit it again; the approval chain starts over."
+        },
+        facts,
+        path: format!("/requests/{}", r.id),
+        link_label: "Open the request",
+        related: Some(("change_request", r.id.to_string())),
+    };
+    outbox::notice(conn, config, notice).await
+}
+
+/// The approver whose turn it was (and their substitutes on `today`): the request was
+/// withdrawn, no decision is needed.
+pub async fn withdrawn(
+    conn: &mut PgConnection,
+    config: &Config,
+    today: NaiveDate,
+    r: &RequestRow,
+    approver: Approver,
+    reason: &str,
+) -> AppResult<()> {
+    let to = db::step_recipients(conn, approver, today).await?;
+    let mut facts = request_facts(r);
+    facts.push(("Reason", reason.to_string()));
+    let notice = Notice {
+        kind: "change_request.withdrawn",
+        to,
+        subject: format!("{}: withdrawn, no decision needed", r.client_name),
+        intro: "A change request waiting for your approval was withdrawn. Nothing is needed from you.",
+        facts,
+        path: format!("/requests/{}", r.id),
+        link_label: "Open the request",
+        related: Some(("change_request", r.id.to_string())),
+    };
+    outbox::notice(conn, config, notice).await
+}
