@@ -1,6 +1,6 @@
 //! Client queries. Each takes a connection so it works inside the caller's transaction.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
 
 use super::form::ClientInput;
@@ -135,6 +135,54 @@ pub async fn record_history(
     .bind(budget_cents)
     .bind(changed_by)
     .bind(note)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The client's status and monthly budget, locked for a change that sets them.
+pub async fn lock_status(conn: &mut PgConnection, client_id: i64) -> sqlx::Result<(String, i64)> {
+    sqlx::query_as("SELECT status, monthly_budget_cents FROM clients WHERE id = $1 FOR UPDATE")
+        .bind(client_id)
+        .fetch_one(conn)
+        .await
+}
+
+/// A change request's change to a client's account.
+pub struct StatusChange<'a> {
+    pub client_id: i64,
+    pub status: &'a str,
+    pub budget_cents: i64,
+    pub changed_by: Option<i64>,
+    pub change_request_id: i64,
+    pub note: String,
+    /// When it takes effect, when the change says.
+    pub effective_date: Option<NaiveDate>,
+}
+
+/// Sets the client's status and budget and appends the line to its history.
+pub async fn set_status(conn: &mut PgConnection, c: StatusChange<'_>) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE clients SET status = $2, monthly_budget_cents = $3, version = version + 1
+          WHERE id = $1",
+    )
+    .bind(c.client_id)
+    .bind(c.status)
+    .bind(c.budget_cents)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO client_status_history
+             (client_id, status, monthly_budget_cents, changed_by, change_request_id, note, effective_date)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(c.client_id)
+    .bind(c.status)
+    .bind(c.budget_cents)
+    .bind(c.changed_by)
+    .bind(c.change_request_id)
+    .bind(&c.note)
+    .bind(c.effective_date)
     .execute(conn)
     .await?;
     Ok(())

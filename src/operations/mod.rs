@@ -2,7 +2,9 @@
 //! planner sheet with its reminders and calendar, and completion.
 
 pub mod dates;
+pub mod db;
 pub mod feed;
+mod notify;
 pub mod planner;
 pub mod reinstate;
 pub mod reminders;

@@ -185,28 +185,16 @@ pub async fn apply(
     .await?;
     let mut restored = None;
     if let Some((Some(status), Some(budget))) = before {
-        sqlx::query(
-            "UPDATE clients SET status = $2, monthly_budget_cents = $3, version = version + 1
-              WHERE id = $1",
-        )
-        .bind(original.client_id)
-        .bind(&status)
-        .bind(budget)
-        .execute(&mut *conn)
-        .await?;
-        sqlx::query(
-            "INSERT INTO client_status_history
-                 (client_id, status, monthly_budget_cents, changed_by, change_request_id, note)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(original.client_id)
-        .bind(&status)
-        .bind(budget)
-        .bind(actor.user_id)
-        .bind(reversal.id)
-        .bind(format!("Reinstated: request #{original_id} undone"))
-        .execute(&mut *conn)
-        .await?;
+        let change = crate::clients::db::StatusChange {
+            client_id: original.client_id,
+            status: &status,
+            budget_cents: budget,
+            changed_by: actor.user_id,
+            change_request_id: reversal.id,
+            note: format!("Reinstated: request #{original_id} undone"),
+            effective_date: None,
+        };
+        crate::clients::db::set_status(conn, change).await?;
         restored = Some(status);
     }
     // Its offboarding checklist, if it had one: what is still open is cancelled.

@@ -13,13 +13,14 @@ use serde::Deserialize;
 use serde_json::json;
 use sqlx::PgConnection;
 
+use super::db;
 use super::rules::{self, Status, TaskFacts};
 use crate::approvals::db::StepRow;
 use crate::audit::{self, Actor};
 use crate::auth::roles::Role;
 use crate::change_requests::db::{self as requests, RequestRow};
 use crate::change_requests::rules::{CancelScope, Kind, Who};
-use crate::notifications::{emails, outbox, recipients};
+use crate::clients::db as clients;
 use crate::users::db::PersonOption;
 use crate::web::AppState;
 use crate::web::ctx::{Ctx, commit_and_go};
@@ -110,19 +111,13 @@ pub async fn find(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<TaskR
 
 /// The task and its request, the request locked first (as every workflow change does).
 async fn lock(conn: &mut PgConnection, id: i64) -> AppResult<(TaskRow, RequestRow)> {
-    let request_id: i64 =
-        sqlx::query_scalar("SELECT change_request_id FROM change_tasks WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .ok_or(AppError::NotFound)?;
+    let request_id = db::request_of_task(conn, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let r = requests::lock(conn, request_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    sqlx::query("SELECT 1 FROM change_tasks WHERE id = $1 FOR UPDATE")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    db::lock_task(conn, id).await?;
     let t = find(conn, id).await?.ok_or(AppError::NotFound)?;
     Ok((t, r))
 }
@@ -260,13 +255,14 @@ pub(super) async fn show(
     task_page(&state, &ctx, id).await
 }
 
-async fn done_with(
+/// Commits `tx`, keeps `message` for the next page and returns to the change task.
+async fn back_to_task(
     tx: sqlx::Transaction<'_, sqlx::Postgres>,
     ctx: &Ctx,
     task_id: i64,
     message: &str,
 ) -> AppResult<Response> {
-    crate::web::ctx::commit_and_go(tx, ctx, &format!("/tasks/{task_id}"), message).await
+    commit_and_go(tx, ctx, &format!("/tasks/{task_id}"), message).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -275,6 +271,8 @@ pub(super) struct ForwardForm {
     sem_specialist: String,
 }
 
+/// The Ops Lead forwards the task to a SEM specialist, who owns the request's SEM work from
+/// then on and gets everything they need by email.
 pub(super) async fn forward(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -284,154 +282,37 @@ pub(super) async fn forward(
     let mut tx = state.db.begin().await?;
     let (t, r) = lock(&mut tx, id).await?;
     if let Err(refusal) = rules::may_forward(who(&ctx), t.facts(&r)) {
-        return done_with(tx, &ctx, id, &format!("Nothing changed. {refusal}")).await;
+        return back_to_task(tx, &ctx, id, &format!("Nothing changed. {refusal}")).await;
     }
     let specialists =
         crate::users::db::people_with_role(&mut tx, Role::SemSpecialist.key()).await?;
-    let Some(specialist) = form
-        .sem_specialist
-        .trim()
-        .parse::<i64>()
-        .ok()
-        .and_then(|sid| specialists.iter().find(|p| p.id == sid))
-    else {
-        return done_with(
-            tx,
-            &ctx,
-            id,
-            "Nothing was forwarded: choose a SEM specialist from the list.",
-        )
-        .await;
+    let chosen = form.sem_specialist.trim().parse::<i64>().ok();
+    let Some(specialist) = specialists.iter().find(|p| Some(p.id) == chosen) else {
+        let message = "Nothing was forwarded: choose a SEM specialist from the list.";
+        return back_to_task(tx, &ctx, id, message).await;
     };
-    sqlx::query(
-        "UPDATE change_tasks SET forwarded_to = $2, forwarded_by = $3, forwarded_at = now()
-          WHERE id = $1",
-    )
-    .bind(id)
-    .bind(specialist.id)
-    .bind(ctx.user.id)
-    .execute(&mut *tx)
-    .await?;
-    // The specialist it is forwarded to owns the request's SEM work from now on: the open
-    // shutdown items and verifications (and so their overdue notices) and the planner line
-    // (and so its reminders), whoever the client's specialist was when they were made.
-    sqlx::query(
-        "UPDATE checklist_items SET assignee = $2
-          WHERE change_request_id = $1 AND owner_role = 'sem_specialist'
-            AND done_at IS NULL AND cancelled_at IS NULL",
-    )
-    .bind(r.id)
-    .bind(specialist.id)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "UPDATE planner_entries SET sem_specialist_id = $2
-          WHERE change_request_id = $1 AND removed_at IS NULL",
-    )
-    .bind(r.id)
-    .bind(specialist.id)
-    .execute(&mut *tx)
-    .await?;
+    db::forward(&mut tx, id, specialist.id, ctx.user.id).await?;
+    db::give_sem_work(&mut tx, r.id, specialist.id).await?;
     // Cancellations and pauses give the specialist a task to pause the ads by the date.
     if rules::needs_planner(r.kind) && r.reverses_id.is_none() {
-        sqlx::query(
-            "INSERT INTO sem_tasks (change_request_id, assignee, due_on) VALUES ($1, $2, $3)
-             ON CONFLICT (change_request_id) DO NOTHING",
-        )
-        .bind(r.id)
-        .bind(specialist.id)
-        .bind(r.effective_date)
-        .execute(&mut *tx)
-        .await?;
+        db::open_sem_task(&mut tx, r.id, specialist.id, r.effective_date).await?;
     }
+    let details =
+        json!({ "change_task_id": id, "to": specialist.id, "to_name": specialist.display_name });
+    let entity = Some(r.id.to_string());
+    let actor = Actor::from_ctx(&ctx);
     audit::record(
         &mut tx,
-        &Actor::from_ctx(&ctx),
+        &actor,
         "change_task.forwarded",
         "change_request",
-        Some(r.id.to_string()),
-        json!({ "change_task_id": id, "to": specialist.id, "to_name": specialist.display_name }),
+        entity,
+        details,
     )
     .await?;
-    if let Some(to) = recipients::user(&mut tx, specialist.id).await? {
-        let save = crate::retention::find(&mut tx, r.id).await?;
-        let attachments = crate::change_requests::attachments::for_request(&mut tx, r.id).await?;
-        let mut facts: Vec<(&str, String)> = vec![
-            ("Client", r.client_name.clone()),
-            (
-                "Change",
-                format!(
-                    "{}{}",
-                    r.kind_label(),
-                    if r.scope_label().is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {}", r.scope_label())
-                    }
-                ),
-            ),
-            ("Effective date", r.effective()),
-        ];
-        if r.kind == Kind::Pause {
-            facts.push(("Resume date", r.resume()));
-        }
-        if r.kind == Kind::Addendum {
-            facts.push((
-                "Monthly budget",
-                format!("{} → {}", r.current_budget(), r.new_budget()),
-            ));
-        }
-        facts.push((
-            "Product change notes",
-            if r.product_notes.is_empty() {
-                "None".into()
-            } else {
-                r.product_notes.clone()
-            },
-        ));
-        if let Some(s) = &save {
-            facts.push(("Save attempt", s.outcome_label().to_string()));
-        }
-        if r.reverses_id.is_some() {
-            facts.push((
-                "Your task",
-                "The client is reinstated: undo the pause or cancellation and keep the ads running"
-                    .to_string(),
-            ));
-        } else if rules::needs_planner(r.kind) {
-            facts.push(("Your task", format!("Pause the ads by {}", r.effective())));
-        }
-        for a in attachments.iter().filter(|a| a.superseded_at.is_none()) {
-            facts.push((
-                "Signed addendum",
-                format!(
-                    "{} ({}/attachments/{})",
-                    a.original_name, state.config.base_url, a.id
-                ),
-            ));
-        }
-        let email = emails::notice(
-            &state.config.base_url,
-            emails::Notice {
-                kind: "change_task.forwarded",
-                to: vec![to],
-                subject: format!(
-                    "{}: {} effective {}",
-                    r.client_name,
-                    r.kind_label().to_lowercase(),
-                    r.effective()
-                ),
-                intro: "The DM Operations Lead forwarded you an approved change request. Everything you need is below and on the change task.",
-                facts,
-                path: format!("/tasks/{id}"),
-                link_label: "Open the change task",
-                related: Some(("change_request", r.id.to_string())),
-            },
-        )?;
-        outbox::enqueue(&mut tx, &state.config.mail, &email).await?;
-    }
+    super::notify::forwarded(&mut tx, &state.config, &r, id, specialist.id).await?;
     let message = format!("Forwarded to {}.", specialist.display_name);
-    done_with(tx, &ctx, id, &message).await
+    back_to_task(tx, &ctx, id, &message).await
 }
 
 pub(super) async fn add_to_planner(
@@ -442,52 +323,30 @@ pub(super) async fn add_to_planner(
     let mut tx = state.db.begin().await?;
     let (t, r) = lock(&mut tx, id).await?;
     if let Err(refusal) = rules::may_add_to_planner(who(&ctx), t.facts(&r)) {
-        return done_with(tx, &ctx, id, &format!("Nothing changed. {refusal}")).await;
+        return back_to_task(tx, &ctx, id, &format!("Nothing changed. {refusal}")).await;
     }
-    let entry: i64 = sqlx::query_scalar(
-        "INSERT INTO planner_entries (change_request_id, client_id, kind, effective_date,
-                                      resume_date, sem_specialist_id, account_manager_id, added_by)
-         VALUES ($1, $2, $3, $4, $5,
-                 COALESCE((SELECT forwarded_to FROM change_tasks WHERE id = $6), $7), $8, $9)
-         RETURNING id",
-    )
-    .bind(r.id)
-    .bind(r.client_id)
-    .bind(r.kind)
-    .bind(r.effective_date)
-    .bind(r.resume_date)
-    .bind(id)
-    .bind(r.client_sem_specialist_id)
-    .bind(r.client_account_manager_id)
-    .bind(ctx.user.id)
-    .fetch_one(&mut *tx)
-    .await?;
-    super::reminders::schedule(
-        &mut tx,
-        &state.clock,
-        entry,
-        r.effective_date,
-        &state.config.reminder_days,
-    )
-    .await?;
+    let entry = db::add_planner_entry(&mut tx, &r, id, ctx.user.id).await?;
+    let days = &state.config.reminder_days;
+    super::reminders::schedule(&mut tx, &state.clock, entry, r.effective_date, days).await?;
+    let details = json!({ "change_task_id": id, "planner_entry_id": entry, "effective_date": r.effective_date });
+    let entity = Some(r.id.to_string());
+    let actor = Actor::from_ctx(&ctx);
     audit::record(
         &mut tx,
-        &Actor::from_ctx(&ctx),
+        &actor,
         "change_task.planner_added",
         "change_request",
-        Some(r.id.to_string()),
-        json!({ "change_task_id": id, "planner_entry_id": entry, "effective_date": r.effective_date }),
+        entity,
+        details,
     )
     .await?;
-    done_with(
-        tx,
-        &ctx,
-        id,
-        "Added to the planner sheet; the SEM team will be reminded as the date comes.",
-    )
-    .await
+    let message = "Added to the planner sheet; the SEM team will be reminded as the date comes.";
+    back_to_task(tx, &ctx, id, message).await
 }
 
+/// The Ops Lead updates the client's account: the status the request leads to, on the
+/// request's date, with the request's new budget for an addendum (one date and one budget,
+/// never typed again here).
 pub(super) async fn update_status(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -495,93 +354,57 @@ pub(super) async fn update_status(
     Form(form): Form<StatusForm>,
 ) -> AppResult<Response> {
     let Some(status) = Status::from_key(form.status.trim()) else {
-        let mut errors = FieldErrors::default();
-        errors.add("status", "Choose the new status.");
         let mut page = task_page(&state, &ctx, id).await?;
         page.status_form = form;
-        page.status_errors = errors;
+        page.status_errors.add("status", "Choose the new status.");
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
     let mut tx = state.db.begin().await?;
     let (t, r) = lock(&mut tx, id).await?;
     if let Err(refusal) = rules::may_update_status(who(&ctx), t.facts(&r)) {
-        return done_with(tx, &ctx, id, &format!("Nothing changed. {refusal}")).await;
+        return back_to_task(tx, &ctx, id, &format!("Nothing changed. {refusal}")).await;
     }
-    // One date and one budget: the request's, not typed again here.
-    let effective = r.effective_date;
-    let budget = if status == Status::Active {
-        r.new_budget_cents
-    } else {
-        None
+    let (before_status, before_budget) = clients::lock_status(&mut tx, r.client_id).await?;
+    let new_budget = match status {
+        Status::Active => r.new_budget_cents.unwrap_or(before_budget),
+        _ => before_budget,
     };
-    let (before_status, before_budget): (String, i64) =
-        sqlx::query_as("SELECT status, monthly_budget_cents FROM clients WHERE id = $1 FOR UPDATE")
-            .bind(r.client_id)
-            .fetch_one(&mut *tx)
-            .await?;
-    let new_budget = budget.unwrap_or(before_budget);
-    sqlx::query(
-        "UPDATE clients SET status = $2, monthly_budget_cents = $3, version = version + 1
-          WHERE id = $1",
-    )
-    .bind(r.client_id)
-    .bind(status)
-    .bind(new_budget)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO client_status_history
-             (client_id, status, monthly_budget_cents, changed_by, change_request_id, note, effective_date)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(r.client_id)
-    .bind(status)
-    .bind(new_budget)
-    .bind(ctx.user.id)
-    .bind(r.id)
-    .bind(format!("Change request #{}", r.id))
-    .bind(effective)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "UPDATE change_tasks
-            SET status_updated_by = $2, status_updated_at = now(), status_before = $3,
-                budget_before_cents = $4
-          WHERE id = $1",
-    )
-    .bind(id)
-    .bind(ctx.user.id)
-    .bind(&before_status)
-    .bind(before_budget)
-    .execute(&mut *tx)
-    .await?;
+    let change = clients::StatusChange {
+        client_id: r.client_id,
+        status: status.key(),
+        budget_cents: new_budget,
+        changed_by: Some(ctx.user.id),
+        change_request_id: r.id,
+        note: format!("Change request #{}", r.id),
+        effective_date: Some(r.effective_date),
+    };
+    clients::set_status(&mut tx, change).await?;
+    db::mark_status_updated(&mut tx, id, ctx.user.id, &before_status, before_budget).await?;
+    let details = json!({
+        "change_task_id": id,
+        "client_id": r.client_id,
+        "from": before_status,
+        "to": status,
+        "budget_cents": { "from": before_budget, "to": new_budget },
+        "effective_date": r.effective_date,
+    });
+    let entity = Some(r.id.to_string());
+    let actor = Actor::from_ctx(&ctx);
     audit::record(
         &mut tx,
-        &Actor::from_ctx(&ctx),
+        &actor,
         "change_task.status_updated",
         "change_request",
-        Some(r.id.to_string()),
-        json!({
-            "change_task_id": id,
-            "client_id": r.client_id,
-            "from": before_status,
-            "to": status.key(),
-            "budget_cents": { "from": before_budget, "to": new_budget },
-            "effective_date": effective,
-        }),
+        entity,
+        details,
     )
     .await?;
-    done_with(
-        tx,
-        &ctx,
-        id,
-        &format!(
-            "{} is now: {}.",
-            r.client_name,
-            status.label().to_lowercase()
-        ),
-    )
-    .await
+    let message = format!(
+        "{} is now: {}.",
+        r.client_name,
+        status.label().to_lowercase()
+    );
+    back_to_task(tx, &ctx, id, &message).await
 }
 
 pub(super) async fn mark_done(
@@ -592,29 +415,27 @@ pub(super) async fn mark_done(
     let mut tx = state.db.begin().await?;
     let (t, r) = lock(&mut tx, id).await?;
     if let Err(refusal) = rules::may_mark_done(who(&ctx), t.facts(&r)) {
-        return done_with(tx, &ctx, id, &format!("Nothing changed. {refusal}")).await;
+        return back_to_task(tx, &ctx, id, &format!("Nothing changed. {refusal}")).await;
     }
-    sqlx::query("UPDATE change_tasks SET done_by = $2, done_at = now() WHERE id = $1")
-        .bind(id)
-        .bind(ctx.user.id)
-        .execute(&mut *tx)
-        .await?;
+    db::mark_task_done(&mut tx, id, ctx.user.id).await?;
+    let actor = Actor::from_ctx(&ctx);
+    let entity = Some(r.id.to_string());
+    let details = json!({ "change_task_id": id });
     audit::record(
         &mut tx,
-        &Actor::from_ctx(&ctx),
+        &actor,
         "change_task.done",
         "change_request",
-        Some(r.id.to_string()),
-        json!({ "change_task_id": id }),
+        entity,
+        details,
     )
     .await?;
-    let completed = super::complete_if_ready(&mut tx, &Actor::from_ctx(&ctx), r.id).await?;
-    let message = if completed {
+    let message = if super::complete_if_ready(&mut tx, &actor, r.id).await? {
         "Change task done, and with it the whole request: it is completed."
     } else {
         "Change task done."
     };
-    done_with(tx, &ctx, id, message).await
+    back_to_task(tx, &ctx, id, message).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -633,25 +454,21 @@ pub(super) async fn tick_sem_task(
     let note = match crate::web::text::paragraph(&form.note, 2000) {
         Ok(note) => note,
         Err(problem) => {
-            let request_id: i64 =
-                sqlx::query_scalar("SELECT change_request_id FROM sem_tasks WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(&state.db)
-                    .await?
-                    .ok_or(AppError::NotFound)?;
+            let mut conn = state.db.acquire().await?;
+            let request_id = db::request_of_sem_task(&mut conn, id)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            drop(conn);
             let mut page = crate::change_requests::show_page(&state, &ctx, request_id).await?;
             page.sem_note_error = problem;
             page.sem_note_text = form.note;
-            return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
     let mut tx = state.db.begin().await?;
-    let request_id: i64 =
-        sqlx::query_scalar("SELECT change_request_id FROM sem_tasks WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(AppError::NotFound)?;
+    let request_id = db::request_of_sem_task(&mut tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     requests::lock(&mut tx, request_id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -659,43 +476,29 @@ pub(super) async fn tick_sem_task(
         .await?
         .ok_or(AppError::NotFound)?;
     let back = format!("/requests/{request_id}");
-    if let Err(refusal) = rules::may_tick_sem_task(
-        who(&ctx),
-        task.assignee,
-        task.done_at.is_some(),
-        task.cancelled_at.is_some(),
-    ) {
+    let (done, cancelled) = (task.done_at.is_some(), task.cancelled_at.is_some());
+    if let Err(refusal) = rules::may_tick_sem_task(who(&ctx), task.assignee, done, cancelled) {
         return commit_and_go(tx, &ctx, &back, &format!("Nothing changed. {refusal}")).await;
     }
-    sqlx::query(
-        "UPDATE sem_tasks SET done_at = now(), done_by = $2, note = NULLIF($3, '') WHERE id = $1",
-    )
-    .bind(id)
-    .bind(ctx.user.id)
-    .bind(&note)
-    .execute(&mut *tx)
-    .await?;
+    db::tick_sem_task(&mut tx, id, ctx.user.id, &note).await?;
+    let actor = Actor::from_ctx(&ctx);
+    let entity = Some(request_id.to_string());
+    let details = json!({ "sem_task_id": id, "note": note });
     audit::record(
         &mut tx,
-        &Actor::from_ctx(&ctx),
+        &actor,
         "sem_task.done",
         "change_request",
-        Some(request_id.to_string()),
-        json!({ "sem_task_id": id, "note": note }),
+        entity,
+        details,
     )
     .await?;
-    let completed = super::complete_if_ready(&mut tx, &Actor::from_ctx(&ctx), request_id).await?;
-    commit_and_go(
-        tx,
-        &ctx,
-        &back,
-        if completed {
-            "Ads paused: ticked. The request is now completed."
-        } else {
-            "Ads paused: ticked."
-        },
-    )
-    .await
+    let message = if super::complete_if_ready(&mut tx, &actor, request_id).await? {
+        "Ads paused: ticked. The request is now completed."
+    } else {
+        "Ads paused: ticked."
+    };
+    commit_and_go(tx, &ctx, &back, message).await
 }
 
 /// A change task waiting on the Ops Lead, for their desk.

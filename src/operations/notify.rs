@@ -1,0 +1,83 @@
+//! Operations' emails, one function each, queued in the caller's transaction.
+
+use sqlx::PgConnection;
+
+use super::rules;
+use crate::change_requests::db::RequestRow;
+use crate::change_requests::rules::Kind;
+use crate::config::Config;
+use crate::notifications::emails::Notice;
+use crate::notifications::{outbox, recipients};
+use crate::web::error::AppResult;
+
+/// The SEM specialist a change task was forwarded to: everything they need, in the email.
+pub async fn forwarded(
+    conn: &mut PgConnection,
+    config: &Config,
+    r: &RequestRow,
+    task_id: i64,
+    specialist: i64,
+) -> AppResult<()> {
+    let Some(to) = recipients::user(conn, specialist).await? else {
+        return Ok(());
+    };
+    let save = crate::retention::find(conn, r.id).await?;
+    let attachments = crate::change_requests::attachments::for_request(conn, r.id).await?;
+    let change = if r.scope_label().is_empty() {
+        r.kind_label().to_string()
+    } else {
+        format!("{}: {}", r.kind_label(), r.scope_label())
+    };
+    let mut facts: Vec<(&str, String)> = vec![
+        ("Client", r.client_name.clone()),
+        ("Change", change),
+        ("Effective date", r.effective()),
+    ];
+    if r.kind == Kind::Pause {
+        facts.push(("Resume date", r.resume()));
+    }
+    if r.kind == Kind::Addendum {
+        facts.push((
+            "Monthly budget",
+            format!("{} → {}", r.current_budget(), r.new_budget()),
+        ));
+    }
+    let notes = if r.product_notes.is_empty() {
+        "None".to_string()
+    } else {
+        r.product_notes.clone()
+    };
+    facts.push(("Product change notes", notes));
+    if let Some(s) = &save {
+        facts.push(("Save attempt", s.outcome_label().to_string()));
+    }
+    if r.reverses_id.is_some() {
+        facts.push((
+            "Your task",
+            "The client is reinstated: undo the pause or cancellation and keep the ads running"
+                .to_string(),
+        ));
+    } else if rules::needs_planner(r.kind) {
+        facts.push(("Your task", format!("Pause the ads by {}", r.effective())));
+    }
+    for a in attachments.iter().filter(|a| a.superseded_at.is_none()) {
+        let link = format!("{}/attachments/{}", config.base_url, a.id);
+        facts.push(("Signed addendum", format!("{} ({link})", a.original_name)));
+    }
+    let notice = Notice {
+        kind: "change_task.forwarded",
+        to: vec![to],
+        subject: format!(
+            "{}: {} effective {}",
+            r.client_name,
+            r.kind_label().to_lowercase(),
+            r.effective()
+        ),
+        intro: "The DM Operations Lead forwarded you an approved change request. Everything you need is below and on the change task.",
+        facts,
+        path: format!("/tasks/{task_id}"),
+        link_label: "Open the change task",
+        related: Some(("change_request", r.id.to_string())),
+    };
+    outbox::notice(conn, config, notice).await
+}
