@@ -6,6 +6,7 @@ pub mod comments;
 pub mod db;
 pub mod form;
 pub mod handover;
+mod notify;
 mod pages;
 pub mod questions;
 pub mod reasons;

@@ -17,7 +17,6 @@ use super::rules::{self, CancelScope, Escalation, Kind, State as RequestState, W
 use crate::audit::{self, Actor};
 use crate::auth::roles::Role;
 use crate::auth::session;
-use crate::notifications::{emails, outbox, recipients};
 use crate::users::db::PersonOption;
 use crate::web::AppState;
 use crate::web::ctx::{Ctx, commit_and_go};
@@ -217,83 +216,48 @@ pub(super) async fn file(
         Filed::AlreadyOpen => {
             // Someone filed for this client a moment ago: show theirs, keep nothing half-made.
             drop(tx);
-            let mut conn = state.db.acquire().await?;
-            let open = db::open_for_client(&mut conn, client_id)
-                .await?
-                .ok_or(AppError::NotFound)?;
-            session::set_flash(
-                &mut conn,
-                &ctx.user.session_hash,
-                &format!(
-                    "{} already has an open change request; here it is.",
-                    client.name
-                ),
-            )
-            .await?;
-            return Ok(Redirect::to(&format!("/requests/{open}")).into_response());
+            return show_the_open_one(&state, &ctx, client_id, &client.name).await;
         }
     };
     if details.escalation == Escalation::Retention {
         crate::retention::open(&mut tx, id).await?;
     }
+    let record = json!({ "client_id": client_id, "kind": details.kind, "escalation": details.escalation, "state": initial });
+    let actor = Actor::from_ctx(&ctx);
+    let entity = Some(id.to_string());
     audit::record(
         &mut tx,
-        &Actor::from_ctx(&ctx),
+        &actor,
         "change_request.filed",
         "change_request",
-        Some(id.to_string()),
-        json!({ "client_id": client_id, "kind": details.kind.key(), "escalation": details.escalation.key(), "state": initial.key() }),
+        entity,
+        record,
     )
     .await?;
     // The escalation's emails go out with the filing or not at all.
-    let (to, intro) = match details.escalation {
-        Escalation::Retention => (
-            recipients::holders_of(&mut tx, Role::Retention).await?,
-            "A change request needs a retention call: a save attempt is waiting for you.",
-        ),
-        Escalation::TeamLead | Escalation::DepartmentManager => (
-            match details.escalated_to {
-                Some(p) => recipients::user(&mut tx, p).await?.into_iter().collect(),
-                None => Vec::new(),
-            },
-            "A change request has been escalated to you. Read it and add your comment.",
-        ),
-        Escalation::None => (Vec::new(), ""),
-    };
-    if !to.is_empty() {
-        let email = emails::notice(
-            &state.config.base_url,
-            emails::Notice {
-                kind: "change_request.escalated",
-                to,
-                subject: format!(
-                    "{}: {} escalated by {}",
-                    client.name,
-                    details.kind.label(),
-                    ctx.user.display_name
-                ),
-                intro,
-                facts: vec![
-                    ("Client", client.name.clone()),
-                    ("Request", details.kind.label().to_string()),
-                    (
-                        "Effective",
-                        details.effective_date.format("%b %-d, %Y").to_string(),
-                    ),
-                    ("Account manager", ctx.user.display_name.clone()),
-                ],
-                path: format!("/requests/{id}"),
-                link_label: "Open the change request",
-                related: Some(("change_request", id.to_string())),
-            },
-        )?;
-        outbox::enqueue(&mut tx, &state.config.mail, &email).await?;
-    }
+    let by = &ctx.user.display_name;
+    super::notify::escalated(&mut tx, &state.config, id, &client.name, &details, by).await?;
     let mut message = format!("Change request filed for {}.", client.name);
     if let Some(w) = overlap_warning(&mut tx, client_id, state.clock.today()).await? {
         message = format!("{message} Note: {w}");
     }
     commit_and_go(tx, &ctx, &format!("/requests/{id}"), &message).await
+}
+
+/// Sends the person to the client's open request, saying why.
+async fn show_the_open_one(
+    state: &AppState,
+    ctx: &Ctx,
+    client_id: i64,
+    client_name: &str,
+) -> AppResult<Response> {
+    let mut conn = state.db.acquire().await?;
+    let open = db::open_for_client(&mut conn, client_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let message = format!("{client_name} already has an open change request; here it is.");
+    session::set_flash(&mut conn, &ctx.user.session_hash, &message).await?;
+    Ok(Redirect::to(&format!("/requests/{open}")).into_response())
 }
 
 /// One timeline entry.
