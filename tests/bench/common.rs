@@ -7,7 +7,11 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use offboarding_desk::db::{self, embedded};
+use offboarding_desk::db;
+
+#[path = "../shared/mod.rs"]
+mod shared;
+pub use shared::{admin_url, client, free_port, with_database};
 use sqlx::{Connection, PgConnection};
 
 /// The password of every account the bench and drills create.
@@ -15,31 +19,6 @@ pub const PASSWORD: &str = "bench-password-1";
 
 pub fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The server to create databases on: `DATABASE_URL`'s (its role needs CREATEDB) or the app's
-/// private cluster under `.data/`, started if needed.
-pub fn admin_url() -> anyhow::Result<String> {
-    if let Ok(url) = std::env::var("DATABASE_URL")
-        && !url.trim().is_empty()
-    {
-        return Ok(url);
-    }
-    let port = std::env::var("EMBEDDED_PG_PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(55432);
-    Ok(embedded::ensure_running(&manifest_dir().join(".data"), port)?.url("postgres"))
-}
-
-/// `url` pointing at `database` instead of the one it names.
-pub fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (url, String::new()),
-    };
-    let cut = base.rfind('/').expect("a database URL has a path");
-    format!("{}/{database}{query}", &base[..cut])
 }
 
 /// Drops and creates `name`, applies the migrations and returns its URL.
@@ -81,14 +60,6 @@ pub async fn seeded(
         .execute(&pool)
         .await?;
     Ok((url, pool))
-}
-
-/// A free port on loopback.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 /// The app, running as its own process.
@@ -212,15 +183,6 @@ impl Drop for App {
             self.kill();
         }
     }
-}
-
-/// An HTTP client that does not follow redirects.
-pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("HTTP client")
 }
 
 /// Signs in through the sign-in form and returns the session cookie as a `Cookie` header.

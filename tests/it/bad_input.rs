@@ -4,7 +4,7 @@
 
 use offboarding_desk::auth::roles::Role;
 
-use crate::approvals::chain;
+use crate::support::fixtures::chain;
 use crate::support::smtp::{self, header};
 use crate::support::{PASSWORD, TestApp, client, location, mail_to};
 

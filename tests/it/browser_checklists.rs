@@ -4,7 +4,7 @@
 use chrono::{Duration, Utc};
 use offboarding_desk::demo;
 
-use crate::browser_operations::approved_request;
+use crate::support::fixtures::approved_request;
 use crate::support::{TestApp, browser};
 
 const PW: &str = demo::PASSWORD;

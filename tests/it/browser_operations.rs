@@ -6,17 +6,9 @@ use chrono::{Duration, Utc};
 use offboarding_desk::demo;
 
 use crate::browser::{demo_app_mailing, mail_for};
+use crate::support::fixtures::approved_request;
 use crate::support::smtp::{self, header};
-use crate::support::{TestApp, browser, location};
-
-async fn cookie_of(app: &TestApp, email: &str) -> String {
-    let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
-        .bind(email)
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
-    app.session_cookie(id).await
-}
+use crate::support::{TestApp, browser};
 
 /// An approved pause for Summit Powersports, made over HTTP as its people would; the journey
 /// under test starts after it.
@@ -37,63 +29,6 @@ async fn approved_pause(app: &TestApp) {
         ],
     )
     .await;
-}
-
-/// A request for `client` filed with `fields`, submitted and approved over HTTP, as its people
-/// would; returns its id.
-pub(crate) async fn approved_request(app: &TestApp, client: &str, fields: &[(&str, &str)]) -> i64 {
-    let http = crate::support::client();
-    let am = cookie_of(app, "am@demo.test").await;
-    let client_id: i64 = sqlx::query_scalar("SELECT id FROM clients WHERE name = $1")
-        .bind(client)
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
-    let reason: i64 = sqlx::query_scalar("SELECT id FROM change_reasons ORDER BY position LIMIT 1")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
-    let reason = reason.to_string();
-    let mut form: Vec<(&str, &str)> = vec![("reason_id", reason.as_str()), ("escalation", "none")];
-    form.extend_from_slice(fields);
-    let res = http
-        .post(app.url(&format!("/clients/{client_id}/requests")))
-        .header("cookie", &am)
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    let id: i64 = location(&res)
-        .trim_start_matches("/requests/")
-        .parse()
-        .unwrap();
-    http.post(app.url(&format!("/requests/{id}/submit")))
-        .header("cookie", &am)
-        .send()
-        .await
-        .unwrap();
-    for approver in ["approver1@demo.test", "approver2@demo.test"] {
-        let step: i64 = sqlx::query_scalar(
-            "SELECT id FROM request_approvals WHERE change_request_id = $1 AND state = 'pending'",
-        )
-        .bind(id)
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
-        http.post(app.url(&format!("/approvals/{step}/approve")))
-            .header("cookie", cookie_of(app, approver).await)
-            .form(&[("comment", "")])
-            .send()
-            .await
-            .unwrap();
-    }
-    let state: String = sqlx::query_scalar("SELECT state FROM change_requests WHERE id = $1")
-        .bind(id)
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
-    assert_eq!(state, "approved");
-    id
 }
 
 #[tokio::test]

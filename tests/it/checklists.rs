@@ -191,7 +191,7 @@ async fn a_pause_gets_no_checklist_and_a_reinstatement_cancels_what_is_left() {
         .await;
     assert!(items(&o, pause).await.is_empty());
 
-    let other = crate::approvals::new_client(&c.app, c.am, "Summit Powersports").await;
+    let other = crate::support::fixtures::new_client(&c.app, c.am, "Summit Powersports").await;
     let (cancellation, _) = o.approved(other, &[]).await;
     let open = items(&o, cancellation).await.len();
     // Services only, no ad products: the two Ops Lead items, the Trello removal and its check.
@@ -447,7 +447,7 @@ async fn template_changes_apply_to_checklists_made_afterwards_only() {
         count_before,
         "made before: unchanged"
     );
-    let other = crate::approvals::new_client(&c.app, c.am, "Summit Powersports").await;
+    let other = crate::support::fixtures::new_client(&c.app, c.am, "Summit Powersports").await;
     let (after, _) = o.approved(other, &[]).await;
     let titles: Vec<String> = items(&o, after).await.into_iter().map(|i| i.1).collect();
     assert!(

@@ -8,8 +8,8 @@
 use chrono::{Duration, Utc};
 use offboarding_desk::auth::roles::Role;
 
-use crate::approvals::{chain, new_client};
 use crate::operations::{in_days, ops};
+use crate::support::fixtures::{chain, new_client};
 use crate::support::{TestApp, client};
 
 async fn one<T>(app: &TestApp, sql: &'static str, id: i64) -> T
@@ -643,7 +643,7 @@ async fn today_is_the_agencys_the_reinstate_button_stays_until_the_day_is_over_t
     // (Chicago) may still be reinstated tonight; read in UTC, its date would have come.
     let zone: chrono_tz::Tz = "America/Chicago".parse().unwrap();
     let o = {
-        let c = crate::approvals::chain_with(|config| config.time_zone = zone).await;
+        let c = crate::support::fixtures::chain_with(|config| config.time_zone = zone).await;
         crate::operations::ops_from(c).await
     };
     let (id, _) = o.approved(o.c.client_id, &[("kind", "pause")]).await;

@@ -25,6 +25,8 @@ mod operations;
 mod promised;
 mod retention;
 mod security;
+#[path = "../shared/mod.rs"]
+mod shared;
 mod statements;
 mod support;
 mod users;

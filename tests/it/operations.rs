@@ -5,7 +5,7 @@
 use chrono::{Duration, NaiveDate, Utc};
 use offboarding_desk::auth::roles::Role;
 
-use crate::approvals::{Chain, chain, new_client};
+use crate::support::fixtures::{Chain, chain, new_client};
 use crate::support::{client, location};
 
 pub(crate) struct Ops {

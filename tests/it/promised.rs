@@ -208,7 +208,7 @@ async fn the_planner_filters_by_specialist_and_sorts_either_way() {
         ("Alder Marine", o.sem),
         ("Birch RV", sem2),
     ] {
-        let client_id = crate::approvals::new_client(&c.app, c.am, name).await;
+        let client_id = crate::support::fixtures::new_client(&c.app, c.am, name).await;
         let (_, task) = o.approved(client_id, &[]).await;
         o.act(task, "forward", &[("sem_specialist", &sem.to_string())])
             .await;
@@ -242,9 +242,9 @@ async fn the_planner_filters_by_specialist_and_sorts_either_way() {
 
 #[tokio::test]
 async fn a_desk_lists_the_oldest_first_with_how_long_each_has_waited() {
-    let c = crate::approvals::chain().await;
+    let c = crate::support::fixtures::chain().await;
     let newer = c.file(&[]).await;
-    let other = crate::approvals::new_client(&c.app, c.am, "Harbor Marine").await;
+    let other = crate::support::fixtures::new_client(&c.app, c.am, "Harbor Marine").await;
     let older = c.file_for(other, &[]).await;
     sqlx::query("UPDATE change_requests SET state_changed_at = now() - $2 WHERE id = $1")
         .bind(older)
@@ -261,7 +261,7 @@ async fn a_desk_lists_the_oldest_first_with_how_long_each_has_waited() {
 
 #[tokio::test]
 async fn the_admin_adds_a_chain_step_edits_a_checklist_item_and_restores_a_reason() {
-    let c = crate::approvals::chain().await;
+    let c = crate::support::fixtures::chain().await;
     let admin = c.app.user("admin@agency.test", &[Role::Admin]).await;
     let cookie = c.app.session_cookie(admin).await;
     // A fourth step: the department's leads, only with a credit.
@@ -365,7 +365,7 @@ async fn the_admin_adds_a_chain_step_edits_a_checklist_item_and_restores_a_reaso
 
 #[tokio::test]
 async fn a_clients_page_lists_its_requests_newest_first() {
-    let c = crate::approvals::chain().await;
+    let c = crate::support::fixtures::chain().await;
     let first = c.file(&[]).await;
     c.post(
         &c.am_cookie,

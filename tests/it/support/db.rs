@@ -4,7 +4,9 @@
 
 use std::sync::OnceLock;
 
-use offboarding_desk::db::{self, MIGRATOR, embedded};
+use offboarding_desk::db::{self, MIGRATOR};
+
+use crate::shared::with_database;
 use sqlx::{Connection, PgConnection, PgPool};
 
 struct Server {
@@ -36,17 +38,7 @@ fn server() -> &'static Server {
 }
 
 async fn prepare() -> anyhow::Result<Server> {
-    let admin_url = match std::env::var("DATABASE_URL") {
-        Ok(url) if !url.trim().is_empty() => url,
-        _ => {
-            let data_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".data");
-            let port = std::env::var("EMBEDDED_PG_PORT")
-                .ok()
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(55432);
-            embedded::ensure_running(&data_dir, port)?.url("postgres")
-        }
-    };
+    let admin_url = crate::shared::admin_url()?;
     let mut conn = PgConnection::connect_with(&db::connect_options(&admin_url)?).await?;
 
     // Databases left by earlier runs go first; those another run is using right now (a long
@@ -106,23 +98,6 @@ async fn prepare() -> anyhow::Result<Server> {
         admin_url,
         template,
     })
-}
-
-/// The same URL pointing at another database.
-pub fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let base = match base[scheme_end..].find('/') {
-        Some(slash) => &base[..scheme_end + slash],
-        None => base,
-    };
-    match query {
-        Some(q) => format!("{base}/{database}?{q}"),
-        None => format!("{base}/{database}"),
-    }
 }
 
 /// A new database with no schema at all (for a test that migrates it itself); its URL.

@@ -3,7 +3,10 @@
 
 pub mod browser;
 pub mod db;
+pub mod fixtures;
 pub mod smtp;
+
+pub use crate::shared::client;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -112,6 +115,16 @@ impl TestApp {
     }
 
     /// A session for `user_id`, as the cookie header a signed-in browser would send.
+    /// A session cookie for the user with `email` (a demo account, say).
+    pub async fn cookie_for(&self, email: &str) -> String {
+        let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+            .bind(email)
+            .fetch_one(&self.db)
+            .await
+            .unwrap();
+        self.session_cookie(id).await
+    }
+
     pub async fn session_cookie(&self, user_id: i64) -> String {
         let mut conn = self.db.acquire().await.unwrap();
         let secret = session::create(
@@ -161,14 +174,6 @@ pub fn mail_to(config: &mut Config, port: u16) {
         credentials: None,
         timeout: std::time::Duration::from_secs(2),
     });
-}
-
-/// An HTTP client that does not follow redirects, so tests see each answer.
-pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
 }
 
 /// The message a page shows at its top (the flash), or empty when it shows none.
