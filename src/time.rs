@@ -100,6 +100,11 @@ pub fn display_zone() -> Tz {
     *DISPLAY_ZONE.get_or_init(server_zone)
 }
 
+/// A day as every page and email writes it: "Dec 13, 2026".
+pub fn day(d: NaiveDate) -> String {
+    d.format("%b %-d, %Y").to_string()
+}
+
 /// An instant as pages and emails show it: "2026-12-01 05:50 CST", in the agency's zone.
 pub fn local(at: DateTime<Utc>) -> String {
     at.with_timezone(&display_zone())

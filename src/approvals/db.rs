@@ -285,7 +285,7 @@ impl Waiting {
     }
 
     pub fn effective(&self) -> String {
-        self.effective_date.format("%b %-d, %Y").to_string()
+        crate::time::day(self.effective_date)
     }
 }
 

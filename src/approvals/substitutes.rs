@@ -35,8 +35,8 @@ impl Substitution {
     pub fn range(&self) -> String {
         format!(
             "{} to {}",
-            self.starts_on.format("%b %-d, %Y"),
-            self.ends_on.format("%b %-d, %Y")
+            crate::time::day(self.starts_on),
+            crate::time::day(self.ends_on)
         )
     }
 }
@@ -260,8 +260,8 @@ pub(super) async fn add(
                 intro: "While they are away, their approval steps come to you; your decisions are recorded on their behalf.",
                 facts: vec![
                     ("For", ctx.user.display_name.clone()),
-                    ("From", starts.format("%b %-d, %Y").to_string()),
-                    ("To", ends.format("%b %-d, %Y").to_string()),
+                    ("From", crate::time::day(starts)),
+                    ("To", crate::time::day(ends)),
                 ],
                 path: "/".into(),
                 link_label: "Open your desk",

@@ -167,6 +167,29 @@ pub fn human_size(bytes: i64) -> String {
     }
 }
 
+/// The signed addendum part of a request's page, with the upload's message when the file was
+/// refused.
+#[derive(Debug, Default)]
+pub struct AttachmentsPanel {
+    pub attachments: Vec<AttachmentRow>,
+    pub may_attach: bool,
+    pub error: String,
+}
+
+impl AttachmentsPanel {
+    pub async fn load(
+        conn: &mut PgConnection,
+        r: &db::RequestRow,
+        viewer: Who,
+    ) -> sqlx::Result<Self> {
+        Ok(AttachmentsPanel {
+            attachments: for_request(conn, r.id).await?,
+            may_attach: rules::may_attach(viewer, r.facts(), r.kind).is_ok(),
+            error: String::new(),
+        })
+    }
+}
+
 pub async fn for_request(
     conn: &mut PgConnection,
     request_id: i64,
@@ -239,7 +262,7 @@ async fn read_upload(multipart: &mut Multipart) -> Upload {
 
 async fn refuse(state: &AppState, ctx: &Ctx, id: i64, message: String) -> AppResult<Response> {
     let mut page = super::show_page(state, ctx, id).await?;
-    page.attach_error = message;
+    page.attachments.error = message;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 

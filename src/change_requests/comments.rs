@@ -34,6 +34,29 @@ impl CommentRow {
     }
 }
 
+/// The comments part of a request's page, with the comment as typed when it needs another look.
+#[derive(Debug, Default)]
+pub struct CommentsPanel {
+    pub comments: Vec<CommentRow>,
+    pub may_comment: bool,
+    pub text: String,
+    pub error: String,
+}
+
+impl CommentsPanel {
+    pub async fn load(
+        conn: &mut PgConnection,
+        r: &db::RequestRow,
+        viewer: Who,
+    ) -> sqlx::Result<Self> {
+        Ok(CommentsPanel {
+            comments: for_request(conn, r.id).await?,
+            may_comment: rules::may_comment(viewer, r.facts(), r.escalated_to).is_ok(),
+            ..Default::default()
+        })
+    }
+}
+
 pub async fn for_request(
     conn: &mut PgConnection,
     request_id: i64,
@@ -65,8 +88,8 @@ pub(super) async fn add(
         Ok(b) => b,
         Err(message) => {
             let mut page = super::show_page(&state, &ctx, id).await?;
-            page.comment_text = form.text;
-            page.comment_error = message;
+            page.comments.text = form.text;
+            page.comments.error = message;
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };

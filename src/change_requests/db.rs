@@ -98,12 +98,12 @@ impl RequestRow {
     }
 
     pub fn effective(&self) -> String {
-        self.effective_date.format("%b %-d, %Y").to_string()
+        crate::time::day(self.effective_date)
     }
 
     pub fn resume(&self) -> String {
         self.resume_date
-            .map(|d| d.format("%b %-d, %Y").to_string())
+            .map(crate::time::day)
             .unwrap_or_else(|| "Not known yet".into())
     }
 
@@ -350,7 +350,7 @@ impl QueueLine {
     }
 
     pub fn effective(&self) -> String {
-        self.effective_date.format("%b %-d, %Y").to_string()
+        crate::time::day(self.effective_date)
     }
 
     pub fn waiting(&self) -> String {

@@ -45,10 +45,7 @@ pub async fn escalated(
         facts: vec![
             ("Client", client_name.to_string()),
             ("Request", details.kind.label().to_string()),
-            (
-                "Effective",
-                details.effective_date.format("%b %-d, %Y").to_string(),
-            ),
+            ("Effective", crate::time::day(details.effective_date)),
             ("Account manager", filed_by_name.to_string()),
         ],
         path: format!("/requests/{request_id}"),

@@ -150,7 +150,7 @@ async fn overlap_warning(
     Ok(db::approved_pending(conn, client_id, today).await?.map(|(id, date)| {
         format!(
             "Approved change request #{id} for this client takes effect on {}: a new request overlaps it.",
-            date.format("%b %-d, %Y")
+            crate::time::day(date)
         )
     }))
 }
@@ -344,7 +344,7 @@ impl Event {
                 let day = |v: &serde_json::Value| {
                     v.as_str()
                         .and_then(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
-                        .map(|d| d.format("%b %-d, %Y").to_string())
+                        .map(crate::time::day)
                 };
                 let mut sentence = format!(
                     "Moved the effective date from {} to {}",
@@ -448,138 +448,54 @@ impl Event {
 pub struct ShowPage {
     chrome: Chrome,
     r: RequestRow,
-    timeline: Vec<Event>,
-    /// Entries older than those shown (0 when the whole timeline is shown).
-    pub earlier: i64,
     may_edit: bool,
-    may_withdraw: bool,
-    pub withdraw_error: String,
-    pub withdraw_text: String,
-    attachments: Vec<super::attachments::AttachmentRow>,
-    may_attach: bool,
-    /// The upload's message when the file was refused.
-    pub attach_error: String,
-    comments: Vec<super::comments::CommentRow>,
-    checklist: Vec<crate::checklists::ItemRow>,
-    /// The checklist item whose note (ticking) or reason (undo, send back) needs another look,
-    /// which of the two fields (`"note"` or `"reason"`), the message and what was typed.
-    pub checklist_error_for: Option<i64>,
-    pub checklist_error_field: &'static str,
-    pub checklist_error: String,
-    pub checklist_text: String,
-    /// The pause task's note, when it needs another look, and what was typed.
-    pub sem_note_error: String,
-    pub sem_note_text: String,
-    may_reinstate: bool,
-    pub reinstate_text: String,
-    pub reinstate_error: String,
-    /// The SEM specialist's task to pause the ads, once forwarded.
-    sem_task: Option<crate::operations::tasks::SemTaskRow>,
-    may_tick: bool,
-    /// The approval chain, and what the viewer may do about it.
+    /// Each part of the page, owned by its domain (its struct beside its rules, its partial
+    /// template in the domain's folder).
     pub approval: crate::approvals::ApprovalPanel,
-    may_comment: bool,
-    pub comment_text: String,
-    pub comment_error: String,
-    save_attempt: Option<crate::retention::SaveAttempt>,
-    may_record: bool,
-    outcomes: [rules::Outcome; 4],
-    /// The retention call form as typed, and its messages, when it needs another look.
-    pub outcome_form: crate::retention::form::OutcomeForm,
-    /// The call is already recorded: the form corrects it.
-    correcting: bool,
-    pub outcome_errors: FieldErrors,
-    questions: Vec<super::questions::QuestionRow>,
-    may_ask: bool,
-    viewer: Who,
-    /// The question form as typed, and its message.
-    pub question_text: String,
-    pub question_error: String,
-    /// The answer form that needs another look, as typed, and its message.
-    pub answer_for: Option<i64>,
-    pub answer_text: String,
-    pub answer_error: String,
+    pub sem: crate::operations::tasks::SemTaskPanel,
+    pub checklist: crate::checklists::ChecklistPanel,
+    pub retention: crate::retention::RetentionPanel,
+    pub questions: super::questions::QuestionsPanel,
+    pub attachments: super::attachments::AttachmentsPanel,
+    pub comments: super::comments::CommentsPanel,
+    pub reinstate: crate::operations::reinstate::ReinstatePanel,
+    pub withdraw: WithdrawPanel,
+    pub timeline: Timeline,
 }
 
-impl ShowPage {
-    fn checklist_done(&self) -> usize {
-        self.checklist
-            .iter()
-            .filter(|i| i.done_at.is_some())
-            .count()
-    }
+/// Withdrawing, for the request's owner, with the reason as typed when it needs another look.
+#[derive(Debug, Default)]
+pub struct WithdrawPanel {
+    pub may: bool,
+    pub text: String,
+    pub error: String,
+}
 
-    fn checklist_total(&self) -> usize {
-        self.checklist
-            .iter()
-            .filter(|i| i.cancelled_at.is_none())
-            .count()
-    }
+/// The latest part of the request's timeline.
+#[derive(Debug)]
+pub struct Timeline {
+    pub events: Vec<Event>,
+    /// Entries older than those shown (0 when the whole timeline is shown).
+    pub earlier: i64,
+}
 
-    fn may_tick(&self, item: &crate::checklists::ItemRow) -> bool {
-        item.may_tick(self.viewer)
-    }
-
-    /// Whether the viewer may undo `item`'s tick (the verification, if any, not yet ticked).
-    fn may_undo(&self, item: &crate::checklists::ItemRow) -> bool {
-        let verified = self
-            .checklist
-            .iter()
-            .any(|v| v.verifies_id == Some(item.id) && v.done_at.is_some());
-        crate::checklists::rules::may_undo(
-            self.viewer,
-            crate::checklists::rules::UndoFacts {
-                owner: item.owner_role,
-                done_by: item.done_by,
-                verification_done: verified,
-                closed: self.r.state != RequestState::Approved,
-            },
+impl Timeline {
+    /// The latest `shown` entries of request `id`'s timeline (all with `None`).
+    async fn load(conn: &mut PgConnection, id: i64, shown: Option<i64>) -> sqlx::Result<Self> {
+        let events: Vec<Event> = sqlx::query_as(
+            "SELECT total, at, actor_label, action, details FROM (
+                SELECT id, count(*) OVER () AS total, at, actor_label, action, details
+                  FROM audit_events
+                 WHERE entity_type = 'change_request' AND entity_id = $1
+                 ORDER BY id DESC LIMIT $2) latest
+              ORDER BY id",
         )
-        .is_ok()
-    }
-
-    fn may_send_back(&self, item: &crate::checklists::ItemRow) -> bool {
-        item.verifies_id.is_some()
-            && crate::checklists::rules::may_send_back(
-                self.viewer,
-                item.assignee,
-                item.verified_item_done.unwrap_or(false),
-                item.done_at.is_some(),
-                self.r.state != RequestState::Approved,
-            )
-            .is_ok()
-    }
-
-    fn checklist_error_in(&self, item: &crate::checklists::ItemRow, field: &str) -> &str {
-        if self.checklist_error_for == Some(item.id) && self.checklist_error_field == field {
-            &self.checklist_error
-        } else {
-            ""
-        }
-    }
-
-    fn may_answer(&self, q: &super::questions::QuestionRow) -> bool {
-        rules::may_answer(self.viewer, q.asked_to, q.answer.is_some()).is_ok()
-    }
-
-    fn answer_typed(&self, q: &super::questions::QuestionRow) -> &str {
-        if self.answer_for == Some(q.id) {
-            &self.answer_text
-        } else {
-            ""
-        }
-    }
-
-    fn answer_error_for(&self, q: &super::questions::QuestionRow) -> &str {
-        if self.answer_for == Some(q.id) {
-            &self.answer_error
-        } else {
-            ""
-        }
-    }
-
-    fn outcome_is(&self, key: &str) -> bool {
-        self.outcome_form.outcome == key
+        .bind(id.to_string())
+        .bind(shown)
+        .fetch_all(conn)
+        .await?;
+        let earlier = events.first().map_or(0, |e| e.total - events.len() as i64);
+        Ok(Timeline { events, earlier })
     }
 }
 
@@ -600,121 +516,25 @@ async fn page_with_history(
 ) -> AppResult<ShowPage> {
     let mut conn = state.db.acquire().await?;
     let r = db::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
-    let timeline: Vec<Event> = sqlx::query_as(
-        "SELECT total, at, actor_label, action, details FROM (
-            SELECT id, count(*) OVER () AS total, at, actor_label, action, details
-              FROM audit_events
-             WHERE entity_type = 'change_request' AND entity_id = $1
-             ORDER BY id DESC LIMIT $2) latest
-          ORDER BY id",
-    )
-    .bind(id.to_string())
-    .bind(shown)
-    .fetch_all(&mut *conn)
-    .await?;
-    let earlier = timeline
-        .first()
-        .map_or(0, |e| e.total - timeline.len() as i64);
-    let save_attempt = crate::retention::find(&mut conn, id).await?;
-    let recorded = save_attempt.as_ref().is_some_and(|a| a.outcome.is_some());
-    let facts = r.facts();
-    let questions = super::questions::for_request(&mut conn, id).await?;
-    let attachments = super::attachments::for_request(&mut conn, id).await?;
-    let comments = super::comments::for_request(&mut conn, id).await?;
-    let today = state.clock.today();
-    let approval = crate::approvals::panel(&mut conn, who(ctx), &r, today).await?;
-    let sem_task = crate::operations::tasks::sem_task_for(&mut conn, id).await?;
-    let may_tick = sem_task.as_ref().is_some_and(|t| {
-        crate::operations::rules::may_tick_sem_task(
-            who(ctx),
-            t.assignee,
-            t.done_at.is_some(),
-            t.cancelled_at.is_some(),
-        )
-        .is_ok()
-    });
-    let reinstate_facts = crate::operations::reinstate::facts(&mut conn, &r).await?;
-    let may_reinstate =
-        crate::operations::rules::may_reinstate(who(ctx), reinstate_facts, today).is_ok();
-    let checklist = crate::checklists::for_request(&mut conn, id).await?;
+    let (viewer, today) = (who(ctx), state.clock.today());
+    let c = &mut *conn;
     Ok(ShowPage {
-        checklist_error_for: None,
-        checklist_error_field: "",
-        sem_note_error: String::new(),
-        sem_note_text: String::new(),
-        checklist_error: String::new(),
-        checklist_text: String::new(),
-        checklist,
-        may_reinstate,
-        reinstate_text: String::new(),
-        reinstate_error: String::new(),
-        sem_task,
-        may_tick,
-        approval,
-        may_attach: rules::may_attach(who(ctx), facts, r.kind).is_ok(),
-        attachments,
-        attach_error: String::new(),
-        may_comment: rules::may_comment(who(ctx), facts, r.escalated_to).is_ok(),
-        comments,
-        comment_text: String::new(),
-        comment_error: String::new(),
-        withdraw_text: String::new(),
-        questions,
-        may_ask: rules::may_ask(who(ctx), r.facts(), r.client_sem_specialist_id).is_ok(),
-        viewer: who(ctx),
-        question_text: String::new(),
-        question_error: String::new(),
-        answer_for: None,
-        answer_text: String::new(),
-        answer_error: String::new(),
         chrome: Chrome::new(state, ctx, "/requests"),
-        may_edit: rules::may_edit(who(ctx), r.facts()).is_ok(),
-        may_withdraw: rules::may_withdraw(who(ctx), r.facts()).is_ok(),
-        may_record: rules::may_record_outcome(who(ctx), facts).is_ok(),
-        correcting: recorded,
-        // Recording: today's call and the request's terms. Correcting: what was recorded.
-        outcome_form: crate::retention::form::OutcomeForm {
-            call_date: save_attempt
-                .as_ref()
-                .and_then(|a| a.call_date)
-                .unwrap_or(today)
-                .to_string(),
-            offered: save_attempt
-                .as_ref()
-                .map(|a| a.offered.clone())
-                .unwrap_or_default(),
-            outcome: save_attempt
-                .as_ref()
-                .and_then(|a| a.outcome)
-                .map(|o| o.key().to_string())
-                .unwrap_or_default(),
-            notes: save_attempt
-                .as_ref()
-                .map(|a| a.notes.clone())
-                .unwrap_or_default(),
-            effective_date: r.effective_date.to_string(),
-            resume_date: r.resume_date.map(|d| d.to_string()).unwrap_or_default(),
-            // A cancellation has no budget of its own yet: the client's, as filing prefills.
-            current_budget: crate::money::cents_for_input(
-                r.current_budget_cents.unwrap_or(r.client_budget_cents),
-            ),
-            new_budget: r
-                .new_budget_cents
-                .map(crate::money::cents_for_input)
-                .unwrap_or_default(),
-            recorded: save_attempt
-                .as_ref()
-                .and_then(|a| a.outcome)
-                .map(|o| o.key().to_string())
-                .unwrap_or_default(),
+        may_edit: rules::may_edit(viewer, r.facts()).is_ok(),
+        timeline: Timeline::load(c, id, shown).await?,
+        retention: crate::retention::RetentionPanel::load(c, &r, viewer, today).await?,
+        questions: super::questions::QuestionsPanel::load(c, &r, viewer).await?,
+        attachments: super::attachments::AttachmentsPanel::load(c, &r, viewer).await?,
+        comments: super::comments::CommentsPanel::load(c, &r, viewer).await?,
+        approval: crate::approvals::panel(c, viewer, &r, today).await?,
+        sem: crate::operations::tasks::SemTaskPanel::load(c, id, viewer).await?,
+        reinstate: crate::operations::reinstate::ReinstatePanel::load(c, &r, viewer, today).await?,
+        checklist: crate::checklists::ChecklistPanel::load(c, &r, viewer).await?,
+        withdraw: WithdrawPanel {
+            may: rules::may_withdraw(viewer, r.facts()).is_ok(),
+            ..Default::default()
         },
-        outcome_errors: FieldErrors::default(),
-        outcomes: rules::Outcome::ALL,
-        save_attempt,
         r,
-        timeline,
-        earlier,
-        withdraw_error: String::new(),
     })
 }
 
@@ -957,8 +777,8 @@ pub(super) async fn withdraw(
             Ok(r) => r,
             Err(message) => {
                 let mut p = show_page(&state, &ctx, id).await?;
-                p.withdraw_text = form.reason;
-                p.withdraw_error = message;
+                p.withdraw.text = form.reason;
+                p.withdraw.error = message;
                 return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
             }
         };

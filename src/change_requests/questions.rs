@@ -41,6 +41,60 @@ impl QuestionRow {
     }
 }
 
+/// The questions part of a request's page: each question, its answer or the form for it, and
+/// the form to ask, with what was typed when it needs another look.
+#[derive(Debug)]
+pub struct QuestionsPanel {
+    pub questions: Vec<QuestionRow>,
+    pub may_ask: bool,
+    viewer: Who,
+    pub text: String,
+    pub error: String,
+    /// The answer that needs another look: its question, what was typed, the message.
+    pub answer_for: Option<i64>,
+    pub answer_text: String,
+    pub answer_error: String,
+}
+
+impl QuestionsPanel {
+    pub async fn load(
+        conn: &mut PgConnection,
+        r: &db::RequestRow,
+        viewer: Who,
+    ) -> sqlx::Result<Self> {
+        Ok(QuestionsPanel {
+            questions: for_request(conn, r.id).await?,
+            may_ask: rules::may_ask(viewer, r.facts(), r.client_sem_specialist_id).is_ok(),
+            viewer,
+            text: String::new(),
+            error: String::new(),
+            answer_for: None,
+            answer_text: String::new(),
+            answer_error: String::new(),
+        })
+    }
+
+    pub fn may_answer(&self, q: &QuestionRow) -> bool {
+        rules::may_answer(self.viewer, q.asked_to, q.answer.is_some()).is_ok()
+    }
+
+    pub fn answer_typed(&self, q: &QuestionRow) -> &str {
+        if self.answer_for == Some(q.id) {
+            &self.answer_text
+        } else {
+            ""
+        }
+    }
+
+    pub fn answer_error_for(&self, q: &QuestionRow) -> &str {
+        if self.answer_for == Some(q.id) {
+            &self.answer_error
+        } else {
+            ""
+        }
+    }
+}
+
 pub async fn for_request(
     conn: &mut PgConnection,
     request_id: i64,
@@ -114,8 +168,8 @@ pub(super) async fn ask(
         Ok(q) => q,
         Err(message) => {
             let mut page = super::show_page(&state, &ctx, id).await?;
-            page.question_text = form.text;
-            page.question_error = message;
+            page.questions.text = form.text;
+            page.questions.error = message;
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
@@ -206,9 +260,9 @@ pub(super) async fn answer(
         Err(message) => {
             drop(tx);
             let mut page = super::show_page(&state, &ctx, request_id).await?;
-            page.answer_for = Some(qid);
-            page.answer_text = form.text;
-            page.answer_error = message;
+            page.questions.answer_for = Some(qid);
+            page.questions.answer_text = form.text;
+            page.questions.answer_error = message;
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };

@@ -144,7 +144,7 @@ impl ItemRow {
     }
 
     pub fn due(&self) -> String {
-        self.due_on.format("%b %-d, %Y").to_string()
+        crate::time::day(self.due_on)
     }
 
     pub fn overdue(&self) -> bool {
@@ -171,6 +171,88 @@ impl ItemRow {
 
     pub fn may_tick(&self, who: Who) -> bool {
         rules::may_tick(who, self.facts()).is_ok()
+    }
+}
+
+/// The checklist part of a request's page: its items and what the viewer may do with each.
+#[derive(Debug)]
+pub struct ChecklistPanel {
+    pub items: Vec<ItemRow>,
+    viewer: Who,
+    /// The request is no longer approved: nothing is ticked or undone any more.
+    closed: bool,
+    /// The item whose note (ticking) or reason (undo, send back) needs another look, which of
+    /// the two fields (`"note"` or `"reason"`), the message and what was typed.
+    pub error_for: Option<i64>,
+    pub error_field: &'static str,
+    pub error: String,
+    pub text: String,
+}
+
+impl ChecklistPanel {
+    /// The checklist of `r` as `viewer` sees it.
+    pub async fn load(conn: &mut PgConnection, r: &RequestRow, viewer: Who) -> sqlx::Result<Self> {
+        Ok(ChecklistPanel {
+            items: for_request(conn, r.id).await?,
+            viewer,
+            closed: r.state != crate::change_requests::rules::State::Approved,
+            error_for: None,
+            error_field: "",
+            error: String::new(),
+            text: String::new(),
+        })
+    }
+
+    pub fn done(&self) -> usize {
+        self.items.iter().filter(|i| i.done_at.is_some()).count()
+    }
+
+    pub fn total(&self) -> usize {
+        self.items
+            .iter()
+            .filter(|i| i.cancelled_at.is_none())
+            .count()
+    }
+
+    pub fn may_tick(&self, item: &ItemRow) -> bool {
+        item.may_tick(self.viewer)
+    }
+
+    /// Whether the viewer may undo `item`'s tick (the verification, if any, not yet ticked).
+    pub fn may_undo(&self, item: &ItemRow) -> bool {
+        let verified = self
+            .items
+            .iter()
+            .any(|v| v.verifies_id == Some(item.id) && v.done_at.is_some());
+        let facts = rules::UndoFacts {
+            owner: item.owner_role,
+            done_by: item.done_by,
+            verification_done: verified,
+            closed: self.closed,
+        };
+        rules::may_undo(self.viewer, facts).is_ok()
+    }
+
+    /// Whether the viewer may send a contractor's tick back (from its verification item).
+    pub fn may_send_back(&self, item: &ItemRow) -> bool {
+        item.verifies_id.is_some()
+            && rules::may_send_back(
+                self.viewer,
+                item.assignee,
+                item.verified_item_done.unwrap_or(false),
+                item.done_at.is_some(),
+                self.closed,
+            )
+            .is_ok()
+    }
+
+    /// The message for `item`'s `field`, when that is the one to look at again.
+    pub fn error_in(&self, item: &ItemRow, field: &str) -> &str {
+        if self.error_for == Some(item.id) && self.error_field == field {
+            &self.error
+        } else {
+            ""
+        }
     }
 }
 
@@ -229,7 +311,7 @@ pub struct DeskItem {
 
 impl DeskItem {
     pub fn due(&self) -> String {
-        self.due_on.format("%b %-d, %Y").to_string()
+        crate::time::day(self.due_on)
     }
     pub fn overdue(&self) -> bool {
         self.due_on < crate::time::display_today()
@@ -467,10 +549,10 @@ async fn problem_page(
         return Ok(Redirect::to("/").into_response());
     }
     let mut page = crate::change_requests::show_page(state, ctx, request_id).await?;
-    page.checklist_error_for = Some(item);
-    page.checklist_error_field = field;
-    page.checklist_error = problem.to_string();
-    page.checklist_text = typed.to_string();
+    page.checklist.error_for = Some(item);
+    page.checklist.error_field = field;
+    page.checklist.error = problem.to_string();
+    page.checklist.text = typed.to_string();
     Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 

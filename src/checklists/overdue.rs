@@ -109,7 +109,7 @@ impl OverdueHandler {
                     facts: vec![
                         ("Client", found.client_name.clone()),
                         ("Item", found.title.clone()),
-                        ("Was due", found.due_on.format("%b %-d, %Y").to_string()),
+                        ("Was due", crate::time::day(found.due_on)),
                     ],
                     path,
                     link_label: "Open your offboarding items",

@@ -40,18 +40,14 @@ impl SheetLine {
         }
     }
     pub fn effective(&self) -> String {
-        self.effective_date.format("%b %-d, %Y").to_string()
+        crate::time::day(self.effective_date)
     }
     pub fn state_label(&self) -> &'static str {
         self.state.label()
     }
     pub fn last_done(&self) -> String {
         self.last_done_at
-            .map(|t| {
-                crate::time::day_in(crate::time::display_zone(), t)
-                    .format("%b %-d, %Y")
-                    .to_string()
-            })
+            .map(|t| crate::time::day(crate::time::day_in(crate::time::display_zone(), t)))
             .unwrap_or_default()
     }
     pub fn finished(&self) -> bool {

@@ -82,7 +82,7 @@ pub fn calendar(events: &[FeedEvent], host: &str, base_url: &str, now: DateTime<
         let kind = e.kind.label();
         let mut description = format!("{kind} of {} takes effect.", e.client_name);
         if let Some(r) = e.resume_date {
-            description.push_str(&format!("\nResumes {}.", r.format("%b %-d, %Y")));
+            description.push_str(&format!("\nResumes {}.", crate::time::day(r)));
         }
         if let Some(sem) = &e.sem_name {
             description.push_str(&format!("\nSEM specialist: {sem}."));

@@ -46,12 +46,10 @@ impl PlannerLine {
         self.kind.label()
     }
     pub fn effective(&self) -> String {
-        self.effective_date.format("%b %-d, %Y").to_string()
+        crate::time::day(self.effective_date)
     }
     pub fn resume(&self) -> String {
-        self.resume_date
-            .map(|d| d.format("%b %-d, %Y").to_string())
-            .unwrap_or_default()
+        self.resume_date.map(crate::time::day).unwrap_or_default()
     }
     /// "4 of 11", or empty when there is no checklist.
     pub fn progress(&self) -> String {
@@ -631,7 +629,7 @@ pub(super) async fn move_dates(
             &format!(
                 "Nothing changed: {} already takes effect {}.",
                 r.client_name,
-                effective.format("%b %-d, %Y")
+                crate::time::day(effective)
             ),
         )
         .await?;
@@ -671,11 +669,11 @@ pub(super) async fn move_dates(
         let mut facts = vec![
             ("Client", r.client_name.clone()),
             ("Change", r.kind_label().to_string()),
-            ("Effective date", effective.format("%b %-d, %Y").to_string()),
+            ("Effective date", crate::time::day(effective)),
             ("Was", r.effective()),
         ];
         if let Some(resume) = resume {
-            facts.push(("Resume date", resume.format("%b %-d, %Y").to_string()));
+            facts.push(("Resume date", crate::time::day(resume)));
         }
         let email = crate::notifications::emails::notice(
             &state.config.base_url,
@@ -685,7 +683,7 @@ pub(super) async fn move_dates(
                 subject: format!(
                     "{}: now effective {}",
                     r.client_name,
-                    effective.format("%b %-d, %Y")
+                    crate::time::day(effective)
                 ),
                 intro: "The DM Operations Lead moved the effective date on the planner sheet. The pause task, the offboarding items and the reminders moved with it.",
                 facts,
@@ -702,7 +700,7 @@ pub(super) async fn move_dates(
         &format!(
             "{} now takes effect {}; its tasks, checklist and reminders moved with it.",
             r.client_name,
-            effective.format("%b %-d, %Y")
+            crate::time::day(effective)
         ),
     )
     .await?;

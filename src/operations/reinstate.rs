@@ -21,6 +21,30 @@ use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::{AppError, AppResult};
 
 /// The facts the rule looks at, for `r`.
+/// The reinstatement part of a request's page: whether the viewer may ask for it, and the
+/// reason as typed when it needs another look.
+#[derive(Debug, Default)]
+pub struct ReinstatePanel {
+    pub may: bool,
+    pub text: String,
+    pub error: String,
+}
+
+impl ReinstatePanel {
+    pub async fn load(
+        conn: &mut PgConnection,
+        r: &RequestRow,
+        viewer: Who,
+        today: chrono::NaiveDate,
+    ) -> sqlx::Result<Self> {
+        let facts = facts(conn, r).await?;
+        Ok(ReinstatePanel {
+            may: rules::may_reinstate(viewer, facts, today).is_ok(),
+            ..Default::default()
+        })
+    }
+}
+
 pub async fn facts(conn: &mut PgConnection, r: &RequestRow) -> sqlx::Result<ReinstateFacts> {
     let reversal_open: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM change_requests
@@ -58,8 +82,8 @@ pub(super) async fn file(
             Ok(r) => r,
             Err(message) => {
                 let mut page = crate::change_requests::show_page(&state, &ctx, id).await?;
-                page.reinstate_text = form.reason;
-                page.reinstate_error = message;
+                page.reinstate.text = form.reason;
+                page.reinstate.error = message;
                 return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
             }
         };

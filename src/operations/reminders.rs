@@ -154,10 +154,7 @@ impl ReminderHandler {
                 facts: vec![
                     ("Client", due.client_name.clone()),
                     ("Change", kind.to_string()),
-                    (
-                        "Effective date",
-                        due.effective_date.format("%b %-d, %Y").to_string(),
-                    ),
+                    ("Effective date", crate::time::day(due.effective_date)),
                     (
                         "Still to do",
                         if undone.is_empty() {

@@ -151,10 +151,7 @@ pub async fn hand_over(
             facts: vec![
                 ("Client", r.client_name.clone()),
                 ("Request", r.kind_label().to_string()),
-                (
-                    "Effective",
-                    r.effective_date.format("%b %-d, %Y").to_string(),
-                ),
+                ("Effective", crate::time::day(r.effective_date)),
                 ("Before, with", name_of(from)),
             ],
             path: format!("/requests/{request_id}"),

@@ -138,13 +138,39 @@ pub struct SemTaskRow {
 
 impl SemTaskRow {
     pub fn due(&self) -> String {
-        self.due_on.format("%b %-d, %Y").to_string()
+        crate::time::day(self.due_on)
     }
     pub fn due_now(&self) -> bool {
         self.done_at.is_none() && rules::due_now(self.due_on, crate::time::display_today())
     }
     pub fn done(&self) -> String {
         when(self.done_at)
+    }
+}
+
+/// The pause task part of a request's page.
+#[derive(Debug)]
+pub struct SemTaskPanel {
+    pub task: Option<SemTaskRow>,
+    pub may_tick: bool,
+    /// The note, when it needs another look, and what was typed.
+    pub note_error: String,
+    pub note_text: String,
+}
+
+impl SemTaskPanel {
+    pub async fn load(conn: &mut PgConnection, request_id: i64, viewer: Who) -> sqlx::Result<Self> {
+        let task = sem_task_for(conn, request_id).await?;
+        let may_tick = task.as_ref().is_some_and(|t| {
+            let (done, cancelled) = (t.done_at.is_some(), t.cancelled_at.is_some());
+            rules::may_tick_sem_task(viewer, t.assignee, done, cancelled).is_ok()
+        });
+        Ok(SemTaskPanel {
+            task,
+            may_tick,
+            note_error: String::new(),
+            note_text: String::new(),
+        })
     }
 }
 
@@ -460,8 +486,8 @@ pub(super) async fn tick_sem_task(
                 .ok_or(AppError::NotFound)?;
             drop(conn);
             let mut page = crate::change_requests::show_page(&state, &ctx, request_id).await?;
-            page.sem_note_error = problem;
-            page.sem_note_text = form.note;
+            page.sem.note_error = problem;
+            page.sem.note_text = form.note;
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
@@ -516,7 +542,7 @@ impl OpenTask {
         self.kind.label()
     }
     pub fn effective(&self) -> String {
-        self.effective_date.format("%b %-d, %Y").to_string()
+        crate::time::day(self.effective_date)
     }
     pub fn waiting(&self) -> String {
         requests::waited(Utc::now() - self.created_at)
@@ -556,7 +582,7 @@ impl OpenSemTask {
         self.kind.label()
     }
     pub fn due(&self) -> String {
-        self.due_on.format("%b %-d, %Y").to_string()
+        crate::time::day(self.due_on)
     }
     pub fn due_now(&self) -> bool {
         rules::due_now(self.due_on, crate::time::display_today())
