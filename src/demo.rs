@@ -295,7 +295,7 @@ pub async fn seed(pool: &PgPool) -> anyhow::Result<()> {
             crate::clients::db::record_history(
                 &mut tx,
                 id,
-                "active",
+                crate::clients::status::Status::Active,
                 *budget,
                 None,
                 "Demo client added",

@@ -4,6 +4,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
 
 use super::form::ClientInput;
+use super::status::Status;
+
+crate::db::text_enum!(Status);
 
 /// A client with the names of its people, as pages show it.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -17,7 +20,7 @@ pub struct ClientRow {
     pub sem_specialist: Option<String>,
     pub monthly_budget_cents: i64,
     pub ad_products: Vec<String>,
-    pub status: String,
+    pub status: Status,
     pub version: i32,
 }
 
@@ -27,7 +30,7 @@ impl ClientRow {
     }
 
     pub fn status_label(&self) -> &'static str {
-        super::form::status_label(&self.status)
+        self.status.label()
     }
 
     pub fn account_manager_name(&self) -> &str {
@@ -78,7 +81,7 @@ pub async fn find(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Clien
 /// One line of a client's status history.
 #[derive(Debug, sqlx::FromRow)]
 pub struct HistoryRow {
-    pub status: String,
+    pub status: Status,
     pub monthly_budget_cents: i64,
     pub changed_by: Option<String>,
     pub change_request_id: Option<i64>,
@@ -88,7 +91,7 @@ pub struct HistoryRow {
 
 impl HistoryRow {
     pub fn status_label(&self) -> &'static str {
-        super::form::status_label(&self.status)
+        self.status.label()
     }
 
     pub fn budget(&self) -> String {
@@ -121,7 +124,7 @@ pub async fn history(conn: &mut PgConnection, client_id: i64) -> sqlx::Result<Ve
 pub async fn record_history(
     conn: &mut PgConnection,
     client_id: i64,
-    status: &str,
+    status: Status,
     budget_cents: i64,
     changed_by: Option<i64>,
     note: &str,
@@ -141,7 +144,7 @@ pub async fn record_history(
 }
 
 /// The client's status and monthly budget, locked for a change that sets them.
-pub async fn lock_status(conn: &mut PgConnection, client_id: i64) -> sqlx::Result<(String, i64)> {
+pub async fn lock_status(conn: &mut PgConnection, client_id: i64) -> sqlx::Result<(Status, i64)> {
     sqlx::query_as("SELECT status, monthly_budget_cents FROM clients WHERE id = $1 FOR UPDATE")
         .bind(client_id)
         .fetch_one(conn)
@@ -149,9 +152,9 @@ pub async fn lock_status(conn: &mut PgConnection, client_id: i64) -> sqlx::Resul
 }
 
 /// A change request's change to a client's account.
-pub struct StatusChange<'a> {
+pub struct StatusChange {
     pub client_id: i64,
-    pub status: &'a str,
+    pub status: Status,
     pub budget_cents: i64,
     pub changed_by: Option<i64>,
     pub change_request_id: i64,
@@ -161,7 +164,7 @@ pub struct StatusChange<'a> {
 }
 
 /// Sets the client's status and budget and appends the line to its history.
-pub async fn set_status(conn: &mut PgConnection, c: StatusChange<'_>) -> sqlx::Result<()> {
+pub async fn set_status(conn: &mut PgConnection, c: StatusChange) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE clients SET status = $2, monthly_budget_cents = $3, version = version + 1
           WHERE id = $1",
@@ -212,7 +215,7 @@ pub async fn insert(conn: &mut PgConnection, c: &ClientInput) -> sqlx::Result<Sa
     .bind(c.sem_specialist_id)
     .bind(c.monthly_budget_cents)
     .bind(&c.ad_products)
-    .bind(&c.status)
+    .bind(c.status)
     .fetch_one(conn)
     .await;
     match res {
@@ -244,7 +247,7 @@ pub async fn update(
     .bind(c.sem_specialist_id)
     .bind(c.monthly_budget_cents)
     .bind(&c.ad_products)
-    .bind(&c.status)
+    .bind(c.status)
     .fetch_optional(conn)
     .await;
     match res {

@@ -3,25 +3,9 @@
 
 use serde::Deserialize;
 
+use super::status::Status;
 use crate::money;
 use crate::web::fields::FieldErrors;
-
-/// The statuses a client can have.
-pub const STATUSES: [(&str, &str); 4] = [
-    ("active", "Active"),
-    ("paused", "Paused"),
-    ("cancelled_dms", "Digital marketing cancelled"),
-    ("left_platform", "Left the platform"),
-];
-
-/// The label people read for a stored status.
-pub fn status_label(key: &str) -> &'static str {
-    STATUSES
-        .iter()
-        .find(|(k, _)| *k == key)
-        .map(|(_, l)| *l)
-        .unwrap_or("Unknown")
-}
 
 /// The client form as submitted.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -59,7 +43,7 @@ pub struct ClientInput {
     pub sem_specialist_id: Option<i64>,
     pub monthly_budget_cents: i64,
     pub ad_products: Vec<String>,
-    pub status: String,
+    pub status: Status,
 }
 
 /// What the form may refer to: the people who can be chosen and the products that exist.
@@ -135,12 +119,11 @@ pub fn parse(form: &ClientForm, choices: &Choices<'_>) -> Result<ClientInput, Fi
         }
     }
     products.sort_by_key(|p| choices.products.iter().position(|c| c == p));
-    let status = if form.status.trim().is_empty() {
-        "active".to_string()
-    } else {
-        form.status.trim().to_string()
+    let status = match form.status.trim() {
+        "" => Some(Status::Active),
+        key => Status::from_key(key),
     };
-    if !STATUSES.iter().any(|(k, _)| *k == status) {
+    if status.is_none() {
         errors.add("status", "Choose a status from the list.");
     }
     if !errors.is_empty() {
@@ -153,7 +136,7 @@ pub fn parse(form: &ClientForm, choices: &Choices<'_>) -> Result<ClientInput, Fi
         sem_specialist_id: sem,
         monthly_budget_cents: budget,
         ad_products: products,
-        status,
+        status: status.expect("checked above"),
     })
 }
 
@@ -201,7 +184,7 @@ mod tests {
             (c.account_manager_id, c.sem_specialist_id),
             (Some(1), Some(3))
         );
-        assert_eq!(c.status, "active");
+        assert_eq!(c.status, Status::Active);
     }
 
     #[test]
@@ -265,13 +248,5 @@ mod tests {
             ),
             (None, None, 0)
         );
-    }
-
-    #[test]
-    fn every_status_has_a_label() {
-        for (key, label) in STATUSES {
-            assert_eq!(status_label(key), label);
-        }
-        assert_eq!(status_label("nonsense"), "Unknown");
     }
 }

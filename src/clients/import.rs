@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::clients::form::STATUSES;
+use crate::clients::status::Status;
 use crate::money;
 
 /// One row as read from the file (1-based line number in the file, header is line 1).
@@ -134,7 +134,7 @@ pub struct Current {
     pub sem_specialist_id: Option<i64>,
     pub monthly_budget_cents: i64,
     pub ad_products: Vec<String>,
-    pub status: String,
+    pub status: Status,
 }
 
 /// What the file may refer to.
@@ -158,7 +158,7 @@ pub struct Values {
     pub sem_specialist_id: Option<i64>,
     pub monthly_budget_cents: i64,
     pub ad_products: Vec<String>,
-    pub status: String,
+    pub status: Status,
 }
 
 /// What happens to one row.
@@ -296,10 +296,8 @@ fn plan_row(row: &CsvRow, known: &Known<'_>, seen: &mut HashSet<String>) -> Acti
     let status = if row.status.is_empty() {
         None
     } else {
-        match STATUSES.iter().find(|(k, l)| {
-            k.eq_ignore_ascii_case(&row.status) || l.eq_ignore_ascii_case(&row.status)
-        }) {
-            Some((k, _)) => Some(k.to_string()),
+        match Status::from_typed(&row.status) {
+            Some(s) => Some(s),
             None => {
                 reasons.push(format!("{} is not a client status.", row.status));
                 None
@@ -317,7 +315,7 @@ fn plan_row(row: &CsvRow, known: &Known<'_>, seen: &mut HashSet<String>) -> Acti
             sem_specialist_id: sem,
             monthly_budget_cents: budget.unwrap_or(0),
             ad_products: products.unwrap_or_default(),
-            status: status.unwrap_or_else(|| "active".into()),
+            status: status.unwrap_or(Status::Active),
         }),
         Some(c) => {
             let values = Values {
@@ -331,7 +329,7 @@ fn plan_row(row: &CsvRow, known: &Known<'_>, seen: &mut HashSet<String>) -> Acti
                 sem_specialist_id: sem.or(c.sem_specialist_id),
                 monthly_budget_cents: budget.unwrap_or(c.monthly_budget_cents),
                 ad_products: products.unwrap_or_else(|| c.ad_products.clone()),
-                status: status.unwrap_or_else(|| c.status.clone()),
+                status: status.unwrap_or(c.status),
             };
             let mut changed = Vec::new();
             if values.name != c.name {
@@ -387,7 +385,7 @@ mod tests {
                 sem_specialist_id: Some(3),
                 monthly_budget_cents: 450_000,
                 ad_products: vec!["google_ads".into()],
-                status: "active".into(),
+                status: Status::Active,
             },
         );
         World {

@@ -166,7 +166,7 @@ async fn plan(conn: &mut PgConnection, content: &str) -> AppResult<Vec<Planned>>
         sem_specialist_id: Option<i64>,
         monthly_budget_cents: i64,
         ad_products: Vec<String>,
-        status: String,
+        status: super::status::Status,
     }
     let existing: Vec<Existing> = sqlx::query_as(
         "SELECT id, crm_account_id, name, account_manager_id, sem_specialist_id, monthly_budget_cents,
@@ -249,7 +249,7 @@ fn input(v: &import::Values) -> ClientInput {
         sem_specialist_id: v.sem_specialist_id,
         monthly_budget_cents: v.monthly_budget_cents,
         ad_products: v.ad_products.clone(),
-        status: v.status.clone(),
+        status: v.status,
     }
 }
 
@@ -285,7 +285,7 @@ pub(super) async fn apply(
                 db::record_history(
                     &mut tx,
                     client_id,
-                    &v.status,
+                    v.status,
                     v.monthly_budget_cents,
                     Some(ctx.user.id),
                     "Imported from CSV",
@@ -315,7 +315,7 @@ pub(super) async fn apply(
                 .bind(values.sem_specialist_id)
                 .bind(values.monthly_budget_cents)
                 .bind(&values.ad_products)
-                .bind(&values.status)
+                .bind(values.status)
                 .execute(&mut *tx)
                 .await?;
                 crate::change_requests::handover::client_handed_over(
@@ -341,7 +341,7 @@ pub(super) async fn apply(
                     db::record_history(
                         &mut tx,
                         *client_id,
-                        &values.status,
+                        values.status,
                         values.monthly_budget_cents,
                         Some(ctx.user.id),
                         "Imported from CSV",

@@ -5,6 +5,7 @@ pub mod db;
 pub mod form;
 pub mod import;
 mod import_pages;
+pub mod status;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -27,6 +28,7 @@ use crate::web::pages::{Chrome, Pager};
 use crate::web::{AppState, Routes};
 use db::{ClientRow, HistoryRow, ProductOption, Saved};
 use form::ClientForm;
+use status::Status;
 
 /// Who adds and edits clients.
 pub const EDIT: Access = Access::Roles(&[Role::Admin, Role::OpsLead]);
@@ -151,7 +153,7 @@ struct FormPage {
     account_managers: Vec<PersonOption>,
     sem_specialists: Vec<PersonOption>,
     products: Vec<ProductOption>,
-    statuses: [(&'static str, &'static str); 4],
+    statuses: [Status; 4],
 }
 
 impl FormPage {
@@ -183,7 +185,7 @@ async fn form_page(
         account_managers: people_with_role(conn, Role::AccountManager.key()).await?,
         sem_specialists: people_with_role(conn, Role::SemSpecialist.key()).await?,
         products: db::products(conn).await?,
-        statuses: form::STATUSES,
+        statuses: Status::ALL,
     })
 }
 
@@ -275,7 +277,7 @@ async fn create(
     db::record_history(
         &mut tx,
         id,
-        &input.status,
+        input.status,
         input.monthly_budget_cents,
         Some(ctx.user.id),
         "Client added",
@@ -313,7 +315,7 @@ fn form_of(c: &ClientRow) -> ClientForm {
             .unwrap_or_default(),
         monthly_budget: crate::money::cents_for_input(c.monthly_budget_cents),
         ad_products: c.ad_products.clone(),
-        status: c.status.clone(),
+        status: c.status.key().to_string(),
         version: c.version,
     }
 }
@@ -414,7 +416,7 @@ async fn update(
         db::record_history(
             &mut tx,
             id,
-            &input.status,
+            input.status,
             input.monthly_budget_cents,
             Some(ctx.user.id),
             "Edited on the client page",
@@ -464,7 +466,7 @@ async fn update(
             input.monthly_budget_cents,
         )
         .field("ad_products", &before.ad_products, &input.ad_products)
-        .field("status", &before.status, &input.status);
+        .field("status", before.status, input.status);
     if changes.is_empty() {
         // Saved as it was: the version stays, so nobody editing meanwhile meets a conflict.
         tx.rollback().await?;

@@ -69,7 +69,7 @@ mod tests {
     use crate::auth::roles::Role;
     use crate::change_requests::rules::{CancelScope, Escalation, Kind, Outcome, State};
     use crate::checklists::rules::Condition as ItemCondition;
-    use crate::operations::rules::Status;
+    use crate::clients::status::Status;
 
     /// The quoted values of `CHECK ({column} IN (...))` in `sql` (the first such list).
     fn check_list(sql: &str, column: &str) -> Vec<String> {

@@ -79,13 +79,13 @@ pub struct ClientLine {
     pub id: i64,
     pub name: String,
     pub crm_account_id: String,
-    pub status: String,
+    pub status: crate::clients::status::Status,
     pub monthly_budget_cents: i64,
 }
 
 impl ClientLine {
     pub fn status_label(&self) -> &'static str {
-        crate::clients::form::status_label(&self.status)
+        self.status.label()
     }
 
     pub fn budget(&self) -> String {

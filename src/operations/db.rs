@@ -114,7 +114,7 @@ pub async fn mark_status_updated(
     conn: &mut PgConnection,
     task_id: i64,
     by: i64,
-    status_before: &str,
+    status_before: crate::clients::status::Status,
     budget_before_cents: i64,
 ) -> sqlx::Result<()> {
     sqlx::query(

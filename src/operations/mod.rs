@@ -21,8 +21,6 @@ use crate::change_requests::db as requests;
 use crate::change_requests::rules::State;
 use crate::web::Routes;
 
-crate::db::text_enum!(rules::Status);
-
 pub fn routes(r: Routes) -> Routes {
     let view = access::AGENCY_STAFF;
     r.get("/tasks/{id}", view, tasks::show)

@@ -201,7 +201,7 @@ pub async fn apply(
     .await?
     .rows_affected();
     // The status the client had before the original's change task changed it.
-    let before: Option<(Option<String>, Option<i64>)> = sqlx::query_as(
+    let before: Option<(Option<crate::clients::status::Status>, Option<i64>)> = sqlx::query_as(
         "SELECT status_before, budget_before_cents FROM change_tasks WHERE change_request_id = $1",
     )
     .bind(original_id)
@@ -211,7 +211,7 @@ pub async fn apply(
     if let Some((Some(status), Some(budget))) = before {
         let change = crate::clients::db::StatusChange {
             client_id: original.client_id,
-            status: &status,
+            status,
             budget_cents: budget,
             changed_by: actor.user_id,
             change_request_id: reversal.id,

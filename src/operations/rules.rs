@@ -6,46 +6,7 @@ use chrono_tz::Tz;
 
 use crate::auth::roles::Role;
 use crate::change_requests::rules::{Kind, Refusal, State, Who};
-
-/// The account statuses a change task may set.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
-    Active,
-    Paused,
-    CancelledDms,
-    LeftPlatform,
-}
-
-impl Status {
-    pub const ALL: [Status; 4] = [
-        Status::Active,
-        Status::Paused,
-        Status::CancelledDms,
-        Status::LeftPlatform,
-    ];
-
-    pub fn key(self) -> &'static str {
-        match self {
-            Status::Active => "active",
-            Status::Paused => "paused",
-            Status::CancelledDms => "cancelled_dms",
-            Status::LeftPlatform => "left_platform",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Status::Active => "Active (new monthly budget)",
-            Status::Paused => "Paused",
-            Status::CancelledDms => "Digital marketing cancelled (still on the platform)",
-            Status::LeftPlatform => "Left the platform",
-        }
-    }
-
-    pub fn from_key(key: &str) -> Option<Status> {
-        Self::ALL.into_iter().find(|s| s.key() == key)
-    }
-}
+pub use crate::clients::status::Status;
 
 /// The status a request leads to: a pause pauses, a cancellation cancels digital marketing or
 /// the whole platform, an addendum keeps the client active with the new budget.
@@ -251,15 +212,6 @@ mod tests {
             on_planner: false,
             status_updated: false,
             done: false,
-        }
-    }
-
-    #[test]
-    fn keys_match_the_database() {
-        let migration = include_str!("../../migrations/20261125000003_clients.sql");
-        for s in Status::ALL {
-            assert_eq!(Status::from_key(s.key()), Some(s));
-            assert!(migration.contains(&format!("'{}'", s.key())));
         }
     }
 

@@ -217,7 +217,7 @@ pub struct TaskPage {
     suggested_status: &'static str,
     pub status_form: StatusForm,
     pub status_errors: FieldErrors,
-    client_status: String,
+    client_status: Status,
 }
 
 impl TaskPage {
@@ -241,7 +241,7 @@ pub async fn task_page(state: &AppState, ctx: &Ctx, task_id: i64) -> AppResult<T
     let sem_task = sem_task_for(&mut conn, r.id).await?;
     let specialists =
         crate::users::db::people_with_role(&mut conn, Role::SemSpecialist.key()).await?;
-    let client_status: String = sqlx::query_scalar("SELECT status FROM clients WHERE id = $1")
+    let client_status: Status = sqlx::query_scalar("SELECT status FROM clients WHERE id = $1")
         .bind(r.client_id)
         .fetch_one(&mut *conn)
         .await?;
@@ -397,7 +397,7 @@ pub(super) async fn update_status(
     };
     let change = clients::StatusChange {
         client_id: r.client_id,
-        status: status.key(),
+        status,
         budget_cents: new_budget,
         changed_by: Some(ctx.user.id),
         change_request_id: r.id,
@@ -405,7 +405,7 @@ pub(super) async fn update_status(
         effective_date: Some(r.effective_date),
     };
     clients::set_status(&mut tx, change).await?;
-    db::mark_status_updated(&mut tx, id, ctx.user.id, &before_status, before_budget).await?;
+    db::mark_status_updated(&mut tx, id, ctx.user.id, before_status, before_budget).await?;
     let details = json!({
         "change_task_id": id,
         "client_id": r.client_id,

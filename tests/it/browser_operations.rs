@@ -88,7 +88,7 @@ async fn the_ops_lead_takes_an_approved_pause_from_the_email_and_sem_is_told_and
     );
     b.click("#update-status").await;
     assert!(b.text("#flash").await.contains("is now: paused"));
-    assert_eq!(b.text("#client-status").await, "paused");
+    assert_eq!(b.text("#client-status").await, "Paused");
     b.click("#task-done").await;
     assert!(b.text("#flash").await.contains("Change task done"));
 
