@@ -2,7 +2,9 @@
 //! and apply its outcome to the request in the same transaction: withdraw it, convert it into a
 //! pause or an addendum (remembering what it was), or let the cancellation go ahead.
 
+pub mod db;
 pub mod form;
+mod notify;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -16,7 +18,6 @@ use crate::audit::{self, Actor};
 use crate::auth::access;
 use crate::change_requests::db as requests;
 use crate::change_requests::rules::{self, Effect, Kind, State as RequestState, Who};
-use crate::notifications::{emails, outbox, recipients};
 use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::{AppError, AppResult};
 use crate::web::{AppState, Routes};
@@ -119,26 +120,10 @@ impl RetentionPanel {
     }
 }
 
-pub async fn find(conn: &mut PgConnection, request_id: i64) -> sqlx::Result<Option<SaveAttempt>> {
-    sqlx::query_as(
-        "SELECT s.call_date, s.offered, s.outcome, s.notes, u.display_name AS recorded_by
-           FROM save_attempts s LEFT JOIN users u ON u.id = s.recorded_by
-          WHERE s.change_request_id = $1",
-    )
-    .bind(request_id)
-    .fetch_optional(conn)
-    .await
-}
+pub use db::{find, open};
 
-/// Adds the save attempt of a request escalated to Retention (inside the filing transaction).
-pub async fn open(conn: &mut PgConnection, request_id: i64) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO save_attempts (change_request_id) VALUES ($1)")
-        .bind(request_id)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
+/// Retention records (or corrects) the call: the outcome is applied to the request in the same
+/// transaction, and the account manager is told.
 async fn record(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -150,6 +135,7 @@ async fn record(
         .await?
         .ok_or(AppError::NotFound)?;
     let attempt = find(&mut tx, id).await?;
+    let back = format!("/requests/{id}");
     let who = Who {
         id: ctx.user.id,
         roles: ctx.user.roles,
@@ -157,29 +143,18 @@ async fn record(
     // A call already recorded is being corrected: the timeline keeps both.
     let previous = attempt.as_ref().and_then(|a| a.outcome);
     if let Err(refusal) = rules::may_record_outcome(who, r.facts()) {
-        return commit_and_go(
-            tx,
-            &ctx,
-            &format!("/requests/{id}"),
-            &format!("Nothing changed. {refusal}"),
-        )
-        .await;
+        return commit_and_go(tx, &ctx, &back, &format!("Nothing changed. {refusal}")).await;
     }
     // A second click, or a tab opened before someone else recorded the call, must not
     // overwrite what they recorded: only a correction of what the form showed goes ahead.
     if input.recorded.trim() != previous.map(rules::Outcome::key).unwrap_or("") {
         let a = attempt.expect("an outcome was recorded");
-        return commit_and_go(
-            tx,
-            &ctx,
-            &format!("/requests/{id}"),
-            &format!(
-                "Nothing changed: {} recorded the call meanwhile ({}). Correct it below if it needs it.",
-                a.recorder(),
-                a.outcome_label()
-            ),
-        )
-        .await;
+        let message = format!(
+            "Nothing changed: {} recorded the call meanwhile ({}). Correct it below if it needs it.",
+            a.recorder(),
+            a.outcome_label()
+        );
+        return commit_and_go(tx, &ctx, &back, &message).await;
     }
     let parsed = match form::parse(&input, state.clock.today(), &r) {
         Ok(p) => p,
@@ -191,87 +166,63 @@ async fn record(
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
-    sqlx::query(
-        "UPDATE save_attempts SET call_date = $2, offered = $3, outcome = $4, notes = $5,
-                recorded_by = $6, recorded_at = now()
-          WHERE change_request_id = $1",
+    db::record_call(&mut tx, id, &parsed, ctx.user.id).await?;
+    let after = apply_outcome(&mut tx, &r, &parsed).await?;
+    let details = json!({
+        "outcome": parsed.outcome,
+        "corrected_from": previous,
+        "from_kind": r.kind,
+        "to_kind": after.kind,
+        "state": after.state,
+        "call_date": parsed.call_date,
+    });
+    let actor = Actor::from_ctx(&ctx);
+    let entity = Some(id.to_string());
+    audit::record(
+        &mut tx,
+        &actor,
+        "change_request.retention_outcome",
+        "change_request",
+        entity,
+        details,
     )
-    .bind(id)
-    .bind(parsed.call_date)
-    .bind(&parsed.offered)
-    .bind(parsed.outcome)
-    .bind(&parsed.notes)
-    .bind(ctx.user.id)
-    .execute(&mut *tx)
     .await?;
-    let from_kind = r.kind;
+    let corrected = previous.is_some();
+    notify::outcome_recorded(&mut tx, &state.config, &after, parsed.outcome, corrected).await?;
+    let verb = if corrected { "corrected" } else { "recorded" };
+    let message = format!("Retention call {verb}: {}.", parsed.outcome.label());
+    commit_and_go(tx, &ctx, &back, &message).await
+}
+
+/// What the outcome does to `r` (locked): withdraws it, converts it to the pause or addendum
+/// the client agreed to, or, for a correction to "not saved", makes it again what was filed.
+/// A signed document no longer matching the terms is marked so. Returns the request after.
+async fn apply_outcome(
+    conn: &mut PgConnection,
+    r: &requests::RequestRow,
+    call: &form::Parsed,
+) -> AppResult<requests::RequestRow> {
     // What the request was filed as: a correction starts again from it.
     let filed_as = r.original_kind.unwrap_or(r.kind);
-    match parsed.outcome.effect() {
+    match call.outcome.effect() {
         Effect::Withdraw => {
-            requests::transition(&mut tx, id, r.state, RequestState::Withdrawn).await?;
-            sqlx::query("UPDATE change_requests SET withdrawn_reason = 'Client saved by Retention, no change' WHERE id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            requests::transition(conn, r.id, r.state, RequestState::Withdrawn).await?;
+            db::note_saved_without_change(conn, r.id).await?;
         }
         Effect::Convert(kind) => {
-            // The original reason stays; the request remembers what it was filed as.
-            sqlx::query(
-                "UPDATE change_requests
-                    SET kind = $2, original_cancel_scope = COALESCE(original_cancel_scope, cancel_scope),
-                        original_effective_date = CASE WHEN original_kind IS NULL
-                                                       THEN effective_date ELSE original_effective_date END,
-                        original_resume_date = CASE WHEN original_kind IS NULL
-                                                    THEN resume_date ELSE original_resume_date END,
-                        cancel_scope = NULL, effective_date = $3, resume_date = $4,
-                        current_budget_cents = $5, new_budget_cents = $6,
-                        original_kind = COALESCE(original_kind, kind), version = version + 1
-                  WHERE id = $1",
-            )
-            .bind(id)
-            .bind(kind)
-            .bind(parsed.effective_date.unwrap_or(r.effective_date))
-            .bind(if kind == Kind::Pause {
-                parsed.resume_date
-            } else {
-                None
-            })
-            .bind(if kind == Kind::Addendum {
-                parsed.current_budget_cents
-            } else {
-                None
-            })
-            .bind(if kind == Kind::Addendum {
-                parsed.new_budget_cents
-            } else {
-                None
-            })
-            .execute(&mut *tx)
-            .await?;
+            let to = db::Converted {
+                kind,
+                effective_date: call.effective_date.unwrap_or(r.effective_date),
+                resume_date: call.resume_date.filter(|_| kind == Kind::Pause),
+                current_budget_cents: call.current_budget_cents.filter(|_| kind == Kind::Addendum),
+                new_budget_cents: call.new_budget_cents.filter(|_| kind == Kind::Addendum),
+            };
+            db::convert(conn, r.id, &to).await?;
         }
-        Effect::Keep if r.kind != filed_as => {
-            // Corrected to "not saved" after a conversion: the request is again what was filed.
-            sqlx::query(
-                "UPDATE change_requests
-                    SET kind = original_kind,
-                        cancel_scope = CASE WHEN original_kind = 'cancellation'
-                                            THEN COALESCE(original_cancel_scope, 'services_only') END,
-                        effective_date = COALESCE(original_effective_date, effective_date),
-                        resume_date = CASE WHEN original_kind = 'pause' THEN original_resume_date END,
-                        current_budget_cents = NULL, new_budget_cents = NULL,
-                        original_kind = NULL, original_cancel_scope = NULL,
-                        original_effective_date = NULL, original_resume_date = NULL,
-                        version = version + 1
-                  WHERE id = $1",
-            )
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        }
+        Effect::Keep if r.kind != filed_as => db::restore_as_filed(conn, r.id).await?,
         Effect::Keep => {}
     }
-    let after = requests::find(&mut tx, id)
+    let after = requests::find(conn, r.id)
         .await?
         .ok_or(AppError::NotFound)?;
     // A signature is for the terms it was given.
@@ -281,68 +232,7 @@ async fn record(
             || after.current_budget_cents != r.current_budget_cents
             || after.new_budget_cents != r.new_budget_cents)
     {
-        crate::change_requests::attachments::supersede(&mut tx, id).await?;
+        crate::change_requests::attachments::supersede(conn, r.id).await?;
     }
-    audit::record(
-        &mut tx,
-        &Actor::from_ctx(&ctx),
-        "change_request.retention_outcome",
-        "change_request",
-        Some(id.to_string()),
-        json!({
-            "outcome": parsed.outcome.key(),
-            "corrected_from": previous,
-            "from_kind": from_kind,
-            "to_kind": after.kind,
-            "state": after.state,
-            "call_date": parsed.call_date,
-        }),
-    )
-    .await?;
-    if let Some(am) = match r.client_account_manager_id {
-        Some(am) => recipients::user(&mut tx, am).await?,
-        None => None,
-    } {
-        let email = emails::notice(
-            &state.config.base_url,
-            emails::Notice {
-                kind: "change_request.retention_outcome",
-                to: vec![am],
-                subject: if previous.is_some() {
-                    format!("{}: retention call corrected", r.client_name)
-                } else {
-                    format!("{}: retention call recorded", r.client_name)
-                },
-                intro: if previous.is_some() {
-                    "The Retention Team corrected the outcome of the call on your change request."
-                } else {
-                    "The Retention Team recorded the call on your change request."
-                },
-                facts: vec![
-                    ("Client", r.client_name.clone()),
-                    ("Outcome", parsed.outcome.label().to_string()),
-                    (
-                        "Request now",
-                        format!("{} ({})", after.kind_label(), after.state_label()),
-                    ),
-                ],
-                path: format!("/requests/{id}"),
-                link_label: "Open the change request",
-                related: Some(("change_request", id.to_string())),
-            },
-        )?;
-        outbox::enqueue(&mut tx, &state.config.mail, &email).await?;
-    }
-    let verb = if previous.is_some() {
-        "corrected"
-    } else {
-        "recorded"
-    };
-    commit_and_go(
-        tx,
-        &ctx,
-        &format!("/requests/{id}"),
-        &format!("Retention call {verb}: {}.", parsed.outcome.label()),
-    )
-    .await
+    Ok(after)
 }
