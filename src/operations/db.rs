@@ -169,3 +169,27 @@ pub async fn tick_sem_task(
     .await?;
     Ok(())
 }
+
+/// A planner line's request and kind, unless the line was removed.
+pub async fn planner_entry(
+    conn: &mut PgConnection,
+    entry_id: i64,
+) -> sqlx::Result<Option<(i64, crate::change_requests::rules::Kind)>> {
+    sqlx::query_as(
+        "SELECT change_request_id, kind FROM planner_entries WHERE id = $1 AND removed_at IS NULL",
+    )
+    .bind(entry_id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// The SEM specialist on a planner line.
+pub async fn planner_specialist(
+    conn: &mut PgConnection,
+    entry_id: i64,
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT sem_specialist_id FROM planner_entries WHERE id = $1")
+        .bind(entry_id)
+        .fetch_one(conn)
+        .await
+}

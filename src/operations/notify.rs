@@ -1,5 +1,6 @@
 //! Operations' emails, one function each, queued in the caller's transaction.
 
+use chrono::NaiveDate;
 use sqlx::PgConnection;
 
 use super::rules;
@@ -77,6 +78,53 @@ pub async fn forwarded(
         facts,
         path: format!("/tasks/{task_id}"),
         link_label: "Open the change task",
+        related: Some(("change_request", r.id.to_string())),
+    };
+    outbox::notice(conn, config, notice).await
+}
+
+/// The SEM specialist on the planner line and the client's account manager: the Ops Lead moved
+/// the effective date (and what moved with it).
+pub async fn dates_moved(
+    conn: &mut PgConnection,
+    config: &Config,
+    r: &RequestRow,
+    specialist: Option<i64>,
+    effective: NaiveDate,
+    resume: Option<NaiveDate>,
+) -> AppResult<()> {
+    let mut to = Vec::new();
+    for person in [specialist, r.client_account_manager_id]
+        .into_iter()
+        .flatten()
+    {
+        if let Some(address) = recipients::user(conn, person).await?
+            && !to.contains(&address)
+        {
+            to.push(address);
+        }
+    }
+    let mut facts = vec![
+        ("Client", r.client_name.clone()),
+        ("Change", r.kind_label().to_string()),
+        ("Effective date", crate::time::day(effective)),
+        ("Was", r.effective()),
+    ];
+    if let Some(resume) = resume {
+        facts.push(("Resume date", crate::time::day(resume)));
+    }
+    let notice = Notice {
+        kind: "planner.dates_moved",
+        to,
+        subject: format!(
+            "{}: now effective {}",
+            r.client_name,
+            crate::time::day(effective)
+        ),
+        intro: "The DM Operations Lead moved the effective date on the planner sheet. The pause task, the offboarding items and the reminders moved with it.",
+        facts,
+        path: format!("/requests/{}", r.id),
+        link_label: "Open the request",
         related: Some(("change_request", r.id.to_string())),
     };
     outbox::notice(conn, config, notice).await

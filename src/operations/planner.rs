@@ -5,7 +5,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::Form;
 use chrono::{Datelike, Duration, NaiveDate};
 use serde::Deserialize;
@@ -13,11 +13,10 @@ use sqlx::PgConnection;
 
 use crate::audit::Actor;
 use crate::auth::roles::Role;
-use crate::auth::session;
 use crate::change_requests::rules::{Kind, State as RequestState};
 use crate::users::db::PersonOption;
 use crate::web::AppState;
-use crate::web::ctx::Ctx;
+use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::{AppError, AppResult};
 use crate::web::fields::FieldErrors;
 use crate::web::pages::{Chrome, Pager};
@@ -528,14 +527,14 @@ pub(super) struct MoveForm {
     confirm_date: Option<String>,
 }
 
-/// The Ops Lead moves an entry's dates: the pause task's due date and the reminders move with
-/// it. On the request's timeline.
-pub(super) async fn move_dates(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Path(id): Path<i64>,
-    Form(form): Form<MoveForm>,
-) -> AppResult<Response> {
+/// The dates a move asks for, checked, or the message for the form and whether the date is
+/// far enough from today to be asked about.
+struct MoveTo {
+    effective: NaiveDate,
+    resume: Option<NaiveDate>,
+}
+
+fn check_move(form: &MoveForm, today: NaiveDate) -> Result<MoveTo, (String, bool)> {
     let mut errors = FieldErrors::default();
     let effective = NaiveDate::parse_from_str(form.effective_date.trim(), "%Y-%m-%d").ok();
     if effective.is_none() {
@@ -548,7 +547,7 @@ pub(super) async fn move_dates(
     let mut far = false;
     if let Some(d) = effective {
         use crate::change_requests::form::{FUTURE_DAYS, PAST_DAYS};
-        let days = (d - state.clock.today()).num_days();
+        let days = (d - today).num_days();
         far = !(-PAST_DAYS..=FUTURE_DAYS).contains(&days);
         if far && form.confirm_date.is_none() {
             errors.add(
@@ -580,132 +579,77 @@ pub(super) async fn move_dates(
             "The resume date comes after the effective date.",
         );
     }
-    if !errors.is_empty() {
-        let mut page = render(&state, &ctx, Filters::default()).await?;
-        page.move_for = Some(id);
-        page.move_error = if errors.has("effective_date") {
-            errors.msg("effective_date").to_string()
-        } else {
-            errors.msg("resume_date").to_string()
-        };
-        page.move_effective = form.effective_date;
-        page.move_resume = form.resume_date;
-        page.move_confirm = far;
-        page.move_confirmed = form.confirm_date.is_some();
-        return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    match effective {
+        Some(effective) if errors.is_empty() => Ok(MoveTo { effective, resume }),
+        _ => {
+            let field = if errors.has("effective_date") {
+                "effective_date"
+            } else {
+                "resume_date"
+            };
+            Err((errors.msg(field).to_string(), far))
+        }
     }
+}
+
+/// The Ops Lead moves an entry's dates: the request's one date and every copy of it move
+/// together (see `dates::move_dates`), the specialist and the account manager are told. On the
+/// request's timeline.
+pub(super) async fn move_dates(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(form): Form<MoveForm>,
+) -> AppResult<Response> {
+    let to = match check_move(&form, state.clock.today()) {
+        Ok(to) => to,
+        Err((message, far)) => {
+            let mut page = render(&state, &ctx, Filters::default()).await?;
+            page.move_for = Some(id);
+            page.move_error = message;
+            page.move_confirm = far;
+            page.move_confirmed = form.confirm_date.is_some();
+            page.move_effective = form.effective_date;
+            page.move_resume = form.resume_date;
+            return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
     let mut tx = state.db.begin().await?;
-    let row: Option<(i64, Kind)> = sqlx::query_as(
-        "SELECT change_request_id, kind FROM planner_entries WHERE id = $1 AND removed_at IS NULL",
-    )
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let (request_id, kind) = row.ok_or(AppError::NotFound)?;
+    let (request_id, kind) = super::db::planner_entry(&mut tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let r = crate::change_requests::db::lock(&mut tx, request_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let back = Redirect::to("/planner");
-    let effective = effective.expect("checked");
-    let resume = if kind == Kind::Pause { resume } else { None };
+    let (effective, resume) = (to.effective, to.resume.filter(|_| kind == Kind::Pause));
+    let client = &r.client_name;
     if r.state != crate::change_requests::rules::State::Approved {
-        session::set_flash(
-            &mut tx,
-            &ctx.user.session_hash,
-            &format!(
-                "Nothing changed: the request for {} is {}.",
-                r.client_name,
-                r.state_label().to_lowercase()
-            ),
-        )
-        .await?;
-        tx.commit().await?;
-        return Ok(back.into_response());
+        let state_label = r.state_label().to_lowercase();
+        let message = format!("Nothing changed: the request for {client} is {state_label}.");
+        return commit_and_go(tx, &ctx, "/planner", &message).await;
     }
     if effective == r.effective_date && resume == r.resume_date {
-        session::set_flash(
-            &mut tx,
-            &ctx.user.session_hash,
-            &format!(
-                "Nothing changed: {} already takes effect {}.",
-                r.client_name,
-                crate::time::day(effective)
-            ),
-        )
-        .await?;
-        tx.commit().await?;
-        return Ok(back.into_response());
+        let day = crate::time::day(effective);
+        let message = format!("Nothing changed: {client} already takes effect {day}.");
+        return commit_and_go(tx, &ctx, "/planner", &message).await;
     }
     // The request's own date is the one fact; the planner's is a copy, moved with the rest.
-    super::dates::move_dates(
-        &mut tx,
-        &state.clock,
-        &state.config.reminder_days,
-        &Actor::from_ctx(&ctx),
-        request_id,
-        super::dates::Move {
-            effective_from: r.effective_date,
-            effective_to: effective,
-            resume_from: r.resume_date,
-            resume_to: resume,
-        },
-    )
-    .await?;
-    // The SEM specialist working it and the account manager hear of the new date.
-    let sem: Option<i64> =
-        sqlx::query_scalar("SELECT sem_specialist_id FROM planner_entries WHERE id = $1")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
-    let mut to = Vec::new();
-    for person in [sem, r.client_account_manager_id].into_iter().flatten() {
-        if let Some(address) = crate::notifications::recipients::user(&mut tx, person).await?
-            && !to.contains(&address)
-        {
-            to.push(address);
-        }
-    }
-    if !to.is_empty() {
-        let mut facts = vec![
-            ("Client", r.client_name.clone()),
-            ("Change", r.kind_label().to_string()),
-            ("Effective date", crate::time::day(effective)),
-            ("Was", r.effective()),
-        ];
-        if let Some(resume) = resume {
-            facts.push(("Resume date", crate::time::day(resume)));
-        }
-        let email = crate::notifications::emails::notice(
-            &state.config.base_url,
-            crate::notifications::emails::Notice {
-                kind: "planner.dates_moved",
-                to,
-                subject: format!(
-                    "{}: now effective {}",
-                    r.client_name,
-                    crate::time::day(effective)
-                ),
-                intro: "The DM Operations Lead moved the effective date on the planner sheet. The pause task, the offboarding items and the reminders moved with it.",
-                facts,
-                path: format!("/requests/{}", r.id),
-                link_label: "Open the request",
-                related: Some(("change_request", r.id.to_string())),
-            },
-        )?;
-        crate::notifications::outbox::enqueue(&mut tx, &state.config.mail, &email).await?;
-    }
-    session::set_flash(
-        &mut tx,
-        &ctx.user.session_hash,
-        &format!(
-            "{} now takes effect {}; its tasks, checklist and reminders moved with it.",
-            r.client_name,
-            crate::time::day(effective)
-        ),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(back.into_response())
+    let moved = super::dates::Move {
+        effective_from: r.effective_date,
+        effective_to: effective,
+        resume_from: r.resume_date,
+        resume_to: resume,
+    };
+    let actor = Actor::from_ctx(&ctx);
+    let days = &state.config.reminder_days;
+    super::dates::move_dates(&mut tx, &state.clock, days, &actor, request_id, moved).await?;
+    let sem = super::db::planner_specialist(&mut tx, id).await?;
+    super::notify::dates_moved(&mut tx, &state.config, &r, sem, effective, resume).await?;
+    let message = format!(
+        "{client} now takes effect {}; its tasks, checklist and reminders moved with it.",
+        crate::time::day(effective)
+    );
+    commit_and_go(tx, &ctx, "/planner", &message).await
 }
 
 #[cfg(test)]
