@@ -65,6 +65,27 @@ pub struct RequestRow {
 }
 
 impl RequestRow {
+    pub fn terms(&self) -> super::form::Terms {
+        super::form::Terms {
+            kind: self.kind,
+            cancel_scope: self.cancel_scope,
+            effective_date: self.effective_date,
+            resume_date: self.resume_date,
+            current_budget_cents: self.current_budget_cents,
+            new_budget_cents: self.new_budget_cents,
+        }
+    }
+
+    /// This request had a signed document, and `after` changed what it was signed for (the
+    /// kind, the date or the budgets).
+    pub fn signed_terms_differ(&self, after: &RequestRow) -> bool {
+        self.attachment_count > 0
+            && (after.kind != self.kind
+                || after.effective_date != self.effective_date
+                || after.current_budget_cents != self.current_budget_cents
+                || after.new_budget_cents != self.new_budget_cents)
+    }
+
     pub fn facts(&self) -> Facts {
         Facts {
             state: self.state,

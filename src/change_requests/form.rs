@@ -65,6 +65,93 @@ pub struct Details {
     pub escalated_to: Option<i64>,
 }
 
+/// A request's terms: what a signed document and a reinstatement are bound to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Terms {
+    pub kind: Kind,
+    pub cancel_scope: Option<CancelScope>,
+    pub effective_date: NaiveDate,
+    pub resume_date: Option<NaiveDate>,
+    pub current_budget_cents: Option<i64>,
+    pub new_budget_cents: Option<i64>,
+}
+
+impl Details {
+    pub fn terms(&self) -> Terms {
+        Terms {
+            kind: self.kind,
+            cancel_scope: self.cancel_scope,
+            effective_date: self.effective_date,
+            resume_date: self.resume_date,
+            current_budget_cents: self.current_budget_cents,
+            new_budget_cents: self.new_budget_cents,
+        }
+    }
+}
+
+/// What the stored request has settled, that an edit may not overturn.
+#[derive(Clone, Copy, Debug)]
+pub struct Settled {
+    pub terms: Terms,
+    /// Filed with an escalation to Retention, and not converted since.
+    pub with_retention_as_filed: bool,
+    /// The request this one reinstates, if it is a reinstatement.
+    pub reinstates: Option<i64>,
+    /// Retention recorded the call: its outcome decided the kind.
+    pub call_recorded: bool,
+}
+
+/// An edit's details checked against what is settled: a request escalated to Retention
+/// becomes an addendum only through the call's outcome, a reinstatement keeps its original's
+/// terms, and a recorded call decided the kind.
+pub fn check_edit(settled: Settled, edit: Terms) -> Result<(), FieldErrors> {
+    let mut errors = FieldErrors::default();
+    let before = settled.terms;
+    if edit.kind == Kind::Addendum && settled.with_retention_as_filed {
+        errors.add("kind", "A request escalated to Retention becomes an addendum through the retention outcome, not by editing.");
+        return Err(errors);
+    }
+    if let Some(original) = settled.reinstates {
+        let fixed = [
+            ("kind", edit.kind == before.kind),
+            (
+                "effective_date",
+                edit.effective_date == before.effective_date,
+            ),
+            ("resume_date", edit.resume_date == before.resume_date),
+            (
+                "current_budget",
+                edit.current_budget_cents == before.current_budget_cents,
+            ),
+            (
+                "new_budget",
+                edit.new_budget_cents == before.new_budget_cents,
+            ),
+            ("cancel_scope", edit.cancel_scope == before.cancel_scope),
+        ];
+        for (field, _) in fixed.into_iter().filter(|(_, same)| !same) {
+            errors.add(
+                field,
+                format!("A reinstatement undoes request #{original} as it stands: this is the original's and cannot be changed here."),
+            );
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+    }
+    if settled.call_recorded && edit.kind != before.kind {
+        errors.add(
+            "kind",
+            format!(
+                "The retention call decided this request is a {}. To change that, Retention corrects the call's outcome.",
+                before.kind.label().to_lowercase()
+            ),
+        );
+        return Err(errors);
+    }
+    Ok(())
+}
+
 /// What the form may refer to.
 pub struct Choices<'a> {
     pub today: NaiveDate,
@@ -485,5 +572,66 @@ mod tests {
             ..cancellation()
         };
         assert!(parse(&f, &choices()).unwrap_err().has("reason_id"));
+    }
+
+    fn settled(kind: Kind) -> Settled {
+        let day = NaiveDate::from_ymd_opt(2026, 12, 31).unwrap();
+        Settled {
+            terms: Terms {
+                kind,
+                cancel_scope: None,
+                effective_date: day,
+                resume_date: None,
+                current_budget_cents: None,
+                new_budget_cents: None,
+            },
+            with_retention_as_filed: false,
+            reinstates: None,
+            call_recorded: false,
+        }
+    }
+
+    #[test]
+    fn an_edit_keeps_what_the_request_settled() {
+        let pause = settled(Kind::Pause);
+        let later = Terms {
+            effective_date: pause.terms.effective_date + chrono::Duration::days(7),
+            ..pause.terms
+        };
+        let addendum = Terms {
+            kind: Kind::Addendum,
+            ..pause.terms
+        };
+        // Nothing settled: any terms go.
+        assert!(check_edit(pause, later).is_ok());
+        assert!(check_edit(pause, addendum).is_ok());
+        // Escalated to Retention as filed: not an addendum by editing, other changes go.
+        let retention = Settled {
+            with_retention_as_filed: true,
+            ..pause
+        };
+        assert!(check_edit(retention, addendum).unwrap_err().has("kind"));
+        assert!(check_edit(retention, later).is_ok());
+        // A reinstatement: its terms are its original's, each named beside its field.
+        let reinstatement = Settled {
+            reinstates: Some(7),
+            ..pause
+        };
+        let e = check_edit(reinstatement, later).unwrap_err();
+        assert!(e.has("effective_date") && !e.has("kind"));
+        assert!(e.msg("effective_date").contains("#7"));
+        assert!(check_edit(reinstatement, pause.terms).is_ok());
+        // A recorded call decided the kind; the date may still move.
+        let called = Settled {
+            call_recorded: true,
+            ..pause
+        };
+        assert!(
+            check_edit(called, addendum)
+                .unwrap_err()
+                .msg("kind")
+                .contains("pause")
+        );
+        assert!(check_edit(called, later).is_ok());
     }
 }

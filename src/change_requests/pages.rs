@@ -645,51 +645,15 @@ pub(super) async fn update(
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
         }
     };
-    if details.kind == Kind::Addendum
-        && before.escalation == Escalation::Retention
-        && before.original_kind.is_none()
-    {
-        p.errors.add("kind", "A request escalated to Retention becomes an addendum through the retention outcome, not by editing.");
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
-    }
-    // A reinstatement undoes its original as it stands: its terms are the original's (they
-    // move with it on the planner), only its reason and notes are its own.
-    if let Some(original) = before.reverses_id {
-        let mut fixed = |field: &'static str, same: bool| {
-            if !same {
-                p.errors.add(
-                    field,
-                    format!("A reinstatement undoes request #{original} as it stands: this is the original's and cannot be changed here."),
-                );
-            }
-        };
-        fixed("kind", details.kind == before.kind);
-        fixed(
-            "effective_date",
-            details.effective_date == before.effective_date,
-        );
-        fixed("resume_date", details.resume_date == before.resume_date);
-        fixed(
-            "current_budget",
-            details.current_budget_cents == before.current_budget_cents,
-        );
-        fixed(
-            "new_budget",
-            details.new_budget_cents == before.new_budget_cents,
-        );
-        fixed("cancel_scope", details.cancel_scope == before.cancel_scope);
-        if !p.errors.is_empty() {
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
-        }
-    }
-    if before.call_recorded && details.kind != before.kind {
-        p.errors.add(
-            "kind",
-            format!(
-                "The retention call decided this request is a {}. To change that, Retention corrects the call's outcome.",
-                before.kind_label().to_lowercase()
-            ),
-        );
+    let settled = super::form::Settled {
+        terms: before.terms(),
+        with_retention_as_filed: before.escalation == Escalation::Retention
+            && before.original_kind.is_none(),
+        reinstates: before.reverses_id,
+        call_recorded: before.call_recorded,
+    };
+    if let Err(errors) = super::form::check_edit(settled, details.terms()) {
+        p.errors = errors;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
     }
     let Some(new_version) = db::update_details(&mut tx, id, version, &details).await? else {
@@ -724,11 +688,7 @@ pub(super) async fn update(
         .field("credit_cents", before.credit_cents, after.credit_cents)
         .field("credit_reason", &before.credit_reason, &after.credit_reason);
     // A signature is for the terms it was given: new budgets or a new date need a new one.
-    let terms_changed = before.kind != after.kind
-        || before.effective_date != after.effective_date
-        || before.current_budget_cents != after.current_budget_cents
-        || before.new_budget_cents != after.new_budget_cents;
-    let superseded = if terms_changed && before.attachment_count > 0 {
+    let superseded = if before.signed_terms_differ(&after) {
         super::attachments::supersede(&mut tx, id).await?
     } else {
         0

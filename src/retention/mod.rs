@@ -226,12 +226,7 @@ async fn apply_outcome(
         .await?
         .ok_or(AppError::NotFound)?;
     // A signature is for the terms it was given.
-    if r.attachment_count > 0
-        && (after.kind != r.kind
-            || after.effective_date != r.effective_date
-            || after.current_budget_cents != r.current_budget_cents
-            || after.new_budget_cents != r.new_budget_cents)
-    {
+    if r.signed_terms_differ(&after) {
         crate::change_requests::attachments::supersede(conn, r.id).await?;
     }
     Ok(after)
