@@ -12,10 +12,17 @@ use crate::config::Config;
 use crate::web::AppState;
 
 /// Sets up logging: text or JSON lines, filtered by `RUST_LOG` (default: info).
+///
+/// A span's close is logged with its time: at info, one line per request with how long it
+/// took; with `RUST_LOG=info,offboarding_desk=debug`, one more per workflow step inside it
+/// (submit, a step reached, approved, checklist made, emails queued…), so a slow request says
+/// which step took the time.
 pub fn init_tracing(json: bool) {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE);
     let _ = if json {
         builder.json().try_init()
     } else {

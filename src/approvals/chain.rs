@@ -34,6 +34,7 @@ pub(super) fn submit_facts(r: &RequestRow) -> SubmitFacts {
 }
 
 /// Submits `r` (locked): a new round of the chain as configured now, its first step reached.
+#[tracing::instrument(level = "debug", skip_all, fields(request = r.id))]
 pub(super) async fn submit(
     conn: &mut PgConnection,
     state: &AppState,
@@ -90,6 +91,7 @@ pub(super) async fn submit(
 
 /// Step `step_id` of `r` has just become pending: routed if nobody may decide it, then
 /// announced to whoever may. Returns what the person acting should be told beyond the usual.
+#[tracing::instrument(level = "debug", skip_all, fields(request = r.id, step = step_id))]
 pub(super) async fn turn_of(
     conn: &mut PgConnection,
     state: &AppState,
@@ -119,6 +121,7 @@ pub(super) async fn turn_of(
 
 /// Approves `step` of `r` (both locked, the decision allowed): the next step is reached, or,
 /// after the last, the request is approved.
+#[tracing::instrument(level = "debug", skip_all, fields(request = r.id, step = step.id))]
 pub(super) async fn approve(
     conn: &mut PgConnection,
     state: &AppState,
@@ -175,6 +178,7 @@ pub(super) async fn approve(
 
 /// The last step approved: in the same transaction the request is approved, its change task
 /// opened, its checklist made (or the reinstatement applied), and everyone told.
+#[tracing::instrument(level = "debug", skip_all, fields(request = r.id))]
 async fn approved(
     conn: &mut PgConnection,
     state: &AppState,
@@ -204,6 +208,7 @@ async fn approved(
 
 /// Sends `r` back from `step` (both locked, the decision allowed): the round ends, the request
 /// returns to whoever fixes it, and they are told why.
+#[tracing::instrument(level = "debug", skip_all, fields(request = r.id, step = step.id))]
 pub(super) async fn send_back(
     conn: &mut PgConnection,
     state: &AppState,
@@ -247,6 +252,7 @@ pub(super) async fn send_back(
 
 /// A request withdrawn while the approvers had it: the round ends and the approver whose turn
 /// it was is told. Runs inside the withdrawal's own transaction.
+#[tracing::instrument(level = "debug", skip_all, fields(request = r.id))]
 pub async fn withdrawn_in_approval(
     conn: &mut PgConnection,
     state: &AppState,
@@ -261,6 +267,7 @@ pub async fn withdrawn_in_approval(
 }
 
 /// Accounting marks `r` (locked) processed; the request completes if nothing else waits.
+#[tracing::instrument(level = "debug", skip_all, fields(request = r.id))]
 pub(super) async fn process(
     conn: &mut PgConnection,
     ctx: &Ctx,

@@ -99,6 +99,7 @@ pub fn decide_facts(r: &RequestRow, step: &StepRow, round: &[StepRow], viewer: i
 /// Checks the step whose turn it now is (`step_id`, pending) of request `request_id` and, if
 /// nobody may decide it, reroutes or flags it as the module says. Runs in the caller's
 /// transaction; the request's row must show the state it will commit with.
+#[tracing::instrument(level = "debug", skip_all, fields(request = request_id, step = step_id))]
 pub async fn reach(
     conn: &mut PgConnection,
     config: &Config,

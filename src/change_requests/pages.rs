@@ -508,6 +508,7 @@ pub async fn show_page(state: &AppState, ctx: &Ctx, id: i64) -> AppResult<ShowPa
 }
 
 /// The request's page with the latest `shown` timeline entries (all with `None`).
+#[tracing::instrument(level = "debug", skip_all, fields(request = id))]
 async fn page_with_history(
     state: &AppState,
     ctx: &Ctx,

@@ -52,6 +52,7 @@ pub fn routes(r: Routes) -> Routes {
 }
 
 /// Makes the checklist of an approved cancellation, in the approval's transaction.
+#[tracing::instrument(level = "debug", skip_all, fields(request = r.id))]
 pub async fn create(
     conn: &mut PgConnection,
     r: &RequestRow,

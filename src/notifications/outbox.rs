@@ -22,6 +22,7 @@ pub struct OutgoingEmail {
 
 /// Renders `notice` and queues it on `conn` (the caller's transaction); a notice addressed to
 /// nobody is skipped.
+#[tracing::instrument(level = "debug", skip_all, fields(kind = notice.kind))]
 pub async fn notice(conn: &mut PgConnection, config: &Config, notice: Notice<'_>) -> AppResult<()> {
     if notice.to.is_empty() {
         return Ok(());

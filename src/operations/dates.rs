@@ -22,6 +22,7 @@ pub struct Move {
 
 /// Moves request `request_id` (locked by the caller) to `m`'s dates and every copy with it;
 /// records "effective date moved from … to …" on its timeline.
+#[tracing::instrument(level = "debug", skip_all, fields(request = request_id))]
 pub async fn move_dates(
     conn: &mut PgConnection,
     clock: &Clock,

@@ -50,6 +50,7 @@ pub fn routes(r: Routes) -> Routes {
 
 /// Completes the request if everything after its approval is done, in the caller's
 /// transaction (the request already locked); says whether it did.
+#[tracing::instrument(level = "debug", skip_all, fields(request = request_id))]
 pub async fn complete_if_ready(
     conn: &mut PgConnection,
     actor: &Actor,

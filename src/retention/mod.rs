@@ -197,6 +197,7 @@ async fn record(
 /// What the outcome does to `r` (locked): withdraws it, converts it to the pause or addendum
 /// the client agreed to, or, for a correction to "not saved", makes it again what was filed.
 /// A signed document no longer matching the terms is marked so. Returns the request after.
+#[tracing::instrument(level = "debug", skip_all, fields(request = r.id))]
 async fn apply_outcome(
     conn: &mut PgConnection,
     r: &requests::RequestRow,
