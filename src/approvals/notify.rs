@@ -33,22 +33,6 @@ fn request_facts(r: &RequestRow) -> Vec<(&'static str, String)> {
     facts
 }
 
-/// The addresses of `people` (unknown and disabled ones skipped), each once, after `to`.
-async fn add_people(
-    conn: &mut PgConnection,
-    mut to: Vec<String>,
-    people: impl IntoIterator<Item = Option<i64>>,
-) -> sqlx::Result<Vec<String>> {
-    for person in people.into_iter().flatten() {
-        if let Some(address) = recipients::user(conn, person).await?
-            && !to.contains(&address)
-        {
-            to.push(address);
-        }
-    }
-    Ok(to)
-}
-
 /// Tells a step's approver (and anyone standing in for them on `today`) that it is their turn.
 pub async fn approval_needed(
     conn: &mut PgConnection,
@@ -153,7 +137,7 @@ async fn approved_to_submitter(
     r: &RequestRow,
     facts: Vec<(&'static str, String)>,
 ) -> AppResult<()> {
-    let to = add_people(
+    let to = recipients::add_people(
         conn,
         Vec::new(),
         [r.submitted_by, r.client_account_manager_id],
@@ -188,7 +172,7 @@ pub async fn sent_back(
     } else {
         Vec::new()
     };
-    let mut to = add_people(
+    let mut to = recipients::add_people(
         conn,
         retention,
         [r.submitted_by, r.client_account_manager_id],

@@ -351,42 +351,8 @@ pub(super) async fn upload(
     // On a request Retention converted, Retention submits it: they hear the document is in
     // (and the account manager, when Retention attached it).
     if r.has_save_attempt {
-        let mut to = crate::notifications::recipients::holders_of(
-            &mut tx,
-            crate::auth::roles::Role::Retention,
-        )
-        .await?;
-        if let Some(am) = r.client_account_manager_id
-            && am != ctx.user.id
-            && let Some(address) = crate::notifications::recipients::user(&mut tx, am).await?
-            && !to.contains(&address)
-        {
-            to.push(address);
-        }
-        to.retain(|a| !a.eq_ignore_ascii_case(&ctx.user.email));
-        if !to.is_empty() {
-            let email = crate::notifications::emails::notice(
-                &state.config.base_url,
-                crate::notifications::emails::Notice {
-                    kind: "change_request.document_attached",
-                    to,
-                    subject: format!("{}: the signed addendum is attached", r.client_name),
-                    intro: "The client's signed addendum is on the request Retention converted. Retention can now submit it for approval.",
-                    facts: vec![
-                        ("Client", r.client_name.clone()),
-                        (
-                            "Monthly budget",
-                            format!("{} → {}", r.current_budget(), r.new_budget()),
-                        ),
-                        ("Attached by", ctx.user.display_name.clone()),
-                    ],
-                    path: format!("/requests/{id}"),
-                    link_label: "Open the request to submit it",
-                    related: Some(("change_request", id.to_string())),
-                },
-            )?;
-            crate::notifications::outbox::enqueue(&mut tx, &state.config.mail, &email).await?;
-        }
+        let (by, email, name) = (ctx.user.id, &ctx.user.email, &ctx.user.display_name);
+        super::notify::document_attached(&mut tx, &state.config, &r, by, email, name).await?;
     }
     commit_and_go(
         tx,

@@ -13,7 +13,6 @@ use sqlx::PgConnection;
 use super::db;
 use super::rules::{self, Who};
 use crate::audit::{self, Actor};
-use crate::notifications::{emails, outbox, recipients};
 use crate::web::AppState;
 use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::{AppError, AppResult};
@@ -131,32 +130,9 @@ pub(super) async fn add(
     } else {
         r.escalated_to.expect("checked by may_comment")
     };
-    if other != ctx.user.id
-        && let Some(to) = recipients::user(&mut tx, other).await?
-    {
-        let email = emails::notice(
-            &state.config.base_url,
-            emails::Notice {
-                kind: "change_request.comment",
-                to: vec![to],
-                subject: format!(
-                    "{}: {} commented on the {}",
-                    r.client_name,
-                    ctx.user.display_name,
-                    r.kind_label().to_lowercase()
-                ),
-                intro: "There is a new comment on a change request you are part of.",
-                facts: vec![
-                    ("Client", r.client_name.clone()),
-                    ("Request", r.kind_label().to_string()),
-                    ("Comment", body.clone()),
-                ],
-                path: format!("/requests/{id}"),
-                link_label: "Open the change request",
-                related: Some(("change_request", id.to_string())),
-            },
-        )?;
-        outbox::enqueue(&mut tx, &state.config.mail, &email).await?;
+    if other != ctx.user.id {
+        let by = &ctx.user.display_name;
+        super::notify::commented(&mut tx, &state.config, &r, other, by, &body).await?;
     }
     commit_and_go(tx, &ctx, &format!("/requests/{id}"), "Comment added.").await
 }

@@ -13,7 +13,6 @@ use sqlx::PgConnection;
 use super::db;
 use super::rules::{self, Who};
 use crate::audit::{self, Actor};
-use crate::notifications::{emails, outbox, recipients};
 use crate::web::AppState;
 use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::{AppError, AppResult};
@@ -208,29 +207,8 @@ pub(super) async fn ask(
         json!({ "question_id": qid, "asked_to": sem }),
     )
     .await?;
-    if let Some(to) = recipients::user(&mut tx, sem).await? {
-        let email = emails::notice(
-            &state.config.base_url,
-            emails::Notice {
-                kind: "change_request.question",
-                to: vec![to],
-                subject: format!(
-                    "{}: a question from {}",
-                    r.client_name, ctx.user.display_name
-                ),
-                intro: "An account manager needs information from you for a change request.",
-                facts: vec![
-                    ("Client", r.client_name.clone()),
-                    ("Request", r.kind_label().to_string()),
-                    ("Question", question.clone()),
-                ],
-                path: format!("/requests/{id}"),
-                link_label: "Answer on the change request",
-                related: Some(("change_request", id.to_string())),
-            },
-        )?;
-        outbox::enqueue(&mut tx, &state.config.mail, &email).await?;
-    }
+    let asker = &ctx.user.display_name;
+    super::notify::question_asked(&mut tx, &state.config, &r, sem, asker, &question).await?;
     commit_and_go(
         tx,
         &ctx,
@@ -297,41 +275,8 @@ pub(super) async fn answer(
     let r = db::find(&mut tx, request_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    // The answer goes to whoever asked and, if the client has changed hands since, to its
-    // account manager now.
-    let mut to = Vec::new();
-    for person in [Some(asked_by), r.client_account_manager_id]
-        .into_iter()
-        .flatten()
-    {
-        if let Some(address) = recipients::user(&mut tx, person).await?
-            && !to.contains(&address)
-        {
-            to.push(address);
-        }
-    }
-    if !to.is_empty() {
-        let email = emails::notice(
-            &state.config.base_url,
-            emails::Notice {
-                kind: "change_request.answer",
-                to,
-                subject: format!(
-                    "{}: {} answered your question",
-                    r.client_name, ctx.user.display_name
-                ),
-                intro: "The SEM specialist answered your question on a change request.",
-                facts: vec![
-                    ("Client", r.client_name.clone()),
-                    ("Answer", answer.clone()),
-                ],
-                path: format!("/requests/{request_id}"),
-                link_label: "Open the change request",
-                related: Some(("change_request", request_id.to_string())),
-            },
-        )?;
-        outbox::enqueue(&mut tx, &state.config.mail, &email).await?;
-    }
+    let by = &ctx.user.display_name;
+    super::notify::question_answered(&mut tx, &state.config, &r, asked_by, by, &answer).await?;
     commit_and_go(
         tx,
         &ctx,

@@ -34,3 +34,20 @@ pub async fn user(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<Option<
         .fetch_optional(conn)
         .await
 }
+
+/// `to` followed by the addresses of `people` (nobody, disabled and gone ones skipped), each
+/// address once.
+pub async fn add_people(
+    conn: &mut PgConnection,
+    mut to: Vec<String>,
+    people: impl IntoIterator<Item = Option<i64>>,
+) -> sqlx::Result<Vec<String>> {
+    for person in people.into_iter().flatten() {
+        if let Some(address) = user(conn, person).await?
+            && !to.contains(&address)
+        {
+            to.push(address);
+        }
+    }
+    Ok(to)
+}

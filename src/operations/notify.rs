@@ -93,17 +93,8 @@ pub async fn dates_moved(
     effective: NaiveDate,
     resume: Option<NaiveDate>,
 ) -> AppResult<()> {
-    let mut to = Vec::new();
-    for person in [specialist, r.client_account_manager_id]
-        .into_iter()
-        .flatten()
-    {
-        if let Some(address) = recipients::user(conn, person).await?
-            && !to.contains(&address)
-        {
-            to.push(address);
-        }
-    }
+    let people = [specialist, r.client_account_manager_id];
+    let to = recipients::add_people(conn, Vec::new(), people).await?;
     let mut facts = vec![
         ("Client", r.client_name.clone()),
         ("Change", r.kind_label().to_string()),
