@@ -151,13 +151,12 @@ async fn shutdown_signal() -> Signal {
 }
 
 /// The scheduled jobs this app runs, each kind with its handler.
-pub fn job_runner(config: &crate::config::Config) -> crate::notifications::jobs::JobRunner {
+pub fn job_runner(config: &Arc<Config>) -> crate::notifications::jobs::JobRunner {
     crate::notifications::jobs::JobRunner::new()
         .with(
             crate::approvals::nudges::KIND,
             crate::approvals::nudges::NudgeHandler {
-                base_url: config.base_url.clone(),
-                mail: config.mail.clone(),
+                config: config.clone(),
                 days: config.approval_nudge_days,
                 zone: config.time_zone,
             },
@@ -165,16 +164,14 @@ pub fn job_runner(config: &crate::config::Config) -> crate::notifications::jobs:
         .with(
             crate::checklists::overdue::KIND,
             crate::checklists::overdue::OverdueHandler {
-                base_url: config.base_url.clone(),
-                mail: config.mail.clone(),
+                config: config.clone(),
                 zone: config.time_zone,
             },
         )
         .with(
             crate::operations::reminders::KIND,
             crate::operations::reminders::ReminderHandler {
-                base_url: config.base_url.clone(),
-                mail: config.mail.clone(),
+                config: config.clone(),
                 zone: config.time_zone,
             },
         )

@@ -226,3 +226,89 @@ pub async fn withdrawn(
     };
     outbox::notice(conn, config, notice).await
 }
+
+/// A step still waiting after the nudge interval: its approver (and their substitutes on
+/// `today`) are reminded, with how many business days it has waited.
+pub async fn nudge(
+    conn: &mut PgConnection,
+    config: &Config,
+    today: NaiveDate,
+    r: &RequestRow,
+    step: &db::StepRow,
+    waited: i64,
+) -> AppResult<()> {
+    let to = db::step_recipients(conn, step.approver(), today).await?;
+    let notice = Notice {
+        kind: "change_request.approval_nudge",
+        to,
+        subject: format!(
+            "{}: still waiting for your approval ({waited} business days)",
+            r.client_name
+        ),
+        intro: "A change request has been waiting at your step of the approval chain. Please approve it or send it back.",
+        facts: vec![
+            ("Client", r.client_name.clone()),
+            ("Request", r.kind_label().to_string()),
+            ("Effective date", r.effective()),
+            ("Step", step.name.clone()),
+        ],
+        path: format!("/requests/{}", r.id),
+        link_label: "Open the request to decide",
+        related: Some(("change_request", r.id.to_string())),
+    };
+    outbox::notice(conn, config, notice).await
+}
+
+/// The substitute an approver named: their steps come to them from `starts` to `ends`.
+pub async fn substitute_named(
+    conn: &mut PgConnection,
+    config: &Config,
+    substitute: i64,
+    approver_name: &str,
+    starts: NaiveDate,
+    ends: NaiveDate,
+) -> AppResult<()> {
+    let to = recipients::add_people(conn, Vec::new(), [Some(substitute)]).await?;
+    let notice = Notice {
+        kind: "approval_substitute.named",
+        to,
+        subject: format!("You stand in for {approver_name} on approvals"),
+        intro: "While they are away, their approval steps come to you; your decisions are recorded on their behalf.",
+        facts: vec![
+            ("For", approver_name.to_string()),
+            ("From", crate::time::day(starts)),
+            ("To", crate::time::day(ends)),
+        ],
+        path: "/".into(),
+        link_label: "Open your desk",
+        related: None,
+    };
+    outbox::notice(conn, config, notice).await
+}
+
+/// The admins: a step was reached that nobody may decide (`why`); it waits on their desk.
+pub async fn step_flagged(
+    conn: &mut PgConnection,
+    config: &Config,
+    r: &RequestRow,
+    step: &str,
+    why: &str,
+) -> AppResult<()> {
+    let to = recipients::holders_of(conn, Role::Admin).await?;
+    let notice = Notice {
+        kind: "change_request.step_flagged",
+        to,
+        subject: format!("{}: an approval step needs you ({step})", r.client_name),
+        intro: "An approval step was reached that its approver cannot decide. It is on your desk and on the approval chain page, where you can hand it to someone else.",
+        facts: vec![
+            ("Client", r.client_name.clone()),
+            ("Request", r.kind_label().to_string()),
+            ("Step", step.to_string()),
+            ("Why", why.to_string()),
+        ],
+        path: "/admin/approvals".into(),
+        link_label: "Open the approval chain page",
+        related: Some(("change_request", r.id.to_string())),
+    };
+    outbox::notice(conn, config, notice).await
+}

@@ -11,9 +11,7 @@ use serde_json::json;
 use sqlx::PgConnection;
 
 use super::db;
-use crate::config::MailConfig;
 use crate::notifications::jobs::{self, Job, JobHandler};
-use crate::notifications::{emails, outbox};
 
 /// The kind of the scheduled nudge jobs.
 pub const KIND: &str = "approval_nudge";
@@ -60,8 +58,7 @@ pub async fn schedule(
 
 /// Sends a due nudge if the step is still waiting, and schedules the next.
 pub struct NudgeHandler {
-    pub base_url: String,
-    pub mail: MailConfig,
+    pub config: std::sync::Arc<crate::config::Config>,
     pub days: u32,
     pub zone: Tz,
 }
@@ -81,35 +78,9 @@ impl NudgeHandler {
             .await?
             .ok_or_else(|| anyhow::anyhow!("request {} is gone", step.change_request_id))?;
         let day = crate::time::day_in(self.zone, job.run_at);
-        let to = db::step_recipients(conn, step.approver(), day).await?;
-        if !to.is_empty() {
-            let waited = super::rules::business_days_between(
-                crate::time::day_in(self.zone, step.reached_at.unwrap_or(job.run_at)),
-                day,
-            );
-            let email = emails::notice(
-                &self.base_url,
-                emails::Notice {
-                    kind: "change_request.approval_nudge",
-                    to,
-                    subject: format!(
-                        "{}: still waiting for your approval ({waited} business days)",
-                        r.client_name
-                    ),
-                    intro: "A change request has been waiting at your step of the approval chain. Please approve it or send it back.",
-                    facts: vec![
-                        ("Client", r.client_name.clone()),
-                        ("Request", r.kind_label().to_string()),
-                        ("Effective date", r.effective()),
-                        ("Step", step.name.clone()),
-                    ],
-                    path: format!("/requests/{}", r.id),
-                    link_label: "Open the request to decide",
-                    related: Some(("change_request", r.id.to_string())),
-                },
-            )?;
-            outbox::enqueue(conn, &self.mail, &email).await?;
-        }
+        let reached = crate::time::day_in(self.zone, step.reached_at.unwrap_or(job.run_at));
+        let waited = super::rules::business_days_between(reached, day);
+        super::notify::nudge(conn, &self.config, day, &r, &step, waited).await?;
         sqlx::query("UPDATE request_approvals SET nudged_at = $2 WHERE id = $1")
             .bind(step_id)
             .bind(job.run_at)

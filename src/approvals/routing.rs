@@ -24,7 +24,6 @@ use crate::auth::roles::{Role, RoleSet};
 use crate::change_requests::db::RequestRow;
 use crate::change_requests::rules::{State, Who};
 use crate::config::Config;
-use crate::notifications::{emails, outbox, recipients};
 
 /// What reaching a step came to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -192,7 +191,7 @@ pub async fn reach(
                 json!({ "step": step.name, "from": step.approver_label(), "to": to_name, "why": why }),
             )
             .await?;
-            tell_admins(conn, config, &r, &step.name, &why).await?;
+            super::notify::step_flagged(conn, config, &r, &step.name, &why).await?;
             return Ok(Reached::Rerouted {
                 to: absent,
                 to_name,
@@ -219,7 +218,7 @@ pub async fn reach(
         json!({ "step": step.name, "why": why }),
     )
     .await?;
-    tell_admins(conn, config, &r, &step.name, &why).await?;
+    super::notify::step_flagged(conn, config, &r, &step.name, &why).await?;
     Ok(Reached::Flagged(why))
 }
 
@@ -250,39 +249,6 @@ pub fn nobody_because(r: &RequestRow, step: &StepRow, round: &[StepRow]) -> Stri
         Approver::Unassigned => "nobody is named for it".to_string(),
     };
     format!("Nobody may decide this step: {who}. Hand it to someone who can.")
-}
-
-async fn tell_admins(
-    conn: &mut PgConnection,
-    config: &Config,
-    r: &RequestRow,
-    step: &str,
-    why: &str,
-) -> anyhow::Result<()> {
-    let to = recipients::holders_of(conn, Role::Admin).await?;
-    if to.is_empty() {
-        return Ok(());
-    }
-    let email = emails::notice(
-        &config.base_url,
-        emails::Notice {
-            kind: "change_request.step_flagged",
-            to,
-            subject: format!("{}: an approval step needs you ({step})", r.client_name),
-            intro: "An approval step was reached that its approver cannot decide. It is on your desk and on the approval chain page, where you can hand it to someone else.",
-            facts: vec![
-                ("Client", r.client_name.clone()),
-                ("Request", r.kind_label().to_string()),
-                ("Step", step.to_string()),
-                ("Why", why.to_string()),
-            ],
-            path: "/admin/approvals".into(),
-            link_label: "Open the approval chain page",
-            related: Some(("change_request", r.id.to_string())),
-        },
-    )?;
-    outbox::enqueue(conn, &config.mail, &email).await?;
-    Ok(())
 }
 
 /// Checks again the step waiting on request `request_id`, if any (after something that may

@@ -13,7 +13,6 @@ use serde_json::json;
 
 use crate::audit::{self, Actor};
 use crate::auth::roles::Role;
-use crate::notifications::{emails, outbox, recipients};
 use crate::users::db::PersonOption;
 use crate::web::AppState;
 use crate::web::ctx::{Ctx, commit_and_go};
@@ -250,26 +249,8 @@ pub(super) async fn add(
         json!({ "substitution_id": id, "substitute": substitute, "starts_on": starts, "ends_on": ends }),
     )
     .await?;
-    if let Some(to) = recipients::user(&mut tx, substitute).await? {
-        let email = emails::notice(
-            &state.config.base_url,
-            emails::Notice {
-                kind: "approval_substitute.named",
-                to: vec![to],
-                subject: format!("You stand in for {} on approvals", ctx.user.display_name),
-                intro: "While they are away, their approval steps come to you; your decisions are recorded on their behalf.",
-                facts: vec![
-                    ("For", ctx.user.display_name.clone()),
-                    ("From", crate::time::day(starts)),
-                    ("To", crate::time::day(ends)),
-                ],
-                path: "/".into(),
-                link_label: "Open your desk",
-                related: None,
-            },
-        )?;
-        outbox::enqueue(&mut tx, &state.config.mail, &email).await?;
-    }
+    let me = &ctx.user.display_name;
+    super::notify::substitute_named(&mut tx, &state.config, substitute, me, starts, ends).await?;
     let message = match warning {
         Some(w) => format!("Substitute named: your steps go to them for those days. Note: {w}"),
         None => "Substitute named: your steps go to them for those days.".to_string(),

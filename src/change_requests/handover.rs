@@ -8,7 +8,6 @@ use sqlx::PgConnection;
 
 use crate::audit::{self, Actor};
 use crate::config::Config;
-use crate::notifications::{emails, outbox, recipients};
 
 /// Records the hand-over of `client_id` from one account manager to another on its requests
 /// still going, if any, and tells the new one (of the latest). Runs in the caller's transaction, after the
@@ -72,33 +71,9 @@ pub async fn client_handed_over(
         crate::approvals::routing::recheck(conn, config, actor, day, *id).await?;
     }
     let Some(to_user) = to else { return Ok(()) };
-    let Some(address) = recipients::user(conn, to_user).await? else {
-        return Ok(());
-    };
     let r = super::db::find(conn, request_id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("request {request_id} is gone"))?;
-    let email = emails::notice(
-        &config.base_url,
-        emails::Notice {
-            kind: "change_request.account_manager_changed",
-            to: vec![address],
-            subject: format!(
-                "{}: the client and its change request are now yours",
-                r.client_name
-            ),
-            intro: "The client was handed to you, and its open change request with it: it is on your desk, and you take it on from here.",
-            facts: vec![
-                ("Client", r.client_name.clone()),
-                ("Request", r.kind_label().to_string()),
-                ("Where it stands", r.state_label().to_string()),
-                ("Account manager before", name_of(from)),
-            ],
-            path: format!("/requests/{request_id}"),
-            link_label: "Open the change request",
-            related: Some(("change_request", request_id.to_string())),
-        },
-    )?;
-    outbox::enqueue(conn, &config.mail, &email).await?;
+    super::notify::account_manager_changed(conn, config, &r, to_user, &name_of(from)).await?;
     Ok(())
 }

@@ -178,3 +178,33 @@ pub async fn document_attached(
     };
     outbox::notice(conn, config, notice).await
 }
+
+/// The new account manager (`to`) of a client handed over with its open change request.
+pub async fn account_manager_changed(
+    conn: &mut PgConnection,
+    config: &Config,
+    r: &RequestRow,
+    to: i64,
+    before_name: &str,
+) -> AppResult<()> {
+    let to = recipients::add_people(conn, Vec::new(), [Some(to)]).await?;
+    let notice = Notice {
+        kind: "change_request.account_manager_changed",
+        to,
+        subject: format!(
+            "{}: the client and its change request are now yours",
+            r.client_name
+        ),
+        intro: "The client was handed to you, and its open change request with it: it is on your desk, and you take it on from here.",
+        facts: vec![
+            ("Client", r.client_name.clone()),
+            ("Request", r.kind_label().to_string()),
+            ("Where it stands", r.state_label().to_string()),
+            ("Account manager before", before_name.to_string()),
+        ],
+        path: format!("/requests/{}", r.id),
+        link_label: "Open the change request",
+        related: Some(("change_request", r.id.to_string())),
+    };
+    outbox::notice(conn, config, notice).await
+}

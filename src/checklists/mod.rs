@@ -2,6 +2,7 @@
 //! Ops Lead, the outside contractor, the SEM specialist, who also verifies each contractor
 //! item), each tick on the request's timeline; the last one can complete the request.
 
+mod notify;
 pub mod overdue;
 pub mod rules;
 mod sheet;
@@ -726,27 +727,8 @@ async fn send_back(
         json!({ "item_id": contractor_item, "title": title, "reason": reason }),
     )
     .await?;
-    let to = crate::notifications::recipients::holders_of(&mut tx, Role::Contractor).await?;
-    if !to.is_empty() {
-        let email = crate::notifications::emails::notice(
-            &state.config.base_url,
-            crate::notifications::emails::Notice {
-                kind: "checklist.sent_back",
-                to,
-                subject: format!("{client_name}: an offboarding item was sent back"),
-                intro: "The SEM specialist checked an item you marked done and found it is not done yet.",
-                facts: vec![
-                    ("Client", client_name.clone()),
-                    ("Item", title.clone()),
-                    ("Why", reason.clone()),
-                ],
-                path: "/".into(),
-                link_label: "Open your offboarding items",
-                related: Some(("change_request", request_id.to_string())),
-            },
-        )?;
-        crate::notifications::outbox::enqueue(&mut tx, &state.config.mail, &email).await?;
-    }
+    let config = &state.config;
+    notify::sent_back(&mut tx, config, request_id, &client_name, &title, &reason).await?;
     commit_and_go(
         tx,
         &ctx,

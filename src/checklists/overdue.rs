@@ -9,9 +9,7 @@ use serde_json::json;
 use sqlx::PgConnection;
 
 use crate::auth::roles::Role;
-use crate::config::MailConfig;
 use crate::notifications::jobs::{self, Job, JobHandler};
-use crate::notifications::{emails, outbox, recipients};
 
 pub const KIND: &str = "checklist_overdue";
 
@@ -41,8 +39,7 @@ pub async fn schedule(
 }
 
 pub struct OverdueHandler {
-    pub base_url: String,
-    pub mail: MailConfig,
+    pub config: std::sync::Arc<crate::config::Config>,
     pub zone: chrono_tz::Tz,
 }
 
@@ -85,39 +82,15 @@ impl OverdueHandler {
             schedule(conn, item, &series, n + 1, at).await?;
             return Ok(());
         }
-        let owner = found.owner_role;
-        let to = match (owner, found.assignee) {
-            (Role::SemSpecialist, Some(user)) => {
-                recipients::user(conn, user).await?.into_iter().collect()
-            }
-            (role, _) => recipients::holders_of(conn, role).await?,
+        let overdue = super::notify::Overdue {
+            request_id: found.request_id,
+            client_name: &found.client_name,
+            title: &found.title,
+            owner: found.owner_role,
+            assignee: found.assignee,
+            due_on: found.due_on,
         };
-        if !to.is_empty() {
-            // The contractor works from its desk; everyone else from the request's page.
-            let path = if owner == Role::Contractor {
-                "/".to_string()
-            } else {
-                format!("/requests/{}", found.request_id)
-            };
-            let email = emails::notice(
-                &self.base_url,
-                emails::Notice {
-                    kind: "checklist.overdue",
-                    to,
-                    subject: format!("{}: overdue offboarding item", found.client_name),
-                    intro: "An offboarding item you own is past its due date. You will be reminded daily until it is done.",
-                    facts: vec![
-                        ("Client", found.client_name.clone()),
-                        ("Item", found.title.clone()),
-                        ("Was due", crate::time::day(found.due_on)),
-                    ],
-                    path,
-                    link_label: "Open your offboarding items",
-                    related: Some(("change_request", found.request_id.to_string())),
-                },
-            )?;
-            outbox::enqueue(conn, &self.mail, &email).await?;
-        }
+        super::notify::overdue(conn, &self.config, overdue).await?;
         // The next day at the reminders' hour there, whatever a clock change did to the night.
         let next = crate::time::at_local(
             self.zone,

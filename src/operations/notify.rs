@@ -4,6 +4,7 @@ use chrono::NaiveDate;
 use sqlx::PgConnection;
 
 use super::rules;
+use crate::auth::roles::Role;
 use crate::change_requests::db::RequestRow;
 use crate::change_requests::rules::Kind;
 use crate::config::Config;
@@ -116,6 +117,95 @@ pub async fn dates_moved(
         facts,
         path: format!("/requests/{}", r.id),
         link_label: "Open the request",
+        related: Some(("change_request", r.id.to_string())),
+    };
+    outbox::notice(conn, config, notice).await
+}
+
+/// An effective date on the planner coming up, `days` from today, and what is still undone.
+pub struct Reminder<'a> {
+    pub request_id: i64,
+    pub client_name: &'a str,
+    pub kind: Kind,
+    pub effective_date: NaiveDate,
+    /// The specialist on the planner line.
+    pub specialist: Option<i64>,
+    pub ads_paused: bool,
+    pub status_updated: bool,
+    /// The offboarding items still open, in the checklist's order.
+    pub open_items: Option<&'a str>,
+    pub days: u64,
+}
+
+/// The SEM team and the line's specialist: a date on the planner is coming up.
+pub async fn reminder(conn: &mut PgConnection, config: &Config, d: Reminder<'_>) -> AppResult<()> {
+    let team = recipients::holders_of(conn, Role::SemSpecialist).await?;
+    let to = recipients::add_people(conn, team, [d.specialist]).await?;
+    let mut undone = Vec::new();
+    if !d.ads_paused {
+        undone.push("ads not yet paused".to_string());
+    }
+    if !d.status_updated {
+        undone.push("account status not yet updated".to_string());
+    }
+    if let Some(items) = d.open_items {
+        undone.push(format!("offboarding items open: {items}"));
+    }
+    let when = match d.days {
+        0 => "today".to_string(),
+        1 => "tomorrow".to_string(),
+        n => format!("in {n} days"),
+    };
+    let kind = d.kind.label();
+    let still_to_do = if undone.is_empty() {
+        "Nothing: all done".to_string()
+    } else {
+        undone.join("; ")
+    };
+    let notice = Notice {
+        kind: "planner.reminder",
+        to,
+        subject: format!(
+            "{}: {} effective {when}",
+            d.client_name,
+            kind.to_lowercase()
+        ),
+        intro: "An effective date on the planner sheet is coming up.",
+        facts: vec![
+            ("Client", d.client_name.to_string()),
+            ("Change", kind.to_string()),
+            ("Effective date", crate::time::day(d.effective_date)),
+            ("Still to do", still_to_do),
+        ],
+        path: format!("/requests/{}", d.request_id),
+        link_label: "Open the request",
+        related: Some(("change_request", d.request_id.to_string())),
+    };
+    outbox::notice(conn, config, notice).await
+}
+
+/// The specialist SEM work of an approved request was handed to (`to`), from `from_name`.
+pub async fn sem_work_handed_over(
+    conn: &mut PgConnection,
+    config: &Config,
+    r: &RequestRow,
+    to: i64,
+    from_name: &str,
+) -> AppResult<()> {
+    let to = recipients::add_people(conn, Vec::new(), [Some(to)]).await?;
+    let notice = Notice {
+        kind: "change_request.sem_work_handed_over",
+        to,
+        subject: format!("{}: its SEM work is now yours", r.client_name),
+        intro: "The SEM work of this approved request was handed to you: it is on your desk.",
+        facts: vec![
+            ("Client", r.client_name.clone()),
+            ("Request", r.kind_label().to_string()),
+            ("Effective", crate::time::day(r.effective_date)),
+            ("Before, with", from_name.to_string()),
+        ],
+        path: format!("/requests/{}", r.id),
+        link_label: "Open the change request",
         related: Some(("change_request", r.id.to_string())),
     };
     outbox::notice(conn, config, notice).await

@@ -11,10 +11,7 @@ use serde_json::json;
 use sqlx::PgConnection;
 
 use super::rules;
-use crate::auth::roles::Role;
-use crate::config::MailConfig;
 use crate::notifications::jobs::{self, Job, JobHandler};
-use crate::notifications::{emails, outbox, recipients};
 
 pub const KIND: &str = "effective_date_reminder";
 
@@ -61,8 +58,7 @@ pub async fn cancel_all(conn: &mut PgConnection, entry: i64, days: &[u32]) -> sq
 }
 
 pub struct ReminderHandler {
-    pub base_url: String,
-    pub mail: MailConfig,
+    pub config: std::sync::Arc<crate::config::Config>,
     pub zone: chrono_tz::Tz,
 }
 
@@ -114,62 +110,18 @@ impl ReminderHandler {
         {
             return Ok(());
         }
-        let mut to = recipients::holders_of(conn, Role::SemSpecialist).await?;
-        if let Some(sem) = due.sem_specialist_id
-            && let Some(address) = recipients::user(conn, sem).await?
-            && !to.contains(&address)
-        {
-            to.push(address);
-        }
-        if to.is_empty() {
-            return Ok(());
-        }
-        let mut undone = Vec::new();
-        if !due.ads_paused {
-            undone.push("ads not yet paused".to_string());
-        }
-        if !due.status_updated {
-            undone.push("account status not yet updated".to_string());
-        }
-        if let Some(items) = &due.open_items {
-            undone.push(format!("offboarding items open: {items}"));
-        }
-        let when = match days {
-            0 => "today".to_string(),
-            1 => "tomorrow".to_string(),
-            n => format!("in {n} days"),
+        let reminder = super::notify::Reminder {
+            request_id: due.request_id,
+            client_name: &due.client_name,
+            kind: due.kind,
+            effective_date: due.effective_date,
+            specialist: due.sem_specialist_id,
+            ads_paused: due.ads_paused,
+            status_updated: due.status_updated,
+            open_items: due.open_items.as_deref(),
+            days,
         };
-        let kind = due.kind.label();
-        let email = emails::notice(
-            &self.base_url,
-            emails::Notice {
-                kind: "planner.reminder",
-                to,
-                subject: format!(
-                    "{}: {} effective {when}",
-                    due.client_name,
-                    kind.to_lowercase()
-                ),
-                intro: "An effective date on the planner sheet is coming up.",
-                facts: vec![
-                    ("Client", due.client_name.clone()),
-                    ("Change", kind.to_string()),
-                    ("Effective date", crate::time::day(due.effective_date)),
-                    (
-                        "Still to do",
-                        if undone.is_empty() {
-                            "Nothing: all done".to_string()
-                        } else {
-                            undone.join("; ")
-                        },
-                    ),
-                ],
-                path: format!("/requests/{}", due.request_id),
-                link_label: "Open the request",
-                related: Some(("change_request", due.request_id.to_string())),
-            },
-        )?;
-        outbox::enqueue(conn, &self.mail, &email).await?;
+        super::notify::reminder(conn, &self.config, reminder).await?;
         Ok(())
     }
 }

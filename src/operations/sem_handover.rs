@@ -12,7 +12,6 @@ use sqlx::PgConnection;
 use crate::audit::{self, Actor};
 use crate::change_requests::db::QueueLine;
 use crate::config::Config;
-use crate::notifications::{emails, outbox, recipients};
 
 /// Whether user `u` may do SEM work: active and an SEM specialist.
 macro_rules! able {
@@ -135,31 +134,10 @@ pub async fn hand_over(
                 "tasks": tasks, "items": items }),
     )
     .await?;
-    let Some(address) = recipients::user(conn, to).await? else {
-        return Ok(true);
-    };
     let r = crate::change_requests::db::find(conn, request_id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("request {request_id} is gone"))?;
-    let email = emails::notice(
-        &config.base_url,
-        emails::Notice {
-            kind: "change_request.sem_work_handed_over",
-            to: vec![address],
-            subject: format!("{}: its SEM work is now yours", r.client_name),
-            intro: "The SEM work of this approved request was handed to you: it is on your desk.",
-            facts: vec![
-                ("Client", r.client_name.clone()),
-                ("Request", r.kind_label().to_string()),
-                ("Effective", crate::time::day(r.effective_date)),
-                ("Before, with", name_of(from)),
-            ],
-            path: format!("/requests/{request_id}"),
-            link_label: "Open the change request",
-            related: Some(("change_request", request_id.to_string())),
-        },
-    )?;
-    outbox::enqueue(conn, &config.mail, &email).await?;
+    super::notify::sem_work_handed_over(conn, config, &r, to, &name_of(from)).await?;
     Ok(true)
 }
 
