@@ -387,7 +387,7 @@ impl Event {
                 self.details["to"]
                     .as_str()
                     .and_then(crate::operations::rules::Status::from_key)
-                    .map(|s| s.label().to_lowercase())
+                    .map(|s| s.task_label().to_lowercase())
                     .unwrap_or_default()
             ),
             "change_task.done" => "Marked the change task done".into(),

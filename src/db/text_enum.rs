@@ -2,7 +2,8 @@
 //! database, and a query binds the enum itself.
 //!
 //! Each enum keeps its keys in one place, its `key()`/`from_key()` pair in its domain's pure
-//! rules, and every column holding them has a CHECK list a unit test compares with those keys.
+//! rules, and every TEXT column holding them has a CHECK list a unit test compares with those
+//! keys (`users.roles`, an array, is checked by its own test in `auth::roles`).
 //! This says how such a value crosses the wire: as the key's text, like any TEXT value (so
 //! PostgreSQL needs no type lookup), and a value outside the keys fails the query loudly
 //! ("unknown State \"open\""), never turning into a default.
@@ -71,29 +72,40 @@ mod tests {
     use crate::checklists::rules::Condition as ItemCondition;
     use crate::clients::status::Status;
 
-    /// The quoted values of `CHECK ({column} IN (...))` in `sql` (the first such list).
-    fn check_list(sql: &str, column: &str) -> Vec<String> {
-        let start = sql
-            .find(&format!("CHECK ({column} IN ("))
-            .unwrap_or_else(|| panic!("no CHECK list for {column}"));
-        let rest = &sql[start..];
-        let list = &rest[..rest.find("))").expect("the list closes")];
-        list.split('\'')
-            .skip(1)
-            .step_by(2)
-            .map(str::to_string)
-            .collect()
+    /// The quoted values of every `CHECK ({column} IN (...))` list in `sql`, one list each.
+    fn check_lists(sql: &str, column: &str) -> Vec<Vec<String>> {
+        let opening = format!("CHECK ({column} IN (");
+        let lists: Vec<Vec<String>> = sql
+            .match_indices(&opening)
+            .map(|(start, _)| {
+                let rest = &sql[start..];
+                let list = &rest[..rest.find("))").expect("the list closes")];
+                list.split('\'')
+                    .skip(1)
+                    .step_by(2)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .collect();
+        assert!(!lists.is_empty(), "no CHECK list for {column}");
+        lists
     }
 
+    fn check_list(sql: &str, column: &str) -> Vec<String> {
+        check_lists(sql, column).remove(0)
+    }
+
+    /// Every CHECK list for `column` in `sql` holds exactly `keys`.
     fn same(column: &str, sql: &str, keys: impl IntoIterator<Item = &'static str>) {
         let mut keys: Vec<String> = keys.into_iter().map(str::to_string).collect();
-        let mut listed = check_list(sql, column);
         keys.sort();
-        listed.sort();
-        assert_eq!(
-            keys, listed,
-            "{column}: the enum's keys and the CHECK list differ"
-        );
+        for mut listed in check_lists(sql, column) {
+            listed.sort();
+            assert_eq!(
+                keys, listed,
+                "{column}: the enum's keys and the CHECK list differ"
+            );
+        }
     }
 
     /// Every TEXT column read as an enum allows exactly the enum's keys: a value the enum
@@ -127,6 +139,13 @@ mod tests {
         same("state", approvals, StepState::ALL.map(StepState::key));
         let clients = include_str!("../../migrations/20261125000003_clients.sql");
         same("status", clients, Status::ALL.map(Status::key));
+        let history = include_str!("../../migrations/20261125000005_clients_history.sql");
+        same("status", history, Status::ALL.map(Status::key));
+        // The planner holds cancellations and pauses only: each key it allows is a Kind.
+        let operations = include_str!("../../migrations/20261125000011_operations.sql");
+        for kind in check_list(operations, "kind") {
+            assert!(Kind::from_key(&kind).is_some(), "planner kind {kind}");
+        }
         let checklists = include_str!("../../migrations/20261125000013_checklists.sql");
         same(
             "condition",
@@ -135,10 +154,11 @@ mod tests {
                 .into_iter()
                 .chain(ItemCondition::PRODUCTS),
         );
-        for owner in check_list(checklists, "owner_role") {
+        for owner in check_lists(checklists, "owner_role").concat() {
             assert!(Role::from_key(&owner).is_some(), "owner_role {owner}");
         }
-        let roles = include_str!("../../migrations/20261202000019_known_approver_roles.sql");
-        same("approver_role", roles, Role::ALL.map(Role::key));
+        let known = include_str!("../../migrations/20261202000019_known_keys.sql");
+        same("approver_role", known, Role::ALL.map(Role::key));
+        same("status_before", known, Status::ALL.map(Status::key));
     }
 }

@@ -1,4 +1,4 @@
-//! After approval: the change task the Ops Lead works, the access::SEM_SPECIALIST specialist's pause task, the
+//! After approval: the change task the Ops Lead works, the SEM specialist's pause task, the
 //! planner sheet with its reminders and calendar, and completion.
 
 pub mod dates;

@@ -20,7 +20,6 @@ use crate::web::AppState;
 use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::{AppError, AppResult};
 
-/// The facts the rule looks at, for `r`.
 /// The reinstatement part of a request's page: whether the viewer may ask for it, and the
 /// reason as typed when it needs another look.
 #[derive(Debug, Default)]
@@ -45,6 +44,7 @@ impl ReinstatePanel {
     }
 }
 
+/// The facts the rule looks at, for `r`.
 pub async fn facts(conn: &mut PgConnection, r: &RequestRow) -> sqlx::Result<ReinstateFacts> {
     let reversal_open: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM change_requests

@@ -428,7 +428,7 @@ pub(super) async fn update_status(
     let message = format!(
         "{} is now: {}.",
         r.client_name,
-        status.label().to_lowercase()
+        status.task_label().to_lowercase()
     );
     back_to_task(tx, &ctx, id, &message).await
 }
