@@ -5,10 +5,8 @@ pub mod log;
 
 use sqlx::{PgConnection, PgPool};
 
-use crate::auth::session::CurrentUser;
-use crate::web::ctx::{Ctx, RequestMeta};
-
-/// Who acted, and from where.
+/// Who acted, and from where. A person acting through a request is made in `web::ctx`
+/// (`Actor::from_ctx`), where the request is known.
 #[derive(Clone, Debug)]
 pub struct Actor {
     pub user_id: Option<i64>,
@@ -18,29 +16,6 @@ pub struct Actor {
 }
 
 impl Actor {
-    pub fn user(user: &CurrentUser, meta: &RequestMeta) -> Self {
-        Actor {
-            user_id: Some(user.id),
-            label: user.email.clone(),
-            ip: Some(meta.ip.clone()),
-            request_id: Some(meta.request_id.clone()),
-        }
-    }
-
-    pub fn from_ctx(ctx: &Ctx) -> Self {
-        Actor::user(&ctx.user, &ctx.meta)
-    }
-
-    /// Someone not (yet) signed in, named by what they typed.
-    pub fn anonymous(label: &str, meta: &RequestMeta) -> Self {
-        Actor {
-            user_id: None,
-            label: label.to_string(),
-            ip: Some(meta.ip.clone()),
-            request_id: Some(meta.request_id.clone()),
-        }
-    }
-
     /// The application itself (demo seeding, scheduled work).
     pub fn system() -> Self {
         Actor {

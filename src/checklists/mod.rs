@@ -2,6 +2,7 @@
 //! Ops Lead, the outside contractor, the SEM specialist, who also verifies each contractor
 //! item), each tick on the request's timeline; the last one can complete the request.
 
+pub mod db;
 mod notify;
 pub mod overdue;
 pub mod rules;
@@ -273,17 +274,6 @@ pub async fn for_request(conn: &mut PgConnection, request_id: i64) -> sqlx::Resu
     )))
     .bind(request_id)
     .fetch_all(conn)
-    .await
-}
-
-/// Whether the request's checklist is done (true when it has none).
-pub async fn is_done(conn: &mut PgConnection, request_id: i64) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
-        "SELECT NOT EXISTS (SELECT 1 FROM checklist_items
-                             WHERE change_request_id = $1 AND done_at IS NULL AND cancelled_at IS NULL)",
-    )
-    .bind(request_id)
-    .fetch_one(conn)
     .await
 }
 

@@ -3,14 +3,25 @@
 
 use askama::Template;
 
-use super::outbox::OutgoingEmail;
-
 /// The frame every HTML email shares.
 pub struct EmailFrame {
     pub base_url: String,
 }
 
 /// Sent by an admin from the mail log, to check the path end to end.
+/// One email, rendered and addressed, ready to queue.
+#[derive(Clone, Debug)]
+pub struct OutgoingEmail {
+    /// Which template made it (`test`, `approval.requested`, …).
+    pub kind: &'static str,
+    pub to: Vec<String>,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    /// The record it is about, for the mail log.
+    pub related: Option<(&'static str, String)>,
+}
+
 #[derive(Template)]
 #[template(path = "emails/test.txt")]
 struct TestText<'a> {

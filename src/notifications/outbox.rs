@@ -3,22 +3,10 @@
 
 use sqlx::PgConnection;
 
+pub use super::emails::OutgoingEmail;
 use super::emails::{self, Notice};
 use crate::config::{Config, MailConfig};
 use crate::web::error::AppResult;
-
-/// One email, rendered and addressed, ready to queue.
-#[derive(Clone, Debug)]
-pub struct OutgoingEmail {
-    /// Which template made it (`test`, `approval.requested`, …).
-    pub kind: &'static str,
-    pub to: Vec<String>,
-    pub subject: String,
-    pub text: String,
-    pub html: String,
-    /// The record it is about, for the mail log.
-    pub related: Option<(&'static str, String)>,
-}
 
 /// Renders `notice` and queues it on `conn` (the caller's transaction); a notice addressed to
 /// nobody is skipped.

@@ -73,7 +73,7 @@ pub async fn complete_if_ready(
         processed: r.processed_at.is_some(),
         task_done,
         sem_task_done: sem_done,
-        checklist_done: crate::checklists::is_done(conn, request_id).await?,
+        checklist_done: crate::checklists::db::is_done(conn, request_id).await?,
     };
     if !rules::is_complete(facts) {
         return Ok(false);

@@ -8,6 +8,7 @@ use axum::http::request::Parts;
 use axum::http::{Extensions, HeaderMap};
 use axum::response::{IntoResponse, Redirect, Response};
 
+use crate::audit::Actor;
 use crate::auth::session::CurrentUser;
 
 /// Where the request came from and its id, for the audit log.
@@ -132,6 +133,32 @@ pub async fn commit_and_go(
     crate::auth::session::set_flash(&mut tx, &ctx.user.session_hash, message).await?;
     tx.commit().await?;
     Ok(axum::response::Redirect::to(path).into_response())
+}
+
+/// The person behind a request, as the audit log records them.
+impl Actor {
+    pub fn user(user: &CurrentUser, meta: &RequestMeta) -> Self {
+        Actor {
+            user_id: Some(user.id),
+            label: user.email.clone(),
+            ip: Some(meta.ip.clone()),
+            request_id: Some(meta.request_id.clone()),
+        }
+    }
+
+    pub fn from_ctx(ctx: &Ctx) -> Self {
+        Actor::user(&ctx.user, &ctx.meta)
+    }
+
+    /// Someone not (yet) signed in, named by what they typed.
+    pub fn anonymous(label: &str, meta: &RequestMeta) -> Self {
+        Actor {
+            user_id: None,
+            label: label.to_string(),
+            ip: Some(meta.ip.clone()),
+            request_id: Some(meta.request_id.clone()),
+        }
+    }
 }
 
 #[cfg(test)]
