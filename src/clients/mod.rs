@@ -346,6 +346,66 @@ async fn edit_page(
     Ok(page)
 }
 
+/// What a saved edit sets going in the same transaction: a line in the status history when
+/// the status or budget changed, and the client's open work handed to its new account manager
+/// and SEM specialist.
+async fn follow_the_save(
+    tx: &mut PgConnection,
+    state: &AppState,
+    ctx: &Ctx,
+    before: &ClientRow,
+    input: &form::ClientInput,
+) -> AppResult<()> {
+    if before.status != input.status || before.monthly_budget_cents != input.monthly_budget_cents {
+        let note = "Edited on the client page";
+        let (status, budget, by) = (input.status, input.monthly_budget_cents, Some(ctx.user.id));
+        db::record_history(tx, before.id, status, budget, by, note).await?;
+    }
+    let actor = Actor::from_ctx(ctx);
+    let (config, today) = (&state.config, state.clock.today());
+    let (am_before, am_after) = (before.account_manager_id, input.account_manager_id);
+    crate::change_requests::handover::client_handed_over(
+        tx, config, &actor, today, before.id, am_before, am_after,
+    )
+    .await?;
+    let (sem_before, sem_after) = (before.sem_specialist_id, input.sem_specialist_id);
+    crate::operations::sem_handover::client_handed_over(
+        tx, config, &actor, before.id, sem_before, sem_after,
+    )
+    .await?;
+    Ok(())
+}
+
+/// What an edit changed, field by field, for the audit record.
+fn changes(before: &ClientRow, input: &form::ClientInput) -> audit::Changes {
+    let mut changes = audit::Changes::default();
+    changes
+        .field("name", &before.name, &input.name)
+        .field(
+            "crm_account_id",
+            &before.crm_account_id,
+            &input.crm_account_id,
+        )
+        .field(
+            "account_manager_id",
+            before.account_manager_id,
+            input.account_manager_id,
+        )
+        .field(
+            "sem_specialist_id",
+            before.sem_specialist_id,
+            input.sem_specialist_id,
+        )
+        .field(
+            "monthly_budget_cents",
+            before.monthly_budget_cents,
+            input.monthly_budget_cents,
+        )
+        .field("ad_products", &before.ad_products, &input.ad_products)
+        .field("status", before.status, input.status);
+    changes
+}
+
 async fn update(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -412,61 +472,8 @@ async fn update(
         }
         Saved::Ok(Some(_)) => {}
     }
-    if before.status != input.status || before.monthly_budget_cents != input.monthly_budget_cents {
-        db::record_history(
-            &mut tx,
-            id,
-            input.status,
-            input.monthly_budget_cents,
-            Some(ctx.user.id),
-            "Edited on the client page",
-        )
-        .await?;
-    }
-    crate::change_requests::handover::client_handed_over(
-        &mut tx,
-        &state.config,
-        &Actor::from_ctx(&ctx),
-        state.clock.today(),
-        id,
-        before.account_manager_id,
-        input.account_manager_id,
-    )
-    .await?;
-    crate::operations::sem_handover::client_handed_over(
-        &mut tx,
-        &state.config,
-        &Actor::from_ctx(&ctx),
-        id,
-        before.sem_specialist_id,
-        input.sem_specialist_id,
-    )
-    .await?;
-    let mut changes = audit::Changes::default();
-    changes
-        .field("name", &before.name, &input.name)
-        .field(
-            "crm_account_id",
-            &before.crm_account_id,
-            &input.crm_account_id,
-        )
-        .field(
-            "account_manager_id",
-            before.account_manager_id,
-            input.account_manager_id,
-        )
-        .field(
-            "sem_specialist_id",
-            before.sem_specialist_id,
-            input.sem_specialist_id,
-        )
-        .field(
-            "monthly_budget_cents",
-            before.monthly_budget_cents,
-            input.monthly_budget_cents,
-        )
-        .field("ad_products", &before.ad_products, &input.ad_products)
-        .field("status", before.status, input.status);
+    follow_the_save(&mut tx, &state, &ctx, &before, &input).await?;
+    let changes = changes(&before, &input);
     if changes.is_empty() {
         // Saved as it was: the version stays, so nobody editing meanwhile meets a conflict.
         tx.rollback().await?;
