@@ -76,6 +76,17 @@ impl RequestRow {
         }
     }
 
+    /// What an edit may not overturn (see `form::check_edit`).
+    pub fn settled(&self) -> super::form::Settled {
+        super::form::Settled {
+            terms: self.terms(),
+            with_retention_as_filed: self.escalation == Escalation::Retention
+                && self.original_kind.is_none(),
+            reinstates: self.reverses_id,
+            call_recorded: self.call_recorded,
+        }
+    }
+
     /// This request had a signed document, and `after` changed what it was signed for (the
     /// kind, the date or the budgets).
     pub fn signed_terms_differ(&self, after: &RequestRow) -> bool {

@@ -646,14 +646,7 @@ pub(super) async fn update(
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
         }
     };
-    let settled = super::form::Settled {
-        terms: before.terms(),
-        with_retention_as_filed: before.escalation == Escalation::Retention
-            && before.original_kind.is_none(),
-        reinstates: before.reverses_id,
-        call_recorded: before.call_recorded,
-    };
-    if let Err(errors) = super::form::check_edit(settled, details.terms()) {
+    if let Err(errors) = super::form::check_edit(before.settled(), details.terms()) {
         p.errors = errors;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
     }
@@ -663,31 +656,7 @@ pub(super) async fn update(
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
     };
     let after = db::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    let mut changes = audit::Changes::default();
-    changes
-        .field("kind", before.kind, after.kind)
-        .field("cancel_scope", before.cancel_scope, after.cancel_scope)
-        .field(
-            "effective_date",
-            before.effective_date,
-            after.effective_date,
-        )
-        .field("resume_date", before.resume_date, after.resume_date)
-        .field(
-            "current_budget_cents",
-            before.current_budget_cents,
-            after.current_budget_cents,
-        )
-        .field(
-            "new_budget_cents",
-            before.new_budget_cents,
-            after.new_budget_cents,
-        )
-        .field("reason", &before.reason, &after.reason)
-        .field("reason_text", &before.reason_text, &after.reason_text)
-        .field("product_notes", &before.product_notes, &after.product_notes)
-        .field("credit_cents", before.credit_cents, after.credit_cents)
-        .field("credit_reason", &before.credit_reason, &after.credit_reason);
+    let changes = changes(&before, &after);
     // A signature is for the terms it was given: new budgets or a new date need a new one.
     let superseded = if before.signed_terms_differ(&after) {
         super::attachments::supersede(&mut tx, id).await?
@@ -719,6 +688,36 @@ pub(super) async fn update(
         "Change request saved."
     };
     commit_and_go(tx, &ctx, &format!("/requests/{id}"), message).await
+}
+
+/// What an edit changed, field by field, for the audit record.
+fn changes(before: &RequestRow, after: &RequestRow) -> audit::Changes {
+    let mut changes = audit::Changes::default();
+    changes
+        .field("kind", before.kind, after.kind)
+        .field("cancel_scope", before.cancel_scope, after.cancel_scope)
+        .field(
+            "effective_date",
+            before.effective_date,
+            after.effective_date,
+        )
+        .field("resume_date", before.resume_date, after.resume_date)
+        .field(
+            "current_budget_cents",
+            before.current_budget_cents,
+            after.current_budget_cents,
+        )
+        .field(
+            "new_budget_cents",
+            before.new_budget_cents,
+            after.new_budget_cents,
+        )
+        .field("reason", &before.reason, &after.reason)
+        .field("reason_text", &before.reason_text, &after.reason_text)
+        .field("product_notes", &before.product_notes, &after.product_notes)
+        .field("credit_cents", before.credit_cents, after.credit_cents)
+        .field("credit_reason", &before.credit_reason, &after.credit_reason);
+    changes
 }
 
 #[derive(Debug, Deserialize)]
