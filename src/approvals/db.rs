@@ -382,6 +382,89 @@ pub async fn waiting_on(
     .await
 }
 
+/// The roles `user` holds.
+pub async fn roles_of(conn: &mut PgConnection, user: i64) -> sqlx::Result<RoleSet> {
+    let roles: Vec<Role> = sqlx::query_scalar("SELECT roles FROM users WHERE id = $1")
+        .bind(user)
+        .fetch_one(conn)
+        .await?;
+    Ok(roles.into_iter().collect())
+}
+
+/// The approvers `substitute` already stands in for on some day from `starts` to `ends`.
+pub async fn standing_in(
+    conn: &mut PgConnection,
+    substitute: i64,
+    starts: NaiveDate,
+    ends: NaiveDate,
+) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar(
+        "SELECT approver_id FROM approval_substitutes
+          WHERE substitute_id = $1 AND ended_at IS NULL AND starts_on <= $3 AND ends_on >= $2",
+    )
+    .bind(substitute)
+    .bind(starts)
+    .bind(ends)
+    .fetch_all(conn)
+    .await
+}
+
+/// The steps beside `approver`'s: the chain as configured, and, on the chains already copied
+/// onto requests in flight that wait on them, who is named on the other steps (an admin may
+/// have handed one to someone else) and who decided them (perhaps standing in for someone).
+pub async fn steps_beside(conn: &mut PgConnection, approver: i64) -> sqlx::Result<Vec<ConfigStep>> {
+    let mut steps: Vec<ConfigStep> = chain_rows(conn)
+        .await?
+        .iter()
+        .map(ChainRow::to_config)
+        .collect();
+    let in_flight: Vec<(i32, String, i64)> = sqlx::query_as(
+        "SELECT o.position, o.name, p.user_id
+           FROM request_approvals s
+           JOIN change_requests r ON r.id = s.change_request_id AND r.state = 'in_approval'
+                                 AND r.approval_round = s.round
+           JOIN request_approvals o ON o.change_request_id = s.change_request_id
+                                   AND o.round = s.round AND o.id <> s.id
+           CROSS JOIN LATERAL (VALUES (o.approver_user_id), (o.decided_by)) AS p (user_id)
+          WHERE s.approver_user_id = $1 AND s.state IN ('waiting', 'pending')
+            AND p.user_id IS NOT NULL",
+    )
+    .bind(approver)
+    .fetch_all(conn)
+    .await?;
+    steps.extend(
+        in_flight
+            .into_iter()
+            .map(|(position, name, user)| ConfigStep {
+                position,
+                name,
+                approver: Approver::User(user),
+                condition: Condition::Always,
+            }),
+    );
+    Ok(steps)
+}
+
+/// `approver` names `substitute` from `starts` to `ends`; returns the substitution's id.
+pub async fn name_substitute(
+    conn: &mut PgConnection,
+    approver: i64,
+    substitute: i64,
+    starts: NaiveDate,
+    ends: NaiveDate,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO approval_substitutes (approver_id, substitute_id, starts_on, ends_on)
+         VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(approver)
+    .bind(substitute)
+    .bind(starts)
+    .bind(ends)
+    .fetch_one(conn)
+    .await
+}
+
 /// Records the submission that starts `round` of request `id`.
 pub async fn mark_submitted(
     conn: &mut PgConnection,

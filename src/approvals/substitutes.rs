@@ -173,51 +173,9 @@ pub(super) async fn add(
     // A substitute stands in for one person, never for two steps of one request: someone
     // named on another step of the chain would decide this approver's step and then be
     // refused their own, and the request would wait on nobody.
-    let chain = super::db::chain_rows(&mut tx).await?;
-    let sub_roles: Vec<crate::auth::roles::Role> =
-        sqlx::query_scalar("SELECT roles FROM users WHERE id = $1")
-            .bind(substitute)
-            .fetch_one(&mut *tx)
-            .await?;
-    let sub_roles: crate::auth::roles::RoleSet = sub_roles.into_iter().collect();
-    let already_for: Vec<i64> = sqlx::query_scalar(
-        "SELECT approver_id FROM approval_substitutes
-          WHERE substitute_id = $1 AND ended_at IS NULL AND starts_on <= $3 AND ends_on >= $2",
-    )
-    .bind(substitute)
-    .bind(starts)
-    .bind(ends)
-    .fetch_all(&mut *tx)
-    .await?;
-    // The chain as configured, and the chains already copied onto requests in flight that
-    // wait on this approver: who is named on their other steps (an admin may have handed one
-    // to someone else) and who decided them (perhaps standing in for someone).
-    let mut steps: Vec<super::rules::ConfigStep> =
-        chain.iter().map(super::db::ChainRow::to_config).collect();
-    let in_flight: Vec<(i32, String, i64)> = sqlx::query_as(
-        "SELECT o.position, o.name, p.user_id
-           FROM request_approvals s
-           JOIN change_requests r ON r.id = s.change_request_id AND r.state = 'in_approval'
-                                 AND r.approval_round = s.round
-           JOIN request_approvals o ON o.change_request_id = s.change_request_id
-                                   AND o.round = s.round AND o.id <> s.id
-           CROSS JOIN LATERAL (VALUES (o.approver_user_id), (o.decided_by)) AS p (user_id)
-          WHERE s.approver_user_id = $1 AND s.state IN ('waiting', 'pending')
-            AND p.user_id IS NOT NULL",
-    )
-    .bind(ctx.user.id)
-    .fetch_all(&mut *tx)
-    .await?;
-    steps.extend(
-        in_flight
-            .into_iter()
-            .map(|(position, name, user)| super::rules::ConfigStep {
-                position,
-                name,
-                approver: super::rules::Approver::User(user),
-                condition: super::rules::Condition::Always,
-            }),
-    );
+    let sub_roles = super::db::roles_of(&mut tx, substitute).await?;
+    let already_for = super::db::standing_in(&mut tx, substitute, starts, ends).await?;
+    let steps = super::db::steps_beside(&mut tx, ctx.user.id).await?;
     let verdict =
         super::rules::may_stand_in(ctx.user.id, substitute, sub_roles, &already_for, &steps);
     let warning = match verdict {
@@ -230,16 +188,7 @@ pub(super) async fn add(
         }
         Ok(warning) => warning,
     };
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO approval_substitutes (approver_id, substitute_id, starts_on, ends_on)
-         VALUES ($1, $2, $3, $4) RETURNING id",
-    )
-    .bind(ctx.user.id)
-    .bind(substitute)
-    .bind(starts)
-    .bind(ends)
-    .fetch_one(&mut *tx)
-    .await?;
+    let id = super::db::name_substitute(&mut tx, ctx.user.id, substitute, starts, ends).await?;
     audit::record(
         &mut tx,
         &Actor::from_ctx(&ctx),
