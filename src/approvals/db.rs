@@ -216,14 +216,7 @@ pub async fn substituting_for(
     user: i64,
     day: NaiveDate,
 ) -> sqlx::Result<Vec<i64>> {
-    sqlx::query_scalar(
-        "SELECT approver_id FROM approval_substitutes
-          WHERE substitute_id = $1 AND ended_at IS NULL AND starts_on <= $2 AND ends_on >= $2",
-    )
-    .bind(user)
-    .bind(day)
-    .fetch_all(conn)
-    .await
+    standing_in(conn, user, day, day).await
 }
 
 /// The addresses a step's turn is announced to: its approver and whoever stands in for them

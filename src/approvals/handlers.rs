@@ -53,21 +53,7 @@ pub(super) async fn approve(
     Path(step_id): Path<i64>,
     Form(form): Form<DecisionForm>,
 ) -> AppResult<Response> {
-    let mut d = match begin_decision(&state, &ctx, step_id, form.comment, false).await? {
-        Ok(d) => d,
-        Err(response) => return Ok(response),
-    };
-    let message = chain::approve(
-        &mut d.tx,
-        &state,
-        &ctx,
-        &d.r,
-        &d.step,
-        d.on_behalf_of,
-        &d.text,
-    )
-    .await?;
-    back_to_request(d.tx, &ctx, d.r.id, &message).await
+    decide(&state, &ctx, step_id, form.comment, StepState::Approved).await
 }
 
 pub(super) async fn send_back(
@@ -76,21 +62,29 @@ pub(super) async fn send_back(
     Path(step_id): Path<i64>,
     Form(form): Form<DecisionForm>,
 ) -> AppResult<Response> {
-    let mut d = match begin_decision(&state, &ctx, step_id, form.comment, true).await? {
+    decide(&state, &ctx, step_id, form.comment, StepState::SentBack).await
+}
+
+/// Approves or sends back step `step_id` with `text` (the comment, or the reason it goes back).
+async fn decide(
+    state: &AppState,
+    ctx: &Ctx,
+    step_id: i64,
+    text: String,
+    decision: StepState,
+) -> AppResult<Response> {
+    let sending_back = decision == StepState::SentBack;
+    let mut d = match begin_decision(state, ctx, step_id, text, sending_back).await? {
         Ok(d) => d,
         Err(response) => return Ok(response),
     };
-    let message = chain::send_back(
-        &mut d.tx,
-        &state,
-        &ctx,
-        &d.r,
-        &d.step,
-        d.on_behalf_of,
-        &d.text,
-    )
-    .await?;
-    back_to_request(d.tx, &ctx, d.r.id, &message).await
+    let (tx, r, step) = (&mut d.tx, &d.r, &d.step);
+    let message = if sending_back {
+        chain::send_back(tx, state, ctx, r, step, d.on_behalf_of, &d.text).await?
+    } else {
+        chain::approve(tx, state, ctx, r, step, d.on_behalf_of, &d.text).await?
+    };
+    back_to_request(d.tx, ctx, d.r.id, &message).await
 }
 
 /// A decision that may go ahead: its transaction (the request locked), the step, on whose
