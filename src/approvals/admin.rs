@@ -13,11 +13,13 @@ use serde_json::json;
 use sqlx::PgConnection;
 
 use super::db::{self, ChainRow};
-use super::rules::{self, Approver, Condition};
+use super::rules::{self, Approver, Condition, StepState};
 use crate::audit::{self, Actor};
 use crate::auth::roles::Role;
+use crate::change_requests::db::RequestRow;
+use crate::change_requests::rules::State as RequestState;
 use crate::web::AppState;
-use crate::web::ctx::{Ctx, commit_and_go};
+use crate::web::ctx::{Ctx, Tx, commit_and_go};
 use crate::web::error::{AppError, AppResult};
 use crate::web::fields::FieldErrors;
 use crate::web::pages::Chrome;
@@ -456,122 +458,87 @@ pub(super) async fn reassign(
     Form(form): Form<ReassignForm>,
 ) -> AppResult<Response> {
     let mut tx = state.db.begin().await?;
-    let request_id = db::request_of(&mut tx, step_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let r = crate::change_requests::db::lock(&mut tx, request_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let step = db::step(&mut tx, step_id)
+    let (r, step) = db::locked(&mut tx, step_id)
         .await?
         .ok_or(AppError::NotFound)?;
     let options = approver_options(&mut tx).await?;
-    let approver = match parse_approver(&form.approver, &options) {
-        Some(a) if a != Approver::Unassigned => a,
-        _ => {
-            return commit_and_go(
-                tx,
-                &ctx,
-                "/admin/approvals",
-                "Nothing changed: choose who takes the step.",
-            )
-            .await;
-        }
+    let chosen = parse_approver(&form.approver, &options).filter(|a| *a != Approver::Unassigned);
+    let Some(approver) = chosen else {
+        return back_to_approvals(tx, &ctx, "Nothing changed: choose who takes the step.").await;
     };
-    use super::rules::StepState;
+    let (name, on) = (&step.name, &r.client_name);
     if !matches!(step.state, StepState::Pending | StepState::Waiting)
-        || r.state != crate::change_requests::rules::State::InApproval
+        || r.state != RequestState::InApproval
     {
-        return commit_and_go(
-            tx,
-            &ctx,
-            "/admin/approvals",
-            &format!(
-                "Nothing changed: “{}” on {} is no longer waiting ({}).",
-                step.name,
-                r.client_name,
-                step.state_label().to_lowercase()
-            ),
-        )
-        .await;
+        let was = step.state_label().to_lowercase();
+        let message = format!("Nothing changed: “{name}” on {on} is no longer waiting ({was}).");
+        return back_to_approvals(tx, &ctx, &message).await;
     }
-    let (user, role) = columns(approver);
-    sqlx::query(
-        "UPDATE request_approvals SET approver_user_id = $2, approver_role = $3 WHERE id = $1",
-    )
-    .bind(step_id)
-    .bind(user)
-    .bind(role)
-    .execute(&mut *tx)
-    .await?;
     let to_label = options
         .iter()
         .find(|o| o.value == approver_value(approver))
         .map(|o| o.label.clone())
         .unwrap_or_default();
-    if step.state == StepState::Pending {
-        // Handed to someone who may not decide it (they decided another step of this round,
-        // filed or submitted it, the client is theirs, or nobody holding the role may): refused,
-        // and nothing changes.
-        let now = db::step(&mut tx, step_id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        let round = db::round(&mut tx, r.id, now.round).await?;
-        let people = super::routing::deciders(&mut tx, &r, &now, state.clock.today()).await?;
-        let able = match approver {
-            Approver::User(u) => people.contains(&u),
-            _ => !people.is_empty(),
-        };
-        if !able {
-            let why = super::routing::nobody_because(&r, &now, &round);
-            drop(tx);
-            let tx = state.db.begin().await?;
-            return commit_and_go(
-                tx,
-                &ctx,
-                "/admin/approvals",
-                &format!(
-                    "Nothing changed: “{}” on {} cannot go to {to_label}. {why}",
-                    step.name, r.client_name
-                ),
-            )
-            .await;
-        }
+    let (user, role) = columns(approver);
+    db::hand_to(&mut tx, step_id, user, role).await?;
+    if step.state == StepState::Pending
+        && let Some(why) = cannot_decide(&mut tx, &state, &r, step_id, approver).await?
+    {
+        drop(tx);
+        let message = format!("Nothing changed: “{name}” on {on} cannot go to {to_label}. {why}");
+        return back_to_approvals(state.db.begin().await?, &ctx, &message).await;
     }
-    audit::record(
+    let actor = Actor::from_ctx(&ctx);
+    let record = json!({ "step": step.name, "from": step.approver_label(), "to": to_label });
+    audit::on_request(
         &mut tx,
-        &Actor::from_ctx(&ctx),
+        &actor,
         "change_request.step_reassigned",
-        "change_request",
-        Some(request_id.to_string()),
-        json!({ "step": step.name, "from": step.approver_label(), "to": to_label }),
+        r.id,
+        record,
     )
     .await?;
-    let mut message = format!(
-        "“{}” on {} now goes to {to_label}.",
-        step.name, r.client_name
-    );
+    let mut message = format!("“{name}” on {on} now goes to {to_label}.");
     if step.state == StepState::Pending
-        && let Some(note) =
-            super::chain::turn_of(&mut tx, &state, &Actor::from_ctx(&ctx), &r, step_id).await?
+        && let Some(note) = super::chain::turn_of(&mut tx, &state, &actor, &r, step_id).await?
     {
         // Handed to someone who may not decide it after all: say where it went instead.
         let now = db::step(&mut tx, step_id)
             .await?
             .ok_or(AppError::NotFound)?;
         message = if now.approver() == approver {
-            format!(
-                "“{}” on {} now goes to {to_label}, who may not decide it: {note}",
-                step.name, r.client_name
-            )
+            format!("“{name}” on {on} now goes to {to_label}, who may not decide it: {note}")
         } else {
             format!(
-                "“{}” on {} could not go to {to_label}, who already decided another step of this round for someone they stood in for. {note}",
-                step.name, r.client_name
+                "“{name}” on {on} could not go to {to_label}, who already decided another step of this round for someone they stood in for. {note}"
             )
         };
     }
-    commit_and_go(tx, &ctx, "/admin/approvals", &message).await
+    back_to_approvals(tx, &ctx, &message).await
+}
+
+/// Why the pending step, just handed to `approver`, cannot be decided by them (they decided
+/// another step of this round, filed or submitted it, the client is theirs, or nobody holding
+/// the role may); `None` when it can.
+async fn cannot_decide(
+    conn: &mut PgConnection,
+    state: &AppState,
+    r: &RequestRow,
+    step_id: i64,
+    approver: Approver,
+) -> AppResult<Option<String>> {
+    let now = db::step(conn, step_id).await?.ok_or(AppError::NotFound)?;
+    let round = db::round(conn, r.id, now.round).await?;
+    let people = super::routing::deciders(conn, r, &now, state.clock.today()).await?;
+    let able = match approver {
+        Approver::User(u) => people.contains(&u),
+        _ => !people.is_empty(),
+    };
+    Ok((!able).then(|| super::routing::nobody_because(r, &now, &round)))
+}
+
+async fn back_to_approvals(tx: Tx, ctx: &Ctx, message: &str) -> AppResult<Response> {
+    commit_and_go(tx, ctx, "/admin/approvals", message).await
 }
 
 #[cfg(test)]

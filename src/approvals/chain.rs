@@ -12,17 +12,10 @@ use super::routing::{self, Reached};
 use super::rules::{self, AfterApproval, StepState, SubmitFacts};
 use crate::audit::{self, Actor};
 use crate::change_requests::db::{self as requests, RequestRow};
-use crate::change_requests::rules::{State as RequestState, Who};
+use crate::change_requests::rules::State as RequestState;
 use crate::web::AppState;
 use crate::web::ctx::Ctx;
 use crate::web::error::{AppError, AppResult};
-
-pub(super) fn who(ctx: &Ctx) -> Who {
-    Who {
-        id: ctx.user.id,
-        roles: ctx.user.roles,
-    }
-}
 
 pub(super) fn submit_facts(r: &RequestRow) -> SubmitFacts {
     SubmitFacts {
@@ -41,7 +34,7 @@ pub(super) async fn submit(
     ctx: &Ctx,
     r: &RequestRow,
 ) -> AppResult<String> {
-    if let Err(refusal) = rules::may_submit(who(ctx), submit_facts(r)) {
+    if let Err(refusal) = rules::may_submit(ctx.who(), submit_facts(r)) {
         return Ok(format!("Nothing was submitted. {refusal}"));
     }
     let chain = db::config_chain(conn).await?;
@@ -69,16 +62,7 @@ pub(super) async fn submit(
         .map(|p| json!({"step": p.name, "state": p.state}))
         .collect();
     let details = json!({ "round": round, "from": r.state, "chain": chain_json });
-    let id = Some(r.id.to_string());
-    audit::record(
-        conn,
-        &actor,
-        "change_request.submitted",
-        "change_request",
-        id,
-        details,
-    )
-    .await?;
+    audit::on_request(conn, &actor, "change_request.submitted", r.id, details).await?;
     let first = planned
         .iter()
         .find(|p| p.state == StepState::Pending)
@@ -142,16 +126,7 @@ pub(super) async fn approve(
     .await?;
     let actor = Actor::from_ctx(ctx);
     let details = json!({ "step": step.name, "round": step.round, "comment": comment, "on_behalf_of": on_behalf_of });
-    let id = Some(r.id.to_string());
-    audit::record(
-        conn,
-        &actor,
-        "change_request.step_approved",
-        "change_request",
-        id,
-        details,
-    )
-    .await?;
+    audit::on_request(conn, &actor, "change_request.step_approved", r.id, details).await?;
     let steps = db::round(conn, r.id, step.round).await?;
     let states: Vec<StepState> = steps.iter().map(|s| s.state).collect();
     let index = steps
@@ -187,22 +162,13 @@ async fn approved(
 ) -> AppResult<()> {
     requests::transition(conn, r.id, RequestState::InApproval, RequestState::Approved).await?;
     db::mark_approved(conn, r.id).await?;
-    let task = crate::operations::tasks::open(conn, r.id).await?;
+    let task = crate::operations::db::open(conn, r.id).await?;
     crate::checklists::create(conn, r, state.clock.zone()).await?;
     if r.reverses_id.is_some() {
         crate::operations::reinstate::apply(conn, &state.config, actor, r).await?;
     }
     let details = json!({ "round": r.approval_round, "change_task_id": task });
-    let id = Some(r.id.to_string());
-    audit::record(
-        conn,
-        actor,
-        "change_request.approved",
-        "change_request",
-        id,
-        details,
-    )
-    .await?;
+    audit::on_request(conn, actor, "change_request.approved", r.id, details).await?;
     notify::approved(conn, &state.config, r, task).await
 }
 
@@ -236,13 +202,11 @@ pub(super) async fn send_back(
     )
     .await?;
     let details = json!({ "step": step.name, "round": step.round, "reason": reason, "on_behalf_of": on_behalf_of });
-    let id = Some(r.id.to_string());
-    audit::record(
+    audit::on_request(
         conn,
         &Actor::from_ctx(ctx),
         "change_request.sent_back",
-        "change_request",
-        id,
+        r.id,
         details,
     )
     .await?;
@@ -274,7 +238,7 @@ pub(super) async fn process(
     r: &RequestRow,
     note: &str,
 ) -> AppResult<String> {
-    if let Err(refusal) = rules::may_process(who(ctx), r.state, r.processed_at.is_some()) {
+    if let Err(refusal) = rules::may_process(ctx.who(), r.state, r.processed_at.is_some()) {
         return Ok(match (&r.processed_by_name, r.processed_at) {
             (Some(by), Some(at)) => format!(
                 "Nothing changed: {by} already marked it processed at {}.",
@@ -285,13 +249,11 @@ pub(super) async fn process(
     }
     db::mark_processed(conn, r.id, ctx.user.id, note).await?;
     let actor = Actor::from_ctx(ctx);
-    let id = Some(r.id.to_string());
-    audit::record(
+    audit::on_request(
         conn,
         &actor,
         "change_request.processed",
-        "change_request",
-        id,
+        r.id,
         json!({ "note": note }),
     )
     .await?;

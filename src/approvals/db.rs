@@ -6,6 +6,7 @@ use sqlx::PgConnection;
 
 use super::rules::{Approver, Condition, ConfigStep, PlannedStep, StepState};
 use crate::auth::roles::{Role, RoleSet};
+use crate::change_requests::db::RequestRow;
 use crate::change_requests::rules::Kind;
 use crate::notifications::recipients;
 
@@ -200,6 +201,39 @@ pub async fn step(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<StepR
     .bind(id)
     .fetch_optional(conn)
     .await
+}
+
+/// A step's request and the step, locked in that order (every change to a request's approval
+/// queues behind the one before).
+pub async fn locked(
+    conn: &mut PgConnection,
+    step_id: i64,
+) -> sqlx::Result<Option<(RequestRow, StepRow)>> {
+    let Some(request_id) = request_of(conn, step_id).await? else {
+        return Ok(None);
+    };
+    let Some(r) = crate::change_requests::db::lock(conn, request_id).await? else {
+        return Ok(None);
+    };
+    Ok(step(conn, step_id).await?.map(|step| (r, step)))
+}
+
+/// Hands a waiting step to a person or a role.
+pub async fn hand_to(
+    conn: &mut PgConnection,
+    step_id: i64,
+    user: Option<i64>,
+    role: Option<&str>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE request_approvals SET approver_user_id = $2, approver_role = $3 WHERE id = $1",
+    )
+    .bind(step_id)
+    .bind(user)
+    .bind(role)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// The request a step belongs to.

@@ -9,7 +9,7 @@ use axum_extra::extract::Form;
 use serde::Deserialize;
 use sqlx::PgConnection;
 
-use super::chain::{self, who};
+use super::chain;
 use super::db::{self, StepRow};
 use super::rules::{self, StepState};
 use crate::change_requests::db::{self as requests, RequestRow};
@@ -21,7 +21,7 @@ use crate::web::error::{AppError, AppResult};
 /// Longest approval comment, send-back reason or processing note, in characters.
 const MAX_COMMENT: usize = 2000;
 
-type Tx = sqlx::Transaction<'static, sqlx::Postgres>;
+use crate::web::ctx::Tx;
 
 /// Commits `tx`, keeps `message` for the next page and sends the person back to the request.
 async fn back_to_request(tx: Tx, ctx: &Ctx, request_id: i64, message: &str) -> AppResult<Response> {
@@ -143,18 +143,12 @@ async fn load_decision(
     step_id: i64,
     today: chrono::NaiveDate,
 ) -> AppResult<(RequestRow, StepRow, Result<Option<i64>, String>)> {
-    let request_id = db::request_of(tx, step_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let r = requests::lock(tx, request_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let step = db::step(tx, step_id).await?.ok_or(AppError::NotFound)?;
-    let round = db::round(tx, request_id, step.round).await?;
+    let (r, step) = db::locked(tx, step_id).await?.ok_or(AppError::NotFound)?;
+    let round = db::round(tx, r.id, step.round).await?;
     let subs = db::substituting_for(tx, ctx.user.id, today).await?;
     let facts = super::routing::decide_facts(&r, &step, &round, ctx.user.id);
     let allowed =
-        rules::may_decide(who(ctx), facts, &subs).map_err(|refusal| no_longer(&step, &r, refusal));
+        rules::may_decide(ctx.who(), facts, &subs).map_err(|refusal| no_longer(&step, &r, refusal));
     Ok((r, step, allowed))
 }
 

@@ -182,14 +182,7 @@ pub async fn reach(
             .bind(&why)
             .execute(&mut *conn)
             .await?;
-            audit::record(
-                conn,
-                actor,
-                "change_request.step_rerouted",
-                "change_request",
-                Some(r.id.to_string()),
-                json!({ "step": step.name, "from": step.approver_label(), "to": to_name, "why": why }),
-            )
+            audit::on_request(conn, actor, "change_request.step_rerouted", r.id, json!({ "step": step.name, "from": step.approver_label(), "to": to_name, "why": why }))
             .await?;
             super::notify::step_flagged(conn, config, &r, &step.name, &why).await?;
             return Ok(Reached::Rerouted {
@@ -209,12 +202,11 @@ pub async fn reach(
     .bind(&why)
     .execute(&mut *conn)
     .await?;
-    audit::record(
+    audit::on_request(
         conn,
         actor,
         "change_request.step_flagged",
-        "change_request",
-        Some(r.id.to_string()),
+        r.id,
         json!({ "step": step.name, "why": why }),
     )
     .await?;

@@ -53,6 +53,18 @@ pub async fn record(
     Ok(())
 }
 
+/// Records an event on a change request's timeline.
+pub async fn on_request(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    action: &str,
+    request_id: i64,
+    details: serde_json::Value,
+) -> sqlx::Result<()> {
+    let entity = Some(request_id.to_string());
+    record(conn, actor, action, "change_request", entity, details).await
+}
+
 /// Records an event that changes nothing else (a refused access, a failed sign-in).
 pub async fn record_now(
     pool: &PgPool,

@@ -88,6 +88,13 @@ impl fmt::Display for Role {
     }
 }
 
+/// The person asking: who they are and the roles they hold.
+#[derive(Clone, Copy, Debug)]
+pub struct Who {
+    pub id: i64,
+    pub roles: RoleSet,
+}
+
 /// A set of roles, cheap to copy and to test.
 #[derive(Clone, Copy, Default, PartialEq, Eq)]
 pub struct RoleSet(u16);

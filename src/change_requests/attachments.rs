@@ -305,10 +305,7 @@ pub(super) async fn upload(
     let name = clean_name(&name, kind);
     let mut tx = state.db.begin().await?;
     let r = db::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    let who = Who {
-        id: ctx.user.id,
-        roles: ctx.user.roles,
-    };
+    let who = ctx.who();
     if let Err(refusal) = rules::may_attach(who, r.facts(), r.kind) {
         return commit_and_go(
             tx,
@@ -333,12 +330,11 @@ pub(super) async fn upload(
     .bind(ctx.user.id)
     .fetch_one(&mut *tx)
     .await?;
-    audit::record(
+    audit::on_request(
         &mut tx,
         &Actor::from_ctx(&ctx),
         "change_request.document_attached",
-        "change_request",
-        Some(id.to_string()),
+        id,
         json!({
             "attachment_id": attachment_id,
             "name": name,

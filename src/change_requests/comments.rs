@@ -94,10 +94,7 @@ pub(super) async fn add(
     };
     let mut tx = state.db.begin().await?;
     let r = db::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    let who = Who {
-        id: ctx.user.id,
-        roles: ctx.user.roles,
-    };
+    let who = ctx.who();
     if let Err(refusal) = rules::may_comment(who, r.facts(), r.escalated_to) {
         return commit_and_go(
             tx,
@@ -115,12 +112,11 @@ pub(super) async fn add(
     .bind(&body)
     .execute(&mut *tx)
     .await?;
-    audit::record(
+    audit::on_request(
         &mut tx,
         &Actor::from_ctx(&ctx),
         "change_request.commented",
-        "change_request",
-        Some(id.to_string()),
+        id,
         json!({ "comment": body }),
     )
     .await?;

@@ -608,6 +608,79 @@ pub async fn reasons(
     .await
 }
 
+/// The latest `shown` entries of request `id`'s timeline (all with `None`), oldest first.
+pub async fn timeline(
+    conn: &mut PgConnection,
+    id: i64,
+    shown: Option<i64>,
+) -> sqlx::Result<Vec<super::timeline::Event>> {
+    sqlx::query_as(
+        "SELECT total, at, actor_label, action, details FROM (
+            SELECT id, count(*) OVER () AS total, at, actor_label, action, details
+              FROM audit_events
+             WHERE entity_type = 'change_request' AND entity_id = $1
+             ORDER BY id DESC LIMIT $2) latest
+          ORDER BY id",
+    )
+    .bind(id.to_string())
+    .bind(shown)
+    .fetch_all(conn)
+    .await
+}
+
+/// Keeps why the request was withdrawn.
+pub async fn set_withdrawn_reason(
+    conn: &mut PgConnection,
+    id: i64,
+    reason: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE change_requests SET withdrawn_reason = $2 WHERE id = $1")
+        .bind(id)
+        .bind(reason)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Sets a request's dates (the planner's move; the caller moves every copy).
+pub async fn set_dates(
+    conn: &mut PgConnection,
+    id: i64,
+    effective: NaiveDate,
+    resume: Option<NaiveDate>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE change_requests SET effective_date = $2, resume_date = $3, version = version + 1
+          WHERE id = $1",
+    )
+    .bind(id)
+    .bind(effective)
+    .bind(resume)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Moves the open reinstatements of request `id` to its new dates; returns them.
+pub async fn move_open_reversals(
+    conn: &mut PgConnection,
+    id: i64,
+    effective: NaiveDate,
+    resume: Option<NaiveDate>,
+) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar(
+        "UPDATE change_requests SET effective_date = $2, resume_date = $3, version = version + 1
+          WHERE reverses_id = $1
+            AND state IN ('draft', 'with_retention', 'in_approval', 'changes_requested')
+          RETURNING id",
+    )
+    .bind(id)
+    .bind(effective)
+    .bind(resume)
+    .fetch_all(conn)
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

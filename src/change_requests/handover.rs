@@ -57,12 +57,11 @@ pub async fn client_handed_over(
             .unwrap_or_else(|| "nobody".into())
     };
     for id in &going {
-        audit::record(
+        audit::on_request(
             conn,
             actor,
             "change_request.account_manager_changed",
-            "change_request",
-            Some(id.to_string()),
+            *id,
             json!({ "from": from, "to": to, "from_name": name_of(from), "to_name": name_of(to) }),
         )
         .await?;

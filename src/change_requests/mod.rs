@@ -5,13 +5,15 @@ pub mod attachments;
 pub mod comments;
 pub mod db;
 pub mod form;
+mod handlers;
 pub mod handover;
 mod notify;
-mod pages;
 pub mod questions;
 pub mod reasons;
 
-pub use pages::{ShowPage, show_page};
+pub mod timeline;
+mod views;
+pub use views::{ShowPage, show_page};
 pub mod rules;
 
 use crate::auth::access;
@@ -20,24 +22,28 @@ use crate::web::Routes;
 /// Filing and editing are checked by the rules against the record; the route only needs a
 /// signed-in agency member.
 pub fn routes(r: Routes) -> Routes {
-    r.get("/requests", access::AGENCY_STAFF, pages::list)
+    r.get("/requests", access::AGENCY_STAFF, handlers::list)
         .get(
             "/clients/{id}/requests/new",
             access::AGENCY_STAFF,
-            pages::new_page,
+            handlers::new_page,
         )
-        .post("/clients/{id}/requests", access::AGENCY_STAFF, pages::file)
-        .get("/requests/{id}", access::AGENCY_STAFF, pages::show)
+        .post(
+            "/clients/{id}/requests",
+            access::AGENCY_STAFF,
+            handlers::file,
+        )
+        .get("/requests/{id}", access::AGENCY_STAFF, handlers::show)
         .get(
             "/requests/{id}/edit",
             access::AGENCY_STAFF,
-            pages::edit_page,
+            handlers::edit_page,
         )
-        .post("/requests/{id}", access::AGENCY_STAFF, pages::update)
+        .post("/requests/{id}", access::AGENCY_STAFF, handlers::update)
         .post(
             "/requests/{id}/withdraw",
             access::AGENCY_STAFF,
-            pages::withdraw,
+            handlers::withdraw,
         )
         .post(
             "/requests/{id}/questions",

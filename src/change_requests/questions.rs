@@ -174,10 +174,7 @@ pub(super) async fn ask(
     };
     let mut tx = state.db.begin().await?;
     let r = db::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    let who = Who {
-        id: ctx.user.id,
-        roles: ctx.user.roles,
-    };
+    let who = ctx.who();
     if let Err(refusal) = rules::may_ask(who, r.facts(), r.client_sem_specialist_id) {
         return commit_and_go(
             tx,
@@ -198,12 +195,11 @@ pub(super) async fn ask(
     .bind(&question)
     .fetch_one(&mut *tx)
     .await?;
-    audit::record(
+    audit::on_request(
         &mut tx,
         &Actor::from_ctx(&ctx),
         "change_request.question_asked",
-        "change_request",
-        Some(id.to_string()),
+        id,
         json!({ "question_id": qid, "asked_to": sem }),
     )
     .await?;
@@ -244,10 +240,7 @@ pub(super) async fn answer(
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
-    let who = Who {
-        id: ctx.user.id,
-        roles: ctx.user.roles,
-    };
+    let who = ctx.who();
     if let Err(refusal) = rules::may_answer(who, asked_to, answered) {
         return commit_and_go(
             tx,
@@ -263,12 +256,11 @@ pub(super) async fn answer(
         .bind(ctx.user.id)
         .execute(&mut *tx)
         .await?;
-    audit::record(
+    audit::on_request(
         &mut tx,
         &Actor::from_ctx(&ctx),
         "change_request.question_answered",
-        "change_request",
-        Some(request_id.to_string()),
+        request_id,
         json!({ "question_id": qid }),
     )
     .await?;

@@ -1,7 +1,7 @@
 //! The rules of change requests as pure code: kinds, states, who may file, edit and withdraw.
 //! No database and no HTTP here; handlers ask these and then write.
 
-use crate::auth::roles::{Role, RoleSet};
+use crate::auth::roles::Role;
 
 /// What the client wants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -194,12 +194,7 @@ pub struct Facts {
     pub has_save_attempt: bool,
 }
 
-/// The person asking.
-#[derive(Clone, Copy, Debug)]
-pub struct Who {
-    pub id: i64,
-    pub roles: RoleSet,
-}
+pub use crate::auth::roles::Who;
 
 /// Why something is not allowed, in words for the person.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -353,3 +353,21 @@ pub async fn is_done(conn: &mut PgConnection, request_id: i64) -> sqlx::Result<b
     .fetch_one(conn)
     .await
 }
+
+/// Moves the request's open items to its new date, each at its distance; returns them with
+/// their new due dates.
+pub async fn move_open_items(
+    conn: &mut PgConnection,
+    request_id: i64,
+    effective: NaiveDate,
+) -> sqlx::Result<Vec<(i64, NaiveDate)>> {
+    sqlx::query_as(
+        "UPDATE checklist_items SET due_on = $2 + due_offset_days
+          WHERE change_request_id = $1 AND done_at IS NULL AND cancelled_at IS NULL
+          RETURNING id, due_on",
+    )
+    .bind(request_id)
+    .bind(effective)
+    .fetch_all(conn)
+    .await
+}

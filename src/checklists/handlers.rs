@@ -13,7 +13,7 @@ use super::{notify, rules};
 use crate::audit::{self, Actor};
 use crate::auth::roles::Role;
 use crate::auth::session;
-use crate::change_requests::rules::{Refusal, State as RequestState, Who};
+use crate::change_requests::rules::{Refusal, State as RequestState};
 use crate::web::AppState;
 use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::{AppError, AppResult};
@@ -50,21 +50,13 @@ pub(super) async fn tick(
         return refuse_foreign(tx, &ctx, id, "done").await;
     }
     let back = back_for(&ctx, request_id);
-    if let Err(refusal) = rules::may_tick(who(&ctx), facts) {
+    if let Err(refusal) = rules::may_tick(ctx.who(), facts) {
         return refuse(tx, &ctx, &back, id, "done", refusal).await;
     }
     db::mark_done(&mut tx, id, ctx.user.id, &note).await?;
     let actor = Actor::from_ctx(&ctx);
     let what = json!({ "item_id": id, "title": item.title, "note": note });
-    audit::record(
-        &mut tx,
-        &actor,
-        "checklist.ticked",
-        "change_request",
-        Some(request_id.to_string()),
-        what,
-    )
-    .await?;
+    audit::on_request(&mut tx, &actor, "checklist.ticked", request_id, what).await?;
     let message = if crate::operations::complete_if_ready(&mut tx, &actor, request_id).await? {
         format!(
             "Done: {}. That was the last of it: the request is completed.",
@@ -100,17 +92,16 @@ pub(super) async fn undo(
         closed,
     };
     let back = back_for(&ctx, request_id);
-    if let Err(refusal) = rules::may_undo(who(&ctx), facts) {
+    if let Err(refusal) = rules::may_undo(ctx.who(), facts) {
         return refuse(tx, &ctx, &back, id, "undo", refusal).await;
     }
     db::reopen(&mut tx, &state.clock, id).await?;
     let what = json!({ "item_id": id, "title": item.title, "reason": reason });
-    audit::record(
+    audit::on_request(
         &mut tx,
         &Actor::from_ctx(&ctx),
         "checklist.undone",
-        "change_request",
-        Some(request_id.to_string()),
+        request_id,
         what,
     )
     .await?;
@@ -138,7 +129,7 @@ pub(super) async fn send_back(
     let verified_done = verification.verified_item_done.unwrap_or(false);
     let done = verification.done_at.is_some();
     if let Err(refusal) = rules::may_send_back(
-        who(&ctx),
+        ctx.who(),
         verification.assignee,
         verified_done,
         done,
@@ -153,12 +144,11 @@ pub(super) async fn send_back(
     let (title, client_name) = db::title_and_client(&mut tx, contractor_item).await?;
     db::reopen(&mut tx, &state.clock, contractor_item).await?;
     let what = json!({ "item_id": contractor_item, "title": title, "reason": reason });
-    audit::record(
+    audit::on_request(
         &mut tx,
         &Actor::from_ctx(&ctx),
         "checklist.sent_back",
-        "change_request",
-        Some(request_id.to_string()),
+        request_id,
         what,
     )
     .await?;
@@ -173,13 +163,6 @@ pub(super) async fn send_back(
     .await?;
     let message = format!("Sent back to the contractor: {title}.");
     commit_and_go(tx, &ctx, &back, &message).await
-}
-
-fn who(ctx: &Ctx) -> Who {
-    Who {
-        id: ctx.user.id,
-        roles: ctx.user.roles,
-    }
 }
 
 /// The item, its request locked first (every change to a request's checklist waits on the

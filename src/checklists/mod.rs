@@ -85,3 +85,19 @@ pub async fn create(
     }
     Ok(ids.len())
 }
+
+/// Moves the request's open items to its new date (the planner's move), each at its distance
+/// from it; each pending overdue notice moves to the day after its new due date (at once if
+/// that is past).
+pub async fn move_due_dates(
+    conn: &mut PgConnection,
+    clock: &crate::time::Clock,
+    request_id: i64,
+    effective: chrono::NaiveDate,
+) -> sqlx::Result<()> {
+    for (item, due_on) in db::move_open_items(conn, request_id, effective).await? {
+        let at = overdue::first_due(due_on, clock.zone()).max(clock.now());
+        overdue::move_pending(conn, item, at).await?;
+    }
+    Ok(())
+}

@@ -111,3 +111,17 @@ impl JobHandler for OverdueHandler {
         Box::pin(self.remind(conn, job))
     }
 }
+
+/// Moves the item's pending overdue notice to `at`.
+pub async fn move_pending(
+    conn: &mut PgConnection,
+    item: i64,
+    at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE scheduled_jobs SET run_at = $2 WHERE key LIKE $1 AND state = 'pending'")
+        .bind(format!("checklist-overdue:{item}:%"))
+        .bind(at)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -143,6 +143,14 @@ pub async fn record_history(
     Ok(())
 }
 
+/// The client's account status now.
+pub async fn status_of(conn: &mut PgConnection, client_id: i64) -> sqlx::Result<Status> {
+    sqlx::query_scalar("SELECT status FROM clients WHERE id = $1")
+        .bind(client_id)
+        .fetch_one(conn)
+        .await
+}
+
 /// The client's status and monthly budget, locked for a change that sets them.
 pub async fn lock_status(conn: &mut PgConnection, client_id: i64) -> sqlx::Result<(Status, i64)> {
     sqlx::query_as("SELECT status, monthly_budget_cents FROM clients WHERE id = $1 FOR UPDATE")
@@ -270,4 +278,20 @@ pub async fn products(conn: &mut PgConnection) -> sqlx::Result<Vec<ProductOption
     )
     .fetch_all(conn)
     .await
+}
+
+/// Moves the status history a request wrote to the request's new date.
+pub async fn move_status_history(
+    conn: &mut PgConnection,
+    request_id: i64,
+    effective: NaiveDate,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE client_status_history SET effective_date = $2 WHERE change_request_id = $1",
+    )
+    .bind(request_id)
+    .bind(effective)
+    .execute(conn)
+    .await?;
+    Ok(())
 }

@@ -108,14 +108,8 @@ async fn detail(
     let client = db::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     let history = db::history(&mut conn, id).await?;
     let requests = crate::change_requests::db::for_client(&mut conn, id).await?;
-    let may_file = crate::change_requests::rules::may_file(
-        crate::change_requests::rules::Who {
-            id: ctx.user.id,
-            roles: ctx.user.roles,
-        },
-        client.account_manager_id,
-    )
-    .is_ok();
+    let may_file =
+        crate::change_requests::rules::may_file(ctx.who(), client.account_manager_id).is_ok();
     let products = db::products(&mut conn).await?;
     let product_labels = client
         .ad_products

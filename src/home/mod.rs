@@ -1,5 +1,5 @@
-//! Each person's home: one section per role they hold, each showing what waits on them. The
-//! workflow domains fill these queues as they arrive; until then a section says plainly that
+//! Each person's home: one section per role they hold, each showing what waits on them (each
+//! domain's queue, read from that domain's statements), and a section that says plainly when
 //! nothing waits.
 
 use askama::Template;
@@ -108,7 +108,7 @@ struct HomePage {
     sections: Vec<Filled>,
     questions: Vec<crate::change_requests::questions::Waiting>,
     /// The Ops Lead's change tasks waiting.
-    tasks: Vec<crate::operations::tasks::OpenTask>,
+    tasks: Vec<crate::operations::OpenTask>,
     /// Offboarding checklist items the person owns, soonest due first, by role.
     contractor_items: Vec<crate::checklists::DeskItem>,
     /// What the contractor ticked lately, to undo a mistake.
@@ -116,7 +116,7 @@ struct HomePage {
     sem_items: Vec<crate::checklists::DeskItem>,
     ops_items: Vec<crate::checklists::DeskItem>,
     /// The SEM specialist's pause tasks, soonest first.
-    sem_tasks: Vec<crate::operations::tasks::OpenSemTask>,
+    sem_tasks: Vec<crate::operations::OpenSemTask>,
     /// Approval steps nobody may decide, waiting on the admin to hand them on.
     flagged_steps: Vec<crate::approvals::admin::Stalled>,
     /// Requests waiting on the admin: their client's account manager cannot act, or their SEM
@@ -161,61 +161,115 @@ async fn desk_items(
 }
 
 async fn home(State(state): State<AppState>, ctx: Ctx) -> AppResult<HomePage> {
-    let show_clients = ctx
+    let (roles, me) = (ctx.user.roles, ctx.user.id);
+    let mut conn = state.db.acquire().await?;
+    let c = &mut *conn;
+    let show_clients = roles.any_of(&[Role::AccountManager, Role::SemSpecialist]);
+    let my_clients = if show_clients {
+        my_clients(c, me).await?
+    } else {
+        Vec::new()
+    };
+    let decisions = decisions(c, &ctx, state.clock.today()).await?;
+    let sections = fill(c, &ctx, decisions).await?;
+    let (sem, ops) = (
+        roles.contains(Role::SemSpecialist),
+        roles.contains(Role::OpsLead),
+    );
+    let contractor = roles.contains(Role::Contractor);
+    let admin = roles.contains(Role::Admin);
+    Ok(HomePage {
+        chrome: Chrome::new(&state, &ctx, "/"),
+        my_clients,
+        show_clients,
+        sections,
+        questions: when(
+            sem,
+            crate::change_requests::questions::waiting_for(c, me, QUEUE_LIMIT),
+        )
+        .await?,
+        tasks: when(ops, crate::operations::open_tasks(c, QUEUE_LIMIT)).await?,
+        sem_tasks: when(sem, crate::operations::open_sem_tasks(c, me, QUEUE_LIMIT)).await?,
+        contractor_items: desk_items(c, &ctx, Role::Contractor).await?,
+        contractor_done: when(
+            contractor,
+            crate::checklists::recently_done(c, me, QUEUE_LIMIT),
+        )
+        .await?,
+        sem_items: desk_items(c, &ctx, Role::SemSpecialist).await?,
+        flagged_steps: when(admin, crate::approvals::admin::flagged(c, QUEUE_LIMIT)).await?,
+        orphaned: when(admin, waiting_on_admin(c)).await?,
+        ops_items: desk_items(c, &ctx, Role::OpsLead).await?,
+    })
+}
+
+/// What `list` reads when `shown`; nothing (and no statement) otherwise.
+async fn when<T>(
+    shown: bool,
+    list: impl std::future::Future<Output = sqlx::Result<Vec<T>>>,
+) -> sqlx::Result<Vec<T>> {
+    if shown { list.await } else { Ok(Vec::new()) }
+}
+
+/// The clients the person manages or works on, by name.
+async fn my_clients(conn: &mut sqlx::PgConnection, user: i64) -> sqlx::Result<Vec<ClientLine>> {
+    // One ordered index scan per side: an OR would read every client.
+    sqlx::query_as(
+        "SELECT id, name, crm_account_id, status, monthly_budget_cents FROM (
+            (SELECT id, name, crm_account_id, status, monthly_budget_cents FROM clients
+              WHERE account_manager_id = $1 ORDER BY lower(name), id LIMIT 50)
+            UNION
+            (SELECT id, name, crm_account_id, status, monthly_budget_cents FROM clients
+              WHERE sem_specialist_id = $1 ORDER BY lower(name), id LIMIT 50)) mine
+          ORDER BY lower(name), id
+          LIMIT 50",
+    )
+    .bind(user)
+    .fetch_all(conn)
+    .await
+}
+
+/// Approval steps waiting on the person: named for them (or for someone they stand in for
+/// today), or for any holder of a role they hold. Only people who can be asked to decide (the
+/// roles the chain and the admin's hand-over offer) are asked.
+async fn decisions(
+    conn: &mut sqlx::PgConnection,
+    ctx: &Ctx,
+    today: chrono::NaiveDate,
+) -> sqlx::Result<Vec<crate::approvals::db::Waiting>> {
+    let deciders = crate::approvals::DECIDER_ROLES;
+    if !ctx.user.roles.any_of(deciders) {
+        return Ok(Vec::new());
+    }
+    let roles: RoleSet = ctx
         .user
         .roles
-        .any_of(&[Role::AccountManager, Role::SemSpecialist]);
-    let my_clients = if show_clients {
-        // One ordered index scan per side: an OR would read every client.
-        sqlx::query_as(
-            "SELECT id, name, crm_account_id, status, monthly_budget_cents FROM (
-                (SELECT id, name, crm_account_id, status, monthly_budget_cents FROM clients
-                  WHERE account_manager_id = $1 ORDER BY lower(name), id LIMIT 50)
-                UNION
-                (SELECT id, name, crm_account_id, status, monthly_budget_cents FROM clients
-                  WHERE sem_specialist_id = $1 ORDER BY lower(name), id LIMIT 50)) mine
-              ORDER BY lower(name), id
-              LIMIT 50",
-        )
-        .bind(ctx.user.id)
-        .fetch_all(&state.db)
-        .await?
-    } else {
-        Vec::new()
-    };
-    let mut conn = state.db.acquire().await?;
-    // Approval steps waiting on the person: named for them (or for someone they stand in for
-    // today), or for any holder of a role they hold. Only people who can be asked to decide
-    // (the roles the chain and the admin's hand-over offer) are asked.
-    let today = state.clock.today();
-    let mut decisions = if ctx.user.roles.any_of(crate::approvals::DECIDER_ROLES) {
-        let roles: RoleSet = ctx
-            .user
-            .roles
-            .iter()
-            .filter(|r| crate::approvals::DECIDER_ROLES.contains(r))
-            .collect();
-        crate::approvals::db::waiting_on(&mut conn, ctx.user.id, true, roles, today, QUEUE_LIMIT)
-            .await?
-    } else {
-        Vec::new()
-    };
+        .iter()
+        .filter(|r| deciders.contains(r))
+        .collect();
+    crate::approvals::db::waiting_on(conn, ctx.user.id, true, roles, today, QUEUE_LIMIT).await
+}
+
+/// The person's sections, each with its queue; the decisions go to the first section that
+/// shows them.
+async fn fill(
+    conn: &mut sqlx::PgConnection,
+    ctx: &Ctx,
+    mut decisions: Vec<crate::approvals::db::Waiting>,
+) -> sqlx::Result<Vec<Filled>> {
     let mut all_sections = sections(ctx.user.roles);
     if !decisions.is_empty() && !ctx.user.roles.any_of(&[Role::Approver, Role::Finance]) {
         // Handed a step without being an approver: it still waits on them, on their desk.
-        all_sections.insert(
-            0,
-            Section {
-                role: Role::Approver,
-                title: "Waiting on my decision",
-                empty: "",
-            },
-        );
+        let section = Section {
+            role: Role::Approver,
+            title: "Waiting on my decision",
+            empty: "",
+        };
+        all_sections.insert(0, section);
     }
     let mut filled = Vec::new();
     for section in all_sections {
-        let lines = queue(&mut conn, section.role, ctx.user.id).await?;
-        // The steps go to the first section that shows decisions.
+        let lines = queue(conn, section.role, ctx.user.id).await?;
         let mine = if matches!(section.role, Role::Approver | Role::Finance) {
             std::mem::take(&mut decisions)
         } else {
@@ -227,59 +281,15 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> AppResult<HomePage> {
             decisions: mine,
         });
     }
-    let questions = if ctx.user.roles.contains(Role::SemSpecialist) {
-        crate::change_requests::questions::waiting_for(&mut conn, ctx.user.id, QUEUE_LIMIT).await?
-    } else {
-        Vec::new()
-    };
-    let tasks = if ctx.user.roles.contains(Role::OpsLead) {
-        crate::operations::tasks::open_tasks(&mut conn, QUEUE_LIMIT).await?
-    } else {
-        Vec::new()
-    };
-    let sem_tasks = if ctx.user.roles.contains(Role::SemSpecialist) {
-        crate::operations::tasks::open_sem_tasks(&mut conn, ctx.user.id, QUEUE_LIMIT).await?
-    } else {
-        Vec::new()
-    };
-    let contractor_items = desk_items(&mut conn, &ctx, Role::Contractor).await?;
-    let contractor_done = if ctx.user.roles.contains(Role::Contractor) {
-        crate::checklists::recently_done(&mut conn, ctx.user.id, QUEUE_LIMIT).await?
-    } else {
-        Vec::new()
-    };
-    let sem_items = desk_items(&mut conn, &ctx, Role::SemSpecialist).await?;
-    let (flagged_steps, orphaned) = if ctx.user.roles.contains(Role::Admin) {
-        (
-            crate::approvals::admin::flagged(&mut conn, QUEUE_LIMIT).await?,
-            {
-                let mut lines = db::without_account_manager(&mut conn, QUEUE_LIMIT).await?;
-                lines.extend(
-                    crate::operations::sem_handover::waiting_on_admin(&mut conn, QUEUE_LIMIT)
-                        .await?,
-                );
-                lines
-            },
-        )
-    } else {
-        (Vec::new(), Vec::new())
-    };
-    let ops_items = desk_items(&mut conn, &ctx, Role::OpsLead).await?;
-    Ok(HomePage {
-        contractor_items,
-        contractor_done,
-        sem_items,
-        ops_items,
-        tasks,
-        sem_tasks,
-        flagged_steps,
-        orphaned,
-        chrome: Chrome::new(&state, &ctx, "/"),
-        sections: filled,
-        questions,
-        my_clients,
-        show_clients,
-    })
+    Ok(filled)
+}
+
+/// Requests waiting on the admin: no account manager can act, or their SEM work rests on
+/// someone who can no longer do it.
+async fn waiting_on_admin(conn: &mut sqlx::PgConnection) -> sqlx::Result<Vec<QueueLine>> {
+    let mut lines = db::without_account_manager(conn, QUEUE_LIMIT).await?;
+    lines.extend(crate::operations::sem_handover::waiting_on_admin(conn, QUEUE_LIMIT).await?);
+    Ok(lines)
 }
 
 #[cfg(test)]

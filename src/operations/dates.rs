@@ -8,7 +8,9 @@ use chrono::NaiveDate;
 use serde_json::json;
 use sqlx::PgConnection;
 
+use super::db;
 use crate::audit::{self, Actor};
+use crate::change_requests::db as requests;
 use crate::time::Clock;
 
 /// The dates a request moves from and to.
@@ -31,107 +33,36 @@ pub async fn move_dates(
     request_id: i64,
     m: Move,
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE change_requests SET effective_date = $2, resume_date = $3, version = version + 1
-          WHERE id = $1",
-    )
-    .bind(request_id)
-    .bind(m.effective_to)
-    .bind(m.resume_to)
-    .execute(&mut *conn)
-    .await?;
+    let (to, resume) = (m.effective_to, m.resume_to);
+    requests::set_dates(conn, request_id, to, resume).await?;
     // A reinstatement on its way undoes this request as of the same date, on its own record.
-    let reversals: Vec<i64> = sqlx::query_scalar(
-        "UPDATE change_requests SET effective_date = $2, resume_date = $3, version = version + 1
-          WHERE reverses_id = $1
-            AND state IN ('draft', 'with_retention', 'in_approval', 'changes_requested')
-          RETURNING id",
-    )
-    .bind(request_id)
-    .bind(m.effective_to)
-    .bind(m.resume_to)
-    .fetch_all(&mut *conn)
-    .await?;
-    for reversal in reversals {
-        audit::record(
-            conn,
-            actor,
-            "change_request.dates_moved",
-            "change_request",
-            Some(reversal.to_string()),
-            json!({
-                "with_request": request_id,
-                "changes": {
-                    "effective_date": { "from": m.effective_from, "to": m.effective_to },
-                    "resume_date": { "from": m.resume_from, "to": m.resume_to },
-                }
-            }),
-        )
-        .await?;
+    for reversal in requests::move_open_reversals(conn, request_id, to, resume).await? {
+        let record = json!({ "with_request": request_id, "changes": m.changes() });
+        audit::on_request(conn, actor, "change_request.dates_moved", reversal, record).await?;
     }
-    let entry: Option<i64> = sqlx::query_scalar(
-        "UPDATE planner_entries SET effective_date = $2, resume_date = $3
-          WHERE change_request_id = $1 AND removed_at IS NULL
-          RETURNING id",
-    )
-    .bind(request_id)
-    .bind(m.effective_to)
-    .bind(m.resume_to)
-    .fetch_optional(&mut *conn)
-    .await?;
-    if let Some(entry) = entry {
-        super::reminders::schedule(conn, clock, entry, m.effective_to, reminder_days).await?;
+    if let Some(entry) = db::move_planner_entry(conn, request_id, to, resume).await? {
+        super::reminders::schedule(conn, clock, entry, to, reminder_days).await?;
     }
-    sqlx::query(
-        "UPDATE sem_tasks SET due_on = $2
-          WHERE change_request_id = $1 AND done_at IS NULL AND cancelled_at IS NULL",
-    )
-    .bind(request_id)
-    .bind(m.effective_to)
-    .execute(&mut *conn)
-    .await?;
-    // Each open item keeps its distance from the date; its pending overdue notice moves to the
-    // day after its new due date (at once if that is past).
-    let items: Vec<(i64, NaiveDate)> = sqlx::query_as(
-        "UPDATE checklist_items SET due_on = $2 + due_offset_days
-          WHERE change_request_id = $1 AND done_at IS NULL AND cancelled_at IS NULL
-          RETURNING id, due_on",
-    )
-    .bind(request_id)
-    .bind(m.effective_to)
-    .fetch_all(&mut *conn)
-    .await?;
-    for (item, due_on) in items {
-        let at = crate::checklists::overdue::first_due(due_on, clock.zone()).max(clock.now());
-        sqlx::query(
-            "UPDATE scheduled_jobs SET run_at = $2
-              WHERE key LIKE $1 AND state = 'pending'",
-        )
-        .bind(format!("checklist-overdue:{item}:%"))
-        .bind(at)
-        .execute(&mut *conn)
-        .await?;
-    }
-    sqlx::query(
-        "UPDATE client_status_history SET effective_date = $2 WHERE change_request_id = $1",
-    )
-    .bind(request_id)
-    .bind(m.effective_to)
-    .execute(&mut *conn)
-    .await?;
-    audit::record(
+    db::move_sem_task(conn, request_id, to).await?;
+    crate::checklists::move_due_dates(conn, clock, request_id, to).await?;
+    crate::clients::db::move_status_history(conn, request_id, to).await?;
+    let record = json!({ "changes": m.changes() });
+    audit::on_request(
         conn,
         actor,
         "change_request.dates_moved",
-        "change_request",
-        Some(request_id.to_string()),
-        json!({
-            "changes": {
-                "effective_date": { "from": m.effective_from, "to": m.effective_to },
-                "resume_date": { "from": m.resume_from, "to": m.resume_to },
-            }
-        }),
+        request_id,
+        record,
     )
-    .await?;
-    Ok(())
+    .await
+}
+
+impl Move {
+    /// The move as the audit record keeps it.
+    fn changes(&self) -> serde_json::Value {
+        json!({
+            "effective_date": { "from": self.effective_from, "to": self.effective_to },
+            "resume_date": { "from": self.resume_from, "to": self.resume_to },
+        })
+    }
 }

@@ -1,10 +1,12 @@
 //! The change task's and the pause task's statements. Each takes a connection so it works
 //! inside the caller's transaction.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
 
-use crate::change_requests::db::RequestRow;
+use super::rules::{self, TaskFacts};
+use crate::change_requests::db::{self as requests, RequestRow};
+use crate::change_requests::rules::Kind;
 
 /// The request a change task belongs to.
 pub async fn request_of_task(conn: &mut PgConnection, task_id: i64) -> sqlx::Result<Option<i64>> {
@@ -192,4 +194,238 @@ pub async fn planner_specialist(
         .bind(entry_id)
         .fetch_one(conn)
         .await
+}
+
+/// A change task with who did what.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct TaskRow {
+    pub id: i64,
+    pub change_request_id: i64,
+    pub created_at: DateTime<Utc>,
+    pub forwarded_to: Option<i64>,
+    pub forwarded_to_name: Option<String>,
+    pub forwarded_at: Option<DateTime<Utc>>,
+    pub status_updated_at: Option<DateTime<Utc>>,
+    pub status_updated_by_name: Option<String>,
+    pub done_at: Option<DateTime<Utc>>,
+    pub done_by_name: Option<String>,
+    pub planner_entry_id: Option<i64>,
+}
+
+fn when(t: Option<DateTime<Utc>>) -> String {
+    t.map(crate::time::local).unwrap_or_default()
+}
+
+impl TaskRow {
+    pub fn created(&self) -> String {
+        when(Some(self.created_at))
+    }
+    pub fn forwarded(&self) -> String {
+        when(self.forwarded_at)
+    }
+    pub fn status_updated(&self) -> String {
+        when(self.status_updated_at)
+    }
+    pub fn done(&self) -> String {
+        when(self.done_at)
+    }
+
+    pub fn facts(&self, r: &RequestRow) -> TaskFacts {
+        TaskFacts {
+            kind: r.kind,
+            reversal: r.reverses_id.is_some(),
+            request_state: r.state,
+            forwarded: self.forwarded_at.is_some(),
+            on_planner: self.planner_entry_id.is_some(),
+            status_updated: self.status_updated_at.is_some(),
+            done: self.done_at.is_some(),
+        }
+    }
+}
+
+const TASK_SELECT: &str = "SELECT t.id, t.change_request_id, t.created_at, t.forwarded_to,
+        f.display_name AS forwarded_to_name, t.forwarded_at, t.status_updated_at,
+        s.display_name AS status_updated_by_name, t.done_at, d.display_name AS done_by_name,
+        (SELECT p.id FROM planner_entries p
+          WHERE p.change_request_id = t.change_request_id AND p.removed_at IS NULL) AS planner_entry_id
+   FROM change_tasks t
+   LEFT JOIN users f ON f.id = t.forwarded_to
+   LEFT JOIN users s ON s.id = t.status_updated_by
+   LEFT JOIN users d ON d.id = t.done_by";
+
+/// Opens the change task of a request just approved; returns its id.
+pub async fn open(conn: &mut PgConnection, request_id: i64) -> sqlx::Result<i64> {
+    sqlx::query_scalar("INSERT INTO change_tasks (change_request_id) VALUES ($1) RETURNING id")
+        .bind(request_id)
+        .fetch_one(conn)
+        .await
+}
+
+pub async fn find(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<TaskRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{TASK_SELECT} WHERE t.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// The SEM specialist's pause task, as pages show it.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct SemTaskRow {
+    pub id: i64,
+    pub change_request_id: i64,
+    pub assignee: i64,
+    pub assignee_name: String,
+    pub due_on: NaiveDate,
+    pub done_at: Option<DateTime<Utc>>,
+    pub done_by_name: Option<String>,
+    pub note: Option<String>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+impl SemTaskRow {
+    pub fn due(&self) -> String {
+        crate::time::day(self.due_on)
+    }
+    pub fn due_now(&self) -> bool {
+        self.done_at.is_none() && rules::due_now(self.due_on, crate::time::display_today())
+    }
+    pub fn done(&self) -> String {
+        when(self.done_at)
+    }
+}
+
+pub async fn sem_task_for(
+    conn: &mut PgConnection,
+    request_id: i64,
+) -> sqlx::Result<Option<SemTaskRow>> {
+    sqlx::query_as(
+        "SELECT t.id, t.change_request_id, t.assignee, a.display_name AS assignee_name, t.due_on,
+                t.done_at, d.display_name AS done_by_name, t.note, t.cancelled_at
+           FROM sem_tasks t JOIN users a ON a.id = t.assignee
+           LEFT JOIN users d ON d.id = t.done_by
+          WHERE t.change_request_id = $1",
+    )
+    .bind(request_id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// A change task waiting on the Ops Lead, for their desk.
+#[derive(Debug, sqlx::FromRow)]
+pub struct OpenTask {
+    pub id: i64,
+    pub client_name: String,
+    pub kind: Kind,
+    pub effective_date: NaiveDate,
+    pub created_at: DateTime<Utc>,
+}
+
+impl OpenTask {
+    pub fn kind_label(&self) -> &'static str {
+        self.kind.label()
+    }
+    pub fn effective(&self) -> String {
+        crate::time::day(self.effective_date)
+    }
+    pub fn waiting(&self) -> String {
+        requests::waited(Utc::now() - self.created_at)
+    }
+}
+
+pub async fn open_tasks(conn: &mut PgConnection, limit: i64) -> sqlx::Result<Vec<OpenTask>> {
+    sqlx::query_as(
+        // Open tasks in order from their index, each request looked up by its key (the
+        // LIMIT keeps the lookup per row), until the page is full.
+        "SELECT t.id, c.name AS client_name, r.kind, r.effective_date, t.created_at
+           FROM change_tasks t
+          CROSS JOIN LATERAL (SELECT r.kind, r.effective_date, r.client_id FROM change_requests r
+                               WHERE r.id = t.change_request_id AND r.state = 'approved'
+                               LIMIT 1) r
+           JOIN clients c ON c.id = r.client_id
+          WHERE t.done_at IS NULL
+          ORDER BY t.created_at, t.id
+          LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// A pause task waiting on a specialist, for their desk.
+#[derive(Debug, sqlx::FromRow)]
+pub struct OpenSemTask {
+    pub request_id: i64,
+    pub client_name: String,
+    pub kind: Kind,
+    pub due_on: NaiveDate,
+}
+
+impl OpenSemTask {
+    pub fn kind_label(&self) -> &'static str {
+        self.kind.label()
+    }
+    pub fn due(&self) -> String {
+        crate::time::day(self.due_on)
+    }
+    pub fn due_now(&self) -> bool {
+        rules::due_now(self.due_on, crate::time::display_today())
+    }
+}
+
+pub async fn open_sem_tasks(
+    conn: &mut PgConnection,
+    user: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<OpenSemTask>> {
+    sqlx::query_as(
+        "SELECT r.id AS request_id, c.name AS client_name, r.kind, t.due_on
+           FROM sem_tasks t
+           JOIN change_requests r ON r.id = t.change_request_id
+           JOIN clients c ON c.id = r.client_id
+          WHERE t.assignee = $1 AND t.done_at IS NULL AND t.cancelled_at IS NULL
+          ORDER BY t.due_on, t.id
+          LIMIT $2",
+    )
+    .bind(user)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// Moves the request's planner entry to its new dates; returns the entry, if it has one.
+pub async fn move_planner_entry(
+    conn: &mut PgConnection,
+    request_id: i64,
+    effective: NaiveDate,
+    resume: Option<NaiveDate>,
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "UPDATE planner_entries SET effective_date = $2, resume_date = $3
+          WHERE change_request_id = $1 AND removed_at IS NULL
+          RETURNING id",
+    )
+    .bind(request_id)
+    .bind(effective)
+    .bind(resume)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Moves the request's open pause task to its new date.
+pub async fn move_sem_task(
+    conn: &mut PgConnection,
+    request_id: i64,
+    due_on: NaiveDate,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE sem_tasks SET due_on = $2
+          WHERE change_request_id = $1 AND done_at IS NULL AND cancelled_at IS NULL",
+    )
+    .bind(request_id)
+    .bind(due_on)
+    .execute(conn)
+    .await?;
+    Ok(())
 }

@@ -4,13 +4,17 @@
 pub mod dates;
 pub mod db;
 pub mod feed;
+mod handlers;
 mod notify;
 pub mod planner;
 pub mod reinstate;
 pub mod reminders;
 pub mod rules;
 pub mod sem_handover;
-pub mod tasks;
+mod views;
+
+pub use db::{OpenSemTask, OpenTask, open_sem_tasks, open_tasks};
+pub use views::SemTaskPanel;
 
 use serde_json::json;
 use sqlx::PgConnection;
@@ -23,19 +27,23 @@ use crate::web::Routes;
 
 pub fn routes(r: Routes) -> Routes {
     let view = access::AGENCY_STAFF;
-    r.get("/tasks/{id}", view, tasks::show)
-        .post("/tasks/{id}/forward", access::OPS_LEAD, tasks::forward)
+    r.get("/tasks/{id}", view, handlers::show)
+        .post("/tasks/{id}/forward", access::OPS_LEAD, handlers::forward)
         .post(
             "/tasks/{id}/planner",
             access::OPS_LEAD,
-            tasks::add_to_planner,
+            handlers::add_to_planner,
         )
-        .post("/tasks/{id}/status", access::OPS_LEAD, tasks::update_status)
-        .post("/tasks/{id}/done", access::OPS_LEAD, tasks::mark_done)
+        .post(
+            "/tasks/{id}/status",
+            access::OPS_LEAD,
+            handlers::update_status,
+        )
+        .post("/tasks/{id}/done", access::OPS_LEAD, handlers::mark_done)
         .post(
             "/sem-tasks/{id}/done",
             access::SEM_SPECIALIST,
-            tasks::tick_sem_task,
+            handlers::tick_sem_task,
         )
         .post("/requests/{id}/reinstate", view, reinstate::file)
         .get("/planner", view, planner::page)
@@ -83,12 +91,11 @@ pub async fn complete_if_ready(
         .bind(request_id)
         .execute(&mut *conn)
         .await?;
-    audit::record(
+    audit::on_request(
         conn,
         actor,
         "change_request.completed",
-        "change_request",
-        Some(request_id.to_string()),
+        request_id,
         json!({}),
     )
     .await?;

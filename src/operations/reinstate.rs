@@ -91,10 +91,7 @@ pub(super) async fn file(
     let r = requests::lock(&mut tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let who = Who {
-        id: ctx.user.id,
-        roles: ctx.user.roles,
-    };
+    let who = ctx.who();
     let f = facts(&mut tx, &r).await?;
     if let Err(refusal) = rules::may_reinstate(who, f, state.clock.today()) {
         return commit_and_go(
@@ -146,21 +143,19 @@ pub(super) async fn file(
         .execute(&mut *tx)
         .await?;
     let actor = Actor::from_ctx(&ctx);
-    audit::record(
+    audit::on_request(
         &mut tx,
         &actor,
         "change_request.filed",
-        "change_request",
-        Some(new_id.to_string()),
+        new_id,
         json!({ "client_id": r.client_id, "kind": r.kind, "reverses": id, "state": "draft" }),
     )
     .await?;
-    audit::record(
+    audit::on_request(
         &mut tx,
         &actor,
         "change_request.reinstatement_filed",
-        "change_request",
-        Some(id.to_string()),
+        id,
         json!({ "reversal_id": new_id, "reason": reason }),
     )
     .await?;
@@ -232,12 +227,11 @@ pub async fn apply(
     .bind(format!("Reinstated by request #{}", reversal.id))
     .execute(&mut *conn)
     .await?;
-    audit::record(
+    audit::on_request(
         conn,
         actor,
         "change_request.reinstated",
-        "change_request",
-        Some(original_id.to_string()),
+        original_id,
         json!({
             "reversal_id": reversal.id,
             "planner_entry_removed": entry,

@@ -124,12 +124,11 @@ pub async fn hand_over(
             .map(|(_, n)| n.clone())
             .unwrap_or_default()
     };
-    audit::record(
+    audit::on_request(
         conn,
         actor,
         "change_request.sem_work_handed_over",
-        "change_request",
-        Some(request_id.to_string()),
+        request_id,
         json!({ "from": from, "to": to, "from_name": name_of(from), "to_name": name_of(to),
                 "tasks": tasks, "items": items }),
     )

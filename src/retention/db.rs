@@ -1,12 +1,37 @@
-//! The save attempt's statements, and what its outcome does to the request. Each takes a
-//! connection so it works inside the caller's transaction.
+//! The save attempt as pages show it, and its statements. Each takes a connection so it works
+//! inside the caller's transaction.
 
 use chrono::NaiveDate;
 use sqlx::PgConnection;
 
-use super::SaveAttempt;
 use super::form::Parsed;
-use crate::change_requests::rules::Kind;
+use crate::change_requests::rules::{self, Kind};
+
+/// A save attempt as the request's page shows it.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct SaveAttempt {
+    pub call_date: Option<NaiveDate>,
+    pub offered: String,
+    pub outcome: Option<rules::Outcome>,
+    pub notes: String,
+    pub recorded_by: Option<String>,
+}
+
+impl SaveAttempt {
+    pub fn outcome_label(&self) -> &'static str {
+        self.outcome
+            .map(rules::Outcome::label)
+            .unwrap_or("Waiting for the retention call")
+    }
+
+    pub fn call(&self) -> String {
+        self.call_date.map(crate::time::day).unwrap_or_default()
+    }
+
+    pub fn recorder(&self) -> &str {
+        self.recorded_by.as_deref().unwrap_or("")
+    }
+}
 
 pub async fn find(conn: &mut PgConnection, request_id: i64) -> sqlx::Result<Option<SaveAttempt>> {
     sqlx::query_as(

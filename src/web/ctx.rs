@@ -9,6 +9,7 @@ use axum::http::{Extensions, HeaderMap};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::audit::Actor;
+use crate::auth::roles::Who;
 use crate::auth::session::CurrentUser;
 
 /// Where the request came from and its id, for the audit log.
@@ -53,6 +54,16 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
 pub struct Ctx {
     pub user: CurrentUser,
     pub meta: RequestMeta,
+}
+
+impl Ctx {
+    /// The person asking, as the workflow's rules know them.
+    pub fn who(&self) -> Who {
+        Who {
+            id: self.user.id,
+            roles: self.user.roles,
+        }
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Ctx {
@@ -123,6 +134,9 @@ pub fn safe_next(next: Option<&str>) -> &str {
 
 /// Ends a change that answers with a message on the next page: the message is saved with the
 /// transaction, which commits, and the person is sent to `path`.
+/// A transaction a handler holds.
+pub type Tx = sqlx::Transaction<'static, sqlx::Postgres>;
+
 pub async fn commit_and_go(
     mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
     ctx: &Ctx,

@@ -1,0 +1,245 @@
+//! The sign-in page, signing in and out, and the session cookie.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Extension;
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use sqlx::PgConnection;
+
+use super::session::{self, CurrentUser};
+use super::{password, throttle};
+use crate::audit::{self, Actor};
+use crate::web::AppState;
+use crate::web::ctx::{Ctx, RequestMeta, safe_next};
+use crate::web::error::AppResult;
+
+/// The one answer for a wrong email, a wrong password or a disabled account.
+const WRONG: &str = "That email and password do not match an active account.";
+const THROTTLED: &str = "Too many failed attempts. Wait 15 minutes, then try again.";
+
+#[derive(Template, WebTemplate)]
+#[template(path = "auth/login.html")]
+pub struct LoginPage {
+    email: String,
+    next: String,
+    error: Option<&'static str>,
+    notice: Option<&'static str>,
+    demo_accounts: Vec<(&'static str, &'static str, &'static str)>,
+}
+
+impl LoginPage {
+    /// The sign-in page again, the address as typed, with why it did not sign in.
+    fn refused(state: &AppState, email: String, next: String, message: &'static str) -> Response {
+        let mut page = LoginPage::new(state, email, next);
+        page.error = Some(message);
+        (StatusCode::UNAUTHORIZED, page).into_response()
+    }
+
+    fn new(state: &AppState, email: String, next: String) -> Self {
+        LoginPage {
+            email,
+            next,
+            error: None,
+            notice: None,
+            demo_accounts: if state.config.demo {
+                crate::demo::ACCOUNTS
+                    .iter()
+                    .map(|a| (a.email, a.display_name, a.roles_label))
+                    .collect()
+            } else {
+                Vec::new()
+            },
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginQuery {
+    next: Option<String>,
+    signed_out: Option<String>,
+    expired: Option<String>,
+}
+
+pub(super) async fn login_page(
+    State(state): State<AppState>,
+    user: Option<Extension<CurrentUser>>,
+    Query(q): Query<LoginQuery>,
+) -> Response {
+    let next = safe_next(q.next.as_deref()).to_string();
+    if user.is_some() {
+        return Redirect::to(&next).into_response();
+    }
+    let mut page = LoginPage::new(&state, String::new(), next);
+    if q.signed_out.is_some() {
+        page.notice = Some("You are signed out.");
+    } else if q.expired.is_some() {
+        page.notice = Some("Your session ended. Sign in again to continue.");
+    }
+    page.into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct Candidate {
+    id: i64,
+    email: String,
+    password_hash: String,
+    disabled: bool,
+}
+
+pub(super) async fn login(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    previous: Option<Extension<CurrentUser>>,
+    axum::Form(form): axum::Form<LoginForm>,
+) -> AppResult<Response> {
+    // Control characters cannot be in anyone's address (and PostgreSQL refuses a NUL byte):
+    // dropped, so the attempt fails like any wrong address.
+    let email: String = form.email.chars().filter(|c| !c.is_control()).collect();
+    let email = email.trim().to_string();
+    let next = safe_next(Some(&form.next)).to_string();
+    let mut conn = state.db.acquire().await?;
+    if throttle::is_throttled(&mut conn, &email, &meta.ip).await? {
+        let actor = Actor::anonymous(&email, &meta);
+        let record = serde_json::json!({ "email": email });
+        audit::record(
+            &mut conn,
+            &actor,
+            "auth.sign_in_throttled",
+            "user",
+            None,
+            record,
+        )
+        .await?;
+        return Ok(LoginPage::refused(&state, email, next, THROTTLED));
+    }
+    let candidate = candidate(&mut conn, &email).await?;
+    drop(conn);
+    // Always one argon2 verification, so timing says nothing about whether the email exists.
+    let hash = candidate.as_ref().map(|c| c.password_hash.clone());
+    let verified = password::verify_async(form.password, hash).await;
+    let mut tx = state.db.begin().await?;
+    match candidate {
+        Some(user) if verified && !user.disabled => {
+            throttle::clear(&mut tx, &email).await?;
+            let previous = previous.map(|Extension(p)| p.session_hash);
+            let secret = signed_in(&mut tx, &state, &meta, &user, previous).await?;
+            tx.commit().await?;
+            let mut res = Redirect::to(&next).into_response();
+            res.headers_mut()
+                .insert(header::SET_COOKIE, session_cookie(&state, &secret)?);
+            Ok(res)
+        }
+        other => {
+            throttle::record_failure(&mut tx, &email, &meta.ip).await?;
+            let reason = match &other {
+                None => "unknown_email",
+                Some(u) if u.disabled => "disabled",
+                Some(_) => "wrong_password",
+            };
+            let actor = Actor::anonymous(&email, &meta);
+            let user = other.map(|u| u.id.to_string());
+            let record = serde_json::json!({ "email": email, "reason": reason });
+            audit::record(&mut tx, &actor, "auth.sign_in_failed", "user", user, record).await?;
+            tx.commit().await?;
+            Ok(LoginPage::refused(&state, email, next, WRONG))
+        }
+    }
+}
+
+/// The account with this address, if any.
+async fn candidate(conn: &mut PgConnection, email: &str) -> sqlx::Result<Option<Candidate>> {
+    sqlx::query_as(
+        "SELECT id, email, password_hash, disabled_at IS NOT NULL AS disabled
+           FROM users WHERE lower(email) = lower($1)",
+    )
+    .bind(email)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Starts `user`'s session (ending whatever session the browser held before: one person, one
+/// fresh id), on the record; returns the session's secret for the cookie.
+async fn signed_in(
+    conn: &mut PgConnection,
+    state: &AppState,
+    meta: &RequestMeta,
+    user: &Candidate,
+    previous: Option<Vec<u8>>,
+) -> AppResult<String> {
+    if let Some(previous) = previous {
+        session::delete(conn, &previous).await?;
+    }
+    let lifetime = state.config.session_absolute;
+    let secret = session::create(conn, user.id, lifetime, &meta.ip, &meta.user_agent).await?;
+    let actor = Actor {
+        user_id: Some(user.id),
+        label: user.email.clone(),
+        ip: Some(meta.ip.clone()),
+        request_id: Some(meta.request_id.clone()),
+    };
+    let record = serde_json::json!({});
+    audit::record(
+        conn,
+        &actor,
+        "auth.sign_in",
+        "user",
+        Some(user.id.to_string()),
+        record,
+    )
+    .await?;
+    Ok(secret)
+}
+
+pub(super) async fn logout(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
+    let mut tx = state.db.begin().await?;
+    session::delete(&mut tx, &ctx.user.session_hash).await?;
+    audit::record(
+        &mut tx,
+        &Actor::from_ctx(&ctx),
+        "auth.sign_out",
+        "user",
+        Some(ctx.user.id.to_string()),
+        serde_json::json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    let mut res = Redirect::to("/login?signed_out=1").into_response();
+    res.headers_mut()
+        .insert(header::SET_COOKIE, clear_cookie(&state)?);
+    Ok(res)
+}
+
+/// The session cookie: script cannot read it, other sites' links still carry it (Lax, so a
+/// link in an email arrives signed in), HTTPS-only when the app is served over HTTPS.
+fn session_cookie(state: &AppState, secret: &str) -> anyhow::Result<HeaderValue> {
+    let secure = state.config.secure_cookies();
+    let value = format!(
+        "{}={secret}; Path=/; HttpOnly; SameSite=Lax{}",
+        session::cookie_name(secure),
+        if secure { "; Secure" } else { "" }
+    );
+    Ok(HeaderValue::from_str(&value)?)
+}
+
+fn clear_cookie(state: &AppState) -> anyhow::Result<HeaderValue> {
+    let secure = state.config.secure_cookies();
+    let value = format!(
+        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
+        session::cookie_name(secure),
+        if secure { "; Secure" } else { "" }
+    );
+    Ok(HeaderValue::from_str(&value)?)
+}
