@@ -274,74 +274,35 @@ pub(super) async fn upload(
 ) -> AppResult<Response> {
     let (name, bytes) = match read_upload(&mut multipart).await {
         Upload::File { name, bytes } => (name, bytes),
-        Upload::Missing => {
-            return refuse(
-                &state,
-                &ctx,
-                id,
-                "Choose the signed document to upload.".into(),
-            )
-            .await;
-        }
-        Upload::TooBig => {
-            return refuse(
-                &state,
-                &ctx,
-                id,
-                "The file is larger than 10 MB. Scan it at a lower resolution or save it as a smaller PDF.".into(),
-            )
-            .await;
-        }
+        Upload::Missing => return refuse(&state, &ctx, id, MISSING.into()).await,
+        Upload::TooBig => return refuse(&state, &ctx, id, TOO_BIG.into()).await,
     };
     let Some(kind) = sniff(&bytes) else {
-        return refuse(
-            &state,
-            &ctx,
-            id,
-            "This file is not a PDF, PNG or JPEG, whatever its name says. Upload the signed addendum as one of those.".into(),
-        )
-        .await;
+        return refuse(&state, &ctx, id, NOT_A_DOCUMENT.into()).await;
     };
     let name = clean_name(&name, kind);
+    let back = format!("/requests/{id}");
     let mut tx = state.db.begin().await?;
     let r = db::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    let who = ctx.who();
-    if let Err(refusal) = rules::may_attach(who, r.facts(), r.kind) {
-        return commit_and_go(
-            tx,
-            &ctx,
-            &format!("/requests/{id}"),
-            &format!("Nothing was attached. {refusal}"),
-        )
-        .await;
+    if let Err(refusal) = rules::may_attach(ctx.who(), r.facts(), r.kind) {
+        return commit_and_go(tx, &ctx, &back, &format!("Nothing was attached. {refusal}")).await;
     }
     let digest = Sha256::digest(&bytes).to_vec();
-    let attachment_id: i64 = sqlx::query_scalar(
-        "INSERT INTO request_attachments
-             (change_request_id, original_name, content_type, size_bytes, sha256, content, uploaded_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-    )
-    .bind(id)
-    .bind(&name)
-    .bind(kind.content_type())
-    .bind(bytes.len() as i32)
-    .bind(&digest)
-    .bind(&bytes)
-    .bind(ctx.user.id)
-    .fetch_one(&mut *tx)
-    .await?;
+    let attachment_id = insert(&mut tx, id, &name, kind, &bytes, &digest, ctx.user.id).await?;
+    let record = json!({
+        "attachment_id": attachment_id,
+        "name": name,
+        "content_type": kind.content_type(),
+        "size_bytes": bytes.len(),
+        "sha256": digest.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+    });
+    let actor = Actor::from_ctx(&ctx);
     audit::on_request(
         &mut tx,
-        &Actor::from_ctx(&ctx),
+        &actor,
         "change_request.document_attached",
         id,
-        json!({
-            "attachment_id": attachment_id,
-            "name": name,
-            "content_type": kind.content_type(),
-            "size_bytes": bytes.len(),
-            "sha256": digest.iter().map(|b| format!("{b:02x}")).collect::<String>(),
-        }),
+        record,
     )
     .await?;
     // On a request Retention converted, Retention submits it: they hear the document is in
@@ -350,12 +311,37 @@ pub(super) async fn upload(
         let (by, email, name) = (ctx.user.id, &ctx.user.email, &ctx.user.display_name);
         super::notify::document_attached(&mut tx, &state.config, &r, by, email, name).await?;
     }
-    commit_and_go(
-        tx,
-        &ctx,
-        &format!("/requests/{id}"),
-        &format!("Attached {name}."),
+    commit_and_go(tx, &ctx, &back, &format!("Attached {name}.")).await
+}
+
+const MISSING: &str = "Choose the signed document to upload.";
+const TOO_BIG: &str =
+    "The file is larger than 10 MB. Scan it at a lower resolution or save it as a smaller PDF.";
+const NOT_A_DOCUMENT: &str = "This file is not a PDF, PNG or JPEG, whatever its name says. Upload the signed addendum as one of those.";
+
+/// Keeps an uploaded document on the request; returns its id.
+async fn insert(
+    conn: &mut PgConnection,
+    request_id: i64,
+    name: &str,
+    kind: FileType,
+    bytes: &[u8],
+    sha256: &[u8],
+    by: i64,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO request_attachments
+             (change_request_id, original_name, content_type, size_bytes, sha256, content, uploaded_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
+    .bind(request_id)
+    .bind(name)
+    .bind(kind.content_type())
+    .bind(bytes.len() as i32)
+    .bind(sha256)
+    .bind(bytes)
+    .bind(by)
+    .fetch_one(conn)
     .await
 }
 

@@ -681,6 +681,16 @@ pub async fn move_open_reversals(
     .await
 }
 
+/// Marks request `id` as the reinstatement that undoes request `original`.
+pub async fn set_reverses(conn: &mut PgConnection, id: i64, original: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE change_requests SET reverses_id = $2 WHERE id = $1")
+        .bind(id)
+        .bind(original)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -46,15 +46,10 @@ pub async fn client_handed_over(
     let Some(&request_id) = going.last() else {
         return Ok(());
     };
-    let names: Vec<(i64, String)> =
-        sqlx::query_as("SELECT id, display_name FROM users WHERE id = ANY($1)")
-            .bind([from, to].into_iter().flatten().collect::<Vec<i64>>())
-            .fetch_all(&mut *conn)
-            .await?;
-    let name_of = |id: Option<i64>| {
-        id.and_then(|id| names.iter().find(|(u, _)| *u == id))
-            .map(|(_, n)| n.clone())
-            .unwrap_or_else(|| "nobody".into())
+    let names = crate::users::db::names(conn, &[from, to]).await?;
+    let name_of = |id: Option<i64>| match names.of(id) {
+        "" => "nobody",
+        name => name,
     };
     for id in &going {
         audit::on_request(
@@ -73,6 +68,6 @@ pub async fn client_handed_over(
     let r = super::db::find(conn, request_id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("request {request_id} is gone"))?;
-    super::notify::account_manager_changed(conn, config, &r, to_user, &name_of(from)).await?;
+    super::notify::account_manager_changed(conn, config, &r, to_user, name_of(from)).await?;
     Ok(())
 }

@@ -295,3 +295,44 @@ pub async fn move_status_history(
     .await?;
     Ok(())
 }
+
+/// Locks a client; returns its account manager and SEM specialist.
+pub async fn lock_people(
+    conn: &mut PgConnection,
+    id: i64,
+) -> sqlx::Result<(Option<i64>, Option<i64>)> {
+    sqlx::query_as(
+        "SELECT account_manager_id, sem_specialist_id FROM clients WHERE id = $1 FOR UPDATE",
+    )
+    .bind(id)
+    .fetch_one(conn)
+    .await
+}
+
+/// Writes an import's values over a client's (its account id is what matched it).
+pub async fn overwrite(conn: &mut PgConnection, id: i64, c: &ClientInput) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE clients SET name = $2, account_manager_id = $3, sem_specialist_id = $4,
+                monthly_budget_cents = $5, ad_products = $6, status = $7, version = version + 1
+          WHERE id = $1",
+    )
+    .bind(id)
+    .bind(&c.name)
+    .bind(c.account_manager_id)
+    .bind(c.sem_specialist_id)
+    .bind(c.monthly_budget_cents)
+    .bind(&c.ad_products)
+    .bind(c.status)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Marks an import applied.
+pub async fn mark_import_applied(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE client_imports SET applied_at = now() WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

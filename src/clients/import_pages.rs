@@ -272,25 +272,11 @@ pub(super) async fn apply(
     }
     let planned = plan(&mut tx, &import.content).await?;
     let (mut created, mut updated) = (0, 0);
+    let actor = Actor::from_ctx(&ctx);
     for p in &planned {
         match &p.action {
             Action::Create(v) => {
-                let Saved::Ok(client_id) = db::insert(&mut tx, &input(v)).await? else {
-                    // Another import or edit took the id since the plan: undo everything.
-                    return Err(AppError::BadRequest(format!(
-                        "Account id {} was added by someone else meanwhile; nothing was imported. Open the preview again.",
-                        v.crm_account_id
-                    )));
-                };
-                db::record_history(
-                    &mut tx,
-                    client_id,
-                    v.status,
-                    v.monthly_budget_cents,
-                    Some(ctx.user.id),
-                    "Imported from CSV",
-                )
-                .await?;
+                create(&mut tx, &ctx, v).await?;
                 created += 1;
             }
             Action::Update {
@@ -298,83 +284,68 @@ pub(super) async fn apply(
                 values,
                 changed,
             } => {
-                let (manager_before, specialist_before): (Option<i64>, Option<i64>) = sqlx::query_as(
-                    "SELECT account_manager_id, sem_specialist_id FROM clients WHERE id = $1 FOR UPDATE",
-                )
-                .bind(client_id)
-                .fetch_one(&mut *tx)
-                .await?;
-                sqlx::query(
-                    "UPDATE clients SET name = $2, account_manager_id = $3, sem_specialist_id = $4,
-                            monthly_budget_cents = $5, ad_products = $6, status = $7, version = version + 1
-                      WHERE id = $1",
-                )
-                .bind(client_id)
-                .bind(&values.name)
-                .bind(values.account_manager_id)
-                .bind(values.sem_specialist_id)
-                .bind(values.monthly_budget_cents)
-                .bind(&values.ad_products)
-                .bind(values.status)
-                .execute(&mut *tx)
-                .await?;
-                crate::change_requests::handover::client_handed_over(
-                    &mut tx,
-                    &state.config,
-                    &Actor::from_ctx(&ctx),
-                    state.clock.today(),
-                    *client_id,
-                    manager_before,
-                    values.account_manager_id,
-                )
-                .await?;
-                crate::operations::sem_handover::client_handed_over(
-                    &mut tx,
-                    &state.config,
-                    &Actor::from_ctx(&ctx),
-                    *client_id,
-                    specialist_before,
-                    values.sem_specialist_id,
-                )
-                .await?;
-                if changed.contains(&"status") || changed.contains(&"monthly budget") {
-                    db::record_history(
-                        &mut tx,
-                        *client_id,
-                        values.status,
-                        values.monthly_budget_cents,
-                        Some(ctx.user.id),
-                        "Imported from CSV",
-                    )
-                    .await?;
-                }
+                update(&mut tx, &state, &actor, *client_id, values, changed).await?;
                 updated += 1;
             }
             Action::Unchanged { .. } | Action::Refused(_) => {}
         }
     }
-    sqlx::query("UPDATE client_imports SET applied_at = now() WHERE id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    db::mark_import_applied(&mut tx, id).await?;
     let refused = count(&planned, "refused");
+    let record = json!({ "file_name": import.file_name, "created": created, "updated": updated, "refused": refused, "uploaded_by": import.uploaded_by });
+    let entity = Some(id.to_string());
     audit::record(
         &mut tx,
-        &Actor::from_ctx(&ctx),
+        &actor,
         "client_import.applied",
         "client_import",
-        Some(id.to_string()),
-        json!({ "file_name": import.file_name, "created": created, "updated": updated, "refused": refused, "uploaded_by": import.uploaded_by }),
+        entity,
+        record,
     )
     .await?;
-    commit_and_go(
-        tx,
-        &ctx,
-        "/clients",
-        &format!(
-            "Imported {}: {created} added, {updated} updated, {refused} refused.",
-            import.file_name
-        ),
-    )
-    .await
+    let name = &import.file_name;
+    let message =
+        format!("Imported {name}: {created} added, {updated} updated, {refused} refused.");
+    commit_and_go(tx, &ctx, "/clients", &message).await
+}
+
+const IMPORTED: &str = "Imported from CSV";
+
+/// Adds a client the file has and the desk does not.
+async fn create(conn: &mut PgConnection, ctx: &Ctx, v: &import::Values) -> AppResult<()> {
+    let Saved::Ok(client_id) = db::insert(conn, &input(v)).await? else {
+        // Another import or edit took the id since the plan: undo everything.
+        return Err(AppError::BadRequest(format!(
+            "Account id {} was added by someone else meanwhile; nothing was imported. Open the preview again.",
+            v.crm_account_id
+        )));
+    };
+    let (status, budget, by) = (v.status, v.monthly_budget_cents, Some(ctx.user.id));
+    db::record_history(conn, client_id, status, budget, by, IMPORTED).await?;
+    Ok(())
+}
+
+/// Writes the file's values over a client's; its work follows a new account manager or SEM
+/// specialist, and a new status or budget goes on its history.
+async fn update(
+    conn: &mut PgConnection,
+    state: &AppState,
+    actor: &Actor,
+    client_id: i64,
+    values: &import::Values,
+    changed: &[&'static str],
+) -> AppResult<()> {
+    let (manager, specialist) = db::lock_people(conn, client_id).await?;
+    db::overwrite(conn, client_id, &input(values)).await?;
+    let moved = super::PeopleMoved {
+        client_id,
+        manager: (manager, values.account_manager_id),
+        specialist: (specialist, values.sem_specialist_id),
+    };
+    super::hand_over_work(conn, state, actor, moved).await?;
+    if changed.contains(&"status") || changed.contains(&"monthly budget") {
+        let (status, budget, by) = (values.status, values.monthly_budget_cents, actor.user_id);
+        db::record_history(conn, client_id, status, budget, by, IMPORTED).await?;
+    }
+    Ok(())
 }

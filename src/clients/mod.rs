@@ -355,16 +355,37 @@ async fn follow_the_save(
         let (status, budget, by) = (input.status, input.monthly_budget_cents, Some(ctx.user.id));
         db::record_history(tx, before.id, status, budget, by, note).await?;
     }
-    let actor = Actor::from_ctx(ctx);
-    let (config, today) = (&state.config, state.clock.today());
-    let (am_before, am_after) = (before.account_manager_id, input.account_manager_id);
+    let moved = PeopleMoved {
+        client_id: before.id,
+        manager: (before.account_manager_id, input.account_manager_id),
+        specialist: (before.sem_specialist_id, input.sem_specialist_id),
+    };
+    hand_over_work(tx, state, &Actor::from_ctx(ctx), moved).await
+}
+
+/// A client's account manager and SEM specialist, before and after a save.
+struct PeopleMoved {
+    client_id: i64,
+    manager: (Option<i64>, Option<i64>),
+    specialist: (Option<i64>, Option<i64>),
+}
+
+/// The client's open work follows its new account manager and its new SEM specialist.
+async fn hand_over_work(
+    tx: &mut PgConnection,
+    state: &AppState,
+    actor: &Actor,
+    moved: PeopleMoved,
+) -> AppResult<()> {
+    let (config, today, id) = (&state.config, state.clock.today(), moved.client_id);
+    let (am_before, am_after) = moved.manager;
     crate::change_requests::handover::client_handed_over(
-        tx, config, &actor, today, before.id, am_before, am_after,
+        tx, config, actor, today, id, am_before, am_after,
     )
     .await?;
-    let (sem_before, sem_after) = (before.sem_specialist_id, input.sem_specialist_id);
+    let (sem_before, sem_after) = moved.specialist;
     crate::operations::sem_handover::client_handed_over(
-        tx, config, &actor, before.id, sem_before, sem_after,
+        tx, config, actor, id, sem_before, sem_after,
     )
     .await?;
     Ok(())
@@ -409,24 +430,12 @@ async fn update(
     let mut tx = state.db.begin().await?;
     let before = db::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     let version = form.version;
-    let mut page = form_page(
-        &state,
-        &ctx,
-        &mut tx,
-        Some(id),
-        format!("Edit {}", before.name),
-        form,
-    )
-    .await?;
-    keep_current(
-        &mut tx,
-        &mut page,
-        before.account_manager_id,
-        before.sem_specialist_id,
-    )
-    .await?;
+    let title = format!("Edit {}", before.name);
+    let mut page = form_page(&state, &ctx, &mut tx, Some(id), title, form).await?;
+    let (manager, specialist) = (before.account_manager_id, before.sem_specialist_id);
+    keep_current(&mut tx, &mut page, manager, specialist).await?;
     let input = match parse(&page) {
-        Ok(i) => i,
+        Ok(input) => input,
         Err(errors) => {
             page.errors = errors;
             return Ok(unprocessable(page));
@@ -434,7 +443,7 @@ async fn update(
     };
     // An open request waits on the client's account manager: it cannot be left with nobody.
     if input.account_manager_id.is_none()
-        && before.account_manager_id.is_some()
+        && manager.is_some()
         && crate::change_requests::db::open_for_client(&mut tx, id)
             .await?
             .is_some()
@@ -445,13 +454,35 @@ async fn update(
         );
         return Ok(unprocessable(page));
     }
-    match db::update(&mut tx, id, version, &input).await? {
+    let saved = db::update(&mut tx, id, version, &input).await?;
+    if let Some(page) = not_saved(page, saved, &before) {
+        return Ok(unprocessable(page));
+    }
+    follow_the_save(&mut tx, &state, &ctx, &before, &input).await?;
+    let back = format!("/clients/{id}");
+    let changes = changes(&before, &input);
+    if changes.is_empty() {
+        // Saved as it was: the version stays, so nobody editing meanwhile meets a conflict.
+        tx.rollback().await?;
+        return commit_and_go(state.db.begin().await?, &ctx, &back, "Nothing changed.").await;
+    }
+    let (actor, entity) = (Actor::from_ctx(&ctx), Some(id.to_string()));
+    let record = json!({ "changes": changes.into_json() });
+    audit::record(&mut tx, &actor, "client.updated", "client", entity, record).await?;
+    commit_and_go(tx, &ctx, &back, &format!("Saved {}.", input.name)).await
+}
+
+/// The form again when the save did not happen: the account id is another client's, or
+/// someone else saved first (their version, and the form as typed to save again).
+fn not_saved(
+    mut page: FormPage,
+    saved: Saved<Option<i32>>,
+    before: &db::ClientRow,
+) -> Option<FormPage> {
+    match saved {
         Saved::AccountIdTaken => {
-            page.errors.add(
-                "crm_account_id",
-                "Another client already has this account id.",
-            );
-            return Ok(unprocessable(page));
+            let message = "Another client already has this account id.";
+            page.errors.add("crm_account_id", message);
         }
         Saved::Ok(None) => {
             page.conflict = Some(format!(
@@ -462,27 +493,8 @@ async fn update(
                 before.budget()
             ));
             page.form.version = before.version;
-            return Ok(unprocessable(page));
         }
-        Saved::Ok(Some(_)) => {}
+        Saved::Ok(Some(_)) => return None,
     }
-    follow_the_save(&mut tx, &state, &ctx, &before, &input).await?;
-    let changes = changes(&before, &input);
-    if changes.is_empty() {
-        // Saved as it was: the version stays, so nobody editing meanwhile meets a conflict.
-        tx.rollback().await?;
-        let tx = state.db.begin().await?;
-        return commit_and_go(tx, &ctx, &format!("/clients/{id}"), "Nothing changed.").await;
-    }
-    audit::record(
-        &mut tx,
-        &Actor::from_ctx(&ctx),
-        "client.updated",
-        "client",
-        Some(id.to_string()),
-        json!({ "changes": changes.into_json() }),
-    )
-    .await?;
-    let message = format!("Saved {}.", input.name);
-    commit_and_go(tx, &ctx, &format!("/clients/{id}"), &message).await
+    Some(page)
 }

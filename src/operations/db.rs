@@ -429,3 +429,55 @@ pub async fn move_sem_task(
     .await?;
     Ok(())
 }
+
+/// What moved from one specialist to another.
+#[derive(Debug)]
+pub struct SemWorkMoved {
+    pub tasks: u64,
+    pub items: u64,
+    pub planner: u64,
+    pub forwarded: u64,
+}
+
+impl SemWorkMoved {
+    pub fn is_nothing(&self) -> bool {
+        self.tasks + self.items + self.planner + self.forwarded == 0
+    }
+}
+
+/// Moves the request's open SEM work resting on `from` to `to`: the pause task, the checklist's
+/// SEM items, the planner entry and the change task's forward.
+pub async fn move_sem_work(
+    conn: &mut PgConnection,
+    request_id: i64,
+    from: i64,
+    to: i64,
+) -> sqlx::Result<SemWorkMoved> {
+    let mut moved = [0u64; 4];
+    let statements = [
+        "UPDATE sem_tasks SET assignee = $3
+          WHERE change_request_id = $1 AND assignee = $2 AND done_at IS NULL AND cancelled_at IS NULL",
+        "UPDATE checklist_items SET assignee = $3
+          WHERE change_request_id = $1 AND owner_role = 'sem_specialist' AND assignee = $2
+            AND done_at IS NULL AND cancelled_at IS NULL",
+        "UPDATE planner_entries SET sem_specialist_id = $3
+          WHERE change_request_id = $1 AND sem_specialist_id = $2 AND removed_at IS NULL",
+        "UPDATE change_tasks SET forwarded_to = $3 WHERE change_request_id = $1 AND forwarded_to = $2",
+    ];
+    for (count, statement) in moved.iter_mut().zip(statements) {
+        *count = sqlx::query(statement)
+            .bind(request_id)
+            .bind(from)
+            .bind(to)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    }
+    let [tasks, items, planner, forwarded] = moved;
+    Ok(SemWorkMoved {
+        tasks,
+        items,
+        planner,
+        forwarded,
+    })
+}

@@ -79,7 +79,7 @@ pub(super) async fn file(
 ) -> AppResult<Response> {
     let reason =
         match crate::web::text::required(&form.reason, 2000, "Say what the client decided.") {
-            Ok(r) => r,
+            Ok(reason) => reason,
             Err(message) => {
                 let mut page = crate::change_requests::show_page(&state, &ctx, id).await?;
                 page.reinstate.text = form.reason;
@@ -87,22 +87,51 @@ pub(super) async fn file(
                 return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
             }
         };
+    let back = format!("/requests/{id}");
     let mut tx = state.db.begin().await?;
     let r = requests::lock(&mut tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let who = ctx.who();
     let f = facts(&mut tx, &r).await?;
-    if let Err(refusal) = rules::may_reinstate(who, f, state.clock.today()) {
-        return commit_and_go(
-            tx,
-            &ctx,
-            &format!("/requests/{id}"),
-            &format!("Nothing was filed. {refusal}"),
-        )
-        .await;
+    if let Err(refusal) = rules::may_reinstate(ctx.who(), f, state.clock.today()) {
+        return commit_and_go(tx, &ctx, &back, &format!("Nothing was filed. {refusal}")).await;
     }
-    let details = Details {
+    let details = reversal_of(&r, &reason);
+    let filed = requests::insert(
+        &mut tx,
+        r.client_id,
+        ctx.user.id,
+        &details,
+        RequestState::Draft,
+    );
+    let new_id = match filed.await? {
+        Filed::Ok(new_id) => new_id,
+        Filed::AlreadyOpen => {
+            drop(tx);
+            let message = "Nothing was filed: the client already has an open change request. Finish or withdraw it first.";
+            return commit_and_go(state.db.begin().await?, &ctx, &back, message).await;
+        }
+    };
+    requests::set_reverses(&mut tx, new_id, id).await?;
+    let actor = Actor::from_ctx(&ctx);
+    let record =
+        json!({ "client_id": r.client_id, "kind": r.kind, "reverses": id, "state": "draft" });
+    audit::on_request(&mut tx, &actor, "change_request.filed", new_id, record).await?;
+    let record = json!({ "reversal_id": new_id, "reason": reason });
+    audit::on_request(
+        &mut tx,
+        &actor,
+        "change_request.reinstatement_filed",
+        id,
+        record,
+    )
+    .await?;
+    commit_and_go(tx, &ctx, &format!("/requests/{new_id}"), "Reinstatement filed. Submit it: it goes through the approval chain, and once approved the original is undone.").await
+}
+
+/// The reinstatement of `r`: the same terms, as a draft with no escalation, with why.
+fn reversal_of(r: &RequestRow, reason: &str) -> Details {
+    Details {
         kind: r.kind,
         cancel_scope: r.cancel_scope,
         effective_date: r.effective_date,
@@ -110,7 +139,7 @@ pub(super) async fn file(
         current_budget_cents: r.current_budget_cents,
         new_budget_cents: r.new_budget_cents,
         reason_id: r.reason_id,
-        reason_text: reason.clone(),
+        reason_text: reason.to_string(),
         product_notes: format!(
             "Reinstate the client: undo request #{} ({}).",
             r.id,
@@ -120,46 +149,7 @@ pub(super) async fn file(
         credit_reason: None,
         escalation: Escalation::None,
         escalated_to: None,
-    };
-    let new_id = match requests::insert(
-        &mut tx,
-        r.client_id,
-        ctx.user.id,
-        &details,
-        RequestState::Draft,
-    )
-    .await?
-    {
-        Filed::Ok(new_id) => new_id,
-        Filed::AlreadyOpen => {
-            drop(tx);
-            let tx = state.db.begin().await?;
-            return commit_and_go(tx, &ctx, &format!("/requests/{id}"), "Nothing was filed: the client already has an open change request. Finish or withdraw it first.").await;
-        }
-    };
-    sqlx::query("UPDATE change_requests SET reverses_id = $2 WHERE id = $1")
-        .bind(new_id)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    let actor = Actor::from_ctx(&ctx);
-    audit::on_request(
-        &mut tx,
-        &actor,
-        "change_request.filed",
-        new_id,
-        json!({ "client_id": r.client_id, "kind": r.kind, "reverses": id, "state": "draft" }),
-    )
-    .await?;
-    audit::on_request(
-        &mut tx,
-        &actor,
-        "change_request.reinstatement_filed",
-        id,
-        json!({ "reversal_id": new_id, "reason": reason }),
-    )
-    .await?;
-    commit_and_go(tx, &ctx, &format!("/requests/{new_id}"), "Reinstatement filed. Submit it: it goes through the approval chain, and once approved the original is undone.").await
+    }
 }
 
 /// Undoes the original once its reversal is approved, inside the approval's transaction.

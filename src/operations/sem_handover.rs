@@ -69,74 +69,20 @@ pub async fn hand_over(
     if from == to {
         return Ok(false);
     }
-    let tasks = sqlx::query(
-        "UPDATE sem_tasks SET assignee = $3
-          WHERE change_request_id = $1 AND assignee = $2 AND done_at IS NULL AND cancelled_at IS NULL",
-    )
-    .bind(request_id)
-    .bind(from)
-    .bind(to)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    let items = sqlx::query(
-        "UPDATE checklist_items SET assignee = $3
-          WHERE change_request_id = $1 AND owner_role = 'sem_specialist' AND assignee = $2
-            AND done_at IS NULL AND cancelled_at IS NULL",
-    )
-    .bind(request_id)
-    .bind(from)
-    .bind(to)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    let planner = sqlx::query(
-        "UPDATE planner_entries SET sem_specialist_id = $3
-          WHERE change_request_id = $1 AND sem_specialist_id = $2 AND removed_at IS NULL",
-    )
-    .bind(request_id)
-    .bind(from)
-    .bind(to)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    let forwarded = sqlx::query(
-        "UPDATE change_tasks SET forwarded_to = $3 WHERE change_request_id = $1 AND forwarded_to = $2",
-    )
-    .bind(request_id)
-    .bind(from)
-    .bind(to)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if tasks + items + planner + forwarded == 0 {
+    let moved = super::db::move_sem_work(conn, request_id, from, to).await?;
+    if moved.is_nothing() {
         return Ok(false);
     }
-    let names: Vec<(i64, String)> =
-        sqlx::query_as("SELECT id, display_name FROM users WHERE id = ANY($1)")
-            .bind([from, to])
-            .fetch_all(&mut *conn)
-            .await?;
-    let name_of = |id: i64| {
-        names
-            .iter()
-            .find(|(u, _)| *u == id)
-            .map(|(_, n)| n.clone())
-            .unwrap_or_default()
-    };
-    audit::on_request(
-        conn,
-        actor,
-        "change_request.sem_work_handed_over",
-        request_id,
-        json!({ "from": from, "to": to, "from_name": name_of(from), "to_name": name_of(to),
-                "tasks": tasks, "items": items }),
-    )
-    .await?;
+    let names = crate::users::db::names(conn, &[Some(from), Some(to)]).await?;
+    let (from_name, to_name) = (names.of(Some(from)), names.of(Some(to)));
+    let record = json!({ "from": from, "to": to, "from_name": from_name, "to_name": to_name,
+                         "tasks": moved.tasks, "items": moved.items });
+    let action = "change_request.sem_work_handed_over";
+    audit::on_request(conn, actor, action, request_id, record).await?;
     let r = crate::change_requests::db::find(conn, request_id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("request {request_id} is gone"))?;
-    super::notify::sem_work_handed_over(conn, config, &r, to, &name_of(from)).await?;
+    super::notify::sem_work_handed_over(conn, config, &r, to, from_name).await?;
     Ok(true)
 }
 

@@ -184,3 +184,25 @@ pub async fn people_with_role(
     .fetch_all(conn)
     .await
 }
+
+/// People's names by id, for a sentence about them.
+#[derive(Debug, Default)]
+pub struct Names(Vec<(i64, String)>);
+
+impl Names {
+    /// The person's name ("" for nobody or someone unknown).
+    pub fn of(&self, id: Option<i64>) -> &str {
+        id.and_then(|id| self.0.iter().find(|(u, _)| *u == id))
+            .map_or("", |(_, name)| name.as_str())
+    }
+}
+
+/// The names of the people in `ids` (those that are someone).
+pub async fn names(conn: &mut PgConnection, ids: &[Option<i64>]) -> sqlx::Result<Names> {
+    let ids: Vec<i64> = ids.iter().flatten().copied().collect();
+    let rows = sqlx::query_as("SELECT id, display_name FROM users WHERE id = ANY($1)")
+        .bind(ids)
+        .fetch_all(conn)
+        .await?;
+    Ok(Names(rows))
+}

@@ -252,25 +252,8 @@ async fn update(
         return Ok(unprocessable(page));
     }
     let version = match db::update_details(&mut tx, id, form.version, &details).await? {
-        Saved::EmailTaken => {
-            page.errors
-                .add("email", "Another account already uses this email.");
-            return Ok(unprocessable(page));
-        }
-        Saved::Ok(None) => {
-            // Someone saved this user after the form was opened: keep what was typed, show
-            // what is stored now, and let the admin decide.
-            page.conflict = Some(format!(
-                "Someone else changed this user while you were editing. It is now: {} <{}>, {}. \
-                 Your changes are below; save again to apply them.",
-                before.display_name,
-                before.email,
-                before.role_labels()
-            ));
-            page.form.version = before.version;
-            return Ok(unprocessable(page));
-        }
-        Saved::Ok(Some(v)) => v,
+        Saved::Ok(Some(version)) => version,
+        not_saved => return Ok(unprocessable(again(page, not_saved, &before))),
     };
     let mut changes = audit::Changes::default();
     changes
@@ -283,18 +266,35 @@ async fn update(
     let message = if changes.is_empty() {
         "Nothing changed.".to_string()
     } else {
-        audit::record(
-            &mut tx,
-            &Actor::from_ctx(&ctx),
-            "user.updated",
-            "user",
-            Some(id.to_string()),
-            json!({ "changes": changes.into_json(), "version": version }),
-        )
-        .await?;
+        let (actor, entity) = (Actor::from_ctx(&ctx), Some(id.to_string()));
+        let record = json!({ "changes": changes.into_json(), "version": version });
+        audit::record(&mut tx, &actor, "user.updated", "user", entity, record).await?;
         format!("Saved {}.", details.display_name)
     };
     commit_and_go(tx, &ctx, &format!("/admin/users/{id}"), &message).await
+}
+
+/// The form again when the save did not happen: the address is another account's, or someone
+/// saved this user after the form was opened (keep what was typed, show what is stored now,
+/// and let the admin decide).
+fn again(mut page: EditPage, saved: Saved<Option<i32>>, before: &db::UserRow) -> EditPage {
+    match saved {
+        Saved::EmailTaken => {
+            let message = "Another account already uses this email.";
+            page.errors.add("email", message);
+        }
+        Saved::Ok(_) => {
+            page.conflict = Some(format!(
+                "Someone else changed this user while you were editing. It is now: {} <{}>, {}. \
+                 Your changes are below; save again to apply them.",
+                before.display_name,
+                before.email,
+                before.role_labels()
+            ));
+            page.form.version = before.version;
+        }
+    }
+    page
 }
 
 #[derive(Debug, Deserialize)]
