@@ -310,10 +310,6 @@ impl Waiting {
     pub fn waiting(&self) -> String {
         crate::change_requests::db::waited(Utc::now() - self.reached_at)
     }
-
-    pub fn effective(&self) -> String {
-        crate::time::day(self.effective_date)
-    }
 }
 
 /// The steps waiting on `user`: when `named`, those naming them or someone they stand in for

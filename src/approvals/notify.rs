@@ -19,7 +19,7 @@ fn request_facts(r: &RequestRow) -> Vec<(&'static str, String)> {
     let mut facts = vec![
         ("Client", r.client_name.clone()),
         ("Request", r.kind_label().to_string()),
-        ("Effective date", r.effective()),
+        ("Effective date", crate::time::day(r.effective_date)),
     ];
     if r.kind == Kind::Addendum {
         facts.push((
@@ -249,7 +249,7 @@ pub async fn nudge(
         facts: vec![
             ("Client", r.client_name.clone()),
             ("Request", r.kind_label().to_string()),
-            ("Effective date", r.effective()),
+            ("Effective date", crate::time::day(r.effective_date)),
             ("Step", step.name.clone()),
         ],
         path: format!("/requests/{}", r.id),

@@ -142,10 +142,6 @@ pub struct AttachmentRow {
 }
 
 impl AttachmentRow {
-    pub fn uploaded(&self) -> String {
-        crate::time::local(self.uploaded_at)
-    }
-
     pub fn size(&self) -> String {
         human_size(self.size_bytes as i64)
     }

@@ -27,11 +27,7 @@ pub struct CommentRow {
     pub at: DateTime<Utc>,
 }
 
-impl CommentRow {
-    pub fn when(&self) -> String {
-        crate::time::local(self.at)
-    }
-}
+impl CommentRow {}
 
 /// The comments part of a request's page, with the comment as typed when it needs another look.
 #[derive(Debug, Default)]

@@ -129,10 +129,6 @@ impl RequestRow {
         }
     }
 
-    pub fn effective(&self) -> String {
-        crate::time::day(self.effective_date)
-    }
-
     pub fn resume(&self) -> String {
         self.resume_date
             .map(crate::time::day)
@@ -155,10 +151,6 @@ impl RequestRow {
         self.credit_cents
             .map(crate::money::format_cents)
             .unwrap_or_default()
-    }
-
-    pub fn filed(&self) -> String {
-        crate::time::local(self.created_at)
     }
 
     /// How long it has waited in its current state, in words.
@@ -379,10 +371,6 @@ impl QueueLine {
 
     pub fn state_label(&self) -> &'static str {
         self.state.label()
-    }
-
-    pub fn effective(&self) -> String {
-        crate::time::day(self.effective_date)
     }
 
     pub fn waiting(&self) -> String {

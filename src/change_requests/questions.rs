@@ -31,10 +31,6 @@ pub struct QuestionRow {
 }
 
 impl QuestionRow {
-    pub fn asked(&self) -> String {
-        crate::time::local(self.asked_at)
-    }
-
     pub fn answered(&self) -> String {
         self.answered_at.map(crate::time::local).unwrap_or_default()
     }

@@ -38,10 +38,6 @@ pub struct Event {
 }
 
 impl Event {
-    pub fn when(&self) -> String {
-        crate::time::local(self.at)
-    }
-
     pub fn what(&self) -> String {
         match self.action.as_str() {
             "change_request.filed" => "Filed".into(),

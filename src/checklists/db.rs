@@ -34,10 +34,6 @@ impl ItemRow {
         }
     }
 
-    pub fn due(&self) -> String {
-        crate::time::day(self.due_on)
-    }
-
     pub fn overdue(&self) -> bool {
         self.done_at.is_none()
             && self.cancelled_at.is_none()
@@ -108,9 +104,6 @@ pub struct DeskItem {
 }
 
 impl DeskItem {
-    pub fn due(&self) -> String {
-        crate::time::day(self.due_on)
-    }
     pub fn overdue(&self) -> bool {
         self.due_on < crate::time::display_today()
     }

@@ -15,6 +15,7 @@ use crate::operations::planner::spreadsheet_safe;
 use crate::web::AppState;
 use crate::web::ctx::Ctx;
 use crate::web::error::{AppError, AppResult};
+use crate::web::filters;
 use crate::web::pages::{Chrome, Pager};
 
 #[derive(Debug, sqlx::FromRow)]
@@ -38,9 +39,6 @@ impl SheetLine {
             Some(CancelScope::LeavePlatform) => "Leaving the platform",
             _ => "Digital marketing only",
         }
-    }
-    pub fn effective(&self) -> String {
-        crate::time::day(self.effective_date)
     }
     pub fn state_label(&self) -> &'static str {
         self.state.label()

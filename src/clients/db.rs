@@ -98,10 +98,6 @@ impl HistoryRow {
         crate::money::format_cents(self.monthly_budget_cents)
     }
 
-    pub fn when(&self) -> String {
-        crate::time::local(self.at)
-    }
-
     pub fn who(&self) -> &str {
         self.changed_by.as_deref().unwrap_or("system")
     }

@@ -24,6 +24,7 @@ use crate::users::db::{PersonOption, people_with_role};
 use crate::web::ctx::{Ctx, commit_and_go, encode_component};
 use crate::web::error::{AppError, AppResult};
 use crate::web::fields::FieldErrors;
+use crate::web::filters;
 use crate::web::pages::{Chrome, Pager};
 use crate::web::{AppState, Routes};
 use db::{ClientRow, HistoryRow, ProductOption, Saved};

@@ -11,6 +11,7 @@ use crate::auth::roles::{Role, RoleSet};
 use crate::change_requests::db::{self, QueueLine};
 use crate::web::ctx::Ctx;
 use crate::web::error::AppResult;
+use crate::web::filters;
 use crate::web::pages::Chrome;
 use crate::web::{AppState, Routes};
 

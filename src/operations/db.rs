@@ -285,9 +285,6 @@ pub struct SemTaskRow {
 }
 
 impl SemTaskRow {
-    pub fn due(&self) -> String {
-        crate::time::day(self.due_on)
-    }
     pub fn due_now(&self) -> bool {
         self.done_at.is_none() && rules::due_now(self.due_on, crate::time::display_today())
     }
@@ -326,9 +323,6 @@ impl OpenTask {
     pub fn kind_label(&self) -> &'static str {
         self.kind.label()
     }
-    pub fn effective(&self) -> String {
-        crate::time::day(self.effective_date)
-    }
     pub fn waiting(&self) -> String {
         requests::waited(Utc::now() - self.created_at)
     }
@@ -365,9 +359,6 @@ pub struct OpenSemTask {
 impl OpenSemTask {
     pub fn kind_label(&self) -> &'static str {
         self.kind.label()
-    }
-    pub fn due(&self) -> String {
-        crate::time::day(self.due_on)
     }
     pub fn due_now(&self) -> bool {
         rules::due_now(self.due_on, crate::time::display_today())

@@ -33,7 +33,7 @@ pub async fn forwarded(
     let mut facts: Vec<(&str, String)> = vec![
         ("Client", r.client_name.clone()),
         ("Change", change),
-        ("Effective date", r.effective()),
+        ("Effective date", crate::time::day(r.effective_date)),
     ];
     if r.kind == Kind::Pause {
         facts.push(("Resume date", r.resume()));
@@ -60,7 +60,10 @@ pub async fn forwarded(
                 .to_string(),
         ));
     } else if rules::needs_planner(r.kind) {
-        facts.push(("Your task", format!("Pause the ads by {}", r.effective())));
+        facts.push((
+            "Your task",
+            format!("Pause the ads by {}", crate::time::day(r.effective_date)),
+        ));
     }
     for a in attachments.iter().filter(|a| a.superseded_at.is_none()) {
         let link = format!("{}/attachments/{}", config.base_url, a.id);
@@ -73,7 +76,7 @@ pub async fn forwarded(
             "{}: {} effective {}",
             r.client_name,
             r.kind_label().to_lowercase(),
-            r.effective()
+            crate::time::day(r.effective_date)
         ),
         intro: "The DM Operations Lead forwarded you an approved change request. Everything you need is below and on the change task.",
         facts,
@@ -100,7 +103,7 @@ pub async fn dates_moved(
         ("Client", r.client_name.clone()),
         ("Change", r.kind_label().to_string()),
         ("Effective date", crate::time::day(effective)),
-        ("Was", r.effective()),
+        ("Was", crate::time::day(r.effective_date)),
     ];
     if let Some(resume) = resume {
         facts.push(("Resume date", crate::time::day(resume)));

@@ -19,6 +19,7 @@ use crate::web::AppState;
 use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::{AppError, AppResult};
 use crate::web::fields::FieldErrors;
+use crate::web::filters;
 use crate::web::pages::{Chrome, Pager};
 
 /// One line of the planner sheet.
@@ -43,9 +44,6 @@ pub struct PlannerLine {
 impl PlannerLine {
     pub fn kind_label(&self) -> &'static str {
         self.kind.label()
-    }
-    pub fn effective(&self) -> String {
-        crate::time::day(self.effective_date)
     }
     pub fn resume(&self) -> String {
         self.resume_date.map(crate::time::day).unwrap_or_default()

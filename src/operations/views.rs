@@ -17,6 +17,7 @@ use crate::web::AppState;
 use crate::web::ctx::Ctx;
 use crate::web::error::{AppError, AppResult};
 use crate::web::fields::FieldErrors;
+use crate::web::filters;
 use crate::web::pages::Chrome;
 
 /// The pause task part of a request's page.

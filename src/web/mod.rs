@@ -6,6 +6,7 @@ pub mod ctx;
 pub mod drain;
 pub mod error;
 pub mod fields;
+pub mod filters;
 pub mod middleware;
 pub mod outage;
 pub mod pages;

@@ -1,0 +1,45 @@
+//! The templates' own filters: days and instants written one way on every page. A module that
+//! defines a template using them brings them in with `use crate::web::filters;` (askama looks
+//! for custom filters in a `filters` module beside the template).
+
+use std::borrow::Borrow;
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+/// `{{ r.effective_date|day }}`: "Dec 13, 2026".
+#[askama::filter_fn]
+pub fn day(d: impl Borrow<NaiveDate>, _: &dyn askama::Values) -> askama::Result<String> {
+    Ok(crate::time::day(*d.borrow()))
+}
+
+/// `{{ c.at|at }}`: "2026-12-01 05:50 CST", in the agency's zone.
+#[askama::filter_fn]
+pub fn at(at: impl Borrow<DateTime<Utc>>, _: &dyn askama::Values) -> askama::Result<String> {
+    Ok(crate::time::local(*at.borrow()))
+}
+
+#[cfg(test)]
+mod tests {
+    use askama::Template;
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::web::filters;
+
+    #[derive(Template)]
+    #[template(source = "{{ d|day }} / {{ t|at }}", ext = "txt")]
+    struct Both {
+        d: NaiveDate,
+        t: DateTime<Utc>,
+    }
+
+    #[test]
+    fn days_and_instants_are_written_as_every_page_writes_them() {
+        let page = Both {
+            d: NaiveDate::from_ymd_opt(2026, 12, 13).unwrap(),
+            t: Utc.with_ymd_and_hms(2026, 12, 1, 11, 50, 0).unwrap(),
+        };
+        let expected = format!("Dec 13, 2026 / {}", crate::time::local(page.t));
+        assert_eq!(page.render().unwrap(), expected);
+    }
+}
