@@ -17,35 +17,35 @@ use crate::web::AppState;
 use crate::web::ctx::Ctx;
 use crate::web::error::{AppError, AppResult};
 
-pub(super) fn submit_facts(r: &RequestRow) -> SubmitFacts {
+pub(super) fn submit_facts(request: &RequestRow) -> SubmitFacts {
     SubmitFacts {
-        facts: r.facts(),
-        kind: r.kind,
-        has_signed_document: r.attachment_count > 0,
-        call_recorded: r.call_recorded,
+        facts: request.facts(),
+        kind: request.kind,
+        has_signed_document: request.attachment_count > 0,
+        call_recorded: request.call_recorded,
     }
 }
 
 /// Submits `r` (locked): a new round of the chain as configured now, its first step reached.
-#[tracing::instrument(level = "debug", skip_all, fields(request = r.id))]
+#[tracing::instrument(level = "debug", skip_all, fields(request = request.id))]
 pub(super) async fn submit(
     conn: &mut PgConnection,
     state: &AppState,
     ctx: &Ctx,
-    r: &RequestRow,
+    request: &RequestRow,
 ) -> AppResult<String> {
-    if let Err(refusal) = rules::may_submit(ctx.who(), submit_facts(r)) {
+    if let Err(refusal) = rules::may_submit(ctx.who(), submit_facts(request)) {
         return Ok(format!("Nothing was submitted. {refusal}"));
     }
     let chain = db::config_chain(conn).await?;
-    let planned = match rules::plan(&chain, r.credit_cents.is_some()) {
+    let planned = match rules::plan(&chain, request.credit_cents.is_some()) {
         Ok(p) => p,
         Err(refusal) => return Ok(format!("Nothing was submitted. {refusal}")),
     };
-    let round = r.approval_round + 1;
-    requests::transition(conn, r.id, r.state, RequestState::InApproval).await?;
-    db::mark_submitted(conn, r.id, ctx.user.id, round).await?;
-    let (pending, reached) = db::insert_round(conn, r.id, round, &planned).await?;
+    let round = request.approval_round + 1;
+    requests::transition(conn, request.id, request.state, RequestState::InApproval).await?;
+    db::mark_submitted(conn, request.id, ctx.user.id, round).await?;
+    let (pending, reached) = db::insert_round(conn, request.id, round, &planned).await?;
     let config = &state.config;
     super::nudges::schedule(
         conn,
@@ -61,30 +61,39 @@ pub(super) async fn submit(
         .iter()
         .map(|p| json!({"step": p.name, "state": p.state}))
         .collect();
-    let details = json!({ "round": round, "from": r.state, "chain": chain_json });
-    audit::on_request(conn, &actor, "change_request.submitted", r.id, details).await?;
+    let details = json!({ "round": round, "from": request.state, "chain": chain_json });
+    audit::on_request(
+        conn,
+        &actor,
+        "change_request.submitted",
+        request.id,
+        details,
+    )
+    .await?;
     let first = planned
         .iter()
         .find(|p| p.state == StepState::Pending)
         .expect("a plan has a pending step");
-    Ok(match turn_of(conn, state, &actor, r, pending).await? {
-        None => format!("Submitted for approval: {} decides first.", first.name),
-        Some(note) => format!("Submitted for approval. {note}"),
-    })
+    Ok(
+        match turn_of(conn, state, &actor, request, pending).await? {
+            None => format!("Submitted for approval: {} decides first.", first.name),
+            Some(note) => format!("Submitted for approval. {note}"),
+        },
+    )
 }
 
 /// Step `step_id` of `r` has just become pending: routed if nobody may decide it, then
 /// announced to whoever may. Returns what the person acting should be told beyond the usual.
-#[tracing::instrument(level = "debug", skip_all, fields(request = r.id, step = step_id))]
+#[tracing::instrument(level = "debug", skip_all, fields(request = request.id, step = step_id))]
 pub(super) async fn turn_of(
     conn: &mut PgConnection,
     state: &AppState,
     actor: &Actor,
-    r: &RequestRow,
+    request: &RequestRow,
     step_id: i64,
 ) -> AppResult<Option<String>> {
     let today = state.clock.today();
-    let reached = routing::reach(conn, &state.config, actor, today, r.id, step_id).await?;
+    let reached = routing::reach(conn, &state.config, actor, today, request.id, step_id).await?;
     let step = db::step(conn, step_id).await?.ok_or(AppError::NotFound)?;
     let note = match reached {
         Reached::Flagged(_) => {
@@ -99,18 +108,26 @@ pub(super) async fn turn_of(
         )),
         Reached::Decidable(_) => None,
     };
-    notify::approval_needed(conn, &state.config, today, r, &step.name, step.approver()).await?;
+    notify::approval_needed(
+        conn,
+        &state.config,
+        today,
+        request,
+        &step.name,
+        step.approver(),
+    )
+    .await?;
     Ok(note)
 }
 
 /// Approves `step` of `r` (both locked, the decision allowed): the next step is reached, or,
 /// after the last, the request is approved.
-#[tracing::instrument(level = "debug", skip_all, fields(request = r.id, step = step.id))]
+#[tracing::instrument(level = "debug", skip_all, fields(request = request.id, step = step.id))]
 pub(super) async fn approve(
     conn: &mut PgConnection,
     state: &AppState,
     ctx: &Ctx,
-    r: &RequestRow,
+    request: &RequestRow,
     step: &StepRow,
     on_behalf_of: Option<i64>,
     comment: &str,
@@ -126,8 +143,15 @@ pub(super) async fn approve(
     .await?;
     let actor = Actor::from_ctx(ctx);
     let details = json!({ "step": step.name, "round": step.round, "comment": comment, "on_behalf_of": on_behalf_of });
-    audit::on_request(conn, &actor, "change_request.step_approved", r.id, details).await?;
-    let steps = db::round(conn, r.id, step.round).await?;
+    audit::on_request(
+        conn,
+        &actor,
+        "change_request.step_approved",
+        request.id,
+        details,
+    )
+    .await?;
+    let steps = db::round(conn, request.id, step.round).await?;
     let states: Vec<StepState> = steps.iter().map(|s| s.state).collect();
     let index = steps
         .iter()
@@ -139,13 +163,13 @@ pub(super) async fn approve(
             let reached = db::reach(conn, next.id).await?;
             let days = state.config.approval_nudge_days;
             super::nudges::schedule(conn, next.id, reached, days, 1, state.clock.zone()).await?;
-            match turn_of(conn, state, &actor, r, next.id).await? {
+            match turn_of(conn, state, &actor, request, next.id).await? {
                 None => format!("Approved. {} decides next.", next.name),
                 Some(note) => format!("Approved. {note}"),
             }
         }
         AfterApproval::Approved => {
-            approved(conn, state, &actor, r).await?;
+            approved(conn, state, &actor, request).await?;
             "Approved: that was the last step. The request is approved; Accounting and the distribution list are told.".to_string()
         }
     })
@@ -153,33 +177,39 @@ pub(super) async fn approve(
 
 /// The last step approved: in the same transaction the request is approved, its change task
 /// opened, its checklist made (or the reinstatement applied), and everyone told.
-#[tracing::instrument(level = "debug", skip_all, fields(request = r.id))]
+#[tracing::instrument(level = "debug", skip_all, fields(request = request.id))]
 async fn approved(
     conn: &mut PgConnection,
     state: &AppState,
     actor: &Actor,
-    r: &RequestRow,
+    request: &RequestRow,
 ) -> AppResult<()> {
-    requests::transition(conn, r.id, RequestState::InApproval, RequestState::Approved).await?;
-    db::mark_approved(conn, r.id).await?;
-    let task = crate::operations::db::open(conn, r.id).await?;
-    crate::checklists::create(conn, r, state.clock.zone()).await?;
-    if r.reverses_id.is_some() {
-        crate::operations::reinstate::apply(conn, &state.config, actor, r).await?;
+    requests::transition(
+        conn,
+        request.id,
+        RequestState::InApproval,
+        RequestState::Approved,
+    )
+    .await?;
+    db::mark_approved(conn, request.id).await?;
+    let task = crate::operations::db::open(conn, request.id).await?;
+    crate::checklists::create(conn, request, state.clock.zone()).await?;
+    if request.reverses_id.is_some() {
+        crate::operations::reinstate::apply(conn, &state.config, actor, request).await?;
     }
-    let details = json!({ "round": r.approval_round, "change_task_id": task });
-    audit::on_request(conn, actor, "change_request.approved", r.id, details).await?;
-    notify::approved(conn, &state.config, r, task).await
+    let details = json!({ "round": request.approval_round, "change_task_id": task });
+    audit::on_request(conn, actor, "change_request.approved", request.id, details).await?;
+    notify::approved(conn, &state.config, request, task).await
 }
 
 /// Sends `r` back from `step` (both locked, the decision allowed): the round ends, the request
 /// returns to whoever fixes it, and they are told why.
-#[tracing::instrument(level = "debug", skip_all, fields(request = r.id, step = step.id))]
+#[tracing::instrument(level = "debug", skip_all, fields(request = request.id, step = step.id))]
 pub(super) async fn send_back(
     conn: &mut PgConnection,
     state: &AppState,
     ctx: &Ctx,
-    r: &RequestRow,
+    request: &RequestRow,
     step: &StepRow,
     on_behalf_of: Option<i64>,
     reason: &str,
@@ -193,10 +223,10 @@ pub(super) async fn send_back(
         reason,
     )
     .await?;
-    db::cancel_round(conn, r.id, step.round).await?;
+    db::cancel_round(conn, request.id, step.round).await?;
     requests::transition(
         conn,
-        r.id,
+        request.id,
         RequestState::InApproval,
         RequestState::ChangesRequested,
     )
@@ -206,40 +236,50 @@ pub(super) async fn send_back(
         conn,
         &Actor::from_ctx(ctx),
         "change_request.sent_back",
-        r.id,
+        request.id,
         details,
     )
     .await?;
-    notify::sent_back(conn, &state.config, r, &ctx.user.display_name, reason).await?;
+    notify::sent_back(conn, &state.config, request, &ctx.user.display_name, reason).await?;
     Ok("Sent back: the submitter is told why and can submit again.".to_string())
 }
 
 /// A request withdrawn while the approvers had it: the round ends and the approver whose turn
 /// it was is told. Runs inside the withdrawal's own transaction.
-#[tracing::instrument(level = "debug", skip_all, fields(request = r.id))]
+#[tracing::instrument(level = "debug", skip_all, fields(request = request.id))]
 pub async fn withdrawn_in_approval(
     conn: &mut PgConnection,
     state: &AppState,
-    r: &RequestRow,
+    request: &RequestRow,
     reason: &str,
 ) -> AppResult<()> {
-    let Some(pending) = db::cancel_round(conn, r.id, r.approval_round).await? else {
+    let Some(pending) = db::cancel_round(conn, request.id, request.approval_round).await? else {
         return Ok(());
     };
     let today = state.clock.today();
-    notify::withdrawn(conn, &state.config, today, r, pending.approver(), reason).await
+    notify::withdrawn(
+        conn,
+        &state.config,
+        today,
+        request,
+        pending.approver(),
+        reason,
+    )
+    .await
 }
 
 /// Accounting marks `r` (locked) processed; the request completes if nothing else waits.
-#[tracing::instrument(level = "debug", skip_all, fields(request = r.id))]
+#[tracing::instrument(level = "debug", skip_all, fields(request = request.id))]
 pub(super) async fn process(
     conn: &mut PgConnection,
     ctx: &Ctx,
-    r: &RequestRow,
+    request: &RequestRow,
     note: &str,
 ) -> AppResult<String> {
-    if let Err(refusal) = rules::may_process(ctx.who(), r.state, r.processed_at.is_some()) {
-        return Ok(match (&r.processed_by_name, r.processed_at) {
+    if let Err(refusal) =
+        rules::may_process(ctx.who(), request.state, request.processed_at.is_some())
+    {
+        return Ok(match (&request.processed_by_name, request.processed_at) {
             (Some(by), Some(at)) => format!(
                 "Nothing changed: {by} already marked it processed at {}.",
                 crate::time::local(at)
@@ -247,18 +287,18 @@ pub(super) async fn process(
             _ => format!("Nothing changed. {refusal}"),
         });
     }
-    db::mark_processed(conn, r.id, ctx.user.id, note).await?;
+    db::mark_processed(conn, request.id, ctx.user.id, note).await?;
     let actor = Actor::from_ctx(ctx);
     audit::on_request(
         conn,
         &actor,
         "change_request.processed",
-        r.id,
+        request.id,
         json!({ "note": note }),
     )
     .await?;
     Ok(
-        if crate::operations::complete_if_ready(conn, &actor, r.id).await? {
+        if crate::operations::complete_if_ready(conn, &actor, request.id).await? {
             "Marked processed. Everything else was done: the request is completed.".to_string()
         } else {
             "Marked processed.".to_string()

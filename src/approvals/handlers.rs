@@ -34,10 +34,10 @@ pub(super) async fn submit(
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let mut tx = state.db.begin().await?;
-    let r = requests::lock(&mut tx, id)
+    let request = requests::lock(&mut tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let message = chain::submit(&mut tx, &state, &ctx, &r).await?;
+    let message = chain::submit(&mut tx, &state, &ctx, &request).await?;
     back_to_request(tx, &ctx, id, &message).await
 }
 
@@ -78,20 +78,20 @@ async fn decide(
         Ok(d) => d,
         Err(response) => return Ok(response),
     };
-    let (tx, r, step) = (&mut d.tx, &d.r, &d.step);
+    let (tx, request, step) = (&mut d.tx, &d.request, &d.step);
     let message = if sending_back {
-        chain::send_back(tx, state, ctx, r, step, d.on_behalf_of, &d.text).await?
+        chain::send_back(tx, state, ctx, request, step, d.on_behalf_of, &d.text).await?
     } else {
-        chain::approve(tx, state, ctx, r, step, d.on_behalf_of, &d.text).await?
+        chain::approve(tx, state, ctx, request, step, d.on_behalf_of, &d.text).await?
     };
-    back_to_request(d.tx, ctx, d.r.id, &message).await
+    back_to_request(d.tx, ctx, d.request.id, &message).await
 }
 
 /// A decision that may go ahead: its transaction (the request locked), the step, on whose
 /// behalf, and the comment or reason as checked.
 struct Decision {
     tx: Tx,
-    r: RequestRow,
+    request: RequestRow,
     step: StepRow,
     on_behalf_of: Option<i64>,
     text: String,
@@ -107,22 +107,23 @@ async fn begin_decision(
     sending_back: bool,
 ) -> AppResult<Result<Decision, Response>> {
     let mut tx = state.db.begin().await?;
-    let (r, step, allowed) = load_decision(&mut tx, ctx, step_id, state.clock.today()).await?;
+    let (request, step, allowed) =
+        load_decision(&mut tx, ctx, step_id, state.clock.today()).await?;
     let on_behalf_of = match allowed {
         Ok(b) => b,
-        Err(message) => return Ok(Err(back_to_request(tx, ctx, r.id, &message).await?)),
+        Err(message) => return Ok(Err(back_to_request(tx, ctx, request.id, &message).await?)),
     };
     match check_comment(&text, sending_back) {
         Ok(checked) => Ok(Ok(Decision {
             tx,
-            r,
+            request,
             step,
             on_behalf_of,
             text: checked,
         })),
         Err(message) => {
             drop(tx);
-            let mut page = crate::change_requests::show_page(state, ctx, r.id).await?;
+            let mut page = crate::change_requests::show_page(state, ctx, request.id).await?;
             if sending_back {
                 page.approval.send_back_text = text;
                 page.approval.send_back_error = message;
@@ -143,17 +144,17 @@ async fn load_decision(
     step_id: i64,
     today: chrono::NaiveDate,
 ) -> AppResult<(RequestRow, StepRow, Result<Option<i64>, String>)> {
-    let (r, step) = db::locked(tx, step_id).await?.ok_or(AppError::NotFound)?;
-    let round = db::round(tx, r.id, step.round).await?;
+    let (request, step) = db::locked(tx, step_id).await?.ok_or(AppError::NotFound)?;
+    let round = db::round(tx, request.id, step.round).await?;
     let subs = db::substituting_for(tx, ctx.user.id, today).await?;
-    let facts = super::routing::decide_facts(&r, &step, &round, ctx.user.id);
-    let allowed =
-        rules::may_decide(ctx.who(), facts, &subs).map_err(|refusal| no_longer(&step, &r, refusal));
-    Ok((r, step, allowed))
+    let facts = super::routing::decide_facts(&request, &step, &round, ctx.user.id);
+    let allowed = rules::may_decide(ctx.who(), facts, &subs)
+        .map_err(|refusal| no_longer(&step, &request, refusal));
+    Ok((request, step, allowed))
 }
 
 /// Why a decision on `step` changed nothing, in the words of what happened.
-fn no_longer(step: &StepRow, r: &RequestRow, refusal: Refusal) -> String {
+fn no_longer(step: &StepRow, request: &RequestRow, refusal: Refusal) -> String {
     match step.state {
         StepState::Approved | StepState::SentBack => format!(
             "Nothing changed: {} was already {} by {} at {}.",
@@ -168,7 +169,7 @@ fn no_longer(step: &StepRow, r: &RequestRow, refusal: Refusal) -> String {
         ),
         StepState::Cancelled => format!(
             "Nothing changed: this round of approval ended; the request is {}.",
-            r.state_label().to_lowercase()
+            request.state_label().to_lowercase()
         ),
         _ => format!("Nothing changed. {refusal}"),
     }
@@ -208,9 +209,9 @@ pub(super) async fn process(
         }
     };
     let mut tx = state.db.begin().await?;
-    let r = requests::lock(&mut tx, id)
+    let request = requests::lock(&mut tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let message = chain::process(&mut tx, &ctx, &r, &note).await?;
+    let message = chain::process(&mut tx, &ctx, &request, &note).await?;
     back_to_request(tx, &ctx, id, &message).await
 }

@@ -175,12 +175,12 @@ pub struct AttachmentsPanel {
 impl AttachmentsPanel {
     pub async fn load(
         conn: &mut PgConnection,
-        r: &db::RequestRow,
+        request: &db::RequestRow,
         viewer: Who,
     ) -> sqlx::Result<Self> {
         Ok(AttachmentsPanel {
-            attachments: for_request(conn, r.id).await?,
-            may_attach: rules::may_attach(viewer, r.facts(), r.kind).is_ok(),
+            attachments: for_request(conn, request.id).await?,
+            may_attach: rules::may_attach(viewer, request.facts(), request.kind).is_ok(),
             error: String::new(),
         })
     }
@@ -279,8 +279,8 @@ pub(super) async fn upload(
     let name = clean_name(&name, kind);
     let back = format!("/requests/{id}");
     let mut tx = state.db.begin().await?;
-    let r = db::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    if let Err(refusal) = rules::may_attach(ctx.who(), r.facts(), r.kind) {
+    let request = db::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    if let Err(refusal) = rules::may_attach(ctx.who(), request.facts(), request.kind) {
         return commit_and_go(tx, &ctx, &back, &format!("Nothing was attached. {refusal}")).await;
     }
     let digest = Sha256::digest(&bytes).to_vec();
@@ -303,9 +303,9 @@ pub(super) async fn upload(
     .await?;
     // On a request Retention converted, Retention submits it: they hear the document is in
     // (and the account manager, when Retention attached it).
-    if r.has_save_attempt {
+    if request.has_save_attempt {
         let (by, email, name) = (ctx.user.id, &ctx.user.email, &ctx.user.display_name);
-        super::notify::document_attached(&mut tx, &state.config, &r, by, email, name).await?;
+        super::notify::document_attached(&mut tx, &state.config, &request, by, email, name).await?;
     }
     commit_and_go(tx, &ctx, &back, &format!("Attached {name}.")).await
 }

@@ -41,12 +41,12 @@ pub struct CommentsPanel {
 impl CommentsPanel {
     pub async fn load(
         conn: &mut PgConnection,
-        r: &db::RequestRow,
+        request: &db::RequestRow,
         viewer: Who,
     ) -> sqlx::Result<Self> {
         Ok(CommentsPanel {
-            comments: for_request(conn, r.id).await?,
-            may_comment: rules::may_comment(viewer, r.facts(), r.escalated_to).is_ok(),
+            comments: for_request(conn, request.id).await?,
+            may_comment: rules::may_comment(viewer, request.facts(), request.escalated_to).is_ok(),
             ..Default::default()
         })
     }
@@ -89,9 +89,9 @@ pub(super) async fn add(
         }
     };
     let mut tx = state.db.begin().await?;
-    let r = db::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    let request = db::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     let who = ctx.who();
-    if let Err(refusal) = rules::may_comment(who, r.facts(), r.escalated_to) {
+    if let Err(refusal) = rules::may_comment(who, request.facts(), request.escalated_to) {
         return commit_and_go(
             tx,
             &ctx,
@@ -117,14 +117,16 @@ pub(super) async fn add(
     )
     .await?;
     // The other side of the conversation hears of it.
-    let other = if Some(ctx.user.id) == r.escalated_to {
-        r.client_account_manager_id.unwrap_or(r.filed_by)
+    let other = if Some(ctx.user.id) == request.escalated_to {
+        request
+            .client_account_manager_id
+            .unwrap_or(request.filed_by)
     } else {
-        r.escalated_to.expect("checked by may_comment")
+        request.escalated_to.expect("checked by may_comment")
     };
     if other != ctx.user.id {
         let by = &ctx.user.display_name;
-        super::notify::commented(&mut tx, &state.config, &r, other, by, &body).await?;
+        super::notify::commented(&mut tx, &state.config, &request, other, by, &body).await?;
     }
     commit_and_go(tx, &ctx, &format!("/requests/{id}"), "Comment added.").await
 }

@@ -29,9 +29,13 @@ fn parse(
     fixed: Option<(Escalation, Option<i64>)>,
     today: chrono::NaiveDate,
 ) -> Result<form::Details, FieldErrors> {
-    let reasons: Vec<i64> = page.reasons.iter().map(|r| r.id).collect();
-    let tl: Vec<i64> = page.team_leads.iter().map(|p| p.id).collect();
-    let dm: Vec<i64> = page.department_managers.iter().map(|p| p.id).collect();
+    let reasons: Vec<i64> = page.reasons.iter().map(|reason| reason.id).collect();
+    let tl: Vec<i64> = page.team_leads.iter().map(|page| page.id).collect();
+    let dm: Vec<i64> = page
+        .department_managers
+        .iter()
+        .map(|page| page.id)
+        .collect();
     form::parse(
         &page.form,
         &form::Choices {
@@ -54,7 +58,7 @@ async fn client_for_filing(
         .await?
         .ok_or(AppError::NotFound)?;
     rules::may_file(ctx.who(), client.account_manager_id)
-        .map_err(|r| AppError::Refused(r.0.into()))?;
+        .map_err(|refusal| AppError::Refused(refusal.0.into()))?;
     Ok(client)
 }
 
@@ -96,9 +100,9 @@ pub(super) async fn new_page(
         ..Default::default()
     };
     let lists = lists(&mut conn, None).await?;
-    let mut p = page(&state, &ctx, (client.id, client.name), None, form, lists);
-    p.warning = overlap_warning(&mut conn, client_id, state.clock.today()).await?;
-    Ok(p.into_response())
+    let mut page = page(&state, &ctx, (client.id, client.name), None, form, lists);
+    page.warning = overlap_warning(&mut conn, client_id, state.clock.today()).await?;
+    Ok(page.into_response())
 }
 
 pub(super) async fn file(
@@ -110,7 +114,7 @@ pub(super) async fn file(
     let mut tx = state.db.begin().await?;
     let client = client_for_filing(&mut tx, &ctx, client_id).await?;
     let lists = lists(&mut tx, None).await?;
-    let mut p = page(
+    let mut page = page(
         &state,
         &ctx,
         (client.id, client.name.clone()),
@@ -118,12 +122,12 @@ pub(super) async fn file(
         form,
         lists,
     );
-    let details = match parse(&p, None, state.clock.today()) {
+    let details = match parse(&page, None, state.clock.today()) {
         Ok(d) => d,
         Err(errors) => {
-            p.errors = errors;
-            p.warning = overlap_warning(&mut tx, client_id, state.clock.today()).await?;
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
+            page.errors = errors;
+            page.warning = overlap_warning(&mut tx, client_id, state.clock.today()).await?;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
     let initial = rules::initial_state(details.escalation);
@@ -189,15 +193,15 @@ pub(super) async fn edit_page(
     Path(id): Path<i64>,
 ) -> AppResult<FormPage> {
     let mut conn = state.db.acquire().await?;
-    let r = db::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
-    rules::may_edit(ctx.who(), r.facts()).map_err(|e| AppError::Refused(e.0.into()))?;
-    let lists = lists(&mut conn, Some(r.reason_id)).await?;
+    let request = db::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    rules::may_edit(ctx.who(), request.facts()).map_err(|e| AppError::Refused(e.0.into()))?;
+    let lists = lists(&mut conn, Some(request.reason_id)).await?;
     Ok(page(
         &state,
         &ctx,
-        (r.client_id, r.client_name.clone()),
+        (request.client_id, request.client_name.clone()),
         Some(id),
-        form_of(&r),
+        form_of(&request),
         lists,
     ))
 }
@@ -217,19 +221,19 @@ pub(super) async fn update(
     let version = form.version;
     let lists = lists(&mut tx, Some(before.reason_id)).await?;
     let client = (before.client_id, before.client_name.clone());
-    let mut p = page(&state, &ctx, client, Some(id), form, lists);
+    let mut page = page(&state, &ctx, client, Some(id), form, lists);
     // The escalation was acted on when filed; editing keeps it.
     let kept = Some((before.escalation, before.escalated_to));
-    let checked = parse(&p, kept, state.clock.today())
+    let checked = parse(&page, kept, state.clock.today())
         .and_then(|d| form::check_edit(before.settled(), d.terms()).map(|()| d));
     let details = match checked {
         Ok(details) => details,
-        Err(errors) => return Ok(again(p, errors)),
+        Err(errors) => return Ok(again(page, errors)),
     };
     let Some(new_version) = db::update_details(&mut tx, id, version, &details).await? else {
-        p.conflict = Some("Someone else changed this request while you were editing. What they saved is on the request's page; your changes are below. Save again to apply them.".into());
-        p.form.version = before.version;
-        return Ok(again(p, FieldErrors::default()));
+        page.conflict = Some("Someone else changed this request while you were editing. What they saved is on the request's page; your changes are below. Save again to apply them.".into());
+        page.form.version = before.version;
+        return Ok(again(page, FieldErrors::default()));
     };
     let after = db::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     let changes = changes(&before, &after);
@@ -313,26 +317,26 @@ pub(super) async fn withdraw(
 ) -> AppResult<Response> {
     let reason =
         match crate::web::text::required(&form.reason, 2000, "Say why the request is withdrawn.") {
-            Ok(r) => r,
+            Ok(reason) => reason,
             Err(message) => {
-                let mut p = show_page(&state, &ctx, id).await?;
-                p.withdraw.text = form.reason;
-                p.withdraw.error = message;
-                return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
+                let mut page = show_page(&state, &ctx, id).await?;
+                page.withdraw.text = form.reason;
+                page.withdraw.error = message;
+                return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
             }
         };
     let mut tx = state.db.begin().await?;
-    let r = db::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    let message = match rules::may_withdraw(ctx.who(), r.facts()) {
+    let request = db::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    let message = match rules::may_withdraw(ctx.who(), request.facts()) {
         Err(refusal) => format!(
             "Nothing changed: the request is {}. {}",
-            r.state_label().to_lowercase(),
+            request.state_label().to_lowercase(),
             refusal.0
         ),
         Ok(()) => {
-            db::transition(&mut tx, id, r.state, RequestState::Withdrawn).await?;
-            if r.state == RequestState::InApproval {
-                crate::approvals::withdrawn_in_approval(&mut tx, &state, &r, &reason).await?;
+            db::transition(&mut tx, id, request.state, RequestState::Withdrawn).await?;
+            if request.state == RequestState::InApproval {
+                crate::approvals::withdrawn_in_approval(&mut tx, &state, &request, &reason).await?;
             }
             db::set_withdrawn_reason(&mut tx, id, &reason).await?;
             audit::on_request(
@@ -340,7 +344,7 @@ pub(super) async fn withdraw(
                 &Actor::from_ctx(&ctx),
                 "change_request.withdrawn",
                 id,
-                json!({ "reason": reason, "from": r.state }),
+                json!({ "reason": reason, "from": request.state }),
             )
             .await?;
             "Change request withdrawn.".to_string()

@@ -54,12 +54,13 @@ pub struct QuestionsPanel {
 impl QuestionsPanel {
     pub async fn load(
         conn: &mut PgConnection,
-        r: &db::RequestRow,
+        request: &db::RequestRow,
         viewer: Who,
     ) -> sqlx::Result<Self> {
         Ok(QuestionsPanel {
-            questions: for_request(conn, r.id).await?,
-            may_ask: rules::may_ask(viewer, r.facts(), r.client_sem_specialist_id).is_ok(),
+            questions: for_request(conn, request.id).await?,
+            may_ask: rules::may_ask(viewer, request.facts(), request.client_sem_specialist_id)
+                .is_ok(),
             viewer,
             text: String::new(),
             error: String::new(),
@@ -169,9 +170,9 @@ pub(super) async fn ask(
         }
     };
     let mut tx = state.db.begin().await?;
-    let r = db::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    let request = db::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     let who = ctx.who();
-    if let Err(refusal) = rules::may_ask(who, r.facts(), r.client_sem_specialist_id) {
+    if let Err(refusal) = rules::may_ask(who, request.facts(), request.client_sem_specialist_id) {
         return commit_and_go(
             tx,
             &ctx,
@@ -180,7 +181,9 @@ pub(super) async fn ask(
         )
         .await;
     }
-    let sem = r.client_sem_specialist_id.expect("checked by may_ask");
+    let sem = request
+        .client_sem_specialist_id
+        .expect("checked by may_ask");
     let qid: i64 = sqlx::query_scalar(
         "INSERT INTO request_questions (change_request_id, asked_by, asked_to, question)
          VALUES ($1, $2, $3, $4) RETURNING id",
@@ -200,7 +203,7 @@ pub(super) async fn ask(
     )
     .await?;
     let asker = &ctx.user.display_name;
-    super::notify::question_asked(&mut tx, &state.config, &r, sem, asker, &question).await?;
+    super::notify::question_asked(&mut tx, &state.config, &request, sem, asker, &question).await?;
     commit_and_go(
         tx,
         &ctx,
@@ -260,11 +263,12 @@ pub(super) async fn answer(
         json!({ "question_id": qid }),
     )
     .await?;
-    let r = db::find(&mut tx, request_id)
+    let request = db::find(&mut tx, request_id)
         .await?
         .ok_or(AppError::NotFound)?;
     let by = &ctx.user.display_name;
-    super::notify::question_answered(&mut tx, &state.config, &r, asked_by, by, &answer).await?;
+    super::notify::question_answered(&mut tx, &state.config, &request, asked_by, by, &answer)
+        .await?;
     commit_and_go(
         tx,
         &ctx,

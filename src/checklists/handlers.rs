@@ -169,11 +169,11 @@ pub(super) async fn send_back(
 /// request), and whether the request is closed to the checklist (no longer approved).
 async fn load_locked(conn: &mut PgConnection, id: i64) -> AppResult<(i64, ItemRow, bool)> {
     let request_id = db::request_of(conn, id).await?.ok_or(AppError::NotFound)?;
-    let r = crate::change_requests::db::lock(conn, request_id)
+    let request = crate::change_requests::db::lock(conn, request_id)
         .await?
         .ok_or(AppError::NotFound)?;
     let item = db::item(conn, id).await?;
-    Ok((request_id, item, r.state != RequestState::Approved))
+    Ok((request_id, item, request.state != RequestState::Approved))
 }
 
 /// Where a person goes back to after acting on an item: the contractor works from their desk

@@ -27,12 +27,12 @@ async fn lock(conn: &mut PgConnection, id: i64) -> AppResult<(TaskRow, RequestRo
     let request_id = db::request_of_task(conn, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let r = requests::lock(conn, request_id)
+    let request = requests::lock(conn, request_id)
         .await?
         .ok_or(AppError::NotFound)?;
     db::lock_task(conn, id).await?;
-    let t = db::find(conn, id).await?.ok_or(AppError::NotFound)?;
-    Ok((t, r))
+    let task = db::find(conn, id).await?.ok_or(AppError::NotFound)?;
+    Ok((task, request))
 }
 
 pub(super) async fn show(
@@ -68,8 +68,8 @@ pub(super) async fn forward(
     Form(form): Form<ForwardForm>,
 ) -> AppResult<Response> {
     let mut tx = state.db.begin().await?;
-    let (t, r) = lock(&mut tx, id).await?;
-    if let Err(refusal) = rules::may_forward(ctx.who(), t.facts(&r)) {
+    let (task, request) = lock(&mut tx, id).await?;
+    if let Err(refusal) = rules::may_forward(ctx.who(), task.facts(&request)) {
         return back_to_task(tx, &ctx, id, &format!("Nothing changed. {refusal}")).await;
     }
     let specialists =
@@ -80,16 +80,23 @@ pub(super) async fn forward(
         return back_to_task(tx, &ctx, id, message).await;
     };
     db::forward(&mut tx, id, specialist.id, ctx.user.id).await?;
-    db::give_sem_work(&mut tx, r.id, specialist.id).await?;
+    db::give_sem_work(&mut tx, request.id, specialist.id).await?;
     // Cancellations and pauses give the specialist a task to pause the ads by the date.
-    if rules::needs_planner(r.kind) && r.reverses_id.is_none() {
-        db::open_sem_task(&mut tx, r.id, specialist.id, r.effective_date).await?;
+    if rules::needs_planner(request.kind) && request.reverses_id.is_none() {
+        db::open_sem_task(&mut tx, request.id, specialist.id, request.effective_date).await?;
     }
     let details =
         json!({ "change_task_id": id, "to": specialist.id, "to_name": specialist.display_name });
     let actor = Actor::from_ctx(&ctx);
-    audit::on_request(&mut tx, &actor, "change_task.forwarded", r.id, details).await?;
-    super::notify::forwarded(&mut tx, &state.config, &r, id, specialist.id).await?;
+    audit::on_request(
+        &mut tx,
+        &actor,
+        "change_task.forwarded",
+        request.id,
+        details,
+    )
+    .await?;
+    super::notify::forwarded(&mut tx, &state.config, &request, id, specialist.id).await?;
     let message = format!("Forwarded to {}.", specialist.display_name);
     back_to_task(tx, &ctx, id, &message).await
 }
@@ -100,16 +107,23 @@ pub(super) async fn add_to_planner(
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let mut tx = state.db.begin().await?;
-    let (t, r) = lock(&mut tx, id).await?;
-    if let Err(refusal) = rules::may_add_to_planner(ctx.who(), t.facts(&r)) {
+    let (task, request) = lock(&mut tx, id).await?;
+    if let Err(refusal) = rules::may_add_to_planner(ctx.who(), task.facts(&request)) {
         return back_to_task(tx, &ctx, id, &format!("Nothing changed. {refusal}")).await;
     }
-    let entry = db::add_planner_entry(&mut tx, &r, id, ctx.user.id).await?;
+    let entry = db::add_planner_entry(&mut tx, &request, id, ctx.user.id).await?;
     let days = &state.config.reminder_days;
-    super::reminders::schedule(&mut tx, &state.clock, entry, r.effective_date, days).await?;
-    let details = json!({ "change_task_id": id, "planner_entry_id": entry, "effective_date": r.effective_date });
+    super::reminders::schedule(&mut tx, &state.clock, entry, request.effective_date, days).await?;
+    let details = json!({ "change_task_id": id, "planner_entry_id": entry, "effective_date": request.effective_date });
     let actor = Actor::from_ctx(&ctx);
-    audit::on_request(&mut tx, &actor, "change_task.planner_added", r.id, details).await?;
+    audit::on_request(
+        &mut tx,
+        &actor,
+        "change_task.planner_added",
+        request.id,
+        details,
+    )
+    .await?;
     let message = "Added to the planner sheet; the SEM team will be reminded as the date comes.";
     back_to_task(tx, &ctx, id, message).await
 }
@@ -130,39 +144,46 @@ pub(super) async fn update_status(
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
     let mut tx = state.db.begin().await?;
-    let (t, r) = lock(&mut tx, id).await?;
-    if let Err(refusal) = rules::may_update_status(ctx.who(), t.facts(&r)) {
+    let (task, request) = lock(&mut tx, id).await?;
+    if let Err(refusal) = rules::may_update_status(ctx.who(), task.facts(&request)) {
         return back_to_task(tx, &ctx, id, &format!("Nothing changed. {refusal}")).await;
     }
-    let (before_status, before_budget) = clients::lock_status(&mut tx, r.client_id).await?;
+    let (before_status, before_budget) = clients::lock_status(&mut tx, request.client_id).await?;
     let new_budget = match status {
-        Status::Active => r.new_budget_cents.unwrap_or(before_budget),
+        Status::Active => request.new_budget_cents.unwrap_or(before_budget),
         _ => before_budget,
     };
     let change = clients::StatusChange {
-        client_id: r.client_id,
+        client_id: request.client_id,
         status,
         budget_cents: new_budget,
         changed_by: Some(ctx.user.id),
-        change_request_id: r.id,
-        note: format!("Change request #{}", r.id),
-        effective_date: Some(r.effective_date),
+        change_request_id: request.id,
+        note: format!("Change request #{}", request.id),
+        effective_date: Some(request.effective_date),
     };
     clients::set_status(&mut tx, change).await?;
     db::mark_status_updated(&mut tx, id, ctx.user.id, before_status, before_budget).await?;
     let details = json!({
         "change_task_id": id,
-        "client_id": r.client_id,
+        "client_id": request.client_id,
         "from": before_status,
         "to": status,
         "budget_cents": { "from": before_budget, "to": new_budget },
-        "effective_date": r.effective_date,
+        "effective_date": request.effective_date,
     });
     let actor = Actor::from_ctx(&ctx);
-    audit::on_request(&mut tx, &actor, "change_task.status_updated", r.id, details).await?;
+    audit::on_request(
+        &mut tx,
+        &actor,
+        "change_task.status_updated",
+        request.id,
+        details,
+    )
+    .await?;
     let message = format!(
         "{} is now: {}.",
-        r.client_name,
+        request.client_name,
         status.task_label().to_lowercase()
     );
     back_to_task(tx, &ctx, id, &message).await
@@ -174,15 +195,15 @@ pub(super) async fn mark_done(
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let mut tx = state.db.begin().await?;
-    let (t, r) = lock(&mut tx, id).await?;
-    if let Err(refusal) = rules::may_mark_done(ctx.who(), t.facts(&r)) {
+    let (task, request) = lock(&mut tx, id).await?;
+    if let Err(refusal) = rules::may_mark_done(ctx.who(), task.facts(&request)) {
         return back_to_task(tx, &ctx, id, &format!("Nothing changed. {refusal}")).await;
     }
     db::mark_task_done(&mut tx, id, ctx.user.id).await?;
     let actor = Actor::from_ctx(&ctx);
     let details = json!({ "change_task_id": id });
-    audit::on_request(&mut tx, &actor, "change_task.done", r.id, details).await?;
-    let message = if super::complete_if_ready(&mut tx, &actor, r.id).await? {
+    audit::on_request(&mut tx, &actor, "change_task.done", request.id, details).await?;
+    let message = if super::complete_if_ready(&mut tx, &actor, request.id).await? {
         "Change task done, and with it the whole request: it is completed."
     } else {
         "Change task done."

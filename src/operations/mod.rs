@@ -25,9 +25,10 @@ use crate::change_requests::db as requests;
 use crate::change_requests::rules::State;
 use crate::web::Routes;
 
-pub fn routes(r: Routes) -> Routes {
+pub fn routes(request: Routes) -> Routes {
     let view = access::AGENCY_STAFF;
-    r.get("/tasks/{id}", view, handlers::show)
+    request
+        .get("/tasks/{id}", view, handlers::show)
         .post("/tasks/{id}/forward", access::OPS_LEAD, handlers::forward)
         .post(
             "/tasks/{id}/planner",
@@ -64,7 +65,7 @@ pub async fn complete_if_ready(
     actor: &Actor,
     request_id: i64,
 ) -> sqlx::Result<bool> {
-    let Some(r) = requests::find(conn, request_id).await? else {
+    let Some(request) = requests::find(conn, request_id).await? else {
         return Ok(false);
     };
     let (task_done, sem_done): (bool, bool) = sqlx::query_as(
@@ -75,10 +76,10 @@ pub async fn complete_if_ready(
     .fetch_one(&mut *conn)
     .await?;
     let facts = rules::CompletionFacts {
-        kind: r.kind,
-        reversal: r.reverses_id.is_some(),
-        state: r.state,
-        processed: r.processed_at.is_some(),
+        kind: request.kind,
+        reversal: request.reverses_id.is_some(),
+        state: request.state,
+        processed: request.processed_at.is_some(),
         task_done,
         sem_task_done: sem_done,
         checklist_done: crate::checklists::db::is_done(conn, request_id).await?,

@@ -32,11 +32,11 @@ pub struct ReinstatePanel {
 impl ReinstatePanel {
     pub async fn load(
         conn: &mut PgConnection,
-        r: &RequestRow,
+        request: &RequestRow,
         viewer: Who,
         today: chrono::NaiveDate,
     ) -> sqlx::Result<Self> {
-        let facts = facts(conn, r).await?;
+        let facts = facts(conn, request).await?;
         Ok(ReinstatePanel {
             may: rules::may_reinstate(viewer, facts, today).is_ok(),
             ..Default::default()
@@ -45,22 +45,22 @@ impl ReinstatePanel {
 }
 
 /// The facts the rule looks at, for `r`.
-pub async fn facts(conn: &mut PgConnection, r: &RequestRow) -> sqlx::Result<ReinstateFacts> {
+pub async fn facts(conn: &mut PgConnection, request: &RequestRow) -> sqlx::Result<ReinstateFacts> {
     let reversal_open: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM change_requests
                          WHERE reverses_id = $1
                            AND state IN ('draft', 'with_retention', 'in_approval', 'changes_requested'))",
     )
-    .bind(r.id)
+    .bind(request.id)
     .fetch_one(conn)
     .await?;
     Ok(ReinstateFacts {
-        kind: r.kind,
-        state: r.state,
-        account_manager: r.client_account_manager_id,
-        effective: r.effective_date,
-        is_reversal: r.reverses_id.is_some(),
-        already_reinstated: r.reinstated_at.is_some(),
+        kind: request.kind,
+        state: request.state,
+        account_manager: request.client_account_manager_id,
+        effective: request.effective_date,
+        is_reversal: request.reverses_id.is_some(),
+        already_reinstated: request.reinstated_at.is_some(),
         reversal_open,
     })
 }
@@ -89,17 +89,17 @@ pub(super) async fn file(
         };
     let back = format!("/requests/{id}");
     let mut tx = state.db.begin().await?;
-    let r = requests::lock(&mut tx, id)
+    let request = requests::lock(&mut tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let f = facts(&mut tx, &r).await?;
+    let f = facts(&mut tx, &request).await?;
     if let Err(refusal) = rules::may_reinstate(ctx.who(), f, state.clock.today()) {
         return commit_and_go(tx, &ctx, &back, &format!("Nothing was filed. {refusal}")).await;
     }
-    let details = reversal_of(&r, &reason);
+    let details = reversal_of(&request, &reason);
     let filed = requests::insert(
         &mut tx,
-        r.client_id,
+        request.client_id,
         ctx.user.id,
         &details,
         RequestState::Draft,
@@ -114,8 +114,7 @@ pub(super) async fn file(
     };
     requests::set_reverses(&mut tx, new_id, id).await?;
     let actor = Actor::from_ctx(&ctx);
-    let record =
-        json!({ "client_id": r.client_id, "kind": r.kind, "reverses": id, "state": "draft" });
+    let record = json!({ "client_id": request.client_id, "kind": request.kind, "reverses": id, "state": "draft" });
     audit::on_request(&mut tx, &actor, "change_request.filed", new_id, record).await?;
     let record = json!({ "reversal_id": new_id, "reason": reason });
     audit::on_request(
@@ -130,20 +129,20 @@ pub(super) async fn file(
 }
 
 /// The reinstatement of `r`: the same terms, as a draft with no escalation, with why.
-fn reversal_of(r: &RequestRow, reason: &str) -> Details {
+fn reversal_of(request: &RequestRow, reason: &str) -> Details {
     Details {
-        kind: r.kind,
-        cancel_scope: r.cancel_scope,
-        effective_date: r.effective_date,
-        resume_date: r.resume_date,
-        current_budget_cents: r.current_budget_cents,
-        new_budget_cents: r.new_budget_cents,
-        reason_id: r.reason_id,
+        kind: request.kind,
+        cancel_scope: request.cancel_scope,
+        effective_date: request.effective_date,
+        resume_date: request.resume_date,
+        current_budget_cents: request.current_budget_cents,
+        new_budget_cents: request.new_budget_cents,
+        reason_id: request.reason_id,
         reason_text: reason.to_string(),
         product_notes: format!(
             "Reinstate the client: undo request #{} ({}).",
-            r.id,
-            r.kind_label().to_lowercase()
+            request.id,
+            request.kind_label().to_lowercase()
         ),
         credit_cents: None,
         credit_reason: None,

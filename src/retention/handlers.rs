@@ -26,7 +26,7 @@ pub(super) async fn record(
     Form(input): Form<OutcomeForm>,
 ) -> AppResult<Response> {
     let mut tx = state.db.begin().await?;
-    let r = requests::lock(&mut tx, id)
+    let request = requests::lock(&mut tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     let attempt = db::find(&mut tx, id).await?;
@@ -34,7 +34,7 @@ pub(super) async fn record(
     let who = ctx.who();
     // A call already recorded is being corrected: the timeline keeps both.
     let previous = attempt.as_ref().and_then(|a| a.outcome);
-    if let Err(refusal) = rules::may_record_outcome(who, r.facts()) {
+    if let Err(refusal) = rules::may_record_outcome(who, request.facts()) {
         return commit_and_go(tx, &ctx, &back, &format!("Nothing changed. {refusal}")).await;
     }
     // A second click, or a tab opened before someone else recorded the call, must not
@@ -43,7 +43,7 @@ pub(super) async fn record(
         let message = recorded_meanwhile(&attempt.expect("an outcome was recorded"));
         return commit_and_go(tx, &ctx, &back, &message).await;
     }
-    let parsed = match form::parse(&input, state.clock.today(), &r) {
+    let parsed = match form::parse(&input, state.clock.today(), &request) {
         Ok(parsed) => parsed,
         Err(errors) => {
             drop(tx);
@@ -51,11 +51,11 @@ pub(super) async fn record(
         }
     };
     db::record_call(&mut tx, id, &parsed, ctx.user.id).await?;
-    let after = super::apply_outcome(&mut tx, &r, &parsed).await?;
+    let after = super::apply_outcome(&mut tx, &request, &parsed).await?;
     let details = json!({
         "outcome": parsed.outcome,
         "corrected_from": previous,
-        "from_kind": r.kind,
+        "from_kind": request.kind,
         "to_kind": after.kind,
         "state": after.state,
         "call_date": parsed.call_date,
