@@ -362,65 +362,50 @@ pub(super) async fn update_step(
     Form(form): Form<StepForm>,
 ) -> AppResult<Response> {
     let mut tx = state.db.begin().await?;
-    let before: Option<ChainRow> = sqlx::query_as(
-        "SELECT s.id, s.position, s.name, s.approver_user_id, s.approver_role,
-                NULL::text AS approver_name, s.condition
-           FROM approval_chain_steps s WHERE s.id = $1 AND s.retired_at IS NULL FOR UPDATE",
-    )
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let before = before.ok_or(AppError::NotFound)?;
+    let before = db::lock_chain_step(&mut tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let options = approver_options(&mut tx).await?;
-    let c = match check(&form, &options) {
-        Ok(c) => c,
+    let step = match check(&form, &options) {
+        Ok(step) => step,
         Err(errors) => {
             drop(tx);
             let page = render(&state, &ctx, Some(id), form, errors).await?;
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
-    let (user, role) = columns(c.approver);
-    sqlx::query(
-        "UPDATE approval_chain_steps
-            SET name = $2, position = $3, approver_user_id = $4, approver_role = $5, condition = $6
-          WHERE id = $1",
-    )
-    .bind(id)
-    .bind(&c.name)
-    .bind(c.position)
-    .bind(user)
-    .bind(role)
-    .bind(c.condition)
-    .execute(&mut *tx)
-    .await?;
+    let (user, role) = columns(step.approver);
+    let (name, position, condition) = (&step.name, step.position, step.condition);
+    db::update_chain_step(&mut tx, id, name, position, user, role, condition).await?;
     let mut changes = audit::Changes::default();
+    let approver = (
+        approver_value(before.approver()),
+        approver_value(step.approver),
+    );
     changes
-        .field("name", &before.name, &c.name)
-        .field("position", before.position, c.position)
-        .field(
-            "approver",
-            approver_value(before.approver()),
-            approver_value(c.approver),
-        )
-        .field("condition", before.condition, c.condition.key());
-    let message = if changes.is_empty() {
-        "Nothing changed.".to_string()
-    } else {
-        audit::record(
-            &mut tx,
-            &Actor::from_ctx(&ctx),
-            "approval_chain.step_edited",
-            "approval_chain_step",
-            Some(id.to_string()),
-            json!({ "changes": changes.into_json() }),
-        )
-        .await?;
-        format!(
-            "Saved “{}”. Requests already submitted keep the chain they were given.",
-            c.name
-        )
-    };
+        .field("name", &before.name, &step.name)
+        .field("position", before.position, step.position)
+        .field("approver", approver.0, approver.1)
+        .field("condition", before.condition, step.condition.key());
+    if changes.is_empty() {
+        return commit_and_go(tx, &ctx, "/admin/approvals", "Nothing changed.").await;
+    }
+    let (actor, entity) = (Actor::from_ctx(&ctx), Some(id.to_string()));
+    let record = json!({ "changes": changes.into_json() });
+    let action = "approval_chain.step_edited";
+    audit::record(
+        &mut tx,
+        &actor,
+        action,
+        "approval_chain_step",
+        entity,
+        record,
+    )
+    .await?;
+    let message = format!(
+        "Saved “{}”. Requests already submitted keep the chain they were given.",
+        step.name
+    );
     commit_and_go(tx, &ctx, "/admin/approvals", &message).await
 }
 

@@ -51,6 +51,44 @@ pub async fn chain_rows(conn: &mut PgConnection) -> sqlx::Result<Vec<ChainRow>> 
     .await
 }
 
+/// A step of the configured chain, locked for editing (None once retired).
+pub async fn lock_chain_step(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<ChainRow>> {
+    sqlx::query_as(
+        "SELECT s.id, s.position, s.name, s.approver_user_id, s.approver_role,
+                NULL::text AS approver_name, s.condition
+           FROM approval_chain_steps s WHERE s.id = $1 AND s.retired_at IS NULL FOR UPDATE",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Edits a step of the configured chain (requests already submitted keep theirs).
+pub async fn update_chain_step(
+    conn: &mut PgConnection,
+    id: i64,
+    name: &str,
+    position: i32,
+    user: Option<i64>,
+    role: Option<&str>,
+    condition: Condition,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE approval_chain_steps
+            SET name = $2, position = $3, approver_user_id = $4, approver_role = $5, condition = $6
+          WHERE id = $1",
+    )
+    .bind(id)
+    .bind(name)
+    .bind(position)
+    .bind(user)
+    .bind(role)
+    .bind(condition)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// The configured chain, in order (retired steps left out).
 pub async fn config_chain(conn: &mut PgConnection) -> sqlx::Result<Vec<ConfigStep>> {
     Ok(chain_rows(conn)

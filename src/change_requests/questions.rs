@@ -220,16 +220,12 @@ pub(super) async fn answer(
     Form(form): Form<TextForm>,
 ) -> AppResult<Response> {
     let mut tx = state.db.begin().await?;
-    let row: Option<(i64, i64, bool, i64)> = sqlx::query_as(
-        "SELECT q.change_request_id, q.asked_to, q.answer IS NOT NULL, q.asked_by
-           FROM request_questions q WHERE q.id = $1 FOR UPDATE",
-    )
-    .bind(qid)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let (request_id, asked_to, answered, asked_by) = row.ok_or(AppError::NotFound)?;
+    let question = lock_question(&mut tx, qid)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let request_id = question.request_id;
     let answer = match check(&form.text, "answer") {
-        Ok(a) => a,
+        Ok(answer) => answer,
         Err(message) => {
             drop(tx);
             let mut page = super::show_page(&state, &ctx, request_id).await?;
@@ -239,41 +235,64 @@ pub(super) async fn answer(
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
-    let who = ctx.who();
-    if let Err(refusal) = rules::may_answer(who, asked_to, answered) {
-        return commit_and_go(
-            tx,
-            &ctx,
-            &format!("/requests/{request_id}"),
-            &format!("Nothing was saved. {refusal}"),
-        )
-        .await;
+    let back = format!("/requests/{request_id}");
+    if let Err(refusal) = rules::may_answer(ctx.who(), question.asked_to, question.answered) {
+        return commit_and_go(tx, &ctx, &back, &format!("Nothing was saved. {refusal}")).await;
     }
-    sqlx::query("UPDATE request_questions SET answer = $2, answered_by = $3, answered_at = now() WHERE id = $1")
-        .bind(qid)
-        .bind(&answer)
-        .bind(ctx.user.id)
-        .execute(&mut *tx)
-        .await?;
+    save_answer(&mut tx, qid, &answer, ctx.user.id).await?;
+    let record = json!({ "question_id": qid });
+    let actor = Actor::from_ctx(&ctx);
     audit::on_request(
         &mut tx,
-        &Actor::from_ctx(&ctx),
+        &actor,
         "change_request.question_answered",
         request_id,
-        json!({ "question_id": qid }),
+        record,
     )
     .await?;
     let request = db::find(&mut tx, request_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let by = &ctx.user.display_name;
-    super::notify::question_answered(&mut tx, &state.config, &request, asked_by, by, &answer)
-        .await?;
+    let (config, asked_by, by) = (&state.config, question.asked_by, &ctx.user.display_name);
+    super::notify::question_answered(&mut tx, config, &request, asked_by, by, &answer).await?;
     commit_and_go(
         tx,
         &ctx,
-        &format!("/requests/{request_id}"),
+        &back,
         "Answer saved; the account manager is told.",
     )
     .await
+}
+
+/// A question, locked, with what answering it depends on.
+#[derive(sqlx::FromRow)]
+struct Asked {
+    request_id: i64,
+    asked_to: i64,
+    answered: bool,
+    asked_by: i64,
+}
+
+async fn lock_question(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Asked>> {
+    sqlx::query_as(
+        "SELECT q.change_request_id AS request_id, q.asked_to, q.answer IS NOT NULL AS answered,
+                q.asked_by
+           FROM request_questions q WHERE q.id = $1 FOR UPDATE",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+async fn save_answer(conn: &mut PgConnection, id: i64, answer: &str, by: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE request_questions SET answer = $2, answered_by = $3, answered_at = now()
+          WHERE id = $1",
+    )
+    .bind(id)
+    .bind(answer)
+    .bind(by)
+    .execute(conn)
+    .await?;
+    Ok(())
 }

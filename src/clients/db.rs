@@ -3,8 +3,12 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
 
+use std::collections::HashMap;
+
 use super::form::ClientInput;
+use super::import::Current;
 use super::status::Status;
+use crate::auth::roles::Role;
 
 crate::db::text_enum!(Status);
 
@@ -331,4 +335,76 @@ pub async fn mark_import_applied(conn: &mut PgConnection, id: i64) -> sqlx::Resu
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// The active holders of `role` by their address (lowercase), for matching an import's rows.
+pub async fn active_by_email(
+    conn: &mut PgConnection,
+    role: Role,
+) -> sqlx::Result<HashMap<String, i64>> {
+    let people: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT lower(email), id FROM users WHERE $1 = ANY(roles) AND disabled_at IS NULL",
+    )
+    .bind(role)
+    .fetch_all(conn)
+    .await?;
+    Ok(people.into_iter().collect())
+}
+
+/// The clients with these account ids, as an import compares them, by account id.
+pub async fn by_account_id(
+    conn: &mut PgConnection,
+    ids: &[String],
+) -> sqlx::Result<HashMap<String, Current>> {
+    #[derive(sqlx::FromRow)]
+    struct Existing {
+        id: i64,
+        crm_account_id: String,
+        name: String,
+        account_manager_id: Option<i64>,
+        sem_specialist_id: Option<i64>,
+        monthly_budget_cents: i64,
+        ad_products: Vec<String>,
+        status: Status,
+    }
+    let existing: Vec<Existing> = sqlx::query_as(
+        "SELECT id, crm_account_id, name, account_manager_id, sem_specialist_id, monthly_budget_cents,
+                ad_products, status
+           FROM clients WHERE crm_account_id = ANY($1)",
+    )
+    .bind(ids)
+    .fetch_all(conn)
+    .await?;
+    Ok(existing
+        .into_iter()
+        .map(|e| {
+            let current = Current {
+                id: e.id,
+                name: e.name,
+                account_manager_id: e.account_manager_id,
+                sem_specialist_id: e.sem_specialist_id,
+                monthly_budget_cents: e.monthly_budget_cents,
+                ad_products: e.ad_products,
+                status: e.status,
+            };
+            (e.crm_account_id, current)
+        })
+        .collect())
+}
+
+/// Keeps an uploaded client list for its preview; returns its id.
+pub async fn insert_import(
+    conn: &mut PgConnection,
+    by: i64,
+    file_name: &str,
+    content: &str,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO client_imports (uploaded_by, file_name, content) VALUES ($1, $2, $3) RETURNING id",
+    )
+    .bind(by)
+    .bind(file_name.chars().take(200).collect::<String>())
+    .bind(content)
+    .fetch_one(conn)
+    .await
 }

@@ -1,7 +1,5 @@
 //! The import pages: upload, preview, confirm.
 
-use std::collections::HashMap;
-
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Multipart, Path, State};
@@ -12,7 +10,7 @@ use sqlx::PgConnection;
 
 use super::db::{self, Saved};
 use super::form::ClientInput;
-use super::import::{self, Action, Current, Known, Planned};
+use super::import::{self, Action, Known, Planned};
 use crate::audit::{self, Actor};
 use crate::auth::roles::Role;
 use crate::web::AppState;
@@ -42,70 +40,62 @@ pub(super) async fn upload(
     ctx: Ctx,
     mut multipart: Multipart,
 ) -> AppResult<Response> {
-    let refuse = |message: String| {
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            UploadPage {
+    let (name, content) = match read_file(&mut multipart).await {
+        Ok(file) => file,
+        Err(message) => {
+            let page = UploadPage {
                 chrome: Chrome::new(&state, &ctx, "/clients"),
                 error: Some(message),
-            },
-        )
-            .into_response()
-    };
-    let mut file: Option<(String, Vec<u8>)> = None;
-    while let Ok(Some(field)) = multipart.next_field().await {
-        if field.name() == Some("file") {
-            let name = field.file_name().unwrap_or("clients.csv").to_string();
-            match field.bytes().await {
-                Ok(bytes) => file = Some((name, bytes.to_vec())),
-                Err(_) => {
-                    return Ok(refuse(
-                        "The file could not be read. It may be larger than 2 MB.".into(),
-                    ));
-                }
-            }
+            };
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
-    }
-    let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
-        return Ok(refuse("Choose a CSV file to upload.".into()));
     };
-    if bytes.len() > MAX_BYTES {
-        return Ok(refuse("The file is larger than 2 MB.".into()));
-    }
-    let Ok(content) = String::from_utf8(bytes) else {
-        return Ok(refuse(
-            "The file is not text (UTF-8 CSV). Export the list from the CRM as CSV.".into(),
-        ));
-    };
-    if content.contains('\0') {
-        return Ok(refuse(
-            "The file has a NUL byte in it, so it is not a CSV export. Export the list from the CRM as CSV.".into(),
-        ));
-    }
-    if let Err(message) = import::read(&content) {
-        return Ok(refuse(message));
-    }
-    let name: String = name.chars().filter(|c| !c.is_control()).collect();
     let mut tx = state.db.begin().await?;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO client_imports (uploaded_by, file_name, content) VALUES ($1, $2, $3) RETURNING id",
-    )
-    .bind(ctx.user.id)
-    .bind(name.chars().take(200).collect::<String>())
-    .bind(&content)
-    .fetch_one(&mut *tx)
-    .await?;
+    let id = db::insert_import(&mut tx, ctx.user.id, &name, &content).await?;
+    let (actor, entity) = (Actor::from_ctx(&ctx), Some(id.to_string()));
+    let record = json!({ "file_name": name });
     audit::record(
         &mut tx,
-        &Actor::from_ctx(&ctx),
+        &actor,
         "client_import.uploaded",
         "client_import",
-        Some(id.to_string()),
-        json!({ "file_name": name }),
+        entity,
+        record,
     )
     .await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/clients/import/{id}")).into_response())
+}
+
+/// The uploaded file's name (control characters dropped) and its text, once it reads as a CSV
+/// export; or why not, in words for the person.
+async fn read_file(multipart: &mut Multipart) -> Result<(String, String), String> {
+    let mut file: Option<(String, Vec<u8>)> = None;
+    while let Ok(Some(field)) = multipart.next_field().await {
+        if field.name() == Some("file") {
+            let name = field.file_name().unwrap_or("clients.csv").to_string();
+            let Ok(bytes) = field.bytes().await else {
+                return Err("The file could not be read. It may be larger than 2 MB.".into());
+            };
+            file = Some((name, bytes.to_vec()));
+        }
+    }
+    let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
+        return Err("Choose a CSV file to upload.".into());
+    };
+    if bytes.len() > MAX_BYTES {
+        return Err("The file is larger than 2 MB.".into());
+    }
+    let Ok(content) = String::from_utf8(bytes) else {
+        return Err(
+            "The file is not text (UTF-8 CSV). Export the list from the CRM as CSV.".into(),
+        );
+    };
+    if content.contains('\0') {
+        return Err("The file has a NUL byte in it, so it is not a CSV export. Export the list from the CRM as CSV.".into());
+    }
+    import::read(&content)?;
+    Ok((name.chars().filter(|c| !c.is_control()).collect(), content))
 }
 
 struct ImportRow {
@@ -135,73 +125,22 @@ async fn load_import(conn: &mut PgConnection, id: i64, lock: bool) -> AppResult<
 /// Plans the file against the database as it is now.
 async fn plan(conn: &mut PgConnection, content: &str) -> AppResult<Vec<Planned>> {
     let rows = import::read(content).map_err(AppError::BadRequest)?;
-    let people = |role: Role| {
-        sqlx::query_as::<_, (String, i64)>(
-            "SELECT lower(email), id FROM users WHERE $1 = ANY(roles) AND disabled_at IS NULL",
-        )
-        .bind(role)
-    };
-    let account_managers: HashMap<String, i64> = people(Role::AccountManager)
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .collect();
-    let sem_specialists: HashMap<String, i64> = people(Role::SemSpecialist)
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .collect();
+    let account_managers = db::active_by_email(conn, Role::AccountManager).await?;
+    let sem_specialists = db::active_by_email(conn, Role::SemSpecialist).await?;
     let products: Vec<(String, String)> = db::products(conn)
         .await?
         .into_iter()
         .map(|p| (p.key, p.label))
         .collect();
     let ids: Vec<String> = rows.iter().map(|r| r.crm_account_id.clone()).collect();
-    #[derive(sqlx::FromRow)]
-    struct Existing {
-        id: i64,
-        crm_account_id: String,
-        name: String,
-        account_manager_id: Option<i64>,
-        sem_specialist_id: Option<i64>,
-        monthly_budget_cents: i64,
-        ad_products: Vec<String>,
-        status: super::status::Status,
-    }
-    let existing: Vec<Existing> = sqlx::query_as(
-        "SELECT id, crm_account_id, name, account_manager_id, sem_specialist_id, monthly_budget_cents,
-                ad_products, status
-           FROM clients WHERE crm_account_id = ANY($1)",
-    )
-    .bind(&ids)
-    .fetch_all(&mut *conn)
-    .await?;
-    let clients: HashMap<String, Current> = existing
-        .into_iter()
-        .map(|e| {
-            (
-                e.crm_account_id,
-                Current {
-                    id: e.id,
-                    name: e.name,
-                    account_manager_id: e.account_manager_id,
-                    sem_specialist_id: e.sem_specialist_id,
-                    monthly_budget_cents: e.monthly_budget_cents,
-                    ad_products: e.ad_products,
-                    status: e.status,
-                },
-            )
-        })
-        .collect();
-    Ok(import::plan(
-        &rows,
-        &Known {
-            account_managers: &account_managers,
-            sem_specialists: &sem_specialists,
-            products: &products,
-            clients: &clients,
-        },
-    ))
+    let clients = db::by_account_id(conn, &ids).await?;
+    let known = Known {
+        account_managers: &account_managers,
+        sem_specialists: &sem_specialists,
+        products: &products,
+        clients: &clients,
+    };
+    Ok(import::plan(&rows, &known))
 }
 
 #[derive(Template, WebTemplate)]
