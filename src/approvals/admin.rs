@@ -443,7 +443,7 @@ pub(super) async fn reassign(
     Form(form): Form<ReassignForm>,
 ) -> AppResult<Response> {
     let mut tx = state.db.begin().await?;
-    let (r, step) = db::locked(&mut tx, step_id)
+    let (request, step) = db::locked(&mut tx, step_id)
         .await?
         .ok_or(AppError::NotFound)?;
     let options = approver_options(&mut tx).await?;
@@ -451,23 +451,19 @@ pub(super) async fn reassign(
     let Some(approver) = chosen else {
         return back_to_approvals(tx, &ctx, "Nothing changed: choose who takes the step.").await;
     };
-    let (name, on) = (&step.name, &r.client_name);
-    if !matches!(step.state, StepState::Pending | StepState::Waiting)
-        || r.state != RequestState::InApproval
-    {
+    let (name, on) = (&step.name, &request.client_name);
+    let waiting = matches!(step.state, StepState::Pending | StepState::Waiting);
+    if !waiting || request.state != RequestState::InApproval {
         let was = step.state_label().to_lowercase();
         let message = format!("Nothing changed: “{name}” on {on} is no longer waiting ({was}).");
         return back_to_approvals(tx, &ctx, &message).await;
     }
-    let to_label = options
-        .iter()
-        .find(|o| o.value == approver_value(approver))
-        .map(|o| o.label.clone())
-        .unwrap_or_default();
+    let to_label = label_of(&options, approver);
     let (user, role) = columns(approver);
     db::hand_to(&mut tx, step_id, user, role).await?;
-    if step.state == StepState::Pending
-        && let Some(why) = cannot_decide(&mut tx, &state, &r, step_id, approver).await?
+    let reached = step.state == StepState::Pending;
+    if reached
+        && let Some(why) = cannot_decide(&mut tx, &state, &request, step_id, approver).await?
     {
         drop(tx);
         let message = format!("Nothing changed: “{name}” on {on} cannot go to {to_label}. {why}");
@@ -475,17 +471,12 @@ pub(super) async fn reassign(
     }
     let actor = Actor::from_ctx(&ctx);
     let record = json!({ "step": step.name, "from": step.approver_label(), "to": to_label });
-    audit::on_request(
-        &mut tx,
-        &actor,
-        "change_request.step_reassigned",
-        r.id,
-        record,
-    )
-    .await?;
+    let action = "change_request.step_reassigned";
+    audit::on_request(&mut tx, &actor, action, request.id, record).await?;
     let mut message = format!("“{name}” on {on} now goes to {to_label}.");
-    if step.state == StepState::Pending
-        && let Some(note) = super::chain::turn_of(&mut tx, &state, &actor, &r, step_id).await?
+    if reached
+        && let Some(note) =
+            super::chain::turn_of(&mut tx, &state, &actor, &request, step_id).await?
     {
         // Handed to someone who may not decide it after all: say where it went instead.
         let now = db::step(&mut tx, step_id)
@@ -502,24 +493,33 @@ pub(super) async fn reassign(
     back_to_approvals(tx, &ctx, &message).await
 }
 
+/// The label the admin's list gives `approver`.
+fn label_of(options: &[ApproverOption], approver: Approver) -> String {
+    options
+        .iter()
+        .find(|o| o.value == approver_value(approver))
+        .map(|o| o.label.clone())
+        .unwrap_or_default()
+}
+
 /// Why the pending step, just handed to `approver`, cannot be decided by them (they decided
 /// another step of this round, filed or submitted it, the client is theirs, or nobody holding
 /// the role may); `None` when it can.
 async fn cannot_decide(
     conn: &mut PgConnection,
     state: &AppState,
-    r: &RequestRow,
+    request: &RequestRow,
     step_id: i64,
     approver: Approver,
 ) -> AppResult<Option<String>> {
     let now = db::step(conn, step_id).await?.ok_or(AppError::NotFound)?;
-    let round = db::round(conn, r.id, now.round).await?;
-    let people = super::routing::deciders(conn, r, &now, state.clock.today()).await?;
+    let round = db::round(conn, request.id, now.round).await?;
+    let people = super::routing::deciders(conn, request, &now, state.clock.today()).await?;
     let able = match approver {
         Approver::User(u) => people.contains(&u),
         _ => !people.is_empty(),
     };
-    Ok((!able).then(|| super::routing::nobody_because(r, &now, &round)))
+    Ok((!able).then(|| super::routing::nobody_because(request, &now, &round)))
 }
 
 async fn back_to_approvals(tx: Tx, ctx: &Ctx, message: &str) -> AppResult<Response> {

@@ -193,7 +193,7 @@ async fn approved(
     .await?;
     db::mark_approved(conn, request.id).await?;
     let task = crate::operations::db::open(conn, request.id).await?;
-    crate::checklists::create(conn, request, state.clock.zone()).await?;
+    crate::checklists::steps::create(conn, request, state.clock.zone()).await?;
     if request.reverses_id.is_some() {
         crate::operations::reinstate::apply(conn, &state.config, actor, request).await?;
     }
@@ -298,7 +298,7 @@ pub(super) async fn process(
     )
     .await?;
     Ok(
-        if crate::operations::complete_if_ready(conn, &actor, request.id).await? {
+        if crate::operations::completion::complete_if_ready(conn, &actor, request.id).await? {
             "Marked processed. Everything else was done: the request is completed.".to_string()
         } else {
             "Marked processed.".to_string()

@@ -28,6 +28,7 @@ async fn back_to_request(tx: Tx, ctx: &Ctx, request_id: i64, message: &str) -> A
     commit_and_go(tx, ctx, &format!("/requests/{request_id}"), message).await
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(request = id))]
 pub(super) async fn submit(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -47,6 +48,7 @@ pub(super) struct DecisionForm {
     comment: String,
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(step = step_id))]
 pub(super) async fn approve(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -56,6 +58,7 @@ pub(super) async fn approve(
     decide(&state, &ctx, step_id, form.comment, StepState::Approved).await
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(step = step_id))]
 pub(super) async fn send_back(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -123,7 +126,7 @@ async fn begin_decision(
         })),
         Err(message) => {
             drop(tx);
-            let mut page = crate::change_requests::show_page(state, ctx, request.id).await?;
+            let mut page = crate::change_requests::views::show_page(state, ctx, request.id).await?;
             if sending_back {
                 page.approval.send_back_text = text;
                 page.approval.send_back_error = message;
@@ -193,6 +196,7 @@ pub(super) struct ProcessForm {
     note: String,
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(request = id))]
 pub(super) async fn process(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -202,7 +206,7 @@ pub(super) async fn process(
     let note = match check_comment(&form.note, false) {
         Ok(n) => n,
         Err(message) => {
-            let mut page = crate::change_requests::show_page(&state, &ctx, id).await?;
+            let mut page = crate::change_requests::views::show_page(&state, &ctx, id).await?;
             page.approval.process_note = form.note;
             page.approval.process_error = message;
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());

@@ -13,7 +13,7 @@ pub const DECIDER_ROLES: &[crate::auth::roles::Role] = &[
 ];
 
 pub mod admin;
-mod chain;
+pub mod chain;
 pub mod db;
 mod handlers;
 mod notify;
@@ -21,10 +21,7 @@ pub mod nudges;
 pub mod routing;
 pub mod rules;
 pub mod substitutes;
-mod views;
-
-pub use chain::withdrawn_in_approval;
-pub use views::{ApprovalPanel, panel};
+pub mod views;
 
 use crate::auth::access;
 use crate::web::Routes;

@@ -20,9 +20,10 @@ use sqlx::PgConnection;
 use super::db::{self, StepRow};
 use super::rules::{self, Approver, DecideFacts, StepState};
 use crate::audit::{self, Actor};
+use crate::auth::roles::Who;
 use crate::auth::roles::{Role, RoleSet};
 use crate::change_requests::db::RequestRow;
-use crate::change_requests::rules::{State, Who};
+use crate::change_requests::rules::State;
 use crate::config::Config;
 
 /// What reaching a step came to.

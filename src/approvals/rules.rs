@@ -1,8 +1,9 @@
 //! The approval chain as pure rules: who submits, which steps a submission needs, whose turn
 //! it is, who may decide a step, and what follows a decision. No database here.
 
+use crate::auth::roles::Who;
 use crate::auth::roles::{Role, RoleSet};
-use crate::change_requests::rules::{Facts, Kind, Refusal, State, Who, is_submitter};
+use crate::change_requests::rules::{Facts, Kind, Refusal, State, is_submitter};
 
 /// When a configured step applies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -5,8 +5,9 @@ use sqlx::PgConnection;
 use super::chain::submit_facts;
 use super::db::{self, StepRow};
 use super::rules;
+use crate::auth::roles::Who;
 use crate::change_requests::db::RequestRow;
-use crate::change_requests::rules::{Who, is_submitter};
+use crate::change_requests::rules::is_submitter;
 use crate::web::error::AppResult;
 
 /// The approval part of a request's page.

@@ -596,12 +596,23 @@ pub async fn reasons(
     .await
 }
 
+/// One timeline entry, as recorded (timeline.rs tells it as a sentence).
+#[derive(Debug, sqlx::FromRow)]
+pub struct Event {
+    /// How many entries the whole timeline has.
+    pub total: i64,
+    pub at: DateTime<Utc>,
+    pub actor_label: String,
+    pub action: String,
+    pub details: serde_json::Value,
+}
+
 /// The latest `shown` entries of request `id`'s timeline (all with `None`), oldest first.
 pub async fn timeline(
     conn: &mut PgConnection,
     id: i64,
     shown: Option<i64>,
-) -> sqlx::Result<Vec<super::timeline::Event>> {
+) -> sqlx::Result<Vec<Event>> {
     sqlx::query_as(
         "SELECT total, at, actor_label, action, details FROM (
             SELECT id, count(*) OVER () AS total, at, actor_label, action, details
@@ -674,6 +685,15 @@ pub async fn set_reverses(conn: &mut PgConnection, id: i64, original: i64) -> sq
     sqlx::query("UPDATE change_requests SET reverses_id = $2 WHERE id = $1")
         .bind(id)
         .bind(original)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Stamps the request completed (its state moves with `transition`).
+pub async fn mark_completed(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE change_requests SET completed_at = now() WHERE id = $1")
+        .bind(id)
         .execute(conn)
         .await?;
     Ok(())

@@ -10,11 +10,9 @@ pub mod handover;
 mod notify;
 pub mod questions;
 pub mod reasons;
-
-pub mod timeline;
-mod views;
-pub use views::{ShowPage, show_page};
 pub mod rules;
+pub mod timeline;
+pub mod views;
 
 use crate::auth::access;
 use crate::web::Routes;
@@ -48,28 +46,28 @@ pub fn routes(r: Routes) -> Routes {
         .post(
             "/requests/{id}/questions",
             access::AGENCY_STAFF,
-            questions::ask,
+            handlers::questions::ask,
         )
         .post(
             "/questions/{id}/answer",
             access::AGENCY_STAFF,
-            questions::answer,
+            handlers::questions::answer,
         )
         .post_limited(
             "/requests/{id}/attachments",
             access::AGENCY_STAFF,
             attachments::BODY_LIMIT,
-            attachments::upload,
+            handlers::attachments::upload,
         )
         .get(
             "/attachments/{id}",
             access::AGENCY_STAFF,
-            attachments::download,
+            handlers::attachments::download,
         )
         .post(
             "/requests/{id}/comments",
             access::AGENCY_STAFF,
-            comments::add,
+            handlers::comments::add,
         )
         .get("/admin/reasons", access::ADMIN, reasons::list)
         .post("/admin/reasons", access::ADMIN, reasons::add)

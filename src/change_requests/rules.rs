@@ -1,7 +1,7 @@
 //! The rules of change requests as pure code: kinds, states, who may file, edit and withdraw.
 //! No database and no HTTP here; handlers ask these and then write.
 
-use crate::auth::roles::Role;
+use crate::auth::roles::{Role, Who};
 
 /// What the client wants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -193,8 +193,6 @@ pub struct Facts {
     /// Retention is involved: a save attempt exists.
     pub has_save_attempt: bool,
 }
-
-pub use crate::auth::roles::Who;
 
 /// Why something is not allowed, in words for the person.
 #[derive(Clone, Debug, PartialEq, Eq)]

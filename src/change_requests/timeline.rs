@@ -1,9 +1,9 @@
 //! The request's timeline: its audit records, each told as a sentence.
 
-use chrono::Utc;
 use sqlx::PgConnection;
 
-use super::{db, rules};
+use super::db::{self, Event};
+use super::rules;
 
 /// The latest part of the request's timeline.
 #[derive(Debug)]
@@ -26,18 +26,8 @@ impl Timeline {
     }
 }
 
-/// One timeline entry.
-#[derive(Debug, sqlx::FromRow)]
-pub struct Event {
-    /// How many entries the whole timeline has.
-    pub total: i64,
-    pub at: chrono::DateTime<Utc>,
-    pub actor_label: String,
-    pub action: String,
-    pub details: serde_json::Value,
-}
-
 impl Event {
+    /// What happened, as a sentence.
     pub fn what(&self) -> String {
         match self.action.as_str() {
             "change_request.filed" => "Filed".into(),

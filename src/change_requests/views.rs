@@ -103,10 +103,10 @@ pub struct ShowPage {
     may_edit: bool,
     /// Each part of the page, owned by its domain (its struct beside its rules, its partial
     /// template in the domain's folder).
-    pub approval: crate::approvals::ApprovalPanel,
-    pub sem: crate::operations::SemTaskPanel,
-    pub checklist: crate::checklists::ChecklistPanel,
-    pub retention: crate::retention::RetentionPanel,
+    pub approval: crate::approvals::views::ApprovalPanel,
+    pub sem: crate::operations::views::SemTaskPanel,
+    pub checklist: crate::checklists::views::ChecklistPanel,
+    pub retention: crate::retention::views::RetentionPanel,
     pub questions: super::questions::QuestionsPanel,
     pub attachments: super::attachments::AttachmentsPanel,
     pub comments: super::comments::CommentsPanel,
@@ -147,14 +147,14 @@ pub(super) async fn page_with_history(
         chrome: Chrome::new(state, ctx, "/requests"),
         may_edit: rules::may_edit(viewer, r.facts()).is_ok(),
         timeline: Timeline::load(c, id, shown).await?,
-        retention: crate::retention::RetentionPanel::load(c, &r, viewer, today).await?,
+        retention: crate::retention::views::RetentionPanel::load(c, &r, viewer, today).await?,
         questions: super::questions::QuestionsPanel::load(c, &r, viewer).await?,
         attachments: super::attachments::AttachmentsPanel::load(c, &r, viewer).await?,
         comments: super::comments::CommentsPanel::load(c, &r, viewer).await?,
-        approval: crate::approvals::panel(c, viewer, &r, today).await?,
-        sem: crate::operations::SemTaskPanel::load(c, id, viewer).await?,
+        approval: crate::approvals::views::panel(c, viewer, &r, today).await?,
+        sem: crate::operations::views::SemTaskPanel::load(c, id, viewer).await?,
         reinstate: crate::operations::reinstate::ReinstatePanel::load(c, &r, viewer, today).await?,
-        checklist: crate::checklists::ChecklistPanel::load(c, &r, viewer).await?,
+        checklist: crate::checklists::views::ChecklistPanel::load(c, &r, viewer).await?,
         withdraw: WithdrawPanel {
             may: rules::may_withdraw(viewer, r.facts()).is_ok(),
             ..Default::default()

@@ -6,7 +6,7 @@ use sqlx::PgConnection;
 
 use super::{overdue, rules};
 use crate::auth::roles::Role;
-use crate::change_requests::rules::Who;
+use crate::auth::roles::Who;
 
 /// An item as the request's page shows it.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -194,7 +194,8 @@ pub async fn client_products(conn: &mut PgConnection, client: i64) -> sqlx::Resu
         .await
 }
 
-/// A new item of a request's checklist, due `effective_date - due_on` days from its date.
+/// A new item of a request's checklist: due on `planned.due_on`, kept as its distance from the
+/// request's effective date so it moves with the date.
 pub struct NewItem<'a> {
     pub request_id: i64,
     pub position: i32,

@@ -57,14 +57,15 @@ pub(super) async fn tick(
     let actor = Actor::from_ctx(&ctx);
     let what = json!({ "item_id": id, "title": item.title, "note": note });
     audit::on_request(&mut tx, &actor, "checklist.ticked", request_id, what).await?;
-    let message = if crate::operations::complete_if_ready(&mut tx, &actor, request_id).await? {
-        format!(
-            "Done: {}. That was the last of it: the request is completed.",
-            item.title
-        )
-    } else {
-        format!("Done: {}.", item.title)
-    };
+    let message =
+        if crate::operations::completion::complete_if_ready(&mut tx, &actor, request_id).await? {
+            format!(
+                "Done: {}. That was the last of it: the request is completed.",
+                item.title
+            )
+        } else {
+            format!("Done: {}.", item.title)
+        };
     commit_and_go(tx, &ctx, &back, &message).await
 }
 
@@ -284,7 +285,7 @@ async fn problem_page(
         tx.commit().await?;
         return Ok(Redirect::to("/").into_response());
     }
-    let mut page = crate::change_requests::show_page(state, ctx, request_id).await?;
+    let mut page = crate::change_requests::views::show_page(state, ctx, request_id).await?;
     page.checklist.error_for = Some(item);
     page.checklist.error_field = field;
     page.checklist.error = problem.to_string();

@@ -4,7 +4,8 @@
 use chrono::{Duration, NaiveDate};
 
 use crate::auth::roles::Role;
-use crate::change_requests::rules::{Kind, Refusal, Who};
+use crate::auth::roles::Who;
+use crate::change_requests::rules::{Kind, Refusal};
 
 /// When a template item applies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -4,8 +4,8 @@ use sqlx::PgConnection;
 
 use super::db::{self, ItemRow};
 use super::rules;
+use crate::auth::roles::Who;
 use crate::change_requests::db::RequestRow;
-use crate::change_requests::rules::Who;
 
 /// The checklist part of a request's page: its items and what the viewer may do with each.
 #[derive(Debug)]

@@ -276,12 +276,12 @@ async fn update(
 ) -> AppResult<()> {
     let (manager, specialist) = db::lock_people(conn, client_id).await?;
     db::overwrite(conn, client_id, &input(values)).await?;
-    let moved = super::PeopleMoved {
+    let moved = super::handover::PeopleMoved {
         client_id,
         manager: (manager, values.account_manager_id),
         specialist: (specialist, values.sem_specialist_id),
     };
-    super::hand_over_work(conn, state, actor, moved).await?;
+    super::handover::hand_over_work(conn, state, actor, moved).await?;
     if changed.contains(&"status") || changed.contains(&"monthly budget") {
         let (status, budget, by) = (values.status, values.monthly_budget_cents, actor.user_id);
         db::record_history(conn, client_id, status, budget, by, IMPORTED).await?;

@@ -3,6 +3,7 @@
 
 pub mod db;
 pub mod form;
+mod handover;
 pub mod import;
 mod import_pages;
 pub mod status;
@@ -356,40 +357,12 @@ async fn follow_the_save(
         let (status, budget, by) = (input.status, input.monthly_budget_cents, Some(ctx.user.id));
         db::record_history(tx, before.id, status, budget, by, note).await?;
     }
-    let moved = PeopleMoved {
+    let moved = handover::PeopleMoved {
         client_id: before.id,
         manager: (before.account_manager_id, input.account_manager_id),
         specialist: (before.sem_specialist_id, input.sem_specialist_id),
     };
-    hand_over_work(tx, state, &Actor::from_ctx(ctx), moved).await
-}
-
-/// A client's account manager and SEM specialist, before and after a save.
-struct PeopleMoved {
-    client_id: i64,
-    manager: (Option<i64>, Option<i64>),
-    specialist: (Option<i64>, Option<i64>),
-}
-
-/// The client's open work follows its new account manager and its new SEM specialist.
-async fn hand_over_work(
-    tx: &mut PgConnection,
-    state: &AppState,
-    actor: &Actor,
-    moved: PeopleMoved,
-) -> AppResult<()> {
-    let (config, today, id) = (&state.config, state.clock.today(), moved.client_id);
-    let (am_before, am_after) = moved.manager;
-    crate::change_requests::handover::client_handed_over(
-        tx, config, actor, today, id, am_before, am_after,
-    )
-    .await?;
-    let (sem_before, sem_after) = moved.specialist;
-    crate::operations::sem_handover::client_handed_over(
-        tx, config, actor, id, sem_before, sem_after,
-    )
-    .await?;
-    Ok(())
+    handover::hand_over_work(tx, state, &Actor::from_ctx(ctx), moved).await
 }
 
 /// What an edit changed, field by field, for the audit record.

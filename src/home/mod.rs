@@ -109,15 +109,15 @@ struct HomePage {
     sections: Vec<Filled>,
     questions: Vec<crate::change_requests::questions::Waiting>,
     /// The Ops Lead's change tasks waiting.
-    tasks: Vec<crate::operations::OpenTask>,
+    tasks: Vec<crate::operations::db::OpenTask>,
     /// Offboarding checklist items the person owns, soonest due first, by role.
-    contractor_items: Vec<crate::checklists::DeskItem>,
+    contractor_items: Vec<crate::checklists::db::DeskItem>,
     /// What the contractor ticked lately, to undo a mistake.
-    contractor_done: Vec<crate::checklists::DeskItem>,
-    sem_items: Vec<crate::checklists::DeskItem>,
-    ops_items: Vec<crate::checklists::DeskItem>,
+    contractor_done: Vec<crate::checklists::db::DeskItem>,
+    sem_items: Vec<crate::checklists::db::DeskItem>,
+    ops_items: Vec<crate::checklists::db::DeskItem>,
     /// The SEM specialist's pause tasks, soonest first.
-    sem_tasks: Vec<crate::operations::OpenSemTask>,
+    sem_tasks: Vec<crate::operations::db::OpenSemTask>,
     /// Approval steps nobody may decide, waiting on the admin to hand them on.
     flagged_steps: Vec<crate::approvals::admin::Stalled>,
     /// Requests waiting on the admin: their client's account manager cannot act, or their SEM
@@ -153,9 +153,9 @@ async fn desk_items(
     conn: &mut sqlx::PgConnection,
     ctx: &Ctx,
     role: Role,
-) -> sqlx::Result<Vec<crate::checklists::DeskItem>> {
+) -> sqlx::Result<Vec<crate::checklists::db::DeskItem>> {
     if ctx.user.roles.contains(role) {
-        crate::checklists::desk(conn, role, ctx.user.id, QUEUE_LIMIT).await
+        crate::checklists::db::desk(conn, role, ctx.user.id, QUEUE_LIMIT).await
     } else {
         Ok(Vec::new())
     }
@@ -189,12 +189,16 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> AppResult<HomePage> {
             crate::change_requests::questions::waiting_for(c, me, QUEUE_LIMIT),
         )
         .await?,
-        tasks: when(ops, crate::operations::open_tasks(c, QUEUE_LIMIT)).await?,
-        sem_tasks: when(sem, crate::operations::open_sem_tasks(c, me, QUEUE_LIMIT)).await?,
+        tasks: when(ops, crate::operations::db::open_tasks(c, QUEUE_LIMIT)).await?,
+        sem_tasks: when(
+            sem,
+            crate::operations::db::open_sem_tasks(c, me, QUEUE_LIMIT),
+        )
+        .await?,
         contractor_items: desk_items(c, &ctx, Role::Contractor).await?,
         contractor_done: when(
             contractor,
-            crate::checklists::recently_done(c, me, QUEUE_LIMIT),
+            crate::checklists::db::recently_done(c, me, QUEUE_LIMIT),
         )
         .await?,
         sem_items: desk_items(c, &ctx, Role::SemSpecialist).await?,

@@ -44,7 +44,7 @@ pub async fn move_dates(
         super::reminders::schedule(conn, clock, entry, to, reminder_days).await?;
     }
     db::move_sem_task(conn, request_id, to).await?;
-    crate::checklists::move_due_dates(conn, clock, request_id, to).await?;
+    crate::checklists::steps::move_due_dates(conn, clock, request_id, to).await?;
     crate::clients::db::move_status_history(conn, request_id, to).await?;
     let record = json!({ "changes": m.changes() });
     audit::on_request(

@@ -472,3 +472,14 @@ pub async fn move_sem_work(
         forwarded,
     })
 }
+
+/// Whether the request's change task and its pause task are done.
+pub async fn tasks_done(conn: &mut PgConnection, request_id: i64) -> sqlx::Result<(bool, bool)> {
+    sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM change_tasks WHERE change_request_id = $1 AND done_at IS NOT NULL),
+                EXISTS (SELECT 1 FROM sem_tasks WHERE change_request_id = $1 AND done_at IS NOT NULL)",
+    )
+    .bind(request_id)
+    .fetch_one(conn)
+    .await
+}

@@ -16,7 +16,8 @@ use super::rules::{self, Status};
 use super::views::{StatusForm, TaskPage, task_page};
 use crate::audit::{self, Actor};
 use crate::auth::roles::Role;
-use crate::change_requests::db::{self as requests, RequestRow};
+use crate::change_requests::db::{self as requests, Filed, RequestRow};
+use crate::change_requests::rules::State as RequestState;
 use crate::clients::db as clients;
 use crate::web::AppState;
 use crate::web::ctx::{Ctx, commit_and_go};
@@ -35,6 +36,7 @@ async fn lock(conn: &mut PgConnection, id: i64) -> AppResult<(TaskRow, RequestRo
     Ok((task, request))
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(task = id))]
 pub(super) async fn show(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -61,6 +63,7 @@ pub(super) struct ForwardForm {
 
 /// The Ops Lead forwards the task to a SEM specialist, who owns the request's SEM work from
 /// then on and gets everything they need by email.
+#[tracing::instrument(level = "debug", skip_all, fields(task = id))]
 pub(super) async fn forward(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -101,6 +104,7 @@ pub(super) async fn forward(
     back_to_task(tx, &ctx, id, &message).await
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(task = id))]
 pub(super) async fn add_to_planner(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -131,6 +135,7 @@ pub(super) async fn add_to_planner(
 /// The Ops Lead updates the client's account: the status the request leads to, on the
 /// request's date, with the request's new budget for an addendum (one date and one budget,
 /// never typed again here).
+#[tracing::instrument(level = "debug", skip_all, fields(task = id))]
 pub(super) async fn update_status(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -189,6 +194,7 @@ pub(super) async fn update_status(
     back_to_task(tx, &ctx, id, &message).await
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(task = id))]
 pub(super) async fn mark_done(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -203,7 +209,7 @@ pub(super) async fn mark_done(
     let actor = Actor::from_ctx(&ctx);
     let details = json!({ "change_task_id": id });
     audit::on_request(&mut tx, &actor, "change_task.done", request.id, details).await?;
-    let message = if super::complete_if_ready(&mut tx, &actor, request.id).await? {
+    let message = if super::completion::complete_if_ready(&mut tx, &actor, request.id).await? {
         "Change task done, and with it the whole request: it is completed."
     } else {
         "Change task done."
@@ -218,6 +224,7 @@ pub(super) struct TickForm {
 }
 
 /// The SEM specialist ticks the pause task.
+#[tracing::instrument(level = "debug", skip_all, fields(task = id))]
 pub(super) async fn tick_sem_task(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -232,7 +239,8 @@ pub(super) async fn tick_sem_task(
                 .await?
                 .ok_or(AppError::NotFound)?;
             drop(conn);
-            let mut page = crate::change_requests::show_page(&state, &ctx, request_id).await?;
+            let mut page =
+                crate::change_requests::views::show_page(&state, &ctx, request_id).await?;
             page.sem.note_error = problem;
             page.sem.note_text = form.note;
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
@@ -257,10 +265,76 @@ pub(super) async fn tick_sem_task(
     let actor = Actor::from_ctx(&ctx);
     let details = json!({ "sem_task_id": id, "note": note });
     audit::on_request(&mut tx, &actor, "sem_task.done", request_id, details).await?;
-    let message = if super::complete_if_ready(&mut tx, &actor, request_id).await? {
+    let message = if super::completion::complete_if_ready(&mut tx, &actor, request_id).await? {
         "Ads paused: ticked. The request is now completed."
     } else {
         "Ads paused: ticked."
     };
     commit_and_go(tx, &ctx, &back, message).await
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct ReinstateForm {
+    #[serde(default)]
+    reason: String,
+}
+
+/// Files the reinstatement of a completed or approved request: the same terms, undone once
+/// approved.
+#[tracing::instrument(level = "debug", skip_all, fields(task = id))]
+pub(super) async fn file_reinstatement(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(form): Form<ReinstateForm>,
+) -> AppResult<Response> {
+    let reason =
+        match crate::web::text::required(&form.reason, 2000, "Say what the client decided.") {
+            Ok(reason) => reason,
+            Err(message) => {
+                let mut page = crate::change_requests::views::show_page(&state, &ctx, id).await?;
+                page.reinstate.text = form.reason;
+                page.reinstate.error = message;
+                return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+            }
+        };
+    let back = format!("/requests/{id}");
+    let mut tx = state.db.begin().await?;
+    let request = requests::lock(&mut tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let f = super::reinstate::facts(&mut tx, &request).await?;
+    if let Err(refusal) = rules::may_reinstate(ctx.who(), f, state.clock.today()) {
+        return commit_and_go(tx, &ctx, &back, &format!("Nothing was filed. {refusal}")).await;
+    }
+    let details = super::reinstate::reversal_of(&request, &reason);
+    let filed = requests::insert(
+        &mut tx,
+        request.client_id,
+        ctx.user.id,
+        &details,
+        RequestState::Draft,
+    );
+    let new_id = match filed.await? {
+        Filed::Ok(new_id) => new_id,
+        Filed::AlreadyOpen => {
+            drop(tx);
+            let message = "Nothing was filed: the client already has an open change request. Finish or withdraw it first.";
+            return commit_and_go(state.db.begin().await?, &ctx, &back, message).await;
+        }
+    };
+    requests::set_reverses(&mut tx, new_id, id).await?;
+    let actor = Actor::from_ctx(&ctx);
+    let record = json!({ "client_id": request.client_id, "kind": request.kind, "reverses": id, "state": "draft" });
+    audit::on_request(&mut tx, &actor, "change_request.filed", new_id, record).await?;
+    let record = json!({ "reversal_id": new_id, "reason": reason });
+    audit::on_request(
+        &mut tx,
+        &actor,
+        "change_request.reinstatement_filed",
+        id,
+        record,
+    )
+    .await?;
+    commit_and_go(tx, &ctx, &format!("/requests/{new_id}"), "Reinstatement filed. Submit it: it goes through the approval chain, and once approved the original is undone.").await
 }

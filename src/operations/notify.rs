@@ -23,7 +23,7 @@ pub async fn forwarded(
     let Some(to) = recipients::user(conn, specialist).await? else {
         return Ok(());
     };
-    let save = crate::retention::find(conn, r.id).await?;
+    let save = crate::retention::db::find(conn, r.id).await?;
     let attachments = crate::change_requests::attachments::for_request(conn, r.id).await?;
     let change = if r.scope_label().is_empty() {
         r.kind_label().to_string()

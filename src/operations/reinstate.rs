@@ -3,21 +3,15 @@
 //! approved, in the same transaction, the original's reminders, pause task and planner entry
 //! are cancelled, the client's status before it is restored, and the original is closed.
 
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum_extra::extract::Form;
-use serde::Deserialize;
 use serde_json::json;
 use sqlx::PgConnection;
 
 use super::rules::{self, ReinstateFacts};
 use crate::audit::{self, Actor};
-use crate::change_requests::db::{self as requests, Filed, RequestRow};
+use crate::auth::roles::Who;
+use crate::change_requests::db::{self as requests, RequestRow};
 use crate::change_requests::form::Details;
-use crate::change_requests::rules::{Escalation, State as RequestState, Who};
-use crate::web::AppState;
-use crate::web::ctx::{Ctx, commit_and_go};
+use crate::change_requests::rules::{Escalation, State as RequestState};
 use crate::web::error::{AppError, AppResult};
 
 /// The reinstatement part of a request's page: whether the viewer may ask for it, and the
@@ -65,71 +59,8 @@ pub async fn facts(conn: &mut PgConnection, request: &RequestRow) -> sqlx::Resul
     })
 }
 
-#[derive(Debug, Deserialize)]
-pub(super) struct ReinstateForm {
-    #[serde(default)]
-    reason: String,
-}
-
-pub(super) async fn file(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Path(id): Path<i64>,
-    Form(form): Form<ReinstateForm>,
-) -> AppResult<Response> {
-    let reason =
-        match crate::web::text::required(&form.reason, 2000, "Say what the client decided.") {
-            Ok(reason) => reason,
-            Err(message) => {
-                let mut page = crate::change_requests::show_page(&state, &ctx, id).await?;
-                page.reinstate.text = form.reason;
-                page.reinstate.error = message;
-                return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
-            }
-        };
-    let back = format!("/requests/{id}");
-    let mut tx = state.db.begin().await?;
-    let request = requests::lock(&mut tx, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let f = facts(&mut tx, &request).await?;
-    if let Err(refusal) = rules::may_reinstate(ctx.who(), f, state.clock.today()) {
-        return commit_and_go(tx, &ctx, &back, &format!("Nothing was filed. {refusal}")).await;
-    }
-    let details = reversal_of(&request, &reason);
-    let filed = requests::insert(
-        &mut tx,
-        request.client_id,
-        ctx.user.id,
-        &details,
-        RequestState::Draft,
-    );
-    let new_id = match filed.await? {
-        Filed::Ok(new_id) => new_id,
-        Filed::AlreadyOpen => {
-            drop(tx);
-            let message = "Nothing was filed: the client already has an open change request. Finish or withdraw it first.";
-            return commit_and_go(state.db.begin().await?, &ctx, &back, message).await;
-        }
-    };
-    requests::set_reverses(&mut tx, new_id, id).await?;
-    let actor = Actor::from_ctx(&ctx);
-    let record = json!({ "client_id": request.client_id, "kind": request.kind, "reverses": id, "state": "draft" });
-    audit::on_request(&mut tx, &actor, "change_request.filed", new_id, record).await?;
-    let record = json!({ "reversal_id": new_id, "reason": reason });
-    audit::on_request(
-        &mut tx,
-        &actor,
-        "change_request.reinstatement_filed",
-        id,
-        record,
-    )
-    .await?;
-    commit_and_go(tx, &ctx, &format!("/requests/{new_id}"), "Reinstatement filed. Submit it: it goes through the approval chain, and once approved the original is undone.").await
-}
-
-/// The reinstatement of `r`: the same terms, as a draft with no escalation, with why.
-fn reversal_of(request: &RequestRow, reason: &str) -> Details {
+/// The reinstatement of `request`: the same terms, as a draft with no escalation, with why.
+pub(super) fn reversal_of(request: &RequestRow, reason: &str) -> Details {
     Details {
         kind: request.kind,
         cancel_scope: request.cancel_scope,
@@ -206,7 +137,7 @@ pub async fn apply(
         restored = Some(status);
     }
     // Its offboarding checklist, if it had one: what is still open is cancelled.
-    crate::checklists::cancel_open(conn, original_id).await?;
+    crate::checklists::db::cancel_open(conn, original_id).await?;
     // The original is closed, on the record as reinstated.
     requests::transition(conn, original_id, original.state, RequestState::Withdrawn).await?;
     sqlx::query(

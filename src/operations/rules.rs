@@ -5,7 +5,8 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 
 use crate::auth::roles::Role;
-use crate::change_requests::rules::{Kind, Refusal, State, Who};
+use crate::auth::roles::Who;
+use crate::change_requests::rules::{Kind, Refusal, State};
 pub use crate::clients::status::Status;
 
 /// The status a request leads to: a pause pauses, a cancellation cancels digital marketing or

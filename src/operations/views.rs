@@ -9,8 +9,9 @@ use super::db::{self, SemTaskRow, TaskRow};
 use super::rules::{self, Status};
 use crate::approvals::db::StepRow;
 use crate::auth::roles::Role;
+use crate::auth::roles::Who;
 use crate::change_requests::db::{self as requests, RequestRow};
-use crate::change_requests::rules::{CancelScope, Kind, Who};
+use crate::change_requests::rules::{CancelScope, Kind};
 use crate::clients::db as clients;
 use crate::users::db::PersonOption;
 use crate::web::AppState;
@@ -58,7 +59,7 @@ pub struct TaskPage {
     chrome: Chrome,
     t: TaskRow,
     r: RequestRow,
-    save_attempt: Option<crate::retention::SaveAttempt>,
+    save_attempt: Option<crate::retention::db::SaveAttempt>,
     attachments: Vec<crate::change_requests::attachments::AttachmentRow>,
     steps: Vec<StepRow>,
     sem_task: Option<SemTaskRow>,
@@ -93,7 +94,7 @@ pub async fn task_page(state: &AppState, ctx: &Ctx, task_id: i64) -> AppResult<T
     let r = requests::find(&mut conn, t.change_request_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let save_attempt = crate::retention::find(&mut conn, r.id).await?;
+    let save_attempt = crate::retention::db::find(&mut conn, r.id).await?;
     let attachments = crate::change_requests::attachments::for_request(&mut conn, r.id).await?;
     let steps = crate::approvals::db::round(&mut conn, r.id, r.approval_round).await?;
     let sem_task = db::sem_task_for(&mut conn, r.id).await?;

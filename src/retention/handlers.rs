@@ -19,6 +19,7 @@ use crate::web::fields::FieldErrors;
 
 /// Retention records (or corrects) the call: the outcome is applied to the request in the same
 /// transaction, and the account manager is told.
+#[tracing::instrument(level = "debug", skip_all, fields(request = id))]
 pub(super) async fn record(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -51,7 +52,7 @@ pub(super) async fn record(
         }
     };
     db::record_call(&mut tx, id, &parsed, ctx.user.id).await?;
-    let after = super::apply_outcome(&mut tx, &request, &parsed).await?;
+    let after = super::outcome::apply_outcome(&mut tx, &request, &parsed).await?;
     let details = json!({
         "outcome": parsed.outcome,
         "corrected_from": previous,
@@ -93,7 +94,7 @@ async fn again(
     input: OutcomeForm,
     errors: FieldErrors,
 ) -> AppResult<Response> {
-    let mut page = crate::change_requests::show_page(state, ctx, id).await?;
+    let mut page = crate::change_requests::views::show_page(state, ctx, id).await?;
     page.retention.form = input;
     page.retention.errors = errors;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())

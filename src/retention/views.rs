@@ -5,8 +5,9 @@ use sqlx::PgConnection;
 
 use super::db::{SaveAttempt, find};
 use super::form::OutcomeForm;
+use crate::auth::roles::Who;
 use crate::change_requests::db as requests;
-use crate::change_requests::rules::{self, Who};
+use crate::change_requests::rules;
 
 /// The save attempt part of a request's page: the call as recorded, and the form that records
 /// or corrects it.

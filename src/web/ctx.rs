@@ -132,11 +132,11 @@ pub fn safe_next(next: Option<&str>) -> &str {
     }
 }
 
-/// Ends a change that answers with a message on the next page: the message is saved with the
-/// transaction, which commits, and the person is sent to `path`.
 /// A transaction a handler holds.
 pub type Tx = sqlx::Transaction<'static, sqlx::Postgres>;
 
+/// Ends a change that answers with a message on the next page: the message is saved with the
+/// transaction, which commits, and the person is sent to `path`.
 pub async fn commit_and_go(
     mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
     ctx: &Ctx,

@@ -1,5 +1,10 @@
-//! The request's handlers: file, read, edit, withdraw, list. Each checks who asks, parses,
-//! calls the rules and the statements in `db`, records, and answers.
+//! The request's handlers: file, read, edit, withdraw, list; in their own files, asking and
+//! answering questions, commenting, attaching the signed document. Each checks who asks,
+//! parses, calls the rules and the statements in `db`, records, and answers.
+
+pub mod attachments;
+pub mod comments;
+pub mod questions;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -9,15 +14,15 @@ use serde::Deserialize;
 use serde_json::json;
 use sqlx::PgConnection;
 
-use super::db::{self, Filed, RequestRow};
-use super::form::{self, RequestForm};
-use super::rules::{self, Escalation, State as RequestState};
-use super::views::{
+use crate::audit::{self, Actor};
+use crate::auth::session;
+use crate::change_requests::db::{self, Filed, RequestRow};
+use crate::change_requests::form::{self, RequestForm};
+use crate::change_requests::rules::{self, Escalation, State as RequestState};
+use crate::change_requests::views::{
     FormPage, ListPage, ShowPage, TIMELINE_SHOWN, form_of, lists, page, page_with_history,
     show_page,
 };
-use crate::audit::{self, Actor};
-use crate::auth::session;
 use crate::web::AppState;
 use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::{AppError, AppResult};
@@ -30,11 +35,11 @@ fn parse(
     today: chrono::NaiveDate,
 ) -> Result<form::Details, FieldErrors> {
     let reasons: Vec<i64> = page.reasons.iter().map(|reason| reason.id).collect();
-    let tl: Vec<i64> = page.team_leads.iter().map(|page| page.id).collect();
+    let tl: Vec<i64> = page.team_leads.iter().map(|person| person.id).collect();
     let dm: Vec<i64> = page
         .department_managers
         .iter()
-        .map(|page| page.id)
+        .map(|person| person.id)
         .collect();
     form::parse(
         &page.form,
@@ -75,6 +80,7 @@ async fn overlap_warning(
     }))
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(client_id))]
 pub(super) async fn new_page(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -105,6 +111,7 @@ pub(super) async fn new_page(
     Ok(page.into_response())
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(client_id))]
 pub(super) async fn file(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -140,14 +147,22 @@ pub(super) async fn file(
         }
     };
     if details.escalation == Escalation::Retention {
-        crate::retention::open(&mut tx, id).await?;
+        crate::retention::db::open(&mut tx, id).await?;
     }
     let record = json!({ "client_id": client_id, "kind": details.kind, "escalation": details.escalation, "state": initial });
     let actor = Actor::from_ctx(&ctx);
     audit::on_request(&mut tx, &actor, "change_request.filed", id, record).await?;
     // The escalation's emails go out with the filing or not at all.
     let by = &ctx.user.display_name;
-    super::notify::escalated(&mut tx, &state.config, id, &client.name, &details, by).await?;
+    crate::change_requests::notify::escalated(
+        &mut tx,
+        &state.config,
+        id,
+        &client.name,
+        &details,
+        by,
+    )
+    .await?;
     let mut message = format!("Change request filed for {}.", client.name);
     if let Some(w) = overlap_warning(&mut tx, client_id, state.clock.today()).await? {
         message = format!("{message} Note: {w}");
@@ -177,6 +192,7 @@ pub(super) struct ShowQuery {
     history: String,
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(request = id))]
 pub(super) async fn show(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -187,6 +203,7 @@ pub(super) async fn show(
     page_with_history(&state, &ctx, id, shown).await
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(request = id))]
 pub(super) async fn edit_page(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -206,6 +223,7 @@ pub(super) async fn edit_page(
     ))
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(request = id))]
 pub(super) async fn update(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -244,8 +262,8 @@ pub(super) async fn update(
         return commit_and_go(tx, &ctx, &back, "Nothing changed.").await;
     }
     // A signature is for the terms it was given: new budgets or a new date need a new one.
-    let superseded =
-        before.signed_terms_differ(&after) && super::attachments::supersede(&mut tx, id).await? > 0;
+    let superseded = before.signed_terms_differ(&after)
+        && crate::change_requests::attachments::supersede(&mut tx, id).await? > 0;
     let record = json!({
         "changes": changes.into_json(),
         "version": new_version,
@@ -309,6 +327,7 @@ pub(super) struct WithdrawForm {
     reason: String,
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(request = id))]
 pub(super) async fn withdraw(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -336,7 +355,8 @@ pub(super) async fn withdraw(
         Ok(()) => {
             db::transition(&mut tx, id, request.state, RequestState::Withdrawn).await?;
             if request.state == RequestState::InApproval {
-                crate::approvals::withdrawn_in_approval(&mut tx, &state, &request, &reason).await?;
+                crate::approvals::chain::withdrawn_in_approval(&mut tx, &state, &request, &reason)
+                    .await?;
             }
             db::set_withdrawn_reason(&mut tx, id, &reason).await?;
             audit::on_request(
