@@ -78,31 +78,67 @@ pub async fn start(test: &str) -> Option<Browser> {
         return None;
     };
 
+    let profile = std::env::temp_dir().join(format!("od-chrome-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&profile).unwrap();
+    // Starting chromedriver and Chromium is the machine's work, not the app's: on a loaded
+    // machine (the suite runs tests side by side on two cores) the first start can miss its
+    // moment, so it is tried again with a fresh chromedriver before the test gives up.
+    let mut attempt = 0;
+    let (driver, chromedriver) = loop {
+        attempt += 1;
+        // Each try gets its own Chromium profile, so a half-started one leaves no lock behind.
+        let data_dir = profile.join(format!("try-{attempt}"));
+        match start_session(&driver_bin, &chrome_bin, &data_dir).await {
+            Ok(started) => break started,
+            Err(e) if attempt < 3 => {
+                eprintln!("browser test `{test}`: Chromium did not start ({e}); trying again");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => panic!("start a Chromium session: {e}"),
+        }
+    };
+    // No implicit wait: pages here answer at once, and a test that expects an element waits
+    // for it explicitly, so an absent element is reported at once rather than after a pause.
+    driver
+        .set_implicit_wait_timeout(Duration::from_secs(0))
+        .await
+        .unwrap();
+    Some(Browser {
+        driver,
+        _chromedriver: chromedriver,
+        _profile: TempDir(profile),
+        confirming: std::sync::Mutex::new(None),
+    })
+}
+
+/// One chromedriver on a free port and a Chromium session through it.
+async fn start_session(
+    driver_bin: &std::path::Path,
+    chrome_bin: &std::path::Path,
+    profile: &std::path::Path,
+) -> Result<(WebDriver, Child), String> {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let chromedriver = Command::new(&driver_bin)
+    let chromedriver = Command::new(driver_bin)
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true)
         .spawn()
-        .expect("start chromedriver");
-    let server = format!("http://127.0.0.1:{port}");
+        .map_err(|e| format!("start chromedriver: {e}"))?;
     // chromedriver takes a moment to listen.
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            break;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        if tokio::time::Instant::now() > deadline {
+            return Err("chromedriver did not listen within 30 s".into());
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-
-    let profile = std::env::temp_dir().join(format!("od-chrome-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&profile).unwrap();
     let mut caps = DesiredCapabilities::chrome();
     caps.set_binary(chrome_bin.to_str().unwrap()).unwrap();
     for arg in [
@@ -122,21 +158,11 @@ pub async fn start(test: &str) -> Option<Browser> {
     }
     caps.add_arg(&format!("--user-data-dir={}", profile.display()))
         .unwrap();
+    let server = format!("http://127.0.0.1:{port}");
     let driver = WebDriver::new(&server, caps)
         .await
-        .expect("start a Chromium session");
-    // No implicit wait: pages here answer at once, and a test that expects an element waits
-    // for it explicitly, so an absent element is reported at once rather than after a pause.
-    driver
-        .set_implicit_wait_timeout(Duration::from_secs(0))
-        .await
-        .unwrap();
-    Some(Browser {
-        driver,
-        _chromedriver: chromedriver,
-        _profile: TempDir(profile),
-        confirming: std::sync::Mutex::new(None),
-    })
+        .map_err(|e| format!("{e:?}"))?;
+    Ok((driver, chromedriver))
 }
 
 impl Browser {
