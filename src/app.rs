@@ -29,6 +29,7 @@ pub const NAV: &[(&str, &str)] = &[
     ("Requests", "/requests"),
     ("Planner", "/planner"),
     ("Offboarding", "/offboarding"),
+    ("Reports", "/reports"),
     ("Substitutes", "/substitutes"),
     ("Users", "/admin/users"),
     ("Distribution list", "/admin/distribution"),
@@ -80,6 +81,7 @@ fn build(state: AppState) -> (Router, Vec<RouteDef>) {
     let routes = crate::users::routes(routes);
     let routes = crate::notifications::routes(routes);
     let routes = crate::audit::log::routes(routes);
+    let routes = crate::reports::routes(routes);
     let (router, defs) = routes.finish();
     // Set once: building the app again on the same state (the route table) finds it set.
     let _ = state.nav.set(navigation(&defs));

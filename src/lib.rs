@@ -19,6 +19,7 @@ pub mod home;
 pub mod money;
 pub mod notifications;
 pub mod operations;
+pub mod reports;
 pub mod retention;
 pub mod server;
 pub mod time;

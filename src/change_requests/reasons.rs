@@ -24,6 +24,8 @@ pub struct Reason {
     pub position: i32,
     pub retired: bool,
     pub used: i64,
+    /// Retention can act on it (a client closing the business is not Retention's to save).
+    pub controllable: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -32,6 +34,12 @@ pub struct ReasonForm {
     label: String,
     #[serde(default)]
     position: String,
+    /// The checkbox "Retention can act on it" (absent when unticked).
+    #[serde(default)]
+    controllable: Option<String>,
+    /// Set by the form that shows the checkbox, so an unticked box reads as "no".
+    #[serde(default)]
+    controllable_shown: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -90,7 +98,8 @@ impl ReasonsPage {
 async fn reasons(state: &AppState) -> AppResult<Vec<Reason>> {
     Ok(sqlx::query_as(
         "SELECT r.id, r.label, r.position, r.retired_at IS NOT NULL AS retired,
-                (SELECT count(*) FROM change_requests c WHERE c.reason_id = r.id) AS used
+                (SELECT count(*) FROM change_requests c WHERE c.reason_id = r.id) AS used,
+                r.controllable
            FROM change_reasons r
           ORDER BY r.retired_at IS NOT NULL, r.position, r.label",
     )
@@ -204,12 +213,17 @@ pub(super) async fn update(
     Form(form): Form<ReasonForm>,
 ) -> AppResult<Response> {
     let mut tx = state.db.begin().await?;
-    let before: Option<(String, i32)> =
-        sqlx::query_as("SELECT label, position FROM change_reasons WHERE id = $1 FOR UPDATE")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let (old_label, old_position) = before.ok_or(AppError::NotFound)?;
+    let before: Option<(String, i32, bool)> = sqlx::query_as(
+        "SELECT label, position, controllable FROM change_reasons WHERE id = $1 FOR UPDATE",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (old_label, old_position, was_controllable) = before.ok_or(AppError::NotFound)?;
+    let controllable = match form.controllable_shown {
+        Some(_) => form.controllable.is_some(),
+        None => was_controllable,
+    };
     let (label, position) = match check(&form, old_position) {
         Ok(v) => v,
         Err(errors) => {
@@ -218,12 +232,15 @@ pub(super) async fn update(
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
-    let updated = sqlx::query("UPDATE change_reasons SET label = $2, position = $3 WHERE id = $1")
-        .bind(id)
-        .bind(&label)
-        .bind(position)
-        .execute(&mut *tx)
-        .await;
+    let updated = sqlx::query(
+        "UPDATE change_reasons SET label = $2, position = $3, controllable = $4 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(&label)
+    .bind(position)
+    .bind(controllable)
+    .execute(&mut *tx)
+    .await;
     match updated {
         Ok(_) => {}
         Err(e) if is_duplicate(&e) => {
@@ -238,7 +255,8 @@ pub(super) async fn update(
     let mut changes = audit::Changes::default();
     changes
         .field("label", &old_label, &label)
-        .field("position", old_position, position);
+        .field("position", old_position, position)
+        .field("controllable", was_controllable, controllable);
     let message = if changes.is_empty() {
         "Nothing changed.".to_string()
     } else {
@@ -328,6 +346,7 @@ mod tests {
         ReasonForm {
             label: label.into(),
             position: position.into(),
+            ..Default::default()
         }
     }
 

@@ -91,6 +91,8 @@ pub struct HistoryRow {
     pub change_request_id: Option<i64>,
     pub note: String,
     pub at: DateTime<Utc>,
+    /// The day the change takes effect, when a change request made it.
+    pub effective_date: Option<NaiveDate>,
 }
 
 impl HistoryRow {
@@ -110,7 +112,7 @@ impl HistoryRow {
 pub async fn history(conn: &mut PgConnection, client_id: i64) -> sqlx::Result<Vec<HistoryRow>> {
     sqlx::query_as(
         "SELECT h.status, h.monthly_budget_cents, u.display_name AS changed_by,
-                h.change_request_id, h.note, h.at
+                h.change_request_id, h.note, h.at, h.effective_date
            FROM client_status_history h LEFT JOIN users u ON u.id = h.changed_by
           WHERE h.client_id = $1
           ORDER BY h.id DESC",

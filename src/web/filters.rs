@@ -2,20 +2,41 @@
 //! defines a template using them brings them in with `use crate::web::filters;` (askama looks
 //! for custom filters in a `filters` module beside the template).
 
-use std::borrow::Borrow;
-
 use chrono::{DateTime, NaiveDate, Utc};
+
+/// A value that is a day or an instant, however many references deep askama hands it over.
+pub trait When<T: Copy> {
+    fn value(&self) -> T;
+}
+
+impl When<NaiveDate> for NaiveDate {
+    fn value(&self) -> NaiveDate {
+        *self
+    }
+}
+
+impl When<DateTime<Utc>> for DateTime<Utc> {
+    fn value(&self) -> DateTime<Utc> {
+        *self
+    }
+}
+
+impl<T: Copy, W: When<T> + ?Sized> When<T> for &W {
+    fn value(&self) -> T {
+        (**self).value()
+    }
+}
 
 /// `{{ r.effective_date|day }}`: "Dec 13, 2026".
 #[askama::filter_fn]
-pub fn day(d: impl Borrow<NaiveDate>, _: &dyn askama::Values) -> askama::Result<String> {
-    Ok(crate::time::day(*d.borrow()))
+pub fn day(d: impl When<NaiveDate>, _: &dyn askama::Values) -> askama::Result<String> {
+    Ok(crate::time::day(d.value()))
 }
 
 /// `{{ c.at|at }}`: "2026-12-01 05:50 CST", in the agency's zone.
 #[askama::filter_fn]
-pub fn at(at: impl Borrow<DateTime<Utc>>, _: &dyn askama::Values) -> askama::Result<String> {
-    Ok(crate::time::local(*at.borrow()))
+pub fn at(at: impl When<DateTime<Utc>>, _: &dyn askama::Values) -> askama::Result<String> {
+    Ok(crate::time::local(at.value()))
 }
 
 #[cfg(test)]

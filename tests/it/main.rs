@@ -23,6 +23,7 @@ mod model;
 mod notifications;
 mod operations;
 mod promised;
+mod reports;
 mod retention;
 mod security;
 #[path = "../shared/mod.rs"]

@@ -1,0 +1,265 @@
+//! The Reports page's statements: one per panel, each adding up the `request_figures` view
+//! (migration 20) over the filter's requests.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+
+use super::figures::{MonthOutcomes, ReasonLine, Tiles};
+use crate::change_requests::rules::{Kind, State};
+
+/// Which requests a report adds up: filed in `[from, to)`, and the optional cuts.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub kind: Option<Kind>,
+    pub reason: Option<i64>,
+    pub account_manager: Option<i64>,
+    pub retention_user: Option<i64>,
+    pub sem_specialist: Option<i64>,
+}
+
+/// The filter's WHERE clause over `request_figures f`, binding $1 to $7 in `bind_filter`'s order.
+const WHERE: &str = "f.created_at >= $1 AND f.created_at < $2
+    AND ($3::text IS NULL OR f.filed_kind = $3)
+    AND ($4::bigint IS NULL OR f.reason_id = $4)
+    AND ($5::bigint IS NULL OR f.filed_by = $5)
+    AND ($6::bigint IS NULL OR f.retention_user = $6)
+    AND ($7::bigint IS NULL OR f.sem_specialist_id = $7)";
+
+macro_rules! bind_filter {
+    ($query:expr, $filter:expr) => {
+        $query
+            .bind($filter.from)
+            .bind($filter.to)
+            .bind($filter.kind)
+            .bind($filter.reason)
+            .bind($filter.account_manager)
+            .bind($filter.retention_user)
+            .bind($filter.sem_specialist)
+    };
+}
+
+/// The headline figures.
+pub async fn tiles(conn: &mut PgConnection, filter: &Filter) -> sqlx::Result<Tiles> {
+    let query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*) AS filed,
+                count(*) FILTER (WHERE f.escalated) AS escalated,
+                count(*) FILTER (WHERE f.outcome IS NOT NULL) AS attempts_closed,
+                count(*) FILTER (WHERE f.outcome = 'saved_no_change') AS saved_no_change,
+                count(*) FILTER (WHERE f.outcome = 'saved_pause') AS saved_pause,
+                count(*) FILTER (WHERE f.outcome = 'saved_budget_change') AS saved_budget_change,
+                count(*) FILTER (WHERE f.decided) AS decided,
+                COALESCE(sum(f.at_risk_cents) FILTER (WHERE f.decided), 0)::bigint AS at_risk_cents,
+                COALESCE(sum(f.lost_cents) FILTER (WHERE f.decided), 0)::bigint AS lost_cents
+           FROM request_figures f
+          WHERE {WHERE}"
+    )));
+    bind_filter!(query, filter).fetch_one(conn).await
+}
+
+/// Each month's outcomes, by the month the request was filed in the agency's zone.
+pub async fn months(
+    conn: &mut PgConnection,
+    filter: &Filter,
+    zone: chrono_tz::Tz,
+) -> sqlx::Result<Vec<MonthOutcomes>> {
+    let query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT date_trunc('month', f.created_at AT TIME ZONE $8)::date AS month,
+                count(*) AS filed,
+                count(*) FILTER (WHERE f.outcome = 'saved_no_change') AS saved_no_change,
+                count(*) FILTER (WHERE f.outcome = 'saved_pause') AS saved_pause,
+                count(*) FILTER (WHERE f.outcome = 'saved_budget_change') AS saved_budget_change,
+                count(*) FILTER (WHERE f.outcome = 'not_saved') AS not_saved,
+                count(*) FILTER (WHERE NOT f.escalated) AS not_escalated,
+                count(*) FILTER (WHERE f.escalated AND f.outcome IS NULL) AS waiting,
+                COALESCE(sum(f.at_risk_cents) FILTER (WHERE f.decided), 0)::bigint AS at_risk_cents,
+                COALESCE(sum(f.lost_cents) FILTER (WHERE f.decided), 0)::bigint AS lost_cents
+           FROM request_figures f
+          WHERE {WHERE}
+          GROUP BY 1
+          ORDER BY 1"
+    )));
+    bind_filter!(query, filter)
+        .bind(zone.name())
+        .fetch_all(conn)
+        .await
+}
+
+/// Requests and budget at risk by reason, with each reason's saves.
+pub async fn reasons(conn: &mut PgConnection, filter: &Filter) -> sqlx::Result<Vec<ReasonLine>> {
+    let query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT c.id AS reason_id, c.label, c.controllable, x.filed, x.at_risk_cents,
+                x.attempts_closed, x.saves
+           FROM (SELECT f.reason_id,
+                        count(*) AS filed,
+                        COALESCE(sum(f.at_risk_cents) FILTER (WHERE f.decided), 0)::bigint
+                            AS at_risk_cents,
+                        count(*) FILTER (WHERE f.outcome IS NOT NULL) AS attempts_closed,
+                        count(*) FILTER (WHERE f.outcome LIKE 'saved%') AS saves
+                   FROM request_figures f
+                  WHERE {WHERE}
+                  GROUP BY f.reason_id) x
+           JOIN change_reasons c ON c.id = x.reason_id
+          ORDER BY x.filed DESC, c.position, c.id"
+    )));
+    bind_filter!(query, filter).fetch_all(conn).await
+}
+
+/// How many requests are open in each state now (whatever the period), for `filed_by` alone
+/// when given.
+pub async fn open_by_state(
+    conn: &mut PgConnection,
+    filed_by: Option<i64>,
+) -> sqlx::Result<Vec<(State, i64)>> {
+    sqlx::query_as(
+        "SELECT state, count(*) FROM change_requests
+          WHERE state IN ('draft', 'with_retention', 'in_approval', 'changes_requested', 'approved')
+            AND reverses_id IS NULL
+            AND ($1::bigint IS NULL OR filed_by = $1)
+          GROUP BY state",
+    )
+    .bind(filed_by)
+    .fetch_all(conn)
+    .await
+}
+
+/// Whose figures a leaderboard lines up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum By {
+    /// The account manager who filed the request.
+    AccountManager,
+    /// The Retention user who recorded the call.
+    Retention,
+}
+
+/// Each person's requests: filed, calls recorded, saves and budget saved.
+pub async fn leaderboard(
+    conn: &mut PgConnection,
+    filter: &Filter,
+    by: By,
+) -> sqlx::Result<Vec<super::figures::Leader>> {
+    let person = match by {
+        By::AccountManager => "f.filed_by",
+        By::Retention => "f.retention_user",
+    };
+    let query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT u.id AS person_id, u.display_name AS name, x.filed, x.attempts_closed, x.saves,
+                x.saved_cents
+           FROM (SELECT {person} AS person,
+                        count(*) AS filed,
+                        count(*) FILTER (WHERE f.outcome IS NOT NULL) AS attempts_closed,
+                        count(*) FILTER (WHERE f.outcome LIKE 'saved%') AS saves,
+                        COALESCE(sum(f.saved_cents) FILTER (WHERE f.decided), 0)::bigint
+                            AS saved_cents
+                   FROM request_figures f
+                  WHERE {WHERE} AND {person} IS NOT NULL
+                  GROUP BY 1) x
+           JOIN users u ON u.id = x.person
+          ORDER BY x.saves DESC, x.filed DESC, lower(u.display_name), u.id"
+    )));
+    bind_filter!(query, filter).fetch_all(conn).await
+}
+
+/// How long each approval step waited for its decision, by step and approver: the median and
+/// the 90th percentile in hours, and how many waited past the nudge (`nudge_days` business
+/// days).
+pub async fn step_waits(
+    conn: &mut PgConnection,
+    filter: &Filter,
+    nudge_days: i32,
+) -> sqlx::Result<Vec<super::figures::Wait>> {
+    let query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT a.name || ': ' || COALESCE(u.display_name, 'any of ' || a.approver_role, 'nobody named')
+                    AS what,
+                count(*) AS n,
+                percentile_cont(0.5) WITHIN GROUP (ORDER BY w.hours) AS median_hours,
+                percentile_cont(0.9) WITHIN GROUP (ORDER BY w.hours) AS p90_hours,
+                count(*) FILTER (WHERE w.business_days >= $8) AS late
+           FROM request_approvals a
+           JOIN request_figures f ON f.id = a.change_request_id
+           LEFT JOIN users u ON u.id = COALESCE(a.on_behalf_of, a.approver_user_id)
+          CROSS JOIN LATERAL (
+                SELECT extract(epoch FROM a.decided_at - a.reached_at) / 3600.0 AS hours,
+                       (SELECT count(*) FROM generate_series(a.reached_at::date,
+                                                             a.decided_at::date - 1, '1 day') d
+                         WHERE extract(isodow FROM d) < 6) AS business_days) w
+          WHERE a.reached_at IS NOT NULL AND a.decided_at IS NOT NULL AND {WHERE}
+          GROUP BY a.position, a.name, what
+          ORDER BY a.position, what"
+    )));
+    bind_filter!(query, filter)
+        .bind(nudge_days as i64)
+        .fetch_all(conn)
+        .await
+}
+
+/// How long each stage of the process took: the median and the 90th percentile in hours, and
+/// how many of a stage's cases were late (for the checklist, items done after their due day).
+pub async fn stage_waits(
+    conn: &mut PgConnection,
+    filter: &Filter,
+) -> sqlx::Result<Vec<super::figures::Wait>> {
+    let query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "WITH f AS (SELECT f.* FROM request_figures f WHERE {WHERE}),
+              stages AS (
+                SELECT 1 AS at, 'Filed → Retention call recorded' AS what,
+                       extract(epoch FROM s.recorded_at - r.created_at) / 3600.0 AS hours,
+                       false AS late
+                  FROM f JOIN change_requests r ON r.id = f.id
+                  JOIN save_attempts s ON s.change_request_id = f.id
+                 WHERE s.recorded_at IS NOT NULL
+                UNION ALL
+                SELECT 2, 'Filed → approved', extract(epoch FROM r.approved_at - r.created_at) / 3600.0,
+                       false
+                  FROM f JOIN change_requests r ON r.id = f.id
+                 WHERE r.approved_at IS NOT NULL
+                UNION ALL
+                SELECT 3, 'Approved → change task done',
+                       extract(epoch FROM t.done_at - r.approved_at) / 3600.0, false
+                  FROM f JOIN change_requests r ON r.id = f.id
+                  JOIN change_tasks t ON t.change_request_id = f.id
+                 WHERE t.done_at IS NOT NULL AND r.approved_at IS NOT NULL
+                UNION ALL
+                SELECT 4, 'Effective date → ads paused',
+                       extract(epoch FROM t.done_at - r.effective_date::timestamptz) / 3600.0,
+                       t.done_at::date > t.due_on
+                  FROM f JOIN change_requests r ON r.id = f.id
+                  JOIN sem_tasks t ON t.change_request_id = f.id
+                 WHERE t.done_at IS NOT NULL
+                UNION ALL
+                SELECT 5, 'Checklist item due → done',
+                       extract(epoch FROM i.done_at - i.due_on::timestamptz) / 3600.0,
+                       i.done_at::date > i.due_on
+                  FROM f JOIN checklist_items i ON i.change_request_id = f.id
+                 WHERE i.done_at IS NOT NULL)
+         SELECT what, count(*) AS n,
+                percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) AS median_hours,
+                percentile_cont(0.9) WITHIN GROUP (ORDER BY hours) AS p90_hours,
+                count(*) FILTER (WHERE late) AS late
+           FROM stages GROUP BY at, what ORDER BY at"
+    )));
+    bind_filter!(query, filter).fetch_all(conn).await
+}
+
+/// The requests that took longest from filing to approval, with their client.
+pub async fn slowest(
+    conn: &mut PgConnection,
+    filter: &Filter,
+    limit: i64,
+) -> sqlx::Result<Vec<super::figures::Slow>> {
+    let query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT f.id AS request_id, c.name AS client_name,
+                (extract(epoch FROM r.approved_at - r.created_at) / 3600.0)::float8 AS hours
+           FROM request_figures f
+           JOIN change_requests r ON r.id = f.id
+           JOIN clients c ON c.id = f.client_id
+          WHERE r.approved_at IS NOT NULL AND {WHERE}
+          ORDER BY r.approved_at - r.created_at DESC, f.id
+          LIMIT $8"
+    )));
+    bind_filter!(query, filter)
+        .bind(limit)
+        .fetch_all(conn)
+        .await
+}

@@ -1,0 +1,504 @@
+//! What each figure on the Reports page means, and the arithmetic done on the sums the database
+//! returns. The per-request money (the budget at risk, lost and saved) is written once, in the
+//! `request_figures` view (migration 20): see [`Tiles`] for its definitions.
+
+use chrono::{Datelike, Months, NaiveDate};
+
+/// The days a report covers, both ends included.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Period {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+/// The longest period a report covers (so one request cannot ask the server for decades).
+const MAX_DAYS: i64 = 5 * 366;
+
+impl Period {
+    /// The last twelve months: from the first of the month eleven months ago to today.
+    pub fn last_twelve_months(today: NaiveDate) -> Self {
+        let first = first_of_month(today) - Months::new(11);
+        Period {
+            from: first,
+            to: today,
+        }
+    }
+
+    /// This month so far.
+    pub fn this_month(today: NaiveDate) -> Self {
+        Period {
+            from: first_of_month(today),
+            to: today,
+        }
+    }
+
+    /// The whole of last month.
+    pub fn last_month(today: NaiveDate) -> Self {
+        let first = first_of_month(today) - Months::new(1);
+        Period {
+            from: first,
+            to: first_of_month(today)
+                .pred_opt()
+                .expect("a day before the first"),
+        }
+    }
+
+    /// This quarter so far.
+    pub fn this_quarter(today: NaiveDate) -> Self {
+        Period {
+            from: first_of_quarter(today),
+            to: today,
+        }
+    }
+
+    /// The whole of last quarter.
+    pub fn last_quarter(today: NaiveDate) -> Self {
+        let this = first_of_quarter(today);
+        Period {
+            from: this - Months::new(3),
+            to: this.pred_opt().expect("a day before the first"),
+        }
+    }
+
+    /// The period typed in the filter (`YYYY-MM-DD` both), or the last twelve months when both
+    /// are empty; otherwise why not, for the person.
+    pub fn parse(from: &str, to: &str, today: NaiveDate) -> Result<Self, String> {
+        let (from, to) = (from.trim(), to.trim());
+        if from.is_empty() && to.is_empty() {
+            return Ok(Self::last_twelve_months(today));
+        }
+        let day = |s: &str, which: &str| {
+            NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map_err(|_| format!("Enter the {which} day as a date (YYYY-MM-DD)."))
+        };
+        let from = day(from, "first")?;
+        let to = if to.is_empty() {
+            today
+        } else {
+            day(to, "last")?
+        };
+        if to < from {
+            return Err("The last day comes before the first.".into());
+        }
+        if (to - from).num_days() > MAX_DAYS {
+            return Err("Choose a period of five years or less.".into());
+        }
+        Ok(Period { from, to })
+    }
+
+    /// The first day of each month the period touches, in order.
+    pub fn months(&self) -> Vec<NaiveDate> {
+        let mut months = Vec::new();
+        let mut month = first_of_month(self.from);
+        while month <= self.to {
+            months.push(month);
+            month = month + Months::new(1);
+        }
+        months
+    }
+}
+
+fn first_of_month(d: NaiveDate) -> NaiveDate {
+    d.with_day(1).expect("every month has a first")
+}
+
+fn first_of_quarter(d: NaiveDate) -> NaiveDate {
+    let month = (d.month0() / 3) * 3 + 1;
+    NaiveDate::from_ymd_opt(d.year(), month, 1).expect("a quarter starts on a real day")
+}
+
+/// `part / whole` as a share, when there is a whole.
+pub fn rate(part: i64, whole: i64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
+}
+
+/// A share as people read it: "62%", or "—" when there is nothing to divide.
+pub fn percent(share: Option<f64>) -> String {
+    share.map_or_else(|| "—".to_string(), |s| format!("{:.0}%", s * 100.0))
+}
+
+/// The period's headline figures, summed by the database over `request_figures`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct Tiles {
+    /// Requests filed in the period (a reinstatement is not counted: it brings a client back).
+    pub filed: i64,
+    /// Of those, escalated to Retention (a save attempt was opened).
+    pub escalated: i64,
+    /// Save attempts whose call is recorded.
+    pub attempts_closed: i64,
+    /// Of those, each kind of save.
+    pub saved_no_change: i64,
+    pub saved_pause: i64,
+    pub saved_budget_change: i64,
+    /// Requests decided (approved, completed or withdrawn): their budget is counted.
+    pub decided: i64,
+    /// What the decided requests put at risk, in cents: a cancellation the client's whole
+    /// monthly budget when filed, a budget cut the reduction, a pause the budget times its
+    /// months.
+    pub at_risk_cents: i64,
+    /// What they lost: nothing when withdrawn or later reinstated, otherwise what the final
+    /// terms take away (a $2,000 cancellation saved at $1,200 loses $800), never more than at
+    /// risk.
+    pub lost_cents: i64,
+}
+
+impl Tiles {
+    /// Saves of every kind.
+    pub fn saves(&self) -> i64 {
+        self.saved_no_change + self.saved_pause + self.saved_budget_change
+    }
+
+    /// Saved = at risk − lost (a $2,000 cancellation saved at $1,200 saves $1,200).
+    pub fn saved_cents(&self) -> i64 {
+        self.at_risk_cents - self.lost_cents
+    }
+
+    /// Escalated to Retention over filed.
+    pub fn escalation_rate(&self) -> Option<f64> {
+        rate(self.escalated, self.filed)
+    }
+
+    /// The save rate: saves over closed save attempts (counted by requests, not money).
+    pub fn save_rate(&self) -> Option<f64> {
+        rate(self.saves(), self.attempts_closed)
+    }
+
+    /// The revenue save rate: budget saved over budget at risk.
+    pub fn revenue_save_rate(&self) -> Option<f64> {
+        rate(self.saved_cents(), self.at_risk_cents)
+    }
+}
+
+/// One month's outcomes, for the stacked bars and the trend.
+#[derive(Clone, Debug, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct MonthOutcomes {
+    pub month: NaiveDate,
+    pub filed: i64,
+    pub saved_no_change: i64,
+    pub saved_pause: i64,
+    pub saved_budget_change: i64,
+    pub not_saved: i64,
+    /// Filed without going to Retention.
+    pub not_escalated: i64,
+    /// Escalated, the call not yet recorded.
+    pub waiting: i64,
+    pub at_risk_cents: i64,
+    pub lost_cents: i64,
+}
+
+impl MonthOutcomes {
+    pub fn save_rate(&self) -> Option<f64> {
+        let closed = self.saved_no_change + self.saved_pause + self.saved_budget_change;
+        rate(closed, closed + self.not_saved)
+    }
+}
+
+/// The months of `period`, each with its outcomes (a month with nothing filed reads zero).
+pub fn every_month(period: Period, found: Vec<MonthOutcomes>) -> Vec<MonthOutcomes> {
+    period
+        .months()
+        .into_iter()
+        .map(|month| {
+            found
+                .iter()
+                .find(|m| m.month == month)
+                .cloned()
+                .unwrap_or(MonthOutcomes {
+                    month,
+                    ..Default::default()
+                })
+        })
+        .collect()
+}
+
+/// A reason's requests and what they put at risk.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct ReasonLine {
+    pub reason_id: i64,
+    pub label: String,
+    pub controllable: bool,
+    pub filed: i64,
+    pub at_risk_cents: i64,
+    pub attempts_closed: i64,
+    pub saves: i64,
+}
+
+impl ReasonLine {
+    pub fn save_rate(&self) -> Option<f64> {
+        rate(self.saves, self.attempts_closed)
+    }
+}
+
+/// The save rate on reasons Retention can act on only.
+pub fn controllable_save_rate(reasons: &[ReasonLine]) -> Option<f64> {
+    let (saves, closed) = reasons
+        .iter()
+        .filter(|r| r.controllable)
+        .fold((0, 0), |(s, c), r| (s + r.saves, c + r.attempts_closed));
+    rate(saves, closed)
+}
+
+/// Fewer requests than this and a person's figures are too few to compare.
+pub const FEW: i64 = 5;
+
+/// One person's line on a leaderboard.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct Leader {
+    pub person_id: i64,
+    pub name: String,
+    pub filed: i64,
+    pub attempts_closed: i64,
+    pub saves: i64,
+    pub saved_cents: i64,
+}
+
+impl Leader {
+    pub fn save_rate(&self) -> Option<f64> {
+        rate(self.saves, self.attempts_closed)
+    }
+
+    /// Too few requests to compare with the others (shown greyed, and said).
+    pub fn too_few(&self) -> bool {
+        self.filed < FEW
+    }
+}
+
+/// How long something waited: the median and the 90th percentile, in hours, over `n` cases,
+/// `late` of them past their mark.
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+pub struct Wait {
+    pub what: String,
+    pub n: i64,
+    pub median_hours: Option<f64>,
+    pub p90_hours: Option<f64>,
+    pub late: i64,
+}
+
+/// A request slow to approve.
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+pub struct Slow {
+    pub request_id: i64,
+    pub client_name: String,
+    pub hours: f64,
+}
+
+/// A span of hours as people say it: "45 min", "5.5 h", "3.2 days"; negative spans (done
+/// before the mark) read "early".
+pub fn duration(hours: Option<f64>) -> String {
+    match hours {
+        None => "—".into(),
+        Some(h) if h < 0.0 => format!("{} early", duration(Some(-h))),
+        Some(h) if h < 1.0 => format!("{:.0} min", h * 60.0),
+        Some(h) if h < 48.0 => format!("{h:.1} h"),
+        Some(h) => format!("{:.1} days", h / 24.0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn the_presets_cover_the_months_and_quarters_people_mean() {
+        let today = d("2026-12-01");
+        assert_eq!(
+            Period::last_twelve_months(today),
+            Period {
+                from: d("2026-01-01"),
+                to: today
+            }
+        );
+        assert_eq!(
+            Period::this_month(today),
+            Period {
+                from: today,
+                to: today
+            }
+        );
+        assert_eq!(
+            Period::last_month(today),
+            Period {
+                from: d("2026-11-01"),
+                to: d("2026-11-30")
+            }
+        );
+        assert_eq!(
+            Period::this_quarter(today),
+            Period {
+                from: d("2026-10-01"),
+                to: today
+            }
+        );
+        assert_eq!(
+            Period::last_quarter(today),
+            Period {
+                from: d("2026-07-01"),
+                to: d("2026-09-30")
+            }
+        );
+        assert_eq!(
+            Period::last_quarter(d("2026-02-14")),
+            Period {
+                from: d("2025-10-01"),
+                to: d("2025-12-31")
+            }
+        );
+    }
+
+    #[test]
+    fn a_typed_period_is_checked() {
+        let today = d("2026-12-01");
+        assert_eq!(
+            Period::parse("", "", today),
+            Ok(Period::last_twelve_months(today))
+        );
+        assert_eq!(
+            Period::parse("2026-10-01", "", today),
+            Ok(Period {
+                from: d("2026-10-01"),
+                to: today
+            })
+        );
+        assert_eq!(
+            Period::parse(" 2026-10-01 ", "2026-10-31", today),
+            Ok(Period {
+                from: d("2026-10-01"),
+                to: d("2026-10-31")
+            })
+        );
+        for (from, to) in [("2026-13-01", ""), ("yesterday", ""), ("", "2026-10-31")] {
+            assert!(Period::parse(from, to, today).is_err(), "{from:?}..{to:?}");
+        }
+        assert_eq!(
+            Period::parse("2026-10-31", "2026-10-01", today),
+            Err("The last day comes before the first.".into())
+        );
+        assert!(Period::parse("2020-01-01", "2026-10-01", today).is_err());
+    }
+
+    #[test]
+    fn months_run_from_the_first_month_to_the_last_inclusive() {
+        let p = Period {
+            from: d("2026-10-15"),
+            to: d("2026-12-01"),
+        };
+        assert_eq!(
+            p.months(),
+            vec![d("2026-10-01"), d("2026-11-01"), d("2026-12-01")]
+        );
+        let p = Period {
+            from: d("2026-12-01"),
+            to: d("2026-12-01"),
+        };
+        assert_eq!(p.months(), vec![d("2026-12-01")]);
+    }
+
+    #[test]
+    fn rates_divide_only_when_there_is_something_to_divide() {
+        assert_eq!(rate(1, 4), Some(0.25));
+        assert_eq!(rate(0, 0), None);
+        assert_eq!(percent(rate(2, 3)), "67%");
+        assert_eq!(percent(None), "—");
+    }
+
+    #[test]
+    fn a_cancellation_saved_at_a_lower_budget_saves_the_new_budget_and_loses_the_cut() {
+        // $2,000 at risk, saved at $1,200: $800 lost, $1,200 saved.
+        let tiles = Tiles {
+            filed: 1,
+            escalated: 1,
+            attempts_closed: 1,
+            saved_budget_change: 1,
+            decided: 1,
+            at_risk_cents: 200_000,
+            lost_cents: 80_000,
+            ..Default::default()
+        };
+        assert_eq!(tiles.saved_cents(), 120_000);
+        assert_eq!(tiles.save_rate(), Some(1.0));
+        assert_eq!(tiles.revenue_save_rate(), Some(0.6));
+        assert_eq!(tiles.escalation_rate(), Some(1.0));
+    }
+
+    #[test]
+    fn the_save_rate_counts_saves_over_closed_attempts_in_three_parts() {
+        let tiles = Tiles {
+            filed: 10,
+            escalated: 8,
+            attempts_closed: 6,
+            saved_no_change: 1,
+            saved_pause: 1,
+            saved_budget_change: 1,
+            ..Default::default()
+        };
+        assert_eq!(tiles.saves(), 3);
+        assert_eq!(tiles.save_rate(), Some(0.5));
+        assert_eq!(tiles.escalation_rate(), Some(0.8));
+        assert_eq!(tiles.revenue_save_rate(), None);
+    }
+
+    #[test]
+    fn every_month_of_the_period_has_a_line_even_when_nothing_was_filed() {
+        let p = Period {
+            from: d("2026-10-01"),
+            to: d("2026-12-01"),
+        };
+        let nov = MonthOutcomes {
+            month: d("2026-11-01"),
+            filed: 2,
+            not_saved: 1,
+            saved_pause: 1,
+            ..Default::default()
+        };
+        let months = every_month(p, vec![nov.clone()]);
+        assert_eq!(months.len(), 3);
+        assert_eq!(months[1], nov);
+        assert_eq!(months[0].filed, 0);
+        assert_eq!(months[1].save_rate(), Some(0.5));
+        assert_eq!(months[0].save_rate(), None);
+    }
+
+    #[test]
+    fn durations_read_in_the_unit_people_use() {
+        assert_eq!(duration(None), "—");
+        assert_eq!(duration(Some(0.75)), "45 min");
+        assert_eq!(duration(Some(5.5)), "5.5 h");
+        assert_eq!(duration(Some(72.0)), "3.0 days");
+        assert_eq!(duration(Some(-30.0)), "30.0 h early");
+    }
+
+    #[test]
+    fn a_leader_with_fewer_than_five_requests_is_too_few_to_compare() {
+        let leader = |filed| Leader {
+            person_id: 1,
+            name: "A".into(),
+            filed,
+            attempts_closed: 2,
+            saves: 1,
+            saved_cents: 0,
+        };
+        assert!(leader(4).too_few());
+        assert!(!leader(5).too_few());
+        assert_eq!(leader(5).save_rate(), Some(0.5));
+    }
+
+    #[test]
+    fn the_controllable_save_rate_leaves_out_what_retention_cannot_change() {
+        let line = |controllable, attempts_closed, saves| ReasonLine {
+            reason_id: 1,
+            label: String::new(),
+            controllable,
+            filed: attempts_closed,
+            at_risk_cents: 0,
+            attempts_closed,
+            saves,
+        };
+        let reasons = [line(true, 4, 2), line(false, 4, 0), line(true, 2, 2)];
+        assert_eq!(controllable_save_rate(&reasons), Some(4.0 / 6.0));
+        assert_eq!(controllable_save_rate(&[line(false, 3, 1)]), None);
+    }
+}

@@ -1,0 +1,353 @@
+//! The Reports page and its CSV downloads.
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sqlx::PgConnection;
+
+use super::db::{self, By, Filter};
+use super::figures::{self, Leader, MonthOutcomes, Period, ReasonLine, Tiles, Wait};
+use super::views::{ReportQuery, ReportsPage, presets, save_rate_line, stacked_bars};
+use crate::auth::roles::Role;
+use crate::change_requests::rules::Kind;
+use crate::operations::planner::spreadsheet_safe;
+use crate::web::AppState;
+use crate::web::ctx::Ctx;
+use crate::web::error::{AppError, AppResult};
+use crate::web::pages::Chrome;
+
+/// Roles that see the whole department's figures; an account manager without one of them sees
+/// only the requests they filed.
+const WHOLE_DEPARTMENT: &[Role] = &[
+    Role::DmLeadership,
+    Role::DepartmentManager,
+    Role::TeamLead,
+    Role::Retention,
+    Role::OpsLead,
+    Role::Admin,
+];
+
+/// How many of the slowest requests the page lists.
+const SLOWEST: i64 = 10;
+
+/// What a report covers, from the query: the period and the filter, or why not.
+struct Asked {
+    period: Period,
+    filter: Filter,
+    own_only: bool,
+    problem: Option<String>,
+}
+
+fn asked(state: &AppState, ctx: &Ctx, q: &ReportQuery) -> Asked {
+    let today = state.clock.today();
+    let (period, mut problem) = match Period::parse(&q.from, &q.to, today) {
+        Ok(period) => (period, None),
+        Err(problem) => (Period::last_twelve_months(today), Some(problem)),
+    };
+    let id = |raw: &str, what: &str, problem: &mut Option<String>| match raw.trim() {
+        "" => None,
+        raw => raw.parse::<i64>().ok().or_else(|| {
+            problem.get_or_insert_with(|| format!("Choose the {what} from the list."));
+            None
+        }),
+    };
+    let own_only = !ctx.user.roles.any_of(WHOLE_DEPARTMENT);
+    let kind = match q.kind.trim() {
+        "" => None,
+        key => Kind::from_key(key).or_else(|| {
+            problem.get_or_insert_with(|| "Choose the kind from the list.".into());
+            None
+        }),
+    };
+    let zone = state.clock.zone();
+    let filter = Filter {
+        from: Some(crate::time::at_local(
+            zone,
+            period.from,
+            chrono::NaiveTime::MIN,
+        )),
+        to: Some(crate::time::at_local(
+            zone,
+            period.to.succ_opt().unwrap_or(period.to),
+            chrono::NaiveTime::MIN,
+        )),
+        kind,
+        reason: id(&q.reason, "reason", &mut problem),
+        account_manager: if own_only {
+            Some(ctx.user.id)
+        } else {
+            id(&q.account_manager, "account manager", &mut problem)
+        },
+        retention_user: id(&q.retention_user, "Retention user", &mut problem),
+        sem_specialist: id(&q.sem_specialist, "SEM specialist", &mut problem),
+    };
+    Asked {
+        period,
+        filter,
+        own_only,
+        problem,
+    }
+}
+
+/// The figures of one report: tiles, months, reasons.
+async fn figures_for(
+    conn: &mut PgConnection,
+    asked: &Asked,
+    zone: chrono_tz::Tz,
+) -> sqlx::Result<(Tiles, Vec<MonthOutcomes>, Vec<ReasonLine>)> {
+    let tiles = db::tiles(conn, &asked.filter).await?;
+    let months = figures::every_month(asked.period, db::months(conn, &asked.filter, zone).await?);
+    let reasons = db::reasons(conn, &asked.filter).await?;
+    Ok((tiles, months, reasons))
+}
+
+#[tracing::instrument(level = "debug", skip_all)]
+pub(super) async fn page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(query): Query<ReportQuery>,
+) -> AppResult<Response> {
+    let asked = asked(&state, &ctx, &query);
+    let mut conn = state.db.acquire().await?;
+    let c = &mut *conn;
+    let (tiles, months, by_reason) = figures_for(c, &asked, state.clock.zone()).await?;
+    let people = crate::users::db::people_with_role;
+    let account_managers = people(c, Role::AccountManager.key()).await?;
+    let retention_users = people(c, Role::Retention.key()).await?;
+    let sem_specialists = people(c, Role::SemSpecialist.key()).await?;
+    let filed_by = asked.own_only.then_some(ctx.user.id);
+    let filter = &asked.filter;
+    let nudge_days = state.config.approval_nudge_days;
+    let page = ReportsPage {
+        account_managers_board: db::leaderboard(c, filter, By::AccountManager).await?,
+        retention_board: db::leaderboard(c, filter, By::Retention).await?,
+        step_waits: db::step_waits(c, filter, nudge_days as i32).await?,
+        stage_waits: db::stage_waits(c, filter).await?,
+        slowest: db::slowest(c, filter, SLOWEST).await?,
+        nudge_days,
+        trend: save_rate_line(&months),
+        chrome: Chrome::new(&state, &ctx, "/reports"),
+        presets: presets(&query, state.clock.today(), asked.period),
+        problem: asked.problem.clone(),
+        period: asked.period,
+        own_only: asked.own_only,
+        kinds: Kind::ALL,
+        reasons: crate::change_requests::db::reasons(c, asked.filter.reason).await?,
+        account_managers,
+        retention_users,
+        sem_specialists,
+        bars: stacked_bars(&months),
+        open: db::open_by_state(c, filed_by).await?,
+        tiles,
+        months,
+        by_reason,
+        query,
+    };
+    let status = if page.problem.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, page).into_response())
+}
+
+/// One of the page's tables as CSV (`table` = tiles, months or reasons), with the page's filter.
+pub(super) async fn csv(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(query): Query<ReportQuery>,
+) -> AppResult<Response> {
+    let asked = asked(&state, &ctx, &query);
+    if let Some(problem) = asked.problem {
+        return Err(AppError::BadRequest(problem));
+    }
+    let mut conn = state.db.acquire().await?;
+    let c = &mut *conn;
+    let filter = &asked.filter;
+    let rows = match query.table.as_str() {
+        "tiles" => tile_rows(&db::tiles(c, filter).await?),
+        "months" => {
+            let found = db::months(c, filter, state.clock.zone()).await?;
+            month_rows(&figures::every_month(asked.period, found))
+        }
+        "reasons" => reason_rows(&db::reasons(c, filter).await?),
+        "account_managers" => leader_rows(&db::leaderboard(c, filter, By::AccountManager).await?),
+        "retention" => leader_rows(&db::leaderboard(c, filter, By::Retention).await?),
+        "steps" => {
+            let nudge = state.config.approval_nudge_days as i32;
+            wait_rows(&db::step_waits(c, filter, nudge).await?)
+        }
+        "stages" => wait_rows(&db::stage_waits(c, filter).await?),
+        _ => {
+            return Err(AppError::BadRequest(
+                "Choose one of the report's tables.".into(),
+            ));
+        }
+    };
+    let mut out = csv::Writer::from_writer(Vec::new());
+    for row in rows {
+        out.write_record(row.iter().map(|c| spreadsheet_safe(c)))
+            .map_err(|e| AppError::Internal(anyhow::anyhow!(e.to_string())))?;
+    }
+    let body = out
+        .into_inner()
+        .map_err(|e| AppError::Internal(anyhow::anyhow!(e.to_string())))?;
+    let name = format!(
+        "attachment; filename=\"report-{}-{}-to-{}.csv\"",
+        query.table, asked.period.from, asked.period.to
+    );
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&name).unwrap_or_else(|_| HeaderValue::from_static("attachment")),
+    );
+    Ok(response)
+}
+
+fn dollars(cents: i64) -> String {
+    format!("{:.2}", cents as f64 / 100.0)
+}
+
+fn share(s: Option<f64>) -> String {
+    s.map(|s| format!("{:.4}", s)).unwrap_or_default()
+}
+
+/// The tiles as figure, value rows.
+pub(super) fn tile_rows(t: &Tiles) -> Vec<Vec<String>> {
+    let rows: [(&str, String); 14] = [
+        ("Requests filed", t.filed.to_string()),
+        ("Escalated to Retention", t.escalated.to_string()),
+        ("Escalation rate", share(t.escalation_rate())),
+        ("Save attempts closed", t.attempts_closed.to_string()),
+        ("Saved, no change", t.saved_no_change.to_string()),
+        ("Saved with a pause", t.saved_pause.to_string()),
+        (
+            "Saved with a budget change",
+            t.saved_budget_change.to_string(),
+        ),
+        ("Save rate", share(t.save_rate())),
+        ("Requests decided", t.decided.to_string()),
+        ("Budget at risk", dollars(t.at_risk_cents)),
+        ("Budget saved", dollars(t.saved_cents())),
+        ("Budget lost", dollars(t.lost_cents)),
+        ("Revenue save rate", share(t.revenue_save_rate())),
+        ("Saves", t.saves().to_string()),
+    ];
+    let mut out = vec![vec!["Figure".to_string(), "Value".to_string()]];
+    out.extend(rows.into_iter().map(|(k, v)| vec![k.to_string(), v]));
+    out
+}
+
+/// The months as rows, one per month.
+pub(super) fn month_rows(months: &[MonthOutcomes]) -> Vec<Vec<String>> {
+    let header = [
+        "Month",
+        "Filed",
+        "Saved, no change",
+        "Saved with a pause",
+        "Saved with a budget change",
+        "Not saved",
+        "Call not yet recorded",
+        "Not sent to Retention",
+        "Save rate",
+        "Budget at risk",
+        "Budget lost",
+    ];
+    let mut out = vec![header.iter().map(|h| h.to_string()).collect()];
+    out.extend(months.iter().map(|m| {
+        vec![
+            m.month.format("%Y-%m").to_string(),
+            m.filed.to_string(),
+            m.saved_no_change.to_string(),
+            m.saved_pause.to_string(),
+            m.saved_budget_change.to_string(),
+            m.not_saved.to_string(),
+            m.waiting.to_string(),
+            m.not_escalated.to_string(),
+            share(m.save_rate()),
+            dollars(m.at_risk_cents),
+            dollars(m.lost_cents),
+        ]
+    }));
+    out
+}
+
+/// The reasons as rows.
+pub(super) fn reason_rows(reasons: &[ReasonLine]) -> Vec<Vec<String>> {
+    let header = [
+        "Reason",
+        "Controllable",
+        "Filed",
+        "Budget at risk",
+        "Save attempts closed",
+        "Saves",
+        "Save rate",
+    ];
+    let mut out = vec![header.iter().map(|h| h.to_string()).collect()];
+    out.extend(reasons.iter().map(|r| {
+        vec![
+            r.label.clone(),
+            if r.controllable { "yes" } else { "no" }.to_string(),
+            r.filed.to_string(),
+            dollars(r.at_risk_cents),
+            r.attempts_closed.to_string(),
+            r.saves.to_string(),
+            share(r.save_rate()),
+        ]
+    }));
+    out
+}
+
+/// A leaderboard as rows.
+pub(super) fn leader_rows(leaders: &[Leader]) -> Vec<Vec<String>> {
+    let header = [
+        "Person",
+        "Filed",
+        "Calls",
+        "Saves",
+        "Save rate",
+        "Budget saved",
+        "Too few to compare",
+    ];
+    let mut out = vec![header.iter().map(|h| h.to_string()).collect()];
+    out.extend(leaders.iter().map(|l| {
+        vec![
+            l.name.clone(),
+            l.filed.to_string(),
+            l.attempts_closed.to_string(),
+            l.saves.to_string(),
+            share(l.save_rate()),
+            dollars(l.saved_cents),
+            if l.too_few() { "yes" } else { "no" }.to_string(),
+        ]
+    }));
+    out
+}
+
+/// Waits as rows, hours to one decimal.
+pub(super) fn wait_rows(waits: &[Wait]) -> Vec<Vec<String>> {
+    let header = [
+        "What",
+        "Cases",
+        "Median hours",
+        "90th percentile hours",
+        "Late",
+    ];
+    let hours = |h: Option<f64>| h.map(|h| format!("{h:.1}")).unwrap_or_default();
+    let mut out = vec![header.iter().map(|h| h.to_string()).collect()];
+    out.extend(waits.iter().map(|w| {
+        vec![
+            w.what.clone(),
+            w.n.to_string(),
+            hours(w.median_hours),
+            hours(w.p90_hours),
+            w.late.to_string(),
+        ]
+    }));
+    out
+}

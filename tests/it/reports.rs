@@ -1,0 +1,460 @@
+//! Reports: each panel against the database on hand-made requests whose figures are known, the
+//! CSV read back against the page, and who may see what.
+
+use offboarding_desk::auth::roles::Role;
+
+use crate::support::TestApp;
+use crate::support::fixtures::new_client;
+
+/// What one hand-made request is.
+struct Made<'a> {
+    client: i64,
+    filed_by: i64,
+    kind: &'a str,
+    original_kind: Option<&'a str>,
+    state: &'a str,
+    reason: &'a str,
+    /// Days ago it was filed.
+    age_days: i32,
+    effective: &'a str,
+    resume: Option<&'a str>,
+    budgets: Option<(i64, i64)>,
+    /// Retention's outcome: Some(None) escalated and not yet called.
+    outcome: Option<Option<&'a str>>,
+    reverses: Option<i64>,
+    reinstated: bool,
+}
+
+impl Default for Made<'_> {
+    fn default() -> Self {
+        Made {
+            client: 0,
+            filed_by: 0,
+            kind: "cancellation",
+            original_kind: None,
+            state: "completed",
+            reason: "Budget constraints",
+            age_days: 3,
+            effective: "2026-12-31",
+            resume: None,
+            budgets: None,
+            outcome: None,
+            reverses: None,
+            reinstated: false,
+        }
+    }
+}
+
+async fn make(app: &TestApp, retention: i64, m: Made<'_>) -> i64 {
+    let escalation = if m.outcome.is_some() {
+        "retention"
+    } else {
+        "none"
+    };
+    let scope = (m.kind == "cancellation").then_some("services_only");
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO change_requests
+             (client_id, kind, cancel_scope, effective_date, resume_date, current_budget_cents,
+              new_budget_cents, reason_id, escalation, state, filed_by, original_kind,
+              original_effective_date, original_resume_date, reverses_id, reinstated_at, created_at)
+         VALUES ($1, $2, $3, $4::date, $5::date, $6, $7,
+                 (SELECT id FROM change_reasons WHERE label = $8), $9, $10, $11, $12,
+                 CASE WHEN $12::text IS NULL THEN NULL ELSE $4::date END, NULL, $13,
+                 CASE WHEN $14 THEN now() END, now() - make_interval(days => $15))
+         RETURNING id",
+    )
+    .bind(m.client)
+    .bind(m.kind)
+    .bind(scope)
+    .bind(m.effective)
+    .bind(m.resume)
+    .bind(m.budgets.map(|b| b.0))
+    .bind(m.budgets.map(|b| b.1))
+    .bind(m.reason)
+    .bind(escalation)
+    .bind(m.state)
+    .bind(m.filed_by)
+    .bind(m.original_kind)
+    .bind(m.reverses)
+    .bind(m.reinstated)
+    .bind(m.age_days)
+    .fetch_one(&app.db)
+    .await
+    .expect("insert a request");
+    if let Some(outcome) = m.outcome {
+        sqlx::query(
+            "INSERT INTO save_attempts (change_request_id, call_date, outcome, recorded_by, recorded_at)
+             VALUES ($1, CASE WHEN $2::text IS NULL THEN NULL ELSE current_date END, $2,
+                     CASE WHEN $2::text IS NULL THEN NULL ELSE $3::bigint END,
+                     CASE WHEN $2::text IS NULL THEN NULL ELSE now() END)",
+        )
+        .bind(id)
+        .bind(outcome)
+        .bind(retention)
+        .execute(&app.db)
+        .await
+        .expect("insert a save attempt");
+    }
+    id
+}
+
+async fn client_with_budget(app: &TestApp, am: i64, name: &str, cents: i64) -> i64 {
+    let id = new_client(app, am, name).await;
+    sqlx::query("UPDATE clients SET monthly_budget_cents = $2 WHERE id = $1")
+        .bind(id)
+        .bind(cents)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    id
+}
+
+/// The text of the element with `id` on `page` (its first text node).
+fn text_of(page: &str, id: &str) -> String {
+    let start = page
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no #{id} on the page"));
+    let rest = &page[start..];
+    let open = rest.find('>').unwrap() + 1;
+    let close = rest[open..].find('<').unwrap() + open;
+    rest[open..close].trim().to_string()
+}
+
+struct Department {
+    app: TestApp,
+    lead: String,
+    am2: String,
+}
+
+/// Eight requests whose figures are worked out by hand in the comments.
+async fn department() -> Department {
+    let app = TestApp::spawn().await;
+    let am = app.user("am@test", &[Role::AccountManager]).await;
+    let am2 = app.user("am2@test", &[Role::AccountManager]).await;
+    let retention = app.user("ret@test", &[Role::Retention]).await;
+    app.user("lead@test", &[Role::DmLeadership]).await;
+    let base = |client| Made {
+        client,
+        filed_by: am,
+        ..Default::default()
+    };
+    // A: a $2,000 cancellation saved at $1,200 (converted to an addendum): $800 lost.
+    let a = client_with_budget(&app, am, "Alpha", 200_000).await;
+    // The budget when filed is read from the history, not today's client row.
+    sqlx::query(
+        "INSERT INTO client_status_history (client_id, status, monthly_budget_cents, at)
+         VALUES ($1, 'active', 200000, now() - interval '30 days')",
+    )
+    .bind(a)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE clients SET monthly_budget_cents = 120000 WHERE id = $1")
+        .bind(a)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let made = Made {
+        kind: "addendum",
+        original_kind: Some("cancellation"),
+        state: "approved",
+        budgets: Some((200_000, 120_000)),
+        outcome: Some(Some("saved_budget_change")),
+        ..base(a)
+    };
+    let a_id = make(&app, retention, made).await;
+    // A waited two hours at its first step, and was approved 36 hours after filing.
+    let approver = app.user("ap@test", &[Role::Approver]).await;
+    sqlx::query(
+        "INSERT INTO request_approvals (change_request_id, round, position, name, approver_user_id,
+                                        state, reached_at, decided_by, decided_at)
+         VALUES ($1, 1, 1, 'First approval', $2, 'approved', now() - interval '3 hours', $2,
+                 now() - interval '1 hour')",
+    )
+    .bind(a_id)
+    .bind(approver)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    sqlx::query(
+        "UPDATE change_requests SET approved_at = created_at + interval '36 hours' WHERE id = $1",
+    )
+    .bind(a_id)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    // B: a $1,000 cancellation not saved: all lost.
+    let b = client_with_budget(&app, am, "Bravo", 100_000).await;
+    let made = Made {
+        outcome: Some(Some("not_saved")),
+        ..base(b)
+    };
+    make(&app, retention, made).await;
+    // C: a $500 cancellation saved with no change (withdrawn): nothing lost.
+    let c = client_with_budget(&app, am, "Charlie", 50_000).await;
+    let made = Made {
+        state: "withdrawn",
+        outcome: Some(Some("saved_no_change")),
+        ..base(c)
+    };
+    make(&app, retention, made).await;
+    // D: a $600 pause of 60 days (two months), filed by the other account manager, not sent
+    // to Retention, approved: $1,200 at risk and lost.
+    let d = client_with_budget(&app, am2, "Delta", 60_000).await;
+    let made = Made {
+        kind: "pause",
+        state: "approved",
+        effective: "2026-12-10",
+        resume: Some("2027-02-08"),
+        filed_by: am2,
+        ..base(d)
+    };
+    make(&app, retention, made).await;
+    // E: a $300 cancellation for a reason Retention cannot act on, not saved, later undone by
+    // a reinstatement (which is not itself counted): nothing lost.
+    let e = client_with_budget(&app, am, "Echo", 30_000).await;
+    let made = Made {
+        reason: "Dealership sold or closing",
+        outcome: Some(Some("not_saved")),
+        reinstated: true,
+        ..base(e)
+    };
+    let e_id = make(&app, retention, made).await;
+    let made = Made {
+        state: "completed",
+        reverses: Some(e_id),
+        ..base(e)
+    };
+    make(&app, retention, made).await;
+    // F: a cancellation with Retention, the call not yet made: filed and escalated, not decided.
+    let f = client_with_budget(&app, am, "Foxtrot", 70_000).await;
+    let made = Made {
+        state: "with_retention",
+        outcome: Some(None),
+        ..base(f)
+    };
+    make(&app, retention, made).await;
+    // H: filed two years ago: outside every period shown.
+    let h = client_with_budget(&app, am, "Hotel", 90_000).await;
+    let made = Made {
+        age_days: 730,
+        outcome: Some(Some("not_saved")),
+        ..base(h)
+    };
+    make(&app, retention, made).await;
+    Department {
+        lead: app.cookie_for("lead@test").await,
+        am2: app.cookie_for("am2@test").await,
+        app,
+    }
+}
+
+#[tokio::test]
+async fn the_tiles_add_up_saves_and_budget_as_defined() {
+    let Department { app, lead, .. } = department().await;
+    let page = app.page(&lead, "/reports").await;
+    assert_eq!(
+        text_of(&page, "tile-filed"),
+        "6",
+        "A–F; not the reinstatement, not H"
+    );
+    assert_eq!(text_of(&page, "tile-escalated"), "5");
+    assert_eq!(
+        text_of(&page, "tile-save-rate"),
+        "50%",
+        "2 saves of 4 calls"
+    );
+    assert_eq!(
+        text_of(&page, "tile-saves"),
+        "2 of 4 calls: 1 with no change, 0 with a pause, 1 with a budget change"
+    );
+    // At risk 2,000 + 1,000 + 500 + 1,200 + 300; lost 800 + 1,000 + 0 + 1,200 + 0.
+    assert_eq!(text_of(&page, "tile-at-risk"), "$5,000.00");
+    assert_eq!(text_of(&page, "tile-lost"), "$3,000.00");
+    assert_eq!(text_of(&page, "tile-saved"), "$2,000.00");
+    assert_eq!(
+        text_of(&page, "tile-revenue-rate"),
+        "40% of the budget at risk"
+    );
+    // Only controllable reasons: A, B, C were called, A and C saved.
+    assert_eq!(text_of(&page, "controllable-save-rate"), "67%");
+    // One request is open: F, with Retention.
+    assert!(page.contains("<th scope=\"row\">With Retention</th><td class=\"num\">1</td>"));
+    // By person: the account manager filed five (two saved of four calls); the other one, too
+    // few to compare.
+    assert!(page.contains(
+        "<th scope=\"row\">Test am</th><td class=\"num\">5</td><td class=\"num\">4</td><td class=\"num\">2</td><td class=\"num\">50%</td><td class=\"num\">$2,000.00</td>"
+    ));
+    assert!(page.contains(
+        "<tr class=\"too-few\"><th scope=\"row\">Test am2 <small>(too few to compare)</small>"
+    ));
+    // Where it waits: A's two hours at its first step, 36 hours from filing to approval.
+    assert!(page.contains(
+        "<th scope=\"row\">First approval: Test ap</th><td class=\"num\">1</td><td class=\"num\">2.0 h</td><td class=\"num\">2.0 h</td><td class=\"num\">0</td>"
+    ));
+    assert!(page.contains(
+        "<th scope=\"row\">Filed → approved</th><td class=\"num\">1</td><td class=\"num\">36.0 h</td>"
+    ));
+    assert!(page.contains(&format!(
+        "<a href=\"/requests/{}\">#{} Alpha</a>: 36.0 h",
+        1, 1
+    )));
+}
+
+#[tokio::test]
+async fn filters_cut_the_figures_and_the_csv_holds_what_the_page_shows() {
+    let Department { app, lead, .. } = department().await;
+    let reason: i64 = sqlx::query_scalar(
+        "SELECT id FROM change_reasons WHERE label = 'Dealership sold or closing'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    let page = app.page(&lead, &format!("/reports?reason={reason}")).await;
+    assert_eq!(text_of(&page, "tile-filed"), "1");
+    assert_eq!(text_of(&page, "tile-at-risk"), "$300.00");
+    assert_eq!(
+        text_of(&page, "tile-lost"),
+        "$0.00",
+        "reinstated: nothing lost"
+    );
+    let page = app.page(&lead, "/reports?kind=pause").await;
+    assert_eq!(text_of(&page, "tile-filed"), "1");
+    assert_eq!(
+        text_of(&page, "tile-at-risk"),
+        "$1,200.00",
+        "a $600 pause of two months"
+    );
+    // A period that holds only H.
+    let from = (chrono::Utc::now().date_naive() - chrono::Duration::days(740)).to_string();
+    let to = (chrono::Utc::now().date_naive() - chrono::Duration::days(700)).to_string();
+    let page = app
+        .page(&lead, &format!("/reports?from={from}&to={to}"))
+        .await;
+    assert_eq!(text_of(&page, "tile-filed"), "1");
+    assert_eq!(text_of(&page, "tile-save-rate"), "0%");
+
+    // The tiles' CSV, read back: the same figures as the page.
+    let client = reqwest::Client::new();
+    let res = client
+        .get(app.url("/reports.csv?table=tiles"))
+        .header("cookie", &lead)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let body = res.text().await.unwrap();
+    let mut reader = csv::Reader::from_reader(body.as_bytes());
+    let figures: std::collections::HashMap<String, String> = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[0].to_string(), r[1].to_string())
+        })
+        .collect();
+    assert_eq!(figures["Requests filed"], "6");
+    assert_eq!(figures["Save rate"], "0.5000");
+    assert_eq!(figures["Budget at risk"], "5000.00");
+    assert_eq!(figures["Budget saved"], "2000.00");
+    assert_eq!(figures["Revenue save rate"], "0.4000");
+
+    // The reasons' CSV has one line per reason on the page, with the same counts.
+    let body = client
+        .get(app.url("/reports.csv?table=reasons"))
+        .header("cookie", &lead)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut reader = csv::Reader::from_reader(body.as_bytes());
+    let rows: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0][0], "Budget constraints");
+    assert_eq!(rows[0][2], "5", "A, B, C, D, F");
+    assert_eq!(rows[1][..3], ["Dealership sold or closing", "no", "1"]);
+
+    // A period that makes no sense is said beside the filter, and the default shown.
+    let res = client
+        .get(app.url("/reports?from=2026-10-31&to=2026-10-01"))
+        .header("cookie", &lead)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("The last day comes before the first."));
+    assert_eq!(text_of(&page, "tile-filed"), "6");
+}
+
+#[tokio::test]
+async fn an_account_manager_sees_only_the_requests_they_filed() {
+    let Department { app, am2, .. } = department().await;
+    let page = app.page(&am2, "/reports").await;
+    assert_eq!(text_of(&page, "tile-filed"), "1", "only D");
+    assert_eq!(text_of(&page, "tile-at-risk"), "$1,200.00");
+    assert!(
+        !page.contains("id=\"account_manager\""),
+        "no choosing someone else"
+    );
+    // Naming another account manager changes nothing.
+    let am: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = 'am@test'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let page = app
+        .page(&am2, &format!("/reports?account_manager={am}"))
+        .await;
+    assert_eq!(text_of(&page, "tile-filed"), "1");
+}
+
+#[tokio::test]
+async fn the_admin_marks_a_reason_retention_cannot_act_on_and_the_rate_follows() {
+    let Department { app, lead, .. } = department().await;
+    app.user("admin@test", &[Role::Admin]).await;
+    let admin = app.cookie_for("admin@test").await;
+    let (id, position): (i64, i32) = sqlx::query_as(
+        "SELECT id, position FROM change_reasons WHERE label = 'Budget constraints'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    let position = position.to_string();
+    let post = |form: Vec<(&'static str, String)>| {
+        crate::shared::client()
+            .post(app.url(&format!("/admin/reasons/{id}")))
+            .header("cookie", &admin)
+            .form(&form)
+            .send()
+    };
+    // The box unticked: no reason left that Retention can act on.
+    let unticked = vec![
+        ("label", "Budget constraints".to_string()),
+        ("position", position.clone()),
+        ("controllable_shown", "1".to_string()),
+    ];
+    assert!(post(unticked).await.unwrap().status().is_redirection());
+    let page = app.page(&lead, "/reports").await;
+    assert_eq!(text_of(&page, "controllable-save-rate"), "—");
+    assert_eq!(app.audit_count("change_reason.edited").await, 1);
+    // Ticked again.
+    let ticked = vec![
+        ("label", "Budget constraints".to_string()),
+        ("position", position),
+        ("controllable_shown", "1".to_string()),
+        ("controllable", "yes".to_string()),
+    ];
+    assert!(post(ticked).await.unwrap().status().is_redirection());
+    let page = app.page(&lead, "/reports").await;
+    assert_eq!(text_of(&page, "controllable-save-rate"), "67%");
+}
