@@ -458,3 +458,71 @@ async fn the_admin_marks_a_reason_retention_cannot_act_on_and_the_rate_follows()
     let page = app.page(&lead, "/reports").await;
     assert_eq!(text_of(&page, "controllable-save-rate"), "67%");
 }
+
+#[tokio::test]
+async fn leadership_opens_reports_filters_a_period_and_a_reason_and_downloads_the_csv() {
+    let Some(b) = crate::support::browser::start("leadership_opens_reports").await else {
+        return;
+    };
+    let Department { app, .. } = department().await;
+    b.sign_in(&app.base, "lead@test", crate::support::PASSWORD)
+        .await;
+    b.click("nav a[href='/reports']").await;
+    assert_eq!(b.path().await, "/reports");
+    assert_eq!(b.text("#tile-filed").await, "6");
+    assert_eq!(b.text("#tile-save-rate").await, "50%");
+
+    // The last thirty days, one reason.
+    let today = chrono::Utc::now().date_naive();
+    let from = (today - chrono::Duration::days(30))
+        .format("%m%d%Y")
+        .to_string();
+    let to = today.format("%m%d%Y").to_string();
+    b.find("#from").await.send_keys(&from).await.unwrap();
+    b.find("#to").await.send_keys(&to).await.unwrap();
+    let reason: i64 = sqlx::query_scalar(
+        "SELECT id FROM change_reasons WHERE label = 'Dealership sold or closing'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    b.click(&format!("#reason option[value='{reason}']")).await;
+    b.click("#apply-filter").await;
+    assert_eq!(b.text("#tile-filed").await, "1");
+    assert_eq!(b.text("#tile-at-risk").await, "$300.00");
+    assert_eq!(b.text("#tile-lost").await, "$0.00");
+    assert_eq!(b.text("#tile-save-rate").await, "0%");
+    let query = b.driver.current_url().await.unwrap();
+    let query = query.query().unwrap_or_default().to_string();
+    assert!(query.contains(&format!("reason={reason}")), "{query}");
+    assert!(
+        query.contains(&format!("from={}", today - chrono::Duration::days(30))),
+        "{query}"
+    );
+
+    // The tiles' CSV, fetched as the link downloads it: the figures on the screen.
+    let csv: String = b
+        .driver
+        .execute(
+            "return fetch(document.querySelector('#csv-tiles').href).then(r => r.text());",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .json()
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let figures: std::collections::HashMap<String, String> = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[0].to_string(), r[1].to_string())
+        })
+        .collect();
+    assert_eq!(figures["Requests filed"], "1");
+    assert_eq!(figures["Budget at risk"], "300.00");
+    assert_eq!(figures["Budget lost"], "0.00");
+    b.close().await;
+}
