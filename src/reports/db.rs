@@ -263,3 +263,85 @@ pub async fn slowest(
         .fetch_all(conn)
         .await
 }
+
+/// The saves of the filter's requests, each with when the client left afterwards (a later
+/// cancellation filed, or a cancelled status in its history), if it did.
+const SAVES: &str = "saves AS (
+    SELECT f.id, f.client_id, s.recorded_at AS saved_at,
+           (SELECT min(x.at) FROM (
+                SELECT r2.created_at AS at FROM change_requests r2
+                 WHERE r2.client_id = f.client_id AND r2.created_at > s.recorded_at
+                   AND r2.kind = 'cancellation' AND r2.reverses_id IS NULL AND r2.id <> f.id
+                UNION ALL
+                SELECT h.at FROM client_status_history h
+                 WHERE h.client_id = f.client_id AND h.at > s.recorded_at
+                   AND h.status IN ('cancelled_dms', 'left_platform')) x) AS left_at
+      FROM request_figures f
+      JOIN save_attempts s ON s.change_request_id = f.id
+     WHERE f.outcome LIKE 'saved%'";
+
+/// Of the saves made at least `days` ago (30, 90, 180), how many clients are still with the
+/// agency that long after: no cancellation filed and no cancelled status since.
+pub async fn saves_lasting(
+    conn: &mut PgConnection,
+    filter: &Filter,
+) -> sqlx::Result<Vec<super::figures::Lasting>> {
+    let query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "WITH {SAVES} AND {WHERE})
+         SELECT d.days::bigint AS days,
+                count(s.id) AS saves,
+                count(s.id) FILTER (WHERE s.left_at IS NULL
+                                    OR s.left_at > s.saved_at + make_interval(days => d.days))
+                    AS still_active
+           FROM unnest(ARRAY[30, 90, 180]) AS d(days)
+           LEFT JOIN saves s ON s.saved_at + make_interval(days => d.days) <= now()
+          GROUP BY d.days
+          ORDER BY d.days"
+    )));
+    bind_filter!(query, filter).fetch_all(conn).await
+}
+
+/// The saves by the month they were made, and for each month since (1 to 6, as far as time
+/// has gone), how many clients were still with the agency.
+pub async fn save_cohorts(
+    conn: &mut PgConnection,
+    filter: &Filter,
+    zone: chrono_tz::Tz,
+) -> sqlx::Result<Vec<super::figures::CohortCell>> {
+    let query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "WITH {SAVES} AND {WHERE})
+         SELECT date_trunc('month', s.saved_at AT TIME ZONE $8)::date AS month,
+                k.months::bigint AS months_since,
+                count(*) AS saves,
+                count(*) FILTER (WHERE s.left_at IS NULL
+                                    OR s.left_at > s.saved_at + make_interval(months => k.months))
+                    AS still_active
+           FROM saves s
+          CROSS JOIN generate_series(1, 6) AS k(months)
+          WHERE s.saved_at + make_interval(months => k.months) <= now()
+          GROUP BY 1, 2
+          ORDER BY 1, 2"
+    )));
+    bind_filter!(query, filter)
+        .bind(zone.name())
+        .fetch_all(conn)
+        .await
+}
+
+/// Of the pauses whose resume date has come, how many clients are active again (an active
+/// status recorded since the pause began, or active now).
+pub async fn pauses_resumed(conn: &mut PgConnection, filter: &Filter) -> sqlx::Result<(i64, i64)> {
+    let query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*) AS due,
+                count(*) FILTER (WHERE c.status = 'active' OR EXISTS (
+                    SELECT 1 FROM client_status_history h
+                     WHERE h.client_id = r.client_id AND h.status = 'active'
+                       AND h.at::date >= r.resume_date)) AS resumed
+           FROM request_figures f
+           JOIN change_requests r ON r.id = f.id
+           JOIN clients c ON c.id = r.client_id
+          WHERE f.final_kind = 'pause' AND f.state IN ('approved', 'completed')
+            AND r.resume_date <= current_date AND {WHERE}"
+    )));
+    bind_filter!(query, filter).fetch_one(conn).await
+}

@@ -294,6 +294,73 @@ pub fn duration(hours: Option<f64>) -> String {
     }
 }
 
+/// Of the saves made at least `days` ago, how many clients stayed that long.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct Lasting {
+    pub days: i64,
+    pub saves: i64,
+    pub still_active: i64,
+}
+
+impl Lasting {
+    pub fn rate(&self) -> Option<f64> {
+        rate(self.still_active, self.saves)
+    }
+}
+
+/// One cell of the cohort table: of the saves made in `month`, how many clients were still
+/// with the agency `months_since` months later.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct CohortCell {
+    pub month: NaiveDate,
+    pub months_since: i64,
+    pub saves: i64,
+    pub still_active: i64,
+}
+
+/// A row of the cohort table: the month saves were made, and the share still active for each
+/// month since (None where that month has not come yet).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CohortRow {
+    pub month: NaiveDate,
+    pub saves: i64,
+    pub shares: Vec<Option<f64>>,
+}
+
+/// How many months since a save the cohort table follows.
+pub const COHORT_MONTHS: i64 = 6;
+
+/// The cohort cells as rows, a column per month since.
+pub fn cohort_rows(cells: &[CohortCell]) -> Vec<CohortRow> {
+    let mut rows: Vec<CohortRow> = Vec::new();
+    for cell in cells {
+        if rows.last().is_none_or(|r| r.month != cell.month) {
+            rows.push(CohortRow {
+                month: cell.month,
+                saves: 0,
+                shares: vec![None; COHORT_MONTHS as usize],
+            });
+        }
+        let row = rows.last_mut().expect("pushed above");
+        row.saves = row.saves.max(cell.saves);
+        if (1..=COHORT_MONTHS).contains(&cell.months_since) {
+            row.shares[(cell.months_since - 1) as usize] = rate(cell.still_active, cell.saves);
+        }
+    }
+    rows
+}
+
+/// The shade of a cohort cell (0 to 4, darker the more clients stayed), for its CSS class.
+pub fn shade(share: Option<f64>) -> u8 {
+    match share {
+        None => 0,
+        Some(s) if s >= 0.9 => 4,
+        Some(s) if s >= 0.75 => 3,
+        Some(s) if s >= 0.5 => 2,
+        Some(_) => 1,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -460,6 +527,36 @@ mod tests {
         assert_eq!(months[0].filed, 0);
         assert_eq!(months[1].save_rate(), Some(0.5));
         assert_eq!(months[0].save_rate(), None);
+    }
+
+    #[test]
+    fn cohort_cells_become_rows_with_a_column_per_month_since() {
+        let cell = |month: &str, months_since, saves, still_active| CohortCell {
+            month: d(month),
+            months_since,
+            saves,
+            still_active,
+        };
+        let rows = cohort_rows(&[
+            cell("2026-06-01", 1, 4, 4),
+            cell("2026-06-01", 2, 4, 3),
+            cell("2026-07-01", 1, 2, 1),
+        ]);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].saves, 4);
+        assert_eq!(rows[0].shares[..3], [Some(1.0), Some(0.75), None]);
+        assert_eq!(rows[1].shares[0], Some(0.5));
+        assert_eq!(rows[1].shares.len(), 6);
+        assert_eq!(
+            (
+                shade(Some(1.0)),
+                shade(Some(0.75)),
+                shade(Some(0.5)),
+                shade(Some(0.1)),
+                shade(None)
+            ),
+            (4, 3, 2, 1, 0)
+        );
     }
 
     #[test]

@@ -118,6 +118,7 @@ pub(super) async fn page(
     let filed_by = asked.own_only.then_some(ctx.user.id);
     let filter = &asked.filter;
     let nudge_days = state.config.approval_nudge_days;
+    let (pauses_due, pauses_resumed) = db::pauses_resumed(c, filter).await?;
     let page = ReportsPage {
         account_managers_board: db::leaderboard(c, filter, By::AccountManager).await?,
         retention_board: db::leaderboard(c, filter, By::Retention).await?,
@@ -125,6 +126,10 @@ pub(super) async fn page(
         stage_waits: db::stage_waits(c, filter).await?,
         slowest: db::slowest(c, filter, SLOWEST).await?,
         nudge_days,
+        lasting: db::saves_lasting(c, filter).await?,
+        cohorts: figures::cohort_rows(&db::save_cohorts(c, filter, state.clock.zone()).await?),
+        pauses_due,
+        pauses_resumed,
         trend: save_rate_line(&months),
         chrome: Chrome::new(&state, &ctx, "/reports"),
         presets: presets(&query, state.clock.today(), asked.period),

@@ -5,7 +5,9 @@ use askama::Template;
 use askama_web::WebTemplate;
 use chrono::NaiveDate;
 
-use super::figures::{self, Leader, MonthOutcomes, Period, ReasonLine, Slow, Tiles, Wait};
+use super::figures::{
+    self, CohortRow, Lasting, Leader, MonthOutcomes, Period, ReasonLine, Slow, Tiles, Wait,
+};
 use crate::change_requests::db::ReasonOption;
 use crate::change_requests::rules::{Kind, State};
 use crate::users::db::PersonOption;
@@ -175,6 +177,12 @@ pub struct ReportsPage {
     pub stage_waits: Vec<Wait>,
     pub slowest: Vec<Slow>,
     pub nudge_days: u32,
+    /// Of the saves 30, 90 and 180 days old, how many clients stayed.
+    pub lasting: Vec<Lasting>,
+    pub cohorts: Vec<CohortRow>,
+    /// Pauses whose resume date has come, and how many of those clients are active again.
+    pub pauses_due: i64,
+    pub pauses_resumed: i64,
 }
 
 impl ReportsPage {
@@ -182,8 +190,8 @@ impl ReportsPage {
         crate::money::format_cents(*cents.borrow())
     }
 
-    fn percent(&self, share: Option<f64>) -> String {
-        figures::percent(share)
+    fn percent(&self, share: impl std::borrow::Borrow<Option<f64>>) -> String {
+        figures::percent(*share.borrow())
     }
 
     fn controllable_save_rate(&self) -> String {
@@ -219,6 +227,18 @@ impl ReportsPage {
 
     fn hours(&self, hours: &f64) -> String {
         figures::duration(Some(*hours))
+    }
+
+    fn share_cell(&self, share: &Option<f64>) -> String {
+        share.map(|s| figures::percent(Some(s))).unwrap_or_default()
+    }
+
+    fn shade(&self, share: &Option<f64>) -> u8 {
+        figures::shade(*share)
+    }
+
+    fn resumed_rate(&self) -> String {
+        figures::percent(figures::rate(self.pauses_resumed, self.pauses_due))
     }
 
     /// The two leaderboards: title, table id, CSV table, lines.

@@ -526,3 +526,117 @@ async fn leadership_opens_reports_filters_a_period_and_a_reason_and_downloads_th
     assert_eq!(figures["Budget lost"], "0.00");
     b.close().await;
 }
+
+#[tokio::test]
+async fn saves_are_followed_until_the_client_leaves_and_pauses_until_they_resume() {
+    let app = TestApp::spawn().await;
+    let am = app.user("am@test", &[Role::AccountManager]).await;
+    let retention = app.user("ret@test", &[Role::Retention]).await;
+    app.user("lead@test", &[Role::DmLeadership]).await;
+    let lead = app.cookie_for("lead@test").await;
+    let base = |client| Made {
+        client,
+        filed_by: am,
+        ..Default::default()
+    };
+    // I: saved with a pause 99 days ago; the client filed a cancellation 30 days ago (69 days
+    // after the save): still with us at 30 days, gone at 90.
+    let i = client_with_budget(&app, am, "India", 100_000).await;
+    let made = Made {
+        kind: "pause",
+        original_kind: Some("cancellation"),
+        effective: "2026-09-01",
+        // Resuming later: not one of the pauses due.
+        resume: Some("2099-06-01"),
+        age_days: 100,
+        outcome: Some(Some("saved_pause")),
+        ..base(i)
+    };
+    let saved_i = make(&app, retention, made).await;
+    let made = Made {
+        age_days: 30,
+        state: "completed",
+        ..base(i)
+    };
+    make(&app, retention, made).await;
+    // J: saved with no change 199 days ago and still here.
+    let j = client_with_budget(&app, am, "Juliet", 100_000).await;
+    let made = Made {
+        state: "withdrawn",
+        age_days: 200,
+        outcome: Some(Some("saved_no_change")),
+        ..base(j)
+    };
+    let saved_j = make(&app, retention, made).await;
+    // The calls were recorded the day after filing.
+    sqlx::query(
+        "UPDATE save_attempts s SET recorded_at = r.created_at + interval '1 day',
+                call_date = (r.created_at + interval '1 day')::date
+           FROM change_requests r WHERE r.id = s.change_request_id AND r.id = ANY($1)",
+    )
+    .bind(vec![saved_i, saved_j])
+    .execute(&app.db)
+    .await
+    .unwrap();
+    // K and L: pauses whose resume date has come; K's client is active again, L's is not.
+    for (name, status) in [("Kilo", "active"), ("Lima", "paused")] {
+        let client = client_with_budget(&app, am, name, 50_000).await;
+        sqlx::query("UPDATE clients SET status = $2 WHERE id = $1")
+            .bind(client)
+            .bind(status)
+            .execute(&app.db)
+            .await
+            .unwrap();
+        let effective = (chrono::Utc::now().date_naive() - chrono::Duration::days(60)).to_string();
+        let resume = (chrono::Utc::now().date_naive() - chrono::Duration::days(10)).to_string();
+        let made = Made {
+            kind: "pause",
+            age_days: 70,
+            effective: &effective,
+            resume: Some(&resume),
+            ..base(client)
+        };
+        make(&app, retention, made).await;
+    }
+
+    let page = app.page(&lead, "/reports").await;
+    let lasting = |days: &str| {
+        let row = format!("<th scope=\"row\">{days} days ago</th>");
+        let at = page
+            .find(&row)
+            .unwrap_or_else(|| panic!("no {days}-day row"));
+        let rest = &page[at..];
+        rest[..rest.find("</tr>").unwrap()].to_string()
+    };
+    assert!(
+        lasting("30").contains(
+            "<td class=\"num\">2</td><td class=\"num\">2</td><td class=\"num\">100%</td>"
+        )
+    );
+    assert!(
+        lasting("90")
+            .contains("<td class=\"num\">2</td><td class=\"num\">1</td><td class=\"num\">50%</td>")
+    );
+    assert!(
+        lasting("180").contains(
+            "<td class=\"num\">1</td><td class=\"num\">1</td><td class=\"num\">100%</td>"
+        )
+    );
+    assert_eq!(
+        text_of(&page, "pauses-resumed"),
+        "Pauses that reached their resume date: 2; resumed: 1 (50%)."
+    );
+    // The cohort table: I's month reads 100% one and two months on, 0% from the third.
+    let month = (chrono::Utc::now() - chrono::Duration::days(99))
+        .format("%b %Y")
+        .to_string();
+    let table = &page[page.find("id=\"cohorts\"").expect("the cohort table")..];
+    let at = table
+        .find(&format!("<th scope=\"row\">{month}</th>"))
+        .expect("I's cohort row");
+    let row = &table[at..at + table[at..].find("</tr>").unwrap()];
+    assert!(
+        row.contains("<td class=\"num shade-4\">100%</td><td class=\"num shade-4\">100%</td><td class=\"num shade-1\">0%</td>"),
+        "{row}"
+    );
+}
