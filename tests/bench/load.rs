@@ -234,6 +234,12 @@ async fn run() -> anyhow::Result<()> {
         &ops,
     ));
     targets.push(page(
+        "reports, last 12 months".into(),
+        "ops1",
+        "/reports".into(),
+        &ops,
+    ));
+    targets.push(page(
         "offboarding sheet".into(),
         "ops1",
         "/offboarding".into(),
