@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::Form;
 use serde::Deserialize;
 use serde_json::json;
+use sqlx::PgConnection;
 
 use crate::audit::{self, Actor};
 use crate::web::AppState;
@@ -220,58 +221,80 @@ pub(super) async fn update(
     .fetch_optional(&mut *tx)
     .await?;
     let (old_label, old_position, was_controllable) = before.ok_or(AppError::NotFound)?;
+    // An unticked box is absent from the form: the marker says the box was there.
     let controllable = match form.controllable_shown {
         Some(_) => form.controllable.is_some(),
         None => was_controllable,
     };
     let (label, position) = match check(&form, old_position) {
-        Ok(v) => v,
+        Ok(checked) => checked,
         Err(errors) => {
             drop(tx);
-            let page = render(&state, &ctx, Some(id), form, errors).await?;
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+            return again(&state, &ctx, id, form, errors).await;
         }
     };
-    let updated = sqlx::query(
-        "UPDATE change_reasons SET label = $2, position = $3, controllable = $4 WHERE id = $1",
-    )
-    .bind(id)
-    .bind(&label)
-    .bind(position)
-    .bind(controllable)
-    .execute(&mut *tx)
-    .await;
-    match updated {
-        Ok(_) => {}
-        Err(e) if is_duplicate(&e) => {
-            drop(tx);
-            let mut errors = FieldErrors::default();
-            errors.add("label", "Another reason already reads like this.");
-            let page = render(&state, &ctx, Some(id), form, errors).await?;
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
-        }
-        Err(e) => return Err(e.into()),
+    if !save(&mut tx, id, &label, position, controllable).await? {
+        drop(tx);
+        let mut errors = FieldErrors::default();
+        errors.add("label", "Another reason already reads like this.");
+        return again(&state, &ctx, id, form, errors).await;
     }
     let mut changes = audit::Changes::default();
     changes
         .field("label", &old_label, &label)
         .field("position", old_position, position)
         .field("controllable", was_controllable, controllable);
-    let message = if changes.is_empty() {
-        "Nothing changed.".to_string()
-    } else {
-        audit::record(
-            &mut tx,
-            &Actor::from_ctx(&ctx),
-            "change_reason.edited",
-            "change_reason",
-            Some(id.to_string()),
-            json!({ "changes": changes.into_json() }),
-        )
-        .await?;
-        format!("Saved “{label}”.")
-    };
-    commit_and_go(tx, &ctx, "/admin/reasons", &message).await
+    if changes.is_empty() {
+        return commit_and_go(tx, &ctx, "/admin/reasons", "Nothing changed.").await;
+    }
+    let (actor, entity) = (Actor::from_ctx(&ctx), Some(id.to_string()));
+    let record = json!({ "changes": changes.into_json() });
+    audit::record(
+        &mut tx,
+        &actor,
+        "change_reason.edited",
+        "change_reason",
+        entity,
+        record,
+    )
+    .await?;
+    commit_and_go(tx, &ctx, "/admin/reasons", &format!("Saved “{label}”.")).await
+}
+
+/// Saves reason `id`; false when another reason already has the label.
+async fn save(
+    conn: &mut PgConnection,
+    id: i64,
+    label: &str,
+    position: i32,
+    controllable: bool,
+) -> AppResult<bool> {
+    let updated = sqlx::query(
+        "UPDATE change_reasons SET label = $2, position = $3, controllable = $4 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(label)
+    .bind(position)
+    .bind(controllable)
+    .execute(conn)
+    .await;
+    match updated {
+        Ok(_) => Ok(true),
+        Err(e) if is_duplicate(&e) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The reasons page again, reason `id`'s row as typed with what needs another look.
+async fn again(
+    state: &AppState,
+    ctx: &Ctx,
+    id: i64,
+    form: ReasonForm,
+    errors: FieldErrors,
+) -> AppResult<Response> {
+    let page = render(state, ctx, Some(id), form, errors).await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
 async fn set_retired(state: &AppState, ctx: &Ctx, id: i64, retire: bool) -> AppResult<Response> {

@@ -196,9 +196,11 @@ pub async fn step_waits(
 
 /// How long each stage of the process took: the median and the 90th percentile in hours, and
 /// how many of a stage's cases were late (for the checklist, items done after their due day).
+/// A day's stage starts at its midnight in the agency's `zone`.
 pub async fn stage_waits(
     conn: &mut PgConnection,
     filter: &Filter,
+    zone: chrono_tz::Tz,
 ) -> sqlx::Result<Vec<super::figures::Wait>> {
     let query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "WITH f AS (SELECT f.* FROM request_figures f WHERE {WHERE}),
@@ -222,14 +224,14 @@ pub async fn stage_waits(
                  WHERE t.done_at IS NOT NULL AND r.approved_at IS NOT NULL
                 UNION ALL
                 SELECT 4, 'Effective date → ads paused',
-                       extract(epoch FROM t.done_at - r.effective_date::timestamptz) / 3600.0,
+                       extract(epoch FROM t.done_at - (r.effective_date::timestamp AT TIME ZONE $8)) / 3600.0,
                        t.done_at::date > t.due_on
                   FROM f JOIN change_requests r ON r.id = f.id
                   JOIN sem_tasks t ON t.change_request_id = f.id
                  WHERE t.done_at IS NOT NULL
                 UNION ALL
                 SELECT 5, 'Checklist item due → done',
-                       extract(epoch FROM i.done_at - i.due_on::timestamptz) / 3600.0,
+                       extract(epoch FROM i.done_at - (i.due_on::timestamp AT TIME ZONE $8)) / 3600.0,
                        i.done_at::date > i.due_on
                   FROM f JOIN checklist_items i ON i.change_request_id = f.id
                  WHERE i.done_at IS NOT NULL)
@@ -239,7 +241,10 @@ pub async fn stage_waits(
                 count(*) FILTER (WHERE late) AS late
            FROM stages GROUP BY at, what ORDER BY at"
     )));
-    bind_filter!(query, filter).fetch_all(conn).await
+    bind_filter!(query, filter)
+        .bind(zone.name())
+        .fetch_all(conn)
+        .await
 }
 
 /// The requests that took longest from filing to approval, with their client.

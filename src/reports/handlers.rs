@@ -7,7 +7,7 @@ use sqlx::PgConnection;
 
 use super::db::{self, By, Filter};
 use super::figures::{self, Leader, MonthOutcomes, Period, ReasonLine, Tiles, Wait};
-use super::views::{ReportQuery, ReportsPage, presets, save_rate_line, stacked_bars};
+use super::views::{ReportQuery, ReportsPage, lost_bars, presets, save_rate_line, stacked_bars};
 use crate::auth::roles::Role;
 use crate::change_requests::rules::Kind;
 use crate::operations::planner::spreadsheet_safe;
@@ -123,7 +123,7 @@ pub(super) async fn page(
         account_managers_board: db::leaderboard(c, filter, By::AccountManager).await?,
         retention_board: db::leaderboard(c, filter, By::Retention).await?,
         step_waits: db::step_waits(c, filter, nudge_days as i32).await?,
-        stage_waits: db::stage_waits(c, filter).await?,
+        stage_waits: db::stage_waits(c, filter, state.clock.zone()).await?,
         slowest: db::slowest(c, filter, SLOWEST).await?,
         nudge_days,
         lasting: db::saves_lasting(c, filter).await?,
@@ -142,6 +142,7 @@ pub(super) async fn page(
         retention_users,
         sem_specialists,
         bars: stacked_bars(&months),
+        lost: lost_bars(&months),
         open: db::open_by_state(c, filed_by).await?,
         tiles,
         months,
@@ -182,7 +183,7 @@ pub(super) async fn csv(
             let nudge = state.config.approval_nudge_days as i32;
             wait_rows(&db::step_waits(c, filter, nudge).await?)
         }
-        "stages" => wait_rows(&db::stage_waits(c, filter).await?),
+        "stages" => wait_rows(&db::stage_waits(c, filter, state.clock.zone()).await?),
         _ => {
             return Err(AppError::BadRequest(
                 "Choose one of the report's tables.".into(),

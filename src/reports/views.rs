@@ -80,6 +80,8 @@ pub struct Bar {
     pub width: f64,
     pub month: String,
     pub total: i64,
+    /// The total as printed above the bar.
+    pub total_label: String,
     /// Where the total is printed, above the bar.
     pub total_y: f64,
     pub segments: Vec<Segment>,
@@ -141,7 +143,47 @@ pub fn stacked_bars(months: &[MonthOutcomes]) -> Vec<Bar> {
                 width: slot * 0.7,
                 month: m.month.format("%b %Y").to_string(),
                 total: m.filed,
+                total_label: m.filed.to_string(),
                 total_y: top - 4.0,
+                segments,
+            }
+        })
+        .collect()
+}
+
+/// The budget lost each month as bars, scaled so the worst month fills the plot.
+pub fn lost_bars(months: &[MonthOutcomes]) -> Vec<Bar> {
+    let most = months
+        .iter()
+        .map(|m| m.lost_cents)
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
+    let slot = CHART_WIDTH / months.len().max(1) as f64;
+    let scale = (PLOT_BOTTOM - PLOT_TOP) / most;
+    months
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let height = m.lost_cents as f64 * scale;
+            let month = m.month.format("%b %Y").to_string();
+            let segments = (m.lost_cents > 0)
+                .then_some(Segment {
+                    y: PLOT_BOTTOM - height,
+                    height,
+                    class: "not-saved",
+                    label: "Budget lost",
+                    count: m.lost_cents,
+                })
+                .into_iter()
+                .collect();
+            Bar {
+                x: i as f64 * slot + slot * 0.15,
+                width: slot * 0.7,
+                month,
+                total: m.lost_cents,
+                total_label: crate::money::format_cents(m.lost_cents),
+                total_y: PLOT_BOTTOM - height - 4.0,
                 segments,
             }
         })
@@ -167,6 +209,8 @@ pub struct ReportsPage {
     pub tiles: Tiles,
     pub months: Vec<MonthOutcomes>,
     pub bars: Vec<Bar>,
+    /// The budget lost by month.
+    pub lost: Vec<Bar>,
     pub by_reason: Vec<ReasonLine>,
     pub open: Vec<(State, i64)>,
     /// The save rate month by month, as points of a line.
@@ -375,6 +419,20 @@ mod tests {
         assert!((line[1].y - PLOT_TOP).abs() < 1e-9, "100% at the top");
         assert_eq!(line[1].label, "Dec 2026: 100%");
         assert!(line[1].x > line[0].x);
+    }
+
+    #[test]
+    fn the_worst_month_for_budget_lost_fills_the_plot() {
+        let mut oct = month("2026-10", 1, 0, 1);
+        oct.lost_cents = 200_000;
+        let mut nov = month("2026-11", 1, 0, 1);
+        nov.lost_cents = 50_000;
+        let bars = lost_bars(&[oct, nov, month("2026-12", 0, 0, 0)]);
+        let full = PLOT_BOTTOM - PLOT_TOP;
+        assert!((bars[0].segments[0].height - full).abs() < 1e-9);
+        assert!((bars[1].segments[0].height - full / 4.0).abs() < 1e-9);
+        assert!(bars[2].segments.is_empty());
+        assert_eq!(bars[0].total_label, "$2,000.00");
     }
 
     #[test]
