@@ -72,7 +72,10 @@ pub async fn months(
                 count(*) FILTER (WHERE f.outcome = 'saved_budget_change') AS saved_budget_change,
                 count(*) FILTER (WHERE f.outcome = 'not_saved') AS not_saved,
                 count(*) FILTER (WHERE NOT f.escalated) AS not_escalated,
-                count(*) FILTER (WHERE f.escalated AND f.outcome IS NULL) AS waiting,
+                count(*) FILTER (WHERE f.escalated AND f.outcome IS NULL AND NOT f.decided)
+                    AS waiting,
+                count(*) FILTER (WHERE f.escalated AND f.outcome IS NULL AND f.decided)
+                    AS withdrawn_early,
                 COALESCE(sum(f.at_risk_cents) FILTER (WHERE f.decided), 0)::bigint AS at_risk_cents,
                 COALESCE(sum(f.lost_cents) FILTER (WHERE f.decided), 0)::bigint AS lost_cents
            FROM request_figures f
@@ -162,12 +165,11 @@ pub async fn leaderboard(
 }
 
 /// How long each approval step waited for its decision, by step and approver: the median and
-/// the 90th percentile in hours, and how many waited past the nudge (`nudge_days` business
-/// days).
+/// the 90th percentile in hours, and how many waited past the nudge interval (the approver was
+/// nudged: the nudge goes out once the interval has passed undecided).
 pub async fn step_waits(
     conn: &mut PgConnection,
     filter: &Filter,
-    nudge_days: i32,
 ) -> sqlx::Result<Vec<super::figures::Wait>> {
     let query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT a.name || ': ' || COALESCE(u.display_name, 'any of ' || a.approver_role, 'nobody named')
@@ -175,23 +177,17 @@ pub async fn step_waits(
                 count(*) AS n,
                 percentile_cont(0.5) WITHIN GROUP (ORDER BY w.hours) AS median_hours,
                 percentile_cont(0.9) WITHIN GROUP (ORDER BY w.hours) AS p90_hours,
-                count(*) FILTER (WHERE w.business_days >= $8) AS late
+                count(*) FILTER (WHERE a.nudged_at IS NOT NULL) AS late
            FROM request_approvals a
            JOIN request_figures f ON f.id = a.change_request_id
            LEFT JOIN users u ON u.id = COALESCE(a.on_behalf_of, a.approver_user_id)
           CROSS JOIN LATERAL (
-                SELECT extract(epoch FROM a.decided_at - a.reached_at) / 3600.0 AS hours,
-                       (SELECT count(*) FROM generate_series(a.reached_at::date,
-                                                             a.decided_at::date - 1, '1 day') d
-                         WHERE extract(isodow FROM d) < 6) AS business_days) w
+                SELECT extract(epoch FROM a.decided_at - a.reached_at) / 3600.0 AS hours) w
           WHERE a.reached_at IS NOT NULL AND a.decided_at IS NOT NULL AND {WHERE}
           GROUP BY a.position, a.name, what
           ORDER BY a.position, what"
     )));
-    bind_filter!(query, filter)
-        .bind(nudge_days as i64)
-        .fetch_all(conn)
-        .await
+    bind_filter!(query, filter).fetch_all(conn).await
 }
 
 /// How long each stage of the process took: the median and the 90th percentile in hours, and
@@ -225,14 +221,14 @@ pub async fn stage_waits(
                 UNION ALL
                 SELECT 4, 'Effective date → ads paused',
                        extract(epoch FROM t.done_at - (r.effective_date::timestamp AT TIME ZONE $8)) / 3600.0,
-                       t.done_at::date > t.due_on
+                       (t.done_at AT TIME ZONE $8)::date > t.due_on
                   FROM f JOIN change_requests r ON r.id = f.id
                   JOIN sem_tasks t ON t.change_request_id = f.id
                  WHERE t.done_at IS NOT NULL
                 UNION ALL
                 SELECT 5, 'Checklist item due → done',
                        extract(epoch FROM i.done_at - (i.due_on::timestamp AT TIME ZONE $8)) / 3600.0,
-                       i.done_at::date > i.due_on
+                       (i.done_at AT TIME ZONE $8)::date > i.due_on
                   FROM f JOIN checklist_items i ON i.change_request_id = f.id
                  WHERE i.done_at IS NOT NULL)
          SELECT what, count(*) AS n,
@@ -276,7 +272,8 @@ const SAVES: &str = "saves AS (
            (SELECT min(x.at) FROM (
                 SELECT r2.created_at AS at FROM change_requests r2
                  WHERE r2.client_id = f.client_id AND r2.created_at > s.recorded_at
-                   AND r2.kind = 'cancellation' AND r2.reverses_id IS NULL AND r2.id <> f.id
+                   AND COALESCE(r2.original_kind, r2.kind) = 'cancellation' AND r2.reverses_id IS NULL
+                   AND r2.id <> f.id
                 UNION ALL
                 SELECT h.at FROM client_status_history h
                  WHERE h.client_id = f.client_id AND h.at > s.recorded_at
@@ -285,11 +282,12 @@ const SAVES: &str = "saves AS (
       JOIN save_attempts s ON s.change_request_id = f.id
      WHERE f.outcome LIKE 'saved%'";
 
-/// Of the saves made at least `days` ago (30, 90, 180), how many clients are still with the
-/// agency that long after: no cancellation filed and no cancelled status since.
+/// Of the saves made at least `days` ago (30, 90, 180) before `now`, how many clients are still
+/// with the agency that long after: no cancellation filed and no cancelled status since.
 pub async fn saves_lasting(
     conn: &mut PgConnection,
     filter: &Filter,
+    now: DateTime<Utc>,
 ) -> sqlx::Result<Vec<super::figures::Lasting>> {
     let query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "WITH {SAVES} AND {WHERE})
@@ -299,11 +297,11 @@ pub async fn saves_lasting(
                                     OR s.left_at > s.saved_at + make_interval(days => d.days))
                     AS still_active
            FROM unnest(ARRAY[30, 90, 180]) AS d(days)
-           LEFT JOIN saves s ON s.saved_at + make_interval(days => d.days) <= now()
+           LEFT JOIN saves s ON s.saved_at + make_interval(days => d.days) <= $8
           GROUP BY d.days
           ORDER BY d.days"
     )));
-    bind_filter!(query, filter).fetch_all(conn).await
+    bind_filter!(query, filter).bind(now).fetch_all(conn).await
 }
 
 /// The saves by the month they were made, and for each month since (1 to 6, as far as time
@@ -312,6 +310,7 @@ pub async fn save_cohorts(
     conn: &mut PgConnection,
     filter: &Filter,
     zone: chrono_tz::Tz,
+    now: DateTime<Utc>,
 ) -> sqlx::Result<Vec<super::figures::CohortCell>> {
     let query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "WITH {SAVES} AND {WHERE})
@@ -323,30 +322,41 @@ pub async fn save_cohorts(
                     AS still_active
            FROM saves s
           CROSS JOIN generate_series(1, 6) AS k(months)
-          WHERE s.saved_at + make_interval(months => k.months) <= now()
+          WHERE s.saved_at + make_interval(months => k.months) <= $9
           GROUP BY 1, 2
           ORDER BY 1, 2"
     )));
     bind_filter!(query, filter)
         .bind(zone.name())
+        .bind(now)
         .fetch_all(conn)
         .await
 }
 
-/// Of the pauses whose resume date has come, how many clients are active again (an active
-/// status recorded since the pause began, or active now).
-pub async fn pauses_resumed(conn: &mut PgConnection, filter: &Filter) -> sqlx::Result<(i64, i64)> {
+/// Of the pauses whose resume date has come by `today` (and not undone by a reinstatement), how
+/// many clients are active again (an active status recorded since the resume date, in the
+/// agency's `zone`, or active now).
+pub async fn pauses_resumed(
+    conn: &mut PgConnection,
+    filter: &Filter,
+    today: chrono::NaiveDate,
+    zone: chrono_tz::Tz,
+) -> sqlx::Result<(i64, i64)> {
     let query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT count(*) AS due,
                 count(*) FILTER (WHERE c.status = 'active' OR EXISTS (
                     SELECT 1 FROM client_status_history h
                      WHERE h.client_id = r.client_id AND h.status = 'active'
-                       AND h.at::date >= r.resume_date)) AS resumed
+                       AND (h.at AT TIME ZONE $9)::date >= r.resume_date)) AS resumed
            FROM request_figures f
            JOIN change_requests r ON r.id = f.id
            JOIN clients c ON c.id = r.client_id
           WHERE f.final_kind = 'pause' AND f.state IN ('approved', 'completed')
-            AND r.resume_date <= current_date AND {WHERE}"
+            AND r.resume_date <= $8 AND r.reinstated_at IS NULL AND {WHERE}"
     )));
-    bind_filter!(query, filter).fetch_one(conn).await
+    bind_filter!(query, filter)
+        .bind(today)
+        .bind(zone.name())
+        .fetch_one(conn)
+        .await
 }

@@ -67,9 +67,13 @@ impl Period {
         if from.is_empty() && to.is_empty() {
             return Ok(Self::last_twelve_months(today));
         }
+        // Years the desk could have data for: anything else is a typing slip ("26-12-01"), or a
+        // year the database cannot hold.
         let day = |s: &str, which: &str| {
             NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .map_err(|_| format!("Enter the {which} day as a date (YYYY-MM-DD)."))
+                .ok()
+                .filter(|d| (2000..=2100).contains(&d.year()))
+                .ok_or_else(|| format!("Enter the {which} day as a date (YYYY-MM-DD)."))
         };
         let from = day(from, "first")?;
         let to = if to.is_empty() {
@@ -180,8 +184,10 @@ pub struct MonthOutcomes {
     pub not_saved: i64,
     /// Filed without going to Retention.
     pub not_escalated: i64,
-    /// Escalated, the call not yet recorded.
+    /// Escalated, the call not yet recorded, the request still open.
     pub waiting: i64,
+    /// Escalated and withdrawn before the call was recorded.
+    pub withdrawn_early: i64,
     pub at_risk_cents: i64,
     pub lost_cents: i64,
 }
@@ -437,7 +443,14 @@ mod tests {
                 to: d("2026-10-31")
             })
         );
-        for (from, to) in [("2026-13-01", ""), ("yesterday", ""), ("", "2026-10-31")] {
+        for (from, to) in [
+            ("2026-13-01", ""),
+            ("yesterday", ""),
+            ("", "2026-10-31"),
+            ("26-12-01", ""),
+            ("-5000-01-01", "-5000-01-05"),
+            ("2026-10-01", "+262143-01-01"),
+        ] {
             assert!(Period::parse(from, to, today).is_err(), "{from:?}..{to:?}");
         }
         assert_eq!(

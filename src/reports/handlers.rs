@@ -6,7 +6,9 @@ use axum::response::{IntoResponse, Response};
 use sqlx::PgConnection;
 
 use super::db::{self, By, Filter};
-use super::figures::{self, Leader, MonthOutcomes, Period, ReasonLine, Tiles, Wait};
+use super::figures::{
+    self, CohortRow, Lasting, Leader, MonthOutcomes, Period, ReasonLine, Slow, Tiles, Wait,
+};
 use super::views::{ReportQuery, ReportsPage, lost_bars, presets, save_rate_line, stacked_bars};
 use crate::auth::roles::Role;
 use crate::change_requests::rules::Kind;
@@ -27,6 +29,9 @@ const WHOLE_DEPARTMENT: &[Role] = &[
     Role::Admin,
 ];
 
+/// A control character in the filter (the rest of the filter is applied without it).
+const CONTROL: &str = "Remove the control character from the filter.";
+
 /// How many of the slowest requests the page lists.
 const SLOWEST: i64 = 10;
 
@@ -36,6 +41,8 @@ struct Asked {
     filter: Filter,
     own_only: bool,
     problem: Option<String>,
+    /// The filter as applied, as a query (for the CSV links).
+    applied: ReportQuery,
 }
 
 fn asked(state: &AppState, ctx: &Ctx, q: &ReportQuery) -> Asked {
@@ -81,11 +88,36 @@ fn asked(state: &AppState, ctx: &Ctx, q: &ReportQuery) -> Asked {
         retention_user: id(&q.retention_user, "Retention user", &mut problem),
         sem_specialist: id(&q.sem_specialist, "SEM specialist", &mut problem),
     };
+    let key = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+    let typed_period = q.from.trim().is_empty() && q.to.trim().is_empty();
+    let applied = ReportQuery {
+        from: if typed_period {
+            String::new()
+        } else {
+            period.from.to_string()
+        },
+        to: if typed_period {
+            String::new()
+        } else {
+            period.to.to_string()
+        },
+        kind: filter.kind.map(|k| k.key().to_string()).unwrap_or_default(),
+        reason: key(filter.reason),
+        account_manager: if own_only {
+            String::new()
+        } else {
+            key(filter.account_manager)
+        },
+        retention_user: key(filter.retention_user),
+        sem_specialist: key(filter.sem_specialist),
+        table: String::new(),
+    };
     Asked {
         period,
         filter,
         own_only,
         problem,
+        applied,
     }
 }
 
@@ -107,7 +139,11 @@ pub(super) async fn page(
     ctx: Ctx,
     Query(query): Query<ReportQuery>,
 ) -> AppResult<Response> {
-    let asked = asked(&state, &ctx, &query);
+    let (query, had_control) = query.cleaned();
+    let mut asked = asked(&state, &ctx, &query);
+    if had_control {
+        asked.problem = Some(CONTROL.into());
+    }
     let mut conn = state.db.acquire().await?;
     let c = &mut *conn;
     let (tiles, months, by_reason) = figures_for(c, &asked, state.clock.zone()).await?;
@@ -118,22 +154,24 @@ pub(super) async fn page(
     let filed_by = asked.own_only.then_some(ctx.user.id);
     let filter = &asked.filter;
     let nudge_days = state.config.approval_nudge_days;
-    let (pauses_due, pauses_resumed) = db::pauses_resumed(c, filter).await?;
+    let (now, today, zone) = (state.clock.now(), state.clock.today(), state.clock.zone());
+    let (pauses_due, pauses_resumed) = db::pauses_resumed(c, filter, today, zone).await?;
     let page = ReportsPage {
         account_managers_board: db::leaderboard(c, filter, By::AccountManager).await?,
         retention_board: db::leaderboard(c, filter, By::Retention).await?,
-        step_waits: db::step_waits(c, filter, nudge_days as i32).await?,
+        step_waits: db::step_waits(c, filter).await?,
         stage_waits: db::stage_waits(c, filter, state.clock.zone()).await?,
         slowest: db::slowest(c, filter, SLOWEST).await?,
         nudge_days,
-        lasting: db::saves_lasting(c, filter).await?,
-        cohorts: figures::cohort_rows(&db::save_cohorts(c, filter, state.clock.zone()).await?),
+        lasting: db::saves_lasting(c, filter, now).await?,
+        cohorts: figures::cohort_rows(&db::save_cohorts(c, filter, zone, now).await?),
         pauses_due,
         pauses_resumed,
         trend: save_rate_line(&months),
         chrome: Chrome::new(&state, &ctx, "/reports"),
         presets: presets(&query, state.clock.today(), asked.period),
         problem: asked.problem.clone(),
+        applied: asked.applied.clone(),
         period: asked.period,
         own_only: asked.own_only,
         kinds: Kind::ALL,
@@ -163,7 +201,11 @@ pub(super) async fn csv(
     ctx: Ctx,
     Query(query): Query<ReportQuery>,
 ) -> AppResult<Response> {
+    let (query, had_control) = query.cleaned();
     let asked = asked(&state, &ctx, &query);
+    if had_control {
+        return Err(AppError::BadRequest(CONTROL.into()));
+    }
     if let Some(problem) = asked.problem {
         return Err(AppError::BadRequest(problem));
     }
@@ -171,7 +213,15 @@ pub(super) async fn csv(
     let c = &mut *conn;
     let filter = &asked.filter;
     let rows = match query.table.as_str() {
-        "tiles" => tile_rows(&db::tiles(c, filter).await?),
+        "tiles" => {
+            let mut rows = tile_rows(&db::tiles(c, filter).await?);
+            let controllable = figures::controllable_save_rate(&db::reasons(c, filter).await?);
+            rows.push(vec![
+                "Save rate, controllable reasons".into(),
+                share(controllable),
+            ]);
+            rows
+        }
         "months" => {
             let found = db::months(c, filter, state.clock.zone()).await?;
             month_rows(&figures::every_month(asked.period, found))
@@ -179,11 +229,26 @@ pub(super) async fn csv(
         "reasons" => reason_rows(&db::reasons(c, filter).await?),
         "account_managers" => leader_rows(&db::leaderboard(c, filter, By::AccountManager).await?),
         "retention" => leader_rows(&db::leaderboard(c, filter, By::Retention).await?),
-        "steps" => {
-            let nudge = state.config.approval_nudge_days as i32;
-            wait_rows(&db::step_waits(c, filter, nudge).await?)
-        }
+        "steps" => wait_rows(&db::step_waits(c, filter).await?),
         "stages" => wait_rows(&db::stage_waits(c, filter, state.clock.zone()).await?),
+        "lasting" => lasting_rows(&db::saves_lasting(c, filter, state.clock.now()).await?),
+        "cohorts" => {
+            let (zone, now) = (state.clock.zone(), state.clock.now());
+            cohort_table(&figures::cohort_rows(
+                &db::save_cohorts(c, filter, zone, now).await?,
+            ))
+        }
+        "slowest" => slow_rows(&db::slowest(c, filter, SLOWEST).await?),
+        "open" => {
+            let filed_by = asked.own_only.then_some(ctx.user.id);
+            let open = db::open_by_state(c, filed_by).await?;
+            let mut rows = vec![vec!["State".to_string(), "Requests".to_string()]];
+            rows.extend(
+                open.iter()
+                    .map(|(s, n)| vec![s.label().to_string(), n.to_string()]),
+            );
+            rows
+        }
         _ => {
             return Err(AppError::BadRequest(
                 "Choose one of the report's tables.".into(),
@@ -259,6 +324,7 @@ pub(super) fn month_rows(months: &[MonthOutcomes]) -> Vec<Vec<String>> {
         "Saved with a budget change",
         "Not saved",
         "Call not yet recorded",
+        "Withdrawn before the call",
         "Not sent to Retention",
         "Save rate",
         "Budget at risk",
@@ -274,6 +340,7 @@ pub(super) fn month_rows(months: &[MonthOutcomes]) -> Vec<Vec<String>> {
             m.saved_budget_change.to_string(),
             m.not_saved.to_string(),
             m.waiting.to_string(),
+            m.withdrawn_early.to_string(),
             m.not_escalated.to_string(),
             share(m.save_rate()),
             dollars(m.at_risk_cents),
@@ -353,6 +420,60 @@ pub(super) fn wait_rows(waits: &[Wait]) -> Vec<Vec<String>> {
             hours(w.median_hours),
             hours(w.p90_hours),
             w.late.to_string(),
+        ]
+    }));
+    out
+}
+
+/// "Do saves last?" as rows.
+pub(super) fn lasting_rows(lasting: &[Lasting]) -> Vec<Vec<String>> {
+    let mut out = vec![
+        [
+            "Saved at least (days ago)",
+            "Saves",
+            "Still with the agency",
+            "Share",
+        ]
+        .iter()
+        .map(|h| h.to_string())
+        .collect::<Vec<_>>(),
+    ];
+    out.extend(lasting.iter().map(|l| {
+        vec![
+            l.days.to_string(),
+            l.saves.to_string(),
+            l.still_active.to_string(),
+            share(l.rate()),
+        ]
+    }));
+    out
+}
+
+/// The cohort table as rows: month saved, saves, then the share for each month since.
+pub(super) fn cohort_table(rows: &[CohortRow]) -> Vec<Vec<String>> {
+    let mut header = vec!["Saved in".to_string(), "Saves".to_string()];
+    header.extend((1..=figures::COHORT_MONTHS).map(|k| format!("{k} months later")));
+    let mut out = vec![header];
+    out.extend(rows.iter().map(|r| {
+        let mut row = vec![r.month.format("%Y-%m").to_string(), r.saves.to_string()];
+        row.extend(r.shares.iter().map(|s| share(*s)));
+        row
+    }));
+    out
+}
+
+/// The slowest requests as rows.
+pub(super) fn slow_rows(slow: &[Slow]) -> Vec<Vec<String>> {
+    let mut out = vec![vec![
+        "Request".to_string(),
+        "Client".to_string(),
+        "Hours from filing to approval".to_string(),
+    ]];
+    out.extend(slow.iter().map(|s| {
+        vec![
+            s.request_id.to_string(),
+            s.client_name.clone(),
+            format!("{:.1}", s.hours),
         ]
     }));
     out

@@ -37,6 +37,34 @@ pub struct ReportQuery {
 }
 
 impl ReportQuery {
+    /// The filter without control characters (a NUL typed into an address is not written back
+    /// into the page), and whether there were any.
+    pub fn cleaned(self) -> (Self, bool) {
+        let fields = [
+            &self.from,
+            &self.to,
+            &self.kind,
+            &self.reason,
+            &self.account_manager,
+            &self.retention_user,
+            &self.sem_specialist,
+            &self.table,
+        ];
+        let had = fields.iter().any(|f| f.chars().any(char::is_control));
+        let clean = |s: String| s.chars().filter(|c| !c.is_control()).collect::<String>();
+        let cleaned = ReportQuery {
+            from: clean(self.from),
+            to: clean(self.to),
+            kind: clean(self.kind),
+            reason: clean(self.reason),
+            account_manager: clean(self.account_manager),
+            retention_user: clean(self.retention_user),
+            sem_specialist: clean(self.sem_specialist),
+            table: clean(self.table),
+        };
+        (cleaned, had)
+    }
+
     /// The filter as a query string (without `table`), for links that keep it.
     pub fn keep(&self) -> String {
         [
@@ -95,12 +123,13 @@ const PLOT_BOTTOM: f64 = 210.0;
 
 /// The parts of each bar, bottom to top, with their legend and CSS class (colour-blind-safe
 /// colours in app.css).
-pub const PARTS: [(&str, &str); 6] = [
+pub const PARTS: [(&str, &str); 7] = [
     ("Saved, no change", "saved-no-change"),
     ("Saved with a pause", "saved-pause"),
     ("Saved with a budget change", "saved-budget"),
     ("Not saved", "not-saved"),
     ("Call not yet recorded", "waiting"),
+    ("Withdrawn before the call", "withdrawn-early"),
     ("Not sent to Retention", "not-escalated"),
 ];
 
@@ -119,6 +148,7 @@ pub fn stacked_bars(months: &[MonthOutcomes]) -> Vec<Bar> {
                 m.saved_budget_change,
                 m.not_saved,
                 m.waiting,
+                m.withdrawn_early,
                 m.not_escalated,
             ];
             let mut top = PLOT_BOTTOM;
@@ -194,7 +224,10 @@ pub fn lost_bars(months: &[MonthOutcomes]) -> Vec<Bar> {
 #[template(path = "reports/page.html")]
 pub struct ReportsPage {
     pub chrome: Chrome,
+    /// The filter as typed (shown in the form).
     pub query: ReportQuery,
+    /// The filter as applied (kept by the CSV links): what could not be used is left out.
+    pub applied: ReportQuery,
     /// Why the filter was not applied, when it was not.
     pub problem: Option<String>,
     pub period: Period,
@@ -255,7 +288,7 @@ impl ReportsPage {
     }
 
     fn csv_href(&self, table: &str) -> String {
-        match self.query.keep().as_str() {
+        match self.applied.keep().as_str() {
             "" => format!("/reports.csv?table={table}"),
             keep => format!("/reports.csv?table={table}&{keep}"),
         }

@@ -395,6 +395,40 @@ async fn filters_cut_the_figures_and_the_csv_holds_what_the_page_shows() {
     let page = res.text().await.unwrap();
     assert!(page.contains("The last day comes before the first."));
     assert_eq!(text_of(&page, "tile-filed"), "6");
+    // A NUL or a year the database cannot hold: said, never written back, never a failure; the
+    // CSV links carry only what was applied.
+    for bad in [
+        "from=2026-12-01%00",
+        "from=-5000-01-01&to=-5000-01-05",
+        "kind=bogus",
+    ] {
+        let res = client
+            .get(app.url(&format!("/reports?{bad}&reason={reason}")))
+            .header("cookie", &lead)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 422, "{bad}");
+        let page = res.text().await.unwrap();
+        assert!(!page.contains('\0'), "{bad}");
+        let csv_link = &page[page.find("href=\"/reports.csv?table=tiles").unwrap()..];
+        let csv_link = &csv_link[..csv_link.find('>').unwrap()];
+        assert!(
+            csv_link.contains(&format!("reason={reason}")),
+            "{bad}: {csv_link}"
+        );
+        assert!(
+            !csv_link.contains("%00") && !csv_link.contains("bogus") && !csv_link.contains("-5000"),
+            "{bad}: {csv_link}"
+        );
+    }
+    let res = client
+        .get(app.url("/reports.csv?table=tiles&from=-5000-01-01"))
+        .header("cookie", &lead)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
 }
 
 #[tokio::test]
@@ -416,6 +450,23 @@ async fn an_account_manager_sees_only_the_requests_they_filed() {
         .page(&am2, &format!("/reports?account_manager={am}"))
         .await;
     assert_eq!(text_of(&page, "tile-filed"), "1");
+    assert!(!page.contains("Test am<"), "nobody else on the boards");
+    // Nor through a download.
+    for table in ["tiles", "reasons", "account_managers", "open"] {
+        let body = crate::shared::client()
+            .get(app.url(&format!("/reports.csv?table={table}&account_manager={am}")))
+            .header("cookie", &am2)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(!body.contains("Test am,"), "{table}: {body}");
+        if table == "tiles" {
+            assert!(body.contains("Requests filed,1"), "{body}");
+        }
+    }
 }
 
 #[tokio::test]
