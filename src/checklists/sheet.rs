@@ -4,19 +4,17 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
 use sqlx::PgConnection;
 
 use crate::change_requests::rules::{CancelScope, State as RequestState};
-use crate::operations::planner::spreadsheet_safe;
-use crate::web::AppState;
 use crate::web::ctx::Ctx;
-use crate::web::error::{AppError, AppResult};
+use crate::web::error::AppResult;
 use crate::web::filters;
 use crate::web::pages::{Chrome, Pager};
+use crate::web::{AppState, download};
 
 #[derive(Debug, sqlx::FromRow)]
 pub struct SheetLine {
@@ -141,9 +139,7 @@ pub(super) async fn export(
 ) -> AppResult<Response> {
     let mut conn = state.db.acquire().await?;
     let rows = lines(&mut conn, q.show != "all", state.clock.today(), 50_000, 0).await?;
-    let mut out = csv::Writer::from_writer(Vec::new());
-    let fail = |e: csv::Error| AppError::Internal(anyhow::anyhow!(e.to_string()));
-    out.write_record([
+    let header = [
         "Client",
         "Account id",
         "Scope",
@@ -153,10 +149,9 @@ pub(super) async fn export(
         "Overdue",
         "Request state",
         "Request",
-    ])
-    .map_err(fail)?;
-    for l in &rows {
-        let record = [
+    ];
+    let records = rows.iter().map(|l| {
+        vec![
             l.client_name.clone(),
             l.crm_account_id.clone(),
             l.scope().to_string(),
@@ -166,26 +161,11 @@ pub(super) async fn export(
             l.overdue.to_string(),
             l.state_label().to_string(),
             format!("{}/requests/{}", state.config.base_url, l.request_id),
-        ];
-        out.write_record(record.iter().map(|c| spreadsheet_safe(c)))
-            .map_err(fail)?;
-    }
-    let body = out
-        .into_inner()
-        .map_err(|e| AppError::Internal(anyhow::anyhow!(e.to_string())))?;
-    let mut response = body.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    headers.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_str(&format!(
-            "attachment; filename=\"offboarding-{}.csv\"",
-            state.clock.today()
-        ))
-        .unwrap_or_else(|_| HeaderValue::from_static("attachment")),
-    );
-    Ok(response)
+        ]
+    });
+    let name = format!("offboarding-{}.csv", state.clock.today());
+    download::csv(
+        &name,
+        std::iter::once(header.map(String::from).to_vec()).chain(records),
+    )
 }

@@ -4,7 +4,6 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::Form;
 use chrono::{Datelike, Duration, NaiveDate};
@@ -15,12 +14,12 @@ use crate::audit::Actor;
 use crate::auth::roles::Role;
 use crate::change_requests::rules::{Kind, State as RequestState};
 use crate::users::db::PersonOption;
-use crate::web::AppState;
 use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::{AppError, AppResult};
 use crate::web::fields::FieldErrors;
 use crate::web::filters;
 use crate::web::pages::{Chrome, Pager};
+use crate::web::{AppState, download};
 
 /// One line of the planner sheet.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -351,15 +350,6 @@ async fn render(state: &AppState, ctx: &Ctx, filters: Filters) -> AppResult<Plan
     })
 }
 
-/// A cell made safe to open in a spreadsheet: text that a spreadsheet would read as a formula
-/// (starting with `=`, `+`, `-`, `@`, a tab or a carriage return) is prefixed with `'`.
-pub fn spreadsheet_safe(cell: &str) -> String {
-    match cell.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
-        _ => cell.to_string(),
-    }
-}
-
 /// Rows fetched per page of the export; the whole (filtered) sheet is exported.
 const EXPORT_LIMIT: i64 = 50_000;
 
@@ -371,7 +361,6 @@ pub(super) async fn export(
     let checked = check(&filters);
     let mut conn = state.db.acquire().await?;
     let rows = lines(&mut conn, &checked, state.clock.today(), EXPORT_LIMIT, 0).await?;
-    let mut out = csv::Writer::from_writer(Vec::new());
     let header = [
         "Client",
         "Change",
@@ -384,10 +373,8 @@ pub(super) async fn export(
         "Request state",
         "Request",
     ];
-    out.write_record(header)
-        .map_err(|e| AppError::Internal(anyhow::anyhow!(e.to_string())))?;
-    for l in &rows {
-        let record = [
+    let records = rows.iter().map(|l| {
+        vec![
             l.client_name.clone(),
             l.kind_label().to_string(),
             l.effective_date.to_string(),
@@ -398,28 +385,13 @@ pub(super) async fn export(
             l.progress(),
             l.state_label().to_string(),
             format!("{}/requests/{}", state.config.base_url, l.request_id),
-        ];
-        out.write_record(record.iter().map(|c| spreadsheet_safe(c)))
-            .map_err(|e| AppError::Internal(anyhow::anyhow!(e.to_string())))?;
-    }
-    let body = out
-        .into_inner()
-        .map_err(|e| AppError::Internal(anyhow::anyhow!(e.to_string())))?;
-    let mut response = body.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    let name = format!(
-        "attachment; filename=\"planner-{}.csv\"",
-        state.clock.today()
-    );
-    headers.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_str(&name).unwrap_or_else(|_| HeaderValue::from_static("attachment")),
-    );
-    Ok(response)
+        ]
+    });
+    let name = format!("planner-{}.csv", state.clock.today());
+    download::csv(
+        &name,
+        std::iter::once(header.map(String::from).to_vec()).chain(records),
+    )
 }
 
 /// One day of the month calendar.
@@ -653,26 +625,6 @@ pub(super) async fn move_dates(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn formulas_are_neutralised_and_plain_text_left_alone() {
-        for (cell, safe) in [
-            (
-                "=HYPERLINK(\"http://evil\")",
-                "'=HYPERLINK(\"http://evil\")",
-            ),
-            ("+1+1", "'+1+1"),
-            ("-2", "'-2"),
-            ("@SUM(A1)", "'@SUM(A1)"),
-            ("\tx", "'\tx"),
-            ("\rx", "'\rx"),
-            ("Lakeside RV Center", "Lakeside RV Center"),
-            ("", ""),
-            ("2026-12-10", "2026-12-10"),
-        ] {
-            assert_eq!(spreadsheet_safe(cell), safe);
-        }
-    }
 
     #[test]
     fn filters_are_read_from_a_fixed_list() {

@@ -1,7 +1,7 @@
 //! The Reports page and its CSV downloads.
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use sqlx::PgConnection;
 
@@ -12,11 +12,10 @@ use super::figures::{
 use super::views::{ReportQuery, ReportsPage, lost_bars, presets, save_rate_line, stacked_bars};
 use crate::auth::roles::Role;
 use crate::change_requests::rules::Kind;
-use crate::operations::planner::spreadsheet_safe;
-use crate::web::AppState;
 use crate::web::ctx::Ctx;
 use crate::web::error::{AppError, AppResult};
 use crate::web::pages::Chrome;
+use crate::web::{AppState, download};
 
 /// Roles that see the whole department's figures; an account manager without one of them sees
 /// only the requests they filed.
@@ -255,33 +254,16 @@ pub(super) async fn csv(
             ));
         }
     };
-    let mut out = csv::Writer::from_writer(Vec::new());
-    for row in rows {
-        out.write_record(row.iter().map(|c| spreadsheet_safe(c)))
-            .map_err(|e| AppError::Internal(anyhow::anyhow!(e.to_string())))?;
-    }
-    let body = out
-        .into_inner()
-        .map_err(|e| AppError::Internal(anyhow::anyhow!(e.to_string())))?;
     let name = format!(
-        "attachment; filename=\"report-{}-{}-to-{}.csv\"",
+        "report-{}-{}-to-{}.csv",
         query.table, asked.period.from, asked.period.to
     );
-    let mut response = body.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    headers.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_str(&name).unwrap_or_else(|_| HeaderValue::from_static("attachment")),
-    );
-    Ok(response)
+    download::csv(&name, rows)
 }
 
+/// Dollars and cents as a spreadsheet reads them ("5000.00"): exact, never through a float.
 fn dollars(cents: i64) -> String {
-    format!("{:.2}", cents as f64 / 100.0)
+    crate::money::cents_for_input(cents)
 }
 
 fn share(s: Option<f64>) -> String {

@@ -3,6 +3,7 @@
 //! names a domain: `crate::app` assembles the domains' routes on top of it.
 
 pub mod ctx;
+pub mod download;
 pub mod drain;
 pub mod error;
 pub mod fields;
