@@ -109,6 +109,17 @@ async fn client_with_budget(app: &TestApp, am: i64, name: &str, cents: i64) -> i
     id
 }
 
+/// A two-column CSV (figure, value) as a map.
+fn figures_of(csv: &str) -> std::collections::HashMap<String, String> {
+    csv::Reader::from_reader(csv.as_bytes())
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[0].to_string(), r[1].to_string())
+        })
+        .collect()
+}
+
 /// The text of the element with `id` on `page` (its first text node).
 fn text_of(page: &str, id: &str) -> String {
     let start = page
@@ -350,14 +361,7 @@ async fn filters_cut_the_figures_and_the_csv_holds_what_the_page_shows() {
             .starts_with("text/csv")
     );
     let body = res.text().await.unwrap();
-    let mut reader = csv::Reader::from_reader(body.as_bytes());
-    let figures: std::collections::HashMap<String, String> = reader
-        .records()
-        .map(|r| {
-            let r = r.unwrap();
-            (r[0].to_string(), r[1].to_string())
-        })
-        .collect();
+    let figures = figures_of(&body);
     assert_eq!(figures["Requests filed"], "6");
     assert_eq!(figures["Save rate"], "0.5000");
     assert_eq!(figures["Budget at risk"], "5000.00");
@@ -564,14 +568,7 @@ async fn leadership_opens_reports_filters_a_period_and_a_reason_and_downloads_th
         .as_str()
         .unwrap()
         .to_string();
-    let mut reader = csv::Reader::from_reader(csv.as_bytes());
-    let figures: std::collections::HashMap<String, String> = reader
-        .records()
-        .map(|r| {
-            let r = r.unwrap();
-            (r[0].to_string(), r[1].to_string())
-        })
-        .collect();
+    let figures = figures_of(&csv);
     assert_eq!(figures["Requests filed"], "1");
     assert_eq!(figures["Budget at risk"], "300.00");
     assert_eq!(figures["Budget lost"], "0.00");
