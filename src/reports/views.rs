@@ -133,11 +133,24 @@ pub const PARTS: [(&str, &str); 7] = [
     ("Not sent to Retention", "not-escalated"),
 ];
 
+/// The space each month takes across the chart.
+fn slot_width(months: usize) -> f64 {
+    CHART_WIDTH / months.max(1) as f64
+}
+
+/// The gap on each side of a bar, as a share of its month's space.
+const BAR_MARGIN: f64 = 0.15;
+
+/// Plot units per unit of value, so the largest of `values` fills the plot.
+fn scale_to(values: impl Iterator<Item = i64>) -> f64 {
+    let most = values.max().unwrap_or(0).max(1) as f64;
+    (PLOT_BOTTOM - PLOT_TOP) / most
+}
+
 /// The stacked bars of `months`, scaled so the busiest month fills the plot.
 pub fn stacked_bars(months: &[MonthOutcomes]) -> Vec<Bar> {
-    let most = months.iter().map(|m| m.filed).max().unwrap_or(0).max(1) as f64;
-    let slot = CHART_WIDTH / months.len().max(1) as f64;
-    let scale = (PLOT_BOTTOM - PLOT_TOP) / most;
+    let slot = slot_width(months.len());
+    let scale = scale_to(months.iter().map(|m| m.filed));
     months
         .iter()
         .enumerate()
@@ -169,8 +182,8 @@ pub fn stacked_bars(months: &[MonthOutcomes]) -> Vec<Bar> {
                 })
                 .collect();
             Bar {
-                x: i as f64 * slot + slot * 0.15,
-                width: slot * 0.7,
+                x: i as f64 * slot + slot * BAR_MARGIN,
+                width: slot * (1.0 - 2.0 * BAR_MARGIN),
                 month: m.month.format("%b %Y").to_string(),
                 total: m.filed,
                 total_label: m.filed.to_string(),
@@ -183,14 +196,8 @@ pub fn stacked_bars(months: &[MonthOutcomes]) -> Vec<Bar> {
 
 /// The budget lost each month as bars, scaled so the worst month fills the plot.
 pub fn lost_bars(months: &[MonthOutcomes]) -> Vec<Bar> {
-    let most = months
-        .iter()
-        .map(|m| m.lost_cents)
-        .max()
-        .unwrap_or(0)
-        .max(1) as f64;
-    let slot = CHART_WIDTH / months.len().max(1) as f64;
-    let scale = (PLOT_BOTTOM - PLOT_TOP) / most;
+    let slot = slot_width(months.len());
+    let scale = scale_to(months.iter().map(|m| m.lost_cents));
     months
         .iter()
         .enumerate()
@@ -208,8 +215,8 @@ pub fn lost_bars(months: &[MonthOutcomes]) -> Vec<Bar> {
                 .into_iter()
                 .collect();
             Bar {
-                x: i as f64 * slot + slot * 0.15,
-                width: slot * 0.7,
+                x: i as f64 * slot + slot * BAR_MARGIN,
+                width: slot * (1.0 - 2.0 * BAR_MARGIN),
                 month,
                 total: m.lost_cents,
                 total_label: crate::money::format_cents(m.lost_cents),
@@ -357,7 +364,7 @@ pub struct Point {
 /// The save rate of each month with calls as a line across the chart (0% at the bottom, 100%
 /// at the top); months without calls are left out.
 pub fn save_rate_line(months: &[MonthOutcomes]) -> Vec<Point> {
-    let slot = CHART_WIDTH / months.len().max(1) as f64;
+    let slot = slot_width(months.len());
     months
         .iter()
         .enumerate()
