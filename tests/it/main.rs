@@ -13,6 +13,7 @@ mod browser_operations;
 mod change_requests;
 mod checklists;
 mod clients;
+mod demo;
 mod documents;
 mod environment;
 mod every_case;

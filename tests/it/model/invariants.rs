@@ -52,13 +52,19 @@ pub async fn snapshot(db: &PgPool) -> String {
 
 /// Every invariant; the first broken one, in words.
 pub async fn check(w: &World) -> Result<(), String> {
-    let db = &w.app.db;
+    check_records(&w.app.db).await?;
+    everything_open_waits_on_someone_who_has_it_on_their_desk(w).await?;
+    Ok(())
+}
+
+/// The invariants the stored records alone decide (all but who has what on their desk, which
+/// needs the model's people): also held by data written outside the model, such as the demo's.
+pub async fn check_records(db: &PgPool) -> Result<(), String> {
     one_open_request_per_client(db).await?;
     steps_agree_with_the_request(db).await?;
     nobody_decides_twice_or_their_own(db).await?;
     one_fact_one_value(db).await?;
     changes_carry_their_audit_and_mail(db).await?;
-    everything_open_waits_on_someone_who_has_it_on_their_desk(w).await?;
     Ok(())
 }
 

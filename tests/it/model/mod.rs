@@ -19,7 +19,7 @@
 //! acts that still break it.
 
 mod acts;
-mod invariants;
+pub(crate) mod invariants;
 mod world;
 
 use offboarding_desk::auth::roles::Role;

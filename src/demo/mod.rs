@@ -1,6 +1,8 @@
-//! Demo mode: one account per role (password `offboarding-demo`) and a dozen clients, created
-//! when the app is started with `--demo` and never in production. Safe to run at every start:
-//! what exists is left alone.
+//! Demo mode: one account per role (password `offboarding-demo`), a dozen clients, and a past
+//! year of closed requests for forty more (`history`), created when the app is started with
+//! `--demo` and never in production. Safe to run at every start: what exists is left alone.
+
+mod history;
 
 use sqlx::PgPool;
 
@@ -330,9 +332,11 @@ pub async fn seed(pool: &PgPool) -> anyhow::Result<()> {
         .execute(&mut *tx)
         .await?;
     }
+    let history = history::seed(&mut tx).await?;
     tx.commit().await?;
     tracing::info!(
         created,
+        history,
         "demo data ready; every demo account's password is `{PASSWORD}`"
     );
     Ok(())
