@@ -9,7 +9,8 @@
 //! way in the same run, and every figure is also printed as a ratio to it. It prints; it never
 //! fails on timing.
 //!
-//! `BENCH_SECONDS` (default 5) sets each measurement's length.
+//! `BENCH_SECONDS` (default 5) sets each measurement's length; `BENCH_ONLY=reports` measures
+//! only the rows whose name contains "reports" (with the yardsticks, which every ratio needs).
 
 mod common;
 mod yardstick;
@@ -296,8 +297,13 @@ async fn run() -> anyhow::Result<()> {
         sqlx::query_scalar("SELECT count(*) FROM request_approvals WHERE state = 'approved'")
             .fetch_one(&db)
             .await?;
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     let mut rows = Vec::new();
     for (i, mut target) in targets.into_iter().enumerate() {
+        let yardstick = matches!(target.kind, Kind::YardstickPage | Kind::YardstickUpdate);
+        if !yardstick && !target.name.contains(only.as_str()) {
+            continue;
+        }
         if i == approve_index {
             target.paths = pending_steps(&db).await?;
         }
