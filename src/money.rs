@@ -4,15 +4,28 @@
 pub fn format_cents(cents: i64) -> String {
     let sign = if cents < 0 { "-" } else { "" };
     let abs = cents.unsigned_abs();
-    let dollars = (abs / 100).to_string();
-    let mut grouped = String::with_capacity(dollars.len() + dollars.len() / 3);
-    for (i, c) in dollars.chars().enumerate() {
-        if i > 0 && (dollars.len() - i).is_multiple_of(3) {
-            grouped.push(',');
+    format!("{sign}${}.{:02}", grouped(abs / 100), abs % 100)
+}
+
+/// `123456` → `"$1,235"`: to the nearest dollar (half a dollar up), for a headline figure whose
+/// exact value is in a table beside it.
+pub fn format_whole_dollars(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let abs = cents.unsigned_abs();
+    format!("{sign}${}", grouped(abs / 100 + u64::from(abs % 100 >= 50)))
+}
+
+/// `1234567` → `"1,234,567"`.
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
         }
-        grouped.push(c);
+        out.push(c);
     }
-    format!("{sign}${grouped}.{:02}", abs % 100)
+    out
 }
 
 /// Why typed money cannot be used.
@@ -150,5 +163,12 @@ mod tests {
         assert_eq!(format_cents(123_456_789), "$1,234,567.89");
         assert_eq!(format_cents(-450_000), "-$4,500.00");
         assert_eq!(format_cents(i64::MIN), "-$92,233,720,368,547,758.08");
+        assert_eq!(format_whole_dollars(0), "$0");
+        assert_eq!(format_whole_dollars(49), "$0");
+        assert_eq!(format_whole_dollars(50), "$1");
+        assert_eq!(format_whole_dollars(12_496_049), "$124,960");
+        assert_eq!(format_whole_dollars(99_999_950), "$1,000,000");
+        assert_eq!(format_whole_dollars(-450_050), "-$4,501");
+        assert_eq!(format_whole_dollars(i64::MIN), "-$92,233,720,368,547,758");
     }
 }

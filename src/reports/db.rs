@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
-use super::figures::{MonthOutcomes, ReasonLine, Tiles};
+use super::figures::{
+    self, CohortRow, Lasting, Leader, MonthOutcomes, Period, ReasonLine, Slow, Tiles, Wait,
+};
 use crate::change_requests::rules::{Kind, State};
 
 /// Which requests a report adds up: filed in `[from, to)`, and the optional cuts.
@@ -38,6 +40,73 @@ macro_rules! bind_filter {
             .bind($filter.retention_user)
             .bind($filter.sem_specialist)
     };
+}
+
+/// Every panel of one report: what the page shows and each CSV holds.
+#[derive(Clone, Debug)]
+pub struct Report {
+    pub tiles: Tiles,
+    /// Every month of the period, a month with nothing filed reading zero.
+    pub months: Vec<MonthOutcomes>,
+    pub by_reason: Vec<ReasonLine>,
+    pub account_managers_board: Vec<Leader>,
+    pub retention_board: Vec<Leader>,
+    pub step_waits: Vec<Wait>,
+    pub stage_waits: Vec<Wait>,
+    pub slowest: Vec<Slow>,
+    pub lasting: Vec<Lasting>,
+    pub cohorts: Vec<CohortRow>,
+    /// Pauses whose resume date has come, and how many of those clients are active again.
+    pub pauses_due: i64,
+    pub pauses_resumed: i64,
+    /// Requests open now (whatever the period), by state.
+    pub open: Vec<(State, i64)>,
+}
+
+/// When a report is computed: now, today, and the agency's zone that days are cut in.
+#[derive(Clone, Copy, Debug)]
+pub struct At {
+    pub now: DateTime<Utc>,
+    pub today: chrono::NaiveDate,
+    pub zone: chrono_tz::Tz,
+}
+
+/// How many of the slowest requests a report lists.
+const SLOWEST: i64 = 10;
+
+/// Runs each panel's statement (twelve) for `filter` over `period`; the open requests are
+/// `filed_by`'s alone when given.
+pub async fn report(
+    conn: &mut PgConnection,
+    filter: &Filter,
+    period: Period,
+    filed_by: Option<i64>,
+    at: At,
+) -> sqlx::Result<Report> {
+    let (pauses_due, pauses_resumed) = pauses_resumed(conn, filter, at.today, at.zone).await?;
+    Ok(Report {
+        tiles: tiles(conn, filter).await?,
+        months: figures::every_month(period, months(conn, filter, at.zone).await?),
+        by_reason: reasons(conn, filter).await?,
+        account_managers_board: leaderboard(conn, filter, By::AccountManager).await?,
+        retention_board: leaderboard(conn, filter, By::Retention).await?,
+        step_waits: step_waits(conn, filter).await?,
+        stage_waits: stage_waits(conn, filter, at.zone).await?,
+        slowest: slowest(conn, filter, SLOWEST).await?,
+        lasting: saves_lasting(conn, filter, at.now).await?,
+        cohorts: figures::cohort_rows(&save_cohorts(conn, filter, at.zone, at.now).await?),
+        pauses_due,
+        pauses_resumed,
+        open: open_by_state(conn, filed_by).await?,
+    })
+}
+
+/// The latest audit record's id: every change the desk makes writes one, so a report computed
+/// when it was the latest still holds while it is.
+pub async fn latest_change(conn: &mut PgConnection) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COALESCE(max(id), 0) FROM audit_events")
+        .fetch_one(conn)
+        .await
 }
 
 /// The headline figures.
@@ -141,7 +210,7 @@ pub async fn leaderboard(
     conn: &mut PgConnection,
     filter: &Filter,
     by: By,
-) -> sqlx::Result<Vec<super::figures::Leader>> {
+) -> sqlx::Result<Vec<Leader>> {
     let person = match by {
         By::AccountManager => "f.filed_by",
         By::Retention => "f.retention_user",
@@ -167,10 +236,7 @@ pub async fn leaderboard(
 /// How long each approval step waited for its decision, by step and approver: the median and
 /// the 90th percentile in hours, and how many waited past the nudge interval (the approver was
 /// nudged: the nudge goes out once the interval has passed undecided).
-pub async fn step_waits(
-    conn: &mut PgConnection,
-    filter: &Filter,
-) -> sqlx::Result<Vec<super::figures::Wait>> {
+pub async fn step_waits(conn: &mut PgConnection, filter: &Filter) -> sqlx::Result<Vec<Wait>> {
     let query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT a.name || ': ' || COALESCE(u.display_name, 'any of ' || a.approver_role, 'nobody named')
                     AS what,
@@ -197,33 +263,28 @@ pub async fn stage_waits(
     conn: &mut PgConnection,
     filter: &Filter,
     zone: chrono_tz::Tz,
-) -> sqlx::Result<Vec<super::figures::Wait>> {
+) -> sqlx::Result<Vec<Wait>> {
     let query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "WITH f AS (SELECT f.* FROM request_figures f WHERE {WHERE}),
               stages AS (
                 SELECT 1 AS at, 'Filed → Retention call recorded' AS what,
-                       extract(epoch FROM s.recorded_at - r.created_at) / 3600.0 AS hours,
+                       extract(epoch FROM f.call_recorded_at - f.created_at) / 3600.0 AS hours,
                        false AS late
-                  FROM f JOIN change_requests r ON r.id = f.id
-                  JOIN save_attempts s ON s.change_request_id = f.id
-                 WHERE s.recorded_at IS NOT NULL
+                  FROM f WHERE f.call_recorded_at IS NOT NULL
                 UNION ALL
-                SELECT 2, 'Filed → approved', extract(epoch FROM r.approved_at - r.created_at) / 3600.0,
+                SELECT 2, 'Filed → approved', extract(epoch FROM f.approved_at - f.created_at) / 3600.0,
                        false
-                  FROM f JOIN change_requests r ON r.id = f.id
-                 WHERE r.approved_at IS NOT NULL
+                  FROM f WHERE f.approved_at IS NOT NULL
                 UNION ALL
                 SELECT 3, 'Approved → change task done',
-                       extract(epoch FROM t.done_at - r.approved_at) / 3600.0, false
-                  FROM f JOIN change_requests r ON r.id = f.id
-                  JOIN change_tasks t ON t.change_request_id = f.id
-                 WHERE t.done_at IS NOT NULL AND r.approved_at IS NOT NULL
+                       extract(epoch FROM t.done_at - f.approved_at) / 3600.0, false
+                  FROM f JOIN change_tasks t ON t.change_request_id = f.id
+                 WHERE t.done_at IS NOT NULL AND f.approved_at IS NOT NULL
                 UNION ALL
                 SELECT 4, 'Effective date → ads paused',
-                       extract(epoch FROM t.done_at - (r.effective_date::timestamp AT TIME ZONE $8)) / 3600.0,
+                       extract(epoch FROM t.done_at - (f.effective_date::timestamp AT TIME ZONE $8)) / 3600.0,
                        (t.done_at AT TIME ZONE $8)::date > t.due_on
-                  FROM f JOIN change_requests r ON r.id = f.id
-                  JOIN sem_tasks t ON t.change_request_id = f.id
+                  FROM f JOIN sem_tasks t ON t.change_request_id = f.id
                  WHERE t.done_at IS NOT NULL
                 UNION ALL
                 SELECT 5, 'Checklist item due → done',
@@ -248,15 +309,14 @@ pub async fn slowest(
     conn: &mut PgConnection,
     filter: &Filter,
     limit: i64,
-) -> sqlx::Result<Vec<super::figures::Slow>> {
+) -> sqlx::Result<Vec<Slow>> {
     let query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT f.id AS request_id, c.name AS client_name,
-                (extract(epoch FROM r.approved_at - r.created_at) / 3600.0)::float8 AS hours
+                (extract(epoch FROM f.approved_at - f.created_at) / 3600.0)::float8 AS hours
            FROM request_figures f
-           JOIN change_requests r ON r.id = f.id
            JOIN clients c ON c.id = f.client_id
-          WHERE r.approved_at IS NOT NULL AND {WHERE}
-          ORDER BY r.approved_at - r.created_at DESC, f.id
+          WHERE f.approved_at IS NOT NULL AND {WHERE}
+          ORDER BY f.approved_at - f.created_at DESC, f.id
           LIMIT $8"
     )));
     bind_filter!(query, filter)
@@ -268,18 +328,17 @@ pub async fn slowest(
 /// The saves of the filter's requests, each with when the client left afterwards (a later
 /// cancellation filed, or a cancelled status in its history), if it did.
 const SAVES: &str = "saves AS (
-    SELECT f.id, f.client_id, s.recorded_at AS saved_at,
+    SELECT f.id, f.client_id, f.call_recorded_at AS saved_at,
            (SELECT min(x.at) FROM (
                 SELECT r2.created_at AS at FROM change_requests r2
-                 WHERE r2.client_id = f.client_id AND r2.created_at > s.recorded_at
+                 WHERE r2.client_id = f.client_id AND r2.created_at > f.call_recorded_at
                    AND COALESCE(r2.original_kind, r2.kind) = 'cancellation' AND r2.reverses_id IS NULL
                    AND r2.id <> f.id
                 UNION ALL
                 SELECT h.at FROM client_status_history h
-                 WHERE h.client_id = f.client_id AND h.at > s.recorded_at
+                 WHERE h.client_id = f.client_id AND h.at > f.call_recorded_at
                    AND h.status IN ('cancelled_dms', 'left_platform')) x) AS left_at
       FROM request_figures f
-      JOIN save_attempts s ON s.change_request_id = f.id
      WHERE f.outcome LIKE 'saved%'";
 
 /// Of the saves made at least `days` ago (30, 90, 180) before `now`, how many clients are still
@@ -288,7 +347,7 @@ pub async fn saves_lasting(
     conn: &mut PgConnection,
     filter: &Filter,
     now: DateTime<Utc>,
-) -> sqlx::Result<Vec<super::figures::Lasting>> {
+) -> sqlx::Result<Vec<Lasting>> {
     let query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "WITH {SAVES} AND {WHERE})
          SELECT d.days::bigint AS days,
@@ -311,7 +370,7 @@ pub async fn save_cohorts(
     filter: &Filter,
     zone: chrono_tz::Tz,
     now: DateTime<Utc>,
-) -> sqlx::Result<Vec<super::figures::CohortCell>> {
+) -> sqlx::Result<Vec<figures::CohortCell>> {
     let query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "WITH {SAVES} AND {WHERE})
          SELECT date_trunc('month', s.saved_at AT TIME ZONE $8)::date AS month,
@@ -346,13 +405,12 @@ pub async fn pauses_resumed(
         "SELECT count(*) AS due,
                 count(*) FILTER (WHERE c.status = 'active' OR EXISTS (
                     SELECT 1 FROM client_status_history h
-                     WHERE h.client_id = r.client_id AND h.status = 'active'
-                       AND (h.at AT TIME ZONE $9)::date >= r.resume_date)) AS resumed
+                     WHERE h.client_id = f.client_id AND h.status = 'active'
+                       AND (h.at AT TIME ZONE $9)::date >= f.resume_date)) AS resumed
            FROM request_figures f
-           JOIN change_requests r ON r.id = f.id
-           JOIN clients c ON c.id = r.client_id
+           JOIN clients c ON c.id = f.client_id
           WHERE f.final_kind = 'pause' AND f.state IN ('approved', 'completed')
-            AND r.resume_date <= $8 AND r.reinstated_at IS NULL AND {WHERE}"
+            AND f.resume_date <= $8 AND f.reinstated_at IS NULL AND {WHERE}"
     )));
     bind_filter!(query, filter)
         .bind(today)

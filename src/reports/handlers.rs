@@ -5,11 +5,15 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use sqlx::PgConnection;
 
-use super::db::{self, By, Filter};
+use std::sync::Arc;
+
+use super::db::{self, At, Filter, Report};
 use super::figures::{
     self, CohortRow, Lasting, Leader, MonthOutcomes, Period, ReasonLine, Slow, Tiles, Wait,
 };
-use super::views::{ReportQuery, ReportsPage, lost_bars, presets, save_rate_line, stacked_bars};
+use super::views::{
+    ReportQuery, ReportsPage, lost_chart, outcomes_chart, presets, save_rate_chart, tile_sparklines,
+};
 use crate::auth::roles::Role;
 use crate::change_requests::rules::Kind;
 use crate::web::ctx::Ctx;
@@ -30,9 +34,6 @@ const WHOLE_DEPARTMENT: &[Role] = &[
 
 /// A control character in the filter (the rest of the filter is applied without it).
 const CONTROL: &str = "Remove the control character from the filter.";
-
-/// How many of the slowest requests the page lists.
-const SLOWEST: i64 = 10;
 
 /// What a report covers, from the query: the period and the filter, or why not.
 struct Asked {
@@ -120,16 +121,35 @@ fn asked(state: &AppState, ctx: &Ctx, q: &ReportQuery) -> Asked {
     }
 }
 
-/// The figures of one report: tiles, months, reasons.
-async fn figures_for(
+/// The report `asked` for, computed once while the desk's record is unchanged (see
+/// `web::memo`): the key holds the filter, whose open requests, the minute (saves are followed
+/// up to now) and the latest audit record. A write that leaves no audit record (a test's, or a
+/// migration's) shows within the minute.
+async fn report_for(
+    state: &AppState,
     conn: &mut PgConnection,
     asked: &Asked,
-    zone: chrono_tz::Tz,
-) -> sqlx::Result<(Tiles, Vec<MonthOutcomes>, Vec<ReasonLine>)> {
-    let tiles = db::tiles(conn, &asked.filter).await?;
-    let months = figures::every_month(asked.period, db::months(conn, &asked.filter, zone).await?);
-    let reasons = db::reasons(conn, &asked.filter).await?;
-    Ok((tiles, months, reasons))
+    filed_by: Option<i64>,
+) -> AppResult<Arc<Report>> {
+    let at = At {
+        now: state.clock.now(),
+        today: state.clock.today(),
+        zone: state.clock.zone(),
+    };
+    let latest = db::latest_change(conn).await?;
+    let key = format!(
+        "reports {:?} {:?} {filed_by:?} {} {latest}",
+        asked.filter,
+        asked.period,
+        at.now.format("%Y-%m-%dT%H:%M"),
+    );
+    let report = state
+        .memo
+        .get_or_compute(key, || {
+            db::report(conn, &asked.filter, asked.period, filed_by, at)
+        })
+        .await?;
+    Ok(report)
 }
 
 #[tracing::instrument(level = "debug", skip_all)]
@@ -145,28 +165,18 @@ pub(super) async fn page(
     }
     let mut conn = state.db.acquire().await?;
     let c = &mut *conn;
-    let (tiles, months, by_reason) = figures_for(c, &asked, state.clock.zone()).await?;
+    let filed_by = asked.own_only.then_some(ctx.user.id);
+    let report = report_for(&state, c, &asked, filed_by).await?;
     let people = crate::users::db::people_with_role;
     let account_managers = people(c, Role::AccountManager.key()).await?;
     let retention_users = people(c, Role::Retention.key()).await?;
     let sem_specialists = people(c, Role::SemSpecialist.key()).await?;
-    let filed_by = asked.own_only.then_some(ctx.user.id);
-    let filter = &asked.filter;
-    let nudge_days = state.config.approval_nudge_days;
-    let (now, today, zone) = (state.clock.now(), state.clock.today(), state.clock.zone());
-    let (pauses_due, pauses_resumed) = db::pauses_resumed(c, filter, today, zone).await?;
+    let months = &report.months;
     let page = ReportsPage {
-        account_managers_board: db::leaderboard(c, filter, By::AccountManager).await?,
-        retention_board: db::leaderboard(c, filter, By::Retention).await?,
-        step_waits: db::step_waits(c, filter).await?,
-        stage_waits: db::stage_waits(c, filter, state.clock.zone()).await?,
-        slowest: db::slowest(c, filter, SLOWEST).await?,
-        nudge_days,
-        lasting: db::saves_lasting(c, filter, now).await?,
-        cohorts: figures::cohort_rows(&db::save_cohorts(c, filter, zone, now).await?),
-        pauses_due,
-        pauses_resumed,
-        trend: save_rate_line(&months),
+        outcomes_chart: outcomes_chart(months),
+        save_rate_chart: save_rate_chart(months),
+        lost_chart: lost_chart(months),
+        sparklines: tile_sparklines(months),
         chrome: Chrome::new(&state, &ctx, "/reports"),
         presets: presets(&query, state.clock.today(), asked.period),
         problem: asked.problem.clone(),
@@ -178,12 +188,8 @@ pub(super) async fn page(
         account_managers,
         retention_users,
         sem_specialists,
-        bars: stacked_bars(&months),
-        lost: lost_bars(&months),
-        open: db::open_by_state(c, filed_by).await?,
-        tiles,
-        months,
-        by_reason,
+        nudge_days: state.config.approval_nudge_days,
+        report,
         query,
     };
     let status = if page.problem.is_some() {
@@ -194,7 +200,7 @@ pub(super) async fn page(
     Ok((status, page).into_response())
 }
 
-/// One of the page's tables as CSV (`table` = tiles, months or reasons), with the page's filter.
+/// One of the page's tables as CSV (`table` names it), with the page's filter.
 pub(super) async fn csv(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -209,41 +215,31 @@ pub(super) async fn csv(
         return Err(AppError::BadRequest(problem));
     }
     let mut conn = state.db.acquire().await?;
-    let c = &mut *conn;
-    let filter = &asked.filter;
+    let filed_by = asked.own_only.then_some(ctx.user.id);
+    let r = report_for(&state, &mut conn, &asked, filed_by).await?;
     let rows = match query.table.as_str() {
         "tiles" => {
-            let mut rows = tile_rows(&db::tiles(c, filter).await?);
-            let controllable = figures::controllable_save_rate(&db::reasons(c, filter).await?);
+            let mut rows = tile_rows(&r.tiles);
             rows.push(vec![
                 "Save rate, controllable reasons".into(),
-                share(controllable),
+                share(figures::controllable_save_rate(&r.by_reason)),
             ]);
             rows
         }
-        "months" => {
-            let found = db::months(c, filter, state.clock.zone()).await?;
-            month_rows(&figures::every_month(asked.period, found))
-        }
-        "reasons" => reason_rows(&db::reasons(c, filter).await?),
-        "account_managers" => leader_rows(&db::leaderboard(c, filter, By::AccountManager).await?),
-        "retention" => leader_rows(&db::leaderboard(c, filter, By::Retention).await?),
-        "steps" => wait_rows(&db::step_waits(c, filter).await?),
-        "stages" => wait_rows(&db::stage_waits(c, filter, state.clock.zone()).await?),
-        "lasting" => lasting_rows(&db::saves_lasting(c, filter, state.clock.now()).await?),
-        "cohorts" => {
-            let (zone, now) = (state.clock.zone(), state.clock.now());
-            cohort_table(&figures::cohort_rows(
-                &db::save_cohorts(c, filter, zone, now).await?,
-            ))
-        }
-        "slowest" => slow_rows(&db::slowest(c, filter, SLOWEST).await?),
+        "months" => month_rows(&r.months),
+        "reasons" => reason_rows(&r.by_reason),
+        "account_managers" => leader_rows(&r.account_managers_board),
+        "retention" => leader_rows(&r.retention_board),
+        "steps" => wait_rows(&r.step_waits),
+        "stages" => wait_rows(&r.stage_waits),
+        "lasting" => lasting_rows(&r.lasting),
+        "cohorts" => cohort_table(&r.cohorts),
+        "slowest" => slow_rows(&r.slowest),
         "open" => {
-            let filed_by = asked.own_only.then_some(ctx.user.id);
-            let open = db::open_by_state(c, filed_by).await?;
             let mut rows = vec![vec!["State".to_string(), "Requests".to_string()]];
             rows.extend(
-                open.iter()
+                r.open
+                    .iter()
                     .map(|(s, n)| vec![s.label().to_string(), n.to_string()]),
             );
             rows

@@ -5,12 +5,12 @@ use askama::Template;
 use askama_web::WebTemplate;
 use chrono::NaiveDate;
 
-use super::figures::{
-    self, CohortRow, Lasting, Leader, MonthOutcomes, Period, ReasonLine, Slow, Tiles, Wait,
-};
+use super::db::Report;
+use super::figures::{self, Leader, MonthOutcomes, Period};
 use crate::change_requests::db::ReasonOption;
-use crate::change_requests::rules::{Kind, State};
+use crate::change_requests::rules::Kind;
 use crate::users::db::PersonOption;
+use crate::web::chart::{Chart, Series, Unit};
 use crate::web::ctx::encode_component;
 use crate::web::pages::Chrome;
 
@@ -91,39 +91,9 @@ pub struct Preset {
     pub current: bool,
 }
 
-/// One coloured part of a bar.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Segment {
-    pub y: f64,
-    pub height: f64,
-    pub class: &'static str,
-    pub label: &'static str,
-    pub count: i64,
-}
-
-/// One month's bar.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Bar {
-    pub x: f64,
-    pub width: f64,
-    pub month: String,
-    pub total: i64,
-    /// The total as printed above the bar.
-    pub total_label: String,
-    /// Where the total is printed, above the bar.
-    pub total_y: f64,
-    pub segments: Vec<Segment>,
-}
-
-/// The chart's drawing area, in SVG units.
-pub const CHART_WIDTH: f64 = 720.0;
-pub const CHART_HEIGHT: f64 = 240.0;
-const PLOT_TOP: f64 = 20.0;
-const PLOT_BOTTOM: f64 = 210.0;
-
-/// The parts of each bar, bottom to top, with their legend and CSS class (colour-blind-safe
+/// The parts of each month's outcome bar, bottom to top, with their CSS class (colour-blind-safe
 /// colours in app.css).
-pub const PARTS: [(&str, &str); 7] = [
+const PARTS: [(&str, &str); 7] = [
     ("Saved, no change", "saved-no-change"),
     ("Saved with a pause", "saved-pause"),
     ("Saved with a budget change", "saved-budget"),
@@ -133,98 +103,129 @@ pub const PARTS: [(&str, &str); 7] = [
     ("Not sent to Retention", "not-escalated"),
 ];
 
-/// The space each month takes across the chart.
-fn slot_width(months: usize) -> f64 {
-    CHART_WIDTH / months.max(1) as f64
-}
-
-/// The gap on each side of a bar, as a share of its month's space.
-const BAR_MARGIN: f64 = 0.15;
-
-/// Plot units per unit of value, so the largest of `values` fills the plot.
-fn scale_to(values: impl Iterator<Item = i64>) -> f64 {
-    let most = values.max().unwrap_or(0).max(1) as f64;
-    (PLOT_BOTTOM - PLOT_TOP) / most
-}
-
-/// The stacked bars of `months`, scaled so the busiest month fills the plot.
-pub fn stacked_bars(months: &[MonthOutcomes]) -> Vec<Bar> {
-    let slot = slot_width(months.len());
-    let scale = scale_to(months.iter().map(|m| m.filed));
+fn month_names(months: &[MonthOutcomes]) -> Vec<String> {
     months
         .iter()
-        .enumerate()
-        .map(|(i, m)| {
-            let counts = [
-                m.saved_no_change,
-                m.saved_pause,
-                m.saved_budget_change,
-                m.not_saved,
-                m.waiting,
-                m.withdrawn_early,
-                m.not_escalated,
-            ];
-            let mut top = PLOT_BOTTOM;
-            let segments = counts
-                .iter()
-                .zip(PARTS)
-                .filter(|(count, _)| **count > 0)
-                .map(|(&count, (label, class))| {
-                    let height = count as f64 * scale;
-                    top -= height;
-                    Segment {
-                        y: top,
-                        height,
-                        class,
-                        label,
-                        count,
-                    }
-                })
-                .collect();
-            Bar {
-                x: i as f64 * slot + slot * BAR_MARGIN,
-                width: slot * (1.0 - 2.0 * BAR_MARGIN),
-                month: m.month.format("%b %Y").to_string(),
-                total: m.filed,
-                total_label: m.filed.to_string(),
-                total_y: top - 4.0,
-                segments,
-            }
-        })
+        .map(|m| m.month.format("%b %Y").to_string())
         .collect()
 }
 
-/// The budget lost each month as bars, scaled so the worst month fills the plot.
-pub fn lost_bars(months: &[MonthOutcomes]) -> Vec<Bar> {
-    let slot = slot_width(months.len());
-    let scale = scale_to(months.iter().map(|m| m.lost_cents));
-    months
-        .iter()
-        .enumerate()
-        .map(|(i, m)| {
-            let height = m.lost_cents as f64 * scale;
-            let month = m.month.format("%b %Y").to_string();
-            let segments = (m.lost_cents > 0)
-                .then_some(Segment {
-                    y: PLOT_BOTTOM - height,
-                    height,
-                    class: "not-saved",
-                    label: "Budget lost",
-                    count: m.lost_cents,
-                })
-                .into_iter()
-                .collect();
-            Bar {
-                x: i as f64 * slot + slot * BAR_MARGIN,
-                width: slot * (1.0 - 2.0 * BAR_MARGIN),
-                month,
-                total: m.lost_cents,
-                total_label: crate::money::format_cents(m.lost_cents),
-                total_y: PLOT_BOTTOM - height - 4.0,
-                segments,
-            }
-        })
-        .collect()
+/// One series of `months`, each month's value by `value`.
+fn series(
+    months: &[MonthOutcomes],
+    (label, class): (&'static str, &'static str),
+    value: impl Fn(&MonthOutcomes) -> Option<f64>,
+) -> Series {
+    Series {
+        label,
+        class,
+        values: months.iter().map(value).collect(),
+    }
+}
+
+/// The requests filed each month, stacked by what became of them.
+pub fn outcomes_chart(months: &[MonthOutcomes]) -> Chart {
+    let parts: [fn(&MonthOutcomes) -> i64; 7] = [
+        |m| m.saved_no_change,
+        |m| m.saved_pause,
+        |m| m.saved_budget_change,
+        |m| m.not_saved,
+        |m| m.waiting,
+        |m| m.withdrawn_early,
+        |m| m.not_escalated,
+    ];
+    Chart {
+        id: "months-chart",
+        title: "Requests filed each month, by what became of them".into(),
+        desc:
+            "A stacked bar per month with its total above it; the numbers are in the table below."
+                .into(),
+        unit: Unit::Count,
+        categories: month_names(months),
+        series: parts
+            .iter()
+            .zip(PARTS)
+            .map(|(count, part)| series(months, part, |m| Some(count(m) as f64)))
+            .collect(),
+    }
+}
+
+/// The save rate of each month with recorded calls, as a line.
+pub fn save_rate_chart(months: &[MonthOutcomes]) -> Chart {
+    Chart {
+        id: "trend-chart",
+        title: "The save rate of each month with recorded calls".into(),
+        desc: "A line from 0% at the bottom to 100% at the top, a point per month with calls; \
+               each month's rate is in the outcomes table above."
+            .into(),
+        unit: Unit::Share,
+        categories: month_names(months),
+        series: vec![series(months, ("Save rate", "saved-no-change"), |m| {
+            m.save_rate()
+        })],
+    }
+}
+
+/// The monthly budget lost each month, as bars.
+pub fn lost_chart(months: &[MonthOutcomes]) -> Chart {
+    Chart {
+        id: "lost-chart",
+        title: "Monthly budget lost each month".into(),
+        desc: "A bar per month with its figure above it; each month's figure is in the outcomes \
+               table above."
+            .into(),
+        unit: Unit::Cents,
+        categories: month_names(months),
+        series: vec![series(months, ("Budget lost", "not-saved"), |m| {
+            Some(m.lost_cents as f64)
+        })],
+    }
+}
+
+/// A tile's figure month by month, as a sparkline under it.
+fn spark(
+    months: &[MonthOutcomes],
+    id: &'static str,
+    title: &'static str,
+    unit: Unit,
+    value: fn(&MonthOutcomes) -> Option<f64>,
+) -> Chart {
+    Chart {
+        id,
+        title: format!("{title} by month"),
+        desc: String::new(),
+        unit,
+        categories: month_names(months),
+        series: vec![series(months, (title, "saved-no-change"), value)],
+    }
+}
+
+/// The tiles' sparklines, in the tiles' order.
+pub fn tile_sparklines(months: &[MonthOutcomes]) -> Vec<Chart> {
+    vec![
+        spark(months, "spark-filed", "Requests filed", Unit::Count, |m| {
+            Some(m.filed as f64)
+        }),
+        spark(months, "spark-escalated", "Escalated", Unit::Count, |m| {
+            Some((m.filed - m.not_escalated) as f64)
+        }),
+        spark(months, "spark-save-rate", "Save rate", Unit::Share, |m| {
+            m.save_rate()
+        }),
+        spark(
+            months,
+            "spark-at-risk",
+            "Budget at risk",
+            Unit::Cents,
+            |m| Some(m.at_risk_cents as f64),
+        ),
+        spark(months, "spark-saved", "Budget saved", Unit::Cents, |m| {
+            Some((m.at_risk_cents - m.lost_cents) as f64)
+        }),
+        spark(months, "spark-lost", "Budget lost", Unit::Cents, |m| {
+            Some(m.lost_cents as f64)
+        }),
+    ]
 }
 
 #[derive(Template, WebTemplate)]
@@ -246,27 +247,14 @@ pub struct ReportsPage {
     pub account_managers: Vec<PersonOption>,
     pub retention_users: Vec<PersonOption>,
     pub sem_specialists: Vec<PersonOption>,
-    pub tiles: Tiles,
-    pub months: Vec<MonthOutcomes>,
-    pub bars: Vec<Bar>,
-    /// The budget lost by month.
-    pub lost: Vec<Bar>,
-    pub by_reason: Vec<ReasonLine>,
-    pub open: Vec<(State, i64)>,
-    /// The save rate month by month, as points of a line.
-    pub trend: Vec<Point>,
-    pub account_managers_board: Vec<Leader>,
-    pub retention_board: Vec<Leader>,
-    pub step_waits: Vec<Wait>,
-    pub stage_waits: Vec<Wait>,
-    pub slowest: Vec<Slow>,
+    /// Every panel's figures (kept while the record is unchanged, so shared).
+    pub report: std::sync::Arc<Report>,
+    pub outcomes_chart: Chart,
+    pub save_rate_chart: Chart,
+    pub lost_chart: Chart,
+    /// Under each tile, its figure month by month.
+    pub sparklines: Vec<Chart>,
     pub nudge_days: u32,
-    /// Of the saves 30, 90 and 180 days old, how many clients stayed.
-    pub lasting: Vec<Lasting>,
-    pub cohorts: Vec<CohortRow>,
-    /// Pauses whose resume date has come, and how many of those clients are active again.
-    pub pauses_due: i64,
-    pub pauses_resumed: i64,
 }
 
 impl ReportsPage {
@@ -274,12 +262,17 @@ impl ReportsPage {
         crate::money::format_cents(*cents.borrow())
     }
 
+    /// A tile's money: whole dollars (the exact figure is in its title and the CSV).
+    fn headline(&self, cents: impl std::borrow::Borrow<i64>) -> String {
+        crate::money::format_whole_dollars(*cents.borrow())
+    }
+
     fn percent(&self, share: impl std::borrow::Borrow<Option<f64>>) -> String {
         figures::percent(*share.borrow())
     }
 
     fn controllable_save_rate(&self) -> String {
-        figures::percent(figures::controllable_save_rate(&self.by_reason))
+        figures::percent(figures::controllable_save_rate(&self.report.by_reason))
     }
 
     fn chosen(&self, field: &str, value: &str) -> bool {
@@ -322,7 +315,10 @@ impl ReportsPage {
     }
 
     fn resumed_rate(&self) -> String {
-        figures::percent(figures::rate(self.pauses_resumed, self.pauses_due))
+        figures::percent(figures::rate(
+            self.report.pauses_resumed,
+            self.report.pauses_due,
+        ))
     }
 
     /// The two leaderboards: title, table id, CSV table, lines.
@@ -332,54 +328,16 @@ impl ReportsPage {
                 "Account managers",
                 "board-account-managers",
                 "account_managers",
-                &self.account_managers_board,
+                &self.report.account_managers_board,
             ),
             (
                 "Retention",
                 "board-retention",
                 "retention",
-                &self.retention_board,
+                &self.report.retention_board,
             ),
         ]
     }
-
-    /// The trend line's points as SVG wants them.
-    fn trend_line(&self) -> String {
-        self.trend
-            .iter()
-            .map(|p| format!("{:.1},{:.1}", p.x, p.y))
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
-}
-
-/// A point of a line chart, with what it stands for.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Point {
-    pub x: f64,
-    pub y: f64,
-    pub label: String,
-}
-
-/// The save rate of each month with calls as a line across the chart (0% at the bottom, 100%
-/// at the top); months without calls are left out.
-pub fn save_rate_line(months: &[MonthOutcomes]) -> Vec<Point> {
-    let slot = slot_width(months.len());
-    months
-        .iter()
-        .enumerate()
-        .filter_map(|(i, m)| {
-            m.save_rate().map(|rate| Point {
-                x: i as f64 * slot + slot / 2.0,
-                y: PLOT_BOTTOM - rate * (PLOT_BOTTOM - PLOT_TOP),
-                label: format!(
-                    "{}: {}",
-                    m.month.format("%b %Y"),
-                    figures::percent(Some(rate))
-                ),
-            })
-        })
-        .collect()
 }
 
 /// The preset periods, as links keeping the other filters.
@@ -428,58 +386,83 @@ mod tests {
     }
 
     #[test]
-    fn the_busiest_month_fills_the_plot_and_parts_stack_upwards() {
-        let bars = stacked_bars(&[month("2026-10", 4, 1, 1), month("2026-11", 2, 0, 2)]);
-        assert_eq!(bars.len(), 2);
-        let full = PLOT_BOTTOM - PLOT_TOP;
-        let heights: f64 = bars[0].segments.iter().map(|s| s.height).sum();
-        assert!((heights - full).abs() < 1e-9);
-        assert!((bars[1].segments[0].height - full / 2.0).abs() < 1e-9);
-        // Bottom to top: the pause (saved) below the loss, and nothing drawn for a zero.
-        let classes: Vec<&str> = bars[0].segments.iter().map(|s| s.class).collect();
-        assert_eq!(classes, ["saved-pause", "not-saved", "not-escalated"]);
-        assert!(bars[0].segments[0].y > bars[0].segments[1].y);
-        assert_eq!(bars[1].month, "Nov 2026");
-        assert!(bars[1].x > bars[0].x + bars[0].width);
+    fn the_outcome_bars_stack_each_month_bottom_to_top_in_the_legend_order() {
+        let chart = outcomes_chart(&[month("2026-10", 4, 1, 1), month("2026-11", 2, 0, 2)]);
+        assert_eq!(chart.categories, ["Oct 2026", "Nov 2026"]);
+        let classes: Vec<&str> = chart.series.iter().map(|s| s.class).collect();
+        assert_eq!(
+            classes,
+            [
+                "saved-no-change",
+                "saved-pause",
+                "saved-budget",
+                "not-saved",
+                "waiting",
+                "withdrawn-early",
+                "not-escalated"
+            ]
+        );
+        // Every request of a month is in exactly one part.
+        let total = |i: usize| -> f64 { chart.series.iter().filter_map(|s| s.values[i]).sum() };
+        assert_eq!((total(0), total(1)), (4.0, 2.0));
+        let bars = chart.bars();
+        let drawn: Vec<&str> = bars[0].segments.iter().map(|s| s.class).collect();
+        assert_eq!(drawn, ["saved-pause", "not-saved", "not-escalated"]);
+        assert_eq!(bars[0].total.as_deref(), Some("4"));
     }
 
     #[test]
-    fn the_save_rate_line_runs_from_bottom_to_top_and_skips_months_without_calls() {
+    fn the_save_rate_line_skips_months_without_calls() {
         let months = [
             month("2026-10", 2, 1, 1),
             month("2026-11", 1, 0, 0),
             month("2026-12", 1, 1, 0),
         ];
-        let line = save_rate_line(&months);
-        assert_eq!(line.len(), 2);
-        assert!(
-            (line[0].y - (PLOT_BOTTOM + PLOT_TOP) / 2.0).abs() < 1e-9,
-            "50% is half way"
-        );
-        assert!((line[1].y - PLOT_TOP).abs() < 1e-9, "100% at the top");
-        assert_eq!(line[1].label, "Dec 2026: 100%");
-        assert!(line[1].x > line[0].x);
+        let chart = save_rate_chart(&months);
+        assert_eq!(chart.series[0].values, [Some(0.5), None, Some(1.0)]);
+        let points = chart.points();
+        assert_eq!(points.len(), 2);
+        assert_eq!(points[1].title, "Dec 2026: 100%");
     }
 
     #[test]
-    fn the_worst_month_for_budget_lost_fills_the_plot() {
+    fn budget_lost_and_the_tiles_sparklines_read_the_same_months() {
         let mut oct = month("2026-10", 1, 0, 1);
+        oct.at_risk_cents = 300_000;
         oct.lost_cents = 200_000;
         let mut nov = month("2026-11", 1, 0, 1);
+        nov.at_risk_cents = 50_000;
         nov.lost_cents = 50_000;
-        let bars = lost_bars(&[oct, nov, month("2026-12", 0, 0, 0)]);
-        let full = PLOT_BOTTOM - PLOT_TOP;
-        assert!((bars[0].segments[0].height - full).abs() < 1e-9);
-        assert!((bars[1].segments[0].height - full / 4.0).abs() < 1e-9);
-        assert!(bars[2].segments.is_empty());
-        assert_eq!(bars[0].total_label, "$2,000.00");
-    }
-
-    #[test]
-    fn an_empty_period_draws_no_segments() {
-        let bars = stacked_bars(&[month("2026-10", 0, 0, 0)]);
-        assert!(bars[0].segments.is_empty());
-        assert_eq!(bars[0].total, 0);
+        let months = [oct, nov, month("2026-12", 0, 0, 0)];
+        let lost = lost_chart(&months);
+        assert_eq!(
+            lost.series[0].values,
+            [Some(200_000.0), Some(50_000.0), Some(0.0)]
+        );
+        assert_eq!(lost.bars()[0].total.as_deref(), Some("$2,000.00"));
+        let sparks = tile_sparklines(&months);
+        let ids: Vec<&str> = sparks.iter().map(|c| c.id).collect();
+        assert_eq!(
+            ids,
+            [
+                "spark-filed",
+                "spark-escalated",
+                "spark-save-rate",
+                "spark-at-risk",
+                "spark-saved",
+                "spark-lost"
+            ]
+        );
+        assert_eq!(
+            sparks[4].series[0].values,
+            [Some(100_000.0), Some(0.0), Some(0.0)],
+            "saved is at risk less lost"
+        );
+        assert_eq!(
+            sparks[1].series[0].values,
+            [Some(1.0), Some(1.0), Some(0.0)]
+        );
+        assert_eq!(sparks[2].series[0].values, [Some(0.0), Some(0.0), None]);
     }
 
     #[test]

@@ -2,12 +2,14 @@
 //! context, errors, middleware and page chrome. No business rules live here, and nothing here
 //! names a domain: `crate::app` assembles the domains' routes on top of it.
 
+pub mod chart;
 pub mod ctx;
 pub mod download;
 pub mod drain;
 pub mod error;
 pub mod fields;
 pub mod filters;
+pub mod memo;
 pub mod middleware;
 pub mod outage;
 pub mod pages;
@@ -22,6 +24,9 @@ use sqlx::PgPool;
 use crate::config::Config;
 pub use routes::{RouteDef, Routes};
 
+/// How many results `AppState::memo` keeps: a report is tens of kilobytes.
+const MEMO_ENTRIES: usize = 256;
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
@@ -33,6 +38,8 @@ pub struct AppState {
     pub clock: crate::time::Clock,
     /// The navigation, each link with its route's access; set once when the app is assembled.
     pub nav: Arc<std::sync::OnceLock<Vec<pages::NavLink>>>,
+    /// Results kept while what they came from is unchanged (Reports).
+    pub memo: Arc<memo::Memo>,
 }
 
 impl AppState {
@@ -45,6 +52,7 @@ impl AppState {
             config,
             outage: Default::default(),
             nav: Default::default(),
+            memo: Arc::new(memo::Memo::new(MEMO_ENTRIES)),
         }
     }
 }

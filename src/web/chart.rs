@@ -1,0 +1,440 @@
+//! Charts drawn on the server as SVG by the partials in `templates/_charts.html`, all fed by one
+//! data type, [`Chart`]: stacked bars (a plain bar chart is one part), a line, and a sparkline
+//! (a line with no axes, small enough for a tile). No script draws them, so the content
+//! security policy stays as strict as it is; each has a `<title>` and `<desc>`, prints its
+//! numbers on or beside the marks, and the page shows the same numbers in a table.
+
+use crate::money;
+
+/// The drawing area of a full chart, in SVG units (the SVG scales to its box).
+pub const WIDTH: f64 = 720.0;
+pub const HEIGHT: f64 = 240.0;
+/// Where values run, top (the largest) to bottom (zero).
+pub const PLOT_TOP: f64 = 20.0;
+pub const PLOT_BOTTOM: f64 = 210.0;
+/// The baseline of the category labels under the plot.
+pub const LABEL_Y: f64 = 228.0;
+/// The gap on each side of a bar, as a share of its category's space.
+const BAR_MARGIN: f64 = 0.15;
+/// A part of a bar shorter than this has no room for its number (it is in its tooltip and the
+/// table).
+const ROOM_FOR_NUMBER: f64 = 13.0;
+/// A sparkline's box, and the room kept around its line.
+pub const SPARK_WIDTH: f64 = 120.0;
+pub const SPARK_HEIGHT: f64 = 28.0;
+const SPARK_PAD: f64 = 3.0;
+
+/// What the values measure, which says how each is printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    Count,
+    /// Cents, printed as dollars.
+    Cents,
+    /// A share from 0 to 1, printed as a percentage; its axis always runs from 0% to 100%.
+    Share,
+}
+
+impl Unit {
+    pub fn show(self, value: f64) -> String {
+        match self {
+            Unit::Count => format!("{value:.0}"),
+            Unit::Cents => money::format_cents(value.round() as i64),
+            Unit::Share => format!("{:.0}%", value * 100.0),
+        }
+    }
+}
+
+/// One series: a part of each stacked bar, or a line; `None` where it has no value (a month
+/// with no recorded call has no save rate).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    pub label: &'static str,
+    /// Its colour, a class in app.css (colours told apart with any colour vision).
+    pub class: &'static str,
+    pub values: Vec<Option<f64>>,
+}
+
+/// A chart's data: what it shows (for its title and description), its categories along the
+/// bottom, and its series in drawing order (bottom to top for stacked bars).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Chart {
+    /// Unique on the page: the title's and description's ids derive from it.
+    pub id: &'static str,
+    pub title: String,
+    pub desc: String,
+    pub unit: Unit,
+    pub categories: Vec<String>,
+    pub series: Vec<Series>,
+}
+
+/// One coloured part of a bar.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Segment {
+    pub y: f64,
+    pub height: f64,
+    pub class: &'static str,
+    /// Its series and value, for its tooltip.
+    pub title: String,
+    /// The value printed inside the part, when there is room.
+    pub number: Option<String>,
+}
+
+/// One category's bar.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Bar {
+    pub x: f64,
+    pub width: f64,
+    /// The middle of the bar, where its numbers and label are centred.
+    pub middle: f64,
+    pub category: String,
+    /// The total printed above the bar (none when nothing is drawn).
+    pub total: Option<String>,
+    pub total_y: f64,
+    pub segments: Vec<Segment>,
+}
+
+/// A point of a line, with what it stands for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Point {
+    pub x: f64,
+    pub y: f64,
+    pub title: String,
+}
+
+/// A horizontal line across the plot at a value, with that value printed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Gridline {
+    pub y: f64,
+    pub label: String,
+}
+
+impl Chart {
+    /// The space each category takes across the chart.
+    fn slot(&self) -> f64 {
+        WIDTH / self.categories.len().max(1) as f64
+    }
+
+    /// Each category's stacked total.
+    fn totals(&self) -> Vec<f64> {
+        (0..self.categories.len())
+            .map(|i| self.series.iter().filter_map(|s| value(s, i)).sum())
+            .collect()
+    }
+
+    /// The value at the top of the plot: 100% for a share, else the largest stacked total.
+    fn top(&self, values: impl Iterator<Item = f64>) -> f64 {
+        match self.unit {
+            Unit::Share => 1.0,
+            _ => values.fold(0.0, f64::max),
+        }
+    }
+
+    /// The plot's height of `value` when `top` fills it.
+    fn height(value: f64, top: f64) -> f64 {
+        if top <= 0.0 {
+            0.0
+        } else {
+            value / top * (PLOT_BOTTOM - PLOT_TOP)
+        }
+    }
+
+    /// The series stacked into one bar per category, the largest total filling the plot.
+    pub fn bars(&self) -> Vec<Bar> {
+        let slot = self.slot();
+        let totals = self.totals();
+        let top = self.top(totals.iter().copied());
+        self.categories
+            .iter()
+            .enumerate()
+            .map(|(i, category)| {
+                let mut y = PLOT_BOTTOM;
+                let segments = self
+                    .series
+                    .iter()
+                    .filter_map(|s| value(s, i).filter(|v| *v > 0.0).map(|v| (s, v)))
+                    .map(|(s, v)| {
+                        let height = Self::height(v, top);
+                        y -= height;
+                        let shown = self.unit.show(v);
+                        Segment {
+                            y,
+                            height,
+                            class: s.class,
+                            title: format!("{category}: {}, {shown}", s.label),
+                            number: (height >= ROOM_FOR_NUMBER && self.series.len() > 1)
+                                .then_some(shown),
+                        }
+                    })
+                    .collect::<Vec<_>>();
+                Bar {
+                    x: i as f64 * slot + slot * BAR_MARGIN,
+                    width: slot * (1.0 - 2.0 * BAR_MARGIN),
+                    middle: i as f64 * slot + slot / 2.0,
+                    category: category.clone(),
+                    total: (!segments.is_empty()).then(|| self.unit.show(totals[i])),
+                    total_y: y - 4.0,
+                    segments,
+                }
+            })
+            .collect()
+    }
+
+    /// The first series as points across the plot; categories without a value are left out.
+    pub fn points(&self) -> Vec<Point> {
+        let slot = self.slot();
+        let Some(line) = self.series.first() else {
+            return Vec::new();
+        };
+        let top = self.top(line.values.iter().flatten().copied());
+        self.categories
+            .iter()
+            .enumerate()
+            .filter_map(|(i, category)| {
+                value(line, i).map(|v| Point {
+                    x: i as f64 * slot + slot / 2.0,
+                    y: PLOT_BOTTOM - Self::height(v, top),
+                    title: format!("{category}: {}", self.unit.show(v)),
+                })
+            })
+            .collect()
+    }
+
+    /// Where each category's label goes under the plot: its middle, and the label.
+    pub fn category_marks(&self) -> Vec<(f64, &str)> {
+        let slot = self.slot();
+        self.categories
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (i as f64 * slot + slot / 2.0, c.as_str()))
+            .collect()
+    }
+
+    /// The first series as an SVG `points` list for its line.
+    pub fn polyline(&self) -> String {
+        join(self.points().iter().map(|p| (p.x, p.y)))
+    }
+
+    /// The line's scale: lines at 0, half and the top, each with its value.
+    pub fn gridlines(&self) -> Vec<Gridline> {
+        let top = self.top(
+            self.series
+                .iter()
+                .flat_map(|s| s.values.iter().flatten().copied()),
+        );
+        if top <= 0.0 {
+            return Vec::new();
+        }
+        [1.0, 0.5, 0.0]
+            .into_iter()
+            .map(|share| Gridline {
+                y: PLOT_BOTTOM - share * (PLOT_BOTTOM - PLOT_TOP),
+                label: self.unit.show(top * share),
+            })
+            .collect()
+    }
+
+    /// The first series as a sparkline's `points`: the lowest value at the bottom of its box,
+    /// the highest at the top (a flat line across the middle when they are equal); empty when
+    /// fewer than two values are known.
+    pub fn sparkline(&self) -> String {
+        let Some(line) = self.series.first() else {
+            return String::new();
+        };
+        let known: Vec<(usize, f64)> = line
+            .values
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.map(|v| (i, v)))
+            .collect();
+        if known.len() < 2 {
+            return String::new();
+        }
+        let low = known.iter().map(|k| k.1).fold(f64::INFINITY, f64::min);
+        let high = known.iter().map(|k| k.1).fold(f64::NEG_INFINITY, f64::max);
+        let step = (SPARK_WIDTH - 2.0 * SPARK_PAD) / (line.values.len() - 1).max(1) as f64;
+        let room = SPARK_HEIGHT - 2.0 * SPARK_PAD;
+        join(known.iter().map(|&(i, v)| {
+            let share = if high > low {
+                (v - low) / (high - low)
+            } else {
+                0.5
+            };
+            (
+                SPARK_PAD + i as f64 * step,
+                SPARK_HEIGHT - SPARK_PAD - share * room,
+            )
+        }))
+    }
+
+    /// The sparkline's words for a screen reader: its first and last known values.
+    pub fn trend_words(&self) -> String {
+        let known: Vec<(&String, f64)> = self.series.first().map_or_else(Vec::new, |line| {
+            self.categories
+                .iter()
+                .zip(&line.values)
+                .filter_map(|(c, v)| v.map(|v| (c, v)))
+                .collect()
+        });
+        match (known.first(), known.last()) {
+            (Some(first), Some(last)) if known.len() > 1 => format!(
+                "{} in {}, {} in {}",
+                self.unit.show(first.1),
+                first.0,
+                self.unit.show(last.1),
+                last.0
+            ),
+            _ => "too few months to show a trend".into(),
+        }
+    }
+}
+
+fn value(series: &Series, i: usize) -> Option<f64> {
+    series.values.get(i).copied().flatten()
+}
+
+fn join(points: impl Iterator<Item = (f64, f64)>) -> String {
+    points
+        .map(|(x, y)| format!("{x:.1},{y:.1}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chart(unit: Unit, series: Vec<Series>, months: usize) -> Chart {
+        Chart {
+            id: "t",
+            title: "T".into(),
+            desc: "D".into(),
+            unit,
+            categories: (1..=months).map(|m| format!("M{m}")).collect(),
+            series,
+        }
+    }
+
+    fn series(class: &'static str, values: &[Option<f64>]) -> Series {
+        Series {
+            label: class,
+            class,
+            values: values.to_vec(),
+        }
+    }
+
+    const FULL: f64 = PLOT_BOTTOM - PLOT_TOP;
+
+    #[test]
+    fn the_largest_total_fills_the_plot_and_parts_stack_upwards() {
+        let c = chart(
+            Unit::Count,
+            vec![
+                series("a", &[Some(1.0), Some(0.0)]),
+                series("b", &[Some(3.0), Some(2.0)]),
+            ],
+            2,
+        );
+        let bars = c.bars();
+        let heights: f64 = bars[0].segments.iter().map(|s| s.height).sum();
+        assert!((heights - FULL).abs() < 1e-9);
+        assert!((bars[1].segments[0].height - FULL / 2.0).abs() < 1e-9);
+        // Bottom to top in series order, nothing drawn for a zero.
+        assert_eq!(bars[0].segments[0].class, "a");
+        assert!(bars[0].segments[0].y > bars[0].segments[1].y);
+        assert_eq!(bars[1].segments.len(), 1);
+        assert_eq!(bars[0].total.as_deref(), Some("4"));
+        assert_eq!(bars[1].segments[0].title, "M2: b, 2");
+        assert!(bars[1].x > bars[0].x + bars[0].width);
+        assert!((bars[0].middle - (bars[0].x + bars[0].width / 2.0)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_part_too_short_for_its_number_and_a_single_series_print_no_number_inside() {
+        let c = chart(
+            Unit::Count,
+            vec![series("a", &[Some(1.0)]), series("b", &[Some(99.0)])],
+            1,
+        );
+        let bars = c.bars();
+        assert_eq!(
+            bars[0].segments[0].number, None,
+            "1 of 100 is 1.9 units high"
+        );
+        assert_eq!(bars[0].segments[1].number.as_deref(), Some("99"));
+        let one = chart(Unit::Cents, vec![series("a", &[Some(200_000.0)])], 1);
+        assert_eq!(one.bars()[0].segments[0].number, None, "its total says it");
+        assert_eq!(one.bars()[0].total.as_deref(), Some("$2,000.00"));
+    }
+
+    #[test]
+    fn an_empty_chart_draws_nothing_and_divides_by_nothing() {
+        let c = chart(Unit::Count, vec![series("a", &[Some(0.0), None])], 2);
+        let bars = c.bars();
+        assert!(
+            bars.iter()
+                .all(|b| b.segments.is_empty() && b.total.is_none())
+        );
+        assert!(c.gridlines().is_empty());
+        assert_eq!(c.sparkline(), "");
+        let none = chart(Unit::Count, Vec::new(), 0);
+        assert!(none.bars().is_empty() && none.points().is_empty());
+        assert_eq!(none.trend_words(), "too few months to show a trend");
+    }
+
+    #[test]
+    fn a_share_runs_from_zero_at_the_bottom_to_all_at_the_top_and_skips_gaps() {
+        let c = chart(
+            Unit::Share,
+            vec![series("rate", &[Some(0.5), None, Some(1.0)])],
+            3,
+        );
+        let points = c.points();
+        assert_eq!(points.len(), 2);
+        assert!((points[0].y - (PLOT_BOTTOM + PLOT_TOP) / 2.0).abs() < 1e-9);
+        assert!((points[1].y - PLOT_TOP).abs() < 1e-9);
+        assert_eq!(points[1].title, "M3: 100%");
+        assert_eq!(c.polyline(), "120.0,115.0 600.0,20.0");
+        assert_eq!(c.category_marks()[1], (360.0, "M2"));
+        let grid: Vec<String> = c.gridlines().into_iter().map(|g| g.label).collect();
+        assert_eq!(grid, ["100%", "50%", "0%"]);
+    }
+
+    #[test]
+    fn a_money_line_is_scaled_to_its_largest_value() {
+        let c = chart(
+            Unit::Cents,
+            vec![series("lost", &[Some(100_000.0), Some(400_000.0)])],
+            2,
+        );
+        let points = c.points();
+        assert!((points[1].y - PLOT_TOP).abs() < 1e-9);
+        assert!((points[0].y - (PLOT_BOTTOM - FULL / 4.0)).abs() < 1e-9);
+        assert_eq!(c.gridlines()[0].label, "$4,000.00");
+    }
+
+    #[test]
+    fn a_sparkline_spans_its_box_from_the_lowest_to_the_highest_value() {
+        let c = chart(
+            Unit::Count,
+            vec![series("n", &[Some(2.0), None, Some(6.0), Some(4.0)])],
+            4,
+        );
+        let ys: Vec<f64> = c
+            .sparkline()
+            .split(' ')
+            .map(|p| p.split(',').nth(1).unwrap().parse().unwrap())
+            .collect();
+        assert_eq!(
+            ys,
+            [SPARK_HEIGHT - SPARK_PAD, SPARK_PAD, SPARK_HEIGHT / 2.0]
+        );
+        assert!(c.sparkline().starts_with("3.0,"));
+        assert!(
+            c.sparkline()
+                .contains(&format!("{:.1},", SPARK_WIDTH - SPARK_PAD))
+        );
+        assert_eq!(c.trend_words(), "2 in M1, 4 in M4");
+        let flat = chart(Unit::Count, vec![series("n", &[Some(3.0), Some(3.0)])], 2);
+        assert_eq!(flat.sparkline(), "3.0,14.0 117.0,14.0");
+    }
+}

@@ -1,0 +1,181 @@
+//! Results worth keeping while what they were computed from is unchanged: a small map, shared by
+//! every request of one app, from a key to a value computed once. The key must name everything
+//! the value depends on (Reports: the filter, the minute, and the latest audit record, which
+//! every change writes), so a kept value is the value computing it again would give; nothing is
+//! ever invalidated, an old key just stops being asked for and is dropped when the map is full.
+//!
+//! Requests asking for the same key at once wait for one computation rather than each running
+//! it (a report costs the database a second on a large department).
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::OnceCell;
+
+type Value = Arc<dyn Any + Send + Sync>;
+
+struct Entry {
+    value: Arc<OnceCell<Value>>,
+    /// When it was last asked for, as a count of requests (the oldest goes first).
+    used: u64,
+}
+
+/// The kept values; at most `capacity` of them.
+pub struct Memo {
+    capacity: usize,
+    entries: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    map: HashMap<String, Entry>,
+    clock: u64,
+}
+
+impl Memo {
+    pub fn new(capacity: usize) -> Self {
+        Memo {
+            capacity: capacity.max(1),
+            entries: Mutex::default(),
+        }
+    }
+
+    /// The value kept for `key`, or the one `compute` gives, kept for the next request. A
+    /// failed computation keeps nothing: the next request tries again.
+    pub async fn get_or_compute<T, E, F, Fut>(&self, key: String, compute: F) -> Result<Arc<T>, E>
+    where
+        T: Any + Send + Sync,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let cell = self.cell(key);
+        let value = cell
+            .get_or_try_init(|| async { compute().await.map(|v| Arc::new(v) as Value) })
+            .await?
+            .clone();
+        Ok(value
+            .downcast::<T>()
+            .unwrap_or_else(|_| panic!("a memo key names two kinds of value")))
+    }
+
+    /// How many values are kept.
+    pub fn len(&self) -> usize {
+        self.lock().map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves the map whole (every change to it is one call).
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The cell for `key`, made if missing; the least recently used entry goes when full.
+    fn cell(&self, key: String) -> Arc<OnceCell<Value>> {
+        let mut inner = self.lock();
+        inner.clock += 1;
+        let now = inner.clock;
+        if let Some(entry) = inner.map.get_mut(&key) {
+            entry.used = now;
+            return entry.value.clone();
+        }
+        if inner.map.len() >= self.capacity
+            && let Some(oldest) = inner
+                .map
+                .iter()
+                .min_by_key(|(_, e)| e.used)
+                .map(|(k, _)| k.clone())
+        {
+            inner.map.remove(&oldest);
+        }
+        let value = Arc::new(OnceCell::new());
+        inner.map.insert(
+            key,
+            Entry {
+                value: value.clone(),
+                used: now,
+            },
+        );
+        value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    #[tokio::test]
+    async fn a_value_is_computed_once_per_key_and_a_failure_is_not_kept() {
+        let memo = Memo::new(8);
+        let runs = AtomicU32::new(0);
+        let compute = |v: u32| {
+            let runs = &runs;
+            move || async move {
+                runs.fetch_add(1, Ordering::SeqCst);
+                Ok::<u32, ()>(v)
+            }
+        };
+        assert_eq!(
+            *memo.get_or_compute("a".into(), compute(1)).await.unwrap(),
+            1
+        );
+        assert_eq!(
+            *memo.get_or_compute("a".into(), compute(2)).await.unwrap(),
+            1
+        );
+        assert_eq!(
+            *memo.get_or_compute("b".into(), compute(3)).await.unwrap(),
+            3
+        );
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
+
+        let failed = memo
+            .get_or_compute::<u32, _, _, _>("c".into(), || async { Err("down") })
+            .await;
+        assert_eq!(failed, Err("down"));
+        assert_eq!(
+            *memo.get_or_compute("c".into(), compute(4)).await.unwrap(),
+            4
+        );
+    }
+
+    #[tokio::test]
+    async fn requests_asking_at_once_share_one_computation() {
+        let memo = Memo::new(8);
+        let runs = AtomicU32::new(0);
+        let ask = || {
+            memo.get_or_compute("k".into(), || async {
+                runs.fetch_add(1, Ordering::SeqCst);
+                tokio::task::yield_now().await;
+                Ok::<u32, ()>(7)
+            })
+        };
+        let (a, b, c) = tokio::join!(ask(), ask(), ask());
+        assert_eq!((*a.unwrap(), *b.unwrap(), *c.unwrap()), (7, 7, 7));
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn when_full_the_least_recently_used_goes() {
+        let memo = Memo::new(2);
+        let put = |k: &'static str, v: u32| {
+            memo.get_or_compute(k.into(), move || async move { Ok::<u32, ()>(v) })
+        };
+        put("a", 1).await.unwrap();
+        put("b", 2).await.unwrap();
+        put("a", 0).await.unwrap(); // a is used again: b is now the oldest
+        put("c", 3).await.unwrap();
+        assert_eq!(memo.len(), 2);
+        assert_eq!(*put("a", 9).await.unwrap(), 1, "a was kept");
+        assert_eq!(
+            *put("b", 9).await.unwrap(),
+            9,
+            "b went and is computed again"
+        );
+    }
+}
