@@ -149,7 +149,10 @@ SELECT r.client_id, r.kind,
        NULL,
        CASE WHEN r.state = 'withdrawn' THEN 'Retention saved the client with no change.' END,
        r.filed_at, COALESCE(r.completed_at, r.called_at, r.filed_at),
-       CASE WHEN r.submitted_at IS NOT NULL THEN r.am END, r.submitted_at,
+       -- Once Retention has a request, Retention submits it.
+       CASE WHEN r.submitted_at IS NOT NULL THEN
+            CASE WHEN r.escalation = 'retention' THEN r.retention ELSE r.am END END,
+       r.submitted_at,
        CASE WHEN r.submitted_at IS NOT NULL THEN 1 ELSE 0 END,
        r.approved_at,
        CASE WHEN r.processed_at IS NOT NULL AND r.state = 'completed' THEN p.accounting END,
@@ -196,7 +199,9 @@ INSERT INTO change_tasks (change_request_id, created_at, done_at, done_by, forwa
                           forwarded_by, forwarded_at, status_updated_by, status_updated_at,
                           status_before, budget_before_cents)
 SELECT r.id, r.approved_at, r.task_done_at, p.ops, r.sem, p.ops,
-       r.approved_at + interval '1 hour', p.ops, r.task_done_at, 'active', r.budget
+       r.approved_at + interval '1 hour', p.ops, r.task_done_at,
+       -- The status the task found: scenario 5's client was still paused when it cancelled.
+       CASE WHEN r.scenario = 5 AND r.seq = 2 THEN 'paused' ELSE 'active' END, r.budget
   FROM demo_requests r, demo_people p WHERE r.state = 'completed';
 
 INSERT INTO planner_entries (change_request_id, client_id, kind, effective_date, resume_date,
@@ -218,7 +223,7 @@ SELECT r.id, r.sem, r.effective, r.approved_at,
 -- Each cancellation's checklist from the templates; a few items done after their due day.
 INSERT INTO checklist_items (change_request_id, template_id, position, title, owner_role,
                              assignee, due_on, due_offset_days, done_at, done_by, created_at)
-SELECT r.id, t.id, t.position, t.title, t.owner_role,
+SELECT r.id, t.id, t.position * 2, t.title, t.owner_role,
        CASE t.owner_role WHEN 'ops_lead' THEN p.ops WHEN 'contractor' THEN p.contractor
             ELSE r.sem END,
        r.effective + t.due_offset_days, t.due_offset_days,
@@ -237,6 +242,40 @@ SELECT r.id, t.id, t.position, t.title, t.owner_role,
         OR (t.condition = 'leave_platform' AND r.scenario = 7)
         OR t.condition = ANY (c.ad_products))
  WHERE r.state = 'completed' AND r.kind = 'cancellation';
+
+-- The SEM specialist's check of each contractor item, right after it, ticked after it.
+INSERT INTO checklist_items (change_request_id, template_id, position, title, owner_role,
+                             assignee, due_on, due_offset_days, verifies_id, done_at, done_by,
+                             created_at)
+SELECT i.change_request_id, NULL, i.position + 1, 'Verify: ' || i.title, 'sem_specialist',
+       r.sem, i.due_on, i.due_offset_days, i.id,
+       LEAST(i.done_at + interval '3 hours', now() - interval '1 hour'), r.sem, i.created_at
+  FROM checklist_items i
+  JOIN demo_requests r ON r.id = i.change_request_id
+ WHERE i.owner_role = 'contractor';
+
+-- Each addendum's signed document, attached before it was submitted (a one-page PDF).
+INSERT INTO request_attachments (change_request_id, original_name, content_type, size_bytes,
+                                 content, sha256, uploaded_by, uploaded_at)
+SELECT r.id, format('Signed addendum #%s.pdf', r.id), 'application/pdf',
+       octet_length(pdf.content), pdf.content, sha256(pdf.content),
+       CASE WHEN r.escalation = 'retention' THEN r.retention ELSE r.am END,
+       r.submitted_at - interval '1 hour'
+  FROM demo_requests r
+  JOIN clients c ON c.id = r.client_id
+ CROSS JOIN LATERAL (SELECT convert_to(format('%%PDF-1.4
+1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj
+2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj
+3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >> endobj
+4 0 obj << >> stream
+BT /F1 12 Tf 72 720 Td (Addendum for %s: monthly budget from $%s to $%s. Signed by the client.) Tj ET
+endstream endobj
+5 0 obj << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> endobj
+trailer << /Root 1 0 R >>
+%%%%EOF
+', replace(replace(c.name, '(', ''), ')', ''), r.budget / 100, r.new_budget / 100), 'UTF8')
+       AS content) pdf
+ WHERE r.kind = 'addendum';
 
 -- The account's statuses: changed by the change task, back to active when a pause resumed
 -- (not for scenario 5, whose client cancelled instead).
@@ -267,12 +306,16 @@ INSERT INTO outbox_messages (kind, to_addrs, subject, body_text, body_html, mess
                              attempts, next_attempt_at, related_type, related_id, created_at,
                              sent_at)
 SELECT m.kind, m.to_addrs, m.subject, m.body, '<p>' || m.body || '</p>',
-       format('<demo-%s-%s@offboarding-desk.demo>', m.kind, r.id), 'sent', 1, m.at,
+       format('<demo-%s-%s-%s@offboarding-desk.demo>', m.kind, r.id, split_part(m.to_addrs[1], '@', 1)),
+       'sent', 1, m.at,
        'change_request', r.id::text, m.at, m.at + interval '1 minute'
   FROM demo_requests r
   JOIN clients c ON c.id = r.client_id
  CROSS JOIN LATERAL (VALUES
        ('change_request.approval_needed', ARRAY['approver1@demo.test'], r.submitted_at,
+        format('Approval needed: %s for %s', r.kind, c.name),
+        format('A %s for %s waits on your approval.', r.kind, c.name)),
+       ('change_request.approval_needed', ARRAY['approver2@demo.test'], r.first_at,
         format('Approval needed: %s for %s', r.kind, c.name),
         format('A %s for %s waits on your approval.', r.kind, c.name)),
        ('change_request.approved', ARRAY['ops@demo.test', 'leadership@demo.test'], r.approved_at,
@@ -293,12 +336,20 @@ SELECT e.at, e.actor, COALESCE(u.display_name, 'system'), e.action, 'change_requ
            jsonb_build_object('outcome', r.outcome)
       FROM demo_requests r WHERE r.called_at IS NOT NULL
     UNION ALL
-    SELECT r.id, r.called_at + interval '1 minute', r.retention, 'change_request.withdrawn',
+    SELECT r.id, r.called_at, r.retention, 'change_request.withdrawn',
            jsonb_build_object('reason', 'Retention saved the client with no change.')
       FROM demo_requests r WHERE r.state = 'withdrawn'
     UNION ALL
-    SELECT r.id, r.submitted_at, r.am, 'change_request.submitted', jsonb_build_object('round', 1)
+    SELECT r.id, r.submitted_at,
+           CASE WHEN r.escalation = 'retention' THEN r.retention ELSE r.am END,
+           'change_request.submitted', jsonb_build_object('round', 1)
       FROM demo_requests r WHERE r.submitted_at IS NOT NULL
+    UNION ALL
+    SELECT r.id, r.submitted_at - interval '1 hour',
+           CASE WHEN r.escalation = 'retention' THEN r.retention ELSE r.am END,
+           'change_request.document_attached',
+           jsonb_build_object('name', format('Signed addendum #%s.pdf', r.id))
+      FROM demo_requests r WHERE r.kind = 'addendum'
     UNION ALL
     SELECT r.id, r.first_at, p.approver1, 'change_request.step_approved',
            jsonb_build_object('step', 'First approval', 'round', 1)

@@ -21,13 +21,19 @@ pub struct Filter {
     pub sem_specialist: Option<i64>,
 }
 
-/// The filter's WHERE clause over `request_figures f`, binding $1 to $7 in `bind_filter`'s order.
-const WHERE: &str = "f.created_at >= $1 AND f.created_at < $2
-    AND ($3::text IS NULL OR f.filed_kind = $3)
+/// The filter's cuts other than the period, over `request_figures f`, binding $3 to $7.
+macro_rules! cuts {
+    () => {
+        "($3::text IS NULL OR f.filed_kind = $3)
     AND ($4::bigint IS NULL OR f.reason_id = $4)
     AND ($5::bigint IS NULL OR f.filed_by = $5)
     AND ($6::bigint IS NULL OR f.retention_user = $6)
-    AND ($7::bigint IS NULL OR f.sem_specialist_id = $7)";
+    AND ($7::bigint IS NULL OR f.sem_specialist_id = $7)"
+    };
+}
+
+/// The filter's WHERE clause over `request_figures f`, binding $1 to $7 in `bind_filter`'s order.
+const WHERE: &str = concat!("f.created_at >= $1 AND f.created_at < $2 AND ", cuts!());
 
 macro_rules! bind_filter {
     ($query:expr, $filter:expr) => {
@@ -59,7 +65,7 @@ pub struct Report {
     /// Pauses whose resume date has come, and how many of those clients are active again.
     pub pauses_due: i64,
     pub pauses_resumed: i64,
-    /// Requests open now (whatever the period), by state.
+    /// The filter's requests open now (whatever the period), by state.
     pub open: Vec<(State, i64)>,
 }
 
@@ -74,13 +80,11 @@ pub struct At {
 /// How many of the slowest requests a report lists.
 const SLOWEST: i64 = 10;
 
-/// Runs each panel's statement (twelve) for `filter` over `period`; the open requests are
-/// `filed_by`'s alone when given.
+/// Runs each panel's statement (twelve) for `filter` over `period`.
 pub async fn report(
     conn: &mut PgConnection,
     filter: &Filter,
     period: Period,
-    filed_by: Option<i64>,
     at: At,
 ) -> sqlx::Result<Report> {
     let (pauses_due, pauses_resumed) = pauses_resumed(conn, filter, at.today, at.zone).await?;
@@ -97,7 +101,7 @@ pub async fn report(
         cohorts: figures::cohort_rows(&save_cohorts(conn, filter, at.zone, at.now).await?),
         pauses_due,
         pauses_resumed,
-        open: open_by_state(conn, filed_by).await?,
+        open: open_by_state(conn, filter).await?,
     })
 }
 
@@ -178,22 +182,20 @@ pub async fn reasons(conn: &mut PgConnection, filter: &Filter) -> sqlx::Result<V
     bind_filter!(query, filter).fetch_all(conn).await
 }
 
-/// How many requests are open in each state now (whatever the period), for `filed_by` alone
-/// when given.
+/// How many of the filter's requests are open in each state now, whatever the period ($1 and
+/// $2 are bound but not used).
 pub async fn open_by_state(
     conn: &mut PgConnection,
-    filed_by: Option<i64>,
+    filter: &Filter,
 ) -> sqlx::Result<Vec<(State, i64)>> {
-    sqlx::query_as(
-        "SELECT state, count(*) FROM change_requests
-          WHERE state IN ('draft', 'with_retention', 'in_approval', 'changes_requested', 'approved')
-            AND reverses_id IS NULL
-            AND ($1::bigint IS NULL OR filed_by = $1)
-          GROUP BY state",
-    )
-    .bind(filed_by)
-    .fetch_all(conn)
-    .await
+    let query = sqlx::query_as(concat!(
+        "SELECT f.state, count(*) FROM request_figures f
+          WHERE f.state IN ('draft', 'with_retention', 'in_approval', 'changes_requested', 'approved')
+            AND ($1::timestamptz IS NULL OR true) AND ($2::timestamptz IS NULL OR true) AND ",
+        cuts!(),
+        " GROUP BY f.state"
+    ));
+    bind_filter!(query, filter).fetch_all(conn).await
 }
 
 /// Whose figures a leaderboard lines up.

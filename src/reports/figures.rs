@@ -267,6 +267,12 @@ impl Leader {
     pub fn too_few(&self) -> bool {
         self.filed < FEW
     }
+
+    /// Too few recorded calls for the save rate to compare, whatever was filed (the rate's
+    /// cell alone is greyed).
+    pub fn too_few_calls(&self) -> bool {
+        self.attempts_closed < FEW
+    }
 }
 
 /// How long something waited: the median and the 90th percentile, in hours, over `n` cases,
@@ -594,6 +600,13 @@ mod tests {
         assert!(leader(4).too_few());
         assert!(!leader(5).too_few());
         assert_eq!(leader(5).save_rate(), Some(0.5));
+        // Enough filed, but two calls: the rate is too few to compare.
+        assert!(leader(5).too_few_calls());
+        let called = Leader {
+            attempts_closed: 5,
+            ..leader(5)
+        };
+        assert!(!called.too_few_calls());
     }
 
     #[test]

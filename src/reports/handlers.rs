@@ -122,7 +122,7 @@ fn asked(state: &AppState, ctx: &Ctx, q: &ReportQuery) -> Asked {
 }
 
 /// The report `asked` for, computed once while the desk's record is unchanged (see
-/// `web::memo`): the key holds the filter, whose open requests, the minute (saves are followed
+/// `web::memo`): the key holds the filter (an account manager's own id among it), the minute (saves are followed
 /// up to now) and the latest audit record. A write that leaves no audit record (a test's, or a
 /// migration's) shows within the minute, as does a change whose audit record took its id before
 /// a later one's but committed after it.
@@ -130,7 +130,6 @@ async fn report_for(
     state: &AppState,
     conn: &mut PgConnection,
     asked: &Asked,
-    filed_by: Option<i64>,
 ) -> AppResult<Arc<Report>> {
     let at = At {
         now: state.clock.now(),
@@ -139,16 +138,14 @@ async fn report_for(
     };
     let latest = db::latest_change(conn).await?;
     let key = format!(
-        "reports {:?} {:?} {filed_by:?} {} {latest}",
+        "reports {:?} {:?} {} {latest}",
         asked.filter,
         asked.period,
         at.now.format("%Y-%m-%dT%H:%M"),
     );
     let report = state
         .memo
-        .get_or_compute(key, || {
-            db::report(conn, &asked.filter, asked.period, filed_by, at)
-        })
+        .get_or_compute(key, || db::report(conn, &asked.filter, asked.period, at))
         .await?;
     Ok(report)
 }
@@ -166,8 +163,7 @@ pub(super) async fn page(
     }
     let mut conn = state.db.acquire().await?;
     let c = &mut *conn;
-    let filed_by = asked.own_only.then_some(ctx.user.id);
-    let report = report_for(&state, c, &asked, filed_by).await?;
+    let report = report_for(&state, c, &asked).await?;
     let people = crate::users::db::people_with_role;
     let account_managers = people(c, Role::AccountManager.key()).await?;
     let retention_users = people(c, Role::Retention.key()).await?;
@@ -216,8 +212,7 @@ pub(super) async fn csv(
         return Err(AppError::BadRequest(problem));
     }
     let mut conn = state.db.acquire().await?;
-    let filed_by = asked.own_only.then_some(ctx.user.id);
-    let r = report_for(&state, &mut conn, &asked, filed_by).await?;
+    let r = report_for(&state, &mut conn, &asked).await?;
     let rows = match query.table.as_str() {
         "tiles" => {
             let mut rows = tile_rows(&r.tiles);
@@ -365,6 +360,7 @@ pub(super) fn leader_rows(leaders: &[Leader]) -> Vec<Vec<String>> {
         "Save rate",
         "Budget saved",
         "Too few to compare",
+        "Too few calls to compare the save rate",
     ];
     let mut out = vec![header.iter().map(|h| h.to_string()).collect()];
     out.extend(leaders.iter().map(|l| {
@@ -376,6 +372,7 @@ pub(super) fn leader_rows(leaders: &[Leader]) -> Vec<Vec<String>> {
             share(l.save_rate()),
             dollars(l.saved_cents),
             if l.too_few() { "yes" } else { "no" }.to_string(),
+            if l.too_few_calls() { "yes" } else { "no" }.to_string(),
         ]
     }));
     out
@@ -408,9 +405,9 @@ pub(super) fn wait_rows(waits: &[Wait]) -> Vec<Vec<String>> {
 pub(super) fn lasting_rows(lasting: &[Lasting]) -> Vec<Vec<String>> {
     let mut out = vec![
         [
-            "Saved at least (days ago)",
+            "Saves at least (days old)",
             "Saves",
-            "Still with the agency",
+            "Stayed that long",
             "Share",
         ]
         .iter()

@@ -6,12 +6,25 @@ use axum::response::{IntoResponse, Response};
 use super::error::{AppError, AppResult};
 
 /// A cell made safe to open in a spreadsheet: text that a spreadsheet would read as a formula
-/// (starting with `=`, `+`, `-`, `@`, a tab or a carriage return) is prefixed with `'`.
+/// (starting with `=`, `+`, `-`, `@`, a tab or a carriage return) is prefixed with `'`. A plain
+/// negative number (`-12.5`: a minus, digits, at most one point) stays a number.
 pub fn spreadsheet_safe(cell: &str) -> String {
     match cell.chars().next() {
+        Some('-') if is_negative_number(cell) => cell.to_string(),
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
         _ => cell.to_string(),
     }
+}
+
+fn is_negative_number(cell: &str) -> bool {
+    let Some(digits) = cell.strip_prefix('-') else {
+        return false;
+    };
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    !whole.is_empty()
+        && whole.chars().all(|c| c.is_ascii_digit())
+        && fraction.chars().all(|c| c.is_ascii_digit())
+        && !(digits.ends_with('.'))
 }
 
 /// `rows` (the header first) as a CSV attachment named `filename`, every cell spreadsheet-safe.
@@ -51,7 +64,15 @@ mod tests {
                 "'=HYPERLINK(\"http://evil\")",
             ),
             ("+1+1", "'+1+1"),
-            ("-2", "'-2"),
+            ("-2+3", "'-2+3"),
+            ("-2", "-2"),
+            ("-12.5", "-12.5"),
+            ("-1.", "'-1."),
+            ("-.5", "'-.5"),
+            ("-1e5", "'-1e5"),
+            ("-1.2.3", "'-1.2.3"),
+            ("-", "'-"),
+            ("-1-1", "'-1-1"),
             ("@SUM(A1)", "'@SUM(A1)"),
             ("\tx", "'\tx"),
             ("\rx", "'\rx"),

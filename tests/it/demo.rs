@@ -78,6 +78,25 @@ async fn the_demo_is_seeded_once_and_keeps_the_workflows_rules() {
     .await
     .unwrap();
     assert_eq!((bare, future), (0, 0));
+    // As the workflow has it: Retention submits what it worked on, every contractor item has
+    // the SEM specialist's check after it, every addendum its signed document.
+    let (wrong_submitter, unverified, unsigned): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM change_requests r JOIN save_attempts s
+                   ON s.change_request_id = r.id
+                  WHERE r.submitted_by IS DISTINCT FROM s.recorded_by AND r.submitted_at IS NOT NULL),
+                (SELECT count(*) FROM checklist_items i WHERE i.owner_role = 'contractor'
+                    AND NOT EXISTS (SELECT 1 FROM checklist_items v WHERE v.verifies_id = i.id
+                                       AND v.done_at > i.done_at AND v.position = i.position + 1)),
+                (SELECT count(*) FROM change_requests r WHERE r.kind = 'addendum'
+                    AND NOT EXISTS (SELECT 1 FROM request_attachments a
+                                     WHERE a.change_request_id = r.id AND a.superseded_at IS NULL
+                                       AND a.uploaded_at < r.submitted_at
+                                       AND substring(a.content FROM 1 FOR 5) = '%PDF-'::bytea))",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!((wrong_submitter, unverified, unsigned), (0, 0, 0));
 }
 
 #[tokio::test]

@@ -291,10 +291,10 @@ async fn the_tiles_add_up_saves_and_budget_as_defined() {
     assert_eq!(text_of(&page, "controllable-save-rate"), "67%");
     // One request is open: F, with Retention.
     assert!(page.contains("<th scope=\"row\">With Retention</th><td class=\"num\">1</td>"));
-    // By person: the account manager filed five (two saved of four calls); the other one, too
-    // few to compare.
+    // By person: the account manager filed five (two saved of four calls: a rate too few to
+    // compare); the other one, too few to compare.
     assert!(page.contains(
-        "<th scope=\"row\">Test am</th><td class=\"num\">5</td><td class=\"num\">4</td><td class=\"num\">2</td><td class=\"num\">50%</td><td class=\"num\">$2,000.00</td>"
+        "<th scope=\"row\">Test am</th><td class=\"num\">5</td><td class=\"num\">4</td><td class=\"num\">2</td><td class=\"num too-few\" title=\"Fewer than 5 calls: too few to compare\">50%</td><td class=\"num\">$2,000.00</td>"
     ));
     assert!(page.contains(
         "<tr class=\"too-few\"><th scope=\"row\">Test am2 <small>(too few to compare)</small>"
@@ -344,6 +344,25 @@ async fn filters_cut_the_figures_and_the_csv_holds_what_the_page_shows() {
         .await;
     assert_eq!(text_of(&page, "tile-filed"), "1");
     assert_eq!(text_of(&page, "tile-save-rate"), "0%");
+    // What is open follows the filter but not the period: of the pauses, D (approved), however
+    // long ago it was filed; everything open (A and D approved, F with Retention) without one.
+    let open = |query: &'static str| {
+        let (app, lead) = (&app, &lead);
+        async move {
+            figures_of(
+                &app.page(lead, &format!("/reports.csv?table=open{query}"))
+                    .await,
+            )
+        }
+    };
+    let pauses = open("&kind=pause").await;
+    assert_eq!(pauses.get("Approved").map(String::as_str), Some("1"));
+    assert_eq!(pauses.len(), 1, "{pauses:?}");
+    let all = open("").await;
+    assert_eq!(
+        (all["Approved"].as_str(), all["With Retention"].as_str()),
+        ("2", "1")
+    );
 
     // The tiles' CSV, read back: the same figures as the page.
     let client = reqwest::Client::new();
@@ -650,7 +669,7 @@ async fn saves_are_followed_until_the_client_leaves_and_pauses_until_they_resume
 
     let page = app.page(&lead, "/reports").await;
     let lasting = |days: &str| {
-        let row = format!("<th scope=\"row\">{days} days ago</th>");
+        let row = format!("<th scope=\"row\">{days} days old</th>");
         let at = page
             .find(&row)
             .unwrap_or_else(|| panic!("no {days}-day row"));
