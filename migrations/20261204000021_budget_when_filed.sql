@@ -33,6 +33,19 @@ UPDATE change_requests SET filed_budget_cents = budget_when_filed(client_id, cre
 ALTER TABLE change_requests ENABLE TRIGGER change_requests_updated_at;
 ALTER TABLE change_requests ALTER COLUMN filed_budget_cents SET NOT NULL;
 
+-- When Retention first recorded its call: a correction later moves `recorded_at`, and Reports
+-- time "filed → Retention call" and follow a save from the first (a row without it, written
+-- outside the app, is read at `recorded_at`). Existing attempts take it from their first
+-- recorded outcome in the audit log.
+ALTER TABLE save_attempts ADD COLUMN first_recorded_at timestamptz;
+UPDATE save_attempts s
+   SET first_recorded_at = COALESCE(
+           (SELECT min(a.at) FROM audit_events a
+             WHERE a.entity_type = 'change_request' AND a.entity_id = s.change_request_id::text
+               AND a.action = 'change_request.retention_outcome'),
+           s.recorded_at)
+ WHERE s.recorded_at IS NOT NULL;
+
 -- The same figures as migration 20 defined, on the kept budget, with the request's dates that
 -- the "where it waits" and "do saves last" panels read (so they need not join the request again).
 CREATE OR REPLACE VIEW request_figures AS
@@ -56,7 +69,7 @@ SELECT r.id,
        r.effective_date,
        r.resume_date,
        r.reinstated_at,
-       s.recorded_at AS call_recorded_at
+       COALESCE(s.first_recorded_at, s.recorded_at) AS call_recorded_at
   FROM change_requests r
   JOIN clients c ON c.id = r.client_id
   LEFT JOIN save_attempts s ON s.change_request_id = r.id

@@ -53,7 +53,8 @@ pub async fn open(conn: &mut PgConnection, request_id: i64) -> sqlx::Result<()> 
     Ok(())
 }
 
-/// Records (or corrects) the call on request `id`'s save attempt.
+/// Records (or corrects) the call on request `id`'s save attempt; when it was first recorded
+/// stays (Reports time the first call from it).
 pub async fn record_call(
     conn: &mut PgConnection,
     id: i64,
@@ -62,7 +63,8 @@ pub async fn record_call(
 ) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE save_attempts SET call_date = $2, offered = $3, outcome = $4, notes = $5,
-                recorded_by = $6, recorded_at = now()
+                recorded_by = $6, recorded_at = now(),
+                first_recorded_at = COALESCE(first_recorded_at, now())
           WHERE change_request_id = $1",
     )
     .bind(id)

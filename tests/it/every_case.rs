@@ -702,6 +702,16 @@ async fn retention_corrects_a_recorded_outcome_before_submitting_and_the_timelin
     .await;
     let kind: String = one(&c.app, "SELECT kind FROM change_requests WHERE id = $1", id).await;
     assert_eq!(kind, "pause");
+    let db = c.app.db.clone();
+    let called = || {
+        sqlx::query_as::<_, (chrono::DateTime<Utc>, Option<chrono::DateTime<Utc>>)>(
+            "SELECT recorded_at, first_recorded_at FROM save_attempts WHERE change_request_id = $1",
+        )
+        .bind(id)
+        .fetch_one(&db)
+    };
+    let (first, kept) = called().await.unwrap();
+    assert_eq!(kept, Some(first));
     // Corrected: the client was not saved after all; the cancellation comes back as filed.
     c.post(
         &c.retention_cookie,
@@ -727,6 +737,10 @@ async fn retention_corrects_a_recorded_outcome_before_submitting_and_the_timelin
         ("cancellation", Some("leave_platform"), None, in_days(30),),
         "the cancellation comes back as filed, on its own date"
     );
+    // When the call was first recorded stays (Reports time the first call from it).
+    let (corrected, kept) = called().await.unwrap();
+    assert!(corrected > first);
+    assert_eq!(kept, Some(first));
     let page = c
         .page(&c.retention_cookie, &format!("/requests/{id}"))
         .await;
