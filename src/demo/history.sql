@@ -38,9 +38,10 @@ SELECT n,
               (ARRAY['Powersports', 'RV Center', 'Boat Sales', 'Equipment'])[1 + (n - 1) / 10])
            AS name,
        format('CRM-2%s', lpad(n::text, 4, '0')) AS crm,
-       CASE WHEN n % 2 = 0 THEN p.am1 ELSE p.am2 END AS am,
+       -- Who filed, who called and why vary apart from what happened.
+       CASE WHEN (n + n / 10) % 2 = 0 THEN p.am1 ELSE p.am2 END AS am,
        CASE WHEN n % 3 = 0 THEN p.sem2 ELSE p.sem1 END AS sem,
-       CASE WHEN (n / 10) % 2 = 0 THEN p.retention1 ELSE p.retention2 END AS retention,
+       CASE WHEN (n * 7) % 3 = 0 THEN p.retention2 ELSE p.retention1 END AS retention,
        (60000 + (n * 37 % 20) * 20000)::bigint AS budget,
        -- Filed 15 to 355 days ago, spread over the year; the pauses (and the save followed by a
        -- second cancellation) at least 110 days ago, so what followed them is past too.
@@ -48,7 +49,7 @@ SELECT n,
                             THEN 110 + ((n * 7) % 8) * 30 + n % 13
                             ELSE 15 + ((n * 7) % 12) * 30 + n % 13 END)::timestamp
            + interval '14 hours' AS filed_at,
-       (ARRAY[1, 2, 3, 4, 6, 7, 1, 2, 3, 4])[1 + n % 10] AS reason_position
+       (ARRAY[1, 2, 3, 4, 6, 7, 1, 2, 3, 4])[1 + (n * 3 + n / 10) % 10] AS reason_position
   FROM generate_series(1, 40) AS n, demo_people p;
 
 INSERT INTO clients (name, crm_account_id, account_manager_id, sem_specialist_id,
@@ -121,7 +122,7 @@ UPDATE demo_requests SET approved_at = second_at;
 UPDATE demo_requests SET processed_at = approved_at + make_interval(hours => 4 + n % 20);
 UPDATE demo_requests SET task_done_at = approved_at + make_interval(hours => 6 + (n * 3) % 30);
 UPDATE demo_requests SET completed_at = LEAST(
-    GREATEST(task_done_at, effective::timestamp + interval '16 hours' + make_interval(days => 30)),
+    GREATEST(task_done_at, effective::timestamp + interval '3 days 18 hours'),
     now() - interval '1 hour')
  WHERE state = 'completed';
 
@@ -133,7 +134,7 @@ INSERT INTO change_requests (
     approved_at, processed_by, processed_at, processed_note, completed_at, filed_budget_cents)
 SELECT r.client_id, r.kind,
        CASE WHEN r.kind = 'cancellation' THEN
-            CASE WHEN r.scenario = 7 THEN 'leave_platform' ELSE 'services_only' END END,
+            CASE WHEN (r.scenario = 7 OR (r.scenario = 5 AND r.seq = 2)) THEN 'leave_platform' ELSE 'services_only' END END,
        r.effective, r.resume,
        CASE WHEN r.kind = 'addendum' THEN r.budget END,
        CASE WHEN r.kind = 'addendum' THEN r.new_budget END,
@@ -214,7 +215,7 @@ SELECT r.id, r.client_id, r.kind, r.effective, r.resume, r.sem, r.am, p.ops,
 -- The ads were paused on the effective date, a few a day or two late.
 INSERT INTO sem_tasks (change_request_id, assignee, due_on, created_at, done_at, done_by)
 SELECT r.id, r.sem, r.effective, r.approved_at,
-       LEAST(r.effective::timestamp + make_interval(hours => 15 + (r.n % 4) * 16),
+       LEAST(r.effective::timestamp + make_interval(hours => CASE WHEN r.n % 5 = 0 THEN 40 ELSE 15 END),
              now() - interval '2 hours'),
        r.sem
   FROM demo_requests r
@@ -228,7 +229,8 @@ SELECT r.id, t.id, t.position * 2, t.title, t.owner_role,
             ELSE r.sem END,
        r.effective + t.due_offset_days, t.due_offset_days,
        LEAST((r.effective + t.due_offset_days)::timestamp
-                 + make_interval(hours => 11 + ((r.n + t.position) % 5) * 14),
+                 + make_interval(hours => CASE WHEN (r.n + t.position) % 6 = 0 THEN 34
+                                               ELSE 10 + (r.n + t.position) % 5 END),
              now() - interval '2 hours'),
        CASE t.owner_role WHEN 'ops_lead' THEN p.ops WHEN 'contractor' THEN p.contractor
             ELSE r.sem END,
@@ -239,7 +241,7 @@ SELECT r.id, t.id, t.position * 2, t.title, t.owner_role,
   JOIN checklist_templates t
     ON t.retired_at IS NULL
    AND (t.condition = 'always'
-        OR (t.condition = 'leave_platform' AND r.scenario = 7)
+        OR (t.condition = 'leave_platform' AND (r.scenario = 7 OR (r.scenario = 5 AND r.seq = 2)))
         OR t.condition = ANY (c.ad_products))
  WHERE r.state = 'completed' AND r.kind = 'cancellation';
 
@@ -284,7 +286,7 @@ INSERT INTO client_status_history (client_id, status, monthly_budget_cents, chan
 SELECT * FROM (
 SELECT r.client_id,
        CASE r.kind WHEN 'pause' THEN 'paused' WHEN 'addendum' THEN 'active'
-                   ELSE CASE WHEN r.scenario = 7 THEN 'left_platform' ELSE 'cancelled_dms' END END,
+                   ELSE CASE WHEN (r.scenario = 7 OR (r.scenario = 5 AND r.seq = 2)) THEN 'left_platform' ELSE 'cancelled_dms' END END,
        COALESCE(r.new_budget, r.budget), p.ops, r.id, 'Updated by the change task',
        r.task_done_at, r.effective
   FROM demo_requests r, demo_people p WHERE r.state = 'completed'
@@ -322,7 +324,8 @@ SELECT m.kind, m.to_addrs, m.subject, m.body, '<p>' || m.body || '</p>',
         format('Approved: %s for %s', r.kind, c.name),
         format('The %s for %s is approved; the change task is open.', r.kind, c.name))
    ) AS m(kind, to_addrs, at, subject, body)
- WHERE r.state = 'completed';
+ WHERE r.state = 'completed'
+ ORDER BY m.at;  -- the mail log lists them newest first by when they were written
 
 -- Their timelines, as the workflow writes them.
 INSERT INTO audit_events (at, actor_id, actor_label, action, entity_type, entity_id, details)
@@ -375,7 +378,7 @@ SELECT e.at, e.actor, COALESCE(u.display_name, 'system'), e.action, 'change_requ
     UNION ALL
     SELECT r.id, r.task_done_at, p.ops, 'change_task.status_updated',
            jsonb_build_object('to', CASE r.kind WHEN 'pause' THEN 'paused' WHEN 'addendum' THEN 'active'
-                                    ELSE CASE WHEN r.scenario = 7 THEN 'left_platform'
+                                    ELSE CASE WHEN (r.scenario = 7 OR (r.scenario = 5 AND r.seq = 2)) THEN 'left_platform'
                                               ELSE 'cancelled_dms' END END)
       FROM demo_requests r, demo_people p WHERE r.state = 'completed'
     UNION ALL
@@ -385,4 +388,5 @@ SELECT e.at, e.actor, COALESCE(u.display_name, 'system'), e.action, 'change_requ
     SELECT r.id, r.completed_at, NULL, 'change_request.completed', '{}'::jsonb
       FROM demo_requests r WHERE r.state = 'completed'
   ) e
-  LEFT JOIN users u ON u.id = e.actor;
+  LEFT JOIN users u ON u.id = e.actor
+ ORDER BY e.at;  -- the audit log lists records in the order they were written

@@ -105,12 +105,16 @@ pub async fn report(
     })
 }
 
-/// The latest audit record's id: every change the desk makes writes one, so a report computed
-/// when it was the latest still holds while it is.
+/// The latest audit record of a change: every change the desk makes writes one, so a report
+/// computed when it was the latest still holds while it is. Sign-ins, sign-outs and refused
+/// pages are recorded too but change nothing a report reads.
 pub async fn latest_change(conn: &mut PgConnection) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COALESCE(max(id), 0) FROM audit_events")
-        .fetch_one(conn)
-        .await
+    sqlx::query_scalar(
+        "SELECT COALESCE(max(id), 0) FROM audit_events
+          WHERE action NOT LIKE 'auth.%' AND action <> 'access.refused'",
+    )
+    .fetch_one(conn)
+    .await
 }
 
 /// The headline figures.
@@ -271,15 +275,15 @@ pub async fn stage_waits(
               stages AS (
                 SELECT 1 AS at, 'Filed → Retention call recorded' AS what,
                        extract(epoch FROM f.call_recorded_at - f.created_at) / 3600.0 AS hours,
-                       false AS late
+                       NULL::boolean AS late
                   FROM f WHERE f.call_recorded_at IS NOT NULL
                 UNION ALL
                 SELECT 2, 'Filed → approved', extract(epoch FROM f.approved_at - f.created_at) / 3600.0,
-                       false
+                       NULL
                   FROM f WHERE f.approved_at IS NOT NULL
                 UNION ALL
                 SELECT 3, 'Approved → change task done',
-                       extract(epoch FROM t.done_at - f.approved_at) / 3600.0, false
+                       extract(epoch FROM t.done_at - f.approved_at) / 3600.0, NULL
                   FROM f JOIN change_tasks t ON t.change_request_id = f.id
                  WHERE t.done_at IS NOT NULL AND f.approved_at IS NOT NULL
                 UNION ALL
@@ -297,7 +301,7 @@ pub async fn stage_waits(
          SELECT what, count(*) AS n,
                 percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) AS median_hours,
                 percentile_cont(0.9) WITHIN GROUP (ORDER BY hours) AS p90_hours,
-                count(*) FILTER (WHERE late) AS late
+                CASE WHEN bool_or(late IS NOT NULL) THEN count(*) FILTER (WHERE late) END AS late
            FROM stages GROUP BY at, what ORDER BY at"
     )));
     bind_filter!(query, filter)

@@ -283,7 +283,8 @@ pub struct Wait {
     pub n: i64,
     pub median_hours: Option<f64>,
     pub p90_hours: Option<f64>,
-    pub late: i64,
+    /// None where lateness has no mark to be measured against (filed → approved, say).
+    pub late: Option<i64>,
 }
 
 /// A request slow to approve.

@@ -38,6 +38,8 @@ const CONTROL: &str = "Remove the control character from the filter.";
 /// What a report covers, from the query: the period and the filter, or why not.
 struct Asked {
     period: Period,
+    /// The typed period could not be used: the last twelve months are shown instead.
+    fallback: bool,
     filter: Filter,
     own_only: bool,
     problem: Option<String>,
@@ -51,6 +53,7 @@ fn asked(state: &AppState, ctx: &Ctx, q: &ReportQuery) -> Asked {
         Ok(period) => (period, None),
         Err(problem) => (Period::last_twelve_months(today), Some(problem)),
     };
+    let fallback = problem.is_some();
     let id = |raw: &str, what: &str, problem: &mut Option<String>| match raw.trim() {
         "" => None,
         raw => raw.parse::<i64>().ok().or_else(|| {
@@ -114,6 +117,7 @@ fn asked(state: &AppState, ctx: &Ctx, q: &ReportQuery) -> Asked {
     };
     Asked {
         period,
+        fallback,
         filter,
         own_only,
         problem,
@@ -177,6 +181,7 @@ pub(super) async fn page(
         chrome: Chrome::new(&state, &ctx, "/reports"),
         presets: presets(&query, state.clock.today(), asked.period),
         problem: asked.problem.clone(),
+        fallback: asked.fallback,
         applied: asked.applied.clone(),
         period: asked.period,
         own_only: asked.own_only,
@@ -395,7 +400,7 @@ pub(super) fn wait_rows(waits: &[Wait]) -> Vec<Vec<String>> {
             w.n.to_string(),
             hours(w.median_hours),
             hours(w.p90_hours),
-            w.late.to_string(),
+            w.late.map(|n| n.to_string()).unwrap_or_default(),
         ]
     }));
     out
@@ -428,7 +433,10 @@ pub(super) fn lasting_rows(lasting: &[Lasting]) -> Vec<Vec<String>> {
 /// The cohort table as rows: month saved, saves, then the share for each month since.
 pub(super) fn cohort_table(rows: &[CohortRow]) -> Vec<Vec<String>> {
     let mut header = vec!["Saved in".to_string(), "Saves".to_string()];
-    header.extend((1..=figures::COHORT_MONTHS).map(|k| format!("{k} months later")));
+    header.extend((1..=figures::COHORT_MONTHS).map(|k| match k {
+        1 => "1 month later".to_string(),
+        k => format!("{k} months later"),
+    }));
     let mut out = vec![header];
     out.extend(rows.iter().map(|r| {
         let mut row = vec![r.month.format("%Y-%m").to_string(), r.saves.to_string()];

@@ -238,6 +238,8 @@ pub struct ReportsPage {
     pub applied: ReportQuery,
     /// Why the filter was not applied, when it was not.
     pub problem: Option<String>,
+    /// The typed period was not used (the last twelve months are shown).
+    pub fallback: bool,
     pub period: Period,
     pub presets: Vec<Preset>,
     /// The viewer sees only the requests they filed (an account manager without a wider role).
@@ -353,7 +355,10 @@ pub fn presets(query: &ReportQuery, today: NaiveDate, period: Period) -> Vec<Pre
         ("Last month", Period::last_month(today)),
         ("This quarter", Period::this_quarter(today)),
         ("Last quarter", Period::last_quarter(today)),
-        ("Last 12 months", Period::last_twelve_months(today)),
+        (
+            "This month and the 11 before",
+            Period::last_twelve_months(today),
+        ),
     ]
     .into_iter()
     .map(|(label, p)| {
