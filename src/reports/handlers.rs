@@ -126,10 +126,10 @@ fn asked(state: &AppState, ctx: &Ctx, q: &ReportQuery) -> Asked {
 }
 
 /// The report `asked` for, computed once while the desk's record is unchanged (see
-/// `web::memo`): the key holds the filter (an account manager's own id among it), the minute (saves are followed
-/// up to now) and the latest audit record. A write that leaves no audit record (a test's, or a
-/// migration's) shows within the minute, as does a change whose audit record took its id before
-/// a later one's but committed after it.
+/// `web::memo`): the key holds the filter (an account manager's own id among it), the minute
+/// (saves are followed up to now) and the latest audit record of a change. A write that leaves
+/// no audit record (a test's, or a migration's) shows within the minute, as does a change whose
+/// audit record took its id before a later one's but committed after it.
 async fn report_for(
     state: &AppState,
     conn: &mut PgConnection,

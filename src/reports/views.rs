@@ -91,18 +91,6 @@ pub struct Preset {
     pub current: bool,
 }
 
-/// The parts of each month's outcome bar, bottom to top, with their CSS class (colour-blind-safe
-/// colours in app.css).
-const PARTS: [(&str, &str); 7] = [
-    ("Saved, no change", "saved-no-change"),
-    ("Saved with a pause", "saved-pause"),
-    ("Saved with a budget change", "saved-budget"),
-    ("Not saved", "not-saved"),
-    ("Call not yet recorded", "waiting"),
-    ("Withdrawn before the call", "withdrawn-early"),
-    ("Not sent to Retention", "not-escalated"),
-];
-
 fn month_names(months: &[MonthOutcomes]) -> Vec<String> {
     months
         .iter()
@@ -123,16 +111,44 @@ fn series(
     }
 }
 
-/// The requests filed each month, stacked by what became of them.
+/// A chart of one figure of `months` (a line, bars or a sparkline: the partial decides).
+fn one_figure(
+    months: &[MonthOutcomes],
+    (id, title, desc): (&'static str, String, &str),
+    unit: Unit,
+    part: (&'static str, &'static str),
+    value: impl Fn(&MonthOutcomes) -> Option<f64>,
+) -> Chart {
+    Chart {
+        id,
+        title,
+        desc: desc.into(),
+        unit,
+        categories: month_names(months),
+        series: vec![series(months, part, value)],
+    }
+}
+
+/// A part of the outcome bars: its legend, its colour's class, and its count in a month.
+type Part = (&'static str, &'static str, fn(&MonthOutcomes) -> i64);
+
+/// The requests filed each month, stacked by what became of them: each part bottom to top,
+/// with its legend and CSS class (colour-blind-safe colours in app.css).
 pub fn outcomes_chart(months: &[MonthOutcomes]) -> Chart {
-    let parts: [fn(&MonthOutcomes) -> i64; 7] = [
-        |m| m.saved_no_change,
-        |m| m.saved_pause,
-        |m| m.saved_budget_change,
-        |m| m.not_saved,
-        |m| m.waiting,
-        |m| m.withdrawn_early,
-        |m| m.not_escalated,
+    let parts: [Part; 7] = [
+        ("Saved, no change", "saved-no-change", |m| m.saved_no_change),
+        ("Saved with a pause", "saved-pause", |m| m.saved_pause),
+        ("Saved with a budget change", "saved-budget", |m| {
+            m.saved_budget_change
+        }),
+        ("Not saved", "not-saved", |m| m.not_saved),
+        ("Call not yet recorded", "waiting", |m| m.waiting),
+        ("Withdrawn before the call", "withdrawn-early", |m| {
+            m.withdrawn_early
+        }),
+        ("Not sent to Retention", "not-escalated", |m| {
+            m.not_escalated
+        }),
     ];
     Chart {
         id: "months-chart",
@@ -143,43 +159,42 @@ pub fn outcomes_chart(months: &[MonthOutcomes]) -> Chart {
         unit: Unit::Count,
         categories: month_names(months),
         series: parts
-            .iter()
-            .zip(PARTS)
-            .map(|(count, part)| series(months, part, |m| Some(count(m) as f64)))
+            .into_iter()
+            .map(|(label, class, count)| series(months, (label, class), |m| Some(count(m) as f64)))
             .collect(),
     }
 }
 
 /// The save rate of each month with recorded calls, as a line.
 pub fn save_rate_chart(months: &[MonthOutcomes]) -> Chart {
-    Chart {
-        id: "trend-chart",
-        title: "The save rate of each month with recorded calls".into(),
-        desc: "A line from 0% at the bottom to 100% at the top, a point per month with calls; \
-               each month's rate is in the outcomes table above."
-            .into(),
-        unit: Unit::Share,
-        categories: month_names(months),
-        series: vec![series(months, ("Save rate", "saved-no-change"), |m| {
-            m.save_rate()
-        })],
-    }
+    one_figure(
+        months,
+        (
+            "trend-chart",
+            "The save rate of each month with recorded calls".into(),
+            "A line from 0% at the bottom to 100% at the top, a point per month with calls; \
+             each month's rate is in the outcomes table above.",
+        ),
+        Unit::Share,
+        ("Save rate", "saved-no-change"),
+        MonthOutcomes::save_rate,
+    )
 }
 
 /// The monthly budget lost each month, as bars.
 pub fn lost_chart(months: &[MonthOutcomes]) -> Chart {
-    Chart {
-        id: "lost-chart",
-        title: "Monthly budget lost each month".into(),
-        desc: "A bar per month with its figure above it; each month's figure is in the outcomes \
-               table above."
-            .into(),
-        unit: Unit::Cents,
-        categories: month_names(months),
-        series: vec![series(months, ("Budget lost", "not-saved"), |m| {
-            Some(m.lost_cents as f64)
-        })],
-    }
+    one_figure(
+        months,
+        (
+            "lost-chart",
+            "Monthly budget lost each month".into(),
+            "A bar per month with its figure above it; each month's figure is in the outcomes \
+             table above.",
+        ),
+        Unit::Cents,
+        ("Budget lost", "not-saved"),
+        |m| Some(m.lost_cents as f64),
+    )
 }
 
 /// A tile's figure month by month, as a sparkline under it.
@@ -190,14 +205,13 @@ fn spark(
     unit: Unit,
     value: fn(&MonthOutcomes) -> Option<f64>,
 ) -> Chart {
-    Chart {
-        id,
-        title: format!("{title} by month"),
-        desc: String::new(),
+    one_figure(
+        months,
+        (id, format!("{title} by month"), ""),
         unit,
-        categories: month_names(months),
-        series: vec![series(months, (title, "saved-no-change"), value)],
-    }
+        (title, "saved-no-change"),
+        value,
+    )
 }
 
 /// The tiles' sparklines, in the tiles' order.

@@ -121,6 +121,20 @@ impl Chart {
             .collect()
     }
 
+    /// The middle of category `i` across the chart, where its bar, point and label are centred.
+    fn middle(&self, i: usize) -> f64 {
+        (i as f64 + 0.5) * self.slot()
+    }
+
+    /// The first series' known values, each with its category's index: what a line draws.
+    fn line(&self) -> Vec<(usize, f64)> {
+        self.series.first().map_or_else(Vec::new, |line| {
+            (0..line.values.len())
+                .filter_map(|i| value(line, i).map(|v| (i, v)))
+                .collect()
+        })
+    }
+
     /// The value at the top of the plot: 100% for a share, else the largest stacked total.
     fn top(&self, values: impl Iterator<Item = f64>) -> f64 {
         match self.unit {
@@ -169,7 +183,7 @@ impl Chart {
                 Bar {
                     x: i as f64 * slot + slot * BAR_MARGIN,
                     width: slot * (1.0 - 2.0 * BAR_MARGIN),
-                    middle: i as f64 * slot + slot / 2.0,
+                    middle: self.middle(i),
                     category: category.clone(),
                     total: (!segments.is_empty()).then(|| self.unit.show(totals[i])),
                     total_y: y - 4.0,
@@ -181,17 +195,12 @@ impl Chart {
 
     /// The first series as points across the plot; categories without a value are left out.
     pub fn points(&self) -> Vec<Point> {
-        let slot = self.slot();
-        let Some(line) = self.series.first() else {
-            return Vec::new();
-        };
-        let top = self.top(line.values.iter().flatten().copied());
-        self.categories
-            .iter()
-            .enumerate()
-            .filter_map(|(i, category)| {
-                value(line, i).map(|v| Point {
-                    x: i as f64 * slot + slot / 2.0,
+        let line = self.line();
+        let top = self.top(line.iter().map(|&(_, v)| v));
+        line.into_iter()
+            .filter_map(|(i, v)| {
+                self.categories.get(i).map(|category| Point {
+                    x: self.middle(i),
                     y: PLOT_BOTTOM - Self::height(v, top),
                     title: format!("{category}: {}", self.unit.show(v)),
                 })
@@ -201,11 +210,10 @@ impl Chart {
 
     /// Where each category's label goes under the plot: its middle, and the label.
     pub fn category_marks(&self) -> Vec<(f64, &str)> {
-        let slot = self.slot();
         self.categories
             .iter()
             .enumerate()
-            .map(|(i, c)| (i as f64 * slot + slot / 2.0, c.as_str()))
+            .map(|(i, c)| (self.middle(i), c.as_str()))
             .collect()
     }
 
@@ -237,21 +245,14 @@ impl Chart {
     /// the highest at the top (a flat line across the middle when they are equal); empty when
     /// fewer than two values are known.
     pub fn sparkline(&self) -> String {
-        let Some(line) = self.series.first() else {
-            return String::new();
-        };
-        let known: Vec<(usize, f64)> = line
-            .values
-            .iter()
-            .enumerate()
-            .filter_map(|(i, v)| v.map(|v| (i, v)))
-            .collect();
+        let known = self.line();
         if known.len() < 2 {
             return String::new();
         }
         let low = known.iter().map(|k| k.1).fold(f64::INFINITY, f64::min);
         let high = known.iter().map(|k| k.1).fold(f64::NEG_INFINITY, f64::max);
-        let step = (SPARK_WIDTH - 2.0 * SPARK_PAD) / (line.values.len() - 1).max(1) as f64;
+        let values = self.series.first().map_or(0, |line| line.values.len());
+        let step = (SPARK_WIDTH - 2.0 * SPARK_PAD) / (values - 1).max(1) as f64;
         let room = SPARK_HEIGHT - 2.0 * SPARK_PAD;
         join(known.iter().map(|&(i, v)| {
             let share = if high > low {
@@ -268,13 +269,11 @@ impl Chart {
 
     /// The sparkline's words for a screen reader: its first and last known values.
     pub fn trend_words(&self) -> String {
-        let known: Vec<(&String, f64)> = self.series.first().map_or_else(Vec::new, |line| {
-            self.categories
-                .iter()
-                .zip(&line.values)
-                .filter_map(|(c, v)| v.map(|v| (c, v)))
-                .collect()
-        });
+        let known: Vec<(&String, f64)> = self
+            .line()
+            .into_iter()
+            .filter_map(|(i, v)| self.categories.get(i).map(|c| (c, v)))
+            .collect();
         match (known.first(), known.last()) {
             (Some(first), Some(last)) if known.len() > 1 => format!(
                 "{} in {}, {} in {}",
