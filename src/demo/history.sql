@@ -103,6 +103,18 @@ UPDATE demo_requests SET
                       WHEN filed_kind = 'addendum' THEN budget * 7 / 10 END,
     state = CASE WHEN outcome = 'saved_no_change' THEN 'withdrawn' ELSE 'completed' END;
 
+-- Who acts for the request once filed (Retention, once it has the request), whether the client
+-- leaves the platform (the dealership sold, and the one that closed after its pause), and the
+-- status its change task sets.
+ALTER TABLE demo_requests
+    ADD COLUMN submitter bigint, ADD COLUMN leaves boolean, ADD COLUMN new_status text;
+UPDATE demo_requests SET
+    submitter = CASE WHEN escalation = 'retention' THEN retention ELSE am END,
+    leaves = scenario = 7 OR (scenario = 5 AND seq = 2);
+UPDATE demo_requests SET
+    new_status = CASE kind WHEN 'pause' THEN 'paused' WHEN 'addendum' THEN 'active'
+                 ELSE CASE WHEN leaves THEN 'left_platform' ELSE 'cancelled_dms' END END;
+
 -- What each request went through, in hours after filing (varied by n, some steps waiting past
 -- the two-business-day nudge).
 ALTER TABLE demo_requests
@@ -134,7 +146,7 @@ INSERT INTO change_requests (
     approved_at, processed_by, processed_at, processed_note, completed_at, filed_budget_cents)
 SELECT r.client_id, r.kind,
        CASE WHEN r.kind = 'cancellation' THEN
-            CASE WHEN (r.scenario = 7 OR (r.scenario = 5 AND r.seq = 2)) THEN 'leave_platform' ELSE 'services_only' END END,
+            CASE WHEN r.leaves THEN 'leave_platform' ELSE 'services_only' END END,
        r.effective, r.resume,
        CASE WHEN r.kind = 'addendum' THEN r.budget END,
        CASE WHEN r.kind = 'addendum' THEN r.new_budget END,
@@ -150,9 +162,7 @@ SELECT r.client_id, r.kind,
        NULL,
        CASE WHEN r.state = 'withdrawn' THEN 'Retention saved the client with no change.' END,
        r.filed_at, COALESCE(r.completed_at, r.called_at, r.filed_at),
-       -- Once Retention has a request, Retention submits it.
-       CASE WHEN r.submitted_at IS NOT NULL THEN
-            CASE WHEN r.escalation = 'retention' THEN r.retention ELSE r.am END END,
+       CASE WHEN r.submitted_at IS NOT NULL THEN r.submitter END,
        r.submitted_at,
        CASE WHEN r.submitted_at IS NOT NULL THEN 1 ELSE 0 END,
        r.approved_at,
@@ -241,7 +251,7 @@ SELECT r.id, t.id, t.position * 2, t.title, t.owner_role,
   JOIN checklist_templates t
     ON t.retired_at IS NULL
    AND (t.condition = 'always'
-        OR (t.condition = 'leave_platform' AND (r.scenario = 7 OR (r.scenario = 5 AND r.seq = 2)))
+        OR (t.condition = 'leave_platform' AND r.leaves)
         OR t.condition = ANY (c.ad_products))
  WHERE r.state = 'completed' AND r.kind = 'cancellation';
 
@@ -261,8 +271,7 @@ INSERT INTO request_attachments (change_request_id, original_name, content_type,
                                  content, sha256, uploaded_by, uploaded_at)
 SELECT r.id, format('Signed addendum #%s.pdf', r.id), 'application/pdf',
        octet_length(pdf.content), pdf.content, sha256(pdf.content),
-       CASE WHEN r.escalation = 'retention' THEN r.retention ELSE r.am END,
-       r.submitted_at - interval '1 hour'
+       r.submitter, r.submitted_at - interval '1 hour'
   FROM demo_requests r
   JOIN clients c ON c.id = r.client_id
  CROSS JOIN LATERAL (SELECT convert_to(format('%%PDF-1.4
@@ -284,10 +293,8 @@ trailer << /Root 1 0 R >>
 INSERT INTO client_status_history (client_id, status, monthly_budget_cents, changed_by,
                                    change_request_id, note, at, effective_date)
 SELECT * FROM (
-SELECT r.client_id,
-       CASE r.kind WHEN 'pause' THEN 'paused' WHEN 'addendum' THEN 'active'
-                   ELSE CASE WHEN (r.scenario = 7 OR (r.scenario = 5 AND r.seq = 2)) THEN 'left_platform' ELSE 'cancelled_dms' END END,
-       COALESCE(r.new_budget, r.budget), p.ops, r.id, 'Updated by the change task',
+SELECT r.client_id, r.new_status, COALESCE(r.new_budget, r.budget), p.ops, r.id,
+       'Updated by the change task',
        r.task_done_at, r.effective
   FROM demo_requests r, demo_people p WHERE r.state = 'completed'
 UNION ALL
@@ -344,12 +351,12 @@ SELECT e.at, e.actor, COALESCE(u.display_name, 'system'), e.action, 'change_requ
       FROM demo_requests r WHERE r.state = 'withdrawn'
     UNION ALL
     SELECT r.id, r.submitted_at,
-           CASE WHEN r.escalation = 'retention' THEN r.retention ELSE r.am END,
+           r.submitter,
            'change_request.submitted', jsonb_build_object('round', 1)
       FROM demo_requests r WHERE r.submitted_at IS NOT NULL
     UNION ALL
     SELECT r.id, r.submitted_at - interval '1 hour',
-           CASE WHEN r.escalation = 'retention' THEN r.retention ELSE r.am END,
+           r.submitter,
            'change_request.document_attached',
            jsonb_build_object('name', format('Signed addendum #%s.pdf', r.id))
       FROM demo_requests r WHERE r.kind = 'addendum'
@@ -377,9 +384,7 @@ SELECT e.at, e.actor, COALESCE(u.display_name, 'system'), e.action, 'change_requ
      WHERE r.state = 'completed' AND r.kind IN ('cancellation', 'pause')
     UNION ALL
     SELECT r.id, r.task_done_at, p.ops, 'change_task.status_updated',
-           jsonb_build_object('to', CASE r.kind WHEN 'pause' THEN 'paused' WHEN 'addendum' THEN 'active'
-                                    ELSE CASE WHEN (r.scenario = 7 OR (r.scenario = 5 AND r.seq = 2)) THEN 'left_platform'
-                                              ELSE 'cancelled_dms' END END)
+           jsonb_build_object('to', r.new_status)
       FROM demo_requests r, demo_people p WHERE r.state = 'completed'
     UNION ALL
     SELECT r.id, r.task_done_at, p.ops, 'change_task.done', '{}'::jsonb
