@@ -271,12 +271,7 @@ async fn a_refused_access_is_recorded_with_who_and_where() {
     let app = TestApp::spawn().await;
     let contractor = app.user("juniper@agency.test", &[Role::Contractor]).await;
     let cookie = app.session_cookie(contractor).await;
-    let res = client()
-        .get(app.url("/admin/users"))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap();
+    let res = app.get(&cookie, "/admin/users").await;
     assert_eq!(res.status(), 403);
     let body = res.text().await.unwrap();
     assert!(
@@ -309,7 +304,6 @@ async fn the_navigation_shows_each_role_only_links_it_may_open() {
             (label, href, def.access)
         })
         .collect();
-    let http = client();
     // Each role alone, and two people holding two roles.
     let mut cast: Vec<Vec<Role>> = Role::ALL.iter().map(|r| vec![*r]).collect();
     cast.push(vec![Role::AccountManager, Role::Approver]);
@@ -319,15 +313,7 @@ async fn the_navigation_shows_each_role_only_links_it_may_open() {
         let id = app
             .user(&format!("nav-{}@agency.test", key.join("-")), &roles)
             .await;
-        let body = http
-            .get(app.url("/"))
-            .header("cookie", app.session_cookie(id).await)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let body = app.page(&app.session_cookie(id).await, "/").await;
         // Only the main navigation counts (a desk may link elsewhere on its own).
         let nav_start = body.find("<nav").expect("the page has a navigation");
         let nav = &body[nav_start..nav_start + body[nav_start..].find("</nav>").unwrap()];

@@ -14,12 +14,7 @@ async fn sign_in(app: &TestApp, email: &str, password: &str) -> reqwest::Respons
 }
 
 async fn home_status(app: &TestApp, secret: &str) -> (u16, String) {
-    let res = client()
-        .get(app.url("/"))
-        .header("cookie", format!("od_session={secret}"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get(&format!("od_session={secret}"), "/").await;
     (res.status().as_u16(), location(&res))
 }
 

@@ -365,13 +365,7 @@ async fn filters_cut_the_figures_and_the_csv_holds_what_the_page_shows() {
     );
 
     // The tiles' CSV, read back: the same figures as the page.
-    let client = reqwest::Client::new();
-    let res = client
-        .get(app.url("/reports.csv?table=tiles"))
-        .header("cookie", &lead)
-        .send()
-        .await
-        .unwrap();
+    let res = app.get(&lead, "/reports.csv?table=tiles").await;
     assert_eq!(res.status(), 200);
     assert!(
         res.headers()["content-type"]
@@ -388,15 +382,7 @@ async fn filters_cut_the_figures_and_the_csv_holds_what_the_page_shows() {
     assert_eq!(figures["Revenue save rate"], "0.4000");
 
     // The reasons' CSV has one line per reason on the page, with the same counts.
-    let body = client
-        .get(app.url("/reports.csv?table=reasons"))
-        .header("cookie", &lead)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = app.page(&lead, "/reports.csv?table=reasons").await;
     let mut reader = csv::Reader::from_reader(body.as_bytes());
     let rows: Vec<Vec<String>> = reader
         .records()
@@ -408,12 +394,9 @@ async fn filters_cut_the_figures_and_the_csv_holds_what_the_page_shows() {
     assert_eq!(rows[1][..3], ["Dealership sold or closing", "no", "1"]);
 
     // A period that makes no sense is said beside the filter, and the default shown.
-    let res = client
-        .get(app.url("/reports?from=2026-10-31&to=2026-10-01"))
-        .header("cookie", &lead)
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .get(&lead, "/reports?from=2026-10-31&to=2026-10-01")
+        .await;
     assert_eq!(res.status(), 422);
     let page = res.text().await.unwrap();
     assert!(page.contains("The last day comes before the first."));
@@ -425,12 +408,9 @@ async fn filters_cut_the_figures_and_the_csv_holds_what_the_page_shows() {
         "from=-5000-01-01&to=-5000-01-05",
         "kind=bogus",
     ] {
-        let res = client
-            .get(app.url(&format!("/reports?{bad}&reason={reason}")))
-            .header("cookie", &lead)
-            .send()
-            .await
-            .unwrap();
+        let res = app
+            .get(&lead, &format!("/reports?{bad}&reason={reason}"))
+            .await;
         assert_eq!(res.status(), 422, "{bad}");
         let page = res.text().await.unwrap();
         assert!(!page.contains('\0'), "{bad}");
@@ -445,12 +425,9 @@ async fn filters_cut_the_figures_and_the_csv_holds_what_the_page_shows() {
             "{bad}: {csv_link}"
         );
     }
-    let res = client
-        .get(app.url("/reports.csv?table=tiles&from=-5000-01-01"))
-        .header("cookie", &lead)
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .get(&lead, "/reports.csv?table=tiles&from=-5000-01-01")
+        .await;
     assert_eq!(res.status(), 400);
 }
 
@@ -476,15 +453,12 @@ async fn an_account_manager_sees_only_the_requests_they_filed() {
     assert!(!page.contains("Test am<"), "nobody else on the boards");
     // Nor through a download.
     for table in ["tiles", "reasons", "account_managers", "open"] {
-        let body = crate::shared::client()
-            .get(app.url(&format!("/reports.csv?table={table}&account_manager={am}")))
-            .header("cookie", &am2)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let body = app
+            .page(
+                &am2,
+                &format!("/reports.csv?table={table}&account_manager={am}"),
+            )
+            .await;
         assert!(!body.contains("Test am,"), "{table}: {body}");
         if table == "tiles" {
             assert!(body.contains("Requests filed,1"), "{body}");

@@ -53,12 +53,7 @@ async fn every_kind_of_response_carries_the_security_headers() {
         let res = req.send().await.unwrap();
         assert_security_headers(&res, path);
     }
-    let page = http
-        .get(app.url("/"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let page = app.get(&cookie, "/").await;
     assert_eq!(page.headers().get("cache-control").unwrap(), "no-store");
 }
 
@@ -75,15 +70,7 @@ async fn pages_load_no_inline_script() {
         &format!("/admin/users/{id}"),
         "/admin/audit",
     ] {
-        let body = client()
-            .get(app.url(path))
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let body = app.page(&cookie, path).await;
         for (i, _) in body.match_indices("<script") {
             let tag = &body[i..body[i..].find('>').map(|e| i + e).unwrap()];
             assert!(
@@ -143,14 +130,8 @@ async fn nothing_changes_on_get() {
     let app = TestApp::spawn().await;
     let id = app.user("admin@agency.test", &[Role::Admin]).await;
     let cookie = app.session_cookie(id).await;
-    let http = client();
     for path in ["/logout", &format!("/admin/users/{id}/disable")] {
-        let res = http
-            .get(app.url(path))
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .unwrap();
+        let res = app.get(&cookie, path).await;
         assert!(
             matches!(res.status().as_u16(), 404 | 405),
             "GET {path}: {}",
@@ -164,15 +145,7 @@ async fn nothing_changes_on_get() {
             .await
             .unwrap();
     assert!(!disabled);
-    assert_eq!(
-        http.get(app.url("/"))
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.get(&cookie, "/").await.status(), 200);
 }
 
 #[tokio::test]
@@ -201,12 +174,7 @@ async fn without_its_database_the_app_answers_503_quickly_and_shows_no_database_
     let started = std::time::Instant::now();
     let health = client().get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 503);
-    let page = client()
-        .get(app.url("/"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let page = app.get(&cookie, "/").await;
     assert_eq!(page.status(), 503);
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
     let body = page.text().await.unwrap();

@@ -85,17 +85,19 @@ impl TestApp {
         format!("{}{}", self.base, path)
     }
 
-    /// The HTML of `path` as the session in `cookie` sees it.
-    pub async fn page(&self, cookie: &str, path: &str) -> String {
+    /// The answer to a GET of `path` from the session in `cookie` (redirects not followed).
+    pub async fn get(&self, cookie: &str, path: &str) -> reqwest::Response {
         client()
             .get(self.url(path))
             .header("cookie", cookie)
             .send()
             .await
             .unwrap()
-            .text()
-            .await
-            .unwrap()
+    }
+
+    /// The HTML of `path` as the session in `cookie` sees it.
+    pub async fn page(&self, cookie: &str, path: &str) -> String {
+        self.get(cookie, path).await.text().await.unwrap()
     }
 
     /// Creates a user with `roles` and [`PASSWORD`]; returns the id.
