@@ -16,6 +16,7 @@ use super::views::{
 };
 use crate::auth::roles::Role;
 use crate::change_requests::rules::Kind;
+use crate::users::db::PersonOption;
 use crate::web::ctx::Ctx;
 use crate::web::error::{AppError, AppResult};
 use crate::web::pages::Chrome;
@@ -43,8 +44,93 @@ struct Asked {
     filter: Filter,
     own_only: bool,
     problem: Option<String>,
+    /// The field the problem is about (its name in the form), marked invalid on the page.
+    field: Option<&'static str>,
     /// The filter as applied, as a query (for the CSV links).
     applied: ReportQuery,
+}
+
+/// What the filter's lists offer; an id they do not hold (typed into the address) is refused
+/// like a typing slip rather than applied as a filter nothing matches.
+struct Choices {
+    reasons: Vec<crate::change_requests::db::ReasonOption>,
+    account_managers: Vec<PersonOption>,
+    retention_users: Vec<PersonOption>,
+    sem_specialists: Vec<PersonOption>,
+}
+
+async fn choices(c: &mut PgConnection, asked: &Asked) -> sqlx::Result<Choices> {
+    let people = crate::users::db::people_with_role;
+    Ok(Choices {
+        reasons: crate::change_requests::db::reasons(c, asked.filter.reason).await?,
+        account_managers: people(c, Role::AccountManager.key()).await?,
+        retention_users: people(c, Role::Retention.key()).await?,
+        sem_specialists: people(c, Role::SemSpecialist.key()).await?,
+    })
+}
+
+/// Leaves out of the filter (and of the links that keep it) each id its list does not offer,
+/// saying so for the first.
+fn refuse_unknown(asked: &mut Asked, choices: &Choices) {
+    let people = |list: &[PersonOption]| list.iter().map(|p| p.id).collect::<Vec<_>>();
+    let reasons: Vec<i64> = choices.reasons.iter().map(|r| r.id).collect();
+    let (account_managers, retention_users, sem_specialists) = (
+        people(&choices.account_managers),
+        people(&choices.retention_users),
+        people(&choices.sem_specialists),
+    );
+    let own_only = asked.own_only;
+    let Asked {
+        filter,
+        applied,
+        problem,
+        field,
+        ..
+    } = asked;
+    let checks: [(&'static str, &str, &mut Option<i64>, &mut String, &[i64]); 4] = [
+        (
+            "reason",
+            "reason",
+            &mut filter.reason,
+            &mut applied.reason,
+            &reasons,
+        ),
+        (
+            "account_manager",
+            "account manager",
+            &mut filter.account_manager,
+            &mut applied.account_manager,
+            &account_managers,
+        ),
+        (
+            "retention_user",
+            "Retention user",
+            &mut filter.retention_user,
+            &mut applied.retention_user,
+            &retention_users,
+        ),
+        (
+            "sem_specialist",
+            "SEM specialist",
+            &mut filter.sem_specialist,
+            &mut applied.sem_specialist,
+            &sem_specialists,
+        ),
+    ];
+    for (name, what, chosen, kept, offered) in checks {
+        // An account manager's own filter is their id, whatever the list says.
+        if name == "account_manager" && own_only {
+            continue;
+        }
+        if chosen.is_some_and(|id| !offered.contains(&id)) {
+            *chosen = None;
+            kept.clear();
+            if problem.is_none() {
+                *problem = Some(format!("Choose the {what} from the list."));
+                *field = Some(name);
+            }
+        }
+    }
 }
 
 fn asked(state: &AppState, ctx: &Ctx, q: &ReportQuery) -> Asked {
@@ -54,18 +140,29 @@ fn asked(state: &AppState, ctx: &Ctx, q: &ReportQuery) -> Asked {
         Err(problem) => (Period::last_twelve_months(today), Some(problem)),
     };
     let fallback = problem.is_some();
-    let id = |raw: &str, what: &str, problem: &mut Option<String>| match raw.trim() {
-        "" => None,
-        raw => raw.parse::<i64>().ok().or_else(|| {
-            problem.get_or_insert_with(|| format!("Choose the {what} from the list."));
-            None
-        }),
-    };
     let own_only = !ctx.user.roles.any_of(WHOLE_DEPARTMENT);
+    let mut field: Option<&'static str> = problem
+        .as_ref()
+        .map(|p| if p.contains("last day") { "to" } else { "from" });
     let kind = match q.kind.trim() {
         "" => None,
         key => Kind::from_key(key).or_else(|| {
+            if problem.is_none() {
+                field = Some("kind");
+            }
             problem.get_or_insert_with(|| "Choose the kind from the list.".into());
+            None
+        }),
+    };
+    let id = |raw: &str, what: &str, name: &'static str, problem: &mut Option<String>| match raw
+        .trim()
+    {
+        "" => None,
+        raw => raw.parse::<i64>().ok().or_else(|| {
+            if problem.is_none() {
+                field = Some(name);
+            }
+            problem.get_or_insert_with(|| format!("Choose the {what} from the list."));
             None
         }),
     };
@@ -82,14 +179,29 @@ fn asked(state: &AppState, ctx: &Ctx, q: &ReportQuery) -> Asked {
             chrono::NaiveTime::MIN,
         )),
         kind,
-        reason: id(&q.reason, "reason", &mut problem),
+        reason: id(&q.reason, "reason", "reason", &mut problem),
         account_manager: if own_only {
             Some(ctx.user.id)
         } else {
-            id(&q.account_manager, "account manager", &mut problem)
+            id(
+                &q.account_manager,
+                "account manager",
+                "account_manager",
+                &mut problem,
+            )
         },
-        retention_user: id(&q.retention_user, "Retention user", &mut problem),
-        sem_specialist: id(&q.sem_specialist, "SEM specialist", &mut problem),
+        retention_user: id(
+            &q.retention_user,
+            "Retention user",
+            "retention_user",
+            &mut problem,
+        ),
+        sem_specialist: id(
+            &q.sem_specialist,
+            "SEM specialist",
+            "sem_specialist",
+            &mut problem,
+        ),
     };
     let key = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
     let typed_period = q.from.trim().is_empty() && q.to.trim().is_empty();
@@ -121,6 +233,7 @@ fn asked(state: &AppState, ctx: &Ctx, q: &ReportQuery) -> Asked {
         filter,
         own_only,
         problem,
+        field,
         applied,
     }
 }
@@ -167,11 +280,9 @@ pub(super) async fn page(
     }
     let mut conn = state.db.acquire().await?;
     let c = &mut *conn;
+    let choices = choices(c, &asked).await?;
+    refuse_unknown(&mut asked, &choices);
     let report = report_for(&state, c, &asked).await?;
-    let people = crate::users::db::people_with_role;
-    let account_managers = people(c, Role::AccountManager.key()).await?;
-    let retention_users = people(c, Role::Retention.key()).await?;
-    let sem_specialists = people(c, Role::SemSpecialist.key()).await?;
     let months = &report.months;
     let page = ReportsPage {
         outcomes_chart: outcomes_chart(months),
@@ -181,15 +292,16 @@ pub(super) async fn page(
         chrome: Chrome::new(&state, &ctx, "/reports"),
         presets: presets(&query, state.clock.today(), asked.period),
         problem: asked.problem.clone(),
+        problem_field: asked.field,
         fallback: asked.fallback,
         applied: asked.applied.clone(),
         period: asked.period,
         own_only: asked.own_only,
         kinds: Kind::ALL,
-        reasons: crate::change_requests::db::reasons(c, asked.filter.reason).await?,
-        account_managers,
-        retention_users,
-        sem_specialists,
+        reasons: choices.reasons,
+        account_managers: choices.account_managers,
+        retention_users: choices.retention_users,
+        sem_specialists: choices.sem_specialists,
         nudge_days: state.config.approval_nudge_days,
         report,
         query,
@@ -209,14 +321,16 @@ pub(super) async fn csv(
     Query(query): Query<ReportQuery>,
 ) -> AppResult<Response> {
     let (query, had_control) = query.cleaned();
-    let asked = asked(&state, &ctx, &query);
+    let mut asked = asked(&state, &ctx, &query);
     if had_control {
         return Err(AppError::BadRequest(CONTROL.into()));
     }
+    let mut conn = state.db.acquire().await?;
+    let choices = choices(&mut conn, &asked).await?;
+    refuse_unknown(&mut asked, &choices);
     if let Some(problem) = asked.problem {
         return Err(AppError::BadRequest(problem));
     }
-    let mut conn = state.db.acquire().await?;
     let r = report_for(&state, &mut conn, &asked).await?;
     let rows = match query.table.as_str() {
         "tiles" => {

@@ -252,6 +252,8 @@ pub struct ReportsPage {
     pub applied: ReportQuery,
     /// Why the filter was not applied, when it was not.
     pub problem: Option<String>,
+    /// The field the problem is about, marked invalid.
+    pub problem_field: Option<&'static str>,
     /// The typed period was not used (the last twelve months are shown).
     pub fallback: bool,
     pub period: Period,
@@ -289,6 +291,15 @@ impl ReportsPage {
 
     fn controllable_save_rate(&self) -> String {
         figures::percent(figures::controllable_save_rate(&self.report.by_reason))
+    }
+
+    /// The attributes marking `field` as the one the filter's problem is about.
+    fn invalid(&self, field: &str) -> &'static str {
+        if self.problem.is_some() && self.problem_field == Some(field) {
+            " aria-invalid=\"true\" aria-describedby=\"filter-error\""
+        } else {
+            ""
+        }
     }
 
     fn chosen(&self, field: &str, value: &str) -> bool {

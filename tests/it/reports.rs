@@ -429,6 +429,55 @@ async fn filters_cut_the_figures_and_the_csv_holds_what_the_page_shows() {
         .get(&lead, "/reports.csv?table=tiles&from=-5000-01-01")
         .await;
     assert_eq!(res.status(), 400);
+
+    // An id the lists do not offer (typed into the address: a reason that does not exist, an
+    // account manager's id as the Retention user) is said beside its own field and left out,
+    // never applied as a filter nothing matches; the rest of the filter is applied.
+    let am: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = 'am@test'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    for (bad, field, message) in [
+        ("reason=99999", "reason", "Choose the reason from the list."),
+        (
+            &*format!("retention_user={am}"),
+            "retention_user",
+            "Choose the Retention user from the list.",
+        ),
+    ] {
+        let res = client
+            .get(app.url(&format!("/reports?{bad}&kind=cancellation")))
+            .header("cookie", &lead)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 422, "{bad}");
+        let page = res.text().await.unwrap();
+        assert!(
+            page.contains(&format!("{message} The rest of the filter is applied.")),
+            "{bad}"
+        );
+        assert!(
+            page.contains(&format!(
+                "name=\"{field}\" aria-invalid=\"true\" aria-describedby=\"filter-error\""
+            )),
+            "{bad}: the field is marked"
+        );
+        assert_eq!(
+            page.matches("aria-invalid").count(),
+            1,
+            "{bad}: only that field"
+        );
+        // The cancellations: A (as filed), B, C, E and F.
+        assert_eq!(text_of(&page, "tile-filed"), "5", "{bad}");
+        let res = client
+            .get(app.url(&format!("/reports.csv?table=tiles&{bad}")))
+            .header("cookie", &lead)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400, "{bad}");
+    }
 }
 
 #[tokio::test]
