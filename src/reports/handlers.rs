@@ -69,6 +69,16 @@ async fn choices(c: &mut PgConnection, asked: &Asked) -> sqlx::Result<Choices> {
     })
 }
 
+/// One id of the filter to check: its field, what it is called, the id, the link's copy of it,
+/// and the ids its list offers.
+type Check<'a> = (
+    &'static str,
+    &'static str,
+    &'a mut Option<i64>,
+    &'a mut String,
+    &'a [i64],
+);
+
 /// Leaves out of the filter (and of the links that keep it) each id its list does not offer,
 /// saying so for the first.
 fn refuse_unknown(asked: &mut Asked, choices: &Choices) {
@@ -87,7 +97,7 @@ fn refuse_unknown(asked: &mut Asked, choices: &Choices) {
         field,
         ..
     } = asked;
-    let checks: [(&'static str, &str, &mut Option<i64>, &mut String, &[i64]); 4] = [
+    let checks: [Check<'_>; 4] = [
         (
             "reason",
             "reason",
@@ -154,7 +164,7 @@ fn asked(state: &AppState, ctx: &Ctx, q: &ReportQuery) -> Asked {
             None
         }),
     };
-    let id = |raw: &str, what: &str, name: &'static str, problem: &mut Option<String>| match raw
+    let mut id = |raw: &str, what: &str, name: &'static str, problem: &mut Option<String>| match raw
         .trim()
     {
         "" => None,
