@@ -445,12 +445,9 @@ async fn filters_cut_the_figures_and_the_csv_holds_what_the_page_shows() {
             "Choose the Retention user from the list.",
         ),
     ] {
-        let res = client
-            .get(app.url(&format!("/reports?{bad}&kind=cancellation")))
-            .header("cookie", &lead)
-            .send()
-            .await
-            .unwrap();
+        let res = app
+            .get(&lead, &format!("/reports?{bad}&kind=cancellation"))
+            .await;
         assert_eq!(res.status(), 422, "{bad}");
         let page = res.text().await.unwrap();
         assert!(
@@ -470,12 +467,9 @@ async fn filters_cut_the_figures_and_the_csv_holds_what_the_page_shows() {
         );
         // The cancellations: A (as filed), B, C, E and F.
         assert_eq!(text_of(&page, "tile-filed"), "5", "{bad}");
-        let res = client
-            .get(app.url(&format!("/reports.csv?table=tiles&{bad}")))
-            .header("cookie", &lead)
-            .send()
-            .await
-            .unwrap();
+        let res = app
+            .get(&lead, &format!("/reports.csv?table=tiles&{bad}"))
+            .await;
         assert_eq!(res.status(), 400, "{bad}");
     }
 }
