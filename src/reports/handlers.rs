@@ -46,8 +46,38 @@ struct Asked {
     problem: Option<String>,
     /// The field the problem is about (its name in the form), marked invalid on the page.
     field: Option<&'static str>,
-    /// The filter as applied, as a query (for the CSV links).
-    applied: ReportQuery,
+    /// No period was typed: the default is shown, and links leave the period out.
+    default_period: bool,
+}
+
+impl Asked {
+    /// The filter as applied, as a query (for the CSV links): what could not be used is left
+    /// out, as is an account manager's own filter.
+    fn applied(&self) -> ReportQuery {
+        let key = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+        let day = |d: chrono::NaiveDate| {
+            if self.default_period {
+                String::new()
+            } else {
+                d.to_string()
+            }
+        };
+        let f = &self.filter;
+        ReportQuery {
+            from: day(self.period.from),
+            to: day(self.period.to),
+            kind: f.kind.map(|k| k.key().to_string()).unwrap_or_default(),
+            reason: key(f.reason),
+            account_manager: if self.own_only {
+                String::new()
+            } else {
+                key(f.account_manager)
+            },
+            retention_user: key(f.retention_user),
+            sem_specialist: key(f.sem_specialist),
+            table: String::new(),
+        }
+    }
 }
 
 /// What the filter's lists offer; an id they do not hold (typed into the address) is refused
@@ -69,78 +99,58 @@ async fn choices(c: &mut PgConnection, asked: &Asked) -> sqlx::Result<Choices> {
     })
 }
 
-/// One id of the filter to check: its field, what it is called, the id, the link's copy of it,
-/// and the ids its list offers.
-type Check<'a> = (
-    &'static str,
-    &'static str,
-    &'a mut Option<i64>,
-    &'a mut String,
-    &'a [i64],
-);
-
-/// Leaves out of the filter (and of the links that keep it) each id its list does not offer,
-/// saying so for the first.
+/// Leaves out of the filter each id its list does not offer, saying so for the first (unless
+/// something else was wrong already).
 fn refuse_unknown(asked: &mut Asked, choices: &Choices) {
-    let people = |list: &[PersonOption]| list.iter().map(|p| p.id).collect::<Vec<_>>();
-    let reasons: Vec<i64> = choices.reasons.iter().map(|r| r.id).collect();
-    let (account_managers, retention_users, sem_specialists) = (
-        people(&choices.account_managers),
-        people(&choices.retention_users),
-        people(&choices.sem_specialists),
-    );
-    let own_only = asked.own_only;
-    let Asked {
-        filter,
-        applied,
-        problem,
-        field,
-        ..
-    } = asked;
-    let checks: [Check<'_>; 4] = [
+    let person = |list: &[PersonOption], id: i64| list.iter().any(|p| p.id == id);
+    let f = &mut asked.filter;
+    let refused = [
         (
             "reason",
             "reason",
-            &mut filter.reason,
-            &mut applied.reason,
-            &reasons,
+            refuse(&mut f.reason, |id| {
+                choices.reasons.iter().any(|r| r.id == id)
+            }),
         ),
         (
             "account_manager",
             "account manager",
-            &mut filter.account_manager,
-            &mut applied.account_manager,
-            &account_managers,
+            // An account manager's own filter is their id, whatever the list says.
+            !asked.own_only
+                && refuse(&mut f.account_manager, |id| {
+                    person(&choices.account_managers, id)
+                }),
         ),
         (
             "retention_user",
             "Retention user",
-            &mut filter.retention_user,
-            &mut applied.retention_user,
-            &retention_users,
+            refuse(&mut f.retention_user, |id| {
+                person(&choices.retention_users, id)
+            }),
         ),
         (
             "sem_specialist",
             "SEM specialist",
-            &mut filter.sem_specialist,
-            &mut applied.sem_specialist,
-            &sem_specialists,
+            refuse(&mut f.sem_specialist, |id| {
+                person(&choices.sem_specialists, id)
+            }),
         ),
     ];
-    for (name, what, chosen, kept, offered) in checks {
-        // An account manager's own filter is their id, whatever the list says.
-        if name == "account_manager" && own_only {
-            continue;
-        }
-        if chosen.is_some_and(|id| !offered.contains(&id)) {
-            *chosen = None;
-            kept.clear();
-            if problem.is_none() {
-                *problem = Some(format!("Choose the {what} from the list."));
-                *field = Some(name);
-            }
-        }
+    if asked.problem.is_none()
+        && let Some((name, what, _)) = refused.iter().find(|r| r.2)
+    {
+        asked.problem = Some(format!("Choose the {what} from the list."));
+        asked.field = Some(name);
     }
+}
+
+/// Clears `chosen` when `offered` says no to it; whether it did.
+fn refuse(chosen: &mut Option<i64>, offered: impl Fn(i64) -> bool) -> bool {
+    let unknown = chosen.is_some_and(|id| !offered(id));
+    if unknown {
+        *chosen = None;
+    }
+    unknown
 }
 
 fn asked(state: &AppState, ctx: &Ctx, q: &ReportQuery) -> Asked {
@@ -213,30 +223,7 @@ fn asked(state: &AppState, ctx: &Ctx, q: &ReportQuery) -> Asked {
             &mut problem,
         ),
     };
-    let key = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
-    let typed_period = q.from.trim().is_empty() && q.to.trim().is_empty();
-    let applied = ReportQuery {
-        from: if typed_period {
-            String::new()
-        } else {
-            period.from.to_string()
-        },
-        to: if typed_period {
-            String::new()
-        } else {
-            period.to.to_string()
-        },
-        kind: filter.kind.map(|k| k.key().to_string()).unwrap_or_default(),
-        reason: key(filter.reason),
-        account_manager: if own_only {
-            String::new()
-        } else {
-            key(filter.account_manager)
-        },
-        retention_user: key(filter.retention_user),
-        sem_specialist: key(filter.sem_specialist),
-        table: String::new(),
-    };
+    let default_period = q.from.trim().is_empty() && q.to.trim().is_empty();
     Asked {
         period,
         fallback,
@@ -244,7 +231,7 @@ fn asked(state: &AppState, ctx: &Ctx, q: &ReportQuery) -> Asked {
         own_only,
         problem,
         field,
-        applied,
+        default_period,
     }
 }
 
@@ -304,7 +291,7 @@ pub(super) async fn page(
         problem: asked.problem.clone(),
         problem_field: asked.field,
         fallback: asked.fallback,
-        applied: asked.applied.clone(),
+        applied: asked.applied(),
         period: asked.period,
         own_only: asked.own_only,
         kinds: Kind::ALL,
