@@ -60,13 +60,10 @@ impl Memo {
             .unwrap_or_else(|_| panic!("a memo key names two kinds of value")))
     }
 
-    /// How many values are kept.
-    pub fn len(&self) -> usize {
+    /// How many values are kept (for the tests of eviction).
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.lock().map.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
