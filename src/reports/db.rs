@@ -96,7 +96,7 @@ pub async fn report(
         retention_board: leaderboard(conn, filter, By::Retention).await?,
         step_waits: step_waits(conn, filter).await?,
         stage_waits: stage_waits(conn, filter, at.zone).await?,
-        slowest: slowest(conn, filter, SLOWEST).await?,
+        slowest: slowest(conn, filter, SLOWEST, at.now).await?,
         lasting: saves_lasting(conn, filter, at.now).await?,
         cohorts: figures::cohort_rows(&save_cohorts(conn, filter, at.zone, at.now).await?),
         pauses_due,
@@ -239,14 +239,17 @@ pub async fn leaderboard(
     bind_filter!(query, filter).fetch_all(conn).await
 }
 
-/// How long each approval step waited for its decision, by step and approver: the median and
-/// the 90th percentile in hours, and how many waited past the nudge interval (the approver was
-/// nudged: the nudge goes out once the interval has passed undecided).
+/// How long each approval step waited for its decision, by step and approver: over the steps
+/// decided, the median and the 90th percentile in hours; the steps still waiting now; and how
+/// many of either waited past the nudge interval (the approver was nudged: the nudge goes out
+/// once the interval has passed undecided). A step of a round that ended early (sent back or
+/// withdrawn before its turn was over) is in neither.
 pub async fn step_waits(conn: &mut PgConnection, filter: &Filter) -> sqlx::Result<Vec<Wait>> {
     let query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT a.name || ': ' || COALESCE(u.display_name, 'any of ' || a.approver_role, 'nobody named')
                     AS what,
-                count(*) AS n,
+                count(*) FILTER (WHERE a.decided_at IS NOT NULL) AS n,
+                count(*) FILTER (WHERE a.state = 'pending') AS waiting,
                 percentile_cont(0.5) WITHIN GROUP (ORDER BY w.hours) AS median_hours,
                 percentile_cont(0.9) WITHIN GROUP (ORDER BY w.hours) AS p90_hours,
                 count(*) FILTER (WHERE a.nudged_at IS NOT NULL) AS late
@@ -255,7 +258,8 @@ pub async fn step_waits(conn: &mut PgConnection, filter: &Filter) -> sqlx::Resul
            LEFT JOIN users u ON u.id = COALESCE(a.on_behalf_of, a.approver_user_id)
           CROSS JOIN LATERAL (
                 SELECT extract(epoch FROM a.decided_at - a.reached_at) / 3600.0 AS hours) w
-          WHERE a.reached_at IS NOT NULL AND a.decided_at IS NOT NULL AND {WHERE}
+          WHERE a.reached_at IS NOT NULL AND (a.decided_at IS NOT NULL OR a.state = 'pending')
+            AND {WHERE}
           GROUP BY a.position, a.name, what
           ORDER BY a.position, what"
     )));
@@ -298,7 +302,7 @@ pub async fn stage_waits(
                        (i.done_at AT TIME ZONE $8)::date > i.due_on
                   FROM f JOIN checklist_items i ON i.change_request_id = f.id
                  WHERE i.done_at IS NOT NULL)
-         SELECT what, count(*) AS n,
+         SELECT what, count(*) AS n, NULL::bigint AS waiting,
                 percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) AS median_hours,
                 percentile_cont(0.9) WITHIN GROUP (ORDER BY hours) AS p90_hours,
                 CASE WHEN bool_or(late IS NOT NULL) THEN count(*) FILTER (WHERE late) END AS late
@@ -310,23 +314,30 @@ pub async fn stage_waits(
         .await
 }
 
-/// The requests that took longest from filing to approval, with their client.
+/// The requests that took longest from filing to approval, with their client: the approved
+/// ones, and the ones on their way (with Retention, in approval, sent back) counted up to `now`.
 pub async fn slowest(
     conn: &mut PgConnection,
     filter: &Filter,
     limit: i64,
+    now: DateTime<Utc>,
 ) -> sqlx::Result<Vec<Slow>> {
     let query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT f.id AS request_id, c.name AS client_name,
-                (extract(epoch FROM f.approved_at - f.created_at) / 3600.0)::float8 AS hours
+                (extract(epoch FROM COALESCE(f.approved_at, $9) - f.created_at) / 3600.0)::float8
+                    AS hours,
+                CASE WHEN f.approved_at IS NULL THEN f.state END AS waiting_in
            FROM request_figures f
            JOIN clients c ON c.id = f.client_id
-          WHERE f.approved_at IS NOT NULL AND {WHERE}
-          ORDER BY f.approved_at - f.created_at DESC, f.id
+          WHERE (f.approved_at IS NOT NULL
+                 OR f.state IN ('with_retention', 'in_approval', 'changes_requested'))
+            AND {WHERE}
+          ORDER BY COALESCE(f.approved_at, $9) - f.created_at DESC, f.id
           LIMIT $8"
     )));
     bind_filter!(query, filter)
         .bind(limit)
+        .bind(now)
         .fetch_all(conn)
         .await
 }

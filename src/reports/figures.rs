@@ -193,9 +193,25 @@ pub struct MonthOutcomes {
 }
 
 impl MonthOutcomes {
+    /// Saves of the month's closed save attempts, as `Tiles::save_rate`.
     pub fn save_rate(&self) -> Option<f64> {
         let closed = self.saved_no_change + self.saved_pause + self.saved_budget_change;
         rate(closed, closed + self.not_saved)
+    }
+
+    /// Sent to Retention: every request of the month but those that were not.
+    pub fn escalated(&self) -> i64 {
+        self.filed - self.not_escalated
+    }
+
+    /// Saved = at risk − lost, as `Tiles::saved_cents`.
+    pub fn saved_cents(&self) -> i64 {
+        self.at_risk_cents - self.lost_cents
+    }
+
+    /// Budget saved over budget at risk, as `Tiles::revenue_save_rate`.
+    pub fn revenue_save_rate(&self) -> Option<f64> {
+        rate(self.saved_cents(), self.at_risk_cents)
     }
 }
 
@@ -281,6 +297,8 @@ impl Leader {
 pub struct Wait {
     pub what: String,
     pub n: i64,
+    /// Cases still waiting now (approval steps whose turn it is); None where not counted.
+    pub waiting: Option<i64>,
     pub median_hours: Option<f64>,
     pub p90_hours: Option<f64>,
     /// None where lateness has no mark to be measured against (filed → approved, say).
@@ -292,7 +310,10 @@ pub struct Wait {
 pub struct Slow {
     pub request_id: i64,
     pub client_name: String,
+    /// From filing to approval, or to now while it is still on its way.
     pub hours: f64,
+    /// The state it waits in, when not approved yet.
+    pub waiting_in: Option<crate::change_requests::rules::State>,
 }
 
 /// A span of hours as people say it: "45 min", "5.5 h", "3.2 days"; negative spans (done

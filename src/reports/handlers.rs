@@ -281,17 +281,19 @@ pub(super) async fn page(
     refuse_unknown(&mut asked, &choices);
     let report = report_for(&state, c, &asked).await?;
     let months = &report.months;
+    let applied = asked.applied();
     let page = ReportsPage {
         outcomes_chart: outcomes_chart(months),
         save_rate_chart: save_rate_chart(months),
         lost_chart: lost_chart(months),
         sparklines: tile_sparklines(months),
         chrome: Chrome::new(&state, &ctx, "/reports"),
-        presets: presets(&query, state.clock.today(), asked.period),
+        // The presets keep the filter as applied: a value refused is not carried on.
+        presets: presets(&applied, state.clock.today(), asked.period),
         problem: asked.problem.clone(),
         problem_field: asked.field,
         fallback: asked.fallback,
-        applied: asked.applied(),
+        applied,
         period: asked.period,
         own_only: asked.own_only,
         kinds: Kind::ALL,
@@ -339,6 +341,19 @@ pub(super) async fn csv(
             rows
         }
         "months" => month_rows(&r.months),
+        "budget" => budget_rows(&r.months),
+        "pauses" => vec![
+            vec![
+                "Pauses that reached their resume date".to_string(),
+                "Resumed".to_string(),
+                "Share".to_string(),
+            ],
+            vec![
+                r.pauses_due.to_string(),
+                r.pauses_resumed.to_string(),
+                share(figures::rate(r.pauses_resumed, r.pauses_due)),
+            ],
+        ],
         "reasons" => reason_rows(&r.by_reason),
         "account_managers" => leader_rows(&r.account_managers_board),
         "retention" => leader_rows(&r.retention_board),
@@ -404,11 +419,12 @@ pub(super) fn tile_rows(t: &Tiles) -> Vec<Vec<String>> {
     out
 }
 
-/// The months as rows, one per month.
+/// The months' outcomes as rows, one per month: what became of the requests filed in it.
 pub(super) fn month_rows(months: &[MonthOutcomes]) -> Vec<Vec<String>> {
     let header = [
         "Month",
         "Filed",
+        "Escalated to Retention",
         "Saved, no change",
         "Saved with a pause",
         "Saved with a budget change",
@@ -416,15 +432,13 @@ pub(super) fn month_rows(months: &[MonthOutcomes]) -> Vec<Vec<String>> {
         "Call not yet recorded",
         "Withdrawn before the call",
         "Not sent to Retention",
-        "Save rate",
-        "Budget at risk",
-        "Budget lost",
     ];
     let mut out = vec![header.iter().map(|h| h.to_string()).collect()];
     out.extend(months.iter().map(|m| {
         vec![
             m.month.format("%Y-%m").to_string(),
             m.filed.to_string(),
+            m.escalated().to_string(),
             m.saved_no_change.to_string(),
             m.saved_pause.to_string(),
             m.saved_budget_change.to_string(),
@@ -432,9 +446,30 @@ pub(super) fn month_rows(months: &[MonthOutcomes]) -> Vec<Vec<String>> {
             m.waiting.to_string(),
             m.withdrawn_early.to_string(),
             m.not_escalated.to_string(),
+        ]
+    }));
+    out
+}
+
+/// The months' rates and money as rows, one per month.
+pub(super) fn budget_rows(months: &[MonthOutcomes]) -> Vec<Vec<String>> {
+    let header = [
+        "Month",
+        "Save rate",
+        "Budget at risk",
+        "Budget saved",
+        "Budget lost",
+        "Revenue save rate",
+    ];
+    let mut out = vec![header.iter().map(|h| h.to_string()).collect()];
+    out.extend(months.iter().map(|m| {
+        vec![
+            m.month.format("%Y-%m").to_string(),
             share(m.save_rate()),
             dollars(m.at_risk_cents),
+            dollars(m.saved_cents()),
             dollars(m.lost_cents),
+            share(m.revenue_save_rate()),
         ]
     }));
     out
@@ -499,6 +534,7 @@ pub(super) fn wait_rows(waits: &[Wait]) -> Vec<Vec<String>> {
     let header = [
         "What",
         "Cases",
+        "Waiting now",
         "Median hours",
         "90th percentile hours",
         "Late",
@@ -509,6 +545,7 @@ pub(super) fn wait_rows(waits: &[Wait]) -> Vec<Vec<String>> {
         vec![
             w.what.clone(),
             w.n.to_string(),
+            w.waiting.map(|n| n.to_string()).unwrap_or_default(),
             hours(w.median_hours),
             hours(w.p90_hours),
             w.late.map(|n| n.to_string()).unwrap_or_default(),
@@ -562,13 +599,17 @@ pub(super) fn slow_rows(slow: &[Slow]) -> Vec<Vec<String>> {
     let mut out = vec![vec![
         "Request".to_string(),
         "Client".to_string(),
-        "Hours from filing to approval".to_string(),
+        "Hours from filing to approval, or to now".to_string(),
+        "Still waiting in".to_string(),
     ]];
     out.extend(slow.iter().map(|s| {
         vec![
             s.request_id.to_string(),
             s.client_name.clone(),
             format!("{:.1}", s.hours),
+            s.waiting_in
+                .map(|w| w.label().to_string())
+                .unwrap_or_default(),
         ]
     }));
     out

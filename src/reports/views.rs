@@ -173,7 +173,7 @@ pub fn save_rate_chart(months: &[MonthOutcomes]) -> Chart {
             "trend-chart",
             "The save rate of each month with recorded calls".into(),
             "A line from 0% at the bottom to 100% at the top, a point per month with calls; \
-             each month's rate is in the outcomes table above.",
+             each month's rate is in the budget table below.",
         ),
         Unit::Share,
         ("Save rate", "saved-no-change"),
@@ -188,8 +188,8 @@ pub fn lost_chart(months: &[MonthOutcomes]) -> Chart {
         (
             "lost-chart",
             "Monthly budget lost each month".into(),
-            "A bar per month with its figure above it; each month's figure is in the outcomes \
-             table above.",
+            "A bar per month with its figure above it; each month's figure is in the budget \
+             table below.",
         ),
         Unit::Cents,
         ("Budget lost", "not-saved"),
@@ -221,7 +221,7 @@ pub fn tile_sparklines(months: &[MonthOutcomes]) -> Vec<Chart> {
             Some(m.filed as f64)
         }),
         spark(months, "spark-escalated", "Escalated", Unit::Count, |m| {
-            Some((m.filed - m.not_escalated) as f64)
+            Some(m.escalated() as f64)
         }),
         spark(months, "spark-save-rate", "Save rate", Unit::Share, |m| {
             m.save_rate()
@@ -234,7 +234,7 @@ pub fn tile_sparklines(months: &[MonthOutcomes]) -> Vec<Chart> {
             |m| Some(m.at_risk_cents as f64),
         ),
         spark(months, "spark-saved", "Budget saved", Unit::Cents, |m| {
-            Some((m.at_risk_cents - m.lost_cents) as f64)
+            Some(m.saved_cents() as f64)
         }),
         spark(months, "spark-lost", "Budget lost", Unit::Cents, |m| {
             Some(m.lost_cents as f64)
@@ -469,7 +469,7 @@ mod tests {
             lost.series[0].values,
             [Some(200_000.0), Some(50_000.0), Some(0.0)]
         );
-        assert_eq!(lost.bars()[0].total.as_deref(), Some("$2,000.00"));
+        assert_eq!(lost.bars()[0].total.as_deref(), Some("$2,000"));
         let sparks = tile_sparklines(&months);
         let ids: Vec<&str> = sparks.iter().map(|c| c.id).collect();
         assert_eq!(

@@ -19,6 +19,9 @@ const BAR_MARGIN: f64 = 0.15;
 /// A part of a bar shorter than this has no room for its number (it is in its tooltip and the
 /// table).
 const ROOM_FOR_NUMBER: f64 = 13.0;
+/// About how wide one character of a chart's 11-unit text is: a number or label wider than its
+/// room is left out (it is in the tooltip and the table) rather than drawn over its neighbour.
+const CHAR_WIDTH: f64 = 6.6;
 /// A sparkline's box, and the room kept around its line.
 pub const SPARK_WIDTH: f64 = 120.0;
 pub const SPARK_HEIGHT: f64 = 28.0;
@@ -42,6 +45,20 @@ impl Unit {
             Unit::Share => format!("{:.0}%", value * 100.0),
         }
     }
+
+    /// A value printed on a bar, where room is short: money in whole dollars (the exact
+    /// figure is in the tooltip and the table).
+    pub fn short(self, value: f64) -> String {
+        match self {
+            Unit::Cents => money::format_whole_dollars(value.round() as i64),
+            _ => self.show(value),
+        }
+    }
+}
+
+/// Whether `text` fits across `room` units.
+fn fits(text: &str, room: f64) -> bool {
+    text.chars().count() as f64 * CHAR_WIDTH <= room
 }
 
 /// One series: a part of each stacked bar, or a line; `None` where it has no value (a month
@@ -87,7 +104,12 @@ pub struct Bar {
     /// The middle of the bar, where its numbers and label are centred.
     pub middle: f64,
     pub category: String,
-    /// The total printed above the bar (none when nothing is drawn).
+    /// The category printed under the bar: every one when they fit, else every second, third…
+    pub label: Option<String>,
+    /// Where the label is centred: the bar's middle, moved in from the chart's edges so the
+    /// label is never cut off.
+    pub label_x: f64,
+    /// The total printed above the bar (none when nothing is drawn or it does not fit).
     pub total: Option<String>,
     pub total_y: f64,
     pub segments: Vec<Segment>,
@@ -119,6 +141,28 @@ impl Chart {
         (0..self.categories.len())
             .map(|i| self.series.iter().filter_map(|s| value(s, i)).sum())
             .collect()
+    }
+
+    /// Which categories are labelled: every `n`th from the first, `n` the smallest that lets
+    /// the longest label fit in the room it gets.
+    fn label_every(&self) -> usize {
+        let longest = self
+            .categories
+            .iter()
+            .map(|c| c.chars().count())
+            .max()
+            .unwrap_or(0) as f64;
+        let wanted = longest * CHAR_WIDTH + CHAR_WIDTH;
+        ((wanted / self.slot()).ceil() as usize).max(1)
+    }
+
+    /// Where category `i`'s label is centred: its middle, moved in from either edge as far as
+    /// the label needs to be drawn whole.
+    fn label_x(&self, i: usize) -> f64 {
+        let half =
+            self.categories.get(i).map_or(0, |c| c.chars().count()) as f64 * CHAR_WIDTH / 2.0;
+        self.middle(i)
+            .clamp(half.min(WIDTH / 2.0), (WIDTH - half).max(WIDTH / 2.0))
     }
 
     /// The middle of category `i` across the chart, where its bar, point and label are centred.
@@ -155,6 +199,8 @@ impl Chart {
     /// The series stacked into one bar per category, the largest total filling the plot.
     pub fn bars(&self) -> Vec<Bar> {
         let slot = self.slot();
+        let every = self.label_every();
+        let width = slot * (1.0 - 2.0 * BAR_MARGIN);
         let totals = self.totals();
         let top = self.top(totals.iter().copied());
         self.categories
@@ -169,23 +215,28 @@ impl Chart {
                     .map(|(s, v)| {
                         let height = Self::height(v, top);
                         y -= height;
-                        let shown = self.unit.show(v);
+                        let short = self.unit.short(v);
                         Segment {
                             y,
                             height,
                             class: s.class,
-                            title: format!("{category}: {}, {shown}", s.label),
-                            number: (height >= ROOM_FOR_NUMBER && self.series.len() > 1)
-                                .then_some(shown),
+                            title: format!("{category}: {}, {}", s.label, self.unit.show(v)),
+                            number: (height >= ROOM_FOR_NUMBER
+                                && self.series.len() > 1
+                                && fits(&short, width))
+                            .then_some(short),
                         }
                     })
                     .collect::<Vec<_>>();
+                let total = self.unit.short(totals[i]);
                 Bar {
                     x: i as f64 * slot + slot * BAR_MARGIN,
-                    width: slot * (1.0 - 2.0 * BAR_MARGIN),
+                    width,
                     middle: self.middle(i),
                     category: category.clone(),
-                    total: (!segments.is_empty()).then(|| self.unit.show(totals[i])),
+                    label: i.is_multiple_of(every).then(|| category.clone()),
+                    label_x: self.label_x(i),
+                    total: (!segments.is_empty() && fits(&total, slot)).then_some(total),
                     total_y: y - 4.0,
                     segments,
                 }
@@ -208,12 +259,15 @@ impl Chart {
             .collect()
     }
 
-    /// Where each category's label goes under the plot: its middle, and the label.
+    /// Where each labelled category's label goes under the plot: its middle, and the label
+    /// (every category when they fit, else every second, third…, as under the bars).
     pub fn category_marks(&self) -> Vec<(f64, &str)> {
+        let every = self.label_every();
         self.categories
             .iter()
             .enumerate()
-            .map(|(i, c)| (self.middle(i), c.as_str()))
+            .filter(|(i, _)| i.is_multiple_of(every))
+            .map(|(i, c)| (self.label_x(i), c.as_str()))
             .collect()
     }
 
@@ -362,7 +416,57 @@ mod tests {
         assert_eq!(bars[0].segments[1].number.as_deref(), Some("99"));
         let one = chart(Unit::Cents, vec![series("a", &[Some(200_000.0)])], 1);
         assert_eq!(one.bars()[0].segments[0].number, None, "its total says it");
-        assert_eq!(one.bars()[0].total.as_deref(), Some("$2,000.00"));
+        assert_eq!(
+            one.bars()[0].total.as_deref(),
+            Some("$2,000"),
+            "whole dollars on the bar"
+        );
+        assert_eq!(one.bars()[0].segments[0].title, "M1: a, $2,000.00");
+    }
+
+    #[test]
+    fn labels_and_totals_that_would_overlap_are_thinned_out() {
+        let months = |n: usize| -> Chart {
+            Chart {
+                categories: (0..n).map(|i| format!("Mon {}", 2000 + i)).collect(),
+                ..chart(
+                    Unit::Cents,
+                    vec![series("a", &vec![Some(1_234_500.0); n])],
+                    n,
+                )
+            }
+        };
+        // Twelve months: "Mon 2000" (8 characters, 53 units) fits its 60; so does "$12,345".
+        let year = months(12);
+        assert!(year.bars().iter().all(|b| b.label.is_some()));
+        assert!(
+            year.bars()
+                .iter()
+                .all(|b| b.total.as_deref() == Some("$12,345"))
+        );
+        assert_eq!(year.category_marks().len(), 12);
+        // Twenty-four: every second label, and no total has room (30 units).
+        let two_years = months(24);
+        let labelled: Vec<usize> = two_years
+            .bars()
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.label.is_some())
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(labelled, (0..24).step_by(2).collect::<Vec<_>>());
+        assert!(two_years.bars().iter().all(|b| b.total.is_none()));
+        assert_eq!(two_years.category_marks().len(), 12);
+        // Sixty: every fifth, the first moved in from the edge to be drawn whole.
+        let five_years = months(60);
+        let marks = five_years.category_marks();
+        assert_eq!(marks.len(), 12);
+        assert!(
+            (marks[0].0 - 8.0 * CHAR_WIDTH / 2.0).abs() < 1e-9,
+            "{marks:?}"
+        );
+        assert!((marks[1].0 - five_years.middle(5)).abs() < 1e-9);
+        assert!((five_years.bars()[0].label_x - marks[0].0).abs() < 1e-9);
     }
 
     #[test]

@@ -301,15 +301,69 @@ async fn the_tiles_add_up_saves_and_budget_as_defined() {
     ));
     // Where it waits: A's two hours at its first step, 36 hours from filing to approval.
     assert!(page.contains(
-        "<th scope=\"row\">First approval: Test ap</th><td class=\"num\">1</td><td class=\"num\">2.0 h</td><td class=\"num\">2.0 h</td><td class=\"num\">0</td>"
+        "<th scope=\"row\">First approval: Test ap</th><td class=\"num\">1</td><td class=\"num\">0</td><td class=\"num\">2.0 h</td><td class=\"num\">2.0 h</td><td class=\"num\">0</td>"
     ));
     assert!(page.contains(
         "<th scope=\"row\">Filed → approved</th><td class=\"num\">1</td><td class=\"num\">36.0 h</td>"
     ));
-    assert!(page.contains(&format!(
-        "<a href=\"/requests/{}\">#{} Alpha</a>: 36.0 h",
-        1, 1
-    )));
+    // The slowest: F, with Retention for three days so far, then A's 36 hours.
+    let slowest = &page[page.find("<ol id=\"slowest\">").expect("the slowest")..];
+    let slowest = &slowest[..slowest.find("</ol>").unwrap()];
+    assert!(slowest.contains("#1 Alpha</a>: 36.0 h</li>"), "{slowest}");
+    let foxtrot = slowest.find("Foxtrot</a>: 3.0 days, still waiting (With Retention)");
+    assert!(
+        foxtrot.is_some_and(|at| at < slowest.find("Alpha").unwrap()),
+        "{slowest}"
+    );
+}
+
+#[tokio::test]
+async fn a_step_waiting_now_is_counted_and_late_once_its_approver_was_nudged() {
+    let Department { app, lead, .. } = department().await;
+    let am: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = 'am@test'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let second = app.user("ap2@test", &[Role::Approver]).await;
+    // G: in approval for five days, its second step waiting on ap2 for four, nudged.
+    let g = client_with_budget(&app, am, "Golf", 40_000).await;
+    let made = Made {
+        client: g,
+        filed_by: am,
+        state: "in_approval",
+        age_days: 5,
+        ..Default::default()
+    };
+    let g_id = make(&app, 0, made).await;
+    sqlx::query(
+        "INSERT INTO request_approvals (change_request_id, round, position, name, approver_user_id,
+                                        state, reached_at, nudged_at)
+         VALUES ($1, 1, 2, 'Second approval', $2, 'pending', now() - interval '4 days', now())",
+    )
+    .bind(g_id)
+    .bind(second)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let page = app.page(&lead, "/reports").await;
+    assert!(
+        page.contains(
+            "<th scope=\"row\">Second approval: Test ap2</th><td class=\"num\">0</td><td class=\"num\">1</td><td class=\"num\">—</td><td class=\"num\">—</td><td class=\"num\">1</td>"
+        ),
+        "no decision yet, one waiting, past the nudge"
+    );
+    let steps = app.page(&lead, "/reports.csv?table=steps").await;
+    assert!(
+        steps.contains("Second approval: Test ap2,0,1,,,1"),
+        "{steps}"
+    );
+    // The slowest now starts with G, counted to now.
+    let slowest = app.page(&lead, "/reports.csv?table=slowest").await;
+    let first = slowest.lines().nth(1).unwrap_or_default();
+    assert!(
+        first.starts_with(&format!("{g_id},Golf,120.")) && first.ends_with(",In approval"),
+        "{slowest}"
+    );
 }
 
 #[tokio::test]
@@ -344,6 +398,15 @@ async fn filters_cut_the_figures_and_the_csv_holds_what_the_page_shows() {
         .await;
     assert_eq!(text_of(&page, "tile-filed"), "1");
     assert_eq!(text_of(&page, "tile-save-rate"), "0%");
+    // A period with nothing filed says so instead of drawing empty charts.
+    let from = (chrono::Utc::now().date_naive() - chrono::Duration::days(1000)).to_string();
+    let to = (chrono::Utc::now().date_naive() - chrono::Duration::days(990)).to_string();
+    let page = app
+        .page(&lead, &format!("/reports?from={from}&to={to}"))
+        .await;
+    assert_eq!(text_of(&page, "tile-filed"), "0");
+    assert!(page.contains("No requests were filed in the period: there is nothing to chart."));
+    assert!(!page.contains("class=\"chart\""), "no empty chart drawn");
     // What is open follows the filter but not the period: of the pauses, D (approved), however
     // long ago it was filed; everything open (A and D approved, F with Retention) without one.
     let open = |query: &'static str| {
@@ -380,6 +443,49 @@ async fn filters_cut_the_figures_and_the_csv_holds_what_the_page_shows() {
     assert_eq!(figures["Budget at risk"], "5000.00");
     assert_eq!(figures["Budget saved"], "2000.00");
     assert_eq!(figures["Revenue save rate"], "0.4000");
+
+    // The months' CSVs hold the page's months: the outcomes add up to what was filed, the
+    // money to the tiles.
+    let rows = |body: String| -> Vec<Vec<String>> {
+        csv::Reader::from_reader(body.as_bytes())
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_string).collect())
+            .collect()
+    };
+    let cents = |s: &str| -> i64 { (s.parse::<f64>().unwrap() * 100.0).round() as i64 };
+    let months = rows(app.page(&lead, "/reports.csv?table=months").await);
+    let budget = rows(app.page(&lead, "/reports.csv?table=budget").await);
+    assert_eq!(months.len(), 12, "the last twelve months");
+    assert_eq!(budget.len(), 12);
+    let sum = |rows: &[Vec<String>], col: usize| -> i64 {
+        rows.iter().map(|r| r[col].parse::<i64>().unwrap()).sum()
+    };
+    assert_eq!(
+        (sum(&months, 1), sum(&months, 2)),
+        (6, 5),
+        "filed, escalated"
+    );
+    let money = |col: usize| -> i64 { budget.iter().map(|r| cents(&r[col])).sum() };
+    assert_eq!((money(2), money(3), money(4)), (500_000, 200_000, 300_000));
+    let page = app.page(&lead, "/reports").await;
+    for row in &budget {
+        let month = chrono::NaiveDate::parse_from_str(&format!("{}-01", row[0]), "%Y-%m-%d")
+            .unwrap()
+            .format("%b %Y")
+            .to_string();
+        let lost = offboarding_desk::money::format_cents(cents(&row[4]));
+        let table = &page[page.find("id=\"budget-table\"").unwrap()..];
+        let at = table
+            .find(&format!("<th scope=\"row\">{month}</th>"))
+            .unwrap();
+        let line = &table[at..at + table[at..].find("</tr>").unwrap()];
+        assert!(
+            line.contains(&format!("<td class=\"num\">{lost}</td>")),
+            "{line}"
+        );
+    }
+    let pauses = rows(app.page(&lead, "/reports.csv?table=pauses").await);
+    assert_eq!(pauses, [["0", "0", ""]], "D resumes in February");
 
     // The reasons' CSV has one line per reason on the page, with the same counts.
     let body = app.page(&lead, "/reports.csv?table=reasons").await;
@@ -425,6 +531,18 @@ async fn filters_cut_the_figures_and_the_csv_holds_what_the_page_shows() {
             "{bad}: {csv_link}"
         );
     }
+    // The preset periods carry the filter as applied: the reason, never the refused kind.
+    let res = app
+        .get(&lead, &format!("/reports?kind=bogus&reason={reason}"))
+        .await;
+    assert_eq!(res.status(), 422);
+    let page = res.text().await.unwrap();
+    let preset = &page[page.find("<nav aria-label=\"Periods\">").unwrap()..];
+    let preset = &preset[..preset.find("</nav>").unwrap()];
+    assert!(
+        preset.contains(&format!("reason={reason}\"")) && !preset.contains("bogus"),
+        "{preset}"
+    );
     let res = app
         .get(&lead, "/reports.csv?table=tiles&from=-5000-01-01")
         .await;
@@ -564,14 +682,42 @@ async fn leadership_opens_reports_filters_a_period_and_a_reason_and_downloads_th
     assert_eq!(b.text("#tile-filed").await, "6");
     assert_eq!(b.text("#tile-save-rate").await, "50%");
 
-    // The last thirty days, one reason.
+    // The quarter that holds the requests (filed three days ago), from the preset links.
+    use offboarding_desk::reports::figures::Period;
     let today = chrono::Utc::now().date_naive();
-    let from = (today - chrono::Duration::days(30))
-        .format("%m%d%Y")
-        .to_string();
-    let to = today.format("%m%d%Y").to_string();
-    b.find("#from").await.send_keys(&from).await.unwrap();
-    b.find("#to").await.send_keys(&to).await.unwrap();
+    let filed = today - chrono::Duration::days(3);
+    let quarter = if Period::this_quarter(today).from == Period::this_quarter(filed).from {
+        ("This quarter", Period::this_quarter(today))
+    } else {
+        ("Last quarter", Period::last_quarter(today))
+    };
+    let link = format!(
+        "nav[aria-label='Periods'] a[href='/reports?from={}&to={}']",
+        quarter.1.from, quarter.1.to
+    );
+    assert_eq!(b.text(&link).await, quarter.0);
+    b.click(&link).await;
+    assert_eq!(
+        b.find("#from")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(quarter.1.from.to_string().as_str()),
+        "the form shows the quarter"
+    );
+    assert_eq!(b.text("#tile-filed").await, "6", "every request is in it");
+    assert_eq!(
+        b.text(&format!(
+            "nav[aria-label='Periods'] a[href='/reports?from={}&to={}'][aria-current='page']",
+            quarter.1.from, quarter.1.to
+        ))
+        .await,
+        quarter.0,
+        "the preset chosen is marked"
+    );
+    // Then one reason, in the same quarter.
     let reason: i64 = sqlx::query_scalar(
         "SELECT id FROM change_reasons WHERE label = 'Dealership sold or closing'",
     )
@@ -588,7 +734,7 @@ async fn leadership_opens_reports_filters_a_period_and_a_reason_and_downloads_th
     let query = query.query().unwrap_or_default().to_string();
     assert!(query.contains(&format!("reason={reason}")), "{query}");
     assert!(
-        query.contains(&format!("from={}", today - chrono::Duration::days(30))),
+        query.contains(&format!("from={}&to={}", quarter.1.from, quarter.1.to)),
         "{query}"
     );
 
