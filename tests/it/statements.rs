@@ -224,3 +224,29 @@ async fn a_long_timeline_shows_its_latest_entries_and_the_rest_on_request() {
     assert!(!all.contains("earlier entries are not shown"));
     assert!(all.contains(filed), "the oldest entry is shown");
 }
+
+/// The Reports page computes each panel with one statement (twelve), the same over 10 and
+/// 1,000 requests; while the record is unchanged, the next viewer's page runs none of them.
+#[tokio::test]
+async fn reports_run_one_statement_per_panel_and_none_when_kept() {
+    for clients in [1, 100] {
+        let app = app_with(clients).await;
+        let id = user(&app, "leadership1@bench.test").await;
+        let cookie = app.session_cookie(id).await;
+        let (status, cold) = statements(&app, &cookie, "/reports").await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, kept) = statements(&app, &cookie, "/reports").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            cold - kept,
+            12,
+            "{clients} clients: the twelve panels' statements, computed once"
+        );
+        assert_eq!(
+            kept, 6,
+            "{clients} clients: the kept page runs the session's, the latest change's and the \
+             filter's four lists'"
+        );
+        eprintln!("reports over {clients}0 requests: {cold} statements computed, {kept} kept");
+    }
+}
