@@ -32,8 +32,16 @@ macro_rules! cuts {
     };
 }
 
-/// The filter's WHERE clause over `request_figures f`, binding $1 to $7 in `bind_filter`'s order.
-const WHERE: &str = concat!("f.created_at >= $1 AND f.created_at < $2 AND ", cuts!());
+/// The filter's WHERE clause over `request_figures f` for the panels that count requests filed
+/// and their money (a reinstatement brings a client back: it is none of those), binding $1 to
+/// $7 in `bind_filter`'s order.
+const WHERE: &str = concat!(
+    "NOT f.reinstatement AND f.created_at >= $1 AND f.created_at < $2 AND ",
+    cuts!()
+);
+
+/// The same over every request, reinstatements too: they wait in the approval chain like any.
+const EVERY: &str = concat!("f.created_at >= $1 AND f.created_at < $2 AND ", cuts!());
 
 macro_rules! bind_filter {
     ($query:expr, $filter:expr) => {
@@ -239,7 +247,8 @@ pub async fn leaderboard(
     bind_filter!(query, filter).fetch_all(conn).await
 }
 
-/// How long each approval step waited for its decision, by step and approver: over the steps
+/// How long each approval step waited for its decision, by step and approver (who decided it, a
+/// substitute or a Finance member included; who it waits on while it waits): over the steps
 /// decided, the median and the 90th percentile in hours; the steps still waiting now; and how
 /// many of either waited past the nudge interval (the approver was nudged: the nudge goes out
 /// once the interval has passed undecided). A step of a round that ended early (sent back or
@@ -255,11 +264,11 @@ pub async fn step_waits(conn: &mut PgConnection, filter: &Filter) -> sqlx::Resul
                 count(*) FILTER (WHERE a.nudged_at IS NOT NULL) AS late
            FROM request_approvals a
            JOIN request_figures f ON f.id = a.change_request_id
-           LEFT JOIN users u ON u.id = COALESCE(a.on_behalf_of, a.approver_user_id)
+           LEFT JOIN users u ON u.id = COALESCE(a.decided_by, a.approver_user_id)
           CROSS JOIN LATERAL (
                 SELECT extract(epoch FROM a.decided_at - a.reached_at) / 3600.0 AS hours) w
           WHERE a.reached_at IS NOT NULL AND (a.decided_at IS NOT NULL OR a.state = 'pending')
-            AND {WHERE}
+            AND {EVERY}
           GROUP BY a.position, a.name, what
           ORDER BY a.position, what"
     )));
@@ -275,7 +284,7 @@ pub async fn stage_waits(
     zone: chrono_tz::Tz,
 ) -> sqlx::Result<Vec<Wait>> {
     let query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "WITH f AS (SELECT f.* FROM request_figures f WHERE {WHERE}),
+        "WITH f AS (SELECT f.* FROM request_figures f WHERE {EVERY}),
               stages AS (
                 SELECT 1 AS at, 'Filed → Retention call recorded' AS what,
                        extract(epoch FROM f.call_recorded_at - f.created_at) / 3600.0 AS hours,
@@ -331,7 +340,7 @@ pub async fn slowest(
            JOIN clients c ON c.id = f.client_id
           WHERE (f.approved_at IS NOT NULL
                  OR f.state IN ('with_retention', 'in_approval', 'changes_requested'))
-            AND {WHERE}
+            AND {EVERY}
           ORDER BY COALESCE(f.approved_at, $9) - f.created_at DESC, f.id
           LIMIT $8"
     )));

@@ -60,34 +60,72 @@ impl Period {
         }
     }
 
-    /// The period typed in the filter (`YYYY-MM-DD` both), or the last twelve months when both
-    /// are empty; otherwise why not, for the person.
-    pub fn parse(from: &str, to: &str, today: NaiveDate) -> Result<Self, String> {
+    /// The period typed in the filter (`YYYY-MM-DD`): both days; a first day alone runs to
+    /// today, a last day alone is the twelve months up to it; neither is this month and the
+    /// eleven before. A last day after today is today (nothing is filed in the future).
+    /// Otherwise which field is wrong (`from` or `to`) and why, for the person.
+    pub fn parse(from: &str, to: &str, today: NaiveDate) -> Result<Self, (&'static str, String)> {
         let (from, to) = (from.trim(), to.trim());
-        if from.is_empty() && to.is_empty() {
-            return Ok(Self::last_twelve_months(today));
-        }
         // Years the desk could have data for: anything else is a typing slip ("26-12-01"), or a
         // year the database cannot hold.
-        let day = |s: &str, which: &str| {
-            NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .ok()
-                .filter(|d| (2000..=2100).contains(&d.year()))
-                .ok_or_else(|| format!("Enter the {which} day as a date (YYYY-MM-DD)."))
+        let day = |s: &str, field: &'static str, which: &str| {
+            let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+                (
+                    field,
+                    format!("Enter the {which} day as a date (YYYY-MM-DD)."),
+                )
+            })?;
+            if (2000..=2100).contains(&d.year()) {
+                Ok(d)
+            } else {
+                Err((
+                    field,
+                    format!("Choose a {which} day from the year 2000 on."),
+                ))
+            }
         };
-        let from = day(from, "first")?;
-        let to = if to.is_empty() {
-            today
-        } else {
-            day(to, "last")?
+        let to = match to {
+            "" => None,
+            typed => Some(day(typed, "to", "last")?.min(today)),
         };
+        let from = match from {
+            "" => None,
+            typed => Some(day(typed, "from", "first")?),
+        };
+        let (from, to) = match (from, to) {
+            (None, None) => return Ok(Self::last_twelve_months(today)),
+            (None, Some(to)) => (Self::last_twelve_months(to).from, to),
+            (Some(from), to) => (from, to.unwrap_or(today)),
+        };
+        if from > today {
+            return Err(("from", "The first day is after today.".into()));
+        }
         if to < from {
-            return Err("The last day comes before the first.".into());
+            return Err(("to", "The last day comes before the first.".into()));
         }
         if (to - from).num_days() > MAX_DAYS {
-            return Err("Choose a period of five years or less.".into());
+            return Err(("from", "Choose a period of five years or less.".into()));
         }
         Ok(Period { from, to })
+    }
+
+    /// The month starting on `month` as a table names it: "Dec 2026", and the days the period
+    /// holds of it when not the whole month ("Dec 2026 (to Dec 2)", "Jan 2026 (from Jan 15)").
+    pub fn month_label(&self, month: NaiveDate) -> String {
+        let name = month.format("%b %Y").to_string();
+        let last = (month + Months::new(1)).pred_opt().unwrap_or(month);
+        let short = |d: NaiveDate| d.format("%b %-d").to_string();
+        match (self.from > month, self.to < last) {
+            (false, false) => name,
+            (true, false) => format!("{name} (from {})", short(self.from)),
+            (false, true) => format!("{name} (to {})", short(self.to)),
+            (true, true) => format!("{name} ({} to {})", short(self.from), short(self.to)),
+        }
+    }
+
+    /// Whether the period holds only part of the month starting on `month`.
+    pub fn partly(&self, month: NaiveDate) -> bool {
+        self.month_label(month) != month.format("%b %Y").to_string()
     }
 
     /// The first day of each month the period touches, in order.
@@ -251,13 +289,32 @@ impl ReasonLine {
     }
 }
 
+/// The reasons Retention can act on, added up as one line (its save rate is the save rate on
+/// controllable reasons only).
+pub fn controllable_total(reasons: &[ReasonLine]) -> ReasonLine {
+    reasons.iter().filter(|r| r.controllable).fold(
+        ReasonLine {
+            reason_id: 0,
+            label: "Every reason Retention can act on".into(),
+            controllable: true,
+            filed: 0,
+            at_risk_cents: 0,
+            attempts_closed: 0,
+            saves: 0,
+        },
+        |t, r| ReasonLine {
+            filed: t.filed + r.filed,
+            at_risk_cents: t.at_risk_cents + r.at_risk_cents,
+            attempts_closed: t.attempts_closed + r.attempts_closed,
+            saves: t.saves + r.saves,
+            ..t
+        },
+    )
+}
+
 /// The save rate on reasons Retention can act on only.
 pub fn controllable_save_rate(reasons: &[ReasonLine]) -> Option<f64> {
-    let (saves, closed) = reasons
-        .iter()
-        .filter(|r| r.controllable)
-        .fold((0, 0), |(s, c), r| (s + r.saves, c + r.attempts_closed));
-    rate(saves, closed)
+    controllable_total(reasons).save_rate()
 }
 
 /// Fewer requests than this and a person's figures are too few to compare.
@@ -471,21 +528,73 @@ mod tests {
                 to: d("2026-10-31")
             })
         );
-        for (from, to) in [
-            ("2026-13-01", ""),
-            ("yesterday", ""),
-            ("", "2026-10-31"),
-            ("26-12-01", ""),
-            ("-5000-01-01", "-5000-01-05"),
-            ("2026-10-01", "+262143-01-01"),
+        // A last day alone: the twelve months up to it; after today: today.
+        assert_eq!(
+            Period::parse("", "2026-10-31", today),
+            Ok(Period {
+                from: d("2025-11-01"),
+                to: d("2026-10-31")
+            })
+        );
+        assert_eq!(
+            Period::parse("2026-11-01", "2030-01-01", today),
+            Ok(Period {
+                from: d("2026-11-01"),
+                to: today
+            })
+        );
+        // Each slip is said about its own field.
+        for (from, to, field) in [
+            ("2026-13-01", "", "from"),
+            ("yesterday", "", "from"),
+            ("", "2026-13-45", "to"),
+            ("2026-10-01", "31/10/2026", "to"),
+            ("26-12-01", "", "from"),
+            ("0001-01-01", "", "from"),
+            ("-5000-01-01", "-5000-01-05", "to"),
+            ("2026-10-01", "+262143-01-01", "to"),
+            ("2027-01-01", "", "from"),
+            ("2020-01-01", "2026-10-01", "from"),
         ] {
-            assert!(Period::parse(from, to, today).is_err(), "{from:?}..{to:?}");
+            assert_eq!(
+                Period::parse(from, to, today).map_err(|e| e.0),
+                Err(field),
+                "{from:?}..{to:?}"
+            );
         }
         assert_eq!(
-            Period::parse("2026-10-31", "2026-10-01", today),
-            Err("The last day comes before the first.".into())
+            Period::parse("0001-01-01", "", today),
+            Err(("from", "Choose a first day from the year 2000 on.".into()))
         );
-        assert!(Period::parse("2020-01-01", "2026-10-01", today).is_err());
+        assert_eq!(
+            Period::parse("2026-10-31", "2026-10-01", today),
+            Err(("to", "The last day comes before the first.".into()))
+        );
+    }
+
+    #[test]
+    fn a_month_the_period_holds_only_part_of_says_which_days() {
+        let p = Period {
+            from: d("2026-01-15"),
+            to: d("2026-12-02"),
+        };
+        assert_eq!(p.month_label(d("2026-01-01")), "Jan 2026 (from Jan 15)");
+        assert_eq!(p.month_label(d("2026-06-01")), "Jun 2026");
+        assert_eq!(p.month_label(d("2026-12-01")), "Dec 2026 (to Dec 2)");
+        assert!(p.partly(d("2026-12-01")) && !p.partly(d("2026-02-01")));
+        let inside = Period {
+            from: d("2026-02-03"),
+            to: d("2026-02-28"),
+        };
+        assert_eq!(inside.month_label(d("2026-02-01")), "Feb 2026 (from Feb 3)");
+        let days = Period {
+            from: d("2026-02-03"),
+            to: d("2026-02-10"),
+        };
+        assert_eq!(
+            days.month_label(d("2026-02-01")),
+            "Feb 2026 (Feb 3 to Feb 10)"
+        );
     }
 
     #[test]
@@ -645,5 +754,7 @@ mod tests {
         let reasons = [line(true, 4, 2), line(false, 4, 0), line(true, 2, 2)];
         assert_eq!(controllable_save_rate(&reasons), Some(4.0 / 6.0));
         assert_eq!(controllable_save_rate(&[line(false, 3, 1)]), None);
+        let total = controllable_total(&reasons);
+        assert_eq!((total.filed, total.attempts_closed, total.saves), (6, 6, 4));
     }
 }

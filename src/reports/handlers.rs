@@ -12,7 +12,8 @@ use super::figures::{
     self, CohortRow, Lasting, Leader, MonthOutcomes, Period, ReasonLine, Slow, Tiles, Wait,
 };
 use super::views::{
-    ReportQuery, ReportsPage, lost_chart, outcomes_chart, presets, save_rate_chart, tile_sparklines,
+    BOARD_COUNTS, Problem, ReportQuery, ReportsPage, lost_chart, note, outcomes_chart, presets,
+    save_rate_chart, tile_sparklines,
 };
 use crate::auth::roles::Role;
 use crate::change_requests::rules::Kind;
@@ -26,26 +27,20 @@ use crate::web::{AppState, download};
 /// only the requests they filed.
 const WHOLE_DEPARTMENT: &[Role] = &[
     Role::DmLeadership,
-    Role::DepartmentManager,
-    Role::TeamLead,
     Role::Retention,
     Role::OpsLead,
     Role::Admin,
 ];
 
-/// A control character in the filter (the rest of the filter is applied without it).
-const CONTROL: &str = "Remove the control character from the filter.";
-
-/// What a report covers, from the query: the period and the filter, or why not.
+/// What a report covers, from the query: the period and the filter, and what was wrong.
 struct Asked {
     period: Period,
-    /// The typed period could not be used: the last twelve months are shown instead.
+    /// The typed period could not be used: this month and the eleven before are shown instead.
     fallback: bool,
     filter: Filter,
     own_only: bool,
-    problem: Option<String>,
-    /// The field the problem is about (its name in the form), marked invalid on the page.
-    field: Option<&'static str>,
+    /// What could not be used, each about its field; the rest of the filter is applied.
+    problems: Vec<Problem>,
     /// No period was typed: the default is shown, and links leave the period out.
     default_period: bool,
 }
@@ -99,8 +94,7 @@ async fn choices(c: &mut PgConnection, asked: &Asked) -> sqlx::Result<Choices> {
     })
 }
 
-/// Leaves out of the filter each id its list does not offer, saying so for the first (unless
-/// something else was wrong already).
+/// Leaves out of the filter each id its list does not offer, saying so beside its field.
 fn refuse_unknown(asked: &mut Asked, choices: &Choices) {
     let person = |list: &[PersonOption], id: i64| list.iter().any(|p| p.id == id);
     let f = &mut asked.filter;
@@ -136,11 +130,12 @@ fn refuse_unknown(asked: &mut Asked, choices: &Choices) {
             }),
         ),
     ];
-    if asked.problem.is_none()
-        && let Some((name, what, _)) = refused.iter().find(|r| r.2)
-    {
-        asked.problem = Some(format!("Choose the {what} from the list."));
-        asked.field = Some(name);
+    for (name, what, _) in refused.iter().filter(|r| r.2) {
+        note(
+            &mut asked.problems,
+            name,
+            format!("Choose the {what} from the list."),
+        );
     }
 }
 
@@ -153,84 +148,73 @@ fn refuse(chosen: &mut Option<i64>, offered: impl Fn(i64) -> bool) -> bool {
     unknown
 }
 
-fn asked(state: &AppState, ctx: &Ctx, q: &ReportQuery) -> Asked {
+/// The report asked for by `q` (whose date fields are rewritten to the period applied, so the
+/// form shows it), with the `problems` found in the address already.
+fn asked(state: &AppState, ctx: &Ctx, q: &mut ReportQuery, mut problems: Vec<Problem>) -> Asked {
     let today = state.clock.today();
-    let (period, mut problem) = match Period::parse(&q.from, &q.to, today) {
-        Ok(period) => (period, None),
-        Err(problem) => (Period::last_twelve_months(today), Some(problem)),
+    let default_period = q.from.trim().is_empty() && q.to.trim().is_empty();
+    let (period, fallback) = match Period::parse(&q.from, &q.to, today) {
+        Ok(period) => {
+            // The form shows the days applied: "2026-1-5" as 2026-01-05, a last day after
+            // today as today, the default period's two days.
+            q.from = period.from.to_string();
+            q.to = period.to.to_string();
+            (period, false)
+        }
+        Err((field, problem)) => {
+            note(&mut problems, field, problem);
+            (Period::last_twelve_months(today), true)
+        }
     };
-    let fallback = problem.is_some();
     let own_only = !ctx.user.roles.any_of(WHOLE_DEPARTMENT);
-    let mut field: Option<&'static str> = problem
-        .as_ref()
-        .map(|p| if p.contains("last day") { "to" } else { "from" });
     let kind = match q.kind.trim() {
         "" => None,
         key => Kind::from_key(key).or_else(|| {
-            if problem.is_none() {
-                field = Some("kind");
-            }
-            problem.get_or_insert_with(|| "Choose the kind from the list.".into());
+            note(
+                &mut problems,
+                "kind",
+                "Choose the kind from the list.".into(),
+            );
             None
         }),
     };
-    let mut id = |raw: &str, what: &str, name: &'static str, problem: &mut Option<String>| match raw
-        .trim()
-    {
+    let mut id = |raw: &str, what: &str, name: &'static str| match raw.trim() {
         "" => None,
         raw => raw.parse::<i64>().ok().or_else(|| {
-            if problem.is_none() {
-                field = Some(name);
-            }
-            problem.get_or_insert_with(|| format!("Choose the {what} from the list."));
+            note(
+                &mut problems,
+                name,
+                format!("Choose the {what} from the list."),
+            );
             None
         }),
     };
-    let zone = state.clock.zone();
-    let filter = Filter {
-        from: Some(crate::time::at_local(
-            zone,
-            period.from,
-            chrono::NaiveTime::MIN,
-        )),
-        to: Some(crate::time::at_local(
-            zone,
-            period.to.succ_opt().unwrap_or(period.to),
-            chrono::NaiveTime::MIN,
-        )),
-        kind,
-        reason: id(&q.reason, "reason", "reason", &mut problem),
-        account_manager: if own_only {
-            Some(ctx.user.id)
-        } else {
-            id(
-                &q.account_manager,
-                "account manager",
-                "account_manager",
-                &mut problem,
-            )
-        },
-        retention_user: id(
-            &q.retention_user,
-            "Retention user",
-            "retention_user",
-            &mut problem,
-        ),
-        sem_specialist: id(
-            &q.sem_specialist,
-            "SEM specialist",
-            "sem_specialist",
-            &mut problem,
-        ),
+    let reason = id(&q.reason, "reason", "reason");
+    let account_manager = if own_only {
+        Some(ctx.user.id)
+    } else {
+        id(&q.account_manager, "account manager", "account_manager")
     };
-    let default_period = q.from.trim().is_empty() && q.to.trim().is_empty();
+    let retention_user = id(&q.retention_user, "Retention user", "retention_user");
+    let sem_specialist = id(&q.sem_specialist, "SEM specialist", "sem_specialist");
+    let zone = state.clock.zone();
+    let midnight =
+        |day: chrono::NaiveDate| Some(crate::time::at_local(zone, day, chrono::NaiveTime::MIN));
+    let filter = Filter {
+        from: midnight(period.from),
+        to: midnight(period.to.succ_opt().unwrap_or(period.to)),
+        kind,
+        reason,
+        account_manager,
+        retention_user,
+        sem_specialist,
+    };
     Asked {
         period,
         fallback,
         filter,
         own_only,
-        problem,
-        field,
+        problems,
         default_period,
     }
 }
@@ -268,13 +252,10 @@ async fn report_for(
 pub(super) async fn page(
     State(state): State<AppState>,
     ctx: Ctx,
-    Query(query): Query<ReportQuery>,
+    Query(pairs): Query<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    let (query, had_control) = query.cleaned();
-    let mut asked = asked(&state, &ctx, &query);
-    if had_control {
-        asked.problem = Some(CONTROL.into());
-    }
+    let (mut query, problems) = ReportQuery::from_pairs(pairs);
+    let mut asked = asked(&state, &ctx, &mut query, problems);
     let mut conn = state.db.acquire().await?;
     let c = &mut *conn;
     let choices = choices(c, &asked).await?;
@@ -286,12 +267,11 @@ pub(super) async fn page(
         outcomes_chart: outcomes_chart(months),
         save_rate_chart: save_rate_chart(months),
         lost_chart: lost_chart(months),
-        sparklines: tile_sparklines(months),
+        sparklines: tile_sparklines(months, asked.period),
         chrome: Chrome::new(&state, &ctx, "/reports"),
         // The presets keep the filter as applied: a value refused is not carried on.
         presets: presets(&applied, state.clock.today(), asked.period),
-        problem: asked.problem.clone(),
-        problem_field: asked.field,
+        problems: std::mem::take(&mut asked.problems),
         fallback: asked.fallback,
         applied,
         period: asked.period,
@@ -305,7 +285,7 @@ pub(super) async fn page(
         report,
         query,
     };
-    let status = if page.problem.is_some() {
+    let status = if !page.problems.is_empty() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::OK
@@ -313,33 +293,24 @@ pub(super) async fn page(
     Ok((status, page).into_response())
 }
 
-/// One of the page's tables as CSV (`table` names it), with the page's filter.
+/// One of the page's tables as CSV (`table` names it), with the page's filter; a filter that
+/// cannot be used is refused (the page says why, beside its field).
 pub(super) async fn csv(
     State(state): State<AppState>,
     ctx: Ctx,
-    Query(query): Query<ReportQuery>,
+    Query(pairs): Query<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    let (query, had_control) = query.cleaned();
-    let mut asked = asked(&state, &ctx, &query);
-    if had_control {
-        return Err(AppError::BadRequest(CONTROL.into()));
-    }
+    let (mut query, problems) = ReportQuery::from_pairs(pairs);
+    let mut asked = asked(&state, &ctx, &mut query, problems);
     let mut conn = state.db.acquire().await?;
     let choices = choices(&mut conn, &asked).await?;
     refuse_unknown(&mut asked, &choices);
-    if let Some(problem) = asked.problem {
-        return Err(AppError::BadRequest(problem));
+    if let Some((_, problem)) = asked.problems.first() {
+        return Err(AppError::BadRequest(problem.clone()));
     }
     let r = report_for(&state, &mut conn, &asked).await?;
     let rows = match query.table.as_str() {
-        "tiles" => {
-            let mut rows = tile_rows(&r.tiles);
-            rows.push(vec![
-                "Save rate, controllable reasons".into(),
-                share(figures::controllable_save_rate(&r.by_reason)),
-            ]);
-            rows
-        }
+        "tiles" => tile_rows(&r.tiles),
         "months" => month_rows(&r.months),
         "budget" => budget_rows(&r.months),
         "pauses" => vec![
@@ -355,10 +326,10 @@ pub(super) async fn csv(
             ],
         ],
         "reasons" => reason_rows(&r.by_reason),
-        "account_managers" => leader_rows(&r.account_managers_board),
-        "retention" => leader_rows(&r.retention_board),
-        "steps" => wait_rows(&r.step_waits),
-        "stages" => wait_rows(&r.stage_waits),
+        "account_managers" => leader_rows(&r.account_managers_board, BOARD_COUNTS[0]),
+        "retention" => leader_rows(&r.retention_board, BOARD_COUNTS[1]),
+        "steps" => wait_rows(&r.step_waits, true),
+        "stages" => wait_rows(&r.stage_waits, false),
         "lasting" => lasting_rows(&r.lasting),
         "cohorts" => cohort_table(&r.cohorts),
         "slowest" => slow_rows(&r.slowest),
@@ -424,10 +395,10 @@ pub(super) fn month_rows(months: &[MonthOutcomes]) -> Vec<Vec<String>> {
     let header = [
         "Month",
         "Filed",
-        "Escalated to Retention",
+        "Escalated",
         "Saved, no change",
-        "Saved with a pause",
-        "Saved with a budget change",
+        "Saved, pause",
+        "Saved, budget change",
         "Not saved",
         "Call not yet recorded",
         "Withdrawn before the call",
@@ -479,15 +450,16 @@ pub(super) fn budget_rows(months: &[MonthOutcomes]) -> Vec<Vec<String>> {
 pub(super) fn reason_rows(reasons: &[ReasonLine]) -> Vec<Vec<String>> {
     let header = [
         "Reason",
-        "Controllable",
+        "Retention can act on it",
         "Filed",
         "Budget at risk",
-        "Save attempts closed",
+        "Calls",
         "Saves",
         "Save rate",
     ];
     let mut out = vec![header.iter().map(|h| h.to_string()).collect()];
-    out.extend(reasons.iter().map(|r| {
+    let total = figures::controllable_total(reasons);
+    out.extend(reasons.iter().chain(Some(&total)).map(|r| {
         vec![
             r.label.clone(),
             if r.controllable { "yes" } else { "no" }.to_string(),
@@ -501,11 +473,11 @@ pub(super) fn reason_rows(reasons: &[ReasonLine]) -> Vec<Vec<String>> {
     out
 }
 
-/// A leaderboard as rows.
-pub(super) fn leader_rows(leaders: &[Leader]) -> Vec<Vec<String>> {
+/// A leaderboard as rows; `counts` heads its count column (see `views::BOARD_COUNTS`).
+pub(super) fn leader_rows(leaders: &[Leader], counts: &str) -> Vec<Vec<String>> {
     let header = [
         "Person",
-        "Filed",
+        counts,
         "Calls",
         "Saves",
         "Save rate",
@@ -529,27 +501,35 @@ pub(super) fn leader_rows(leaders: &[Leader]) -> Vec<Vec<String>> {
     out
 }
 
-/// Waits as rows, hours to one decimal.
-pub(super) fn wait_rows(waits: &[Wait]) -> Vec<Vec<String>> {
-    let header = [
-        "What",
-        "Cases",
-        "Waiting now",
+/// Waits as rows, hours to one decimal; "Waiting now" only where the page shows it (the
+/// approval steps).
+pub(super) fn wait_rows(waits: &[Wait], with_waiting: bool) -> Vec<Vec<String>> {
+    let hours = |h: Option<f64>| h.map(|h| format!("{h:.1}")).unwrap_or_default();
+    let count = |n: Option<i64>| n.map(|n| n.to_string()).unwrap_or_default();
+    // The approval steps' table says decisions and nudges; the stages' cases and lateness.
+    let mut header = vec!["What"];
+    if with_waiting {
+        header.extend(["Decisions", "Waiting now"]);
+    } else {
+        header.push("Cases");
+    }
+    header.extend([
         "Median hours",
         "90th percentile hours",
-        "Late",
-    ];
-    let hours = |h: Option<f64>| h.map(|h| format!("{h:.1}")).unwrap_or_default();
+        if with_waiting {
+            "Past the nudge"
+        } else {
+            "Late"
+        },
+    ]);
     let mut out = vec![header.iter().map(|h| h.to_string()).collect()];
     out.extend(waits.iter().map(|w| {
-        vec![
-            w.what.clone(),
-            w.n.to_string(),
-            w.waiting.map(|n| n.to_string()).unwrap_or_default(),
-            hours(w.median_hours),
-            hours(w.p90_hours),
-            w.late.map(|n| n.to_string()).unwrap_or_default(),
-        ]
+        let mut row = vec![w.what.clone(), w.n.to_string()];
+        if with_waiting {
+            row.push(count(w.waiting));
+        }
+        row.extend([hours(w.median_hours), hours(w.p90_hours), count(w.late)]);
+        row
     }));
     out
 }

@@ -16,8 +16,6 @@ use crate::web::Routes;
 /// manager sees their own.
 pub const REPORTS: Access = Access::Roles(&[
     Role::DmLeadership,
-    Role::DepartmentManager,
-    Role::TeamLead,
     Role::Retention,
     Role::OpsLead,
     Role::Admin,

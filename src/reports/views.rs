@@ -36,33 +36,72 @@ pub struct ReportQuery {
     pub table: String,
 }
 
+/// Each filter field: its name in the address and the form, and what a person calls it.
+const FIELDS: [(&str, &str); 8] = [
+    ("from", "first day"),
+    ("to", "last day"),
+    ("kind", "kind"),
+    ("reason", "reason"),
+    ("account_manager", "account manager"),
+    ("retention_user", "Retention user"),
+    ("sem_specialist", "SEM specialist"),
+    ("table", "table"),
+];
+
+/// A problem with the filter: the field it is about (its name in the form) and what to do.
+pub type Problem = (&'static str, String);
+
 impl ReportQuery {
-    /// The filter without control characters (a NUL typed into an address is not written back
-    /// into the page), and whether there were any.
-    pub fn cleaned(self) -> (Self, bool) {
-        let fields = [
-            &self.from,
-            &self.to,
-            &self.kind,
-            &self.reason,
-            &self.account_manager,
-            &self.retention_user,
-            &self.sem_specialist,
-            &self.table,
-        ];
-        let had = fields.iter().any(|f| f.chars().any(char::is_control));
-        let clean = |s: String| s.chars().filter(|c| !c.is_control()).collect::<String>();
-        let cleaned = ReportQuery {
-            from: clean(self.from),
-            to: clean(self.to),
-            kind: clean(self.kind),
-            reason: clean(self.reason),
-            account_manager: clean(self.account_manager),
-            retention_user: clean(self.retention_user),
-            sem_specialist: clean(self.sem_specialist),
-            table: clean(self.table),
-        };
-        (cleaned, had)
+    fn field(&mut self, name: &str) -> Option<&mut String> {
+        Some(match name {
+            "from" => &mut self.from,
+            "to" => &mut self.to,
+            "kind" => &mut self.kind,
+            "reason" => &mut self.reason,
+            "account_manager" => &mut self.account_manager,
+            "retention_user" => &mut self.retention_user,
+            "sem_specialist" => &mut self.sem_specialist,
+            "table" => &mut self.table,
+            _ => return None,
+        })
+    }
+
+    /// The filter from the address's pairs, and what was wrong with them: a control character
+    /// (left out, never written back into the page) or a field given twice with two values
+    /// (the first is used). Names the filter does not have are ignored.
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> (Self, Vec<Problem>) {
+        let mut query = ReportQuery::default();
+        let mut problems = Vec::new();
+        let mut seen: Vec<&str> = Vec::new();
+        for (name, value) in pairs {
+            let Some(&(name, what)) = FIELDS.iter().find(|(n, _)| *n == name) else {
+                continue;
+            };
+            let clean: String = value.chars().filter(|c| !c.is_control()).collect();
+            if clean.len() != value.len() {
+                note(
+                    &mut problems,
+                    name,
+                    format!("Remove the control character from the {what}."),
+                );
+            }
+            let Some(field) = query.field(name) else {
+                continue;
+            };
+            if seen.contains(&name) {
+                if field.trim() != clean.trim() {
+                    note(
+                        &mut problems,
+                        name,
+                        format!("The address gives the {what} twice: the first is used."),
+                    );
+                }
+                continue;
+            }
+            seen.push(name);
+            *field = clean;
+        }
+        (query, problems)
     }
 
     /// The filter as a query string (without `table`), for links that keep it.
@@ -83,6 +122,17 @@ impl ReportQuery {
         .join("&")
     }
 }
+
+/// Adds a problem about `field` unless it has one already (one message per field).
+pub fn note(problems: &mut Vec<Problem>, field: &'static str, message: String) {
+    if !problems.iter().any(|(f, _)| *f == field) {
+        problems.push((field, message));
+    }
+}
+
+/// What each leaderboard's count column counts: the account managers' requests filed, the
+/// Retention users' requests they recorded a call on.
+pub const BOARD_COUNTS: [&str; 2] = ["Filed", "Requests"];
 
 /// A preset period as a link.
 pub struct Preset {
@@ -187,7 +237,7 @@ pub fn lost_chart(months: &[MonthOutcomes]) -> Chart {
         months,
         (
             "lost-chart",
-            "Monthly budget lost each month".into(),
+            "Budget lost, by the month the request was filed".into(),
             "A bar per month with its figure above it; each month's figure is in the budget \
              table below.",
         ),
@@ -214,8 +264,18 @@ fn spark(
     )
 }
 
-/// The tiles' sparklines, in the tiles' order.
-pub fn tile_sparklines(months: &[MonthOutcomes]) -> Vec<Chart> {
+/// The tiles' sparklines, in the tiles' order. A last month the period holds only part of
+/// (this month, so far) is left out: its few days would read as a fall.
+pub fn tile_sparklines(months: &[MonthOutcomes], period: Period) -> Vec<Chart> {
+    let months = match months.split_last() {
+        Some((last, whole))
+            if whole.len() > 1
+                && period.to < last.month + chrono::Months::new(1) - chrono::Days::new(1) =>
+        {
+            whole
+        }
+        _ => months,
+    };
     vec![
         spark(months, "spark-filed", "Requests filed", Unit::Count, |m| {
             Some(m.filed as f64)
@@ -250,11 +310,9 @@ pub struct ReportsPage {
     pub query: ReportQuery,
     /// The filter as applied (kept by the CSV links): what could not be used is left out.
     pub applied: ReportQuery,
-    /// Why the filter was not applied, when it was not.
-    pub problem: Option<String>,
-    /// The field the problem is about, marked invalid.
-    pub problem_field: Option<&'static str>,
-    /// The typed period was not used (the last twelve months are shown).
+    /// What was wrong with the filter, each beside its field (and left out of the filter).
+    pub problems: Vec<Problem>,
+    /// The typed period was not used (this month and the eleven before are shown).
     pub fallback: bool,
     pub period: Period,
     pub presets: Vec<Preset>,
@@ -293,12 +351,23 @@ impl ReportsPage {
         figures::percent(figures::controllable_save_rate(&self.report.by_reason))
     }
 
-    /// The attributes marking `field` as the one the filter's problem is about.
-    fn invalid(&self, field: &str) -> &'static str {
-        if self.problem.is_some() && self.problem_field == Some(field) {
-            " aria-invalid=\"true\" aria-describedby=\"filter-error\""
-        } else {
-            ""
+    fn controllable_total(&self) -> figures::ReasonLine {
+        figures::controllable_total(&self.report.by_reason)
+    }
+
+    /// What is wrong with `field`, if anything.
+    fn error(&self, field: &str) -> Option<&str> {
+        self.problems
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
+    }
+
+    /// The attributes marking `field` invalid and pointing to its message, when it has one.
+    fn invalid(&self, field: &str) -> String {
+        match self.error(field) {
+            Some(_) => format!(" aria-invalid=\"true\" aria-describedby=\"{field}-error\""),
+            None => String::new(),
         }
     }
 
@@ -348,22 +417,68 @@ impl ReportsPage {
         ))
     }
 
-    /// The two leaderboards: title, table id, CSV table, lines.
-    fn boards(&self) -> [(&'static str, &'static str, &'static str, &[Leader]); 2] {
+    /// The two leaderboards: title, table id, CSV table, what the count column counts, lines.
+    fn boards(
+        &self,
+    ) -> [(
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &[Leader],
+    ); 2] {
         [
             (
                 "Account managers",
                 "board-account-managers",
                 "account_managers",
+                BOARD_COUNTS[0],
                 &self.report.account_managers_board,
             ),
             (
                 "Retention",
                 "board-retention",
                 "retention",
+                BOARD_COUNTS[1],
                 &self.report.retention_board,
             ),
         ]
+    }
+
+    /// A month as the tables name it, with the days the period holds when not all of them.
+    fn month(&self, month: &NaiveDate) -> String {
+        self.period.month_label(*month)
+    }
+
+    /// The filter's cuts in words, for the heading ("" when there are none).
+    fn filter_words(&self) -> String {
+        let a = &self.applied;
+        let person = |list: &[PersonOption], id: &str| {
+            list.iter()
+                .find(|p| p.id.to_string() == id)
+                .map(|p| p.display_name.clone())
+        };
+        let mut words = Vec::new();
+        if let Some(kind) = Kind::from_key(&a.kind) {
+            words.push(format!("filed as: {}", kind.label().to_lowercase()));
+        }
+        if let Some(r) = self.reasons.iter().find(|r| r.id.to_string() == a.reason) {
+            words.push(format!("reason: {}", r.label));
+        }
+        for (what, list, id) in [
+            (
+                "account manager",
+                &self.account_managers,
+                &a.account_manager,
+            ),
+            ("Retention", &self.retention_users, &a.retention_user),
+            ("SEM specialist", &self.sem_specialists, &a.sem_specialist),
+        ] {
+            if let Some(name) = person(list, id) {
+                words.push(format!("{what}: {name}"));
+            }
+        }
+        words.join("; ")
     }
 }
 
@@ -470,7 +585,13 @@ mod tests {
             [Some(200_000.0), Some(50_000.0), Some(0.0)]
         );
         assert_eq!(lost.bars()[0].total.as_deref(), Some("$2,000"));
-        let sparks = tile_sparklines(&months);
+        let sparks = tile_sparklines(
+            &months,
+            Period {
+                from: months[0].month,
+                to: NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+            },
+        );
         let ids: Vec<&str> = sparks.iter().map(|c| c.id).collect();
         assert_eq!(
             ids,

@@ -121,6 +121,8 @@ pub struct Point {
     pub x: f64,
     pub y: f64,
     pub title: String,
+    /// Its value printed above it, when there is room across its category.
+    pub number: Option<String>,
 }
 
 /// A horizontal line across the plot at a value, with that value printed.
@@ -143,17 +145,20 @@ impl Chart {
             .collect()
     }
 
-    /// Which categories are labelled: every `n`th from the first, `n` the smallest that lets
-    /// the longest label fit in the room it gets.
+    /// Which categories are labelled: every `n`th from the first, `n` the smallest that leaves
+    /// each label (moved in from the edges, see `label_x`) a character's gap from the next.
     fn label_every(&self) -> usize {
-        let longest = self
-            .categories
-            .iter()
-            .map(|c| c.chars().count())
-            .max()
-            .unwrap_or(0) as f64;
-        let wanted = longest * CHAR_WIDTH + CHAR_WIDTH;
-        ((wanted / self.slot()).ceil() as usize).max(1)
+        let n = self.categories.len();
+        let width = |i: usize| self.categories[i].chars().count() as f64 * CHAR_WIDTH;
+        (1..n.max(1))
+            .find(|&every| {
+                let shown: Vec<usize> = (0..n).step_by(every).collect();
+                shown.windows(2).all(|w| {
+                    let room = self.label_x(w[1]) - self.label_x(w[0]);
+                    room >= (width(w[0]) + width(w[1])) / 2.0 + CHAR_WIDTH
+                })
+            })
+            .unwrap_or(n.max(1))
     }
 
     /// Where category `i`'s label is centred: its middle, moved in from either edge as far as
@@ -250,10 +255,14 @@ impl Chart {
         let top = self.top(line.iter().map(|&(_, v)| v));
         line.into_iter()
             .filter_map(|(i, v)| {
-                self.categories.get(i).map(|category| Point {
-                    x: self.middle(i),
-                    y: PLOT_BOTTOM - Self::height(v, top),
-                    title: format!("{category}: {}", self.unit.show(v)),
+                self.categories.get(i).map(|category| {
+                    let short = self.unit.short(v);
+                    Point {
+                        x: self.middle(i),
+                        y: PLOT_BOTTOM - Self::height(v, top),
+                        title: format!("{category}: {}", self.unit.show(v)),
+                        number: fits(&short, self.slot()).then_some(short),
+                    }
                 })
             })
             .collect()
@@ -283,6 +292,23 @@ impl Chart {
                 .iter()
                 .flat_map(|s| s.values.iter().flatten().copied()),
         );
+        self.scale(top)
+    }
+
+    /// The bars' scale, where some bar has no room for its total: lines at 0, half and the
+    /// largest total, each with its value (none when every total is printed).
+    pub fn bar_gridlines(&self) -> Vec<Gridline> {
+        if self
+            .bars()
+            .iter()
+            .all(|b| b.total.is_some() || b.segments.is_empty())
+        {
+            return Vec::new();
+        }
+        self.scale(self.top(self.totals().into_iter()))
+    }
+
+    fn scale(&self, top: f64) -> Vec<Gridline> {
         if top <= 0.0 {
             return Vec::new();
         }
@@ -290,7 +316,7 @@ impl Chart {
             .into_iter()
             .map(|share| Gridline {
                 y: PLOT_BOTTOM - share * (PLOT_BOTTOM - PLOT_TOP),
-                label: self.unit.show(top * share),
+                label: self.unit.short(top * share),
             })
             .collect()
     }
@@ -445,7 +471,8 @@ mod tests {
                 .all(|b| b.total.as_deref() == Some("$12,345"))
         );
         assert_eq!(year.category_marks().len(), 12);
-        // Twenty-four: every second label, and no total has room (30 units).
+        // Twenty-four: every third label (every second would touch the first, moved in from
+        // the edge), and no total has room (30 units).
         let two_years = months(24);
         let labelled: Vec<usize> = two_years
             .bars()
@@ -454,19 +481,39 @@ mod tests {
             .filter(|(_, b)| b.label.is_some())
             .map(|(i, _)| i)
             .collect();
-        assert_eq!(labelled, (0..24).step_by(2).collect::<Vec<_>>());
+        assert_eq!(labelled, (0..24).step_by(3).collect::<Vec<_>>());
         assert!(two_years.bars().iter().all(|b| b.total.is_none()));
-        assert_eq!(two_years.category_marks().len(), 12);
-        // Sixty: every fifth, the first moved in from the edge to be drawn whole.
+        // Without its totals, the chart gets a scale; with them, none.
+        let scale: Vec<String> = two_years
+            .bar_gridlines()
+            .into_iter()
+            .map(|g| g.label)
+            .collect();
+        assert_eq!(scale, ["$12,345", "$6,173", "$0"]);
+        assert!(year.bar_gridlines().is_empty());
+        assert_eq!(two_years.category_marks().len(), 8);
+        // Sixty: every seventh, the first moved in from the edge to be drawn whole.
         let five_years = months(60);
         let marks = five_years.category_marks();
-        assert_eq!(marks.len(), 12);
+        assert_eq!(marks.len(), 9);
         assert!(
             (marks[0].0 - 8.0 * CHAR_WIDTH / 2.0).abs() < 1e-9,
             "{marks:?}"
         );
-        assert!((marks[1].0 - five_years.middle(5)).abs() < 1e-9);
+        assert!((marks[1].0 - five_years.middle(7)).abs() < 1e-9);
         assert!((five_years.bars()[0].label_x - marks[0].0).abs() < 1e-9);
+        // However many months, no two labels drawn touch (the first moved in included).
+        for n in [1, 2, 12, 13, 24, 36, 37, 60] {
+            let chart = months(n);
+            let marks = chart.category_marks();
+            assert!(!marks.is_empty(), "{n}");
+            for pair in marks.windows(2) {
+                assert!(
+                    pair[1].0 - pair[0].0 >= 9.0 * CHAR_WIDTH,
+                    "{n} months: {pair:?}"
+                );
+            }
+        }
     }
 
     #[test]
@@ -496,6 +543,11 @@ mod tests {
         assert!((points[0].y - (PLOT_BOTTOM + PLOT_TOP) / 2.0).abs() < 1e-9);
         assert!((points[1].y - PLOT_TOP).abs() < 1e-9);
         assert_eq!(points[1].title, "M3: 100%");
+        assert_eq!(
+            points[1].number.as_deref(),
+            Some("100%"),
+            "printed above it"
+        );
         assert_eq!(c.polyline(), "120.0,115.0 600.0,20.0");
         assert_eq!(c.category_marks()[1], (360.0, "M2"));
         let grid: Vec<String> = c.gridlines().into_iter().map(|g| g.label).collect();
@@ -512,7 +564,7 @@ mod tests {
         let points = c.points();
         assert!((points[1].y - PLOT_TOP).abs() < 1e-9);
         assert!((points[0].y - (PLOT_BOTTOM - FULL / 4.0)).abs() < 1e-9);
-        assert_eq!(c.gridlines()[0].label, "$4,000.00");
+        assert_eq!(c.gridlines()[0].label, "$4,000");
     }
 
     #[test]

@@ -36,8 +36,6 @@ const OPS: Who = Who::Only(&[Role::OpsLead]);
 /// Leadership, Retention, the Ops Lead and the admin; account managers see their own figures.
 const REPORTS: Who = Who::Only(&[
     Role::DmLeadership,
-    Role::DepartmentManager,
-    Role::TeamLead,
     Role::Retention,
     Role::OpsLead,
     Role::Admin,

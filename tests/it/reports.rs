@@ -131,6 +131,96 @@ fn text_of(page: &str, id: &str) -> String {
     rest[open..close].trim().to_string()
 }
 
+/// Each table on the page and the CSV that holds it.
+const TABLES: [(&str, &str); 10] = [
+    ("months-table", "months"),
+    ("budget-table", "budget"),
+    ("reasons-table", "reasons"),
+    ("board-account-managers", "account_managers"),
+    ("board-retention", "retention"),
+    ("step-waits", "steps"),
+    ("stage-waits", "stages"),
+    ("lasting", "lasting"),
+    ("cohorts", "cohorts"),
+    ("open-table", "open"),
+];
+
+/// The text of each cell of each body and footer row of the table with `id` on `page`, tags
+/// left out; a row that only says the table is empty is none.
+fn table_cells(page: &str, id: &str) -> Vec<Vec<String>> {
+    let start = page
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no table #{id}"));
+    let table = &page[start..start + page[start..].find("</table>").unwrap()];
+    let body = &table[table.find("<tbody>").unwrap()..];
+    let strip = |html: &str| -> String {
+        let mut text = String::new();
+        let mut in_tag = false;
+        for c in html.chars() {
+            match c {
+                '<' => in_tag = true,
+                '>' => in_tag = false,
+                c if !in_tag => text.push(c),
+                _ => {}
+            }
+        }
+        text.replace("&amp;", "&").trim().to_string()
+    };
+    body.split("<tr")
+        .skip(1)
+        .map(|row| {
+            row.split("<t")
+                .skip(1)
+                .filter(|cell| cell.starts_with('h') || cell.starts_with('d'))
+                .map(|cell| strip(&format!("<t{cell}")))
+                .collect::<Vec<_>>()
+        })
+        .filter(|cells| cells.len() > 1)
+        .collect()
+}
+
+/// The table with `id` on `page` holds what `csv` holds, row by row: each count the same, each
+/// dollar figure the same to the cent, each percentage the CSV's share rounded, "—" an empty
+/// cell, each row's label starting with the CSV's (a month: its name).
+fn same_table(page: &str, id: &str, csv: &str) {
+    let shown = table_cells(page, id);
+    let held: Vec<Vec<String>> = csv::Reader::from_reader(csv.as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect();
+    assert_eq!(shown.len(), held.len(), "#{id}: {shown:?}\n{held:?}");
+    for (cells, values) in shown.iter().zip(&held) {
+        assert!(values.len() >= cells.len(), "#{id}: {cells:?} {values:?}");
+        let label =
+            match chrono::NaiveDate::parse_from_str(&format!("{}-01", values[0]), "%Y-%m-%d") {
+                Ok(month) => month.format("%b %Y").to_string(),
+                Err(_) => values[0].clone(),
+            };
+        assert!(cells[0].starts_with(&label), "#{id}: {cells:?} {values:?}");
+        for (shown, held) in cells.iter().zip(values).skip(1) {
+            let number = |s: &str| -> f64 {
+                s.replace(['$', ','], "")
+                    .parse()
+                    .unwrap_or_else(|_| panic!("#{id}: {s:?} is no amount"))
+            };
+            if shown == "—" {
+                assert_eq!(held, "", "#{id}: {cells:?} {values:?}");
+            } else if let Some(percent) = shown.strip_suffix('%') {
+                let share: f64 = held.parse().unwrap();
+                assert_eq!(
+                    format!("{:.0}", share * 100.0),
+                    percent,
+                    "#{id}: {cells:?} {values:?}"
+                );
+            } else if shown.contains('$') {
+                assert_eq!(number(shown), number(held), "#{id}: {cells:?} {values:?}");
+            } else if shown.parse::<i64>().is_ok() {
+                assert_eq!(shown, held, "#{id}: {cells:?} {values:?}");
+            }
+        }
+    }
+}
+
 struct Department {
     app: TestApp,
     lead: String,
@@ -227,6 +317,8 @@ async fn department() -> Department {
     let made = Made {
         reason: "Dealership sold or closing",
         outcome: Some(Some("not_saved")),
+        // As the reinstatement leaves it: withdrawn, marked reinstated.
+        state: "withdrawn",
         reinstated: true,
         ..base(e)
     };
@@ -325,13 +417,22 @@ async fn a_step_waiting_now_is_counted_and_late_once_its_approver_was_nudged() {
         .await
         .unwrap();
     let second = app.user("ap2@test", &[Role::Approver]).await;
-    // G: in approval for five days, its second step waiting on ap2 for four, nudged.
+    // G: a reinstatement (undoing B) in approval for five days, its second step waiting on
+    // ap2 for four, nudged. It waits like any request, but is not one filed.
     let g = client_with_budget(&app, am, "Golf", 40_000).await;
+    let bravo: i64 = sqlx::query_scalar(
+        "SELECT r.id FROM change_requests r JOIN clients c ON c.id = r.client_id
+          WHERE c.name = 'Bravo'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
     let made = Made {
         client: g,
         filed_by: am,
         state: "in_approval",
         age_days: 5,
+        reverses: Some(bravo),
         ..Default::default()
     };
     let g_id = make(&app, 0, made).await;
@@ -346,6 +447,16 @@ async fn a_step_waiting_now_is_counted_and_late_once_its_approver_was_nudged() {
     .await
     .unwrap();
     let page = app.page(&lead, "/reports").await;
+    assert_eq!(
+        text_of(&page, "tile-filed"),
+        "6",
+        "a reinstatement is not filed"
+    );
+    let open = table_cells(&page, "open-table");
+    assert!(
+        open.contains(&vec!["In approval".to_string(), "1".to_string()]),
+        "{open:?}"
+    );
     assert!(
         page.contains(
             "<th scope=\"row\">Second approval: Test ap2</th><td class=\"num\">0</td><td class=\"num\">1</td><td class=\"num\">—</td><td class=\"num\">—</td><td class=\"num\">1</td>"
@@ -389,6 +500,37 @@ async fn filters_cut_the_figures_and_the_csv_holds_what_the_page_shows() {
         text_of(&page, "tile-at-risk"),
         "$1,200",
         "a $600 pause of two months"
+    );
+    // By person: the other account manager filed only D; the Retention user recorded the calls
+    // on A, B, C and E; the SEM specialist works only on Delta's account.
+    let (am2, ret): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT id FROM users WHERE email = 'am2@test'),
+                (SELECT id FROM users WHERE email = 'ret@test')",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    let sem = app.user("sem@test", &[Role::SemSpecialist]).await;
+    sqlx::query("UPDATE clients SET sem_specialist_id = $1 WHERE name = 'Delta'")
+        .bind(sem)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    for (query, filed) in [
+        (format!("account_manager={am2}"), "1"),
+        (format!("retention_user={ret}"), "4"),
+        (format!("sem_specialist={sem}"), "1"),
+        (format!("retention_user={ret}&account_manager={am2}"), "0"),
+    ] {
+        let page = app.page(&lead, &format!("/reports?{query}")).await;
+        assert_eq!(text_of(&page, "tile-filed"), filed, "{query}");
+    }
+    let page = app
+        .page(&lead, &format!("/reports?account_manager={am2}"))
+        .await;
+    assert!(
+        text_of(&page, "report-scope").contains("(account manager: Test am2)"),
+        "the heading names the filter"
     );
     // A period that holds only H.
     let from = (chrono::Utc::now().date_naive() - chrono::Duration::days(740)).to_string();
@@ -467,22 +609,13 @@ async fn filters_cut_the_figures_and_the_csv_holds_what_the_page_shows() {
     );
     let money = |col: usize| -> i64 { budget.iter().map(|r| cents(&r[col])).sum() };
     assert_eq!((money(2), money(3), money(4)), (500_000, 200_000, 300_000));
+    // Every table on the page, cell by cell, against its CSV.
     let page = app.page(&lead, "/reports").await;
-    for row in &budget {
-        let month = chrono::NaiveDate::parse_from_str(&format!("{}-01", row[0]), "%Y-%m-%d")
-            .unwrap()
-            .format("%b %Y")
-            .to_string();
-        let lost = offboarding_desk::money::format_cents(cents(&row[4]));
-        let table = &page[page.find("id=\"budget-table\"").unwrap()..];
-        let at = table
-            .find(&format!("<th scope=\"row\">{month}</th>"))
-            .unwrap();
-        let line = &table[at..at + table[at..].find("</tr>").unwrap()];
-        assert!(
-            line.contains(&format!("<td class=\"num\">{lost}</td>")),
-            "{line}"
-        );
+    for (id, table) in TABLES {
+        let csv = app
+            .page(&lead, &format!("/reports.csv?table={table}"))
+            .await;
+        same_table(&page, id, &csv);
     }
     let pauses = rows(app.page(&lead, "/reports.csv?table=pauses").await);
     assert_eq!(pauses, [["0", "0", ""]], "D resumes in February");
@@ -494,19 +627,26 @@ async fn filters_cut_the_figures_and_the_csv_holds_what_the_page_shows() {
         .records()
         .map(|r| r.unwrap().iter().map(str::to_string).collect())
         .collect();
-    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        rows.len(),
+        3,
+        "two reasons and the controllable ones together"
+    );
+    assert_eq!(
+        rows[2][..6],
+        [
+            "Every reason Retention can act on",
+            "yes",
+            "5",
+            "4700.00",
+            "3",
+            "2"
+        ]
+    );
     assert_eq!(rows[0][0], "Budget constraints");
     assert_eq!(rows[0][2], "5", "A, B, C, D, F");
     assert_eq!(rows[1][..3], ["Dealership sold or closing", "no", "1"]);
 
-    // A period that makes no sense is said beside the filter, and the default shown.
-    let res = app
-        .get(&lead, "/reports?from=2026-10-31&to=2026-10-01")
-        .await;
-    assert_eq!(res.status(), 422);
-    let page = res.text().await.unwrap();
-    assert!(page.contains("The last day comes before the first."));
-    assert_eq!(text_of(&page, "tile-filed"), "6");
     // A NUL or a year the database cannot hold: said, never written back, never a failure; the
     // CSV links carry only what was applied.
     for bad in [
@@ -547,49 +687,148 @@ async fn filters_cut_the_figures_and_the_csv_holds_what_the_page_shows() {
         .get(&lead, "/reports.csv?table=tiles&from=-5000-01-01")
         .await;
     assert_eq!(res.status(), 400);
+}
 
-    // An id the lists do not offer (typed into the address: a reason that does not exist, an
-    // account manager's id as the Retention user) is said beside its own field and left out,
-    // never applied as a filter nothing matches; the rest of the filter is applied.
+/// Each slip in the filter, as the address or the form can carry it: the messages beside their
+/// fields, the fields marked, the period shown (the default when the period itself is wrong),
+/// and the CSV refused.
+#[tokio::test]
+async fn every_slip_in_the_filter_is_said_beside_its_field() {
+    let Department { app, lead, .. } = department().await;
     let am: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = 'am@test'")
         .fetch_one(&app.db)
         .await
         .unwrap();
-    for (bad, field, message) in [
-        ("reason=99999", "reason", "Choose the reason from the list."),
+    let today = chrono::Utc::now().date_naive();
+    let retention_am = format!("retention_user={am}&kind=cancellation");
+    let from_today_nul = format!("from={today}%00&kind=xyz");
+    // The address, each slip (field, message), and the requests filed then shown.
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let cases: [Case; 9] = [
+        // An id the lists do not offer (a reason that does not exist, an account manager as
+        // the Retention user): left out, never a filter nothing matches; the cancellations A
+        // (as filed), B, C, E and F are shown.
         (
-            &*format!("retention_user={am}"),
-            "retention_user",
-            "Choose the Retention user from the list.",
+            "reason=99999&kind=cancellation",
+            &[("reason", "Choose the reason from the list.")],
+            "5",
         ),
-    ] {
-        let res = app
-            .get(&lead, &format!("/reports?{bad}&kind=cancellation"))
-            .await;
-        assert_eq!(res.status(), 422, "{bad}");
+        (
+            &retention_am,
+            &[("retention_user", "Choose the Retention user from the list.")],
+            "5",
+        ),
+        // Two slips, each beside its own field.
+        (
+            "to=2026-13-45&kind=xyz",
+            &[
+                ("to", "Enter the last day as a date (YYYY-MM-DD)."),
+                ("kind", "Choose the kind from the list."),
+            ],
+            "6",
+        ),
+        // A control character is taken out (never written back) and the rest of the day used:
+        // from today, nothing filed.
+        (
+            &from_today_nul,
+            &[
+                ("from", "Remove the control character from the first day."),
+                ("kind", "Choose the kind from the list."),
+            ],
+            "0",
+        ),
+        // The same field twice with two values: the first is used.
+        (
+            "kind=pause&kind=cancellation",
+            &[(
+                "kind",
+                "The address gives the kind twice: the first is used.",
+            )],
+            "1",
+        ),
+        (
+            "from=2026-10-31&to=2026-10-01",
+            &[("to", "The last day comes before the first.")],
+            "6",
+        ),
+        (
+            "from=0001-01-01",
+            &[("from", "Choose a first day from the year 2000 on.")],
+            "6",
+        ),
+        (
+            "from=-5000-01-01&to=-5000-01-05",
+            &[("to", "Choose a last day from the year 2000 on.")],
+            "6",
+        ),
+        (
+            "account_manager=abc",
+            &[(
+                "account_manager",
+                "Choose the account manager from the list.",
+            )],
+            "6",
+        ),
+    ];
+    for (query, slips, filed) in cases {
+        let res = app.get(&lead, &format!("/reports?{query}")).await;
+        assert_eq!(res.status(), 422, "{query}");
         let page = res.text().await.unwrap();
-        assert!(
-            page.contains(&format!("{message} The rest of the filter is applied.")),
-            "{bad}"
-        );
-        assert!(
-            page.contains(&format!(
-                "name=\"{field}\" aria-invalid=\"true\" aria-describedby=\"filter-error\""
-            )),
-            "{bad}: the field is marked"
-        );
+        assert!(!page.contains('\0'), "{query}: a NUL written back");
+        for (field, message) in slips {
+            assert!(
+                page.contains(&format!(
+                    "<small class=\"field-error\" id=\"{field}-error\">{message}</small>"
+                )),
+                "{query}: {message}"
+            );
+            assert!(
+                page.contains(&format!(
+                    " aria-invalid=\"true\" aria-describedby=\"{field}-error\""
+                )),
+                "{query}: {field} is marked"
+            );
+        }
         assert_eq!(
             page.matches("aria-invalid").count(),
-            1,
-            "{bad}: only that field"
+            slips.len(),
+            "{query}: only those fields"
         );
-        // The cancellations: A (as filed), B, C, E and F.
-        assert_eq!(text_of(&page, "tile-filed"), "5", "{bad}");
+        assert_eq!(text_of(&page, "tile-filed"), filed, "{query}");
         let res = app
-            .get(&lead, &format!("/reports.csv?table=tiles&{bad}"))
+            .get(&lead, &format!("/reports.csv?table=tiles&{query}"))
             .await;
-        assert_eq!(res.status(), 400, "{bad}");
+        assert_eq!(res.status(), 400, "{query}");
     }
+    // The same value twice is no slip.
+    let res = app.get(&lead, "/reports?kind=pause&kind=pause").await;
+    assert_eq!(res.status(), 200);
+    // A last day alone is the twelve months up to it; one after today is today; the form
+    // shows the days applied, a day typed without its zeros included.
+    let page = app
+        .page(
+            &lead,
+            &format!("/reports?from={}-1-5&to=2099-01-01", today.format("%Y")),
+        )
+        .await;
+    assert!(
+        page.contains(&format!("value=\"{}-01-05\"", today.format("%Y"))),
+        "the first day as a date field shows it"
+    );
+    assert!(page.contains(&format!("id=\"to\" name=\"to\" value=\"{today}\"")));
+    let last = today - chrono::Duration::days(1);
+    let page = app.page(&lead, &format!("/reports?to={last}")).await;
+    assert!(
+        text_of(&page, "report-scope").starts_with(&format!(
+            "Requests filed {} to {}",
+            offboarding_desk::time::day(
+                offboarding_desk::reports::figures::Period::last_twelve_months(last).from
+            ),
+            offboarding_desk::time::day(last)
+        )),
+        "{}",
+        text_of(&page, "report-scope")
+    );
 }
 
 #[tokio::test]
@@ -830,7 +1069,22 @@ async fn saves_are_followed_until_the_client_leaves_and_pauses_until_they_resume
         make(&app, retention, made).await;
     }
 
+    // I, a cancellation saved with a pause, keeps its client: its whole budget saved.
+    let (saved, lost): (i64, i64) =
+        sqlx::query_as("SELECT saved_cents, lost_cents FROM request_figures WHERE id = $1")
+            .bind(saved_i)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!((saved, lost), (100_000, 0));
+
     let page = app.page(&lead, "/reports").await;
+    for (id, table) in TABLES {
+        let csv = app
+            .page(&lead, &format!("/reports.csv?table={table}"))
+            .await;
+        same_table(&page, id, &csv);
+    }
     let lasting = |days: &str| {
         let row = format!("<th scope=\"row\">{days} days old</th>");
         let at = page
