@@ -213,7 +213,7 @@ impl Chart {
             .enumerate()
             .map(|(i, category)| {
                 let mut y = PLOT_BOTTOM;
-                let segments = self
+                let mut segments = self
                     .series
                     .iter()
                     .filter_map(|s| value(s, i).filter(|v| *v > 0.0).map(|v| (s, v)))
@@ -233,6 +233,10 @@ impl Chart {
                         }
                     })
                     .collect::<Vec<_>>();
+                // A bar of one part: its total says its number.
+                if segments.len() == 1 {
+                    segments[0].number = None;
+                }
                 let total = self.unit.short(totals[i]);
                 Bar {
                     x: i as f64 * slot + slot * BAR_MARGIN,
@@ -421,6 +425,7 @@ mod tests {
         assert_eq!(bars[0].segments[0].class, "a");
         assert!(bars[0].segments[0].y > bars[0].segments[1].y);
         assert_eq!(bars[1].segments.len(), 1);
+        assert_eq!(bars[1].segments[0].number, None, "its total says it");
         assert_eq!(bars[0].total.as_deref(), Some("4"));
         assert_eq!(bars[1].segments[0].title, "M2: b, 2");
         assert!(bars[1].x > bars[0].x + bars[0].width);
