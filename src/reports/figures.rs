@@ -63,48 +63,47 @@ impl Period {
     /// The period typed in the filter (`YYYY-MM-DD`): both days; a first day alone runs to
     /// today, a last day alone is the twelve months up to it; neither is this month and the
     /// eleven before. A last day after today is today (nothing is filed in the future).
-    /// Otherwise which field is wrong (`from` or `to`) and why, for the person.
-    pub fn parse(from: &str, to: &str, today: NaiveDate) -> Result<Self, (&'static str, String)> {
+    /// Otherwise each field that is wrong (`from`, `to`) and why, for the person.
+    pub fn parse(
+        from: &str,
+        to: &str,
+        today: NaiveDate,
+    ) -> Result<Self, Vec<(&'static str, String)>> {
         let (from, to) = (from.trim(), to.trim());
         // Years the desk could have data for: anything else is a typing slip ("26-12-01"), or a
         // year the database cannot hold.
-        let day = |s: &str, field: &'static str, which: &str| {
-            let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
-                (
+        let day = |s: &str, field: &'static str, which: &str| match s {
+            "" => Ok(None),
+            typed => match NaiveDate::parse_from_str(typed, "%Y-%m-%d") {
+                Err(_) => Err((
                     field,
                     format!("Enter the {which} day as a date (YYYY-MM-DD)."),
-                )
-            })?;
-            if (2000..=2100).contains(&d.year()) {
-                Ok(d)
-            } else {
-                Err((
+                )),
+                Ok(d) if !(2000..=2100).contains(&d.year()) => Err((
                     field,
                     format!("Choose a {which} day from the year 2000 on."),
-                ))
-            }
+                )),
+                Ok(d) => Ok(Some(d)),
+            },
         };
-        let to = match to {
-            "" => None,
-            typed => Some(day(typed, "to", "last")?.min(today)),
+        let (from, to) = match (day(from, "from", "first"), day(to, "to", "last")) {
+            (Ok(from), Ok(to)) => (from, to.map(|to| to.min(today))),
+            (from, to) => return Err([from.err(), to.err()].into_iter().flatten().collect()),
         };
-        let from = match from {
-            "" => None,
-            typed => Some(day(typed, "from", "first")?),
-        };
+        let one = |field: &'static str, message: &str| Err(vec![(field, message.to_string())]);
         let (from, to) = match (from, to) {
             (None, None) => return Ok(Self::last_twelve_months(today)),
             (None, Some(to)) => (Self::last_twelve_months(to).from, to),
             (Some(from), to) => (from, to.unwrap_or(today)),
         };
         if from > today {
-            return Err(("from", "The first day is after today.".into()));
+            return one("from", "The first day is after today.");
         }
         if to < from {
-            return Err(("to", "The last day comes before the first.".into()));
+            return one("to", "The last day comes before the first.");
         }
         if (to - from).num_days() > MAX_DAYS {
-            return Err(("from", "Choose a period of five years or less.".into()));
+            return one("from", "Choose a period of five years or less.");
         }
         Ok(Period { from, to })
     }
@@ -121,11 +120,6 @@ impl Period {
             (false, true) => format!("{name} (to {})", short(self.to)),
             (true, true) => format!("{name} ({} to {})", short(self.from), short(self.to)),
         }
-    }
-
-    /// Whether the period holds only part of the month starting on `month`.
-    pub fn partly(&self, month: NaiveDate) -> bool {
-        self.month_label(month) != month.format("%b %Y").to_string()
     }
 
     /// The first day of each month the period touches, in order.
@@ -178,9 +172,9 @@ pub struct Tiles {
     /// monthly budget when filed, a budget cut the reduction, a pause the budget times its
     /// months.
     pub at_risk_cents: i64,
-    /// What they lost: nothing when withdrawn or later reinstated, otherwise what the final
-    /// terms take away (a $2,000 cancellation saved at $1,200 loses $800), never more than at
-    /// risk.
+    /// What they lost: nothing when withdrawn or later reinstated, nor for a cancellation saved
+    /// with a pause (the client stays); otherwise what the final terms take away (a $2,000
+    /// cancellation saved at $1,200 loses $800), never more than at risk.
     pub lost_cents: i64,
 }
 
@@ -551,25 +545,31 @@ mod tests {
             ("2026-10-01", "31/10/2026", "to"),
             ("26-12-01", "", "from"),
             ("0001-01-01", "", "from"),
-            ("-5000-01-01", "-5000-01-05", "to"),
+            ("2026-10-01", "-5000-01-05", "to"),
             ("2026-10-01", "+262143-01-01", "to"),
             ("2027-01-01", "", "from"),
             ("2020-01-01", "2026-10-01", "from"),
         ] {
             assert_eq!(
-                Period::parse(from, to, today).map_err(|e| e.0),
+                Period::parse(from, to, today).map_err(|e| e.last().unwrap().0),
                 Err(field),
                 "{from:?}..{to:?}"
             );
         }
         assert_eq!(
             Period::parse("0001-01-01", "", today),
-            Err(("from", "Choose a first day from the year 2000 on.".into()))
+            Err(vec![(
+                "from",
+                "Choose a first day from the year 2000 on.".into()
+            )])
         );
         assert_eq!(
             Period::parse("2026-10-31", "2026-10-01", today),
-            Err(("to", "The last day comes before the first.".into()))
+            Err(vec![("to", "The last day comes before the first.".into())])
         );
+        // Both days wrong: both said.
+        let both = Period::parse("yesterday", "-5000-01-05", today).unwrap_err();
+        assert_eq!(both.iter().map(|e| e.0).collect::<Vec<_>>(), ["from", "to"]);
     }
 
     #[test]
@@ -581,7 +581,6 @@ mod tests {
         assert_eq!(p.month_label(d("2026-01-01")), "Jan 2026 (from Jan 15)");
         assert_eq!(p.month_label(d("2026-06-01")), "Jun 2026");
         assert_eq!(p.month_label(d("2026-12-01")), "Dec 2026 (to Dec 2)");
-        assert!(p.partly(d("2026-12-01")) && !p.partly(d("2026-02-01")));
         let inside = Period {
             from: d("2026-02-03"),
             to: d("2026-02-28"),

@@ -161,8 +161,10 @@ fn asked(state: &AppState, ctx: &Ctx, q: &mut ReportQuery, mut problems: Vec<Pro
             q.to = period.to.to_string();
             (period, false)
         }
-        Err((field, problem)) => {
-            note(&mut problems, field, problem);
+        Err(slips) => {
+            for (field, problem) in slips {
+                note(&mut problems, field, problem);
+            }
             (Period::last_twelve_months(today), true)
         }
     };
@@ -260,6 +262,12 @@ pub(super) async fn page(
     let c = &mut *conn;
     let choices = choices(c, &asked).await?;
     refuse_unknown(&mut asked, &choices);
+    // The page draws no field for the CSV's table, nor an account manager's own: what was
+    // wrong with them changes nothing shown.
+    let own_only = asked.own_only;
+    asked
+        .problems
+        .retain(|(field, _)| *field != "table" && !(own_only && *field == "account_manager"));
     let report = report_for(&state, c, &asked).await?;
     let months = &report.months;
     let applied = asked.applied();

@@ -203,9 +203,9 @@ pub fn outcomes_chart(months: &[MonthOutcomes]) -> Chart {
     Chart {
         id: "months-chart",
         title: "Requests filed each month, by what became of them".into(),
-        desc:
-            "A stacked bar per month with its total above it; the numbers are in the table below."
-                .into(),
+        desc: "A stacked bar per month with its total above it where there is room; the numbers \
+             are in the table below."
+            .into(),
         unit: Unit::Count,
         categories: month_names(months),
         series: parts
@@ -614,6 +614,29 @@ mod tests {
             [Some(1.0), Some(1.0), Some(0.0)]
         );
         assert_eq!(sparks[2].series[0].values, [Some(0.0), Some(0.0), None]);
+    }
+
+    #[test]
+    fn the_sparklines_leave_out_a_last_month_the_period_holds_only_part_of() {
+        let months = [
+            month("2026-10", 4, 1, 1),
+            month("2026-11", 2, 0, 2),
+            month("2026-12", 0, 0, 0),
+        ];
+        let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let so_far = Period {
+            from: day("2026-10-01"),
+            to: day("2026-12-02"),
+        };
+        let sparks = tile_sparklines(&months, so_far);
+        assert_eq!(sparks[0].categories, ["Oct 2026", "Nov 2026"]);
+        let whole = Period {
+            to: day("2026-12-31"),
+            ..so_far
+        };
+        assert_eq!(tile_sparklines(&months, whole)[0].categories.len(), 3);
+        // Two months, the last partial: both kept (one would draw no line).
+        assert_eq!(tile_sparklines(&months[1..], so_far)[0].categories.len(), 2);
     }
 
     #[test]

@@ -233,10 +233,20 @@ async fn reports_run_one_statement_per_panel_and_none_when_kept() {
         let app = app_with(clients).await;
         let id = user(&app, "leadership1@bench.test").await;
         let cookie = app.session_cookie(id).await;
-        let (status, cold) = statements(&app, &cookie, "/reports").await;
-        assert_eq!(status, StatusCode::OK);
-        let (status, kept) = statements(&app, &cookie, "/reports").await;
-        assert_eq!(status, StatusCode::OK);
+        // A kept report is keyed by the minute: a pair of loads across a minute's turn is
+        // measured again.
+        let (cold, kept) = loop {
+            let minute = || chrono::Utc::now().format("%H:%M").to_string();
+            let before = minute();
+            let (status, cold) = statements(&app, &cookie, "/reports").await;
+            assert_eq!(status, StatusCode::OK);
+            let (status, kept) = statements(&app, &cookie, "/reports").await;
+            assert_eq!(status, StatusCode::OK);
+            if minute() == before {
+                break (cold, kept);
+            }
+            // A new minute: the next first load computes again.
+        };
         assert_eq!(
             cold - kept,
             12,
