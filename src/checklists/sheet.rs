@@ -65,9 +65,17 @@ async fn lines(
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<Vec<SheetLine>> {
-    sqlx::query_as(
-        // Walks the cancellations in the sheet's order (an index of their own) and counts
-        // each one's items only until the page is full. A completed request has no open item.
+    // Walks the cancellations in the sheet's order (an index of their own) and counts each
+    // one's items only until the page is full. A completed request has no open item. Which
+    // requests, and the page's place, are written into the statement (numbers and a choice of
+    // two): only today's date is left as a parameter, which does not change the plan, so
+    // PostgreSQL keeps one plan per connection rather than planning on every execution.
+    let open = if open_only {
+        "AND r.state = 'approved' AND items.open > 0"
+    } else {
+        ""
+    };
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT r.id AS request_id, c.id AS client_id, c.name AS client_name, c.crm_account_id,
                 r.cancel_scope, r.effective_date, r.state,
                 items.done, items.total, items.overdue, items.last_done_at
@@ -84,16 +92,11 @@ async fn lines(
                   FROM checklist_items i
                  WHERE i.change_request_id = r.id) items
           WHERE r.kind = 'cancellation' AND r.state IN ('approved', 'completed')
-            AND (NOT $2 OR r.state = 'approved')
-            AND items.all_items > 0
-            AND (NOT $2 OR items.open > 0)
+            AND items.all_items > 0 {open}
           ORDER BY r.effective_date DESC, r.id DESC
-          LIMIT $3 OFFSET $4",
-    )
+          LIMIT {limit} OFFSET {offset}"
+    )))
     .bind(today)
-    .bind(open_only)
-    .bind(limit)
-    .bind(offset)
     .fetch_all(conn)
     .await
 }

@@ -156,7 +156,13 @@ pub async fn lines(
 ) -> sqlx::Result<Vec<PlannerLine>> {
     // The page is chosen first (filters and sort need only the entry, its client and
     // people); the request's state and the progress counts are read for that page alone.
-    let sql = format!(
+    // The statement holds only the filters in use, written into it: the dates, the kind, the
+    // state and the page's place (dates and numbers the server formats, or one of a fixed
+    // few; nothing typed); only a chosen specialist is bound. Each view then has a plain
+    // statement that PostgreSQL plans once per connection and keeps, where one statement with
+    // every filter optional, or a month bound as a parameter, was planned again on every
+    // execution (it took longer than running it).
+    let mut q = sqlx::QueryBuilder::new(
         "WITH page AS (
             SELECT p.id, p.change_request_id, p.client_id, c.name AS client_name, p.kind,
                    p.effective_date, p.resume_date, s.display_name AS sem_name,
@@ -165,21 +171,41 @@ pub async fn lines(
               JOIN clients c ON c.id = p.client_id
               LEFT JOIN users s ON s.id = p.sem_specialist_id
               LEFT JOIN users a ON a.id = p.account_manager_id
-             WHERE p.removed_at IS NULL
-               AND ($1::date IS NULL OR p.effective_date >= $1)
-               AND ($2::date IS NULL OR p.effective_date < $2)
-               AND ($3::text IS NULL OR p.kind = $3)
-               AND ($4::bigint IS NULL OR p.sem_specialist_id = $4)
-               AND CASE $5
-                     WHEN 'upcoming' THEN p.effective_date >= $6
-                     WHEN 'past' THEN p.effective_date < $6
-                     WHEN 'paused' THEN EXISTS (SELECT 1 FROM sem_tasks t
-                           WHERE t.change_request_id = p.change_request_id AND t.done_at IS NOT NULL)
-                     WHEN 'not_paused' THEN NOT EXISTS (SELECT 1 FROM sem_tasks t
-                           WHERE t.change_request_id = p.change_request_id AND t.done_at IS NOT NULL)
-                     ELSE true END
-             ORDER BY {order} {dir} NULLS LAST, p.effective_date, p.id
-             LIMIT $7 OFFSET $8)
+             WHERE p.removed_at IS NULL",
+    );
+    if let Some(from) = c.from {
+        q.push(format!(" AND p.effective_date >= '{from}'"));
+    }
+    if let Some(until) = c.until {
+        q.push(format!(" AND p.effective_date < '{until}'"));
+    }
+    if let Some(kind) = c.kind {
+        q.push(format!(" AND p.kind = '{}'", kind.key()));
+    }
+    if let Some(sem) = c.sem {
+        q.push(" AND p.sem_specialist_id = ").push_bind(sem);
+    }
+    const PAUSED: &str = "EXISTS (SELECT 1 FROM sem_tasks t
+                 WHERE t.change_request_id = p.change_request_id AND t.done_at IS NOT NULL)";
+    match c.state {
+        "upcoming" => {
+            q.push(format!(" AND p.effective_date >= '{today}'"));
+        }
+        "past" => {
+            q.push(format!(" AND p.effective_date < '{today}'"));
+        }
+        "paused" => {
+            q.push(format!(" AND {PAUSED}"));
+        }
+        "not_paused" => {
+            q.push(format!(" AND NOT {PAUSED}"));
+        }
+        _ => {}
+    }
+    let dir = if c.desc { "DESC" } else { "ASC" };
+    q.push(format!(
+        " ORDER BY {order} {dir} NULLS LAST, p.effective_date, p.id
+             LIMIT {limit} OFFSET {offset})
          SELECT p.id, p.change_request_id AS request_id, p.client_id, p.client_name, p.kind,
                 p.effective_date, p.resume_date, p.sem_name, p.am_name,
                 EXISTS (SELECT 1 FROM sem_tasks t WHERE t.change_request_id = p.change_request_id
@@ -194,19 +220,8 @@ pub async fn lines(
           ORDER BY {outer_order} {dir} NULLS LAST, p.effective_date, p.id",
         order = c.order.0,
         outer_order = c.order.1,
-        dir = if c.desc { "DESC" } else { "ASC" }
-    );
-    sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(c.from)
-        .bind(c.until)
-        .bind(c.kind)
-        .bind(c.sem)
-        .bind(c.state)
-        .bind(today)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(conn)
-        .await
+    ));
+    q.build_query_as().fetch_all(conn).await
 }
 
 #[derive(Template, WebTemplate)]
