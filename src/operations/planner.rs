@@ -92,8 +92,12 @@ pub struct Checked {
 }
 
 /// The first day of `YYYY-MM`, if it is one.
+/// The first day of `YYYY-MM`, if it is one in a year the desk could plan for (a year such as
+/// 0000 or +10000 is a typing slip, and no date PostgreSQL would read as written).
 pub fn parse_month(s: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(&format!("{}-01", s.trim()), "%Y-%m-%d").ok()
+    NaiveDate::parse_from_str(&format!("{}-01", s.trim()), "%Y-%m-%d")
+        .ok()
+        .filter(|d| (2000..=2100).contains(&d.year()))
 }
 
 pub fn next_month(first: NaiveDate) -> NaiveDate {
@@ -640,6 +644,24 @@ pub(super) async fn move_dates(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_month_is_read_only_in_the_years_the_desk_plans_for() {
+        assert_eq!(
+            parse_month(" 2026-12 "),
+            NaiveDate::from_ymd_opt(2026, 12, 1)
+        );
+        for slip in [
+            "0000-01",
+            "-0001-01",
+            "+10000-01",
+            "1999-12",
+            "2026-13",
+            "Dec 2026",
+        ] {
+            assert_eq!(parse_month(slip), None, "{slip}");
+        }
+    }
 
     #[test]
     fn filters_are_read_from_a_fixed_list() {

@@ -374,6 +374,16 @@ async fn the_planner_sheet_filters_and_exports_a_safe_csv_and_a_valid_calendar_f
     assert!(page.contains("Lakeside RV Center"));
     let page = c.page(&c.am_cookie, "/planner?kind=pause").await;
     assert!(!page.contains("Lakeside RV Center"), "filtered by kind");
+    // A month no one plans for is no filter, never a failure, on the page, the calendar and
+    // the CSV.
+    for path in [
+        "/planner?month=0000-01",
+        "/planner/calendar?month=%2B10000-01",
+        "/planner.csv?month=-0001-01",
+    ] {
+        let res = c.app.get(&c.am_cookie, path).await;
+        assert_eq!(res.status(), 200, "{path}");
+    }
     let month = (Utc::now().date_naive() + Duration::days(30))
         .format("%Y-%m")
         .to_string();
