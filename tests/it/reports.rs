@@ -235,6 +235,10 @@ struct Department {
     app: TestApp,
     lead: String,
     am2: String,
+    /// The two account managers' and the Retention user's ids.
+    am_id: i64,
+    am2_id: i64,
+    retention_id: i64,
 }
 
 /// Eight requests whose figures are worked out by hand in the comments.
@@ -361,6 +365,9 @@ async fn department() -> Department {
     Department {
         lead: app.cookie_for("lead@test").await,
         am2: app.cookie_for("am2@test").await,
+        am_id: am,
+        am2_id: am2,
+        retention_id: retention,
         app,
     }
 }
@@ -424,11 +431,12 @@ async fn the_tiles_add_up_saves_and_budget_as_defined() {
 
 #[tokio::test]
 async fn a_step_waiting_now_is_counted_and_late_once_its_approver_was_nudged() {
-    let Department { app, lead, .. } = department().await;
-    let am: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = 'am@test'")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let Department {
+        app,
+        lead,
+        am_id: am,
+        ..
+    } = department().await;
     let second = app.user("ap2@test", &[Role::Approver]).await;
     // G: a reinstatement (undoing B) in approval for five days, its second step waiting on
     // ap2 for four, nudged. It waits like any request, but is not one filed.
@@ -492,7 +500,13 @@ async fn a_step_waiting_now_is_counted_and_late_once_its_approver_was_nudged() {
 
 #[tokio::test]
 async fn filters_cut_the_figures_and_the_csv_holds_what_the_page_shows() {
-    let Department { app, lead, .. } = department().await;
+    let Department {
+        app,
+        lead,
+        am2_id,
+        retention_id,
+        ..
+    } = department().await;
     let reason: i64 = sqlx::query_scalar(
         "SELECT id FROM change_reasons WHERE label = 'Dealership sold or closing'",
     )
@@ -516,13 +530,7 @@ async fn filters_cut_the_figures_and_the_csv_holds_what_the_page_shows() {
     );
     // By person: the other account manager filed only D; the Retention user recorded the calls
     // on A, B, C and E; the SEM specialist works only on Delta's account.
-    let (am2, ret): (i64, i64) = sqlx::query_as(
-        "SELECT (SELECT id FROM users WHERE email = 'am2@test'),
-                (SELECT id FROM users WHERE email = 'ret@test')",
-    )
-    .fetch_one(&app.db)
-    .await
-    .unwrap();
+    let (am2, ret) = (am2_id, retention_id);
     let sem = app.user("sem@test", &[Role::SemSpecialist]).await;
     sqlx::query("UPDATE clients SET sem_specialist_id = $1 WHERE name = 'Delta'")
         .bind(sem)
@@ -707,11 +715,12 @@ async fn filters_cut_the_figures_and_the_csv_holds_what_the_page_shows() {
 /// and the CSV refused.
 #[tokio::test]
 async fn every_slip_in_the_filter_is_said_beside_its_field() {
-    let Department { app, lead, .. } = department().await;
-    let am: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = 'am@test'")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let Department {
+        app,
+        lead,
+        am_id: am,
+        ..
+    } = department().await;
     let today = chrono::Utc::now().date_naive();
     let retention_am = format!("retention_user={am}&kind=cancellation");
     let from_today_nul = format!("from={today}%00&kind=xyz");
@@ -850,7 +859,12 @@ async fn every_slip_in_the_filter_is_said_beside_its_field() {
 
 #[tokio::test]
 async fn an_account_manager_sees_only_the_requests_they_filed() {
-    let Department { app, am2, .. } = department().await;
+    let Department {
+        app,
+        am2,
+        am_id: am,
+        ..
+    } = department().await;
     let page = app.page(&am2, "/reports").await;
     assert_eq!(text_of(&page, "tile-filed"), "1", "only D");
     assert_eq!(text_of(&page, "tile-at-risk"), "$1,200");
@@ -859,10 +873,6 @@ async fn an_account_manager_sees_only_the_requests_they_filed() {
         "no choosing someone else"
     );
     // Naming another account manager changes nothing.
-    let am: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = 'am@test'")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
     let page = app
         .page(&am2, &format!("/reports?account_manager={am}"))
         .await;
