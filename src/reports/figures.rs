@@ -112,7 +112,7 @@ impl Period {
     /// holds of it when not the whole month ("Dec 2026 (to Dec 2)", "Jan 2026 (from Jan 15)").
     pub fn month_label(&self, month: NaiveDate) -> String {
         let name = month.format("%b %Y").to_string();
-        let last = (month + Months::new(1)).pred_opt().unwrap_or(month);
+        let last = last_of_month(month);
         let short = |d: NaiveDate| d.format("%b %-d").to_string();
         match (self.from > month, self.to < last) {
             (false, false) => name,
@@ -132,6 +132,11 @@ impl Period {
         }
         months
     }
+}
+
+/// The last day of the month starting on `month`.
+pub fn last_of_month(month: NaiveDate) -> NaiveDate {
+    (month + Months::new(1)).pred_opt().unwrap_or(month)
 }
 
 fn first_of_month(d: NaiveDate) -> NaiveDate {

@@ -269,8 +269,7 @@ fn spark(
 pub fn tile_sparklines(months: &[MonthOutcomes], period: Period) -> Vec<Chart> {
     let months = match months.split_last() {
         Some((last, whole))
-            if whole.len() > 1
-                && period.to < last.month + chrono::Months::new(1) - chrono::Days::new(1) =>
+            if whole.len() > 1 && period.to < figures::last_of_month(last.month) =>
         {
             whole
         }
