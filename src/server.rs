@@ -40,6 +40,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     tokio::task::spawn_blocking(crate::auth::password::warm_up);
     let state = AppState::new(db.clone(), config.clone());
+    state.sessions.listen(&db);
     spawn_housekeeping(state.clone());
 
     let (stop, stopped) = tokio::sync::watch::channel(false);

@@ -345,7 +345,6 @@ pub(super) async fn add_step(
     .await?;
     commit_and_go(
         tx,
-        &ctx,
         "/admin/approvals",
         &format!(
             "Added the step “{}”. Requests already submitted keep their chain.",
@@ -388,7 +387,7 @@ pub(super) async fn update_step(
         .field("approver", approver.0, approver.1)
         .field("condition", before.condition, step.condition.key());
     if changes.is_empty() {
-        return commit_and_go(tx, &ctx, "/admin/approvals", "Nothing changed.").await;
+        return commit_and_go(tx, "/admin/approvals", "Nothing changed.").await;
     }
     let (actor, entity) = (Actor::from_ctx(&ctx), Some(id.to_string()));
     let record = json!({ "changes": changes.into_json() });
@@ -406,7 +405,7 @@ pub(super) async fn update_step(
         "Saved “{}”. Requests already submitted keep the chain they were given.",
         step.name
     );
-    commit_and_go(tx, &ctx, "/admin/approvals", &message).await
+    commit_and_go(tx, "/admin/approvals", &message).await
 }
 
 pub(super) async fn retire_step(
@@ -449,14 +448,14 @@ pub(super) async fn reassign(
     let options = approver_options(&mut tx).await?;
     let chosen = parse_approver(&form.approver, &options).filter(|a| *a != Approver::Unassigned);
     let Some(approver) = chosen else {
-        return back_to_approvals(tx, &ctx, "Nothing changed: choose who takes the step.").await;
+        return back_to_approvals(tx, "Nothing changed: choose who takes the step.").await;
     };
     let (name, on) = (&step.name, &request.client_name);
     let waiting = matches!(step.state, StepState::Pending | StepState::Waiting);
     if !waiting || request.state != RequestState::InApproval {
         let was = step.state_label().to_lowercase();
         let message = format!("Nothing changed: “{name}” on {on} is no longer waiting ({was}).");
-        return back_to_approvals(tx, &ctx, &message).await;
+        return back_to_approvals(tx, &message).await;
     }
     let to_label = label_of(&options, approver);
     let (user, role) = columns(approver);
@@ -467,7 +466,7 @@ pub(super) async fn reassign(
     {
         drop(tx);
         let message = format!("Nothing changed: “{name}” on {on} cannot go to {to_label}. {why}");
-        return back_to_approvals(state.db.begin().await?, &ctx, &message).await;
+        return back_to_approvals(state.db.begin().await?, &message).await;
     }
     let actor = Actor::from_ctx(&ctx);
     let record = json!({ "step": step.name, "from": step.approver_label(), "to": to_label });
@@ -490,7 +489,7 @@ pub(super) async fn reassign(
             )
         };
     }
-    back_to_approvals(tx, &ctx, &message).await
+    back_to_approvals(tx, &message).await
 }
 
 /// The label the admin's list gives `approver`.
@@ -522,8 +521,8 @@ async fn cannot_decide(
     Ok((!able).then(|| super::routing::nobody_because(request, &now, &round)))
 }
 
-async fn back_to_approvals(tx: Tx, ctx: &Ctx, message: &str) -> AppResult<Response> {
-    commit_and_go(tx, ctx, "/admin/approvals", message).await
+async fn back_to_approvals(tx: Tx, message: &str) -> AppResult<Response> {
+    commit_and_go(tx, "/admin/approvals", message).await
 }
 
 #[cfg(test)]

@@ -24,8 +24,8 @@ const MAX_COMMENT: usize = 2000;
 use crate::web::ctx::Tx;
 
 /// Commits `tx`, keeps `message` for the next page and sends the person back to the request.
-async fn back_to_request(tx: Tx, ctx: &Ctx, request_id: i64, message: &str) -> AppResult<Response> {
-    commit_and_go(tx, ctx, &format!("/requests/{request_id}"), message).await
+async fn back_to_request(tx: Tx, request_id: i64, message: &str) -> AppResult<Response> {
+    commit_and_go(tx, &format!("/requests/{request_id}"), message).await
 }
 
 #[tracing::instrument(level = "debug", skip_all, fields(request = id))]
@@ -39,7 +39,7 @@ pub(super) async fn submit(
         .await?
         .ok_or(AppError::NotFound)?;
     let message = chain::submit(&mut tx, &state, &ctx, &request).await?;
-    back_to_request(tx, &ctx, id, &message).await
+    back_to_request(tx, id, &message).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -87,7 +87,7 @@ async fn decide(
     } else {
         chain::approve(tx, state, ctx, request, step, d.on_behalf_of, &d.text).await?
     };
-    back_to_request(d.tx, ctx, d.request.id, &message).await
+    back_to_request(d.tx, d.request.id, &message).await
 }
 
 /// A decision that may go ahead: its transaction (the request locked), the step, on whose
@@ -114,7 +114,7 @@ async fn begin_decision(
         load_decision(&mut tx, ctx, step_id, state.clock.today()).await?;
     let on_behalf_of = match allowed {
         Ok(b) => b,
-        Err(message) => return Ok(Err(back_to_request(tx, ctx, request.id, &message).await?)),
+        Err(message) => return Ok(Err(back_to_request(tx, request.id, &message).await?)),
     };
     match check_comment(&text, sending_back) {
         Ok(checked) => Ok(Ok(Decision {
@@ -217,5 +217,5 @@ pub(super) async fn process(
         .await?
         .ok_or(AppError::NotFound)?;
     let message = chain::process(&mut tx, &ctx, &request, &note).await?;
-    back_to_request(tx, &ctx, id, &message).await
+    back_to_request(tx, id, &message).await
 }

@@ -204,7 +204,7 @@ pub(super) async fn add(
         Some(w) => format!("Substitute named: your steps go to them for those days. Note: {w}"),
         None => "Substitute named: your steps go to them for those days.".to_string(),
     };
-    commit_and_go(tx, &ctx, "/substitutes", &message).await
+    commit_and_go(tx, "/substitutes", &message).await
 }
 
 pub(super) async fn end(
@@ -237,7 +237,7 @@ pub(super) async fn end(
     } else {
         "Nothing changed: that substitution is not yours or already ended."
     };
-    commit_and_go(tx, &ctx, "/substitutes", message).await
+    commit_and_go(tx, "/substitutes", message).await
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ pub mod access;
 pub mod password;
 pub mod roles;
 pub mod session;
+pub mod session_cache;
 mod sign_in;
 pub mod throttle;
 pub mod token;

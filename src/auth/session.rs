@@ -1,11 +1,13 @@
 //! Server-side sessions in PostgreSQL: the cookie carries a random secret, the table keeps its
-//! SHA-256, and every request looks the session up with its user in one query.
+//! SHA-256, and a request looks the session up with its user in one query, unless this
+//! instance loaded it lately and nothing changed since (`session_cache`).
 
 use std::time::Duration;
 
 use sqlx::{PgConnection, PgPool};
 
 use super::roles::RoleSet;
+use super::session_cache::SessionCache;
 use super::token;
 
 /// The cookie's name. With HTTPS the `__Host-` prefix pins it to this host and path `/`.
@@ -26,7 +28,7 @@ pub struct CurrentUser {
     pub roles: RoleSet,
     /// Hash of this session's secret, to end or annotate it.
     pub session_hash: Vec<u8>,
-    /// A message left by the previous request, shown once.
+    /// A message left by the previous request, shown once (`web::flash`).
     pub flash: Option<String>,
 }
 
@@ -36,7 +38,7 @@ struct SessionRow {
     email: String,
     display_name: String,
     roles: Vec<crate::auth::roles::Role>,
-    flash: Option<String>,
+    absolute_expires_at: chrono::DateTime<chrono::Utc>,
     stale: bool,
 }
 
@@ -63,17 +65,23 @@ pub async fn create(
     Ok(secret)
 }
 
-/// Finds the live session for a cookie's secret. A session past its idle or absolute limit, or
-/// whose user is disabled, is not found. Marks the session used (at most once a minute, to keep
-/// reads cheap) and takes its flash message.
+/// Finds the live session for a cookie's secret: kept in `cache` when this instance loaded it
+/// lately and nothing changed since, else from the database (and then kept). A session past
+/// its idle or absolute limit, or whose user is disabled, is not found. Marks the session used
+/// when the database is asked and it was last marked over a minute ago.
 pub async fn load(
     pool: &PgPool,
+    cache: &SessionCache,
     secret: &str,
     idle: Duration,
 ) -> sqlx::Result<Option<CurrentUser>> {
     let hash = token::digest(secret);
+    if let Some(user) = cache.get(&hash) {
+        return Ok(Some(user));
+    }
+    let generation = cache.generation();
     let row: Option<SessionRow> = sqlx::query_as(
-        "SELECT u.id, u.email, u.display_name, u.roles, s.flash,
+        "SELECT u.id, u.email, u.display_name, u.roles, s.absolute_expires_at,
                 s.last_seen_at < now() - interval '60 seconds' AS stale
            FROM sessions s JOIN users u ON u.id = s.user_id
           WHERE s.id_hash = $1
@@ -86,34 +94,22 @@ pub async fn load(
     .fetch_optional(pool)
     .await?;
     let Some(row) = row else { return Ok(None) };
-    if row.stale || row.flash.is_some() {
-        sqlx::query("UPDATE sessions SET last_seen_at = now(), flash = NULL WHERE id_hash = $1")
+    if row.stale {
+        sqlx::query("UPDATE sessions SET last_seen_at = now() WHERE id_hash = $1")
             .bind(&hash)
             .execute(pool)
             .await?;
     }
-    Ok(Some(CurrentUser {
+    let user = CurrentUser {
         id: row.id,
         email: row.email,
         display_name: row.display_name,
         roles: row.roles.into_iter().collect(),
         session_hash: hash,
-        flash: row.flash,
-    }))
-}
-
-/// Leaves a message for the next page this session shows.
-pub async fn set_flash(
-    conn: &mut PgConnection,
-    session_hash: &[u8],
-    message: &str,
-) -> sqlx::Result<()> {
-    sqlx::query("UPDATE sessions SET flash = $2 WHERE id_hash = $1")
-        .bind(session_hash)
-        .bind(message)
-        .execute(conn)
-        .await?;
-    Ok(())
+        flash: None,
+    };
+    cache.keep(&user, row.absolute_expires_at, generation);
+    Ok(Some(user))
 }
 
 /// Ends one session.

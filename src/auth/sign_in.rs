@@ -181,6 +181,7 @@ async fn signed_in(
 ) -> AppResult<String> {
     if let Some(previous) = previous {
         session::delete(conn, &previous).await?;
+        state.sessions.forget_session(&previous);
     }
     let lifetime = state.config.session_absolute;
     let secret = session::create(conn, user.id, lifetime, &meta.ip, &meta.user_agent).await?;
@@ -206,6 +207,7 @@ async fn signed_in(
 pub(super) async fn logout(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
     let mut tx = state.db.begin().await?;
     session::delete(&mut tx, &ctx.user.session_hash).await?;
+    state.sessions.forget_session(&ctx.user.session_hash);
     audit::record(
         &mut tx,
         &Actor::from_ctx(&ctx),

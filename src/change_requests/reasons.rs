@@ -204,7 +204,7 @@ pub(super) async fn add(
         json!({ "label": label, "position": position }),
     )
     .await?;
-    commit_and_go(tx, &ctx, "/admin/reasons", &format!("Added “{label}”.")).await
+    commit_and_go(tx, "/admin/reasons", &format!("Added “{label}”.")).await
 }
 
 pub(super) async fn update(
@@ -245,7 +245,7 @@ pub(super) async fn update(
         .field("position", old_position, position)
         .field("controllable", was_controllable, controllable);
     if changes.is_empty() {
-        return commit_and_go(tx, &ctx, "/admin/reasons", "Nothing changed.").await;
+        return commit_and_go(tx, "/admin/reasons", "Nothing changed.").await;
     }
     let (actor, entity) = (Actor::from_ctx(&ctx), Some(id.to_string()));
     let record = json!({ "changes": changes.into_json() });
@@ -258,7 +258,7 @@ pub(super) async fn update(
         record,
     )
     .await?;
-    commit_and_go(tx, &ctx, "/admin/reasons", &format!("Saved “{label}”.")).await
+    commit_and_go(tx, "/admin/reasons", &format!("Saved “{label}”.")).await
 }
 
 /// Saves reason `id`; false when another reason already has the label.
@@ -342,7 +342,7 @@ async fn set_retired(state: &AppState, ctx: &Ctx, id: i64, retire: bool) -> AppR
             "Nothing changed: someone already did that.".to_string()
         }
     };
-    commit_and_go(tx, ctx, "/admin/reasons", &message).await
+    commit_and_go(tx, "/admin/reasons", &message).await
 }
 
 pub(super) async fn retire(

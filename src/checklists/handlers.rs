@@ -2,7 +2,7 @@
 //! statements in `db`, records, and answers.
 
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::Form;
 use serde::Deserialize;
 use serde_json::json;
@@ -12,7 +12,6 @@ use super::db::{self, ItemRow};
 use super::{notify, rules};
 use crate::audit::{self, Actor};
 use crate::auth::roles::Role;
-use crate::auth::session;
 use crate::change_requests::rules::{Refusal, State as RequestState};
 use crate::web::AppState;
 use crate::web::ctx::{Ctx, commit_and_go};
@@ -66,7 +65,7 @@ pub(super) async fn tick(
         } else {
             format!("Done: {}.", item.title)
         };
-    commit_and_go(tx, &ctx, &back, &message).await
+    commit_and_go(tx, &back, &message).await
 }
 
 /// Undoes a tick, by whoever made it, with a reason; the item's daily reminders start again.
@@ -106,7 +105,7 @@ pub(super) async fn undo(
         what,
     )
     .await?;
-    commit_and_go(tx, &ctx, &back, &format!("Undone: {}.", item.title)).await
+    commit_and_go(tx, &back, &format!("Undone: {}.", item.title)).await
 }
 
 /// The SEM specialist sends a contractor item back (it was not really done), from the
@@ -163,7 +162,7 @@ pub(super) async fn send_back(
     )
     .await?;
     let message = format!("Sent back to the contractor: {title}.");
-    commit_and_go(tx, &ctx, &back, &message).await
+    commit_and_go(tx, &back, &message).await
 }
 
 /// The item, its request locked first (every change to a request's checklist waits on the
@@ -219,7 +218,7 @@ async fn refuse(
     refusal: Refusal,
 ) -> AppResult<Response> {
     if !ctx.user.roles.contains(Role::Contractor) {
-        return commit_and_go(tx, ctx, back, &format!("Nothing changed. {refusal}")).await;
+        return commit_and_go(tx, back, &format!("Nothing changed. {refusal}")).await;
     }
     audit::record(
         &mut tx,
@@ -232,7 +231,6 @@ async fn refuse(
     .await?;
     commit_and_go(
         tx,
-        ctx,
         back,
         "Nothing changed: that is not an open item of yours you can do this to.",
     )
@@ -275,15 +273,10 @@ async fn problem_page(
 ) -> AppResult<Response> {
     if ctx.user.roles.contains(Role::Contractor) {
         // The contractor has no request page: the desk says it.
-        let mut tx = state.db.begin().await?;
-        session::set_flash(
-            &mut tx,
-            &ctx.user.session_hash,
-            &format!("Nothing changed. {problem}"),
-        )
-        .await?;
-        tx.commit().await?;
-        return Ok(Redirect::to("/").into_response());
+        return Ok(crate::web::flash::redirect(
+            "/",
+            format!("Nothing changed. {problem}"),
+        ));
     }
     let mut page = crate::change_requests::views::show_page(state, ctx, request_id).await?;
     page.checklist.error_for = Some(item);

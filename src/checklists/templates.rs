@@ -216,7 +216,6 @@ pub(super) async fn add(
     .await?;
     commit_and_go(
         tx,
-        &ctx,
         "/admin/checklist",
         "Item added: checklists made from now on include it.",
     )
@@ -279,7 +278,7 @@ pub(super) async fn update(
         .await?;
         "Saved: checklists made from now on follow it; those already made keep their items."
     };
-    commit_and_go(tx, &ctx, "/admin/checklist", message).await
+    commit_and_go(tx, "/admin/checklist", message).await
 }
 
 pub(super) async fn retire(

@@ -203,7 +203,6 @@ pub(super) async fn apply(
     if import.applied_at.is_some() {
         return commit_and_go(
             tx,
-            &ctx,
             &format!("/clients/import/{id}"),
             "This file was already imported; nothing changed.",
         )
@@ -245,7 +244,7 @@ pub(super) async fn apply(
     let name = &import.file_name;
     let message =
         format!("Imported {name}: {created} added, {updated} updated, {refused} refused.");
-    commit_and_go(tx, &ctx, "/clients", &message).await
+    commit_and_go(tx, "/clients", &message).await
 }
 
 const IMPORTED: &str = "Imported from CSV";

@@ -290,7 +290,6 @@ async fn create(
     .await?;
     commit_and_go(
         tx,
-        &ctx,
         &format!("/clients/{id}"),
         &format!("{} added.", input.name),
     )
@@ -438,12 +437,12 @@ async fn update(
     if changes.is_empty() {
         // Saved as it was: the version stays, so nobody editing meanwhile meets a conflict.
         tx.rollback().await?;
-        return commit_and_go(state.db.begin().await?, &ctx, &back, "Nothing changed.").await;
+        return commit_and_go(state.db.begin().await?, &back, "Nothing changed.").await;
     }
     let (actor, entity) = (Actor::from_ctx(&ctx), Some(id.to_string()));
     let record = json!({ "changes": changes.into_json() });
     audit::record(&mut tx, &actor, "client.updated", "client", entity, record).await?;
-    commit_and_go(tx, &ctx, &back, &format!("Saved {}.", input.name)).await
+    commit_and_go(tx, &back, &format!("Saved {}.", input.name)).await
 }
 
 /// The form again when the save did not happen: the account id is another client's, or

@@ -98,7 +98,6 @@ pub(super) async fn add(
     .await?;
     commit_and_go(
         tx,
-        &ctx,
         "/admin/distribution",
         &format!("{} is on the distribution list.", email.as_str()),
     )
@@ -150,5 +149,5 @@ pub(super) async fn remove(
         }
         None => "That address was already removed; nothing changed.".to_string(),
     };
-    commit_and_go(tx, &ctx, "/admin/distribution", &message).await
+    commit_and_go(tx, "/admin/distribution", &message).await
 }

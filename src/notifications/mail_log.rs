@@ -230,7 +230,7 @@ pub(super) async fn retry(
     } else {
         format!("The message is {current}, not failed; nothing changed.")
     };
-    commit_and_go(tx, &ctx, &format!("/admin/mail/{id}"), &message).await
+    commit_and_go(tx, &format!("/admin/mail/{id}"), &message).await
 }
 
 pub(super) async fn send_test(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
@@ -252,7 +252,6 @@ pub(super) async fn send_test(State(state): State<AppState>, ctx: Ctx) -> AppRes
     .await?;
     commit_and_go(
         tx,
-        &ctx,
         "/admin/mail",
         &format!("A test message to {} is queued.", ctx.user.email),
     )

@@ -11,7 +11,6 @@ use serde_json::json;
 
 use crate::audit::{self, Actor};
 use crate::auth::roles::{Role, RoleSet};
-use crate::auth::session;
 use crate::change_requests::rules::Kind;
 use crate::web::AppState;
 use crate::web::ctx::Ctx;
@@ -248,18 +247,15 @@ pub(super) async fn revoke(State(state): State<AppState>, ctx: Ctx) -> AppResult
         )
         .await?;
     }
-    session::set_flash(
-        &mut tx,
-        &ctx.user.session_hash,
+    tx.commit().await?;
+    Ok(crate::web::flash::redirect(
+        "/planner/feed",
         if ended > 0 {
             "Feed revoked: the old address no longer works."
         } else {
             "You had no feed; nothing changed."
         },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(axum::response::Redirect::to("/planner/feed").into_response())
+    ))
 }
 
 #[cfg(test)]

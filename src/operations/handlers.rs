@@ -48,11 +48,10 @@ pub(super) async fn show(
 /// Commits `tx`, keeps `message` for the next page and returns to the change task.
 async fn back_to_task(
     tx: sqlx::Transaction<'_, sqlx::Postgres>,
-    ctx: &Ctx,
     task_id: i64,
     message: &str,
 ) -> AppResult<Response> {
-    commit_and_go(tx, ctx, &format!("/tasks/{task_id}"), message).await
+    commit_and_go(tx, &format!("/tasks/{task_id}"), message).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -73,14 +72,14 @@ pub(super) async fn forward(
     let mut tx = state.db.begin().await?;
     let (task, request) = lock(&mut tx, id).await?;
     if let Err(refusal) = rules::may_forward(ctx.who(), task.facts(&request)) {
-        return back_to_task(tx, &ctx, id, &format!("Nothing changed. {refusal}")).await;
+        return back_to_task(tx, id, &format!("Nothing changed. {refusal}")).await;
     }
     let specialists =
         crate::users::db::people_with_role(&mut tx, Role::SemSpecialist.key()).await?;
     let chosen = form.sem_specialist.trim().parse::<i64>().ok();
     let Some(specialist) = specialists.iter().find(|p| Some(p.id) == chosen) else {
         let message = "Nothing was forwarded: choose a SEM specialist from the list.";
-        return back_to_task(tx, &ctx, id, message).await;
+        return back_to_task(tx, id, message).await;
     };
     db::forward(&mut tx, id, specialist.id, ctx.user.id).await?;
     db::give_sem_work(&mut tx, request.id, specialist.id).await?;
@@ -101,7 +100,7 @@ pub(super) async fn forward(
     .await?;
     super::notify::forwarded(&mut tx, &state.config, &request, id, specialist.id).await?;
     let message = format!("Forwarded to {}.", specialist.display_name);
-    back_to_task(tx, &ctx, id, &message).await
+    back_to_task(tx, id, &message).await
 }
 
 #[tracing::instrument(level = "debug", skip_all, fields(task = id))]
@@ -113,7 +112,7 @@ pub(super) async fn add_to_planner(
     let mut tx = state.db.begin().await?;
     let (task, request) = lock(&mut tx, id).await?;
     if let Err(refusal) = rules::may_add_to_planner(ctx.who(), task.facts(&request)) {
-        return back_to_task(tx, &ctx, id, &format!("Nothing changed. {refusal}")).await;
+        return back_to_task(tx, id, &format!("Nothing changed. {refusal}")).await;
     }
     let entry = db::add_planner_entry(&mut tx, &request, id, ctx.user.id).await?;
     let days = &state.config.reminder_days;
@@ -129,7 +128,7 @@ pub(super) async fn add_to_planner(
     )
     .await?;
     let message = "Added to the planner sheet; the SEM team will be reminded as the date comes.";
-    back_to_task(tx, &ctx, id, message).await
+    back_to_task(tx, id, message).await
 }
 
 /// The Ops Lead updates the client's account: the status the request leads to, on the
@@ -151,7 +150,7 @@ pub(super) async fn update_status(
     let mut tx = state.db.begin().await?;
     let (task, request) = lock(&mut tx, id).await?;
     if let Err(refusal) = rules::may_update_status(ctx.who(), task.facts(&request)) {
-        return back_to_task(tx, &ctx, id, &format!("Nothing changed. {refusal}")).await;
+        return back_to_task(tx, id, &format!("Nothing changed. {refusal}")).await;
     }
     let (before_status, before_budget) = clients::lock_status(&mut tx, request.client_id).await?;
     let new_budget = match status {
@@ -191,7 +190,7 @@ pub(super) async fn update_status(
         request.client_name,
         status.task_label().to_lowercase()
     );
-    back_to_task(tx, &ctx, id, &message).await
+    back_to_task(tx, id, &message).await
 }
 
 #[tracing::instrument(level = "debug", skip_all, fields(task = id))]
@@ -203,7 +202,7 @@ pub(super) async fn mark_done(
     let mut tx = state.db.begin().await?;
     let (task, request) = lock(&mut tx, id).await?;
     if let Err(refusal) = rules::may_mark_done(ctx.who(), task.facts(&request)) {
-        return back_to_task(tx, &ctx, id, &format!("Nothing changed. {refusal}")).await;
+        return back_to_task(tx, id, &format!("Nothing changed. {refusal}")).await;
     }
     db::mark_task_done(&mut tx, id, ctx.user.id).await?;
     let actor = Actor::from_ctx(&ctx);
@@ -214,7 +213,7 @@ pub(super) async fn mark_done(
     } else {
         "Change task done."
     };
-    back_to_task(tx, &ctx, id, message).await
+    back_to_task(tx, id, message).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -259,7 +258,7 @@ pub(super) async fn tick_sem_task(
     let back = format!("/requests/{request_id}");
     let (done, cancelled) = (task.done_at.is_some(), task.cancelled_at.is_some());
     if let Err(refusal) = rules::may_tick_sem_task(ctx.who(), task.assignee, done, cancelled) {
-        return commit_and_go(tx, &ctx, &back, &format!("Nothing changed. {refusal}")).await;
+        return commit_and_go(tx, &back, &format!("Nothing changed. {refusal}")).await;
     }
     db::tick_sem_task(&mut tx, id, ctx.user.id, &note).await?;
     let actor = Actor::from_ctx(&ctx);
@@ -270,7 +269,7 @@ pub(super) async fn tick_sem_task(
     } else {
         "Ads paused: ticked."
     };
-    commit_and_go(tx, &ctx, &back, message).await
+    commit_and_go(tx, &back, message).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -305,7 +304,7 @@ pub(super) async fn file_reinstatement(
         .ok_or(AppError::NotFound)?;
     let f = super::reinstate::facts(&mut tx, &request).await?;
     if let Err(refusal) = rules::may_reinstate(ctx.who(), f, state.clock.today()) {
-        return commit_and_go(tx, &ctx, &back, &format!("Nothing was filed. {refusal}")).await;
+        return commit_and_go(tx, &back, &format!("Nothing was filed. {refusal}")).await;
     }
     let details = super::reinstate::reversal_of(&request, &reason);
     let filed = requests::insert(
@@ -320,7 +319,7 @@ pub(super) async fn file_reinstatement(
         Filed::AlreadyOpen => {
             drop(tx);
             let message = "Nothing was filed: the client already has an open change request. Finish or withdraw it first.";
-            return commit_and_go(state.db.begin().await?, &ctx, &back, message).await;
+            return commit_and_go(state.db.begin().await?, &back, message).await;
         }
     };
     requests::set_reverses(&mut tx, new_id, id).await?;
@@ -336,5 +335,5 @@ pub(super) async fn file_reinstatement(
         record,
     )
     .await?;
-    commit_and_go(tx, &ctx, &format!("/requests/{new_id}"), "Reinstatement filed. Submit it: it goes through the approval chain, and once approved the original is undone.").await
+    commit_and_go(tx, &format!("/requests/{new_id}"), "Reinstatement filed. Submit it: it goes through the approval chain, and once approved the original is undone.").await
 }

@@ -615,12 +615,12 @@ pub(super) async fn move_dates(
     if r.state != crate::change_requests::rules::State::Approved {
         let state_label = r.state_label().to_lowercase();
         let message = format!("Nothing changed: the request for {client} is {state_label}.");
-        return commit_and_go(tx, &ctx, "/planner", &message).await;
+        return commit_and_go(tx, "/planner", &message).await;
     }
     if effective == r.effective_date && resume == r.resume_date {
         let day = crate::time::day(effective);
         let message = format!("Nothing changed: {client} already takes effect {day}.");
-        return commit_and_go(tx, &ctx, "/planner", &message).await;
+        return commit_and_go(tx, "/planner", &message).await;
     }
     // The request's own date is the one fact; the planner's is a copy, moved with the rest.
     let moved = super::dates::Move {
@@ -638,7 +638,7 @@ pub(super) async fn move_dates(
         "{client} now takes effect {}; its tasks, checklist and reminders moved with it.",
         crate::time::day(effective)
     );
-    commit_and_go(tx, &ctx, "/planner", &message).await
+    commit_and_go(tx, "/planner", &message).await
 }
 
 #[cfg(test)]

@@ -36,13 +36,13 @@ pub(super) async fn record(
     // A call already recorded is being corrected: the timeline keeps both.
     let previous = attempt.as_ref().and_then(|a| a.outcome);
     if let Err(refusal) = rules::may_record_outcome(who, request.facts()) {
-        return commit_and_go(tx, &ctx, &back, &format!("Nothing changed. {refusal}")).await;
+        return commit_and_go(tx, &back, &format!("Nothing changed. {refusal}")).await;
     }
     // A second click, or a tab opened before someone else recorded the call, must not
     // overwrite what they recorded: only a correction of what the form showed goes ahead.
     if input.recorded.trim() != previous.map(rules::Outcome::key).unwrap_or("") {
         let message = recorded_meanwhile(&attempt.expect("an outcome was recorded"));
-        return commit_and_go(tx, &ctx, &back, &message).await;
+        return commit_and_go(tx, &back, &message).await;
     }
     let parsed = match form::parse(&input, state.clock.today(), &request) {
         Ok(parsed) => parsed,
@@ -74,7 +74,7 @@ pub(super) async fn record(
     notify::outcome_recorded(&mut tx, &state.config, &after, parsed.outcome, corrected).await?;
     let verb = if corrected { "corrected" } else { "recorded" };
     let message = format!("Retention call {verb}: {}.", parsed.outcome.label());
-    commit_and_go(tx, &ctx, &back, &message).await
+    commit_and_go(tx, &back, &message).await
 }
 
 /// Someone recorded the call after the form was opened: say who and what.

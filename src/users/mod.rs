@@ -154,7 +154,6 @@ async fn create(
     .await?;
     commit_and_go(
         tx,
-        &ctx,
         &format!("/admin/users/{id}"),
         &format!("{} can now sign in.", details.display_name),
     )
@@ -255,6 +254,7 @@ async fn update(
         Saved::Ok(Some(version)) => version,
         not_saved => return Ok(unprocessable(again(page, not_saved, &before))),
     };
+    state.sessions.forget_user(id);
     let mut changes = audit::Changes::default();
     changes
         .field("email", &before.email, details.email.as_str())
@@ -271,7 +271,7 @@ async fn update(
         audit::record(&mut tx, &actor, "user.updated", "user", entity, record).await?;
         format!("Saved {}.", details.display_name)
     };
-    commit_and_go(tx, &ctx, &format!("/admin/users/{id}"), &message).await
+    commit_and_go(tx, &format!("/admin/users/{id}"), &message).await
 }
 
 /// The form again when the save did not happen: the address is another account's, or someone
@@ -321,6 +321,8 @@ async fn set_password(
         .await?
         .ok_or(AppError::NotFound)?;
     db::set_password_hash(&mut tx, id, &hash).await?;
+    // This instance forgets them now; the others when the change commits (session_cache).
+    state.sessions.forget_user(id);
     // A new password ends the person's other sessions; an admin setting their own keeps this one.
     let ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
         .bind(id)
@@ -339,7 +341,6 @@ async fn set_password(
     .await?;
     commit_and_go(
         tx,
-        &ctx,
         &format!("/admin/users/{id}"),
         &format!("New password set for {}.", user.display_name),
     )
@@ -455,6 +456,7 @@ async fn set_disabled(state: AppState, ctx: Ctx, id: i64, disabled: bool) -> App
         )
     } else {
         db::set_disabled(&mut tx, id, disabled).await?;
+        state.sessions.forget_user(id);
         let ended = if disabled {
             session::delete_for_user(&mut tx, id).await?
         } else {
@@ -483,5 +485,5 @@ async fn set_disabled(state: AppState, ctx: Ctx, id: i64, disabled: bool) -> App
             format!("{} can sign in again.", user.display_name)
         }
     };
-    commit_and_go(tx, &ctx, &format!("/admin/users/{id}"), &message).await
+    commit_and_go(tx, &format!("/admin/users/{id}"), &message).await
 }

@@ -135,18 +135,15 @@ pub fn safe_next(next: Option<&str>) -> &str {
 /// A transaction a handler holds.
 pub type Tx = sqlx::Transaction<'static, sqlx::Postgres>;
 
-/// Ends a change that answers with a message on the next page: the message is saved with the
-/// transaction, which commits, and the person is sent to `path`.
+/// Ends a change that answers with a message on the next page: the transaction commits and
+/// the person is sent to `path`, where `message` is shown (`web::flash`).
 pub async fn commit_and_go(
-    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
-    ctx: &Ctx,
+    tx: sqlx::Transaction<'_, sqlx::Postgres>,
     path: &str,
     message: &str,
 ) -> super::error::AppResult<axum::response::Response> {
-    use axum::response::IntoResponse;
-    crate::auth::session::set_flash(&mut tx, &ctx.user.session_hash, message).await?;
     tx.commit().await?;
-    Ok(axum::response::Redirect::to(path).into_response())
+    Ok(super::flash::redirect(path, message))
 }
 
 /// The person behind a request, as the audit log records them.

@@ -10,6 +10,7 @@ use axum_extra::extract::cookie::CookieJar;
 
 use super::AppState;
 use super::error::{AppError, ErrorMark};
+use super::flash;
 use super::pages::ErrorPage;
 use crate::auth::session;
 
@@ -134,15 +135,55 @@ pub async fn load_user(State(state): State<AppState>, req: Request, next: Next) 
 }
 
 async fn load_user_and_run(state: &AppState, mut req: Request, next: Next) -> Response {
+    let secure = state.config.secure_cookies();
     let jar = CookieJar::from_headers(req.headers());
-    if let Some(cookie) = jar.get(session::cookie_name(state.config.secure_cookies())) {
-        match session::load(&state.db, cookie.value(), state.config.session_idle).await {
-            Ok(Some(user)) => {
+    let mut session_hash = None;
+    let mut flash_shown = false;
+    if let Some(cookie) = jar.get(session::cookie_name(secure)) {
+        match session::load(
+            &state.db,
+            &state.sessions,
+            cookie.value(),
+            state.config.session_idle,
+        )
+        .await
+        {
+            Ok(Some(mut user)) => {
+                // The message the previous answer left, if this session's tag vouches for it.
+                if let Some(c) = jar.get(flash::cookie_name(secure)) {
+                    user.flash = flash::read(&user.session_hash, c.value());
+                    flash_shown = true;
+                }
+                session_hash = Some(user.session_hash.clone());
                 req.extensions_mut().insert(user);
             }
             Ok(None) => {}
             Err(e) => return AppError::from(e).into_response(),
         }
     }
-    next.run(req).await
+    let mut res = next.run(req).await;
+    let message = res.extensions_mut().remove::<flash::Flash>();
+    match (message, session_hash) {
+        (Some(flash::Flash(message)), Some(hash)) => {
+            res.headers_mut().append(
+                header::SET_COOKIE,
+                flash::set_cookie(secure, &hash, &message),
+            );
+        }
+        // A page showed the message (or would have, were it this session's): gone.
+        _ if flash_shown && is_page(&res) => {
+            res.headers_mut()
+                .append(header::SET_COOKIE, flash::clear_cookie(secure));
+        }
+        _ => {}
+    }
+    res
+}
+
+/// Whether a response is a page, where the message is shown.
+fn is_page(res: &Response) -> bool {
+    res.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"))
 }

@@ -9,6 +9,7 @@ pub mod drain;
 pub mod error;
 pub mod fields;
 pub mod filters;
+pub mod flash;
 pub mod memo;
 pub mod middleware;
 pub mod outage;
@@ -40,12 +41,18 @@ pub struct AppState {
     pub nav: Arc<std::sync::OnceLock<Vec<pages::NavLink>>>,
     /// Results kept while what they came from is unchanged (Reports).
     pub memo: Arc<memo::Memo>,
+    /// Sessions this instance loaded lately; it keeps them only once
+    /// [`SessionCache::listen`](crate::auth::session_cache::SessionCache::listen) runs.
+    pub sessions: Arc<crate::auth::session_cache::SessionCache>,
 }
 
 impl AppState {
     /// The state of an app on `db` with `config`; pages show times in its zone.
     pub fn new(db: PgPool, config: Arc<Config>) -> Self {
         crate::time::set_display_zone(config.time_zone);
+        let sessions = Arc::new(crate::auth::session_cache::SessionCache::new(
+            config.session_idle,
+        ));
         AppState {
             clock: crate::time::Clock::new(config.time_zone),
             db,
@@ -53,6 +60,7 @@ impl AppState {
             outage: Default::default(),
             nav: Default::default(),
             memo: Arc::new(memo::Memo::new(MEMO_ENTRIES)),
+            sessions,
         }
     }
 }

@@ -54,5 +54,5 @@ pub async fn retire(
         }
         None => what.already.to_string(),
     };
-    commit_and_go(tx, ctx, what.back, &message).await
+    commit_and_go(tx, what.back, &message).await
 }

@@ -11,7 +11,7 @@ use offboarding_desk::db;
 
 #[path = "../shared/mod.rs"]
 mod shared;
-pub use shared::{admin_url, client, free_port, with_database};
+pub use shared::{admin_url, client, flash_set_by, free_port, with_database};
 use sqlx::{Connection, PgConnection};
 
 /// The password of every account the bench and drills create.

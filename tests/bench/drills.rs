@@ -313,8 +313,9 @@ async fn kill() -> anyhow::Result<()> {
         path: String,
         id: i64,
         user: i64,
-        session: Vec<u8>,
         status: u16,
+        /// The message the answer left for the next page.
+        flash: Option<String>,
     }
     let acknowledged: Arc<Mutex<Vec<Sent>>> = Arc::default();
     let sent = Arc::new(AtomicUsize::new(0));
@@ -376,8 +377,8 @@ async fn kill() -> anyhow::Result<()> {
                         path,
                         id,
                         user,
-                        session: offboarding_desk::auth::token::digest(&secret),
                         status,
+                        flash: common::flash_set_by(r.headers()),
                     });
                 }
             }));
@@ -511,17 +512,8 @@ async fn kill() -> anyhow::Result<()> {
             problems.push(format!("{} was answered {}", a.path, a.status));
             continue;
         }
-        let flash: Option<String> =
-            sqlx::query_scalar("SELECT flash FROM sessions WHERE id_hash = $1")
-                .bind(&a.session)
-                .fetch_optional(&db)
-                .await?
-                .flatten();
-        let Some(flash) = flash else {
-            problems.push(format!(
-                "{}: answered 303 with no message committed",
-                a.path
-            ));
+        let Some(flash) = &a.flash else {
+            problems.push(format!("{}: answered 303 with no message", a.path));
             continue;
         };
         if flash.starts_with("Nothing") {

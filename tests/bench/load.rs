@@ -235,7 +235,7 @@ async fn run() -> anyhow::Result<()> {
         &ops,
     ));
     targets.push(page(
-        "reports, last 12 months (18 statements computed once, 6 when kept)".into(),
+        "reports, last 12 months (17 statements computed once, 5 when kept)".into(),
         "ops1",
         "/reports".into(),
         &ops,

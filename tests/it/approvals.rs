@@ -410,6 +410,7 @@ async fn nobody_approves_a_request_they_filed() {
         .execute(&c.app.db)
         .await
         .unwrap();
+    c.app.sessions_synced().await;
     sqlx::query("UPDATE approval_chain_steps SET approver_user_id = $1 WHERE position = 1")
         .bind(c.am)
         .execute(&c.app.db)

@@ -236,6 +236,7 @@ async fn sessions_end_after_the_idle_and_the_absolute_limits() {
     .execute(&app.db)
     .await
     .unwrap();
+    app.sessions_synced().await;
     assert_eq!(home_status(&app, &secret(&idle)).await.0, 303);
     assert_eq!(home_status(&app, &secret(&absolute)).await.0, 303);
     assert_eq!(home_status(&app, &secret(&fresh)).await.0, 200);

@@ -55,7 +55,7 @@ impl Desk {
     pub async fn page_as(&self, cookie: &str, path: &str) -> reqwest::Response {
         client()
             .get(self.app.url(path))
-            .header("cookie", cookie)
+            .header("cookie", crate::shared::with_flash(cookie))
             .send()
             .await
             .unwrap()

@@ -148,6 +148,7 @@ async fn a_step_nobody_may_decide_is_flagged_at_once_and_handing_it_on_clears_it
         .execute(&c.app.db)
         .await
         .unwrap();
+    c.app.sessions_synced().await;
     let id = c.file(&[]).await;
     c.submit(&c.am_cookie, id).await;
     let step1 = c.pending_step(id).await;

@@ -21,7 +21,7 @@ impl Admin {
     async fn get(&self, path: &str) -> reqwest::Response {
         client()
             .get(self.app.url(path))
-            .header("cookie", &self.cookie)
+            .header("cookie", crate::shared::with_flash(&self.cookie))
             .send()
             .await
             .unwrap()

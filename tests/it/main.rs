@@ -27,6 +27,7 @@ mod promised;
 mod reports;
 mod retention;
 mod security;
+mod sessions;
 #[path = "../shared/mod.rs"]
 mod shared;
 mod statements;

@@ -32,7 +32,7 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Statements {
 
 /// Serves one GET inside this task (so the count sees only its statements) and returns its
 /// status and the number of statements it ran.
-async fn statements(app: &TestApp, cookie: &str, path: &str) -> (StatusCode, usize) {
+pub(crate) async fn statements(app: &TestApp, cookie: &str, path: &str) -> (StatusCode, usize) {
     let seen = Arc::new(AtomicUsize::new(0));
     let subscriber = tracing_subscriber::registry().with(Statements(seen.clone()));
     let mut request = Request::get(path)
@@ -233,6 +233,8 @@ async fn reports_run_one_statement_per_panel_and_none_when_kept() {
         let app = app_with(clients).await;
         let id = user(&app, "leadership1@bench.test").await;
         let cookie = app.session_cookie(id).await;
+        // The session read and kept first, so neither load below counts it.
+        statements(&app, &cookie, "/").await;
         // A kept report is keyed by the minute: a pair of loads across a minute's turn is
         // measured again.
         let (cold, kept) = loop {
@@ -253,9 +255,9 @@ async fn reports_run_one_statement_per_panel_and_none_when_kept() {
             "{clients} clients: the twelve panels' statements, computed once"
         );
         assert_eq!(
-            kept, 6,
-            "{clients} clients: the kept page runs the session's, the latest change's and the \
-             filter's four lists'"
+            kept, 5,
+            "{clients} clients: the kept page runs the latest change's and the filter's four \
+             lists' (the session is kept in memory)"
         );
         eprintln!("reports over {clients}0 requests: {cold} statements computed, {kept} kept");
     }

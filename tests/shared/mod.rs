@@ -49,11 +49,92 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// An HTTP client that does not follow redirects, so each answer is seen as sent.
+/// An HTTP client that does not follow redirects, so each answer is seen as sent. The tests
+/// send the session cookie by hand; the message a change leaves for the next page comes back
+/// in a cookie of its own, which every client puts in [`FLASHES`] for [`with_flash`] to send
+/// along, as a browser would.
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))
+        .cookie_provider(FLASHES.clone())
         .build()
         .expect("HTTP client")
+}
+
+/// Every message cookie an answer set and no page has shown yet, from any test's client. Each
+/// is bound to its session (`web::flash`), so [`with_flash`] finds a session's own.
+pub static FLASHES: std::sync::LazyLock<std::sync::Arc<FlashJar>> =
+    std::sync::LazyLock::new(Default::default);
+
+#[derive(Default)]
+pub struct FlashJar(std::sync::Mutex<Vec<String>>);
+
+impl reqwest::cookie::CookieStore for FlashJar {
+    fn set_cookies(
+        &self,
+        headers: &mut dyn Iterator<Item = &reqwest::header::HeaderValue>,
+        _url: &reqwest::Url,
+    ) {
+        for h in headers {
+            if let Some(value) = flash_value(h) {
+                self.0.lock().unwrap().push(value);
+            }
+        }
+    }
+
+    fn cookies(&self, _url: &reqwest::Url) -> Option<reqwest::header::HeaderValue> {
+        None
+    }
+}
+
+/// The value of a `Set-Cookie: od_flash=...` that sets a message (not one that clears it).
+fn flash_value(h: &reqwest::header::HeaderValue) -> Option<String> {
+    let value = h
+        .to_str()
+        .ok()?
+        .strip_prefix("od_flash=")?
+        .split(';')
+        .next()?;
+    (!value.is_empty()).then(|| value.to_string())
+}
+
+/// The session's secret in a `Cookie` header the tests send.
+fn session_secret(cookie: &str) -> Option<&str> {
+    cookie
+        .split(';')
+        .find_map(|c| c.trim().strip_prefix("od_session="))
+}
+
+/// `cookie` with the message cookie its session was last given, if a page has not shown it
+/// yet (taken from [`FLASHES`]: the next page shows it).
+pub fn with_flash(cookie: &str) -> String {
+    let Some(secret) = session_secret(cookie) else {
+        return cookie.to_string();
+    };
+    let hash = offboarding_desk::auth::token::digest(secret);
+    let mut jar = FLASHES.0.lock().unwrap();
+    // The latest one this session's tag vouches for.
+    let Some(at) = jar
+        .iter()
+        .rposition(|v| offboarding_desk::web::flash::read(&hash, v).is_some())
+    else {
+        return cookie.to_string();
+    };
+    let value = jar.remove(at);
+    jar.retain(|v| offboarding_desk::web::flash::read(&hash, v).is_none());
+    format!("{cookie}; od_flash={value}")
+}
+
+/// The message an answer left for the next page, read from its cookie (the session's tag is
+/// not checked: the app's own answer).
+pub fn flash_set_by(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    headers
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(flash_value)
+        .find_map(|v| {
+            let hex = v.split_once('.')?.1;
+            String::from_utf8(offboarding_desk::auth::token::from_hex(hex)?).ok()
+        })
 }

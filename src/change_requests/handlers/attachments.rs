@@ -82,7 +82,7 @@ pub(in crate::change_requests) async fn upload(
     let mut tx = state.db.begin().await?;
     let request = db::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     if let Err(refusal) = rules::may_attach(ctx.who(), request.facts(), request.kind) {
-        return commit_and_go(tx, &ctx, &back, &format!("Nothing was attached. {refusal}")).await;
+        return commit_and_go(tx, &back, &format!("Nothing was attached. {refusal}")).await;
     }
     let digest = Sha256::digest(&bytes).to_vec();
     let attachment_id = insert(&mut tx, id, &name, kind, &bytes, &digest, ctx.user.id).await?;
@@ -108,7 +108,7 @@ pub(in crate::change_requests) async fn upload(
         let (by, email, name) = (ctx.user.id, &ctx.user.email, &ctx.user.display_name);
         notify::document_attached(&mut tx, &state.config, &request, by, email, name).await?;
     }
-    commit_and_go(tx, &ctx, &back, &format!("Attached {name}.")).await
+    commit_and_go(tx, &back, &format!("Attached {name}.")).await
 }
 
 const MISSING: &str = "Choose the signed document to upload.";

@@ -43,7 +43,6 @@ pub(in crate::change_requests) async fn add(
     if let Err(refusal) = rules::may_comment(who, request.facts(), request.escalated_to) {
         return commit_and_go(
             tx,
-            &ctx,
             &format!("/requests/{id}"),
             &format!("Nothing was saved. {refusal}"),
         )
@@ -77,5 +76,5 @@ pub(in crate::change_requests) async fn add(
         let by = &ctx.user.display_name;
         notify::commented(&mut tx, &state.config, &request, other, by, &body).await?;
     }
-    commit_and_go(tx, &ctx, &format!("/requests/{id}"), "Comment added.").await
+    commit_and_go(tx, &format!("/requests/{id}"), "Comment added.").await
 }

@@ -8,14 +8,13 @@ pub mod questions;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::Form;
 use serde::Deserialize;
 use serde_json::json;
 use sqlx::PgConnection;
 
 use crate::audit::{self, Actor};
-use crate::auth::session;
 use crate::change_requests::db::{self, Filed, RequestRow};
 use crate::change_requests::form::{self, RequestForm};
 use crate::change_requests::rules::{self, Escalation, State as RequestState};
@@ -89,16 +88,13 @@ pub(super) async fn new_page(
     let mut conn = state.db.acquire().await?;
     let client = client_for_filing(&mut conn, &ctx, client_id).await?;
     if let Some(open) = db::open_for_client(&mut conn, client_id).await? {
-        session::set_flash(
-            &mut conn,
-            &ctx.user.session_hash,
-            &format!(
+        return Ok(crate::web::flash::redirect(
+            &format!("/requests/{open}"),
+            format!(
                 "{} already has an open change request; here it is.",
                 client.name
             ),
-        )
-        .await?;
-        return Ok(Redirect::to(&format!("/requests/{open}")).into_response());
+        ));
     }
     let form = RequestForm {
         current_budget: crate::money::cents_for_input(client.monthly_budget_cents),
@@ -143,7 +139,7 @@ pub(super) async fn file(
         Filed::AlreadyOpen => {
             // Someone filed for this client a moment ago: show theirs, keep nothing half-made.
             drop(tx);
-            return show_the_open_one(&state, &ctx, client_id, &client.name).await;
+            return show_the_open_one(&state, client_id, &client.name).await;
         }
     };
     if details.escalation == Escalation::Retention {
@@ -167,13 +163,12 @@ pub(super) async fn file(
     if let Some(w) = overlap_warning(&mut tx, client_id, state.clock.today()).await? {
         message = format!("{message} Note: {w}");
     }
-    commit_and_go(tx, &ctx, &format!("/requests/{id}"), &message).await
+    commit_and_go(tx, &format!("/requests/{id}"), &message).await
 }
 
 /// Sends the person to the client's open request, saying why.
 async fn show_the_open_one(
     state: &AppState,
-    ctx: &Ctx,
     client_id: i64,
     client_name: &str,
 ) -> AppResult<Response> {
@@ -182,8 +177,10 @@ async fn show_the_open_one(
         .await?
         .ok_or(AppError::NotFound)?;
     let message = format!("{client_name} already has an open change request; here it is.");
-    session::set_flash(&mut conn, &ctx.user.session_hash, &message).await?;
-    Ok(Redirect::to(&format!("/requests/{open}")).into_response())
+    Ok(crate::web::flash::redirect(
+        &format!("/requests/{open}"),
+        message,
+    ))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -234,7 +231,7 @@ pub(super) async fn update(
     let mut tx = state.db.begin().await?;
     let before = db::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     if let Err(refusal) = rules::may_edit(ctx.who(), before.facts()) {
-        return commit_and_go(tx, &ctx, &back, &format!("Nothing was saved. {refusal}")).await;
+        return commit_and_go(tx, &back, &format!("Nothing was saved. {refusal}")).await;
     }
     let version = form.version;
     let lists = lists(&mut tx, Some(before.reason_id)).await?;
@@ -259,7 +256,7 @@ pub(super) async fn update(
         // Saved as it was: the version stays, so nobody editing meanwhile meets a conflict.
         tx.rollback().await?;
         let tx = state.db.begin().await?;
-        return commit_and_go(tx, &ctx, &back, "Nothing changed.").await;
+        return commit_and_go(tx, &back, "Nothing changed.").await;
     }
     // A signature is for the terms it was given: new budgets or a new date need a new one.
     let superseded = before.signed_terms_differ(&after)
@@ -282,7 +279,7 @@ pub(super) async fn update(
     } else {
         "Change request saved."
     };
-    commit_and_go(tx, &ctx, &back, message).await
+    commit_and_go(tx, &back, message).await
 }
 
 /// The form again, as typed, with what needs another look.
@@ -370,7 +367,7 @@ pub(super) async fn withdraw(
             "Change request withdrawn.".to_string()
         }
     };
-    commit_and_go(tx, &ctx, &format!("/requests/{id}"), &message).await
+    commit_and_go(tx, &format!("/requests/{id}"), &message).await
 }
 
 #[derive(Debug, Deserialize)]

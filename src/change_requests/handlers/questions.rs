@@ -47,7 +47,6 @@ pub(in crate::change_requests) async fn ask(
     if let Err(refusal) = rules::may_ask(who, request.facts(), request.client_sem_specialist_id) {
         return commit_and_go(
             tx,
-            &ctx,
             &format!("/requests/{id}"),
             &format!("Nothing was sent. {refusal}"),
         )
@@ -78,7 +77,6 @@ pub(in crate::change_requests) async fn ask(
     notify::question_asked(&mut tx, &state.config, &request, sem, asker, &question).await?;
     commit_and_go(
         tx,
-        &ctx,
         &format!("/requests/{id}"),
         "Question sent to the SEM specialist.",
     )
@@ -110,7 +108,7 @@ pub(in crate::change_requests) async fn answer(
     };
     let back = format!("/requests/{request_id}");
     if let Err(refusal) = rules::may_answer(ctx.who(), question.asked_to, question.answered) {
-        return commit_and_go(tx, &ctx, &back, &format!("Nothing was saved. {refusal}")).await;
+        return commit_and_go(tx, &back, &format!("Nothing was saved. {refusal}")).await;
     }
     save_answer(&mut tx, qid, &answer, ctx.user.id).await?;
     let record = json!({ "question_id": qid });
@@ -128,13 +126,7 @@ pub(in crate::change_requests) async fn answer(
         .ok_or(AppError::NotFound)?;
     let (config, asked_by, by) = (&state.config, question.asked_by, &ctx.user.display_name);
     notify::question_answered(&mut tx, config, &request, asked_by, by, &answer).await?;
-    commit_and_go(
-        tx,
-        &ctx,
-        &back,
-        "Answer saved; the account manager is told.",
-    )
-    .await
+    commit_and_go(tx, &back, "Answer saved; the account manager is told.").await
 }
 
 /// A question, locked, with what answering it depends on.

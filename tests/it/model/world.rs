@@ -118,7 +118,6 @@ impl World {
         sqlx::raw_sql(
             "TRUNCATE change_requests, approval_substitutes, client_status_history,
                       scheduled_jobs, clients CASCADE;
-             UPDATE sessions SET flash = NULL;
              UPDATE users SET disabled_at = NULL WHERE disabled_at IS NOT NULL;",
         )
         .execute(db)
@@ -390,19 +389,8 @@ impl World {
             // Signed out (disabled): sent to sign in, nothing done.
             303 if to_sign_in => Outcome::Refused("sent to sign in".into()),
             303 => {
-                // The message the next page would show, taken as the browser would.
-                let flash: Option<String> = sqlx::query_scalar(
-                    "UPDATE sessions s SET flash = NULL
-                       FROM (SELECT id_hash, flash FROM sessions
-                              WHERE user_id = $1 AND flash IS NOT NULL FOR UPDATE) old
-                      WHERE s.id_hash = old.id_hash
-                     RETURNING old.flash",
-                )
-                .bind(p.id)
-                .fetch_optional(&self.app.db)
-                .await
-                .unwrap();
-                match flash {
+                // The message the next page would show.
+                match crate::shared::flash_set_by(res.headers()) {
                     Some(f) if f.starts_with("Nothing") => Outcome::Refused(f),
                     _ => Outcome::Done,
                 }

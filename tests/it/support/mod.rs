@@ -47,7 +47,21 @@ impl TestApp {
 
     /// As [`spawn`], letting the test adjust the configuration first.
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
-        let url = db::fresh_database().await;
+        Self::spawn_on(db::fresh_database().await, adjust).await
+    }
+
+    /// A second instance of the app on `other`'s database, as a deployment runs several.
+    pub async fn spawn_beside(other: &TestApp) -> TestApp {
+        let url = other
+            .state
+            .config
+            .database_url
+            .clone()
+            .expect("a test app has its database's address");
+        Self::spawn_on(url, |_| {}).await
+    }
+
+    async fn spawn_on(url: String, adjust: impl FnOnce(&mut Config)) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let mut config = Config::from_lookup(false, |_| None).expect("default configuration");
@@ -64,6 +78,12 @@ impl TestApp {
             .await
             .expect("connect to the test database");
         let state = AppState::new(pool.clone(), Arc::new(config));
+        // As the app does: sessions are kept in memory once the change notices are heard.
+        state.sessions.listen(&pool);
+        assert!(
+            state.sessions.wait_listening().await,
+            "listening for session notices"
+        );
         let app = offboarding_desk::app(state.clone());
         let server = tokio::spawn(async move {
             axum::serve(
@@ -89,7 +109,7 @@ impl TestApp {
     pub async fn get(&self, cookie: &str, path: &str) -> reqwest::Response {
         client()
             .get(self.url(path))
-            .header("cookie", cookie)
+            .header("cookie", crate::shared::with_flash(cookie))
             .send()
             .await
             .unwrap()
@@ -155,6 +175,15 @@ impl TestApp {
         .send_due()
         .await
         .expect("deliver the outbox")
+    }
+
+    /// Waits until this app has heard every session notice committed so far: after a test
+    /// changes a user or a session in SQL, as the admin pages would, the next request sees it.
+    pub async fn sessions_synced(&self) {
+        assert!(
+            self.state.sessions.synced(&self.db).await,
+            "the app heard the session notices"
+        );
     }
 
     /// Number of audit events with `action`.
