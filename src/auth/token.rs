@@ -27,7 +27,7 @@ pub fn to_hex(bytes: &[u8]) -> String {
 
 /// Hex (either case) as bytes; `None` for an odd length or a character that is no hex digit.
 pub fn from_hex(hex: &str) -> Option<Vec<u8>> {
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return None;
     }
     hex.as_bytes()

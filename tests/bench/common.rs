@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use offboarding_desk::db;
 
 #[path = "../shared/mod.rs"]
-mod shared;
-pub use shared::{admin_url, client, flash_set_by, free_port, with_database};
+pub mod shared;
+pub use shared::{admin_url, client, free_port, with_database};
 use sqlx::{Connection, PgConnection};
 
 /// The password of every account the bench and drills create.
