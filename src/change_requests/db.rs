@@ -448,11 +448,10 @@ pub async fn managed_open(
     user: i64,
     limit: i64,
 ) -> sqlx::Result<Vec<QueueLine>> {
+    // The request carries its client's account manager (kept by triggers, migration 24), so
+    // this is one range of an index rather than a probe per client and a sort.
     sqlx::query_as(queue_sql(
-        &format!(
-            "r.client_id IN (SELECT id FROM clients WHERE account_manager_id = $1)
-             AND r.state IN {OPEN_STATES}"
-        ),
+        &format!("r.client_account_manager_id = $1 AND r.state IN {OPEN_STATES}"),
         "r.state_changed_at, r.id",
         "LIMIT $2",
     ))

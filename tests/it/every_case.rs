@@ -1000,6 +1000,35 @@ async fn handing_over_a_client_moves_its_approved_request_and_planner_line_too()
     );
 }
 
+/// The account manager's desk reads the client's account manager kept on the request
+/// (migration 24): a draft follows its client to the new account manager's desk at once.
+#[tokio::test]
+async fn an_open_request_moves_to_the_desk_of_the_clients_new_account_manager() {
+    let c = crate::support::fixtures::chain().await;
+    let am2 = c.app.user("am2@agency.test", &[Role::AccountManager]).await;
+    let am2_cookie = c.app.session_cookie(am2).await;
+    let id = c.file(&[]).await;
+    let link = format!("href=\"/requests/{id}\"");
+    assert!(c.page(&c.am_cookie, "/").await.contains(&link));
+    assert!(!c.page(&am2_cookie, "/").await.contains(&link));
+    sqlx::query("UPDATE clients SET account_manager_id = $2 WHERE id = $1")
+        .bind(c.client_id)
+        .bind(am2)
+        .execute(&c.app.db)
+        .await
+        .unwrap();
+    assert!(!c.page(&c.am_cookie, "/").await.contains(&link));
+    assert!(c.page(&am2_cookie, "/").await.contains(&link));
+    // The request holds the client's account manager as it is now.
+    let kept: Option<i64> = one(
+        &c.app,
+        "SELECT client_account_manager_id FROM change_requests WHERE id = $1",
+        id,
+    )
+    .await;
+    assert_eq!(kept, Some(am2));
+}
+
 #[tokio::test]
 async fn a_moved_date_is_emailed_to_the_specialist_and_the_account_manager() {
     let o = ops().await;
