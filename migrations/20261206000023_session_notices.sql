@@ -1,7 +1,7 @@
 -- Sessions are kept in each instance's memory (src/auth/session_cache.rs); the database tells
 -- every instance, at commit, whose sessions to forget: a change to anything a session carries
 -- (email, name, roles, disabled, password), and a session ended or its limits moved back.
--- The payload is the user's id.
+-- The payload is the user's id, or 'all' for a truncate.
 
 CREATE FUNCTION notify_user_sessions() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -42,5 +42,23 @@ CREATE TRIGGER sessions_limits_notify
           OR NEW.user_id <> OLD.user_id)
     EXECUTE FUNCTION notify_session_ended();
 
+-- A truncate (an operator signing everyone out) forgets every session.
+CREATE FUNCTION notify_all_sessions() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('desk_sessions', 'all');
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER sessions_truncated_notify
+    AFTER TRUNCATE ON sessions FOR EACH STATEMENT
+    EXECUTE FUNCTION notify_all_sessions();
+
+CREATE TRIGGER users_truncated_notify
+    AFTER TRUNCATE ON users FOR EACH STATEMENT
+    EXECUTE FUNCTION notify_all_sessions();
+
 -- The message for the next page moved to a cookie bound to the session (src/web/flash.rs).
-ALTER TABLE sessions DROP COLUMN flash;
+-- `sessions.flash` is no longer written or read; it stays for a release, so an instance of
+-- the previous version still running beside this one during an upgrade keeps working.

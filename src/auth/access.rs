@@ -85,6 +85,7 @@ mod tests {
             roles: roles.iter().copied().collect::<RoleSet>(),
             session_hash: vec![],
             flash: None,
+            flash_shown: Default::default(),
         }
     }
 

@@ -2,6 +2,8 @@
 //! SHA-256, and a request looks the session up with its user in one query, unless this
 //! instance loaded it lately and nothing changed since (`session_cache`).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sqlx::{PgConnection, PgPool};
@@ -30,6 +32,16 @@ pub struct CurrentUser {
     pub session_hash: Vec<u8>,
     /// A message left by the previous request, shown once (`web::flash`).
     pub flash: Option<String>,
+    /// Set when a page shows [`flash`](CurrentUser::flash), so the message is then removed.
+    pub flash_shown: Arc<AtomicBool>,
+}
+
+impl CurrentUser {
+    /// The message for this page, marked as shown.
+    pub fn show_flash(&self) -> Option<String> {
+        self.flash_shown.store(true, Ordering::Relaxed);
+        self.flash.clone()
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -38,7 +50,8 @@ struct SessionRow {
     email: String,
     display_name: String,
     roles: Vec<crate::auth::roles::Role>,
-    absolute_expires_at: chrono::DateTime<chrono::Utc>,
+    /// Seconds left before the absolute limit, as the database reckons them.
+    lifetime: f64,
     stale: bool,
 }
 
@@ -68,7 +81,9 @@ pub async fn create(
 /// Finds the live session for a cookie's secret: kept in `cache` when this instance loaded it
 /// lately and nothing changed since, else from the database (and then kept). A session past
 /// its idle or absolute limit, or whose user is disabled, is not found. Marks the session used
-/// when the database is asked and it was last marked over a minute ago.
+/// when the database is asked and it was last marked longer ago than the cache keeps an entry
+/// (a minute, or a quarter of the idle limit), so an active session's "last seen" stays within
+/// half its idle limit of its use.
 pub async fn load(
     pool: &PgPool,
     cache: &SessionCache,
@@ -81,8 +96,9 @@ pub async fn load(
     }
     let generation = cache.generation();
     let row: Option<SessionRow> = sqlx::query_as(
-        "SELECT u.id, u.email, u.display_name, u.roles, s.absolute_expires_at,
-                s.last_seen_at < now() - interval '60 seconds' AS stale
+        "SELECT u.id, u.email, u.display_name, u.roles,
+                extract(epoch FROM s.absolute_expires_at - now())::float8 AS lifetime,
+                s.last_seen_at < now() - make_interval(secs => $3) AS stale
            FROM sessions s JOIN users u ON u.id = s.user_id
           WHERE s.id_hash = $1
             AND u.disabled_at IS NULL
@@ -91,6 +107,7 @@ pub async fn load(
     )
     .bind(&hash)
     .bind(idle.as_secs_f64())
+    .bind(cache.ttl().as_secs_f64())
     .fetch_optional(pool)
     .await?;
     let Some(row) = row else { return Ok(None) };
@@ -107,8 +124,10 @@ pub async fn load(
         roles: row.roles.into_iter().collect(),
         session_hash: hash,
         flash: None,
+        flash_shown: Arc::default(),
     };
-    cache.keep(&user, row.absolute_expires_at, generation);
+    let lifetime = Duration::try_from_secs_f64(row.lifetime).unwrap_or_default();
+    cache.keep(&user, lifetime, generation);
     Ok(Some(user))
 }
 

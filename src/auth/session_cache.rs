@@ -2,49 +2,63 @@
 //! memory and forgotten the moment the database says they changed.
 //!
 //! The database tells every instance: triggers on `users` (an update of anything a session
-//! carries: email, name, roles, disabled, password) and on `sessions` (deleted, or its time
-//! limits moved back) call `pg_notify` with the user's id, delivered when the change commits
-//! (migration 23). Each instance listens on its own connection and drops that user's sessions.
-//! The handler that makes such a change also forgets them here at once, so this instance never
-//! waits for its own notice.
+//! carries: email, name, roles, disabled, password; a delete; a truncate) and on `sessions`
+//! (deleted or truncated, or its time limits moved back) call `pg_notify`, delivered when the
+//! change commits (migration 23). Each instance listens on a connection of its own and drops
+//! that user's sessions (all of them for a truncate). The handler that makes such a change
+//! also forgets them here, before and after it commits, so this instance does not wait for its
+//! own notice.
 //!
 //! What keeps it honest when a notice could be missed:
-//! - nothing is kept unless the listener is connected and listening; when its connection is
-//!   lost everything is forgotten, and nothing is kept again until it listens again;
+//! - nothing is kept or served unless the listener is listening *and heard something lately*:
+//!   each instance sends a beat through the channel every 5 s, and a listener that heard
+//!   nothing for 15 s (a connection silently gone, a pooler that swallows notices) is taken as
+//!   deaf: everything is forgotten and it listens anew on a new connection;
+//! - when the listener's connection is lost everything is forgotten, and nothing is kept
+//!   again until it listens again;
 //! - a load that started before an invalidation does not keep what it read (a generation
-//!   counter), so a session read just before a change cannot outlive the change's notice;
+//!   counter);
 //! - an entry lives at most [`SessionCache::ttl`] (a minute, or a quarter of the idle limit)
-//!   and never past the session's absolute expiry; the database is asked again after that,
-//!   which also keeps the session's "last seen" current.
+//!   and never past the session's absolute expiry as the database reckons it; the database is
+//!   asked again after that, which also keeps the session's "last seen" current.
 //!
-//! The one window left: a request that arrives between a change's commit on another instance
-//! and its notice reaching this one (a millisecond on one host) is answered as before it.
+//! The window left: a request that arrives between a change's commit on another instance and
+//! its notice reaching this one (a millisecond on one host) is answered as before the change;
+//! LISTEN needs a direct (or session-pooled) connection to PostgreSQL.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use sqlx::postgres::{PgListener, PgPoolOptions};
 
 use super::session::CurrentUser;
 
-/// The channel the triggers notify on; the payload is a user's id.
+/// The channel the triggers notify on; the payload is a user's id, or `all`.
 pub const CHANNEL: &str = "desk_sessions";
 
 /// A payload that is no user's id: a marker [`SessionCache::synced`] waits for.
 const SYNC_PREFIX: &str = "sync:";
+
+/// The payload each instance sends now and then to hear its own listener work.
+const BEAT: &str = "beat";
+
+/// How often each instance sends a beat.
+const BEAT_EVERY: Duration = Duration::from_secs(5);
+
+/// A listener that heard nothing for this long is taken as deaf.
+const DEAF_AFTER: Duration = Duration::from_secs(15);
 
 /// At most this many sessions are kept; when full, all are forgotten (and reloaded as used).
 const MAX_ENTRIES: usize = 10_000;
 
 struct Entry {
     user: CurrentUser,
-    absolute_expires_at: DateTime<Utc>,
-    loaded: Instant,
+    /// The earlier of the TTL's end and the session's absolute expiry.
+    until: Instant,
 }
 
 /// Sessions kept by this instance, by the SHA-256 of their secret.
@@ -52,8 +66,8 @@ pub struct SessionCache {
     entries: Mutex<HashMap<Vec<u8>, Entry>>,
     /// Moves on with every invalidation.
     generation: AtomicU64,
-    /// Whether the listener is listening: only then is anything kept.
-    listening: AtomicBool,
+    /// When the listener last heard anything, or `None` while it is not listening.
+    heard: Mutex<Option<Instant>>,
     ttl: Duration,
     /// The last sync marker the listener saw.
     synced: tokio::sync::watch::Sender<String>,
@@ -67,7 +81,7 @@ impl SessionCache {
         SessionCache {
             entries: Mutex::new(HashMap::new()),
             generation: AtomicU64::new(0),
-            listening: AtomicBool::new(false),
+            heard: Mutex::new(None),
             ttl: Self::ttl_for(idle),
             synced: tokio::sync::watch::Sender::new(String::new()),
         }
@@ -83,9 +97,22 @@ impl SessionCache {
         self.ttl
     }
 
-    /// Whether this instance is listening for changes (and so keeps sessions).
+    /// Whether this instance is listening for changes and heard from the database lately (and
+    /// so keeps and serves sessions).
     pub fn listening(&self) -> bool {
-        self.listening.load(Ordering::SeqCst)
+        matches!(*self.heard_lock(), Some(at) if at.elapsed() < DEAF_AFTER)
+    }
+
+    fn set_listening(&self, on: bool) {
+        *self.heard_lock() = on.then(Instant::now);
+    }
+
+    /// The listener heard something: it works.
+    fn heard_now(&self) {
+        let mut heard = self.heard_lock();
+        if heard.is_some() {
+            *heard = Some(Instant::now());
+        }
     }
 
     /// The user of a kept session that is still good, or `None` (ask the database).
@@ -95,7 +122,7 @@ impl SessionCache {
         }
         let mut entries = self.lock();
         let entry = entries.get(hash)?;
-        if entry.loaded.elapsed() < self.ttl && Utc::now() < entry.absolute_expires_at {
+        if Instant::now() < entry.until {
             return Some(entry.user.clone());
         }
         entries.remove(hash);
@@ -107,9 +134,10 @@ impl SessionCache {
         self.generation.load(Ordering::SeqCst)
     }
 
-    /// Keeps a session read from the database, unless something was invalidated since
-    /// `generation` was read (what was read may predate it) or nobody is listening.
-    pub fn keep(&self, user: &CurrentUser, absolute_expires_at: DateTime<Utc>, generation: u64) {
+    /// Keeps a session read from the database, with `lifetime` left before its absolute
+    /// expiry, unless something was invalidated since `generation` was read (what was read may
+    /// predate it) or nobody is listening.
+    pub fn keep(&self, user: &CurrentUser, lifetime: Duration, generation: u64) {
         if !self.listening() {
             return;
         }
@@ -127,8 +155,7 @@ impl SessionCache {
             user.session_hash.clone(),
             Entry {
                 user,
-                absolute_expires_at,
-                loaded: Instant::now(),
+                until: Instant::now() + self.ttl.min(lifetime),
             },
         );
     }
@@ -168,26 +195,35 @@ impl SessionCache {
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    fn heard_lock(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
+        self.heard.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Acts on one notice's payload.
     fn notified(&self, payload: &str) {
-        if let Some(marker) = payload.strip_prefix(SYNC_PREFIX) {
+        self.heard_now();
+        if payload == BEAT {
+        } else if let Some(marker) = payload.strip_prefix(SYNC_PREFIX) {
             self.synced.send_replace(marker.to_string());
         } else if let Ok(user_id) = payload.parse::<i64>() {
             self.forget_user(user_id);
         } else {
-            tracing::warn!(
-                payload,
-                "unexpected session notice: forgetting every session"
-            );
+            if payload != "all" {
+                tracing::warn!(
+                    payload,
+                    "unexpected session notice: forgetting every session"
+                );
+            }
             self.forget_all();
         }
     }
 
-    /// Listens for changes on a connection of its own (not one of `pool`'s), reconnecting after
-    /// a second when it is lost; runs until the process ends.
+    /// Listens for changes on a connection of its own (not one of `pool`'s), and sends a beat
+    /// through `pool` every few seconds: a listener that stops hearing them, or loses its
+    /// connection, is replaced after a second. Runs until the process ends.
     pub fn listen(self: &Arc<Self>, pool: &PgPool) {
         let options = pool.connect_options();
-        let cache = self.clone();
+        let (cache, pool) = (self.clone(), pool.clone());
         tokio::spawn(async move {
             let own = PgPoolOptions::new()
                 .max_connections(1)
@@ -196,11 +232,36 @@ impl SessionCache {
                 .idle_timeout(None)
                 .connect_lazy_with((*options).clone());
             loop {
-                match cache.listen_once(&own).await {
-                    Ok(()) => {}
-                    Err(e) => tracing::debug!(error = %e, "session notices: not listening"),
+                let mut listener = tokio::spawn({
+                    let (cache, own) = (cache.clone(), own.clone());
+                    async move { cache.listen_once(&own).await }
+                });
+                let mut beat = tokio::time::interval(BEAT_EVERY);
+                beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tokio::select! {
+                        ended = &mut listener => {
+                            if let Ok(Err(e)) = ended {
+                                tracing::debug!(error = %e, "session notices: not listening");
+                            }
+                            break;
+                        }
+                        _ = beat.tick() => {}
+                    }
+                    if cache.heard_lock().is_some() {
+                        if !cache.listening() {
+                            tracing::warn!("session notices: none heard lately; listening anew");
+                            listener.abort();
+                            break;
+                        }
+                        let _ = sqlx::query("SELECT pg_notify($1, $2)")
+                            .bind(CHANNEL)
+                            .bind(BEAT)
+                            .execute(&pool)
+                            .await;
+                    }
                 }
-                cache.listening.store(false, Ordering::SeqCst);
+                cache.set_listening(false);
                 cache.forget_all();
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
@@ -214,15 +275,19 @@ impl SessionCache {
         listener.listen(CHANNEL).await?;
         // Anything kept before now may have missed a notice.
         self.forget_all();
-        self.listening.store(true, Ordering::SeqCst);
+        self.set_listening(true);
         tracing::debug!("session notices: listening");
-        loop {
-            match listener.try_recv().await? {
-                Some(notice) => self.notified(notice.payload()),
-                // The connection was lost: notices may have been missed.
-                None => return Ok(()),
+        let ended = loop {
+            match listener.try_recv().await {
+                Ok(Some(notice)) => self.notified(notice.payload()),
+                // The connection was lost, or failed: notices may have been missed.
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(e),
             }
-        }
+        };
+        self.set_listening(false);
+        self.forget_all();
+        ended
     }
 
     /// Waits until this instance has seen every notice committed before the call (a marker
@@ -273,17 +338,18 @@ mod tests {
             roles: RoleSet::default(),
             session_hash: vec![hash; 32],
             flash: Some("not kept".into()),
+            flash_shown: Default::default(),
         }
     }
 
     fn listening(idle: Duration) -> SessionCache {
         let c = SessionCache::new(idle);
-        c.listening.store(true, Ordering::SeqCst);
+        c.set_listening(true);
         c
     }
 
-    fn later() -> DateTime<Utc> {
-        Utc::now() + chrono::Duration::hours(1)
+    fn later() -> Duration {
+        Duration::from_secs(3600)
     }
 
     #[test]
@@ -293,11 +359,22 @@ mod tests {
         assert!(c.is_empty());
         assert!(c.get(&[1; 32]).is_none());
         // Kept while listening, then the listener is lost: nothing is served.
-        c.listening.store(true, Ordering::SeqCst);
+        c.set_listening(true);
         c.keep(&user(1, 1), later(), c.generation());
         assert!(c.get(&[1; 32]).is_some());
-        c.listening.store(false, Ordering::SeqCst);
+        c.set_listening(false);
         assert!(c.get(&[1; 32]).is_none());
+        // Listening, but nothing heard for too long: taken as deaf, nothing served or kept.
+        c.set_listening(true);
+        c.keep(&user(1, 1), later(), c.generation());
+        *c.heard_lock() = Some(Instant::now() - DEAF_AFTER);
+        assert!(!c.listening());
+        assert!(c.get(&[1; 32]).is_none());
+        c.keep(&user(2, 2), later(), c.generation());
+        assert!(c.get(&[2; 32]).is_none());
+        // A beat is heard: it works again.
+        c.notified(BEAT);
+        assert!(c.listening());
     }
 
     #[test]
@@ -320,8 +397,9 @@ mod tests {
         assert!(c.get(&[1; 32]).is_none());
         assert!(c.get(&[2; 32]).is_none());
         assert!(c.get(&[3; 32]).is_some());
-        c.notified("something else");
-        assert!(c.is_empty());
+        c.keep(&user(2, 3), later(), c.generation());
+        c.notified("all");
+        assert!(c.is_empty(), "a truncate forgets everyone");
     }
 
     #[test]
@@ -345,17 +423,14 @@ mod tests {
             SessionCache::ttl_for(Duration::from_secs(120)),
             Duration::from_secs(30)
         );
-        let c = listening(Duration::from_millis(40));
+        let c = listening(Duration::from_millis(800));
         c.keep(&user(1, 1), later(), c.generation());
         assert!(c.get(&[1; 32]).is_some());
-        std::thread::sleep(Duration::from_millis(15));
-        assert!(c.get(&[1; 32]).is_none());
+        std::thread::sleep(Duration::from_millis(250));
+        assert!(c.get(&[1; 32]).is_none(), "past the TTL of 200 ms");
+        // A session with no life left is not served.
         let c = listening(Duration::from_secs(1800));
-        c.keep(
-            &user(1, 1),
-            Utc::now() - chrono::Duration::seconds(1),
-            c.generation(),
-        );
+        c.keep(&user(1, 1), Duration::ZERO, c.generation());
         assert!(c.get(&[1; 32]).is_none());
     }
 

@@ -135,8 +135,12 @@ pub(super) async fn login(
         Some(user) if verified && !user.disabled => {
             throttle::clear(&mut tx, &email).await?;
             let previous = previous.map(|Extension(p)| p.session_hash);
-            let secret = signed_in(&mut tx, &state, &meta, &user, previous).await?;
+            let secret = signed_in(&mut tx, &state, &meta, &user, previous.clone()).await?;
             tx.commit().await?;
+            if let Some(previous) = previous {
+                // Again, now that it committed (session_cache: forget before and after).
+                state.sessions.forget_session(&previous);
+            }
             let mut res = Redirect::to(&next).into_response();
             res.headers_mut()
                 .insert(header::SET_COOKIE, session_cookie(&state, &secret)?);
@@ -218,6 +222,7 @@ pub(super) async fn logout(State(state): State<AppState>, ctx: Ctx) -> AppResult
     )
     .await?;
     tx.commit().await?;
+    state.sessions.forget_session(&ctx.user.session_hash);
     let mut res = Redirect::to("/login?signed_out=1").into_response();
     res.headers_mut()
         .insert(header::SET_COOKIE, clear_cookie(&state)?);

@@ -271,7 +271,15 @@ async fn update(
         audit::record(&mut tx, &actor, "user.updated", "user", entity, record).await?;
         format!("Saved {}.", details.display_name)
     };
-    commit_and_go(tx, &format!("/admin/users/{id}"), &message).await
+    let answer = commit_and_go(tx, &format!("/admin/users/{id}"), &message).await;
+    forget_again(&state, id);
+    answer
+}
+
+/// Forgets `id`'s kept sessions again once the change committed: a request of theirs read
+/// between the first forget (before the commit) and the commit may have kept the old row.
+fn forget_again(state: &AppState, id: i64) {
+    state.sessions.forget_user(id);
 }
 
 /// The form again when the save did not happen: the address is another account's, or someone
@@ -339,12 +347,14 @@ async fn set_password(
         json!({ "sessions_ended": ended }),
     )
     .await?;
-    commit_and_go(
+    let answer = commit_and_go(
         tx,
         &format!("/admin/users/{id}"),
         &format!("New password set for {}.", user.display_name),
     )
-    .await
+    .await;
+    forget_again(&state, id);
+    answer
 }
 
 /// After `id` was disabled, enabled or had their roles changed (they held `roles` before):
@@ -485,5 +495,7 @@ async fn set_disabled(state: AppState, ctx: Ctx, id: i64, disabled: bool) -> App
             format!("{} can sign in again.", user.display_name)
         }
     };
-    commit_and_go(tx, &format!("/admin/users/{id}"), &message).await
+    let answer = commit_and_go(tx, &format!("/admin/users/{id}"), &message).await;
+    forget_again(&state, id);
+    answer
 }

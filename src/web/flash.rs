@@ -4,8 +4,10 @@
 //! A handler answers with [`redirect`], which puts a [`Flash`] on the response; the session
 //! layer (`middleware::load_user`) turns it into the cookie, reads the cookie back on the next
 //! request and clears it once a page has shown it. The cookie is bound to the session: its
-//! tag is SHA-256 over the session's stored hash (never sent to the browser) and the message,
-//! so another session's message, or one written by anyone but this app, is ignored. Before,
+//! tag is SHA-256 over the session's secret (the session cookie's value, which the database
+//! never holds) and the message, so another session's message, or one written by anyone
+//! without the session's secret, is ignored. Over plain HTTP (no `__Host-` prefix) a sibling
+//! subdomain could still set a cookie of the same name, which is then ignored, not shown. Before,
 //! the message was a column of the session row, written in the change's transaction and
 //! cleared by the next page: two writes on the one row every request of a person shares, which
 //! queued approvals made at once behind each other.
@@ -42,13 +44,13 @@ pub fn cookie_name(secure: bool) -> &'static str {
     }
 }
 
-/// The `Set-Cookie` value that carries `message` for the session whose stored hash is
-/// `session_hash`.
-pub fn set_cookie(secure: bool, session_hash: &[u8], message: &str) -> HeaderValue {
+/// The `Set-Cookie` value that carries `message` for the session whose secret is
+/// `session_secret`.
+pub fn set_cookie(secure: bool, session_secret: &[u8], message: &str) -> HeaderValue {
     let message = clipped(message);
     let value = format!(
         "{}.{}",
-        tag(session_hash, message),
+        tag(session_secret, message),
         to_hex(message.as_bytes())
     );
     header(secure, &value, MAX_AGE_SECONDS)
@@ -60,10 +62,10 @@ pub fn clear_cookie(secure: bool) -> HeaderValue {
 }
 
 /// The message in a cookie's value, when this session's tag vouches for it.
-pub fn read(session_hash: &[u8], value: &str) -> Option<String> {
+pub fn read(session_secret: &[u8], value: &str) -> Option<String> {
     let (tag_hex, message_hex) = value.split_once('.')?;
     let message = String::from_utf8(from_hex(message_hex)?).ok()?;
-    let expected = tag(session_hash, &message);
+    let expected = tag(session_secret, &message);
     // Compared in constant time: the tag is a secret-keyed checksum.
     let same = tag_hex.len() == expected.len()
         && tag_hex
@@ -83,10 +85,10 @@ fn header(secure: bool, value: &str, max_age: u32) -> HeaderValue {
     HeaderValue::from_str(&cookie).expect("hex, digits and fixed words make a valid header")
 }
 
-fn tag(session_hash: &[u8], message: &str) -> String {
+fn tag(session_secret: &[u8], message: &str) -> String {
     let mut h = Sha256::new();
     h.update(b"flash\0");
-    h.update(session_hash);
+    h.update(session_secret);
     h.update(b"\0");
     h.update(message.as_bytes());
     to_hex(&h.finalize()[..16])

@@ -7,6 +7,8 @@ use axum::http::header::{self, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::AppState;
 use super::error::{AppError, ErrorMark};
@@ -137,8 +139,9 @@ pub async fn load_user(State(state): State<AppState>, req: Request, next: Next) 
 async fn load_user_and_run(state: &AppState, mut req: Request, next: Next) -> Response {
     let secure = state.config.secure_cookies();
     let jar = CookieJar::from_headers(req.headers());
-    let mut session_hash = None;
-    let mut flash_shown = false;
+    // The session's secret keys its message's tag; whether a page showed the message.
+    let mut signed_in: Option<(String, Arc<AtomicBool>)> = None;
+    let mut flash_sent = false;
     if let Some(cookie) = jar.get(session::cookie_name(secure)) {
         match session::load(
             &state.db,
@@ -151,10 +154,12 @@ async fn load_user_and_run(state: &AppState, mut req: Request, next: Next) -> Re
             Ok(Some(mut user)) => {
                 // The message the previous answer left, if this session's tag vouches for it.
                 if let Some(c) = jar.get(flash::cookie_name(secure)) {
-                    user.flash = flash::read(&user.session_hash, c.value());
-                    flash_shown = true;
+                    user.flash = flash::read(cookie.value().as_bytes(), c.value());
+                    flash_sent = true;
                 }
-                session_hash = Some(user.session_hash.clone());
+                let shown = Arc::new(AtomicBool::new(false));
+                user.flash_shown = shown.clone();
+                signed_in = Some((cookie.value().to_string(), shown));
                 req.extensions_mut().insert(user);
             }
             Ok(None) => {}
@@ -163,27 +168,19 @@ async fn load_user_and_run(state: &AppState, mut req: Request, next: Next) -> Re
     }
     let mut res = next.run(req).await;
     let message = res.extensions_mut().remove::<flash::Flash>();
-    match (message, session_hash) {
-        (Some(flash::Flash(message)), Some(hash)) => {
+    match (message, signed_in) {
+        (Some(flash::Flash(message)), Some((secret, _))) => {
             res.headers_mut().append(
                 header::SET_COOKIE,
-                flash::set_cookie(secure, &hash, &message),
+                flash::set_cookie(secure, secret.as_bytes(), &message),
             );
         }
-        // A page showed the message (or would have, were it this session's): gone.
-        _ if flash_shown && is_page(&res) => {
+        // A page's chrome showed the message, or the cookie holds none for this session: gone.
+        (None, Some((_, shown))) if flash_sent && shown.load(Ordering::Relaxed) => {
             res.headers_mut()
                 .append(header::SET_COOKIE, flash::clear_cookie(secure));
         }
         _ => {}
     }
     res
-}
-
-/// Whether a response is a page, where the message is shown.
-fn is_page(res: &Response) -> bool {
-    res.headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/html"))
 }

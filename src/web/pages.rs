@@ -61,7 +61,7 @@ impl Chrome {
             user_email: ctx.user.email.clone(),
             role_labels: ctx.user.roles.labels(),
             nav,
-            flash: ctx.user.flash.clone(),
+            flash: ctx.user.show_flash(),
             demo: state.config.demo,
         }
     }

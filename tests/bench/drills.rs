@@ -378,7 +378,7 @@ async fn kill() -> anyhow::Result<()> {
                         id,
                         user,
                         status,
-                        flash: common::shared::flash_set_by(r.headers()),
+                        flash: common::shared::flash_set_by(r.headers(), &secret),
                     });
                 }
             }));

@@ -222,6 +222,10 @@ async fn sessions_end_after_the_idle_and_the_absolute_limits() {
     let fresh = app.session_cookie(id).await;
     let secret = |c: &str| c.trim_start_matches("od_session=").to_string();
     let digest = |c: &str| offboarding_desk::auth::token::digest(&secret(c));
+    // Each in use first, so the app keeps it in memory: the limits below must still end it.
+    for c in [&idle, &absolute, &fresh] {
+        assert_eq!(home_status(&app, &secret(c)).await.0, 200);
+    }
     sqlx::query(
         "UPDATE sessions SET last_seen_at = now() - interval '31 minutes' WHERE id_hash = $1",
     )

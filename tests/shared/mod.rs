@@ -112,29 +112,31 @@ pub fn with_flash(cookie: &str) -> String {
     let Some(secret) = session_secret(cookie) else {
         return cookie.to_string();
     };
-    let hash = offboarding_desk::auth::token::digest(secret);
+    let key = secret.as_bytes();
     let mut jar = FLASHES.0.lock().unwrap();
     // The latest one this session's tag vouches for.
     let Some(at) = jar
         .iter()
-        .rposition(|v| offboarding_desk::web::flash::read(&hash, v).is_some())
+        .rposition(|v| offboarding_desk::web::flash::read(key, v).is_some())
     else {
         return cookie.to_string();
     };
     let value = jar.remove(at);
-    jar.retain(|v| offboarding_desk::web::flash::read(&hash, v).is_none());
+    jar.retain(|v| offboarding_desk::web::flash::read(key, v).is_none());
     format!("{cookie}; od_flash={value}")
 }
 
-/// The message an answer left for the next page, read from its cookie (the session's tag is
-/// not checked: the app's own answer).
-pub fn flash_set_by(headers: &reqwest::header::HeaderMap) -> Option<String> {
+/// The message an answer left for the next page of the session whose secret is
+/// `session_secret`, read from its cookie when that session's tag vouches for it.
+pub fn flash_set_by(headers: &reqwest::header::HeaderMap, session_secret: &str) -> Option<String> {
     headers
         .get_all(reqwest::header::SET_COOKIE)
         .iter()
         .filter_map(flash_value)
-        .find_map(|v| {
-            let hex = v.split_once('.')?.1;
-            String::from_utf8(offboarding_desk::auth::token::from_hex(hex)?).ok()
-        })
+        .find_map(|v| offboarding_desk::web::flash::read(session_secret.as_bytes(), &v))
+}
+
+/// The session's secret in a `Cookie` header value such as `od_session=...`.
+pub fn secret_of(cookie: &str) -> &str {
+    session_secret(cookie).unwrap_or("")
 }

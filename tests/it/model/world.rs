@@ -390,7 +390,8 @@ impl World {
             303 if to_sign_in => Outcome::Refused("sent to sign in".into()),
             303 => {
                 // The message the next page would show.
-                match crate::shared::flash_set_by(res.headers()) {
+                let secret = crate::shared::secret_of(&p.cookie);
+                match crate::shared::flash_set_by(res.headers(), secret) {
                     Some(f) if f.starts_with("Nothing") => Outcome::Refused(f),
                     _ => Outcome::Done,
                 }
