@@ -2,12 +2,15 @@
 //!
 //! Builds in release mode (Cargo's bench profile), fills a database of its own with realistic
 //! data (tests/bench/seed.sql, fixed seed), starts the app's release binary as a separate
-//! process, signs in one person per role, and loads each measured page and action with `wrk`
-//! (installed if missing) from a separate process on 127.0.0.1, twice: flat out with 16
-//! connections (requests per second, p50, p99, errors) and paced at 500 requests per second
-//! (p99 and errors at that rate). The yardstick (tests/bench/yardstick.rs) is measured the same
-//! way in the same run, and every figure is also printed as a ratio to it. It prints; it never
-//! fails on timing.
+//! process, signs in one person per role, and loads each measured page and action from a
+//! separate process on 127.0.0.1, twice: flat out with 16 connections (`wrk`: requests per
+//! second, p50, p99, errors) and at a fixed 500 requests per second (p99 and errors at that
+//! rate). A page's fixed rate is held by `oha -q 500 --latency-correction`, an open loop that
+//! counts a stall against every request it delays (coordinated omission corrected); the state
+//! changes, which need a path of their own per request, are paced by `wrk`. Both are installed
+//! if missing (`apt-get install wrk`, `cargo install oha --locked`, a few minutes once). The
+//! yardstick (tests/bench/yardstick.rs) is measured the same way in the same run, and every
+//! figure is also printed as a ratio to it. It prints; it never fails on timing.
 //!
 //! `BENCH_SECONDS` (default 5) sets each measurement's length; `BENCH_ONLY=reports` measures
 //! only the rows whose name contains "reports" (with the yardsticks, which every ratio needs).
@@ -107,6 +110,7 @@ fn seconds() -> u64 {
 
 async fn run() -> anyhow::Result<()> {
     let wrk = ensure_wrk()?;
+    let oha = ensure_oha()?;
     let secs = seconds();
 
     println!("== data: a database of its own ({DATABASE}), filled with a fixed seed");
@@ -282,7 +286,7 @@ async fn run() -> anyhow::Result<()> {
     });
 
     println!(
-        "== load: wrk, {secs} s flat out with {CONNECTIONS} connections, then {secs} s paced at {PACED_RATE}/s"
+        "== load: wrk, {secs} s flat out with {CONNECTIONS} connections, then {secs} s at {PACED_RATE}/s (pages: oha, open loop)"
     );
     let scripts = std::env::temp_dir().join(format!("offboarding-bench-{}", std::process::id()));
     std::fs::create_dir_all(&scripts)?;
@@ -317,7 +321,10 @@ async fn run() -> anyhow::Result<()> {
             target.paths = pending_steps(&db).await?;
         }
         let approvals_before = approvals(&db).await?;
-        let mut paced = run_wrk(&wrk, &scripts, &target, Mode::Paced, secs)?;
+        let mut paced = match target.kind {
+            Kind::Page | Kind::YardstickPage => run_oha(&oha, &target, secs)?,
+            _ => run_wrk(&wrk, &scripts, &target, Mode::Paced, secs)?,
+        };
         if i == approve_index {
             refusals_are_errors(&mut paced, approvals(&db).await? - approvals_before);
         }
@@ -539,6 +546,68 @@ fn run_wrk(
     })
 }
 
+/// A page at the target's fixed rate, held by `oha` with latency correction: each request's
+/// time counts from when it was due, so a stall counts against every request behind it.
+fn run_oha(oha: &Path, target: &Target, secs: u64) -> anyhow::Result<Stats> {
+    let Some(path) = target.paths.first() else {
+        return Ok(Stats::default());
+    };
+    let mut cmd = Command::new(oha);
+    cmd.args([
+        "--no-tui",
+        "--output-format",
+        "json",
+        "--latency-correction",
+    ])
+    .args(["-q", &target.rate.to_string()])
+    .args(["-c", &PACED_CONNECTIONS.to_string()])
+    .args(["-z", &format!("{secs}s")])
+    .args(["-t", "5s", "-m", target.method]);
+    if let Some(cookie) = &target.cookie {
+        cmd.args(["-H", &format!("cookie: {cookie}")]);
+    }
+    let out = cmd.arg(format!("{}{path}", target.base)).output()?;
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| {
+        anyhow::anyhow!(
+            "oha printed no result for {} ({e}): {}",
+            target.name,
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })?;
+    let number = |v: &serde_json::Value| v.as_f64().unwrap_or(0.0);
+    let expected = expected_status(target.kind).to_string();
+    let mut requests = 0u64;
+    let mut errors = 0u64;
+    if let Some(codes) = report["statusCodeDistribution"].as_object() {
+        for (code, n) in codes {
+            let n = n.as_u64().unwrap_or(0);
+            requests += n;
+            if *code != expected {
+                errors += n;
+            }
+        }
+    }
+    if let Some(failed) = report["errorDistribution"].as_object() {
+        // Requests still in flight when the time was up are not failures.
+        for (why, n) in failed {
+            if !why.contains("deadline") {
+                let n = n.as_u64().unwrap_or(0);
+                requests += n;
+                errors += n;
+            }
+        }
+    }
+    let percentile = |p: &str| number(&report["latencyPercentiles"][p]) * 1000.0;
+    Ok(Stats {
+        requests,
+        seconds: number(&report["summary"]["total"]),
+        p50_ms: percentile("p50"),
+        p99_ms: percentile("p99"),
+        errors,
+        ..Stats::default()
+    })
+}
+
 /// The status a success answers with: a page 200, a state change or a sign-in 303 (to
 /// anywhere but the sign-in page), the yardstick's update 204.
 fn expected_status(kind: Kind) -> u16 {
@@ -623,6 +692,33 @@ end
 }
 
 /// `wrk` from PATH, or installed with the system's package manager.
+/// `oha` on the PATH or in Cargo's bin directory, else installed there with Cargo.
+fn ensure_oha() -> anyhow::Result<PathBuf> {
+    let cargo_bin = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .map(|home| home.join("bin"));
+    let found = std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .chain(cargo_bin.clone())
+        .map(|d| d.join("oha"))
+        .find(|p| p.is_file());
+    if let Some(p) = found {
+        return Ok(p);
+    }
+    println!("== oha is missing: installing it (cargo install oha --locked, a few minutes once)");
+    let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .args(["install", "oha", "--locked", "--quiet"])
+        .status()?;
+    anyhow::ensure!(status.success(), "cargo install oha failed");
+    cargo_bin
+        .map(|d| d.join("oha"))
+        .filter(|p| p.is_file())
+        .ok_or_else(|| anyhow::anyhow!("oha was installed but is not in Cargo's bin directory"))
+}
+
 fn ensure_wrk() -> anyhow::Result<PathBuf> {
     let found = |name: &str| {
         std::env::var_os("PATH").and_then(|paths| {
@@ -746,7 +842,7 @@ fn print_table(
         "CPU per request: of the answering process (the app; this benchmark's own process for the yardstick) and of every PostgreSQL process, during the flat-out run; wrk's own share is not counted."
     );
     println!(
-        "Paced runs: wrk has no open loop; each of {PACED_CONNECTIONS} connections waits its share of the interval before each request, so a stall delays later requests rather than counting against them."
+        "Paced runs: pages by oha at a fixed rate with latency correction (open loop: a stall counts against every request it delays); the one-row update, approve and sign-in by wrk, which has no open loop (each of {PACED_CONNECTIONS} connections waits its share of the interval before each request, so a stall delays later requests rather than counting against them)."
     );
 }
 
