@@ -62,19 +62,20 @@ async fn log_page(
     axum::extract::Query(q): axum::extract::Query<LogQuery>,
 ) -> AppResult<LogPage> {
     let action = crate::web::text::search(&q.action.unwrap_or_default());
-    let mut events: Vec<EventRow> = sqlx::query_as(
+    // Only the filters in use, and the page's length written in: with `$1 IS NULL OR ...`
+    // PostgreSQL planned the statement again on every execution.
+    let mut query = sqlx::QueryBuilder::new(
         "SELECT id, at, actor_label, action, entity_type, entity_id, details, ip
-           FROM audit_events
-          WHERE ($1::bigint IS NULL OR id < $1)
-            AND ($2 = '' OR action = $2)
-          ORDER BY id DESC
-          LIMIT $3",
-    )
-    .bind(q.before)
-    .bind(&action)
-    .bind(PER_PAGE + 1)
-    .fetch_all(&state.db)
-    .await?;
+           FROM audit_events WHERE TRUE",
+    );
+    if let Some(before) = q.before {
+        query.push(" AND id < ").push_bind(before);
+    }
+    if !action.is_empty() {
+        query.push(" AND action = ").push_bind(&action);
+    }
+    query.push(format!(" ORDER BY id DESC LIMIT {}", PER_PAGE + 1));
+    let mut events: Vec<EventRow> = query.build_query_as().fetch_all(&state.db).await?;
     let older_href = if events.len() as i64 > PER_PAGE {
         events.truncate(PER_PAGE as usize);
         events.last().map(|e| {

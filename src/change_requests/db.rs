@@ -552,25 +552,21 @@ pub async fn page(
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<Vec<QueueLine>> {
-    // Two statements rather than `$1 = '' OR state = $1`, whose one plan cannot walk the
-    // (state, id) index for a filter and the primary key without one.
-    match state {
-        None => {
-            sqlx::query_as(queue_sql("TRUE", "r.id DESC", "LIMIT $1 OFFSET $2"))
-                .bind(limit)
-                .bind(offset)
-                .fetch_all(conn)
-                .await
-        }
-        Some(state) => {
-            sqlx::query_as(queue_sql("r.state = $1", "r.id DESC", "LIMIT $2 OFFSET $3"))
-                .bind(state)
-                .bind(limit)
-                .bind(offset)
-                .fetch_all(conn)
-                .await
-        }
-    }
+    // A statement per state rather than `$1 = '' OR state = $1`, whose one plan cannot walk
+    // the (state, id) index for a filter and the primary key without one. The state's key and
+    // the page's length and place are written in (one of a fixed few, and numbers), so
+    // PostgreSQL keeps each statement's plan instead of planning it on every execution.
+    let filter = match state {
+        None => "TRUE".to_string(),
+        Some(state) => format!("r.state = '{}'", state.key()),
+    };
+    sqlx::query_as(queue_sql(
+        &filter,
+        "r.id DESC",
+        &format!("LIMIT {limit} OFFSET {offset}"),
+    ))
+    .fetch_all(conn)
+    .await
 }
 
 /// A reason that can be chosen.

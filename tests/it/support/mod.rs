@@ -47,7 +47,13 @@ impl TestApp {
 
     /// As [`spawn`], letting the test adjust the configuration first.
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
-        Self::spawn_on(db::fresh_database().await, adjust).await
+        Self::spawn_on(db::fresh_database().await, 8, adjust).await
+    }
+
+    /// As [`spawn`], with a pool of one connection: every request uses the same one, so its
+    /// prepared statements (`pg_prepared_statements`) are all of them.
+    pub async fn spawn_on_one_connection() -> TestApp {
+        Self::spawn_on(db::fresh_database().await, 1, |_| {}).await
     }
 
     /// A second instance of the app on `other`'s database, as a deployment runs several.
@@ -58,10 +64,10 @@ impl TestApp {
             .database_url
             .clone()
             .expect("a test app has its database's address");
-        Self::spawn_on(url, |_| {}).await
+        Self::spawn_on(url, 8, |_| {}).await
     }
 
-    async fn spawn_on(url: String, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    async fn spawn_on(url: String, connections: u32, adjust: impl FnOnce(&mut Config)) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let mut config = Config::from_lookup(false, |_| None).expect("default configuration");
@@ -73,7 +79,7 @@ impl TestApp {
         adjust(&mut config);
         let pool = offboarding_desk::db::pool_options()
             .min_connections(0)
-            .max_connections(8)
+            .max_connections(connections)
             .connect_with(offboarding_desk::db::connect_options(&url).unwrap())
             .await
             .expect("connect to the test database");
