@@ -234,6 +234,9 @@ async fn no_page_runs_more_statements_for_more_rows() {
             ));
         }
     }
+    for (page, _, n) in &at_1000 {
+        eprintln!("{n:>3} statements: {page}");
+    }
     assert!(
         grew.is_empty(),
         "statements grew with the rows:\n{}",
