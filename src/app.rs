@@ -31,6 +31,11 @@ pub const NAV: &[(&str, &str)] = &[
     ("Offboarding", "/offboarding"),
     ("Reports", "/reports"),
     ("Substitutes", "/substitutes"),
+];
+
+/// The admin's pages, under one "Admin" menu at the end of the navigation (nine links in a
+/// row pushed "Sign out" onto a second line at common laptop widths).
+pub const ADMIN_MENU: &[(&str, &str)] = &[
     ("Users", "/admin/users"),
     ("Distribution list", "/admin/distribution"),
     ("Approval chain", "/admin/approvals"),
@@ -43,7 +48,9 @@ pub const NAV: &[(&str, &str)] = &[
 /// The navigation links with their routes' access.
 fn navigation(defs: &[RouteDef]) -> Vec<NavLink> {
     NAV.iter()
-        .map(|&(label, href)| {
+        .map(|&(label, href)| (label, href, false))
+        .chain(ADMIN_MENU.iter().map(|&(label, href)| (label, href, true)))
+        .map(|(label, href, in_menu)| {
             let route = defs
                 .iter()
                 .find(|d| d.method == Method::GET && d.path == href)
@@ -52,6 +59,7 @@ fn navigation(defs: &[RouteDef]) -> Vec<NavLink> {
                 label,
                 href,
                 access: route.access,
+                in_menu,
             }
         })
         .collect()

@@ -23,6 +23,8 @@ pub struct NavLink {
     pub label: &'static str,
     pub href: &'static str,
     pub access: Access,
+    /// Under the "Admin" menu rather than in the bar.
+    pub in_menu: bool,
 }
 
 /// The frame of a signed-in page.
@@ -32,35 +34,48 @@ pub struct Chrome {
     pub user_email: String,
     pub role_labels: String,
     pub nav: Vec<NavItem>,
+    /// The admin's pages this person may open, under one menu (empty: no menu).
+    pub admin_menu: Vec<NavItem>,
     pub flash: Option<String>,
     pub demo: bool,
 }
 
 impl Chrome {
+    /// Whether the page shown is one of the admin menu's.
+    pub fn admin_active(&self) -> bool {
+        self.admin_menu.iter().any(|item| item.active)
+    }
+
     /// The chrome for `ctx`'s user, with `current` (a path) marked in the navigation.
     pub fn new(state: &AppState, ctx: &Ctx, current: &str) -> Self {
-        let nav = state
+        let (admin_menu, nav): (Vec<_>, Vec<_>) = state
             .nav
             .get()
             .map(Vec::as_slice)
             .unwrap_or_default()
             .iter()
             .filter(|link| link.access.allows(Some(&ctx.user)) == Decision::Allow)
-            .map(|link| NavItem {
-                label: link.label,
-                href: link.href,
-                active: if link.href == "/" {
-                    current == "/"
-                } else {
-                    current.starts_with(link.href)
-                },
-            })
-            .collect();
+            .partition(|link| link.in_menu);
+        let items = |links: Vec<&NavLink>| -> Vec<NavItem> {
+            links
+                .into_iter()
+                .map(|link| NavItem {
+                    label: link.label,
+                    href: link.href,
+                    active: if link.href == "/" {
+                        current == "/"
+                    } else {
+                        current.starts_with(link.href)
+                    },
+                })
+                .collect()
+        };
         Chrome {
             user_name: ctx.user.display_name.clone(),
             user_email: ctx.user.email.clone(),
             role_labels: ctx.user.roles.labels(),
-            nav,
+            nav: items(nav),
+            admin_menu: items(admin_menu),
             flash: ctx.user.show_flash(),
             demo: state.config.demo,
         }

@@ -54,14 +54,36 @@ async fn each_demo_account_signs_in_and_lands_on_its_own_home() {
             offboarding_desk::auth::roles::RoleSet::from_keys(account.roles),
         );
         assert_eq!(section.text().await.unwrap(), expected[0].title);
-        // Only administrators see the administration links in the navigation.
+        // Only administrators have the Admin menu, closed until opened, and its pages in it.
         let nav = b.text("nav .nav-links").await;
         assert_eq!(
-            nav.contains("Users"),
+            nav.contains("Admin"),
             role == "admin",
             "{}: {nav}",
             account.email
         );
+        assert!(!nav.contains("Users"), "{}: {nav}", account.email);
+        if role == "admin" {
+            b.click("#admin-menu > summary").await;
+            // Pico fades the open menu in: its text is seen once shown.
+            let mut menu = String::new();
+            for _ in 0..20 {
+                menu = b.text("#admin-menu").await;
+                if menu.contains("Users") {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            for page in ["Users", "Approval chain", "Mail log", "Audit log"] {
+                assert!(menu.contains(page), "{page} in the open menu: {menu}");
+            }
+            // On one line with "Sign out" at a common laptop width.
+            let (nav_top, out_top): (f64, f64) =
+                (b.top("nav .nav-links").await, b.top("#sign-out").await);
+            assert!((nav_top - out_top).abs() < 30.0, "{nav_top} vs {out_top}");
+            // Open, it takes the next click anywhere to close (as a menu does).
+            b.click("#admin-menu > summary").await;
+        }
         b.click("#sign-out").await;
         assert!(b.text(".flash").await.contains("signed out"));
         assert_eq!(b.path().await, "/login");
@@ -121,7 +143,8 @@ async fn an_admin_disables_a_user_and_that_users_open_session_ends_on_the_next_c
     admin
         .sign_in(&app.base, "admin@demo.test", demo::PASSWORD)
         .await;
-    admin.click("nav .nav-links a[href=\"/admin/users\"]").await;
+    admin.click("#admin-menu > summary").await;
+    admin.click("#admin-menu a[href=\"/admin/users\"]").await;
     admin.fill_search("Amy").await;
     admin.click("table a").await;
     assert_eq!(admin.text("h1").await, "Amy (Retention)");

@@ -235,6 +235,20 @@ impl Browser {
         }
     }
 
+    /// The top of the element's box, in CSS pixels from the top of the page.
+    pub async fn top(&self, css: &str) -> f64 {
+        let element = self.find(css).await;
+        self.driver
+            .execute(
+                "return arguments[0].getBoundingClientRect().top;",
+                vec![element.to_json().unwrap()],
+            )
+            .await
+            .unwrap()
+            .convert()
+            .unwrap()
+    }
+
     pub async fn text(&self, css: &str) -> String {
         self.find(css).await.text().await.unwrap()
     }
