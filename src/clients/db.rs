@@ -309,6 +309,19 @@ pub async fn move_status_history(
     Ok(())
 }
 
+/// Locks the client's requests, to be called before the client itself is locked or updated.
+/// A change of account manager updates the client's requests (migration 24's trigger keeps
+/// each request's copy), and every path that changes a request and then the client (a
+/// completion, a reinstatement) locks the request first: taking the requests first here keeps
+/// that one order, so the two cannot wait on each other.
+pub async fn lock_requests_of(conn: &mut PgConnection, client_id: i64) -> sqlx::Result<()> {
+    sqlx::query("SELECT id FROM change_requests WHERE client_id = $1 ORDER BY id FOR UPDATE")
+        .bind(client_id)
+        .fetch_all(conn)
+        .await?;
+    Ok(())
+}
+
 /// Locks a client; returns its account manager and SEM specialist.
 pub async fn lock_people(
     conn: &mut PgConnection,

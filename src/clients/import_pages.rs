@@ -273,6 +273,7 @@ async fn update(
     values: &import::Values,
     changed: &[&'static str],
 ) -> AppResult<()> {
+    db::lock_requests_of(conn, client_id).await?;
     let (manager, specialist) = db::lock_people(conn, client_id).await?;
     db::overwrite(conn, client_id, &input(values)).await?;
     let moved = super::handover::PeopleMoved {

@@ -427,6 +427,9 @@ async fn update(
         );
         return Ok(unprocessable(page));
     }
+    if input.account_manager_id != manager {
+        db::lock_requests_of(&mut tx, id).await?;
+    }
     let saved = db::update(&mut tx, id, version, &input).await?;
     if let Some(page) = not_saved(page, saved, &before) {
         return Ok(unprocessable(page));
