@@ -6,8 +6,8 @@
 //! (deleted or truncated, or its time limits moved back) call `pg_notify`, delivered when the
 //! change commits (migration 23). Each instance listens on a connection of its own and drops
 //! that user's sessions (all of them for a truncate). The handler that makes such a change
-//! also forgets them here, before and after it commits, so this instance does not wait for its
-//! own notice.
+//! also forgets them here once it has committed, so this instance does not wait for its own
+//! notice (before the commit, the committed row is still the one to serve).
 //!
 //! What keeps it honest when a notice could be missed:
 //! - nothing is kept or served unless the listener is listening *and heard something lately*:
@@ -42,6 +42,9 @@ pub const CHANNEL: &str = "desk_sessions";
 
 /// A payload that is no user's id: a marker [`SessionCache::synced`] waits for.
 const SYNC_PREFIX: &str = "sync:";
+
+/// The payload of a truncate (migration 23): every session is forgotten.
+const ALL: &str = "all";
 
 /// The payload each instance sends now and then to hear its own listener work.
 const BEAT: &str = "beat";
@@ -202,19 +205,22 @@ impl SessionCache {
     /// Acts on one notice's payload.
     fn notified(&self, payload: &str) {
         self.heard_now();
-        if payload == BEAT {
-        } else if let Some(marker) = payload.strip_prefix(SYNC_PREFIX) {
-            self.synced.send_replace(marker.to_string());
-        } else if let Ok(user_id) = payload.parse::<i64>() {
-            self.forget_user(user_id);
-        } else {
-            if payload != "all" {
-                tracing::warn!(
-                    payload,
-                    "unexpected session notice: forgetting every session"
-                );
+        match payload {
+            BEAT => {}
+            ALL => self.forget_all(),
+            _ => {
+                if let Some(marker) = payload.strip_prefix(SYNC_PREFIX) {
+                    self.synced.send_replace(marker.to_string());
+                } else if let Ok(user_id) = payload.parse::<i64>() {
+                    self.forget_user(user_id);
+                } else {
+                    tracing::warn!(
+                        payload,
+                        "unexpected session notice: forgetting every session"
+                    );
+                    self.forget_all();
+                }
             }
-            self.forget_all();
         }
     }
 

@@ -138,7 +138,7 @@ pub(super) async fn login(
             let secret = signed_in(&mut tx, &state, &meta, &user, previous.clone()).await?;
             tx.commit().await?;
             if let Some(previous) = previous {
-                // Again, now that it committed (session_cache: forget before and after).
+                // Once committed, this instance forgets it without waiting for its notice.
                 state.sessions.forget_session(&previous);
             }
             let mut res = Redirect::to(&next).into_response();
@@ -185,7 +185,6 @@ async fn signed_in(
 ) -> AppResult<String> {
     if let Some(previous) = previous {
         session::delete(conn, &previous).await?;
-        state.sessions.forget_session(&previous);
     }
     let lifetime = state.config.session_absolute;
     let secret = session::create(conn, user.id, lifetime, &meta.ip, &meta.user_agent).await?;
@@ -211,7 +210,6 @@ async fn signed_in(
 pub(super) async fn logout(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
     let mut tx = state.db.begin().await?;
     session::delete(&mut tx, &ctx.user.session_hash).await?;
-    state.sessions.forget_session(&ctx.user.session_hash);
     audit::record(
         &mut tx,
         &Actor::from_ctx(&ctx),

@@ -254,7 +254,6 @@ async fn update(
         Saved::Ok(Some(version)) => version,
         not_saved => return Ok(unprocessable(again(page, not_saved, &before))),
     };
-    state.sessions.forget_user(id);
     let mut changes = audit::Changes::default();
     changes
         .field("email", &before.email, details.email.as_str())
@@ -272,14 +271,10 @@ async fn update(
         format!("Saved {}.", details.display_name)
     };
     let answer = commit_and_go(tx, &format!("/admin/users/{id}"), &message).await;
-    forget_again(&state, id);
-    answer
-}
-
-/// Forgets `id`'s kept sessions again once the change committed: a request of theirs read
-/// between the first forget (before the commit) and the commit may have kept the old row.
-fn forget_again(state: &AppState, id: i64) {
+    // Once committed, this instance forgets them without waiting for its notice
+    // (session_cache); before, the committed row was still the one to serve.
     state.sessions.forget_user(id);
+    answer
 }
 
 /// The form again when the save did not happen: the address is another account's, or someone
@@ -329,8 +324,6 @@ async fn set_password(
         .await?
         .ok_or(AppError::NotFound)?;
     db::set_password_hash(&mut tx, id, &hash).await?;
-    // This instance forgets them now; the others when the change commits (session_cache).
-    state.sessions.forget_user(id);
     // A new password ends the person's other sessions; an admin setting their own keeps this one.
     let ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
         .bind(id)
@@ -353,7 +346,7 @@ async fn set_password(
         &format!("New password set for {}.", user.display_name),
     )
     .await;
-    forget_again(&state, id);
+    state.sessions.forget_user(id);
     answer
 }
 
@@ -466,7 +459,6 @@ async fn set_disabled(state: AppState, ctx: Ctx, id: i64, disabled: bool) -> App
         )
     } else {
         db::set_disabled(&mut tx, id, disabled).await?;
-        state.sessions.forget_user(id);
         let ended = if disabled {
             session::delete_for_user(&mut tx, id).await?
         } else {
@@ -496,6 +488,6 @@ async fn set_disabled(state: AppState, ctx: Ctx, id: i64, disabled: bool) -> App
         }
     };
     let answer = commit_and_go(tx, &format!("/admin/users/{id}"), &message).await;
-    forget_again(&state, id);
+    state.sessions.forget_user(id);
     answer
 }
