@@ -698,14 +698,7 @@ fn ensure_oha() -> anyhow::Result<PathBuf> {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
         .map(|home| home.join("bin"));
-    let found = std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
-        .unwrap_or_default()
-        .into_iter()
-        .chain(cargo_bin.clone())
-        .map(|d| d.join("oha"))
-        .find(|p| p.is_file());
-    if let Some(p) = found {
+    if let Some(p) = on_path("oha", cargo_bin.clone()) {
         return Ok(p);
     }
     println!("== oha is missing: installing it (cargo install oha --locked, a few minutes once)");
@@ -719,15 +712,19 @@ fn ensure_oha() -> anyhow::Result<PathBuf> {
         .ok_or_else(|| anyhow::anyhow!("oha was installed but is not in Cargo's bin directory"))
 }
 
+/// The program `name` in a directory of `PATH`, or else in `also`.
+fn on_path(name: &str, also: Option<PathBuf>) -> Option<PathBuf> {
+    std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .chain(also)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
 fn ensure_wrk() -> anyhow::Result<PathBuf> {
-    let found = |name: &str| {
-        std::env::var_os("PATH").and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|d| d.join(name))
-                .find(|p| p.is_file())
-        })
-    };
-    if let Some(p) = found("wrk") {
+    if let Some(p) = on_path("wrk", None) {
         return Ok(p);
     }
     println!("== wrk is missing: installing it (Debian package `wrk`)");
@@ -750,7 +747,7 @@ fn ensure_wrk() -> anyhow::Result<PathBuf> {
     };
     apt(&["update", "-qq"])?;
     apt(&["install", "-y", "-qq", "wrk"])?;
-    found("wrk").ok_or_else(|| {
+    on_path("wrk", None).ok_or_else(|| {
         anyhow::anyhow!("wrk could not be installed; install it (`apt-get install wrk`) and retry")
     })
 }

@@ -27,11 +27,18 @@ async fn post(app: &TestApp, cookie: &str, path: &str, form: &[(&str, &str)]) ->
 }
 
 fn kept(app: &TestApp, cookie: &str) -> bool {
-    let secret = cookie.trim_start_matches("od_session=");
+    let secret = crate::shared::session_secret(cookie).expect("a session cookie");
     app.state
         .sessions
         .get(&offboarding_desk::auth::token::digest(secret))
         .is_some()
+}
+
+/// Runs `sql` (about user `id`) as another instance's change would, and waits until the app
+/// has heard its notice.
+async fn changed_in_sql(app: &TestApp, sql: &'static str, id: i64) {
+    sqlx::query(sql).bind(id).execute(&app.db).await.unwrap();
+    app.sessions_synced().await;
 }
 
 #[tokio::test]
@@ -50,28 +57,16 @@ async fn the_signed_in_user_is_read_once_and_read_again_when_they_change() {
     assert!(kept(&app, &cookie));
 
     // A change made in SQL, as another instance's would be: told, forgotten, read again.
-    sqlx::query("UPDATE users SET display_name = 'Amy Renamed' WHERE id = $1")
-        .bind(amy)
-        .execute(&app.db)
-        .await
-        .unwrap();
-    app.sessions_synced().await;
+    let rename = "UPDATE users SET display_name = 'Amy Renamed' WHERE id = $1";
+    changed_in_sql(&app, rename, amy).await;
     assert!(!kept(&app, &cookie));
     assert!(app.page(&cookie, "/").await.contains("Amy Renamed"));
     // Moving "last seen" forward (the session in use) is no change; moving it back is.
-    sqlx::query("UPDATE sessions SET last_seen_at = now() WHERE user_id = $1")
-        .bind(amy)
-        .execute(&app.db)
-        .await
-        .unwrap();
-    app.sessions_synced().await;
+    let used = "UPDATE sessions SET last_seen_at = now() WHERE user_id = $1";
+    changed_in_sql(&app, used, amy).await;
     assert!(kept(&app, &cookie));
-    sqlx::query("UPDATE sessions SET last_seen_at = now() - interval '2 hours' WHERE user_id = $1")
-        .bind(amy)
-        .execute(&app.db)
-        .await
-        .unwrap();
-    app.sessions_synced().await;
+    let idle = "UPDATE sessions SET last_seen_at = now() - interval '2 hours' WHERE user_id = $1";
+    changed_in_sql(&app, idle, amy).await;
     assert_eq!(status(&app, &cookie, "/").await.0, StatusCode::SEE_OTHER);
 }
 

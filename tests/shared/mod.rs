@@ -100,7 +100,7 @@ fn flash_value(h: &reqwest::header::HeaderValue) -> Option<String> {
 }
 
 /// The session's secret in a `Cookie` header the tests send.
-fn session_secret(cookie: &str) -> Option<&str> {
+pub fn session_secret(cookie: &str) -> Option<&str> {
     cookie
         .split(';')
         .find_map(|c| c.trim().strip_prefix("od_session="))
@@ -134,9 +134,4 @@ pub fn flash_set_by(headers: &reqwest::header::HeaderMap, session_secret: &str) 
         .iter()
         .filter_map(flash_value)
         .find_map(|v| offboarding_desk::web::flash::read(session_secret.as_bytes(), &v))
-}
-
-/// The session's secret in a `Cookie` header value such as `od_session=...`.
-pub fn secret_of(cookie: &str) -> &str {
-    session_secret(cookie).unwrap_or("")
 }

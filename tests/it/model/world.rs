@@ -390,7 +390,7 @@ impl World {
             303 if to_sign_in => Outcome::Refused("sent to sign in".into()),
             303 => {
                 // The message the next page would show.
-                let secret = crate::shared::secret_of(&p.cookie);
+                let secret = crate::shared::session_secret(&p.cookie).unwrap_or_default();
                 match crate::shared::flash_set_by(res.headers(), secret) {
                     Some(f) if f.starts_with("Nothing") => Outcome::Refused(f),
                     _ => Outcome::Done,
