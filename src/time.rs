@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
 /// The hour (in the agency's zone) reminders and overdue notices go out on their day.
@@ -105,11 +105,25 @@ pub fn day(d: NaiveDate) -> String {
     d.format("%b %-d, %Y").to_string()
 }
 
-/// An instant as pages and emails show it: "2026-12-01 05:50 CST", in the agency's zone.
+/// An instant as pages show it, short and in the agency's zone: "today 11:50 am",
+/// "yesterday 4:05 pm", "tomorrow 9:00 am", "Nov 28, 3:15 pm" this year, "Nov 28, 2025" before.
 pub fn local(at: DateTime<Utc>) -> String {
-    at.with_timezone(&display_zone())
-        .format("%Y-%m-%d %H:%M %Z")
-        .to_string()
+    short(at, Utc::now(), display_zone())
+}
+
+/// [`local`] as of `now` in `zone`.
+pub fn short(at: DateTime<Utc>, now: DateTime<Utc>, zone: Tz) -> String {
+    let at = at.with_timezone(&zone);
+    let today = now.with_timezone(&zone).date_naive();
+    let day = at.date_naive();
+    let clock = at.format("%-I:%M %P");
+    match (day - today).num_days() {
+        0 => format!("today {clock}"),
+        -1 => format!("yesterday {clock}"),
+        1 => format!("tomorrow {clock}"),
+        _ if day.year() == today.year() => format!("{}, {clock}", at.format("%b %-d")),
+        _ => at.format("%b %-d, %Y").to_string(),
+    }
 }
 
 /// An instant to the second, for the audit and mail logs: "2026-12-01 05:50:12 CST".
@@ -167,6 +181,39 @@ mod tests {
             NaiveTime::from_hms_opt(1, 30, 0).unwrap(),
         );
         assert_eq!(twice, Utc.with_ymd_and_hms(2026, 11, 1, 6, 30, 0).unwrap());
+    }
+
+    #[test]
+    fn pages_write_an_instant_short_and_relative_to_today_in_the_agencys_zone() {
+        let zone: Tz = "America/Chicago".parse().unwrap();
+        // 2026-12-02 17:50 UTC is 11:50 am in Chicago.
+        let now = Utc.with_ymd_and_hms(2026, 12, 2, 17, 50, 0).unwrap();
+        let at = |y, m, d, h, min| Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap();
+        let cases = [
+            (now, "today 11:50 am"),
+            // 5:30 UTC on the 2nd is still the 1st in Chicago: yesterday there.
+            (at(2026, 12, 2, 5, 30), "yesterday 11:30 pm"),
+            (at(2026, 12, 2, 6, 5), "today 12:05 am"),
+            (at(2026, 12, 3, 15, 0), "tomorrow 9:00 am"),
+            (at(2026, 11, 28, 21, 15), "Nov 28, 3:15 pm"),
+            (at(2026, 12, 9, 15, 0), "Dec 9, 9:00 am"),
+            (at(2026, 1, 1, 6, 0), "Jan 1, 12:00 am"),
+            (at(2025, 11, 28, 21, 15), "Nov 28, 2025"),
+            (at(2027, 1, 4, 15, 0), "Jan 4, 2027"),
+        ];
+        for (instant, expected) in cases {
+            assert_eq!(short(instant, now, zone), expected, "{instant}");
+        }
+        // Just after midnight in Chicago, an hour ago is yesterday there, though not in UTC.
+        let after_midnight = Utc.with_ymd_and_hms(2026, 12, 2, 6, 10, 0).unwrap();
+        assert_eq!(
+            short(at(2026, 12, 2, 5, 10), after_midnight, zone),
+            "yesterday 11:10 pm"
+        );
+        assert_eq!(
+            short(at(2026, 12, 2, 5, 10), after_midnight, Tz::UTC),
+            "today 5:10 am"
+        );
     }
 
     #[test]

@@ -18,6 +18,8 @@ pub struct EventRow {
     pub id: i64,
     pub at: chrono::DateTime<chrono::Utc>,
     pub actor_label: String,
+    pub actor_name: Option<String>,
+    pub actor_roles: Option<Vec<String>>,
     pub action: String,
     pub entity_type: String,
     pub entity_id: Option<String>,
@@ -28,6 +30,19 @@ pub struct EventRow {
 impl EventRow {
     pub fn at_display(&self) -> String {
         crate::time::local_precise(self.at)
+    }
+
+    /// What happened, in the words the request's timeline uses.
+    pub fn what(&self) -> String {
+        super::sentences::sentence(&self.action, &self.details)
+    }
+
+    pub fn who(&self) -> String {
+        super::sentences::who(
+            &self.actor_label,
+            self.actor_name.as_deref(),
+            self.actor_roles.as_deref(),
+        )
     }
 
     pub fn details_display(&self) -> String {
@@ -65,16 +80,17 @@ async fn log_page(
     // Only the filters in use, and the page's length written in: with `$1 IS NULL OR ...`
     // PostgreSQL planned the statement again on every execution.
     let mut query = sqlx::QueryBuilder::new(
-        "SELECT id, at, actor_label, action, entity_type, entity_id, details, ip
-           FROM audit_events WHERE TRUE",
+        "SELECT a.id, a.at, a.actor_label, u.display_name AS actor_name, u.roles AS actor_roles,
+                a.action, a.entity_type, a.entity_id, a.details, a.ip
+           FROM audit_events a LEFT JOIN users u ON u.id = a.actor_id WHERE TRUE",
     );
     if let Some(before) = q.before {
-        query.push(" AND id < ").push_bind(before);
+        query.push(" AND a.id < ").push_bind(before);
     }
     if !action.is_empty() {
-        query.push(" AND action = ").push_bind(&action);
+        query.push(" AND a.action = ").push_bind(&action);
     }
-    query.push(format!(" ORDER BY id DESC LIMIT {}", PER_PAGE + 1));
+    query.push(format!(" ORDER BY a.id DESC LIMIT {}", PER_PAGE + 1));
     let mut events: Vec<EventRow> = query.build_query_as().fetch_all(&state.db).await?;
     let older_href = if events.len() as i64 > PER_PAGE {
         events.truncate(PER_PAGE as usize);

@@ -2,6 +2,7 @@
 //! calls [`record`] inside its own transaction; the table only accepts new rows.
 
 pub mod log;
+pub mod sentences;
 
 use sqlx::{PgConnection, PgPool};
 

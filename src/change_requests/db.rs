@@ -598,6 +598,9 @@ pub struct Event {
     pub total: i64,
     pub at: DateTime<Utc>,
     pub actor_label: String,
+    /// The acting user's name and roles as they are now (none for the desk itself).
+    pub actor_name: Option<String>,
+    pub actor_roles: Option<Vec<String>>,
     pub action: String,
     pub details: serde_json::Value,
 }
@@ -609,12 +612,14 @@ pub async fn timeline(
     shown: Option<i64>,
 ) -> sqlx::Result<Vec<Event>> {
     sqlx::query_as(
-        "SELECT total, at, actor_label, action, details FROM (
-            SELECT id, count(*) OVER () AS total, at, actor_label, action, details
+        "SELECT total, at, actor_label, u.display_name AS actor_name, u.roles AS actor_roles,
+                action, details FROM (
+            SELECT id, count(*) OVER () AS total, at, actor_id, actor_label, action, details
               FROM audit_events
              WHERE entity_type = 'change_request' AND entity_id = $1
              ORDER BY id DESC LIMIT $2) latest
-          ORDER BY id",
+          LEFT JOIN users u ON u.id = latest.actor_id
+          ORDER BY latest.id",
     )
     .bind(id.to_string())
     .bind(shown)

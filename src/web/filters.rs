@@ -33,7 +33,7 @@ pub fn day(d: impl When<NaiveDate>, _: &dyn askama::Values) -> askama::Result<St
     Ok(crate::time::day(d.value()))
 }
 
-/// `{{ c.at|at }}`: "2026-12-01 05:50 CST", in the agency's zone.
+/// `{{ c.at|at }}`: "today 11:50 am", "Nov 28, 3:15 pm", in the agency's zone.
 #[askama::filter_fn]
 pub fn at(at: impl When<DateTime<Utc>>, _: &dyn askama::Values) -> askama::Result<String> {
     Ok(crate::time::local(at.value()))

@@ -280,7 +280,7 @@ async fn a_long_timeline_shows_its_latest_entries_and_the_rest_on_request() {
         latest.contains(&format!("{} earlier entries are not shown", total - 100)),
         "{latest}"
     );
-    let filed = "<strong>Account Manager</strong>: Filed</li>";
+    let filed = "</strong>: Filed the request</li>";
     assert!(!latest.contains(filed), "the oldest entry is not shown");
 
     let all = page(format!("/requests/{request}?history=all")).await;

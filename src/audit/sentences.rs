@@ -1,0 +1,428 @@
+//! Every audit action told as a sentence, for the request's timeline and the admin's audit
+//! log: what a person did, in the department's words, with the values that changed. The
+//! record itself (action key and details) stays a click away on the audit log.
+
+use serde_json::Value;
+
+use crate::change_requests::rules::Outcome;
+
+/// What happened, as a sentence (without who did it: the page names them).
+pub fn sentence(action: &str, details: &Value) -> String {
+    match action {
+        "change_request.filed" => {
+            use crate::change_requests::rules::{Escalation, Kind};
+            let kind = details["kind"].as_str().and_then(Kind::from_key);
+            let mut sentence = match kind {
+                Some(kind) => format!("Filed the {}", kind.label().to_lowercase()),
+                None => "Filed the request".into(),
+            };
+            if !details["reverses"].is_null() {
+                sentence = format!(
+                    "Filed a reinstatement undoing request #{}",
+                    details["reverses"]
+                );
+            }
+            match details["escalation"]
+                .as_str()
+                .and_then(Escalation::from_key)
+            {
+                Some(Escalation::Retention) => sentence.push_str(" and sent it to Retention"),
+                Some(Escalation::TeamLead) => sentence.push_str(" and escalated it to a team lead"),
+                Some(Escalation::DepartmentManager) => {
+                    sentence.push_str(" and escalated it to the department manager")
+                }
+                Some(Escalation::None) | None => {}
+            }
+            sentence
+        }
+        "change_request.edited" => {
+            let mut fields: Vec<String> = details["changes"]
+                .as_object()
+                .map(|m| m.keys().map(|k| k.replace('_', " ")).collect())
+                .unwrap_or_default();
+            fields.sort();
+            format!("Edited: {}", fields.join(", "))
+        }
+        "change_request.withdrawn" => {
+            format!("Withdrawn: {}", details["reason"].as_str().unwrap_or(""))
+        }
+        "change_request.question_asked" => "Asked the SEM specialist a question".into(),
+        "change_request.question_answered" => "The SEM specialist answered".into(),
+        "change_request.document_attached" => format!(
+            "Attached the signed document {}",
+            details["name"].as_str().unwrap_or("")
+        ),
+        "change_request.commented" => "Commented".into(),
+        "change_request.submitted" => match details["round"].as_i64() {
+            Some(n) if n > 1 => format!("Submitted again for approval (submission {n})"),
+            _ => "Submitted for approval".into(),
+        },
+        "change_request.step_approved" => {
+            let step = details["step"].as_str().unwrap_or("");
+            match details["comment"].as_str().filter(|c| !c.is_empty()) {
+                Some(c) => format!("Approved {step}: “{c}”"),
+                None => format!("Approved {step}"),
+            }
+        }
+        "change_request.sent_back" => format!(
+            "Sent back at {}: “{}”",
+            details["step"].as_str().unwrap_or(""),
+            details["reason"].as_str().unwrap_or("")
+        ),
+        "change_request.approved" => "Approved by every step; the change task is open".into(),
+        "change_request.processed" => "Processed by Accounting".into(),
+        "change_request.reinstatement_filed" => format!(
+            "Asked to reinstate the client (request #{})",
+            details["reversal_id"]
+        ),
+        "checklist.ticked" => format!(
+            "Offboarding: {}{}",
+            details["title"].as_str().unwrap_or(""),
+            details["note"]
+                .as_str()
+                .filter(|n| !n.is_empty())
+                .map(|n| format!(" (“{n}”)"))
+                .unwrap_or_default()
+        ),
+        "checklist.undone" => format!(
+            "Offboarding: undid “{}”: {}",
+            details["title"].as_str().unwrap_or(""),
+            details["reason"].as_str().unwrap_or("")
+        ),
+        "checklist.sent_back" => format!(
+            "Offboarding: sent “{}” back to the contractor: {}",
+            details["title"].as_str().unwrap_or(""),
+            details["reason"].as_str().unwrap_or("")
+        ),
+        "change_request.dates_moved" | "planner.dates_moved" => {
+            let changes = &details["changes"];
+            let mut sentence = format!(
+                "Moved the effective date from {} to {}",
+                day(&changes["effective_date"]["from"]).unwrap_or_default(),
+                day(&changes["effective_date"]["to"]).unwrap_or_default()
+            );
+            let (from, to) = (
+                day(&changes["resume_date"]["from"]),
+                day(&changes["resume_date"]["to"]),
+            );
+            if from != to {
+                sentence.push_str(&format!(
+                    "; the resume date from {} to {}",
+                    from.unwrap_or_else(|| "none".into()),
+                    to.unwrap_or_else(|| "none".into())
+                ));
+            }
+            sentence
+        }
+        "change_request.step_flagged" => format!(
+            "{} waits on the admin: {}",
+            details["step"].as_str().unwrap_or(""),
+            details["why"].as_str().unwrap_or("")
+        ),
+        "change_request.step_rerouted" => format!(
+            "{} went back to {}: {}",
+            details["step"].as_str().unwrap_or(""),
+            details["to"].as_str().unwrap_or(""),
+            details["why"].as_str().unwrap_or("")
+        ),
+        "change_task.forwarded" => format!(
+            "Forwarded the change task to {}",
+            details["to_name"].as_str().unwrap_or("the SEM specialist")
+        ),
+        "change_task.planner_added" => match day(&details["effective_date"]) {
+            Some(day) => format!("Added the client to the planner for {day}"),
+            None => "Added the client to the planner sheet".into(),
+        },
+        "change_task.status_updated" => format!(
+            "Updated the account status to {}",
+            details["to"]
+                .as_str()
+                .and_then(crate::operations::rules::Status::from_key)
+                .map(|s| s.task_label().to_lowercase())
+                .unwrap_or_default()
+        ),
+        "change_task.done" => "Marked the change task done".into(),
+        "sem_task.done" => "Ticked “ads paused”".into(),
+        "change_request.completed" => "Completed: everything after approval is done".into(),
+        "change_request.account_manager_changed" => format!(
+            "The client was handed from {} to {}: the request is theirs now",
+            details["from_name"].as_str().unwrap_or(""),
+            details["to_name"].as_str().unwrap_or("")
+        ),
+        "change_request.sem_work_handed_over" => format!(
+            "The SEM work was handed from {} (who can no longer do it, or no longer has the client) to {}",
+            details["from_name"].as_str().unwrap_or(""),
+            details["to_name"].as_str().unwrap_or("")
+        ),
+        "change_request.reinstated" => {
+            format!("Reinstated: undone by request #{}", details["reversal_id"])
+        }
+        "change_request.step_reassigned" => format!(
+            "Handed {} from {} to {}",
+            details["step"].as_str().unwrap_or(""),
+            details["from"].as_str().unwrap_or(""),
+            details["to"].as_str().unwrap_or("")
+        ),
+        "change_request.retention_outcome" if !details["corrected_from"].is_null() => {
+            format!(
+                "Retention call corrected: {} (was: {})",
+                details["outcome"]
+                    .as_str()
+                    .and_then(Outcome::from_key)
+                    .map(Outcome::label)
+                    .unwrap_or(""),
+                details["corrected_from"]
+                    .as_str()
+                    .and_then(Outcome::from_key)
+                    .map(Outcome::label)
+                    .unwrap_or("")
+            )
+        }
+        "change_request.retention_outcome" => format!(
+            "Retention call recorded: {}",
+            details["outcome"]
+                .as_str()
+                .and_then(Outcome::from_key)
+                .map(Outcome::label)
+                .unwrap_or("")
+        ),
+        other => outside_requests(other, details),
+    }
+}
+
+/// The sentences of what happens outside a request: signing in, the admin's settings, users
+/// and clients. An action without a sentence of its own reads as its key in words.
+fn outside_requests(action: &str, details: &Value) -> String {
+    let text = |key: &str| details[key].as_str().unwrap_or("").to_string();
+    match action {
+        "auth.sign_in" => "Signed in".into(),
+        "auth.sign_out" => "Signed out".into(),
+        "auth.sign_in_failed" => "A sign-in failed (wrong email or password)".into(),
+        "auth.sign_in_throttled" => "Sign-in refused: too many failed tries".into(),
+        "access.refused" => format!(
+            "Was refused {} {}",
+            text("method"),
+            details["path"].as_str().unwrap_or("a page")
+        ),
+        "user.created" => format!(
+            "Added the user {} ({})",
+            text("display_name"),
+            text("email")
+        ),
+        "user.updated" => format!("Changed a user: {}", changes(details)),
+        "user.disabled" => ended("Disabled the user", details),
+        "user.enabled" => "Enabled the user again".into(),
+        "user.password_set" => ended("Set the user's password", details),
+        "client.created" => format!(
+            "Added the client {} ({})",
+            text("name"),
+            text("crm_account_id")
+        ),
+        "client.updated" => format!("Changed a client: {}", changes(details)),
+        "client_import.uploaded" => "Uploaded a CRM export to import".into(),
+        "client_import.applied" => "Applied a CRM import".into(),
+        "approval_chain.step_added" => {
+            format!("Added the approval step “{}”", text("name"))
+        }
+        "approval_chain.step_edited" => {
+            format!("Changed an approval step: {}", changes(details))
+        }
+        "approval_chain.step_retired" => "Retired an approval step".into(),
+        "approval_substitute.named" => format!(
+            "Named a substitute approver from {} to {}",
+            text("starts_on"),
+            text("ends_on")
+        ),
+        "approval_substitute.ended" => "Ended a substitution".into(),
+        "change_reason.added" => format!("Added the reason “{}”", text("label")),
+        "change_reason.edited" => format!("Changed a reason: {}", changes(details)),
+        "change_reason.retired" => format!("Retired the reason “{}”", text("label")),
+        "change_reason.restored" => format!("Restored the reason “{}”", text("label")),
+        "checklist_template.added" => {
+            format!("Added the checklist item “{}”", text("title"))
+        }
+        "checklist_template.edited" => {
+            format!("Changed a checklist item: {}", changes(&details["changes"]))
+        }
+        "checklist_template.retired" => "Retired a checklist item".into(),
+        "distribution_list.added" => {
+            format!("Added {} to the approval announcements", text("email"))
+        }
+        "distribution_list.removed" => {
+            format!("Removed {} from the approval announcements", text("email"))
+        }
+        "calendar_feed.created" => "Made a calendar feed link".into(),
+        "calendar_feed.revoked" => "Revoked a calendar feed link".into(),
+        "mail.retried" => "Sent a failed email again".into(),
+        "mail.test_queued" => format!("Sent a test email to {}", text("to")),
+        "checklist.refused" => format!(
+            "Was refused an offboarding item ({}): {}",
+            text("action"),
+            text("why")
+        ),
+        other => key_in_words(other),
+    }
+}
+
+/// A day recorded as "2026-12-13", as pages write it ("Dec 13, 2026").
+fn day(v: &Value) -> Option<String> {
+    v.as_str()
+        .and_then(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+        .map(crate::time::day)
+}
+
+/// Who acted, as pages name them: the user's name and roles ("Dana Ortiz (DM Operations
+/// Lead)"), "Offboarding Desk" for the app's own work, else the label recorded (a person not
+/// signed in, named by what they typed).
+pub fn who(label: &str, name: Option<&str>, roles: Option<&[String]>) -> String {
+    match (name, label) {
+        (Some(name), _) => {
+            let roles = crate::auth::roles::RoleSet::from_keys(roles.unwrap_or_default());
+            if roles.is_empty() {
+                name.to_string()
+            } else {
+                format!("{name} ({})", roles.labels())
+            }
+        }
+        (None, "system") => "Offboarding Desk".into(),
+        (None, label) => label.to_string(),
+    }
+}
+
+/// An action with no sentence of its own: its key in words ("Client import applied").
+fn key_in_words(action: &str) -> String {
+    let mut words = action.replace(['.', '_'], " ");
+    if let Some(first) = words.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    words
+}
+
+/// A sentence that says how many sessions it ended, when it ended any.
+fn ended(what: &str, details: &Value) -> String {
+    match details["sessions_ended"].as_i64() {
+        Some(n) if n > 0 => format!("{what}; {n} signed-in session(s) ended"),
+        _ => what.to_string(),
+    }
+}
+
+/// What an edit changed, as the audit's `{field: [from, to]}` records it: "name from “Amy” to
+/// “Amy R.”, roles from … to …".
+fn changes(details: &Value) -> String {
+    let Some(fields) = details.as_object() else {
+        return String::new();
+    };
+    let shown = |v: &Value| match v {
+        Value::String(s) => format!("“{s}”"),
+        Value::Null => "nothing".into(),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    };
+    let mut parts: Vec<String> = fields
+        .iter()
+        .filter_map(|(field, change)| {
+            let pair = change.as_array().filter(|p| p.len() == 2)?;
+            Some(format!(
+                "{} from {} to {}",
+                field.replace('_', " "),
+                shown(&pair[0]),
+                shown(&pair[1])
+            ))
+        })
+        .collect();
+    if parts.is_empty() {
+        parts = fields.keys().map(|k| k.replace('_', " ")).collect();
+    }
+    parts.join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn an_edit_names_each_field_with_its_old_and_new_value() {
+        assert_eq!(
+            sentence(
+                "user.updated",
+                &json!({ "display_name": ["Amy", "Amy R."], "roles": [["retention"], ["retention", "admin"]] })
+            ),
+            "Changed a user: display name from “Amy” to “Amy R.”; roles from retention to retention, admin"
+        );
+    }
+
+    #[test]
+    fn every_action_the_app_records_has_words_not_a_key() {
+        // Each action key written anywhere in src/ (audit::record and audit::on_request calls)
+        // has a sentence of its own.
+        let sources = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/src"))
+            .expect("src")
+            .flatten()
+            .flat_map(|e| walk(&e.path()))
+            .collect::<Vec<_>>();
+        let mut actions = std::collections::BTreeSet::new();
+        for text in &sources {
+            let pieces: Vec<&str> = text.split('"').collect();
+            for (before, piece) in pieces.iter().zip(pieces.iter().skip(1)).step_by(2) {
+                // An email's kind ("kind: ...") is not an audit action.
+                if before.trim_end().ends_with("kind:") {
+                    continue;
+                }
+                let known = [
+                    "change_request.",
+                    "change_task.",
+                    "checklist.",
+                    "planner.",
+                    "sem_task.",
+                    "auth.",
+                    "access.",
+                    "user.",
+                    "client.",
+                    "client_import.",
+                    "approval_chain.",
+                    "approval_substitute.",
+                    "change_reason.",
+                    "checklist_template.",
+                    "distribution_list.",
+                    "calendar_feed.",
+                    "mail.",
+                ];
+                if known.iter().any(|k| piece.starts_with(k))
+                    && piece
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c == '_' || c == '.')
+                    && piece.matches('.').count() == 1
+                    && !piece.ends_with('.')
+                {
+                    actions.insert(piece.to_string());
+                }
+            }
+        }
+        assert!(actions.len() > 50, "found {actions:?}");
+        let bare: Vec<&String> = actions
+            .iter()
+            .filter(|a| sentence(a, &json!({})) == key_in_words(a))
+            .collect();
+        assert!(bare.is_empty(), "no sentence for {bare:?}");
+    }
+
+    fn walk(path: &std::path::Path) -> Vec<String> {
+        if path.is_dir() {
+            std::fs::read_dir(path)
+                .unwrap()
+                .flatten()
+                .flat_map(|e| walk(&e.path()))
+                .collect()
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            vec![std::fs::read_to_string(path).unwrap()]
+        } else {
+            Vec::new()
+        }
+    }
+}
