@@ -36,7 +36,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let config = Arc::new(config);
     let db = crate::db::connect(&config).await?;
     if config.demo {
-        crate::demo::seed(&db).await?;
+        crate::demo::seed_all(&db, config.time_zone).await?;
     }
     tokio::task::spawn_blocking(crate::auth::password::warm_up);
     let state = AppState::new(db.clone(), config.clone());

@@ -1,8 +1,10 @@
-//! Demo mode: one account per role (password `offboarding-demo`), a dozen clients, and a past
-//! year of closed requests for forty more (`history`), created when the app is started with
-//! `--demo` and never in production. Safe to run at every start: what exists is left alone.
+//! Demo mode: one account per role (password `offboarding-demo`), a dozen clients, a past
+//! year of closed requests for forty more (`history`) and, on a start with `--demo`, eighteen
+//! more whose requests stand at every point of the process today (`present`). Never in
+//! production. Safe to run at every start: what exists is left alone.
 
 mod history;
+mod present;
 
 use sqlx::PgPool;
 
@@ -38,37 +40,37 @@ const fn account(
 pub const ACCOUNTS: &[DemoAccount] = &[
     account(
         "am@demo.test",
-        "Account Manager (demo)",
+        "Maria Chen",
         &["account_manager"],
         "Account manager",
     ),
     account(
         "am2@demo.test",
-        "Second Account Manager (demo)",
+        "Luis Ortega",
         &["account_manager"],
         "Account manager",
     ),
     account(
         "retention@demo.test",
-        "Amy (Retention)",
+        "Amy Reyes",
         &["retention"],
         "Retention Team",
     ),
     account(
         "retention2@demo.test",
-        "Anglee (Retention)",
+        "Anglee Moss",
         &["retention"],
         "Retention Team",
     ),
     account(
         "teamlead@demo.test",
-        "Team Lead (demo)",
+        "Priya Shah",
         &["team_lead"],
         "Team lead",
     ),
     account(
         "manager@demo.test",
-        "Department Manager (demo)",
+        "Tom Becker",
         &["department_manager"],
         "Department manager",
     ),
@@ -84,51 +86,46 @@ pub const ACCOUNTS: &[DemoAccount] = &[
         &["approver"],
         "Approver (second step)",
     ),
-    account(
-        "finance@demo.test",
-        "Finance (demo)",
-        &["finance"],
-        "Finance",
-    ),
+    account("finance@demo.test", "Rachel Kim", &["finance"], "Finance"),
     account(
         "accounting@demo.test",
-        "Accounting (demo)",
+        "Ben Adler",
         &["accounting"],
         "Accounting",
     ),
     account(
         "ops@demo.test",
-        "DM Operations Lead (demo)",
+        "Dana Ortiz",
         &["ops_lead"],
         "DM Operations Lead",
     ),
     account(
         "leadership@demo.test",
-        "DM Leads and Managers (demo)",
+        "DM Leads and Managers",
         &["dm_leadership"],
         "DM Leads and Managers",
     ),
     account(
         "sem@demo.test",
-        "SEM Specialist (demo)",
+        "Sam Patel",
         &["sem_specialist"],
         "SEM specialist",
     ),
     account(
         "sem2@demo.test",
-        "Second SEM Specialist (demo)",
+        "Kai Nakamura",
         &["sem_specialist"],
         "SEM specialist",
     ),
     account(
         "contractor@demo.test",
-        "Juniper (contractor)",
+        "Juniper Digital",
         &["contractor"],
         "Contractor",
     ),
     account(
         "admin@demo.test",
-        "Admin (demo)",
+        "Alex Morgan",
         &["admin"],
         "Administrator",
     ),
@@ -243,7 +240,19 @@ const CLIENTS: &[DemoClient] = &[
     ),
 ];
 
-/// Creates whatever demo accounts and clients are missing.
+/// Everything `--demo` starts with: [`seed`], then the requests in flight today, dated in the
+/// agency's `zone`.
+pub async fn seed_all(pool: &PgPool, zone: chrono_tz::Tz) -> anyhow::Result<()> {
+    seed(pool).await?;
+    let mut tx = pool.begin().await?;
+    let present = present::seed(&mut tx, zone).await?;
+    tx.commit().await?;
+    tracing::info!(present, "demo requests in flight ready");
+    Ok(())
+}
+
+/// Creates whatever demo accounts and clients are missing, and the past year. The tests that
+/// play the process on the demo's dozen clients start from this, with no request in flight.
 pub async fn seed(pool: &PgPool) -> anyhow::Result<()> {
     let hash = password::hash_async(PASSWORD.to_string()).await?;
     let mut tx = pool.begin().await?;
@@ -307,8 +316,8 @@ pub async fn seed(pool: &PgPool) -> anyhow::Result<()> {
     }
     // Approvals are announced to the Ops Lead and the DM leadership.
     for (email, name) in [
-        ("ops@demo.test", "DM Operations Lead (demo)"),
-        ("leadership@demo.test", "DM Leadership (demo)"),
+        ("ops@demo.test", "Dana Ortiz"),
+        ("leadership@demo.test", "DM Leads and Managers"),
     ] {
         sqlx::query(
             "INSERT INTO distribution_list (email, name) VALUES ($1, $2)

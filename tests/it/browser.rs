@@ -147,7 +147,7 @@ async fn an_admin_disables_a_user_and_that_users_open_session_ends_on_the_next_c
     admin.click("#admin-menu a[href=\"/admin/users\"]").await;
     admin.fill_search("Amy").await;
     admin.click("table a").await;
-    assert_eq!(admin.text("h1").await, "Amy (Retention)");
+    assert_eq!(admin.text("h1").await, "Amy Reyes");
     admin.click("#disable-user").await;
     // The page asks to confirm (accept_confirm fails if it does not); the admin accepts.
     admin.accept_confirm().await;

@@ -199,3 +199,121 @@ async fn every_reports_panel_has_something_to_show_on_a_fresh_demo() {
         "{sentence}"
     );
 }
+
+/// What a fresh `--demo` start holds: the dozen clients, the past year and the requests in
+/// flight today. The agency's zone is one far from UTC, so a "today" read in UTC shows up.
+async fn demo_in_flight() -> TestApp {
+    let app = TestApp::spawn_with(|c| {
+        c.demo = true;
+        c.time_zone = chrono_tz::America::Chicago;
+    })
+    .await;
+    demo::seed_all(&app.db, app.state.config.time_zone)
+        .await
+        .expect("demo data");
+    app
+}
+
+#[tokio::test]
+async fn a_fresh_demo_start_has_work_in_flight_once_by_the_workflows_rules() {
+    let app = demo_in_flight().await;
+    let first = counts(&app).await;
+    assert_eq!(first.0, 12 + 40 + 18);
+    demo::seed_all(&app.db, app.state.config.time_zone)
+        .await
+        .expect("demo data again");
+    assert_eq!(counts(&app).await, first, "a second start adds nothing");
+    invariants::check_records(&app.db)
+        .await
+        .unwrap_or_else(|broken| panic!("the demo's present breaks a rule: {broken}"));
+
+    // Every state of the process, and a request reinstating another.
+    let states: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT state FROM change_requests r JOIN clients c ON c.id = r.client_id
+          WHERE c.crm_account_id LIKE 'CRM-301%' ORDER BY state",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        states,
+        [
+            "approved",
+            "changes_requested",
+            "completed",
+            "draft",
+            "in_approval",
+            "with_retention",
+            "withdrawn"
+        ]
+    );
+    let (steps_waiting, nudged, reinstating, asked, answered): (i64, i64, i64, i64, i64) =
+        sqlx::query_as(
+            "SELECT (SELECT count(DISTINCT position) FROM request_approvals WHERE state = 'pending'),
+                    (SELECT count(*) FROM request_approvals WHERE state = 'pending'
+                        AND nudged_at IS NOT NULL),
+                    (SELECT count(*) FROM change_requests WHERE reverses_id IS NOT NULL
+                        AND state = 'in_approval'),
+                    (SELECT count(*) FROM request_questions WHERE answer IS NULL),
+                    (SELECT count(*) FROM request_questions WHERE answer IS NOT NULL)",
+        )
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        steps_waiting, 3,
+        "a request waits at each step of the chain"
+    );
+    assert_eq!(nudged, 1, "one step waits past its nudge");
+    assert_eq!((reinstating, asked, answered), (1, 1, 1));
+
+    // Nothing is dated after now, and what is due later is scheduled, not sent early.
+    let (future, unsent, due_jobs): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM audit_events WHERE at > now())
+              + (SELECT count(*) FROM change_requests WHERE created_at > now()
+                    OR state_changed_at > now()),
+                (SELECT count(*) FROM outbox_messages WHERE state <> 'sent'),
+                (SELECT count(*) FROM scheduled_jobs WHERE state = 'pending'
+                    AND kind = 'approval_nudge' AND run_at <= now())",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!((future, unsent, due_jobs), (0, 0, 0));
+}
+
+#[tokio::test]
+async fn on_a_fresh_demo_every_desk_has_work_the_planner_this_month_and_a_checklist_half_done() {
+    let app = demo_in_flight().await;
+    for account in demo::ACCOUNTS {
+        let cookie = app.cookie_for(account.email).await;
+        let desk = app.page(&cookie, "/").await;
+        assert!(
+            !desk.contains("class=\"empty\""),
+            "{}'s desk has an empty section",
+            account.email
+        );
+        assert!(
+            ["href=\"/requests/", "href=\"/tasks/", "data-item=\""]
+                .iter()
+                .any(|work| desk.contains(work)),
+            "nothing on {}'s desk",
+            account.email
+        );
+    }
+
+    let ops = app.cookie_for("ops@demo.test").await;
+    // The planner's current month (in the agency's zone) has lines.
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::America::Chicago)
+        .date_naive();
+    let month = today.format("%Y-%m");
+    let planner = app.page(&ops, &format!("/planner?month={month}")).await;
+    assert!(
+        planner.matches("href=\"/requests/").count() >= 1,
+        "{planner}"
+    );
+    // The offboarding sheet shows a checklist partly done and late.
+    let sheet = app.page(&ops, "/offboarding").await;
+    assert!(sheet.contains("Harborview Yacht Sales"), "{sheet}");
+}
