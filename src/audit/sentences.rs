@@ -60,12 +60,12 @@ pub fn sentence(action: &str, details: &Value) -> String {
         "change_request.step_approved" => {
             let step = details["step"].as_str().unwrap_or("");
             match details["comment"].as_str().filter(|c| !c.is_empty()) {
-                Some(c) => format!("Approved {step}: “{c}”"),
-                None => format!("Approved {step}"),
+                Some(c) => format!("Approved at the step “{step}”: “{c}”"),
+                None => format!("Approved at the step “{step}”"),
             }
         }
         "change_request.sent_back" => format!(
-            "Sent back at {}: “{}”",
+            "Sent it back at the step “{}”: “{}”",
             details["step"].as_str().unwrap_or(""),
             details["reason"].as_str().unwrap_or("")
         ),

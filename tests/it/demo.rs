@@ -202,7 +202,7 @@ async fn every_reports_panel_has_something_to_show_on_a_fresh_demo() {
 
 /// What a fresh `--demo` start holds: the dozen clients, the past year and the requests in
 /// flight today. The agency's zone is one far from UTC, so a "today" read in UTC shows up.
-async fn demo_in_flight() -> TestApp {
+pub(crate) async fn demo_in_flight() -> TestApp {
     let app = TestApp::spawn_with(|c| {
         c.demo = true;
         c.time_zone = chrono_tz::America::Chicago;

@@ -9,6 +9,7 @@ mod bad_input;
 mod browser;
 mod browser_approvals;
 mod browser_checklists;
+mod browser_demo;
 mod browser_operations;
 mod change_requests;
 mod checklists;
