@@ -90,6 +90,7 @@ fn build(state: AppState) -> (Router, Vec<RouteDef>) {
     let routes = crate::notifications::routes(routes);
     let routes = crate::audit::log::routes(routes);
     let routes = crate::reports::routes(routes);
+    let routes = crate::setup::routes(routes);
     let (router, defs) = routes.finish();
     // Set once: building the app again on the same state (the route table) finds it set.
     let _ = state.nav.set(navigation(&defs));

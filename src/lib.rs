@@ -22,6 +22,7 @@ pub mod operations;
 pub mod reports;
 pub mod retention;
 pub mod server;
+pub mod setup;
 pub mod time;
 pub mod users;
 pub mod web;

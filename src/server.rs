@@ -41,6 +41,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     tokio::task::spawn_blocking(crate::auth::password::warm_up);
     let state = AppState::new(db.clone(), config.clone());
     state.sessions.listen(&db);
+    if !config.demo && crate::setup::needs_first_admin(&db).await? {
+        let token = state.setup.issue();
+        tracing::warn!(
+            "no user yet: create the first administrator at {}/setup?token={token} \
+             (this link works until then, and a restart prints a new one)",
+            config.base_url
+        );
+    }
     spawn_housekeeping(state.clone());
 
     let (stop, stopped) = tokio::sync::watch::channel(false);

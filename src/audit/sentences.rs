@@ -255,6 +255,15 @@ fn outside_requests(action: &str, details: &Value) -> String {
         "calendar_feed.revoked" => "Revoked a calendar feed link".into(),
         "mail.retried" => "Sent a failed email again".into(),
         "mail.test_queued" => format!("Sent a test email to {}", text("to")),
+        "setup.refused" => "Tried to create the first administrator without the link".into(),
+        "setup.reviewed" => format!(
+            "Said the {} are right (setting up the desk)",
+            match text("step").as_str() {
+                "reasons" => "reasons offered on requests",
+                "checklist" => "offboarding checklist items",
+                _ => "settings",
+            }
+        ),
         "checklist.refused" => format!(
             "Was refused an offboarding item ({}): {}",
             text("action"),

@@ -61,6 +61,7 @@ pub struct LoginQuery {
     next: Option<String>,
     signed_out: Option<String>,
     expired: Option<String>,
+    ready: Option<String>,
 }
 
 pub(super) async fn login_page(
@@ -75,6 +76,8 @@ pub(super) async fn login_page(
     let mut page = LoginPage::new(&state, String::new(), next);
     if q.signed_out.is_some() {
         page.notice = Some("You are signed out.");
+    } else if q.ready.is_some() {
+        page.notice = Some("The administrator's account is ready: sign in with it.");
     } else if q.expired.is_some() {
         page.notice = Some("Your session ended. Sign in again to continue.");
     }

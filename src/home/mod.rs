@@ -125,6 +125,8 @@ struct HomePage {
     orphaned: Vec<QueueLine>,
     my_clients: Vec<ClientLine>,
     show_clients: bool,
+    /// A real installation's setting-up list on the admin's desk, until every part is done.
+    first_run: Vec<crate::setup::first_run::Step>,
 }
 
 /// How many lines a home section shows; the full lists have their own pages.
@@ -205,6 +207,20 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> AppResult<HomePage> {
         flagged_steps: when(admin, crate::approvals::admin::flagged(c, QUEUE_LIMIT)).await?,
         orphaned: when(admin, waiting_on_admin(c)).await?,
         ops_items: desk_items(c, &ctx, Role::OpsLead).await?,
+        first_run: first_run(c, admin && !state.config.demo).await?,
+    })
+}
+
+/// The setting-up list when `shown` and something on it is not done yet.
+async fn first_run(
+    c: &mut sqlx::PgConnection,
+    shown: bool,
+) -> sqlx::Result<Vec<crate::setup::first_run::Step>> {
+    let steps = when(shown, crate::setup::first_run::steps(c)).await?;
+    Ok(if steps.iter().all(|s| s.done) {
+        Vec::new()
+    } else {
+        steps
     })
 }
 

@@ -29,6 +29,7 @@ mod reports;
 mod retention;
 mod security;
 mod sessions;
+mod setup;
 #[path = "../shared/mod.rs"]
 mod shared;
 mod statements;

@@ -1,0 +1,200 @@
+//! A real installation's first hour. With no user at all, the server prints a one-time link
+//! (`/setup?token=…`) where the first administrator is created; then, on that admin's desk,
+//! the parts of setting the desk up, in order, each with its link and a tick once done.
+
+pub mod first_run;
+
+use std::sync::Mutex;
+
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::audit::{self, Actor};
+use crate::auth::access::Access;
+use crate::auth::password;
+use crate::auth::roles::{Role, RoleSet};
+use crate::users::form::{self as user_form, DetailsForm};
+use crate::web::ctx::RequestMeta;
+use crate::web::error::AppResult;
+use crate::web::fields::FieldErrors;
+use crate::web::{AppState, Routes};
+
+pub fn routes(r: Routes) -> Routes {
+    r.get("/setup", Access::Public, page)
+        .post("/setup", Access::Public, create_first_admin)
+        .post(
+            "/setup/reviewed/{step}",
+            crate::auth::access::ADMIN,
+            first_run::reviewed,
+        )
+}
+
+/// The one-time token of the first administrator's link, while nobody has an account.
+#[derive(Debug, Default)]
+pub struct Token(Mutex<Option<String>>);
+
+impl Token {
+    /// A fresh token, replacing any earlier one; the server prints the link with it.
+    pub fn issue(&self) -> String {
+        let token = crate::auth::token::random_hex(24);
+        *self.0.lock().expect("setup token") = Some(token.clone());
+        token
+    }
+
+    /// Whether `given` is the token issued (compared in constant time).
+    fn matches(&self, given: &str) -> bool {
+        match &*self.0.lock().expect("setup token") {
+            Some(token) => same(token.as_bytes(), given.as_bytes()),
+            None => false,
+        }
+    }
+
+    fn spend(&self) {
+        *self.0.lock().expect("setup token") = None;
+    }
+}
+
+/// Whether two secrets are equal, in a time that depends on their length only.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Whether the installation has no user at all (the first administrator is still to come).
+pub async fn needs_first_admin(db: &sqlx::PgPool) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT NOT EXISTS (SELECT 1 FROM users)")
+        .fetch_one(db)
+        .await
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SetupQuery {
+    #[serde(default)]
+    token: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SetupForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+#[derive(askama::Template, askama_web::WebTemplate)]
+#[template(path = "setup/first_admin.html")]
+struct SetupPage {
+    /// The form is shown only with the right token; otherwise the page says where the link is.
+    token_ok: bool,
+    form: SetupForm,
+    errors: FieldErrors,
+}
+
+async fn page(State(state): State<AppState>, Query(q): Query<SetupQuery>) -> AppResult<Response> {
+    if !needs_first_admin(&state.db).await? {
+        // Set up already: the desk (or, signed out, the sign-in page it sends to).
+        return Ok(Redirect::to("/").into_response());
+    }
+    let token_ok = state.setup.matches(&q.token);
+    let form = SetupForm {
+        token: if token_ok { q.token } else { String::new() },
+        ..Default::default()
+    };
+    Ok(SetupPage {
+        token_ok,
+        form,
+        errors: FieldErrors::default(),
+    }
+    .into_response())
+}
+
+async fn create_first_admin(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    Form(mut form): Form<SetupForm>,
+) -> AppResult<Response> {
+    if !needs_first_admin(&state.db).await? {
+        // Set up already: the desk (or, signed out, the sign-in page it sends to).
+        return Ok(Redirect::to("/").into_response());
+    }
+    if !state.setup.matches(&form.token) {
+        let refused = Actor::anonymous(&form.email, &meta);
+        let mut conn = state.db.acquire().await?;
+        audit::record(
+            &mut conn,
+            &refused,
+            "setup.refused",
+            "user",
+            None,
+            json!({}),
+        )
+        .await?;
+        let page = SetupPage {
+            token_ok: false,
+            form: SetupForm::default(),
+            errors: FieldErrors::default(),
+        };
+        return Ok((axum::http::StatusCode::FORBIDDEN, page).into_response());
+    }
+    let details = DetailsForm {
+        email: form.email.clone(),
+        display_name: form.display_name.clone(),
+        roles: vec![Role::Admin.key().to_string()],
+        password: form.password.clone(),
+        version: 0,
+    };
+    let details = match user_form::parse_details(&details, true) {
+        Ok(d) => d,
+        Err(errors) => {
+            form.password.clear();
+            let page = SetupPage {
+                token_ok: true,
+                form,
+                errors,
+            };
+            return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
+    let hash = password::hash_async(form.password.clone()).await?;
+    let mut tx = state.db.begin().await?;
+    // Two people with the link at once: the first to commit is the administrator.
+    sqlx::query("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
+        .execute(&mut *tx)
+        .await?;
+    let none_yet: bool = sqlx::query_scalar("SELECT NOT EXISTS (SELECT 1 FROM users)")
+        .fetch_one(&mut *tx)
+        .await?;
+    if !none_yet {
+        return Ok(Redirect::to("/login").into_response());
+    }
+    let mut roles = RoleSet::EMPTY;
+    roles.insert(Role::Admin);
+    let id = match crate::users::db::insert(&mut tx, &details, &hash).await? {
+        crate::users::db::Saved::Ok(id) => id,
+        crate::users::db::Saved::EmailTaken => return Ok(Redirect::to("/login").into_response()),
+    };
+    let actor = Actor::anonymous("setup", &meta);
+    audit::record(
+        &mut tx,
+        &actor,
+        "user.created",
+        "user",
+        Some(id.to_string()),
+        json!({
+            "email": details.email.as_str(),
+            "display_name": details.display_name,
+            "roles": roles.keys(),
+            "first_admin": true,
+        }),
+    )
+    .await?;
+    tx.commit().await?;
+    state.setup.spend();
+    Ok(Redirect::to("/login?ready=1").into_response())
+}
