@@ -7,6 +7,13 @@ CREATE TABLE setup_steps (
     done_by bigint REFERENCES users (id)
 );
 
+-- The first administrator's one-time links (only their hashes): any instance checks any of
+-- them, and creating the administrator spends them all.
+CREATE TABLE setup_tokens (
+    token_hash bytea PRIMARY KEY,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+
 -- "A test message went out": found without reading the outbox, however long it grows.
 CREATE INDEX outbox_messages_test_sent_idx ON outbox_messages (id)
     WHERE kind = 'test' AND state = 'sent';

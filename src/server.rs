@@ -42,10 +42,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let state = AppState::new(db.clone(), config.clone());
     state.sessions.listen(&db);
     if !config.demo && crate::setup::needs_first_admin(&db).await? {
-        let token = state.setup.issue();
+        let token = crate::setup::issue(&db).await?;
         tracing::warn!(
             "no user yet: create the first administrator at {}/setup?token={token} \
-             (this link works until then, and a restart prints a new one)",
+             (this link works for a day, and a restart prints a new one)",
             config.base_url
         );
     }

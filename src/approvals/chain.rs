@@ -281,7 +281,7 @@ pub(super) async fn process(
     {
         return Ok(match (&request.processed_by_name, request.processed_at) {
             (Some(by), Some(at)) => format!(
-                "Nothing changed: {by} already marked it processed at {}.",
+                "Nothing changed: {by} already marked it processed ({}).",
                 crate::time::local(at)
             ),
             _ => format!("Nothing changed. {refusal}"),

@@ -160,7 +160,7 @@ async fn load_decision(
 fn no_longer(step: &StepRow, request: &RequestRow, refusal: Refusal) -> String {
     match step.state {
         StepState::Approved | StepState::SentBack => format!(
-            "Nothing changed: {} was already {} by {} at {}.",
+            "Nothing changed: {} was already {} by {} ({}).",
             step.name,
             if step.state == StepState::Approved {
                 "approved"

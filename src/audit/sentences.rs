@@ -4,13 +4,13 @@
 
 use serde_json::Value;
 
-use crate::change_requests::rules::Outcome;
+use crate::change_requests::rules::{CancelScope, Kind, Outcome};
 
 /// What happened, as a sentence (without who did it: the page names them).
 pub fn sentence(action: &str, details: &Value) -> String {
     match action {
         "change_request.filed" => {
-            use crate::change_requests::rules::{Escalation, Kind};
+            use crate::change_requests::rules::Escalation;
             let kind = details["kind"].as_str().and_then(Kind::from_key);
             let mut sentence = match kind {
                 Some(kind) => format!("Filed the {}", kind.label().to_lowercase()),
@@ -35,19 +35,12 @@ pub fn sentence(action: &str, details: &Value) -> String {
             }
             sentence
         }
-        "change_request.edited" => {
-            let mut fields: Vec<String> = details["changes"]
-                .as_object()
-                .map(|m| m.keys().map(|k| k.replace('_', " ")).collect())
-                .unwrap_or_default();
-            fields.sort();
-            format!("Edited: {}", fields.join(", "))
-        }
+        "change_request.edited" => format!("Edited the {}", changes(details)),
         "change_request.withdrawn" => {
             format!("Withdrawn: {}", details["reason"].as_str().unwrap_or(""))
         }
         "change_request.question_asked" => "Asked the SEM specialist a question".into(),
-        "change_request.question_answered" => "The SEM specialist answered".into(),
+        "change_request.question_answered" => "Answered the question".into(),
         "change_request.document_attached" => format!(
             "Attached the signed document {}",
             details["name"].as_str().unwrap_or("")
@@ -76,7 +69,7 @@ pub fn sentence(action: &str, details: &Value) -> String {
             details["reversal_id"]
         ),
         "checklist.ticked" => format!(
-            "Offboarding: {}{}",
+            "Ticked “{}”{}",
             details["title"].as_str().unwrap_or(""),
             details["note"]
                 .as_str()
@@ -85,34 +78,37 @@ pub fn sentence(action: &str, details: &Value) -> String {
                 .unwrap_or_default()
         ),
         "checklist.undone" => format!(
-            "Offboarding: undid “{}”: {}",
+            "Undid “{}”: {}",
             details["title"].as_str().unwrap_or(""),
             details["reason"].as_str().unwrap_or("")
         ),
         "checklist.sent_back" => format!(
-            "Offboarding: sent “{}” back to the contractor: {}",
+            "Sent “{}” back to the contractor: {}",
             details["title"].as_str().unwrap_or(""),
             details["reason"].as_str().unwrap_or("")
         ),
         "change_request.dates_moved" | "planner.dates_moved" => {
             let changes = &details["changes"];
-            let mut sentence = format!(
-                "Moved the effective date from {} to {}",
-                day(&changes["effective_date"]["from"]).unwrap_or_default(),
-                day(&changes["effective_date"]["to"]).unwrap_or_default()
-            );
-            let (from, to) = (
-                day(&changes["resume_date"]["from"]),
-                day(&changes["resume_date"]["to"]),
-            );
-            if from != to {
-                sentence.push_str(&format!(
-                    "; the resume date from {} to {}",
-                    from.unwrap_or_else(|| "none".into()),
-                    to.unwrap_or_else(|| "none".into())
-                ));
+            let moved = |what: &str| {
+                let (from, to) = (day(&changes[what]["from"]), day(&changes[what]["to"]));
+                (from != to).then(|| {
+                    format!(
+                        "the {} from {} to {}",
+                        what.replace('_', " "),
+                        from.unwrap_or_else(|| "none".into()),
+                        to.unwrap_or_else(|| "none".into())
+                    )
+                })
+            };
+            let parts: Vec<String> = ["effective_date", "resume_date"]
+                .into_iter()
+                .filter_map(moved)
+                .collect();
+            if parts.is_empty() {
+                "Moved the dates".into()
+            } else {
+                format!("Moved {}", parts.join("; "))
             }
-            sentence
         }
         "change_request.step_flagged" => format!(
             "{} waits on the admin: {}",
@@ -315,15 +311,29 @@ fn ended(what: &str, details: &Value) -> String {
     }
 }
 
-/// What an edit changed, as the audit's `{field: [from, to]}` records it: "name from “Amy” to
-/// “Amy R.”, roles from … to …".
+/// What an edit changed, as the audit records it (`{field: [from, to]}`, at the top level or
+/// under `changes`): "display name from “Amy” to “Amy R.”; effective date from Dec 13, 2026 to
+/// Dec 27, 2026; new budget cents from $2,000.00 to $1,500.00".
 fn changes(details: &Value) -> String {
-    let Some(fields) = details.as_object() else {
-        return String::new();
+    let fields = match details.get("changes").and_then(Value::as_object) {
+        Some(nested) => nested,
+        None => match details.as_object() {
+            Some(top) => top,
+            None => return String::new(),
+        },
     };
-    let shown = |v: &Value| match v {
-        Value::String(s) => format!("“{s}”"),
-        Value::Null => "nothing".into(),
+    let shown = |field: &str, v: &Value| match v {
+        Value::Null => "none".to_string(),
+        Value::String(s) => day(v)
+            .or_else(|| match field {
+                "kind" => Kind::from_key(s).map(|k| k.label().to_lowercase()),
+                "cancel_scope" => CancelScope::from_key(s).map(|c| c.label().to_lowercase()),
+                _ => None,
+            })
+            .unwrap_or_else(|| format!("“{s}”")),
+        Value::Number(n) if field.ends_with("_cents") => n
+            .as_i64()
+            .map_or_else(|| n.to_string(), crate::money::format_cents),
         Value::Array(items) => items
             .iter()
             .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
@@ -331,20 +341,25 @@ fn changes(details: &Value) -> String {
             .join(", "),
         other => other.to_string(),
     };
+    let name = |field: &str| field.trim_end_matches("_cents").replace('_', " ");
     let mut parts: Vec<String> = fields
         .iter()
         .filter_map(|(field, change)| {
             let pair = change.as_array().filter(|p| p.len() == 2)?;
             Some(format!(
                 "{} from {} to {}",
-                field.replace('_', " "),
-                shown(&pair[0]),
-                shown(&pair[1])
+                name(field),
+                shown(field, &pair[0]),
+                shown(field, &pair[1])
             ))
         })
         .collect();
     if parts.is_empty() {
-        parts = fields.keys().map(|k| k.replace('_', " ")).collect();
+        parts = fields
+            .keys()
+            .filter(|k| *k != "version")
+            .map(|k| name(k))
+            .collect();
     }
     parts.join("; ")
 }
@@ -363,6 +378,48 @@ mod tests {
                 &json!({ "display_name": ["Amy", "Amy R."], "roles": [["retention"], ["retention", "admin"]] })
             ),
             "Changed a user: display name from “Amy” to “Amy R.”; roles from retention to retention, admin"
+        );
+    }
+
+    #[test]
+    fn an_edit_recorded_under_changes_reads_with_its_values_in_pages_words() {
+        assert_eq!(
+            sentence(
+                "change_request.edited",
+                &json!({ "changes": { "effective_date": ["2026-12-13", "2026-12-27"],
+                                      "new_budget_cents": [200000, 150000] }, "version": 3 })
+            ),
+            "Edited the effective date from Dec 13, 2026 to Dec 27, 2026; new budget from $2,000.00 to $1,500.00"
+        );
+        assert_eq!(
+            sentence(
+                "client.updated",
+                &json!({ "changes": { "name": ["Lakeside RV", "Lakeside RV Center"] } })
+            ),
+            "Changed a client: name from “Lakeside RV” to “Lakeside RV Center”"
+        );
+    }
+
+    #[test]
+    fn a_move_names_only_the_dates_that_moved() {
+        let moved = |effective: (&str, &str), resume: (Value, Value)| {
+            sentence(
+                "change_request.dates_moved",
+                &json!({ "changes": {
+                    "effective_date": { "from": effective.0, "to": effective.1 },
+                    "resume_date": { "from": resume.0, "to": resume.1 } } }),
+            )
+        };
+        assert_eq!(
+            moved(("2026-12-13", "2026-12-27"), (Value::Null, Value::Null)),
+            "Moved the effective date from Dec 13, 2026 to Dec 27, 2026"
+        );
+        assert_eq!(
+            moved(
+                ("2026-12-13", "2026-12-13"),
+                (json!("2027-02-01"), json!("2027-03-01"))
+            ),
+            "Moved the resume date from Feb 1, 2027 to Mar 1, 2027"
         );
     }
 

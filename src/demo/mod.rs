@@ -279,7 +279,7 @@ pub async fn seed(pool: &PgPool) -> anyhow::Result<()> {
                 "user.created",
                 "user",
                 Some(id.to_string()),
-                serde_json::json!({ "email": a.email, "roles": roles, "demo": true }),
+                serde_json::json!({ "email": a.email, "display_name": a.display_name, "roles": roles, "demo": true }),
             )
             .await?;
         }

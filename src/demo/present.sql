@@ -711,6 +711,42 @@ BEGIN
     END LOOP;
 END $$;
 
+-- Overdue notices that came due before today went out, one a day at 9 a.m. for each item still
+-- open (src/checklists/overdue.rs), the next one scheduled.
+CREATE FUNCTION pg_temp.run_due_overdue_notices() RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    j scheduled_jobs;
+    i checklist_items;
+    r change_requests;
+    n int;
+    day_ date;
+BEGIN
+    LOOP
+        SELECT * INTO j FROM scheduled_jobs
+         WHERE kind = 'checklist_overdue' AND state = 'pending' AND run_at <= now()
+         ORDER BY run_at, id LIMIT 1;
+        EXIT WHEN j.id IS NULL;
+        SELECT * INTO i FROM checklist_items WHERE id = (j.payload ->> 'item_id')::bigint;
+        SELECT * INTO r FROM change_requests WHERE id = i.change_request_id;
+        day_ := (j.run_at AT TIME ZONE pg_temp.agency_zone())::date;
+        IF i.done_at IS NULL AND i.cancelled_at IS NULL AND r.state = 'approved'
+           AND day_ > i.due_on THEN
+            n := (j.payload ->> 'n')::int;
+            PERFORM pg_temp.mail('checklist.overdue',
+                CASE WHEN i.owner_role = 'sem_specialist' AND i.assignee IS NOT NULL
+                     THEN ARRAY[pg_temp.email(i.assignee)] ELSE pg_temp.holders(i.owner_role) END,
+                format('%s: overdue offboarding item', pg_temp.client_name(r.id)),
+                format('%s was due %s.', i.title, pg_temp.day_text(i.due_on)), r.id, j.run_at);
+            PERFORM pg_temp.job(format('checklist-overdue:%s:%s:%s', i.id, j.payload ->> 'series',
+                                       n + 1),
+                'checklist_overdue',
+                jsonb_build_object('item_id', i.id, 'series', j.payload ->> 'series', 'n', n + 1),
+                pg_temp.at_local(day_ + 1, '09:00'), j.run_at);
+        END IF;
+        UPDATE scheduled_jobs SET state = 'done', done_at = j.run_at, attempts = 1 WHERE id = j.id;
+    END LOOP;
+END $$;
+
 DO $$
 DECLARE
     today date := pg_temp.today();
@@ -959,6 +995,7 @@ BEGIN
         'Asked to cancel on the call; details to follow.', 'none', NULL, pg_temp.bd(3, '16:10'));
 
     PERFORM pg_temp.run_due_nudges();
+    PERFORM pg_temp.run_due_overdue_notices();
 END $$;
 
 -- The records and the mail, in the order they happened.

@@ -207,7 +207,12 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> AppResult<HomePage> {
         flagged_steps: when(admin, crate::approvals::admin::flagged(c, QUEUE_LIMIT)).await?,
         orphaned: when(admin, waiting_on_admin(c)).await?,
         ops_items: desk_items(c, &ctx, Role::OpsLead).await?,
-        first_run: first_run(c, admin && !state.config.demo).await?,
+        first_run: first_run(
+            c,
+            admin && !state.config.demo,
+            state.config.mail.smtp.is_some(),
+        )
+        .await?,
     })
 }
 
@@ -215,8 +220,9 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> AppResult<HomePage> {
 async fn first_run(
     c: &mut sqlx::PgConnection,
     shown: bool,
+    mail_server: bool,
 ) -> sqlx::Result<Vec<crate::setup::first_run::Step>> {
-    let steps = when(shown, crate::setup::first_run::steps(c)).await?;
+    let steps = when(shown, crate::setup::first_run::steps(c, mail_server)).await?;
     Ok(if steps.iter().all(|s| s.done) {
         Vec::new()
     } else {

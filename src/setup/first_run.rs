@@ -15,8 +15,8 @@ use crate::web::AppState;
 use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::AppResult;
 
-/// The roles the process cannot run without (Finance decides only credits, the contractor
-/// and the leadership list are optional).
+/// The roles the process cannot run without, besides those the chain's steps and the
+/// checklist's items are given to (Finance, the contractor, as configured).
 pub const NEEDED_ROLES: [Role; 6] = [
     Role::AccountManager,
     Role::Retention,
@@ -41,6 +41,8 @@ pub struct Step {
 #[derive(sqlx::FromRow)]
 struct Facts {
     roles: Vec<String>,
+    /// The roles the chain's steps and the checklist's items are given to.
+    given: Vec<String>,
     chain_named: bool,
     distribution: bool,
     reasons: bool,
@@ -49,13 +51,21 @@ struct Facts {
     mail: bool,
 }
 
-/// The parts of setting up, in order, with what is done; one statement.
-pub async fn steps(conn: &mut PgConnection) -> sqlx::Result<Vec<Step>> {
+/// The parts of setting up, in order, with what is done; one statement. `mail_server` says
+/// whether a mail server is configured (without one, emails are written to files).
+pub async fn steps(conn: &mut PgConnection, mail_server: bool) -> sqlx::Result<Vec<Step>> {
     let f: Facts = sqlx::query_as(
         "SELECT ARRAY(SELECT DISTINCT r FROM users, unnest(roles) r WHERE disabled_at IS NULL)
                     AS roles,
-                NOT EXISTS (SELECT 1 FROM approval_chain_steps WHERE retired_at IS NULL
-                               AND approver_user_id IS NULL AND approver_role IS NULL)
+                ARRAY(SELECT approver_role FROM approval_chain_steps
+                       WHERE retired_at IS NULL AND approver_role IS NOT NULL
+                      UNION SELECT owner_role FROM checklist_templates WHERE retired_at IS NULL)
+                    AS given,
+                EXISTS (SELECT 1 FROM approval_chain_steps WHERE retired_at IS NULL)
+                AND NOT EXISTS (
+                    SELECT 1 FROM approval_chain_steps s
+                      LEFT JOIN users u ON u.id = s.approver_user_id AND u.disabled_at IS NULL
+                     WHERE s.retired_at IS NULL AND s.approver_role IS NULL AND u.id IS NULL)
                     AS chain_named,
                 EXISTS (SELECT 1 FROM distribution_list) AS distribution,
                 EXISTS (SELECT 1 FROM setup_steps WHERE step = 'reasons') AS reasons,
@@ -67,10 +77,14 @@ pub async fn steps(conn: &mut PgConnection) -> sqlx::Result<Vec<Step>> {
     .fetch_one(conn)
     .await?;
     let held = RoleSet::from_keys(&f.roles);
-    let missing: Vec<&str> = NEEDED_ROLES
+    let mut needed = RoleSet::from_keys(&f.given);
+    for role in NEEDED_ROLES {
+        needed.insert(role);
+    }
+    let missing: Vec<&str> = needed
         .iter()
-        .filter(|r| !held.contains(**r))
-        .map(|r| r.label())
+        .filter(|r| !held.contains(*r))
+        .map(Role::label)
         .collect();
     let step = |what, href, done, hint: &str| Step {
         what,
@@ -132,8 +146,12 @@ pub async fn steps(conn: &mut PgConnection) -> sqlx::Result<Vec<Step>> {
         step(
             "Send a test message",
             "/admin/mail",
-            f.mail,
-            "Ticked once a test message has gone out through the mail settings.",
+            mail_server && f.mail,
+            if mail_server {
+                "Ticked once a test message has gone out through the mail server."
+            } else {
+                "No mail server is set (SMTP_HOST): emails are only written to files."
+            },
         ),
     ])
 }

@@ -1,10 +1,8 @@
 //! A real installation's first hour. With no user at all, the server prints a one-time link
-//! (`/setup?token=…`) where the first administrator is created; then, on that admin's desk,
+//! (`/setup?token=…`, working for a day) where the first administrator is created; then, on that admin's desk,
 //! the parts of setting the desk up, in order, each with its link and a tick once done.
 
 pub mod first_run;
-
-use std::sync::Mutex;
 
 use axum::Form;
 use axum::extract::{Query, State};
@@ -32,34 +30,35 @@ pub fn routes(r: Routes) -> Routes {
         )
 }
 
-/// The one-time token of the first administrator's link, while nobody has an account.
-#[derive(Debug, Default)]
-pub struct Token(Mutex<Option<String>>);
+/// How long a first-administrator link works (a restart prints a new one).
+const LINK_HOURS: i32 = 24;
 
-impl Token {
-    /// A fresh token, replacing any earlier one; the server prints the link with it.
-    pub fn issue(&self) -> String {
-        let token = crate::auth::token::random_hex(24);
-        *self.0.lock().expect("setup token") = Some(token.clone());
-        token
-    }
-
-    /// Whether `given` is the token issued (compared in constant time).
-    fn matches(&self, given: &str) -> bool {
-        match &*self.0.lock().expect("setup token") {
-            Some(token) => same(token.as_bytes(), given.as_bytes()),
-            None => false,
-        }
-    }
-
-    fn spend(&self) {
-        *self.0.lock().expect("setup token") = None;
-    }
+/// A fresh one-time token for the first administrator's link, its hash kept (so any instance
+/// behind the same database accepts it); the server prints the link.
+pub async fn issue(db: &sqlx::PgPool) -> sqlx::Result<String> {
+    let token = crate::auth::token::random_hex(24);
+    sqlx::query("INSERT INTO setup_tokens (token_hash) VALUES (sha256(convert_to($1, 'UTF8')))")
+        .bind(&token)
+        .execute(db)
+        .await?;
+    Ok(token)
 }
 
-/// Whether two secrets are equal, in a time that depends on their length only.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// Whether `given` is a link's token issued lately and not yet spent. Only hashes are compared,
+/// so how long the comparison takes says nothing about the token.
+async fn valid(conn: &mut sqlx::PgConnection, given: &str) -> sqlx::Result<bool> {
+    if given.is_empty() || given.len() > 100 {
+        return Ok(false);
+    }
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM setup_tokens
+                         WHERE token_hash = sha256(convert_to($1, 'UTF8'))
+                           AND created_at > now() - make_interval(hours => $2))",
+    )
+    .bind(given)
+    .bind(LINK_HOURS)
+    .fetch_one(conn)
+    .await
 }
 
 /// Whether the installation has no user at all (the first administrator is still to come).
@@ -101,7 +100,7 @@ async fn page(State(state): State<AppState>, Query(q): Query<SetupQuery>) -> App
         // Set up already: the desk (or, signed out, the sign-in page it sends to).
         return Ok(Redirect::to("/").into_response());
     }
-    let token_ok = state.setup.matches(&q.token);
+    let token_ok = valid(&mut *state.db.acquire().await?, &q.token).await?;
     let form = SetupForm {
         token: if token_ok { q.token } else { String::new() },
         ..Default::default()
@@ -123,9 +122,17 @@ async fn create_first_admin(
         // Set up already: the desk (or, signed out, the sign-in page it sends to).
         return Ok(Redirect::to("/").into_response());
     }
-    if !state.setup.matches(&form.token) {
-        let refused = Actor::anonymous(&form.email, &meta);
-        let mut conn = state.db.acquire().await?;
+    let mut conn = state.db.acquire().await?;
+    if !valid(&mut conn, &form.token).await? {
+        // Recorded under what was typed, as a refused sign-in is: without control characters
+        // (PostgreSQL refuses a NUL byte), and not longer than an address can be.
+        let typed: String = form
+            .email
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(254)
+            .collect();
+        let refused = Actor::anonymous(typed.trim(), &meta);
         audit::record(
             &mut conn,
             &refused,
@@ -161,6 +168,7 @@ async fn create_first_admin(
             return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
+    drop(conn);
     let hash = password::hash_async(form.password.clone()).await?;
     let mut tx = state.db.begin().await?;
     // Two people with the link at once: the first to commit is the administrator.
@@ -194,7 +202,10 @@ async fn create_first_admin(
         }),
     )
     .await?;
+    // Every link is spent with the first administrator.
+    sqlx::query("DELETE FROM setup_tokens")
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
-    state.setup.spend();
     Ok(Redirect::to("/login?ready=1").into_response())
 }

@@ -44,8 +44,6 @@ pub struct AppState {
     /// Sessions this instance loaded lately; it keeps them only once
     /// [`SessionCache::listen`](crate::auth::session_cache::SessionCache::listen) runs.
     pub sessions: Arc<crate::auth::session_cache::SessionCache>,
-    /// The first administrator's one-time link, while the installation has no user.
-    pub setup: Arc<crate::setup::Token>,
 }
 
 impl AppState {
@@ -63,7 +61,6 @@ impl AppState {
             nav: Default::default(),
             memo: Arc::new(memo::Memo::new(MEMO_ENTRIES)),
             sessions,
-            setup: Default::default(),
         }
     }
 }

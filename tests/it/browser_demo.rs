@@ -77,7 +77,7 @@ async fn on_a_fresh_demo_each_person_meets_a_monday_morning_of_work() {
         "Jeremy Bliesner (Approver): Approved at the step “First approval”",
         "Dana Ortiz (DM Operations Lead): Forwarded the change task to Kai Nakamura",
         "Dana Ortiz (DM Operations Lead): Added the client to the planner for",
-        "Juniper Digital (Contractor): Offboarding: Remove from NinjaCat",
+        "Juniper Digital (Contractor): Ticked “Remove from NinjaCat”",
         "Dana Ortiz (DM Operations Lead): Updated the account status to",
     ] {
         assert!(timeline.contains(sentence), "{sentence}\n in {timeline}");
@@ -131,6 +131,7 @@ async fn every_page_fits_a_laptop_and_a_phone_without_scrolling_sideways() {
     let user = id("SELECT id FROM users WHERE email = 'am@demo.test'").await;
     let mail = id("SELECT max(id) FROM outbox_messages").await;
     let pages: Vec<(&str, String)> = vec![
+        ("", "/login".into()),
         ("admin@demo.test", "/".into()),
         ("admin@demo.test", "/clients".into()),
         ("admin@demo.test", format!("/clients/{client}")),
@@ -167,19 +168,22 @@ async fn every_page_fits_a_laptop_and_a_phone_without_scrolling_sideways() {
     let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
     std::fs::create_dir_all(&shots).unwrap();
     let mut too_wide = Vec::new();
-    let mut signed_in = "";
+    // "" is nobody signed in.
+    let mut signed_in = "-";
     // Each person's session is put in the browser as its cookie: signing in through the form
     // is the journeys' business, and hashing a password each time would only slow this down.
     b.driver.goto(format!("{}/login", app.base)).await.unwrap();
     for (who, path) in &pages {
         if *who != signed_in {
-            let cookie = app.cookie_for(who).await;
-            let secret = cookie.trim_start_matches("od_session=");
             b.driver.delete_all_cookies().await.unwrap();
-            b.driver
-                .add_cookie(thirtyfour::Cookie::new("od_session", secret.to_string()))
-                .await
-                .unwrap();
+            if !who.is_empty() {
+                let cookie = app.cookie_for(who).await;
+                let secret = cookie.trim_start_matches("od_session=");
+                b.driver
+                    .add_cookie(thirtyfour::Cookie::new("od_session", secret.to_string()))
+                    .await
+                    .unwrap();
+            }
             signed_in = who;
         }
         for px in [1280, 390] {
@@ -187,12 +191,16 @@ async fn every_page_fits_a_laptop_and_a_phone_without_scrolling_sideways() {
             b.driver.goto(format!("{}{path}", app.base)).await.unwrap();
             b.find("main").await;
             assert_eq!(&b.path().await, path, "{who} was shown another page");
-            let (page, window): (i64, i64) = b
+            if path == "/planner" {
+                // With a line's Move form open, too.
+                b.click("tbody tr:last-child details.move-dates > summary")
+                    .await;
+            }
+            // Measured against the width asked for: on a phone, content wider than the screen
+            // widens the layout itself, so the window's own width would grow to fit it.
+            let page: i64 = b
                 .driver
-                .execute(
-                    "return [document.documentElement.scrollWidth, window.innerWidth];",
-                    vec![],
-                )
+                .execute("return document.documentElement.scrollWidth;", vec![])
                 .await
                 .unwrap()
                 .convert()
@@ -203,7 +211,7 @@ async fn every_page_fits_a_laptop_and_a_phone_without_scrolling_sideways() {
                 path.replace('/', "_")
             );
             b.driver.screenshot(&shots.join(&name)).await.unwrap();
-            if page > window {
+            if page > i64::from(px) {
                 too_wide.push(format!("{path} as {who} at {px} px: {page} px wide"));
             }
         }

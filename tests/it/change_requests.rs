@@ -399,8 +399,12 @@ async fn edits_are_on_the_timeline_and_a_stale_form_or_a_closed_request_changes_
         .text()
         .await
         .unwrap();
+    // The timeline says what changed, from what to what, in the page's words.
     assert!(
-        page.contains("Edited: cancel scope, effective date, product notes, reason text"),
+        page.contains("cancel scope from leaving the platform entirely to digital marketing")
+            && page.contains(
+                "product notes from “Pause Google Ads; keep the website” to “Pause everything”"
+            ),
         "{page}"
     );
     assert!(page.contains("Pause everything") && !page.contains("Another idea"));
@@ -559,7 +563,7 @@ async fn the_account_manager_asks_the_clients_sem_specialist_who_answers_on_the_
         .await
         .unwrap();
     assert!(page.contains("$4,380 across Google Ads") && !page.contains("A second answer"));
-    assert!(page.contains("The SEM specialist answered"));
+    assert!(page.contains("Answered the question"));
     let desk_page = d.page_as(&sem_cookie, "/").await.text().await.unwrap();
     assert!(
         !desk_page.contains("What did the campaigns spend last month?"),

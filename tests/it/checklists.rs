@@ -97,7 +97,7 @@ async fn an_approved_cancellation_gets_its_checklist_and_its_owners_tick_it_to_c
     assert_eq!(c.app.audit_count("checklist.ticked").await, 17);
     let page = c.page(&c.am_cookie, &format!("/requests/{id}")).await;
     assert!(page.contains("17 of 17 done"), "{page}");
-    assert!(page.contains("Offboarding: Remove from NinjaCat (“Removed”)"));
+    assert!(page.contains("Ticked “Remove from NinjaCat” (“Removed”)"));
     assert_eq!(c.state(id).await, "approved", "the rest is not done yet");
 
     // The rest: change task, pause task, Accounting; the request completes.

@@ -274,7 +274,8 @@ async fn a_fresh_demo_start_has_work_in_flight_once_by_the_workflows_rules() {
                     OR state_changed_at > now()),
                 (SELECT count(*) FROM outbox_messages WHERE state <> 'sent'),
                 (SELECT count(*) FROM scheduled_jobs WHERE state = 'pending'
-                    AND kind = 'approval_nudge' AND run_at <= now())",
+                    AND kind IN ('approval_nudge', 'checklist_overdue', 'effective_date_reminder')
+                    AND run_at <= now())",
     )
     .fetch_one(&app.db)
     .await

@@ -5,7 +5,7 @@ use offboarding_desk::auth::roles::Role;
 use offboarding_desk::demo;
 use reqwest::StatusCode;
 
-use crate::support::{TestApp, client, location};
+use crate::support::{TestApp, client, location, mail_to, smtp};
 
 async fn post(app: &TestApp, cookie: &str, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
     client()
@@ -33,7 +33,7 @@ async fn the_first_administrator_comes_from_the_printed_link_and_only_once() {
             .unwrap()
     );
     // What the server does when it starts with nobody: issue the link's token (and print it).
-    let token = app.state.setup.issue();
+    let token = offboarding_desk::setup::issue(&app.db).await.unwrap();
 
     // Without the token the page says where the link is, and shows no form.
     let page = app.page("", "/setup").await;
@@ -41,6 +41,10 @@ async fn the_first_administrator_comes_from_the_printed_link_and_only_once() {
     let page = app.page("", "/setup?token=wrong").await;
     assert!(!page.contains("id=\"create-admin\""));
     let page = app.page("", &format!("/setup?token={token}")).await;
+    assert!(page.contains("id=\"create-admin\""));
+    // Another instance behind the same database accepts the link another printed.
+    let beside = TestApp::spawn_beside(&app).await;
+    let page = beside.page("", &format!("/setup?token={token}")).await;
     assert!(page.contains("id=\"create-admin\""));
 
     // A guessed token creates nobody, and is on the record.
@@ -59,6 +63,25 @@ async fn the_first_administrator_comes_from_the_printed_link_and_only_once() {
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert!(users(&app).await.is_empty());
     assert_eq!(app.audit_count("setup.refused").await, 1);
+    // What was typed is recorded without its control characters (a NUL byte included).
+    let res = post(
+        &app,
+        "",
+        "/setup",
+        &[
+            ("token", "guess"),
+            ("email", "mal\u{0}lory@example.test\r\n"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let label: String = sqlx::query_scalar(
+        "SELECT actor_label FROM audit_events WHERE action = 'setup.refused' ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(label, "mallory@example.test");
 
     // Bad input is answered beside the field and the form keeps what was typed.
     let res = post(
@@ -120,6 +143,11 @@ async fn the_first_administrator_comes_from_the_printed_link_and_only_once() {
     .await;
     assert_eq!(location(&res), "/");
     assert_eq!(users(&app).await.len(), 1);
+    let links: i64 = sqlx::query_scalar("SELECT count(*) FROM setup_tokens")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(links, 0, "every link is spent");
     assert_eq!(
         location(&client().get(app.url("/setup")).send().await.unwrap()),
         "/"
@@ -140,7 +168,13 @@ fn ticks(page: &str) -> (usize, usize) {
 
 #[tokio::test]
 async fn the_admins_setting_up_list_ticks_each_part_as_it_is_set_up_then_goes() {
-    let app = TestApp::spawn().await;
+    let Some(server) =
+        smtp::start("the_admins_setting_up_list_ticks_each_part_as_it_is_set_up_then_goes").await
+    else {
+        return;
+    };
+    let port = server.port;
+    let app = TestApp::spawn_with(|c| mail_to(c, port)).await;
     let admin = app.user("admin@agency.test", &[Role::Admin]).await;
     let cookie = app.session_cookie(admin).await;
     let desk = || {
@@ -149,13 +183,22 @@ async fn the_admins_setting_up_list_ticks_each_part_as_it_is_set_up_then_goes() 
     };
     assert_eq!(ticks(&desk().await), (0, 7), "nothing set up yet");
 
-    // People in every role the process needs (one missing is named).
+    // People in every role the process needs: the six it cannot run without, and those the
+    // chain (Finance decides credits) and the checklist (the contractor) give work to. Those
+    // missing are named.
+    let page = desk().await;
+    assert!(
+        page.contains("Finance") && page.contains("Contractor"),
+        "{page}"
+    );
     for (email, role) in [
         ("am@agency.test", Role::AccountManager),
         ("retention@agency.test", Role::Retention),
         ("approver@agency.test", Role::Approver),
+        ("finance@agency.test", Role::Finance),
         ("accounting@agency.test", Role::Accounting),
         ("ops@agency.test", Role::OpsLead),
+        ("contractor@agency.test", Role::Contractor),
     ] {
         app.user(email, &[role]).await;
     }
@@ -210,6 +253,7 @@ async fn the_admins_setting_up_list_ticks_each_part_as_it_is_set_up_then_goes() 
     post(&app, &cookie, "/admin/mail/test", &[]).await;
     assert_eq!(ticks(&desk().await), (6, 7));
     assert_eq!(app.deliver_mail().await, 1);
+    assert_eq!(server.received().len(), 1, "through the mail server");
     // Everything done: the list makes way for the desk.
     let page = desk().await;
     assert!(!page.contains("id=\"first-run\""), "{page}");
@@ -226,4 +270,16 @@ async fn the_admins_setting_up_list_ticks_each_part_as_it_is_set_up_then_goes() 
             .await
             .contains("id=\"first-run\"")
     );
+}
+
+#[tokio::test]
+async fn without_a_mail_server_the_test_message_is_not_ticked() {
+    let app = TestApp::spawn().await;
+    let admin = app.user("admin@agency.test", &[Role::Admin]).await;
+    let cookie = app.session_cookie(admin).await;
+    post(&app, &cookie, "/admin/mail/test", &[]).await;
+    assert_eq!(app.deliver_mail().await, 1, "written to a file");
+    let page = app.page(&cookie, "/").await;
+    assert!(page.contains("No mail server is set"), "{page}");
+    assert_eq!(ticks(&page), (0, 7));
 }
