@@ -129,14 +129,27 @@ pub fn sentence(action: &str, details: &Value) -> String {
             Some(day) => format!("Added the client to the planner for {day}"),
             None => "Added the client to the planner sheet".into(),
         },
-        "change_task.status_updated" => format!(
-            "Updated the account status to {}",
-            details["to"]
-                .as_str()
-                .and_then(crate::operations::rules::Status::from_key)
-                .map(|s| s.task_label().to_lowercase())
-                .unwrap_or_default()
-        ),
+        "change_task.status_updated" => {
+            let mut sentence = format!(
+                "Updated the account status to {}",
+                details["to"]
+                    .as_str()
+                    .and_then(crate::operations::rules::Status::from_key)
+                    .map(|s| s.task_label().to_lowercase())
+                    .unwrap_or_default()
+            );
+            let budget = &details["budget_cents"];
+            if let (Some(from), Some(to)) = (budget["from"].as_i64(), budget["to"].as_i64())
+                && from != to
+            {
+                sentence.push_str(&format!(
+                    ", the monthly budget from {} to {}",
+                    crate::money::format_cents(from),
+                    crate::money::format_cents(to)
+                ));
+            }
+            sentence
+        }
         "change_task.done" => "Marked the change task done".into(),
         "sem_task.done" => "Ticked “ads paused”".into(),
         "change_request.completed" => "Completed: everything after approval is done".into(),
@@ -174,14 +187,27 @@ pub fn sentence(action: &str, details: &Value) -> String {
                     .unwrap_or("")
             )
         }
-        "change_request.retention_outcome" => format!(
-            "Retention call recorded: {}",
-            details["outcome"]
-                .as_str()
-                .and_then(Outcome::from_key)
-                .map(Outcome::label)
-                .unwrap_or("")
-        ),
+        "change_request.retention_outcome" => {
+            let mut sentence = format!(
+                "Retention call recorded: {}",
+                details["outcome"]
+                    .as_str()
+                    .and_then(Outcome::from_key)
+                    .map(Outcome::label)
+                    .unwrap_or("")
+            );
+            if details["state"] == "withdrawn" {
+                sentence.push_str("; the request is withdrawn");
+            } else if let Some(kind) = details["to_kind"].as_str().and_then(Kind::from_key)
+                && details["from_kind"] != details["to_kind"]
+            {
+                sentence.push_str(&format!(
+                    "; the request is now a {}",
+                    kind.label().to_lowercase()
+                ));
+            }
+            sentence
+        }
         other => outside_requests(other, details),
     }
 }
@@ -193,7 +219,11 @@ fn outside_requests(action: &str, details: &Value) -> String {
     match action {
         "auth.sign_in" => "Signed in".into(),
         "auth.sign_out" => "Signed out".into(),
-        "auth.sign_in_failed" => "A sign-in failed (wrong email or password)".into(),
+        "auth.sign_in_failed" => match details["reason"].as_str() {
+            Some("disabled") => "A sign-in was refused: the account is disabled".into(),
+            Some("unknown_email") => "A sign-in failed: no account has that email".into(),
+            _ => "A sign-in failed: wrong password".into(),
+        },
         "auth.sign_in_throttled" => "Sign-in refused: too many failed tries".into(),
         "access.refused" => format!(
             "Was refused {} {}",

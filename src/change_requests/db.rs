@@ -159,15 +159,17 @@ impl RequestRow {
     }
 }
 
-/// "3 days", "5 hours", "12 minutes".
+/// "3 days", "5 hours", "12 minutes", "under a minute".
 pub fn waited(d: chrono::Duration) -> String {
     let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
     if d.num_days() >= 1 {
         plural(d.num_days(), "day")
     } else if d.num_hours() >= 1 {
         plural(d.num_hours(), "hour")
+    } else if d.num_minutes() >= 1 {
+        plural(d.num_minutes(), "minute")
     } else {
-        plural(d.num_minutes().max(0), "minute")
+        "under a minute".into()
     }
 }
 
@@ -725,12 +727,12 @@ mod tests {
 
     #[test]
     fn waiting_times_read_naturally() {
-        assert_eq!(waited(chrono::Duration::minutes(0)), "0 minutes");
+        assert_eq!(waited(chrono::Duration::minutes(0)), "under a minute");
         assert_eq!(waited(chrono::Duration::minutes(1)), "1 minute");
         assert_eq!(waited(chrono::Duration::minutes(59)), "59 minutes");
         assert_eq!(waited(chrono::Duration::hours(1)), "1 hour");
         assert_eq!(waited(chrono::Duration::hours(23)), "23 hours");
         assert_eq!(waited(chrono::Duration::days(3)), "3 days");
-        assert_eq!(waited(chrono::Duration::seconds(-5)), "0 minutes");
+        assert_eq!(waited(chrono::Duration::seconds(-5)), "under a minute");
     }
 }
