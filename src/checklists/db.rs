@@ -370,3 +370,45 @@ pub async fn move_open_items(
     .fetch_all(conn)
     .await
 }
+
+/// Approved requests whose open checklist items are owned by a role nobody active holds (no
+/// contractor yet, the only Ops Lead disabled): nobody can tick them, so they wait on the admin
+/// to give someone that role. Nearly always none: first the roles without a holder that own open
+/// items (a probe of the open-item index each), and the requests only when there are any.
+pub async fn waiting_on_a_role(
+    conn: &mut PgConnection,
+    limit: i64,
+) -> sqlx::Result<Vec<crate::change_requests::db::QueueLine>> {
+    let roles: Vec<String> = sqlx::query_scalar(
+        "SELECT array(SELECT r FROM unnest(ARRAY['ops_lead', 'contractor', 'sem_specialist']) r
+                       WHERE NOT EXISTS (SELECT 1 FROM users u
+                                          WHERE r = ANY (u.roles) AND u.disabled_at IS NULL)
+                         AND EXISTS (SELECT 1 FROM checklist_items i
+                                      WHERE i.owner_role = r AND i.done_at IS NULL
+                                        AND i.cancelled_at IS NULL))",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let Some(first) = roles.first() else {
+        return Ok(Vec::new());
+    };
+    let label = Role::from_key(first).map_or("an offboarding role", Role::label);
+    sqlx::query_as(
+        "SELECT r.id, c.name AS client_name, r.kind, r.state, r.effective_date,
+                r.state_changed_at,
+                format('its offboarding items wait on the %s role, which nobody holds: give someone that role', $3::text) AS step
+           FROM change_requests r
+           JOIN clients c ON c.id = r.client_id
+          WHERE r.state = 'approved'
+            AND EXISTS (SELECT 1 FROM checklist_items i
+                         WHERE i.change_request_id = r.id AND i.owner_role = ANY ($1)
+                           AND i.done_at IS NULL AND i.cancelled_at IS NULL)
+          ORDER BY r.state_changed_at, r.id
+          LIMIT $2",
+    )
+    .bind(&roles)
+    .bind(limit)
+    .bind(label)
+    .fetch_all(conn)
+    .await
+}

@@ -330,6 +330,7 @@ async fn fill(
 async fn waiting_on_admin(conn: &mut sqlx::PgConnection) -> sqlx::Result<Vec<QueueLine>> {
     let mut lines = db::without_account_manager(conn, QUEUE_LIMIT).await?;
     lines.extend(crate::operations::sem_handover::waiting_on_admin(conn, QUEUE_LIMIT).await?);
+    lines.extend(crate::checklists::db::waiting_on_a_role(conn, QUEUE_LIMIT).await?);
     Ok(lines)
 }
 

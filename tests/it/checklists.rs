@@ -470,3 +470,27 @@ async fn template_changes_apply_to_checklists_made_afterwards_only() {
             .unwrap();
     assert_eq!(effective - due, chrono::Duration::days(2));
 }
+
+#[tokio::test]
+async fn items_owned_by_a_role_nobody_holds_wait_on_the_admin_until_someone_has_it() {
+    let o = ops().await;
+    let c = &o.c;
+    let admin = c.app.user("admin@agency.test", &[Role::Admin]).await;
+    let admin_cookie = c.app.session_cookie(admin).await;
+    // No contractor at all: the approved cancellation's contractor items can be ticked by nobody.
+    let (id, _) = approved_cancellation(&o).await;
+    let desk = c.page(&admin_cookie, "/").await;
+    let start = desk
+        .find("id=\"orphaned-requests\"")
+        .expect("on the admin's desk");
+    let section = &desk[start..];
+    assert!(
+        section.contains(&format!("/requests/{id}"))
+            && section.contains("wait on the Contractor role, which nobody holds"),
+        "{section}"
+    );
+    // Someone given the role takes it off the admin's desk.
+    c.app.user("juniper@agency.test", &[Role::Contractor]).await;
+    let desk = c.page(&admin_cookie, "/").await;
+    assert!(!desk.contains("id=\"orphaned-requests\""), "{desk}");
+}
