@@ -196,15 +196,10 @@ pub fn sentence(action: &str, details: &Value) -> String {
                     .map(Outcome::label)
                     .unwrap_or("")
             );
+            // The outcome's label says what a save made of the request; a save with no change
+            // also withdrew it.
             if details["state"] == "withdrawn" {
                 sentence.push_str("; the request is withdrawn");
-            } else if let Some(kind) = details["to_kind"].as_str().and_then(Kind::from_key)
-                && details["from_kind"] != details["to_kind"]
-            {
-                sentence.push_str(&format!(
-                    "; the request is now a {}",
-                    kind.label().to_lowercase()
-                ));
             }
             sentence
         }
@@ -427,6 +422,22 @@ mod tests {
                 &json!({ "changes": { "name": ["Lakeside RV", "Lakeside RV Center"] } })
             ),
             "Changed a client: name from “Lakeside RV” to “Lakeside RV Center”"
+        );
+    }
+
+    #[test]
+    fn a_recorded_call_says_what_became_of_the_request() {
+        let call = |details| sentence("change_request.retention_outcome", &details);
+        assert_eq!(
+            call(
+                json!({ "outcome": "saved_budget_change", "from_kind": "cancellation",
+                         "to_kind": "addendum", "state": "with_retention" })
+            ),
+            "Retention call recorded: Saved with a budget change (addendum)"
+        );
+        assert!(
+            call(json!({ "outcome": "saved_no_change", "state": "withdrawn" }))
+                .ends_with("; the request is withdrawn")
         );
     }
 

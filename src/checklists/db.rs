@@ -389,14 +389,22 @@ pub async fn waiting_on_a_role(
     )
     .fetch_one(&mut *conn)
     .await?;
-    let Some(first) = roles.first() else {
+    if roles.is_empty() {
         return Ok(Vec::new());
-    };
-    let label = Role::from_key(first).map_or("an offboarding role", Role::label);
+    }
+    let labels: Vec<&str> = roles
+        .iter()
+        .map(|r| Role::from_key(r).map_or("an offboarding", Role::label))
+        .collect();
+    // Each request names the role its own open items wait on.
     sqlx::query_as(
         "SELECT r.id, c.name AS client_name, r.kind, r.state, r.effective_date,
                 r.state_changed_at,
-                format('its offboarding items wait on the %s role, which nobody holds: give someone that role', $3::text) AS step
+                format('its offboarding items wait on the %s role, which nobody holds: give someone that role',
+                       ($3::text[])[array_position($1::text[],
+                           (SELECT min(i.owner_role) FROM checklist_items i
+                             WHERE i.change_request_id = r.id AND i.owner_role = ANY ($1)
+                               AND i.done_at IS NULL AND i.cancelled_at IS NULL))]) AS step
            FROM change_requests r
            JOIN clients c ON c.id = r.client_id
           WHERE r.state = 'approved'
@@ -408,7 +416,7 @@ pub async fn waiting_on_a_role(
     )
     .bind(&roles)
     .bind(limit)
-    .bind(label)
+    .bind(&labels)
     .fetch_all(conn)
     .await
 }

@@ -47,7 +47,8 @@ pub async fn issue(db: &sqlx::PgPool) -> sqlx::Result<String> {
 /// Whether `given` is a link's token issued lately and not yet spent. Only hashes are compared,
 /// so how long the comparison takes says nothing about the token.
 async fn valid(conn: &mut sqlx::PgConnection, given: &str) -> sqlx::Result<bool> {
-    if given.is_empty() || given.len() > 100 {
+    // A token is hex: anything else (a NUL byte, say) is no token, and never reaches the database.
+    if given.is_empty() || given.len() > 100 || !given.chars().all(|c| c.is_ascii_hexdigit()) {
         return Ok(false);
     }
     sqlx::query_scalar(

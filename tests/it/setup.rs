@@ -40,6 +40,19 @@ async fn the_first_administrator_comes_from_the_printed_link_and_only_once() {
     assert!(page.contains("id=\"setup-link-needed\"") && !page.contains("id=\"create-admin\""));
     let page = app.page("", "/setup?token=wrong").await;
     assert!(!page.contains("id=\"create-admin\""));
+    // A NUL byte is no token: the same page, not an error.
+    let res = client()
+        .get(app.url("/setup?token=ab%00cd"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("id=\"setup-link-needed\"")
+    );
     let page = app.page("", &format!("/setup?token={token}")).await;
     assert!(page.contains("id=\"create-admin\""));
     // Another instance behind the same database accepts the link another printed.
@@ -69,7 +82,7 @@ async fn the_first_administrator_comes_from_the_printed_link_and_only_once() {
         "",
         "/setup",
         &[
-            ("token", "guess"),
+            ("token", "gu\u{0}ess"),
             ("email", "mal\u{0}lory@example.test\r\n"),
         ],
     )
