@@ -1188,6 +1188,8 @@ async fn the_sem_work_of_a_disabled_specialist_goes_to_the_clients_specialist_or
     let app = &o.c.app;
     let admin = app.user("admin@agency.test", &[Role::Admin]).await;
     let admin_cookie = app.session_cookie(admin).await;
+    // Someone does the contractor's items, so only the SEM work can wait on the admin here.
+    app.user("juniper@agency.test", &[Role::Contractor]).await;
     let sem2: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = 'sem2@agency.test'")
         .fetch_one(&app.db)
         .await
@@ -1514,6 +1516,8 @@ async fn enabling_the_clients_specialist_again_takes_back_the_work_that_went_now
     let app = &o.c.app;
     let admin = app.user("admin@agency.test", &[Role::Admin]).await;
     let admin_cookie = app.session_cookie(admin).await;
+    // Someone does the contractor's items, so only the SEM work can wait on the admin here.
+    app.user("juniper@agency.test", &[Role::Contractor]).await;
     let sem2: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = 'sem2@agency.test'")
         .fetch_one(&app.db)
         .await
