@@ -8,12 +8,7 @@ const MARKER: &str = "CRM-20001";
 
 /// Adds the past year unless it is there; says whether it added it.
 pub async fn seed(conn: &mut PgConnection) -> sqlx::Result<bool> {
-    let there: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM clients WHERE crm_account_id = $1)")
-            .bind(MARKER)
-            .fetch_one(&mut *conn)
-            .await?;
-    if there {
+    if super::has_client(&mut *conn, MARKER).await? {
         return Ok(false);
     }
     sqlx::raw_sql(include_str!("history.sql"))

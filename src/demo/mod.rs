@@ -6,7 +6,7 @@
 mod history;
 mod present;
 
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 use crate::audit::{self, Actor};
 use crate::auth::password;
@@ -349,4 +349,13 @@ pub async fn seed(pool: &PgPool) -> anyhow::Result<()> {
         "demo data ready; every demo account's password is `{PASSWORD}`"
     );
     Ok(())
+}
+
+/// Whether a client with this CRM id exists: the first client of each part of the demo marks
+/// that part as seeded.
+async fn has_client(conn: &mut PgConnection, crm_account_id: &str) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM clients WHERE crm_account_id = $1)")
+        .bind(crm_account_id)
+        .fetch_one(conn)
+        .await
 }

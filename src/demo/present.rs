@@ -9,12 +9,7 @@ const MARKER: &str = "CRM-30101";
 
 /// Adds the present unless it is there; says whether it added it. `zone` is the agency's.
 pub async fn seed(conn: &mut PgConnection, zone: chrono_tz::Tz) -> sqlx::Result<bool> {
-    let there: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM clients WHERE crm_account_id = $1)")
-            .bind(MARKER)
-            .fetch_one(&mut *conn)
-            .await?;
-    if there {
+    if super::has_client(&mut *conn, MARKER).await? {
         return Ok(false);
     }
     // For this transaction only: the script reads "today" and local times in this zone.

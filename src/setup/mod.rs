@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::audit::{self, Actor};
 use crate::auth::access::Access;
 use crate::auth::password;
-use crate::auth::roles::{Role, RoleSet};
+use crate::auth::roles::Role;
 use crate::users::form::{self as user_form, DetailsForm};
 use crate::web::ctx::RequestMeta;
 use crate::web::error::AppResult;
@@ -182,27 +182,12 @@ async fn create_first_admin(
     if !none_yet {
         return Ok(Redirect::to("/login").into_response());
     }
-    let mut roles = RoleSet::EMPTY;
-    roles.insert(Role::Admin);
-    let id = match crate::users::db::insert(&mut tx, &details, &hash).await? {
-        crate::users::db::Saved::Ok(id) => id,
-        crate::users::db::Saved::EmailTaken => return Ok(Redirect::to("/login").into_response()),
-    };
     let actor = Actor::anonymous("setup", &meta);
-    audit::record(
-        &mut tx,
-        &actor,
-        "user.created",
-        "user",
-        Some(id.to_string()),
-        json!({
-            "email": details.email.as_str(),
-            "display_name": details.display_name,
-            "roles": roles.keys(),
-            "first_admin": true,
-        }),
-    )
-    .await?;
+    if let crate::users::db::Saved::EmailTaken =
+        crate::users::add(&mut tx, &actor, &details, &hash).await?
+    {
+        return Ok(Redirect::to("/login").into_response());
+    }
     // Every link is spent with the first administrator.
     sqlx::query("DELETE FROM setup_tokens")
         .execute(&mut *tx)

@@ -107,6 +107,34 @@ async fn new_page(State(state): State<AppState>, ctx: Ctx) -> NewPage {
     }
 }
 
+/// Adds the user `details` describe (with the password `hash`) and records who added them;
+/// nothing is added when the email is taken.
+pub async fn add(
+    conn: &mut sqlx::PgConnection,
+    actor: &Actor,
+    details: &form::Details,
+    hash: &str,
+) -> sqlx::Result<Saved<i64>> {
+    let saved = db::insert(&mut *conn, details, hash).await?;
+    if let Saved::Ok(id) = saved {
+        let record = json!({
+            "email": details.email.as_str(),
+            "display_name": details.display_name,
+            "roles": details.roles.keys(),
+        });
+        audit::record(
+            conn,
+            actor,
+            "user.created",
+            "user",
+            Some(id.to_string()),
+            record,
+        )
+        .await?;
+    }
+    Ok(saved)
+}
+
 async fn create(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -131,7 +159,7 @@ async fn create(
     };
     let hash = password::hash_async(form.password.clone()).await?;
     let mut tx = state.db.begin().await?;
-    let id = match db::insert(&mut tx, &details, &hash).await? {
+    let id = match add(&mut tx, &Actor::from_ctx(&ctx), &details, &hash).await? {
         Saved::Ok(id) => id,
         Saved::EmailTaken => {
             let mut errors = FieldErrors::default();
@@ -139,19 +167,6 @@ async fn create(
             return Ok(invalid(errors, form));
         }
     };
-    audit::record(
-        &mut tx,
-        &Actor::from_ctx(&ctx),
-        "user.created",
-        "user",
-        Some(id.to_string()),
-        json!({
-            "email": details.email.as_str(),
-            "display_name": details.display_name,
-            "roles": details.roles.keys(),
-        }),
-    )
-    .await?;
     commit_and_go(
         tx,
         &format!("/admin/users/{id}"),

@@ -28,13 +28,7 @@ async fn desk() -> Desk {
 
 impl Desk {
     async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        client()
-            .post(self.app.url(path))
-            .header("cookie", &self.ops_cookie)
-            .form(form)
-            .send()
-            .await
-            .unwrap()
+        self.app.post(&self.ops_cookie, path, form).await
     }
 
     async fn page(&self, path: &str, cookie: &str) -> String {

@@ -32,13 +32,7 @@ impl Admin {
     }
 
     async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        client()
-            .post(self.app.url(path))
-            .header("cookie", &self.cookie)
-            .form(form)
-            .send()
-            .await
-            .unwrap()
+        self.app.post(&self.cookie, path, form).await
     }
 }
 

@@ -16,14 +16,7 @@ async fn status(app: &TestApp, cookie: &str, path: &str) -> (StatusCode, String)
 }
 
 async fn post(app: &TestApp, cookie: &str, path: &str, form: &[(&str, &str)]) -> StatusCode {
-    client()
-        .post(app.url(path))
-        .header("cookie", cookie)
-        .form(form)
-        .send()
-        .await
-        .unwrap()
-        .status()
+    app.post(cookie, path, form).await.status()
 }
 
 fn kept(app: &TestApp, cookie: &str) -> bool {

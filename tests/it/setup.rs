@@ -7,16 +7,6 @@ use reqwest::StatusCode;
 
 use crate::support::{TestApp, client, location, mail_to, smtp};
 
-async fn post(app: &TestApp, cookie: &str, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-    client()
-        .post(app.url(path))
-        .header("cookie", cookie)
-        .form(form)
-        .send()
-        .await
-        .unwrap()
-}
-
 async fn users(app: &TestApp) -> Vec<(String, Vec<String>)> {
     sqlx::query_as("SELECT email, roles FROM users ORDER BY id")
         .fetch_all(&app.db)
@@ -61,32 +51,32 @@ async fn the_first_administrator_comes_from_the_printed_link_and_only_once() {
     assert!(page.contains("id=\"create-admin\""));
 
     // A guessed token creates nobody, and is on the record.
-    let res = post(
-        &app,
-        "",
-        "/setup",
-        &[
-            ("token", "0123456789abcdef0123456789abcdef0123456789abcdef"),
-            ("display_name", "Mallory"),
-            ("email", "mallory@example.test"),
-            ("password", "a long enough passphrase"),
-        ],
-    )
-    .await;
+    let res = app
+        .post(
+            "",
+            "/setup",
+            &[
+                ("token", "0123456789abcdef0123456789abcdef0123456789abcdef"),
+                ("display_name", "Mallory"),
+                ("email", "mallory@example.test"),
+                ("password", "a long enough passphrase"),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert!(users(&app).await.is_empty());
     assert_eq!(app.audit_count("setup.refused").await, 1);
     // What was typed is recorded without its control characters (a NUL byte included).
-    let res = post(
-        &app,
-        "",
-        "/setup",
-        &[
-            ("token", "gu\u{0}ess"),
-            ("email", "mal\u{0}lory@example.test\r\n"),
-        ],
-    )
-    .await;
+    let res = app
+        .post(
+            "",
+            "/setup",
+            &[
+                ("token", "gu\u{0}ess"),
+                ("email", "mal\u{0}lory@example.test\r\n"),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let label: String = sqlx::query_scalar(
         "SELECT actor_label FROM audit_events WHERE action = 'setup.refused' ORDER BY id DESC LIMIT 1",
@@ -97,36 +87,36 @@ async fn the_first_administrator_comes_from_the_printed_link_and_only_once() {
     assert_eq!(label, "mallory@example.test");
 
     // Bad input is answered beside the field and the form keeps what was typed.
-    let res = post(
-        &app,
-        "",
-        "/setup",
-        &[
-            ("token", &token),
-            ("display_name", "Dana Ortiz"),
-            ("email", "dana@agency\u{0}.test"),
-            ("password", "password"),
-        ],
-    )
-    .await;
+    let res = app
+        .post(
+            "",
+            "/setup",
+            &[
+                ("token", &token),
+                ("display_name", "Dana Ortiz"),
+                ("email", "dana@agency\u{0}.test"),
+                ("password", "password"),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body = res.text().await.unwrap();
     assert!(body.contains("id=\"email-error\"") && body.contains("id=\"password-error\""));
     assert!(body.contains("value=\"Dana Ortiz\""));
     assert!(users(&app).await.is_empty());
 
-    let res = post(
-        &app,
-        "",
-        "/setup",
-        &[
-            ("token", &token),
-            ("display_name", "Dana Ortiz"),
-            ("email", "dana@agency.test"),
-            ("password", "a long enough passphrase"),
-        ],
-    )
-    .await;
+    let res = app
+        .post(
+            "",
+            "/setup",
+            &[
+                ("token", &token),
+                ("display_name", "Dana Ortiz"),
+                ("email", "dana@agency.test"),
+                ("password", "a long enough passphrase"),
+            ],
+        )
+        .await;
     assert_eq!(location(&res), "/login?ready=1");
     assert_eq!(
         users(&app).await,
@@ -134,26 +124,30 @@ async fn the_first_administrator_comes_from_the_printed_link_and_only_once() {
     );
     let page = app.page("", "/login?ready=1").await;
     assert!(page.contains("account is ready"));
-    let created: serde_json::Value =
-        sqlx::query_scalar("SELECT details FROM audit_events WHERE action = 'user.created'")
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
-    assert_eq!(created["first_admin"], true);
+    let (by, created): (String, serde_json::Value) = sqlx::query_as(
+        "SELECT actor_label, details FROM audit_events WHERE action = 'user.created'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        (by.as_str(), &created["roles"]),
+        ("setup", &serde_json::json!(["admin"]))
+    );
 
     // The link is spent: the same token creates nobody else, and the page goes to the desk.
-    let res = post(
-        &app,
-        "",
-        "/setup",
-        &[
-            ("token", &token),
-            ("display_name", "Second"),
-            ("email", "second@agency.test"),
-            ("password", "a long enough passphrase"),
-        ],
-    )
-    .await;
+    let res = app
+        .post(
+            "",
+            "/setup",
+            &[
+                ("token", &token),
+                ("display_name", "Second"),
+                ("email", "second@agency.test"),
+                ("password", "a long enough passphrase"),
+            ],
+        )
+        .await;
     assert_eq!(location(&res), "/");
     assert_eq!(users(&app).await.len(), 1);
     let links: i64 = sqlx::query_scalar("SELECT count(*) FROM setup_tokens")
@@ -234,22 +228,23 @@ async fn the_admins_setting_up_list_ticks_each_part_as_it_is_set_up_then_goes() 
     .unwrap();
     assert_eq!(ticks(&desk().await), (2, 7), "the chain");
 
-    let res = post(
-        &app,
-        &cookie,
-        "/admin/distribution",
-        &[("email", "ops@agency.test"), ("name", "Operations")],
-    )
-    .await;
+    let res = app
+        .post(
+            &cookie,
+            "/admin/distribution",
+            &[("email", "ops@agency.test"), ("name", "Operations")],
+        )
+        .await;
     assert!(res.status().is_redirection(), "{}", res.status());
     assert_eq!(ticks(&desk().await), (3, 7), "the distribution list");
 
     for part in ["reasons", "checklist"] {
-        post(&app, &cookie, &format!("/setup/reviewed/{part}"), &[]).await;
+        app.post(&cookie, &format!("/setup/reviewed/{part}"), &[])
+            .await;
     }
     assert_eq!(ticks(&desk().await), (5, 7), "reasons and checklist");
     // Said twice, it changes nothing and says so.
-    let res = post(&app, &cookie, "/setup/reviewed/reasons", &[]).await;
+    let res = app.post(&cookie, "/setup/reviewed/reasons", &[]).await;
     assert!(res.status().is_redirection());
     assert_eq!(app.audit_count("setup.reviewed").await, 2);
 
@@ -263,7 +258,7 @@ async fn the_admins_setting_up_list_ticks_each_part_as_it_is_set_up_then_goes() 
     assert_eq!(ticks(&desk().await), (6, 7), "clients");
 
     // A test message queued is not yet a test message sent.
-    post(&app, &cookie, "/admin/mail/test", &[]).await;
+    app.post(&cookie, "/admin/mail/test", &[]).await;
     assert_eq!(ticks(&desk().await), (6, 7));
     assert_eq!(app.deliver_mail().await, 1);
     assert_eq!(server.received().len(), 1, "through the mail server");
@@ -290,7 +285,7 @@ async fn without_a_mail_server_the_test_message_is_not_ticked() {
     let app = TestApp::spawn().await;
     let admin = app.user("admin@agency.test", &[Role::Admin]).await;
     let cookie = app.session_cookie(admin).await;
-    post(&app, &cookie, "/admin/mail/test", &[]).await;
+    app.post(&cookie, "/admin/mail/test", &[]).await;
     assert_eq!(app.deliver_mail().await, 1, "written to a file");
     let page = app.page(&cookie, "/").await;
     assert!(page.contains("No mail server is set"), "{page}");

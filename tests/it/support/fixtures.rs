@@ -4,7 +4,7 @@
 
 use offboarding_desk::auth::roles::Role;
 
-use super::{TestApp, client, location};
+use super::{TestApp, location};
 
 pub struct Chain {
     pub app: TestApp,
@@ -74,13 +74,7 @@ pub async fn new_client(app: &TestApp, am: i64, name: &str) -> i64 {
 
 impl Chain {
     pub async fn post(&self, cookie: &str, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        client()
-            .post(self.app.url(path))
-            .header("cookie", cookie)
-            .form(form)
-            .send()
-            .await
-            .unwrap()
+        self.app.post(cookie, path, form).await
     }
 
     pub async fn page(&self, cookie: &str, path: &str) -> String {

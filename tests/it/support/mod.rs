@@ -121,6 +121,18 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The answer to a form POSTed to `path` from the session in `cookie` (redirects not
+    /// followed).
+    pub async fn post(&self, cookie: &str, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        client()
+            .post(self.url(path))
+            .header("cookie", cookie)
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// The HTML of `path` as the session in `cookie` sees it.
     pub async fn page(&self, cookie: &str, path: &str) -> String {
         self.get(cookie, path).await.text().await.unwrap()
