@@ -25,16 +25,15 @@ pub struct EventRow {
     pub entity_id: Option<String>,
     pub details: serde_json::Value,
     pub ip: Option<String>,
+    /// What happened, in the words the request's timeline uses (told once the page's names
+    /// are known).
+    #[sqlx(skip)]
+    pub what: String,
 }
 
 impl EventRow {
     pub fn at_display(&self) -> String {
         crate::time::local_precise(self.at)
-    }
-
-    /// What happened, in the words the request's timeline uses.
-    pub fn what(&self) -> String {
-        super::sentences::sentence(&self.action, &self.details)
     }
 
     pub fn who(&self) -> String {
@@ -92,6 +91,10 @@ async fn log_page(
     }
     query.push(format!(" ORDER BY a.id DESC LIMIT {}", PER_PAGE + 1));
     let mut events: Vec<EventRow> = query.build_query_as().fetch_all(&state.db).await?;
+    let names = super::sentences::Names::load(&state.db, events.iter().map(|e| &e.details)).await?;
+    for e in &mut events {
+        e.what = super::sentences::sentence(&e.action, &e.details, &names);
+    }
     let older_href = if events.len() as i64 > PER_PAGE {
         events.truncate(PER_PAGE as usize);
         events.last().map(|e| {

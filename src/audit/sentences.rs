@@ -2,12 +2,93 @@
 //! log: what a person did, in the department's words, with the values that changed. The
 //! record itself (action key and details) stays a click away on the audit log.
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 
+use crate::auth::roles::{Role, RoleSet};
 use crate::change_requests::rules::{CancelScope, Kind, Outcome};
 
+/// The people audit records name by their id (an approver stood in for, a client's account
+/// manager before and after), by their names now: loaded once for a page of records.
+#[derive(Debug, Default)]
+pub struct Names(HashMap<i64, String>);
+
+impl Names {
+    /// The names of everyone `records` name by id, in one statement (none when nobody is).
+    pub async fn load<'a>(
+        db: impl sqlx::PgExecutor<'_>,
+        records: impl IntoIterator<Item = &'a Value>,
+    ) -> sqlx::Result<Names> {
+        let mut ids: Vec<i64> = records.into_iter().flat_map(named_ids).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() {
+            return Ok(Names::default());
+        }
+        let rows: Vec<(i64, String)> =
+            sqlx::query_as("SELECT id, display_name FROM users WHERE id = ANY($1)")
+                .bind(&ids)
+                .fetch_all(db)
+                .await?;
+        Ok(Names(rows.into_iter().collect()))
+    }
+
+    /// A person by id: their name, or "user #12" for an id that names nobody.
+    fn person(&self, id: i64) -> String {
+        self.0
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| format!("user #{id}"))
+    }
+
+    /// A person by an id recorded as a JSON number, if it is one.
+    fn person_at(&self, v: &Value) -> Option<String> {
+        v.as_i64().map(|id| self.person(id))
+    }
+}
+
+/// Fields of an edit that hold a user's id.
+const USER_ID_FIELDS: [&str; 2] = ["account_manager_id", "sem_specialist_id"];
+
+/// The user ids a record names: in the fields above, as an approver ("user:12"), as the
+/// approver a substitute stood in for, or as the substitute named.
+fn named_ids(details: &Value) -> Vec<i64> {
+    let mut ids: Vec<i64> = ["on_behalf_of", "substitute"]
+        .iter()
+        .filter_map(|k| details[*k].as_i64())
+        .collect();
+    for (field, change) in edited_fields(details).into_iter().flatten() {
+        // An edit's [from, to], or a value added (an added step's approver).
+        let values = change
+            .as_array()
+            .map_or_else(|| std::slice::from_ref(change), Vec::as_slice);
+        for v in values {
+            if USER_ID_FIELDS.contains(&field.as_str()) {
+                ids.extend(v.as_i64());
+            } else if field == "approver" {
+                ids.extend(approver_user(v));
+            }
+        }
+    }
+    ids
+}
+
+/// The user an approver value names ("user:12").
+fn approver_user(v: &Value) -> Option<i64> {
+    v.as_str()?.strip_prefix("user:")?.parse().ok()
+}
+
+/// The fields an edit records, under `changes` or at the top level.
+fn edited_fields(details: &Value) -> Option<&serde_json::Map<String, Value>> {
+    details
+        .get("changes")
+        .and_then(Value::as_object)
+        .or_else(|| details.as_object())
+}
+
 /// What happened, as a sentence (without who did it: the page names them).
-pub fn sentence(action: &str, details: &Value) -> String {
+pub fn sentence(action: &str, details: &Value, names: &Names) -> String {
     match action {
         "change_request.filed" => {
             use crate::change_requests::rules::Escalation;
@@ -35,7 +116,7 @@ pub fn sentence(action: &str, details: &Value) -> String {
             }
             sentence
         }
-        "change_request.edited" => format!("Edited the {}", changes(details)),
+        "change_request.edited" => format!("Edited the {}", changes(details, names)),
         "change_request.withdrawn" => {
             format!("Withdrawn: {}", details["reason"].as_str().unwrap_or(""))
         }
@@ -52,14 +133,16 @@ pub fn sentence(action: &str, details: &Value) -> String {
         },
         "change_request.step_approved" => {
             let step = details["step"].as_str().unwrap_or("");
+            let behalf = standing_in(details, names);
             match details["comment"].as_str().filter(|c| !c.is_empty()) {
-                Some(c) => format!("Approved at the step “{step}”: “{c}”"),
-                None => format!("Approved at the step “{step}”"),
+                Some(c) => format!("Approved at the step “{step}”{behalf}: “{c}”"),
+                None => format!("Approved at the step “{step}”{behalf}"),
             }
         }
         "change_request.sent_back" => format!(
-            "Sent it back at the step “{}”: “{}”",
+            "Sent it back at the step “{}”{}: “{}”",
             details["step"].as_str().unwrap_or(""),
+            standing_in(details, names),
             details["reason"].as_str().unwrap_or("")
         ),
         "change_request.approved" => "Approved by every step; the change task is open".into(),
@@ -203,13 +286,13 @@ pub fn sentence(action: &str, details: &Value) -> String {
             }
             sentence
         }
-        other => outside_requests(other, details),
+        other => outside_requests(other, details, names),
     }
 }
 
 /// The sentences of what happens outside a request: signing in, the admin's settings, users
 /// and clients. An action without a sentence of its own reads as its key in words.
-fn outside_requests(action: &str, details: &Value) -> String {
+fn outside_requests(action: &str, details: &Value, names: &Names) -> String {
     let text = |key: &str| details[key].as_str().unwrap_or("").to_string();
     match action {
         "auth.sign_in" => "Signed in".into(),
@@ -230,7 +313,7 @@ fn outside_requests(action: &str, details: &Value) -> String {
             text("display_name"),
             text("email")
         ),
-        "user.updated" => format!("Changed a user: {}", changes(details)),
+        "user.updated" => format!("Changed a user: {}", changes(details, names)),
         "user.disabled" => ended("Disabled the user", details),
         "user.enabled" => "Enabled the user again".into(),
         "user.password_set" => ended("Set the user's password", details),
@@ -239,33 +322,50 @@ fn outside_requests(action: &str, details: &Value) -> String {
             text("name"),
             text("crm_account_id")
         ),
-        "client.updated" => format!("Changed a client: {}", changes(details)),
-        "client_import.uploaded" => "Uploaded a CRM export to import".into(),
-        "client_import.applied" => "Applied a CRM import".into(),
+        "client.updated" => format!("Changed a client: {}", changes(details, names)),
+        "client_import.uploaded" => {
+            format!("Uploaded the CRM export {} to import", text("file_name"))
+        }
+        "client_import.applied" => format!(
+            "Imported the CRM export {}: {} added, {} updated, {} refused",
+            text("file_name"),
+            details["created"],
+            details["updated"],
+            details["refused"]
+        ),
         "approval_chain.step_added" => {
-            format!("Added the approval step “{}”", text("name"))
+            format!(
+                "Added the approval step “{}”, decided by {}",
+                text("name"),
+                shown("approver", &details["approver"], names)
+            )
         }
         "approval_chain.step_edited" => {
-            format!("Changed an approval step: {}", changes(details))
+            format!("Changed an approval step: {}", changes(details, names))
         }
-        "approval_chain.step_retired" => "Retired an approval step".into(),
+        "approval_chain.step_retired" => format!("Retired the approval step “{}”", text("name")),
         "approval_substitute.named" => format!(
-            "Named a substitute approver from {} to {}",
-            text("starts_on"),
-            text("ends_on")
+            "Named {} to decide their approval steps from {} to {}",
+            names
+                .person_at(&details["substitute"])
+                .unwrap_or_else(|| "a substitute".into()),
+            day(&details["starts_on"]).unwrap_or_else(|| text("starts_on")),
+            day(&details["ends_on"]).unwrap_or_else(|| text("ends_on"))
         ),
         "approval_substitute.ended" => "Ended a substitution".into(),
         "change_reason.added" => format!("Added the reason “{}”", text("label")),
-        "change_reason.edited" => format!("Changed a reason: {}", changes(details)),
+        "change_reason.edited" => format!("Changed a reason: {}", changes(details, names)),
         "change_reason.retired" => format!("Retired the reason “{}”", text("label")),
         "change_reason.restored" => format!("Restored the reason “{}”", text("label")),
         "checklist_template.added" => {
             format!("Added the checklist item “{}”", text("title"))
         }
         "checklist_template.edited" => {
-            format!("Changed a checklist item: {}", changes(&details["changes"]))
+            format!("Changed a checklist item: {}", changes(details, names))
         }
-        "checklist_template.retired" => "Retired a checklist item".into(),
+        "checklist_template.retired" => {
+            format!("Retired the checklist item “{}”", text("title"))
+        }
         "distribution_list.added" => {
             format!("Added {} to the approval announcements", text("email"))
         }
@@ -292,6 +392,14 @@ fn outside_requests(action: &str, details: &Value) -> String {
         ),
         other => key_in_words(other),
     }
+}
+
+/// " for Rachel Kim" when a substitute decided in someone's stead.
+fn standing_in(details: &Value, names: &Names) -> String {
+    names
+        .person_at(&details["on_behalf_of"])
+        .map(|name| format!(" for {name}"))
+        .unwrap_or_default()
 }
 
 /// A day recorded as "2026-12-13", as pages write it ("Dec 13, 2026").
@@ -339,34 +447,17 @@ fn ended(what: &str, details: &Value) -> String {
 /// What an edit changed, as the audit records it (`{field: [from, to]}`, at the top level or
 /// under `changes`): "display name from “Amy” to “Amy R.”; effective date from Dec 13, 2026 to
 /// Dec 27, 2026; new budget cents from $2,000.00 to $1,500.00".
-fn changes(details: &Value) -> String {
-    let fields = match details.get("changes").and_then(Value::as_object) {
-        Some(nested) => nested,
-        None => match details.as_object() {
-            Some(top) => top,
-            None => return String::new(),
-        },
+fn changes(details: &Value, names: &Names) -> String {
+    let Some(fields) = edited_fields(details) else {
+        return String::new();
     };
-    let shown = |field: &str, v: &Value| match v {
-        Value::Null => "none".to_string(),
-        Value::String(s) => day(v)
-            .or_else(|| match field {
-                "kind" => Kind::from_key(s).map(|k| k.label().to_lowercase()),
-                "cancel_scope" => CancelScope::from_key(s).map(|c| c.label().to_lowercase()),
-                _ => None,
-            })
-            .unwrap_or_else(|| format!("“{s}”")),
-        Value::Number(n) if field.ends_with("_cents") => n
-            .as_i64()
-            .map_or_else(|| n.to_string(), crate::money::format_cents),
-        Value::Array(items) => items
-            .iter()
-            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
-            .collect::<Vec<_>>()
-            .join(", "),
-        other => other.to_string(),
+    let shown = |field: &str, v: &Value| shown(field, v, names);
+    let name = |field: &str| {
+        field
+            .trim_end_matches("_cents")
+            .trim_end_matches("_id")
+            .replace('_', " ")
     };
-    let name = |field: &str| field.trim_end_matches("_cents").replace('_', " ");
     let mut parts: Vec<String> = fields
         .iter()
         .filter_map(|(field, change)| {
@@ -389,27 +480,161 @@ fn changes(details: &Value) -> String {
     parts.join("; ")
 }
 
+/// One value of an edited field in the words pages use: a day, money, a person's name, a
+/// role's or a condition's label, else the text quoted.
+fn shown(field: &str, v: &Value, names: &Names) -> String {
+    let role = |key: &str| Role::from_key(key).map(|r| r.label().to_string());
+    match v {
+        Value::Null => "none".to_string(),
+        Value::Number(_) if USER_ID_FIELDS.contains(&field) => {
+            names.person_at(v).unwrap_or_else(|| v.to_string())
+        }
+        Value::Number(n) if field.ends_with("_cents") => n
+            .as_i64()
+            .map_or_else(|| n.to_string(), crate::money::format_cents),
+        Value::String(s) if field == "approver" => {
+            match (approver_user(v), s.strip_prefix("role:")) {
+                (Some(id), _) => names.person(id),
+                (None, Some(key)) => role(key)
+                    .map(|label| format!("anyone in {label}"))
+                    .unwrap_or_else(|| format!("“{s}”")),
+                (None, None) if s.is_empty() => "nobody yet".into(),
+                (None, None) => format!("“{s}”"),
+            }
+        }
+        Value::String(s) => day(v)
+            .or_else(|| match field {
+                "kind" => Kind::from_key(s).map(|k| k.label().to_lowercase()),
+                "cancel_scope" => CancelScope::from_key(s).map(|c| c.label().to_lowercase()),
+                "owner_role" => role(s),
+                "status" => crate::clients::status::Status::from_key(s).map(|st| st.label().into()),
+                "condition" => crate::approvals::rules::Condition::from_key(s)
+                    .map(|c| c.label().to_string())
+                    .or_else(|| {
+                        crate::checklists::templates::CONDITIONS
+                            .iter()
+                            .find(|(key, _)| key == s)
+                            .map(|(_, label)| label.to_string())
+                    }),
+                _ => None,
+            })
+            .unwrap_or_else(|| format!("“{s}”")),
+        Value::Array(items) if field == "roles" => {
+            let keys: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
+            match RoleSet::from_keys(&keys) {
+                set if set.is_empty() => "no role".into(),
+                set => set.labels(),
+            }
+        }
+        Value::Array(items) if items.is_empty() => "none".into(),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| {
+                i.as_str()
+                    .map_or_else(|| i.to_string(), |s| s.replace('_', " "))
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
 
+    /// A sentence for a record naming nobody by id.
+    fn say(action: &str, details: &Value) -> String {
+        sentence(action, details, &Names::default())
+    }
+
+    /// Names as a page would have loaded them.
+    fn names(people: &[(i64, &str)]) -> Names {
+        Names(people.iter().map(|(id, n)| (*id, n.to_string())).collect())
+    }
+
+    #[test]
+    fn ids_and_keys_in_a_record_read_as_names_and_labels() {
+        let people = names(&[(3, "Maria Chen"), (4, "Luis Ortega"), (12, "Rachel Kim")]);
+        let client = json!({ "changes": { "account_manager_id": [3, 4], "status": ["active", "paused"],
+                                          "ad_products": [["google_ads"], []] } });
+        assert_eq!(
+            sentence("client.updated", &client, &people),
+            "Changed a client: account manager from Maria Chen to Luis Ortega; status from Active to Paused; ad products from google ads to none"
+        );
+        assert_eq!(named_ids(&client), vec![3, 4]);
+        let step = json!({ "changes": { "approver": ["user:12", "role:finance"], "condition": ["always", "credit"] } });
+        assert_eq!(
+            sentence("approval_chain.step_edited", &step, &people),
+            "Changed an approval step: approver from Rachel Kim to anyone in Finance; condition from Always to Only when there is a credit"
+        );
+        let item = json!({ "changes": { "owner_role": ["contractor", "ops_lead"], "condition": ["always", "leave_platform"] } });
+        assert_eq!(
+            say("checklist_template.edited", &item),
+            "Changed a checklist item: owner role from Contractor to DM Operations Lead; condition from Always to Leaving the platform"
+        );
+        assert_eq!(
+            sentence(
+                "client.updated",
+                &json!({ "changes": { "sem_specialist_id": [null, 99] } }),
+                &people
+            ),
+            "Changed a client: sem specialist from none to user #99",
+            "an id that names nobody is still shown"
+        );
+        let added = json!({ "name": "Finance", "approver": "user:12", "condition": "credit" });
+        assert_eq!(named_ids(&added), vec![12]);
+        assert_eq!(
+            sentence("approval_chain.step_added", &added, &people),
+            "Added the approval step “Finance”, decided by Rachel Kim"
+        );
+    }
+
+    #[test]
+    fn a_substitute_s_decision_names_whom_it_stood_in_for() {
+        let people = names(&[(12, "Rachel Kim"), (7, "Dustin Hunter")]);
+        let approved = json!({ "step": "Finance", "comment": "", "on_behalf_of": 12 });
+        assert_eq!(
+            sentence("change_request.step_approved", &approved, &people),
+            "Approved at the step “Finance” for Rachel Kim"
+        );
+        let back = json!({ "step": "Finance", "reason": "Credit too high", "on_behalf_of": 12 });
+        assert_eq!(
+            sentence("change_request.sent_back", &back, &people),
+            "Sent it back at the step “Finance” for Rachel Kim: “Credit too high”"
+        );
+        assert_eq!(
+            say(
+                "change_request.step_approved",
+                &json!({ "step": "Finance", "on_behalf_of": null })
+            ),
+            "Approved at the step “Finance”"
+        );
+        let named = json!({ "substitute": 7, "starts_on": "2026-12-14", "ends_on": "2026-12-18" });
+        assert_eq!(named_ids(&named), vec![7]);
+        assert_eq!(
+            sentence("approval_substitute.named", &named, &people),
+            "Named Dustin Hunter to decide their approval steps from Dec 14, 2026 to Dec 18, 2026"
+        );
+    }
+
     #[test]
     fn an_edit_names_each_field_with_its_old_and_new_value() {
         assert_eq!(
-            sentence(
+            say(
                 "user.updated",
                 &json!({ "display_name": ["Amy", "Amy R."], "roles": [["retention"], ["retention", "admin"]] })
             ),
-            "Changed a user: display name from “Amy” to “Amy R.”; roles from retention to retention, admin"
+            "Changed a user: display name from “Amy” to “Amy R.”; roles from Retention Team to Retention Team, Administrator"
         );
     }
 
     #[test]
     fn an_edit_recorded_under_changes_reads_with_its_values_in_pages_words() {
         assert_eq!(
-            sentence(
+            say(
                 "change_request.edited",
                 &json!({ "changes": { "effective_date": ["2026-12-13", "2026-12-27"],
                                       "new_budget_cents": [200000, 150000] }, "version": 3 })
@@ -417,7 +642,7 @@ mod tests {
             "Edited the effective date from Dec 13, 2026 to Dec 27, 2026; new budget from $2,000.00 to $1,500.00"
         );
         assert_eq!(
-            sentence(
+            say(
                 "client.updated",
                 &json!({ "changes": { "name": ["Lakeside RV", "Lakeside RV Center"] } })
             ),
@@ -427,7 +652,7 @@ mod tests {
 
     #[test]
     fn a_recorded_call_says_what_became_of_the_request() {
-        let call = |details| sentence("change_request.retention_outcome", &details);
+        let call = |details| say("change_request.retention_outcome", &details);
         assert_eq!(
             call(
                 json!({ "outcome": "saved_budget_change", "from_kind": "cancellation",
@@ -444,7 +669,7 @@ mod tests {
     #[test]
     fn a_move_names_only_the_dates_that_moved() {
         let moved = |effective: (&str, &str), resume: (Value, Value)| {
-            sentence(
+            say(
                 "change_request.dates_moved",
                 &json!({ "changes": {
                     "effective_date": { "from": effective.0, "to": effective.1 },
@@ -499,6 +724,7 @@ mod tests {
                     "distribution_list.",
                     "calendar_feed.",
                     "mail.",
+                    "setup.",
                 ];
                 if known.iter().any(|k| piece.starts_with(k))
                     && piece
@@ -514,7 +740,7 @@ mod tests {
         assert!(actions.len() > 50, "found {actions:?}");
         let bare: Vec<&String> = actions
             .iter()
-            .filter(|a| sentence(a, &json!({})) == key_in_words(a))
+            .filter(|a| say(a, &json!({})) == key_in_words(a))
             .collect();
         assert!(bare.is_empty(), "no sentence for {bare:?}");
     }

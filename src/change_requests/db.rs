@@ -605,6 +605,9 @@ pub struct Event {
     pub actor_roles: Option<Vec<String>>,
     pub action: String,
     pub details: serde_json::Value,
+    /// What happened, as a sentence (told once the page's names are known).
+    #[sqlx(skip)]
+    pub what: String,
 }
 
 /// The latest `shown` entries of request `id`'s timeline (all with `None`), oldest first.

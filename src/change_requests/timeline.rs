@@ -3,6 +3,7 @@
 use sqlx::PgConnection;
 
 use super::db::{self, Event};
+use crate::audit::sentences::{Names, sentence};
 
 /// The latest part of the request's timeline.
 #[derive(Debug)]
@@ -19,18 +20,17 @@ impl Timeline {
         id: i64,
         shown: Option<i64>,
     ) -> sqlx::Result<Self> {
-        let events = db::timeline(conn, id, shown).await?;
+        let mut events = db::timeline(&mut *conn, id, shown).await?;
+        let names = Names::load(conn, events.iter().map(|e| &e.details)).await?;
+        for e in &mut events {
+            e.what = sentence(&e.action, &e.details, &names);
+        }
         let earlier = events.first().map_or(0, |e| e.total - events.len() as i64);
         Ok(Timeline { events, earlier })
     }
 }
 
 impl Event {
-    /// What happened, as a sentence.
-    pub fn what(&self) -> String {
-        crate::audit::sentences::sentence(&self.action, &self.details)
-    }
-
     /// Who did it: "Dana Ortiz (DM Operations Lead)", the desk itself, or the label recorded.
     pub fn who(&self) -> String {
         crate::audit::sentences::who(

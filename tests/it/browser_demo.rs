@@ -89,6 +89,53 @@ async fn on_a_fresh_demo_each_person_meets_a_monday_morning_of_work() {
     b.close().await;
 }
 
+#[tokio::test]
+async fn a_real_installation_s_first_admin_comes_from_the_link_and_meets_the_setting_up_list() {
+    let Some(b) = browser::start(
+        "a_real_installation_s_first_admin_comes_from_the_link_and_meets_the_setting_up_list",
+    )
+    .await
+    else {
+        return;
+    };
+    // No demo: nobody exists, and the server has printed its one-time link.
+    let app = crate::support::TestApp::spawn().await;
+    let token = offboarding_desk::setup::issue(&app.db).await.unwrap();
+    b.driver
+        .goto(app.url(&format!("/setup?token={token}")))
+        .await
+        .unwrap();
+    b.fill("display_name", "Dana Ortiz").await;
+    b.fill("email", "dana@agency.test").await;
+    b.fill("password", "short").await;
+    b.click("#create-admin").await;
+    // Refused beside the field, with what was typed kept.
+    assert!(b.text("#password-error").await.contains("8"));
+    let kept = b.find("#email").await.value().await.unwrap();
+    assert_eq!(kept.as_deref(), Some("dana@agency.test"));
+    b.fill("password", "larkspur-orbit-1973").await;
+    b.click("#create-admin").await;
+    assert_eq!(b.path().await, "/login");
+    b.sign_in(&app.base, "dana@agency.test", "larkspur-orbit-1973")
+        .await;
+    assert_eq!(b.path().await, "/");
+
+    // The desk says what to set up, in order, none of it done; each part links to its page.
+    let done = "#first-run li[data-done='true']";
+    assert_eq!(count(&b, "#first-run li").await, 7);
+    assert_eq!(count(&b, done).await, 0);
+    b.click("#first-run li:first-child a").await;
+    assert_eq!(b.path().await, "/admin/users");
+    b.driver.back().await.unwrap();
+    // The reasons the desk comes with are right as they are: one click ticks them.
+    b.click("#reviewed-reasons").await;
+    b.find("#first-run").await;
+    assert_eq!(count(&b, done).await, 1);
+    assert_eq!(count(&b, "#reviewed-reasons").await, 0);
+    assert!(b.text("#first-run li.done").await.contains("reasons"));
+    b.close().await;
+}
+
 /// Sets the page's width: a laptop's as the window, a phone's (narrower than a headless window
 /// can be) as the device Chromium emulates.
 async fn width(b: &Browser, px: u32) {
