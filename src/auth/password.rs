@@ -28,10 +28,21 @@ pub enum PasswordProblem {
     Common,
     #[error("The password must not be the email address.")]
     SameAsEmail,
+    /// A NUL byte, a line break or a byte that is not text: nobody could type it again.
+    #[error(
+        "Remove the control character (such as a NUL byte or a line break) or the unreadable character from the password."
+    )]
+    Untypable,
 }
 
 /// Checks a new password against the policy. `email` is the account's own address.
 pub fn check_new(password: &str, email: &str) -> Result<(), PasswordProblem> {
+    if password
+        .chars()
+        .any(|c| c.is_control() || c == char::REPLACEMENT_CHARACTER)
+    {
+        return Err(PasswordProblem::Untypable);
+    }
     let chars = password.chars().count();
     if chars < MIN_CHARS {
         return Err(PasswordProblem::TooShort);
@@ -173,6 +184,23 @@ mod tests {
             check_new("jane.doe.smith", "jane.doe.smith@agency.example"),
             Err(PasswordProblem::SameAsEmail)
         );
+    }
+
+    #[test]
+    fn a_password_nobody_could_type_again_is_refused() {
+        for p in [
+            "correct\u{0}horse-battery",
+            "correct horse\nbattery",
+            "correct\u{1b}horse-battery",
+            "correct\u{FFFD}horse-battery",
+        ] {
+            assert_eq!(
+                check_new(p, "a@b.c"),
+                Err(PasswordProblem::Untypable),
+                "{p:?}"
+            );
+        }
+        assert_eq!(check_new("correct horse battery", "a@b.c"), Ok(()));
     }
 
     #[test]

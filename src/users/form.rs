@@ -58,6 +58,11 @@ pub fn parse_display_name(raw: &str) -> Result<String, &'static str> {
     if s.chars().any(char::is_control) {
         return Err("A name cannot contain control characters.");
     }
+    if s.contains(char::REPLACEMENT_CHARACTER) {
+        return Err(
+            "This name has a character that could not be read (an invalid byte): retype it.",
+        );
+    }
     Ok(s.to_string())
 }
 
@@ -172,6 +177,7 @@ mod tests {
         assert!(parse_display_name(" ").is_err());
         assert!(parse_display_name(&"x".repeat(101)).is_err());
         assert!(parse_display_name("a\u{7}b").is_err());
+        assert!(parse_display_name("Pat\u{FFFD}Boss").is_err());
     }
 
     #[test]

@@ -8,6 +8,7 @@
 /// breaks included).
 pub fn line(raw: &str, max: usize) -> Result<String, String> {
     let s = raw.trim();
+    readable(s)?;
     if s.chars().any(char::is_control) {
         return Err(if s.contains(['\r', '\n']) {
             "Keep this to one line: remove the line break.".to_string()
@@ -23,6 +24,7 @@ pub fn line(raw: &str, max: usize) -> Result<String, String> {
 /// line breaks are kept, every other control character refused.
 pub fn paragraph(raw: &str, max: usize) -> Result<String, String> {
     let s = raw.trim().replace("\r\n", "\n").replace('\r', "\n");
+    readable(&s)?;
     if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
         return Err("Remove the control character (such as a NUL byte) from the text.".to_string());
     }
@@ -38,6 +40,18 @@ pub fn required(raw: &str, max: usize, missing: &str) -> Result<String, String> 
     } else {
         Ok(s)
     }
+}
+
+/// Refuses text with a byte that was not text where it was sent (decoded as U+FFFD): what is
+/// saved is what the person typed, or nothing.
+pub fn readable(s: &str) -> Result<(), String> {
+    if s.contains(char::REPLACEMENT_CHARACTER) {
+        return Err(
+            "This field has a character that could not be read (an invalid byte): retype it."
+                .to_string(),
+        );
+    }
+    Ok(())
 }
 
 fn within(s: &str, max: usize) -> Result<String, String> {
@@ -136,6 +150,13 @@ mod tests {
         assert_eq!(label("   ", 80, "Name it."), Err("Name it.".into()));
         assert!(label("a\nb", 80, "Name it.").is_err());
         assert!(label("a\u{0}b", 80, "Name it.").is_err());
+        // A byte that was not text, decoded as U+FFFD, is not saved as if typed.
+        assert!(label("Pat\u{FFFD}Boss", 80, "Name it.").is_err());
+        assert!(
+            paragraph("a\u{FFFD}", 80)
+                .unwrap_err()
+                .contains("could not be read")
+        );
         assert_eq!(
             label("abcd", 3, "Name it."),
             Err("At most 3 characters.".into())
