@@ -104,6 +104,24 @@ async fn the_first_administrator_comes_from_the_printed_link_and_only_once() {
     assert!(body.contains("id=\"email-error\"") && body.contains("id=\"password-error\""));
     assert!(body.contains("value=\"Dana Ortiz\""));
     assert!(users(&app).await.is_empty());
+    // A password nobody could type again (a NUL byte), a name with a byte that is not text:
+    // refused, not saved as sent.
+    let res = app
+        .post(
+            "",
+            "/setup",
+            &[
+                ("token", &token),
+                ("display_name", "Pat\u{FFFD}Boss"),
+                ("email", "dana@agency.test"),
+                ("password", "correct\u{0}horse-battery"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("id=\"display_name-error\"") && body.contains("id=\"password-error\""));
+    assert!(users(&app).await.is_empty());
 
     let res = app
         .post(
@@ -290,4 +308,18 @@ async fn without_a_mail_server_the_test_message_is_not_ticked() {
     let page = app.page(&cookie, "/").await;
     assert!(page.contains("No mail server is set"), "{page}");
     assert_eq!(ticks(&page), (0, 7));
+}
+
+#[tokio::test]
+async fn the_list_goes_once_the_first_request_is_filed() {
+    // An installation in use (or upgraded from before the list) is past setting up, whatever
+    // is left unticked.
+    let c = crate::support::fixtures::chain().await;
+    let admin = c.app.user("setup-admin@agency.test", &[Role::Admin]).await;
+    let cookie = c.app.session_cookie(admin).await;
+    let page = c.app.page(&cookie, "/").await;
+    assert_eq!(ticks(&page).1, 7, "{page}");
+    assert!(ticks(&page).0 < 7);
+    c.file(&[]).await;
+    assert_eq!(ticks(&c.app.page(&cookie, "/").await), (0, 0));
 }
