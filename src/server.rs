@@ -34,7 +34,26 @@ pub fn init_tracing(json: bool) {
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let started = Instant::now();
     let config = Arc::new(config);
-    let db = crate::db::connect(&config).await?;
+    let mut db = crate::db::connect(&config).await?;
+    // A demo started again on a later day would show last week's "today": on its private
+    // database it starts afresh, dated from now.
+    if config.demo
+        && config.database_url.is_none()
+        && crate::demo::dated_before(
+            &db,
+            config.time_zone,
+            crate::time::day_in(config.time_zone, chrono::Utc::now()),
+        )
+        .await?
+    {
+        tracing::warn!(
+            "the demo was set up on an earlier day: starting it afresh, dated from today \
+             (what was done in it is gone)"
+        );
+        db.close().await;
+        crate::db::drop_embedded_database(&config).await?;
+        db = crate::db::connect(&config).await?;
+    }
     if config.demo {
         crate::demo::seed_all(&db, config.time_zone).await?;
     }

@@ -37,11 +37,33 @@ pub async fn connect(config: &Config) -> anyhow::Result<PgPool> {
         .connect_with(connect_options(&url)?)
         .await
         .context("cannot connect to the database")?;
+    // Migrations may take their time on a first start: without printing their whole SQL.
+    let mut conn = PgConnection::connect_with(&quiet(&url)?).await?;
     MIGRATOR
-        .run(&pool)
+        .run(&mut conn)
         .await
         .context("cannot apply the database migrations")?;
+    conn.close().await?;
     Ok(pool)
+}
+
+/// Drops the app's database on the private cluster (`DATABASE_URL` unset), closing what is
+/// connected to it: the next `connect` creates it empty. Only for a stale demo.
+pub async fn drop_embedded_database(config: &Config) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        config.database_url.is_none() && config.demo,
+        "only a demo's private database is ever dropped"
+    );
+    let (data_dir, port) = (config.data_dir.clone(), config.embedded_pg_port);
+    let server =
+        tokio::task::spawn_blocking(move || embedded::ensure_running(&data_dir, port)).await??;
+    let mut conn = PgConnection::connect_with(&quiet(&server.url("postgres"))?).await?;
+    let sql = format!("DROP DATABASE IF EXISTS \"{EMBEDDED_DATABASE}\" WITH (FORCE)");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(&mut conn)
+        .await?;
+    conn.close().await?;
+    Ok(())
 }
 
 /// Pool settings shared by the app and the tests: a request waits at most a few seconds for a
@@ -71,9 +93,15 @@ pub fn connect_options(url: &str) -> anyhow::Result<PgConnectOptions> {
         .log_slow_statements(log::LevelFilter::Warn, Duration::from_millis(500)))
 }
 
+/// Options for a connection whose slow statements are expected (migrations, creating or
+/// dropping a database): not logged as slow.
+fn quiet(url: &str) -> anyhow::Result<PgConnectOptions> {
+    Ok(connect_options(url)?.log_slow_statements(log::LevelFilter::Off, Duration::from_secs(1)))
+}
+
 /// Creates `name` on the server behind `admin_url` unless it exists.
 pub async fn create_database_if_missing(admin_url: &str, name: &str) -> anyhow::Result<()> {
-    let mut conn = PgConnection::connect_with(&connect_options(admin_url)?).await?;
+    let mut conn = PgConnection::connect_with(&quiet(admin_url)?).await?;
     let exists: bool =
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
             .bind(name)

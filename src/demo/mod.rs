@@ -242,6 +242,16 @@ const CLIENTS: &[DemoClient] = &[
 
 /// Everything `--demo` starts with: [`seed`], then the requests in flight today, dated in the
 /// agency's `zone`.
+/// Whether the demo's requests in flight were dated on a day before `day` (in the agency's
+/// zone): a demo started again on a later day is best started afresh (see `server::run`).
+pub async fn dated_before(
+    pool: &PgPool,
+    zone: chrono_tz::Tz,
+    day: chrono::NaiveDate,
+) -> sqlx::Result<bool> {
+    present::dated_before(&mut *pool.acquire().await?, zone, day).await
+}
+
 pub async fn seed_all(pool: &PgPool, zone: chrono_tz::Tz) -> anyhow::Result<()> {
     seed(pool).await?;
     let mut tx = pool.begin().await?;

@@ -223,6 +223,16 @@ async fn a_fresh_demo_start_has_work_in_flight_once_by_the_workflows_rules() {
         .await
         .expect("demo data again");
     assert_eq!(counts(&app).await, first, "a second start adds nothing");
+    // Dated today, it is fresh today; started on a later day it is stale (and the server
+    // starts the demo afresh). A database with no present is never stale.
+    let zone = app.state.config.time_zone;
+    let today = offboarding_desk::time::day_in(zone, chrono::Utc::now());
+    let tomorrow = today.succ_opt().unwrap();
+    assert!(!demo::dated_before(&app.db, zone, today).await.unwrap());
+    assert!(demo::dated_before(&app.db, zone, tomorrow).await.unwrap());
+    let bare = TestApp::spawn().await;
+    demo::seed(&bare.db).await.unwrap();
+    assert!(!demo::dated_before(&bare.db, zone, tomorrow).await.unwrap());
     invariants::check_records(&app.db)
         .await
         .unwrap_or_else(|broken| panic!("the demo's present breaks a rule: {broken}"));
