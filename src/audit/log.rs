@@ -29,6 +29,9 @@ pub struct EventRow {
     /// are known).
     #[sqlx(skip)]
     pub what: String,
+    /// The record it is about, in words, and its page when it has one.
+    #[sqlx(skip)]
+    pub record: (String, Option<String>),
 }
 
 impl EventRow {
@@ -48,6 +51,28 @@ impl EventRow {
         match &self.details {
             serde_json::Value::Object(m) if m.is_empty() => String::new(),
             other => other.to_string(),
+        }
+    }
+}
+
+/// What an event is about, as the log names it: a person or client by name with a link, a
+/// request by number, else its kind in words ("approval chain step #3").
+fn record(
+    entity: &str,
+    id: Option<&str>,
+    names: &super::sentences::Names,
+) -> (String, Option<String>) {
+    let number = id.and_then(|id| id.parse::<i64>().ok());
+    match (entity, number) {
+        ("user", Some(n)) => (names.person(n), Some(format!("/admin/users/{n}"))),
+        ("client", Some(n)) => (format!("Client #{n}"), Some(format!("/clients/{n}"))),
+        ("change_request", Some(n)) => (format!("Request #{n}"), Some(format!("/requests/{n}"))),
+        (entity, _) => {
+            let words = entity.replace('_', " ");
+            match id {
+                Some(id) => (format!("{words} #{id}"), None),
+                None => (words, None),
+            }
         }
     }
 }
@@ -86,14 +111,25 @@ async fn log_page(
     if let Some(before) = q.before {
         query.push(" AND a.id < ").push_bind(before);
     }
-    if !action.is_empty() {
+    if action.contains('.') {
         query.push(" AND a.action = ").push_bind(&action);
+    } else if !action.is_empty() {
+        // A family of actions: "user" is every user.* action.
+        query
+            .push(" AND a.action LIKE ")
+            .push_bind(format!("{}.%", action.replace(['%', '\\'], "")));
     }
     query.push(format!(" ORDER BY a.id DESC LIMIT {}", PER_PAGE + 1));
     let mut events: Vec<EventRow> = query.build_query_as().fetch_all(&state.db).await?;
-    let names = super::sentences::Names::load(&state.db, events.iter().map(|e| &e.details)).await?;
+    let users = events
+        .iter()
+        .filter(|e| e.entity_type == "user")
+        .filter_map(|e| e.entity_id.as_deref()?.parse().ok());
+    let details = events.iter().map(|e| &e.details);
+    let names = super::sentences::Names::load_with(&state.db, details, users).await?;
     for e in &mut events {
         e.what = super::sentences::sentence(&e.action, &e.details, &names);
+        e.record = record(&e.entity_type, e.entity_id.as_deref(), &names);
     }
     let older_href = if events.len() as i64 > PER_PAGE {
         events.truncate(PER_PAGE as usize);

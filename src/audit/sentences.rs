@@ -20,7 +20,17 @@ impl Names {
         db: impl sqlx::PgExecutor<'_>,
         records: impl IntoIterator<Item = &'a Value>,
     ) -> sqlx::Result<Names> {
+        Self::load_with(db, records, []).await
+    }
+
+    /// As [`Names::load`], with the users `also` names besides (the users records are about).
+    pub async fn load_with<'a>(
+        db: impl sqlx::PgExecutor<'_>,
+        records: impl IntoIterator<Item = &'a Value>,
+        also: impl IntoIterator<Item = i64>,
+    ) -> sqlx::Result<Names> {
         let mut ids: Vec<i64> = records.into_iter().flat_map(named_ids).collect();
+        ids.extend(also);
         ids.sort_unstable();
         ids.dedup();
         if ids.is_empty() {
@@ -35,7 +45,7 @@ impl Names {
     }
 
     /// A person by id: their name, or "user #12" for an id that names nobody.
-    fn person(&self, id: i64) -> String {
+    pub fn person(&self, id: i64) -> String {
         self.0
             .get(&id)
             .cloned()
@@ -54,7 +64,7 @@ const USER_ID_FIELDS: [&str; 2] = ["account_manager_id", "sem_specialist_id"];
 /// The user ids a record names: in the fields above, as an approver ("user:12"), as the
 /// approver a substitute stood in for, or as the substitute named.
 fn named_ids(details: &Value) -> Vec<i64> {
-    let mut ids: Vec<i64> = ["on_behalf_of", "substitute"]
+    let mut ids: Vec<i64> = ["on_behalf_of", "substitute", "asked_to"]
         .iter()
         .filter_map(|k| details[*k].as_i64())
         .collect();
@@ -120,7 +130,12 @@ pub fn sentence(action: &str, details: &Value, names: &Names) -> String {
         "change_request.withdrawn" => {
             format!("Withdrawn: {}", details["reason"].as_str().unwrap_or(""))
         }
-        "change_request.question_asked" => "Asked the SEM specialist a question".into(),
+        "change_request.question_asked" => format!(
+            "Asked {} a question",
+            names
+                .person_at(&details["asked_to"])
+                .unwrap_or_else(|| "the SEM specialist".into())
+        ),
         "change_request.question_answered" => "Answered the question".into(),
         "change_request.document_attached" => format!(
             "Attached the signed document {}",
@@ -213,14 +228,17 @@ pub fn sentence(action: &str, details: &Value, names: &Names) -> String {
             None => "Added the client to the planner sheet".into(),
         },
         "change_task.status_updated" => {
-            let mut sentence = format!(
-                "Updated the account status to {}",
-                details["to"]
-                    .as_str()
+            let status = |v: &Value| {
+                v.as_str()
                     .and_then(crate::operations::rules::Status::from_key)
-                    .map(|s| s.task_label().to_lowercase())
-                    .unwrap_or_default()
-            );
+                    .map(|s| s.label().to_lowercase())
+            };
+            let mut sentence = match (status(&details["from"]), status(&details["to"])) {
+                (Some(from), Some(to)) if from != to => {
+                    format!("Updated the account status from {from} to {to}")
+                }
+                (_, to) => format!("Updated the account status to {}", to.unwrap_or_default()),
+            };
             let budget = &details["budget_cents"];
             if let (Some(from), Some(to)) = (budget["from"].as_i64(), budget["to"].as_i64())
                 && from != to
@@ -281,7 +299,7 @@ pub fn sentence(action: &str, details: &Value, names: &Names) -> String {
             );
             // The outcome's label says what a save made of the request; a save with no change
             // also withdrew it.
-            if details["state"] == "withdrawn" {
+            if details["state"] == "withdrawn" && !sentence.contains("withdrawn") {
                 sentence.push_str("; the request is withdrawn");
             }
             sentence
@@ -374,8 +392,9 @@ fn outside_requests(action: &str, details: &Value, names: &Names) -> String {
         }
         "calendar_feed.created" => "Made a calendar feed link".into(),
         "calendar_feed.revoked" => "Revoked a calendar feed link".into(),
-        "mail.retried" => "Sent a failed email again".into(),
-        "mail.test_queued" => format!("Sent a test email to {}", text("to")),
+        "mail.retried" => "Queued a failed email to be sent again".into(),
+        "mail.test_queued" => format!("Queued a test email to {}", text("to")),
+        "demo.present_seeded" => "Set up the demo's requests in flight, dated from today".into(),
         "setup.refused" => "Tried to create the first administrator without the link".into(),
         "setup.reviewed" => format!(
             "Said the {} are right (setting up the desk)",
@@ -423,6 +442,7 @@ pub fn who(label: &str, name: Option<&str>, roles: Option<&[String]>) -> String 
             }
         }
         (None, "system") => "Offboarding Desk".into(),
+        (None, "setup") => "Someone with the first-admin link".into(),
         (None, label) => label.to_string(),
     }
 }
@@ -660,9 +680,10 @@ mod tests {
             ),
             "Retention call recorded: Saved with a budget change (addendum)"
         );
-        assert!(
-            call(json!({ "outcome": "saved_no_change", "state": "withdrawn" }))
-                .ends_with("; the request is withdrawn")
+        // The outcome's own words say the request is withdrawn: said once.
+        assert_eq!(
+            call(json!({ "outcome": "saved_no_change", "state": "withdrawn" })),
+            "Retention call recorded: Saved, no change (the request is withdrawn)"
         );
     }
 
@@ -725,6 +746,7 @@ mod tests {
                     "calendar_feed.",
                     "mail.",
                     "setup.",
+                    "demo.",
                 ];
                 if known.iter().any(|k| piece.starts_with(k))
                     && piece

@@ -1,5 +1,6 @@
 //! The admin's first-run list: what to set up, in order, each with its link and a tick when
-//! done. Shown on the admin's desk in a real installation until every part is done; what is a
+//! done. Shown on the admin's desk in a real installation until every part is done or the first
+//! request is filed (the desk is then in use); what is a
 //! fact in the data (people in each role, the chain's approvers, the distribution list, clients,
 //! a test message sent) is read from it, and the parts that ship with defaults (reasons, the
 //! checklist) are ticked when the admin says they are right.
@@ -49,9 +50,12 @@ struct Facts {
     checklist: bool,
     clients: bool,
     mail: bool,
+    /// A request has been filed.
+    in_use: bool,
 }
 
-/// The parts of setting up, in order, with what is done; one statement. `mail_server` says
+/// The parts of setting up, in order, with what is done (none once a request is filed); one
+/// statement. `mail_server` says
 /// whether a mail server is configured (without one, emails are written to files).
 pub async fn steps(conn: &mut PgConnection, mail_server: bool) -> sqlx::Result<Vec<Step>> {
     let f: Facts = sqlx::query_as(
@@ -72,10 +76,16 @@ pub async fn steps(conn: &mut PgConnection, mail_server: bool) -> sqlx::Result<V
                 EXISTS (SELECT 1 FROM setup_steps WHERE step = 'checklist') AS checklist,
                 EXISTS (SELECT 1 FROM clients) AS clients,
                 EXISTS (SELECT 1 FROM outbox_messages WHERE kind = 'test' AND state = 'sent')
-                    AS mail",
+                    AS mail,
+                EXISTS (SELECT 1 FROM change_requests) AS in_use",
     )
     .fetch_one(conn)
     .await?;
+    // Once a request is filed the desk is in use: setting up is over (and an installation
+    // from before this list never sees it).
+    if f.in_use {
+        return Ok(Vec::new());
+    }
     let held = RoleSet::from_keys(&f.roles);
     let mut needed = RoleSet::from_keys(&f.given);
     for role in NEEDED_ROLES {

@@ -82,4 +82,26 @@ async fn the_admin_reads_the_log_newest_first_and_pages_back() {
         .await;
     assert!(page2.contains("thing #9<") && page2.contains("thing #0<"));
     assert!(!page2.contains("thing #59"));
+
+    // A family of actions by its first word; a record about a person names them, linked.
+    let page = app.page(&cookie, "/admin/audit?action=test").await;
+    assert!(page.contains("thing #59"));
+    let record = serde_json::json!({ "sessions_ended": 0 });
+    let about = Some(id.to_string());
+    audit::record(
+        &mut conn,
+        &Actor::system(),
+        "user.disabled",
+        "user",
+        about,
+        record,
+    )
+    .await
+    .unwrap();
+    let page = app.page(&cookie, "/admin/audit?action=user").await;
+    assert!(
+        page.contains(&format!("<a href=\"/admin/users/{id}\">")),
+        "{page}"
+    );
+    assert!(page.contains("Disabled the user") && !page.contains("thing #"));
 }

@@ -78,7 +78,7 @@ async fn on_a_fresh_demo_each_person_meets_a_monday_morning_of_work() {
         "Dana Ortiz (DM Operations Lead): Forwarded the change task to Kai Nakamura",
         "Dana Ortiz (DM Operations Lead): Added the client to the planner for",
         "Juniper Digital (Contractor): Ticked “Remove from NinjaCat”",
-        "Dana Ortiz (DM Operations Lead): Updated the account status to",
+        "Dana Ortiz (DM Operations Lead): Updated the account status from active to",
     ] {
         assert!(timeline.contains(sentence), "{sentence}\n in {timeline}");
     }
