@@ -55,7 +55,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         db = crate::db::connect(&config).await?;
     }
     if config.demo {
-        crate::demo::seed_all(&db, config.time_zone).await?;
+        crate::demo::seed_all(&db, config.time_zone, &config.base_url).await?;
     }
     tokio::task::spawn_blocking(crate::auth::password::warm_up);
     let state = AppState::new(db.clone(), config.clone());

@@ -252,10 +252,10 @@ pub async fn dated_before(
     present::dated_before(&mut *pool.acquire().await?, zone, day).await
 }
 
-pub async fn seed_all(pool: &PgPool, zone: chrono_tz::Tz) -> anyhow::Result<()> {
+pub async fn seed_all(pool: &PgPool, zone: chrono_tz::Tz, base_url: &str) -> anyhow::Result<()> {
     seed(pool).await?;
     let mut tx = pool.begin().await?;
-    let present = present::seed(&mut tx, zone).await?;
+    let present = present::seed(&mut tx, zone, base_url).await?;
     tx.commit().await?;
     tracing::info!(present, "demo requests in flight ready");
     Ok(())

@@ -208,7 +208,7 @@ pub(crate) async fn demo_in_flight() -> TestApp {
         c.time_zone = chrono_tz::America::Chicago;
     })
     .await;
-    demo::seed_all(&app.db, app.state.config.time_zone)
+    demo::seed_all(&app.db, app.state.config.time_zone, &app.base)
         .await
         .expect("demo data");
     app
@@ -219,7 +219,7 @@ async fn a_fresh_demo_start_has_work_in_flight_once_by_the_workflows_rules() {
     let app = demo_in_flight().await;
     let first = counts(&app).await;
     assert_eq!(first.0, 12 + 40 + 18);
-    demo::seed_all(&app.db, app.state.config.time_zone)
+    demo::seed_all(&app.db, app.state.config.time_zone, &app.base)
         .await
         .expect("demo data again");
     assert_eq!(counts(&app).await, first, "a second start adds nothing");
@@ -230,6 +230,23 @@ async fn a_fresh_demo_start_has_work_in_flight_once_by_the_workflows_rules() {
     let tomorrow = today.succ_opt().unwrap();
     assert!(!demo::dated_before(&app.db, zone, today).await.unwrap());
     assert!(demo::dated_before(&app.db, zone, tomorrow).await.unwrap());
+    // Its emails read like the workflow's: the client, the request and a link to it.
+    let bodies: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT o.body_text, o.related_id, c.name FROM outbox_messages o
+           JOIN change_requests r ON r.id = o.related_id::bigint
+           JOIN clients c ON c.id = r.client_id
+          WHERE o.message_id LIKE '<demo-%' AND c.crm_account_id LIKE 'CRM-301%'",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert!(bodies.len() > 20, "{} demo emails", bodies.len());
+    for (body, request, client) in &bodies {
+        assert!(
+            body.contains(client) && body.contains(&format!("{}/requests/{request}", app.base)),
+            "{body}"
+        );
+    }
     let bare = TestApp::spawn().await;
     demo::seed(&bare.db).await.unwrap();
     assert!(!demo::dated_before(&bare.db, zone, tomorrow).await.unwrap());
