@@ -394,4 +394,6 @@ SELECT e.at, e.actor, COALESCE(u.display_name, 'system'), e.action, 'change_requ
       FROM demo_requests r WHERE r.state = 'completed'
   ) e
   LEFT JOIN users u ON u.id = e.actor
- ORDER BY e.at;  -- the audit log lists records in the order they were written
+ -- The audit log lists records in the order they were written; at the same moment a call comes
+ -- before the withdrawal it causes, and the last step's approval before the request's.
+ ORDER BY e.at, e.action IN ('change_request.withdrawn', 'change_request.approved');

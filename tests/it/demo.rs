@@ -79,6 +79,21 @@ async fn the_demo_is_seeded_once_and_keeps_the_workflows_rules() {
     .await
     .unwrap();
     assert_eq!(open, 0);
+    // Each timeline reads in order: a request is approved after its steps, withdrawn after
+    // the call that withdrew it.
+    let backwards: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_events later JOIN audit_events earlier
+             ON earlier.entity_type = 'change_request' AND earlier.entity_id = later.entity_id
+          WHERE later.entity_type = 'change_request' AND earlier.id > later.id
+            AND ((later.action = 'change_request.approved'
+                  AND earlier.action = 'change_request.step_approved')
+              OR (later.action = 'change_request.withdrawn'
+                  AND earlier.action = 'change_request.retention_outcome'))",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(backwards, 0);
     // Every past request reads as a timeline, and nothing is dated in the future.
     let (bare, future): (i64, i64) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM change_requests r WHERE NOT EXISTS (
