@@ -332,11 +332,14 @@ pub struct Waiting {
     pub effective_date: NaiveDate,
     pub reached_at: DateTime<Utc>,
     pub on_behalf_of: Option<String>,
+    /// The approved request this one undoes (a reinstatement).
+    #[sqlx(default)]
+    pub reverses_id: Option<i64>,
 }
 
 impl Waiting {
     pub fn kind_label(&self) -> &'static str {
-        self.kind.label()
+        self.kind.label_of(self.reverses_id)
     }
 
     pub fn credit(&self) -> String {
@@ -425,6 +428,7 @@ pub async fn waiting_on(
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT m.id AS step_id, r.id AS request_id, c.name AS client_name, r.kind,
                 m.name AS step_name, r.credit_cents, r.effective_date, m.reached_at,
+                r.reverses_id,
                 CASE WHEN m.approver_user_id IS DISTINCT FROM $1 AND m.approver_user_id IS NOT NULL
                      THEN (SELECT a.display_name FROM users a WHERE a.id = m.approver_user_id)
                 END AS on_behalf_of

@@ -106,7 +106,7 @@ impl RequestRow {
     }
 
     pub fn kind_label(&self) -> &'static str {
-        self.kind.label()
+        self.kind.label_of(self.reverses_id)
     }
 
     pub fn state_label(&self) -> &'static str {
@@ -364,11 +364,14 @@ pub struct QueueLine {
     pub state_changed_at: DateTime<Utc>,
     /// Where the request stands within its state, when the queue knows better than the state.
     pub step: Option<String>,
+    /// The approved request this one undoes (a reinstatement), where the list reads it.
+    #[sqlx(default)]
+    pub reverses_id: Option<i64>,
 }
 
 impl QueueLine {
     pub fn kind_label(&self) -> &'static str {
-        self.kind.label()
+        self.kind.label_of(self.reverses_id)
     }
 
     pub fn state_label(&self) -> &'static str {
@@ -389,8 +392,8 @@ const OPEN_STATES: &str = "('draft', 'with_retention', 'in_approval', 'changes_r
 fn queue_sql(filter: &str, order: &str, page: &str) -> sqlx::AssertSqlSafe<String> {
     sqlx::AssertSqlSafe(format!(
         "SELECT r.id, c.name AS client_name, r.kind, r.state, r.effective_date,
-                r.state_changed_at, NULL::text AS step
-           FROM (SELECT id, client_id, kind, state, effective_date, state_changed_at
+                r.state_changed_at, NULL::text AS step, r.reverses_id
+           FROM (SELECT id, client_id, kind, state, effective_date, state_changed_at, reverses_id
                    FROM change_requests r WHERE {filter} ORDER BY {order} {page}) r
            JOIN clients c ON c.id = r.client_id
           ORDER BY {order}"
@@ -406,11 +409,12 @@ pub async fn retention_queue(conn: &mut PgConnection, limit: i64) -> sqlx::Resul
         // stopping when the page is full: a later one runs only when the earlier leave room.
         // The clients are joined to the page alone.
         "SELECT q.id, c.name AS client_name, q.kind, q.state, q.effective_date, q.state_changed_at,
+                q.reverses_id,
                 CASE q.rank WHEN 0 THEN 'Waiting for the call'
                             WHEN 1 THEN 'Sent back: fix it and submit again'
                             ELSE 'Call recorded: ready to submit' END AS step
            FROM ((SELECT r.id, r.client_id, r.kind, r.state, r.effective_date, r.state_changed_at,
-                         0 AS rank
+                         r.reverses_id, 0 AS rank
                     FROM change_requests r
                    WHERE r.state = 'with_retention'
                      AND (SELECT s.outcome IS NOT NULL FROM save_attempts s
@@ -419,7 +423,7 @@ pub async fn retention_queue(conn: &mut PgConnection, limit: i64) -> sqlx::Resul
                    LIMIT $1)
                  UNION ALL
                  (SELECT r.id, r.client_id, r.kind, r.state, r.effective_date, r.state_changed_at,
-                         1
+                         r.reverses_id, 1
                     FROM change_requests r
                    WHERE r.state = 'changes_requested'
                      AND EXISTS (SELECT 1 FROM save_attempts s WHERE s.change_request_id = r.id)
@@ -427,7 +431,7 @@ pub async fn retention_queue(conn: &mut PgConnection, limit: i64) -> sqlx::Resul
                    LIMIT $1)
                  UNION ALL
                  (SELECT r.id, r.client_id, r.kind, r.state, r.effective_date, r.state_changed_at,
-                         2
+                         r.reverses_id, 2
                     FROM change_requests r
                    WHERE r.state = 'with_retention'
                      AND (SELECT s.outcome IS NOT NULL FROM save_attempts s

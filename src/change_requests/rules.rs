@@ -30,6 +30,17 @@ impl Kind {
         }
     }
 
+    /// The label of a request of this kind, or of one undoing (`reinstates`) an approved
+    /// request of this kind: it carries the original's kind, and reads as what it is.
+    pub fn label_of(self, reinstates: Option<i64>) -> &'static str {
+        match (reinstates, self) {
+            (None, kind) => kind.label(),
+            (Some(_), Kind::Cancellation) => "Reinstatement (undoes a cancellation)",
+            (Some(_), Kind::Pause) => "Reinstatement (undoes a contract pause)",
+            (Some(_), Kind::Addendum) => "Reinstatement (undoes an addendum)",
+        }
+    }
+
     pub fn from_key(key: &str) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| k.key() == key)
     }

@@ -317,11 +317,13 @@ pub struct OpenTask {
     pub kind: Kind,
     pub effective_date: NaiveDate,
     pub created_at: DateTime<Utc>,
+    /// The approved request this task's request undoes (a reinstatement).
+    pub reverses_id: Option<i64>,
 }
 
 impl OpenTask {
     pub fn kind_label(&self) -> &'static str {
-        self.kind.label()
+        self.kind.label_of(self.reverses_id)
     }
     pub fn waiting(&self) -> String {
         requests::waited(Utc::now() - self.created_at)
@@ -334,9 +336,10 @@ pub async fn open_tasks(conn: &mut PgConnection, limit: i64) -> sqlx::Result<Vec
     // the statement: with no parameter left, PostgreSQL plans it once per connection instead
     // of on every execution (planning cost about as much as running it).
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT t.id, c.name AS client_name, r.kind, r.effective_date, t.created_at
+        "SELECT t.id, c.name AS client_name, r.kind, r.effective_date, t.created_at, r.reverses_id
            FROM change_tasks t
-          CROSS JOIN LATERAL (SELECT r.kind, r.effective_date, r.client_id FROM change_requests r
+          CROSS JOIN LATERAL (SELECT r.kind, r.effective_date, r.client_id, r.reverses_id
+                                FROM change_requests r
                                WHERE r.id = t.change_request_id AND r.state = 'approved'
                                LIMIT 1) r
            JOIN clients c ON c.id = r.client_id
@@ -355,11 +358,12 @@ pub struct OpenSemTask {
     pub client_name: String,
     pub kind: Kind,
     pub due_on: NaiveDate,
+    pub reverses_id: Option<i64>,
 }
 
 impl OpenSemTask {
     pub fn kind_label(&self) -> &'static str {
-        self.kind.label()
+        self.kind.label_of(self.reverses_id)
     }
     pub fn due_now(&self) -> bool {
         rules::due_now(self.due_on, crate::time::display_today())
@@ -372,7 +376,7 @@ pub async fn open_sem_tasks(
     limit: i64,
 ) -> sqlx::Result<Vec<OpenSemTask>> {
     sqlx::query_as(
-        "SELECT r.id AS request_id, c.name AS client_name, r.kind, t.due_on
+        "SELECT r.id AS request_id, c.name AS client_name, r.kind, t.due_on, r.reverses_id
            FROM sem_tasks t
            JOIN change_requests r ON r.id = t.change_request_id
            JOIN clients c ON c.id = r.client_id

@@ -345,6 +345,17 @@ async fn on_a_fresh_demo_every_desk_has_work_the_planner_this_month_and_a_checkl
         );
     }
 
+    // Willow Bend's reinstatement reads as one, beside the pause it undoes, on its account
+    // manager's desk and the list of requests.
+    let maria = app.cookie_for("am@demo.test").await;
+    for path in ["/", "/requests"] {
+        let page = app.page(&maria, path).await;
+        assert!(
+            page.contains("Reinstatement (undoes a contract pause)"),
+            "{path}: {page}"
+        );
+    }
+
     let ops = app.cookie_for("ops@demo.test").await;
     // The planner's current month (in the agency's zone) has lines.
     let today = chrono::Utc::now()
