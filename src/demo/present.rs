@@ -60,9 +60,18 @@ pub async fn dated_before(
 /// workflow's notices have (the client, the request, its effective date, a link to it), from
 /// the same template.
 async fn dress_the_mail(conn: &mut PgConnection, base_url: &str) -> sqlx::Result<()> {
-    type Row = (i64, String, String, i64, String, String, chrono::NaiveDate);
+    type Row = (
+        i64,
+        String,
+        String,
+        i64,
+        String,
+        String,
+        chrono::NaiveDate,
+        Option<i64>,
+    );
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT o.id, o.subject, o.body_text, r.id, c.name, r.kind, r.effective_date
+        "SELECT o.id, o.subject, o.body_text, r.id, c.name, r.kind, r.effective_date, r.reverses_id
            FROM outbox_messages o
            JOIN change_requests r ON r.id = o.related_id::bigint
            JOIN clients c ON c.id = r.client_id
@@ -71,9 +80,9 @@ async fn dress_the_mail(conn: &mut PgConnection, base_url: &str) -> sqlx::Result
     )
     .fetch_all(&mut *conn)
     .await?;
-    for (id, subject, intro, request, client, kind, effective) in rows {
+    for (id, subject, intro, request, client, kind, effective, reverses) in rows {
         let kind = crate::change_requests::rules::Kind::from_key(&kind)
-            .map_or(kind.clone(), |k| k.label().to_string());
+            .map_or(kind.clone(), |k| k.label_of(reverses).to_string());
         let notice = crate::notifications::emails::Notice {
             kind: "demo",
             to: Vec::new(),

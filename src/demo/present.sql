@@ -85,6 +85,12 @@ CREATE FUNCTION pg_temp.kind_label(kind text) RETURNS text LANGUAGE sql IMMUTABL
     AS $$ SELECT CASE kind WHEN 'cancellation' THEN 'Cancellation'
                            WHEN 'pause' THEN 'Contract pause'
                            ELSE 'Addendum (budget change)' END $$;
+-- A request's label: its kind's, or a reinstatement's (Kind::label_of).
+CREATE FUNCTION pg_temp.label_of(kind text, reverses bigint) RETURNS text LANGUAGE sql IMMUTABLE
+    AS $$ SELECT CASE WHEN reverses IS NULL THEN pg_temp.kind_label(kind)
+                      WHEN kind = 'cancellation' THEN 'Reinstatement (undoes a cancellation)'
+                      WHEN kind = 'pause' THEN 'Reinstatement (undoes a contract pause)'
+                      ELSE 'Reinstatement (undoes an addendum)' END $$;
 
 CREATE FUNCTION pg_temp.client(name text, crm text, am text, sem text, budget bigint,
                                products text[]) RETURNS bigint LANGUAGE plpgsql AS $$
@@ -244,8 +250,8 @@ BEGIN
                         jsonb_build_object('step_id', step, 'n', 1), pg_temp.due_after(at, 2), at);
     PERFORM pg_temp.mail('change_request.approval_needed', pg_temp.step_to(s),
         format('%s: your approval is needed (%s)', pg_temp.client_name(r.id),
-               lower(pg_temp.kind_label(r.kind))),
-        format('A %s waits on your approval (%s).', lower(pg_temp.kind_label(r.kind)), s.name),
+               lower(pg_temp.label_of(r.kind, r.reverses_id))),
+        format('A %s waits on your approval (%s).', lower(pg_temp.label_of(r.kind, r.reverses_id)), s.name),
         r.id, at);
 END $$;
 
@@ -365,7 +371,7 @@ BEGIN
     END IF;
     PERFORM pg_temp.log(req, at, by_, 'change_request.approved',
         jsonb_build_object('round', r.approval_round, 'change_task_id', task));
-    kind_ := lower(pg_temp.kind_label(r.kind));
+    kind_ := lower(pg_temp.label_of(r.kind, r.reverses_id));
     PERFORM pg_temp.mail('change_request.approved',
         (SELECT array_agg(email) FROM distribution_list),
         format('%s: %s approved', pg_temp.client_name(req), kind_),
@@ -465,7 +471,7 @@ BEGIN
     PERFORM pg_temp.log(req, at, by_, 'change_task.forwarded',
         jsonb_build_object('change_task_id', task, 'to', sem, 'to_name', pg_temp.name(sem)));
     PERFORM pg_temp.mail('change_task.forwarded', ARRAY[pg_temp.email(sem)],
-        format('%s: %s effective %s', pg_temp.client_name(req), lower(pg_temp.kind_label(r.kind)),
+        format('%s: %s effective %s', pg_temp.client_name(req), lower(pg_temp.label_of(r.kind, r.reverses_id)),
                pg_temp.day_text(r.effective_date)),
         'The Ops Lead forwarded the change task to you.', req, at);
 END $$;
@@ -505,7 +511,7 @@ BEGIN
             PERFORM pg_temp.mail('planner.reminder',
                 pg_temp.holders('sem_specialist')
                     || pg_temp.email(COALESCE(task.forwarded_to, c.sem_specialist_id)),
-                format('%s: %s effective %s', c.name, lower(pg_temp.kind_label(r.kind)),
+                format('%s: %s effective %s', c.name, lower(pg_temp.label_of(r.kind, r.reverses_id)),
                        CASE d WHEN 0 THEN 'today' WHEN 1 THEN 'tomorrow'
                               ELSE format('in %s days', d) END),
                 'A reminder from the planner sheet.', req, run);
@@ -640,7 +646,7 @@ BEGIN
     PERFORM pg_temp.mail('change_request.comment',
         ARRAY[pg_temp.email(CASE WHEN by_ = r.escalated_to THEN am ELSE r.escalated_to END)],
         format('%s: %s commented on the %s', pg_temp.client_name(req), pg_temp.name(by_),
-               lower(pg_temp.kind_label(r.kind))),
+               lower(pg_temp.label_of(r.kind, r.reverses_id))),
         body_, req, at);
 END $$;
 
