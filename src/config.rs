@@ -43,6 +43,9 @@ pub struct Config {
     pub mail: MailConfig,
     /// The agency's time zone: every "today", due date, reminder hour and displayed time.
     pub time_zone: chrono_tz::Tz,
+    /// Where `offboarding-desk backup` writes, and how many backups it keeps there.
+    pub backup_dir: PathBuf,
+    pub backup_keep: usize,
 }
 
 /// How email leaves the app.
@@ -157,6 +160,20 @@ impl Config {
                     )
                 })?,
         };
+        let backup_keep = match get("BACKUP_KEEP") {
+            None => 14,
+            Some(v) => v
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=1000).contains(n))
+                .ok_or_else(|| {
+                    err(
+                        "BACKUP_KEEP",
+                        format!("`{v}` is not a number of backups from 1 to 1000"),
+                    )
+                })?,
+        };
         let reminder_days = match get("REMINDER_DAYS") {
             None => vec![7, 1, 0],
             Some(v) => parse_days(&v).ok_or_else(|| {
@@ -205,6 +222,9 @@ impl Config {
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".data"));
         let mail = mail_config(&get, &data_dir)?;
+        let backup_dir = get("BACKUP_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| data_dir.join("backups"));
         if production && demo {
             return Err(err(
                 "APP_ENV",
@@ -236,6 +256,8 @@ impl Config {
             approval_nudge_days,
             reminder_days,
             time_zone,
+            backup_dir,
+            backup_keep,
         })
     }
 

@@ -1,12 +1,17 @@
-//! `offboarding-desk [--demo]`: serves the app. See README.md for configuration.
+//! `offboarding-desk [--demo]`: serves the app; `offboarding-desk backup` and
+//! `offboarding-desk restore FILE` keep and bring back its database. See README.md.
 
 use std::process::ExitCode;
 
 use offboarding_desk::config::Config;
 
 const USAGE: &str = "usage: offboarding-desk [--demo]
+       offboarding-desk backup
+       offboarding-desk restore FILE
 
-  --demo   create the demo accounts and clients, and list the accounts on the sign-in page
+  --demo          create the demo accounts and clients, and list the accounts on the sign-in page
+  backup          write a consistent backup of the database to BACKUP_DIR (the app may run)
+  restore FILE    load a backup into the configured database, which must be empty
 
 Configuration comes from the environment; see .env.example.";
 
@@ -39,11 +44,28 @@ fn main() -> ExitCode {
     }
 }
 
+/// What the command line asks for.
+enum Command {
+    Serve,
+    Backup,
+    Restore(std::path::PathBuf),
+}
+
 async fn serve() -> ExitCode {
     let mut demo = false;
-    for arg in std::env::args().skip(1) {
+    let mut command = Command::Serve;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
         match arg.as_str() {
             "--demo" => demo = true,
+            "backup" => command = Command::Backup,
+            "restore" => match args.next() {
+                Some(file) => command = Command::Restore(file.into()),
+                None => {
+                    eprintln!("restore needs the backup file\n\n{USAGE}");
+                    return ExitCode::from(2);
+                }
+            },
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;
@@ -62,11 +84,58 @@ async fn serve() -> ExitCode {
         }
     };
     offboarding_desk::server::init_tracing(config.log_json);
+    match command {
+        Command::Serve => {}
+        Command::Backup => return backup(&config).await,
+        Command::Restore(file) => return restore(&config, &file).await,
+    }
     match offboarding_desk::server::run(config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");
             eprintln!("offboarding-desk could not start: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn backup(config: &Config) -> ExitCode {
+    use offboarding_desk::db;
+    let done = async {
+        let url = db::url(config).await?;
+        db::backup::backup(&url, &config.backup_dir, config.backup_keep).await
+    };
+    match done.await {
+        Ok(b) => {
+            println!("backup written: {}", b.file.display());
+            for old in b.removed {
+                println!("older backup removed: {}", old.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("backup failed: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn restore(config: &Config, file: &std::path::Path) -> ExitCode {
+    use offboarding_desk::db;
+    let done = async {
+        let url = db::url(config).await?;
+        db::backup::restore(&url, file).await
+    };
+    match done.await {
+        Ok(()) => {
+            println!(
+                "restored {}: start the app on this database as usual",
+                file.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("restore failed: {e:#}");
             ExitCode::FAILURE
         }
     }

@@ -147,7 +147,7 @@ pub fn stop(server: &EmbeddedServer) -> anyhow::Result<()> {
 
 /// Finds PostgreSQL's server binaries: `PG_BIN_DIR`, then Debian's versioned folders (newest
 /// first), then `PATH`.
-fn find_bin_dir() -> anyhow::Result<PathBuf> {
+pub(crate) fn find_bin_dir() -> anyhow::Result<PathBuf> {
     if let Ok(dir) = std::env::var("PG_BIN_DIR") {
         let dir = PathBuf::from(dir);
         if dir.join("initdb").exists() {

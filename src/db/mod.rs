@@ -1,5 +1,6 @@
 //! The database: where it is (configured or private), the pool, and the migrations.
 
+pub mod backup;
 pub mod embedded;
 mod text_enum;
 
@@ -21,18 +22,7 @@ pub const EMBEDDED_DATABASE: &str = "offboarding_desk";
 
 /// Finds or starts the database, applies migrations and returns the pool.
 pub async fn connect(config: &Config) -> anyhow::Result<PgPool> {
-    let url = match &config.database_url {
-        Some(url) => url.clone(),
-        None => {
-            let data_dir = config.data_dir.clone();
-            let port = config.embedded_pg_port;
-            let server =
-                tokio::task::spawn_blocking(move || embedded::ensure_running(&data_dir, port))
-                    .await??;
-            create_database_if_missing(&server.url("postgres"), EMBEDDED_DATABASE).await?;
-            server.url(EMBEDDED_DATABASE)
-        }
-    };
+    let url = url(config).await?;
     let pool = pool_options()
         .connect_with(connect_options(&url)?)
         .await
@@ -45,6 +35,20 @@ pub async fn connect(config: &Config) -> anyhow::Result<PgPool> {
         .context("cannot apply the database migrations")?;
     conn.close().await?;
     Ok(pool)
+}
+
+/// The app's database's address: `DATABASE_URL`, or the private cluster (started, with the
+/// database created, when need be).
+pub async fn url(config: &Config) -> anyhow::Result<String> {
+    if let Some(url) = &config.database_url {
+        return Ok(url.clone());
+    }
+    let data_dir = config.data_dir.clone();
+    let port = config.embedded_pg_port;
+    let server =
+        tokio::task::spawn_blocking(move || embedded::ensure_running(&data_dir, port)).await??;
+    create_database_if_missing(&server.url("postgres"), EMBEDDED_DATABASE).await?;
+    Ok(server.url(EMBEDDED_DATABASE))
 }
 
 /// Drops the app's database on the private cluster (`DATABASE_URL` unset), closing what is

@@ -5,6 +5,7 @@ mod access;
 mod approvals;
 mod audit;
 mod auth;
+mod backup;
 mod bad_input;
 mod browser;
 mod browser_approvals;

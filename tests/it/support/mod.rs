@@ -67,6 +67,11 @@ impl TestApp {
         Self::spawn_on(url, 8, |_| {}).await
     }
 
+    /// An instance on the database at `url` (one restored from a backup, say).
+    pub async fn spawn_on_database(url: String) -> TestApp {
+        Self::spawn_on(url, 8, |_| {}).await
+    }
+
     async fn spawn_on(url: String, connections: u32, adjust: impl FnOnce(&mut Config)) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
