@@ -7,7 +7,9 @@
 //! - `kill`: `kill -9` at random moments while submits and approvals are in flight, many times;
 //! - `sigterm`: SIGTERM under load, with the mail worker holding claimed messages;
 //! - `instances`: three instances on one database, restarted again and again, sending email
-//!   and reminders to a real SMTP listener on loopback.
+//!   and reminders to a real SMTP listener on loopback;
+//! - `restore`: a backup taken while submits and approvals are in flight, restored into an
+//!   empty database and served by a second instance.
 
 mod common;
 
@@ -17,10 +19,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rand::{RngExt, SeedableRng};
-use sqlx::{PgPool, Row};
+use sqlx::{Connection, PgPool, Row};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-const DRILLS: &[&str] = &["restart", "kill", "sigterm", "instances"];
+const DRILLS: &[&str] = &["restart", "kill", "sigterm", "instances", "restore"];
 
 fn main() -> anyhow::Result<()> {
     let asked: Vec<String> = std::env::args()
@@ -48,6 +50,7 @@ fn main() -> anyhow::Result<()> {
                 "restart" => restart().await,
                 "kill" => kill().await,
                 "sigterm" => sigterm().await,
+                "restore" => restore().await,
                 _ => instances().await,
             }
         });
@@ -964,4 +967,259 @@ async fn instances() -> anyhow::Result<()> {
     )?;
     db.close().await;
     Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// A backup taken under load, restored, and served by a second instance.
+
+async fn restore() -> anyhow::Result<()> {
+    let admin = common::admin_url()?;
+    let (url, db) = common::seeded(&admin, "offboarding_drill_backup", 300).await?;
+    // What stood before the load, kept in the database (and so in the backup).
+    let audit_before: i64 = sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM audit_events")
+        .fetch_one(&db)
+        .await?;
+    sqlx::raw_sql(
+        "CREATE TABLE drill_steps_before AS SELECT id, state FROM request_approvals;
+         CREATE TABLE drill_requests_before AS SELECT id, approval_round FROM change_requests;",
+    )
+    .execute(&db)
+    .await?;
+    queue_messages(&db, 60).await?;
+    let (port, first_inbox) = smtp_listener(Duration::from_millis(5)).await?;
+    // Short SMTP timeouts make short leases: a message the backup caught mid-send is claimed
+    // again by the restored instance within seconds.
+    let env = |port| {
+        let mut env = smtp_env(port);
+        env.push(("SMTP_TIMEOUT_SECONDS", "2".to_string()));
+        env
+    };
+    let mut first = common::App::start(&url, &env(port)).await?;
+
+    // Submits and approvals through the first instance until told to stop.
+    let stop = Arc::new(AtomicBool::new(false));
+    let answered = Arc::new(AtomicUsize::new(0));
+    let load = {
+        let (db, base, stop, answered) = (
+            db.clone(),
+            first.base.clone(),
+            stop.clone(),
+            answered.clone(),
+        );
+        tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                let work: Vec<(String, i64)> = sqlx::query_as(
+                    "(SELECT '/approvals/' || id || '/approve', approver_user_id
+                        FROM request_approvals
+                       WHERE state = 'pending' AND approver_user_id IS NOT NULL
+                       ORDER BY random() LIMIT 4)
+                     UNION ALL
+                     (SELECT '/requests/' || r.id || '/submit', c.account_manager_id
+                        FROM change_requests r JOIN clients c ON c.id = r.client_id
+                       WHERE r.state IN ('draft', 'changes_requested') AND r.escalation = 'none'
+                         AND c.account_manager_id IS NOT NULL
+                       ORDER BY random() LIMIT 2)",
+                )
+                .fetch_all(&db)
+                .await?;
+                let mut inflight = Vec::new();
+                for (path, who) in work {
+                    let mut conn = db.acquire().await?;
+                    let secret = offboarding_desk::auth::session::create(
+                        &mut conn,
+                        who,
+                        Duration::from_secs(3600),
+                        "127.0.0.1",
+                        "restore drill",
+                    )
+                    .await?;
+                    let (base, answered) = (base.clone(), answered.clone());
+                    inflight.push(tokio::spawn(async move {
+                        let res = common::client()
+                            .post(format!("{base}{path}"))
+                            .header("cookie", format!("od_session={secret}"))
+                            .form(&[("comment", "")])
+                            .send()
+                            .await;
+                        if res.is_ok_and(|r| r.status().as_u16() == 303) {
+                            answered.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }));
+                }
+                for f in inflight {
+                    let _ = f.await;
+                }
+            }
+            anyhow::Ok(())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let dir = common::manifest_dir().join("target/drill-backups");
+    let _ = std::fs::remove_dir_all(&dir);
+    let before_backup = answered.load(Ordering::Relaxed);
+    let taken = offboarding_desk::db::backup::backup(&url, &dir, 3).await?;
+    let during = answered.load(Ordering::Relaxed) - before_backup;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    stop.store(true, Ordering::Relaxed);
+    load.await??;
+    let after_backup = answered.load(Ordering::Relaxed) - before_backup;
+    // The first instance sends everything it has, then stops.
+    wait_for_empty_outbox(&db, "the first instance").await?;
+    first.terminate(Duration::from_secs(10)).await;
+    let sent_by_first: std::collections::HashSet<String> = first_inbox
+        .ids
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|id| id.trim_matches(['<', '>']).to_string())
+        .collect();
+
+    // Restored into an empty database.
+    let restored_url = common::with_database(&admin, "offboarding_drill_restored");
+    {
+        let mut conn =
+            sqlx::PgConnection::connect_with(&offboarding_desk::db::connect_options(&admin)?)
+                .await?;
+        for sql in [
+            "DROP DATABASE IF EXISTS offboarding_drill_restored WITH (FORCE)",
+            "CREATE DATABASE offboarding_drill_restored",
+        ] {
+            sqlx::raw_sql(sql).execute(&mut conn).await?;
+        }
+    }
+    let started = Instant::now();
+    offboarding_desk::db::backup::restore(&restored_url, &taken.file).await?;
+    let restore_time = started.elapsed();
+    let restored = offboarding_desk::db::pool_options()
+        .max_connections(2)
+        .connect_with(offboarding_desk::db::connect_options(&restored_url)?)
+        .await?;
+    let (requests, steps, audit, queued, sent): (i64, i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM change_requests), (SELECT count(*) FROM request_approvals),
+                (SELECT count(*) FROM audit_events),
+                (SELECT count(*) FROM outbox_messages WHERE state IN ('queued', 'sending')),
+                (SELECT count(*) FROM outbox_messages WHERE state = 'sent')",
+    )
+    .fetch_one(&restored)
+    .await?;
+    println!(
+        "   {} answered before the backup, {during} while it ran, {after_backup} after; \
+         restored in {:.1} s: {requests} requests, {steps} steps, {audit} audit events, \
+         {queued} emails queued and {sent} sent",
+        before_backup,
+        restore_time.as_secs_f64()
+    );
+    check(
+        before_backup > 0 && after_backup > 0,
+        "the backup was taken with work going on before and after it".into(),
+    )?;
+
+    // The snapshot is one moment: each request's approvals and submissions since the load
+    // began match their audit records, as each change wrote them in one transaction.
+    let broken: Vec<(i64, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT r.id,
+                (SELECT count(*) FROM request_approvals a
+                   LEFT JOIN drill_steps_before b ON b.id = a.id
+                  WHERE a.change_request_id = r.id AND a.state = 'approved'
+                    AND (b.id IS NULL OR b.state <> 'approved')),
+                (SELECT count(*) FROM audit_events e WHERE e.entity_type = 'change_request'
+                    AND e.entity_id = r.id::text AND e.id > $1
+                    AND e.action = 'change_request.step_approved'),
+                (r.approval_round - coalesce(rb.approval_round, 0))::bigint,
+                (SELECT count(*) FROM audit_events e WHERE e.entity_type = 'change_request'
+                    AND e.entity_id = r.id::text AND e.id > $1
+                    AND e.action = 'change_request.submitted')
+           FROM change_requests r LEFT JOIN drill_requests_before rb ON rb.id = r.id",
+    )
+    .bind(audit_before)
+    .fetch_all(&restored)
+    .await?
+    .into_iter()
+    .filter(|(_, steps, step_events, rounds, submit_events)| {
+        steps != step_events || rounds != submit_events
+    })
+    .collect();
+    let touched: i64 = sqlx::query_scalar(
+        "SELECT count(DISTINCT entity_id) FROM audit_events
+          WHERE id > $1 AND entity_type = 'change_request'",
+    )
+    .bind(audit_before)
+    .fetch_one(&restored)
+    .await?;
+    check(
+        broken.is_empty() && touched > 0,
+        format!(
+            "every one of the {touched} requests worked on reads the same in its rows and its audit records ({} do not: {:?})",
+            broken.len(),
+            broken.iter().take(3).collect::<Vec<_>>()
+        ),
+    )?;
+
+    // A second instance on the restore sends what was queued, and nothing the backup held as
+    // sent.
+    let held_as_sent: std::collections::HashSet<String> = sqlx::query_scalar::<_, String>(
+        "SELECT message_id FROM outbox_messages WHERE state = 'sent'",
+    )
+    .fetch_all(&restored)
+    .await?
+    .into_iter()
+    .map(|id| id.trim_matches(['<', '>']).to_string())
+    .collect();
+    let (port, second_inbox) = smtp_listener(Duration::from_millis(5)).await?;
+    let mut second = common::App::start(&restored_url, &env(port)).await?;
+    wait_for_empty_outbox(&restored, "the restored instance").await?;
+    second.terminate(Duration::from_secs(10)).await;
+    let received: Vec<String> = second_inbox
+        .ids
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|id| id.trim_matches(['<', '>']).to_string())
+        .collect();
+    let again = received
+        .iter()
+        .filter(|id| held_as_sent.contains(*id))
+        .count();
+    let also_by_first = received
+        .iter()
+        .filter(|id| sent_by_first.contains(*id))
+        .count();
+    println!(
+        "   the restored instance sent {} (of {queued} queued in the backup); {also_by_first} of them the first instance had also sent after the backup (README, Backups)",
+        received.len()
+    );
+    check(
+        again == 0,
+        format!("no email the backup held as sent was sent again ({again} were)"),
+    )?;
+    check(
+        received.len() as i64 == queued,
+        format!(
+            "every email queued in the backup was sent once by the restored instance ({} of {queued})",
+            received.len()
+        ),
+    )?;
+    restored.close().await;
+    db.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// Waits (up to 60 s) until nothing in `db`'s outbox waits to be sent.
+async fn wait_for_empty_outbox(db: &PgPool, who: &str) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let left: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM outbox_messages WHERE state IN ('queued', 'sending')",
+        )
+        .fetch_one(db)
+        .await?;
+        if left == 0 {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            anyhow::bail!("{who} left {left} emails unsent after 60 s");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
