@@ -14,6 +14,9 @@ pub struct Config {
     pub base_url: String,
     /// An existing PostgreSQL server; when unset a private cluster under `data_dir` is used.
     pub database_url: Option<String>,
+    /// The schema's owner, for migrations and grants, when the app (`database_url`) connects
+    /// as a role of its own.
+    pub migration_database_url: Option<String>,
     /// Where the private cluster and other local files live.
     pub data_dir: PathBuf,
     /// TCP port of the private cluster.
@@ -218,6 +221,13 @@ impl Config {
             })?,
         };
         let database_url = get("DATABASE_URL");
+        let migration_database_url = get("MIGRATION_DATABASE_URL");
+        if migration_database_url.is_some() && database_url.is_none() {
+            return Err(err(
+                "MIGRATION_DATABASE_URL",
+                "is the owner's address beside DATABASE_URL, the app's: set both".into(),
+            ));
+        }
         let data_dir = get("DATA_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".data"));
@@ -241,6 +251,7 @@ impl Config {
             bind_addr,
             base_url,
             database_url,
+            migration_database_url,
             data_dir,
             embedded_pg_port,
             demo,

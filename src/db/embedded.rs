@@ -24,6 +24,15 @@ pub struct EmbeddedServer {
 
 impl EmbeddedServer {
     /// A connection URL for `database` on this cluster.
+    /// A connection URL for `database` on this cluster as `role` (made with the cluster's
+    /// password: see `db::roles`).
+    pub fn url_as(&self, role: &str, database: &str) -> String {
+        format!(
+            "postgres://{role}:{}@127.0.0.1:{}/{database}",
+            self.password, self.port
+        )
+    }
+
     pub fn url(&self, database: &str) -> String {
         format!(
             "postgres://{SUPERUSER}:{}@127.0.0.1:{}/{database}",

@@ -2,6 +2,7 @@
 
 pub mod backup;
 pub mod embedded;
+pub mod roles;
 mod text_enum;
 
 pub(crate) use text_enum::text_enum;
@@ -20,35 +21,94 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 /// Name of the database the app uses on its private cluster.
 pub const EMBEDDED_DATABASE: &str = "offboarding_desk";
 
-/// Finds or starts the database, applies migrations and returns the pool.
+/// Finds or starts the database, applies migrations as the schema's owner, grants the app's
+/// role its rights (`roles`) and returns the app's pool, connected as that role.
 pub async fn connect(config: &Config) -> anyhow::Result<PgPool> {
-    let url = url(config).await?;
-    let pool = pool_options()
-        .connect_with(connect_options(&url)?)
+    let at = addresses(config).await?;
+    // Migrations may take their time on a first start: without printing their whole SQL.
+    let mut owner = PgConnection::connect_with(&quiet(&at.owner)?)
         .await
         .context("cannot connect to the database")?;
-    // Migrations may take their time on a first start: without printing their whole SQL.
-    let mut conn = PgConnection::connect_with(&quiet(&url)?).await?;
     MIGRATOR
-        .run(&mut conn)
+        .run(&mut owner)
         .await
         .context("cannot apply the database migrations")?;
-    conn.close().await?;
+    if let Some(role) = &at.app_role {
+        if let Some(password) = &at.new_role_password {
+            roles::ensure_role(&mut owner, role, password).await?;
+        }
+        roles::grant(&mut owner, role).await?;
+    }
+    owner.close().await?;
+    let pool = pool_options()
+        .connect_with(connect_options(&at.app)?)
+        .await
+        .context("cannot connect to the database")?;
+    if at.app_role.is_none() && roles::owns_the_audit_log(&mut *pool.acquire().await?).await? {
+        tracing::warn!(
+            "the app connects as the owner of its tables, so it could disable the audit log's \
+             guard: set MIGRATION_DATABASE_URL to the owner and DATABASE_URL to a role of its \
+             own (README, \"Running against an existing PostgreSQL\")"
+        );
+    }
     Ok(pool)
 }
 
-/// The app's database's address: `DATABASE_URL`, or the private cluster (started, with the
-/// database created, when need be).
-pub async fn url(config: &Config) -> anyhow::Result<String> {
-    if let Some(url) = &config.database_url {
-        return Ok(url.clone());
+/// Where the app's database is, as the schema's owner and as the app.
+struct Addresses {
+    /// Migrations, grants, backups and restores.
+    owner: String,
+    /// The app's pool.
+    app: String,
+    /// The app's own role, when it has one.
+    app_role: Option<String>,
+    /// The password to create that role with (the private cluster's), when the app makes it.
+    new_role_password: Option<String>,
+}
+
+async fn addresses(config: &Config) -> anyhow::Result<Addresses> {
+    match (&config.database_url, &config.migration_database_url) {
+        (Some(app), Some(owner)) => {
+            let role = connect_options(app)?.get_username().to_string();
+            Ok(Addresses {
+                owner: owner.clone(),
+                app: app.clone(),
+                app_role: Some(role),
+                new_role_password: None,
+            })
+        }
+        (Some(url), None) => Ok(Addresses {
+            owner: url.clone(),
+            app: url.clone(),
+            app_role: None,
+            new_role_password: None,
+        }),
+        (None, _) => {
+            let server = private_cluster(config).await?;
+            Ok(Addresses {
+                owner: server.url(EMBEDDED_DATABASE),
+                app: server.url_as(roles::EMBEDDED_APP_ROLE, EMBEDDED_DATABASE),
+                app_role: Some(roles::EMBEDDED_APP_ROLE.to_string()),
+                new_role_password: Some(server.password.clone()),
+            })
+        }
     }
+}
+
+/// The private cluster, started, with the app's database created, when need be.
+async fn private_cluster(config: &Config) -> anyhow::Result<embedded::EmbeddedServer> {
     let data_dir = config.data_dir.clone();
     let port = config.embedded_pg_port;
     let server =
         tokio::task::spawn_blocking(move || embedded::ensure_running(&data_dir, port)).await??;
     create_database_if_missing(&server.url("postgres"), EMBEDDED_DATABASE).await?;
-    Ok(server.url(EMBEDDED_DATABASE))
+    Ok(server)
+}
+
+/// The database's address as its owner (`MIGRATION_DATABASE_URL`, else `DATABASE_URL`, else
+/// the private cluster's): for backups and restores.
+pub async fn url(config: &Config) -> anyhow::Result<String> {
+    Ok(addresses(config).await?.owner)
 }
 
 /// Drops the app's database on the private cluster (`DATABASE_URL` unset), closing what is

@@ -105,3 +105,74 @@ async fn the_admin_reads_the_log_newest_first_and_pages_back() {
     );
     assert!(page.contains("Disabled the user") && !page.contains("thing #"));
 }
+
+/// `url` with its user and password replaced.
+fn as_user(url: &str, user: &str, password: &str) -> String {
+    let (scheme, rest) = url.split_once("://").expect("a URL");
+    let host = rest.split_once('@').map_or(rest, |(_, host)| host);
+    format!("{scheme}://{user}:{password}@{host}")
+}
+
+#[tokio::test]
+async fn as_its_own_role_the_app_works_but_cannot_rewrite_or_unguard_the_audit_log() {
+    use offboarding_desk::db::roles;
+    use sqlx::Connection;
+    // As the app starts: migrations (the template's) as the owner, then its role and rights.
+    let owner_url = crate::support::db::fresh_database().await;
+    let mut owner = sqlx::PgConnection::connect_with(
+        &offboarding_desk::db::connect_options(&owner_url).unwrap(),
+    )
+    .await
+    .unwrap();
+    let (role, password) = ("odtest_app", "odtest-app-password");
+    roles::ensure_role(&mut owner, role, password)
+        .await
+        .unwrap();
+    roles::grant(&mut owner, role).await.unwrap();
+    assert!(roles::owns_the_audit_log(&mut owner).await.unwrap());
+    let app = TestApp::spawn_on_database(as_user(&owner_url, role, password)).await;
+
+    // The app works as that role: an admin adds a user through the page, and it is recorded.
+    let admin = app.user("admin@agency.test", &[Role::Admin]).await;
+    let cookie = app.session_cookie(admin).await;
+    let res = app
+        .post(
+            &cookie,
+            "/admin/users",
+            &[
+                ("email", "new.person@agency.test"),
+                ("display_name", "New Person"),
+                ("roles", "retention"),
+                ("password", "a long enough passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(app.audit_count("user.created").await, 1);
+    let page = app.page(&cookie, "/admin/audit?action=user").await;
+    assert!(page.contains("Added the user New Person"), "{page}");
+
+    // What it cannot do to the record of who did what, even with the guard's trigger gone.
+    let mut conn = app.db.acquire().await.unwrap();
+    assert!(!roles::owns_the_audit_log(&mut conn).await.unwrap());
+    for sql in [
+        "UPDATE audit_events SET action = 'rewritten'",
+        "DELETE FROM audit_events",
+        "TRUNCATE audit_events",
+        "ALTER TABLE audit_events DISABLE TRIGGER USER",
+        "DROP TRIGGER audit_events_no_update_delete ON audit_events",
+        "ALTER TABLE audit_events OWNER TO odtest_app",
+        "CREATE TABLE audit_copy (id bigint)",
+    ] {
+        let refused = sqlx::raw_sql(sql)
+            .execute(&mut *conn)
+            .await
+            .expect_err(sql)
+            .to_string();
+        assert!(
+            refused.contains("permission denied") || refused.contains("must be owner"),
+            "{sql}: {refused}"
+        );
+    }
+    assert_eq!(app.audit_count("user.created").await, 1);
+}
