@@ -30,11 +30,21 @@ pub struct Backup {
 /// backups there. The dump is written under a temporary name and renamed when complete, so a
 /// failed one never counts as a backup.
 pub async fn backup(url: &str, dir: &Path, keep: usize) -> anyhow::Result<Backup> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    // A backup holds password hashes, tokens' hashes and documents: for the owner's eyes only.
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create the backup folder {}", dir.display()))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
     let file = dir.join(format!("{PREFIX}{stamp}{SUFFIX}"));
     let partial = file.with_extension("partial");
+    // Made here with its mode, so pg_dump writes into a file nobody else can read.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&partial)
+        .with_context(|| format!("cannot create {}", partial.display()))?;
     let target = Target::parse(url)?;
     let out = target
         .command("pg_dump")?
@@ -74,13 +84,21 @@ pub fn list(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(found)
 }
 
-/// Removes all but the newest `keep` backups; returns those removed.
+/// Removes all but the newest `keep` backups (and any `.partial` file a stopped backup left);
+/// returns the backups removed.
 fn prune(dir: &Path, keep: usize) -> anyhow::Result<Vec<PathBuf>> {
     let all = list(dir)?;
     let excess = all.len().saturating_sub(keep.max(1));
     let removed: Vec<PathBuf> = all.into_iter().take(excess).collect();
     for old in &removed {
         std::fs::remove_file(old)?;
+    }
+    for entry in std::fs::read_dir(dir)?.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(PREFIX) && name.ends_with(".partial") {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
     Ok(removed)
 }
@@ -162,6 +180,8 @@ impl Target {
             .filter(|p| p.exists())
             .unwrap_or_else(|| PathBuf::from(tool));
         let mut command = tokio::process::Command::new(program);
+        // Never a prompt: the password, if any, is in the environment.
+        command.arg("--no-password");
         command.arg(format!("--dbname={}", self.url));
         command.env_remove("PGPASSWORD");
         if let Some(password) = &self.password {
@@ -229,7 +249,8 @@ mod tests {
         assert_eq!(removed, vec![dir.join(names[0])]);
         let left: Vec<PathBuf> = list(&dir).unwrap();
         assert_eq!(left, vec![dir.join(names[1]), dir.join(names[2])]);
-        assert!(dir.join("notes.txt").exists() && dir.join(names[4]).exists());
+        // A stopped backup's partial file goes; other files stay.
+        assert!(dir.join("notes.txt").exists() && !dir.join(names[4]).exists());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

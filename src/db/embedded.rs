@@ -19,17 +19,18 @@ const SUPERUSER: &str = "desk";
 pub struct EmbeddedServer {
     pub port: u16,
     pub password: String,
+    /// The password of the app's own role (not the superuser's).
+    pub app_password: String,
     pub cluster_dir: PathBuf,
 }
 
 impl EmbeddedServer {
     /// A connection URL for `database` on this cluster.
-    /// A connection URL for `database` on this cluster as `role` (made with the cluster's
-    /// password: see `db::roles`).
+    /// A connection URL for `database` on this cluster as the app's `role` (see `db::roles`).
     pub fn url_as(&self, role: &str, database: &str) -> String {
         format!(
             "postgres://{role}:{}@127.0.0.1:{}/{database}",
-            self.password, self.port
+            self.app_password, self.port
         )
     }
 
@@ -49,7 +50,9 @@ pub fn ensure_running(data_dir: &Path, port: u16) -> anyhow::Result<EmbeddedServ
         .with_context(|| format!("cannot create the data folder {}", data_dir.display()))?;
     let home = cluster_home(data_dir, as_root)?;
     let cluster_dir = home.join("pg");
-    let password = ensure_password(&home)?;
+    let password = ensure_password(&home, "pg-password")?;
+    // The app's own role has a password of its own (db::roles).
+    let app_password = ensure_password(&home, "pg-app-password")?;
 
     if !cluster_dir.join("PG_VERSION").exists() {
         tracing::info!(dir = %cluster_dir.display(), "creating the private PostgreSQL cluster");
@@ -130,6 +133,7 @@ pub fn ensure_running(data_dir: &Path, port: u16) -> anyhow::Result<EmbeddedServ
     Ok(EmbeddedServer {
         port,
         password,
+        app_password,
         cluster_dir,
     })
 }
@@ -233,8 +237,8 @@ fn postgres_can_enter(dir: &Path) -> bool {
         .unwrap_or(false)
 }
 
-fn ensure_password(home: &Path) -> anyhow::Result<String> {
-    let file = home.join("pg-password");
+fn ensure_password(home: &Path, name: &str) -> anyhow::Result<String> {
+    let file = home.join(name);
     if let Ok(p) = fs::read_to_string(&file) {
         let p = p.trim().to_string();
         if !p.is_empty() {

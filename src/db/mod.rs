@@ -34,16 +34,24 @@ pub async fn connect(config: &Config) -> anyhow::Result<PgPool> {
         .await
         .context("cannot apply the database migrations")?;
     if let Some(role) = &at.app_role {
-        if let Some(password) = &at.new_role_password {
-            roles::ensure_role(&mut owner, role, password).await?;
-        }
-        roles::grant(&mut owner, role).await?;
+        roles::prepare(&mut owner, role, at.new_role_password.as_deref()).await?;
     }
+    let owner_database: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(&mut owner)
+        .await?;
     owner.close().await?;
     let pool = pool_options()
         .connect_with(connect_options(&at.app)?)
         .await
         .context("cannot connect to the database")?;
+    let app_database: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(&pool)
+        .await?;
+    anyhow::ensure!(
+        app_database == owner_database,
+        "MIGRATION_DATABASE_URL ({owner_database}) and DATABASE_URL ({app_database}) name \
+         different databases"
+    );
     if at.app_role.is_none() && roles::owns_the_audit_log(&mut *pool.acquire().await?).await? {
         tracing::warn!(
             "the app connects as the owner of its tables, so it could disable the audit log's \
@@ -89,7 +97,7 @@ async fn addresses(config: &Config) -> anyhow::Result<Addresses> {
                 owner: server.url(EMBEDDED_DATABASE),
                 app: server.url_as(roles::EMBEDDED_APP_ROLE, EMBEDDED_DATABASE),
                 app_role: Some(roles::EMBEDDED_APP_ROLE.to_string()),
-                new_role_password: Some(server.password.clone()),
+                new_role_password: Some(server.app_password.clone()),
             })
         }
     }
@@ -158,9 +166,11 @@ pub fn connect_options(url: &str) -> anyhow::Result<PgConnectOptions> {
 }
 
 /// Options for a connection whose slow statements are expected (migrations, creating or
-/// dropping a database): not logged as slow.
+/// dropping a database, making the app's role): its statements are not logged at all.
 fn quiet(url: &str) -> anyhow::Result<PgConnectOptions> {
-    Ok(connect_options(url)?.log_slow_statements(log::LevelFilter::Off, Duration::from_secs(1)))
+    Ok(connect_options(url)?
+        .log_statements(log::LevelFilter::Off)
+        .log_slow_statements(log::LevelFilter::Off, Duration::from_secs(1)))
 }
 
 /// Creates `name` on the server behind `admin_url` unless it exists.

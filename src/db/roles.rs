@@ -6,7 +6,7 @@
 //! later migration adds is covered at the next start.
 
 use anyhow::{Context, bail};
-use sqlx::PgConnection;
+use sqlx::{Acquire, PgConnection};
 
 /// The app's role on the private cluster.
 pub const EMBEDDED_APP_ROLE: &str = "desk_app";
@@ -14,51 +14,76 @@ pub const EMBEDDED_APP_ROLE: &str = "desk_app";
 /// Tables the app may only add to and read: the evidence of who did what.
 pub const APPEND_ONLY: &[&str] = &["audit_events"];
 
-/// Creates `role` (able to log in with `password`) unless it exists, and sets its password.
-pub async fn ensure_role(
+/// Makes the app's `role` ready on the schema `owner` is connected to, in one transaction that
+/// instances starting together take in turn: created (able to log in with `password`) when a
+/// password is given and it does not exist yet, then granted what the app needs and no more.
+/// A role that owns the tables or is a superuser is refused: it would gain nothing and the
+/// owner would lose rights.
+pub async fn prepare(
     owner: &mut PgConnection,
     role: &str,
-    password: &str,
+    password: Option<&str>,
 ) -> anyhow::Result<()> {
     check_name(role)?;
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)")
-            .bind(role)
-            .fetch_one(&mut *owner)
-            .await?;
-    // The statement is built by the server itself (names and literals quoted by format()).
-    let sql: String = sqlx::query_scalar(
-        "SELECT format('%s ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD %L',
-                       CASE WHEN $3 THEN 'ALTER' ELSE 'CREATE' END, $1::text, $2::text)",
+    let mut tx = owner.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('offboarding-desk app role'))")
+        .execute(&mut *tx)
+        .await?;
+    let (exists, mighty): (bool, bool) = sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1),
+                COALESCE((SELECT r.rolsuper OR pg_has_role(r.oid, t.tableowner, 'USAGE')
+                            FROM pg_roles r, pg_tables t
+                           WHERE r.rolname = $1 AND t.schemaname = 'public'
+                             AND t.tablename = 'audit_events'), false)",
     )
     .bind(role)
-    .bind(password)
-    .bind(exists)
-    .fetch_one(&mut *owner)
+    .fetch_one(&mut *tx)
     .await?;
-    match sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-        .execute(&mut *owner)
-        .await
-    {
-        Ok(_) => Ok(()),
-        // Another instance made it a moment ago.
-        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42710") => Ok(()),
-        Err(e) => Err(e).context("cannot create the app's database role"),
+    if mighty {
+        bail!(
+            "DATABASE_URL's role `{role}` owns the tables or is a superuser: give the app a role \
+             of its own (README, \"Running against an existing PostgreSQL\")"
+        );
     }
+    match (exists, password) {
+        (true, _) => {}
+        (false, Some(password)) => {
+            // Built by the server itself (name and literal quoted by format()).
+            let sql: String = sqlx::query_scalar(
+                "SELECT format('CREATE ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE \
+                                PASSWORD %L', $1::text, $2::text)",
+            )
+            .bind(role)
+            .bind(password)
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&mut *tx)
+                .await
+                .context("cannot create the app's database role")?;
+        }
+        (false, None) => bail!("the database has no role `{role}` (DATABASE_URL's user)"),
+    }
+    grant(&mut tx, role).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Grants `role` what the app needs on the schema `owner` is connected to, and no more.
-pub async fn grant(owner: &mut PgConnection, role: &str) -> anyhow::Result<()> {
-    check_name(role)?;
+async fn grant(owner: &mut PgConnection, role: &str) -> anyhow::Result<()> {
     let mut statements = vec![
         format!("GRANT USAGE ON SCHEMA public TO \"{role}\""),
         format!(
             "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO \"{role}\""
         ),
-        format!("GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO \"{role}\""),
+        // nextval for a serial column; an identity column needs nothing, and setval none.
+        format!("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO \"{role}\""),
+        format!("REVOKE SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public FROM \"{role}\""),
         format!(
             "REVOKE TRUNCATE, REFERENCES, TRIGGER ON ALL TABLES IN SCHEMA public FROM \"{role}\""
         ),
+        // The migrations' own record is the owner's alone.
+        format!("REVOKE ALL ON _sqlx_migrations FROM \"{role}\""),
     ];
     for table in APPEND_ONLY {
         statements.push(format!("REVOKE UPDATE, DELETE ON {table} FROM \"{role}\""));

@@ -125,11 +125,23 @@ async fn as_its_own_role_the_app_works_but_cannot_rewrite_or_unguard_the_audit_l
     .await
     .unwrap();
     let (role, password) = ("odtest_app", "odtest-app-password");
-    roles::ensure_role(&mut owner, role, password)
+    roles::prepare(&mut owner, role, Some(password))
         .await
         .unwrap();
-    roles::grant(&mut owner, role).await.unwrap();
+    // Again, as every start does: nothing changes, nothing fails.
+    roles::prepare(&mut owner, role, Some(password))
+        .await
+        .unwrap();
     assert!(roles::owns_the_audit_log(&mut owner).await.unwrap());
+    // The owner (a superuser here) is refused as the app's role.
+    let owner_role: String = sqlx::query_scalar("SELECT current_user::text")
+        .fetch_one(&mut owner)
+        .await
+        .unwrap();
+    let refused = roles::prepare(&mut owner, &owner_role, None)
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("owns the tables"), "{refused}");
     let app = TestApp::spawn_on_database(as_user(&owner_url, role, password)).await;
 
     // The app works as that role: an admin adds a user through the page, and it is recorded.
@@ -163,6 +175,8 @@ async fn as_its_own_role_the_app_works_but_cannot_rewrite_or_unguard_the_audit_l
         "DROP TRIGGER audit_events_no_update_delete ON audit_events",
         "ALTER TABLE audit_events OWNER TO odtest_app",
         "CREATE TABLE audit_copy (id bigint)",
+        "DELETE FROM _sqlx_migrations",
+        "SELECT setval(pg_get_serial_sequence('audit_events', 'id'), 1)",
     ] {
         let refused = sqlx::raw_sql(sql)
             .execute(&mut *conn)
