@@ -350,15 +350,7 @@ async fn kill() -> anyhow::Result<()> {
                     .map(|(id, who)| (format!("/requests/{id}/submit"), *id, *who)),
             )
         {
-            let mut conn = db.acquire().await?;
-            let secret = offboarding_desk::auth::session::create(
-                &mut conn,
-                who,
-                Duration::from_secs(3600),
-                "127.0.0.1",
-                "kill drill",
-            )
-            .await?;
+            let secret = drill_session(&db, who, "kill drill").await?;
             planned.push((path, id, who, secret));
         }
         let app = common::App::start(&url, &[]).await?;
@@ -585,6 +577,37 @@ async fn kill() -> anyhow::Result<()> {
 #[derive(Clone, Default)]
 struct Inbox {
     ids: Arc<Mutex<Vec<String>>>,
+}
+
+impl Inbox {
+    /// The Message-IDs received so far, in order, without their angle brackets.
+    fn received(&self) -> Vec<String> {
+        self.ids
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|id| bare(id).to_string())
+            .collect()
+    }
+}
+
+/// A Message-ID without its angle brackets, as the outbox and the inbox are compared.
+fn bare(message_id: &str) -> &str {
+    message_id.trim_matches(['<', '>'])
+}
+
+/// A session of `user`'s own, made in the database: each request a drill sends comes from one.
+async fn drill_session(db: &PgPool, user: i64, agent: &str) -> anyhow::Result<String> {
+    let mut conn = db.acquire().await?;
+    let secret = offboarding_desk::auth::session::create(
+        &mut conn,
+        user,
+        Duration::from_secs(3600),
+        "127.0.0.1",
+        agent,
+    )
+    .await?;
+    Ok(secret)
 }
 
 async fn smtp_listener(delay: Duration) -> anyhow::Result<(u16, Inbox)> {
@@ -898,17 +921,15 @@ async fn instances() -> anyhow::Result<()> {
     let expected: Vec<String> = sqlx::query_scalar("SELECT message_id FROM outbox_messages")
         .fetch_all(&db)
         .await?;
-    let received = inbox.ids.lock().unwrap().clone();
+    let received = inbox.received();
     let mut times: HashMap<String, usize> = HashMap::new();
     for id in &received {
-        *times
-            .entry(id.trim_matches(['<', '>']).to_string())
-            .or_default() += 1;
+        *times.entry(id.clone()).or_default() += 1;
     }
     let twice = times.values().filter(|n| **n > 1).count();
     let missing = expected
         .iter()
-        .filter(|id| !times.contains_key(id.trim_matches(['<', '>'])))
+        .filter(|id| !times.contains_key(bare(id)))
         .count();
     let reminders: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM scheduled_jobs WHERE kind = $1 AND state = 'done'",
@@ -942,7 +963,7 @@ async fn instances() -> anyhow::Result<()> {
     let mut not_once = 0;
     for (entry, message_id) in &reminder_ids {
         *per_entry.entry(*entry).or_default() += 1;
-        if times.get(message_id.trim_matches(['<', '>'])) != Some(&1) {
+        if times.get(bare(message_id)) != Some(&1) {
             not_once += 1;
         }
     }
@@ -1024,15 +1045,7 @@ async fn restore() -> anyhow::Result<()> {
                 .await?;
                 let mut inflight = Vec::new();
                 for (path, who) in work {
-                    let mut conn = db.acquire().await?;
-                    let secret = offboarding_desk::auth::session::create(
-                        &mut conn,
-                        who,
-                        Duration::from_secs(3600),
-                        "127.0.0.1",
-                        "restore drill",
-                    )
-                    .await?;
+                    let secret = drill_session(&db, who, "restore drill").await?;
                     let (base, answered) = (base.clone(), answered.clone());
                     inflight.push(tokio::spawn(async move {
                         let res = common::client()
@@ -1066,13 +1079,8 @@ async fn restore() -> anyhow::Result<()> {
     // The first instance sends everything it has, then stops.
     wait_for_empty_outbox(&db, "the first instance").await?;
     first.terminate(Duration::from_secs(10)).await;
-    let sent_by_first: std::collections::HashSet<String> = first_inbox
-        .ids
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|id| id.trim_matches(['<', '>']).to_string())
-        .collect();
+    let sent_by_first: std::collections::HashSet<String> =
+        first_inbox.received().into_iter().collect();
 
     // Restored into an empty database.
     let restored_url = common::with_database(&admin, "offboarding_drill_restored");
@@ -1163,19 +1171,13 @@ async fn restore() -> anyhow::Result<()> {
     .fetch_all(&restored)
     .await?
     .into_iter()
-    .map(|id| id.trim_matches(['<', '>']).to_string())
+    .map(|id| bare(&id).to_string())
     .collect();
     let (port, second_inbox) = smtp_listener(Duration::from_millis(5)).await?;
     let mut second = common::App::start(&restored_url, &env(port)).await?;
     wait_for_empty_outbox(&restored, "the restored instance").await?;
     second.terminate(Duration::from_secs(10)).await;
-    let received: Vec<String> = second_inbox
-        .ids
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|id| id.trim_matches(['<', '>']).to_string())
-        .collect();
+    let received = second_inbox.received();
     let again = received
         .iter()
         .filter(|id| held_as_sent.contains(*id))
