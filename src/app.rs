@@ -65,6 +65,37 @@ fn navigation(defs: &[RouteDef]) -> Vec<NavLink> {
         .collect()
 }
 
+/// Each request's span: its id, method, route (as declared) and address; the signed-in
+/// user's id once known, then its status and time. Its line in the log is written when it
+/// closes, with all of them.
+fn request_span<B>(req: &axum::http::Request<B>) -> tracing::Span {
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %req.method(),
+        route = crate::metrics::route_of(req),
+        path = %req.uri().path(),
+        user_id = tracing::field::Empty,
+        status = tracing::field::Empty,
+        duration_ms = tracing::field::Empty,
+    )
+}
+
+/// Puts the answer's status and time into the request's span.
+fn answered<B>(res: &axum::http::Response<B>, latency: Duration, span: &tracing::Span) {
+    span.record("status", res.status().as_u16());
+    // To the tenth of a millisecond: enough to tell a fast page from a slow one.
+    span.record(
+        "duration_ms",
+        (latency.as_secs_f64() * 10_000.0).round() / 10.0,
+    );
+}
+
 /// The whole application as a router.
 pub fn app(state: AppState) -> Router {
     build(state).0
@@ -78,6 +109,7 @@ pub fn route_table(state: AppState) -> Vec<RouteDef> {
 fn build(state: AppState) -> (Router, Vec<RouteDef>) {
     let routes = Routes::new(state.clone());
     let routes = crate::health::routes(routes);
+    let routes = crate::metrics::routes(routes);
     let routes = crate::auth::routes(routes);
     let routes = crate::home::routes(routes);
     let routes = crate::clients::routes(routes);
@@ -116,16 +148,14 @@ fn build(state: AppState) -> (Router, Vec<RouteDef>) {
         .with_state(state.clone())
         .layer(
             ServiceBuilder::new()
-                .layer(SetRequestIdLayer::new(x_request_id.clone(), MakeRequestUuid))
+                .layer(SetRequestIdLayer::new(
+                    x_request_id.clone(),
+                    MakeRequestUuid,
+                ))
                 .layer(
-                    TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-                        let id = req
-                            .headers()
-                            .get("x-request-id")
-                            .and_then(|v| v.to_str().ok())
-                            .unwrap_or("");
-                        tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-                    }),
+                    TraceLayer::new_for_http()
+                        .make_span_with(request_span)
+                        .on_response(answered),
                 )
                 .layer(PropagateRequestIdLayer::new(x_request_id))
                 .layer(from_fn_with_state(
@@ -133,6 +163,7 @@ fn build(state: AppState) -> (Router, Vec<RouteDef>) {
                     middleware::security_headers,
                 ))
                 .layer(from_fn(middleware::render_errors))
+                .layer(from_fn_with_state(state.clone(), crate::metrics::count))
                 .layer(CatchPanicLayer::new())
                 .layer(TimeoutLayer::with_status_code(
                     StatusCode::REQUEST_TIMEOUT,

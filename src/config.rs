@@ -49,6 +49,10 @@ pub struct Config {
     /// Where `offboarding-desk backup` writes, and how many backups it keeps there.
     pub backup_dir: PathBuf,
     pub backup_keep: usize,
+    /// Who may read `/metrics` by address (`METRICS_ALLOW`; loopback by default).
+    pub metrics_allow: Vec<crate::metrics::allow::Network>,
+    /// A bearer token that opens `/metrics` from anywhere (`METRICS_TOKEN`; none by default).
+    pub metrics_token: Option<String>,
 }
 
 /// How email leaves the app.
@@ -128,20 +132,13 @@ impl Config {
             None => format!("http://{bind_addr}"),
             Some(v) => parse_base_url(&v)?,
         };
-        let embedded_pg_port = match get("EMBEDDED_PG_PORT") {
-            None => 55432,
-            Some(v) => v
-                .trim()
-                .parse::<u16>()
-                .ok()
-                .filter(|p| *p >= 1024)
-                .ok_or_else(|| {
-                    err(
-                        "EMBEDDED_PG_PORT",
-                        format!("`{v}` is not a port between 1024 and 65535"),
-                    )
-                })?,
-        };
+        let embedded_pg_port = number(
+            "EMBEDDED_PG_PORT",
+            get("EMBEDDED_PG_PORT"),
+            55432,
+            1024..=u16::MAX,
+            "a port between 1024 and 65535",
+        )?;
         let session_idle = minutes("SESSION_IDLE_MINUTES", get("SESSION_IDLE_MINUTES"), 30, 30)?;
         let session_absolute = minutes(
             "SESSION_ABSOLUTE_MINUTES",
@@ -149,34 +146,20 @@ impl Config {
             12 * 60,
             12 * 60,
         )?;
-        let approval_nudge_days = match get("APPROVAL_NUDGE_DAYS") {
-            None => 2,
-            Some(v) => v
-                .trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|d| (1..=30).contains(d))
-                .ok_or_else(|| {
-                    err(
-                        "APPROVAL_NUDGE_DAYS",
-                        format!("`{v}` is not a number of business days from 1 to 30"),
-                    )
-                })?,
-        };
-        let backup_keep = match get("BACKUP_KEEP") {
-            None => 14,
-            Some(v) => v
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=1000).contains(n))
-                .ok_or_else(|| {
-                    err(
-                        "BACKUP_KEEP",
-                        format!("`{v}` is not a number of backups from 1 to 1000"),
-                    )
-                })?,
-        };
+        let approval_nudge_days = number(
+            "APPROVAL_NUDGE_DAYS",
+            get("APPROVAL_NUDGE_DAYS"),
+            2,
+            1..=30,
+            "a number of business days from 1 to 30",
+        )?;
+        let backup_keep = number(
+            "BACKUP_KEEP",
+            get("BACKUP_KEEP"),
+            14,
+            1..=1000,
+            "a number of backups from 1 to 1000",
+        )?;
         let reminder_days = match get("REMINDER_DAYS") {
             None => vec![7, 1, 0],
             Some(v) => parse_days(&v).ok_or_else(|| {
@@ -196,21 +179,13 @@ impl Config {
                 ));
             }
         };
-        let shutdown_drain = match get("SHUTDOWN_DRAIN_MS") {
-            None => Duration::from_millis(500),
-            Some(v) => v
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|ms| *ms <= 30_000)
-                .map(Duration::from_millis)
-                .ok_or_else(|| {
-                    err(
-                        "SHUTDOWN_DRAIN_MS",
-                        format!("`{v}` is not a number of milliseconds from 0 to 30000"),
-                    )
-                })?,
-        };
+        let shutdown_drain = Duration::from_millis(number(
+            "SHUTDOWN_DRAIN_MS",
+            get("SHUTDOWN_DRAIN_MS"),
+            500,
+            0..=30_000,
+            "a number of milliseconds from 0 to 30000",
+        )?);
         let time_zone = match get("AGENCY_TIME_ZONE") {
             None => crate::time::server_zone(),
             Some(v) => v.trim().parse::<chrono_tz::Tz>().map_err(|_| {
@@ -219,6 +194,24 @@ impl Config {
                     format!("`{v}` is not a time zone name like America/Chicago"),
                 )
             })?,
+        };
+        let metrics_allow = match get("METRICS_ALLOW") {
+            None => crate::metrics::allow::Network::loopback(),
+            Some(v) => {
+                crate::metrics::allow::parse_list(&v).map_err(|m| err("METRICS_ALLOW", m))?
+            }
+        };
+        let metrics_token = match get("METRICS_TOKEN") {
+            None => None,
+            Some(v) if v.len() >= 16 && v.bytes().all(|b| b.is_ascii_graphic()) => Some(v),
+            Some(_) => {
+                return Err(err(
+                    "METRICS_TOKEN",
+                    "must be at least 16 characters, letters, digits or punctuation only \
+                     (`openssl rand -hex 32` makes one)"
+                        .into(),
+                ));
+            }
         };
         let database_url = get("DATABASE_URL");
         let migration_database_url = get("MIGRATION_DATABASE_URL");
@@ -269,6 +262,8 @@ impl Config {
             time_zone,
             backup_dir,
             backup_keep,
+            metrics_allow,
+            metrics_token,
         })
     }
 
@@ -304,39 +299,25 @@ fn mail_config(
             ));
         }
     };
-    let port = match get("SMTP_PORT") {
-        None => match tls {
-            SmtpTls::StartTls => 587,
-            SmtpTls::Tls => 465,
-            SmtpTls::None => 25,
-        },
-        Some(v) => v
-            .trim()
-            .parse::<u16>()
-            .ok()
-            .filter(|p| *p > 0)
-            .ok_or_else(|| {
-                err(
-                    "SMTP_PORT",
-                    format!("`{v}` is not a port between 1 and 65535"),
-                )
-            })?,
+    let usual_port = match tls {
+        SmtpTls::StartTls => 587,
+        SmtpTls::Tls => 465,
+        SmtpTls::None => 25,
     };
-    let timeout = match get("SMTP_TIMEOUT_SECONDS") {
-        None => Duration::from_secs(30),
-        Some(v) => Duration::from_secs(
-            v.trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|s| (1..=300).contains(s))
-                .ok_or_else(|| {
-                    err(
-                        "SMTP_TIMEOUT_SECONDS",
-                        format!("`{v}` is not a number of seconds between 1 and 300"),
-                    )
-                })?,
-        ),
-    };
+    let port = number(
+        "SMTP_PORT",
+        get("SMTP_PORT"),
+        usual_port,
+        1..=u16::MAX,
+        "a port between 1 and 65535",
+    )?;
+    let timeout = Duration::from_secs(number(
+        "SMTP_TIMEOUT_SECONDS",
+        get("SMTP_TIMEOUT_SECONDS"),
+        30,
+        1..=300,
+        "a number of seconds between 1 and 300",
+    )?);
     let credentials = match (get("SMTP_USERNAME"), get("SMTP_PASSWORD")) {
         (None, None) => None,
         (Some(u), Some(p)) => Some((u, p)),
@@ -409,21 +390,32 @@ fn minutes(
     default: u64,
     max: u64,
 ) -> Result<Duration, ConfigError> {
-    let m = match value {
-        None => default,
+    let what = format!("a number of minutes between 1 and {max}");
+    let m = number(variable, value, default, 1..=max, &what)?;
+    Ok(Duration::from_secs(m * 60))
+}
+
+/// A number in `range` (`default` when unset); otherwise an error saying the value "is not
+/// `what`".
+fn number<T>(
+    variable: &'static str,
+    value: Option<String>,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+    what: &str,
+) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd,
+{
+    match value {
+        None => Ok(default),
         Some(v) => v
             .trim()
-            .parse::<u64>()
+            .parse::<T>()
             .ok()
-            .filter(|m| (1..=max).contains(m))
-            .ok_or_else(|| {
-                err(
-                    variable,
-                    format!("`{v}` is not a number of minutes between 1 and {max}"),
-                )
-            })?,
-    };
-    Ok(Duration::from_secs(m * 60))
+            .filter(|n| range.contains(n))
+            .ok_or_else(|| err(variable, format!("`{v}` is not {what}"))),
+    }
 }
 
 /// Parses a list of days like "7, 1, 0" (`REMINDER_DAYS`): each at most 90, largest first,
@@ -499,6 +491,26 @@ mod tests {
     }
 
     #[test]
+    fn metrics_open_to_loopback_by_default_and_to_the_listed_networks_or_the_token() {
+        let c = config(&[], false).unwrap();
+        assert_eq!(c.metrics_allow, crate::metrics::allow::Network::loopback());
+        assert_eq!(c.metrics_token, None);
+        let c = config(
+            &[
+                ("METRICS_ALLOW", "10.0.0.0/8, 192.168.1.5"),
+                ("METRICS_TOKEN", "0123456789abcdef"),
+            ],
+            false,
+        )
+        .unwrap();
+        let listed: Vec<String> = c.metrics_allow.iter().map(|n| n.to_string()).collect();
+        assert_eq!(listed, ["10.0.0.0/8", "192.168.1.5/32"]);
+        assert_eq!(c.metrics_token.as_deref(), Some("0123456789abcdef"));
+        let c = config(&[("METRICS_ALLOW", "none")], false).unwrap();
+        assert!(c.metrics_allow.is_empty());
+    }
+
+    #[test]
     fn https_base_url_makes_cookies_secure() {
         let c = config(&[("BASE_URL", "https://desk.example.com/")], false).unwrap();
         assert_eq!(c.base_url, "https://desk.example.com");
@@ -518,6 +530,10 @@ mod tests {
             ("APP_ENV", "prod"),
             ("LOG_FORMAT", "xml"),
             ("SHUTDOWN_DRAIN_MS", "half a second"),
+            ("METRICS_ALLOW", "everyone"),
+            ("METRICS_ALLOW", "10.0.0.0/40"),
+            ("METRICS_TOKEN", "short"),
+            ("METRICS_TOKEN", "sixteen chars but spaces"),
             ("SHUTDOWN_DRAIN_MS", "30001"),
             ("SHUTDOWN_DRAIN_MS", "-1"),
             ("SMTP_TLS", "ssl"),

@@ -16,6 +16,7 @@ pub mod db;
 pub mod demo;
 pub mod health;
 pub mod home;
+pub mod metrics;
 pub mod money;
 pub mod notifications;
 pub mod operations;

@@ -126,6 +126,7 @@ pub(super) async fn login(
             record,
         )
         .await?;
+        state.metrics.sign_in_throttled();
         return Ok(LoginPage::refused(&state, email, next, THROTTLED));
     }
     let candidate = candidate(&mut conn, &email).await?;
@@ -161,6 +162,7 @@ pub(super) async fn login(
             let record = serde_json::json!({ "email": email, "reason": reason });
             audit::record(&mut tx, &actor, "auth.sign_in_failed", "user", user, record).await?;
             tx.commit().await?;
+            state.metrics.sign_in_failed(reason);
             Ok(LoginPage::refused(&state, email, next, WRONG))
         }
     }

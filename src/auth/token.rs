@@ -14,6 +14,17 @@ pub fn digest(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
 }
 
+/// Whether two byte strings are equal, in time that depends only on their lengths.
+pub fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Whether `given` is the secret `expected`, compared through their digests in constant time
+/// (so neither the content nor the length of the secret leaks through timing).
+pub fn same_secret(expected: &str, given: &str) -> bool {
+    same_bytes(&digest(expected), &digest(given))
+}
+
 /// Bytes as lowercase hex.
 pub fn to_hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -54,6 +65,19 @@ mod tests {
                 .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
         );
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn secrets_compare_equal_only_when_every_byte_is() {
+        assert!(same_bytes(b"", b""));
+        assert!(same_bytes(b"abc", b"abc"));
+        assert!(!same_bytes(b"abc", b"abd"));
+        assert!(!same_bytes(b"abc", b"ab"));
+        assert!(!same_bytes(b"abc", b"abcd"));
+        assert!(same_secret("token-1", "token-1"));
+        assert!(!same_secret("token-1", "token-2"));
+        assert!(!same_secret("token-1", "token-1 "));
+        assert!(!same_secret("token-1", ""));
     }
 
     #[test]

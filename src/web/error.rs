@@ -20,9 +20,17 @@ pub enum AppError {
     /// The database could not be reached in time.
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// Every database connection stayed taken for the pool's whole wait.
+    #[error("no database connection came free in time")]
+    NoConnection,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
+
+/// Left in the response to a request that waited for a database connection in vain, for the
+/// metrics.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolTimedOut;
 
 /// Left in a response's extensions for the error-page middleware.
 #[derive(Clone, Debug)]
@@ -36,7 +44,8 @@ pub struct ErrorMark {
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
         match e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            sqlx::Error::PoolTimedOut => AppError::NoConnection,
+            sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
                 AppError::Unavailable(e.to_string())
             }
             sqlx::Error::RowNotFound => AppError::NotFound,
@@ -68,6 +77,17 @@ impl IntoResponse for AppError {
             AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, None, Some(m)),
             AppError::Refused(m) => (StatusCode::FORBIDDEN, None, Some(m)),
             AppError::Unavailable(d) => (StatusCode::SERVICE_UNAVAILABLE, Some(d), None),
+            AppError::NoConnection => {
+                let mut res = StatusCode::SERVICE_UNAVAILABLE.into_response();
+                res.extensions_mut().insert(PoolTimedOut);
+                res.extensions_mut().insert(ErrorMark {
+                    detail: Some(
+                        "no database connection came free in time (pool timed out)".into(),
+                    ),
+                    message: None,
+                });
+                return res;
+            }
             AppError::Internal(e) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 Some(format!("{e:#}")),

@@ -67,13 +67,7 @@ pub fn read(session_secret: &[u8], value: &str) -> Option<String> {
     let message = String::from_utf8(from_hex(message_hex)?).ok()?;
     let expected = tag(session_secret, &message);
     // Compared in constant time: the tag is a secret-keyed checksum.
-    let same = tag_hex.len() == expected.len()
-        && tag_hex
-            .bytes()
-            .zip(expected.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
-    same.then_some(message)
+    crate::auth::token::same_bytes(tag_hex.as_bytes(), expected.as_bytes()).then_some(message)
 }
 
 fn header(secure: bool, value: &str, max_age: u32) -> HeaderValue {

@@ -160,6 +160,7 @@ async fn load_user_and_run(state: &AppState, mut req: Request, next: Next) -> Re
                 let shown = Arc::new(AtomicBool::new(false));
                 user.flash_shown = shown.clone();
                 signed_in = Some((cookie.value().to_string(), shown));
+                tracing::Span::current().record("user_id", user.id);
                 req.extensions_mut().insert(user);
             }
             Ok(None) => {}

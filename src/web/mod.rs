@@ -44,6 +44,8 @@ pub struct AppState {
     /// Sessions this instance loaded lately; it keeps them only once
     /// [`SessionCache::listen`](crate::auth::session_cache::SessionCache::listen) runs.
     pub sessions: Arc<crate::auth::session_cache::SessionCache>,
+    /// This instance's figures for `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {
@@ -61,6 +63,7 @@ impl AppState {
             nav: Default::default(),
             memo: Arc::new(memo::Memo::new(MEMO_ENTRIES)),
             sessions,
+            metrics: Default::default(),
         }
     }
 }

@@ -21,6 +21,7 @@ mod environment;
 mod every_case;
 mod mail_admin;
 mod markup;
+mod metrics;
 mod migrations;
 mod model;
 mod notifications;
