@@ -148,6 +148,9 @@ fn build(state: AppState) -> (Router, Vec<RouteDef>) {
         .with_state(state.clone())
         .layer(
             ServiceBuilder::new()
+                // The request's id is always the app's own: one sent in could repeat another
+                // request's, or write words of its choosing into the log line.
+                .layer(from_fn(middleware::drop_request_id))
                 .layer(SetRequestIdLayer::new(
                     x_request_id.clone(),
                     MakeRequestUuid,

@@ -84,6 +84,10 @@ pub fn list(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(found)
 }
 
+/// A `.partial` file untouched this long was left by a backup that stopped; a younger one may
+/// be another backup still writing (a timer's and a person's at once).
+const PARTIAL_LEFT_AFTER: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+
 /// Removes all but the newest `keep` backups (and any `.partial` file a stopped backup left);
 /// returns the backups removed.
 fn prune(dir: &Path, keep: usize) -> anyhow::Result<Vec<PathBuf>> {
@@ -96,7 +100,13 @@ fn prune(dir: &Path, keep: usize) -> anyhow::Result<Vec<PathBuf>> {
     for entry in std::fs::read_dir(dir)?.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with(PREFIX) && name.ends_with(".partial") {
+        let left = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|at| at.elapsed().ok())
+            .is_some_and(|age| age > PARTIAL_LEFT_AFTER);
+        if name.starts_with(PREFIX) && name.ends_with(".partial") && left {
             let _ = std::fs::remove_file(entry.path());
         }
     }
@@ -241,16 +251,25 @@ mod tests {
             "offboarding_desk-20261203T090000.000Z.dump",
             "notes.txt",
             "offboarding_desk-20261204T090000.000Z.partial",
+            "offboarding_desk-20261205T090000.000Z.partial",
         ];
         for n in names {
             std::fs::write(dir.join(n), b"x").unwrap();
         }
+        let stopped = std::time::SystemTime::now() - std::time::Duration::from_secs(7 * 3600);
+        std::fs::File::options()
+            .write(true)
+            .open(dir.join(names[4]))
+            .unwrap()
+            .set_modified(stopped)
+            .unwrap();
         let removed = prune(&dir, 2).unwrap();
         assert_eq!(removed, vec![dir.join(names[0])]);
         let left: Vec<PathBuf> = list(&dir).unwrap();
         assert_eq!(left, vec![dir.join(names[1]), dir.join(names[2])]);
-        // A stopped backup's partial file goes; other files stay.
+        // A stopped backup's partial file goes; one being written, and other files, stay.
         assert!(dir.join("notes.txt").exists() && !dir.join(names[4]).exists());
+        assert!(dir.join(names[5]).exists());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

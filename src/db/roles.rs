@@ -14,11 +14,23 @@ pub const EMBEDDED_APP_ROLE: &str = "desk_app";
 /// Tables the app may only add to and read: the evidence of who did what.
 pub const APPEND_ONLY: &[&str] = &["audit_events"];
 
+/// The roles (`r`) that could rewrite the record whatever they are granted: a superuser; one
+/// that may create roles (and so grant itself the owner's) or bypass row security; a member,
+/// inherited or not (it may `SET ROLE`), of the audit log's owner, the schema's owner or the
+/// database's owner (who owns `public` on PostgreSQL 15 and later).
+const COULD_REWRITE: &str = "SELECT r.rolsuper OR r.rolcreaterole OR r.rolbypassrls
+            OR pg_has_role(r.oid, t.tableowner, 'MEMBER')
+            OR pg_has_role(r.oid, n.nspowner, 'MEMBER')
+            OR pg_has_role(r.oid, d.datdba, 'MEMBER')
+       FROM pg_roles r, pg_tables t, pg_namespace n, pg_database d
+      WHERE r.rolname = $1 AND t.schemaname = 'public' AND t.tablename = 'audit_events'
+        AND n.nspname = 'public' AND d.datname = current_database()";
+
 /// Makes the app's `role` ready on the schema `owner` is connected to, in one transaction that
 /// instances starting together take in turn: created (able to log in with `password`) when a
 /// password is given and it does not exist yet, then granted what the app needs and no more.
-/// A role that owns the tables or is a superuser is refused: it would gain nothing and the
-/// owner would lose rights.
+/// A role that could rewrite the record anyway ([`COULD_REWRITE`]) is refused: it would gain
+/// nothing and the owner would lose rights.
 pub async fn prepare(
     owner: &mut PgConnection,
     role: &str,
@@ -29,20 +41,17 @@ pub async fn prepare(
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext('offboarding-desk app role'))")
         .execute(&mut *tx)
         .await?;
-    let (exists, mighty): (bool, bool) = sqlx::query_as(
-        "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1),
-                COALESCE((SELECT r.rolsuper OR pg_has_role(r.oid, t.tableowner, 'USAGE')
-                            FROM pg_roles r, pg_tables t
-                           WHERE r.rolname = $1 AND t.schemaname = 'public'
-                             AND t.tablename = 'audit_events'), false)",
-    )
-    .bind(role)
-    .fetch_one(&mut *tx)
-    .await?;
-    if mighty {
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)")
+            .bind(role)
+            .fetch_one(&mut *tx)
+            .await?;
+    if could_rewrite(&mut tx, role).await? {
         bail!(
-            "DATABASE_URL's role `{role}` owns the tables or is a superuser: give the app a role \
-             of its own (README, \"Running against an existing PostgreSQL\")"
+            "DATABASE_URL's role `{role}` is a superuser, may create roles or bypass row \
+             security, or is (or may become) the owner of the tables, the schema or the \
+             database: give the app a role of its own without these (README, \"Running against \
+             an existing PostgreSQL\")"
         );
     }
     match (exists, password) {
@@ -97,16 +106,21 @@ async fn grant(owner: &mut PgConnection, role: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Whether the user of `conn` owns the audit log (and so could disable its guard).
+/// Whether `role` could rewrite the audit log whatever it is granted ([`COULD_REWRITE`]).
+async fn could_rewrite(conn: &mut PgConnection, role: &str) -> sqlx::Result<bool> {
+    sqlx::query_scalar(COULD_REWRITE)
+        .bind(role)
+        .fetch_optional(conn)
+        .await
+        .map(|found| found.unwrap_or(false))
+}
+
+/// Whether the user of `conn` could rewrite the audit log (and so disable its guard).
 pub async fn owns_the_audit_log(conn: &mut PgConnection) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
-        "SELECT pg_has_role(current_user, tableowner, 'USAGE')
-                OR (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
-           FROM pg_tables WHERE schemaname = 'public' AND tablename = 'audit_events'",
-    )
-    .fetch_optional(conn)
-    .await
-    .map(|owns| owns.unwrap_or(false))
+    let me: String = sqlx::query_scalar("SELECT current_user::text")
+        .fetch_one(&mut *conn)
+        .await?;
+    could_rewrite(conn, &me).await
 }
 
 /// A role name the statements above can quote plainly.

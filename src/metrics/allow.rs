@@ -64,6 +64,9 @@ impl FromStr for Network {
             Some((a, p)) => (a, Some(p)),
             None => (s, None),
         };
+        if s.contains([';', '|']) {
+            return Err(format!("`{s}`: separate networks with commas"));
+        }
         let addr: IpAddr = addr
             .parse()
             .map_err(|_| format!("`{s}` is not an address or a network like 10.0.0.0/8"))?;
@@ -76,7 +79,15 @@ impl FromStr for Network {
                 .filter(|p| *p <= width)
                 .ok_or_else(|| format!("`{s}` has no prefix length from 0 to {width}"))?,
         };
-        Ok(Network { addr, prefix })
+        // An IPv4 network written as IPv6 (::ffff:10.0.0.0/104) is that IPv4 network: peers
+        // are compared as IPv4 addresses.
+        match addr.to_canonical() {
+            IpAddr::V4(v4) if addr.is_ipv6() && prefix >= 96 => Ok(Network {
+                addr: IpAddr::V4(v4),
+                prefix: prefix - 96,
+            }),
+            _ => Ok(Network { addr, prefix }),
+        }
     }
 }
 
@@ -103,25 +114,37 @@ pub fn parse_list(s: &str) -> Result<Vec<Network>, String> {
 pub struct Asker<'a> {
     /// The connection's peer, when known.
     pub peer: Option<IpAddr>,
-    /// Whether it names another origin (`Forwarded` or `X-Forwarded-For`): a proxy passed it
-    /// on, and the peer is the proxy, not who asked.
-    pub forwarded: bool,
+    /// Whether a proxy may have passed it on (it names another origin in `Forwarded` or
+    /// `X-Forwarded-For`, or the app is published at an HTTPS address, which it cannot serve
+    /// itself): the peer may then be the proxy, not who asked.
+    pub proxied: bool,
     /// The token after `Authorization: Bearer`, if any.
     pub bearer: Option<&'a str>,
 }
 
 /// Whether `asker` may read the metrics: with the right token from anywhere; without it, only
-/// straight from an allowed network (through a proxy, every request would look local).
-pub fn may_read(asker: &Asker<'_>, allowed: &[Network], token: Option<&str>) -> bool {
-    if let (Some(token), Some(bearer)) = (token, asker.bearer)
-        && crate::auth::token::same_secret(token, bearer)
-    {
-        return true;
+/// straight from an allowed network (through a proxy, every request would look local). When
+/// not, why, for the log.
+pub fn may_read(
+    asker: &Asker<'_>,
+    allowed: &[Network],
+    token: Option<&str>,
+) -> Result<(), &'static str> {
+    match (token, asker.bearer) {
+        (Some(token), Some(bearer)) if crate::auth::token::same_secret(token, bearer) => {
+            return Ok(());
+        }
+        (_, Some(_)) => return Err("a wrong token"),
+        _ => {}
     }
-    !asker.forwarded
-        && asker
-            .peer
-            .is_some_and(|ip| allowed.iter().any(|n| n.contains(ip)))
+    let listed = asker
+        .peer
+        .is_some_and(|ip| allowed.iter().any(|n| n.contains(ip)));
+    match (listed, asker.proxied) {
+        (true, false) => Ok(()),
+        (true, true) => Err("through a proxy (or at an HTTPS address) only the token opens them"),
+        (false, _) => Err("not from an allowed address, and no token"),
+    }
 }
 
 #[cfg(test)]
@@ -198,37 +221,48 @@ mod tests {
     }
 
     #[test]
+    fn mapped_networks_are_their_ipv4_networks_and_semicolons_are_named() {
+        assert_eq!(net("::ffff:10.0.0.0/104"), net("10.0.0.0/8"));
+        assert!(net("::ffff:10.0.0.0/104").contains(ip("10.1.2.3")));
+        assert!(net("::ffff:10.0.0.0/104").contains(ip("::ffff:10.1.2.3")));
+        let e = parse_list("10.0.0.0/8;192.168.0.0/16").unwrap_err();
+        assert!(e.contains("commas"), "{e}");
+    }
+
+    #[test]
     fn the_token_opens_from_anywhere_and_the_address_only_without_a_proxy() {
         let lo = Network::loopback();
         let token = Some("a-long-enough-secret-token");
-        let from = |peer: &str, forwarded: bool, bearer: Option<&'static str>| Asker {
+        let from = |peer: &str, proxied: bool, bearer: Option<&'static str>| Asker {
             peer: Some(ip(peer)),
-            forwarded,
+            proxied,
             bearer,
         };
-        // Straight from loopback: yes, with or without the token.
-        assert!(may_read(&from("127.0.0.1", false, None), &lo, token));
-        assert!(may_read(&from("127.0.0.1", false, None), &lo, None));
+        let ok = |a: &Asker<'_>, allowed: &[Network], token| may_read(a, allowed, token).is_ok();
+        // Straight from loopback: yes, with or without the token configured.
+        assert!(ok(&from("127.0.0.1", false, None), &lo, token));
+        assert!(ok(&from("127.0.0.1", false, None), &lo, None));
         // From elsewhere: only with the right token.
-        assert!(!may_read(&from("203.0.113.9", false, None), &lo, token));
-        assert!(!may_read(
-            &from("203.0.113.9", false, Some("wrong")),
-            &lo,
-            token
-        ));
-        assert!(!may_read(
+        assert!(!ok(&from("203.0.113.9", false, None), &lo, token));
+        assert!(!ok(&from("203.0.113.9", false, Some("wrong")), &lo, token));
+        assert!(!ok(
             &from("203.0.113.9", false, Some("a-long-enough-secret-tokeN")),
             &lo,
             token
         ));
-        assert!(may_read(&from("203.0.113.9", false, token), &lo, token));
+        assert!(ok(&from("203.0.113.9", false, token), &lo, token));
+        // A wrong token is refused even from an allowed address: it says someone is guessing.
+        assert_eq!(
+            may_read(&from("127.0.0.1", false, Some("wrong")), &lo, token),
+            Err("a wrong token")
+        );
         // No token configured: a bearer proves nothing.
-        assert!(!may_read(&from("203.0.113.9", false, Some("")), &lo, None));
+        assert!(!ok(&from("203.0.113.9", false, Some("")), &lo, None));
         // Through a proxy on this machine: the address says nothing, the token still works.
-        assert!(!may_read(&from("127.0.0.1", true, None), &lo, token));
-        assert!(may_read(&from("127.0.0.1", true, token), &lo, token));
+        assert!(!ok(&from("127.0.0.1", true, None), &lo, token));
+        assert!(ok(&from("127.0.0.1", true, token), &lo, token));
         // No allowed network, or no known peer.
-        assert!(!may_read(&from("127.0.0.1", false, None), &[], token));
-        assert!(!may_read(&Asker::default(), &lo, token));
+        assert!(!ok(&from("127.0.0.1", false, None), &[], token));
+        assert!(!ok(&Asker::default(), &lo, token));
     }
 }

@@ -73,7 +73,11 @@ type Seconds = Gauge<f64, AtomicU64>;
 
 /// This instance's figures, registered once; cheap to update from any request.
 pub struct Metrics {
+    /// What this instance counts and knows itself: always shown.
     registry: Registry,
+    /// What the database holds: shown only when this scrape could read it (stale figures
+    /// would say all is well while the database is away).
+    database: Registry,
     answers: Family<Answer, Counter>,
     durations: Family<Route, Histogram, fn() -> Histogram>,
     pool_saturated: Counter,
@@ -88,6 +92,7 @@ pub struct Metrics {
     outbox_oldest: Seconds,
     jobs_overdue: Gauge,
     jobs_oldest_overdue: Seconds,
+    jobs_retrying: Gauge,
     jobs_failed: Gauge,
     approvals_stalled: Gauge,
 }
@@ -106,6 +111,7 @@ impl Metrics {
     pub fn new() -> Self {
         let m = Metrics {
             registry: Registry::default(),
+            database: Registry::default(),
             answers: Family::default(),
             durations: Family::new_with_constructor(answer_time_histogram),
             pool_saturated: Counter::default(),
@@ -120,13 +126,16 @@ impl Metrics {
             outbox_oldest: Seconds::default(),
             jobs_overdue: Gauge::default(),
             jobs_oldest_overdue: Seconds::default(),
+            jobs_retrying: Gauge::default(),
             jobs_failed: Gauge::default(),
             approvals_stalled: Gauge::default(),
         };
         // Each reason shows from the start, at 0: a rate over a series that appears only with
         // its first failure misses that failure.
         for reason in ["unknown_email", "wrong_password", "disabled"] {
-            m.sign_in_failures.get_or_create(&Reason { reason }).inc_by(0);
+            m.sign_in_failures
+                .get_or_create(&Reason { reason })
+                .inc_by(0);
         }
         m.registered()
     }
@@ -145,12 +154,14 @@ impl Metrics {
         );
         r.register(
             "desk_db_pool_saturated",
-            "Requests that arrived while every database connection of this instance was taken",
+            "Requests (but for static files) that arrived while every database connection of \
+             this instance was taken: they waited for one",
             self.pool_saturated.clone(),
         );
         r.register(
             "desk_db_pool_timeouts",
-            "Requests answered 503 because no database connection came free in time",
+            "Requests answered 503 because every connection stayed taken for the pool's whole \
+             wait (3 s)",
             self.pool_timeouts.clone(),
         );
         r.register(
@@ -165,8 +176,9 @@ impl Metrics {
         );
         r.register(
             "desk_database_up",
-            "1 when the database answered this scrape's questions within two seconds, else 0 \
-             (the figures read from it then keep their last values)",
+            "1 when this instance reached the database and read the figures within two seconds; \
+             0 when it could not (database down, or every connection taken), and the figures \
+             read from it are then left out",
             self.database_up.clone(),
         );
         r.register(
@@ -179,6 +191,7 @@ impl Metrics {
             "The most database connections this instance opens",
             self.pool_max.clone(),
         );
+        let r = &mut self.database;
         r.register(
             "desk_outbox_messages",
             "Emails not yet sent: queued, being sent, or failed (given up until an admin retries)",
@@ -203,6 +216,11 @@ impl Metrics {
             "desk_jobs_oldest_overdue_age_seconds",
             "How long the oldest overdue job has been due (0 when none)",
             self.jobs_oldest_overdue.clone(),
+        );
+        r.register(
+            "desk_jobs_retrying",
+            "Scheduled jobs that failed at least once and wait for their next try",
+            self.jobs_retrying.clone(),
         );
         r.register(
             "desk_jobs_failed",
@@ -246,16 +264,24 @@ impl Metrics {
         self.sign_in_throttled.inc();
     }
 
-    /// Everything in Prometheus' text format (version 0.0.4).
-    pub fn render(&self) -> String {
+    /// Everything in Prometheus' text format (version 0.0.4); the database's figures only
+    /// when `with_database`.
+    pub fn render(&self, with_database: bool) -> String {
         let mut out = String::new();
-        prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry)
-            .expect("writing to a String cannot fail");
+        let mut registries = vec![&self.registry];
+        if with_database {
+            registries.push(&self.database);
+        }
+        for r in registries {
+            prometheus_client::encoding::prometheus_text::encode(&mut out, r)
+                .expect("writing to a String cannot fail");
+        }
         out
     }
 
-    /// Reads the figures the database holds; on failure, says the database is down.
-    async fn read_database(&self, state: &AppState) {
+    /// Reads the figures the database holds; whether it could (else it says the database is
+    /// down).
+    async fn read_database(&self, state: &AppState) -> bool {
         let pool = &state.db;
         let idle = i64::try_from(pool.num_idle()).unwrap_or(i64::MAX);
         let size = i64::from(pool.size());
@@ -282,16 +308,20 @@ impl Metrics {
                 self.outbox_oldest.set(b.oldest_unsent);
                 self.jobs_overdue.set(b.jobs_overdue);
                 self.jobs_oldest_overdue.set(b.oldest_overdue);
+                self.jobs_retrying.set(b.jobs_retrying);
                 self.jobs_failed.set(b.jobs_failed);
                 self.approvals_stalled.set(b.stalled);
+                true
             }
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, "metrics: the database did not answer");
                 self.database_up.set(0);
+                false
             }
             Err(_) => {
                 tracing::warn!("metrics: the database took over two seconds to answer");
                 self.database_up.set(0);
+                false
             }
         }
     }
@@ -307,6 +337,7 @@ struct Backlog {
     oldest_unsent: f64,
     jobs_overdue: i64,
     oldest_overdue: f64,
+    jobs_retrying: i64,
     jobs_failed: i64,
     #[sqlx(skip)]
     stalled: i64,
@@ -318,7 +349,7 @@ async fn backlog(state: &AppState) -> sqlx::Result<Backlog> {
     // through the indexes on state.
     let mut b: Backlog = sqlx::query_as(
         "SELECT o.queued, o.sending, o.failed, o.retrying, o.oldest_unsent,
-                j.jobs_overdue, j.oldest_overdue, j.jobs_failed
+                j.jobs_overdue, j.oldest_overdue, j.jobs_retrying, j.jobs_failed
            FROM (SELECT count(*) FILTER (WHERE state = 'queued') AS queued,
                         count(*) FILTER (WHERE state = 'sending') AS sending,
                         count(*) FILTER (WHERE state = 'failed') AS failed,
@@ -333,6 +364,7 @@ async fn backlog(state: &AppState) -> sqlx::Result<Backlog> {
                                  FILTER (WHERE state = 'pending'
                                            AND run_at < now() - make_interval(secs => $1))), 0)::float8
                           AS oldest_overdue,
+                        count(*) FILTER (WHERE state = 'pending' AND attempts > 0) AS jobs_retrying,
                         count(*) FILTER (WHERE state = 'failed') AS jobs_failed
                    FROM scheduled_jobs
                   WHERE state IN ('pending', 'failed')) j",
@@ -356,32 +388,35 @@ async fn scrape(State(state): State<AppState>, req: Request) -> Response {
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
+    let config = &state.config;
     let asker = allow::Asker {
         peer,
-        forwarded: forwarded(req.headers()),
+        // Behind an HTTPS address there is a proxy (the app speaks plain HTTP), which may pass
+        // requests on from loopback without saying so.
+        proxied: forwarded(req.headers()) || config.base_url.starts_with("https://"),
         bearer: bearer(req.headers()),
     };
-    let config = &state.config;
-    if !allow::may_read(
+    if let Err(why) = allow::may_read(
         &asker,
         &config.metrics_allow,
         config.metrics_token.as_deref(),
     ) {
-        tracing::warn!(
-            peer = ?asker.peer,
-            forwarded = asker.forwarded,
-            token_given = asker.bearer.is_some(),
-            "metrics refused: not from an allowed address and without the token"
-        );
-        return AppError::Forbidden.into_response();
+        let peer = asker.peer.map(|p| p.to_string()).unwrap_or_default();
+        tracing::warn!(%peer, reason = why, "metrics refused");
+        return AppError::Refused(
+            "The metrics are read from an allowed address or with the operator's token \
+             (README, \"Metrics and alerts\")."
+                .into(),
+        )
+        .into_response();
     }
-    state.metrics.read_database(&state).await;
+    let with_database = state.metrics.read_database(&state).await;
     (
         [(
             header::CONTENT_TYPE,
             prometheus_client::encoding::prometheus_text::CONTENT_TYPE,
         )],
-        state.metrics.render(),
+        state.metrics.render(with_database),
     )
         .into_response()
 }
@@ -404,8 +439,9 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 /// `/static` and an address no route knows is `unmatched`, so the labels stay few.
 pub fn route_of<B>(req: &axum::http::Request<B>) -> &str {
     match req.extensions().get::<MatchedPath>() {
-        Some(p) if p.as_str().starts_with("/static") => "/static",
         Some(p) => p.as_str(),
+        // The static files' service is nested: no route is matched for them.
+        None if req.uri().path().starts_with("/static/") => "/static",
         None => "unmatched",
     }
 }
@@ -430,12 +466,17 @@ pub async fn count(State(state): State<AppState>, req: Request, next: Next) -> R
     let route = route_of(&req).to_string();
     let method = method_label(req.method());
     let pool = &state.db;
-    if pool.num_idle() == 0 && pool.size() >= pool.options().get_max_connections() {
+    let full = || pool.num_idle() == 0 && pool.size() >= pool.options().get_max_connections();
+    if route != "/static" && full() {
         state.metrics.pool_saturated.inc();
     }
     let started = std::time::Instant::now();
     let res = next.run(req).await;
-    if res.extensions().get::<PoolTimedOut>().is_some() {
+    // The pool also times out while it cannot connect at all: that is the database away, not
+    // every connection taken.
+    if res.extensions().get::<PoolTimedOut>().is_some()
+        && pool.size() >= pool.options().get_max_connections()
+    {
         state.metrics.pool_timeouts.inc();
     }
     state
@@ -471,7 +512,11 @@ mod tests {
         );
         m.sign_in_failed("wrong_password");
         m.sign_in_throttled();
-        let text = m.render();
+        let text = m.render(false);
+        assert!(
+            !text.contains("desk_outbox"),
+            "the database's figures only when read"
+        );
         assert!(
             text.contains(
                 "desk_http_requests_total{route=\"/requests/{id}\",method=\"GET\",status=\"200\"} 2\n"

@@ -5,6 +5,10 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
+/// Addresses answered whatever the database does, never refused nor made the probe: the
+/// metrics, which say themselves that the database is away (and go dark otherwise).
+pub const ALWAYS_ANSWERED: &[&str] = &["/metrics"];
+
 /// Whether the database was unreachable at the last try, and whether a request is trying now.
 #[derive(Debug, Default)]
 pub struct Outage {

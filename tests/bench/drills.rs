@@ -993,6 +993,46 @@ async fn instances() -> anyhow::Result<()> {
 // ---------------------------------------------------------------------------------------------
 // A backup taken under load, restored, and served by a second instance.
 
+/// What a table holds at a moment, for the restore drill: the ids of its rows, and a
+/// fingerprint of their content (the audit log's rows never change, so theirs must match).
+struct Held {
+    table: &'static str,
+    ids: Vec<i64>,
+    fingerprint: String,
+}
+
+/// The tables whose rows the restore drill looks for; the audit log by its whole rows.
+const HELD: [(&str, &str); 4] = [
+    ("change_requests", "id::text"),
+    ("request_approvals", "id::text"),
+    (
+        "audit_events",
+        "concat_ws(',', id, at, actor_id, actor_label, action, entity_type, entity_id, details, ip, request_id)",
+    ),
+    ("outbox_messages", "message_id"),
+];
+
+/// What `db` holds of `table` among `ids` (every row when `None`).
+async fn held(
+    db: &PgPool,
+    (table, content): (&'static str, &str),
+    ids: Option<&[i64]>,
+) -> anyhow::Result<Held> {
+    let (ids, fingerprint): (Vec<i64>, String) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT coalesce(array_agg(id ORDER BY id), '{{}}'),
+                md5(coalesce(string_agg({content}, '|' ORDER BY id), ''))
+           FROM {table} WHERE $1::bigint[] IS NULL OR id = ANY($1)"
+    )))
+    .bind(ids)
+    .fetch_one(db)
+    .await?;
+    Ok(Held {
+        table,
+        ids,
+        fingerprint,
+    })
+}
+
 async fn restore() -> anyhow::Result<()> {
     let admin = common::admin_url()?;
     let (url, db) = common::seeded(&admin, "offboarding_drill_backup", 300).await?;
@@ -1070,6 +1110,11 @@ async fn restore() -> anyhow::Result<()> {
     let dir = common::manifest_dir().join("target/drill-backups");
     let _ = std::fs::remove_dir_all(&dir);
     let before_backup = answered.load(Ordering::Relaxed);
+    // Every row committed before the backup began is in its snapshot.
+    let mut committed = Vec::new();
+    for table in HELD {
+        committed.push(held(&db, table, None).await?);
+    }
     let taken = offboarding_desk::db::backup::backup(&url, &dir, 3).await?;
     let during = answered.load(Ordering::Relaxed) - before_backup;
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -1121,6 +1166,38 @@ async fn restore() -> anyhow::Result<()> {
         before_backup > 0 && after_backup > 0,
         "the backup was taken with work going on before and after it".into(),
     )?;
+
+    // Whatever was committed before the backup began is there, and the audit log up to then
+    // is the same record, event for event (it is append-only).
+    for (before, table) in committed.iter().zip(HELD) {
+        let copy = held(&restored, table, Some(&before.ids)).await?;
+        let same_content = before.table != "audit_events" || copy.fingerprint == before.fingerprint;
+        check(
+            copy.ids == before.ids && same_content,
+            format!(
+                "the {} rows of {} committed before the backup are in the restore{}",
+                before.ids.len(),
+                before.table,
+                if before.table == "audit_events" {
+                    ", each the same"
+                } else {
+                    ""
+                }
+            ),
+        )?;
+    }
+    // The model test's rules hold on the restore, and on the database it came from, whose
+    // rows still carry the transaction that wrote them (the restore's were all written by one).
+    for (which, pool) in [("the restored database", &restored), ("the source", &db)] {
+        let held = common::shared::records::check_records(pool).await;
+        check(
+            held.is_ok(),
+            format!(
+                "the model test's rules on stored records hold on {which}{}",
+                held.err().map(|e| format!(": {e}")).unwrap_or_default()
+            ),
+        )?;
+    }
 
     // The snapshot is one moment: each request's approvals and submissions since the load
     // began match their audit records, as each change wrote them in one transaction.

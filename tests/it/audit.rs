@@ -141,7 +141,36 @@ async fn as_its_own_role_the_app_works_but_cannot_rewrite_or_unguard_the_audit_l
     let refused = roles::prepare(&mut owner, &owner_role, None)
         .await
         .unwrap_err();
-    assert!(refused.to_string().contains("owns the tables"), "{refused}");
+    assert!(
+        refused.to_string().contains("the owner of the tables"),
+        "{refused}"
+    );
+    // So are roles that could make themselves the owner: one that may create roles, one that
+    // is a member of the owner without inheriting its rights (it may SET ROLE).
+    for (mighty, attributes) in [
+        ("odtest_creates_roles", "LOGIN CREATEROLE"),
+        ("odtest_member", "LOGIN NOINHERIT"),
+    ] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP ROLE IF EXISTS {mighty}; CREATE ROLE {mighty} {attributes}"
+        )))
+        .execute(&mut owner)
+        .await
+        .unwrap();
+    }
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "GRANT \"{owner_role}\" TO odtest_member"
+    )))
+    .execute(&mut owner)
+    .await
+    .unwrap();
+    for mighty in ["odtest_creates_roles", "odtest_member"] {
+        let refused = roles::prepare(&mut owner, mighty, None).await.unwrap_err();
+        assert!(
+            refused.to_string().contains("may create roles"),
+            "{mighty}: {refused}"
+        );
+    }
     let app = TestApp::spawn_on_database(as_user(&owner_url, role, password)).await;
 
     // The app works as that role: an admin adds a user through the page, and it is recorded.

@@ -208,6 +208,23 @@ async fn metrics_parse_as_prometheus_text_and_move_with_known_requests() {
         )
         .await;
     assert_eq!(res.status(), 401);
+    // Five wrong passwords for one account, then two tries refused unheard.
+    for _ in 0..7 {
+        let res = app
+            .post(
+                "",
+                "/login",
+                &[("email", "am@agency.test"), ("password", "wrong")],
+            )
+            .await;
+        assert_eq!(res.status(), 401);
+    }
+    let res = client()
+        .get(app.url("/static/app.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
     let id = world.file(&[]).await;
     world.submit(&world.am_cookie, id).await;
 
@@ -280,7 +297,8 @@ async fn metrics_parse_as_prometheus_text_and_move_with_known_requests() {
         "the +Inf bucket holds every answer"
     );
     assert_eq!(requests(&after, "unmatched", "GET", "404"), 1.0);
-    assert_eq!(requests(&after, "/login", "POST", "401"), 1.0);
+    assert_eq!(requests(&after, "/static", "GET", "200"), 1.0);
+    assert_eq!(requests(&after, "/login", "POST", "401"), 8.0);
     assert_eq!(
         requests(&after, "/requests/{id}/submit", "POST", "303"),
         1.0
@@ -295,6 +313,29 @@ async fn metrics_parse_as_prometheus_text_and_move_with_known_requests() {
         ),
         Some(1.0)
     );
+    assert_eq!(
+        value(
+            &after,
+            "desk_sign_in_failures_total",
+            &[("reason", "wrong_password")]
+        ),
+        Some(5.0)
+    );
+    assert_eq!(
+        value(&after, "desk_sign_in_throttled_total", &[]),
+        Some(2.0)
+    );
+    // The pool: this test's connections, none taken between requests, and nobody waited.
+    assert_eq!(
+        value(&after, "desk_db_pool_connections", &[("state", "in_use")]),
+        Some(0.0)
+    );
+    assert!(value(&after, "desk_db_pool_connections", &[("state", "idle")]).unwrap() >= 1.0);
+    assert_eq!(
+        value(&after, "desk_db_pool_saturated_total", &[]),
+        Some(0.0)
+    );
+    assert_eq!(value(&after, "desk_db_pool_timeouts_total", &[]), Some(0.0));
 
     let queued: i64 =
         sqlx::query_scalar("SELECT count(*) FROM outbox_messages WHERE state = 'queued'")
@@ -316,6 +357,7 @@ async fn metrics_parse_as_prometheus_text_and_move_with_known_requests() {
     let oldest = value(&after, "desk_outbox_oldest_unsent_age_seconds", &[]).unwrap();
     assert!((3600.0..3700.0).contains(&oldest), "{oldest}");
     assert_eq!(value(&after, "desk_jobs_overdue", &[]), Some(1.0));
+    assert_eq!(value(&after, "desk_jobs_retrying", &[]), Some(0.0));
     let overdue = value(&after, "desk_jobs_oldest_overdue_age_seconds", &[]).unwrap();
     assert!((600.0..700.0).contains(&overdue), "{overdue}");
     assert_eq!(value(&after, "desk_approvals_stalled", &[]), Some(1.0));
@@ -387,8 +429,62 @@ async fn metrics_are_refused_outside_the_allowed_networks_without_the_token() {
             .unwrap();
         assert_eq!(res.status(), 403, "{header}");
     }
+    // Published at an HTTPS address (so behind a proxy): loopback needs the token too.
+    let app = TestApp::spawn_with(|c| {
+        c.base_url = "https://desk.agency.test".into();
+        c.metrics_token = Some(TOKEN.into());
+    })
+    .await;
+    let res = client().get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    let res = client()
+        .get(app.url("/metrics"))
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
     // With METRICS_ALLOW=none and no token, nobody.
     let app = TestApp::spawn_with(|c| c.metrics_allow = Vec::new()).await;
     let res = client().get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(res.status(), 403);
+}
+
+#[tokio::test]
+async fn without_its_database_the_metrics_still_answer_and_say_so() {
+    let app = TestApp::spawn().await;
+    assert_eq!(
+        value(&scrape(&app).await, "desk_database_up", &[]),
+        Some(1.0)
+    );
+    app.db.close().await;
+    // The pages fail fast once one found the database gone; the metrics still answer.
+    for _ in 0..2 {
+        let res = client().get(app.url("/healthz")).send().await.unwrap();
+        assert_eq!(res.status(), 503);
+    }
+    let samples = scrape(&app).await;
+    assert_eq!(value(&samples, "desk_database_up", &[]), Some(0.0));
+    assert!(
+        samples.iter().all(|s| !s.name.starts_with("desk_outbox")
+            && !s.name.starts_with("desk_jobs")
+            && !s.name.starts_with("desk_approvals")),
+        "figures it could not read are left out, not shown stale"
+    );
+    assert_eq!(requests(&samples, "/healthz", "GET", "503"), 2.0);
+}
+
+#[tokio::test]
+async fn a_request_id_sent_in_is_replaced_by_the_apps_own() {
+    let app = TestApp::spawn().await;
+    let res = client()
+        .get(app.url("/nowhere"))
+        .header("x-request-id", "abc user_id=1 status=200")
+        .send()
+        .await
+        .unwrap();
+    let id = res.headers()["x-request-id"].to_str().unwrap().to_string();
+    assert_ne!(id, "abc user_id=1 status=200");
+    assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
+    assert!(res.text().await.unwrap().contains(&id));
 }

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod records;
+
 use std::time::Duration;
 
 use offboarding_desk::db::embedded;

@@ -1,0 +1,274 @@
+//! The invariants the stored records alone decide, shared by the model test
+//! (`tests/it/model`), the backup test and the restore drill: one open request per client,
+//! steps that agree with their request, nobody deciding twice or their own, one fact in one
+//! place, and every change with its audit record and email.
+
+#![allow(dead_code)]
+
+use sqlx::PgPool;
+
+/// The invariants the stored records alone decide (all but who has what on their desk, which
+/// needs the model's people): also held by data written outside the model, such as the demo's.
+pub async fn check_records(db: &PgPool) -> Result<(), String> {
+    one_open_request_per_client(db).await?;
+    steps_agree_with_the_request(db).await?;
+    nobody_decides_twice_or_their_own(db).await?;
+    one_fact_one_value(db).await?;
+    changes_carry_their_audit_and_mail(db).await?;
+    Ok(())
+}
+
+async fn rows(db: &PgPool, sql: &'static str) -> Vec<String> {
+    sqlx::query_scalar(sql).fetch_all(db).await.unwrap()
+}
+
+fn none(what: &str, found: Vec<String>) -> Result<(), String> {
+    if found.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{what}: {}", found.join("; ")))
+    }
+}
+
+async fn one_open_request_per_client(db: &PgPool) -> Result<(), String> {
+    none(
+        "a client has two open requests",
+        rows(
+            db,
+            "SELECT client_id::text FROM change_requests
+              WHERE state IN ('draft', 'with_retention', 'in_approval', 'changes_requested')
+              GROUP BY client_id HAVING count(*) > 1",
+        )
+        .await,
+    )
+}
+
+async fn steps_agree_with_the_request(db: &PgPool) -> Result<(), String> {
+    none(
+        "a request in approval has not exactly one step waiting in its round",
+        rows(
+            db,
+            "SELECT r.id::text FROM change_requests r
+              WHERE r.state = 'in_approval'
+                AND (SELECT count(*) FROM request_approvals s
+                      WHERE s.change_request_id = r.id AND s.round = r.approval_round
+                        AND s.state = 'pending') <> 1",
+        )
+        .await,
+    )?;
+    none(
+        "a step waits on a request not in approval, or outside its current round",
+        rows(
+            db,
+            "SELECT s.id::text FROM request_approvals s JOIN change_requests r ON r.id = s.change_request_id
+              WHERE s.state IN ('pending', 'waiting')
+                AND (r.state <> 'in_approval' OR s.round <> r.approval_round)",
+        )
+        .await,
+    )?;
+    none(
+        "an approved or completed request has not exactly one change task",
+        rows(
+            db,
+            "SELECT r.id::text FROM change_requests r
+              WHERE (r.state IN ('approved', 'completed')
+                     OR (r.state = 'withdrawn' AND r.reinstated_at IS NOT NULL))
+                AND (SELECT count(*) FROM change_tasks t WHERE t.change_request_id = r.id) <> 1",
+        )
+        .await,
+    )?;
+    none(
+        "a completed request has work left",
+        rows(
+            db,
+            "SELECT r.id::text FROM change_requests r
+              WHERE r.state = 'completed'
+                AND (r.processed_at IS NULL
+                     OR EXISTS (SELECT 1 FROM change_tasks t WHERE t.change_request_id = r.id AND t.done_at IS NULL)
+                     OR EXISTS (SELECT 1 FROM sem_tasks t WHERE t.change_request_id = r.id
+                                  AND t.done_at IS NULL AND t.cancelled_at IS NULL)
+                     OR EXISTS (SELECT 1 FROM checklist_items i WHERE i.change_request_id = r.id
+                                  AND i.done_at IS NULL AND i.cancelled_at IS NULL))",
+        )
+        .await,
+    )
+}
+
+async fn nobody_decides_twice_or_their_own(db: &PgPool) -> Result<(), String> {
+    none(
+        "someone decided two steps of one round",
+        rows(
+            db,
+            "SELECT change_request_id || '/' || round || ' by ' || decided_by FROM request_approvals
+              WHERE decided_by IS NOT NULL
+              GROUP BY change_request_id, round, decided_by HAVING count(*) > 1",
+        )
+        .await,
+    )?;
+    none(
+        "someone decided a step of a request they filed or submitted",
+        rows(
+            db,
+            "SELECT s.id::text FROM request_approvals s JOIN change_requests r ON r.id = s.change_request_id
+              WHERE s.decided_by = r.filed_by
+                 OR (s.round = r.approval_round AND s.decided_by = r.submitted_by)",
+        )
+        .await,
+    )
+}
+
+async fn one_fact_one_value(db: &PgPool) -> Result<(), String> {
+    none(
+        "the planner disagrees with its request",
+        rows(
+            db,
+            "SELECT p.id::text FROM planner_entries p JOIN change_requests r ON r.id = p.change_request_id
+              WHERE p.removed_at IS NULL
+                AND (p.effective_date <> r.effective_date
+                     OR p.resume_date IS DISTINCT FROM r.resume_date OR p.kind <> r.kind
+                     OR p.client_id <> r.client_id)",
+        )
+        .await,
+    )?;
+    none(
+        "the planner's account manager is not the client's, or its specialist not the one the change task went to",
+        rows(
+            db,
+            "SELECT p.id::text FROM planner_entries p
+               JOIN clients c ON c.id = p.client_id
+               LEFT JOIN change_tasks t ON t.change_request_id = p.change_request_id
+              WHERE p.removed_at IS NULL
+                AND (p.account_manager_id IS DISTINCT FROM c.account_manager_id
+                     OR (t.forwarded_to IS NOT NULL AND p.sem_specialist_id <> t.forwarded_to))",
+        )
+        .await,
+    )?;
+    none(
+        "an open SEM item is not with the specialist the change task went to",
+        rows(
+            db,
+            "SELECT i.id::text FROM checklist_items i
+               JOIN change_tasks t ON t.change_request_id = i.change_request_id
+              WHERE i.owner_role = 'sem_specialist' AND i.done_at IS NULL AND i.cancelled_at IS NULL
+                AND t.forwarded_to IS NOT NULL AND i.assignee IS DISTINCT FROM t.forwarded_to",
+        )
+        .await,
+    )?;
+    none(
+        "an open pause task is not due on its request's date",
+        rows(
+            db,
+            "SELECT t.id::text FROM sem_tasks t JOIN change_requests r ON r.id = t.change_request_id
+              WHERE t.done_at IS NULL AND t.cancelled_at IS NULL AND t.due_on <> r.effective_date",
+        )
+        .await,
+    )?;
+    none(
+        "an open checklist item is not due at its distance from the request's date",
+        rows(
+            db,
+            "SELECT i.id::text FROM checklist_items i JOIN change_requests r ON r.id = i.change_request_id
+              WHERE i.done_at IS NULL AND i.cancelled_at IS NULL
+                AND i.due_on <> r.effective_date + i.due_offset_days",
+        )
+        .await,
+    )?;
+    none(
+        "a pending reminder is for another date than its request's",
+        rows(
+            db,
+            "SELECT j.key FROM scheduled_jobs j
+               JOIN planner_entries p ON p.id = (j.payload->>'entry_id')::bigint
+               JOIN change_requests r ON r.id = p.change_request_id
+              WHERE j.kind = 'effective_date_reminder' AND j.state = 'pending'
+                AND p.removed_at IS NULL AND j.payload->>'effective_date' <> r.effective_date::text",
+        )
+        .await,
+    )?;
+    none(
+        "the client's history disagrees with the request it names",
+        rows(
+            db,
+            "SELECT h.id::text FROM client_status_history h JOIN change_requests r ON r.id = h.change_request_id
+              WHERE h.effective_date IS NOT NULL AND h.effective_date <> r.effective_date",
+        )
+        .await,
+    )?;
+    none(
+        "a client's status or budget disagrees with its latest history",
+        rows(
+            db,
+            "SELECT c.id::text FROM clients c
+               JOIN LATERAL (SELECT status, monthly_budget_cents FROM client_status_history h
+                              WHERE h.client_id = c.id ORDER BY h.id DESC LIMIT 1) h ON true
+              WHERE h.status <> c.status OR h.monthly_budget_cents <> c.monthly_budget_cents",
+        )
+        .await,
+    )?;
+    none(
+        "an open reinstatement is for another date than the request it undoes",
+        rows(
+            db,
+            "SELECT v.id::text FROM change_requests v JOIN change_requests r ON r.id = v.reverses_id
+              WHERE v.state IN ('draft', 'with_retention', 'in_approval', 'changes_requested')
+                AND v.effective_date <> r.effective_date",
+        )
+        .await,
+    )?;
+    none(
+        "a request submitted without Retention's call, or an addendum without a current signed document",
+        rows(
+            db,
+            "SELECT r.id::text FROM change_requests r
+              WHERE r.state = 'in_approval'
+                AND ((EXISTS (SELECT 1 FROM save_attempts s WHERE s.change_request_id = r.id
+                                AND s.outcome IS NULL))
+                     OR (r.kind = 'addendum' AND NOT EXISTS (
+                           SELECT 1 FROM request_attachments a
+                            WHERE a.change_request_id = r.id AND a.superseded_at IS NULL)))",
+        )
+        .await,
+    )
+}
+
+async fn changes_carry_their_audit_and_mail(db: &PgPool) -> Result<(), String> {
+    // Rows written by one transaction share its id (xmin): each transition's audit record and
+    // the email it must send were committed together.
+    none(
+        "a transition without the email it sends, in its own transaction",
+        rows(
+            db,
+            "SELECT a.action || ' on ' || a.entity_id FROM audit_events a
+              WHERE a.action IN ('change_request.submitted', 'change_request.approved',
+                                 'change_request.sent_back')
+                AND NOT EXISTS (
+                      SELECT 1 FROM outbox_messages o
+                       WHERE o.xmin = a.xmin AND o.related_id = a.entity_id
+                         AND o.kind IN ('change_request.approval_needed',
+                                        'change_request.step_flagged',
+                                        'change_request.approved',
+                                        'change_request.sent_back'))",
+        )
+        .await,
+    )?;
+    none(
+        "a request whose state changed with no audit record of it",
+        rows(
+            db,
+            "SELECT r.id::text FROM change_requests r
+              WHERE r.state <> 'draft'
+                AND NOT EXISTS (SELECT 1 FROM audit_events a
+                                 WHERE a.entity_type = 'change_request' AND a.entity_id = r.id::text
+                                   AND a.xmin = r.xmin)
+                AND NOT EXISTS (SELECT 1 FROM audit_events a
+                                 WHERE a.entity_type = 'change_request'
+                                   AND a.entity_id IN (SELECT v.id::text FROM change_requests v
+                                                        WHERE v.reverses_id = r.id
+                                                           OR v.id = r.reverses_id)
+                                   AND a.xmin = r.xmin)
+                AND NOT EXISTS (SELECT 1 FROM audit_events a
+                                 WHERE a.entity_type IN ('client', 'client_import') AND a.xmin = r.xmin)",
+        )
+        .await,
+    )
+}
