@@ -91,7 +91,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         Arc::new(crate::notifications::clock::SystemClock),
         job_runner(&config),
         smtp_timeout,
-    );
+    )
+    .counting(state.metrics.clone());
     let worker = tokio::spawn(worker.run(stopped.clone(), Duration::from_secs(2)));
 
     let listener = TcpListener::bind(config.bind_addr)

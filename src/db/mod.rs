@@ -25,6 +25,15 @@ pub const EMBEDDED_DATABASE: &str = "offboarding_desk";
 /// role its rights (`roles`) and returns the app's pool, connected as that role.
 pub async fn connect(config: &Config) -> anyhow::Result<PgPool> {
     let at = addresses(config).await?;
+    // Two addresses naming two databases are refused before either is touched (and checked
+    // again once connected, for a name left to the server's default).
+    let (owner_options, app_options) = (connect_options(&at.owner)?, connect_options(&at.app)?);
+    if let (Some(o), Some(a)) = (owner_options.get_database(), app_options.get_database()) {
+        anyhow::ensure!(
+            o == a,
+            "MIGRATION_DATABASE_URL ({o}) and DATABASE_URL ({a}) name different databases"
+        );
+    }
     // Migrations may take their time on a first start: without printing their whole SQL.
     let mut owner = PgConnection::connect_with(&quiet(&at.owner)?)
         .await

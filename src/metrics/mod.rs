@@ -65,6 +65,11 @@ struct Reason {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Outcome {
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StateLabel {
     state: &'static str,
 }
@@ -84,6 +89,7 @@ pub struct Metrics {
     pool_timeouts: Counter,
     sign_in_failures: Family<Reason, Counter>,
     sign_in_throttled: Counter,
+    deliveries: Family<Outcome, Counter>,
     database_up: Gauge,
     pool_connections: Family<StateLabel, Gauge>,
     pool_max: Gauge,
@@ -118,6 +124,7 @@ impl Metrics {
             pool_timeouts: Counter::default(),
             sign_in_failures: Family::default(),
             sign_in_throttled: Counter::default(),
+            deliveries: Family::default(),
             database_up: Gauge::default(),
             pool_connections: Family::default(),
             pool_max: Gauge::default(),
@@ -132,6 +139,9 @@ impl Metrics {
         };
         // Each reason shows from the start, at 0: a rate over a series that appears only with
         // its first failure misses that failure.
+        for outcome in ["sent", "failed", "gave_up"] {
+            m.deliveries.get_or_create(&Outcome { outcome }).inc_by(0);
+        }
         for reason in ["unknown_email", "wrong_password", "disabled"] {
             m.sign_in_failures
                 .get_or_create(&Reason { reason })
@@ -173,6 +183,12 @@ impl Metrics {
             "desk_sign_in_throttled",
             "Sign-ins refused unheard because of too many recent failures",
             self.sign_in_throttled.clone(),
+        );
+        r.register(
+            "desk_mail_deliveries",
+            "Emails this instance's worker tried to send, by outcome: sent, failed (to be tried \
+             again) or gave_up",
+            self.deliveries.clone(),
         );
         r.register(
             "desk_database_up",
@@ -257,6 +273,11 @@ impl Metrics {
         self.sign_in_failures
             .get_or_create(&Reason { reason })
             .inc();
+    }
+
+    /// One email's delivery: `sent`, `failed` (tried again later) or `gave_up`.
+    pub fn delivery(&self, outcome: &'static str) {
+        self.deliveries.get_or_create(&Outcome { outcome }).inc();
     }
 
     /// A sign-in refused unheard: too many recent failures.
@@ -372,10 +393,31 @@ async fn backlog(state: &AppState) -> sqlx::Result<Backlog> {
     .bind(OVERDUE_AFTER_SECONDS)
     .fetch_one(&mut *conn)
     .await?;
-    let stalled =
-        crate::approvals::admin::stalled(&mut conn, state.config.approval_nudge_days, &state.clock)
-            .await?;
-    let mut requests: Vec<i64> = stalled.iter().map(|s| s.request_id).collect();
+    // Every step waiting (no cap, unlike the admin's list): flagged, or reached at least the
+    // nudge interval ago in calendar days, then counted in business days.
+    let days = state.config.approval_nudge_days;
+    let waiting: Vec<(i64, chrono::DateTime<chrono::Utc>, bool)> = sqlx::query_as(
+        "SELECT change_request_id, reached_at, flagged_at IS NOT NULL
+           FROM request_approvals
+          WHERE state = 'pending'
+            AND (flagged_at IS NOT NULL OR reached_at <= now() - make_interval(days => $1))",
+    )
+    .bind(i32::try_from(days).unwrap_or(i32::MAX))
+    .fetch_all(&mut *conn)
+    .await?;
+    let zone = state.clock.zone();
+    let today = state.clock.today();
+    let mut requests: Vec<i64> = waiting
+        .into_iter()
+        .filter(|(_, reached, flagged)| {
+            *flagged
+                || crate::approvals::rules::business_days_between(
+                    crate::time::day_in(zone, *reached),
+                    today,
+                ) >= i64::from(days)
+        })
+        .map(|(request, _, _)| request)
+        .collect();
     requests.sort_unstable();
     requests.dedup();
     b.stalled = i64::try_from(requests.len()).unwrap_or(i64::MAX);

@@ -26,6 +26,8 @@ pub struct Worker {
     instance: String,
     /// How long a claim holds: longer than one delivery may take.
     lease: chrono::Duration,
+    /// Where each delivery's outcome is counted, when the app is measured.
+    metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 impl Worker {
@@ -46,6 +48,19 @@ impl Worker {
             jobs,
             instance: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
             lease,
+            metrics: None,
+        }
+    }
+
+    /// Counts each delivery's outcome in `metrics` (`desk_mail_deliveries_total`).
+    pub fn counting(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    fn count(&self, outcome: &'static str) {
+        if let Some(m) = &self.metrics {
+            m.delivery(outcome);
         }
     }
 
@@ -102,6 +117,7 @@ impl Worker {
                     .bind(now)
                     .execute(&self.db)
                     .await?;
+                    self.count("sent");
                     tracing::info!(outbox_id = m.id, message_id = %m.message_id, "email sent");
                 }
                 Err(e) => {
@@ -121,6 +137,7 @@ impl Worker {
                     .bind(&e.message)
                     .execute(&self.db)
                     .await?;
+                    self.count(if give_up { "gave_up" } else { "failed" });
                     tracing::warn!(
                         outbox_id = m.id,
                         attempts = m.attempts,

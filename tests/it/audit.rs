@@ -106,13 +106,6 @@ async fn the_admin_reads_the_log_newest_first_and_pages_back() {
     assert!(page.contains("Disabled the user") && !page.contains("thing #"));
 }
 
-/// `url` with its user and password replaced.
-fn as_user(url: &str, user: &str, password: &str) -> String {
-    let (scheme, rest) = url.split_once("://").expect("a URL");
-    let host = rest.split_once('@').map_or(rest, |(_, host)| host);
-    format!("{scheme}://{user}:{password}@{host}")
-}
-
 #[tokio::test]
 async fn as_its_own_role_the_app_works_but_cannot_rewrite_or_unguard_the_audit_log() {
     use offboarding_desk::db::roles;
@@ -171,7 +164,8 @@ async fn as_its_own_role_the_app_works_but_cannot_rewrite_or_unguard_the_audit_l
             "{mighty}: {refused}"
         );
     }
-    let app = TestApp::spawn_on_database(as_user(&owner_url, role, password)).await;
+    let app =
+        TestApp::spawn_on_database(crate::support::db::as_user(&owner_url, role, password)).await;
 
     // The app works as that role: an admin adds a user through the page, and it is recorded.
     let admin = app.user("admin@agency.test", &[Role::Admin]).await;

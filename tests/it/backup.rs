@@ -3,6 +3,7 @@
 //! serves the requests, and sends nothing that was sent before the backup.
 
 use offboarding_desk::db::backup;
+use sqlx::Connection;
 
 use crate::support::{TestApp, db::blank_database, fixtures};
 
@@ -53,7 +54,34 @@ async fn a_backup_taken_while_the_app_works_restores_whole_into_an_empty_databas
     backup::restore(&target, &taken.file)
         .await
         .expect("restore");
-    let restored = TestApp::spawn_on_database(target).await;
+    // The app starts on it as it starts anywhere: migrations (none left to run) and grants as
+    // the owner, then its pool as a role of its own, which cannot rewrite the record.
+    let (role, password) = ("odtest_restored_app", "odtest-restored-password");
+    let mut owner =
+        sqlx::PgConnection::connect_with(&offboarding_desk::db::connect_options(&target).unwrap())
+            .await
+            .unwrap();
+    offboarding_desk::db::roles::prepare(&mut owner, role, Some(password))
+        .await
+        .unwrap();
+    owner.close().await.unwrap();
+    let as_app = crate::support::db::as_user(&target, role, password);
+    let mut config =
+        offboarding_desk::config::Config::from_lookup(false, |_| None).expect("configuration");
+    config.database_url = Some(as_app.clone());
+    config.migration_database_url = Some(target.clone());
+    let started = offboarding_desk::db::connect(&config)
+        .await
+        .expect("the app starts on the restore");
+    let mut conn = started.acquire().await.unwrap();
+    assert!(
+        !offboarding_desk::db::roles::owns_the_audit_log(&mut conn)
+            .await
+            .unwrap()
+    );
+    drop(conn);
+    started.close().await;
+    let restored = TestApp::spawn_on_database(as_app).await;
     assert_eq!(counts(&restored.db).await, before);
     crate::model::invariants::check_records(&restored.db)
         .await

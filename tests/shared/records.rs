@@ -5,33 +5,54 @@
 
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
+
 use sqlx::PgPool;
 
 /// The invariants the stored records alone decide (all but who has what on their desk, which
 /// needs the model's people): also held by data written outside the model, such as the demo's.
 pub async fn check_records(db: &PgPool) -> Result<(), String> {
-    one_open_request_per_client(db).await?;
-    steps_agree_with_the_request(db).await?;
-    nobody_decides_twice_or_their_own(db).await?;
-    one_fact_one_value(db).await?;
-    changes_carry_their_audit_and_mail(db).await?;
-    Ok(())
+    let found = findings(db).await;
+    if found.is_empty() {
+        Ok(())
+    } else {
+        Err(found
+            .iter()
+            .map(|(what, rows)| format!("{what}: {}", rows.join("; ")))
+            .collect::<Vec<_>>()
+            .join("\n"))
+    }
+}
+
+/// Each invariant that does not hold, with the records that break it (empty when all hold).
+pub async fn findings(db: &PgPool) -> BTreeMap<String, Vec<String>> {
+    let mut f = Findings::default();
+    one_open_request_per_client(db, &mut f).await;
+    steps_agree_with_the_request(db, &mut f).await;
+    nobody_decides_twice_or_their_own(db, &mut f).await;
+    one_fact_one_value(db, &mut f).await;
+    changes_carry_their_audit_and_mail(db, &mut f).await;
+    f.0
 }
 
 async fn rows(db: &PgPool, sql: &'static str) -> Vec<String> {
     sqlx::query_scalar(sql).fetch_all(db).await.unwrap()
 }
 
-fn none(what: &str, found: Vec<String>) -> Result<(), String> {
-    if found.is_empty() {
-        Ok(())
-    } else {
-        Err(format!("{what}: {}", found.join("; ")))
+#[derive(Default)]
+struct Findings(BTreeMap<String, Vec<String>>);
+
+impl Findings {
+    /// Notes `found` as breaking `what`, unless there is none.
+    fn none(&mut self, what: &str, found: Vec<String>) {
+        if !found.is_empty() {
+            self.0.insert(what.to_string(), found);
+        }
     }
 }
 
-async fn one_open_request_per_client(db: &PgPool) -> Result<(), String> {
-    none(
+async fn one_open_request_per_client(db: &PgPool, f: &mut Findings) {
+    f.none(
         "a client has two open requests",
         rows(
             db,
@@ -40,11 +61,11 @@ async fn one_open_request_per_client(db: &PgPool) -> Result<(), String> {
               GROUP BY client_id HAVING count(*) > 1",
         )
         .await,
-    )
+    );
 }
 
-async fn steps_agree_with_the_request(db: &PgPool) -> Result<(), String> {
-    none(
+async fn steps_agree_with_the_request(db: &PgPool, f: &mut Findings) {
+    f.none(
         "a request in approval has not exactly one step waiting in its round",
         rows(
             db,
@@ -55,8 +76,8 @@ async fn steps_agree_with_the_request(db: &PgPool) -> Result<(), String> {
                         AND s.state = 'pending') <> 1",
         )
         .await,
-    )?;
-    none(
+    );
+    f.none(
         "a step waits on a request not in approval, or outside its current round",
         rows(
             db,
@@ -65,8 +86,8 @@ async fn steps_agree_with_the_request(db: &PgPool) -> Result<(), String> {
                 AND (r.state <> 'in_approval' OR s.round <> r.approval_round)",
         )
         .await,
-    )?;
-    none(
+    );
+    f.none(
         "an approved or completed request has not exactly one change task",
         rows(
             db,
@@ -76,8 +97,8 @@ async fn steps_agree_with_the_request(db: &PgPool) -> Result<(), String> {
                 AND (SELECT count(*) FROM change_tasks t WHERE t.change_request_id = r.id) <> 1",
         )
         .await,
-    )?;
-    none(
+    );
+    f.none(
         "a completed request has work left",
         rows(
             db,
@@ -91,11 +112,11 @@ async fn steps_agree_with_the_request(db: &PgPool) -> Result<(), String> {
                                   AND i.done_at IS NULL AND i.cancelled_at IS NULL))",
         )
         .await,
-    )
+    );
 }
 
-async fn nobody_decides_twice_or_their_own(db: &PgPool) -> Result<(), String> {
-    none(
+async fn nobody_decides_twice_or_their_own(db: &PgPool, f: &mut Findings) {
+    f.none(
         "someone decided two steps of one round",
         rows(
             db,
@@ -104,8 +125,8 @@ async fn nobody_decides_twice_or_their_own(db: &PgPool) -> Result<(), String> {
               GROUP BY change_request_id, round, decided_by HAVING count(*) > 1",
         )
         .await,
-    )?;
-    none(
+    );
+    f.none(
         "someone decided a step of a request they filed or submitted",
         rows(
             db,
@@ -114,11 +135,11 @@ async fn nobody_decides_twice_or_their_own(db: &PgPool) -> Result<(), String> {
                  OR (s.round = r.approval_round AND s.decided_by = r.submitted_by)",
         )
         .await,
-    )
+    );
 }
 
-async fn one_fact_one_value(db: &PgPool) -> Result<(), String> {
-    none(
+async fn one_fact_one_value(db: &PgPool, f: &mut Findings) {
+    f.none(
         "the planner disagrees with its request",
         rows(
             db,
@@ -129,8 +150,8 @@ async fn one_fact_one_value(db: &PgPool) -> Result<(), String> {
                      OR p.client_id <> r.client_id)",
         )
         .await,
-    )?;
-    none(
+    );
+    f.none(
         "the planner's account manager is not the client's, or its specialist not the one the change task went to",
         rows(
             db,
@@ -142,8 +163,8 @@ async fn one_fact_one_value(db: &PgPool) -> Result<(), String> {
                      OR (t.forwarded_to IS NOT NULL AND p.sem_specialist_id <> t.forwarded_to))",
         )
         .await,
-    )?;
-    none(
+    );
+    f.none(
         "an open SEM item is not with the specialist the change task went to",
         rows(
             db,
@@ -153,8 +174,8 @@ async fn one_fact_one_value(db: &PgPool) -> Result<(), String> {
                 AND t.forwarded_to IS NOT NULL AND i.assignee IS DISTINCT FROM t.forwarded_to",
         )
         .await,
-    )?;
-    none(
+    );
+    f.none(
         "an open pause task is not due on its request's date",
         rows(
             db,
@@ -162,8 +183,8 @@ async fn one_fact_one_value(db: &PgPool) -> Result<(), String> {
               WHERE t.done_at IS NULL AND t.cancelled_at IS NULL AND t.due_on <> r.effective_date",
         )
         .await,
-    )?;
-    none(
+    );
+    f.none(
         "an open checklist item is not due at its distance from the request's date",
         rows(
             db,
@@ -172,8 +193,8 @@ async fn one_fact_one_value(db: &PgPool) -> Result<(), String> {
                 AND i.due_on <> r.effective_date + i.due_offset_days",
         )
         .await,
-    )?;
-    none(
+    );
+    f.none(
         "a pending reminder is for another date than its request's",
         rows(
             db,
@@ -184,8 +205,8 @@ async fn one_fact_one_value(db: &PgPool) -> Result<(), String> {
                 AND p.removed_at IS NULL AND j.payload->>'effective_date' <> r.effective_date::text",
         )
         .await,
-    )?;
-    none(
+    );
+    f.none(
         "the client's history disagrees with the request it names",
         rows(
             db,
@@ -193,8 +214,8 @@ async fn one_fact_one_value(db: &PgPool) -> Result<(), String> {
               WHERE h.effective_date IS NOT NULL AND h.effective_date <> r.effective_date",
         )
         .await,
-    )?;
-    none(
+    );
+    f.none(
         "a client's status or budget disagrees with its latest history",
         rows(
             db,
@@ -204,8 +225,8 @@ async fn one_fact_one_value(db: &PgPool) -> Result<(), String> {
               WHERE h.status <> c.status OR h.monthly_budget_cents <> c.monthly_budget_cents",
         )
         .await,
-    )?;
-    none(
+    );
+    f.none(
         "an open reinstatement is for another date than the request it undoes",
         rows(
             db,
@@ -214,8 +235,8 @@ async fn one_fact_one_value(db: &PgPool) -> Result<(), String> {
                 AND v.effective_date <> r.effective_date",
         )
         .await,
-    )?;
-    none(
+    );
+    f.none(
         "a request submitted without Retention's call, or an addendum without a current signed document",
         rows(
             db,
@@ -228,13 +249,13 @@ async fn one_fact_one_value(db: &PgPool) -> Result<(), String> {
                             WHERE a.change_request_id = r.id AND a.superseded_at IS NULL)))",
         )
         .await,
-    )
+    );
 }
 
-async fn changes_carry_their_audit_and_mail(db: &PgPool) -> Result<(), String> {
+async fn changes_carry_their_audit_and_mail(db: &PgPool, f: &mut Findings) {
     // Rows written by one transaction share its id (xmin): each transition's audit record and
     // the email it must send were committed together.
-    none(
+    f.none(
         "a transition without the email it sends, in its own transaction",
         rows(
             db,
@@ -250,8 +271,8 @@ async fn changes_carry_their_audit_and_mail(db: &PgPool) -> Result<(), String> {
                                         'change_request.sent_back'))",
         )
         .await,
-    )?;
-    none(
+    );
+    f.none(
         "a request whose state changed with no audit record of it",
         rows(
             db,
@@ -270,5 +291,5 @@ async fn changes_carry_their_audit_and_mail(db: &PgPool) -> Result<(), String> {
                                  WHERE a.entity_type IN ('client', 'client_import') AND a.xmin = r.xmin)",
         )
         .await,
-    )
+    );
 }

@@ -100,6 +100,13 @@ async fn prepare() -> anyhow::Result<Server> {
     })
 }
 
+/// `url` with its user and password replaced.
+pub fn as_user(url: &str, user: &str, password: &str) -> String {
+    let (scheme, rest) = url.split_once("://").expect("a URL");
+    let host = rest.split_once('@').map_or(rest, |(_, host)| host);
+    format!("{scheme}://{user}:{password}@{host}")
+}
+
 /// A new database with no schema at all (for a test that migrates it itself); its URL.
 pub async fn blank_database() -> String {
     let server = server();

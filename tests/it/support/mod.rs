@@ -195,6 +195,7 @@ impl TestApp {
             offboarding_desk::server::job_runner(&self.state.config),
             std::time::Duration::from_secs(2),
         )
+        .counting(self.state.metrics.clone())
         .send_due()
         .await
         .expect("deliver the outbox")
