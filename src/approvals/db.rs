@@ -353,91 +353,44 @@ impl Waiting {
     }
 }
 
-/// The steps waiting on `user`: when `named`, those naming them or someone they stand in for
-/// today; and those any holder of `roles` decides. Oldest first; never a request they filed,
-/// submitted or whose client is theirs, nor a step of a round they already decided a step of
-/// (they may not decide it, so it is not on their desk).
+/// The steps waiting on `user`: those naming them or someone they stand in for today, and
+/// those any holder of `roles` decides. Oldest first; never a request they filed, submitted or
+/// whose client is theirs, nor a step of a round they already decided a step of (they may not
+/// decide it, so it is not on their desk).
+///
+/// Read from `work_items` (migration 26), where each pending step is kept with what the desk
+/// shows and who may not decide it: each way is one range of an index, cut to the page.
 pub async fn waiting_on(
     conn: &mut PgConnection,
     user: i64,
-    named: bool,
     roles: RoleSet,
     day: NaiveDate,
     limit: i64,
 ) -> sqlx::Result<Vec<Waiting>> {
     let role_keys: Vec<String> = roles.iter().map(|r: Role| r.key().to_string()).collect();
-    // One probe of each index first: which of the three ways can apply at all. Most people
-    // who may be asked to decide (Accounting, the leads) have nothing waiting most days, and
-    // then this is the only statement.
-    let (is_named, standing_in, by_role): (bool, bool, bool) = sqlx::query_as(
-        "SELECT $4 AND EXISTS (SELECT 1 FROM request_approvals
-                                WHERE state = 'pending' AND approver_user_id = $1),
-                $4 AND EXISTS (SELECT 1 FROM approval_substitutes
-                                WHERE substitute_id = $1 AND ended_at IS NULL
-                                  AND starts_on <= $2 AND ends_on >= $2),
-                EXISTS (SELECT 1 FROM request_approvals
-                         WHERE state = 'pending' AND approver_role = ANY($3))",
-    )
-    .bind(user)
-    .bind(day)
-    .bind(&role_keys)
-    .bind(named)
-    .fetch_one(&mut *conn)
-    .await?;
-    // Three ways a step waits on someone; only those that can apply are asked, as PostgreSQL
-    // plans the statement on every execution and each branch costs planning time.
-    let mut ways = Vec::new();
-    if is_named {
-        ways.push("s.approver_user_id = $1");
-    }
-    if standing_in {
-        ways.push(
-            "s.approver_user_id IN (
-                SELECT approver_id FROM approval_substitutes
-                 WHERE substitute_id = $1 AND ended_at IS NULL
-                   AND starts_on <= $3 AND ends_on >= $3)",
-        );
-    }
-    if by_role {
-        ways.push("s.approver_role = ANY($2)");
-    }
-    if ways.is_empty() {
-        return Ok(Vec::new());
-    }
-    // Each way read in order from its own index and cut to the page. "Not their own request"
-    // is a lookup per step rather than a join, which the planner would rather answer by
-    // reading every pending step: the index walk stops when the page is full.
-    let branches: Vec<String> = ways
-        .iter()
-        .map(|way| {
-            format!(
-                "(SELECT s.id, s.name, s.reached_at, s.approver_user_id, s.change_request_id
-                    FROM request_approvals s
-                   WHERE s.state = 'pending' AND {way}
-                     AND (SELECT r.filed_by <> $1 AND r.submitted_by IS DISTINCT FROM $1
-                                 AND c.account_manager_id IS DISTINCT FROM $1
-                            FROM change_requests r JOIN clients c ON c.id = r.client_id
-                           WHERE r.id = s.change_request_id)
-                     AND NOT EXISTS (SELECT 1 FROM request_approvals o
-                                      WHERE o.change_request_id = s.change_request_id
-                                        AND o.round = s.round AND o.decided_by = $1)
-                   ORDER BY s.reached_at, s.id LIMIT $4)"
-            )
-        })
-        .collect();
+    const LINE: &str = "SELECT w.item_id, w.request_id, w.client_name, w.request_kind, w.title,
+                               w.credit_cents, w.effective_date, w.since, w.reverses_id,
+                               w.assignee_user_id
+                          FROM work_items w";
+    const CUT: &str = "AND w.kind = 'approval_step' AND NOT ($1 = ANY (w.barred))
+                       ORDER BY w.since, w.item_id LIMIT $4";
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT m.id AS step_id, r.id AS request_id, c.name AS client_name, r.kind,
-                m.name AS step_name, r.credit_cents, r.effective_date, m.reached_at,
-                r.reverses_id,
-                CASE WHEN m.approver_user_id IS DISTINCT FROM $1 AND m.approver_user_id IS NOT NULL
-                     THEN (SELECT a.display_name FROM users a WHERE a.id = m.approver_user_id)
+        "SELECT m.item_id AS step_id, m.request_id, m.client_name, m.request_kind AS kind,
+                m.title AS step_name, m.credit_cents, m.effective_date, m.since AS reached_at,
+                m.reverses_id,
+                CASE WHEN m.assignee_user_id IS DISTINCT FROM $1 AND m.assignee_user_id IS NOT NULL
+                     THEN (SELECT a.display_name FROM users a WHERE a.id = m.assignee_user_id)
                 END AS on_behalf_of
-           FROM ({}) m
-           JOIN change_requests r ON r.id = m.change_request_id
-           JOIN clients c ON c.id = r.client_id
-          ORDER BY m.reached_at, m.id
-          LIMIT $4",
-        branches.join(" UNION ")
+           FROM (({LINE} WHERE w.assignee_user_id = $1 {CUT})
+                 UNION
+                 ({LINE} WHERE w.assignee_user_id IN (
+                              SELECT approver_id FROM approval_substitutes
+                               WHERE substitute_id = $1 AND ended_at IS NULL
+                                 AND starts_on <= $3 AND ends_on >= $3) {CUT})
+                 UNION
+                 ({LINE} WHERE w.assignee_role = ANY ($2) {CUT})) m
+          ORDER BY m.since, m.item_id
+          LIMIT $4"
     )))
     .bind(user)
     .bind(&role_keys)

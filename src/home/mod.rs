@@ -288,7 +288,7 @@ async fn decisions(
         .iter()
         .filter(|r| deciders.contains(r))
         .collect();
-    crate::approvals::db::waiting_on(conn, ctx.user.id, true, roles, today, QUEUE_LIMIT).await
+    crate::approvals::db::waiting_on(conn, ctx.user.id, roles, today, QUEUE_LIMIT).await
 }
 
 /// The person's sections, each with its queue; the decisions go to the first section that

@@ -37,3 +37,4 @@ mod shared;
 mod statements;
 mod support;
 mod users;
+mod work_items;

@@ -51,7 +51,7 @@ pub(crate) async fn statements(app: &TestApp, cookie: &str, path: &str) -> (Stat
 }
 
 /// An app over the benchmark's data with `clients` clients (ten requests each).
-async fn app_with(clients: u32) -> TestApp {
+pub(crate) async fn app_with(clients: u32) -> TestApp {
     seeded(TestApp::spawn().await, clients).await
 }
 

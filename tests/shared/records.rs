@@ -32,6 +32,7 @@ pub async fn findings(db: &PgPool) -> BTreeMap<String, Vec<String>> {
     nobody_decides_twice_or_their_own(db, &mut f).await;
     one_fact_one_value(db, &mut f).await;
     changes_carry_their_audit_and_mail(db, &mut f).await;
+    desks_are_what_waits(db, &mut f).await;
     f.0
 }
 
@@ -133,6 +134,44 @@ async fn nobody_decides_twice_or_their_own(db: &PgPool, f: &mut Findings) {
             "SELECT s.id::text FROM request_approvals s JOIN change_requests r ON r.id = s.change_request_id
               WHERE s.decided_by = r.filed_by
                  OR (s.round = r.approval_round AND s.decided_by = r.submitted_by)",
+        )
+        .await,
+    );
+}
+
+/// The work items the desks read (migration 26) are the pending steps as they stand: each with
+/// its request's terms, its client's name and who may not decide it, worked out here from the
+/// clients' own account managers rather than the copy on the request.
+async fn desks_are_what_waits(db: &PgPool, f: &mut Findings) {
+    f.none(
+        "a work item is not its pending step as it stands (step ids)",
+        rows(
+            db,
+            "WITH expected AS (
+                 SELECT s.id AS item_id, s.change_request_id AS request_id,
+                        s.approver_user_id AS assignee_user_id, s.approver_role AS assignee_role,
+                        s.reached_at AS since,
+                        coalesce((SELECT array_agg(DISTINCT p ORDER BY p)
+                                    FROM (SELECT r.filed_by UNION SELECT r.submitted_by
+                                          UNION SELECT c.account_manager_id
+                                          UNION SELECT o.decided_by FROM request_approvals o
+                                                 WHERE o.change_request_id = s.change_request_id
+                                                   AND o.round = s.round) AS x (p)
+                                   WHERE p IS NOT NULL), '{}') AS barred,
+                        c.name AS client_name, r.kind AS request_kind, s.name AS title,
+                        r.credit_cents, r.effective_date, r.reverses_id
+                   FROM request_approvals s
+                   JOIN change_requests r ON r.id = s.change_request_id
+                   JOIN clients c ON c.id = r.client_id
+                  WHERE s.state = 'pending'),
+             kept AS (
+                 SELECT item_id, request_id, assignee_user_id, assignee_role, since, barred,
+                        client_name, request_kind, title, credit_cents, effective_date,
+                        reverses_id
+                   FROM work_items WHERE kind = 'approval_step')
+             SELECT DISTINCT item_id::text
+               FROM ((SELECT * FROM expected EXCEPT SELECT * FROM kept)
+                     UNION ALL (SELECT * FROM kept EXCEPT SELECT * FROM expected)) AS d",
         )
         .await,
     );
