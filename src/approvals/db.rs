@@ -353,28 +353,15 @@ impl Waiting {
     }
 }
 
-/// The steps waiting on `user`: those naming them or someone they stand in for today, and
-/// those any holder of `roles` decides. Oldest first; never a request they filed, submitted or
-/// whose client is theirs, nor a step of a round they already decided a step of (they may not
-/// decide it, so it is not on their desk).
-///
-/// Read from `work_items` (migration 26), where each pending step is kept with what the desk
-/// shows and who may not decide it: each way is one range of an index, cut to the page.
-pub async fn waiting_on(
-    conn: &mut PgConnection,
-    user: i64,
-    roles: RoleSet,
-    day: NaiveDate,
-    limit: i64,
-) -> sqlx::Result<Vec<Waiting>> {
-    let role_keys: Vec<String> = roles.iter().map(|r: Role| r.key().to_string()).collect();
+/// [`waiting_on`]'s statement: the same text for everyone, built once.
+static WAITING_ON: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     const LINE: &str = "SELECT w.item_id, w.request_id, w.client_name, w.request_kind, w.title,
                                w.credit_cents, w.effective_date, w.since, w.reverses_id,
                                w.assignee_user_id
                           FROM work_items w";
     const CUT: &str = "AND w.kind = 'approval_step' AND NOT ($1 = ANY (w.barred))
                        ORDER BY w.since, w.item_id LIMIT $4";
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    format!(
         "SELECT m.item_id AS step_id, m.request_id, m.client_name, m.request_kind AS kind,
                 m.title AS step_name, m.credit_cents, m.effective_date, m.since AS reached_at,
                 m.reverses_id,
@@ -391,13 +378,31 @@ pub async fn waiting_on(
                  ({LINE} WHERE w.assignee_role = ANY ($2) {CUT})) m
           ORDER BY m.since, m.item_id
           LIMIT $4"
-    )))
-    .bind(user)
-    .bind(&role_keys)
-    .bind(day)
-    .bind(limit)
-    .fetch_all(conn)
-    .await
+    )
+});
+
+/// The steps waiting on `user`: those naming them or someone they stand in for today, and
+/// those any holder of `roles` decides. Oldest first; never a request they filed, submitted or
+/// whose client is theirs, nor a step of a round they already decided a step of (they may not
+/// decide it, so it is not on their desk).
+///
+/// Read from `work_items` (migration 26), where each pending step is kept with what the desk
+/// shows and who may not decide it: each way is one range of an index, cut to the page.
+pub async fn waiting_on(
+    conn: &mut PgConnection,
+    user: i64,
+    roles: RoleSet,
+    day: NaiveDate,
+    limit: i64,
+) -> sqlx::Result<Vec<Waiting>> {
+    let role_keys: Vec<String> = roles.iter().map(|r: Role| r.key().to_string()).collect();
+    sqlx::query_as(sqlx::AssertSqlSafe(WAITING_ON.as_str()))
+        .bind(user)
+        .bind(&role_keys)
+        .bind(day)
+        .bind(limit)
+        .fetch_all(conn)
+        .await
 }
 
 /// The roles `user` holds.
