@@ -355,14 +355,16 @@ impl Waiting {
 
 /// [`waiting_on`]'s statement: the same text for everyone, built once.
 static WAITING_ON: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    const LINE: &str = "SELECT w.item_id, w.request_id, w.client_name, w.request_kind, w.title,
+    const LINE: &str = "SELECT w.item_id, w.request_id, w.client_id, w.request_kind, w.title,
                                w.credit_cents, w.effective_date, w.since, w.reverses_id,
                                w.assignee_user_id
                           FROM work_items w";
     const CUT: &str = "AND w.kind = 'approval_step' AND NOT ($1 = ANY (w.barred))
                        ORDER BY w.since, w.item_id LIMIT $4";
     format!(
-        "SELECT m.item_id AS step_id, m.request_id, m.client_name, m.request_kind AS kind,
+        "SELECT m.item_id AS step_id, m.request_id,
+                (SELECT c.name FROM clients c WHERE c.id = m.client_id) AS client_name,
+                m.request_kind AS kind,
                 m.title AS step_name, m.credit_cents, m.effective_date, m.since AS reached_at,
                 m.reverses_id,
                 CASE WHEN m.assignee_user_id IS DISTINCT FROM $1 AND m.assignee_user_id IS NOT NULL
@@ -386,8 +388,9 @@ static WAITING_ON: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
 /// whose client is theirs, nor a step of a round they already decided a step of (they may not
 /// decide it, so it is not on their desk).
 ///
-/// Read from `work_items` (migration 26), where each pending step is kept with what the desk
-/// shows and who may not decide it: each way is one range of an index, cut to the page.
+/// Read from `work_items` (migrations 26 and 27), where each pending step is kept with what the
+/// desk shows and who may not decide it: each way is one range of an index, cut to the page;
+/// the client's name is read from the client, for the page's lines only.
 pub async fn waiting_on(
     conn: &mut PgConnection,
     user: i64,

@@ -1,6 +1,6 @@
-//! The work items the desks read (migration 26) follow the steps, requests and clients they
-//! are made from in the same transaction, and the record rule that checks them finds one that
-//! does not.
+//! The work items the desks read (migrations 26 and 27) follow the steps and requests they are
+//! made from in the same transaction, also when two changes meet, and the record rule that
+//! checks them finds one that does not.
 
 use crate::shared::records::findings;
 use crate::statements::app_with;
@@ -45,16 +45,15 @@ async fn work_items_follow_every_change_and_a_wrong_one_is_found() {
     .execute(db)
     .await
     .unwrap();
-    let (name, credit, assignee, barred): (String, Option<i64>, Option<i64>, Vec<i64>) =
-        sqlx::query_as(
-            "SELECT client_name, credit_cents, assignee_user_id, barred FROM work_items
+    let (of, credit, assignee, barred): (i64, Option<i64>, Option<i64>, Vec<i64>) = sqlx::query_as(
+        "SELECT client_id, credit_cents, assignee_user_id, barred FROM work_items
               WHERE item_id = $1",
-        )
-        .bind(step)
-        .fetch_one(db)
-        .await
-        .unwrap();
-    assert_eq!(name, "Renamed Motors");
+    )
+    .bind(step)
+    .fetch_one(db)
+    .await
+    .unwrap();
+    assert_eq!(of, client);
     assert_eq!(credit, Some(12345));
     assert_eq!(assignee, Some(other));
     assert!(barred.contains(&other), "{barred:?}");
@@ -89,4 +88,154 @@ async fn work_items_follow_every_change_and_a_wrong_one_is_found() {
         .await
         .unwrap();
     assert_eq!(findings(db).await.get(RULE), Some(&vec![step.to_string()]));
+}
+
+/// Waits until the backend `pid` waits on a lock (the other change has reached the point
+/// where it must wait for the first to commit).
+async fn waits_on_a_lock(db: &sqlx::PgPool, pid: i32) {
+    for _ in 0..500 {
+        let waiting: bool = sqlx::query_scalar(
+            "SELECT coalesce(bool_or(wait_event_type = 'Lock'), false)
+               FROM pg_stat_activity WHERE pid = $1",
+        )
+        .bind(pid)
+        .fetch_one(db)
+        .await
+        .unwrap();
+        if waiting {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("backend {pid} never waited on a lock");
+}
+
+/// A step handed on by a statement that does not hold its request (as a hand-written repair
+/// might), while another transaction changes the request's terms: the second waits for the
+/// first and recomputes from what it committed, so both commit and the items are right.
+/// Before migration 27 the second failed on a duplicate item or wrote over the first.
+#[tokio::test]
+async fn a_step_change_and_a_request_change_that_meet_both_land_in_the_items() {
+    let app = app_with(10).await;
+    let db = &app.db;
+    let (step, request): (i64, i64) = sqlx::query_as(
+        "SELECT s.id, s.change_request_id FROM request_approvals s
+          WHERE s.state = 'pending' AND s.approver_user_id IS NOT NULL ORDER BY s.id LIMIT 1",
+    )
+    .fetch_one(db)
+    .await
+    .unwrap();
+    let other: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = 'am2@bench.test'")
+        .fetch_one(db)
+        .await
+        .unwrap();
+
+    let mut first = db.begin().await.unwrap();
+    sqlx::query("UPDATE request_approvals SET approver_user_id = $2 WHERE id = $1")
+        .bind(step)
+        .bind(other)
+        .execute(&mut *first)
+        .await
+        .unwrap();
+    let mut second = db.acquire().await.unwrap();
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut *second)
+        .await
+        .unwrap();
+    let terms = tokio::spawn(async move {
+        sqlx::query("UPDATE change_requests SET credit_cents = 777, credit_reason = 'Goodwill' WHERE id = $1")
+            .bind(request)
+            .execute(&mut *second)
+            .await
+    });
+    waits_on_a_lock(db, pid).await;
+    first.commit().await.unwrap();
+    terms.await.unwrap().expect("the second change commits too");
+
+    let (assignee, credit): (Option<i64>, Option<i64>) =
+        sqlx::query_as("SELECT assignee_user_id, credit_cents FROM work_items WHERE item_id = $1")
+            .bind(step)
+            .fetch_one(db)
+            .await
+            .unwrap();
+    assert_eq!((assignee, credit), (Some(other), Some(777)));
+    assert!(!findings(db).await.contains_key(RULE));
+}
+
+/// A request moved to a client while that client is handed to another account manager: the
+/// request waits for the hand-over and takes the new account manager, so its items bar the
+/// right person. Before migration 27 it kept the old one and the hand-over never saw it.
+#[tokio::test]
+async fn a_request_filed_during_a_hand_over_takes_the_new_account_manager() {
+    let app = app_with(10).await;
+    let db = &app.db;
+    let (request, client): (i64, i64) = sqlx::query_as(
+        "SELECT r.id,
+                (SELECT c.id FROM clients c
+                  WHERE NOT EXISTS (SELECT 1 FROM change_requests o
+                                     WHERE o.client_id = c.id
+                                       AND o.state IN ('draft', 'with_retention', 'in_approval',
+                                                       'changes_requested'))
+                  ORDER BY c.id LIMIT 1)
+           FROM change_requests r
+          WHERE EXISTS (SELECT 1 FROM request_approvals s
+                         WHERE s.change_request_id = r.id AND s.state = 'pending')
+          ORDER BY r.id LIMIT 1",
+    )
+    .fetch_one(db)
+    .await
+    .unwrap();
+    let new_manager: i64 = sqlx::query_scalar(
+        "SELECT u.id FROM users u, clients c
+          WHERE c.id = $1 AND u.email LIKE 'am%@bench.test'
+            AND u.id IS DISTINCT FROM c.account_manager_id
+          ORDER BY u.id LIMIT 1",
+    )
+    .bind(client)
+    .fetch_one(db)
+    .await
+    .unwrap();
+
+    let mut hand_over = db.begin().await.unwrap();
+    sqlx::query("UPDATE clients SET account_manager_id = $2 WHERE id = $1")
+        .bind(client)
+        .bind(new_manager)
+        .execute(&mut *hand_over)
+        .await
+        .unwrap();
+    let mut mover = db.acquire().await.unwrap();
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut *mover)
+        .await
+        .unwrap();
+    let moved = tokio::spawn(async move {
+        sqlx::query("UPDATE change_requests SET client_id = $2 WHERE id = $1")
+            .bind(request)
+            .bind(client)
+            .execute(&mut *mover)
+            .await
+    });
+    waits_on_a_lock(db, pid).await;
+    hand_over.commit().await.unwrap();
+    moved.await.unwrap().expect("the move commits");
+
+    let kept: Option<i64> =
+        sqlx::query_scalar("SELECT client_account_manager_id FROM change_requests WHERE id = $1")
+            .bind(request)
+            .fetch_one(db)
+            .await
+            .unwrap();
+    assert_eq!(kept, Some(new_manager));
+    let barred: Vec<Vec<i64>> =
+        sqlx::query_scalar("SELECT barred FROM work_items WHERE request_id = $1")
+            .bind(request)
+            .fetch_all(db)
+            .await
+            .unwrap();
+    assert!(!barred.is_empty());
+    assert!(
+        barred.iter().all(|b| b.contains(&new_manager)),
+        "{barred:?}"
+    );
+    assert!(!findings(db).await.contains_key(RULE));
 }

@@ -140,7 +140,7 @@ async fn nobody_decides_twice_or_their_own(db: &PgPool, f: &mut Findings) {
 }
 
 /// The work items the desks read (migration 26) are the pending steps as they stand: each with
-/// its request's terms, its client's name and who may not decide it, worked out here from the
+/// its request's terms and client and who may not decide it, worked out here from the
 /// clients' own account managers rather than the copy on the request.
 async fn desks_are_what_waits(db: &PgPool, f: &mut Findings) {
     f.none(
@@ -158,7 +158,7 @@ async fn desks_are_what_waits(db: &PgPool, f: &mut Findings) {
                                                  WHERE o.change_request_id = s.change_request_id
                                                    AND o.round = s.round) AS x (p)
                                    WHERE p IS NOT NULL), '{}') AS barred,
-                        c.name AS client_name, r.kind AS request_kind, s.name AS title,
+                        r.client_id, r.kind AS request_kind, s.name AS title,
                         r.credit_cents, r.effective_date, r.reverses_id
                    FROM request_approvals s
                    JOIN change_requests r ON r.id = s.change_request_id
@@ -166,7 +166,7 @@ async fn desks_are_what_waits(db: &PgPool, f: &mut Findings) {
                   WHERE s.state = 'pending'),
              kept AS (
                  SELECT item_id, request_id, assignee_user_id, assignee_role, since, barred,
-                        client_name, request_kind, title, credit_cents, effective_date,
+                        client_id, request_kind, title, credit_cents, effective_date,
                         reverses_id
                    FROM work_items WHERE kind = 'approval_step')
              SELECT DISTINCT item_id::text

@@ -1,0 +1,76 @@
+-- Work items (migration 26) right when changes meet.
+--
+-- 1. A client's name was copied into each of its items and a rename recomputed them without
+--    holding the requests: a rename meeting an approval could wait on it the other way round
+--    (a deadlock) or insert the same item twice, and a rename meeting a submission could leave
+--    the old name. The desk now reads the name from the client (one lookup by key for each of
+--    fifty lines), so a rename touches no item.
+-- 2. A recomputation now holds its requests first. Every path in the app that changes steps
+--    already holds the request; with this, one that did not (or a hand-written statement)
+--    waits for the other change to commit and then sees it, instead of recomputing from what
+--    it saw before and writing over it. Items whose step is no longer pending are deleted and
+--    the rest inserted or updated where they differ, so an unchanged item is not rewritten.
+-- 3. A request filed (or moved to another client) while its client is handed to another
+--    account manager read the old account manager and the hand-over, not seeing the new
+--    request, did not correct it. Reading the client now waits for a hand-over in flight.
+
+DROP TRIGGER work_items_clients_updated ON clients;
+DROP FUNCTION work_items_follow_clients();
+
+ALTER TABLE work_items DROP COLUMN client_name;
+ALTER TABLE work_items ADD COLUMN client_id bigint;
+UPDATE work_items w SET client_id = r.client_id FROM change_requests r WHERE r.id = w.request_id;
+ALTER TABLE work_items ALTER COLUMN client_id SET NOT NULL;
+
+CREATE OR REPLACE FUNCTION work_items_refresh(requests bigint[]) RETURNS void
+LANGUAGE sql AS $$
+    SELECT 1 FROM change_requests WHERE id = ANY (requests) ORDER BY id FOR UPDATE;
+    DELETE FROM work_items w
+     WHERE w.kind = 'approval_step' AND w.request_id = ANY (requests)
+       AND NOT EXISTS (SELECT 1 FROM request_approvals s
+                        WHERE s.id = w.item_id AND s.change_request_id = w.request_id
+                          AND s.state = 'pending');
+    INSERT INTO work_items (kind, item_id, request_id, assignee_user_id, assignee_role, since,
+                            barred, client_id, request_kind, title, credit_cents,
+                            effective_date, reverses_id)
+    SELECT 'approval_step', s.id, s.change_request_id, s.approver_user_id, s.approver_role,
+           s.reached_at,
+           ARRAY(SELECT DISTINCT p
+                   FROM unnest(ARRAY[r.filed_by, r.submitted_by, r.client_account_manager_id]
+                               || ARRAY(SELECT o.decided_by FROM request_approvals o
+                                         WHERE o.change_request_id = s.change_request_id
+                                           AND o.round = s.round)) AS p
+                  WHERE p IS NOT NULL
+                  ORDER BY p),
+           r.client_id, r.kind, s.name, r.credit_cents, r.effective_date, r.reverses_id
+      FROM request_approvals s
+      JOIN change_requests r ON r.id = s.change_request_id
+     WHERE s.change_request_id = ANY (requests) AND s.state = 'pending'
+     ORDER BY s.id
+    ON CONFLICT (kind, item_id) DO UPDATE
+       SET request_id = EXCLUDED.request_id, assignee_user_id = EXCLUDED.assignee_user_id,
+           assignee_role = EXCLUDED.assignee_role, since = EXCLUDED.since,
+           barred = EXCLUDED.barred, client_id = EXCLUDED.client_id,
+           request_kind = EXCLUDED.request_kind, title = EXCLUDED.title,
+           credit_cents = EXCLUDED.credit_cents, effective_date = EXCLUDED.effective_date,
+           reverses_id = EXCLUDED.reverses_id
+     WHERE (work_items.request_id, work_items.assignee_user_id, work_items.assignee_role,
+            work_items.since, work_items.barred, work_items.client_id, work_items.request_kind,
+            work_items.title, work_items.credit_cents, work_items.effective_date,
+            work_items.reverses_id)
+           IS DISTINCT FROM
+           (EXCLUDED.request_id, EXCLUDED.assignee_user_id, EXCLUDED.assignee_role,
+            EXCLUDED.since, EXCLUDED.barred, EXCLUDED.client_id, EXCLUDED.request_kind,
+            EXCLUDED.title, EXCLUDED.credit_cents, EXCLUDED.effective_date,
+            EXCLUDED.reverses_id);
+$$;
+
+CREATE OR REPLACE FUNCTION set_request_account_manager() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    -- FOR SHARE waits for a hand-over of the client in flight and reads what it committed.
+    NEW.client_account_manager_id :=
+        (SELECT account_manager_id FROM clients WHERE id = NEW.client_id FOR SHARE);
+    RETURN NEW;
+END
+$$;
