@@ -74,16 +74,21 @@ pub(super) async fn submit(
         .iter()
         .find(|p| p.state == StepState::Pending)
         .expect("a plan has a pending step");
+    // The request as submitted (its state, round and submitter), for whoever decides first.
+    let submitted = requests::find(conn, request.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     Ok(
-        match turn_of(conn, state, &actor, request, pending).await? {
+        match turn_of(conn, state, &actor, &submitted, pending).await? {
             None => format!("Submitted for approval: {} decides first.", first.name),
             Some(note) => format!("Submitted for approval. {note}"),
         },
     )
 }
 
-/// Step `step_id` of `r` has just become pending: routed if nobody may decide it, then
-/// announced to whoever may. Returns what the person acting should be told beyond the usual.
+/// Step `step_id` of `request` (as it stands in this transaction) has just become pending:
+/// routed if nobody may decide it, then announced to whoever may. Returns what the person
+/// acting should be told beyond the usual.
 #[tracing::instrument(level = "debug", skip_all, fields(request = request.id, step = step_id))]
 pub(super) async fn turn_of(
     conn: &mut PgConnection,
@@ -93,7 +98,7 @@ pub(super) async fn turn_of(
     step_id: i64,
 ) -> AppResult<Option<String>> {
     let today = state.clock.today();
-    let reached = routing::reach(conn, &state.config, actor, today, request.id, step_id).await?;
+    let reached = routing::reach_for(conn, &state.config, actor, today, request, step_id).await?;
     let step = db::step(conn, step_id).await?.ok_or(AppError::NotFound)?;
     let note = match reached {
         Reached::Flagged(_) => {
@@ -120,18 +125,31 @@ pub(super) async fn turn_of(
     Ok(note)
 }
 
-/// Approves `step` of `r` (both locked, the decision allowed): the next step is reached, or,
+/// An approval to record: the step (locked), its round as read for the decision, on whose
+/// behalf and the comment.
+pub(super) struct Approval<'a> {
+    pub step: &'a StepRow,
+    pub round: Vec<StepRow>,
+    pub on_behalf_of: Option<i64>,
+    pub comment: &'a str,
+}
+
+/// Approves a step of `request` (locked, the decision allowed): the next step is reached, or,
 /// after the last, the request is approved.
-#[tracing::instrument(level = "debug", skip_all, fields(request = request.id, step = step.id))]
+#[tracing::instrument(level = "debug", skip_all, fields(request = request.id, step = approval.step.id))]
 pub(super) async fn approve(
     conn: &mut PgConnection,
     state: &AppState,
     ctx: &Ctx,
     request: &RequestRow,
-    step: &StepRow,
-    on_behalf_of: Option<i64>,
-    comment: &str,
+    approval: Approval<'_>,
 ) -> AppResult<String> {
+    let Approval {
+        step,
+        round: mut steps,
+        on_behalf_of,
+        comment,
+    } = approval;
     db::decide(
         conn,
         step.id,
@@ -151,12 +169,14 @@ pub(super) async fn approve(
         details,
     )
     .await?;
-    let steps = db::round(conn, request.id, step.round).await?;
-    let states: Vec<StepState> = steps.iter().map(|s| s.state).collect();
+    // The round as decided: only this step changed (the request is locked).
     let index = steps
         .iter()
         .position(|s| s.id == step.id)
         .expect("the step is in its round");
+    steps[index].state = StepState::Approved;
+    steps[index].decided_by = Some(ctx.user.id);
+    let states: Vec<StepState> = steps.iter().map(|s| s.state).collect();
     Ok(match rules::after_approval(&states, index) {
         AfterApproval::Next(i) => {
             let next = &steps[i];

@@ -247,10 +247,19 @@ pub async fn locked(
     conn: &mut PgConnection,
     step_id: i64,
 ) -> sqlx::Result<Option<(RequestRow, StepRow)>> {
-    let Some(request_id) = request_of(conn, step_id).await? else {
+    // The step's request found and locked in one statement (a step never changes request).
+    let request_id: Option<i64> = sqlx::query_scalar(
+        "SELECT r.id FROM change_requests r
+          WHERE r.id = (SELECT s.change_request_id FROM request_approvals s WHERE s.id = $1)
+            FOR UPDATE",
+    )
+    .bind(step_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(request_id) = request_id else {
         return Ok(None);
     };
-    let Some(r) = crate::change_requests::db::lock(conn, request_id).await? else {
+    let Some(r) = crate::change_requests::db::find(conn, request_id).await? else {
         return Ok(None);
     };
     Ok(step(conn, step_id).await?.map(|step| (r, step)))
@@ -272,14 +281,6 @@ pub async fn hand_to(
     .execute(conn)
     .await?;
     Ok(())
-}
-
-/// The request a step belongs to.
-pub async fn request_of(conn: &mut PgConnection, step_id: i64) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar("SELECT change_request_id FROM request_approvals WHERE id = $1")
-        .bind(step_id)
-        .fetch_optional(conn)
-        .await
 }
 
 /// The approvers `user` stands in for on `day`.

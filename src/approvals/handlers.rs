@@ -85,7 +85,13 @@ async fn decide(
     let message = if sending_back {
         chain::send_back(tx, state, ctx, request, step, d.on_behalf_of, &d.text).await?
     } else {
-        chain::approve(tx, state, ctx, request, step, d.on_behalf_of, &d.text).await?
+        let approval = chain::Approval {
+            step,
+            round: std::mem::take(&mut d.round),
+            on_behalf_of: d.on_behalf_of,
+            comment: &d.text,
+        };
+        chain::approve(tx, state, ctx, request, approval).await?
     };
     back_to_request(d.tx, d.request.id, &message).await
 }
@@ -96,6 +102,8 @@ struct Decision {
     tx: Tx,
     request: RequestRow,
     step: StepRow,
+    /// The step's round as it was read for the decision.
+    round: Vec<StepRow>,
     on_behalf_of: Option<i64>,
     text: String,
 }
@@ -110,7 +118,7 @@ async fn begin_decision(
     sending_back: bool,
 ) -> AppResult<Result<Decision, Response>> {
     let mut tx = state.db.begin().await?;
-    let (request, step, allowed) =
+    let (request, step, round, allowed) =
         load_decision(&mut tx, ctx, step_id, state.clock.today()).await?;
     let on_behalf_of = match allowed {
         Ok(b) => b,
@@ -121,6 +129,7 @@ async fn begin_decision(
             tx,
             request,
             step,
+            round,
             on_behalf_of,
             text: checked,
         })),
@@ -146,14 +155,19 @@ async fn load_decision(
     ctx: &Ctx,
     step_id: i64,
     today: chrono::NaiveDate,
-) -> AppResult<(RequestRow, StepRow, Result<Option<i64>, String>)> {
+) -> AppResult<(
+    RequestRow,
+    StepRow,
+    Vec<StepRow>,
+    Result<Option<i64>, String>,
+)> {
     let (request, step) = db::locked(tx, step_id).await?.ok_or(AppError::NotFound)?;
     let round = db::round(tx, request.id, step.round).await?;
     let subs = db::substituting_for(tx, ctx.user.id, today).await?;
     let facts = super::routing::decide_facts(&request, &step, &round, ctx.user.id);
     let allowed = rules::may_decide(ctx.who(), facts, &subs)
         .map_err(|refusal| no_longer(&step, &request, refusal));
-    Ok((request, step, allowed))
+    Ok((request, step, round, allowed))
 }
 
 /// Why a decision on `step` changed nothing, in the words of what happened.

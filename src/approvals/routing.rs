@@ -41,6 +41,8 @@ pub enum Reached {
 struct Candidate {
     id: i64,
     roles: Vec<Role>,
+    /// The approvers they stand in for that day.
+    stands_in_for: Vec<i64>,
 }
 
 /// The people who may decide `step` of `r` on `day`, as the rules see each candidate: its
@@ -51,8 +53,13 @@ pub async fn deciders(
     step: &StepRow,
     day: NaiveDate,
 ) -> sqlx::Result<Vec<i64>> {
+    // Each candidate with whom they stand in for that day, in the one statement.
     let candidates: Vec<Candidate> = sqlx::query_as(
-        "SELECT u.id, u.roles FROM users u
+        "SELECT u.id, u.roles,
+                ARRAY(SELECT s.approver_id FROM approval_substitutes s
+                       WHERE s.substitute_id = u.id AND s.ended_at IS NULL
+                         AND s.starts_on <= $3 AND s.ends_on >= $3) AS stands_in_for
+           FROM users u
           WHERE u.disabled_at IS NULL
             AND (u.id = $1
                  OR u.id IN (SELECT substitute_id FROM approval_substitutes
@@ -69,12 +76,12 @@ pub async fn deciders(
     let round = db::round(conn, r.id, step.round).await?;
     let mut out = Vec::new();
     for c in candidates {
-        let subs = db::substituting_for(conn, c.id, day).await?;
         let who = Who {
             id: c.id,
             roles: c.roles.iter().copied().collect(),
         };
-        if rules::may_decide(who, decide_facts(r, step, &round, c.id), &subs).is_ok() {
+        let facts = decide_facts(r, step, &round, c.id);
+        if rules::may_decide(who, facts, &c.stands_in_for).is_ok() {
             out.push(c.id);
         }
     }
@@ -111,13 +118,26 @@ pub async fn reach(
     let Some(r) = crate::change_requests::db::find(conn, request_id).await? else {
         anyhow::bail!("request {request_id} is gone");
     };
+    reach_for(conn, config, actor, day, &r, step_id).await
+}
+
+/// [`reach`] for a caller that holds the request as it stands in its transaction (locked,
+/// with every change made to it so far), which is then not read again.
+pub async fn reach_for(
+    conn: &mut PgConnection,
+    config: &Config,
+    actor: &Actor,
+    day: NaiveDate,
+    r: &RequestRow,
+    step_id: i64,
+) -> anyhow::Result<Reached> {
     let Some(step) = db::step(conn, step_id).await? else {
         anyhow::bail!("step {step_id} is gone");
     };
     if r.state != State::InApproval || step.state != StepState::Pending {
         return Ok(Reached::Decidable(Vec::new()));
     }
-    let people = deciders(conn, &r, &step, day).await?;
+    let people = deciders(conn, r, &step, day).await?;
     // A step rests on its own approver (or its role's holders). One only a stand-in may
     // decide today is a dead end the day the stand-in's range ends: it is routed now.
     let approver_able = match step.approver() {
@@ -159,7 +179,7 @@ pub async fn reach(
                     id: absent,
                     roles: roles.into_iter().collect(),
                 };
-                rules::may_decide(who, decide_facts(&r, &moved, &round, absent), &[]).is_ok()
+                rules::may_decide(who, decide_facts(r, &moved, &round, absent), &[]).is_ok()
             })
         };
         if absent_is_able {
@@ -185,14 +205,14 @@ pub async fn reach(
             .await?;
             audit::on_request(conn, actor, "change_request.step_rerouted", r.id, json!({ "step": step.name, "from": step.approver_label(), "to": to_name, "why": why }))
             .await?;
-            super::notify::step_flagged(conn, config, &r, &step.name, &why).await?;
+            super::notify::step_flagged(conn, config, r, &step.name, &why).await?;
             return Ok(Reached::Rerouted {
                 to: absent,
                 to_name,
             });
         }
     }
-    let mut why = nobody_because(&r, &step, &round);
+    let mut why = nobody_because(r, &step, &round);
     if !people.is_empty() {
         why.push_str(" Someone standing in for them may decide it until their range ends.");
     }
@@ -211,7 +231,7 @@ pub async fn reach(
         json!({ "step": step.name, "why": why }),
     )
     .await?;
-    super::notify::step_flagged(conn, config, &r, &step.name, &why).await?;
+    super::notify::step_flagged(conn, config, r, &step.name, &why).await?;
     Ok(Reached::Flagged(why))
 }
 
