@@ -34,7 +34,7 @@ LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan
 AS $$
 BEGIN
-    PERFORM 1 FROM change_requests WHERE id = ANY (requests) ORDER BY id FOR UPDATE;
+    PERFORM 1 FROM change_requests WHERE id = ANY (requests) ORDER BY id FOR NO KEY UPDATE;
     DELETE FROM work_items w
      WHERE w.kind = 'approval_step' AND w.request_id = ANY (requests)
        AND NOT EXISTS (SELECT 1 FROM request_approvals s

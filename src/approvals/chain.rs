@@ -204,6 +204,12 @@ async fn approved(
     actor: &Actor,
     request: &RequestRow,
 ) -> AppResult<()> {
+    if request.reverses_id.is_some() {
+        // A reinstatement changes its client below. Its client is locked before the request
+        // leaves the open states: someone filing for the client meanwhile waits on the client
+        // (migration 27) rather than on the request, which would wait on them in turn.
+        crate::clients::db::lock_people(conn, request.client_id).await?;
+    }
     requests::transition(
         conn,
         request.id,

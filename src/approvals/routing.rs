@@ -105,7 +105,9 @@ pub fn decide_facts(r: &RequestRow, step: &StepRow, round: &[StepRow], viewer: i
 
 /// Checks the step whose turn it now is (`step_id`, pending) of request `request_id` and, if
 /// nobody may decide it, reroutes or flags it as the module says. Runs in the caller's
-/// transaction; the request's row must show the state it will commit with.
+/// transaction; the request's row must show the state it will commit with. The request is
+/// locked first, as every change to its steps does (a decision locks the request, then the
+/// step: changing the step first would wait on it the other way round).
 #[tracing::instrument(level = "debug", skip_all, fields(request = request_id, step = step_id))]
 pub async fn reach(
     conn: &mut PgConnection,
@@ -115,7 +117,7 @@ pub async fn reach(
     request_id: i64,
     step_id: i64,
 ) -> anyhow::Result<Reached> {
-    let Some(r) = crate::change_requests::db::find(conn, request_id).await? else {
+    let Some(r) = crate::change_requests::db::lock(conn, request_id).await? else {
         anyhow::bail!("request {request_id} is gone");
     };
     reach_for(conn, config, actor, day, &r, step_id).await

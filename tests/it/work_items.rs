@@ -22,8 +22,9 @@ async fn work_items_follow_every_change_and_a_wrong_one_is_found() {
     assert_eq!(count("SELECT count(*) FROM work_items").await, pending);
     assert!(!findings(db).await.contains_key(RULE));
 
-    // A client renamed and handed to another account manager, a request's credit changed, a
-    // step handed to someone else and another decided: each item follows in its statement.
+    // A client handed to another account manager, a request's credit changed, a step handed
+    // to someone else and another decided: each item follows in its statement (a rename
+    // changes no item: the desk reads the name from the client, below).
     let (step, request, client): (i64, i64, i64) = sqlx::query_as(
         "SELECT s.id, r.id, r.client_id FROM request_approvals s
            JOIN change_requests r ON r.id = s.change_request_id
@@ -37,8 +38,7 @@ async fn work_items_follow_every_change_and_a_wrong_one_is_found() {
         .await
         .unwrap();
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "UPDATE clients SET name = 'Renamed Motors', account_manager_id = {other}
-          WHERE id = {client};
+        "UPDATE clients SET account_manager_id = {other} WHERE id = {client};
          UPDATE change_requests SET credit_cents = 12345, credit_reason = 'Goodwill' WHERE id = {request};
          UPDATE request_approvals SET approver_user_id = {other} WHERE id = {step};"
     )))
@@ -237,5 +237,41 @@ async fn a_request_filed_during_a_hand_over_takes_the_new_account_manager() {
         barred.iter().all(|b| b.contains(&new_manager)),
         "{barred:?}"
     );
+    assert!(!findings(db).await.contains_key(RULE));
+}
+
+/// A renamed client shows under its new name on the desk of whoever a step of its request
+/// waits on, at once: the name is read from the client, not kept on the item.
+#[tokio::test]
+async fn a_renamed_client_shows_under_its_new_name_on_the_desk() {
+    use offboarding_desk::auth::roles::{Role, RoleSet};
+    let app = app_with(10).await;
+    let db = &app.db;
+    let (approver, step, client): (i64, i64, i64) = sqlx::query_as(
+        "SELECT u.id, s.id, r.client_id FROM request_approvals s
+           JOIN users u ON u.id = s.approver_user_id AND u.email = 'approver1@bench.test'
+           JOIN change_requests r ON r.id = s.change_request_id
+          WHERE s.state = 'pending' ORDER BY s.reached_at, s.id LIMIT 1",
+    )
+    .fetch_one(db)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE clients SET name = 'Renamed Motors' WHERE id = $1")
+        .bind(client)
+        .execute(db)
+        .await
+        .unwrap();
+    let roles: RoleSet = [Role::Approver].into_iter().collect();
+    let today = chrono::Utc::now().date_naive();
+    let mut conn = db.acquire().await.unwrap();
+    let desk =
+        offboarding_desk::approvals::db::waiting_on(&mut conn, approver, roles, today, 10_000)
+            .await
+            .unwrap();
+    let line = desk
+        .iter()
+        .find(|w| w.step_id == step)
+        .expect("the oldest step named on the approver is on their desk");
+    assert_eq!(line.client_name, "Renamed Motors");
     assert!(!findings(db).await.contains_key(RULE));
 }
