@@ -14,6 +14,10 @@ pub const EMBEDDED_APP_ROLE: &str = "desk_app";
 /// Tables the app may only add to and read: the evidence of who did what.
 pub const APPEND_ONLY: &[&str] = &["audit_events"];
 
+/// Tables the app's role only reads: their rows are written by triggers running with the
+/// owner's rights (migration 29), recomputed from the tables they are derived from.
+pub const DERIVED: &[&str] = &["work_items"];
+
 /// The roles (`r`) that could rewrite the record whatever they are granted: a superuser; one
 /// that may create roles (and so grant itself the owner's) or bypass row security; a member,
 /// inherited or not (it may `SET ROLE`), of the audit log's owner, the schema's owner or the
@@ -96,6 +100,11 @@ async fn grant(owner: &mut PgConnection, role: &str) -> anyhow::Result<()> {
     ];
     for table in APPEND_ONLY {
         statements.push(format!("REVOKE UPDATE, DELETE ON {table} FROM \"{role}\""));
+    }
+    for table in DERIVED {
+        statements.push(format!(
+            "REVOKE INSERT, UPDATE, DELETE ON {table} FROM \"{role}\""
+        ));
     }
     for sql in statements {
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql))

@@ -187,6 +187,31 @@ async fn as_its_own_role_the_app_works_but_cannot_rewrite_or_unguard_the_audit_l
     let page = app.page(&cookie, "/admin/audit?action=user").await;
     assert!(page.contains("Added the user New Person"), "{page}");
 
+    // A step changed as the app's role keeps its work item (written with the owner's rights:
+    // the role may only read work items).
+    let seed = include_str!("../bench/seed.sql")
+        .replace("{{HASH}}", "not-a-password-hash")
+        .replace("{{CLIENTS}}", "3");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(seed))
+        .execute(&mut owner)
+        .await
+        .unwrap();
+    let (step, reached): (i64, chrono::DateTime<chrono::Utc>) = sqlx::query_as(
+        "UPDATE request_approvals SET reached_at = reached_at - interval '1 hour'
+          WHERE id = (SELECT min(id) FROM request_approvals WHERE state = 'pending')
+         RETURNING id, reached_at",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    let since: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("SELECT since FROM work_items WHERE item_id = $1")
+            .bind(step)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(since, reached);
+
     // What it cannot do to the record of who did what, even with the guard's trigger gone.
     let mut conn = app.db.acquire().await.unwrap();
     assert!(!roles::owns_the_audit_log(&mut conn).await.unwrap());
@@ -200,6 +225,12 @@ async fn as_its_own_role_the_app_works_but_cannot_rewrite_or_unguard_the_audit_l
         "CREATE TABLE audit_copy (id bigint)",
         "DELETE FROM _sqlx_migrations",
         "SELECT setval(pg_get_serial_sequence('audit_events', 'id'), 1)",
+        // Nor write a work item the triggers did not.
+        "UPDATE work_items SET barred = '{}'",
+        "DELETE FROM work_items",
+        "INSERT INTO work_items (kind, item_id, request_id, since, barred, client_id,
+                                 request_kind, title, effective_date)
+         VALUES ('approval_step', 0, 0, now(), '{}', 0, 'cancellation', 'forged', current_date)",
     ] {
         let refused = sqlx::raw_sql(sql)
             .execute(&mut *conn)
