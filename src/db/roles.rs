@@ -1,8 +1,8 @@
 //! The app's own database role: it reads and writes the records, but cannot rewrite its own
 //! history. Migrations run as the schema's owner; the app then connects as a role with only
 //! the rights it needs: reading and writing the tables, adding to the append-only ones
-//! (INSERT and SELECT only), no DDL, no TRUNCATE, no trigger changes (only an owner may alter
-//! or drop a table's triggers). The grants are made again after every migration, so a table a
+//! (INSERT and SELECT only), reading the derived ones (their triggers write them), no DDL, no
+//! TRUNCATE, no trigger changes (only an owner may alter or drop a table's triggers). The grants are made again after every migration, so a table a
 //! later migration adds is covered at the next start.
 
 use anyhow::{Context, bail};
@@ -14,8 +14,9 @@ pub const EMBEDDED_APP_ROLE: &str = "desk_app";
 /// Tables the app may only add to and read: the evidence of who did what.
 pub const APPEND_ONLY: &[&str] = &["audit_events"];
 
-/// Tables the app's role only reads: their rows are written by triggers running with the
-/// owner's rights (migration 29), recomputed from the tables they are derived from.
+/// Tables the app's role only reads: their rows are written by triggers, through a function
+/// running with the owner's rights (migration 27), recomputed from the tables they are
+/// derived from.
 pub const DERIVED: &[&str] = &["work_items"];
 
 /// The roles (`r`) that could rewrite the record whatever they are granted: a superuser; one
@@ -106,6 +107,10 @@ async fn grant(owner: &mut PgConnection, role: &str) -> anyhow::Result<()> {
             "REVOKE INSERT, UPDATE, DELETE ON {table} FROM \"{role}\""
         ));
     }
+    // The triggers run as the role and call the recomputation, which no one else may call.
+    statements.push(format!(
+        "GRANT EXECUTE ON FUNCTION work_items_refresh(bigint[]) TO \"{role}\""
+    ));
     for sql in statements {
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
             .execute(&mut *owner)

@@ -187,8 +187,8 @@ async fn as_its_own_role_the_app_works_but_cannot_rewrite_or_unguard_the_audit_l
     let page = app.page(&cookie, "/admin/audit?action=user").await;
     assert!(page.contains("Added the user New Person"), "{page}");
 
-    // A step changed as the app's role keeps its work item (written with the owner's rights:
-    // the role may only read work items).
+    // A step changed as the app's role keeps its work item (written with the owner's rights,
+    // migration 27: the role may only read work items).
     let seed = include_str!("../bench/seed.sql")
         .replace("{{HASH}}", "not-a-password-hash")
         .replace("{{CLIENTS}}", "3");
