@@ -10,8 +10,8 @@ use crate::audit::{self, Actor};
 use crate::config::Config;
 
 /// Records the hand-over of `client_id` from one account manager to another on its requests
-/// still going, if any, and tells the new one (of the latest). Runs in the caller's transaction, after the
-/// client row is updated.
+/// still going, if any, and tells the new one (of the latest). Runs in the caller's
+/// transaction, after the client row is updated. Returns the requests that went along.
 pub async fn client_handed_over(
     conn: &mut PgConnection,
     config: &Config,
@@ -20,9 +20,9 @@ pub async fn client_handed_over(
     client_id: i64,
     from: Option<i64>,
     to: Option<i64>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<i64>> {
     if from == to {
-        return Ok(());
+        return Ok(Vec::new());
     }
     // The planner's copy of who the account manager is.
     sqlx::query(
@@ -44,7 +44,7 @@ pub async fn client_handed_over(
     .fetch_all(&mut *conn)
     .await?;
     let Some(&request_id) = going.last() else {
-        return Ok(());
+        return Ok(going);
     };
     let names = crate::users::db::names(conn, &[from, to]).await?;
     let name_of = |id: Option<i64>| match names.of(id) {
@@ -64,10 +64,10 @@ pub async fn client_handed_over(
         // waiting, if any, is checked again.
         crate::approvals::routing::recheck(conn, config, actor, day, *id).await?;
     }
-    let Some(to_user) = to else { return Ok(()) };
+    let Some(to_user) = to else { return Ok(going) };
     let r = super::db::find(conn, request_id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("request {request_id} is gone"))?;
     super::notify::account_manager_changed(conn, config, &r, to_user, name_of(from)).await?;
-    Ok(())
+    Ok(going)
 }

@@ -14,15 +14,16 @@ pub(super) struct PeopleMoved {
 }
 
 /// The client's open work follows its new account manager and its new SEM specialist.
+/// Returns the requests that went to the new account manager.
 pub(super) async fn hand_over_work(
     tx: &mut PgConnection,
     state: &AppState,
     actor: &Actor,
     moved: PeopleMoved,
-) -> AppResult<()> {
+) -> AppResult<Vec<i64>> {
     let (config, today, id) = (&state.config, state.clock.today(), moved.client_id);
     let (am_before, am_after) = moved.manager;
-    crate::change_requests::handover::client_handed_over(
+    let requests = crate::change_requests::handover::client_handed_over(
         tx, config, actor, today, id, am_before, am_after,
     )
     .await?;
@@ -31,5 +32,5 @@ pub(super) async fn hand_over_work(
         tx, config, actor, id, sem_before, sem_after,
     )
     .await?;
-    Ok(())
+    Ok(requests)
 }

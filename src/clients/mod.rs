@@ -343,14 +343,14 @@ async fn edit_page(
 
 /// What a saved edit sets going in the same transaction: a line in the status history when
 /// the status or budget changed, and the client's open work handed to its new account manager
-/// and SEM specialist.
+/// and SEM specialist. Returns the requests that went to the new account manager.
 async fn follow_the_save(
     tx: &mut PgConnection,
     state: &AppState,
     ctx: &Ctx,
     before: &ClientRow,
     input: &form::ClientInput,
-) -> AppResult<()> {
+) -> AppResult<Vec<i64>> {
     if before.status != input.status || before.monthly_budget_cents != input.monthly_budget_cents {
         let note = "Edited on the client page";
         let (status, budget, by) = (input.status, input.monthly_budget_cents, Some(ctx.user.id));
@@ -362,6 +362,31 @@ async fn follow_the_save(
         specialist: (before.sem_specialist_id, input.sem_specialist_id),
     };
     handover::hand_over_work(tx, state, &Actor::from_ctx(ctx), moved).await
+}
+
+/// What the person saving reads: that it saved, and which requests went along to the new
+/// account manager (they follow the client, which the form does not say).
+async fn saved_message(
+    tx: &mut PgConnection,
+    name: &str,
+    went: &[i64],
+    to: Option<i64>,
+) -> sqlx::Result<String> {
+    let Some((last, rest)) = went.split_last() else {
+        return Ok(format!("Saved {name}."));
+    };
+    let names = crate::users::db::names(tx, &[to]).await?;
+    let whom = match names.of(to) {
+        "" => "no account manager yet".to_string(),
+        n => n.to_string(),
+    };
+    let list = if rest.is_empty() {
+        format!("Its request #{last} goes")
+    } else {
+        let rest: Vec<String> = rest.iter().map(|id| format!("#{id}")).collect();
+        format!("Its requests {} and #{last} go", rest.join(", "))
+    };
+    Ok(format!("Saved {name}. {list} with it to {whom}."))
 }
 
 /// What an edit changed, field by field, for the audit record.
@@ -434,7 +459,7 @@ async fn update(
     if let Some(page) = not_saved(page, saved, &before) {
         return Ok(unprocessable(page));
     }
-    follow_the_save(&mut tx, &state, &ctx, &before, &input).await?;
+    let went = follow_the_save(&mut tx, &state, &ctx, &before, &input).await?;
     let back = format!("/clients/{id}");
     let changes = changes(&before, &input);
     if changes.is_empty() {
@@ -445,7 +470,8 @@ async fn update(
     let (actor, entity) = (Actor::from_ctx(&ctx), Some(id.to_string()));
     let record = json!({ "changes": changes.into_json() });
     audit::record(&mut tx, &actor, "client.updated", "client", entity, record).await?;
-    commit_and_go(tx, &back, &format!("Saved {}.", input.name)).await
+    let saved = saved_message(&mut tx, &input.name, &went, input.account_manager_id).await?;
+    commit_and_go(tx, &back, &saved).await
 }
 
 /// The form again when the save did not happen: the account id is another client's, or

@@ -394,10 +394,11 @@ async fn a_client_handed_to_another_account_manager_brings_its_open_request_alon
     let am2 = c.app.user("am2@agency.test", &[Role::AccountManager]).await;
     let am2_cookie = c.app.session_cookie(am2).await;
     let admin = c.app.user("admin@agency.test", &[Role::Admin]).await;
+    let admin_cookie = c.app.session_cookie(admin).await;
     let id = c.file(&[]).await;
     let res = client()
         .post(c.app.url(&format!("/clients/{}", c.client_id)))
-        .header("cookie", c.app.session_cookie(admin).await)
+        .header("cookie", &admin_cookie)
         .form(&[
             ("name", "Lakeside RV Center"),
             ("crm_account_id", "CRM-LAKESIDE"),
@@ -410,6 +411,12 @@ async fn a_client_handed_to_another_account_manager_brings_its_open_request_alon
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
+    // Whoever saved reads that the request went along, and to whom.
+    let saved = flash_on(&c.app, &admin_cookie, &format!("/clients/{}", c.client_id)).await;
+    assert_eq!(
+        saved,
+        format!("Saved Lakeside RV Center. Its request #{id} goes with it to Test am2.")
+    );
     // The new one has it on the desk and may submit it; the old one may no longer.
     assert!(
         c.page(&am2_cookie, "/")
