@@ -2,8 +2,9 @@
 //! history. Migrations run as the schema's owner; the app then connects as a role with only
 //! the rights it needs: reading and writing the tables, adding to the append-only ones
 //! (INSERT and SELECT only), reading the derived ones (their triggers write them), no DDL, no
-//! TRUNCATE, no trigger changes (only an owner may alter or drop a table's triggers). The grants are made again after every migration, so a table a
-//! later migration adds is covered at the next start.
+//! TRUNCATE, no trigger changes (only an owner may alter or drop a table's triggers). The
+//! grants are made again after every migration, so a table a later migration adds is covered
+//! at the next start.
 
 use anyhow::{Context, bail};
 use sqlx::{Acquire, PgConnection};

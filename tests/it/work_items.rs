@@ -110,6 +110,32 @@ async fn waits_on_a_lock(db: &sqlx::PgPool, pid: i32) {
     panic!("backend {pid} never waited on a lock");
 }
 
+/// Runs `first` in a transaction left open, then `second` on another connection, which must
+/// wait for the first; commits the first and returns once the second has committed too.
+async fn second_waits_for_first(db: &sqlx::PgPool, first: String, second: String) {
+    let mut tx = db.begin().await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(first))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let mut other = db.acquire().await.unwrap();
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut *other)
+        .await
+        .unwrap();
+    let waiting = tokio::spawn(async move {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(second))
+            .execute(&mut *other)
+            .await
+    });
+    waits_on_a_lock(db, pid).await;
+    tx.commit().await.unwrap();
+    waiting
+        .await
+        .unwrap()
+        .expect("the second change commits too");
+}
+
 /// A step handed on by a statement that does not hold its request (as a hand-written repair
 /// might), while another transaction changes the request's terms: the second waits for the
 /// first and recomputes from what it committed, so both commit and the items are right.
@@ -130,27 +156,15 @@ async fn a_step_change_and_a_request_change_that_meet_both_land_in_the_items() {
         .await
         .unwrap();
 
-    let mut first = db.begin().await.unwrap();
-    sqlx::query("UPDATE request_approvals SET approver_user_id = $2 WHERE id = $1")
-        .bind(step)
-        .bind(other)
-        .execute(&mut *first)
-        .await
-        .unwrap();
-    let mut second = db.acquire().await.unwrap();
-    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
-        .fetch_one(&mut *second)
-        .await
-        .unwrap();
-    let terms = tokio::spawn(async move {
-        sqlx::query("UPDATE change_requests SET credit_cents = 777, credit_reason = 'Goodwill' WHERE id = $1")
-            .bind(request)
-            .execute(&mut *second)
-            .await
-    });
-    waits_on_a_lock(db, pid).await;
-    first.commit().await.unwrap();
-    terms.await.unwrap().expect("the second change commits too");
+    second_waits_for_first(
+        db,
+        format!("UPDATE request_approvals SET approver_user_id = {other} WHERE id = {step}"),
+        format!(
+            "UPDATE change_requests SET credit_cents = 777, credit_reason = 'Goodwill'
+              WHERE id = {request}"
+        ),
+    )
+    .await;
 
     let (assignee, credit): (Option<i64>, Option<i64>) =
         sqlx::query_as("SELECT assignee_user_id, credit_cents FROM work_items WHERE item_id = $1")
@@ -196,28 +210,12 @@ async fn a_request_filed_during_a_hand_over_takes_the_new_account_manager() {
     .await
     .unwrap();
 
-    let mut hand_over = db.begin().await.unwrap();
-    sqlx::query("UPDATE clients SET account_manager_id = $2 WHERE id = $1")
-        .bind(client)
-        .bind(new_manager)
-        .execute(&mut *hand_over)
-        .await
-        .unwrap();
-    let mut mover = db.acquire().await.unwrap();
-    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
-        .fetch_one(&mut *mover)
-        .await
-        .unwrap();
-    let moved = tokio::spawn(async move {
-        sqlx::query("UPDATE change_requests SET client_id = $2 WHERE id = $1")
-            .bind(request)
-            .bind(client)
-            .execute(&mut *mover)
-            .await
-    });
-    waits_on_a_lock(db, pid).await;
-    hand_over.commit().await.unwrap();
-    moved.await.unwrap().expect("the move commits");
+    second_waits_for_first(
+        db,
+        format!("UPDATE clients SET account_manager_id = {new_manager} WHERE id = {client}"),
+        format!("UPDATE change_requests SET client_id = {client} WHERE id = {request}"),
+    )
+    .await;
 
     let kept: Option<i64> =
         sqlx::query_scalar("SELECT client_account_manager_id FROM change_requests WHERE id = $1")
