@@ -24,6 +24,7 @@ pub mod reports;
 pub mod retention;
 pub mod server;
 pub mod setup;
+pub mod signing;
 pub mod time;
 pub mod users;
 pub mod web;

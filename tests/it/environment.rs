@@ -32,3 +32,13 @@ fn aiosmtpd_is_installed_for_the_email_tests() {
         allowed_to_skip("aiosmtpd", "apt-get install python3-aiosmtpd");
     }
 }
+
+#[test]
+fn poppler_utils_are_installed_for_the_seal_tests() {
+    if !crate::signing::poppler_installed() {
+        allowed_to_skip(
+            "poppler-utils (pdfsig, pdftotext)",
+            "apt-get install poppler-utils",
+        );
+    }
+}

@@ -34,6 +34,7 @@ mod sessions;
 mod setup;
 #[path = "../shared/mod.rs"]
 mod shared;
+mod signing;
 mod statements;
 mod support;
 mod users;

@@ -1,0 +1,5 @@
+//! Addendums signed inside the desk: the documents it generates and the seal it puts on them.
+
+pub mod der;
+pub mod pdf;
+pub mod seal;

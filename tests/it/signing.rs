@@ -1,0 +1,179 @@
+//! The seal checked by a verifier the desk did not write: poppler's `pdfsig` accepts the
+//! signature of a sealed document and reports a copy changed by one byte as altered, and
+//! `pdftotext` reads back every name the document prints. Both run wherever poppler-utils is
+//! installed and always in CI.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use offboarding_desk::signing::pdf::{Document, MARGIN, Metrics, Page, SealField, Style, Text};
+use offboarding_desk::signing::seal::{Seal, pdf_date};
+
+pub(crate) fn poppler_installed() -> bool {
+    ["pdfsig", "pdftotext"]
+        .iter()
+        .all(|tool| Path::new("/usr/bin").join(tool).exists())
+}
+
+/// poppler's tools, or `None` (after saying so) where they are missing outside CI.
+fn poppler(test: &str) -> Option<()> {
+    if poppler_installed() {
+        return Some(());
+    }
+    let in_ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false");
+    assert!(
+        !in_ci,
+        "test `{test}`: poppler-utils is required in CI (apt-get install poppler-utils)"
+    );
+    eprintln!(
+        "NOTICE: seal test `{test}` SKIPPED: pdfsig is not installed (apt-get install poppler-utils). CI always runs it."
+    );
+    None
+}
+
+fn document() -> Document {
+    let metrics = Metrics::default();
+    let mut texts = vec![Text {
+        x: MARGIN,
+        y: 720.0,
+        size: 16.0,
+        style: Style::Bold,
+        gray: false,
+        text: "Addendum to the advertising services agreement".into(),
+    }];
+    let body = "Client: Łódź Café & Grill (CRM 0017-A). The monthly budget changes from \
+                $12,000.00 to $8,500.00 from January 1, 2027. Request #4711.";
+    for (i, line) in metrics
+        .wrap(body, Style::Regular, 11.0, 612.0 - 2.0 * MARGIN)
+        .into_iter()
+        .enumerate()
+    {
+        texts.push(Text {
+            x: MARGIN,
+            y: 690.0 - 15.0 * i as f32,
+            size: 11.0,
+            style: Style::Regular,
+            gray: false,
+            text: line,
+        });
+    }
+    Document {
+        title: "Addendum, request #4711".into(),
+        pages: vec![
+            Page {
+                texts,
+                rules: vec![(MARGIN, 612.0 - MARGIN, 705.0)],
+            },
+            Page {
+                texts: vec![Text {
+                    x: MARGIN,
+                    y: 720.0,
+                    size: 14.0,
+                    style: Style::Bold,
+                    gray: false,
+                    text: "Certificate of completion".into(),
+                }],
+                rules: vec![],
+            },
+        ],
+    }
+}
+
+fn file(name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("od-seal-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn pdfsig(path: &Path) -> String {
+    let out = Command::new("pdfsig")
+        .arg(path)
+        .output()
+        .expect("pdfsig runs");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn sealed() -> (Seal, Vec<u8>) {
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 3).unwrap();
+    let seal = Seal::self_signed("Northwind Digital", today).unwrap();
+    let field = SealField {
+        signer: "Northwind Digital".into(),
+        reason: "Executed addendum, request #4711".into(),
+        time: pdf_date(chrono::Utc::now()),
+    };
+    let pdf = seal.seal(&document(), &field).unwrap();
+    (seal, pdf)
+}
+
+#[test]
+fn pdfsig_accepts_the_seal_and_names_the_signer() {
+    if poppler("pdfsig_accepts_the_seal_and_names_the_signer").is_none() {
+        return;
+    }
+    let (_, pdf) = sealed();
+    let report = pdfsig(&file("sealed.pdf", &pdf));
+    assert!(
+        report.contains("Signature Validation: Signature is Valid."),
+        "{report}"
+    );
+    assert!(report.contains("Total document signed"), "{report}");
+    assert!(
+        report.contains("Northwind Digital document seal (self-signed)"),
+        "{report}"
+    );
+    assert!(report.contains("ETSI.CAdES.detached"), "{report}");
+    // Self-signed: valid, but nobody vouches for the agency's certificate.
+    assert!(!report.contains("Certificate is Trusted"), "{report}");
+}
+
+#[test]
+fn pdfsig_reports_a_copy_changed_by_one_byte() {
+    if poppler("pdfsig_reports_a_copy_changed_by_one_byte").is_none() {
+        return;
+    }
+    let (_, pdf) = sealed();
+    // "$8,500.00" becomes "$9,500.00" in the page's text: the glyph ids differ by one.
+    let mut tampered = pdf.clone();
+    let content = tampered
+        .windows(3)
+        .position(|w| w == b"Tj ")
+        .expect("a text operator");
+    let at = tampered[..content]
+        .iter()
+        .rposition(|b| b.is_ascii_hexdigit())
+        .unwrap();
+    tampered[at] = if tampered[at] == b'1' { b'2' } else { b'1' };
+    let report = pdfsig(&file("tampered.pdf", &tampered));
+    assert!(!report.contains("Signature is Valid."), "{report}");
+    assert!(report.contains("Digest Mismatch"), "{report}");
+}
+
+#[test]
+fn every_name_the_document_prints_reads_back_as_text() {
+    if poppler("every_name_the_document_prints_reads_back_as_text").is_none() {
+        return;
+    }
+    let (_, pdf) = sealed();
+    let path = file("text.pdf", &pdf);
+    let out = Command::new("pdftotext")
+        .args(["-layout".as_ref(), path.as_os_str(), "-".as_ref()])
+        .output()
+        .expect("pdftotext runs");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for expected in [
+        "Łódź Café & Grill",
+        "$12,000.00",
+        "$8,500.00",
+        "Request #4711",
+        "Certificate of completion",
+    ] {
+        assert!(text.contains(expected), "{expected:?} in {text}");
+    }
+}
