@@ -242,21 +242,30 @@ pub async fn step(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<StepR
 }
 
 /// A step's request and the step, locked in that order (every change to a request's approval
-/// queues behind the one before).
+/// queues behind the one before). A reinstatement's decision also locks the request it undoes,
+/// both in id order, before anything else: its last approval changes that request and the
+/// client, and a hand-over or a status update takes the client's requests in id order, then the
+/// client (taking the reinstatement first and its original later could wait on each other).
 pub async fn locked(
     conn: &mut PgConnection,
     step_id: i64,
 ) -> sqlx::Result<Option<(RequestRow, StepRow)>> {
-    // The step's request found and locked in one statement (a step never changes request).
-    let request_id: Option<i64> = sqlx::query_scalar(
-        "SELECT r.id FROM change_requests r
-          WHERE r.id = (SELECT s.change_request_id FROM request_approvals s WHERE s.id = $1)
-            FOR UPDATE",
+    // Found and locked in one statement (a step never changes request, nor a request what it
+    // undoes); the flag marks the step's own request.
+    let rows: Vec<(i64, bool)> = sqlx::query_as(
+        "WITH mine AS (SELECT s.change_request_id AS id FROM request_approvals s WHERE s.id = $1)
+         SELECT r.id, r.id = (SELECT id FROM mine)
+           FROM change_requests r
+          WHERE r.id = (SELECT id FROM mine)
+             OR r.id = (SELECT q.reverses_id FROM change_requests q
+                         WHERE q.id = (SELECT id FROM mine))
+          ORDER BY r.id
+            FOR UPDATE OF r",
     )
     .bind(step_id)
-    .fetch_optional(&mut *conn)
+    .fetch_all(&mut *conn)
     .await?;
-    let Some(request_id) = request_id else {
+    let Some((request_id, _)) = rows.into_iter().find(|(_, mine)| *mine) else {
         return Ok(None);
     };
     let Some(r) = crate::change_requests::db::find(conn, request_id).await? else {

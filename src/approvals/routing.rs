@@ -318,7 +318,8 @@ pub async fn recheck_for_person(
             AND (s.approver_user_id = $1
                  OR s.approver_user_id IN (SELECT approver_id FROM approval_substitutes
                                             WHERE substitute_id = $1 AND ended_at IS NULL)
-                 OR s.approver_role = ANY($2))",
+                 OR s.approver_role = ANY($2))
+          ORDER BY s.change_request_id",
     )
     .bind(user)
     .bind(&orphaned)

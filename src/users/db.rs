@@ -71,10 +71,13 @@ pub async fn find(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<UserR
     .await
 }
 
-/// Locks the row for the rest of the transaction, so two admins' changes queue up.
+/// Locks the row for the rest of the transaction, so two admins' changes queue up. Not `FOR
+/// UPDATE`: a decision by this person (whose step names them, a foreign key that takes `FOR
+/// KEY SHARE` on the row) must not wait on a disable or role change that in turn waits on the
+/// decision's request.
 pub async fn find_for_update(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<UserRow>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM users WHERE id = $1 FOR UPDATE"
+        "SELECT {COLUMNS} FROM users WHERE id = $1 FOR NO KEY UPDATE"
     )))
     .bind(id)
     .fetch_optional(conn)

@@ -594,3 +594,87 @@ async fn a_reinstatement_goes_through_the_chain_and_undoes_the_original_on_the_r
         1
     );
 }
+
+/// A reinstatement's last approval meeting a change that takes the client's requests in id
+/// order and then the client (as a hand-over does): the approval takes the original request
+/// first too, so one waits for the other and both land. Before, the approval held the
+/// reinstatement, then the client, then waited on the original, which the other held while
+/// it waited on the reinstatement: PostgreSQL failed one of them.
+#[tokio::test]
+async fn a_reinstatements_last_approval_meeting_a_hand_over_lets_both_land() {
+    let o = ops().await;
+    let c = &o.c;
+    let (original, task) = o
+        .approved(c.client_id, &[("kind", "pause"), ("cancel_scope", "")])
+        .await;
+    o.act(task, "forward", &[("sem_specialist", &o.sem.to_string())])
+        .await;
+    o.act(task, "planner", &[]).await;
+    let effective = in_days(30);
+    o.act(
+        task,
+        "status",
+        &[("status", "paused"), ("effective_date", &effective)],
+    )
+    .await;
+    let res = c
+        .post(
+            &c.am_cookie,
+            &format!("/requests/{original}/reinstate"),
+            &[("reason", "The dealer found budget after all")],
+        )
+        .await;
+    let reversal: i64 = location(&res)
+        .trim_start_matches("/requests/")
+        .parse()
+        .unwrap();
+    c.submit(&c.am_cookie, reversal).await;
+    let first = c.pending_step(reversal).await;
+    c.decide(&c.jeremy_cookie, first, "approve", "").await;
+    let last = c.pending_step(reversal).await;
+
+    // The other change: the client's requests in id order, then the client.
+    let db = &c.app.db;
+    let mut other = db.begin().await.unwrap();
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut *other)
+        .await
+        .unwrap();
+    sqlx::query("SELECT 1 FROM change_requests WHERE id = $1 FOR UPDATE")
+        .bind(original)
+        .execute(&mut *other)
+        .await
+        .unwrap();
+    let approval = {
+        let (url, cookie) = (
+            c.app.url(&format!("/approvals/{last}/approve")),
+            c.dustin_cookie.clone(),
+        );
+        tokio::spawn(async move {
+            client()
+                .post(url)
+                .header("cookie", cookie)
+                .form(&[("comment", "")])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+    };
+    crate::work_items::someone_waits_on_a_lock(db, pid).await;
+    for lock in [
+        "SELECT 1 FROM change_requests WHERE id = $1 FOR UPDATE",
+        "SELECT 1 FROM clients WHERE id = (SELECT client_id FROM change_requests WHERE id = $1) FOR UPDATE",
+    ] {
+        sqlx::query(lock)
+            .bind(reversal)
+            .execute(&mut *other)
+            .await
+            .expect("the other change does not wait on the approval");
+    }
+    other.commit().await.unwrap();
+    assert_eq!(approval.await.unwrap(), 303, "the approval lands too");
+    assert_eq!(c.state(reversal).await, "approved");
+    assert_eq!(c.state(original).await, "withdrawn");
+}

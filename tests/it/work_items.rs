@@ -273,3 +273,87 @@ async fn a_renamed_client_shows_under_its_new_name_on_the_desk() {
     assert_eq!(line.client_name, "Renamed Motors");
     assert!(!findings(db).await.contains_key(RULE));
 }
+
+/// The first backend other than `not` found waiting on a lock.
+pub(crate) async fn someone_waits_on_a_lock(db: &sqlx::PgPool, not: i32) {
+    for _ in 0..500 {
+        let waiting: bool = sqlx::query_scalar(
+            "SELECT count(*) > 0 FROM pg_stat_activity
+              WHERE wait_event_type = 'Lock' AND pid <> $1 AND datname = current_database()",
+        )
+        .bind(not)
+        .fetch_one(db)
+        .await
+        .unwrap();
+        if waiting {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("nobody waited on a lock");
+}
+
+/// An approver disabled while one of their decisions is being recorded: the disable holds the
+/// person and waits on the request the decision holds, and the decision, writing the person's
+/// name on its step (a foreign key), must not wait on the disable in turn. Both land: before,
+/// the disable held the person `FOR UPDATE` and PostgreSQL broke the deadlock by failing one.
+#[tokio::test]
+async fn a_disable_meeting_its_persons_decision_lets_both_land() {
+    use offboarding_desk::auth::roles::Role;
+    let app = app_with(10).await;
+    let db = &app.db;
+    let (step, request, approver): (i64, i64, i64) = sqlx::query_as(
+        "SELECT s.id, s.change_request_id, s.approver_user_id FROM request_approvals s
+          WHERE s.state = 'pending' AND s.approver_user_id IS NOT NULL ORDER BY s.id LIMIT 1",
+    )
+    .fetch_one(db)
+    .await
+    .unwrap();
+    let admin = app.user("admin@agency.test", &[Role::Admin]).await;
+    let cookie = app.session_cookie(admin).await;
+
+    // The decision, as `approvals::db::locked` starts it: the request held.
+    let mut decision = db.begin().await.unwrap();
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut *decision)
+        .await
+        .unwrap();
+    sqlx::query("SELECT 1 FROM change_requests WHERE id = $1 FOR UPDATE")
+        .bind(request)
+        .execute(&mut *decision)
+        .await
+        .unwrap();
+    let disable = {
+        let app_url = app.url(&format!("/admin/users/{approver}/disable"));
+        tokio::spawn(async move {
+            crate::support::client()
+                .post(app_url)
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+    };
+    someone_waits_on_a_lock(db, pid).await;
+    // The decision goes on: the step names its approver.
+    sqlx::query(
+        "UPDATE request_approvals SET state = 'approved', decided_by = $2, decided_at = now()
+          WHERE id = $1",
+    )
+    .bind(step)
+    .bind(approver)
+    .execute(&mut *decision)
+    .await
+    .expect("the decision does not wait on the disable");
+    decision.commit().await.unwrap();
+    assert_eq!(disable.await.unwrap(), 303, "the disable lands too");
+    let disabled: bool =
+        sqlx::query_scalar("SELECT disabled_at IS NOT NULL FROM users WHERE id = $1")
+            .bind(approver)
+            .fetch_one(db)
+            .await
+            .unwrap();
+    assert!(disabled);
+}
