@@ -102,9 +102,20 @@ const PAGES: &[(&str, &str)] = &[
     ("ops1", "/planner/calendar?month={month}"),
     ("ops1", "/offboarding"),
     ("ops1", "/offboarding?show=all"),
+    ("ops1", "/offboarding.csv"),
+    ("ops1", "/planner.csv?month={month}"),
+    ("ops1", "/planner/feed"),
+    ("admin1", "/clients/{client}/edit"),
+    ("admin1", "/clients/new"),
+    ("approver1", "/substitutes"),
     ("admin1", "/admin/audit"),
     ("admin1", "/admin/users"),
     ("admin1", "/admin/mail"),
+    ("admin1", "/admin/jobs"),
+    ("admin1", "/admin/approvals"),
+    ("admin1", "/admin/distribution"),
+    ("admin1", "/admin/reasons"),
+    ("admin1", "/admin/checklist"),
 ];
 
 /// Each page of [`PAGES`]: who, the page as listed, its address over `app`'s data.
