@@ -229,12 +229,14 @@ async fn refuse(
         json!({ "action": action, "why": refusal.0 }),
     )
     .await?;
-    commit_and_go(
-        tx,
-        back,
-        "Nothing changed: that is not an open item of yours you can do this to.",
-    )
-    .await
+    // Said without the item's state or its request's (which may have closed), but for what
+    // was asked: a second tick or a second undo reads right.
+    let message = if action == "undo" {
+        "Nothing changed: that item is not one of yours to reopen (it may be open already)."
+    } else {
+        "Nothing changed: that item is not open for you to tick (it may be done already)."
+    };
+    commit_and_go(tx, back, message).await
 }
 
 #[derive(Debug, Deserialize)]

@@ -4,7 +4,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::State;
+use axum::extract::{Query, State};
 
 use crate::auth::access::Access;
 use crate::auth::roles::{Role, RoleSet};
@@ -127,25 +127,42 @@ struct HomePage {
     show_clients: bool,
     /// A real installation's setting-up list on the admin's desk, until every part is done.
     first_run: Vec<crate::setup::first_run::Step>,
+    /// The lists that had more lines than shown (by title), and how many each shows.
+    cut: Vec<&'static str>,
+    shown: i64,
+    /// The whole desk asked for (`?all=1`).
+    all: bool,
 }
 
-/// How many lines a home section shows; the full lists have their own pages.
+/// How many lines a desk's list shows, oldest first; `?all=1` shows up to [`ALL_LIMIT`]. Each
+/// list reads one line more than it shows, so the desk can say which lists go on.
 const QUEUE_LIMIT: i64 = 50;
+const ALL_LIMIT: i64 = 1000;
+
+/// Cuts `lines` to `shown`, noting `title` among the lists that go on when it had more.
+fn cut<T>(lines: &mut Vec<T>, shown: i64, title: &'static str, cut: &mut Vec<&'static str>) {
+    let shown = usize::try_from(shown).unwrap_or(usize::MAX);
+    if lines.len() > shown {
+        lines.truncate(shown);
+        if !cut.contains(&title) {
+            cut.push(title);
+        }
+    }
+}
 
 async fn queue(
     conn: &mut sqlx::PgConnection,
     role: Role,
     user: i64,
+    limit: i64,
 ) -> sqlx::Result<Vec<QueueLine>> {
     use crate::change_requests::rules::State;
     match role {
-        Role::AccountManager => db::managed_open(conn, user, QUEUE_LIMIT).await,
-        Role::Retention => db::retention_queue(conn, QUEUE_LIMIT).await,
-        Role::TeamLead | Role::DepartmentManager => {
-            db::escalated_to_open(conn, user, QUEUE_LIMIT).await
-        }
-        Role::DmLeadership => db::in_state(conn, State::InApproval, QUEUE_LIMIT).await,
-        Role::Accounting => crate::approvals::db::to_process(conn, QUEUE_LIMIT).await,
+        Role::AccountManager => db::managed_open(conn, user, limit).await,
+        Role::Retention => db::retention_queue(conn, limit).await,
+        Role::TeamLead | Role::DepartmentManager => db::escalated_to_open(conn, user, limit).await,
+        Role::DmLeadership => db::in_state(conn, State::InApproval, limit).await,
+        Role::Accounting => crate::approvals::db::to_process(conn, limit).await,
         _ => Ok(Vec::new()),
     }
 }
@@ -155,65 +172,111 @@ async fn desk_items(
     conn: &mut sqlx::PgConnection,
     ctx: &Ctx,
     role: Role,
+    limit: i64,
 ) -> sqlx::Result<Vec<crate::checklists::db::DeskItem>> {
     if ctx.user.roles.contains(role) {
-        crate::checklists::db::desk(conn, role, ctx.user.id, QUEUE_LIMIT).await
+        crate::checklists::db::desk(conn, role, ctx.user.id, limit).await
     } else {
         Ok(Vec::new())
     }
 }
 
-async fn home(State(state): State<AppState>, ctx: Ctx) -> AppResult<HomePage> {
+async fn home(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(query): Query<Vec<(String, String)>>,
+) -> AppResult<HomePage> {
+    let all = query.iter().any(|(k, v)| k == "all" && v == "1");
+    let shown = if all { ALL_LIMIT } else { QUEUE_LIMIT };
+    let limit = shown + 1;
     let (roles, me) = (ctx.user.roles, ctx.user.id);
     let mut conn = state.db.acquire().await?;
     let c = &mut *conn;
     let show_clients = roles.any_of(&[Role::AccountManager, Role::SemSpecialist]);
     let my_clients = if show_clients {
-        my_clients(c, me, roles).await?
+        my_clients(c, me, roles, all).await?
     } else {
         Vec::new()
     };
-    let decisions = decisions(c, &ctx, state.clock.today()).await?;
-    let sections = fill(c, &ctx, decisions).await?;
+    let decisions = decisions(c, &ctx, state.clock.today(), limit).await?;
+    let sections = fill(c, &ctx, decisions, limit).await?;
     let (sem, ops) = (
         roles.contains(Role::SemSpecialist),
         roles.contains(Role::OpsLead),
     );
     let contractor = roles.contains(Role::Contractor);
     let admin = roles.contains(Role::Admin);
-    Ok(HomePage {
+    let mut page = HomePage {
         chrome: Chrome::new(&state, &ctx, "/"),
         my_clients,
         show_clients,
         sections,
         questions: when(
             sem,
-            crate::change_requests::questions::waiting_for(c, me, QUEUE_LIMIT),
+            crate::change_requests::questions::waiting_for(c, me, limit),
         )
         .await?,
-        tasks: when(ops, crate::operations::db::open_tasks(c, QUEUE_LIMIT)).await?,
-        sem_tasks: when(
-            sem,
-            crate::operations::db::open_sem_tasks(c, me, QUEUE_LIMIT),
-        )
-        .await?,
-        contractor_items: desk_items(c, &ctx, Role::Contractor).await?,
+        tasks: when(ops, crate::operations::db::open_tasks(c, limit)).await?,
+        sem_tasks: when(sem, crate::operations::db::open_sem_tasks(c, me, limit)).await?,
+        contractor_items: desk_items(c, &ctx, Role::Contractor, limit).await?,
+        // What the contractor did lately: a record, not work waiting, so it is not cut.
         contractor_done: when(
             contractor,
             crate::checklists::db::recently_done(c, me, QUEUE_LIMIT),
         )
         .await?,
-        sem_items: desk_items(c, &ctx, Role::SemSpecialist).await?,
-        flagged_steps: when(admin, crate::approvals::admin::flagged(c, QUEUE_LIMIT)).await?,
-        orphaned: when(admin, waiting_on_admin(c)).await?,
-        ops_items: desk_items(c, &ctx, Role::OpsLead).await?,
+        sem_items: desk_items(c, &ctx, Role::SemSpecialist, limit).await?,
+        flagged_steps: when(admin, crate::approvals::admin::flagged(c, limit)).await?,
+        orphaned: when(admin, waiting_on_admin(c, limit)).await?,
+        ops_items: desk_items(c, &ctx, Role::OpsLead, limit).await?,
         first_run: first_run(
             c,
             admin && !state.config.demo,
             state.config.mail.smtp.is_some(),
         )
         .await?,
-    })
+        cut: Vec::new(),
+        shown,
+        all,
+    };
+    page.cut_lists();
+    Ok(page)
+}
+
+impl HomePage {
+    /// Each list cut to what the desk shows, the lists that go on named.
+    fn cut_lists(&mut self) {
+        let (shown, mut names) = (self.shown, Vec::new());
+        for f in &mut self.sections {
+            cut(&mut f.lines, shown, f.section.title, &mut names);
+            cut(&mut f.decisions, shown, f.section.title, &mut names);
+        }
+        cut(&mut self.questions, shown, "Questions", &mut names);
+        cut(&mut self.tasks, shown, "Change tasks waiting", &mut names);
+        cut(&mut self.sem_tasks, shown, "Ads to pause", &mut names);
+        cut(
+            &mut self.contractor_items,
+            shown,
+            "My offboarding items",
+            &mut names,
+        );
+        cut(&mut self.sem_items, shown, "Offboarding items", &mut names);
+        cut(&mut self.ops_items, shown, "Offboarding items", &mut names);
+        cut(
+            &mut self.flagged_steps,
+            shown,
+            "Approval steps nobody can decide",
+            &mut names,
+        );
+        cut(
+            &mut self.orphaned,
+            shown,
+            "Requests waiting on someone who cannot act",
+            &mut names,
+        );
+        cut(&mut self.my_clients, shown, "My clients", &mut names);
+        self.cut = names;
+    }
 }
 
 /// The setting-up list when `shown` and something on it is not done yet.
@@ -243,9 +306,13 @@ async fn my_clients(
     conn: &mut sqlx::PgConnection,
     user: i64,
     roles: RoleSet,
+    all: bool,
 ) -> sqlx::Result<Vec<ClientLine>> {
     const SIDE: &str = "SELECT id, name, crm_account_id, status, monthly_budget_cents FROM clients";
-    const ORDER: &str = "ORDER BY lower(name), id LIMIT 50";
+    // One line more than the desk shows (see `cut`), written into the statement.
+    const ORDER: &str = "ORDER BY lower(name), id LIMIT 51";
+    const ORDER_ALL: &str = "ORDER BY lower(name), id LIMIT 1001";
+    let order = if all { ORDER_ALL } else { ORDER };
     let (am, sem) = (
         roles.contains(Role::AccountManager),
         roles.contains(Role::SemSpecialist),
@@ -256,12 +323,12 @@ async fn my_clients(
     // clients on one side looked cheaper than the plan for anyone).
     let query = match (am, sem) {
         (true, true) => format!(
-            "SELECT * FROM (({SIDE} WHERE account_manager_id = $1 {ORDER})
+            "SELECT * FROM (({SIDE} WHERE account_manager_id = $1 {order})
                             UNION
-                            ({SIDE} WHERE sem_specialist_id = $1 {ORDER})) mine {ORDER}"
+                            ({SIDE} WHERE sem_specialist_id = $1 {order})) mine {order}"
         ),
-        (true, false) => format!("{SIDE} WHERE account_manager_id = $1 {ORDER}"),
-        (false, true) => format!("{SIDE} WHERE sem_specialist_id = $1 {ORDER}"),
+        (true, false) => format!("{SIDE} WHERE account_manager_id = $1 {order}"),
+        (false, true) => format!("{SIDE} WHERE sem_specialist_id = $1 {order}"),
         (false, false) => return Ok(Vec::new()),
     };
     sqlx::query_as(sqlx::AssertSqlSafe(query))
@@ -277,6 +344,7 @@ async fn decisions(
     conn: &mut sqlx::PgConnection,
     ctx: &Ctx,
     today: chrono::NaiveDate,
+    limit: i64,
 ) -> sqlx::Result<Vec<crate::approvals::db::Waiting>> {
     let deciders = crate::approvals::DECIDER_ROLES;
     if !ctx.user.roles.any_of(deciders) {
@@ -288,7 +356,7 @@ async fn decisions(
         .iter()
         .filter(|r| deciders.contains(r))
         .collect();
-    crate::approvals::db::waiting_on(conn, ctx.user.id, roles, today, QUEUE_LIMIT).await
+    crate::approvals::db::waiting_on(conn, ctx.user.id, roles, today, limit).await
 }
 
 /// The person's sections, each with its queue; the decisions go to the first section that
@@ -297,6 +365,7 @@ async fn fill(
     conn: &mut sqlx::PgConnection,
     ctx: &Ctx,
     mut decisions: Vec<crate::approvals::db::Waiting>,
+    limit: i64,
 ) -> sqlx::Result<Vec<Filled>> {
     let mut all_sections = sections(ctx.user.roles);
     if !decisions.is_empty() && !ctx.user.roles.any_of(&[Role::Approver, Role::Finance]) {
@@ -310,7 +379,7 @@ async fn fill(
     }
     let mut filled = Vec::new();
     for section in all_sections {
-        let lines = queue(conn, section.role, ctx.user.id).await?;
+        let lines = queue(conn, section.role, ctx.user.id, limit).await?;
         let mine = if matches!(section.role, Role::Approver | Role::Finance) {
             std::mem::take(&mut decisions)
         } else {
@@ -327,10 +396,13 @@ async fn fill(
 
 /// Requests waiting on the admin: no account manager can act, or their SEM work rests on
 /// someone who can no longer do it.
-async fn waiting_on_admin(conn: &mut sqlx::PgConnection) -> sqlx::Result<Vec<QueueLine>> {
-    let mut lines = db::without_account_manager(conn, QUEUE_LIMIT).await?;
-    lines.extend(crate::operations::sem_handover::waiting_on_admin(conn, QUEUE_LIMIT).await?);
-    lines.extend(crate::checklists::db::waiting_on_a_role(conn, QUEUE_LIMIT).await?);
+async fn waiting_on_admin(
+    conn: &mut sqlx::PgConnection,
+    limit: i64,
+) -> sqlx::Result<Vec<QueueLine>> {
+    let mut lines = db::without_account_manager(conn, limit).await?;
+    lines.extend(crate::operations::sem_handover::waiting_on_admin(conn, limit).await?);
+    lines.extend(crate::checklists::db::waiting_on_a_role(conn, limit).await?);
     Ok(lines)
 }
 

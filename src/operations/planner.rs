@@ -251,9 +251,19 @@ pub(super) struct PlannerPage {
 }
 
 impl PlannerPage {
-    /// The address of this view sorted by `key` (flipping the direction if already so).
+    /// The column the view is sorted by: the effective date when none is asked for.
+    fn sorted_by(&self) -> &str {
+        if self.filters.sort.is_empty() {
+            "effective"
+        } else {
+            self.filters.sort.as_str()
+        }
+    }
+
+    /// The address of this view sorted by `key` (flipping the direction if already so, also
+    /// on the default sort: its first click reverses it, as its mark promises).
     fn sort_link(&self, key: &str) -> String {
-        let dir = if self.filters.sort == key && self.filters.dir != "desc" {
+        let dir = if self.sorted_by() == key && !self.checked.desc {
             "desc"
         } else {
             "asc"
@@ -262,12 +272,7 @@ impl PlannerPage {
     }
 
     fn sort_mark(&self, key: &str) -> &'static str {
-        let current = if self.filters.sort.is_empty() {
-            "effective"
-        } else {
-            self.filters.sort.as_str()
-        };
-        match (current == key, self.checked.desc) {
+        match (self.sorted_by() == key, self.checked.desc) {
             (true, false) => "▲",
             (true, true) => "▼",
             _ => "",

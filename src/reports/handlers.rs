@@ -3,7 +3,8 @@
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use sqlx::PgConnection;
+use sqlx::pool::PoolConnection;
+use sqlx::{PgConnection, Postgres};
 
 use std::sync::Arc;
 
@@ -228,7 +229,7 @@ fn asked(state: &AppState, ctx: &Ctx, q: &mut ReportQuery, mut problems: Vec<Pro
 /// audit record took its id before a later one's but committed after it.
 async fn report_for(
     state: &AppState,
-    conn: &mut PgConnection,
+    mut conn: PoolConnection<Postgres>,
     asked: &Asked,
 ) -> AppResult<Arc<Report>> {
     let at = At {
@@ -236,7 +237,11 @@ async fn report_for(
         today: state.clock.today(),
         zone: state.clock.zone(),
     };
-    let latest = db::latest_change(conn).await?;
+    let latest = db::latest_change(&mut conn).await?;
+    // The connection goes back before waiting: when the minute turns, everyone asking waits
+    // for the one computation (a second or more), and holding a connection each while they
+    // wait would empty the pool for every other page.
+    drop(conn);
     let key = format!(
         "reports {:?} {:?} {} {latest}",
         asked.filter,
@@ -245,7 +250,10 @@ async fn report_for(
     );
     let report = state
         .memo
-        .get_or_compute(key, || db::report(conn, &asked.filter, asked.period, at))
+        .get_or_compute(key, || async {
+            let mut conn = state.db.acquire().await?;
+            db::report(&mut conn, &asked.filter, asked.period, at).await
+        })
         .await?;
     Ok(report)
 }
@@ -268,7 +276,7 @@ pub(super) async fn page(
     asked
         .problems
         .retain(|(field, _)| *field != "table" && !(own_only && *field == "account_manager"));
-    let report = report_for(&state, c, &asked).await?;
+    let report = report_for(&state, conn, &asked).await?;
     let months = &report.months;
     let applied = asked.applied();
     let page = ReportsPage {
@@ -316,7 +324,7 @@ pub(super) async fn csv(
     if let Some((_, problem)) = asked.problems.first() {
         return Err(AppError::BadRequest(problem.clone()));
     }
-    let r = report_for(&state, &mut conn, &asked).await?;
+    let r = report_for(&state, conn, &asked).await?;
     let rows = match query.table.as_str() {
         "tiles" => tile_rows(&r.tiles),
         "months" => month_rows(&r.months),

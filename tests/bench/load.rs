@@ -212,10 +212,12 @@ async fn run() -> anyhow::Result<()> {
         ("account manager", "am1"),
         ("retention", "retention1"),
         ("team lead", "teamlead1"),
+        ("department manager", "dm1"),
         ("approver", "approver1"),
         ("finance", "finance1"),
         ("accounting", "accounting1"),
         ("ops lead", "ops1"),
+        ("leadership", "leadership1"),
         ("SEM specialist", "sem1"),
         ("contractor", "contractor1"),
         ("admin", "admin1"),
@@ -308,22 +310,35 @@ async fn run() -> anyhow::Result<()> {
         if !yardstick && !target.name.contains(only.as_str()) {
             continue;
         }
+        // Approve uses up the steps waiting on approver1 (3,720 in the generated data): its
+        // flat-out run is kept short and its paced run to what is left, so that both measure
+        // approvals, not the refusals of steps already decided.
+        let mut flat_secs = secs;
         if i == approve_index {
             target.paths = pending_steps(&db).await?;
+            flat_secs = secs.min(2);
         }
         let before = Cpu::now(target.pid);
         let approvals_before = approvals(&db).await?;
-        let mut flat = run_wrk(&wrk, &scripts, &target, Mode::Flat, secs)?;
+        let mut flat = run_wrk(&wrk, &scripts, &target, Mode::Flat, flat_secs)?;
         Cpu::now(target.pid).since(before).per_request(&mut flat);
         if i == approve_index {
             // A 303 that changed nothing (a step already decided) is no throughput.
             refusals_are_errors(&mut flat, approvals(&db).await? - approvals_before);
             target.paths = pending_steps(&db).await?;
         }
+        let mut paced_secs = secs;
+        if i == approve_index {
+            let left = target.paths.len() as u64;
+            paced_secs = secs.min(left * 9 / 10 / u64::from(target.rate)).max(1);
+            println!(
+                "   approve: {flat_secs} s flat out, then {paced_secs} s paced over the {left} steps left"
+            );
+        }
         let approvals_before = approvals(&db).await?;
         let mut paced = match target.kind {
             Kind::Page | Kind::YardstickPage => run_oha(&oha, &target, secs)?,
-            _ => run_wrk(&wrk, &scripts, &target, Mode::Paced, secs)?,
+            _ => run_wrk(&wrk, &scripts, &target, Mode::Paced, paced_secs)?,
         };
         if i == approve_index {
             refusals_are_errors(&mut paced, approvals(&db).await? - approvals_before);

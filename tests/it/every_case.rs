@@ -628,7 +628,8 @@ async fn the_contractors_refused_undo_is_recorded_and_says_nothing_about_the_ite
         .await;
     assert_eq!(res.status(), 403);
     assert_eq!(o.c.app.audit_count("access.refused").await, 1);
-    // Its own kind of item, not ticked: refused, recorded, and the message does not say why.
+    // Its own kind of item, not ticked: refused, recorded, and the message says what was asked
+    // without the item's or its request's state.
     let res =
         o.c.post(
             &cookie,
@@ -641,7 +642,7 @@ async fn the_contractors_refused_undo_is_recorded_and_says_nothing_about_the_ite
     let flash = flash_on(&o.c.app, &cookie, "/").await;
     assert_eq!(
         flash,
-        "Nothing changed: that is not an open item of yours you can do this to."
+        "Nothing changed: that item is not one of yours to reopen (it may be open already)."
     );
 }
 

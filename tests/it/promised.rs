@@ -238,6 +238,11 @@ async fn the_planner_filters_by_specialist_and_sorts_either_way() {
         .page(&o.ops_cookie, "/planner?state=all&sort=client&dir=desc")
         .await;
     assert_eq!(order(&desc), ["Cedar Boats", "Birch RV", "Alder Marine"]);
+    // With no sort asked for, the effective date's header is marked ascending and its link
+    // reverses it (its first click used to ask for the same order again).
+    let default = c.page(&o.ops_cookie, "/planner?state=all").await;
+    assert!(default.contains("sort=effective&#38;dir=desc"), "{default}");
+    assert!(!default.contains("sort=effective&#38;dir=asc"));
 }
 
 #[tokio::test]

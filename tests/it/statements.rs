@@ -337,3 +337,50 @@ async fn reports_run_one_statement_per_panel_and_none_when_kept() {
         eprintln!("reports over {clients}0 requests: {cold} statements computed, {kept} kept");
     }
 }
+
+/// A desk list with more lines than the desk shows says so and links to the whole desk, which
+/// shows them all (the contractor has no other page to reach its items from).
+#[tokio::test]
+async fn a_desk_with_more_than_it_shows_says_so_and_shows_all_on_request() {
+    let app = app_with(100).await;
+    // More contractor items on the requests that have some: copies of each open one.
+    for _ in 0..3 {
+        sqlx::query(
+            "INSERT INTO checklist_items (change_request_id, position, title, owner_role, due_on)
+             SELECT change_request_id, position, title || ' (again)', owner_role, due_on
+               FROM checklist_items
+              WHERE owner_role = 'contractor' AND done_at IS NULL AND cancelled_at IS NULL",
+        )
+        .execute(&app.db)
+        .await
+        .unwrap();
+    }
+    let waiting: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM checklist_items
+          WHERE owner_role = 'contractor' AND done_at IS NULL AND cancelled_at IS NULL",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert!(
+        waiting > 50,
+        "the data has more than a desk shows ({waiting})"
+    );
+    let cookie = app
+        .session_cookie(user(&app, "contractor1@bench.test").await)
+        .await;
+    let rows = |html: &str| html.matches("<tr data-item=").count() as i64;
+    let desk = app.page(&cookie, "/").await;
+    assert_eq!(rows(&desk), 50);
+    assert!(desk.contains("id=\"desk-cut\""), "the desk says it goes on");
+    assert!(desk.contains("My offboarding items has more than 50 lines"));
+    assert!(desk.contains("href=\"/?all=1\""));
+    let all = app.page(&cookie, "/?all=1").await;
+    assert_eq!(rows(&all), waiting.min(1000));
+    assert!(all.contains("id=\"desk-all\""), "{all}");
+    // A desk within its limit says nothing of it.
+    let admin = app
+        .session_cookie(user(&app, "admin1@bench.test").await)
+        .await;
+    assert!(!app.page(&admin, "/").await.contains("desk-cut"));
+}
