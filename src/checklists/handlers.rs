@@ -231,10 +231,14 @@ async fn refuse(
     .await?;
     // Said without the item's state or its request's (which may have closed), but for what
     // was asked: a second tick or a second undo reads right.
-    let message = if action == "undo" {
-        "Nothing changed: that item is not one of yours to reopen (it may be open already)."
-    } else {
-        "Nothing changed: that item is not open for you to tick (it may be done already)."
+    let message = match action {
+        "undo" => {
+            "Nothing changed: that item is not one of yours to reopen (it may be open already)."
+        }
+        "done" => {
+            "Nothing changed: that item is not open for you to tick (it may be done already)."
+        }
+        _ => "Nothing changed: that item is not one you can send back.",
     };
     commit_and_go(tx, back, message).await
 }

@@ -403,6 +403,8 @@ async fn waiting_on_admin(
     let mut lines = db::without_account_manager(conn, limit).await?;
     lines.extend(crate::operations::sem_handover::waiting_on_admin(conn, limit).await?);
     lines.extend(crate::checklists::db::waiting_on_a_role(conn, limit).await?);
+    // Three lists in one, oldest first before the desk cuts it (each is oldest first).
+    lines.sort_by_key(|l| (l.state_changed_at, l.id));
     Ok(lines)
 }
 

@@ -1,5 +1,6 @@
 //! Addendums signed inside the desk: the documents it generates and the seal it puts on them.
 
+pub mod addendum;
 pub mod der;
 pub mod pdf;
 pub mod seal;

@@ -205,6 +205,13 @@ impl Embedded {
         let mut out = String::with_capacity(text.len() * 4 + 2);
         out.push('<');
         for c in printable(text) {
+            // A character the font lacks prints, and reads back, as "?" (its glyph 0 would
+            // give every such character one code and the text map conflicting meanings).
+            let c = if face.glyph_index(c).is_some() {
+                c
+            } else {
+                '?'
+            };
             let (_, new) = *self.glyphs.entry(c).or_insert_with(|| {
                 let old = face.glyph_index(c).map_or(0, |g| g.0);
                 (old, self.remapper.remap(old))
@@ -363,7 +370,10 @@ pub fn write(document: &Document, seal: Option<&SealField>) -> (Vec<u8>, Option<
     };
     objects.set(
         catalog,
-        format!("<< /Type /Catalog /Pages {pages_id} 0 R{acroform} >>"),
+        format!(
+            "<< /Type /Catalog /Pages {pages_id} 0 R{acroform} \
+             /Extensions << /ESIC << /BaseVersion /1.7 /ExtensionLevel 2 >> >> >>"
+        ),
     );
     let info = objects.add(format!(
         "<< /Title {} /Producer (Offboarding Desk) >>",
@@ -581,6 +591,18 @@ mod tests {
             metrics.wrap("", Style::Bold, 11.0, 100.0),
             vec![String::new()]
         );
+    }
+
+    #[test]
+    fn a_character_the_font_lacks_is_a_question_mark_not_glyph_zero() {
+        let mut font = Embedded::new(Style::Regular);
+        let face = face(Style::Regular);
+        let encoded = font.encode(&face, "A漢字?");
+        assert_eq!(font.glyphs.len(), 2, "{:?}", font.glyphs);
+        assert!(font.glyphs.values().all(|(old, _)| *old != 0));
+        // Four characters, the last three one glyph.
+        assert_eq!(encoded.len(), 2 + 4 * 4);
+        assert_eq!(&encoded[5..9], &encoded[9..13]);
     }
 
     #[test]

@@ -91,7 +91,12 @@ impl Seal {
         params.serial_number = Some(SerialNumber::from_slice(&serial[..]));
         let month = u8::try_from(today.month()).expect("a month fits");
         let day = u8::try_from(today.day()).expect("a day fits");
-        params.not_before = rcgen::date_time_ymd(today.year(), month, day);
+        // From the day before: `today` is the agency's, and its midnight may still be ahead
+        // in UTC, where a reader checks the seal's time against it.
+        let from = today.pred_opt().unwrap_or(today);
+        let from_month = u8::try_from(from.month()).expect("a month fits");
+        let from_day = u8::try_from(from.day()).expect("a day fits");
+        params.not_before = rcgen::date_time_ymd(from.year(), from_month, from_day);
         params.not_after = rcgen::date_time_ymd(today.year() + 10, month, day.min(28));
         let certificate = params.self_signed(&key).map_err(generate)?;
         Seal::from_der(&key.serialize_der(), certificate.der(), true)

@@ -138,7 +138,7 @@ fn pdfsig_reports_a_copy_changed_by_one_byte() {
         return;
     }
     let (_, pdf) = sealed();
-    // "$8,500.00" becomes "$9,500.00" in the page's text: the glyph ids differ by one.
+    // One hex digit of the first text run's glyphs (the title) changed: another glyph shows.
     let mut tampered = pdf.clone();
     let content = tampered
         .windows(3)
@@ -152,6 +152,19 @@ fn pdfsig_reports_a_copy_changed_by_one_byte() {
     let report = pdfsig(&file("tampered.pdf", &tampered));
     assert!(!report.contains("Signature is Valid."), "{report}");
     assert!(report.contains("Digest Mismatch"), "{report}");
+}
+
+/// Bytes added after the sealed file (an incremental update, as an editor saves one) are not
+/// covered by the seal, and the verifier says so.
+#[test]
+fn pdfsig_reports_what_was_added_after_the_seal() {
+    if poppler("pdfsig_reports_what_was_added_after_the_seal").is_none() {
+        return;
+    }
+    let (_, mut pdf) = sealed();
+    pdf.extend_from_slice(b"1 0 obj\n<< /Type /Catalog >>\nendobj\n");
+    let report = pdfsig(&file("appended.pdf", &pdf));
+    assert!(!report.contains("Total document signed"), "{report}");
 }
 
 #[test]
@@ -173,6 +186,103 @@ fn every_name_the_document_prints_reads_back_as_text() {
         "$8,500.00",
         "Request #4711",
         "Certificate of completion",
+    ] {
+        assert!(text.contains(expected), "{expected:?} in {text}");
+    }
+}
+
+/// The executed addendum, sealed, as a verifier and a reader see it: the seal holds over the
+/// signature block and the certificate page, and the terms read back as the request has them.
+#[test]
+fn an_executed_addendum_is_sealed_and_reads_back() {
+    if poppler("an_executed_addendum_is_sealed_and_reads_back").is_none() {
+        return;
+    }
+    use chrono::TimeZone;
+    use offboarding_desk::signing::addendum::{self, EventLine, Evidence, Signed, Terms};
+    let terms = Terms {
+        agency: "Northwind Digital".into(),
+        client: "Lakeside RV Center".into(),
+        crm_account_id: "CRM-1042".into(),
+        request_id: 18,
+        current_budget_cents: 900_000,
+        new_budget_cents: 450_000,
+        effective_date: chrono::NaiveDate::from_ymd_opt(2027, 2, 1).unwrap(),
+        wording_version: 1,
+        wording:
+            "{client} and {agency} agree to a monthly budget of {new_budget} from {effective_date}."
+                .into(),
+        signer_name: "Dale Porter".into(),
+        signer_title: "General Manager".into(),
+        signer_email: "dale@lakeside.test".into(),
+    };
+    let at = chrono::Utc.with_ymd_and_hms(2026, 12, 3, 15, 0, 0).unwrap();
+    let signed = Signed {
+        name: "Dale Porter".into(),
+        title: "General Manager".into(),
+        at,
+        zone: chrono_tz::America::Chicago,
+    };
+    let evidence = Evidence {
+        document_sha256: "0f".repeat(32),
+        sender_name: "Maria Chen".into(),
+        sender_email: "am@agency.test".into(),
+        sender_ip: "127.0.0.1".into(),
+        signer_ip: "127.0.0.1".into(),
+        verified_by: "a 6-digit code emailed to dale@lakeside.test".into(),
+        consent_wording: "I agree to use electronic records and signatures for this addendum"
+            .into(),
+        consent_version: 1,
+        consent_at: at,
+        events: vec![EventLine {
+            at,
+            what: "signed".into(),
+            ip: "127.0.0.1".into(),
+        }],
+        chain_head: "aa".repeat(32),
+        seal_fingerprint: String::new(),
+        seal_note: None,
+    };
+    let seal = Seal::self_signed("Northwind Digital", at.date_naive()).unwrap();
+    let evidence = Evidence {
+        seal_fingerprint: seal.fingerprint(),
+        ..evidence
+    };
+    let document = addendum::executed(&terms, &signed, &evidence);
+    let field = SealField {
+        signer: "Northwind Digital".into(),
+        reason: "Executed addendum, request #18".into(),
+        time: pdf_date(at),
+    };
+    let pdf = seal.seal(&document, &field).unwrap();
+    let path = file("executed.pdf", &pdf);
+    let report = pdfsig(&path);
+    assert!(
+        report.contains("Signature Validation: Signature is Valid."),
+        "{report}"
+    );
+    assert!(report.contains("Total document signed"), "{report}");
+    let out = Command::new("pdftotext")
+        .args([path.as_os_str(), "-".as_ref()])
+        .output()
+        .expect("pdftotext runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    for expected in [
+        "Lakeside RV Center",
+        "$9,000.00",
+        "$4,500.00",
+        "February 1, 2027",
+        "CRM-1042",
+        "#18",
+        "Addendum wording, version 1",
+        "/Dale Porter/ (signed electronically)",
+        "2026-12-03 15:00:00",
+        "Certificate of completion",
+        &"0f".repeat(32),
+        &"aa".repeat(32),
+        &seal.fingerprint(),
+        "(wording version 1)",
+        "page 2 of 2",
     ] {
         assert!(text.contains(expected), "{expected:?} in {text}");
     }

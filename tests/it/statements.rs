@@ -89,6 +89,8 @@ const PAGES: &[(&str, &str)] = &[
     ("sem1", "/"),
     ("contractor1", "/"),
     ("admin1", "/"),
+    ("ops1", "/?all=1"),
+    ("sem1", "/?all=1"),
     ("approver1", "/requests/{request}"),
     ("am1", "/requests"),
     ("am1", "/requests?state=completed"),
