@@ -13,7 +13,7 @@ use sqlx::{Acquire, PgConnection};
 pub const EMBEDDED_APP_ROLE: &str = "desk_app";
 
 /// Tables the app may only add to and read: the evidence of who did what.
-pub const APPEND_ONLY: &[&str] = &["audit_events"];
+pub const APPEND_ONLY: &[&str] = &["audit_events", "signature_events", "addendum_documents"];
 
 /// Tables the app's role only reads: their rows are written by triggers, through a function
 /// running with the owner's rights (migration 27), recomputed from the tables they are

@@ -287,3 +287,163 @@ fn an_executed_addendum_is_sealed_and_reads_back() {
         assert!(text.contains(expected), "{expected:?} in {text}");
     }
 }
+
+/// A signature request of change request `request` (on a stand-in document), for the chain's
+/// tests.
+async fn signature_request(db: &sqlx::PgPool, request: i64, by: i64) -> i64 {
+    let document: i64 = sqlx::query_scalar(
+        "INSERT INTO addendum_documents (change_request_id, wording_id, terms, pdf, sha256, created_by)
+         VALUES ($1, (SELECT id FROM addendum_wordings WHERE version = 1), '{}', '%PDF-1.7',
+                 sha256('%PDF-1.7'), $2)
+         RETURNING id",
+    )
+    .bind(request)
+    .bind(by)
+    .fetch_one(db)
+    .await
+    .unwrap();
+    sqlx::query_scalar(
+        "INSERT INTO signature_requests (document_id, change_request_id, signer_name,
+                 signer_title, signer_email, token_hash, expires_at, sent_by)
+         VALUES ($1, $2, 'Dale Porter', 'Owner', 'dale@lakeside.test', sha256(random()::text::bytea),
+                 now() + interval '14 days', $3)
+         RETURNING id",
+    )
+    .bind(document)
+    .bind(request)
+    .bind(by)
+    .fetch_one(db)
+    .await
+    .unwrap()
+}
+
+/// The database numbers, times and hashes each event whatever the app sends, the desk's own
+/// check of the chain agrees with it, and an event changed behind the guards (as the schema's
+/// owner, triggers off) is found, as is a removed one.
+#[tokio::test]
+async fn the_record_of_a_signature_is_chained_and_a_changed_event_is_found() {
+    use offboarding_desk::signing::chain::{self, Broken, EventKind};
+    let c = crate::support::fixtures::chain().await;
+    let db = &c.app.db;
+    let request = c.file(&[]).await;
+    let sig = signature_request(db, request, c.am).await;
+    let sig_other = signature_request_after_void(db, sig, request, c.am).await;
+    let mut conn = db.acquire().await.unwrap();
+    let details = serde_json::json!({"to": "dale@lakeside.test", "note": "Łódź \u{1f} \"quoted\""});
+    for (kind, ip) in [
+        (EventKind::Created, Some("127.0.0.1")),
+        (EventKind::Emailed, None),
+        (EventKind::Opened, Some("203.0.113.9")),
+        (EventKind::CodeSent, Some("203.0.113.9")),
+        (EventKind::CodeVerified, Some("203.0.113.9")),
+    ] {
+        chain::append(&mut conn, sig, kind, ip, Some("Mozilla/5.0"), &details)
+            .await
+            .unwrap();
+    }
+    // Another request's record is a chain of its own.
+    chain::append(
+        &mut conn,
+        sig_other,
+        EventKind::Created,
+        None,
+        None,
+        &details,
+    )
+    .await
+    .unwrap();
+    let events = chain::events(&mut conn, sig).await.unwrap();
+    assert_eq!(
+        events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5]
+    );
+    let head = chain::verify(&events).expect("the chain holds");
+    assert_eq!(head, events[4].hash);
+    let other = chain::events(&mut conn, sig_other).await.unwrap();
+    assert_eq!(other.len(), 1);
+    assert!(chain::verify(&other).is_ok());
+
+    // The app cannot change or remove an event.
+    for sql in [
+        "UPDATE signature_events SET ip = '198.51.100.1'",
+        "DELETE FROM signature_events",
+        "TRUNCATE signature_events",
+        "UPDATE addendum_documents SET pdf = 'x'",
+    ] {
+        let err = sqlx::query(sql).execute(&mut *conn).await.unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+
+    // Behind the guards: one event's address changed, then one removed.
+    sqlx::raw_sql("ALTER TABLE signature_events DISABLE TRIGGER signature_events_no_update_delete")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE signature_events SET ip = '198.51.100.1' WHERE signature_request_id = $1 AND seq = 3")
+        .bind(sig)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let tampered = chain::events(&mut conn, sig).await.unwrap();
+    assert_eq!(chain::verify(&tampered), Err(Broken::Hash { seq: 3 }));
+    sqlx::query("DELETE FROM signature_events WHERE signature_request_id = $1 AND seq = 2")
+        .bind(sig)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let removed = chain::events(&mut conn, sig).await.unwrap();
+    assert_eq!(
+        chain::verify(&removed),
+        Err(Broken::Numbering {
+            expected: 2,
+            found: 3
+        })
+    );
+    sqlx::raw_sql("ALTER TABLE signature_events ENABLE TRIGGER signature_events_no_update_delete")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+}
+
+/// A second signature request for the same change request, once the first is voided (one live
+/// request at a time: a second live one is refused).
+async fn signature_request_after_void(db: &sqlx::PgPool, first: i64, request: i64, by: i64) -> i64 {
+    let document: i64 =
+        sqlx::query_scalar("SELECT document_id FROM signature_requests WHERE id = $1")
+            .bind(first)
+            .fetch_one(db)
+            .await
+            .unwrap();
+    let second_live = sqlx::query(
+        "INSERT INTO signature_requests (document_id, change_request_id, signer_name,
+                 signer_title, signer_email, token_hash, expires_at, sent_by)
+         VALUES ($1, $2, 'A', 'B', 'a@b.test', sha256('x'), now(), $3)",
+    )
+    .bind(document)
+    .bind(request)
+    .bind(by)
+    .execute(db)
+    .await;
+    assert!(
+        second_live.is_err(),
+        "one live request for a signature at a time"
+    );
+    // The first one's record goes on after it ends; the second is a request of its own.
+    sqlx::query(
+        "UPDATE signature_requests SET state = 'voided', ended_at = now(), end_reason = 'terms changed'
+          WHERE id = $1",
+    )
+    .bind(first)
+    .execute(db)
+    .await
+    .unwrap();
+    let second = signature_request(db, request, by).await;
+    sqlx::query(
+        "UPDATE signature_requests SET state = 'sent', ended_at = NULL, end_reason = NULL WHERE id = $1",
+    )
+    .bind(first)
+    .execute(db)
+    .await
+    .unwrap_err();
+    second
+}
