@@ -4,4 +4,5 @@ pub mod addendum;
 pub mod chain;
 pub mod der;
 pub mod pdf;
+pub mod rules;
 pub mod seal;
