@@ -551,28 +551,37 @@ pub async fn for_client(conn: &mut PgConnection, client_id: i64) -> sqlx::Result
         .await
 }
 
-/// A page of requests, newest first, optionally in one state.
+/// A page of requests, newest first, optionally in one state: the page after (older than)
+/// or before (newer than) an id, as `keyset` says, one line more than it shows.
 pub async fn page(
     conn: &mut PgConnection,
     state: Option<State>,
-    limit: i64,
-    offset: i64,
+    keyset: &crate::web::pages::Keyset,
 ) -> sqlx::Result<Vec<QueueLine>> {
     // A statement per state rather than `$1 = '' OR state = $1`, whose one plan cannot walk
     // the (state, id) index for a filter and the primary key without one. The state's key and
-    // the page's length and place are written in (one of a fixed few, and numbers), so
-    // PostgreSQL keeps each statement's plan instead of planning it on every execution.
-    let filter = match state {
+    // the page's length are written in (one of a fixed few, and numbers), so PostgreSQL keeps
+    // each statement's plan instead of planning it on every execution; the edge is bound.
+    let mut filter = match state {
         None => "TRUE".to_string(),
         Some(state) => format!("r.state = '{}'", state.key()),
     };
-    sqlx::query_as(queue_sql(
-        &filter,
-        "r.id DESC",
-        &format!("LIMIT {limit} OFFSET {offset}"),
-    ))
-    .fetch_all(conn)
-    .await
+    let (edge, order) = match (keyset.before, keyset.after) {
+        (Some(id), _) => {
+            filter.push_str(" AND r.id < $1");
+            (Some(id), "r.id DESC")
+        }
+        (None, Some(id)) => {
+            filter.push_str(" AND r.id > $1");
+            (Some(id), "r.id ASC")
+        }
+        (None, None) => (None, "r.id DESC"),
+    };
+    let sql = queue_sql(&filter, order, &format!("LIMIT {}", keyset.limit()));
+    match edge {
+        Some(id) => sqlx::query_as(sql).bind(id).fetch_all(conn).await,
+        None => sqlx::query_as(sql).fetch_all(conn).await,
+    }
 }
 
 /// A reason that can be chosen.

@@ -16,7 +16,7 @@ use crate::web::ctx::Ctx;
 use crate::web::error::{AppError, AppResult};
 use crate::web::fields::FieldErrors;
 use crate::web::filters;
-use crate::web::pages::{Chrome, Pager};
+use crate::web::pages::{Chrome, Keyset};
 
 /// The filing and editing form.
 #[derive(Template, WebTemplate)]
@@ -204,5 +204,5 @@ pub(super) struct ListPage {
     pub(super) requests: Vec<QueueLine>,
     pub(super) state: String,
     pub(super) states: [RequestState; 7],
-    pub(super) pager: Pager,
+    pub(super) pager: Keyset,
 }

@@ -131,6 +131,85 @@ impl Pager {
     }
 }
 
+/// Pages of a list shown newest first by id, each reached by the id at its edge: `?before=`
+/// an id for the older lines, `?after=` for the newer. A page deep in the list costs what the
+/// first does (an OFFSET reads and drops every line before its page: on 100,000 requests,
+/// page 2,000 took 30-48 ms against 1-3 ms for the first, 2026-12-03).
+pub struct Keyset {
+    pub per_page: i64,
+    pub before: Option<i64>,
+    pub after: Option<i64>,
+    pub has_next: bool,
+    pub has_prev: bool,
+    first: Option<i64>,
+    last: Option<i64>,
+    /// Query string kept on the links (already encoded, starting with `&`).
+    pub keep: String,
+}
+
+impl Keyset {
+    /// `before` wins when both are given; ids below 1 are no edge.
+    pub fn new(before: Option<i64>, after: Option<i64>, per_page: i64) -> Self {
+        let before = before.filter(|id| *id > 0);
+        let after = after.filter(|id| *id >= 0 && before.is_none());
+        Keyset {
+            per_page,
+            before,
+            after,
+            has_next: false,
+            has_prev: false,
+            first: None,
+            last: None,
+            keep: String::new(),
+        }
+    }
+
+    /// Reading towards the newer lines (the statement orders by id ascending).
+    pub fn backwards(&self) -> bool {
+        self.after.is_some()
+    }
+
+    /// Ask for one line more than a page; that line tells whether the list goes on.
+    pub fn limit(&self) -> i64 {
+        self.per_page + 1
+    }
+
+    /// The page's lines newest first (they come oldest first when reading backwards), the
+    /// extra line dropped, and which way the list goes on.
+    pub fn trim<T>(&mut self, mut rows: Vec<T>, id: impl Fn(&T) -> i64) -> Vec<T> {
+        let more = rows.len() as i64 > self.per_page;
+        rows.truncate(self.per_page as usize);
+        if self.backwards() {
+            rows.reverse();
+            self.has_prev = more;
+            self.has_next = !rows.is_empty();
+        } else {
+            self.has_next = more;
+            self.has_prev = self.before.is_some() && !rows.is_empty();
+        }
+        self.first = rows.first().map(&id);
+        self.last = rows.last().map(&id);
+        rows
+    }
+
+    /// Not the first page: a link back to the newest lines is offered.
+    pub fn is_deep(&self) -> bool {
+        self.before.is_some() || self.after.is_some()
+    }
+
+    pub fn prev_href(&self) -> String {
+        format!("?after={}{}", self.first.unwrap_or(0), self.keep)
+    }
+
+    pub fn next_href(&self) -> String {
+        format!("?before={}{}", self.last.unwrap_or(0), self.keep)
+    }
+
+    pub fn newest_href(&self) -> String {
+        format!("?{}", self.keep.trim_start_matches('&'))
+    }
+}
+
 /// The page shown for any error: what happened in plain words and the id to quote.
 #[derive(Template, WebTemplate)]
 #[template(path = "errors/error.html")]
@@ -183,5 +262,44 @@ impl ErrorPage {
             explanation: message.unwrap_or_else(|| explanation.to_string()),
             request_id,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Keyset;
+
+    #[test]
+    fn a_keyset_page_knows_which_way_the_list_goes_on() {
+        // The first page: newer lines none, older ones when a line more came.
+        let mut k = Keyset::new(None, None, 3);
+        assert_eq!(k.limit(), 4);
+        assert_eq!(k.trim(vec![9, 8, 7, 6], |i| *i), [9, 8, 7]);
+        assert!(k.has_next && !k.has_prev && !k.is_deep());
+        assert_eq!(k.next_href(), "?before=7");
+        // Older than 7: the last page.
+        let mut k = Keyset::new(Some(7), None, 3);
+        assert_eq!(k.trim(vec![6, 5], |i| *i), [6, 5]);
+        assert!(!k.has_next && k.has_prev && k.is_deep());
+        assert_eq!(k.prev_href(), "?after=6");
+        // Newer than 6, read oldest first: shown newest first, newer still when a line more.
+        let mut k = Keyset::new(None, Some(6), 3);
+        assert!(k.backwards());
+        assert_eq!(k.trim(vec![7, 8, 9, 10], |i| *i), [9, 8, 7]);
+        assert!(k.has_prev && k.has_next);
+        assert_eq!(
+            (k.prev_href(), k.next_href()),
+            ("?after=9".into(), "?before=7".into())
+        );
+        // Both given: `before` wins; nonsense edges are none.
+        assert_eq!(Keyset::new(Some(5), Some(2), 3).after, None);
+        assert_eq!(Keyset::new(Some(0), Some(-1), 3).before, None);
+        assert_eq!(Keyset::new(Some(-4), None, 3).before, None);
+        // A page past either end is empty and offers no way on but the newest.
+        let mut k = Keyset::new(Some(1), None, 3);
+        assert!(k.trim(Vec::<i64>::new(), |i| *i).is_empty());
+        assert!(!k.has_next && !k.has_prev && k.is_deep());
+        k.keep = "&state=draft".into();
+        assert_eq!(k.newest_href(), "?state=draft");
     }
 }

@@ -386,3 +386,72 @@ async fn a_desk_with_more_than_it_shows_says_so_and_shows_all_on_request() {
         .await;
     assert!(!app.page(&admin, "/").await.contains("desk-cut"));
 }
+
+/// The request list pages by the id at each page's edge: walking "Older" to the end and
+/// "Newer" back shows every request once, newest first, with or without a state, and a page
+/// deep in the list runs the same statements as the first.
+#[tokio::test]
+async fn the_request_list_pages_by_its_edges_without_repeating_or_skipping() {
+    let app = app_with(11).await;
+    let cookie = app.session_cookie(user(&app, "am1@bench.test").await).await;
+    let ids_on = |html: &str| -> Vec<i64> {
+        html.split("<td><a href=\"/requests/")
+            .skip(1)
+            .map(|s| s[..s.find('"').unwrap()].parse().unwrap())
+            .collect()
+    };
+    let link = |html: &str, id: &str| -> Option<String> {
+        let at = html.find(&format!("id=\"{id}\""))?;
+        let href = &html[html[..at].rfind("href=\"").unwrap() + 6..];
+        Some(
+            href[..href.find('"').unwrap()]
+                .replace("&amp;", "&")
+                .replace("&#38;", "&"),
+        )
+    };
+    for state in ["", "completed"] {
+        let all: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM change_requests WHERE $1 = '' OR state = $1 ORDER BY id DESC",
+        )
+        .bind(state)
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
+        assert!(
+            all.len() > 50 || !state.is_empty(),
+            "more than a page: {}",
+            all.len()
+        );
+        let mut seen: Vec<i64> = Vec::new();
+        let mut pages = Vec::new();
+        let mut path = format!("/requests?state={state}");
+        loop {
+            let html = app.page(&cookie, &path).await;
+            let ids = ids_on(&html);
+            assert!(ids.len() <= 50);
+            seen.extend(&ids);
+            pages.push(ids);
+            match link(&html, "older") {
+                Some(next) => path = format!("/requests{next}"),
+                None => break,
+            }
+        }
+        assert_eq!(seen, all, "older, page by page ({state:?})");
+        // Back from the last page by "Newer": the same pages in reverse.
+        let mut back = vec![pages.last().unwrap().clone()];
+        let mut html = app.page(&cookie, &path).await;
+        while let Some(prev) = link(&html, "newer") {
+            html = app.page(&cookie, &format!("/requests{prev}")).await;
+            back.push(ids_on(&html));
+        }
+        back.reverse();
+        assert_eq!(back, pages, "newer, page by page ({state:?})");
+    }
+    // Deep or not, one statement.
+    let last: i64 = sqlx::query_scalar("SELECT min(id) + 3 FROM change_requests")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let (status, n) = statements(&app, &cookie, &format!("/requests?before={last}")).await;
+    assert_eq!((status, n), (StatusCode::OK, 1));
+}

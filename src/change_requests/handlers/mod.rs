@@ -26,7 +26,7 @@ use crate::web::AppState;
 use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::{AppError, AppResult};
 use crate::web::fields::FieldErrors;
-use crate::web::pages::{Chrome, Pager};
+use crate::web::pages::{Chrome, Keyset};
 
 fn parse(
     page: &FormPage,
@@ -373,7 +373,8 @@ pub(super) async fn withdraw(
 #[derive(Debug, Deserialize)]
 pub(super) struct ListQuery {
     state: Option<String>,
-    page: Option<i64>,
+    before: Option<i64>,
+    after: Option<i64>,
 }
 
 pub(super) async fn list(
@@ -382,13 +383,13 @@ pub(super) async fn list(
     Query(q): Query<ListQuery>,
 ) -> AppResult<ListPage> {
     let filter = q.state.as_deref().and_then(RequestState::from_key);
-    let mut pager = Pager::new(q.page, 50);
+    let mut pager = Keyset::new(q.before, q.after, 50);
     pager.keep = format!("&state={}", filter.map(RequestState::key).unwrap_or(""));
     let mut conn = state.db.acquire().await?;
-    let rows = db::page(&mut conn, filter, pager.limit(), pager.offset()).await?;
+    let rows = db::page(&mut conn, filter, &pager).await?;
     Ok(ListPage {
         chrome: Chrome::new(&state, &ctx, "/requests"),
-        requests: pager.trim(rows),
+        requests: pager.trim(rows, |r| r.id),
         state: filter.map(RequestState::key).unwrap_or("").to_string(),
         states: RequestState::ALL,
         pager,
