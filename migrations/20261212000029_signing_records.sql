@@ -26,9 +26,11 @@ CREATE TABLE addendum_documents (
     -- What it says (budgets, date, names), to tell whether the request still says the same.
     terms             jsonb NOT NULL,
     pdf               bytea NOT NULL,
-    sha256            bytea NOT NULL CHECK (length(sha256) = 32),
+    -- The fingerprint is the document's, checked by the database.
+    sha256            bytea NOT NULL CHECK (sha256 = sha256(pdf)),
     created_by        bigint NOT NULL REFERENCES users (id),
-    created_at        timestamptz NOT NULL DEFAULT now()
+    created_at        timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (id, change_request_id)
 );
 CREATE INDEX addendum_documents_request_idx ON addendum_documents (change_request_id, id);
 
@@ -36,7 +38,7 @@ CREATE INDEX addendum_documents_request_idx ON addendum_documents (change_reques
 -- as its SHA-256.
 CREATE TABLE signature_requests (
     id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    document_id       bigint NOT NULL REFERENCES addendum_documents (id),
+    document_id       bigint NOT NULL,
     change_request_id bigint NOT NULL REFERENCES change_requests (id),
     signer_name       text NOT NULL,
     signer_title      text NOT NULL,
@@ -49,16 +51,22 @@ CREATE TABLE signature_requests (
     sent_at           timestamptz NOT NULL DEFAULT now(),
     code_hash         bytea,
     code_expires_at   timestamptz,
-    code_tries        integer NOT NULL DEFAULT 0,
+    code_tries        integer NOT NULL DEFAULT 0 CHECK (code_tries BETWEEN 0 AND 5),
     ended_at          timestamptz,
     end_reason        text,
     signed_name       text,
     signed_title      text,
     executed_pdf      bytea,
-    executed_sha256   bytea CHECK (executed_sha256 IS NULL OR length(executed_sha256) = 32),
+    executed_sha256   bytea,
     reminded_at       timestamptz,
+    -- The document signed is one of this change request's.
+    FOREIGN KEY (document_id, change_request_id)
+        REFERENCES addendum_documents (id, change_request_id),
     CONSTRAINT ended_whole CHECK ((state IN ('sent', 'opened')) = (ended_at IS NULL)),
-    CONSTRAINT signed_whole CHECK ((state = 'signed') = (executed_pdf IS NOT NULL))
+    CONSTRAINT signed_whole CHECK ((state = 'signed') = (executed_pdf IS NOT NULL)),
+    CONSTRAINT executed_fingerprint CHECK (
+        (executed_pdf IS NULL AND executed_sha256 IS NULL)
+        OR executed_sha256 = sha256(executed_pdf))
 );
 -- One live request for a signature per change request.
 CREATE UNIQUE INDEX signature_requests_one_live ON signature_requests (change_request_id)
@@ -85,35 +93,38 @@ CREATE TABLE signature_events (
 );
 
 -- The text an event's hash is taken over (after its predecessor's hash): every field, in a
--- fixed order, separated by the unit separator. `tests/it/signing.rs` and
--- `signing::chain::event_text` must agree with it.
+-- fixed order, as a JSON array (so a missing value differs from an empty one and no field can
+-- borrow from its neighbour). `signing::chain::event_text` writes the same text.
 CREATE FUNCTION signature_event_text(request bigint, seq integer, at timestamptz, kind text,
                                      ip text, user_agent text, details jsonb)
-RETURNS text LANGUAGE sql IMMUTABLE AS $$
-    SELECT concat_ws(E'\x1f', request::text, seq::text,
-                     to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-                     kind, coalesce(ip, ''), coalesce(user_agent, ''), details::text)
+RETURNS text LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT jsonb_build_array(request, seq,
+                             to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                             kind, ip, user_agent, details)::text
 $$;
 
 CREATE FUNCTION signature_events_chain() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, public, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     last_seq  integer;
     last_hash bytea;
 BEGIN
     -- One event at a time per signature request: its row is held to the end of the
     -- transaction, so two events cannot take the same place in the chain.
-    PERFORM 1 FROM signature_requests WHERE id = NEW.signature_request_id FOR NO KEY UPDATE;
+    PERFORM 1 FROM public.signature_requests
+     WHERE id = NEW.signature_request_id FOR NO KEY UPDATE;
     SELECT e.seq, e.hash INTO last_seq, last_hash
-      FROM signature_events e
+      FROM public.signature_events e
      WHERE e.signature_request_id = NEW.signature_request_id
      ORDER BY e.seq DESC LIMIT 1;
     NEW.seq := coalesce(last_seq, 0) + 1;
     NEW.prev_hash := coalesce(last_hash, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea);
-    NEW.at := now();
+    -- The moment it is added (not the transaction's start: an event after a slow email, or
+    -- one that waited for the lock above, is timed as it happened).
+    NEW.at := clock_timestamp();
     NEW.hash := sha256(NEW.prev_hash || convert_to(
-        signature_event_text(NEW.signature_request_id, NEW.seq, NEW.at, NEW.kind, NEW.ip,
-                             NEW.user_agent, NEW.details), 'UTF8'));
+        public.signature_event_text(NEW.signature_request_id, NEW.seq, NEW.at, NEW.kind,
+                                    NEW.ip, NEW.user_agent, NEW.details), 'UTF8'));
     RETURN NEW;
 END;
 $$;
@@ -134,3 +145,19 @@ CREATE TRIGGER addendum_documents_no_update_delete BEFORE UPDATE OR DELETE ON ad
     FOR EACH ROW EXECUTE FUNCTION signing_records_append_only();
 CREATE TRIGGER addendum_documents_no_truncate BEFORE TRUNCATE ON addendum_documents
     FOR EACH STATEMENT EXECUTE FUNCTION signing_records_append_only();
+CREATE TRIGGER addendum_wordings_no_update_delete BEFORE UPDATE OR DELETE ON addendum_wordings
+    FOR EACH ROW EXECUTE FUNCTION signing_records_append_only();
+
+-- A signature request that has ended (signed, declined, voided, expired) is evidence too:
+-- never changed again, nor removed.
+CREATE FUNCTION signature_requests_ended_stay() RETURNS trigger AS $$
+BEGIN
+    IF OLD.state NOT IN ('sent', 'opened') THEN
+        RAISE EXCEPTION 'signature request % has ended and is not changed', OLD.id
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER signature_requests_ended_stay BEFORE UPDATE OR DELETE ON signature_requests
+    FOR EACH ROW EXECUTE FUNCTION signature_requests_ended_stay();

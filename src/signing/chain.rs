@@ -104,18 +104,22 @@ pub enum Broken {
     Hash { seq: i32 },
 }
 
-/// The text an event's hash covers: the migration's `signature_event_text`, written again.
+/// The text an event's hash covers: the migration's `signature_event_text`, written again: a
+/// JSON array as PostgreSQL prints a `jsonb` one (", " between elements; strings escaped as
+/// serde_json escapes them, which is PostgreSQL's `escape_json`; a missing value `null`).
 pub fn event_text(e: &Event) -> String {
-    [
-        e.signature_request_id.to_string(),
-        e.seq.to_string(),
-        e.at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
-        e.kind.clone(),
-        e.ip.clone().unwrap_or_default(),
-        e.user_agent.clone().unwrap_or_default(),
-        e.details.clone(),
-    ]
-    .join("\u{1f}")
+    let string = |s: &str| serde_json::to_string(s).expect("a string serialises");
+    let optional = |s: &Option<String>| s.as_deref().map_or("null".to_string(), string);
+    format!(
+        "[{}, {}, {}, {}, {}, {}, {}]",
+        e.signature_request_id,
+        e.seq,
+        string(&e.at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()),
+        string(&e.kind),
+        optional(&e.ip),
+        optional(&e.user_agent),
+        e.details
+    )
 }
 
 /// The hash an event should have, after `prev`.
@@ -278,12 +282,39 @@ mod tests {
 
     #[test]
     fn the_text_separates_fields_so_none_can_borrow_from_its_neighbour() {
-        let mut a = chain(1).remove(0);
-        let mut b = a.clone();
-        a.ip = Some("1".into());
-        a.user_agent = Some("2".into());
-        b.ip = Some("12".into());
-        b.user_agent = Some(String::new());
-        assert_ne!(event_text(&a), event_text(&b));
+        let base = chain(1).remove(0);
+        let with = |ip: Option<&str>, ua: Option<&str>| {
+            event_text(&Event {
+                ip: ip.map(str::to_string),
+                user_agent: ua.map(str::to_string),
+                ..base.clone()
+            })
+        };
+        // Moved between neighbours, across a separator-like character, missing or empty: each
+        // a text of its own.
+        let texts = [
+            with(Some("1"), Some("2")),
+            with(Some("12"), Some("")),
+            with(Some("1\u{1f}2"), Some("3")),
+            with(Some("1"), Some("2\u{1f}3")),
+            with(Some("1\", \"2"), None),
+            with(None, Some("")),
+            with(Some(""), None),
+            with(None, None),
+        ];
+        for (i, a) in texts.iter().enumerate() {
+            for b in &texts[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        assert_eq!(
+            with(None, Some("a\tb\"")),
+            format!(
+                "[7, 1, \"{}\", \"{}\", null, \"a\\tb\\\"\", {}]",
+                base.at.format("%Y-%m-%dT%H:%M:%S%.6fZ"),
+                base.kind,
+                base.details
+            )
+        );
     }
 }

@@ -328,6 +328,28 @@ async fn the_record_of_a_signature_is_chained_and_a_changed_event_is_found() {
     let request = c.file(&[]).await;
     let sig = signature_request(db, request, c.am).await;
     let sig_other = signature_request_after_void(db, sig, request, c.am).await;
+    // A request for a signature names a document of its own change request.
+    let other_client = crate::support::fixtures::new_client(&c.app, c.am, "Harbor Marine").await;
+    let other_request = c.file_for(other_client, &[]).await;
+    let document: i64 =
+        sqlx::query_scalar("SELECT document_id FROM signature_requests WHERE id = $1")
+            .bind(sig)
+            .fetch_one(db)
+            .await
+            .unwrap();
+    let err = sqlx::query(
+        "INSERT INTO signature_requests (document_id, change_request_id, signer_name,
+                 signer_title, signer_email, token_hash, expires_at, sent_by)
+         VALUES ($1, $2, 'A', 'B', 'a@b.test', sha256('y'), now(), $3)",
+    )
+    .bind(document)
+    .bind(other_request)
+    .bind(c.am)
+    .execute(db)
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("foreign key"), "{err}");
     let mut conn = db.acquire().await.unwrap();
     let details = serde_json::json!({"to": "dale@lakeside.test", "note": "Łódź \u{1f} \"quoted\""});
     for (kind, ip) in [
@@ -337,7 +359,9 @@ async fn the_record_of_a_signature_is_chained_and_a_changed_event_is_found() {
         (EventKind::CodeSent, Some("203.0.113.9")),
         (EventKind::CodeVerified, Some("203.0.113.9")),
     ] {
-        chain::append(&mut conn, sig, kind, ip, Some("Mozilla/5.0"), &details)
+        // A user agent with what JSON escapes: a tab, a quote, a backslash, a unit separator.
+        let agent = "Mozilla/5.0 \t\"x\" \\ \u{1f} Łódź";
+        chain::append(&mut conn, sig, kind, ip, Some(agent), &details)
             .await
             .unwrap();
     }
@@ -438,13 +462,32 @@ async fn signature_request_after_void(db: &sqlx::PgPool, first: i64, request: i6
     .await
     .unwrap();
     let second = signature_request(db, request, by).await;
-    sqlx::query(
+    // An ended request is evidence: not revived, changed or removed.
+    for sql in [
         "UPDATE signature_requests SET state = 'sent', ended_at = NULL, end_reason = NULL WHERE id = $1",
+        "UPDATE signature_requests SET signer_email = 'other@b.test' WHERE id = $1",
+        "DELETE FROM signature_requests WHERE id = $1",
+    ] {
+        let err = sqlx::query(sql)
+            .bind(first)
+            .execute(db)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("has ended and is not changed"), "{sql}: {err}");
+    }
+    // A document's fingerprint is its own; a request names a document of its change request.
+    let err = sqlx::query(
+        "INSERT INTO addendum_documents (change_request_id, wording_id, terms, pdf, sha256, created_by)
+         VALUES ($1, 1, '{}', 'a', sha256('b'), $2)",
     )
-    .bind(first)
+    .bind(request)
+    .bind(by)
     .execute(db)
     .await
-    .unwrap_err();
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("addendum_documents_check"), "{err}");
     second
 }
 
