@@ -151,7 +151,7 @@ impl Keyset {
     /// `before` wins when both are given; ids below 1 are no edge.
     pub fn new(before: Option<i64>, after: Option<i64>, per_page: i64) -> Self {
         let before = before.filter(|id| *id > 0);
-        let after = after.filter(|id| *id >= 0 && before.is_none());
+        let after = after.filter(|id| *id > 0 && before.is_none());
         Keyset {
             per_page,
             before,
@@ -294,6 +294,7 @@ mod tests {
         // Both given: `before` wins; nonsense edges are none.
         assert_eq!(Keyset::new(Some(5), Some(2), 3).after, None);
         assert_eq!(Keyset::new(Some(0), Some(-1), 3).before, None);
+        assert!(!Keyset::new(None, Some(0), 3).is_deep());
         assert_eq!(Keyset::new(Some(-4), None, 3).before, None);
         // A page past either end is empty and offers no way on but the newest.
         let mut k = Keyset::new(Some(1), None, 3);
