@@ -160,5 +160,13 @@ mod tests {
         let known = include_str!("../../migrations/20261202000019_known_keys.sql");
         same("approver_role", known, Role::ALL.map(Role::key));
         same("status_before", known, Status::ALL.map(Status::key));
+        let signing = include_str!("../../migrations/20261212000029_signing_records.sql");
+        use crate::signing::{chain::EventKind, rules::State as SignatureState};
+        same(
+            "state",
+            signing,
+            SignatureState::ALL.map(SignatureState::key),
+        );
+        same("kind", signing, EventKind::ALL.map(EventKind::key));
     }
 }

@@ -490,38 +490,3 @@ async fn signature_request_after_void(db: &sqlx::PgPool, first: i64, request: i6
     assert!(err.contains("addendum_documents_check"), "{err}");
     second
 }
-
-/// The states and event kinds the code knows are the ones the database accepts, no more, no
-/// fewer.
-#[tokio::test]
-async fn the_codes_keys_are_the_databases() {
-    use offboarding_desk::signing::chain::EventKind;
-    use offboarding_desk::signing::rules::State;
-    let app = crate::support::TestApp::spawn().await;
-    let check = |name: &'static str| {
-        let db = app.db.clone();
-        async move {
-            let def: String = sqlx::query_scalar(
-                "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = $1",
-            )
-            .bind(name)
-            .fetch_one(&db)
-            .await
-            .unwrap();
-            let mut keys: Vec<String> = def
-                .split('\'')
-                .skip(1)
-                .step_by(2)
-                .map(str::to_string)
-                .collect();
-            keys.sort();
-            keys
-        }
-    };
-    let mut states: Vec<String> = State::ALL.iter().map(|s| s.key().to_string()).collect();
-    states.sort();
-    assert_eq!(check("signature_requests_state_check").await, states);
-    let mut kinds: Vec<String> = EventKind::ALL.iter().map(|k| k.key().to_string()).collect();
-    kinds.sort();
-    assert_eq!(check("signature_events_kind_check").await, kinds);
-}
