@@ -445,19 +445,11 @@ async fn simultaneous_approvals_of_one_step_make_exactly_one_decision_every_time
         let step = c.pending_step(id).await;
         let mut clicks = Vec::new();
         for cookie in &cookies {
-            let url = c.app.url(&format!("/approvals/{step}/approve"));
-            let cookie = cookie.clone();
-            clicks.push(tokio::spawn(async move {
-                client()
-                    .post(url)
-                    .header("cookie", cookie)
-                    .form(&[("comment", "")])
-                    .send()
-                    .await
-                    .unwrap()
-                    .status()
-                    .as_u16()
-            }));
+            clicks.push(c.app.post_in_background(
+                cookie,
+                &format!("/approvals/{step}/approve"),
+                &[("comment", "")],
+            ));
         }
         for click in clicks {
             assert_eq!(click.await.unwrap(), 303);

@@ -196,17 +196,7 @@ async fn a_pause_gets_no_checklist_and_a_reinstatement_cancels_what_is_left() {
     let open = items(&o, cancellation).await.len();
     // Services only, no ad products: the two Ops Lead items, the Trello removal and its check.
     assert_eq!(open, 4);
-    let res = c
-        .post(
-            &c.am_cookie,
-            &format!("/requests/{cancellation}/reinstate"),
-            &[("reason", "They stay")],
-        )
-        .await;
-    let reversal: i64 = location(&res)
-        .trim_start_matches("/requests/")
-        .parse()
-        .unwrap();
+    let reversal = c.reinstate(cancellation, "They stay").await;
     c.submit(&c.am_cookie, reversal).await;
     for cookie in [&c.jeremy_cookie, &c.dustin_cookie] {
         let step = c.pending_step(reversal).await;

@@ -62,6 +62,30 @@ impl Ops {
             .await
     }
 
+    /// A pause approved, forwarded, on the planner and recorded as paused from 30 days on;
+    /// returns (request id, change task id).
+    pub async fn paused(&self) -> (i64, i64) {
+        let c = &self.c;
+        let (original, task) = self
+            .approved(c.client_id, &[("kind", "pause"), ("cancel_scope", "")])
+            .await;
+        self.act(
+            task,
+            "forward",
+            &[("sem_specialist", &self.sem.to_string())],
+        )
+        .await;
+        self.act(task, "planner", &[]).await;
+        let effective = in_days(30);
+        self.act(
+            task,
+            "status",
+            &[("status", "paused"), ("effective_date", &effective)],
+        )
+        .await;
+        (original, task)
+    }
+
     async fn task_flash(&self, task: i64) -> String {
         crate::support::flash(
             &self
@@ -466,19 +490,7 @@ async fn the_planner_sheet_filters_and_exports_a_safe_csv_and_a_valid_calendar_f
 async fn a_reinstatement_goes_through_the_chain_and_undoes_the_original_on_the_record() {
     let o = ops().await;
     let c = &o.c;
-    let (original, task) = o
-        .approved(c.client_id, &[("kind", "pause"), ("cancel_scope", "")])
-        .await;
-    o.act(task, "forward", &[("sem_specialist", &o.sem.to_string())])
-        .await;
-    o.act(task, "planner", &[]).await;
-    let effective = in_days(30);
-    o.act(
-        task,
-        "status",
-        &[("status", "paused"), ("effective_date", &effective)],
-    )
-    .await;
+    let (original, _) = o.paused().await;
     let entry: i64 = sqlx::query_scalar("SELECT id FROM planner_entries")
         .fetch_one(&c.app.db)
         .await
@@ -508,18 +520,9 @@ async fn a_reinstatement_goes_through_the_chain_and_undoes_the_original_on_the_r
         .await;
     assert_eq!(res.status(), 422);
     assert!(res.text().await.unwrap().contains("id=\"reinstate-error\""));
-    let res = c
-        .post(
-            &c.am_cookie,
-            &format!("/requests/{original}/reinstate"),
-            &[("reason", "The dealer found budget after all")],
-        )
+    let reversal = c
+        .reinstate(original, "The dealer found budget after all")
         .await;
-    assert_eq!(res.status(), 303);
-    let reversal: i64 = location(&res)
-        .trim_start_matches("/requests/")
-        .parse()
-        .unwrap();
     assert_ne!(reversal, original);
     // Nothing is undone until it is approved.
     assert_eq!(c.state(original).await, "approved");
@@ -604,30 +607,10 @@ async fn a_reinstatement_goes_through_the_chain_and_undoes_the_original_on_the_r
 async fn a_reinstatements_last_approval_meeting_a_hand_over_lets_both_land() {
     let o = ops().await;
     let c = &o.c;
-    let (original, task) = o
-        .approved(c.client_id, &[("kind", "pause"), ("cancel_scope", "")])
+    let (original, _) = o.paused().await;
+    let reversal = c
+        .reinstate(original, "The dealer found budget after all")
         .await;
-    o.act(task, "forward", &[("sem_specialist", &o.sem.to_string())])
-        .await;
-    o.act(task, "planner", &[]).await;
-    let effective = in_days(30);
-    o.act(
-        task,
-        "status",
-        &[("status", "paused"), ("effective_date", &effective)],
-    )
-    .await;
-    let res = c
-        .post(
-            &c.am_cookie,
-            &format!("/requests/{original}/reinstate"),
-            &[("reason", "The dealer found budget after all")],
-        )
-        .await;
-    let reversal: i64 = location(&res)
-        .trim_start_matches("/requests/")
-        .parse()
-        .unwrap();
     c.submit(&c.am_cookie, reversal).await;
     let first = c.pending_step(reversal).await;
     c.decide(&c.jeremy_cookie, first, "approve", "").await;
@@ -645,23 +628,11 @@ async fn a_reinstatements_last_approval_meeting_a_hand_over_lets_both_land() {
         .execute(&mut *other)
         .await
         .unwrap();
-    let approval = {
-        let (url, cookie) = (
-            c.app.url(&format!("/approvals/{last}/approve")),
-            c.dustin_cookie.clone(),
-        );
-        tokio::spawn(async move {
-            client()
-                .post(url)
-                .header("cookie", cookie)
-                .form(&[("comment", "")])
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        })
-    };
+    let approval = c.app.post_in_background(
+        &c.dustin_cookie,
+        &format!("/approvals/{last}/approve"),
+        &[("comment", "")],
+    );
     crate::work_items::someone_waits_on_a_lock(db, pid).await;
     for lock in [
         "SELECT 1 FROM change_requests WHERE id = $1 FOR UPDATE",

@@ -92,13 +92,26 @@ async fn work_items_follow_every_change_and_a_wrong_one_is_found() {
 
 /// Waits until the backend `pid` waits on a lock (the other change has reached the point
 /// where it must wait for the first to commit).
+/// Returns once backend `pid` waits on a lock.
 async fn waits_on_a_lock(db: &sqlx::PgPool, pid: i32) {
+    lock_waited(db, pid, false).await
+}
+
+/// Returns once some backend of this database other than `not` waits on a lock.
+pub(crate) async fn someone_waits_on_a_lock(db: &sqlx::PgPool, not: i32) {
+    lock_waited(db, not, true).await
+}
+
+/// Polls until a backend waits on a lock: `pid` itself, or (`other`) any but `pid`.
+async fn lock_waited(db: &sqlx::PgPool, pid: i32, other: bool) {
     for _ in 0..500 {
         let waiting: bool = sqlx::query_scalar(
-            "SELECT coalesce(bool_or(wait_event_type = 'Lock'), false)
-               FROM pg_stat_activity WHERE pid = $1",
+            "SELECT count(*) > 0 FROM pg_stat_activity
+              WHERE wait_event_type = 'Lock' AND datname = current_database()
+                AND (pid <> $1) = $2",
         )
         .bind(pid)
+        .bind(other)
         .fetch_one(db)
         .await
         .unwrap();
@@ -107,7 +120,7 @@ async fn waits_on_a_lock(db: &sqlx::PgPool, pid: i32) {
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    panic!("backend {pid} never waited on a lock");
+    panic!("no backend waited on a lock (backend {pid}, others: {other})");
 }
 
 /// Runs `first` in a transaction left open, then `second` on another connection, which must
@@ -274,25 +287,6 @@ async fn a_renamed_client_shows_under_its_new_name_on_the_desk() {
     assert!(!findings(db).await.contains_key(RULE));
 }
 
-/// The first backend other than `not` found waiting on a lock.
-pub(crate) async fn someone_waits_on_a_lock(db: &sqlx::PgPool, not: i32) {
-    for _ in 0..500 {
-        let waiting: bool = sqlx::query_scalar(
-            "SELECT count(*) > 0 FROM pg_stat_activity
-              WHERE wait_event_type = 'Lock' AND pid <> $1 AND datname = current_database()",
-        )
-        .bind(not)
-        .fetch_one(db)
-        .await
-        .unwrap();
-        if waiting {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    panic!("nobody waited on a lock");
-}
-
 /// An approver disabled while one of their decisions is being recorded: the disable holds the
 /// person and waits on the request the decision holds, and the decision, writing the person's
 /// name on its step (a foreign key), must not wait on the disable in turn. Both land: before,
@@ -323,19 +317,7 @@ async fn a_disable_meeting_its_persons_decision_lets_both_land() {
         .execute(&mut *decision)
         .await
         .unwrap();
-    let disable = {
-        let app_url = app.url(&format!("/admin/users/{approver}/disable"));
-        tokio::spawn(async move {
-            crate::support::client()
-                .post(app_url)
-                .header("cookie", cookie)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        })
-    };
+    let disable = app.post_in_background(&cookie, &format!("/admin/users/{approver}/disable"), &[]);
     someone_waits_on_a_lock(db, pid).await;
     // The decision goes on: the step names its approver.
     sqlx::query(

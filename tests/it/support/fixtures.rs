@@ -120,6 +120,23 @@ impl Chain {
         self.file_for(self.client_id, extra).await
     }
 
+    /// Files a reinstatement of approved request `original` as the account manager; returns
+    /// its id.
+    pub async fn reinstate(&self, original: i64, reason: &str) -> i64 {
+        let res = self
+            .post(
+                &self.am_cookie,
+                &format!("/requests/{original}/reinstate"),
+                &[("reason", reason)],
+            )
+            .await;
+        assert_eq!(res.status(), 303, "the reinstatement is filed");
+        location(&res)
+            .trim_start_matches("/requests/")
+            .parse()
+            .unwrap()
+    }
+
     pub async fn submit(&self, cookie: &str, id: i64) -> String {
         let res = self
             .post(cookie, &format!("/requests/{id}/submit"), &[])

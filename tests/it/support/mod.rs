@@ -138,6 +138,21 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The same POST in a task of its own, to meet another change while it runs; the task
+    /// gives the answer's status.
+    pub fn post_in_background(
+        &self,
+        cookie: &str,
+        path: &str,
+        form: &[(&'static str, &'static str)],
+    ) -> tokio::task::JoinHandle<u16> {
+        let request = client()
+            .post(self.url(path))
+            .header("cookie", cookie)
+            .form(form);
+        tokio::spawn(async move { request.send().await.unwrap().status().as_u16() })
+    }
+
     /// The HTML of `path` as the session in `cookie` sees it.
     pub async fn page(&self, cookie: &str, path: &str) -> String {
         self.get(cookie, path).await.text().await.unwrap()
