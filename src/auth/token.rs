@@ -74,6 +74,7 @@ mod tests {
         assert!(!same_bytes(b"abc", b"abd"));
         assert!(!same_bytes(b"abc", b"ab"));
         assert!(!same_bytes(b"abc", b"abcd"));
+        assert!(!same_bytes(b"xbc", b"abc"));
         assert!(same_secret("token-1", "token-1"));
         assert!(!same_secret("token-1", "token-2"));
         assert!(!same_secret("token-1", "token-1 "));

@@ -412,10 +412,7 @@ pub fn write(document: &Document, seal: Option<&SealField>) -> (Vec<u8>, Option<
     for offset in offsets {
         let _ = writeln!(PdfBytes(&mut out), "{offset:010} 00000 n ");
     }
-    let id: String = Sha256::digest(&out)[..16]
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect();
+    let id = crate::auth::token::to_hex(&Sha256::digest(&out)[..16]);
     let _ = write!(
         PdfBytes(&mut out),
         "trailer\n<< /Size {} /Root {catalog} 0 R /Info {info} 0 R /ID [<{id}> <{id}>] >>\nstartxref\n{xref}\n%%EOF\n",

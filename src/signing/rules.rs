@@ -6,6 +6,7 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sha2::{Digest, Sha256};
 
+use crate::auth::token;
 use crate::web::text;
 
 /// How long an emailed link works.
@@ -89,33 +90,13 @@ pub fn link_page(found: Option<(State, DateTime<Utc>)>, now: DateTime<Utc>) -> L
     }
 }
 
-/// A new link's token (43 URL-safe characters, 256 random bits) and the hash kept of it.
-pub fn new_token() -> (String, [u8; 32]) {
-    let bytes: [u8; 32] = rand::random();
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    // Base64url without padding, written out: 32 bytes are 43 characters.
-    let mut token = String::with_capacity(43);
-    let mut bits: u32 = 0;
-    let mut count = 0;
-    for b in bytes {
-        bits = (bits << 8) | u32::from(b);
-        count += 8;
-        while count >= 6 {
-            count -= 6;
-            token.push(char::from(ALPHABET[((bits >> count) & 63) as usize]));
-        }
-    }
-    if count > 0 {
-        token.push(char::from(ALPHABET[((bits << (6 - count)) & 63) as usize]));
-    }
-    let hash = token_hash(&token);
+/// A new link's token (256 random bits, as the desk's other secrets are made:
+/// `auth::token`) and the hash kept of it, the hash a link is looked up by (`token::digest`:
+/// anything typed into an address is only ever hashed).
+pub fn new_token() -> (String, Vec<u8>) {
+    let token = token::random_hex(32);
+    let hash = token::digest(&token);
     (token, hash)
-}
-
-/// The hash a link's token is looked up by. Anything can be typed into an address: it is
-/// only ever hashed.
-pub fn token_hash(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
 }
 
 /// A new six-digit code for signature request `request`, and the hash kept of it (salted
@@ -133,11 +114,6 @@ pub fn code_hash(request: i64, code: &str) -> [u8; 32] {
     h.update(request.to_be_bytes());
     h.update(code.as_bytes());
     h.finalize().into()
-}
-
-/// Equal bytes, in a time that does not depend on where they differ.
-pub fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// The code as stored on the request.
@@ -209,7 +185,7 @@ pub fn check_code(
     if digits.len() != 6 || !digits.chars().all(|c| c.is_ascii_digit()) {
         return CodeCheck::Malformed;
     }
-    if same(&code_hash(request, &digits), hash) {
+    if token::same_bytes(&code_hash(request, &digits), hash) {
         CodeCheck::Confirmed
     } else {
         CodeCheck::Wrong {
@@ -348,23 +324,20 @@ mod tests {
     }
 
     #[test]
-    fn tokens_are_43_url_safe_characters_found_by_their_hash_only() {
+    fn tokens_are_256_bits_in_url_safe_characters_found_by_their_hash_only() {
         let mut seen = std::collections::HashSet::new();
         for _ in 0..200 {
             let (token, hash) = new_token();
-            assert_eq!(token.len(), 43);
-            assert!(
-                token
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-            );
-            assert_eq!(token_hash(&token), hash);
+            assert_eq!(token.len(), 64);
+            assert!(token.chars().all(|c| c.is_ascii_hexdigit()));
+            assert_eq!(token::digest(&token), hash);
+            assert_eq!(hash.len(), 32);
             assert!(seen.insert(token));
         }
-        assert_ne!(token_hash("a"), token_hash("b"));
+        assert_ne!(token::digest("a"), token::digest("b"));
         // Anything typed is only hashed: a NUL byte or a very long address included.
-        let _ = token_hash("\0");
-        let _ = token_hash(&"x".repeat(100_000));
+        let _ = token::digest("\0");
+        let _ = token::digest(&"x".repeat(100_000));
     }
 
     #[test]
@@ -376,15 +349,6 @@ mod tests {
             assert_eq!(code_hash(9, &code), hash);
             assert_ne!(code_hash(10, &code), hash);
         }
-    }
-
-    #[test]
-    fn same_compares_whole_slices() {
-        assert!(same(b"", b""));
-        assert!(same(b"abc", b"abc"));
-        assert!(!same(b"abc", b"abd"));
-        assert!(!same(b"abc", b"ab"));
-        assert!(!same(b"xbc", b"abc"));
     }
 
     #[test]

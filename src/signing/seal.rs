@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::der;
 use super::pdf::{self, Document, SealField};
+use crate::auth::token::to_hex;
 
 const SHA256: &str = "2.16.840.1.101.3.4.2.1";
 const ECDSA_WITH_SHA256: &str = "1.2.840.10045.4.3.2";
@@ -112,7 +113,7 @@ impl Seal {
 
     /// The certificate's SHA-256, as verifiers and the certificate page print it.
     pub fn fingerprint(&self) -> String {
-        hex(&Sha256::digest(&self.certificate))
+        to_hex(&Sha256::digest(&self.certificate))
     }
 
     /// Writes `document` sealed: its signature covers every byte but the signature's own.
@@ -132,7 +133,7 @@ impl Seal {
         digest.update(&pdf[..open]);
         digest.update(&pdf[close..]);
         let cms = self.signed_data(&digest.finalize())?;
-        let encoded = hex(&cms);
+        let encoded = to_hex(&cms);
         if encoded.len() > close - open - 2 {
             return Err(SealError::TooLarge);
         }
@@ -182,10 +183,6 @@ impl Seal {
             &der::context(0, &signed_data),
         ]))
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A time as a PDF date (`D:YYYYMMDDHHmmSS+00'00'`), in UTC.
