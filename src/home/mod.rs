@@ -194,7 +194,7 @@ async fn home(
     let c = &mut *conn;
     let show_clients = roles.any_of(&[Role::AccountManager, Role::SemSpecialist]);
     let my_clients = if show_clients {
-        my_clients(c, me, roles, all).await?
+        my_clients(c, me, roles, limit).await?
     } else {
         Vec::new()
     };
@@ -306,13 +306,11 @@ async fn my_clients(
     conn: &mut sqlx::PgConnection,
     user: i64,
     roles: RoleSet,
-    all: bool,
+    limit: i64,
 ) -> sqlx::Result<Vec<ClientLine>> {
     const SIDE: &str = "SELECT id, name, crm_account_id, status, monthly_budget_cents FROM clients";
-    // One line more than the desk shows (see `cut`), written into the statement.
-    const ORDER: &str = "ORDER BY lower(name), id LIMIT 51";
-    const ORDER_ALL: &str = "ORDER BY lower(name), id LIMIT 1001";
-    let order = if all { ORDER_ALL } else { ORDER };
+    // The desk's limit (one of two numbers) written into the statement, so each keeps its plan.
+    let order = format!("ORDER BY lower(name), id LIMIT {limit}");
     let (am, sem) = (
         roles.contains(Role::AccountManager),
         roles.contains(Role::SemSpecialist),
