@@ -118,6 +118,7 @@ fn build(state: AppState) -> (Router, Vec<RouteDef>) {
     let routes = crate::approvals::routes(routes);
     let routes = crate::operations::routes(routes);
     let routes = crate::checklists::routes(routes);
+    let routes = crate::signing::routes(routes);
     let routes = crate::users::routes(routes);
     let routes = crate::notifications::routes(routes);
     let routes = crate::audit::log::routes(routes);

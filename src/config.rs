@@ -46,6 +46,8 @@ pub struct Config {
     pub mail: MailConfig,
     /// The agency's time zone: every "today", due date, reminder hour and displayed time.
     pub time_zone: chrono_tz::Tz,
+    /// The agency's name, as addendums and the emails to clients' signers give it.
+    pub agency_name: String,
     /// Where `offboarding-desk backup` writes, and how many backups it keeps there.
     pub backup_dir: PathBuf,
     pub backup_keep: usize,
@@ -195,6 +197,11 @@ impl Config {
                 )
             })?,
         };
+        let agency_name = match get("AGENCY_NAME") {
+            None => "The agency".to_string(),
+            Some(v) => crate::web::text::label(&v, 120, "")
+                .map_err(|_| err("AGENCY_NAME", "must be a name of at most 120 characters, on one line".into()))?,
+        };
         let metrics_allow = match get("METRICS_ALLOW") {
             None => crate::metrics::allow::Network::loopback(),
             Some(v) => {
@@ -260,6 +267,7 @@ impl Config {
             approval_nudge_days,
             reminder_days,
             time_zone,
+            agency_name,
             backup_dir,
             backup_keep,
             metrics_allow,

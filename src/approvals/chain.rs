@@ -57,6 +57,15 @@ pub(super) async fn submit(
     )
     .await?;
     let actor = Actor::from_ctx(ctx);
+    // Submitted with a document signed elsewhere: a link still waiting is no longer needed.
+    crate::signing::flow::void_live(
+        conn,
+        request,
+        "the request was submitted with a document signed elsewhere",
+        &actor,
+        state.clock.now(),
+    )
+    .await?;
     let chain_json: Vec<_> = planned
         .iter()
         .map(|p| json!({"step": p.name, "state": p.state}))

@@ -142,6 +142,30 @@ pub fn sentence(action: &str, details: &Value, names: &Names) -> String {
             details["name"].as_str().unwrap_or("")
         ),
         "change_request.commented" => "Commented".into(),
+        "signature.sent" => format!(
+            "Sent the addendum for signature to {} ({})",
+            details["signer"].as_str().unwrap_or("the signer"),
+            details["signer_email"].as_str().unwrap_or("")
+        ),
+        "signature.voided" => format!(
+            "Voided the signature request to {}: {}",
+            details["signer"].as_str().unwrap_or("the signer"),
+            details["reason"].as_str().unwrap_or("")
+        ),
+        "signature.signed" => format!(
+            "Signed the addendum as {} ({}); the sealed copy is attached",
+            details["name"].as_str().unwrap_or(""),
+            details["title"].as_str().unwrap_or("")
+        ),
+        "signature.declined" => format!(
+            "Declined to sign the addendum: “{}”",
+            details["reason"].as_str().unwrap_or("")
+        ),
+        "signature.code_refused" => format!(
+            "Typed a wrong signing code ({} of 5 tries used)",
+            details["tries"].as_i64().unwrap_or(0)
+        ),
+        "signature.unknown_link" => "Opened a signing link that does not exist".into(),
         "change_request.submitted" => match details["round"].as_i64() {
             Some(n) if n > 1 => format!("Submitted again for approval (submission {n})"),
             _ => "Submitted for approval".into(),
@@ -744,6 +768,7 @@ mod tests {
                     "checklist_template.",
                     "distribution_list.",
                     "calendar_feed.",
+                    "signature.",
                     "mail.",
                     "setup.",
                     "demo.",

@@ -10,6 +10,8 @@ use super::form::RequestForm;
 use super::rules::{self, CancelScope, Escalation, Kind, State as RequestState};
 use super::timeline::Timeline;
 use crate::auth::roles::Role;
+#[allow(unused_imports)] // the signature panel's template names its states
+use crate::signing::rules::State as SignatureState;
 use crate::users::db::PersonOption;
 use crate::web::AppState;
 use crate::web::ctx::Ctx;
@@ -109,6 +111,7 @@ pub struct ShowPage {
     pub retention: crate::retention::views::RetentionPanel,
     pub questions: super::questions::QuestionsPanel,
     pub attachments: super::attachments::AttachmentsPanel,
+    pub signature: crate::signing::views::SignaturePanel,
     pub comments: super::comments::CommentsPanel,
     pub reinstate: crate::operations::reinstate::ReinstatePanel,
     pub withdraw: WithdrawPanel,
@@ -150,6 +153,8 @@ pub(super) async fn page_with_history(
         retention: crate::retention::views::RetentionPanel::load(c, &r, viewer, today).await?,
         questions: super::questions::QuestionsPanel::load(c, &r, viewer).await?,
         attachments: super::attachments::AttachmentsPanel::load(c, &r, viewer).await?,
+        signature: crate::signing::views::SignaturePanel::load(c, &r, viewer, state.clock.now())
+            .await?,
         comments: super::comments::CommentsPanel::load(c, &r, viewer).await?,
         approval: crate::approvals::views::panel(c, viewer, &r, today).await?,
         sem: crate::operations::views::SemTaskPanel::load(c, id, viewer).await?,

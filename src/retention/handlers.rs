@@ -62,6 +62,17 @@ pub(super) async fn record(
         "call_date": parsed.call_date,
     });
     let actor = Actor::from_ctx(&ctx);
+    // A link waiting for a signature is for the terms it was sent with (or, withdrawn, for
+    // nothing).
+    let now = state.clock.now();
+    let voided = if after.state.is_editable() {
+        crate::signing::flow::void_if_terms_changed(&mut tx, &after, &actor, now).await?
+    } else {
+        let why = "the request was withdrawn";
+        crate::signing::flow::void_live(&mut tx, &after, why, &actor, now)
+            .await?
+            .map(|_| "Its signature request is voided.".to_string())
+    };
     audit::on_request(
         &mut tx,
         &actor,
@@ -73,7 +84,11 @@ pub(super) async fn record(
     let corrected = previous.is_some();
     notify::outcome_recorded(&mut tx, &state.config, &after, parsed.outcome, corrected).await?;
     let verb = if corrected { "corrected" } else { "recorded" };
-    let message = format!("Retention call {verb}: {}.", parsed.outcome.label());
+    let mut message = format!("Retention call {verb}: {}.", parsed.outcome.label());
+    if let Some(voided) = voided {
+        message.push(' ');
+        message.push_str(&voided);
+    }
     commit_and_go(tx, &back, &message).await
 }
 

@@ -9,7 +9,9 @@ use super::pdf::{Document, MARGIN, Metrics, PAGE_HEIGHT, PAGE_WIDTH, Page, Style
 use crate::money::format_cents;
 
 /// What an addendum says, from the request and the wording in force when it was prepared.
-#[derive(Debug, Clone, PartialEq)]
+/// Kept with the document (`addendum_documents.terms`), so the executed copy says exactly what
+/// was sent.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Terms {
     pub agency: String,
     pub client: String,

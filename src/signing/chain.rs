@@ -60,6 +60,10 @@ impl EventKind {
     }
 
     /// As the certificate of completion says it.
+    pub fn from_key(key: &str) -> Option<EventKind> {
+        EventKind::ALL.into_iter().find(|k| k.key() == key)
+    }
+
     pub fn sentence(self) -> &'static str {
         match self {
             EventKind::Created => "Signature requested",

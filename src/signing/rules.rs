@@ -53,6 +53,22 @@ impl State {
         }
     }
 
+    pub fn from_key(key: &str) -> Option<State> {
+        State::ALL.into_iter().find(|s| s.key() == key)
+    }
+
+    /// How the request's page names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            State::Sent => "sent, not opened yet",
+            State::Opened => "opened, not signed yet",
+            State::Signed => "signed",
+            State::Declined => "declined",
+            State::Voided => "voided",
+            State::Expired => "expired",
+        }
+    }
+
     /// Waiting on the signer.
     pub fn live(self) -> bool {
         matches!(self, State::Sent | State::Opened)

@@ -24,17 +24,16 @@ pub const CSP: &str = "default-src 'self'; object-src 'none'; base-uri 'none'; \
 pub async fn security_headers(State(hsts): State<bool>, req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
-    // A response may bring a stricter policy of its own (the sandboxed email preview).
+    // A response may bring a stricter policy of its own (the sandboxed email preview; the
+    // signing pages, which send no referrer at all).
     h.entry(header::CONTENT_SECURITY_POLICY)
         .or_insert(HeaderValue::from_static(CSP));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
+    h.entry(header::REFERRER_POLICY)
+        .or_insert(HeaderValue::from_static("same-origin"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         "cross-origin-opener-policy",

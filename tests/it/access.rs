@@ -131,6 +131,20 @@ const TABLE: &[(&str, &str, Who)] = &[
     ("POST", "/planner/feed", AGENCY),
     ("POST", "/planner/feed/revoke", AGENCY),
     ("GET", "/calendar/{token}", Who::Anyone),
+    // The addendum sent for signature: the request's account manager (or Retention on one it
+    // converted) decides inside; the signer's pages are public, scoped by the link's token
+    // (tests/it/signing_flow.rs).
+    ("GET", "/requests/{id}/addendum.pdf", AGENCY),
+    ("POST", "/requests/{id}/signature", AGENCY),
+    ("POST", "/requests/{id}/signature/resend", AGENCY),
+    ("POST", "/requests/{id}/signature/void", AGENCY),
+    ("GET", "/signing/verify", AGENCY),
+    ("POST", "/signing/verify", AGENCY),
+    ("GET", "/sign/{token}", Who::Anyone),
+    ("GET", "/sign/{token}/addendum.pdf", Who::Anyone),
+    ("POST", "/sign/{token}/code", Who::Anyone),
+    ("POST", "/sign/{token}/sign", Who::Anyone),
+    ("POST", "/sign/{token}/decline", Who::Anyone),
     ("GET", "/admin/checklist", ADMIN),
     ("POST", "/admin/checklist", ADMIN),
     ("POST", "/admin/checklist/{id}", ADMIN),

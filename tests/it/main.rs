@@ -35,6 +35,7 @@ mod setup;
 #[path = "../shared/mod.rs"]
 mod shared;
 mod signing;
+mod signing_flow;
 mod statements;
 mod support;
 mod users;

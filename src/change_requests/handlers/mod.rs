@@ -261,25 +261,25 @@ pub(super) async fn update(
     // A signature is for the terms it was given: new budgets or a new date need a new one.
     let superseded = before.signed_terms_differ(&after)
         && crate::change_requests::attachments::supersede(&mut tx, id).await? > 0;
+    let actor = Actor::from_ctx(&ctx);
+    let now = state.clock.now();
+    let voided = crate::signing::flow::void_if_terms_changed(&mut tx, &after, &actor, now).await?;
     let record = json!({
         "changes": changes.into_json(),
         "version": new_version,
         "signed_document_superseded": superseded,
     });
-    audit::on_request(
-        &mut tx,
-        &Actor::from_ctx(&ctx),
-        "change_request.edited",
-        id,
-        record,
-    )
-    .await?;
-    let message = if superseded {
-        "Change request saved. The signed addendum no longer matches the new terms: attach one the client signed for them before submitting."
+    audit::on_request(&mut tx, &actor, "change_request.edited", id, record).await?;
+    let mut message = if superseded {
+        "Change request saved. The signed addendum no longer matches the new terms: attach one the client signed for them before submitting.".to_string()
     } else {
-        "Change request saved."
+        "Change request saved.".to_string()
     };
-    commit_and_go(tx, &back, message).await
+    if let Some(voided) = voided {
+        message.push(' ');
+        message.push_str(&voided);
+    }
+    commit_and_go(tx, &back, &message).await
 }
 
 /// The form again, as typed, with what needs another look.
@@ -356,6 +356,10 @@ pub(super) async fn withdraw(
                     .await?;
             }
             db::set_withdrawn_reason(&mut tx, id, &reason).await?;
+            let actor = Actor::from_ctx(&ctx);
+            let reason_void = "the request was withdrawn";
+            crate::signing::flow::void_live(&mut tx, &request, reason_void, &actor, state.clock.now())
+                .await?;
             audit::on_request(
                 &mut tx,
                 &Actor::from_ctx(&ctx),

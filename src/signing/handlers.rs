@@ -1,0 +1,279 @@
+//! The agency's side: preview the addendum, send it for signature, resend or void the link,
+//! and check a PDF against the documents the desk sealed.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use super::flow::{self, Origin, SignerForm};
+use crate::audit::Actor;
+use crate::change_requests::attachments::MAX_BYTES;
+use crate::change_requests::db as requests;
+use crate::change_requests::rules;
+use crate::change_requests::views::show_page;
+use crate::web::AppState;
+use crate::web::ctx::{Ctx, commit_and_go};
+use crate::web::error::{AppError, AppResult};
+use crate::web::filters;
+use crate::web::pages::Chrome;
+
+/// The unsigned addendum as it would be sent to the signer typed in the form (a preview:
+/// nothing is stored).
+pub(super) async fn preview(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Query(form): Query<SignerForm>,
+) -> AppResult<Response> {
+    let mut conn = state.db.acquire().await?;
+    let r = requests::find(&mut conn, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if let Err(refusal) = rules::may_attach(ctx.who(), r.facts(), r.kind) {
+        return Err(AppError::Refused(refusal.to_string()));
+    }
+    // A preview shows whatever is typed; blank fields stay blank lines on the page.
+    let signer = flow::check_signer(&form).unwrap_or_else(|_| flow::Signer {
+        name: crate::web::text::search(&form.signer_name),
+        title: crate::web::text::search(&form.signer_title),
+        email: crate::web::text::search(&form.signer_email),
+    });
+    let (terms, _) = flow::terms_for(&mut conn, &state.config, &r, &signer).await?;
+    Ok(pdf_response(
+        flow::unsigned_pdf(&terms),
+        &format!("addendum-request-{id}-preview.pdf"),
+        true,
+    ))
+}
+
+/// A PDF answer: shown in the browser (`inline`) or downloaded, never run as a page of the
+/// app's origin.
+pub(super) fn pdf_response(pdf: Vec<u8>, name: &str, inline: bool) -> Response {
+    let mut response = pdf.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
+    let disposition = crate::change_requests::attachments::disposition(name);
+    let disposition = if inline {
+        disposition.replacen("attachment", "inline", 1)
+    } else {
+        disposition
+    };
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    response
+}
+
+/// The request's page again with the signer's form as typed and what needs another look.
+async fn again(
+    state: &AppState,
+    ctx: &Ctx,
+    id: i64,
+    form: SignerForm,
+    errors: crate::web::fields::FieldErrors,
+) -> AppResult<Response> {
+    let mut page = show_page(state, ctx, id).await?;
+    page.signature.form = form;
+    page.signature.errors = errors;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+pub(super) async fn send(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(form): Form<SignerForm>,
+) -> AppResult<Response> {
+    let signer = match flow::check_signer(&form) {
+        Ok(s) => s,
+        Err(errors) => return again(&state, &ctx, id, form, errors).await,
+    };
+    let back = format!("/requests/{id}#signature");
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let r = requests::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    if let Err(refusal) = rules::may_attach(ctx.who(), r.facts(), r.kind) {
+        return commit_and_go(tx, &back, &format!("Nothing was sent. {refusal}")).await;
+    }
+    let actor = Actor::from_ctx(&ctx);
+    let from = Origin::from(&ctx.meta);
+    match flow::send(&mut tx, &state.config, &r, &signer, &actor, &from, now).await {
+        Ok(sent) => {
+            let message = format!(
+                "The addendum was sent to {} ({}) for signature. The link works for 14 days.",
+                sent.signer_name, sent.signer_email
+            );
+            commit_and_go(tx, &back, &message).await
+        }
+        Err(AppError::Refused(why)) => {
+            tx.rollback().await?;
+            let tx = state.db.begin().await?;
+            commit_and_go(tx, &back, &format!("Nothing was sent. {why}")).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The waiting link replaced by a new one to the same signer (a lost email, a typo fixed in
+/// the request since).
+pub(super) async fn resend(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let back = format!("/requests/{id}#signature");
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let r = requests::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    if let Err(refusal) = rules::may_attach(ctx.who(), r.facts(), r.kind) {
+        return commit_and_go(tx, &back, &format!("Nothing was sent. {refusal}")).await;
+    }
+    let actor = Actor::from_ctx(&ctx);
+    let reason = "replaced by a new link";
+    let Some(old) = flow::void_live(&mut tx, &r, reason, &actor, now).await? else {
+        return commit_and_go(
+            tx,
+            &back,
+            "Nothing was sent: no link is waiting for a signature (it was signed, declined, voided or has expired). Send the addendum again below.",
+        )
+        .await;
+    };
+    let signer = flow::Signer {
+        name: old.signer_name,
+        title: old.signer_title,
+        email: old.signer_email,
+    };
+    let from = Origin::from(&ctx.meta);
+    let sent = flow::send(&mut tx, &state.config, &r, &signer, &actor, &from, now).await?;
+    let message = format!(
+        "A new link was sent to {} ({}); the earlier one no longer works.",
+        sent.signer_name, sent.signer_email
+    );
+    commit_and_go(tx, &back, &message).await
+}
+
+pub(super) async fn void(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let back = format!("/requests/{id}#signature");
+    let mut tx = state.db.begin().await?;
+    let r = requests::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    if let Err(refusal) = rules::may_attach(ctx.who(), r.facts(), r.kind) {
+        return commit_and_go(tx, &back, &format!("Nothing was voided. {refusal}")).await;
+    }
+    let actor = Actor::from_ctx(&ctx);
+    let voided = flow::void_live(
+        &mut tx,
+        &r,
+        "voided by the agency",
+        &actor,
+        state.clock.now(),
+    )
+    .await?;
+    let message = match voided {
+        Some(v) => format!(
+            "The signature request to {} is voided: its link no longer works.",
+            v.signer_name
+        ),
+        None => "Nothing was voided: no link is waiting for a signature.".to_string(),
+    };
+    commit_and_go(tx, &back, &message).await
+}
+
+/// What the verify page found.
+#[derive(Debug)]
+pub struct Verdict {
+    /// The desk sealed it: request, signer, signed at.
+    pub sealed: Option<(i64, String, DateTime<Utc>)>,
+    /// It is an unsigned addendum as the desk sent it: its request.
+    pub unsigned: Option<i64>,
+    pub sha256: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "signing/verify.html")]
+pub(super) struct VerifyPage {
+    chrome: Chrome,
+    verdict: Option<Verdict>,
+    error: String,
+}
+
+pub(super) async fn verify_page(State(state): State<AppState>, ctx: Ctx) -> VerifyPage {
+    VerifyPage {
+        chrome: Chrome::new(&state, &ctx, "/signing/verify"),
+        verdict: None,
+        error: String::new(),
+    }
+}
+
+/// Reads the uploaded PDF and says whether the desk sealed exactly this file.
+pub(super) async fn verify(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    mut multipart: Multipart,
+) -> AppResult<Response> {
+    let mut page = verify_page(State(state.clone()), ctx).await;
+    let mut bytes = Vec::new();
+    let mut too_big = false;
+    while let Ok(Some(mut field)) = multipart.next_field().await {
+        if field.name() != Some("document") {
+            continue;
+        }
+        loop {
+            match field.chunk().await {
+                Ok(Some(chunk)) if bytes.len() + chunk.len() <= MAX_BYTES => {
+                    bytes.extend_from_slice(&chunk)
+                }
+                Ok(Some(_)) | Err(_) => {
+                    too_big = true;
+                    break;
+                }
+                Ok(None) => break,
+            }
+        }
+    }
+    if too_big {
+        page.error = "The file is larger than 10 MB: no document this desk seals is.".into();
+    } else if bytes.is_empty() {
+        page.error = "Choose the PDF to check.".into();
+    } else if !bytes.starts_with(b"%PDF-") {
+        page.error = "This file is not a PDF, whatever its name says.".into();
+    }
+    if !page.error.is_empty() {
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    let digest = Sha256::digest(&bytes).to_vec();
+    let mut conn = state.db.acquire().await?;
+    let sealed: Option<(i64, String, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT change_request_id, signed_name, ended_at FROM signature_requests
+          WHERE executed_sha256 = $1 AND state = 'signed' LIMIT 1",
+    )
+    .bind(&digest)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let unsigned: Option<i64> = if sealed.is_none() {
+        sqlx::query_scalar("SELECT change_request_id FROM addendum_documents WHERE sha256 = $1 LIMIT 1")
+            .bind(&digest)
+            .fetch_optional(&mut *conn)
+            .await?
+    } else {
+        None
+    };
+    page.verdict = Some(Verdict {
+        sealed,
+        unsigned,
+        sha256: crate::auth::token::to_hex(&digest),
+    });
+    Ok(page.into_response())
+}

@@ -1,0 +1,65 @@
+//! The signature part of a request's page: what was sent to whom and what came of it, and the
+//! form that prepares and sends the addendum.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+
+use super::flow::{self, SignatureRow, SignerForm};
+use crate::auth::roles::Who;
+use crate::change_requests::db::RequestRow;
+use crate::change_requests::rules;
+use crate::web::fields::FieldErrors;
+
+#[derive(Debug, Default)]
+pub struct SignaturePanel {
+    /// An addendum with both budgets: something to sign.
+    pub shown: bool,
+    /// Newest first.
+    pub requests: Vec<SignatureRow>,
+    /// The one waiting on the signer, if any (the first of `requests`).
+    pub waiting: bool,
+    /// The account manager (or Retention on one they converted) may send, resend and void.
+    pub may_send: bool,
+    pub form: SignerForm,
+    pub errors: FieldErrors,
+    pub now: Option<DateTime<Utc>>,
+}
+
+impl SignaturePanel {
+    pub async fn load(
+        conn: &mut PgConnection,
+        r: &RequestRow,
+        viewer: Who,
+        now: DateTime<Utc>,
+    ) -> sqlx::Result<Self> {
+        if flow::signed_terms(r).is_none() {
+            return Ok(SignaturePanel::default());
+        }
+        let requests = flow::for_request(conn, r.id).await?;
+        let waiting = requests.first().is_some_and(|s| s.waiting(now));
+        let contact: Option<(Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT signer_name, signer_title, signer_email FROM clients WHERE id = $1",
+        )
+        .bind(r.client_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let (name, title, email) = contact.unwrap_or_default();
+        Ok(SignaturePanel {
+            shown: true,
+            waiting,
+            may_send: rules::may_attach(viewer, r.facts(), r.kind).is_ok(),
+            form: SignerForm {
+                signer_name: name.unwrap_or_default(),
+                signer_title: title.unwrap_or_default(),
+                signer_email: email.unwrap_or_default(),
+            },
+            requests,
+            errors: FieldErrors::default(),
+            now: Some(now),
+        })
+    }
+
+    pub fn state_of(&self, s: &SignatureRow) -> &'static str {
+        s.shown_state(self.now.unwrap_or_else(Utc::now))
+    }
+}

@@ -1,0 +1,535 @@
+//! An addendum signed in the desk, over HTTP: the account manager sends it, the signer opens
+//! the emailed link without an account, asks for a code, signs (or declines), and the sealed
+//! copy lands on the request, which can then be submitted. Every link state and every bad
+//! input is answered clearly with nothing half-saved; changed terms void the link.
+
+use std::process::Command;
+
+use chrono::Duration;
+use reqwest::multipart::{Form, Part};
+
+use crate::support::fixtures::{Chain, chain};
+use crate::support::{client, location};
+
+const SIGNER: &[(&str, &str)] = &[
+    ("signer_name", "Dana Whitfield"),
+    ("signer_title", "Owner"),
+    ("signer_email", "dana@lakeside-rv.test"),
+];
+
+async fn addendum(c: &Chain) -> i64 {
+    c.file(&[
+        ("kind", "addendum"),
+        ("cancel_scope", ""),
+        ("current_budget", "4500"),
+        ("new_budget", "3000"),
+    ])
+    .await
+}
+
+/// The latest email of `kind`: its recipients, subject and text.
+async fn last_mail(c: &Chain, kind: &str) -> (Vec<String>, String, String) {
+    sqlx::query_as(
+        "SELECT to_addrs, subject, body_text FROM outbox_messages WHERE kind = $1
+          ORDER BY id DESC LIMIT 1",
+    )
+    .bind(kind)
+    .fetch_one(&c.app.db)
+    .await
+    .unwrap_or_else(|e| panic!("an email of kind {kind}: {e}"))
+}
+
+/// Sends request `id` for the signer's signature as the account manager; returns the link's
+/// token, read from the email the signer receives.
+async fn send(c: &Chain, id: i64) -> String {
+    let res = c
+        .post(&c.am_cookie, &format!("/requests/{id}/signature"), SIGNER)
+        .await;
+    assert_eq!(res.status(), 303);
+    let flash = c.flash(&c.am_cookie, id).await;
+    assert!(flash.contains("sent to Dana Whitfield"), "{flash}");
+    token_in(&last_mail(c, "signing.requested").await.2)
+}
+
+fn token_in(text: &str) -> String {
+    let at = text.find("/sign/").expect("a signing link") + "/sign/".len();
+    let token: String = text[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_hexdigit())
+        .collect();
+    assert_eq!(token.len(), 64, "{text}");
+    token
+}
+
+/// Asks for a code as the signer; returns it, read from the email.
+async fn ask_code(c: &Chain, token: &str) -> String {
+    let res = c.app.post("", &format!("/sign/{token}/code"), &[]).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(location(&res), format!("/sign/{token}?code=sent#sign"));
+    let (to, subject, _) = last_mail(c, "signing.code").await;
+    assert_eq!(to, vec!["dana@lakeside-rv.test".to_string()]);
+    subject.rsplit(' ').next().unwrap().to_string()
+}
+
+async fn sign(c: &Chain, token: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    c.app.post("", &format!("/sign/{token}/sign"), form).await
+}
+
+async fn public_page(c: &Chain, path: &str) -> (u16, String) {
+    let res = c.app.get("", path).await;
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+async fn state_of(c: &Chain, id: i64) -> String {
+    sqlx::query_scalar(
+        "SELECT state FROM signature_requests WHERE change_request_id = $1 ORDER BY id DESC LIMIT 1",
+    )
+    .bind(id)
+    .fetch_one(&c.app.db)
+    .await
+    .unwrap()
+}
+
+async fn count(c: &Chain, sql: &'static str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(&c.app.db).await.unwrap()
+}
+
+fn signed_form(code: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("code", code.to_string()),
+        ("consent", "yes".into()),
+        ("name", "Dana Whitfield".into()),
+        ("title", "Owner".into()),
+        ("authorised", "yes".into()),
+    ]
+}
+
+fn pairs<'a>(form: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    form.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+#[tokio::test]
+async fn an_addendum_is_sent_signed_with_an_emailed_code_and_lands_sealed_on_the_request() {
+    let c = chain().await;
+    let id = addendum(&c).await;
+    let page = c.page(&c.am_cookie, &format!("/requests/{id}")).await;
+    assert!(page.contains("Not sent for signature yet"), "{page}");
+
+    // The preview is the document as it would be sent, nothing stored.
+    let res = c
+        .app
+        .get(
+            &c.am_cookie,
+            &format!("/requests/{id}/addendum.pdf?signer_name=Dana&signer_title=Owner&signer_email="),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/pdf");
+    assert!(res.bytes().await.unwrap().starts_with(b"%PDF-"));
+    assert_eq!(count(&c, "SELECT count(*) FROM addendum_documents").await, 0);
+
+    let token = send(&c, id).await;
+    let (to, subject, text) = last_mail(&c, "signing.requested").await;
+    assert_eq!(to, vec!["dana@lakeside-rv.test".to_string()]);
+    assert!(subject.contains("Lakeside RV Center"), "{subject}");
+    assert!(text.contains("$4,500.00 to $3,000.00"), "{text}");
+    // Only the token's hash is kept on the request.
+    let stored: Vec<u8> = sqlx::query_scalar("SELECT token_hash FROM signature_requests")
+        .fetch_one(&c.app.db)
+        .await
+        .unwrap();
+    assert_ne!(stored, token.as_bytes());
+    let page = c.page(&c.am_cookie, &format!("/requests/{id}")).await;
+    assert!(page.contains("sent, not opened yet"), "{page}");
+    // The client's signing contact is kept for next time.
+    let email: Option<String> =
+        sqlx::query_scalar("SELECT signer_email FROM clients WHERE id = $1")
+            .bind(c.client_id)
+            .fetch_one(&c.app.db)
+            .await
+            .unwrap();
+    assert_eq!(email.as_deref(), Some("dana@lakeside-rv.test"));
+
+    // The signer, in a browser with no session.
+    let res = c.app.get("", &format!("/sign/{token}")).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["referrer-policy"], "no-referrer");
+    assert!(res.headers()["x-robots-tag"].to_str().unwrap().contains("noindex"));
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let page = res.text().await.unwrap();
+    assert!(page.contains("Addendum for Lakeside RV Center"), "{page}");
+    assert!(page.contains("$4,500.00 → $3,000.00"), "{page}");
+    assert!(page.contains("d•••@lakeside-rv.test"), "{page}");
+    assert!(!page.contains("dana@lakeside-rv.test"), "the address is not shown in full");
+    assert_eq!(state_of(&c, id).await, "opened");
+    let res = c.app.get("", &format!("/sign/{token}/addendum.pdf")).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["referrer-policy"], "no-referrer");
+    assert!(res.bytes().await.unwrap().starts_with(b"%PDF-"));
+
+    let code = ask_code(&c, &token).await;
+    let (_, page) = public_page(&c, &format!("/sign/{token}?code=sent")).await;
+    assert!(page.contains("We emailed a six-digit code to d•••@lakeside-rv.test"), "{page}");
+
+    // A wrong code is counted; what was typed stays.
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let mut form = signed_form(wrong);
+    let res = sign(&c, &token, &pairs(&form)).await;
+    assert_eq!(res.status(), 422);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("That code is not right. 4 tries left."), "{page}");
+    assert!(page.contains("value=\"Dana Whitfield\""), "{page}");
+    // The right code without the consent: nothing signed, no try used.
+    form[0].1 = code.clone();
+    form.retain(|(k, _)| *k != "consent");
+    let res = sign(&c, &token, &pairs(&form)).await;
+    assert_eq!(res.status(), 422);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("Tick the box to agree"), "{page}");
+    assert_eq!(state_of(&c, id).await, "opened");
+    assert_eq!(count(&c, "SELECT count(*) FROM request_attachments").await, 0);
+
+    let res = sign(&c, &token, &pairs(&signed_form(&code))).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(location(&res), format!("/sign/{token}"));
+    assert_eq!(state_of(&c, id).await, "signed");
+    let (status, page) = public_page(&c, &format!("/sign/{token}")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("The addendum is signed"), "{page}");
+    assert!(!page.contains("sign-form"), "the link only shows the signed copy");
+    let executed = c
+        .app
+        .get("", &format!("/sign/{token}/addendum.pdf"))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let attached: Vec<u8> = sqlx::query_scalar(
+        "SELECT content FROM request_attachments WHERE change_request_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&c.app.db)
+    .await
+    .unwrap();
+    assert_eq!(attached, executed.to_vec(), "the executed copy is the request's document");
+
+    // Everyone hears: the signer gets their copy's link, the account manager the news.
+    let (to, _, text) = last_mail(&c, "signing.signed_copy").await;
+    assert_eq!(to, vec!["dana@lakeside-rv.test".to_string()]);
+    assert_eq!(token_in(&text), token);
+    let (to, _, _) = last_mail(&c, "signing.signed").await;
+    assert_eq!(to, vec!["am@agency.test".to_string()]);
+    assert_eq!(c.app.audit_count("signature.sent").await, 1);
+    assert_eq!(c.app.audit_count("signature.signed").await, 1);
+    assert_eq!(c.app.audit_count("signature.code_refused").await, 1);
+
+    // The record holds: every event chained, from created to signed.
+    let events = {
+        let mut conn = c.app.db.acquire().await.unwrap();
+        let sid: i64 = sqlx::query_scalar("SELECT id FROM signature_requests")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        offboarding_desk::signing::chain::events(&mut conn, sid)
+            .await
+            .unwrap()
+    };
+    offboarding_desk::signing::chain::verify(&events).expect("the chain holds");
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "created",
+            "emailed",
+            "opened",
+            "code_sent",
+            "code_refused",
+            "code_verified",
+            "consented",
+            "signed"
+        ]
+    );
+
+    // The verifier the desk did not write accepts the seal; the verify page knows the file.
+    if crate::signing::poppler_installed() {
+        let path = std::env::temp_dir().join(format!("od-executed-{id}-{}.pdf", std::process::id()));
+        std::fs::write(&path, &executed).unwrap();
+        let out = Command::new("pdfsig").arg(&path).output().unwrap();
+        let report = String::from_utf8_lossy(&out.stdout);
+        assert!(report.contains("Signature is Valid."), "{report}");
+        let text = Command::new("pdftotext")
+            .args([path.as_os_str(), "-".as_ref()])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&text.stdout);
+        for expected in ["Dana Whitfield", "Certificate of completion", "$3,000.00", "Owner"] {
+            assert!(text.contains(expected), "{expected} in {text}");
+        }
+    }
+    let verdict = verify(&c, executed.to_vec()).await;
+    assert!(verdict.contains("Sealed by this desk, unchanged"), "{verdict}");
+    assert!(verdict.contains(&format!("request #{id}")), "{verdict}");
+    let mut tampered = executed.to_vec();
+    let last = tampered.len() - 10;
+    tampered[last] ^= 1;
+    let verdict = verify(&c, tampered).await;
+    assert!(verdict.contains("Not a document this desk sealed"), "{verdict}");
+
+    // The request can now be submitted, its sealed copy attached.
+    let flash = c.submit(&c.am_cookie, id).await;
+    assert!(flash.starts_with("Submitted for approval"), "{flash}");
+}
+
+async fn verify(c: &Chain, bytes: Vec<u8>) -> String {
+    let part = Part::bytes(bytes)
+        .file_name("check.pdf")
+        .mime_str("application/pdf")
+        .unwrap();
+    client()
+        .post(c.app.url("/signing/verify"))
+        .header("cookie", &c.am_cookie)
+        .multipart(Form::new().part("document", part))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn every_link_state_has_its_own_page_and_no_hint_of_what_exists() {
+    let c = chain().await;
+    // Unknown: a well-formed token nobody holds, and one of the wrong shape.
+    for token in ["ab".repeat(32), "not-a-token".into()] {
+        let res = c.app.get("", &format!("/sign/{token}")).await;
+        assert_eq!(res.status(), 404);
+        assert_eq!(res.headers()["referrer-policy"], "no-referrer");
+        let page = res.text().await.unwrap();
+        assert!(page.contains("This link does not open an addendum"), "{page}");
+        assert!(!page.contains("Lakeside"), "{page}");
+    }
+    assert_eq!(c.app.audit_count("signature.unknown_link").await, 2);
+
+    // Voided by the account manager.
+    let id = addendum(&c).await;
+    let token = send(&c, id).await;
+    let res = c
+        .post(&c.am_cookie, &format!("/requests/{id}/signature/void"), &[])
+        .await;
+    assert_eq!(res.status(), 303);
+    assert!(c.flash(&c.am_cookie, id).await.contains("is voided"));
+    let (status, page) = public_page(&c, &format!("/sign/{token}")).await;
+    assert_eq!(status, 410);
+    assert!(page.contains("This link no longer works"), "{page}");
+    // Nothing can be done through it.
+    let res = c.app.post("", &format!("/sign/{token}/code"), &[]).await;
+    assert_eq!(location(&res), format!("/sign/{token}"));
+    assert_eq!(count(&c, "SELECT count(*) FROM outbox_messages WHERE kind = 'signing.code'").await, 0);
+
+    // Resent: the new link works, the old one is replaced.
+    let first = send(&c, id).await;
+    let res = c
+        .post(&c.am_cookie, &format!("/requests/{id}/signature/resend"), &[])
+        .await;
+    assert_eq!(res.status(), 303);
+    let second = token_in(&last_mail(&c, "signing.requested").await.2);
+    assert_ne!(first, second);
+    assert_eq!(public_page(&c, &format!("/sign/{first}")).await.0, 410);
+    assert_eq!(public_page(&c, &format!("/sign/{second}")).await.0, 200);
+    // A second send while one waits is refused.
+    let res = c
+        .post(&c.am_cookie, &format!("/requests/{id}/signature"), SIGNER)
+        .await;
+    assert_eq!(res.status(), 303);
+    assert!(c.flash(&c.am_cookie, id).await.contains("already waiting"));
+
+    // Declined, with its reason (required).
+    let res = c
+        .app
+        .post("", &format!("/sign/{second}/decline"), &[("reason", "  ")])
+        .await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("Say why you decline"));
+    let res = c
+        .app
+        .post(
+            "",
+            &format!("/sign/{second}/decline"),
+            &[("reason", "We keep the budget as it is.")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let (status, page) = public_page(&c, &format!("/sign/{second}")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("You declined this addendum"), "{page}");
+    let page = c.page(&c.am_cookie, &format!("/requests/{id}")).await;
+    assert!(page.contains("We keep the budget as it is."), "{page}");
+    let (to, _, _) = last_mail(&c, "signing.declined").await;
+    assert_eq!(to, vec!["am@agency.test".to_string()]);
+
+    // Expired: fourteen days pass.
+    let token = send(&c, id).await;
+    c.app.state.clock.advance(Duration::days(15));
+    let (status, page) = public_page(&c, &format!("/sign/{token}")).await;
+    assert_eq!(status, 410);
+    assert!(page.contains("This link has expired"), "{page}");
+    assert_eq!(state_of(&c, id).await, "expired");
+    c.app.state.clock.reset();
+}
+
+#[tokio::test]
+async fn six_wrong_codes_lock_the_code_and_bad_fields_save_nothing() {
+    let c = chain().await;
+    let id = addendum(&c).await;
+    let token = send(&c, id).await;
+    // Signing before any code was asked for.
+    let res = sign(&c, &token, &pairs(&signed_form("123456"))).await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("Ask for a code first"));
+    let code = ask_code(&c, &token).await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for left in (0..5).rev() {
+        let res = sign(&c, &token, &pairs(&signed_form(wrong))).await;
+        assert_eq!(res.status(), 422);
+        let page = res.text().await.unwrap();
+        if left == 0 {
+            assert!(page.contains("cannot be tried again"), "{page}");
+        } else {
+            assert!(page.contains(&format!("{left} tr")), "{left}: {page}");
+        }
+    }
+    // The sixth, even the right code, is refused until a new one is asked for.
+    let res = sign(&c, &token, &pairs(&signed_form(&code))).await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("Too many wrong codes"));
+    assert_eq!(state_of(&c, id).await, "opened");
+    assert_eq!(c.app.audit_count("signature.code_refused").await, 5);
+
+    // A malformed code is said, not counted.
+    let code = ask_code(&c, &token).await;
+    let res = sign(&c, &token, &pairs(&signed_form("12ab"))).await;
+    assert!(res.text().await.unwrap().contains("Type the six digits"));
+    // Bad fields: each beside its field, nothing signed.
+    for (field, value, message) in [
+        ("name", "", "Type your full name"),
+        ("name", "Dana\0Whitfield", "control character"),
+        ("title", "", "Type your title"),
+        ("name", &"x".repeat(201), "At most 200 characters"),
+    ] {
+        let mut form = signed_form(&code);
+        for (k, v) in form.iter_mut() {
+            if *k == field {
+                *v = value.to_string();
+            }
+        }
+        let res = sign(&c, &token, &pairs(&form)).await;
+        assert_eq!(res.status(), 422, "{field} {value:?}");
+        let page = res.text().await.unwrap();
+        assert!(page.contains(&format!("id=\"{field}-error\"")), "{field}: {page}");
+        assert!(page.to_lowercase().contains(&message.to_lowercase()), "{message}: {page}");
+    }
+    let mut form = signed_form(&code);
+    form.retain(|(k, _)| *k != "authorised");
+    let res = sign(&c, &token, &pairs(&form)).await;
+    assert!(res.text().await.unwrap().contains("authorised to sign for Lakeside RV Center"));
+    assert_eq!(state_of(&c, id).await, "opened");
+    assert_eq!(count(&c, "SELECT count(*) FROM request_attachments").await, 0);
+    // And then it signs.
+    let res = sign(&c, &token, &pairs(&signed_form(&code))).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(state_of(&c, id).await, "signed");
+}
+
+#[tokio::test]
+async fn changing_the_terms_after_sending_voids_the_link() {
+    let c = chain().await;
+    let id = addendum(&c).await;
+    let token = send(&c, id).await;
+    let (reason, version): (String, i32) =
+        sqlx::query_as("SELECT reason_id::text, version FROM change_requests WHERE id = $1")
+            .bind(id)
+            .fetch_one(&c.app.db)
+            .await
+            .unwrap();
+    let date: String = sqlx::query_scalar("SELECT effective_date::text FROM change_requests WHERE id = $1")
+        .bind(id)
+        .fetch_one(&c.app.db)
+        .await
+        .unwrap();
+    let res = c
+        .post(
+            &c.am_cookie,
+            &format!("/requests/{id}"),
+            &[
+                ("kind", "addendum"),
+                ("effective_date", &date),
+                ("current_budget", "4500"),
+                ("new_budget", "2500"),
+                ("reason_id", &reason),
+                ("product_notes", "Pause Google Ads"),
+                ("escalation", "none"),
+                ("version", &version.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let flash = c.flash(&c.am_cookie, id).await;
+    assert!(flash.contains("the new budget changed"), "{flash}");
+    assert!(flash.contains("signature request is voided"), "{flash}");
+    assert_eq!(state_of(&c, id).await, "voided");
+    assert_eq!(public_page(&c, &format!("/sign/{token}")).await.0, 410);
+    // A new one is for the new terms.
+    let token = send(&c, id).await;
+    let (_, page) = public_page(&c, &format!("/sign/{token}")).await;
+    assert!(page.contains("$4,500.00 → $2,500.00"), "{page}");
+}
+
+#[tokio::test]
+async fn the_signer_form_says_what_is_wrong_and_only_the_owner_sends() {
+    let c = chain().await;
+    let id = addendum(&c).await;
+    let res = c
+        .post(
+            &c.am_cookie,
+            &format!("/requests/{id}/signature"),
+            &[
+                ("signer_name", "Dana Whitfield"),
+                ("signer_title", ""),
+                ("signer_email", "dana at lakeside"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("id=\"signer_title-error\""), "{page}");
+    assert!(page.contains("name@client.com"), "{page}");
+    assert!(page.contains("value=\"dana at lakeside\""), "what was typed stays: {page}");
+    assert_eq!(count(&c, "SELECT count(*) FROM signature_requests").await, 0);
+
+    // Someone else at the agency cannot send, resend or void it.
+    for path in ["signature", "signature/resend", "signature/void"] {
+        let res = c
+            .post(&c.jeremy_cookie, &format!("/requests/{id}/{path}"), SIGNER)
+            .await;
+        assert_eq!(res.status(), 303, "{path}");
+    }
+    assert_eq!(count(&c, "SELECT count(*) FROM signature_requests").await, 0);
+    let res = c
+        .app
+        .get(&c.jeremy_cookie, &format!("/requests/{id}/addendum.pdf"))
+        .await;
+    assert!(res.status().is_client_error(), "{}", res.status());
+
+    // Not an addendum: nothing to sign.
+    let other = crate::support::fixtures::new_client(&c.app, c.am, "Harbor Marine").await;
+    let cancellation = c.file_for(other, &[]).await;
+    assert_ne!(cancellation, id);
+    let res = c
+        .post(&c.am_cookie, &format!("/requests/{cancellation}/signature"), SIGNER)
+        .await;
+    assert_eq!(res.status(), 303);
+    let flash = c.flash(&c.am_cookie, cancellation).await;
+    assert!(flash.contains("Nothing was sent"), "{flash}");
+    assert_eq!(count(&c, "SELECT count(*) FROM signature_requests").await, 0);
+}
