@@ -199,8 +199,12 @@ impl Config {
         };
         let agency_name = match get("AGENCY_NAME") {
             None => "The agency".to_string(),
-            Some(v) => crate::web::text::label(&v, 120, "")
-                .map_err(|_| err("AGENCY_NAME", "must be a name of at most 120 characters, on one line".into()))?,
+            Some(v) => crate::web::text::label(&v, 120, "").map_err(|_| {
+                err(
+                    "AGENCY_NAME",
+                    "must be a name of at most 120 characters, on one line".into(),
+                )
+            })?,
         };
         let metrics_allow = match get("METRICS_ALLOW") {
             None => crate::metrics::allow::Network::loopback(),

@@ -18,6 +18,10 @@ pub struct RequestRow {
     pub client_sem_specialist_id: Option<i64>,
     /// The client's monthly budget now.
     pub client_budget_cents: i64,
+    /// The client's signing contact, when known (prefills the addendum's signer).
+    pub client_signer_name: Option<String>,
+    pub client_signer_title: Option<String>,
+    pub client_signer_email: Option<String>,
     pub kind: Kind,
     pub cancel_scope: Option<CancelScope>,
     pub effective_date: NaiveDate,
@@ -176,7 +180,8 @@ pub fn waited(d: chrono::Duration) -> String {
 const SELECT: &str = "SELECT r.id, r.client_id, c.name AS client_name,
         c.account_manager_id AS client_account_manager_id,
         c.sem_specialist_id AS client_sem_specialist_id,
-        c.monthly_budget_cents AS client_budget_cents, r.kind, r.cancel_scope, r.effective_date, r.resume_date, r.current_budget_cents,
+        c.monthly_budget_cents AS client_budget_cents, c.signer_name AS client_signer_name,
+        c.signer_title AS client_signer_title, c.signer_email AS client_signer_email, r.kind, r.cancel_scope, r.effective_date, r.resume_date, r.current_budget_cents,
         r.new_budget_cents, r.reason_id, reason.label AS reason, r.reason_text, r.product_notes,
         r.credit_cents, r.credit_reason, r.escalation, r.escalated_to,
         esc.display_name AS escalated_to_name, r.state, r.filed_by,

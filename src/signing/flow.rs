@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
 
-use super::addendum::{self, Evidence, EventLine, Signed, Terms};
+use super::addendum::{self, EventLine, Evidence, Signed, Terms};
 use super::chain::{self, EventKind};
 use super::pdf::{self, SealField};
 use super::rules::{self, LINK_DAYS, SignedTerms, State};
@@ -229,9 +229,13 @@ pub fn check_signer(form: &SignerForm) -> Result<Signer, crate::web::fields::Fie
     let name = text(&form.signer_name, 200, "Type the signer's full name.")
         .map_err(|m| errors.add("signer_name", m))
         .ok();
-    let title = text(&form.signer_title, 200, "Type the signer's title (for example, Owner).")
-        .map_err(|m| errors.add("signer_title", m))
-        .ok();
+    let title = text(
+        &form.signer_title,
+        200,
+        "Type the signer's title (for example, Owner).",
+    )
+    .map_err(|m| errors.add("signer_title", m))
+    .ok();
     let email = crate::users::form::Email::parse(&form.signer_email)
         .map_err(|m| {
             errors.add(
@@ -363,7 +367,14 @@ pub async fn send(
         json!({"by": actor.label, "document_sha256": fingerprint, "signer": signer.email}),
     )
     .await?;
-    event(conn, id, EventKind::Emailed, None, json!({"to": signer.email})).await?;
+    event(
+        conn,
+        id,
+        EventKind::Emailed,
+        None,
+        json!({"to": signer.email}),
+    )
+    .await?;
     let expires = crate::time::local(now + Duration::days(LINK_DAYS));
     outbox::notice(
         conn,
@@ -371,7 +382,10 @@ pub async fn send(
         Notice {
             kind: "signing.requested",
             to: vec![signer.email.clone()],
-            subject: format!("Please sign: addendum for {} from {}", r.client_name, config.agency_name),
+            subject: format!(
+                "Please sign: addendum for {} from {}",
+                r.client_name, config.agency_name
+            ),
             intro: &format!(
                 "{} asks you, {}, to sign an addendum for {}. Open the link to read it and sign \
                  it online: no account is needed. We will email you a one-time code when you \
@@ -379,11 +393,14 @@ pub async fn send(
                 config.agency_name, signer.name, r.client_name, expires
             ),
             facts: vec![
-                ("Budget", format!(
-                    "{} to {} a month",
-                    crate::money::format_cents(terms.current_budget_cents),
-                    crate::money::format_cents(terms.new_budget_cents)
-                )),
+                (
+                    "Budget",
+                    format!(
+                        "{} to {} a month",
+                        crate::money::format_cents(terms.current_budget_cents),
+                        crate::money::format_cents(terms.new_budget_cents)
+                    ),
+                ),
                 ("Effective", addendum::long_date(terms.effective_date)),
                 ("Document fingerprint", short(&fingerprint)),
             ],
@@ -413,12 +430,11 @@ pub async fn send(
     .bind(&signer.email)
     .execute(&mut *conn)
     .await?;
-    let mut rows = sqlx::query_as::<_, SignatureRow>(sqlx::AssertSqlSafe(format!(
-        "{SELECT} WHERE s.id = $1"
-    )))
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await?;
+    let mut rows =
+        sqlx::query_as::<_, SignatureRow>(sqlx::AssertSqlSafe(format!("{SELECT} WHERE s.id = $1")))
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?;
     rows.pop().ok_or(AppError::NotFound)
 }
 
@@ -541,7 +557,14 @@ pub async fn code_refused(
     .fetch_optional(&mut *conn)
     .await?
     .unwrap_or(rules::CODE_TRIES);
-    event(conn, row.id, EventKind::CodeRefused, Some(from), json!({"tries": tries})).await?;
+    event(
+        conn,
+        row.id,
+        EventKind::CodeRefused,
+        Some(from),
+        json!({"tries": tries}),
+    )
+    .await?;
     Ok(tries)
 }
 
@@ -579,7 +602,14 @@ pub async fn send_code(
     .bind(now + Duration::minutes(rules::CODE_MINUTES))
     .execute(&mut *conn)
     .await?;
-    event(conn, row.id, EventKind::CodeSent, Some(from), json!({"to": row.signer_email})).await?;
+    event(
+        conn,
+        row.id,
+        EventKind::CodeSent,
+        Some(from),
+        json!({"to": row.signer_email}),
+    )
+    .await?;
     outbox::notice(
         conn,
         config,
@@ -770,7 +800,14 @@ pub async fn decline(
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
     end(conn, row, State::Declined, reason, now).await?;
-    event(conn, row.id, EventKind::Declined, Some(from), json!({"reason": reason})).await
+    event(
+        conn,
+        row.id,
+        EventKind::Declined,
+        Some(from),
+        json!({"reason": reason}),
+    )
+    .await
 }
 
 /// Marks `row` opened the first time its link is followed.

@@ -3,10 +3,10 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Form;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Form;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
@@ -56,7 +56,10 @@ pub(super) async fn preview(
 pub(super) fn pdf_response(pdf: Vec<u8>, name: &str, inline: bool) -> Response {
     let mut response = pdf.into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/pdf"),
+    );
     let disposition = crate::change_requests::attachments::disposition(name);
     let disposition = if inline {
         disposition.replacen("attachment", "inline", 1)
@@ -100,7 +103,9 @@ pub(super) async fn send(
     let back = format!("/requests/{id}#signature");
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    let r = requests::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    let r = requests::lock(&mut tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     if let Err(refusal) = rules::may_attach(ctx.who(), r.facts(), r.kind) {
         return commit_and_go(tx, &back, &format!("Nothing was sent. {refusal}")).await;
     }
@@ -133,7 +138,9 @@ pub(super) async fn resend(
     let back = format!("/requests/{id}#signature");
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    let r = requests::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    let r = requests::lock(&mut tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     if let Err(refusal) = rules::may_attach(ctx.who(), r.facts(), r.kind) {
         return commit_and_go(tx, &back, &format!("Nothing was sent. {refusal}")).await;
     }
@@ -168,7 +175,9 @@ pub(super) async fn void(
 ) -> AppResult<Response> {
     let back = format!("/requests/{id}#signature");
     let mut tx = state.db.begin().await?;
-    let r = requests::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    let r = requests::lock(&mut tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     if let Err(refusal) = rules::may_attach(ctx.who(), r.facts(), r.kind) {
         return commit_and_go(tx, &back, &format!("Nothing was voided. {refusal}")).await;
     }
@@ -263,10 +272,12 @@ pub(super) async fn verify(
     .fetch_optional(&mut *conn)
     .await?;
     let unsigned: Option<i64> = if sealed.is_none() {
-        sqlx::query_scalar("SELECT change_request_id FROM addendum_documents WHERE sha256 = $1 LIMIT 1")
-            .bind(&digest)
-            .fetch_optional(&mut *conn)
-            .await?
+        sqlx::query_scalar(
+            "SELECT change_request_id FROM addendum_documents WHERE sha256 = $1 LIMIT 1",
+        )
+        .bind(&digest)
+        .fetch_optional(&mut *conn)
+        .await?
     } else {
         None
     };

@@ -36,7 +36,11 @@ pub fn routes(r: Routes) -> Routes {
         access::AGENCY_STAFF,
         handlers::void,
     )
-    .get("/signing/verify", access::AGENCY_STAFF, handlers::verify_page)
+    .get(
+        "/signing/verify",
+        access::AGENCY_STAFF,
+        handlers::verify_page,
+    )
     .post_limited(
         "/signing/verify",
         access::AGENCY_STAFF,
@@ -44,7 +48,11 @@ pub fn routes(r: Routes) -> Routes {
         handlers::verify,
     )
     .get("/sign/{token}", Access::Public, public::show)
-    .get("/sign/{token}/addendum.pdf", Access::Public, public::document)
+    .get(
+        "/sign/{token}/addendum.pdf",
+        Access::Public,
+        public::document,
+    )
     .post("/sign/{token}/code", Access::Public, public::code)
     .post("/sign/{token}/sign", Access::Public, public::sign)
     .post("/sign/{token}/decline", Access::Public, public::decline)

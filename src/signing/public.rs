@@ -136,7 +136,10 @@ fn private(response: &mut Response) {
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    headers.insert("x-robots-tag", HeaderValue::from_static("noindex, nofollow"));
+    headers.insert(
+        "x-robots-tag",
+        HeaderValue::from_static("noindex, nofollow"),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
 }
 
@@ -329,15 +332,7 @@ pub(super) async fn code(
     let mut found = found;
     flow::opened(&mut tx, &mut found.row, &from, now).await?;
     let client = found.request.client_name.clone();
-    flow::send_code(
-        &mut tx,
-        &state.config,
-        &found.row,
-        &client,
-        &from,
-        now,
-    )
-    .await?;
+    flow::send_code(&mut tx, &state.config, &found.row, &client, &from, now).await?;
     tx.commit().await?;
     Ok(go(format!("/sign/{token}?code=sent#sign")))
 }
@@ -449,7 +444,10 @@ pub(super) async fn sign(
                  link below.",
                 r.client_name, state.config.agency_name, state.config.agency_name
             ),
-            facts: vec![("Signed by", format!("{} ({})", signature.name, signature.title))],
+            facts: vec![(
+                "Signed by",
+                format!("{} ({})", signature.name, signature.title),
+            )],
             path: format!("/sign/{token}"),
             link_label: "Download the signed addendum",
             related: Some(("change_request", r.id.to_string())),
@@ -507,7 +505,10 @@ async fn tell_agency(
             to,
             subject: format!("{what}: addendum for {} (request #{})", r.client_name, r.id),
             intro,
-            facts: vec![("Signer", format!("{} ({})", found.row.signer_name, found.row.signer_email))],
+            facts: vec![(
+                "Signer",
+                format!("{} ({})", found.row.signer_name, found.row.signer_email),
+            )],
             path: format!("/requests/{}#signature", r.id),
             link_label: "Open the request",
             related: Some(("change_request", r.id.to_string())),
@@ -560,7 +561,15 @@ pub(super) async fn decline(
         "{} declined to sign the addendum for {}. Their reason: {reason}",
         found.row.signer_name, found.request.client_name
     );
-    tell_agency(&mut tx, &state, &found, "signing.declined", &intro, "Declined").await?;
+    tell_agency(
+        &mut tx,
+        &state,
+        &found,
+        "signing.declined",
+        &intro,
+        "Declined",
+    )
+    .await?;
     tx.commit().await?;
     Ok(go(format!("/sign/{token}")))
 }

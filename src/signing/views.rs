@@ -32,26 +32,21 @@ impl SignaturePanel {
         viewer: Who,
         now: DateTime<Utc>,
     ) -> sqlx::Result<Self> {
+        // One statement whatever the request (the page's statements do not vary with it).
+        let requests = flow::for_request(conn, r.id).await?;
         if flow::signed_terms(r).is_none() {
             return Ok(SignaturePanel::default());
         }
-        let requests = flow::for_request(conn, r.id).await?;
         let waiting = requests.first().is_some_and(|s| s.waiting(now));
-        let contact: Option<(Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
-            "SELECT signer_name, signer_title, signer_email FROM clients WHERE id = $1",
-        )
-        .bind(r.client_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-        let (name, title, email) = contact.unwrap_or_default();
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
         Ok(SignaturePanel {
             shown: true,
             waiting,
             may_send: rules::may_attach(viewer, r.facts(), r.kind).is_ok(),
             form: SignerForm {
-                signer_name: name.unwrap_or_default(),
-                signer_title: title.unwrap_or_default(),
-                signer_email: email.unwrap_or_default(),
+                signer_name: text(&r.client_signer_name),
+                signer_title: text(&r.client_signer_title),
+                signer_email: text(&r.client_signer_email),
             },
             requests,
             errors: FieldErrors::default(),

@@ -120,13 +120,18 @@ async fn an_addendum_is_sent_signed_with_an_emailed_code_and_lands_sealed_on_the
         .app
         .get(
             &c.am_cookie,
-            &format!("/requests/{id}/addendum.pdf?signer_name=Dana&signer_title=Owner&signer_email="),
+            &format!(
+                "/requests/{id}/addendum.pdf?signer_name=Dana&signer_title=Owner&signer_email="
+            ),
         )
         .await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["content-type"], "application/pdf");
     assert!(res.bytes().await.unwrap().starts_with(b"%PDF-"));
-    assert_eq!(count(&c, "SELECT count(*) FROM addendum_documents").await, 0);
+    assert_eq!(
+        count(&c, "SELECT count(*) FROM addendum_documents").await,
+        0
+    );
 
     let token = send(&c, id).await;
     let (to, subject, text) = last_mail(&c, "signing.requested").await;
@@ -154,13 +159,21 @@ async fn an_addendum_is_sent_signed_with_an_emailed_code_and_lands_sealed_on_the
     let res = c.app.get("", &format!("/sign/{token}")).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["referrer-policy"], "no-referrer");
-    assert!(res.headers()["x-robots-tag"].to_str().unwrap().contains("noindex"));
+    assert!(
+        res.headers()["x-robots-tag"]
+            .to_str()
+            .unwrap()
+            .contains("noindex")
+    );
     assert_eq!(res.headers()["cache-control"], "no-store");
     let page = res.text().await.unwrap();
     assert!(page.contains("Addendum for Lakeside RV Center"), "{page}");
     assert!(page.contains("$4,500.00 → $3,000.00"), "{page}");
     assert!(page.contains("d•••@lakeside-rv.test"), "{page}");
-    assert!(!page.contains("dana@lakeside-rv.test"), "the address is not shown in full");
+    assert!(
+        !page.contains("dana@lakeside-rv.test"),
+        "the address is not shown in full"
+    );
     assert_eq!(state_of(&c, id).await, "opened");
     let res = c.app.get("", &format!("/sign/{token}/addendum.pdf")).await;
     assert_eq!(res.status(), 200);
@@ -169,7 +182,10 @@ async fn an_addendum_is_sent_signed_with_an_emailed_code_and_lands_sealed_on_the
 
     let code = ask_code(&c, &token).await;
     let (_, page) = public_page(&c, &format!("/sign/{token}?code=sent")).await;
-    assert!(page.contains("We emailed a six-digit code to d•••@lakeside-rv.test"), "{page}");
+    assert!(
+        page.contains("We emailed a six-digit code to d•••@lakeside-rv.test"),
+        "{page}"
+    );
 
     // A wrong code is counted; what was typed stays.
     let wrong = if code == "000000" { "111111" } else { "000000" };
@@ -177,7 +193,10 @@ async fn an_addendum_is_sent_signed_with_an_emailed_code_and_lands_sealed_on_the
     let res = sign(&c, &token, &pairs(&form)).await;
     assert_eq!(res.status(), 422);
     let page = res.text().await.unwrap();
-    assert!(page.contains("That code is not right. 4 tries left."), "{page}");
+    assert!(
+        page.contains("That code is not right. 4 tries left."),
+        "{page}"
+    );
     assert!(page.contains("value=\"Dana Whitfield\""), "{page}");
     // The right code without the consent: nothing signed, no try used.
     form[0].1 = code.clone();
@@ -187,7 +206,10 @@ async fn an_addendum_is_sent_signed_with_an_emailed_code_and_lands_sealed_on_the
     let page = res.text().await.unwrap();
     assert!(page.contains("Tick the box to agree"), "{page}");
     assert_eq!(state_of(&c, id).await, "opened");
-    assert_eq!(count(&c, "SELECT count(*) FROM request_attachments").await, 0);
+    assert_eq!(
+        count(&c, "SELECT count(*) FROM request_attachments").await,
+        0
+    );
 
     let res = sign(&c, &token, &pairs(&signed_form(&code))).await;
     assert_eq!(res.status(), 303);
@@ -196,7 +218,10 @@ async fn an_addendum_is_sent_signed_with_an_emailed_code_and_lands_sealed_on_the
     let (status, page) = public_page(&c, &format!("/sign/{token}")).await;
     assert_eq!(status, 200);
     assert!(page.contains("The addendum is signed"), "{page}");
-    assert!(!page.contains("sign-form"), "the link only shows the signed copy");
+    assert!(
+        !page.contains("sign-form"),
+        "the link only shows the signed copy"
+    );
     let executed = c
         .app
         .get("", &format!("/sign/{token}/addendum.pdf"))
@@ -204,14 +229,17 @@ async fn an_addendum_is_sent_signed_with_an_emailed_code_and_lands_sealed_on_the
         .bytes()
         .await
         .unwrap();
-    let attached: Vec<u8> = sqlx::query_scalar(
-        "SELECT content FROM request_attachments WHERE change_request_id = $1",
-    )
-    .bind(id)
-    .fetch_one(&c.app.db)
-    .await
-    .unwrap();
-    assert_eq!(attached, executed.to_vec(), "the executed copy is the request's document");
+    let attached: Vec<u8> =
+        sqlx::query_scalar("SELECT content FROM request_attachments WHERE change_request_id = $1")
+            .bind(id)
+            .fetch_one(&c.app.db)
+            .await
+            .unwrap();
+    assert_eq!(
+        attached,
+        executed.to_vec(),
+        "the executed copy is the request's document"
+    );
 
     // Everyone hears: the signer gets their copy's link, the account manager the news.
     let (to, _, text) = last_mail(&c, "signing.signed_copy").await;
@@ -252,7 +280,8 @@ async fn an_addendum_is_sent_signed_with_an_emailed_code_and_lands_sealed_on_the
 
     // The verifier the desk did not write accepts the seal; the verify page knows the file.
     if crate::signing::poppler_installed() {
-        let path = std::env::temp_dir().join(format!("od-executed-{id}-{}.pdf", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("od-executed-{id}-{}.pdf", std::process::id()));
         std::fs::write(&path, &executed).unwrap();
         let out = Command::new("pdfsig").arg(&path).output().unwrap();
         let report = String::from_utf8_lossy(&out.stdout);
@@ -262,18 +291,29 @@ async fn an_addendum_is_sent_signed_with_an_emailed_code_and_lands_sealed_on_the
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&text.stdout);
-        for expected in ["Dana Whitfield", "Certificate of completion", "$3,000.00", "Owner"] {
+        for expected in [
+            "Dana Whitfield",
+            "Certificate of completion",
+            "$3,000.00",
+            "Owner",
+        ] {
             assert!(text.contains(expected), "{expected} in {text}");
         }
     }
     let verdict = verify(&c, executed.to_vec()).await;
-    assert!(verdict.contains("Sealed by this desk, unchanged"), "{verdict}");
+    assert!(
+        verdict.contains("Sealed by this desk, unchanged"),
+        "{verdict}"
+    );
     assert!(verdict.contains(&format!("request #{id}")), "{verdict}");
     let mut tampered = executed.to_vec();
     let last = tampered.len() - 10;
     tampered[last] ^= 1;
     let verdict = verify(&c, tampered).await;
-    assert!(verdict.contains("Not a document this desk sealed"), "{verdict}");
+    assert!(
+        verdict.contains("Not a document this desk sealed"),
+        "{verdict}"
+    );
 
     // The request can now be submitted, its sealed copy attached.
     let flash = c.submit(&c.am_cookie, id).await;
@@ -306,7 +346,10 @@ async fn every_link_state_has_its_own_page_and_no_hint_of_what_exists() {
         assert_eq!(res.status(), 404);
         assert_eq!(res.headers()["referrer-policy"], "no-referrer");
         let page = res.text().await.unwrap();
-        assert!(page.contains("This link does not open an addendum"), "{page}");
+        assert!(
+            page.contains("This link does not open an addendum"),
+            "{page}"
+        );
         assert!(!page.contains("Lakeside"), "{page}");
     }
     assert_eq!(c.app.audit_count("signature.unknown_link").await, 2);
@@ -325,12 +368,23 @@ async fn every_link_state_has_its_own_page_and_no_hint_of_what_exists() {
     // Nothing can be done through it.
     let res = c.app.post("", &format!("/sign/{token}/code"), &[]).await;
     assert_eq!(location(&res), format!("/sign/{token}"));
-    assert_eq!(count(&c, "SELECT count(*) FROM outbox_messages WHERE kind = 'signing.code'").await, 0);
+    assert_eq!(
+        count(
+            &c,
+            "SELECT count(*) FROM outbox_messages WHERE kind = 'signing.code'"
+        )
+        .await,
+        0
+    );
 
     // Resent: the new link works, the old one is replaced.
     let first = send(&c, id).await;
     let res = c
-        .post(&c.am_cookie, &format!("/requests/{id}/signature/resend"), &[])
+        .post(
+            &c.am_cookie,
+            &format!("/requests/{id}/signature/resend"),
+            &[],
+        )
         .await;
     assert_eq!(res.status(), 303);
     let second = token_in(&last_mail(&c, "signing.requested").await.2);
@@ -426,15 +480,29 @@ async fn six_wrong_codes_lock_the_code_and_bad_fields_save_nothing() {
         let res = sign(&c, &token, &pairs(&form)).await;
         assert_eq!(res.status(), 422, "{field} {value:?}");
         let page = res.text().await.unwrap();
-        assert!(page.contains(&format!("id=\"{field}-error\"")), "{field}: {page}");
-        assert!(page.to_lowercase().contains(&message.to_lowercase()), "{message}: {page}");
+        assert!(
+            page.contains(&format!("id=\"{field}-error\"")),
+            "{field}: {page}"
+        );
+        assert!(
+            page.to_lowercase().contains(&message.to_lowercase()),
+            "{message}: {page}"
+        );
     }
     let mut form = signed_form(&code);
     form.retain(|(k, _)| *k != "authorised");
     let res = sign(&c, &token, &pairs(&form)).await;
-    assert!(res.text().await.unwrap().contains("authorised to sign for Lakeside RV Center"));
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("authorised to sign for Lakeside RV Center")
+    );
     assert_eq!(state_of(&c, id).await, "opened");
-    assert_eq!(count(&c, "SELECT count(*) FROM request_attachments").await, 0);
+    assert_eq!(
+        count(&c, "SELECT count(*) FROM request_attachments").await,
+        0
+    );
     // And then it signs.
     let res = sign(&c, &token, &pairs(&signed_form(&code))).await;
     assert_eq!(res.status(), 303);
@@ -452,11 +520,12 @@ async fn changing_the_terms_after_sending_voids_the_link() {
             .fetch_one(&c.app.db)
             .await
             .unwrap();
-    let date: String = sqlx::query_scalar("SELECT effective_date::text FROM change_requests WHERE id = $1")
-        .bind(id)
-        .fetch_one(&c.app.db)
-        .await
-        .unwrap();
+    let date: String =
+        sqlx::query_scalar("SELECT effective_date::text FROM change_requests WHERE id = $1")
+            .bind(id)
+            .fetch_one(&c.app.db)
+            .await
+            .unwrap();
     let res = c
         .post(
             &c.am_cookie,
@@ -504,8 +573,14 @@ async fn the_signer_form_says_what_is_wrong_and_only_the_owner_sends() {
     let page = res.text().await.unwrap();
     assert!(page.contains("id=\"signer_title-error\""), "{page}");
     assert!(page.contains("name@client.com"), "{page}");
-    assert!(page.contains("value=\"dana at lakeside\""), "what was typed stays: {page}");
-    assert_eq!(count(&c, "SELECT count(*) FROM signature_requests").await, 0);
+    assert!(
+        page.contains("value=\"dana at lakeside\""),
+        "what was typed stays: {page}"
+    );
+    assert_eq!(
+        count(&c, "SELECT count(*) FROM signature_requests").await,
+        0
+    );
 
     // Someone else at the agency cannot send, resend or void it.
     for path in ["signature", "signature/resend", "signature/void"] {
@@ -514,7 +589,10 @@ async fn the_signer_form_says_what_is_wrong_and_only_the_owner_sends() {
             .await;
         assert_eq!(res.status(), 303, "{path}");
     }
-    assert_eq!(count(&c, "SELECT count(*) FROM signature_requests").await, 0);
+    assert_eq!(
+        count(&c, "SELECT count(*) FROM signature_requests").await,
+        0
+    );
     let res = c
         .app
         .get(&c.jeremy_cookie, &format!("/requests/{id}/addendum.pdf"))
@@ -526,10 +604,17 @@ async fn the_signer_form_says_what_is_wrong_and_only_the_owner_sends() {
     let cancellation = c.file_for(other, &[]).await;
     assert_ne!(cancellation, id);
     let res = c
-        .post(&c.am_cookie, &format!("/requests/{cancellation}/signature"), SIGNER)
+        .post(
+            &c.am_cookie,
+            &format!("/requests/{cancellation}/signature"),
+            SIGNER,
+        )
         .await;
     assert_eq!(res.status(), 303);
     let flash = c.flash(&c.am_cookie, cancellation).await;
     assert!(flash.contains("Nothing was sent"), "{flash}");
-    assert_eq!(count(&c, "SELECT count(*) FROM signature_requests").await, 0);
+    assert_eq!(
+        count(&c, "SELECT count(*) FROM signature_requests").await,
+        0
+    );
 }

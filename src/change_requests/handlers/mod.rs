@@ -358,8 +358,14 @@ pub(super) async fn withdraw(
             db::set_withdrawn_reason(&mut tx, id, &reason).await?;
             let actor = Actor::from_ctx(&ctx);
             let reason_void = "the request was withdrawn";
-            crate::signing::flow::void_live(&mut tx, &request, reason_void, &actor, state.clock.now())
-                .await?;
+            crate::signing::flow::void_live(
+                &mut tx,
+                &request,
+                reason_void,
+                &actor,
+                state.clock.now(),
+            )
+            .await?;
             audit::on_request(
                 &mut tx,
                 &Actor::from_ctx(&ctx),
