@@ -319,13 +319,13 @@ pub async fn send(
     from: &Origin<'_>,
     now: DateTime<Utc>,
 ) -> AppResult<SignatureRow> {
-    if let Some(mut live) = live_for_update(conn, r.id).await? {
-        if !expire_if_lapsed(conn, &mut live, now).await? {
-            return Err(AppError::Refused(format!(
-                "The addendum is already waiting for {}'s signature: resend or void that one first.",
-                live.signer_name
-            )));
-        }
+    if let Some(mut live) = live_for_update(conn, r.id).await?
+        && !expire_if_lapsed(conn, &mut live, now).await?
+    {
+        return Err(AppError::Refused(format!(
+            "The addendum is already waiting for {}'s signature: resend or void that one first.",
+            live.signer_name
+        )));
     }
     let sender = actor.user_id.ok_or(AppError::Forbidden)?;
     let (terms, wording_id) = terms_for(conn, config, r, signer).await?;

@@ -16,7 +16,7 @@ fn date_in(days: i64) -> String {
 }
 
 /// The account manager files a request for `client` through the form; returns its page path.
-async fn file(
+pub(crate) async fn file(
     b: &browser::Browser,
     client: &str,
     kind: &str,

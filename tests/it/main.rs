@@ -12,6 +12,7 @@ mod browser_approvals;
 mod browser_checklists;
 mod browser_demo;
 mod browser_operations;
+mod browser_signing;
 mod change_requests;
 mod checklists;
 mod clients;
