@@ -37,3 +37,23 @@ CREATE INDEX signing_link_misses_ip_at_idx ON signing_link_misses (ip, at);
 CREATE INDEX signature_requests_executed_sha256_idx ON signature_requests (executed_sha256)
     WHERE executed_sha256 IS NOT NULL;
 CREATE INDEX addendum_documents_sha256_idx ON addendum_documents (sha256);
+
+-- A signing link's token and a signing code are secrets the desk keeps only as hashes; the
+-- email carrying one holds it only until it is sent. This is the email as it may be shown or
+-- kept: the link's token and the code withheld (the mail log shows it so; the worker keeps it
+-- so once the message is sent).
+CREATE FUNCTION signing_secrets_withheld(kind text, body text) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN kind LIKE 'signing.%' THEN
+        regexp_replace(
+            CASE WHEN kind = 'signing.code'
+                 THEN regexp_replace(body, '\m[0-9]{6}\M', '(code withheld)', 'g')
+                 ELSE body END,
+            '/sign/[0-9a-f]{64}', '/sign/(link withheld)', 'g')
+    ELSE body END
+$$;
+
+-- The one reminder carries a link of its own (the first link's token is not kept, so it cannot
+-- be sent again); both open the same request.
+ALTER TABLE signature_requests
+    ADD COLUMN reminder_token_hash bytea UNIQUE CHECK (length(reminder_token_hash) = 32);

@@ -200,6 +200,12 @@ pub fn job_runner(config: &Arc<Config>) -> crate::notifications::jobs::JobRunner
             },
         )
         .with(
+            crate::signing::reminder::KIND,
+            crate::signing::reminder::ReminderHandler {
+                config: config.clone(),
+            },
+        )
+        .with(
             crate::operations::reminders::KIND,
             crate::operations::reminders::ReminderHandler {
                 config: config.clone(),

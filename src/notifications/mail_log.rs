@@ -110,8 +110,9 @@ pub(super) async fn log_page(
         other => (other.to_string(), None),
     };
     let mut messages: Vec<MessageRow> = sqlx::query_as(
-        "SELECT id, kind, to_addrs, subject, state, attempts, next_attempt_at, last_error,
-                created_at, sent_at, message_id, body_text
+        "SELECT id, kind, to_addrs, signing_secrets_withheld(kind, subject) AS subject, state,
+                attempts, next_attempt_at, last_error, created_at, sent_at, message_id,
+                signing_secrets_withheld(kind, body_text) AS body_text
            FROM outbox_messages
           WHERE ($1::bigint IS NULL OR id < $1)
             AND ($2 = '' OR state = $2)
@@ -153,8 +154,9 @@ pub(super) struct MessagePage {
 
 async fn find(state: &AppState, id: i64) -> AppResult<MessageRow> {
     sqlx::query_as(
-        "SELECT id, kind, to_addrs, subject, state, attempts, next_attempt_at, last_error,
-                created_at, sent_at, message_id, body_text
+        "SELECT id, kind, to_addrs, signing_secrets_withheld(kind, subject) AS subject, state,
+                attempts, next_attempt_at, last_error, created_at, sent_at, message_id,
+                signing_secrets_withheld(kind, body_text) AS body_text
            FROM outbox_messages WHERE id = $1",
     )
     .bind(id)
@@ -180,11 +182,13 @@ pub(super) async fn message_html(
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let html: String = sqlx::query_scalar("SELECT body_html FROM outbox_messages WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&state.db)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let html: String = sqlx::query_scalar(
+        "SELECT signing_secrets_withheld(kind, body_html) FROM outbox_messages WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&state.db)
+    .await?
+    .ok_or(AppError::NotFound)?;
     let mut res = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
     // Its own policy, stricter than the app's: a sandbox, inline styles only, nothing loaded.
     res.headers_mut().insert(

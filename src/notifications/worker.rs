@@ -109,7 +109,11 @@ impl Worker {
                     sqlx::query(
                         "UPDATE outbox_messages
                             SET state = 'sent', sent_at = $3, last_error = NULL,
-                                claimed_by = NULL, claimed_until = NULL
+                                claimed_by = NULL, claimed_until = NULL,
+                                -- A signing link or code is kept no longer than it is needed.
+                                subject = signing_secrets_withheld(kind, subject),
+                                body_text = signing_secrets_withheld(kind, body_text),
+                                body_html = signing_secrets_withheld(kind, body_html)
                           WHERE id = $1 AND claimed_by = $2",
                     )
                     .bind(m.id)

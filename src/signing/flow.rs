@@ -103,7 +103,7 @@ pub async fn by_token_for_update(
         return Ok(None);
     }
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{SELECT} WHERE s.token_hash = $1 FOR NO KEY UPDATE OF s"
+        "{SELECT} WHERE s.token_hash = $1 OR s.reminder_token_hash = $1 FOR NO KEY UPDATE OF s"
     )))
     .bind(crate::auth::token::digest(token))
     .fetch_optional(conn)
@@ -375,6 +375,7 @@ pub async fn send(
         json!({"to": signer.email}),
     )
     .await?;
+    super::reminder::schedule(conn, id, now).await?;
     let expires = crate::time::local(now + Duration::days(LINK_DAYS));
     outbox::notice(
         conn,

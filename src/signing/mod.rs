@@ -8,6 +8,7 @@ pub mod flow;
 mod handlers;
 pub mod pdf;
 mod public;
+pub mod reminder;
 pub mod rules;
 pub mod seal;
 pub mod views;

@@ -618,3 +618,82 @@ async fn the_signer_form_says_what_is_wrong_and_only_the_owner_sends() {
         0
     );
 }
+
+#[tokio::test]
+async fn an_unsigned_link_is_reminded_once_after_three_days_with_a_link_of_its_own() {
+    let c = chain().await;
+    let id = addendum(&c).await;
+    let first = send(&c, id).await;
+    let runner = offboarding_desk::server::job_runner(&c.app.state.config);
+    // Not before three days.
+    runner
+        .run_due(&c.app.db, chrono::Utc::now() + Duration::days(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        count(
+            &c,
+            "SELECT count(*) FROM outbox_messages WHERE kind = 'signing.reminder'"
+        )
+        .await,
+        0
+    );
+    runner
+        .run_due(
+            &c.app.db,
+            chrono::Utc::now() + Duration::days(3) + Duration::minutes(1),
+        )
+        .await
+        .unwrap();
+    let (to, subject, text) = last_mail(&c, "signing.reminder").await;
+    assert_eq!(to, vec!["dana@lakeside-rv.test".to_string()]);
+    assert!(subject.starts_with("Reminder: please sign"), "{subject}");
+    let second = token_in(&text);
+    assert_ne!(first, second);
+    // Both links open the same request.
+    for token in [&first, &second] {
+        let (status, page) = public_page(&c, &format!("/sign/{token}")).await;
+        assert_eq!(status, 200);
+        assert!(page.contains("Addendum for Lakeside RV Center"), "{page}");
+    }
+    // Once only.
+    runner
+        .run_due(&c.app.db, chrono::Utc::now() + Duration::days(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        count(
+            &c,
+            "SELECT count(*) FROM outbox_messages WHERE kind = 'signing.reminder'"
+        )
+        .await,
+        1
+    );
+
+    // Sent, the emails keep neither the link's token nor the code.
+    ask_code(&c, &first).await;
+    c.app.deliver_mail().await;
+    let kept: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT subject, body_text, body_html FROM outbox_messages
+          WHERE kind LIKE 'signing.%' AND state = 'sent'",
+    )
+    .fetch_all(&c.app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        kept.len(),
+        3,
+        "the link, the reminder and the code were sent"
+    );
+    for (subject, text, html) in kept {
+        for part in [&subject, &text, &html] {
+            assert!(!part.contains(&first) && !part.contains(&second), "{part}");
+        }
+        if subject.contains("Your code") {
+            assert!(subject.ends_with("(code withheld)"), "{subject}");
+            assert!(text.contains("Code: (code withheld)"), "{text}");
+        } else {
+            assert!(text.contains("/sign/(link withheld)"), "{text}");
+        }
+    }
+}
