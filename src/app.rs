@@ -41,6 +41,7 @@ pub const ADMIN_MENU: &[(&str, &str)] = &[
     ("Approval chain", "/admin/approvals"),
     ("Checklist", "/admin/checklist"),
     ("Reasons", "/admin/reasons"),
+    ("Addendum wording", "/admin/addendum"),
     ("Mail log", "/admin/mail"),
     ("Audit log", "/admin/audit"),
 ];

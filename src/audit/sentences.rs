@@ -165,6 +165,10 @@ pub fn sentence(action: &str, details: &Value, names: &Names) -> String {
             "Typed a wrong signing code ({} of 5 tries used)",
             details["tries"].as_i64().unwrap_or(0)
         ),
+        "signature.wording_saved" => format!(
+            "Saved version {} of the addendum wording",
+            details["version"].as_i64().unwrap_or(0)
+        ),
         "signature.unknown_link" => "Opened a signing link that does not exist".into(),
         "change_request.submitted" => match details["round"].as_i64() {
             Some(n) if n > 1 => format!("Submitted again for approval (submission {n})"),

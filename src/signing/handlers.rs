@@ -288,3 +288,121 @@ pub(super) async fn verify(
     });
     Ok(page.into_response())
 }
+
+/// One version of the addendum's wording.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Wording {
+    pub version: i32,
+    pub created_by_name: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "signing/wording.html")]
+pub(super) struct WordingPage {
+    chrome: Chrome,
+    /// Newest first; the first is in force.
+    versions: Vec<Wording>,
+    body: String,
+    version: i32,
+    error: String,
+    placeholders: String,
+}
+
+async fn wording_page_with(state: &AppState, ctx: &Ctx) -> AppResult<WordingPage> {
+    let versions: Vec<Wording> = sqlx::query_as(
+        "SELECT w.version, u.display_name AS created_by_name, w.created_at
+           FROM addendum_wordings w LEFT JOIN users u ON u.id = w.created_by
+          ORDER BY w.version DESC LIMIT 20",
+    )
+    .fetch_all(&state.db)
+    .await?;
+    let (version, body): (i32, String) =
+        sqlx::query_as("SELECT version, body FROM addendum_wordings ORDER BY version DESC LIMIT 1")
+            .fetch_optional(&state.db)
+            .await?
+            .unwrap_or_default();
+    Ok(WordingPage {
+        chrome: Chrome::new(state, ctx, "/admin/addendum"),
+        versions,
+        body,
+        version,
+        error: String::new(),
+        placeholders: super::rules::PLACEHOLDERS
+            .map(|p| format!("{{{p}}}"))
+            .join(" "),
+    })
+}
+
+pub(super) async fn wording_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+) -> AppResult<WordingPage> {
+    wording_page_with(&state, &ctx).await
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(super) struct WordingForm {
+    #[serde(default)]
+    body: String,
+    /// The version the form was opened at: saving over a newer one is refused.
+    #[serde(default)]
+    version: i32,
+}
+
+/// A new version of the wording; documents already sent keep theirs.
+pub(super) async fn save_wording(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<WordingForm>,
+) -> AppResult<Response> {
+    let body = match super::rules::check_wording(&form.body) {
+        Ok(body) => body,
+        Err(message) => {
+            let mut page = wording_page_with(&state, &ctx).await?;
+            page.body = form.body;
+            page.version = form.version;
+            page.error = message;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
+    let mut tx = state.db.begin().await?;
+    // One save at a time: the newest version is read and the next written under the lock.
+    sqlx::query("LOCK TABLE addendum_wordings IN SHARE ROW EXCLUSIVE MODE")
+        .execute(&mut *tx)
+        .await?;
+    let (latest, current): (i32, String) =
+        sqlx::query_as("SELECT version, body FROM addendum_wordings ORDER BY version DESC LIMIT 1")
+            .fetch_one(&mut *tx)
+            .await?;
+    let back = "/admin/addendum";
+    if latest != form.version {
+        let message = format!(
+            "Nothing was saved: someone saved version {latest} after you opened the page. It is shown below; make your change again."
+        );
+        return commit_and_go(tx, back, &message).await;
+    }
+    if current == body {
+        return commit_and_go(tx, back, "Nothing changed.").await;
+    }
+    let version = latest + 1;
+    sqlx::query("INSERT INTO addendum_wordings (version, body, created_by) VALUES ($1, $2, $3)")
+        .bind(version)
+        .bind(&body)
+        .bind(ctx.user.id)
+        .execute(&mut *tx)
+        .await?;
+    crate::audit::record(
+        &mut tx,
+        &Actor::from_ctx(&ctx),
+        "signature.wording_saved",
+        "addendum_wording",
+        Some(version.to_string()),
+        serde_json::json!({"version": version, "from_version": latest}),
+    )
+    .await?;
+    let message = format!(
+        "Saved as version {version}. Addendums prepared from now on use it; those already sent keep theirs."
+    );
+    commit_and_go(tx, back, &message).await
+}

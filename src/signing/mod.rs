@@ -37,6 +37,8 @@ pub fn routes(r: Routes) -> Routes {
         access::AGENCY_STAFF,
         handlers::void,
     )
+    .get("/admin/addendum", access::ADMIN, handlers::wording_page)
+    .post("/admin/addendum", access::ADMIN, handlers::save_wording)
     .get(
         "/signing/verify",
         access::AGENCY_STAFF,

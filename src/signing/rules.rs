@@ -262,6 +262,37 @@ pub fn check_decline(reason: &str) -> Result<String, String> {
     )
 }
 
+/// The values an addendum's wording may name, each in braces.
+pub const PLACEHOLDERS: [&str; 5] = [
+    "agency",
+    "client",
+    "current_budget",
+    "new_budget",
+    "effective_date",
+];
+
+/// Checks the admin's wording for addendums: required, at most 20,000 characters, no control
+/// characters but line breaks, and every `{name}` one the addendum fills.
+pub fn check_wording(raw: &str) -> Result<String, String> {
+    let wording = text::required(raw, 20_000, "Write the addendum's wording.")?;
+    let mut rest = wording.as_str();
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else {
+            return Err("A “{” is not closed: write placeholders as {client}.".into());
+        };
+        let name = &after[..close];
+        if !PLACEHOLDERS.contains(&name) {
+            return Err(format!(
+                "“{{{name}}}” is not a value the addendum knows: use {}.",
+                PLACEHOLDERS.map(|p| format!("{{{p}}}")).join(", ")
+            ));
+        }
+        rest = &after[close + 1..];
+    }
+    Ok(wording)
+}
+
 /// Whether the one reminder is due: waiting, not reminded, sent three days ago or more, and
 /// not yet expired.
 pub fn reminder_due(
@@ -311,6 +342,43 @@ pub fn terms_changed(sent: SignedTerms, now: SignedTerms) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wording_names_only_the_values_an_addendum_fills() {
+        let ok =
+            "{client} and {agency} move from {current_budget} to {new_budget} on {effective_date}.";
+        assert_eq!(check_wording(&format!("  {ok}\n")).unwrap(), ok);
+        assert_eq!(
+            check_wording("No placeholders at all.").unwrap(),
+            "No placeholders at all."
+        );
+        assert!(
+            check_wording(" ")
+                .unwrap_err()
+                .contains("Write the addendum")
+        );
+        assert!(
+            check_wording("{clinet} agrees")
+                .unwrap_err()
+                .contains("{clinet}")
+        );
+        assert!(
+            check_wording("{client agrees")
+                .unwrap_err()
+                .contains("not closed")
+        );
+        assert!(
+            check_wording("a\0b")
+                .unwrap_err()
+                .contains("control character")
+        );
+        assert!(
+            check_wording(&"x".repeat(20_001))
+                .unwrap_err()
+                .contains("20000")
+        );
+        assert!(check_wording("{}").unwrap_err().contains("{}"));
+    }
 
     fn at(h: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_796_000_000, 0).unwrap() + Duration::hours(h)

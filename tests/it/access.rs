@@ -138,6 +138,8 @@ const TABLE: &[(&str, &str, Who)] = &[
     ("POST", "/requests/{id}/signature", AGENCY),
     ("POST", "/requests/{id}/signature/resend", AGENCY),
     ("POST", "/requests/{id}/signature/void", AGENCY),
+    ("GET", "/admin/addendum", ADMIN),
+    ("POST", "/admin/addendum", ADMIN),
     ("GET", "/signing/verify", AGENCY),
     ("POST", "/signing/verify", AGENCY),
     ("GET", "/sign/{token}", Who::Anyone),

@@ -697,3 +697,88 @@ async fn an_unsigned_link_is_reminded_once_after_three_days_with_a_link_of_its_o
         }
     }
 }
+
+#[tokio::test]
+async fn the_admin_words_the_addendum_and_each_save_is_a_version_documents_keep() {
+    let c = chain().await;
+    let admin = c
+        .app
+        .user(
+            "admin@agency.test",
+            &[offboarding_desk::auth::roles::Role::Admin],
+        )
+        .await;
+    let admin = c.app.session_cookie(admin).await;
+    let id = addendum(&c).await;
+    let first = send(&c, id).await;
+
+    let page = c.page(&admin, "/admin/addendum").await;
+    assert!(page.contains("Wording, version 1"), "{page}");
+    // An unknown placeholder: said beside the field, the text kept, nothing saved.
+    let typo = "{clinet} moves to {new_budget} on {effective_date}.";
+    let res = c
+        .post(
+            &admin,
+            "/admin/addendum",
+            &[("body", typo), ("version", "1")],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains("“{clinet}” is not a value the addendum knows"),
+        "{page}"
+    );
+    assert!(page.contains(typo), "{page}");
+    let wording = "{client} moves its monthly budget to {new_budget} from {effective_date}.";
+    let res = c
+        .post(
+            &admin,
+            "/admin/addendum",
+            &[("body", wording), ("version", "1")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let page = c.page(&admin, "/admin/addendum").await;
+    assert!(page.contains("Saved as version 2"), "{page}");
+    // A form opened before that save changes nothing.
+    let res = c
+        .post(
+            &admin,
+            "/admin/addendum",
+            &[("body", "Stale."), ("version", "1")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let page = c.page(&admin, "/admin/addendum").await;
+    assert!(page.contains("someone saved version 2"), "{page}");
+    assert_eq!(count(&c, "SELECT count(*) FROM addendum_wordings").await, 2);
+    assert_eq!(c.app.audit_count("signature.wording_saved").await, 1);
+    // The account manager cannot.
+    let res = c
+        .post(
+            &c.am_cookie,
+            "/admin/addendum",
+            &[("body", wording), ("version", "2")],
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+
+    // The document already sent keeps version 1; a new one is drafted from version 2.
+    let res = c
+        .post(
+            &c.am_cookie,
+            &format!("/requests/{id}/signature/resend"),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let versions: Vec<i64> = sqlx::query_scalar(
+        "SELECT (terms->>'wording_version')::bigint FROM addendum_documents ORDER BY id",
+    )
+    .fetch_all(&c.app.db)
+    .await
+    .unwrap();
+    assert_eq!(versions, [1, 2]);
+    assert_eq!(public_page(&c, &format!("/sign/{first}")).await.0, 410);
+}
