@@ -165,6 +165,9 @@ pub fn sentence(action: &str, details: &Value, names: &Names) -> String {
             "Typed a wrong signing code ({} of 5 tries used)",
             details["tries"].as_i64().unwrap_or(0)
         ),
+        "client.signer_changed" => {
+            format!("Changed who signs addendums: {}", changes(details, names))
+        }
         "signature.wording_saved" => format!(
             "Saved version {} of the addendum wording",
             details["version"].as_i64().unwrap_or(0)

@@ -26,6 +26,10 @@ pub struct ClientRow {
     pub ad_products: Vec<String>,
     pub status: Status,
     pub version: i32,
+    /// Who signs addendums for the client (prefilled when one is sent for signature).
+    pub signer_name: Option<String>,
+    pub signer_title: Option<String>,
+    pub signer_email: Option<String>,
 }
 
 impl ClientRow {
@@ -49,7 +53,7 @@ impl ClientRow {
 const SELECT: &str = "SELECT c.id, c.name, c.crm_account_id, c.account_manager_id,
         am.display_name AS account_manager, c.sem_specialist_id,
         sem.display_name AS sem_specialist, c.monthly_budget_cents, c.ad_products, c.status,
-        c.version
+        c.version, c.signer_name, c.signer_title, c.signer_email
    FROM clients c
    LEFT JOIN users am ON am.id = c.account_manager_id
    LEFT JOIN users sem ON sem.id = c.sem_specialist_id";

@@ -46,6 +46,80 @@ pub fn routes(r: Routes) -> Routes {
         .get("/clients/{id}", access::AGENCY_STAFF, detail)
         .get("/clients/{id}/edit", EDIT, edit_page)
         .post("/clients/{id}", EDIT, update)
+        .post("/clients/{id}/signer", access::AGENCY_STAFF, save_signer)
+}
+
+/// Who signs addendums for the client: its account manager or a client editor sets it (all
+/// three fields, or none to forget it).
+async fn save_signer(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(form): Form<crate::signing::flow::SignerForm>,
+) -> AppResult<Response> {
+    let cleared = [&form.signer_name, &form.signer_title, &form.signer_email]
+        .iter()
+        .all(|v| v.trim().is_empty());
+    let signer = if cleared {
+        None
+    } else {
+        match crate::signing::flow::check_signer(&form) {
+            Ok(s) => Some(s),
+            Err(errors) => {
+                let mut page = detail_page(&state, &ctx, id).await?;
+                page.signer.form = form;
+                page.signer.errors = errors;
+                return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+            }
+        }
+    };
+    let back = format!("/clients/{id}");
+    let mut tx = state.db.begin().await?;
+    let client = db::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    let owner =
+        crate::change_requests::rules::may_file(ctx.who(), client.account_manager_id).is_ok();
+    if !owner && !may_edit(&ctx) {
+        return commit_and_go(tx, &back, "Nothing was saved: only the client's account manager, the Ops Lead or an admin changes who signs for it.").await;
+    }
+    let (name, title, email) = match &signer {
+        Some(s) => (
+            Some(s.name.as_str()),
+            Some(s.title.as_str()),
+            Some(s.email.as_str()),
+        ),
+        None => (None, None, None),
+    };
+    sqlx::query(
+        "UPDATE clients SET signer_name = $2, signer_title = $3, signer_email = $4 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(name)
+    .bind(title)
+    .bind(email)
+    .execute(&mut *tx)
+    .await?;
+    let mut changes = audit::Changes::default();
+    changes
+        .field("signer_name", &client.signer_name.as_deref(), &name)
+        .field("signer_title", &client.signer_title.as_deref(), &title)
+        .field("signer_email", &client.signer_email.as_deref(), &email);
+    if changes.is_empty() {
+        return commit_and_go(tx, &back, "Nothing changed.").await;
+    }
+    audit::record(
+        &mut tx,
+        &Actor::from_ctx(&ctx),
+        "client.signer_changed",
+        "client",
+        Some(id.to_string()),
+        json!({ "changes": changes.into_json() }),
+    )
+    .await?;
+    let message = match signer {
+        Some(s) => format!("{} now signs addendums for {}.", s.name, client.name),
+        None => format!("The signing contact of {} is forgotten.", client.name),
+    };
+    commit_and_go(tx, &back, &message).await
 }
 
 fn may_edit(ctx: &Ctx) -> bool {
@@ -99,6 +173,8 @@ struct DetailPage {
     requests: Vec<crate::change_requests::db::QueueLine>,
     may_edit: bool,
     may_file: bool,
+    /// The signing contact's form, for the client's account manager and the client editors.
+    signer: crate::signing::views::ContactForm,
 }
 
 async fn detail(
@@ -106,6 +182,10 @@ async fn detail(
     ctx: Ctx,
     Path(id): Path<i64>,
 ) -> AppResult<DetailPage> {
+    detail_page(&state, &ctx, id).await
+}
+
+async fn detail_page(state: &AppState, ctx: &Ctx, id: i64) -> AppResult<DetailPage> {
     let mut conn = state.db.acquire().await?;
     let client = db::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     let history = db::history(&mut conn, id).await?;
@@ -124,13 +204,15 @@ async fn detail(
                 .unwrap_or_else(|| k.clone())
         })
         .collect();
+    let signer = crate::signing::views::ContactForm::of(&client, may_file || may_edit(ctx));
     Ok(DetailPage {
-        chrome: Chrome::new(&state, &ctx, "/clients"),
+        chrome: Chrome::new(state, ctx, "/clients"),
         client,
         product_labels,
         history,
         requests,
-        may_edit: may_edit(&ctx),
+        signer,
+        may_edit: may_edit(ctx),
         may_file,
     })
 }

@@ -58,3 +58,32 @@ impl SignaturePanel {
         s.shown_state(self.now.unwrap_or_else(Utc::now))
     }
 }
+
+/// The client's signing contact on the client's page: shown to all, changed by its account
+/// manager and the client editors.
+#[derive(Debug, Default)]
+pub struct ContactForm {
+    pub may_change: bool,
+    pub form: SignerForm,
+    pub errors: FieldErrors,
+}
+
+impl ContactForm {
+    pub fn of(client: &crate::clients::db::ClientRow, may_change: bool) -> Self {
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        ContactForm {
+            may_change,
+            form: SignerForm {
+                signer_name: text(&client.signer_name),
+                signer_title: text(&client.signer_title),
+                signer_email: text(&client.signer_email),
+            },
+            errors: FieldErrors::default(),
+        }
+    }
+
+    /// Known: a name and an address.
+    pub fn known(&self) -> bool {
+        !self.form.signer_email.is_empty()
+    }
+}

@@ -134,6 +134,7 @@ const TABLE: &[(&str, &str, Who)] = &[
     // The addendum sent for signature: the request's account manager (or Retention on one it
     // converted) decides inside; the signer's pages are public, scoped by the link's token
     // (tests/it/signing_flow.rs).
+    ("POST", "/clients/{id}/signer", AGENCY),
     ("GET", "/requests/{id}/addendum.pdf", AGENCY),
     ("POST", "/requests/{id}/signature", AGENCY),
     ("POST", "/requests/{id}/signature/resend", AGENCY),

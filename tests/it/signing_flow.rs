@@ -782,3 +782,81 @@ async fn the_admin_words_the_addendum_and_each_save_is_a_version_documents_keep(
     assert_eq!(versions, [1, 2]);
     assert_eq!(public_page(&c, &format!("/sign/{first}")).await.0, 410);
 }
+
+#[tokio::test]
+async fn the_client_record_keeps_who_signs_and_the_addendum_form_starts_from_it() {
+    let c = chain().await;
+    let path = format!("/clients/{}/signer", c.client_id);
+    let res = c
+        .post(
+            &c.am_cookie,
+            &path,
+            &[
+                ("signer_name", "Rosa Delgado"),
+                ("signer_title", "Owner"),
+                ("signer_email", "rosa@@lakeside"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("id=\"signer_email-error\""), "{page}");
+    assert!(page.contains("value=\"rosa@@lakeside\""), "{page}");
+    let res = c
+        .post(
+            &c.am_cookie,
+            &path,
+            &[
+                ("signer_name", "Rosa Delgado"),
+                ("signer_title", "Owner"),
+                ("signer_email", "rosa@lakeside-rv.test"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let page = c
+        .page(&c.am_cookie, &format!("/clients/{}", c.client_id))
+        .await;
+    assert!(page.contains("Rosa Delgado now signs addendums"), "{page}");
+    assert_eq!(c.app.audit_count("client.signer_changed").await, 1);
+    // An approver may read the client, not change who signs for it.
+    let res = c
+        .post(
+            &c.jeremy_cookie,
+            &path,
+            &[
+                ("signer_name", ""),
+                ("signer_title", ""),
+                ("signer_email", ""),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(c.app.audit_count("client.signer_changed").await, 1);
+
+    let id = addendum(&c).await;
+    let page = c.page(&c.am_cookie, &format!("/requests/{id}")).await;
+    assert!(page.contains("value=\"rosa@lakeside-rv.test\""), "{page}");
+    assert!(page.contains("value=\"Rosa Delgado\""), "{page}");
+
+    // Forgotten when all three are emptied.
+    let res = c
+        .post(
+            &c.am_cookie,
+            &path,
+            &[
+                ("signer_name", " "),
+                ("signer_title", ""),
+                ("signer_email", ""),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let email: Option<String> =
+        sqlx::query_scalar("SELECT signer_email FROM clients WHERE id = $1")
+            .bind(c.client_id)
+            .fetch_one(&c.app.db)
+            .await
+            .unwrap();
+    assert_eq!(email, None);
+}
