@@ -100,9 +100,9 @@ async fn save_signer(
     .await?;
     let mut changes = audit::Changes::default();
     changes
-        .field("signer_name", &client.signer_name.as_deref(), &name)
-        .field("signer_title", &client.signer_title.as_deref(), &title)
-        .field("signer_email", &client.signer_email.as_deref(), &email);
+        .field("signer_name", client.signer_name.as_deref(), name)
+        .field("signer_title", client.signer_title.as_deref(), title)
+        .field("signer_email", client.signer_email.as_deref(), email);
     if changes.is_empty() {
         return commit_and_go(tx, &back, "Nothing changed.").await;
     }
