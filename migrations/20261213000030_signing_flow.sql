@@ -57,3 +57,12 @@ $$;
 -- be sent again); both open the same request.
 ALTER TABLE signature_requests
     ADD COLUMN reminder_token_hash bytea UNIQUE CHECK (length(reminder_token_hash) = 32);
+
+-- An email may carry one file (the signer's copy of the executed addendum).
+ALTER TABLE outbox_messages
+    ADD COLUMN attachment_name text,
+    ADD COLUMN attachment_type text,
+    ADD COLUMN attachment      bytea,
+    ADD CONSTRAINT attachment_whole CHECK (
+        (attachment IS NULL) = (attachment_name IS NULL)
+        AND (attachment IS NULL) = (attachment_type IS NULL));

@@ -3,7 +3,8 @@
 
 use std::path::PathBuf;
 
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -20,6 +21,10 @@ pub struct Claimed {
     pub body_html: String,
     pub message_id: String,
     pub attempts: i32,
+    /// A file the message carries: its name, content type and bytes.
+    pub attachment_name: Option<String>,
+    pub attachment_type: Option<String>,
+    pub attachment: Option<Vec<u8>>,
 }
 
 /// Why a delivery failed, and whether trying again can help.
@@ -89,15 +94,23 @@ impl Mailer {
             })?;
             builder = builder.to(mailbox);
         }
-        builder
-            .multipart(MultiPart::alternative_plain_html(
-                m.body_text.clone(),
-                m.body_html.clone(),
-            ))
-            .map_err(|e| SendError {
-                permanent: true,
-                message: format!("the message could not be built: {e}"),
-            })
+        let body = MultiPart::alternative_plain_html(m.body_text.clone(), m.body_html.clone());
+        let body = match (&m.attachment_name, &m.attachment_type, &m.attachment) {
+            (Some(name), Some(content_type), Some(bytes)) => {
+                let content_type = ContentType::parse(content_type).map_err(|_| SendError {
+                    permanent: true,
+                    message: format!("`{content_type}` is not a content type"),
+                })?;
+                MultiPart::mixed()
+                    .multipart(body)
+                    .singlepart(Attachment::new(name.clone()).body(bytes.clone(), content_type))
+            }
+            _ => body,
+        };
+        builder.multipart(body).map_err(|e| SendError {
+            permanent: true,
+            message: format!("the message could not be built: {e}"),
+        })
     }
 
     /// Delivers one message.

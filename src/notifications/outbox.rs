@@ -12,11 +12,41 @@ use crate::web::error::AppResult;
 /// nobody is skipped.
 #[tracing::instrument(level = "debug", skip_all, fields(kind = notice.kind))]
 pub async fn notice(conn: &mut PgConnection, config: &Config, notice: Notice<'_>) -> AppResult<()> {
+    queued_notice(conn, config, notice).await?;
+    Ok(())
+}
+
+/// As [`notice`], returning the outbox id of the message queued (`None`: nobody to send to).
+pub async fn queued_notice(
+    conn: &mut PgConnection,
+    config: &Config,
+    notice: Notice<'_>,
+) -> AppResult<Option<i64>> {
     if notice.to.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let email = emails::notice(&config.base_url, notice)?;
-    enqueue(conn, &config.mail, &email).await?;
+    Ok(enqueue(conn, &config.mail, &email).await?)
+}
+
+/// Gives queued message `id` a file to carry (one per message).
+pub async fn attach(
+    conn: &mut PgConnection,
+    id: i64,
+    name: &str,
+    content_type: &str,
+    bytes: &[u8],
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE outbox_messages SET attachment_name = $2, attachment_type = $3, attachment = $4
+          WHERE id = $1",
+    )
+    .bind(id)
+    .bind(name)
+    .bind(content_type)
+    .bind(bytes)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

@@ -93,7 +93,8 @@ impl Worker {
                      ORDER BY next_attempt_at, id
                      LIMIT $4
                      FOR UPDATE SKIP LOCKED)
-              RETURNING id, to_addrs, subject, body_text, body_html, message_id, attempts",
+              RETURNING id, to_addrs, subject, body_text, body_html, message_id, attempts,
+                        attachment_name, attachment_type, attachment",
         )
         .bind(now)
         .bind(&self.instance)

@@ -648,6 +648,7 @@ pub fn masked(email: &str) -> String {
 pub struct Executed {
     pub attachment_id: i64,
     pub sha256: String,
+    pub pdf: Vec<u8>,
 }
 
 /// Signs `row` (held, waiting, its code confirmed): the record's last events, the executed
@@ -789,6 +790,7 @@ pub async fn sign(
     Ok(Executed {
         attachment_id,
         sha256: to_hex(&digest),
+        pdf: executed,
     })
 }
 

@@ -432,7 +432,7 @@ pub(super) async fn sign(
     )
     .await?;
     let r = &found.request;
-    outbox::notice(
+    let copy = outbox::queued_notice(
         &mut tx,
         &state.config,
         Notice {
@@ -440,8 +440,8 @@ pub(super) async fn sign(
             to: vec![found.row.signer_email.clone()],
             subject: format!("Signed: addendum for {}", r.client_name),
             intro: &format!(
-                "You signed the addendum for {} with {}. Your copy, sealed by {}, is at the \
-                 link below.",
+                "You signed the addendum for {} with {}. Your copy, sealed by {}, is attached, \
+                 and at the link below.",
                 r.client_name, state.config.agency_name, state.config.agency_name
             ),
             facts: vec![(
@@ -454,6 +454,10 @@ pub(super) async fn sign(
         },
     )
     .await?;
+    if let Some(copy) = copy {
+        let name = format!("addendum-request-{}-signed.pdf", r.id);
+        outbox::attach(&mut tx, copy, &name, "application/pdf", &executed.pdf).await?;
+    }
     let intro = format!(
         "{} signed the addendum for {}. The sealed copy is attached to the request: it can be \
          submitted.",

@@ -105,6 +105,19 @@ async fn the_client_signs_from_the_emailed_link_and_the_account_manager_submits_
     );
     signer.find("#signed-copy").await;
     signer.close().await;
+    // The signer's copy arrives by email too, the sealed PDF attached.
+    let mail = mail_for(&app, &server, SIGNER).await;
+    assert_eq!(mail.len(), 3, "the link, the code, the signed copy");
+    assert!(
+        mail[2].contains("Content-Type: application/pdf"),
+        "{}",
+        mail[2]
+    );
+    assert!(
+        mail[2].contains("Content-Disposition: attachment; filename=\"addendum-request-"),
+        "{}",
+        mail[2]
+    );
 
     // The account manager hears, finds the sealed copy on the request, and submits.
     let mail = mail_for(&app, &server, "am@demo.test").await;
