@@ -46,6 +46,9 @@ pub struct Config {
     pub mail: MailConfig,
     /// The agency's time zone: every "today", due date, reminder hour and displayed time.
     pub time_zone: chrono_tz::Tz,
+    /// The agency's certificate and its key (PEM or DER files, the key a P-256 one in PKCS#8)
+    /// that seal executed addendums; without them the desk seals with one it made itself.
+    pub seal_files: Option<(PathBuf, PathBuf)>,
     /// The agency's name, as addendums and the emails to clients' signers give it.
     pub agency_name: String,
     /// Where `offboarding-desk backup` writes, and how many backups it keeps there.
@@ -206,6 +209,22 @@ impl Config {
                 )
             })?,
         };
+        let seal_files = match (get("SEAL_CERT_FILE"), get("SEAL_KEY_FILE")) {
+            (None, None) => None,
+            (Some(cert), Some(key)) => Some((PathBuf::from(cert), PathBuf::from(key))),
+            (Some(_), None) => {
+                return Err(err(
+                    "SEAL_KEY_FILE",
+                    "must be set beside SEAL_CERT_FILE".into(),
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(err(
+                    "SEAL_CERT_FILE",
+                    "must be set beside SEAL_KEY_FILE".into(),
+                ));
+            }
+        };
         let metrics_allow = match get("METRICS_ALLOW") {
             None => crate::metrics::allow::Network::loopback(),
             Some(v) => {
@@ -272,6 +291,7 @@ impl Config {
             reminder_days,
             time_zone,
             agency_name,
+            seal_files,
             backup_dir,
             backup_keep,
             metrics_allow,
@@ -499,6 +519,33 @@ mod tests {
         assert_eq!(
             config(&[], false).unwrap().time_zone,
             crate::time::server_zone()
+        );
+    }
+
+    #[test]
+    fn the_agency_name_and_seal_files_are_read_together_or_refused() {
+        let c = config(&[], false).unwrap();
+        assert_eq!(c.agency_name, "The agency");
+        assert_eq!(c.seal_files, None);
+        let c = config(&[("AGENCY_NAME", "  Northwind   Digital ")], false).unwrap();
+        assert_eq!(c.agency_name, "Northwind Digital");
+        let e = config(&[("AGENCY_NAME", "North\nwind")], false).unwrap_err();
+        assert_eq!(e.variable, "AGENCY_NAME");
+        let e = config(&[("SEAL_CERT_FILE", "/etc/seal.crt")], false).unwrap_err();
+        assert_eq!(e.variable, "SEAL_KEY_FILE");
+        let e = config(&[("SEAL_KEY_FILE", "/etc/seal.key")], false).unwrap_err();
+        assert_eq!(e.variable, "SEAL_CERT_FILE");
+        let c = config(
+            &[
+                ("SEAL_CERT_FILE", "/etc/seal.crt"),
+                ("SEAL_KEY_FILE", "/etc/seal.key"),
+            ],
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            c.seal_files,
+            Some(("/etc/seal.crt".into(), "/etc/seal.key".into()))
         );
     }
 

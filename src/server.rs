@@ -76,6 +76,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let mailer = Arc::new(crate::notifications::mailer::Mailer::from_config(
         &config.mail,
     )?);
+    // A configured seal that cannot be used is said now, not at the first signature.
+    if let Some((cert, key)) = &config.seal_files {
+        let seal = crate::signing::flow::configured_seal(cert, key)?;
+        tracing::info!(fingerprint = %seal.fingerprint(), "addendums are sealed with the configured certificate");
+    }
     if mailer.writes_files() {
         tracing::info!(dir = %config.mail.dir.display(), "no SMTP_HOST: emails are written as .eml files");
     }

@@ -511,9 +511,46 @@ pub async fn void_if_terms_changed(
     Ok(voided.map(|_| message))
 }
 
-/// The seal documents are executed with: the one the desk made for itself (kept in the
-/// database, so every instance seals alike), made by the first signature that needs it.
+/// The agency's own seal, from the files configured (`SEAL_CERT_FILE`, `SEAL_KEY_FILE`): PEM
+/// or DER, the key a P-256 one in PKCS#8.
+pub fn configured_seal(cert: &std::path::Path, key: &std::path::Path) -> anyhow::Result<Seal> {
+    use anyhow::Context;
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivatePkcs8KeyDer};
+    let read = |path: &std::path::Path| {
+        std::fs::read(path).with_context(|| format!("reading the seal's file {}", path.display()))
+    };
+    let (cert_bytes, key_bytes) = (read(cert)?, read(key)?);
+    let cert_der = if cert_bytes.starts_with(b"-----BEGIN") {
+        CertificateDer::from_pem_slice(&cert_bytes)
+            .map_err(|e| anyhow::anyhow!("SEAL_CERT_FILE is not a PEM certificate: {e}"))?
+            .to_vec()
+    } else {
+        cert_bytes
+    };
+    let key_der = if key_bytes.starts_with(b"-----BEGIN") {
+        PrivatePkcs8KeyDer::from_pem_slice(&key_bytes)
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "SEAL_KEY_FILE is not a PEM PKCS#8 private key (BEGIN PRIVATE KEY): {e}"
+                )
+            })?
+            .secret_pkcs8_der()
+            .to_vec()
+    } else {
+        key_bytes
+    };
+    Seal::from_der(&key_der, &cert_der, false)
+        .map_err(|e| anyhow::anyhow!("the configured seal: {e}"))
+}
+
+/// The seal documents are executed with: the agency's, when configured; otherwise the one the
+/// desk made for itself (kept in the database, so every instance seals alike), made by the
+/// first signature that needs it.
 pub async fn seal(conn: &mut PgConnection, config: &Config, now: DateTime<Utc>) -> AppResult<Seal> {
+    if let Some((cert, key)) = &config.seal_files {
+        return Ok(configured_seal(cert, key)?);
+    }
     const LOAD: &str = "SELECT key_pkcs8, certificate FROM signing_seals WHERE id = 1";
     let kept = match sqlx::query_as::<_, (Vec<u8>, Vec<u8>)>(LOAD)
         .fetch_optional(&mut *conn)

@@ -860,3 +860,102 @@ async fn the_client_record_keeps_who_signs_and_the_addendum_form_starts_from_it(
             .unwrap();
     assert_eq!(email, None);
 }
+
+/// `bytes` as a PEM block with `label`.
+fn pem(label: &str, bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut encoded = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                encoded.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                encoded.push('=');
+            }
+        }
+    }
+    let lines: Vec<&str> = encoded
+        .as_bytes()
+        .chunks(64)
+        .map(|l| std::str::from_utf8(l).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
+}
+
+/// The agency's own certificate, configured as PEM or DER files, seals the executed addendum; a file
+/// that is not a key is refused with a sentence, before any signature needs it.
+#[tokio::test]
+async fn a_configured_certificate_seals_the_executed_addendum() {
+    use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair, PKCS_ECDSA_P256_SHA256};
+    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    let mut name = DistinguishedName::new();
+    name.push(DnType::CommonName, "Northwind Digital document seal");
+    params.distinguished_name = name;
+    let cert = params.self_signed(&key).unwrap();
+    let dir =
+        std::env::temp_dir().join(format!("od-seal-config-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert_file, key_file) = (dir.join("seal.crt"), dir.join("seal.key"));
+    // The certificate as DER, the key as PEM: both forms are read.
+    std::fs::write(&cert_file, cert.der()).unwrap();
+    std::fs::write(&key_file, pem("PRIVATE KEY", &key.serialize_der())).unwrap();
+
+    let broken = dir.join("broken.key");
+    std::fs::write(
+        &broken,
+        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let refused = offboarding_desk::signing::flow::configured_seal(&cert_file, &broken)
+        .err()
+        .expect("a certificate is no key");
+    assert!(refused.to_string().contains("SEAL_KEY_FILE"), "{refused}");
+
+    let files = (cert_file.clone(), key_file.clone());
+    let c =
+        crate::support::fixtures::chain_with(move |config| config.seal_files = Some(files)).await;
+    let id = addendum(&c).await;
+    let token = send(&c, id).await;
+    let code = ask_code(&c, &token).await;
+    let res = sign(&c, &token, &pairs(&signed_form(&code))).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        count(&c, "SELECT count(*) FROM signing_seals").await,
+        0,
+        "the desk made no seal of its own"
+    );
+    let executed = c
+        .app
+        .get("", &format!("/sign/{token}/addendum.pdf"))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    if crate::signing::poppler_installed() {
+        let path = dir.join("executed.pdf");
+        std::fs::write(&path, &executed).unwrap();
+        let out = Command::new("pdfsig").arg(&path).output().unwrap();
+        let report = String::from_utf8_lossy(&out.stdout);
+        assert!(report.contains("Signature is Valid."), "{report}");
+        assert!(
+            report.contains("Northwind Digital document seal"),
+            "{report}"
+        );
+        assert!(!report.contains("(self-signed)"), "{report}");
+        let text = Command::new("pdftotext")
+            .args([path.as_os_str(), "-".as_ref()])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&text.stdout);
+        assert!(!text.contains("made by the desk itself"), "{text}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
