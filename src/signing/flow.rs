@@ -93,12 +93,28 @@ const SELECT: &str = "SELECT s.id, s.document_id, s.change_request_id, s.signer_
    JOIN users u ON u.id = s.sent_by
    JOIN addendum_documents d ON d.id = s.document_id";
 
-/// The request a link's token opens, held until the transaction ends.
+/// The change request a link's token belongs to, read without a lock (`None`: no such link).
+pub async fn request_of_token(conn: &mut PgConnection, token: &str) -> sqlx::Result<Option<i64>> {
+    // Only a token's shape is ever looked up: anything else is a miss without a query's cost.
+    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(None);
+    }
+    sqlx::query_scalar(
+        "SELECT change_request_id FROM signature_requests
+          WHERE token_hash = $1 OR reminder_token_hash = $1",
+    )
+    .bind(crate::auth::token::digest(token))
+    .fetch_optional(conn)
+    .await
+}
+
+/// The request a link's token opens, held until the transaction ends. The caller holds its
+/// change request first (as every change to a request does, so the two are always taken in
+/// the same order).
 pub async fn by_token_for_update(
     conn: &mut PgConnection,
     token: &str,
 ) -> sqlx::Result<Option<SignatureRow>> {
-    // Only a token's shape is ever looked up: anything else is a miss without a query's cost.
     if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Ok(None);
     }

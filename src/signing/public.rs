@@ -167,7 +167,17 @@ async fn find(
         page.throttled = true;
         return Ok(Err(page));
     }
-    let Some(mut row) = flow::by_token_for_update(conn, token).await? else {
+    // The change request first, then the link: the order every change to a request takes
+    // its locks in (a void or an edit meeting a signature waits, never deadlocks).
+    let request = match flow::request_of_token(conn, token).await? {
+        Some(id) => requests::lock(conn, id).await?,
+        None => None,
+    };
+    let found = match request {
+        Some(_) => flow::by_token_for_update(conn, token).await?,
+        None => None,
+    };
+    let (Some(mut row), Some(request)) = (found, request) else {
         let throttled = flow::missed(conn, &meta.ip).await?;
         let actor = Actor::anonymous("someone with a signing link", meta);
         audit::record(
@@ -184,9 +194,6 @@ async fn find(
         return Ok(Err(page));
     };
     flow::expire_if_lapsed(conn, &mut row, now).await?;
-    let request = requests::find(conn, row.change_request_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
     // The request went ahead (submitted with a document signed elsewhere) or was withdrawn:
     // nothing is left to sign.
     if row.state.live() && !request.state.is_editable() {
