@@ -22,8 +22,21 @@ pub const CSP: &str = "default-src 'self'; object-src 'none'; base-uri 'none'; \
 
 /// Adds the security headers to every response, error pages and static files included.
 pub async fn security_headers(State(hsts): State<bool>, req: Request, next: Next) -> Response {
+    // A client's signing link (`/sign/<token>`) never leaks through a referrer nor lands in a
+    // search index, whatever answers it (its pages, a refused form, an error).
+    let signing = req.uri().path().starts_with("/sign/");
     let mut res = next.run(req).await;
     let h = res.headers_mut();
+    if signing {
+        h.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
+        h.insert(
+            "x-robots-tag",
+            HeaderValue::from_static("noindex, nofollow"),
+        );
+    }
     // A response may bring a stricter policy of its own (the sandboxed email preview; the
     // signing pages, which send no referrer at all).
     h.entry(header::CONTENT_SECURITY_POLICY)

@@ -959,3 +959,32 @@ async fn a_configured_certificate_seals_the_executed_addendum() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Whatever answers under `/sign/` (a page, a form the desk cannot read, an unknown address)
+/// sends no referrer and asks not to be indexed.
+#[tokio::test]
+async fn every_answer_under_sign_keeps_the_link_private() {
+    let c = chain().await;
+    let token = "ab".repeat(32);
+    let unreadable = client()
+        .post(c.app.url(&format!("/sign/{token}/sign")))
+        .header("content-type", "application/json")
+        .header("origin", c.app.url(""))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    let missing = c.app.get("", &format!("/sign/{token}/nothing-here")).await;
+    let page = c.app.get("", &format!("/sign/{token}")).await;
+    for res in [unreadable, missing, page] {
+        let status = res.status();
+        assert_eq!(res.headers()["referrer-policy"], "no-referrer", "{status}");
+        assert!(
+            res.headers()["x-robots-tag"]
+                .to_str()
+                .unwrap()
+                .contains("noindex"),
+            "{status}"
+        );
+    }
+}
