@@ -489,7 +489,8 @@ fn again(
     page.answer()
 }
 
-/// The sender and the client's account manager hear what the signer did.
+/// The sender and the client's account manager hear what the signer did, and the Retention
+/// Team on a request it converted (it submits those).
 async fn tell_agency(
     conn: &mut PgConnection,
     state: &AppState,
@@ -507,6 +508,9 @@ async fn tell_agency(
         if let Some(email) = recipients::user(conn, id).await? {
             to.push(email);
         }
+    }
+    if r.has_save_attempt {
+        to.extend(recipients::holders_of(conn, crate::auth::roles::Role::Retention).await?);
     }
     outbox::notice(
         conn,

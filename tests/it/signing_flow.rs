@@ -988,3 +988,44 @@ async fn every_answer_under_sign_keeps_the_link_private() {
         );
     }
 }
+
+/// On an addendum Retention converted, Retention sends it, and hears (with the account
+/// manager) that it was signed: it submits those.
+#[tokio::test]
+async fn retention_sends_the_addendum_it_converted_and_hears_it_was_signed() {
+    let c = chain().await;
+    let id = c.file(&[("escalation", "retention")]).await;
+    let today = chrono::Utc::now().date_naive().to_string();
+    let date = (chrono::Utc::now().date_naive() + Duration::days(30)).to_string();
+    let res = c
+        .post(
+            &c.retention_cookie,
+            &format!("/requests/{id}/save-attempt"),
+            &[
+                ("call_date", &today),
+                ("outcome", "saved_budget_change"),
+                ("current_budget", "4500"),
+                ("new_budget", "3000"),
+                ("effective_date", &date),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let res = c
+        .post(
+            &c.retention_cookie,
+            &format!("/requests/{id}/signature"),
+            SIGNER,
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let token = token_in(&last_mail(&c, "signing.requested").await.2);
+    let code = ask_code(&c, &token).await;
+    let res = sign(&c, &token, &pairs(&signed_form(&code))).await;
+    assert_eq!(res.status(), 303);
+    let (mut to, _, _) = last_mail(&c, "signing.signed").await;
+    to.sort();
+    assert_eq!(to, ["am@agency.test", "amy@agency.test"]);
+    let flash = c.submit(&c.retention_cookie, id).await;
+    assert!(flash.starts_with("Submitted for approval"), "{flash}");
+}
