@@ -66,6 +66,18 @@ fn navigation(defs: &[RouteDef]) -> Vec<NavLink> {
         .collect()
 }
 
+/// A path as the log keeps it: a client's signing link (`/sign/<token>`) without its token,
+/// which is a secret for 14 days.
+fn logged_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.strip_prefix("/sign/") {
+        Some(rest) => {
+            let after = rest.find('/').map_or("", |i| &rest[i..]);
+            format!("/sign/(token){after}").into()
+        }
+        None => path.into(),
+    }
+}
+
 /// Each request's span: its id, method, route (as declared) and address; the signed-in
 /// user's id once known, then its status and time. Its line in the log is written when it
 /// closes, with all of them.
@@ -80,7 +92,7 @@ fn request_span<B>(req: &axum::http::Request<B>) -> tracing::Span {
         request_id = %id,
         method = %req.method(),
         route = crate::metrics::route_of(req),
-        path = %req.uri().path(),
+        path = %logged_path(req.uri().path()),
         user_id = tracing::field::Empty,
         status = tracing::field::Empty,
         duration_ms = tracing::field::Empty,
@@ -177,4 +189,20 @@ fn build(state: AppState) -> (Router, Vec<RouteDef>) {
                 .layer(csrf),
         );
     (router, defs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::logged_path;
+
+    #[test]
+    fn the_log_keeps_no_signing_token() {
+        let token = "ab".repeat(32);
+        assert_eq!(logged_path(&format!("/sign/{token}")), "/sign/(token)");
+        assert_eq!(
+            logged_path(&format!("/sign/{token}/addendum.pdf")),
+            "/sign/(token)/addendum.pdf"
+        );
+        assert_eq!(logged_path("/requests/7"), "/requests/7");
+    }
 }

@@ -80,6 +80,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if let Some((cert, key)) = &config.seal_files {
         let seal = crate::signing::flow::configured_seal(cert, key)?;
         tracing::info!(fingerprint = %seal.fingerprint(), "addendums are sealed with the configured certificate");
+    } else if config.production {
+        tracing::warn!(
+            "SEAL_CERT_FILE and SEAL_KEY_FILE are not set: executed addendums are sealed with a \
+             self-signed certificate the desk makes (kept in the database); PDF readers show its \
+             identity as unknown. Set them to the agency's certificate."
+        );
     }
     if mailer.writes_files() {
         tracing::info!(dir = %config.mail.dir.display(), "no SMTP_HOST: emails are written as .eml files");

@@ -58,7 +58,7 @@ pub(super) async fn submit(
     .await?;
     let actor = Actor::from_ctx(ctx);
     // Submitted with a document signed elsewhere: a link still waiting is no longer needed.
-    crate::signing::flow::void_live(
+    let voided = crate::signing::flow::void_live(
         conn,
         request,
         "the request was submitted with a document signed elsewhere",
@@ -87,12 +87,17 @@ pub(super) async fn submit(
     let submitted = requests::find(conn, request.id)
         .await?
         .ok_or(AppError::NotFound)?;
-    Ok(
-        match turn_of(conn, state, &actor, &submitted, pending).await? {
-            None => format!("Submitted for approval: {} decides first.", first.name),
-            Some(note) => format!("Submitted for approval. {note}"),
-        },
-    )
+    let mut message = match turn_of(conn, state, &actor, &submitted, pending).await? {
+        None => format!("Submitted for approval: {} decides first.", first.name),
+        Some(note) => format!("Submitted for approval. {note}"),
+    };
+    if let Some(v) = voided {
+        message.push_str(&format!(
+            " The link waiting for {}'s signature is voided: the attached document is the one submitted.",
+            v.signer_name
+        ));
+    }
+    Ok(message)
 }
 
 /// Step `step_id` of `request` (as it stands in this transaction) has just become pending:

@@ -6,6 +6,9 @@ use askama::Template;
 /// The frame every HTML email shares.
 pub struct EmailFrame {
     pub base_url: String,
+    /// The agency's name when the email goes to a client (a signer): framed as the agency's,
+    /// without the desk's name or a link into it.
+    pub client_of: Option<String>,
 }
 
 /// Sent by an admin from the mail log, to check the path end to end.
@@ -41,6 +44,7 @@ struct TestHtml<'a> {
 pub fn test_email(base_url: &str, to: &str, name: &str) -> askama::Result<OutgoingEmail> {
     let frame = EmailFrame {
         base_url: base_url.to_string(),
+        client_of: None,
     };
     let link = format!("{base_url}/admin/mail");
     Ok(OutgoingEmail {
@@ -62,6 +66,7 @@ pub fn test_email(base_url: &str, to: &str, name: &str) -> askama::Result<Outgoi
 #[derive(Template)]
 #[template(path = "emails/notice.txt")]
 struct NoticeText<'a> {
+    signature: &'a str,
     intro: &'a str,
     facts: &'a [(&'a str, String)],
     link: &'a str,
@@ -93,8 +98,18 @@ pub struct Notice<'a> {
 
 /// Renders a notice. Its link opens a page; the page's buttons do the work.
 pub fn notice(base_url: &str, n: Notice<'_>) -> askama::Result<OutgoingEmail> {
+    framed(base_url, None, n)
+}
+
+/// Renders a notice to someone outside the agency (a client's signer), as `agency`'s.
+pub fn client_notice(base_url: &str, agency: &str, n: Notice<'_>) -> askama::Result<OutgoingEmail> {
+    framed(base_url, Some(agency), n)
+}
+
+fn framed(base_url: &str, client_of: Option<&str>, n: Notice<'_>) -> askama::Result<OutgoingEmail> {
     let frame = EmailFrame {
         base_url: base_url.to_string(),
+        client_of: client_of.map(str::to_string),
     };
     let link = format!("{base_url}{}", n.path);
     Ok(OutgoingEmail {
@@ -102,6 +117,7 @@ pub fn notice(base_url: &str, n: Notice<'_>) -> askama::Result<OutgoingEmail> {
         to: n.to,
         subject: n.subject,
         text: NoticeText {
+            signature: client_of.unwrap_or("Offboarding Desk"),
             intro: n.intro,
             facts: &n.facts,
             link: &link,

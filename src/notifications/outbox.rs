@@ -29,6 +29,20 @@ pub async fn queued_notice(
     Ok(enqueue(conn, &config.mail, &email).await?)
 }
 
+/// As [`queued_notice`], to someone outside the agency (a client's signer), framed as the
+/// agency's (`AGENCY_NAME`).
+pub async fn queued_client_notice(
+    conn: &mut PgConnection,
+    config: &Config,
+    notice: Notice<'_>,
+) -> AppResult<Option<i64>> {
+    if notice.to.is_empty() {
+        return Ok(None);
+    }
+    let email = emails::client_notice(&config.base_url, &config.agency_name, notice)?;
+    Ok(enqueue(conn, &config.mail, &email).await?)
+}
+
 /// Gives queued message `id` a file to carry (one per message).
 pub async fn attach(
     conn: &mut PgConnection,

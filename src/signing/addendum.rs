@@ -249,7 +249,7 @@ fn body(layout: &mut Layout, terms: &Terms) {
         "Monthly budget now",
         &format_cents(terms.current_budget_cents),
     );
-    layout.pair("Monthly budget from", &format_cents(terms.new_budget_cents));
+    layout.pair("New monthly budget", &format_cents(terms.new_budget_cents));
     layout.pair("Effective", &long_date(terms.effective_date));
     layout.space(6.0);
     layout.heading("Terms");
@@ -288,7 +288,7 @@ pub fn unsigned(terms: &Terms) -> Document {
     layout.heading(&format!("Signed for {}", terms.client));
     layout.pair("Name", &terms.signer_name);
     layout.pair("Title", &terms.signer_title);
-    layout.pair("Signature", "to be signed electronically in the desk");
+    layout.pair("Signature", "to be signed electronically");
     layout.pair("Date", "");
     layout.finish(format!("Addendum, request #{}", terms.request_id))
 }
@@ -349,7 +349,11 @@ pub fn executed(terms: &Terms, signed: &Signed, evidence: &Evidence) -> Document
     for event in &evidence.events {
         layout.pair(
             &event.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-            &format!("{} (from {})", event.what, event.ip),
+            &if event.ip.is_empty() {
+                event.what.clone()
+            } else {
+                format!("{} (from {})", event.what, event.ip)
+            },
         );
     }
     layout.block(

@@ -46,7 +46,10 @@ pub struct SignatureRow {
     pub end_reason: Option<String>,
     pub signed_name: Option<String>,
     pub attachment_id: Option<i64>,
+    pub executed_sha256: Option<Vec<u8>>,
     pub document_sha256: Vec<u8>,
+    /// What the document sent says (`addendum::Terms`).
+    pub terms: Value,
 }
 
 impl SignatureRow {
@@ -88,7 +91,7 @@ const SELECT: &str = "SELECT s.id, s.document_id, s.change_request_id, s.signer_
         s.signer_title, s.signer_email, s.state, s.expires_at, s.sent_by,
         u.display_name AS sent_by_name, s.sent_at, s.opened_at, s.code_hash, s.code_expires_at,
         s.code_tries, s.ended_at, s.end_reason, s.signed_name, s.attachment_id,
-        d.sha256 AS document_sha256
+        s.executed_sha256, d.sha256 AS document_sha256, d.terms
    FROM signature_requests s
    JOIN users u ON u.id = s.sent_by
    JOIN addendum_documents d ON d.id = s.document_id";
@@ -153,6 +156,18 @@ async fn live_for_update(
     .await
 }
 
+/// The id of request `request_id`'s signature request still waiting (or lapsed unnoticed).
+/// Read under the change request's lock, it stays so to the end of the transaction.
+pub async fn live_id(conn: &mut PgConnection, request_id: i64) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "SELECT id FROM signature_requests
+          WHERE change_request_id = $1 AND state IN ('sent', 'opened')",
+    )
+    .bind(request_id)
+    .fetch_optional(conn)
+    .await
+}
+
 /// Who asks, as the signature's record keeps them.
 pub struct Origin<'a> {
     pub ip: &'a str,
@@ -211,12 +226,12 @@ async fn end(
     .bind(state)
     .bind(now)
     .bind(reason)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
     row.state = state;
     row.ended_at = Some(now);
     row.end_reason = Some(reason.to_string());
-    Ok(())
+    super::reminder::cancel(conn, row.id).await
 }
 
 /// The signer, as the account manager typed them.
@@ -242,7 +257,10 @@ pub struct Signer {
 pub fn check_signer(form: &SignerForm) -> Result<Signer, crate::web::fields::FieldErrors> {
     let mut errors = crate::web::fields::FieldErrors::default();
     let text = crate::web::text::label;
+    let metrics = super::pdf::Metrics::default();
+    let printable = |s: String| metrics.refuse_unprintable(&s).map(|()| s);
     let name = text(&form.signer_name, 200, "Type the signer's full name.")
+        .and_then(printable)
         .map_err(|m| errors.add("signer_name", m))
         .ok();
     let title = text(
@@ -250,6 +268,7 @@ pub fn check_signer(form: &SignerForm) -> Result<Signer, crate::web::fields::Fie
         200,
         "Type the signer's title (for example, Owner).",
     )
+    .and_then(printable)
     .map_err(|m| errors.add("signer_title", m))
     .ok();
     let email = crate::users::form::Email::parse(&form.signer_email)
@@ -392,8 +411,11 @@ pub async fn send(
     )
     .await?;
     super::reminder::schedule(conn, id, now).await?;
-    let expires = crate::time::local(now + Duration::days(LINK_DAYS));
-    outbox::notice(
+    let expires = addendum::long_date(crate::time::day_in(
+        config.time_zone,
+        now + Duration::days(LINK_DAYS),
+    ));
+    outbox::queued_client_notice(
         conn,
         config,
         Notice {
@@ -433,10 +455,10 @@ pub async fn send(
         "signature.sent",
         r.id,
         json!({"signature_request_id": id, "signer": signer.name, "signer_email": signer.email,
-               "document_sha256": fingerprint}),
+               "document_sha256": fingerprint, "client_signer_kept": r.client_signer_email.is_none()}),
     )
     .await?;
-    // The client's signing contact, kept when it had none.
+    // The client's signing contact, kept when it had none (said in the audit record above).
     sqlx::query(
         "UPDATE clients SET signer_name = $2, signer_title = $3, signer_email = $4
           WHERE id = $1 AND signer_email IS NULL",
@@ -664,7 +686,7 @@ pub async fn send_code(
         json!({"to": row.signer_email}),
     )
     .await?;
-    outbox::notice(
+    outbox::queued_client_notice(
         conn,
         config,
         Notice {
@@ -836,6 +858,7 @@ pub async fn sign(
     .bind(&head)
     .execute(&mut *conn)
     .await?;
+    super::reminder::cancel(conn, row.id).await?;
     row.state = State::Signed;
     row.ended_at = Some(now);
     row.signed_name = Some(signature.name.clone());
@@ -902,6 +925,10 @@ pub async fn document_pdf(conn: &mut PgConnection, row: &SignatureRow) -> sqlx::
 pub async fn missed(conn: &mut PgConnection, ip: &str) -> sqlx::Result<bool> {
     sqlx::query("INSERT INTO signing_link_misses (ip) VALUES ($1)")
         .bind(ip)
+        .execute(&mut *conn)
+        .await?;
+    // Only the last quarter hour counts: older misses are let go as new ones come.
+    sqlx::query("DELETE FROM signing_link_misses WHERE at < now() - interval '1 hour'")
         .execute(&mut *conn)
         .await?;
     throttled(conn, ip).await

@@ -128,12 +128,37 @@ pub(super) async fn send(
     }
 }
 
+/// The signature request a Resend or Void button was shown for.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(super) struct Target {
+    #[serde(default)]
+    signature: Option<i64>,
+}
+
+/// Says so when the waiting link is no longer the one the page showed (a second click, a tab
+/// opened before a colleague resent it): the button then changes nothing.
+async fn changed_meanwhile(
+    conn: &mut sqlx::PgConnection,
+    request_id: i64,
+    target: &Target,
+) -> sqlx::Result<Option<&'static str>> {
+    let live = flow::live_id(conn, request_id).await?;
+    Ok(match (live, target.signature) {
+        (Some(live), Some(shown)) if live == shown => None,
+        (Some(_), _) => Some(
+            "the link changed since this page was opened (someone resent it, or this was a second click). The request's page shows it as it is now.",
+        ),
+        (None, _) => None,
+    })
+}
+
 /// The waiting link replaced by a new one to the same signer (a lost email, a typo fixed in
 /// the request since).
 pub(super) async fn resend(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<i64>,
+    Form(target): Form<Target>,
 ) -> AppResult<Response> {
     let back = format!("/requests/{id}#signature");
     let now = state.clock.now();
@@ -143,6 +168,9 @@ pub(super) async fn resend(
         .ok_or(AppError::NotFound)?;
     if let Err(refusal) = rules::may_attach(ctx.who(), r.facts(), r.kind) {
         return commit_and_go(tx, &back, &format!("Nothing was sent. {refusal}")).await;
+    }
+    if let Some(changed) = changed_meanwhile(&mut tx, id, &target).await? {
+        return commit_and_go(tx, &back, &format!("Nothing was sent: {changed}")).await;
     }
     let actor = Actor::from_ctx(&ctx);
     let reason = "replaced by a new link";
@@ -172,6 +200,7 @@ pub(super) async fn void(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<i64>,
+    Form(target): Form<Target>,
 ) -> AppResult<Response> {
     let back = format!("/requests/{id}#signature");
     let mut tx = state.db.begin().await?;
@@ -180,6 +209,9 @@ pub(super) async fn void(
         .ok_or(AppError::NotFound)?;
     if let Err(refusal) = rules::may_attach(ctx.who(), r.facts(), r.kind) {
         return commit_and_go(tx, &back, &format!("Nothing was voided. {refusal}")).await;
+    }
+    if let Some(changed) = changed_meanwhile(&mut tx, id, &target).await? {
+        return commit_and_go(tx, &back, &format!("Nothing was voided: {changed}")).await;
     }
     let actor = Actor::from_ctx(&ctx);
     let voided = flow::void_live(

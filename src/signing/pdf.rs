@@ -70,6 +70,22 @@ impl Metrics {
         }
     }
 
+    /// The first character of `text` the typeface has no glyph for (it would print as "?").
+    pub fn unprintable(&self, text: &str) -> Option<char> {
+        text.chars()
+            .find(|c| !c.is_whitespace() && self.regular.glyph_index(*c).is_none())
+    }
+
+    /// The sentence for a field whose text the document could not print, if it could not.
+    pub fn refuse_unprintable(&self, text: &str) -> Result<(), String> {
+        match self.unprintable(text) {
+            None => Ok(()),
+            Some(c) => Err(format!(
+                "The document's typeface has no “{c}”: type this in Latin, Greek or Cyrillic letters."
+            )),
+        }
+    }
+
     /// The width of `text` at `size` points.
     pub fn width(&self, text: &str, style: Style, size: f32) -> f32 {
         let face = self.face(style);

@@ -162,11 +162,6 @@ async fn find(
     meta: &RequestMeta,
     now: DateTime<Utc>,
 ) -> AppResult<Result<Found, SignPage>> {
-    if flow::throttled(conn, &meta.ip).await? {
-        let mut page = SignPage::bare(LinkPage::Unknown);
-        page.throttled = true;
-        return Ok(Err(page));
-    }
     // The change request first, then the link: the order every change to a request takes
     // its locks in (a void or an edit meeting a signature waits, never deadlocks).
     let request = match flow::request_of_token(conn, token).await? {
@@ -178,6 +173,13 @@ async fn find(
         None => None,
     };
     let (Some(mut row), Some(request)) = (found, request) else {
+        // Only links that lead nowhere are counted and slowed: a real link always opens, from
+        // any address (behind a proxy every signer may share one).
+        if flow::throttled(conn, &meta.ip).await? {
+            let mut page = SignPage::bare(LinkPage::Unknown);
+            page.throttled = true;
+            return Ok(Err(page));
+        }
         let throttled = flow::missed(conn, &meta.ip).await?;
         let actor = Actor::anonymous("someone with a signing link", meta);
         audit::record(
@@ -214,6 +216,8 @@ fn page_of(found: &Found, token: &str, state: &AppState, now: DateTime<Utc>) -> 
     let row = &found.row;
     let r = &found.request;
     let page = rules::link_page(Some((row.state, row.expires_at)), now);
+    // The terms as the document sent says them (an edit of the request voids the link).
+    let terms: Option<super::addendum::Terms> = serde_json::from_value(row.terms.clone()).ok();
     let money = |c: Option<i64>| c.map(crate::money::format_cents).unwrap_or_default();
     let mut p = SignPage::bare(page);
     p.token = token.to_string();
@@ -221,9 +225,12 @@ fn page_of(found: &Found, token: &str, state: &AppState, now: DateTime<Utc>) -> 
     p.client = r.client_name.clone();
     p.sender = row.sent_by_name.clone();
     p.signer = row.signer_name.clone();
-    p.current_budget = money(r.current_budget_cents);
-    p.new_budget = money(r.new_budget_cents);
-    p.effective = super::addendum::long_date(r.effective_date);
+    p.current_budget = money(terms.as_ref().map(|t| t.current_budget_cents));
+    p.new_budget = money(terms.as_ref().map(|t| t.new_budget_cents));
+    p.effective = terms
+        .as_ref()
+        .map(|t| super::addendum::long_date(t.effective_date))
+        .unwrap_or_default();
     p.fingerprint = row.short_fingerprint();
     p.masked_email = flow::masked(&row.signer_email);
     p.code_live = row.code_hash.is_some()
@@ -326,13 +333,26 @@ pub(super) async fn code(
         tx.commit().await?;
         return Ok(go(format!("/sign/{token}")));
     }
+    // A second click (or a reload of the form's answer) within half a minute keeps the code
+    // just sent: a new one would make the first, perhaps already arriving, useless.
+    let just_sent = found.row.code_hash.is_some()
+        && found.row.code_tries < rules::CODE_TRIES
+        && found.row.code_expires_at.is_some_and(|t| {
+            t - now > chrono::Duration::minutes(rules::CODE_MINUTES) - chrono::Duration::seconds(30)
+        });
+    if just_sent {
+        tx.commit().await?;
+        return Ok(go(format!("/sign/{token}?code=sent#sign")));
+    }
     if flow::codes_sent_lately(&mut tx, &found.row).await? >= flow::CODES_AN_HOUR {
         tx.commit().await?;
         let mut page = page_of(&found, &token, &state, now);
-        page.errors.add(
-            "code",
-            "Five codes were emailed in the last hour: use the latest one, or ask again in an hour.",
-        );
+        let message = if page.code_live {
+            "Five codes were emailed in the last hour: use the latest one, or ask again in an hour."
+        } else {
+            "Five codes were emailed in the last hour: ask again in an hour, or ask the agency to send you a new link."
+        };
+        page.errors.add("code_ask", message);
         return Ok(page.answer());
     }
     let from = Origin::from(&meta);
@@ -439,7 +459,7 @@ pub(super) async fn sign(
     )
     .await?;
     let r = &found.request;
-    let copy = outbox::queued_notice(
+    let copy = outbox::queued_client_notice(
         &mut tx,
         &state.config,
         Notice {

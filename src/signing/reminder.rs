@@ -37,6 +37,12 @@ pub async fn schedule(
     .await
 }
 
+/// Cancels the reminder of signature request `id` (it ended: signed, declined, voided, expired).
+pub async fn cancel(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
+    jobs::cancel(conn, &format!("signing.remind:{id}")).await?;
+    Ok(())
+}
+
 pub struct ReminderHandler {
     pub config: Arc<Config>,
 }
@@ -102,7 +108,7 @@ impl ReminderHandler {
         )
         .await?;
         let config = &self.config;
-        outbox::notice(
+        outbox::queued_client_notice(
             conn,
             config,
             Notice {

@@ -235,10 +235,14 @@ pub fn check_sign(form: &SignForm, client: &str) -> Result<Signature, Vec<(&'sta
             "Tick the box to agree to sign electronically, or decline below.".to_string(),
         ));
     }
+    let metrics = super::pdf::Metrics::default();
+    let printable = |s: String| metrics.refuse_unprintable(&s).map(|()| s);
     let name = text::label(&form.name, 200, "Type your full name as your signature.")
+        .and_then(printable)
         .map_err(|m| problems.push(("name", m)))
         .ok();
     let title = text::label(&form.title, 200, "Type your title (for example, Owner).")
+        .and_then(printable)
         .map_err(|m| problems.push(("title", m)))
         .ok();
     if !form.authorised {
@@ -275,6 +279,7 @@ pub const PLACEHOLDERS: [&str; 5] = [
 /// characters but line breaks, and every `{name}` one the addendum fills.
 pub fn check_wording(raw: &str) -> Result<String, String> {
     let wording = text::required(raw, 20_000, "Write the addendum's wording.")?;
+    super::pdf::Metrics::default().refuse_unprintable(&wording)?;
     let mut rest = wording.as_str();
     while let Some(open) = rest.find('{') {
         let after = &rest[open + 1..];
@@ -378,6 +383,7 @@ mod tests {
                 .contains("20000")
         );
         assert!(check_wording("{}").unwrap_err().contains("{}"));
+        assert!(check_wording("李 agrees").unwrap_err().contains("no “李”"));
     }
 
     fn at(h: i64) -> DateTime<Utc> {
@@ -547,7 +553,15 @@ mod tests {
             }),
             ["consent"]
         );
-        for bad in ["", "   ", "Dale\0Porter", "Dale\nPorter", &"x".repeat(201)] {
+        // A name the document's typeface cannot print is refused, not printed as "???".
+        for bad in [
+            "",
+            "   ",
+            "Dale\0Porter",
+            "Dale\nPorter",
+            &"x".repeat(201),
+            "李小龙",
+        ] {
             assert_eq!(
                 fields(SignForm {
                     name: bad.into(),

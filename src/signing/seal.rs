@@ -24,6 +24,8 @@ pub enum SealError {
     Key(String),
     #[error("the seal's certificate cannot be read")]
     Certificate,
+    #[error("the certificate is not the key's (its public key is another)")]
+    Mismatch,
     #[error("the seal could not be made: {0}")]
     Generate(String),
     #[error("the signature does not fit the space the document keeps for it")]
@@ -58,6 +60,12 @@ impl Seal {
         )
         .map_err(|e| SealError::Key(e.to_string()))?;
         let (issuer, serial) = der::issuer_and_serial(certificate).ok_or(SealError::Certificate)?;
+        // The certificate must be the key's: its public key (the 65-byte point) is in it.
+        use ring::signature::KeyPair;
+        let public = key.public_key().as_ref();
+        if !certificate.windows(public.len()).any(|w| w == public) {
+            return Err(SealError::Mismatch);
+        }
         Ok(Seal {
             key,
             key_pkcs8: key_pkcs8.to_vec(),
@@ -220,6 +228,12 @@ mod tests {
         assert!(matches!(
             Seal::from_der(seal.key_pkcs8(), b"not a certificate", false),
             Err(SealError::Certificate)
+        ));
+        // Each a real one, but not of each other.
+        let other = Seal::self_signed("Agency", today()).unwrap();
+        assert!(matches!(
+            Seal::from_der(other.key_pkcs8(), seal.certificate(), false),
+            Err(SealError::Mismatch)
         ));
     }
 

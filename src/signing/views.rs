@@ -20,6 +20,9 @@ pub struct SignaturePanel {
     pub waiting: bool,
     /// The account manager (or Retention on one they converted) may send, resend and void.
     pub may_send: bool,
+    /// A signed document (sealed here or uploaded) matching the terms is attached: nothing is
+    /// left to sign.
+    pub signed_attached: bool,
     pub form: SignerForm,
     pub errors: FieldErrors,
     pub now: Option<DateTime<Utc>>,
@@ -43,6 +46,7 @@ impl SignaturePanel {
             shown: true,
             waiting,
             may_send: rules::may_attach(viewer, r.facts(), r.kind).is_ok(),
+            signed_attached: r.attachment_count > 0,
             form: SignerForm {
                 signer_name: text(&r.client_signer_name),
                 signer_title: text(&r.client_signer_title),

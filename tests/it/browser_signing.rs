@@ -127,7 +127,11 @@ async fn the_client_signs_from_the_emailed_link_and_the_account_manager_submits_
         "the account manager is told"
     );
     b.driver.goto(format!("{}{path}", app.base)).await.unwrap();
-    assert!(b.text("#signature").await.contains("signed"));
+    assert!(
+        b.text("#signature .signature-signed")
+            .await
+            .contains("signed")
+    );
     assert!(b.text("#attachments").await.contains("-signed.pdf"));
     b.click("#submit-request").await;
     b.accept_confirm().await;

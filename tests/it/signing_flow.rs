@@ -71,6 +71,18 @@ async fn ask_code(c: &Chain, token: &str) -> String {
     subject.rsplit(' ').next().unwrap().to_string()
 }
 
+/// The form field naming the link a Resend or Void button was shown for.
+async fn shown(c: &Chain, id: i64) -> String {
+    let live: i64 = sqlx::query_scalar(
+        "SELECT id FROM signature_requests WHERE change_request_id = $1 AND state IN ('sent', 'opened')",
+    )
+    .bind(id)
+    .fetch_one(&c.app.db)
+    .await
+    .unwrap();
+    live.to_string()
+}
+
 async fn sign(c: &Chain, token: &str, form: &[(&str, &str)]) -> reqwest::Response {
     c.app.post("", &format!("/sign/{token}/sign"), form).await
 }
@@ -143,7 +155,16 @@ async fn an_addendum_is_sent_signed_with_an_emailed_code_and_lands_sealed_on_the
         .fetch_one(&c.app.db)
         .await
         .unwrap();
-    assert_ne!(stored, token.as_bytes());
+    assert_eq!(stored, offboarding_desk::auth::token::digest(&token));
+    let kept: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM signature_requests s, signature_events e
+          WHERE s::text LIKE '%' || $1 || '%' OR e::text LIKE '%' || $1 || '%'",
+    )
+    .bind(&token)
+    .fetch_one(&c.app.db)
+    .await
+    .unwrap();
+    assert_eq!(kept, 0, "the token itself is in no signing record");
     let page = c.page(&c.am_cookie, &format!("/requests/{id}")).await;
     assert!(page.contains("sent, not opened yet"), "{page}");
     // The client's signing contact is kept for next time.
@@ -358,7 +379,11 @@ async fn every_link_state_has_its_own_page_and_no_hint_of_what_exists() {
     let id = addendum(&c).await;
     let token = send(&c, id).await;
     let res = c
-        .post(&c.am_cookie, &format!("/requests/{id}/signature/void"), &[])
+        .post(
+            &c.am_cookie,
+            &format!("/requests/{id}/signature/void"),
+            &[("signature", &shown(&c, id).await)],
+        )
         .await;
     assert_eq!(res.status(), 303);
     assert!(c.flash(&c.am_cookie, id).await.contains("is voided"));
@@ -383,12 +408,43 @@ async fn every_link_state_has_its_own_page_and_no_hint_of_what_exists() {
         .post(
             &c.am_cookie,
             &format!("/requests/{id}/signature/resend"),
-            &[],
+            &[("signature", &shown(&c, id).await)],
         )
         .await;
     assert_eq!(res.status(), 303);
     let second = token_in(&last_mail(&c, "signing.requested").await.2);
     assert_ne!(first, second);
+    // A second click, or a tab opened before that resend, changes nothing and says so.
+    let stale: i64 =
+        sqlx::query_scalar("SELECT min(id) FROM signature_requests WHERE change_request_id = $1")
+            .bind(id)
+            .fetch_one(&c.app.db)
+            .await
+            .unwrap();
+    for path in ["resend", "void"] {
+        let res = c
+            .post(
+                &c.am_cookie,
+                &format!("/requests/{id}/signature/{path}"),
+                &[("signature", &stale.to_string())],
+            )
+            .await;
+        assert_eq!(res.status(), 303);
+        let flash = c.flash(&c.am_cookie, id).await;
+        assert!(
+            flash.contains("the link changed since this page was opened"),
+            "{flash}"
+        );
+    }
+    assert_eq!(
+        count(
+            &c,
+            "SELECT count(*) FROM outbox_messages WHERE kind = 'signing.requested'"
+        )
+        .await,
+        3,
+        "the stale resend sent nothing"
+    );
     assert_eq!(public_page(&c, &format!("/sign/{first}")).await.0, 410);
     assert_eq!(public_page(&c, &format!("/sign/{second}")).await.0, 200);
     // A second send while one waits is refused.
@@ -582,17 +638,36 @@ async fn the_signer_form_says_what_is_wrong_and_only_the_owner_sends() {
         0
     );
 
-    // Someone else at the agency cannot send, resend or void it.
-    for path in ["signature", "signature/resend", "signature/void"] {
-        let res = c
-            .post(&c.jeremy_cookie, &format!("/requests/{id}/{path}"), SIGNER)
-            .await;
-        assert_eq!(res.status(), 303, "{path}");
-    }
+    // Someone else at the agency can neither send it, nor resend or void the link that waits.
+    let res = c
+        .post(
+            &c.jeremy_cookie,
+            &format!("/requests/{id}/signature"),
+            SIGNER,
+        )
+        .await;
+    assert_eq!(res.status(), 303);
     assert_eq!(
         count(&c, "SELECT count(*) FROM signature_requests").await,
         0
     );
+    send(&c, id).await;
+    let live = shown(&c, id).await;
+    for path in ["signature/resend", "signature/void"] {
+        let res = c
+            .post(
+                &c.jeremy_cookie,
+                &format!("/requests/{id}/{path}"),
+                &[("signature", &live)],
+            )
+            .await;
+        assert_eq!(res.status(), 303, "{path}");
+    }
+    let states: Vec<String> = sqlx::query_scalar("SELECT state FROM signature_requests")
+        .fetch_all(&c.app.db)
+        .await
+        .unwrap();
+    assert_eq!(states, ["sent"], "still the one link, waiting");
     let res = c
         .app
         .get(&c.jeremy_cookie, &format!("/requests/{id}/addendum.pdf"))
@@ -615,7 +690,8 @@ async fn the_signer_form_says_what_is_wrong_and_only_the_owner_sends() {
     assert!(flash.contains("Nothing was sent"), "{flash}");
     assert_eq!(
         count(&c, "SELECT count(*) FROM signature_requests").await,
-        0
+        1,
+        "only the addendum's"
     );
 }
 
@@ -769,7 +845,7 @@ async fn the_admin_words_the_addendum_and_each_save_is_a_version_documents_keep(
         .post(
             &c.am_cookie,
             &format!("/requests/{id}/signature/resend"),
-            &[],
+            &[("signature", &shown(&c, id).await)],
         )
         .await;
     assert_eq!(res.status(), 303);
@@ -1028,4 +1104,65 @@ async fn retention_sends_the_addendum_it_converted_and_hears_it_was_signed() {
     assert_eq!(to, ["am@agency.test", "amy@agency.test"]);
     let flash = c.submit(&c.retention_cookie, id).await;
     assert!(flash.starts_with("Submitted for approval"), "{flash}");
+}
+
+/// Links that lead nowhere slow their address down; a real link opens whatever came before
+/// from the same address (signers behind one proxy share it).
+#[tokio::test]
+async fn guessing_is_slowed_and_a_real_link_still_opens() {
+    let c = chain().await;
+    let id = addendum(&c).await;
+    let token = send(&c, id).await;
+    for i in 0..25 {
+        let res = c.app.get("", &format!("/sign/{:064x}", i)).await;
+        assert!(
+            matches!(res.status().as_u16(), 404 | 429),
+            "{}",
+            res.status()
+        );
+    }
+    let res = c.app.get("", &format!("/sign/{:064x}", 99)).await;
+    assert_eq!(res.status(), 429);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("Too many links that lead nowhere")
+    );
+    assert_eq!(public_page(&c, &format!("/sign/{token}")).await.0, 200);
+}
+
+/// Submitting with a document signed elsewhere, or withdrawing, voids the waiting link and
+/// says so; the link's reminder is cancelled with it.
+#[tokio::test]
+async fn submitting_with_an_uploaded_document_voids_the_waiting_link_and_says_so() {
+    let c = chain().await;
+    let id = addendum(&c).await;
+    let token = send(&c, id).await;
+    let part = Part::bytes(b"%PDF-1.4 signed on paper".to_vec())
+        .file_name("paper.pdf")
+        .mime_str("application/pdf")
+        .unwrap();
+    let res = client()
+        .post(c.app.url(&format!("/requests/{id}/attachments")))
+        .header("cookie", &c.am_cookie)
+        .multipart(Form::new().part("document", part))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let flash = c.submit(&c.am_cookie, id).await;
+    assert!(flash.contains("Submitted for approval"), "{flash}");
+    assert!(
+        flash.contains("The link waiting for Dana Whitfield&#39;s signature is voided"),
+        "{flash}"
+    );
+    assert_eq!(state_of(&c, id).await, "voided");
+    assert_eq!(public_page(&c, &format!("/sign/{token}")).await.0, 410);
+    let reminder: String =
+        sqlx::query_scalar("SELECT state FROM scheduled_jobs WHERE kind = 'signing.remind'")
+            .fetch_one(&c.app.db)
+            .await
+            .unwrap();
+    assert_eq!(reminder, "cancelled");
 }

@@ -358,7 +358,7 @@ pub(super) async fn withdraw(
             db::set_withdrawn_reason(&mut tx, id, &reason).await?;
             let actor = Actor::from_ctx(&ctx);
             let reason_void = "the request was withdrawn";
-            crate::signing::flow::void_live(
+            let voided = crate::signing::flow::void_live(
                 &mut tx,
                 &request,
                 reason_void,
@@ -374,7 +374,13 @@ pub(super) async fn withdraw(
                 json!({ "reason": reason, "from": request.state }),
             )
             .await?;
-            "Change request withdrawn.".to_string()
+            match voided {
+                Some(v) => format!(
+                    "Change request withdrawn. The link waiting for {}'s signature is voided.",
+                    v.signer_name
+                ),
+                None => "Change request withdrawn.".to_string(),
+            }
         }
     };
     commit_and_go(tx, &format!("/requests/{id}"), &message).await
