@@ -200,7 +200,7 @@ pub fn may_submit(who: Who, f: SubmitFacts) -> Result<(), Refusal> {
     }
     if f.kind == Kind::Addendum && !f.has_signed_document {
         return Err(Refusal(
-            "Attach the client's signed addendum before submitting.",
+            "Have the client sign the addendum (send it for signature, or attach the document they signed) before submitting.",
         ));
     }
     Ok(())
@@ -498,7 +498,9 @@ mod tests {
                 "an addendum without its signed document",
                 am,
                 sub(State::Draft, false, Kind::Addendum, false, false),
-                Err("Attach the client's signed addendum before submitting."),
+                Err(
+                    "Have the client sign the addendum (send it for signature, or attach the document they signed) before submitting.",
+                ),
             ),
             (
                 "an addendum with it",
@@ -528,7 +530,9 @@ mod tests {
                 "Retention, a converted addendum without the document",
                 amy,
                 sub(State::WithRetention, true, Kind::Addendum, false, true),
-                Err("Attach the client's signed addendum before submitting."),
+                Err(
+                    "Have the client sign the addendum (send it for signature, or attach the document they signed) before submitting.",
+                ),
             ),
             (
                 "Retention, a converted addendum with it",

@@ -42,6 +42,8 @@ pub struct SignInput {
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct DeclineInput {
     #[serde(default)]
+    pub code: String,
+    #[serde(default)]
     pub reason: String,
 }
 
@@ -240,11 +242,15 @@ fn page_of(found: &Found, token: &str, state: &AppState, now: DateTime<Utc>) -> 
         .ended_at
         .map(|t| {
             let local = t.with_timezone(&state.config.time_zone);
+            let utc = if state.config.time_zone == chrono_tz::UTC {
+                String::new()
+            } else {
+                format!(" ({})", t.format("%H:%M UTC"))
+            };
             format!(
-                "{} at {} ({})",
+                "{} at {}{utc}",
                 super::addendum::long_date(local.date_naive()),
                 local.format("%-I:%M %p %Z"),
-                t.format("%H:%M UTC")
             )
         })
         .unwrap_or_default();
@@ -397,26 +403,8 @@ pub(super) async fn sign(
         expires_at: found.row.code_expires_at,
         tries: found.row.code_tries,
     };
-    let code = rules::check_code(found.row.id, stored, &input.code, now);
     let mut errors = FieldErrors::default();
-    let code = match code {
-        CodeCheck::Wrong { .. } => {
-            let tries = flow::code_refused(&mut tx, &found.row, &from).await?;
-            let actor = Actor::anonymous(&found.row.signer_email, &meta);
-            audit::on_request(
-                &mut tx,
-                &actor,
-                "signature.code_refused",
-                found.request.id,
-                json!({"signature_request_id": found.row.id, "tries": tries}),
-            )
-            .await?;
-            CodeCheck::Wrong {
-                tries_left: rules::CODE_TRIES - tries,
-            }
-        }
-        other => other,
-    };
+    let code = checked_code(&mut tx, &found, stored, &input.code, &meta, now).await?;
     if let Some(message) = code.message() {
         errors.add("code", message);
     }
@@ -495,6 +483,37 @@ pub(super) async fn sign(
     Ok(go(format!("/sign/{token}")))
 }
 
+/// Checks a typed code against the link's; a wrong one uses a try, on the record and audited
+/// (as "someone with the signer's link": the code is what shows it was the signer).
+async fn checked_code(
+    conn: &mut PgConnection,
+    found: &Found,
+    stored: StoredCode<'_>,
+    typed: &str,
+    meta: &RequestMeta,
+    now: DateTime<Utc>,
+) -> AppResult<CodeCheck> {
+    Ok(match rules::check_code(found.row.id, stored, typed, now) {
+        CodeCheck::Wrong { .. } => {
+            let from = Origin::from(meta);
+            let tries = flow::code_refused(conn, &found.row, &from).await?;
+            let label = format!("someone with {}'s signing link", found.row.signer_email);
+            audit::on_request(
+                conn,
+                &Actor::anonymous(&label, meta),
+                "signature.code_refused",
+                found.request.id,
+                json!({"signature_request_id": found.row.id, "tries": tries}),
+            )
+            .await?;
+            CodeCheck::Wrong {
+                tries_left: rules::CODE_TRIES - tries,
+            }
+        }
+        other => other,
+    })
+}
+
 fn again(
     found: &Found,
     token: &str,
@@ -571,16 +590,27 @@ pub(super) async fn decline(
         tx.commit().await?;
         return Ok(go(format!("/sign/{token}")));
     }
-    let reason = match rules::check_decline(&input.reason) {
-        Ok(reason) => reason,
-        Err(message) => {
-            tx.commit().await?;
-            let mut page = page_of(&found, &token, &state, now);
-            page.decline = input;
-            page.errors.add("reason", message);
-            return Ok(page.answer());
-        }
+    // Declining, like signing, takes the emailed code: a forwarded link is not enough.
+    let stored = StoredCode {
+        hash: found.row.code_hash.as_deref(),
+        expires_at: found.row.code_expires_at,
+        tries: found.row.code_tries,
     };
+    let code = checked_code(&mut tx, &found, stored, &input.code, &meta, now).await?;
+    let reason = rules::check_decline(&input.reason);
+    if code != CodeCheck::Confirmed || reason.is_err() {
+        tx.commit().await?;
+        let mut page = page_of(&found, &token, &state, now);
+        if let Some(message) = code.message() {
+            page.errors.add("decline_code", message);
+        }
+        if let Err(message) = reason {
+            page.errors.add("reason", message);
+        }
+        page.decline = input;
+        return Ok(page.answer());
+    }
+    let reason = reason.expect("checked above");
     let from = Origin::from(&meta);
     flow::decline(&mut tx, &mut found.row, &reason, &from, now).await?;
     let actor = Actor::anonymous(&found.row.signer_email, &meta);

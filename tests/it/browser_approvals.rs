@@ -180,7 +180,11 @@ async fn an_addendum_without_a_credit_skips_finance() {
     )
     .await;
     // Not without the signed document: the button says why.
-    assert!(b.text("#submit-blocked").await.contains("signed addendum"));
+    assert!(
+        b.text("#submit-blocked")
+            .await
+            .contains("sign the addendum")
+    );
     b.find("#document")
         .await
         .send_keys(signed.to_str().unwrap())

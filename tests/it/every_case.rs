@@ -544,7 +544,7 @@ async fn editing_the_budgets_of_a_signed_addendum_asks_for_a_new_signature() {
     );
     let flash = c.submit(&c.am_cookie, id).await;
     assert!(
-        flash.contains("signed addendum before submitting"),
+        flash.contains("Have the client sign the addendum"),
         "{flash}"
     );
     assert_eq!(c.state(id).await, "draft");

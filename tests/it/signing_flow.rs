@@ -454,10 +454,30 @@ async fn every_link_state_has_its_own_page_and_no_hint_of_what_exists() {
     assert_eq!(res.status(), 303);
     assert!(c.flash(&c.am_cookie, id).await.contains("already waiting"));
 
-    // Declined, with its reason (required).
+    // Declined, with the emailed code (a forwarded link is not enough) and a reason.
+    let reason = "We keep the budget as it is.";
     let res = c
         .app
-        .post("", &format!("/sign/{second}/decline"), &[("reason", "  ")])
+        .post(
+            "",
+            &format!("/sign/{second}/decline"),
+            &[("reason", reason)],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("id=\"decline_code-error\""), "{page}");
+    assert!(page.contains("Ask for a code first"), "{page}");
+    assert!(page.contains(reason), "what was typed stays: {page}");
+    assert_eq!(state_of(&c, id).await, "opened");
+    let code = ask_code(&c, &second).await;
+    let res = c
+        .app
+        .post(
+            "",
+            &format!("/sign/{second}/decline"),
+            &[("code", code.as_str()), ("reason", "  ")],
+        )
         .await;
     assert_eq!(res.status(), 422);
     assert!(res.text().await.unwrap().contains("Say why you decline"));
@@ -466,7 +486,7 @@ async fn every_link_state_has_its_own_page_and_no_hint_of_what_exists() {
         .post(
             "",
             &format!("/sign/{second}/decline"),
-            &[("reason", "We keep the budget as it is.")],
+            &[("code", code.as_str()), ("reason", reason)],
         )
         .await;
     assert_eq!(res.status(), 303);
