@@ -492,11 +492,13 @@ pub async fn void_live(
         return Ok(None);
     }
     end(conn, &mut live, State::Voided, reason, now).await?;
+    // From where the person voiding it acted (the desk itself acts from nowhere).
+    let from = actor.ip.as_deref().map(|ip| Origin { ip, user_agent: "" });
     event(
         conn,
         live.id,
         EventKind::Voided,
-        None,
+        from.as_ref(),
         json!({"by": actor.label, "reason": reason}),
     )
     .await?;

@@ -364,7 +364,10 @@ async fn an_addendum_waits_for_its_signed_document_and_a_withdrawal_tells_the_pe
         ])
         .await;
     let flash = c.submit(&c.am_cookie, id).await;
-    assert!(flash.contains("signed addendum"), "{flash}");
+    assert!(
+        flash.contains("Have the client sign the addendum"),
+        "{flash}"
+    );
     assert_eq!(c.state(id).await, "draft");
     let part = reqwest::multipart::Part::bytes(b"%PDF-1.4 signed".to_vec()).file_name("s.pdf");
     client()
