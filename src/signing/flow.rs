@@ -513,6 +513,41 @@ pub async fn void_live(
     Ok(Some(live))
 }
 
+/// Tells the signer of `voided` that the agency withdrew its link (nothing to sign for now).
+pub async fn tell_signer_voided(
+    conn: &mut PgConnection,
+    config: &Config,
+    r: &RequestRow,
+    voided: &SignatureRow,
+) -> AppResult<()> {
+    outbox::queued_client_notice(
+        conn,
+        config,
+        Notice {
+            kind: "signing.voided",
+            to: vec![voided.signer_email.clone()],
+            subject: format!(
+                "Withdrawn: the addendum for {} from {}",
+                r.client_name, config.agency_name
+            ),
+            intro: &format!(
+                "{} withdrew the addendum for {} it asked you to sign on {}: its link no longer \
+                 works and there is nothing to sign for now. If a new one is needed, it will \
+                 come in a new email.",
+                config.agency_name,
+                r.client_name,
+                addendum::long_date(crate::time::day_in(config.time_zone, voided.sent_at))
+            ),
+            facts: vec![("Document fingerprint", voided.short_fingerprint())],
+            path: String::new(),
+            link_label: "",
+            related: Some(("change_request", r.id.to_string())),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 /// After request `after`'s terms changed: voids its waiting signature request when the terms
 /// sent differ from the request's now. Returns the sentence for the person who changed them.
 pub async fn void_if_terms_changed(

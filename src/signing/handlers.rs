@@ -223,10 +223,13 @@ pub(super) async fn void(
     )
     .await?;
     let message = match voided {
-        Some(v) => format!(
-            "The signature request to {} is voided: its link no longer works.",
-            v.signer_name
-        ),
+        Some(v) => {
+            flow::tell_signer_voided(&mut tx, &state.config, &r, &v).await?;
+            format!(
+                "The signature request to {} is voided: its link no longer works, and they are told so.",
+                v.signer_name
+            )
+        }
         None => "Nothing was voided: no link is waiting for a signature.".to_string(),
     };
     commit_and_go(tx, &back, &message).await

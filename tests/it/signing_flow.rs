@@ -387,6 +387,14 @@ async fn every_link_state_has_its_own_page_and_no_hint_of_what_exists() {
         .await;
     assert_eq!(res.status(), 303);
     assert!(c.flash(&c.am_cookie, id).await.contains("is voided"));
+    // The signer hears the link was withdrawn; the email carries no link.
+    let (to, subject, text) = last_mail(&c, "signing.voided").await;
+    assert_eq!(to, vec!["dana@lakeside-rv.test".to_string()]);
+    assert!(
+        subject.starts_with("Withdrawn: the addendum for Lakeside RV Center"),
+        "{subject}"
+    );
+    assert!(!text.contains("/sign/"), "{text}");
     let (status, page) = public_page(&c, &format!("/sign/{token}")).await;
     assert_eq!(status, 410);
     assert!(page.contains("This link no longer works"), "{page}");
