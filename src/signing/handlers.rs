@@ -135,6 +135,26 @@ pub(super) struct Target {
     signature: Option<i64>,
 }
 
+/// Request `id`, locked, when the person may act on its waiting link and it is still the one
+/// the page showed; otherwise the sentence saying why nothing was done (`done`: "sent",
+/// "voided").
+async fn link_to_act_on(
+    conn: &mut sqlx::PgConnection,
+    ctx: &Ctx,
+    id: i64,
+    target: &Target,
+    done: &str,
+) -> AppResult<Result<requests::RequestRow, String>> {
+    let r = requests::lock(conn, id).await?.ok_or(AppError::NotFound)?;
+    if let Err(refusal) = rules::may_attach(ctx.who(), r.facts(), r.kind) {
+        return Ok(Err(format!("Nothing was {done}. {refusal}")));
+    }
+    if let Some(changed) = changed_meanwhile(conn, id, target).await? {
+        return Ok(Err(format!("Nothing was {done}: {changed}")));
+    }
+    Ok(Ok(r))
+}
+
 /// Says so when the waiting link is no longer the one the page showed (a second click, a tab
 /// opened before a colleague resent it): the button then changes nothing.
 async fn changed_meanwhile(
@@ -163,15 +183,10 @@ pub(super) async fn resend(
     let back = format!("/requests/{id}#signature");
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    let r = requests::lock(&mut tx, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if let Err(refusal) = rules::may_attach(ctx.who(), r.facts(), r.kind) {
-        return commit_and_go(tx, &back, &format!("Nothing was sent. {refusal}")).await;
-    }
-    if let Some(changed) = changed_meanwhile(&mut tx, id, &target).await? {
-        return commit_and_go(tx, &back, &format!("Nothing was sent: {changed}")).await;
-    }
+    let r = match link_to_act_on(&mut tx, &ctx, id, &target, "sent").await? {
+        Ok(r) => r,
+        Err(message) => return commit_and_go(tx, &back, &message).await,
+    };
     let actor = Actor::from_ctx(&ctx);
     let reason = "replaced by a new link";
     let Some(old) = flow::void_live(&mut tx, &r, reason, &actor, now).await? else {
@@ -204,15 +219,10 @@ pub(super) async fn void(
 ) -> AppResult<Response> {
     let back = format!("/requests/{id}#signature");
     let mut tx = state.db.begin().await?;
-    let r = requests::lock(&mut tx, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if let Err(refusal) = rules::may_attach(ctx.who(), r.facts(), r.kind) {
-        return commit_and_go(tx, &back, &format!("Nothing was voided. {refusal}")).await;
-    }
-    if let Some(changed) = changed_meanwhile(&mut tx, id, &target).await? {
-        return commit_and_go(tx, &back, &format!("Nothing was voided: {changed}")).await;
-    }
+    let r = match link_to_act_on(&mut tx, &ctx, id, &target, "voided").await? {
+        Ok(r) => r,
+        Err(message) => return commit_and_go(tx, &back, &message).await,
+    };
     let actor = Actor::from_ctx(&ctx);
     let voided = flow::void_live(
         &mut tx,

@@ -257,6 +257,30 @@ fn page_of(found: &Found, token: &str, state: &AppState, now: DateTime<Utc>) -> 
     p
 }
 
+/// The link, held, when it still waits on the signer, with its transaction; otherwise the
+/// answer (the link's own page when there is no such link, or back to the link's page, which
+/// says what became of it), what finding it wrote committed.
+async fn waiting_link(
+    state: &AppState,
+    token: &str,
+    meta: &RequestMeta,
+    now: DateTime<Utc>,
+) -> AppResult<Result<(crate::web::ctx::Tx, Found), Response>> {
+    let mut tx = state.db.begin().await?;
+    let found = match find(&mut tx, token, meta, now).await? {
+        Ok(found) => found,
+        Err(page) => {
+            tx.commit().await?;
+            return Ok(Err(page.answer()));
+        }
+    };
+    if !found.row.waiting(now) {
+        tx.commit().await?;
+        return Ok(Err(go(format!("/sign/{token}"))));
+    }
+    Ok(Ok((tx, found)))
+}
+
 pub(super) async fn show(
     State(state): State<AppState>,
     Path(token): Path<String>,
@@ -265,14 +289,13 @@ pub(super) async fn show(
 ) -> AppResult<Response> {
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    let found = match find(&mut tx, &token, &meta, now).await? {
+    let mut found = match find(&mut tx, &token, &meta, now).await? {
         Ok(found) => found,
         Err(page) => {
             tx.commit().await?;
             return Ok(page.answer());
         }
     };
-    let mut found = found;
     if found.row.waiting(now) {
         flow::opened(&mut tx, &mut found.row, &Origin::from(&meta), now).await?;
     }
@@ -327,18 +350,10 @@ pub(super) async fn code(
     meta: RequestMeta,
 ) -> AppResult<Response> {
     let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let found = match find(&mut tx, &token, &meta, now).await? {
-        Ok(found) => found,
-        Err(page) => {
-            tx.commit().await?;
-            return Ok(page.answer());
-        }
+    let (mut tx, mut found) = match waiting_link(&state, &token, &meta, now).await? {
+        Ok(waiting) => waiting,
+        Err(answer) => return Ok(answer),
     };
-    if !found.row.waiting(now) {
-        tx.commit().await?;
-        return Ok(go(format!("/sign/{token}")));
-    }
     // A second click (or a reload of the form's answer) within half a minute keeps the code
     // just sent: a new one would make the first, perhaps already arriving, useless.
     let just_sent = found.row.code_hash.is_some()
@@ -362,7 +377,6 @@ pub(super) async fn code(
         return Ok(page.answer());
     }
     let from = Origin::from(&meta);
-    let mut found = found;
     flow::opened(&mut tx, &mut found.row, &from, now).await?;
     let client = found.request.client_name.clone();
     flow::send_code(&mut tx, &state.config, &found.row, &client, &from, now).await?;
@@ -377,18 +391,10 @@ pub(super) async fn sign(
     Form(input): Form<SignInput>,
 ) -> AppResult<Response> {
     let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let mut found = match find(&mut tx, &token, &meta, now).await? {
-        Ok(found) => found,
-        Err(page) => {
-            tx.commit().await?;
-            return Ok(page.answer());
-        }
+    let (mut tx, mut found) = match waiting_link(&state, &token, &meta, now).await? {
+        Ok(waiting) => waiting,
+        Err(answer) => return Ok(answer),
     };
-    if !found.row.waiting(now) {
-        tx.commit().await?;
-        return Ok(go(format!("/sign/{token}")));
-    }
     let from = Origin::from(&meta);
     let client = found.request.client_name.clone();
     let form = rules::SignForm {
@@ -398,13 +404,8 @@ pub(super) async fn sign(
         title: input.title.clone(),
     };
     let checked = rules::check_sign(&form, &client);
-    let stored = StoredCode {
-        hash: found.row.code_hash.as_deref(),
-        expires_at: found.row.code_expires_at,
-        tries: found.row.code_tries,
-    };
     let mut errors = FieldErrors::default();
-    let code = checked_code(&mut tx, &found, stored, &input.code, &meta, now).await?;
+    let code = checked_code(&mut tx, &found, &input.code, &meta, now).await?;
     if let Some(message) = code.message() {
         errors.add("code", message);
     }
@@ -488,11 +489,15 @@ pub(super) async fn sign(
 async fn checked_code(
     conn: &mut PgConnection,
     found: &Found,
-    stored: StoredCode<'_>,
     typed: &str,
     meta: &RequestMeta,
     now: DateTime<Utc>,
 ) -> AppResult<CodeCheck> {
+    let stored = StoredCode {
+        hash: found.row.code_hash.as_deref(),
+        expires_at: found.row.code_expires_at,
+        tries: found.row.code_tries,
+    };
     Ok(match rules::check_code(found.row.id, stored, typed, now) {
         CodeCheck::Wrong { .. } => {
             let from = Origin::from(meta);
@@ -578,25 +583,12 @@ pub(super) async fn decline(
     Form(input): Form<DeclineInput>,
 ) -> AppResult<Response> {
     let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let mut found = match find(&mut tx, &token, &meta, now).await? {
-        Ok(found) => found,
-        Err(page) => {
-            tx.commit().await?;
-            return Ok(page.answer());
-        }
+    let (mut tx, mut found) = match waiting_link(&state, &token, &meta, now).await? {
+        Ok(waiting) => waiting,
+        Err(answer) => return Ok(answer),
     };
-    if !found.row.waiting(now) {
-        tx.commit().await?;
-        return Ok(go(format!("/sign/{token}")));
-    }
     // Declining, like signing, takes the emailed code: a forwarded link is not enough.
-    let stored = StoredCode {
-        hash: found.row.code_hash.as_deref(),
-        expires_at: found.row.code_expires_at,
-        tries: found.row.code_tries,
-    };
-    let code = checked_code(&mut tx, &found, stored, &input.code, &meta, now).await?;
+    let code = checked_code(&mut tx, &found, &input.code, &meta, now).await?;
     let reason = rules::check_decline(&input.reason);
     if code != CodeCheck::Confirmed || reason.is_err() {
         tx.commit().await?;
