@@ -37,6 +37,7 @@ pub struct SignatureRow {
     pub expires_at: DateTime<Utc>,
     pub sent_by: i64,
     pub sent_by_name: String,
+    pub sent_by_email: String,
     pub sent_at: DateTime<Utc>,
     pub opened_at: Option<DateTime<Utc>>,
     pub code_hash: Option<Vec<u8>>,
@@ -89,17 +90,22 @@ pub fn short(hex: &str) -> String {
 
 const SELECT: &str = "SELECT s.id, s.document_id, s.change_request_id, s.signer_name,
         s.signer_title, s.signer_email, s.state, s.expires_at, s.sent_by,
-        u.display_name AS sent_by_name, s.sent_at, s.opened_at, s.code_hash, s.code_expires_at,
+        u.display_name AS sent_by_name, u.email AS sent_by_email, s.sent_at, s.opened_at, s.code_hash, s.code_expires_at,
         s.code_tries, s.ended_at, s.end_reason, s.signed_name, s.attachment_id,
         s.executed_sha256, d.sha256 AS document_sha256, d.terms
    FROM signature_requests s
    JOIN users u ON u.id = s.sent_by
    JOIN addendum_documents d ON d.id = s.document_id";
 
+/// Whether `token` has a link token's shape (64 hex digits): only such a token is ever looked
+/// up, anything else is a miss without a query's cost.
+fn token_shaped(token: &str) -> bool {
+    token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// The change request a link's token belongs to, read without a lock (`None`: no such link).
 pub async fn request_of_token(conn: &mut PgConnection, token: &str) -> sqlx::Result<Option<i64>> {
-    // Only a token's shape is ever looked up: anything else is a miss without a query's cost.
-    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !token_shaped(token) {
         return Ok(None);
     }
     sqlx::query_scalar(
@@ -118,7 +124,7 @@ pub async fn by_token_for_update(
     conn: &mut PgConnection,
     token: &str,
 ) -> sqlx::Result<Option<SignatureRow>> {
-    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !token_shaped(token) {
         return Ok(None);
     }
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -794,14 +800,7 @@ pub async fn sign(
     let events = chain::events(conn, row.id).await?;
     let head = chain::verify(&events)
         .map_err(|b| AppError::Internal(anyhow::anyhow!("the signature's record: {b:?}")))?;
-    let (terms, sender_email): (Value, String) = sqlx::query_as(
-        "SELECT d.terms, u.email FROM addendum_documents d, users u WHERE d.id = $1 AND u.id = $2",
-    )
-    .bind(row.document_id)
-    .bind(row.sent_by)
-    .fetch_one(&mut *conn)
-    .await?;
-    let terms: Terms = serde_json::from_value(terms).map_err(anyhow::Error::from)?;
+    let terms: Terms = serde_json::from_value(row.terms.clone()).map_err(anyhow::Error::from)?;
     let seal = seal(conn, config, now).await?;
     let at_of = |kind: EventKind| {
         events
@@ -818,7 +817,7 @@ pub async fn sign(
     let evidence = Evidence {
         document_sha256: row.fingerprint(),
         sender_name: row.sent_by_name.clone(),
-        sender_email,
+        sender_email: row.sent_by_email.clone(),
         sender_ip,
         signer_ip: from.ip.to_string(),
         verified_by: format!(
