@@ -46,9 +46,9 @@ pub struct Config {
     pub mail: MailConfig,
     /// The agency's time zone: every "today", due date, reminder hour and displayed time.
     pub time_zone: chrono_tz::Tz,
-    /// The agency's certificate and its key (PEM or DER files, the key a P-256 one in PKCS#8)
-    /// that seal executed addendums; without them the desk seals with one it made itself.
-    pub seal_files: Option<(PathBuf, PathBuf)>,
+    /// The agency's certificate and key that seal executed addendums; without them the desk
+    /// seals with one it made itself.
+    pub seal: Option<SealSource>,
     /// The agency's name, as addendums and the emails to clients' signers give it.
     pub agency_name: String,
     /// Where `offboarding-desk backup` writes, and how many backups it keeps there.
@@ -58,6 +58,25 @@ pub struct Config {
     pub metrics_allow: Vec<crate::metrics::allow::Network>,
     /// A bearer token that opens `/metrics` from anywhere (`METRICS_TOKEN`; none by default).
     pub metrics_token: Option<String>,
+}
+
+/// Where the agency's seal is read from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SealSource {
+    /// A PKCS#12 file (`.p12`, `.pfx`) and its password.
+    Pkcs12 { file: PathBuf, password: Hidden },
+    /// A certificate and a PKCS#8 key, each PEM or DER.
+    Files { certificate: PathBuf, key: PathBuf },
+}
+
+/// A secret from the environment: kept, but never printed by `{:?}`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Hidden(pub String);
+
+impl std::fmt::Debug for Hidden {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("(hidden)")
+    }
 }
 
 /// How email leaves the app.
@@ -209,9 +228,12 @@ impl Config {
                 )
             })?,
         };
-        let seal_files = match (get("SEAL_CERT_FILE"), get("SEAL_KEY_FILE")) {
+        let files = match (get("SEAL_CERT_FILE"), get("SEAL_KEY_FILE")) {
             (None, None) => None,
-            (Some(cert), Some(key)) => Some((PathBuf::from(cert), PathBuf::from(key))),
+            (Some(certificate), Some(key)) => Some(SealSource::Files {
+                certificate: certificate.into(),
+                key: key.into(),
+            }),
             (Some(_), None) => {
                 return Err(err(
                     "SEAL_KEY_FILE",
@@ -224,6 +246,35 @@ impl Config {
                     "must be set beside SEAL_KEY_FILE".into(),
                 ));
             }
+        };
+        // The password is taken as written, spaces included.
+        let password = lookup("SEAL_PKCS12_PASSWORD");
+        let seal = match (get("SEAL_PKCS12_FILE"), password, files) {
+            (None, None, files) => files,
+            (None, Some(_), _) => {
+                return Err(err(
+                    "SEAL_PKCS12_FILE",
+                    "must be set beside SEAL_PKCS12_PASSWORD".into(),
+                ));
+            }
+            (Some(_), None, _) => {
+                return Err(err(
+                    "SEAL_PKCS12_PASSWORD",
+                    "must be set beside SEAL_PKCS12_FILE (empty when the file has no password)"
+                        .into(),
+                ));
+            }
+            (Some(_), Some(_), Some(_)) => {
+                return Err(err(
+                    "SEAL_PKCS12_FILE",
+                    "set either SEAL_PKCS12_FILE or SEAL_CERT_FILE and SEAL_KEY_FILE, not both"
+                        .into(),
+                ));
+            }
+            (Some(file), Some(password), None) => Some(SealSource::Pkcs12 {
+                file: file.into(),
+                password: Hidden(password),
+            }),
         };
         let metrics_allow = match get("METRICS_ALLOW") {
             None => crate::metrics::allow::Network::loopback(),
@@ -291,7 +342,7 @@ impl Config {
             reminder_days,
             time_zone,
             agency_name,
-            seal_files,
+            seal,
             backup_dir,
             backup_keep,
             metrics_allow,
@@ -526,7 +577,7 @@ mod tests {
     fn the_agency_name_and_seal_files_are_read_together_or_refused() {
         let c = config(&[], false).unwrap();
         assert_eq!(c.agency_name, "The agency");
-        assert_eq!(c.seal_files, None);
+        assert_eq!(c.seal, None);
         let c = config(&[("AGENCY_NAME", "  Northwind   Digital ")], false).unwrap();
         assert_eq!(c.agency_name, "Northwind Digital");
         let e = config(&[("AGENCY_NAME", "North\nwind")], false).unwrap_err();
@@ -544,9 +595,55 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            c.seal_files,
-            Some(("/etc/seal.crt".into(), "/etc/seal.key".into()))
+            c.seal,
+            Some(SealSource::Files {
+                certificate: "/etc/seal.crt".into(),
+                key: "/etc/seal.key".into()
+            })
         );
+        let c = config(
+            &[
+                ("SEAL_PKCS12_FILE", "/etc/seal.p12"),
+                ("SEAL_PKCS12_PASSWORD", " correct horse "),
+            ],
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            c.seal,
+            Some(SealSource::Pkcs12 {
+                file: "/etc/seal.p12".into(),
+                password: Hidden(" correct horse ".into())
+            })
+        );
+        assert!(!format!("{c:?}").contains("correct horse"));
+        // An empty password is one a file may have.
+        let c = config(
+            &[
+                ("SEAL_PKCS12_FILE", "/etc/seal.p12"),
+                ("SEAL_PKCS12_PASSWORD", ""),
+            ],
+            false,
+        )
+        .unwrap();
+        assert!(
+            matches!(c.seal, Some(SealSource::Pkcs12 { password, .. }) if password.0.is_empty())
+        );
+        let e = config(&[("SEAL_PKCS12_FILE", "/etc/seal.p12")], false).unwrap_err();
+        assert_eq!(e.variable, "SEAL_PKCS12_PASSWORD");
+        let e = config(&[("SEAL_PKCS12_PASSWORD", "x")], false).unwrap_err();
+        assert_eq!(e.variable, "SEAL_PKCS12_FILE");
+        let e = config(
+            &[
+                ("SEAL_PKCS12_FILE", "/etc/seal.p12"),
+                ("SEAL_PKCS12_PASSWORD", "x"),
+                ("SEAL_CERT_FILE", "/etc/seal.crt"),
+                ("SEAL_KEY_FILE", "/etc/seal.key"),
+            ],
+            false,
+        )
+        .unwrap_err();
+        assert_eq!(e.variable, "SEAL_PKCS12_FILE");
     }
 
     #[test]

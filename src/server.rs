@@ -77,14 +77,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         &config.mail,
     )?);
     // A configured seal that cannot be used is said now, not at the first signature.
-    if let Some((cert, key)) = &config.seal_files {
-        let seal = crate::signing::flow::configured_seal(cert, key)?;
+    if let Some(source) = &config.seal {
+        let seal = crate::signing::flow::configured_seal(source)?;
         tracing::info!(fingerprint = %seal.fingerprint(), "addendums are sealed with the configured certificate");
     } else if config.production {
         tracing::warn!(
-            "SEAL_CERT_FILE and SEAL_KEY_FILE are not set: executed addendums are sealed with a \
+            "SEAL_PKCS12_FILE (or SEAL_CERT_FILE and SEAL_KEY_FILE) is not set: executed addendums are sealed with a \
              self-signed certificate the desk makes (kept in the database); PDF readers show its \
-             identity as unknown. Set them to the agency's certificate."
+             identity as unknown. Set it to the agency's certificate."
         );
     }
     if mailer.writes_files() {

@@ -16,7 +16,7 @@ use super::seal::{Seal, SealError, pdf_date};
 use crate::audit::{self, Actor};
 use crate::auth::token::to_hex;
 use crate::change_requests::db::RequestRow;
-use crate::config::Config;
+use crate::config::{Config, SealSource};
 use crate::notifications::emails::Notice;
 use crate::notifications::outbox;
 use crate::web::ctx::RequestMeta;
@@ -592,14 +592,23 @@ pub async fn void_if_terms_changed(
     Ok(voided.map(|_| message))
 }
 
-/// The agency's own seal, from the files configured (`SEAL_CERT_FILE`, `SEAL_KEY_FILE`): PEM
-/// or DER, the key a P-256 one in PKCS#8.
-pub fn configured_seal(cert: &std::path::Path, key: &std::path::Path) -> anyhow::Result<Seal> {
+/// The agency's own seal, from the PKCS#12 file and password configured, or from the
+/// certificate and key files (PEM or DER, the key in PKCS#8); a P-256 or RSA key.
+pub fn configured_seal(source: &SealSource) -> anyhow::Result<Seal> {
     use anyhow::Context;
     use rustls_pki_types::pem::PemObject;
     use rustls_pki_types::{CertificateDer, PrivatePkcs8KeyDer};
     let read = |path: &std::path::Path| {
         std::fs::read(path).with_context(|| format!("reading the seal's file {}", path.display()))
+    };
+    let (cert, key) = match source {
+        SealSource::Pkcs12 { file, password } => {
+            let contents = super::pkcs12::read(&read(file)?, &password.0)
+                .map_err(|e| anyhow::anyhow!("SEAL_PKCS12_FILE ({}): {e}", file.display()))?;
+            return Seal::with_chain(&contents.key_pkcs8, &contents.certificates, false)
+                .map_err(|e| anyhow::anyhow!("SEAL_PKCS12_FILE ({}): {e}", file.display()));
+        }
+        SealSource::Files { certificate, key } => (certificate, key),
     };
     let (cert_bytes, key_bytes) = (read(cert)?, read(key)?);
     let cert_der = if cert_bytes.starts_with(b"-----BEGIN") {
@@ -629,8 +638,8 @@ pub fn configured_seal(cert: &std::path::Path, key: &std::path::Path) -> anyhow:
 /// desk made for itself (kept in the database, so every instance seals alike), made by the
 /// first signature that needs it.
 pub async fn seal(conn: &mut PgConnection, config: &Config, now: DateTime<Utc>) -> AppResult<Seal> {
-    if let Some((cert, key)) = &config.seal_files {
-        return Ok(configured_seal(cert, key)?);
+    if let Some(source) = &config.seal {
+        return Ok(configured_seal(source)?);
     }
     const LOAD: &str = "SELECT key_pkcs8, certificate FROM signing_seals WHERE id = 1";
     let kept = match sqlx::query_as::<_, (Vec<u8>, Vec<u8>)>(LOAD)

@@ -7,6 +7,7 @@ pub mod der;
 pub mod flow;
 mod handlers;
 pub mod pdf;
+pub mod pkcs12;
 mod public;
 pub mod reminder;
 pub mod rules;

@@ -17,8 +17,8 @@ pub const PAGE_WIDTH: f32 = 612.0;
 pub const PAGE_HEIGHT: f32 = 792.0;
 pub const MARGIN: f32 = 64.0;
 
-/// Bytes reserved for the CMS signature (hex-encoded, twice as many characters): a P-256
-/// signature with its certificate chain of one or two certificates is 1.5-4 KB.
+/// Bytes reserved for the CMS signature (hex-encoded, twice as many characters): a signature
+/// with its certificate chain of one to three certificates is 1.5-6 KB.
 pub const SIGNATURE_SPACE: usize = 12 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

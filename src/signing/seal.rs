@@ -1,9 +1,12 @@
 //! The agency's seal on the documents the desk executes: one PDF signature (PAdES baseline,
-//! `ETSI.CAdES.detached`) over the whole file, a CMS SignedData made with the seal's P-256 key,
-//! so any later change to the file is reported by any PDF reader or verifier.
+//! `ETSI.CAdES.detached`) over the whole file, a CMS SignedData made with the seal's key (P-256
+//! or RSA) and carrying its certificate chain, so any later change to the file is reported by
+//! any PDF reader or verifier.
 
 use ring::rand::SystemRandom;
-use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair};
+use ring::signature::{
+    ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair, RSA_PKCS1_SHA256, RsaKeyPair,
+};
 use sha2::{Digest, Sha256};
 
 use super::der;
@@ -12,6 +15,7 @@ use crate::auth::token::to_hex;
 
 const SHA256: &str = "2.16.840.1.101.3.4.2.1";
 const ECDSA_WITH_SHA256: &str = "1.2.840.10045.4.3.2";
+const SHA256_WITH_RSA: &str = "1.2.840.113549.1.1.11";
 const DATA: &str = "1.2.840.113549.1.7.1";
 const SIGNED_DATA: &str = "1.2.840.113549.1.7.2";
 const CONTENT_TYPE: &str = "1.2.840.113549.1.9.3";
@@ -20,12 +24,14 @@ const SIGNING_CERTIFICATE_V2: &str = "1.2.840.113549.1.9.16.2.47";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SealError {
-    #[error("the seal's key is not a P-256 key in PKCS#8: {0}")]
-    Key(String),
+    #[error("the seal's key is neither a P-256 nor an RSA (2048 to 8192 bits) key in PKCS#8")]
+    Key,
     #[error("the seal's certificate cannot be read")]
     Certificate,
     #[error("the certificate is not the key's (its public key is another)")]
     Mismatch,
+    #[error("the certificate chain is too long to fit the signature's space ({0} bytes)")]
+    ChainTooLong(usize),
     #[error("the seal could not be made: {0}")]
     Generate(String),
     #[error("the signature does not fit the space the document keeps for it")]
@@ -34,11 +40,58 @@ pub enum SealError {
     Signing,
 }
 
+/// The seal's private key.
+enum Key {
+    P256(EcdsaKeyPair),
+    Rsa(RsaKeyPair),
+}
+
+impl Key {
+    fn from_pkcs8(pkcs8: &[u8]) -> Result<Key, SealError> {
+        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8, &SystemRandom::new())
+            .map(Key::P256)
+            .or_else(|_| RsaKeyPair::from_pkcs8(pkcs8).map(Key::Rsa))
+            .map_err(|_| SealError::Key)
+    }
+
+    /// The public key as the certificate carries it (the EC point, or the RSAPublicKey).
+    fn public(&self) -> &[u8] {
+        match self {
+            Key::P256(key) => key.public_key().as_ref(),
+            Key::Rsa(key) => key.public_key().as_ref(),
+        }
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<(Vec<u8>, Vec<u8>), SealError> {
+        let random = SystemRandom::new();
+        match self {
+            Key::P256(key) => {
+                let signature = key.sign(&random, message).map_err(|_| SealError::Signing)?;
+                Ok((
+                    der::algorithm(ECDSA_WITH_SHA256),
+                    signature.as_ref().to_vec(),
+                ))
+            }
+            Key::Rsa(key) => {
+                let mut signature = vec![0; key.public().modulus_len()];
+                key.sign(&RSA_PKCS1_SHA256, &random, message, &mut signature)
+                    .map_err(|_| SealError::Signing)?;
+                // RSA's algorithm identifiers carry an explicit NULL.
+                let algorithm = der::sequence(&[&der::oid(SHA256_WITH_RSA), &[0x05, 0]]);
+                Ok((algorithm, signature))
+            }
+        }
+    }
+}
+
 /// The key and certificate documents are sealed with.
 pub struct Seal {
-    key: EcdsaKeyPair,
+    key: Key,
     key_pkcs8: Vec<u8>,
     certificate: Vec<u8>,
+    /// The certificates between the seal's and a root, as the certificate authority issued
+    /// them: carried in each signature so a reader can build the chain.
+    chain: Vec<Vec<u8>>,
     issuer: Vec<u8>,
     serial: Vec<u8>,
     /// Made by the desk for development, not issued to the agency: readers show its seal's
@@ -47,29 +100,51 @@ pub struct Seal {
 }
 
 impl Seal {
-    /// A seal from a P-256 key (PKCS#8 DER) and its certificate (DER).
+    /// A seal from a P-256 or RSA key (PKCS#8 DER) and its certificate (DER).
     pub fn from_der(
         key_pkcs8: &[u8],
         certificate: &[u8],
         self_signed: bool,
     ) -> Result<Seal, SealError> {
-        let key = EcdsaKeyPair::from_pkcs8(
-            &ECDSA_P256_SHA256_ASN1_SIGNING,
-            key_pkcs8,
-            &SystemRandom::new(),
-        )
-        .map_err(|e| SealError::Key(e.to_string()))?;
-        let (issuer, serial) = der::issuer_and_serial(certificate).ok_or(SealError::Certificate)?;
-        // The certificate must be the key's: its public key (the 65-byte point) is in it.
-        use ring::signature::KeyPair;
-        let public = key.public_key().as_ref();
-        if !certificate.windows(public.len()).any(|w| w == public) {
-            return Err(SealError::Mismatch);
+        Seal::with_chain(key_pkcs8, &[certificate.to_vec()], self_signed)
+    }
+
+    /// A seal from a key (PKCS#8 DER) and certificates (DER), one of them the key's and the
+    /// others its chain, in any order (as a PKCS#12 file holds them).
+    pub fn with_chain(
+        key_pkcs8: &[u8],
+        certificates: &[Vec<u8>],
+        self_signed: bool,
+    ) -> Result<Seal, SealError> {
+        let key = Key::from_pkcs8(key_pkcs8)?;
+        // The key's certificate carries its public key (the EC point or the RSAPublicKey).
+        let public = key.public();
+        let carries = |c: &Vec<u8>| c.windows(public.len()).any(|w| w == public);
+        let Some(at) = certificates.iter().position(carries) else {
+            return match certificates {
+                [one] if der::issuer_and_serial(one).is_none() => Err(SealError::Certificate),
+                _ => Err(SealError::Mismatch),
+            };
+        };
+        let certificate = certificates[at].clone();
+        let (issuer, serial) =
+            der::issuer_and_serial(&certificate).ok_or(SealError::Certificate)?;
+        let chain: Vec<Vec<u8>> = certificates
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != at)
+            .map(|(_, c)| c.clone())
+            .collect();
+        // The signature, its attributes and every certificate fit the space kept for them.
+        let carried = certificate.len() + chain.iter().map(Vec::len).sum::<usize>();
+        if carried + 2048 > pdf::SIGNATURE_SPACE {
+            return Err(SealError::ChainTooLong(carried));
         }
         Ok(Seal {
             key,
             key_pkcs8: key_pkcs8.to_vec(),
-            certificate: certificate.to_vec(),
+            certificate,
+            chain,
             issuer,
             serial,
             self_signed,
@@ -165,10 +240,7 @@ impl Seal {
         let refs: Vec<&[u8]> = attributes.iter().map(Vec::as_slice).collect();
         // Signed as a SET OF; carried as [0] IMPLICIT.
         let signed = der::set_of(&refs);
-        let signature = self
-            .key
-            .sign(&SystemRandom::new(), &signed)
-            .map_err(|_| SealError::Signing)?;
+        let (signature_algorithm, signature) = self.key.sign(&signed)?;
         let mut implicit = signed.clone();
         implicit[0] = 0xa0;
         let signer = der::sequence(&[
@@ -176,14 +248,21 @@ impl Seal {
             &der::sequence(&[&self.issuer, &self.serial]),
             &der::algorithm(SHA256),
             &implicit,
-            &der::algorithm(ECDSA_WITH_SHA256),
-            &der::octets(signature.as_ref()),
+            &signature_algorithm,
+            &der::octets(&signature),
         ]);
         let signed_data = der::sequence(&[
             &der::uint(1),
             &der::set_of(&[&der::algorithm(SHA256)]),
             &der::sequence(&[&der::oid(DATA)]),
-            &der::context(0, &self.certificate),
+            &der::context(
+                0,
+                &[&self.certificate[..]]
+                    .into_iter()
+                    .chain(self.chain.iter().map(Vec::as_slice))
+                    .collect::<Vec<_>>()
+                    .concat(),
+            ),
             &der::set_of(&[&signer]),
         ]);
         Ok(der::sequence(&[
@@ -223,7 +302,7 @@ mod tests {
         let seal = Seal::self_signed("Agency", today()).unwrap();
         assert!(matches!(
             Seal::from_der(b"not a key", seal.certificate(), false),
-            Err(SealError::Key(_))
+            Err(SealError::Key)
         ));
         assert!(matches!(
             Seal::from_der(seal.key_pkcs8(), b"not a certificate", false),

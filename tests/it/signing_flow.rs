@@ -10,6 +10,8 @@ use reqwest::multipart::{Form, Part};
 
 use crate::support::fixtures::{Chain, chain};
 use crate::support::{client, location};
+use offboarding_desk::config::{Hidden, SealSource};
+use offboarding_desk::signing::flow::configured_seal;
 
 const SIGNER: &[(&str, &str)] = &[
     ("signer_name", "Dana Whitfield"),
@@ -1018,14 +1020,79 @@ async fn a_configured_certificate_seals_the_executed_addendum() {
         "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
     )
     .unwrap();
-    let refused = offboarding_desk::signing::flow::configured_seal(&cert_file, &broken)
-        .err()
-        .expect("a certificate is no key");
+    let refused = configured_seal(&SealSource::Files {
+        certificate: cert_file.clone(),
+        key: broken,
+    })
+    .err()
+    .expect("a certificate is no key");
     assert!(refused.to_string().contains("SEAL_KEY_FILE"), "{refused}");
 
-    let files = (cert_file.clone(), key_file.clone());
-    let c =
-        crate::support::fixtures::chain_with(move |config| config.seal_files = Some(files)).await;
+    let source = SealSource::Files {
+        certificate: cert_file,
+        key: key_file,
+    };
+    let report = sealed_with(source, &dir).await;
+    assert!(
+        report.contains("Northwind Digital document seal"),
+        "{report}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The agency's certificate as a PKCS#12 file and its password (an RSA key, its certificate
+/// issued by a root the file also holds) seals the executed addendum, the chain carried in the
+/// signature; a wrong password, a file in a legacy encryption and a file that is none are each
+/// refused with a sentence naming the variable.
+#[tokio::test]
+async fn a_pkcs12_file_and_its_password_seal_the_executed_addendum() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seal");
+    let source = |file: &str, password: &str| SealSource::Pkcs12 {
+        file: fixtures.join(file),
+        password: Hidden(password.into()),
+    };
+    for (file, password, says) in [
+        ("rsa-chain.p12", "wrong", "the password does not open it"),
+        ("legacy.p12", "correct horse", "40-bit RC2"),
+        ("../../it/main.rs", "correct horse", "not a PKCS#12 file"),
+        ("missing.p12", "correct horse", "reading the seal's file"),
+    ] {
+        let refused = configured_seal(&source(file, password))
+            .err()
+            .expect("refused");
+        let sentence = format!("{refused:#}");
+        assert!(sentence.contains(says), "{file}: {sentence}");
+        assert!(!sentence.contains("correct horse"), "{sentence}");
+    }
+    let dir = std::env::temp_dir().join(format!("od-seal-p12-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let report = sealed_with(source("rsa-chain.p12", "correct horse"), &dir).await;
+    assert!(
+        report.contains("Northwind Digital document seal (RSA)"),
+        "{report}"
+    );
+    if crate::signing::poppler_installed() {
+        // The root the file holds is carried beside the seal's certificate.
+        let path = dir.join("executed.pdf");
+        let out = Command::new("pdfsig")
+            .args(["-dump".as_ref(), path.as_os_str()])
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let signature = std::fs::read(dir.join("executed.pdf.sig0")).unwrap();
+        let carried = |name: &[u8]| signature.windows(name.len()).any(|w| w == name);
+        assert!(carried(b"Northwind Test Root CA"));
+        assert!(carried(b"Northwind Digital document seal (RSA)"));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Signs an addendum on a desk configured with `source`, checks the desk made no seal of its
+/// own and (with poppler) that the executed PDF's seal holds and is not the self-signed one;
+/// returns pdfsig's report (empty without poppler). The PDF is left in `dir` as `executed.pdf`.
+async fn sealed_with(source: SealSource, dir: &std::path::Path) -> String {
+    let c = crate::support::fixtures::chain_with(move |config| config.seal = Some(source)).await;
     let id = addendum(&c).await;
     let token = send(&c, id).await;
     let code = ask_code(&c, &token).await;
@@ -1043,25 +1110,22 @@ async fn a_configured_certificate_seals_the_executed_addendum() {
         .bytes()
         .await
         .unwrap();
-    if crate::signing::poppler_installed() {
-        let path = dir.join("executed.pdf");
-        std::fs::write(&path, &executed).unwrap();
-        let out = Command::new("pdfsig").arg(&path).output().unwrap();
-        let report = String::from_utf8_lossy(&out.stdout);
-        assert!(report.contains("Signature is Valid."), "{report}");
-        assert!(
-            report.contains("Northwind Digital document seal"),
-            "{report}"
-        );
-        assert!(!report.contains("(self-signed)"), "{report}");
-        let text = Command::new("pdftotext")
-            .args([path.as_os_str(), "-".as_ref()])
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&text.stdout);
-        assert!(!text.contains("made by the desk itself"), "{text}");
+    let path = dir.join("executed.pdf");
+    std::fs::write(&path, &executed).unwrap();
+    if !crate::signing::poppler_installed() {
+        return String::new();
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    let out = Command::new("pdfsig").arg(&path).output().unwrap();
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(report.contains("Signature is Valid."), "{report}");
+    assert!(!report.contains("(self-signed)"), "{report}");
+    let text = Command::new("pdftotext")
+        .args([path.as_os_str(), "-".as_ref()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(!text.contains("made by the desk itself"), "{text}");
+    report
 }
 
 /// Whatever answers under `/sign/` (a page, a form the desk cannot read, an unknown address)
