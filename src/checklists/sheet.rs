@@ -13,7 +13,7 @@ use crate::change_requests::rules::{CancelScope, State as RequestState};
 use crate::web::ctx::Ctx;
 use crate::web::error::AppResult;
 use crate::web::filters;
-use crate::web::pages::{Chrome, Pager};
+use crate::web::pages::{Chrome, Keyset};
 use crate::web::{AppState, download};
 
 #[derive(Debug, sqlx::FromRow)]
@@ -55,15 +55,15 @@ impl SheetLine {
 pub struct SheetQuery {
     #[serde(default)]
     pub show: String,
-    pub page: Option<i64>,
+    pub before: Option<i64>,
+    pub after: Option<i64>,
 }
 
 async fn lines(
     conn: &mut PgConnection,
     open_only: bool,
     today: chrono::NaiveDate,
-    limit: i64,
-    offset: i64,
+    pager: &Keyset,
 ) -> sqlx::Result<Vec<SheetLine>> {
     // Walks the cancellations in the sheet's order (an index of their own) and counts each
     // one's items only until the page is full. A completed request has no open item. Which
@@ -75,7 +75,18 @@ async fn lines(
     } else {
         ""
     };
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    // A page is one range of the sheet's index from the edge's place in the order (its date
+    // and id, read from the edge's own row), however deep: no OFFSET reading the lines before.
+    let (id, past, order) = pager.walk(true);
+    let from = match id {
+        Some(_) => format!(
+            "AND (r.effective_date, r.id) {past}
+                 (SELECT e.effective_date, e.id FROM change_requests e WHERE e.id = $2)"
+        ),
+        None => String::new(),
+    };
+    let limit = pager.limit();
+    let query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT r.id AS request_id, c.id AS client_id, c.name AS client_name, c.crm_account_id,
                 r.cancel_scope, r.effective_date, r.state,
                 items.done, items.total, items.overdue, items.last_done_at
@@ -92,13 +103,15 @@ async fn lines(
                   FROM checklist_items i
                  WHERE i.change_request_id = r.id) items
           WHERE r.kind = 'cancellation' AND r.state IN ('approved', 'completed')
-            AND items.all_items > 0 {open}
-          ORDER BY r.effective_date DESC, r.id DESC
-          LIMIT {limit} OFFSET {offset}"
+            AND items.all_items > 0 {open} {from}
+          ORDER BY r.effective_date {order}, r.id {order}
+          LIMIT {limit}"
     )))
-    .bind(today)
-    .fetch_all(conn)
-    .await
+    .bind(today);
+    match id {
+        Some(id) => query.bind(id).fetch_all(conn).await,
+        None => query.fetch_all(conn).await,
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -107,7 +120,7 @@ pub(super) struct SheetPage {
     chrome: Chrome,
     lines: Vec<SheetLine>,
     open_only: bool,
-    pager: Pager,
+    pager: Keyset,
 }
 
 pub(super) async fn page(
@@ -116,20 +129,13 @@ pub(super) async fn page(
     Query(q): Query<SheetQuery>,
 ) -> AppResult<SheetPage> {
     let open_only = q.show != "all";
-    let mut pager = Pager::new(q.page, 50);
+    let mut pager = Keyset::new(q.before, q.after, 50);
     pager.keep = format!("&show={}", if open_only { "" } else { "all" });
     let mut conn = state.db.acquire().await?;
-    let rows = lines(
-        &mut conn,
-        open_only,
-        state.clock.today(),
-        pager.limit(),
-        pager.offset(),
-    )
-    .await?;
+    let rows = lines(&mut conn, open_only, state.clock.today(), &pager).await?;
     Ok(SheetPage {
         chrome: Chrome::new(&state, &ctx, "/offboarding"),
-        lines: pager.trim(rows),
+        lines: pager.trim(rows, |l| l.request_id),
         open_only,
         pager,
     })
@@ -141,7 +147,13 @@ pub(super) async fn export(
     Query(q): Query<SheetQuery>,
 ) -> AppResult<Response> {
     let mut conn = state.db.acquire().await?;
-    let rows = lines(&mut conn, q.show != "all", state.clock.today(), 50_000, 0).await?;
+    let rows = lines(
+        &mut conn,
+        q.show != "all",
+        state.clock.today(),
+        &Keyset::new(None, None, 50_000),
+    )
+    .await?;
     let header = [
         "Client",
         "Account id",

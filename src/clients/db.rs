@@ -58,36 +58,48 @@ const SELECT: &str = "SELECT c.id, c.name, c.crm_account_id, c.account_manager_i
    LEFT JOIN users am ON am.id = c.account_manager_id
    LEFT JOIN users sem ON sem.id = c.sem_specialist_id";
 
-/// A page of clients whose name or account id contains `q`, by name.
+/// A page of clients whose name or account id contains `q`, by name, from the edge `pager`
+/// names (one range of the name index however deep), one line more than it shows.
 pub async fn search(
     conn: &mut PgConnection,
     q: &str,
-    limit: i64,
-    offset: i64,
+    pager: &crate::web::pages::Keyset,
 ) -> sqlx::Result<Vec<ClientRow>> {
+    let (id, past, order) = pager.walk(false);
+    let limit = pager.limit();
     // Every client, or those matching: two statements, so the list of all (the page as it
-    // opens) has a plan PostgreSQL keeps instead of one that also weighs a pattern.
-    if q.is_empty() {
-        return sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "{SELECT} ORDER BY lower(c.name), c.id LIMIT $1 OFFSET $2"
-        )))
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(conn)
-        .await;
+    // opens) has a plan PostgreSQL keeps instead of one that also weighs a pattern. The
+    // edge's id is the last parameter.
+    let (matching, edge_at) = if q.is_empty() {
+        ("TRUE", 1)
+    } else {
+        (
+            "(lower(c.name) LIKE $1 OR lower(c.crm_account_id) LIKE $1)",
+            2,
+        )
+    };
+    let from = match id {
+        Some(_) => format!(
+            "AND (lower(c.name), c.id) {past}
+                 (SELECT lower(e.name), e.id FROM clients e WHERE e.id = ${edge_at})"
+        ),
+        None => String::new(),
+    };
+    let sql = format!(
+        "{SELECT} WHERE {matching} {from}
+          ORDER BY lower(c.name) {order}, c.id {order} LIMIT {limit}"
+    );
+    let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+    if !q.is_empty() {
+        query = query.bind(format!(
+            "%{}%",
+            crate::users::db::escape_like(&q.to_lowercase())
+        ));
     }
-    let pattern = format!("%{}%", crate::users::db::escape_like(&q.to_lowercase()));
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{SELECT}
-          WHERE lower(c.name) LIKE $1 OR lower(c.crm_account_id) LIKE $1
-          ORDER BY lower(c.name), c.id
-          LIMIT $2 OFFSET $3"
-    )))
-    .bind(pattern)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(conn)
-    .await
+    if let Some(id) = id {
+        query = query.bind(id);
+    }
+    query.fetch_all(conn).await
 }
 
 pub async fn find(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<ClientRow>> {

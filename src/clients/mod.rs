@@ -26,7 +26,7 @@ use crate::web::ctx::{Ctx, commit_and_go, encode_component};
 use crate::web::error::{AppError, AppResult};
 use crate::web::fields::FieldErrors;
 use crate::web::filters;
-use crate::web::pages::{Chrome, Pager};
+use crate::web::pages::{Chrome, Keyset};
 use crate::web::{AppState, Routes};
 use db::{ClientRow, HistoryRow, ProductOption, Saved};
 use form::ClientForm;
@@ -129,7 +129,8 @@ fn may_edit(ctx: &Ctx) -> bool {
 #[derive(Debug, Deserialize)]
 struct ListQuery {
     q: Option<String>,
-    page: Option<i64>,
+    before: Option<i64>,
+    after: Option<i64>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -138,7 +139,7 @@ struct ListPage {
     chrome: Chrome,
     clients: Vec<ClientRow>,
     q: String,
-    pager: Pager,
+    pager: Keyset,
     may_edit: bool,
 }
 
@@ -148,15 +149,15 @@ async fn list(
     Query(query): Query<ListQuery>,
 ) -> AppResult<ListPage> {
     let q = crate::web::text::search(&query.q.unwrap_or_default());
-    let mut pager = Pager::new(query.page, 25);
+    let mut pager = Keyset::new(query.before, query.after, 25);
     if !q.is_empty() {
         pager.keep = format!("&q={}", encode_component(&q));
     }
     let mut conn = state.db.acquire().await?;
-    let rows = db::search(&mut conn, &q, pager.limit(), pager.offset()).await?;
+    let rows = db::search(&mut conn, &q, &pager).await?;
     Ok(ListPage {
         chrome: Chrome::new(&state, &ctx, "/clients"),
-        clients: pager.trim(rows),
+        clients: pager.trim(rows, |c| c.id),
         q,
         pager,
         may_edit: may_edit(&ctx),

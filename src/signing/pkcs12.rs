@@ -297,7 +297,11 @@ fn decrypt(algorithm: &Element<'_>, data: &[u8], password: &str) -> Result<Vec<u
     } else {
         return Err(Pkcs12Error::Unsupported("a cipher other than AES-CBC"));
     };
-    if iv.tag != 0x04 || iv.contents.len() != 16 || data.is_empty() || !data.len().is_multiple_of(16) {
+    if iv.tag != 0x04
+        || iv.contents.len() != 16
+        || data.is_empty()
+        || !data.len().is_multiple_of(16)
+    {
         return Err(Pkcs12Error::NotPkcs12);
     }
     let mut key = vec![0u8; key_len];

@@ -169,6 +169,20 @@ impl Keyset {
         self.after.is_some()
     }
 
+    /// For a list sorted by some columns then its id, `descending` or not: the edge's id (bound
+    /// by the statement), the comparison of the sort key with the edge's that keeps the lines
+    /// past it, and the direction the statement reads in (the other way when going back).
+    pub fn walk(&self, descending: bool) -> (Option<i64>, &'static str, &'static str) {
+        match (self.before, self.after, descending) {
+            (Some(id), _, true) => (Some(id), "<", "DESC"),
+            (Some(id), _, false) => (Some(id), ">", "ASC"),
+            (None, Some(id), true) => (Some(id), ">", "ASC"),
+            (None, Some(id), false) => (Some(id), "<", "DESC"),
+            (None, None, true) => (None, "", "DESC"),
+            (None, None, false) => (None, "", "ASC"),
+        }
+    }
+
     /// Ask for one line more than a page; that line tells whether the list goes on.
     pub fn limit(&self) -> i64 {
         self.per_page + 1

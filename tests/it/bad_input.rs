@@ -412,7 +412,7 @@ async fn a_planner_date_far_from_today_is_asked_about_before_it_moves() {
 #[tokio::test]
 async fn an_unreadable_address_or_form_answers_with_a_page_and_a_sentence() {
     let c = chain().await;
-    for path in ["/clients?page=abc", "/clients?page=99999999999999999999"] {
+    for path in ["/clients?before=abc", "/clients?after=99999999999999999999"] {
         let res = client()
             .get(c.app.url(path))
             .header("cookie", &c.am_cookie)

@@ -224,8 +224,20 @@ async fn clients_are_found_by_name_or_account_id_a_page_at_a_time() {
     assert!(
         first.contains("Dealer 00")
             && !first.contains("Dealer 29")
-            && first.contains("href=\"?page=2\"")
+            && first.contains("id=\"page-after\"")
     );
+    // The next page starts after the last line shown, and leads back.
+    let last = first
+        .rsplit("<td><a href=\"/clients/")
+        .next()
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_string();
+    let second = d
+        .page(&format!("/clients?before={last}"), &sem_cookie)
+        .await;
+    assert!(second.contains("Dealer 29") && !second.contains("Dealer 00"));
+    assert!(second.contains("id=\"page-before\"") && !second.contains("id=\"page-after\""));
     let by_name = d.page("/clients?q=dealer%2007", &sem_cookie).await;
     assert!(by_name.contains("Dealer 07") && !by_name.contains("Dealer 08"));
     let by_id = d.page("/clients?q=20011", &sem_cookie).await;

@@ -96,6 +96,8 @@ const PAGES: &[(&str, &str)] = &[
     ("am1", "/requests?state=completed"),
     ("am1", "/clients"),
     ("am1", "/clients?q=ford"),
+    ("am1", "/clients?before={client}"),
+    ("am1", "/clients?q=ford&after={client}"),
     ("am1", "/clients/{client}"),
     ("ops1", "/tasks/{task}"),
     ("ops1", "/planner"),
@@ -104,6 +106,7 @@ const PAGES: &[(&str, &str)] = &[
     ("ops1", "/planner/calendar?month={month}"),
     ("ops1", "/offboarding"),
     ("ops1", "/offboarding?show=all"),
+    ("ops1", "/offboarding?show=all&before={request}"),
     ("ops1", "/offboarding.csv"),
     ("ops1", "/planner.csv?month={month}"),
     ("ops1", "/planner/feed"),
@@ -387,15 +390,18 @@ async fn a_desk_with_more_than_it_shows_says_so_and_shows_all_on_request() {
     assert!(!app.page(&admin, "/").await.contains("desk-cut"));
 }
 
-/// The request list pages by the id at each page's edge: walking "Older" to the end and
-/// "Newer" back shows every request once, newest first, with or without a state, and a page
-/// deep in the list runs the same statements as the first.
-#[tokio::test]
-async fn the_request_list_pages_by_its_edges_without_repeating_or_skipping() {
-    let app = app_with(11).await;
-    let cookie = app.session_cookie(user(&app, "am1@bench.test").await).await;
+/// Walks a list by its "next" link (`older`) to the end, then back by its "previous" link
+/// (`newer`): checks it shows `all` once each, in order, and the same pages both ways.
+async fn walks_both_ways(
+    app: &TestApp,
+    cookie: &str,
+    start: &str,
+    row: &str,
+    (older, newer): (&str, &str),
+    all: &[i64],
+) {
     let ids_on = |html: &str| -> Vec<i64> {
-        html.split("<td><a href=\"/requests/")
+        html.split(row)
             .skip(1)
             .map(|s| s[..s.find('"').unwrap()].parse().unwrap())
             .collect()
@@ -409,6 +415,40 @@ async fn the_request_list_pages_by_its_edges_without_repeating_or_skipping() {
                 .replace("&#38;", "&"),
         )
     };
+    let base = &start[..start.find('?').unwrap_or(start.len())];
+    let mut seen: Vec<i64> = Vec::new();
+    let mut pages = Vec::new();
+    let mut path = start.to_string();
+    loop {
+        let html = app.page(cookie, &path).await;
+        let ids = ids_on(&html);
+        assert!(ids.len() <= 50);
+        seen.extend(&ids);
+        pages.push(ids);
+        match link(&html, older) {
+            Some(next) => path = format!("{base}{next}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, all, "{start}: forward, page by page");
+    // Back from the last page: the same pages in reverse.
+    let mut back = vec![pages.last().unwrap().clone()];
+    let mut html = app.page(cookie, &path).await;
+    while let Some(prev) = link(&html, newer) {
+        html = app.page(cookie, &format!("{base}{prev}")).await;
+        back.push(ids_on(&html));
+    }
+    back.reverse();
+    assert_eq!(back, pages, "{start}: back, page by page");
+}
+
+/// The request list pages by the id at each page's edge: walking "Older" to the end and
+/// "Newer" back shows every request once, newest first, with or without a state, and a page
+/// deep in the list runs the same statements as the first.
+#[tokio::test]
+async fn the_request_list_pages_by_its_edges_without_repeating_or_skipping() {
+    let app = app_with(11).await;
+    let cookie = app.session_cookie(user(&app, "am1@bench.test").await).await;
     for state in ["", "completed"] {
         let all: Vec<i64> = sqlx::query_scalar(
             "SELECT id FROM change_requests WHERE $1 = '' OR state = $1 ORDER BY id DESC",
@@ -422,30 +462,15 @@ async fn the_request_list_pages_by_its_edges_without_repeating_or_skipping() {
             "more than a page: {}",
             all.len()
         );
-        let mut seen: Vec<i64> = Vec::new();
-        let mut pages = Vec::new();
-        let mut path = format!("/requests?state={state}");
-        loop {
-            let html = app.page(&cookie, &path).await;
-            let ids = ids_on(&html);
-            assert!(ids.len() <= 50);
-            seen.extend(&ids);
-            pages.push(ids);
-            match link(&html, "older") {
-                Some(next) => path = format!("/requests{next}"),
-                None => break,
-            }
-        }
-        assert_eq!(seen, all, "older, page by page ({state:?})");
-        // Back from the last page by "Newer": the same pages in reverse.
-        let mut back = vec![pages.last().unwrap().clone()];
-        let mut html = app.page(&cookie, &path).await;
-        while let Some(prev) = link(&html, "newer") {
-            html = app.page(&cookie, &format!("/requests{prev}")).await;
-            back.push(ids_on(&html));
-        }
-        back.reverse();
-        assert_eq!(back, pages, "newer, page by page ({state:?})");
+        walks_both_ways(
+            &app,
+            &cookie,
+            &format!("/requests?state={state}"),
+            "<td><a href=\"/requests/",
+            ("older", "newer"),
+            &all,
+        )
+        .await;
     }
     // Deep or not, one statement.
     let last: i64 = sqlx::query_scalar("SELECT min(id) + 3 FROM change_requests")
@@ -454,4 +479,63 @@ async fn the_request_list_pages_by_its_edges_without_repeating_or_skipping() {
         .unwrap();
     let (status, n) = statements(&app, &cookie, &format!("/requests?before={last}")).await;
     assert_eq!((status, n), (StatusCode::OK, 1));
+}
+
+/// The offboarding sheet (by effective date, latest first) and the client list (by name, with
+/// and without a search) page from the line at each page's edge: every line once, in order,
+/// the same pages back, and a page deep in the list one statement like the first.
+#[tokio::test]
+async fn the_sheet_and_the_client_list_page_by_their_edges() {
+    let app = app_with(120).await;
+    let ops = app
+        .session_cookie(user(&app, "ops1@bench.test").await)
+        .await;
+    let sheet: Vec<i64> = sqlx::query_scalar(
+        "SELECT r.id FROM change_requests r
+          WHERE r.kind = 'cancellation' AND r.state IN ('approved', 'completed')
+            AND EXISTS (SELECT 1 FROM checklist_items i WHERE i.change_request_id = r.id)
+          ORDER BY r.effective_date DESC, r.id DESC",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert!(sheet.len() > 50, "more than a page: {}", sheet.len());
+    walks_both_ways(
+        &app,
+        &ops,
+        "/offboarding?show=all",
+        "<td><a href=\"/requests/",
+        ("page-after", "page-before"),
+        &sheet,
+    )
+    .await;
+    let deep = sheet[sheet.len() - 3];
+    let (status, n) = statements(&app, &ops, &format!("/offboarding?show=all&before={deep}")).await;
+    assert_eq!((status, n), (StatusCode::OK, 1));
+
+    let am = app.session_cookie(user(&app, "am1@bench.test").await).await;
+    for (q, pattern) in [("", "%"), ("1", "%1%")] {
+        let clients: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM clients
+              WHERE lower(name) LIKE $1 OR lower(crm_account_id) LIKE $1
+              ORDER BY lower(name), id",
+        )
+        .bind(pattern)
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
+        assert!(clients.len() > 25, "more than a page: {}", clients.len());
+        walks_both_ways(
+            &app,
+            &am,
+            &format!("/clients?q={q}"),
+            "<td><a href=\"/clients/",
+            ("page-after", "page-before"),
+            &clients,
+        )
+        .await;
+        let deep = clients[clients.len() - 2];
+        let (status, n) = statements(&app, &am, &format!("/clients?q={q}&before={deep}")).await;
+        assert_eq!((status, n), (StatusCode::OK, 1), "{q:?}");
+    }
 }
