@@ -15,7 +15,7 @@ use crate::audit::{self, Actor};
 use crate::web::AppState;
 use crate::web::ctx::{Ctx, commit_and_go, encode_component};
 use crate::web::error::{AppError, AppResult};
-use crate::web::pages::{Chrome, Pager};
+use crate::web::pages::{Chrome, Keyset};
 
 const PER_PAGE: i64 = 50;
 
@@ -265,6 +265,7 @@ pub(super) async fn send_test(State(state): State<AppState>, ctx: Ctx) -> AppRes
 /// A scheduled job as the list shows it.
 #[derive(Debug, sqlx::FromRow)]
 pub struct JobRow {
+    pub id: i64,
     pub key: String,
     pub kind: String,
     pub run_at: DateTime<Utc>,
@@ -286,7 +287,8 @@ impl JobRow {
 #[derive(Debug, Deserialize)]
 pub struct JobsQuery {
     state: Option<String>,
-    page: Option<i64>,
+    before: Option<i64>,
+    after: Option<i64>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -295,7 +297,7 @@ pub(super) struct JobsPage {
     chrome: Chrome,
     jobs: Vec<JobRow>,
     state: String,
-    pager: Pager,
+    pager: Keyset,
 }
 
 pub(super) async fn jobs_page(
@@ -307,20 +309,29 @@ pub(super) async fn jobs_page(
         .state
         .filter(|s| ["pending", "done", "failed", "cancelled"].contains(&s.as_str()))
         .unwrap_or_default();
-    let mut pager = Pager::new(q.page, 50);
+    let mut pager = Keyset::new(q.before, q.after, 50);
     pager.keep = format!("&state={}", encode_component(&filter));
-    let rows = sqlx::query_as(
-        "SELECT key, kind, run_at, state, attempts, last_error FROM scheduled_jobs
-          WHERE ($1 = '' OR state = $1)
-          ORDER BY run_at DESC, id DESC
-          LIMIT $2 OFFSET $3",
-    )
-    .bind(&filter)
-    .bind(pager.limit())
-    .bind(pager.offset())
-    .fetch_all(&state.db)
-    .await?;
-    let jobs = pager.trim(rows);
+    // From the job at the page's edge (its time read from its own row), latest first.
+    let (id, past, order) = pager.walk(true);
+    let from = match id {
+        Some(_) => format!(
+            "AND (run_at, id) {past} (SELECT e.run_at, e.id FROM scheduled_jobs e WHERE e.id = $2)"
+        ),
+        None => String::new(),
+    };
+    let query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT id, key, kind, run_at, state, attempts, last_error FROM scheduled_jobs
+          WHERE ($1 = '' OR state = $1) {from}
+          ORDER BY run_at {order}, id {order}
+          LIMIT {}",
+        pager.limit()
+    )))
+    .bind(&filter);
+    let rows = match id {
+        Some(id) => query.bind(id).fetch_all(&state.db).await?,
+        None => query.fetch_all(&state.db).await?,
+    };
+    let jobs = pager.trim(rows, |j: &JobRow| j.id);
     Ok(JobsPage {
         chrome: Chrome::new(&state, &ctx, "/admin/mail"),
         jobs,

@@ -41,25 +41,34 @@ pub fn escape_like(s: &str) -> String {
 
 const COLUMNS: &str = "id, email, display_name, roles, disabled_at, version";
 
-/// A page of users whose name or email contains `q` (all when empty), by name.
+/// A page of users whose name or email contains `q` (all when empty), by name, from the edge
+/// `pager` names, one line more than it shows.
 pub async fn search(
     conn: &mut PgConnection,
     q: &str,
-    limit: i64,
-    offset: i64,
+    pager: &crate::web::pages::Keyset,
 ) -> sqlx::Result<Vec<UserRow>> {
     let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    let (id, past, order) = pager.walk(false);
+    let from = match id {
+        Some(_) => format!(
+            "AND (lower(display_name), id) {past}
+                 (SELECT lower(e.display_name), e.id FROM users e WHERE e.id = $2)"
+        ),
+        None => String::new(),
+    };
+    let limit = pager.limit();
+    let query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM users
-          WHERE $1 = '%%' OR lower(display_name) LIKE $1 OR lower(email) LIKE $1
-          ORDER BY lower(display_name), id
-          LIMIT $2 OFFSET $3"
+          WHERE ($1 = '%%' OR lower(display_name) LIKE $1 OR lower(email) LIKE $1) {from}
+          ORDER BY lower(display_name) {order}, id {order}
+          LIMIT {limit}"
     )))
-    .bind(pattern)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(conn)
-    .await
+    .bind(pattern);
+    match id {
+        Some(id) => query.bind(id).fetch_all(conn).await,
+        None => query.fetch_all(conn).await,
+    }
 }
 
 pub async fn find(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<UserRow>> {

@@ -21,7 +21,7 @@ use crate::auth::session;
 use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::{AppError, AppResult};
 use crate::web::fields::FieldErrors;
-use crate::web::pages::{Chrome, Pager};
+use crate::web::pages::{Chrome, Keyset};
 use crate::web::{AppState, Routes};
 use db::{Saved, UserRow};
 use form::DetailsForm;
@@ -56,7 +56,8 @@ fn role_options() -> Vec<RoleOption> {
 #[derive(Debug, Deserialize)]
 struct ListQuery {
     q: Option<String>,
-    page: Option<i64>,
+    before: Option<i64>,
+    after: Option<i64>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -65,7 +66,7 @@ struct ListPage {
     chrome: Chrome,
     users: Vec<UserRow>,
     q: String,
-    pager: Pager,
+    pager: Keyset,
 }
 
 async fn list(
@@ -74,13 +75,13 @@ async fn list(
     Query(query): Query<ListQuery>,
 ) -> AppResult<ListPage> {
     let q = crate::web::text::search(&query.q.unwrap_or_default());
-    let mut pager = Pager::new(query.page, 25);
+    let mut pager = Keyset::new(query.before, query.after, 25);
     if !q.is_empty() {
         pager.keep = format!("&q={}", crate::web::ctx::encode_component(&q));
     }
     let mut conn = state.db.acquire().await?;
-    let rows = db::search(&mut conn, &q, pager.limit(), pager.offset()).await?;
-    let users = pager.trim(rows);
+    let rows = db::search(&mut conn, &q, &pager).await?;
+    let users = pager.trim(rows, |u| u.id);
     Ok(ListPage {
         chrome: Chrome::new(&state, &ctx, "/admin/users"),
         users,
