@@ -360,6 +360,12 @@ pub async fn send(
     from: &Origin<'_>,
     now: DateTime<Utc>,
 ) -> AppResult<SignatureRow> {
+    // The page hides the form once a signed document is attached; a tab opened before says so.
+    if r.attachment_count > 0 {
+        return Err(AppError::Refused(
+            "The addendum is already signed and attached to the request: nothing was sent.".into(),
+        ));
+    }
     if let Some(mut live) = live_for_update(conn, r.id).await?
         && !expire_if_lapsed(conn, &mut live, now).await?
     {
@@ -697,19 +703,30 @@ pub async fn code_refused(
 }
 
 /// How many codes were sent for `row` in the last hour.
-pub async fn codes_sent_lately(conn: &mut PgConnection, row: &SignatureRow) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "SELECT count(*) FROM signature_events
-          WHERE signature_request_id = $1 AND kind = 'code_sent'
-            AND at > clock_timestamp() - interval '1 hour'",
+pub async fn codes_sent(conn: &mut PgConnection, row: &SignatureRow) -> sqlx::Result<CodesSent> {
+    let (last_hour, ever) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE at > clock_timestamp() - interval '1 hour'), count(*)
+           FROM signature_events
+          WHERE signature_request_id = $1 AND kind = 'code_sent'",
     )
     .bind(row.id)
     .fetch_one(conn)
-    .await
+    .await?;
+    Ok(CodesSent { last_hour, ever })
+}
+
+/// How many codes a link has had emailed: in the last hour, and since it was sent.
+pub struct CodesSent {
+    pub last_hour: i64,
+    pub ever: i64,
 }
 
 /// The most codes a signer may ask for in an hour.
 pub const CODES_AN_HOUR: i64 = 5;
+
+/// The most codes one link ever has (five tries each): past them, guessing a code has had
+/// fifty tries in all, and the signer needs a new link from the agency.
+pub const CODES_A_LINK: i64 = 10;
 
 /// A new code for `row`'s signer, emailed; any earlier one stops working.
 pub async fn send_code(

@@ -365,10 +365,13 @@ pub(super) async fn code(
         tx.commit().await?;
         return Ok(go(format!("/sign/{token}?code=sent#sign")));
     }
-    if flow::codes_sent_lately(&mut tx, &found.row).await? >= flow::CODES_AN_HOUR {
+    let sent = flow::codes_sent(&mut tx, &found.row).await?;
+    if sent.ever >= flow::CODES_A_LINK || sent.last_hour >= flow::CODES_AN_HOUR {
         tx.commit().await?;
         let mut page = page_of(&found, &token, &state, now);
-        let message = if page.code_live {
+        let message = if sent.ever >= flow::CODES_A_LINK {
+            "This link has had all the codes it can: ask the agency to send you a new link."
+        } else if page.code_live {
             "Five codes were emailed in the last hour: use the latest one, or ask again in an hour."
         } else {
             "Five codes were emailed in the last hour: ask again in an hour, or ask the agency to send you a new link."

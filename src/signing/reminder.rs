@@ -78,11 +78,14 @@ impl ReminderHandler {
                JOIN users u ON u.id = s.sent_by
                JOIN addendum_documents d ON d.id = s.document_id
               WHERE s.id = $1
-              FOR NO KEY UPDATE OF s",
+              FOR NO KEY UPDATE OF s NOWAIT",
         )
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?;
+        // NOWAIT: a signer signing, declining or a void holds the link and then cancels this
+        // job, whose row the runner holds; waiting here would wait on each other. The job
+        // fails this once and runs again after its backoff (or finds itself cancelled).
         let Some(w) = row else { return Ok(()) };
         // Late (the worker was down) is still now: a link that lapsed meanwhile is not chased.
         let now = Utc::now().max(job.run_at);

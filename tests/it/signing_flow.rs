@@ -595,6 +595,81 @@ async fn six_wrong_codes_lock_the_code_and_bad_fields_save_nothing() {
     assert_eq!(state_of(&c, id).await, "signed");
 }
 
+/// Asks for a new code past the half minute in which a second click keeps the first.
+async fn ask_again(c: &Chain, token: &str) -> reqwest::Response {
+    c.app.state.clock.advance(Duration::seconds(31));
+    c.app.post("", &format!("/sign/{token}/code"), &[]).await
+}
+
+/// A signer may have five codes emailed an hour and ten in the link's life (fifty tries at a
+/// code in all); past that the page says to ask for a new link, which starts afresh.
+#[tokio::test]
+async fn codes_are_limited_to_five_an_hour_and_ten_a_link() {
+    let c = chain().await;
+    let id = addendum(&c).await;
+    let token = send(&c, id).await;
+    for _ in 0..5 {
+        assert_eq!(ask_again(&c, &token).await.status(), 303);
+    }
+    let res = ask_again(&c, &token).await;
+    assert_eq!(res.status(), 422);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("Five codes were emailed in the last hour")
+    );
+    // An hour on (the events moved back: the database's clock cannot be), five more.
+    sqlx::raw_sql(
+        "ALTER TABLE signature_events DISABLE TRIGGER signature_events_no_update_delete;
+         UPDATE signature_events SET at = at - interval '2 hours' WHERE kind = 'code_sent';
+         ALTER TABLE signature_events ENABLE TRIGGER signature_events_no_update_delete;",
+    )
+    .execute(&c.app.db)
+    .await
+    .unwrap();
+    for _ in 0..5 {
+        assert_eq!(ask_again(&c, &token).await.status(), 303);
+    }
+    sqlx::raw_sql(
+        "ALTER TABLE signature_events DISABLE TRIGGER signature_events_no_update_delete;
+         UPDATE signature_events SET at = at - interval '2 hours' WHERE kind = 'code_sent';
+         ALTER TABLE signature_events ENABLE TRIGGER signature_events_no_update_delete;",
+    )
+    .execute(&c.app.db)
+    .await
+    .unwrap();
+    let res = ask_again(&c, &token).await;
+    assert_eq!(res.status(), 422);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("ask the agency to send you a new link")
+    );
+    assert_eq!(
+        count(
+            &c,
+            "SELECT count(*) FROM signature_events WHERE kind = 'code_sent'"
+        )
+        .await,
+        10
+    );
+    // The agency resends: the new link has its own codes.
+    let res = c
+        .post(
+            &c.am_cookie,
+            &format!("/requests/{id}/signature/resend"),
+            &[("signature", &shown(&c, id).await)],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let fresh = token_in(&last_mail(&c, "signing.requested").await.2);
+    assert_ne!(fresh, token);
+    c.app.state.clock.reset();
+    ask_code(&c, &fresh).await;
+}
+
 #[tokio::test]
 async fn changing_the_terms_after_sending_voids_the_link() {
     let c = chain().await;
