@@ -82,9 +82,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tracing::info!(fingerprint = %seal.fingerprint(), "addendums are sealed with the configured certificate");
     } else if config.production {
         tracing::warn!(
-            "SEAL_PKCS12_FILE (or SEAL_CERT_FILE and SEAL_KEY_FILE) is not set: executed addendums are sealed with a \
-             self-signed certificate the desk makes (kept in the database); PDF readers show its \
-             identity as unknown. Set it to the agency's certificate."
+            "SEAL_PKCS12_FILE (or SEAL_CERT_FILE and SEAL_KEY_FILE) is not set: addendums \
+             cannot be sent for signature until it is (a production desk does not seal with a \
+             self-signed certificate of its own)."
         );
     }
     if mailer.writes_files() {

@@ -360,10 +360,19 @@ pub async fn send(
     from: &Origin<'_>,
     now: DateTime<Utc>,
 ) -> AppResult<SignatureRow> {
+    // A self-signed seal is for development: in production the agency's own is required
+    // before any client is asked to sign.
+    if config.production && config.seal.is_none() {
+        return Err(AppError::Refused(
+            "The agency's seal is not configured (SEAL_PKCS12_FILE): ask the administrator to \
+             set it before sending addendums for signature."
+                .into(),
+        ));
+    }
     // The page hides the form once a signed document is attached; a tab opened before says so.
     if r.attachment_count > 0 {
         return Err(AppError::Refused(
-            "The addendum is already signed and attached to the request: nothing was sent.".into(),
+            "The addendum is already signed and attached to the request.".into(),
         ));
     }
     if let Some(mut live) = live_for_update(conn, r.id).await?
@@ -604,19 +613,19 @@ pub fn configured_seal(source: &SealSource) -> anyhow::Result<Seal> {
     use anyhow::Context;
     use rustls_pki_types::pem::PemObject;
     use rustls_pki_types::{CertificateDer, PrivatePkcs8KeyDer};
-    let read = |path: &std::path::Path| {
-        std::fs::read(path).with_context(|| format!("reading the seal's file {}", path.display()))
+    let read = |variable: &str, path: &std::path::Path| {
+        std::fs::read(path).with_context(|| format!("{variable}: reading {}", path.display()))
     };
     let (cert, key) = match source {
         SealSource::Pkcs12 { file, password } => {
-            let contents = super::pkcs12::read(&read(file)?, &password.0)
+            let contents = super::pkcs12::read(&read("SEAL_PKCS12_FILE", file)?, &password.0)
                 .map_err(|e| anyhow::anyhow!("SEAL_PKCS12_FILE ({}): {e}", file.display()))?;
             return Seal::with_chain(&contents.key_pkcs8, &contents.certificates, false)
                 .map_err(|e| anyhow::anyhow!("SEAL_PKCS12_FILE ({}): {e}", file.display()));
         }
         SealSource::Files { certificate, key } => (certificate, key),
     };
-    let (cert_bytes, key_bytes) = (read(cert)?, read(key)?);
+    let (cert_bytes, key_bytes) = (read("SEAL_CERT_FILE", cert)?, read("SEAL_KEY_FILE", key)?);
     let cert_der = if cert_bytes.starts_with(b"-----BEGIN") {
         CertificateDer::from_pem_slice(&cert_bytes)
             .map_err(|e| anyhow::anyhow!("SEAL_CERT_FILE is not a PEM certificate: {e}"))?

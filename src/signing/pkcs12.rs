@@ -19,6 +19,8 @@ const CERT_BAG: &str = "1.2.840.113549.1.12.10.1.3";
 const X509_CERTIFICATE: &str = "1.2.840.113549.1.9.22.1";
 const SHA1: &str = "1.3.14.3.2.26";
 const SHA256: &str = "2.16.840.1.101.3.4.2.1";
+const SHA384: &str = "2.16.840.1.101.3.4.2.2";
+const SHA512: &str = "2.16.840.1.101.3.4.2.3";
 const PBMAC1: &str = "1.2.840.113549.1.5.14";
 const PBES2: &str = "1.2.840.113549.1.5.13";
 const PBKDF2: &str = "1.2.840.113549.1.5.12";
@@ -59,12 +61,17 @@ pub enum Pkcs12Error {
     Password,
     #[error(
         "it is encrypted with {0}, an algorithm too weak to read: write it again with AES \
-         (`openssl pkcs12 -in old.p12 -nodes | openssl pkcs12 -export -out seal.p12`, or \
-         \"AES256-SHA256\" when exporting from Windows)"
+         (`openssl pkcs12 -legacy -in old.p12 -nodes -out seal.pem`, then `openssl pkcs12 \
+         -export -in seal.pem -out seal.p12` and delete seal.pem; or choose \"AES256-SHA256\" \
+         when exporting from Windows)"
     )]
     Legacy(&'static str),
     #[error("it uses {0}, which the desk does not read")]
     Unsupported(&'static str),
+    #[error(
+        "it has no integrity check (MAC), so its password cannot be checked: export it with one"
+    )]
+    NoMac,
     #[error("it holds no private key")]
     NoKey,
     #[error("it holds more than one private key")]
@@ -86,9 +93,10 @@ pub fn read(file: &[u8], password: &str) -> Result<Contents, Pkcs12Error> {
         return Err(NotPkcs12);
     }
     let safe = content_info(auth_safe, DATA)?;
-    if let Some(mac) = rest.first() {
-        check_mac(mac, &safe, password)?;
-    }
+    // Without its MAC a wrong password could pass for a right one (or a changed file for the
+    // one issued).
+    let mac = rest.first().ok_or(Pkcs12Error::NoMac)?;
+    check_mac(mac, &safe, password)?;
     let mut key = None;
     let mut certificates = Vec::new();
     let (all, _) = der::read(&safe).ok_or(NotPkcs12)?;
@@ -352,6 +360,8 @@ fn check_mac(mac: &Element<'_>, safe: &[u8], password: &str) -> Result<(), Pkcs1
             hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY,
         ),
         Some(id) if is(id, SHA256) => (&digest::SHA256, hmac::HMAC_SHA256),
+        Some(id) if is(id, SHA384) => (&digest::SHA384, hmac::HMAC_SHA384),
+        Some(id) if is(id, SHA512) => (&digest::SHA512, hmac::HMAC_SHA512),
         Some(id) if is(id, PBMAC1) => {
             return Err(Pkcs12Error::Unsupported("a PBMAC1 integrity check"));
         }
@@ -364,20 +374,29 @@ fn check_mac(mac: &Element<'_>, safe: &[u8], password: &str) -> Result<(), Pkcs1
     if salt.tag != 0x04 || expected.tag != 0x04 {
         return Err(Pkcs12Error::NotPkcs12);
     }
-    let key = derive(
-        hash,
-        3,
-        &bmp(password),
-        salt.contents,
-        rounds.get(),
-        hash.output_len(),
-    );
-    hmac::verify(
-        &hmac::Key::new(mac_algorithm, &key),
-        safe,
-        expected.contents,
-    )
-    .map_err(|_| Pkcs12Error::Password)
+    let holds = |password: &[u8]| {
+        let key = derive(
+            hash,
+            3,
+            password,
+            salt.contents,
+            rounds.get(),
+            hash.output_len(),
+        );
+        hmac::verify(
+            &hmac::Key::new(mac_algorithm, &key),
+            safe,
+            expected.contents,
+        )
+        .is_ok()
+    };
+    // An empty password is written by some tools as an empty BMPString (its terminator only),
+    // by others as no password at all: OpenSSL tries both, and so does the desk.
+    if holds(&bmp(password)) || (password.is_empty() && holds(&[])) {
+        Ok(())
+    } else {
+        Err(Pkcs12Error::Password)
+    }
 }
 
 /// A password as PKCS#12 hashes it: a BMPString (UTF-16, big-endian) with its terminating zero.
@@ -472,6 +491,14 @@ mod tests {
         ring::signature::RsaKeyPair::from_pkcs8(&chain.key_pkcs8).unwrap();
         let plain = read(&fixture("plain.p12"), PASSWORD).unwrap();
         assert_eq!(plain.certificates.len(), 1);
+        let sha512 = read(&fixture("sha512.p12"), PASSWORD).unwrap();
+        assert_eq!(sha512.certificates.len(), 1);
+        let empty = read(&fixture("empty.p12"), "").unwrap();
+        assert_eq!(empty.certificates.len(), 1);
+        assert_eq!(
+            read(&fixture("empty.p12"), PASSWORD).unwrap_err(),
+            Pkcs12Error::Password
+        );
     }
 
     #[test]
@@ -494,6 +521,14 @@ mod tests {
         let refused = read(&fixture("legacy.p12"), PASSWORD).unwrap_err();
         assert!(matches!(refused, Pkcs12Error::Legacy(_)), "{refused}");
         assert!(refused.to_string().contains("openssl pkcs12"), "{refused}");
+    }
+
+    #[test]
+    fn a_file_without_its_mac_is_refused() {
+        assert_eq!(
+            read(&fixture("nomac.p12"), PASSWORD).unwrap_err(),
+            Pkcs12Error::NoMac
+        );
     }
 
     #[test]

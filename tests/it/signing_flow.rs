@@ -338,6 +338,18 @@ async fn an_addendum_is_sent_signed_with_an_emailed_code_and_lands_sealed_on_the
         "{verdict}"
     );
 
+    // A tab opened before the signature offers Send still: it sends nothing, and says so.
+    let res = c
+        .post(&c.am_cookie, &format!("/requests/{id}/signature"), SIGNER)
+        .await;
+    assert_eq!(res.status(), 303);
+    let flash = c.flash(&c.am_cookie, id).await;
+    assert!(flash.contains("already signed and attached"), "{flash}");
+    assert_eq!(
+        count(&c, "SELECT count(*) FROM signature_requests").await,
+        1
+    );
+
     // The request can now be submitted, its sealed copy attached.
     let flash = c.submit(&c.am_cookie, id).await;
     assert!(flash.starts_with("Submitted for approval"), "{flash}");
@@ -1130,7 +1142,7 @@ async fn a_pkcs12_file_and_its_password_seal_the_executed_addendum() {
         ("rsa-chain.p12", "wrong", "the password does not open it"),
         ("legacy.p12", "correct horse", "40-bit RC2"),
         ("../../it/main.rs", "correct horse", "not a PKCS#12 file"),
-        ("missing.p12", "correct horse", "reading the seal's file"),
+        ("missing.p12", "correct horse", "SEAL_PKCS12_FILE: reading"),
     ] {
         let refused = configured_seal(&source(file, password))
             .err()
@@ -1156,9 +1168,13 @@ async fn a_pkcs12_file_and_its_password_seal_the_executed_addendum() {
             .unwrap();
         assert!(out.status.success(), "{out:?}");
         let signature = std::fs::read(dir.join("executed.pdf.sig0")).unwrap();
-        let carried = |name: &[u8]| signature.windows(name.len()).any(|w| w == name);
-        assert!(carried(b"Northwind Test Root CA"));
-        assert!(carried(b"Northwind Digital document seal (RSA)"));
+        let carried = |der: &[u8]| signature.windows(der.len()).any(|w| w == der);
+        let file = std::fs::read(fixtures.join("rsa-chain.p12")).unwrap();
+        let held = offboarding_desk::signing::pkcs12::read(&file, "correct horse").unwrap();
+        assert_eq!(held.certificates.len(), 2);
+        for certificate in &held.certificates {
+            assert!(carried(certificate), "each certificate of the file, whole");
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -1332,4 +1348,23 @@ async fn submitting_with_an_uploaded_document_voids_the_waiting_link_and_says_so
             .await
             .unwrap();
     assert_eq!(reminder, "cancelled");
+}
+
+/// A self-signed seal is for development: a production desk without the agency's certificate
+/// sends nothing for signature, and says what the administrator must set.
+#[tokio::test]
+async fn a_production_desk_without_the_agencys_seal_sends_nothing() {
+    let c = crate::support::fixtures::chain_with(|config| config.production = true).await;
+    let id = addendum(&c).await;
+    let res = c
+        .post(&c.am_cookie, &format!("/requests/{id}/signature"), SIGNER)
+        .await;
+    assert_eq!(res.status(), 303);
+    let flash = c.flash(&c.am_cookie, id).await;
+    assert!(flash.contains("Nothing was sent"), "{flash}");
+    assert!(flash.contains("SEAL_PKCS12_FILE"), "{flash}");
+    assert_eq!(
+        count(&c, "SELECT count(*) FROM signature_requests").await,
+        0
+    );
 }
