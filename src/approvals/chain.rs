@@ -58,8 +58,9 @@ pub(super) async fn submit(
     .await?;
     let actor = Actor::from_ctx(ctx);
     // Submitted with a document signed elsewhere: a link still waiting is no longer needed.
-    let voided = crate::signing::flow::void_live(
+    let voided = crate::signing::flow::void_and_tell(
         conn,
+        &state.config,
         request,
         "the request was submitted with a document signed elsewhere",
         &actor,
@@ -93,7 +94,7 @@ pub(super) async fn submit(
     };
     if let Some(v) = voided {
         message.push_str(&format!(
-            " The link waiting for {}'s signature is voided: the attached document is the one submitted.",
+            " The link waiting for {}'s signature is voided (they are told so): the attached document is the one submitted.",
             v.signer_name
         ));
     }

@@ -66,12 +66,13 @@ pub(super) async fn record(
     // nothing).
     let now = state.clock.now();
     let voided = if after.state.is_editable() {
-        crate::signing::flow::void_if_terms_changed(&mut tx, &after, &actor, now).await?
+        crate::signing::flow::void_if_terms_changed(&mut tx, &state.config, &after, &actor, now)
+            .await?
     } else {
         let why = "the request was withdrawn";
-        crate::signing::flow::void_live(&mut tx, &after, why, &actor, now)
+        crate::signing::flow::void_and_tell(&mut tx, &state.config, &after, why, &actor, now)
             .await?
-            .map(|_| "Its signature request is voided.".to_string())
+            .map(|_| "Its signature request is voided and the signer told so.".to_string())
     };
     audit::on_request(
         &mut tx,

@@ -534,6 +534,23 @@ pub async fn void_live(
     Ok(Some(live))
 }
 
+/// Voids request `r`'s waiting signature request, if any, for `reason`, and tells its signer
+/// by email that the link was withdrawn. Returns it.
+pub async fn void_and_tell(
+    conn: &mut PgConnection,
+    config: &Config,
+    r: &RequestRow,
+    reason: &str,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> AppResult<Option<SignatureRow>> {
+    let voided = void_live(conn, r, reason, actor, now).await?;
+    if let Some(v) = &voided {
+        tell_signer_voided(conn, config, r, v).await?;
+    }
+    Ok(voided)
+}
+
 /// Tells the signer of `voided` that the agency withdrew its link (nothing to sign for now).
 pub async fn tell_signer_voided(
     conn: &mut PgConnection,
@@ -573,6 +590,7 @@ pub async fn tell_signer_voided(
 /// sent differ from the request's now. Returns the sentence for the person who changed them.
 pub async fn void_if_terms_changed(
     conn: &mut PgConnection,
+    config: &Config,
     after: &RequestRow,
     actor: &Actor,
     now: DateTime<Utc>,
@@ -595,7 +613,7 @@ pub async fn void_if_terms_changed(
     };
     let message = match signed_terms(after) {
         None => Some(
-            "The request is no longer an addendum with both budgets: its signature request is voided."
+            "The request is no longer an addendum with both budgets: its signature request is voided and the signer told so."
                 .to_string(),
         ),
         Some(now_terms) => rules::terms_changed(was, now_terms),
@@ -603,7 +621,15 @@ pub async fn void_if_terms_changed(
     let Some(message) = message else {
         return Ok(None);
     };
-    let voided = void_live(conn, after, "the request's terms changed", actor, now).await?;
+    let voided = void_and_tell(
+        conn,
+        config,
+        after,
+        "the request's terms changed",
+        actor,
+        now,
+    )
+    .await?;
     Ok(voided.map(|_| message))
 }
 

@@ -224,8 +224,9 @@ pub(super) async fn void(
         Err(message) => return commit_and_go(tx, &back, &message).await,
     };
     let actor = Actor::from_ctx(&ctx);
-    let voided = flow::void_live(
+    let voided = flow::void_and_tell(
         &mut tx,
+        &state.config,
         &r,
         "voided by the agency",
         &actor,
@@ -234,7 +235,6 @@ pub(super) async fn void(
     .await?;
     let message = match voided {
         Some(v) => {
-            flow::tell_signer_voided(&mut tx, &state.config, &r, &v).await?;
             format!(
                 "The signature request to {} is voided: its link no longer works, and they are told so.",
                 v.signer_name

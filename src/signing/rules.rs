@@ -338,7 +338,7 @@ pub fn terms_changed(sent: SignedTerms, now: SignedTerms) -> Option<String> {
     (!changed.is_empty()).then(|| {
         format!(
             "The addendum sent for signature no longer matches the request ({} changed): its \
-             signature request is voided. Prepare and send it again.",
+             signature request is voided and the signer told so. Prepare and send it again.",
             changed.join(", ")
         )
     })

@@ -17,7 +17,24 @@ pub fn line(raw: &str, max: usize) -> Result<String, String> {
                 .to_string()
         });
     }
+    if s.chars().any(invisible) {
+        return Err(
+            "Remove the invisible character (such as a right-to-left override or a \
+                    zero-width space) from this field."
+                .to_string(),
+        );
+    }
     within(s, max)
+}
+
+/// A character that shows nothing yet changes what a line seems to say: the bidirectional
+/// embeddings, overrides, isolates and marks (a name that reads backwards) and the zero-width
+/// spaces and joiners that split a word invisibly. The joiners scripts need between letters
+/// (U+200C, U+200D) are kept.
+fn invisible(c: char) -> bool {
+    matches!(c,
+        '\u{200B}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{180E}' | '\u{061C}')
 }
 
 /// A text of several lines: trimmed, line breaks as `\n`, at most `max` characters; tabs and
@@ -90,6 +107,27 @@ pub fn search(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_line_refuses_invisible_characters_that_change_how_it_reads() {
+        for bad in [
+            "Jane\u{202E}Doe",
+            "Dora\u{200B}Dealer",
+            "\u{2067}x",
+            "a\u{FEFF}",
+            "a\u{200F}b",
+        ] {
+            let refused = line(bad, 100).unwrap_err();
+            assert!(
+                refused.contains("invisible character"),
+                "{bad:?}: {refused}"
+            );
+            assert!(label(bad, 100, "missing").is_err(), "{bad:?}");
+        }
+        // Joiners between letters (Persian, Hindi) and emoji are kept.
+        assert!(line("\u{0645}\u{200C}\u{06CC}", 100).is_ok());
+        assert!(line("\u{0915}\u{094D}\u{200D}\u{0937}", 100).is_ok());
+    }
 
     #[test]
     fn a_line_is_trimmed_and_refuses_every_control_character() {

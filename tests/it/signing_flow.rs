@@ -566,6 +566,7 @@ async fn six_wrong_codes_lock_the_code_and_bad_fields_save_nothing() {
     for (field, value, message) in [
         ("name", "", "Type your full name"),
         ("name", "Dana\0Whitfield", "control character"),
+        ("name", "Dana\u{202E}Whitfield", "invisible character"),
         ("title", "", "Type your title"),
         ("name", &"x".repeat(201), "At most 200 characters"),
     ] {
@@ -718,8 +719,14 @@ async fn changing_the_terms_after_sending_voids_the_link() {
     assert_eq!(res.status(), 303);
     let flash = c.flash(&c.am_cookie, id).await;
     assert!(flash.contains("the new budget changed"), "{flash}");
-    assert!(flash.contains("signature request is voided"), "{flash}");
+    assert!(
+        flash.contains("signature request is voided and the signer told so"),
+        "{flash}"
+    );
     assert_eq!(state_of(&c, id).await, "voided");
+    let (to, subject, _) = last_mail(&c, "signing.voided").await;
+    assert_eq!(to, vec!["dana@lakeside-rv.test".to_string()]);
+    assert!(subject.starts_with("Withdrawn"), "{subject}");
     assert_eq!(public_page(&c, &format!("/sign/{token}")).await.0, 410);
     // A new one is for the new terms.
     let token = send(&c, id).await;
@@ -1340,6 +1347,8 @@ async fn submitting_with_an_uploaded_document_voids_the_waiting_link_and_says_so
         flash.contains("The link waiting for Dana Whitfield&#39;s signature is voided"),
         "{flash}"
     );
+    let (to, _, _) = last_mail(&c, "signing.voided").await;
+    assert_eq!(to, vec!["dana@lakeside-rv.test".to_string()]);
     assert_eq!(state_of(&c, id).await, "voided");
     assert_eq!(public_page(&c, &format!("/sign/{token}")).await.0, 410);
     let reminder: String =

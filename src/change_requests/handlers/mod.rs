@@ -263,7 +263,9 @@ pub(super) async fn update(
         && crate::change_requests::attachments::supersede(&mut tx, id).await? > 0;
     let actor = Actor::from_ctx(&ctx);
     let now = state.clock.now();
-    let voided = crate::signing::flow::void_if_terms_changed(&mut tx, &after, &actor, now).await?;
+    let voided =
+        crate::signing::flow::void_if_terms_changed(&mut tx, &state.config, &after, &actor, now)
+            .await?;
     let record = json!({
         "changes": changes.into_json(),
         "version": new_version,
@@ -358,8 +360,9 @@ pub(super) async fn withdraw(
             db::set_withdrawn_reason(&mut tx, id, &reason).await?;
             let actor = Actor::from_ctx(&ctx);
             let reason_void = "the request was withdrawn";
-            let voided = crate::signing::flow::void_live(
+            let voided = crate::signing::flow::void_and_tell(
                 &mut tx,
+                &state.config,
                 &request,
                 reason_void,
                 &actor,
@@ -376,7 +379,7 @@ pub(super) async fn withdraw(
             .await?;
             match voided {
                 Some(v) => format!(
-                    "Change request withdrawn. The link waiting for {}'s signature is voided.",
+                    "Change request withdrawn. The link waiting for {}'s signature is voided, and they are told so.",
                     v.signer_name
                 ),
                 None => "Change request withdrawn.".to_string(),
