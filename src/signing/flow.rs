@@ -350,12 +350,15 @@ pub fn unsigned_pdf(terms: &Terms) -> Vec<u8> {
 }
 
 /// Sends request `r` (locked by the caller) for `signer`'s signature: a new document, a new
-/// link emailed, the events and the audit record. Refused while another is waiting.
+/// link emailed (saying which link it `replaces`, when resent), the events and the audit
+/// record. Refused while another is waiting.
+#[allow(clippy::too_many_arguments)]
 pub async fn send(
     conn: &mut PgConnection,
     config: &Config,
     r: &RequestRow,
     signer: &Signer,
+    replaces: Option<&SignatureRow>,
     actor: &Actor,
     from: &Origin<'_>,
     now: DateTime<Utc>,
@@ -449,8 +452,17 @@ pub async fn send(
             intro: &format!(
                 "{} asks you, {}, to sign an addendum for {}. Open the link to read it and sign \
                  it online: no account is needed. We will email you a one-time code when you \
-                 start. The link works until {}.",
-                config.agency_name, signer.name, r.client_name, expires
+                 start. The link works until {}.{}",
+                config.agency_name,
+                signer.name,
+                r.client_name,
+                expires,
+                replaces
+                    .map(|old| format!(
+                        " It replaces the link sent on {}, which no longer works.",
+                        addendum::long_date(crate::time::day_in(config.time_zone, old.sent_at))
+                    ))
+                    .unwrap_or_default()
             ),
             facts: vec![
                 (

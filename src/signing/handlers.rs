@@ -111,7 +111,18 @@ pub(super) async fn send(
     }
     let actor = Actor::from_ctx(&ctx);
     let from = Origin::from(&ctx.meta);
-    match flow::send(&mut tx, &state.config, &r, &signer, &actor, &from, now).await {
+    match flow::send(
+        &mut tx,
+        &state.config,
+        &r,
+        &signer,
+        None,
+        &actor,
+        &from,
+        now,
+    )
+    .await
+    {
         Ok(sent) => {
             let message = format!(
                 "The addendum was sent to {} ({}) for signature. The link works for 14 days.",
@@ -198,12 +209,22 @@ pub(super) async fn resend(
         .await;
     };
     let signer = flow::Signer {
-        name: old.signer_name,
-        title: old.signer_title,
-        email: old.signer_email,
+        name: old.signer_name.clone(),
+        title: old.signer_title.clone(),
+        email: old.signer_email.clone(),
     };
     let from = Origin::from(&ctx.meta);
-    let sent = flow::send(&mut tx, &state.config, &r, &signer, &actor, &from, now).await?;
+    let sent = flow::send(
+        &mut tx,
+        &state.config,
+        &r,
+        &signer,
+        Some(&old),
+        &actor,
+        &from,
+        now,
+    )
+    .await?;
     let message = format!(
         "A new link was sent to {} ({}); the earlier one no longer works.",
         sent.signer_name, sent.signer_email

@@ -434,8 +434,10 @@ async fn every_link_state_has_its_own_page_and_no_hint_of_what_exists() {
         )
         .await;
     assert_eq!(res.status(), 303);
-    let second = token_in(&last_mail(&c, "signing.requested").await.2);
+    let (_, _, body) = last_mail(&c, "signing.requested").await;
+    let second = token_in(&body);
     assert_ne!(first, second);
+    assert!(body.contains("It replaces the link sent on"), "{body}");
     // A second click, or a tab opened before that resend, changes nothing and says so.
     let stale: i64 =
         sqlx::query_scalar("SELECT min(id) FROM signature_requests WHERE change_request_id = $1")
