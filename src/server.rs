@@ -36,6 +36,18 @@ pub fn init_tracing(json: bool) {
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let started = Instant::now();
     let config = Arc::new(config);
+    // A configured seal that cannot be used is said first, not at the first signature (nor
+    // after the database and the demo were made ready).
+    if let Some(source) = &config.seal {
+        let seal = crate::signing::flow::configured_seal(source)?;
+        tracing::info!(fingerprint = %seal.fingerprint(), "addendums are sealed with the configured certificate");
+    } else if config.production {
+        tracing::warn!(
+            "SEAL_PKCS12_FILE (or SEAL_CERT_FILE and SEAL_KEY_FILE) is not set: addendums \
+             cannot be sent for signature until it is (a production desk does not seal with a \
+             self-signed certificate of its own)."
+        );
+    }
     let mut db = crate::db::connect(&config).await?;
     // A demo started again on a later day would show last week's "today": on its private
     // database it starts afresh, dated from now.
@@ -76,17 +88,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let mailer = Arc::new(crate::notifications::mailer::Mailer::from_config(
         &config.mail,
     )?);
-    // A configured seal that cannot be used is said now, not at the first signature.
-    if let Some(source) = &config.seal {
-        let seal = crate::signing::flow::configured_seal(source)?;
-        tracing::info!(fingerprint = %seal.fingerprint(), "addendums are sealed with the configured certificate");
-    } else if config.production {
-        tracing::warn!(
-            "SEAL_PKCS12_FILE (or SEAL_CERT_FILE and SEAL_KEY_FILE) is not set: addendums \
-             cannot be sent for signature until it is (a production desk does not seal with a \
-             self-signed certificate of its own)."
-        );
-    }
     if mailer.writes_files() {
         tracing::info!(dir = %config.mail.dir.display(), "no SMTP_HOST: emails are written as .eml files");
     }

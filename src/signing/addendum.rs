@@ -33,7 +33,8 @@ pub struct Signed {
     pub name: String,
     pub title: String,
     pub at: DateTime<Utc>,
-    /// The client's time zone, for the time as the signer lived it.
+    /// The zone the time is printed in beside UTC, named with it: the agency's (the desk keeps
+    /// no time zone per client).
     pub zone: Tz,
 }
 
