@@ -616,6 +616,18 @@ async fn ask_again(c: &Chain, token: &str) -> reqwest::Response {
     c.app.post("", &format!("/sign/{token}/code"), &[]).await
 }
 
+/// Moves the codes sent so far two hours back (the database's clock cannot be moved).
+async fn codes_sent_two_hours_ago(c: &Chain) {
+    sqlx::raw_sql(
+        "ALTER TABLE signature_events DISABLE TRIGGER signature_events_no_update_delete;
+         UPDATE signature_events SET at = at - interval '2 hours' WHERE kind = 'code_sent';
+         ALTER TABLE signature_events ENABLE TRIGGER signature_events_no_update_delete;",
+    )
+    .execute(&c.app.db)
+    .await
+    .unwrap();
+}
+
 /// A signer may have five codes emailed an hour and ten in the link's life (fifty tries at a
 /// code in all); past that the page says to ask for a new link, which starts afresh.
 #[tokio::test]
@@ -634,26 +646,12 @@ async fn codes_are_limited_to_five_an_hour_and_ten_a_link() {
             .unwrap()
             .contains("Five codes were emailed in the last hour")
     );
-    // An hour on (the events moved back: the database's clock cannot be), five more.
-    sqlx::raw_sql(
-        "ALTER TABLE signature_events DISABLE TRIGGER signature_events_no_update_delete;
-         UPDATE signature_events SET at = at - interval '2 hours' WHERE kind = 'code_sent';
-         ALTER TABLE signature_events ENABLE TRIGGER signature_events_no_update_delete;",
-    )
-    .execute(&c.app.db)
-    .await
-    .unwrap();
+    // An hour on, five more.
+    codes_sent_two_hours_ago(&c).await;
     for _ in 0..5 {
         assert_eq!(ask_again(&c, &token).await.status(), 303);
     }
-    sqlx::raw_sql(
-        "ALTER TABLE signature_events DISABLE TRIGGER signature_events_no_update_delete;
-         UPDATE signature_events SET at = at - interval '2 hours' WHERE kind = 'code_sent';
-         ALTER TABLE signature_events ENABLE TRIGGER signature_events_no_update_delete;",
-    )
-    .execute(&c.app.db)
-    .await
-    .unwrap();
+    codes_sent_two_hours_ago(&c).await;
     let res = ask_again(&c, &token).await;
     assert_eq!(res.status(), 422);
     assert!(
