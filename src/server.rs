@@ -39,7 +39,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     // A configured seal that cannot be used is said first, not at the first signature (nor
     // after the database and the demo were made ready).
     if let Some(source) = &config.seal {
-        let seal = crate::signing::flow::configured_seal(source)?;
+        let seal = crate::signing::flow::loaded_seal(source)?;
         tracing::info!(fingerprint = %seal.fingerprint(), "addendums are sealed with the configured certificate");
     } else if config.production {
         tracing::warn!(

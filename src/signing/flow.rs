@@ -3,6 +3,8 @@
 //! link emailed), opened, a code emailed, signed (the executed addendum sealed and attached to
 //! the change request) or declined, voided or expired.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -687,12 +689,33 @@ pub fn configured_seal(source: &SealSource) -> anyhow::Result<Seal> {
         .map_err(|e| anyhow::anyhow!("the configured seal: {e}"))
 }
 
+/// The configured seal, read once per process (and source): every signature seals with the
+/// file checked at start, without reading it again (a file replaced or removed meanwhile
+/// takes a restart to count, and cannot fail a signature after its code).
+pub fn loaded_seal(source: &SealSource) -> anyhow::Result<Arc<Seal>> {
+    static LOADED: std::sync::Mutex<Vec<(SealSource, Arc<Seal>)>> =
+        std::sync::Mutex::new(Vec::new());
+    let mut loaded = LOADED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((_, seal)) = loaded.iter().find(|(s, _)| s == source) {
+        return Ok(seal.clone());
+    }
+    let seal = Arc::new(configured_seal(source)?);
+    loaded.push((source.clone(), seal.clone()));
+    Ok(seal)
+}
+
 /// The seal documents are executed with: the agency's, when configured; otherwise the one the
 /// desk made for itself (kept in the database, so every instance seals alike), made by the
 /// first signature that needs it.
-pub async fn seal(conn: &mut PgConnection, config: &Config, now: DateTime<Utc>) -> AppResult<Seal> {
+pub async fn seal(
+    conn: &mut PgConnection,
+    config: &Config,
+    now: DateTime<Utc>,
+) -> AppResult<Arc<Seal>> {
     if let Some(source) = &config.seal {
-        return Ok(configured_seal(source)?);
+        return Ok(loaded_seal(source)?);
     }
     const LOAD: &str = "SELECT key_pkcs8, certificate FROM signing_seals WHERE id = 1";
     let kept = match sqlx::query_as::<_, (Vec<u8>, Vec<u8>)>(LOAD)
@@ -716,7 +739,9 @@ pub async fn seal(conn: &mut PgConnection, config: &Config, now: DateTime<Utc>) 
                 .await?
         }
     };
-    Seal::from_der(&kept.0, &kept.1, true).map_err(seal_error)
+    Seal::from_der(&kept.0, &kept.1, true)
+        .map(Arc::new)
+        .map_err(seal_error)
 }
 
 fn seal_error(e: SealError) -> AppError {

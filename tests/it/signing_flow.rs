@@ -1126,7 +1126,7 @@ async fn a_configured_certificate_seals_the_executed_addendum() {
         certificate: cert_file,
         key: key_file,
     };
-    let report = sealed_with(source, &dir).await;
+    let (report, _) = sealed_with(source, &dir).await;
     assert!(
         report.contains("Northwind Digital document seal"),
         "{report}"
@@ -1160,7 +1160,14 @@ async fn a_pkcs12_file_and_its_password_seal_the_executed_addendum() {
     }
     let dir = std::env::temp_dir().join(format!("od-seal-p12-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
-    let report = sealed_with(source("rsa-chain.p12", "correct horse"), &dir).await;
+    // A copy, removed after the first signature: the seal read at the first is kept.
+    let copy = dir.join("seal.p12");
+    std::fs::copy(fixtures.join("rsa-chain.p12"), &copy).unwrap();
+    let configured = SealSource::Pkcs12 {
+        file: copy.clone(),
+        password: Hidden("correct horse".into()),
+    };
+    let (report, _) = sealed_with(configured, &dir).await;
     assert!(
         report.contains("Northwind Digital document seal (RSA)"),
         "{report}"
@@ -1183,13 +1190,21 @@ async fn a_pkcs12_file_and_its_password_seal_the_executed_addendum() {
             assert!(carried(certificate), "each certificate of the file, whole");
         }
     }
+    // The seal the signature used, read once: the next one needs no file.
+    std::fs::remove_file(&copy).unwrap();
+    let fresh = SealSource::Pkcs12 {
+        file: copy.clone(),
+        password: Hidden("correct horse".into()),
+    };
+    assert!(configured_seal(&fresh).is_err(), "the file is gone");
+    offboarding_desk::signing::flow::loaded_seal(&fresh).expect("kept since the first");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Signs an addendum on a desk configured with `source`, checks the desk made no seal of its
 /// own and (with poppler) that the executed PDF's seal holds and is not the self-signed one;
 /// returns pdfsig's report (empty without poppler). The PDF is left in `dir` as `executed.pdf`.
-async fn sealed_with(source: SealSource, dir: &std::path::Path) -> String {
+async fn sealed_with(source: SealSource, dir: &std::path::Path) -> (String, Chain) {
     let c = crate::support::fixtures::chain_with(move |config| config.seal = Some(source)).await;
     let id = addendum(&c).await;
     let token = send(&c, id).await;
@@ -1211,7 +1226,7 @@ async fn sealed_with(source: SealSource, dir: &std::path::Path) -> String {
     let path = dir.join("executed.pdf");
     std::fs::write(&path, &executed).unwrap();
     if !crate::signing::poppler_installed() {
-        return String::new();
+        return (String::new(), c);
     }
     let out = Command::new("pdfsig").arg(&path).output().unwrap();
     let report = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -1223,7 +1238,7 @@ async fn sealed_with(source: SealSource, dir: &std::path::Path) -> String {
         .unwrap();
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(!text.contains("made by the desk itself"), "{text}");
-    report
+    (report, c)
 }
 
 /// Whatever answers under `/sign/` (a page, a form the desk cannot read, an unknown address)
