@@ -1126,7 +1126,7 @@ async fn a_configured_certificate_seals_the_executed_addendum() {
         certificate: cert_file,
         key: key_file,
     };
-    let (report, _) = sealed_with(source, &dir).await;
+    let report = sealed_with(source, &dir).await;
     assert!(
         report.contains("Northwind Digital document seal"),
         "{report}"
@@ -1167,7 +1167,7 @@ async fn a_pkcs12_file_and_its_password_seal_the_executed_addendum() {
         file: copy.clone(),
         password: Hidden("correct horse".into()),
     };
-    let (report, _) = sealed_with(configured, &dir).await;
+    let report = sealed_with(configured, &dir).await;
     assert!(
         report.contains("Northwind Digital document seal (RSA)"),
         "{report}"
@@ -1204,7 +1204,7 @@ async fn a_pkcs12_file_and_its_password_seal_the_executed_addendum() {
 /// Signs an addendum on a desk configured with `source`, checks the desk made no seal of its
 /// own and (with poppler) that the executed PDF's seal holds and is not the self-signed one;
 /// returns pdfsig's report (empty without poppler). The PDF is left in `dir` as `executed.pdf`.
-async fn sealed_with(source: SealSource, dir: &std::path::Path) -> (String, Chain) {
+async fn sealed_with(source: SealSource, dir: &std::path::Path) -> String {
     let c = crate::support::fixtures::chain_with(move |config| config.seal = Some(source)).await;
     let id = addendum(&c).await;
     let token = send(&c, id).await;
@@ -1226,7 +1226,7 @@ async fn sealed_with(source: SealSource, dir: &std::path::Path) -> (String, Chai
     let path = dir.join("executed.pdf");
     std::fs::write(&path, &executed).unwrap();
     if !crate::signing::poppler_installed() {
-        return (String::new(), c);
+        return String::new();
     }
     let out = Command::new("pdfsig").arg(&path).output().unwrap();
     let report = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -1238,7 +1238,7 @@ async fn sealed_with(source: SealSource, dir: &std::path::Path) -> (String, Chai
         .unwrap();
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(!text.contains("made by the desk itself"), "{text}");
-    (report, c)
+    report
 }
 
 /// Whatever answers under `/sign/` (a page, a form the desk cannot read, an unknown address)
