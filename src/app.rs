@@ -42,6 +42,7 @@ pub const ADMIN_MENU: &[(&str, &str)] = &[
     ("Checklist", "/admin/checklist"),
     ("Reasons", "/admin/reasons"),
     ("Addendum wording", "/admin/addendum"),
+    ("Chat channels", "/admin/chat"),
     ("Mail log", "/admin/mail"),
     ("Audit log", "/admin/audit"),
 ];
@@ -132,6 +133,7 @@ fn build(state: AppState) -> (Router, Vec<RouteDef>) {
     let routes = crate::operations::routes(routes);
     let routes = crate::checklists::routes(routes);
     let routes = crate::signing::routes(routes);
+    let routes = crate::chat::routes(routes);
     let routes = crate::users::routes(routes);
     let routes = crate::notifications::routes(routes);
     let routes = crate::audit::log::routes(routes);

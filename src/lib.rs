@@ -9,6 +9,7 @@ pub mod approvals;
 pub mod audit;
 pub mod auth;
 pub mod change_requests;
+pub mod chat;
 pub mod checklists;
 pub mod clients;
 pub mod config;

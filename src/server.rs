@@ -104,7 +104,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         job_runner(&config),
         smtp_timeout,
     )
-    .counting(state.metrics.clone());
+    .counting(state.metrics.clone())
+    .telling_chat(crate::chat::Sender::new(
+        &config.base_url,
+        Duration::from_secs(10),
+    )?);
     let worker = tokio::spawn(worker.run(stopped.clone(), Duration::from_secs(2)));
 
     let listener = TcpListener::bind(config.bind_addr)

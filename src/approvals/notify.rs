@@ -237,6 +237,7 @@ pub async fn nudge(
     step: &db::StepRow,
     waited: i64,
 ) -> AppResult<()> {
+    crate::chat::queue(conn, &[crate::chat::Event::Stalled], r.id).await?;
     let to = db::step_recipients(conn, step.approver(), today).await?;
     let notice = Notice {
         kind: "change_request.approval_nudge",

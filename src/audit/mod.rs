@@ -63,7 +63,11 @@ pub async fn on_request(
     details: serde_json::Value,
 ) -> sqlx::Result<()> {
     let entity = Some(request_id.to_string());
-    record(conn, actor, action, "change_request", entity, details).await
+    // The chat channels that chose what this record tells of hear of it in the same
+    // transaction.
+    let events = crate::chat::Event::of_audit(action, &details);
+    record(conn, actor, action, "change_request", entity, details).await?;
+    crate::chat::queue(conn, &events, request_id).await
 }
 
 /// Records an event that changes nothing else (a refused access, a failed sign-in).

@@ -165,6 +165,15 @@ pub fn sentence(action: &str, details: &Value, names: &Names) -> String {
             "Typed a wrong signing code ({} of 5 tries used)",
             details["tries"].as_i64().unwrap_or(0)
         ),
+        "chat_channel.added" => format!(
+            "Added the chat channel {} ({})",
+            details["name"].as_str().unwrap_or("?"),
+            details["address"].as_str().unwrap_or("")
+        ),
+        "chat_channel.removed" => format!(
+            "Removed the chat channel {}",
+            details["name"].as_str().unwrap_or("?")
+        ),
         "client.signer_changed" => {
             format!("Changed who signs addendums: {}", changes(details, names))
         }
@@ -776,6 +785,7 @@ mod tests {
                     "distribution_list.",
                     "calendar_feed.",
                     "signature.",
+                    "chat_channel.",
                     "mail.",
                     "setup.",
                     "demo.",

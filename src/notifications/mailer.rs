@@ -25,6 +25,8 @@ pub struct Claimed {
     pub attachment_name: Option<String>,
     pub attachment_type: Option<String>,
     pub attachment: Option<Vec<u8>>,
+    /// A chat channel's message rather than an email.
+    pub chat_channel_id: Option<i64>,
 }
 
 /// Why a delivery failed, and whether trying again can help.

@@ -28,6 +28,8 @@ pub struct Worker {
     lease: chrono::Duration,
     /// Where each delivery's outcome is counted, when the app is measured.
     metrics: Option<Arc<crate::metrics::Metrics>>,
+    /// Posts the messages for chat channels (none: they wait).
+    chat: Option<crate::chat::Sender>,
 }
 
 impl Worker {
@@ -49,7 +51,14 @@ impl Worker {
             instance: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
             lease,
             metrics: None,
+            chat: None,
         }
+    }
+
+    /// Sends the chat channels' messages too, with `chat`.
+    pub fn telling_chat(mut self, chat: crate::chat::Sender) -> Self {
+        self.chat = Some(chat);
+        self
     }
 
     /// Counts each delivery's outcome in `metrics` (`desk_mail_deliveries_total`).
@@ -90,20 +99,25 @@ impl Worker {
               WHERE id IN (
                     SELECT id FROM outbox_messages
                      WHERE state = 'queued' AND next_attempt_at <= $1
+                       AND ($5 OR chat_channel_id IS NULL)
                      ORDER BY next_attempt_at, id
                      LIMIT $4
                      FOR UPDATE SKIP LOCKED)
               RETURNING id, to_addrs, subject, body_text, body_html, message_id, attempts,
-                        attachment_name, attachment_type, attachment",
+                        attachment_name, attachment_type, attachment, chat_channel_id",
         )
         .bind(now)
         .bind(&self.instance)
         .bind(now + self.lease)
         .bind(BATCH)
+        .bind(self.chat.is_some())
         .fetch_all(&self.db)
         .await?;
         for m in &claimed {
-            let outcome = self.mailer.send(m).await;
+            let outcome = match (m.chat_channel_id, &self.chat) {
+                (Some(channel), Some(chat)) => chat.send(&self.db, channel, &m.body_text).await,
+                _ => self.mailer.send(m).await,
+            };
             let now = self.clock.now();
             match outcome {
                 Ok(()) => {

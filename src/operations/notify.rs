@@ -142,6 +142,9 @@ pub struct Reminder<'a> {
 
 /// The SEM team and the line's specialist: a date on the planner is coming up.
 pub async fn reminder(conn: &mut PgConnection, config: &Config, d: Reminder<'_>) -> AppResult<()> {
+    if d.days == 1 {
+        crate::chat::queue(conn, &[crate::chat::Event::EffectiveTomorrow], d.request_id).await?;
+    }
     let team = recipients::holders_of(conn, Role::SemSpecialist).await?;
     let to = recipients::add_people(conn, team, [d.specialist]).await?;
     let mut undone = Vec::new();

@@ -180,6 +180,9 @@ const TABLE: &[(&str, &str, Who)] = &[
     ("GET", "/admin/distribution", ADMIN),
     ("POST", "/admin/distribution", ADMIN),
     ("POST", "/admin/distribution/{id}/remove", ADMIN),
+    ("GET", "/admin/chat", ADMIN),
+    ("POST", "/admin/chat", ADMIN),
+    ("POST", "/admin/chat/{id}/remove", ADMIN),
 ];
 
 fn expected(method: &str, path: &str) -> Option<Who> {

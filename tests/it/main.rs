@@ -14,6 +14,7 @@ mod browser_demo;
 mod browser_operations;
 mod browser_signing;
 mod change_requests;
+mod chat;
 mod checklists;
 mod clients;
 mod demo;

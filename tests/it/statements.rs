@@ -121,6 +121,7 @@ const PAGES: &[(&str, &str)] = &[
     ("admin1", "/admin/distribution"),
     ("admin1", "/admin/reasons"),
     ("admin1", "/admin/checklist"),
+    ("admin1", "/admin/chat"),
 ];
 
 /// Each page of [`PAGES`]: who, the page as listed, its address over `app`'s data.

@@ -56,12 +56,19 @@ pub fn free_port() -> u16 {
 /// in a cookie of its own, which every client puts in [`FLASHES`] for [`with_flash`] to send
 /// along, as a browser would.
 pub fn client() -> reqwest::Client {
+    tls();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))
         .cookie_provider(FLASHES.clone())
         .build()
         .expect("HTTP client")
+}
+
+/// Installs ring as the process's TLS provider: the desk's chat sender builds its HTTPS client
+/// with ring, and reqwest then wants every client to find a provider (ours speak plain HTTP).
+pub fn tls() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// Every message cookie an answer set and no page has shown yet, from any test's client. Each

@@ -159,6 +159,7 @@ async fn start_session(
     caps.add_arg(&format!("--user-data-dir={}", profile.display()))
         .unwrap();
     let server = format!("http://127.0.0.1:{port}");
+    crate::shared::tls();
     let driver = WebDriver::new(&server, caps)
         .await
         .map_err(|e| format!("{e:?}"))?;

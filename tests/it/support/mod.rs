@@ -211,6 +211,13 @@ impl TestApp {
             std::time::Duration::from_secs(2),
         )
         .counting(self.state.metrics.clone())
+        .telling_chat(
+            offboarding_desk::chat::Sender::new(
+                &self.state.config.base_url,
+                std::time::Duration::from_secs(5),
+            )
+            .expect("the chat sender"),
+        )
         .send_due()
         .await
         .expect("deliver the outbox")
