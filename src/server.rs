@@ -105,10 +105,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         smtp_timeout,
     )
     .counting(state.metrics.clone())
-    .telling_chat(crate::chat::Sender::new(
-        &config.base_url,
-        Duration::from_secs(10),
-    )?);
+    // As long as an email may take, so the worker's claims outlast a batch of either.
+    .telling_chat(crate::chat::Sender::new(&config.base_url, smtp_timeout)?);
     let worker = tokio::spawn(worker.run(stopped.clone(), Duration::from_secs(2)));
 
     let listener = TcpListener::bind(config.bind_addr)

@@ -18,6 +18,9 @@ pub struct Recorded {
     pub current_budget_cents: Option<i64>,
     pub new_budget_cents: Option<i64>,
     pub task_id: Option<i64>,
+    /// The request this one undoes (a reinstatement), if any.
+    #[serde(default)]
+    pub reverses_id: Option<i64>,
 }
 
 /// The message's parts, whichever chat shows it.
@@ -34,7 +37,7 @@ impl Parts {
     pub fn of(m: &Recorded, base_url: &str, show_money: bool) -> Parts {
         let event = Event::from_key(&m.event);
         let kind = crate::change_requests::rules::Kind::from_key(&m.kind)
-            .map(|k| k.label())
+            .map(|k| k.label_of(m.reverses_id))
             .unwrap_or("Change request");
         let mut facts = vec![("Kind", kind.to_string())];
         if let Some(date) = m.effective_date {
@@ -148,14 +151,19 @@ mod tests {
             current_budget_cents: Some(450_000),
             new_budget_cents: Some(300_000),
             task_id: Some(7),
+            reverses_id: None,
         }
     }
 
     #[test]
     fn budgets_are_told_only_when_the_channel_allows_them() {
         let hidden = Parts::of(&recorded("submitted"), "https://desk.test", false);
-        assert!(!format!("{:?}", hidden.slack()).contains('$'));
-        assert!(!format!("{:?}", hidden.teams()).contains('$'));
+        for payload in [hidden.slack().to_string(), hidden.teams().to_string()] {
+            assert!(
+                !payload.contains("$4,500") && !payload.contains("$3,000"),
+                "{payload}"
+            );
+        }
         let shown = Parts::of(&recorded("submitted"), "https://desk.test", true);
         assert!(shown.slack().to_string().contains("$4,500.00"));
         assert!(shown.teams().to_string().contains("$3,000.00"));

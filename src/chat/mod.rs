@@ -104,10 +104,14 @@ impl Event {
                 }
                 events
             }
+            // A correction of a call already saved is not news.
             "change_request.retention_outcome"
                 if details["outcome"]
                     .as_str()
-                    .is_some_and(|o| o.starts_with("saved")) =>
+                    .is_some_and(|o| o.starts_with("saved"))
+                    && !details["corrected_from"]
+                        .as_str()
+                        .is_some_and(|o| o.starts_with("saved")) =>
             {
                 vec![Event::Saved]
             }
@@ -133,12 +137,14 @@ pub async fn queue(conn: &mut PgConnection, events: &[Event], request_id: i64) -
             (kind, to_addrs, subject, body_text, body_html, message_id, related_type, related_id,
              next_attempt_at, created_at, chat_channel_id)
          SELECT 'chat.' || e.key, ARRAY[ch.name || ' (' || ch.kind || ')'],
-                e.key || ': request #' || r.id || ', ' || c.name,
+                initcap(replace(e.key, '_', ' ')) || ': request #' || r.id || ', ' || c.name,
                 json_build_object(
                     'event', e.key, 'request_id', r.id, 'client', c.name, 'kind', r.kind,
-                    'effective_date', r.effective_date,
-                    'current_budget_cents', r.current_budget_cents,
-                    'new_budget_cents', r.new_budget_cents,
+                    'reverses_id', r.reverses_id, 'effective_date', r.effective_date,
+                    -- Budgets are not even kept for a channel that may not show them.
+                    'current_budget_cents',
+                        CASE WHEN ch.show_money THEN r.current_budget_cents END,
+                    'new_budget_cents', CASE WHEN ch.show_money THEN r.new_budget_cents END,
                     'task_id', (SELECT max(t.id) FROM change_tasks t
                                  WHERE t.change_request_id = r.id))::text,
                 '', gen_random_uuid()::text, 'change_request', r.id::text, now(), now(), ch.id
@@ -192,6 +198,14 @@ mod tests {
                 &json!({"outcome": "not_saved"})
             )
             .is_empty()
+        );
+        assert!(
+            Event::of_audit(
+                "change_request.retention_outcome",
+                &json!({"outcome": "saved_no_change", "corrected_from": "saved_budget_change"})
+            )
+            .is_empty(),
+            "a correction of a save is not a second save"
         );
         assert_eq!(
             Event::of_audit("change_request.approved", &json!({})),

@@ -137,7 +137,12 @@ impl Worker {
                     .execute(&self.db)
                     .await?;
                     self.count("sent");
-                    tracing::info!(outbox_id = m.id, message_id = %m.message_id, "email sent");
+                    let what = if m.chat_channel_id.is_some() {
+                        "chat message sent"
+                    } else {
+                        "email sent"
+                    };
+                    tracing::info!(outbox_id = m.id, message_id = %m.message_id, "{what}");
                 }
                 Err(e) => {
                     let give_up = e.permanent || m.attempts >= MAX_ATTEMPTS;
@@ -162,7 +167,8 @@ impl Worker {
                         attempts = m.attempts,
                         gave_up = give_up,
                         error = %e.message,
-                        "email not sent"
+                        chat = m.chat_channel_id.is_some(),
+                        "message not sent"
                     );
                 }
             }

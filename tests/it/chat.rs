@@ -192,10 +192,26 @@ async fn channels_hear_of_the_events_they_chose_exactly_once() {
         .fetch_one(&c.app.db)
         .await
         .unwrap();
+    // A message waiting for it when it is removed is not sent.
+    let mut conn = c.app.db.acquire().await.unwrap();
+    offboarding_desk::chat::queue(&mut conn, &[offboarding_desk::chat::Event::Submitted], id)
+        .await
+        .unwrap();
+    drop(conn);
     let res = c
         .post(&admin, &format!("/admin/chat/{slack_id}/remove"), &[])
         .await;
     assert_eq!(location(&res), "/admin/chat");
+    c.app.deliver_mail().await;
+    assert_eq!(hooks.at("flaky").len(), 1, "nothing more after its removal");
+    let last_error: String = sqlx::query_scalar(
+        "SELECT last_error FROM outbox_messages WHERE chat_channel_id = $1 AND state = 'failed'",
+    )
+    .bind(slack_id)
+    .fetch_one(&c.app.db)
+    .await
+    .unwrap();
+    assert_eq!(last_error, "the channel was removed");
     let res = c
         .post(&admin, &format!("/admin/chat/{slack_id}/remove"), &[])
         .await;
