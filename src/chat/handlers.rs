@@ -187,8 +187,13 @@ fn check_url(raw: &str, production: bool) -> Result<String, String> {
         "http" if local && !production => {}
         _ => return Err("The address must start with https://.".into()),
     }
-    if parsed.host_str().is_none_or(str::is_empty) {
+    // As written, not as a browser would mend it (`https:///x` is read as host "x").
+    let written_host = url.split_once("://").map_or("", |(_, rest)| rest);
+    if parsed.host_str().is_none_or(str::is_empty) || written_host.starts_with('/') {
         return Err("The address has no host.".into());
+    }
+    if url.chars().count() < 10 {
+        return Err("This is too short to be a webhook's address.".into());
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err("Leave the user name and password out of the address.".into());
@@ -314,6 +319,8 @@ mod tests {
             ("hooks.slack.com/services", false),
             ("https://user:pw@hooks.slack.com/x", false),
             ("https://hooks.slack.com/x\0y", false),
+            ("https://a", false),
+            ("https:///x", false),
             ("", false),
         ] {
             let errors = check(&form(bad), production).unwrap_err();

@@ -239,6 +239,7 @@ impl Sender {
         let client = reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
             .timeout(timeout)
+            .user_agent(concat!("offboarding-desk/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(Sender {
