@@ -77,14 +77,12 @@ async fn lines(
     };
     // A page is one range of the sheet's index from the edge's place in the order (its date
     // and id, read from the edge's own row), however deep: no OFFSET reading the lines before.
-    let (id, past, order) = pager.walk(true);
-    let from = match id {
-        Some(_) => format!(
-            "AND (r.effective_date, r.id) {past}
-                 (SELECT e.effective_date, e.id FROM change_requests e WHERE e.id = $2)"
-        ),
-        None => String::new(),
-    };
+    let (from, order) = pager.range(
+        true,
+        "r.effective_date, r.id",
+        "SELECT e.effective_date, e.id FROM change_requests e",
+        2,
+    );
     let limit = pager.limit();
     let query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT r.id AS request_id, c.id AS client_id, c.name AS client_name, c.crm_account_id,
@@ -108,7 +106,7 @@ async fn lines(
           LIMIT {limit}"
     )))
     .bind(today);
-    match id {
+    match pager.edge() {
         Some(id) => query.bind(id).fetch_all(conn).await,
         None => query.fetch_all(conn).await,
     }

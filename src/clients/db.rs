@@ -65,7 +65,6 @@ pub async fn search(
     q: &str,
     pager: &crate::web::pages::Keyset,
 ) -> sqlx::Result<Vec<ClientRow>> {
-    let (id, past, order) = pager.walk(false);
     let limit = pager.limit();
     // Every client, or those matching: two statements, so the list of all (the page as it
     // opens) has a plan PostgreSQL keeps instead of one that also weighs a pattern. The
@@ -78,13 +77,12 @@ pub async fn search(
             2,
         )
     };
-    let from = match id {
-        Some(_) => format!(
-            "AND (lower(c.name), c.id) {past}
-                 (SELECT lower(e.name), e.id FROM clients e WHERE e.id = ${edge_at})"
-        ),
-        None => String::new(),
-    };
+    let (from, order) = pager.range(
+        false,
+        "lower(c.name), c.id",
+        "SELECT lower(e.name), e.id FROM clients e",
+        edge_at,
+    );
     let sql = format!(
         "{SELECT} WHERE {matching} {from}
           ORDER BY lower(c.name) {order}, c.id {order} LIMIT {limit}"
@@ -96,7 +94,7 @@ pub async fn search(
             crate::users::db::escape_like(&q.to_lowercase())
         ));
     }
-    if let Some(id) = id {
+    if let Some(id) = pager.edge() {
         query = query.bind(id);
     }
     query.fetch_all(conn).await

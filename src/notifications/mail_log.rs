@@ -312,13 +312,12 @@ pub(super) async fn jobs_page(
     let mut pager = Keyset::new(q.before, q.after, 50);
     pager.keep = format!("&state={}", encode_component(&filter));
     // From the job at the page's edge (its time read from its own row), latest first.
-    let (id, past, order) = pager.walk(true);
-    let from = match id {
-        Some(_) => format!(
-            "AND (run_at, id) {past} (SELECT e.run_at, e.id FROM scheduled_jobs e WHERE e.id = $2)"
-        ),
-        None => String::new(),
-    };
+    let (from, order) = pager.range(
+        true,
+        "run_at, id",
+        "SELECT e.run_at, e.id FROM scheduled_jobs e",
+        2,
+    );
     let query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT id, key, kind, run_at, state, attempts, last_error FROM scheduled_jobs
           WHERE ($1 = '' OR state = $1) {from}
@@ -327,7 +326,7 @@ pub(super) async fn jobs_page(
         pager.limit()
     )))
     .bind(&filter);
-    let rows = match id {
+    let rows = match pager.edge() {
         Some(id) => query.bind(id).fetch_all(&state.db).await?,
         None => query.fetch_all(&state.db).await?,
     };

@@ -49,14 +49,12 @@ pub async fn search(
     pager: &crate::web::pages::Keyset,
 ) -> sqlx::Result<Vec<UserRow>> {
     let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
-    let (id, past, order) = pager.walk(false);
-    let from = match id {
-        Some(_) => format!(
-            "AND (lower(display_name), id) {past}
-                 (SELECT lower(e.display_name), e.id FROM users e WHERE e.id = $2)"
-        ),
-        None => String::new(),
-    };
+    let (from, order) = pager.range(
+        false,
+        "lower(display_name), id",
+        "SELECT lower(e.display_name), e.id FROM users e",
+        2,
+    );
     let limit = pager.limit();
     let query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM users
@@ -65,7 +63,7 @@ pub async fn search(
           LIMIT {limit}"
     )))
     .bind(pattern);
-    match id {
+    match pager.edge() {
         Some(id) => query.bind(id).fetch_all(conn).await,
         None => query.fetch_all(conn).await,
     }

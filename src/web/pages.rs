@@ -169,18 +169,33 @@ impl Keyset {
         self.after.is_some()
     }
 
-    /// For a list sorted by some columns then its id, `descending` or not: the edge's id (bound
-    /// by the statement), the comparison of the sort key with the edge's that keeps the lines
-    /// past it, and the direction the statement reads in (the other way when going back).
-    pub fn walk(&self, descending: bool) -> (Option<i64>, &'static str, &'static str) {
-        match (self.before, self.after, descending) {
-            (Some(id), _, true) => (Some(id), "<", "DESC"),
-            (Some(id), _, false) => (Some(id), ">", "ASC"),
-            (None, Some(id), true) => (Some(id), ">", "ASC"),
-            (None, Some(id), false) => (Some(id), "<", "DESC"),
-            (None, None, true) => (None, "", "DESC"),
-            (None, None, false) => (None, "", "ASC"),
-        }
+    /// The id of the line at the page's edge, for the statement to bind (as `range` names it).
+    pub fn edge(&self) -> Option<i64> {
+        self.before.or(self.after)
+    }
+
+    /// For a list sorted by `key` (some columns, then its id), `descending` or not: the filter
+    /// that keeps the lines past the edge (`AND (key) < (…)`, the edge's own key read by
+    /// `edge_key`, a `SELECT` of the same columns from the table aliased `e`, whose id is bound
+    /// as `$param`; empty on the first page), and the direction the statement reads in (the
+    /// other way when going back).
+    pub fn range(
+        &self,
+        descending: bool,
+        key: &str,
+        edge_key: &str,
+        param: usize,
+    ) -> (String, &'static str) {
+        let (past, order) = match (self.before, self.after, descending) {
+            (Some(_), _, true) | (None, Some(_), false) => ("<", "DESC"),
+            (Some(_), _, false) | (None, Some(_), true) => (">", "ASC"),
+            (None, None, true) => return (String::new(), "DESC"),
+            (None, None, false) => return (String::new(), "ASC"),
+        };
+        (
+            format!("AND ({key}) {past} ({edge_key} WHERE e.id = ${param})"),
+            order,
+        )
     }
 
     /// Ask for one line more than a page; that line tells whether the list goes on.
@@ -311,6 +326,28 @@ mod tests {
         assert!(!Keyset::new(None, Some(0), 3).is_deep());
         assert_eq!(Keyset::new(Some(-4), None, 3).before, None);
         // A page past either end is empty and offers no way on but the newest.
+        // The filter and direction each way, for lists in either order.
+        let key = ("d, id", "SELECT e.d, e.id FROM t e");
+        let first = Keyset::new(None, None, 3);
+        assert_eq!(first.range(true, key.0, key.1, 2), (String::new(), "DESC"));
+        assert_eq!(first.range(false, key.0, key.1, 2), (String::new(), "ASC"));
+        assert_eq!(first.edge(), None);
+        let next = Keyset::new(Some(9), None, 3);
+        assert_eq!(
+            next.range(true, key.0, key.1, 2),
+            (
+                "AND (d, id) < (SELECT e.d, e.id FROM t e WHERE e.id = $2)".into(),
+                "DESC"
+            )
+        );
+        assert_eq!(next.range(false, key.0, key.1, 1).1, "ASC");
+        assert!(next.range(false, key.0, key.1, 1).0.contains(") > ("));
+        let back = Keyset::new(None, Some(9), 3);
+        assert_eq!(back.edge(), Some(9));
+        assert!(back.range(true, key.0, key.1, 2).0.contains(") > ("));
+        assert_eq!(back.range(true, key.0, key.1, 2).1, "ASC");
+        assert!(back.range(false, key.0, key.1, 2).0.contains(") < ("));
+        assert_eq!(back.range(false, key.0, key.1, 2).1, "DESC");
         let mut k = Keyset::new(Some(1), None, 3);
         assert!(k.trim(Vec::<i64>::new(), |i| *i).is_empty());
         assert!(!k.has_next && !k.has_prev && k.is_deep());

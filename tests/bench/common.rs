@@ -112,7 +112,7 @@ impl App {
         }
         let started = Instant::now();
         let mut child = cmd.spawn()?;
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        shared::tls();
         let http = reqwest::Client::new();
         loop {
             if let Ok(res) = http.get(format!("{base}/healthz")).send().await

@@ -117,6 +117,8 @@ const PAGES: &[(&str, &str)] = &[
     ("admin1", "/admin/users"),
     ("admin1", "/admin/mail"),
     ("admin1", "/admin/jobs"),
+    ("admin1", "/admin/jobs?after={task}"),
+    ("admin1", "/admin/users?before={client}"),
     ("admin1", "/admin/approvals"),
     ("admin1", "/admin/distribution"),
     ("admin1", "/admin/reasons"),
