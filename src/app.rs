@@ -37,6 +37,7 @@ pub const NAV: &[(&str, &str)] = &[
 /// row pushed "Sign out" onto a second line at common laptop widths).
 pub const ADMIN_MENU: &[(&str, &str)] = &[
     ("Users", "/admin/users"),
+    ("Sign-in", "/admin/sign-in"),
     ("Distribution list", "/admin/distribution"),
     ("Approval chain", "/admin/approvals"),
     ("Checklist", "/admin/checklist"),

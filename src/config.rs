@@ -58,6 +58,8 @@ pub struct Config {
     pub metrics_allow: Vec<crate::metrics::allow::Network>,
     /// A bearer token that opens `/metrics` from anywhere (`METRICS_TOKEN`; none by default).
     pub metrics_token: Option<String>,
+    /// Signing in with the company account (OpenID Connect), when `OIDC_ISSUER_URL` is set.
+    pub company: Option<crate::auth::company::CompanyConfig>,
 }
 
 /// Where the agency's seal is read from.
@@ -294,6 +296,7 @@ impl Config {
                 ));
             }
         };
+        let company = crate::auth::company::config::from_lookup(&get, production)?;
         let database_url = get("DATABASE_URL");
         let migration_database_url = get("MIGRATION_DATABASE_URL");
         if migration_database_url.is_some() && database_url.is_none() {
@@ -347,6 +350,7 @@ impl Config {
             backup_keep,
             metrics_allow,
             metrics_token,
+            company,
         })
     }
 

@@ -348,18 +348,53 @@ pub fn sentence(action: &str, details: &Value, names: &Names) -> String {
     }
 }
 
+/// The roles an audit record lists (`roles`), by their labels.
+fn role_list(details: &Value) -> String {
+    let keys: Vec<&str> = details["roles"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if keys.is_empty() {
+        return "none".into();
+    }
+    crate::auth::roles::RoleSet::from_keys(&keys).labels()
+}
+
 /// The sentences of what happens outside a request: signing in, the admin's settings, users
 /// and clients. An action without a sentence of its own reads as its key in words.
 fn outside_requests(action: &str, details: &Value, names: &Names) -> String {
     let text = |key: &str| details[key].as_str().unwrap_or("").to_string();
     match action {
-        "auth.sign_in" => "Signed in".into(),
+        "auth.sign_in" => match details["method"].as_str() {
+            Some("company") => "Signed in with the company account".into(),
+            _ => "Signed in with a password".into(),
+        },
         "auth.sign_out" => "Signed out".into(),
+        "auth.sign_in_failed" if details["method"] == "company" => format!(
+            "A company sign-in was refused: {}",
+            crate::auth::company::reason_in_words(details["reason"].as_str().unwrap_or(""))
+        ),
         "auth.sign_in_failed" => match details["reason"].as_str() {
             Some("disabled") => "A sign-in was refused: the account is disabled".into(),
             Some("unknown_email") => "A sign-in failed: no account has that email".into(),
+            Some("company_only") => {
+                "A password sign-in was refused: the desk signs in with the company account only"
+                    .into()
+            }
             _ => "A sign-in failed: wrong password".into(),
         },
+        "user.created_at_sign_in" => format!(
+            "Was given an account at their first company sign-in ({}), roles: {}",
+            text("email"),
+            role_list(details)
+        ),
+        "user.roles_from_provider" => format!(
+            "The identity provider's groups changed the roles to: {}",
+            role_list(details)
+        ),
+        "sign_in.settings_changed" => {
+            format!("Changed how people sign in: {}", changes(details, names))
+        }
         "auth.sign_in_throttled" => "Sign-in refused: too many failed tries".into(),
         "access.refused" => format!(
             "Was refused {} {}",

@@ -55,7 +55,24 @@ struct SessionRow {
     stale: bool,
 }
 
-/// Starts a session for `user_id`; returns the secret for the cookie.
+/// How a session began.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignInMethod {
+    Password,
+    /// The company account (OpenID Connect).
+    Company,
+}
+
+impl SignInMethod {
+    pub fn key(self) -> &'static str {
+        match self {
+            SignInMethod::Password => "password",
+            SignInMethod::Company => "company",
+        }
+    }
+}
+
+/// Starts a session for `user_id` signed in with a password; returns the secret for the cookie.
 pub async fn create(
     conn: &mut PgConnection,
     user_id: i64,
@@ -63,19 +80,53 @@ pub async fn create(
     ip: &str,
     user_agent: &str,
 ) -> sqlx::Result<String> {
+    create_with(
+        conn,
+        user_id,
+        absolute,
+        ip,
+        user_agent,
+        SignInMethod::Password,
+    )
+    .await
+}
+
+/// As [`create`], for a session begun by `method`.
+pub async fn create_with(
+    conn: &mut PgConnection,
+    user_id: i64,
+    absolute: Duration,
+    ip: &str,
+    user_agent: &str,
+    method: SignInMethod,
+) -> sqlx::Result<String> {
     let secret = token::random_hex(32);
     sqlx::query(
-        "INSERT INTO sessions (id_hash, user_id, absolute_expires_at, ip, user_agent)
-         VALUES ($1, $2, now() + make_interval(secs => $3), $4, $5)",
+        "INSERT INTO sessions (id_hash, user_id, absolute_expires_at, ip, user_agent, method)
+         VALUES ($1, $2, now() + make_interval(secs => $3), $4, $5, $6)",
     )
     .bind(token::digest(&secret))
     .bind(user_id)
     .bind(absolute.as_secs_f64())
     .bind(ip)
     .bind(user_agent.chars().take(300).collect::<String>())
+    .bind(method.key())
     .execute(conn)
     .await?;
     Ok(secret)
+}
+
+/// How the session `session_hash` began (a password when it is gone).
+pub async fn method(conn: &mut PgConnection, session_hash: &[u8]) -> sqlx::Result<SignInMethod> {
+    let method: Option<String> =
+        sqlx::query_scalar("SELECT method FROM sessions WHERE id_hash = $1")
+            .bind(session_hash)
+            .fetch_optional(conn)
+            .await?;
+    Ok(match method.as_deref() {
+        Some("company") => SignInMethod::Company,
+        _ => SignInMethod::Password,
+    })
 }
 
 /// Finds the live session for a cookie's secret: kept in `cache` when this instance loaded it
@@ -131,13 +182,23 @@ pub async fn load(
     Ok(Some(user))
 }
 
-/// Ends one session.
-pub async fn delete(conn: &mut PgConnection, session_hash: &[u8]) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
-        .bind(session_hash)
-        .execute(conn)
-        .await?;
-    Ok(())
+/// Ends one session; says how it had begun (`None` when it was already gone).
+pub async fn delete(
+    conn: &mut PgConnection,
+    session_hash: &[u8],
+) -> sqlx::Result<Option<SignInMethod>> {
+    let method: Option<String> =
+        sqlx::query_scalar("DELETE FROM sessions WHERE id_hash = $1 RETURNING method")
+            .bind(session_hash)
+            .fetch_optional(conn)
+            .await?;
+    Ok(method.map(|m| {
+        if m == "company" {
+            SignInMethod::Company
+        } else {
+            SignInMethod::Password
+        }
+    }))
 }
 
 /// Ends every session of a user (on disable or a new password); returns how many.

@@ -225,23 +225,7 @@ pub struct Sender {
 
 impl Sender {
     pub fn new(base_url: &str, timeout: std::time::Duration) -> anyhow::Result<Sender> {
-        // reqwest wants a process-wide provider even for a client given its own TLS settings.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let roots = rustls::RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-        };
-        let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        let client = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .timeout(timeout)
-            .user_agent(concat!("offboarding-desk/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
+        let client = crate::web::https::client(timeout)?;
         Ok(Sender {
             client,
             base_url: base_url.to_string(),

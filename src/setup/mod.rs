@@ -156,6 +156,7 @@ async fn create_first_admin(
         roles: vec![Role::Admin.key().to_string()],
         password: form.password.clone(),
         version: 0,
+        from_provider: Vec::new(),
     };
     let details = match user_form::parse_details(&details, true) {
         Ok(d) => d,

@@ -14,6 +14,8 @@ pub struct UserRow {
     pub email: String,
     pub display_name: String,
     pub roles: Vec<Role>,
+    /// Those of `roles` the identity provider's groups grant.
+    pub idp_roles: Vec<Role>,
     pub disabled_at: Option<chrono::DateTime<chrono::Utc>>,
     pub version: i32,
 }
@@ -39,7 +41,7 @@ pub fn escape_like(s: &str) -> String {
         .replace('_', "\\_")
 }
 
-const COLUMNS: &str = "id, email, display_name, roles, disabled_at, version";
+const COLUMNS: &str = "id, email, display_name, roles, idp_roles, disabled_at, version";
 
 /// A page of users whose name or email contains `q` (all when empty), by name, from the edge
 /// `pager` names, one line more than it shows.

@@ -96,11 +96,18 @@ pub struct DetailsForm {
     /// Only on edit: the version the form was opened at.
     #[serde(default)]
     pub version: i32,
+    /// Roles the identity provider's groups grant (shown, not the admin's to take away).
+    #[serde(skip)]
+    pub from_provider: Vec<String>,
 }
 
 impl DetailsForm {
     pub fn has_role(&self, role: &str) -> bool {
-        self.roles.iter().any(|r| r == role)
+        self.roles.iter().any(|r| r == role) || self.from_provider(role)
+    }
+
+    pub fn from_provider(&self, role: &str) -> bool {
+        self.from_provider.iter().any(|r| r == role)
     }
 }
 
@@ -196,6 +203,7 @@ mod tests {
             roles: vec![],
             password: "short".into(),
             version: 0,
+            from_provider: vec![],
         };
         let errors = parse_details(&form, true).unwrap_err();
         for field in ["email", "display_name", "roles", "password"] {
@@ -212,6 +220,7 @@ mod tests {
             roles: vec!["retention".into()],
             password: "a long enough passphrase".into(),
             version: 0,
+            from_provider: vec![],
         };
         let d = parse_details(&form, true).unwrap();
         assert_eq!(d.email.as_str(), "new.person@agency.com");

@@ -197,6 +197,7 @@ impl EditPage {
             roles: user.roles.iter().map(|r| r.key().to_string()).collect(),
             password: String::new(),
             version: user.version,
+            from_provider: user.idp_roles.iter().map(|r| r.key().to_string()).collect(),
         };
         EditPage {
             chrome: Chrome::new(state, ctx, "/admin/users"),
@@ -242,10 +243,17 @@ async fn update(
     let mut page = EditPage::new(&state, &ctx, before.clone());
     page.form = DetailsForm {
         version: form.version,
+        from_provider: page.form.from_provider.clone(),
         ..form.clone()
     };
     let details = match form::parse_details(&form, false) {
-        Ok(d) => d,
+        // The groups' roles stay while the groups grant them.
+        Ok(mut d) => {
+            for r in &before.idp_roles {
+                d.roles.insert(*r);
+            }
+            d
+        }
         Err(errors) => {
             page.errors = errors;
             return Ok(unprocessable(page));
@@ -376,7 +384,19 @@ async fn work_moves_on(
     id: i64,
     roles: RoleSet,
 ) -> anyhow::Result<()> {
-    let actor = Actor::from_ctx(ctx);
+    work_moves_on_for(tx, state, &Actor::from_ctx(ctx), id, roles).await
+}
+
+/// As an admin's change of roles does, for a change `actor` made (the identity provider's
+/// groups at a company sign-in): work resting on a role the person lost moves on.
+pub(crate) async fn work_moves_on_for(
+    tx: &mut sqlx::PgConnection,
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    roles: RoleSet,
+) -> anyhow::Result<()> {
+    let actor = actor.clone();
     crate::approvals::routing::recheck_for_person(
         tx,
         &state.config,
@@ -424,6 +444,21 @@ async fn last_holder_of(
         }
     }
     Ok(None)
+}
+
+/// Every role of `losing` that nobody else active holds and whose work waits on any holder.
+pub(crate) async fn last_holder_among(
+    conn: &mut sqlx::PgConnection,
+    user: i64,
+    losing: RoleSet,
+) -> sqlx::Result<Vec<Role>> {
+    let mut last = Vec::new();
+    let mut left = losing;
+    while let Some(role) = last_holder_of(conn, user, left).await? {
+        last.push(role);
+        left.remove(role);
+    }
+    Ok(last)
 }
 
 fn last_holder_message(name: &str, role: Role) -> String {

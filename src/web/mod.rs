@@ -10,6 +10,7 @@ pub mod error;
 pub mod fields;
 pub mod filters;
 pub mod flash;
+pub mod https;
 pub mod memo;
 pub mod middleware;
 pub mod outage;
@@ -46,6 +47,8 @@ pub struct AppState {
     pub sessions: Arc<crate::auth::session_cache::SessionCache>,
     /// This instance's figures for `/metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The company sign-in's identity provider, when configured (`OIDC_*`).
+    pub company: Option<Arc<crate::auth::company::Provider>>,
 }
 
 impl AppState {
@@ -55,7 +58,14 @@ impl AppState {
         let sessions = Arc::new(crate::auth::session_cache::SessionCache::new(
             config.session_idle,
         ));
+        let company = config.company.clone().map(|c| {
+            Arc::new(
+                crate::auth::company::Provider::new(c, &config.base_url)
+                    .expect("BASE_URL was checked to be an address"),
+            )
+        });
         AppState {
+            company,
             clock: crate::time::Clock::new(config.time_zone),
             db,
             config,

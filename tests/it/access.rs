@@ -54,6 +54,12 @@ const TABLE: &[(&str, &str, Who)] = &[
     ("POST", "/setup", Who::Anyone),
     ("POST", "/setup/reviewed/{step}", ADMIN),
     ("POST", "/logout", Who::SignedIn),
+    // The company sign-in (tests/it/browser_company.rs); 404 where it is not configured.
+    ("GET", "/auth/company", Who::Anyone),
+    ("GET", "/auth/company/callback", Who::Anyone),
+    ("GET", "/auth/company/sign-out", Who::Anyone),
+    ("GET", "/admin/sign-in", ADMIN),
+    ("POST", "/admin/sign-in", ADMIN),
     ("GET", "/", Who::SignedIn),
     ("GET", "/clients", AGENCY),
     ("GET", "/clients/import", CLIENT_EDITORS),

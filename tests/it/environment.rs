@@ -42,3 +42,10 @@ fn poppler_utils_are_installed_for_the_seal_tests() {
         );
     }
 }
+
+#[test]
+fn node_is_installed_for_the_company_sign_in_tests() {
+    if !crate::support::oidc::node_installed() {
+        allowed_to_skip("Node.js and npm", "apt-get install nodejs npm");
+    }
+}

@@ -10,6 +10,7 @@ mod bad_input;
 mod browser;
 mod browser_approvals;
 mod browser_checklists;
+mod browser_company;
 mod browser_demo;
 mod browser_operations;
 mod browser_signing;

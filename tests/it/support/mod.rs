@@ -4,6 +4,7 @@
 pub mod browser;
 pub mod db;
 pub mod fixtures;
+pub mod oidc;
 pub mod smtp;
 
 pub use crate::shared::client;
@@ -72,8 +73,26 @@ impl TestApp {
         Self::spawn_on(url, 8, |_| {}).await
     }
 
+    /// As [`spawn_with`], on a listener the test bound first (so that something started
+    /// before the app, an identity provider, knows the app's address).
+    pub async fn spawn_on_listener(
+        listener: tokio::net::TcpListener,
+        adjust: impl FnOnce(&mut Config),
+    ) -> TestApp {
+        Self::spawn_listening(listener, db::fresh_database().await, 8, adjust).await
+    }
+
     async fn spawn_on(url: String, connections: u32, adjust: impl FnOnce(&mut Config)) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::spawn_listening(listener, url, connections, adjust).await
+    }
+
+    async fn spawn_listening(
+        listener: tokio::net::TcpListener,
+        url: String,
+        connections: u32,
+        adjust: impl FnOnce(&mut Config),
+    ) -> TestApp {
         let addr = listener.local_addr().unwrap();
         let mut config = Config::from_lookup(false, |_| None).expect("default configuration");
         config.bind_addr = addr;

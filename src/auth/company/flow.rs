@@ -1,0 +1,546 @@
+//! The company sign-in's three addresses: the start (to the provider, with PKCE, `state` and
+//! `nonce`), the callback (the code exchanged, the ID token checked, the person matched, the
+//! desk's session started) and the provider's own sign-out.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Extension;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use openidconnect::core::CoreAuthenticationFlow;
+use openidconnect::{
+    AuthorizationCode, CsrfToken, LogoutRequest, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
+    PkceCodeVerifier, PostLogoutRedirectUrl, RequestTokenError, Scope,
+};
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::PgConnection;
+
+use super::{Failure, Provider, chain, send};
+use crate::audit::{self, Actor};
+use crate::auth::roles::{Role, RoleSet};
+use crate::auth::session::{CurrentUser, SignInMethod};
+use crate::auth::token;
+use crate::web::AppState;
+use crate::web::ctx::{RequestMeta, safe_next};
+use crate::web::error::{AppError, AppResult};
+
+/// The browser's copy of the sign-in's `state`, sent back only to the callback.
+const STATE_COOKIE: &str = "od_company_state";
+
+/// How long a sign-in may take at the provider.
+const STATE_LIFETIME_SECONDS: i64 = 600;
+
+fn provider(state: &AppState) -> AppResult<&Provider> {
+    state.company.as_deref().ok_or(AppError::NotFound)
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "auth/company_refused.html")]
+struct RefusedPage {
+    provider: String,
+    message: String,
+    passwords: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct StartQuery {
+    next: Option<String>,
+}
+
+/// Sends the browser to the provider: a fresh `state`, `nonce` and PKCE verifier kept for the
+/// callback, the `state` also in a cookie so only this browser can finish the sign-in.
+pub(super) async fn start(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    Query(q): Query<StartQuery>,
+) -> AppResult<Response> {
+    let provider = provider(&state)?;
+    let next = safe_next(q.next.as_deref()).to_string();
+    let md = match provider.metadata(false).await {
+        Ok(md) => md,
+        Err(failure) => return refused(&state, provider, &meta, failure, None).await,
+    };
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, csrf, nonce) = provider
+        .client(&md)
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .add_scope(Scope::new("email".into()))
+        .add_scope(Scope::new("profile".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+    sqlx::query(
+        "INSERT INTO company_sign_ins (state_hash, nonce, pkce_verifier, next)
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(token::digest(csrf.secret()))
+    .bind(nonce.secret())
+    .bind(verifier.secret())
+    .bind(&next)
+    .execute(&state.db)
+    .await?;
+    let mut res = Redirect::to(url.as_str()).into_response();
+    res.headers_mut().insert(
+        header::SET_COOKIE,
+        state_cookie(&state, csrf.secret(), STATE_LIFETIME_SECONDS)?,
+    );
+    Ok(res)
+}
+
+/// The `state` cookie: script cannot read it, it goes only to the callback, and a top-level
+/// return from the provider carries it (Lax).
+fn state_cookie(state: &AppState, value: &str, max_age: i64) -> anyhow::Result<HeaderValue> {
+    let secure = if state.config.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
+    Ok(HeaderValue::from_str(&format!(
+        "{STATE_COOKIE}={value}; Path=/auth/company/callback; HttpOnly; SameSite=Lax; \
+         Max-Age={max_age}{secure}"
+    ))?)
+}
+
+fn cookie_state(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == STATE_COOKIE)
+        .map(|(_, value)| value.to_string())
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// Who the provider says signed in, checked.
+struct Identity {
+    email: String,
+    name: Option<String>,
+    groups: Vec<String>,
+    next: String,
+}
+
+pub(super) async fn callback(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    headers: HeaderMap,
+    previous: Option<Extension<CurrentUser>>,
+    Query(q): Query<CallbackQuery>,
+) -> AppResult<Response> {
+    let provider = provider(&state)?;
+    let identity = match identify(&state, provider, &headers, q).await? {
+        Ok(identity) => identity,
+        Err(failure) => return refused(&state, provider, &meta, failure, None).await,
+    };
+    let previous = previous.map(|Extension(p)| p.session_hash);
+    let mut tx = state.db.begin().await?;
+    let user = match account(&mut tx, &state, provider, &meta, &identity).await? {
+        Ok(user) => user,
+        Err(failure) => {
+            drop(tx);
+            let email = identity.email.clone();
+            return refused(&state, provider, &meta, failure, Some(email)).await;
+        }
+    };
+    let secret = crate::auth::sign_in::start_session(
+        &mut tx,
+        &state,
+        &meta,
+        user,
+        &identity.email,
+        SignInMethod::Company,
+        previous.clone(),
+    )
+    .await?;
+    tx.commit().await?;
+    if let Some(previous) = previous {
+        state.sessions.forget_session(&previous);
+    }
+    // A change of roles from the groups is seen at once by this instance.
+    state.sessions.forget_user(user);
+    let mut res = Redirect::to(&identity.next).into_response();
+    let headers = res.headers_mut();
+    headers.append(
+        header::SET_COOKIE,
+        crate::auth::sign_in::session_cookie(&state, &secret)?,
+    );
+    headers.append(header::SET_COOKIE, state_cookie(&state, "", 0)?);
+    Ok(res)
+}
+
+/// Checks the callback from `state` to the ID token's claims; the outer error is the desk's
+/// own (the database), the inner one the sign-in's.
+async fn identify(
+    state: &AppState,
+    provider: &Provider,
+    headers: &HeaderMap,
+    q: CallbackQuery,
+) -> AppResult<Result<Identity, Failure>> {
+    let Some(returned) = q.state.filter(|s| !s.is_empty()) else {
+        return Ok(Err(Failure::StateMismatch));
+    };
+    // The sign-in is used up whatever follows: a second try with the same `state` fails.
+    let kept: Option<(String, String, String)> = sqlx::query_as(
+        "DELETE FROM company_sign_ins
+          WHERE state_hash = $1 AND created_at > now() - make_interval(secs => $2)
+          RETURNING nonce, pkce_verifier, next",
+    )
+    .bind(token::digest(&returned))
+    .bind(STATE_LIFETIME_SECONDS as f64)
+    .fetch_optional(&state.db)
+    .await?;
+    let Some((nonce, verifier, next)) = kept else {
+        return Ok(Err(Failure::StateUnknown));
+    };
+    // A sign-in another browser started (a link someone sent) is not finished in this one.
+    if cookie_state(headers).as_deref() != Some(returned.as_str()) {
+        return Ok(Err(Failure::StateMismatch));
+    }
+    if let Some(error) = q.error {
+        let description = q.error_description.unwrap_or_default();
+        return Ok(Err(Failure::Provider(
+            format!("{error} {description}").trim().to_string(),
+        )));
+    }
+    let Some(code) = q.code.filter(|c| !c.is_empty()) else {
+        return Ok(Err(Failure::Provider("no code in the callback".into())));
+    };
+    Ok(exchange(provider, code, verifier, nonce, next).await)
+}
+
+async fn exchange(
+    provider: &Provider,
+    code: String,
+    verifier: String,
+    nonce: String,
+    next: String,
+) -> Result<Identity, Failure> {
+    let md = provider.metadata(false).await?;
+    let http = provider
+        .http()
+        .map_err(|e| Failure::Unreachable(e.to_string()))?;
+    let client = provider.client(&md);
+    let request = client
+        .exchange_code(AuthorizationCode::new(code))
+        .map_err(|e| Failure::Unreachable(e.to_string()))?
+        .set_pkce_verifier(PkceCodeVerifier::new(verifier));
+    let tokens = request
+        .request_async(&|req| send(http.clone(), req))
+        .await
+        .map_err(|e| match e {
+            RequestTokenError::Request(e) => Failure::Unreachable(chain(&e)),
+            other => Failure::Exchange(chain(&other)),
+        })?;
+    let _ = tokens.access_token();
+    let Some(id_token) = tokens.extra_fields().id_token() else {
+        return Err(Failure::Exchange("the answer held no ID token".into()));
+    };
+    let claims = provider.verify(id_token, &Nonce::new(nonce)).await?;
+    let Some(email) = claims.email().map(|e| e.as_str().trim().to_string()) else {
+        return Err(Failure::EmailUnverified("(no address given)".into()));
+    };
+    if claims.email_verified() != Some(true) {
+        return Err(Failure::EmailUnverified(email));
+    }
+    if !provider.config.allows(&email) {
+        return Err(Failure::DomainNotAllowed(email));
+    }
+    let name = claims
+        .name()
+        .and_then(|n| n.get(None))
+        .map(|n| n.as_str().to_string());
+    let groups = match &provider.config.groups_claim {
+        Some(claim) => groups_in(&id_token.to_string(), claim),
+        None => Vec::new(),
+    };
+    Ok(Identity {
+        email,
+        name,
+        groups,
+        next,
+    })
+}
+
+/// The groups a verified ID token's `claim` lists (a list of names, or one name).
+fn groups_in(jwt: &str, claim: &str) -> Vec<String> {
+    use base64::Engine;
+    let Some(payload) = jwt.split('.').nth(1) else {
+        return Vec::new();
+    };
+    let Ok(bytes) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload) else {
+        return Vec::new();
+    };
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return Vec::new();
+    };
+    match &value[claim] {
+        serde_json::Value::Array(items) => items
+            .iter()
+            .filter_map(|g| g.as_str().map(str::to_string))
+            .collect(),
+        serde_json::Value::String(g) => vec![g.clone()],
+        _ => Vec::new(),
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct Account {
+    id: i64,
+    roles: Vec<Role>,
+    idp_roles: Vec<Role>,
+    disabled: bool,
+}
+
+/// The user the identity is, made when unknown and the admin allows it; their roles follow the
+/// provider's groups when groups are mapped.
+async fn account(
+    tx: &mut PgConnection,
+    state: &AppState,
+    provider: &Provider,
+    meta: &RequestMeta,
+    identity: &Identity,
+) -> AppResult<Result<i64, Failure>> {
+    let found: Option<Account> = sqlx::query_as(
+        "SELECT id, roles, idp_roles, disabled_at IS NOT NULL AS disabled
+           FROM users WHERE lower(email) = lower($1) FOR UPDATE",
+    )
+    .bind(&identity.email)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let mapped = provider.config.roles_of(&identity.groups);
+    let actor = |id: Option<i64>| Actor {
+        user_id: id,
+        label: identity.email.clone(),
+        ip: Some(meta.ip.clone()),
+        request_id: Some(meta.request_id.clone()),
+    };
+    let Some(found) = found else {
+        let settings = super::settings::load(tx).await?;
+        if !settings.create_unknown {
+            return Ok(Err(Failure::NoAccount(identity.email.clone())));
+        }
+        let name = identity
+            .name
+            .as_deref()
+            .and_then(|n| crate::web::text::label(n, 200, "").ok())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| identity.email.split('@').next().unwrap_or("").to_string());
+        let keys: Vec<&str> = mapped.iter().map(|r| r.key()).collect();
+        // No password: this person signs in with the company account (an admin may set one).
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO users (email, display_name, password_hash, roles, idp_roles)
+             VALUES ($1, $2, '!company-sign-in', $3, $3) RETURNING id",
+        )
+        .bind(&identity.email)
+        .bind(&name)
+        .bind(&keys)
+        .fetch_one(&mut *tx)
+        .await?;
+        let record = json!({ "email": identity.email, "display_name": name, "roles": keys });
+        let entity = Some(id.to_string());
+        audit::record(
+            tx,
+            &actor(Some(id)),
+            "user.created_at_sign_in",
+            "user",
+            entity,
+            record,
+        )
+        .await?;
+        return Ok(Ok(id));
+    };
+    if found.disabled {
+        return Ok(Err(Failure::Disabled(identity.email.clone())));
+    }
+    if provider.config.groups_claim.is_some() && !provider.config.group_roles.is_empty() {
+        follow_groups(tx, state, &actor(Some(found.id)), &found, &mapped).await?;
+    }
+    Ok(Ok(found.id))
+}
+
+/// Sets the roles the groups grant: the ones granted at the last company sign-in and no
+/// longer in the groups go, the new ones come; the admin's own grants stay. A role whose work
+/// waits on any holder is kept when this person is its last active holder.
+async fn follow_groups(
+    tx: &mut PgConnection,
+    state: &AppState,
+    actor: &Actor,
+    found: &Account,
+    mapped: &[Role],
+) -> anyhow::Result<()> {
+    let before: RoleSet = found.roles.iter().copied().collect();
+    let old_idp: RoleSet = found.idp_roles.iter().copied().collect();
+    let mut roles = before;
+    for r in old_idp.iter().filter(|r| !mapped.contains(r)) {
+        roles.remove(r);
+    }
+    let mut idp: RoleSet = mapped.iter().copied().collect();
+    for r in mapped {
+        roles.insert(*r);
+    }
+    let losing: RoleSet = before.iter().filter(|r| !roles.contains(*r)).collect();
+    let mut kept = Vec::new();
+    for role in crate::users::last_holder_among(tx, found.id, losing).await? {
+        roles.insert(role);
+        idp.insert(role);
+        kept.push(role.key());
+    }
+    if roles == before && idp == old_idp {
+        return Ok(());
+    }
+    sqlx::query("UPDATE users SET roles = $2, idp_roles = $3, version = version + 1 WHERE id = $1")
+        .bind(found.id)
+        .bind(roles.keys())
+        .bind(idp.keys())
+        .execute(&mut *tx)
+        .await?;
+    let record = json!({
+        "roles": roles.keys(),
+        "changes": { "roles": [before.keys(), roles.keys()] },
+        "kept_as_last_holder": kept,
+    });
+    audit::record(
+        tx,
+        actor,
+        "user.roles_from_provider",
+        "user",
+        Some(found.id.to_string()),
+        record,
+    )
+    .await?;
+    if roles != before {
+        crate::users::work_moves_on_for(tx, state, actor, found.id, before).await?;
+    }
+    Ok(())
+}
+
+/// The refusal: on the record, counted, and a page that says why and how to go on.
+async fn refused(
+    state: &AppState,
+    provider: &Provider,
+    meta: &RequestMeta,
+    failure: Failure,
+    email: Option<String>,
+) -> AppResult<Response> {
+    let email = email.unwrap_or_else(|| match &failure {
+        Failure::EmailUnverified(e) | Failure::DomainNotAllowed(e) => e.clone(),
+        Failure::NoAccount(e) | Failure::Disabled(e) => e.clone(),
+        _ => String::new(),
+    });
+    let detail = match &failure {
+        Failure::Unreachable(d)
+        | Failure::Provider(d)
+        | Failure::Exchange(d)
+        | Failure::IdToken(_, d) => d.chars().take(300).collect(),
+        _ => String::new(),
+    };
+    tracing::warn!(reason = failure.reason(), %detail, "company sign-in refused");
+    let mut conn = state.db.acquire().await?;
+    let user: Option<i64> = if email.is_empty() {
+        None
+    } else {
+        sqlx::query_scalar("SELECT id FROM users WHERE lower(email) = lower($1)")
+            .bind(&email)
+            .fetch_optional(&mut *conn)
+            .await?
+    };
+    let record = json!({
+        "method": "company",
+        "email": email,
+        "reason": failure.reason(),
+        "detail": detail,
+    });
+    let actor = Actor::anonymous(&email, meta);
+    let entity = user.map(|u| u.to_string());
+    audit::record(
+        &mut conn,
+        &actor,
+        "auth.sign_in_failed",
+        "user",
+        entity,
+        record,
+    )
+    .await?;
+    let passwords = !super::settings::load(&mut conn).await?.company_only;
+    state.metrics.sign_in_failed(failure.reason());
+    let status = match failure {
+        Failure::StateMismatch | Failure::StateUnknown => StatusCode::BAD_REQUEST,
+        Failure::Unreachable(_) | Failure::Exchange(_) => StatusCode::BAD_GATEWAY,
+        _ => StatusCode::FORBIDDEN,
+    };
+    let page = RefusedPage {
+        message: failure.message(&provider.config.provider_name),
+        provider: provider.config.provider_name.clone(),
+        passwords,
+    };
+    let mut res = (status, page).into_response();
+    res.headers_mut()
+        .append(header::SET_COOKIE, state_cookie(state, "", 0)?);
+    Ok(res)
+}
+
+/// After the desk's sign-out, the provider's own (where it offers one), back to the sign-in
+/// page.
+pub(super) async fn provider_sign_out(State(state): State<AppState>) -> AppResult<Response> {
+    let provider = provider(&state)?;
+    let back = format!("{}/login?signed_out=1", state.config.base_url);
+    let Ok(md) = provider.metadata(false).await else {
+        return Ok(Redirect::to("/login?signed_out=1").into_response());
+    };
+    let Some(end) = md.additional_metadata().end_session_endpoint.clone() else {
+        return Ok(Redirect::to("/login?signed_out=1").into_response());
+    };
+    let url = LogoutRequest::from(end)
+        .set_client_id(openidconnect::ClientId::new(
+            provider.config.client_id.clone(),
+        ))
+        .set_post_logout_redirect_uri(
+            PostLogoutRedirectUrl::new(back).map_err(anyhow::Error::from)?,
+        )
+        .http_get_url();
+    Ok(Redirect::to(url.as_str()).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+
+    fn jwt(payload: serde_json::Value) -> String {
+        let b = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        format!("{}.{}.sig", b.encode("{}"), b.encode(payload.to_string()))
+    }
+
+    #[test]
+    fn groups_are_read_as_a_list_or_one_name() {
+        let t = jwt(json!({"groups": ["a", "b", 3], "role": "x"}));
+        assert_eq!(groups_in(&t, "groups"), ["a", "b"]);
+        assert_eq!(groups_in(&t, "role"), ["x"]);
+        assert!(groups_in(&t, "missing").is_empty());
+        assert!(groups_in("not a token", "groups").is_empty());
+    }
+
+    #[test]
+    fn the_state_cookie_is_found_among_others() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("od_session=x; od_company_state=abc"),
+        );
+        assert_eq!(cookie_state(&h).as_deref(), Some("abc"));
+        assert_eq!(cookie_state(&HeaderMap::new()), None);
+    }
+}
