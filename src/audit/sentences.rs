@@ -375,13 +375,13 @@ fn outside_requests(action: &str, details: &Value, names: &Names) -> String {
             crate::auth::company::reason_in_words(details["reason"].as_str().unwrap_or(""))
         ),
         "auth.sign_in_failed" => match details["reason"].as_str() {
-            Some("disabled") => "A sign-in was refused: the account is disabled".into(),
-            Some("unknown_email") => "A sign-in failed: no account has that email".into(),
+            Some("disabled") => "A password sign-in was refused: the account is disabled".into(),
+            Some("unknown_email") => "A password sign-in failed: no account has that email".into(),
             Some("company_only") => {
                 "A password sign-in was refused: the desk signs in with the company account only"
                     .into()
             }
-            _ => "A sign-in failed: wrong password".into(),
+            _ => "A password sign-in failed: wrong password".into(),
         },
         "user.created_at_sign_in" => format!(
             "Was given an account at their first company sign-in ({}), roles: {}",
@@ -393,7 +393,21 @@ fn outside_requests(action: &str, details: &Value, names: &Names) -> String {
             role_list(details)
         ),
         "sign_in.settings_changed" => {
-            format!("Changed how people sign in: {}", changes(details, names))
+            let on_off = |key: &str| if details[key] == true { "on" } else { "off" };
+            let mut sentence = format!(
+                "Set how people sign in: company sign-in only {}; an account at a first \
+                 company sign-in {}",
+                on_off("company_only"),
+                on_off("create_unknown")
+            );
+            match details["password_sessions_ended"].as_i64() {
+                Some(n) if n > 0 => sentence.push_str(&format!(
+                    " ({n} session{} opened with a password ended)",
+                    if n == 1 { "" } else { "s" }
+                )),
+                _ => {}
+            }
+            sentence
         }
         "auth.sign_in_throttled" => "Sign-in refused: too many failed tries".into(),
         "access.refused" => format!(

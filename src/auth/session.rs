@@ -210,8 +210,12 @@ pub async fn delete_for_user(conn: &mut PgConnection, user_id: i64) -> sqlx::Res
         .rows_affected())
 }
 
-/// Removes sessions that can no longer be used; run now and then.
+/// Removes sessions that can no longer be used, and company sign-ins never finished (ten
+/// minutes old); run now and then.
 pub async fn purge_expired(pool: &PgPool, idle: Duration) -> sqlx::Result<u64> {
+    sqlx::query("DELETE FROM company_sign_ins WHERE created_at < now() - interval '10 minutes'")
+        .execute(pool)
+        .await?;
     Ok(sqlx::query(
         "DELETE FROM sessions
           WHERE absolute_expires_at <= now() OR last_seen_at <= now() - make_interval(secs => $1)",

@@ -110,7 +110,11 @@ pub(super) async fn login_page(
     drop(conn);
     if let Some(how) = q.signed_out.as_deref() {
         page.notice = Some("You are signed out.");
-        page.offer_provider_sign_out = how == "company" && page.company.is_some();
+        page.offer_provider_sign_out = how == "company"
+            && match state.company.as_deref() {
+                Some(p) => p.sign_out_endpoint().await.is_some(),
+                None => false,
+            };
     } else if q.ready.is_some() {
         page.notice = Some("The administrator's account is ready: sign in with it.");
     } else if q.expired.is_some() {

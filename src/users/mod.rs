@@ -461,6 +461,18 @@ pub(crate) async fn last_holder_among(
     Ok(last)
 }
 
+/// Whether `user` is the only active administrator.
+pub(crate) async fn last_admin(conn: &mut sqlx::PgConnection, user: i64) -> sqlx::Result<bool> {
+    let others: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM users
+          WHERE id <> $1 AND disabled_at IS NULL AND 'admin' = ANY(roles)",
+    )
+    .bind(user)
+    .fetch_one(conn)
+    .await?;
+    Ok(others == 0)
+}
+
 fn last_holder_message(name: &str, role: Role) -> String {
     format!(
         "{name} is the only one active in the role “{}”, whose work waits on whoever holds it: give the role to someone else first.",

@@ -27,7 +27,7 @@ async fn back_at_desk(b: &Browser, app: &TestApp) {
         if b.driver
             .current_url()
             .await
-            .is_ok_and(|u| u.as_str().starts_with(&app.base))
+            .is_ok_and(|u| u.as_str().starts_with(&format!("{}/", app.base)))
         {
             return;
         }
@@ -92,7 +92,7 @@ async fn a_person_signs_in_with_the_company_account_and_lands_on_their_desk() {
         return;
     };
     let pat = format!("pat@{DOMAIN}");
-    app.user(&pat, &[Role::AccountManager]).await;
+    let pat_id = app.user(&pat, &[Role::AccountManager]).await;
     let admin = format!("ada@{DOMAIN}");
     app.user(&admin, &[Role::Admin]).await;
 
@@ -123,6 +123,40 @@ async fn a_person_signs_in_with_the_company_account_and_lands_on_their_desk() {
     .unwrap();
     assert_eq!(method, "company");
 
+    // Without the group, the provider's Finance goes.
+    sign_in_with_company(&b, &app, &pat).await;
+    assert_eq!(
+        roles_of(&app, &pat).await,
+        (vec!["account_manager".to_string()], vec![])
+    );
+    // A role the admin grants that a group grants too stays the admin's when the group goes.
+    sqlx::query("UPDATE users SET roles = '{account_manager,finance}' WHERE id = $1")
+        .bind(pat_id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    sign_in_with_company(&b, &app, &format!("{pat} groups=sem-finance")).await;
+    assert_eq!(
+        roles_of(&app, &pat).await,
+        (
+            vec!["account_manager".to_string(), "finance".to_string()],
+            vec![]
+        ),
+        "Finance granted by the admin before the group is not the provider's"
+    );
+    sign_in_with_company(&b, &app, &pat).await;
+    assert_eq!(
+        roles_of(&app, &pat).await.0,
+        ["account_manager", "finance"],
+        "without the group, the admin's Finance stays"
+    );
+    sqlx::query("UPDATE users SET roles = '{account_manager}' WHERE id = $1")
+        .bind(pat_id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    sign_in_with_company(&b, &app, &format!("{pat} groups=sem-finance")).await;
+
     // The same callback again is refused (its `state` was used), and says so.
     let replay = reqwest::get(format!("http://127.0.0.1:{}/test/last-callback", idp.port))
         .await
@@ -135,7 +169,7 @@ async fn a_person_signs_in_with_the_company_account_and_lands_on_their_desk() {
     assert!(
         b.text("#company-refused")
             .await
-            .contains("already used or is more than ten minutes old")
+            .contains("already used, is more than ten minutes old")
     );
 
     // Sign-out ends the desk's session and offers the provider's; the provider's sign-out
@@ -179,13 +213,9 @@ async fn a_person_signs_in_with_the_company_account_and_lands_on_their_desk() {
         )
     );
 
-    // The admin's page of the user shows which role comes from the provider.
+    // The admin's page of the user shows which role comes from the provider; saving the page
+    // keeps it.
     sign_in_with_company(&b, &app, &admin).await;
-    let pat_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
-        .bind(&pat)
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
     b.driver
         .goto(format!("{}/admin/users/{pat_id}", app.base))
         .await
@@ -193,6 +223,22 @@ async fn a_person_signs_in_with_the_company_account_and_lands_on_their_desk() {
     assert_eq!(
         b.text("#role-team_lead-note").await,
         "from the identity provider"
+    );
+    assert!(
+        b.driver
+            .find(By::Css("#role-account_manager-note"))
+            .await
+            .is_err()
+    );
+    b.fill("display_name", "Pat Doe").await;
+    b.click("#save-user").await;
+    assert!(b.text(".flash").await.contains("Saved Pat Doe."));
+    assert_eq!(
+        roles_of(&app, &pat).await,
+        (
+            vec!["account_manager".to_string(), "team_lead".to_string()],
+            vec!["team_lead".to_string()]
+        )
     );
 
     // A person of the domain without an account: "ask the admin", until the admin lets the
@@ -203,14 +249,29 @@ async fn a_person_signs_in_with_the_company_account_and_lands_on_their_desk() {
         .await
         .unwrap();
     b.click("#create_unknown").await;
-    // The admin signed in with the company account: company-only may be turned on.
+    // The admin signed in with the company account: company-only may be turned on, and the
+    // sessions passwords opened end.
+    let password_session = app.session_cookie(pat_id).await;
+    assert_eq!(app.get(&password_session, "/").await.status(), 200);
     b.click("#company_only").await;
     b.click("#save-sign-in").await;
-    assert!(b.text(".flash").await.contains("Sign-in settings saved."));
+    assert!(
+        b.text(".flash")
+            .await
+            .contains("Sign-in settings saved. 1 session opened with a password ended.")
+    );
+    assert_ne!(app.get(&password_session, "/").await.status(), 200);
     sign_in_with_company(&b, &app, &format!("{newcomer} name=Nia_Okafor")).await;
     assert_eq!(b.path().await, "/");
     assert_eq!(b.text("[data-testid=signed-in-as]").await, "Nia Okafor");
     assert!(b.text("#no-roles").await.contains("Ask the administrator"));
+    assert!(b.text("footer").await.contains("(no role yet)"));
+    // One whose group is mapped gets that group's role.
+    sign_in_with_company(&b, &app, &format!("omar@{DOMAIN} groups=sem-finance")).await;
+    assert_eq!(
+        roles_of(&app, &format!("omar@{DOMAIN}")).await,
+        (vec!["finance".to_string()], vec!["finance".to_string()])
+    );
 
     // Passwords are refused now, on the page and on the record; the company button remains.
     b.driver.delete_all_cookies().await.unwrap();
@@ -229,7 +290,7 @@ async fn a_person_signs_in_with_the_company_account_and_lands_on_their_desk() {
             .unwrap()
             .contains("signs in with the company account only")
     );
-    assert_eq!(app.audit_count("user.created_at_sign_in").await, 1);
+    assert_eq!(app.audit_count("user.created_at_sign_in").await, 2);
     drop(idp);
     b.close().await;
 }
@@ -277,31 +338,54 @@ async fn every_bad_callback_is_refused_with_a_clear_page_and_passwords_still_wor
         );
     }
 
-    // A sign-in this browser did not start (its `state` cookie is not the callback's).
+    // The person cancels at the provider.
     b.driver.goto(format!("{}/login", app.base)).await.unwrap();
     b.driver.delete_all_cookies().await.unwrap();
     b.driver.goto(format!("{}/login", app.base)).await.unwrap();
     b.click("#sign-in-company").await;
-    b.find("input[name=login]").await;
-    let mut other = Cookie::new("od_company_state", "someone-elses-sign-in");
-    other.set_path("/auth/company/callback");
-    b.driver.add_cookie(other).await.unwrap();
+    b.click("a[href*=abort]").await;
+    back_at_desk(&b, &app).await;
+    assert!(
+        b.text("#company-refused")
+            .await
+            .contains(&format!("{PROVIDER_NAME} did not sign you in"))
+    );
+
+    // A sign-in another browser started (a link someone sent): finished in this browser, it is
+    // refused (it would sign this browser in as whoever the sender is at the provider).
+    crate::shared::tls();
+    let other = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let start = other.get(app.url("/auth/company")).send().await.unwrap();
+    assert_eq!(start.status(), 303);
+    let at_provider = crate::support::location(&start);
+    b.driver.goto(&at_provider).await.unwrap();
     provider_page(&b, &pat).await;
     back_at_desk(&b, &app).await;
     assert!(
         b.text("#company-refused")
             .await
-            .contains("did not start in this browser")
+            .contains("does not match one this browser started")
     );
-    // A made-up `state`.
-    b.driver
-        .goto(format!(
-            "{}/auth/company/callback?code=abc&state=made-up",
-            app.base
-        ))
-        .await
-        .unwrap();
-    assert!(b.text("#company-refused").await.contains("already used"));
+    // A parameter given twice, a made-up `state`, one that cannot be decoded.
+    for query in [
+        "state=a&state=b&code=c",
+        "code=abc&state=made-up",
+        "code=x&state=%ZZ%00",
+    ] {
+        b.driver
+            .goto(format!("{}/auth/company/callback?{query}", app.base))
+            .await
+            .unwrap();
+        assert!(
+            b.text("#company-refused")
+                .await
+                .contains("Start again from the sign-in page"),
+            "{query}"
+        );
+    }
 
     assert_eq!(
         refusal_reasons(&app).await,
@@ -313,7 +397,10 @@ async fn every_bad_callback_is_refused_with_a_clear_page_and_passwords_still_wor
             "domain_not_allowed",
             "unknown_email",
             "disabled",
+            "provider_refused",
             "state_mismatch",
+            "state_mismatch",
+            "state_unknown_or_used",
             "state_unknown_or_used",
         ]
     );

@@ -5,7 +5,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Extension;
-use axum::extract::{Query, State};
+use axum::extract::{Query, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use openidconnect::core::CoreAuthenticationFlow;
@@ -26,8 +26,20 @@ use crate::web::AppState;
 use crate::web::ctx::{RequestMeta, safe_next};
 use crate::web::error::{AppError, AppResult};
 
-/// The browser's copy of the sign-in's `state`, sent back only to the callback.
-const STATE_COOKIE: &str = "od_company_state";
+/// The browser's copy of a sign-in's `state` is a cookie named for that sign-in (so two started
+/// in one browser, in two tabs, each finish), sent back only to the callback.
+fn state_cookie_name(state: &AppState, value: &str) -> String {
+    let tag: String = token::digest(value)[..6]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    if state.config.secure_cookies() {
+        // Pinned to this host: a sibling subdomain cannot plant one.
+        format!("__Host-od_company_{tag}")
+    } else {
+        format!("od_company_{tag}")
+    }
+}
 
 /// How long a sign-in may take at the provider.
 const STATE_LIFETIME_SECONDS: i64 = 600;
@@ -47,6 +59,9 @@ struct RefusedPage {
 #[derive(Debug, Deserialize)]
 pub(super) struct StartQuery {
     next: Option<String>,
+    /// Set by "Sign in again" after a refusal: the provider is asked to let the person choose
+    /// another account rather than go on with the one it remembers.
+    choose: Option<String>,
 }
 
 /// Sends the browser to the provider: a fresh `state`, `nonce` and PKCE verifier kept for the
@@ -60,11 +75,11 @@ pub(super) async fn start(
     let next = safe_next(q.next.as_deref()).to_string();
     let md = match provider.metadata(false).await {
         Ok(md) => md,
-        Err(failure) => return refused(&state, provider, &meta, failure, None).await,
+        Err(failure) => return refused(&state, provider, &meta, failure, None, "").await,
     };
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let (url, csrf, nonce) = provider
-        .client(&md)
+    let client = provider.client(&md);
+    let mut request = client
         .authorize_url(
             CoreAuthenticationFlow::AuthorizationCode,
             CsrfToken::new_random,
@@ -72,8 +87,11 @@ pub(super) async fn start(
         )
         .add_scope(Scope::new("email".into()))
         .add_scope(Scope::new("profile".into()))
-        .set_pkce_challenge(challenge)
-        .url();
+        .set_pkce_challenge(challenge);
+    if q.choose.is_some() {
+        request = request.add_prompt(provider.choose_prompt());
+    }
+    let (url, csrf, nonce) = request.url();
     sqlx::query(
         "INSERT INTO company_sign_ins (state_hash, nonce, pkce_verifier, next)
          VALUES ($1, $2, $3, $4)",
@@ -92,44 +110,76 @@ pub(super) async fn start(
     Ok(res)
 }
 
-/// The `state` cookie: script cannot read it, it goes only to the callback, and a top-level
-/// return from the provider carries it (Lax).
+/// The `state` cookie: script cannot read it, a top-level return from the provider carries it
+/// (Lax), and it lives as long as the sign-in may take. With HTTPS it is `__Host-` (path `/`,
+/// `Secure`); without, it goes only to the callback.
 fn state_cookie(state: &AppState, value: &str, max_age: i64) -> anyhow::Result<HeaderValue> {
-    let secure = if state.config.secure_cookies() {
-        "; Secure"
+    let name = state_cookie_name(state, value);
+    let (path, secure) = if state.config.secure_cookies() {
+        ("/", "; Secure")
     } else {
-        ""
+        (super::CALLBACK, "")
     };
+    let value = if max_age == 0 { "" } else { value };
     Ok(HeaderValue::from_str(&format!(
-        "{STATE_COOKIE}={value}; Path=/auth/company/callback; HttpOnly; SameSite=Lax; \
-         Max-Age={max_age}{secure}"
+        "{name}={value}; Path={path}; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
     ))?)
 }
 
-fn cookie_state(headers: &HeaderMap) -> Option<String> {
+/// The value of the cookie `name`, if the browser sent it.
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == STATE_COOKIE)
+        .find(|(n, _)| *n == name)
         .map(|(_, value)| value.to_string())
 }
 
-#[derive(Debug, Deserialize)]
+/// The callback's parameters, read leniently (a parameter given twice is not taken).
+#[derive(Debug, Default)]
 pub(super) struct CallbackQuery {
     code: Option<String>,
     state: Option<String>,
     error: Option<String>,
     error_description: Option<String>,
+    repeated: bool,
+}
+
+impl CallbackQuery {
+    fn from_pairs(pairs: Vec<(String, String)>) -> CallbackQuery {
+        let mut q = CallbackQuery::default();
+        for (key, value) in pairs {
+            let slot = match key.as_str() {
+                "code" => &mut q.code,
+                "state" => &mut q.state,
+                "error" => &mut q.error,
+                "error_description" => &mut q.error_description,
+                _ => continue,
+            };
+            if slot.is_some() {
+                q.repeated = true;
+            }
+            *slot = Some(
+                value
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(2000)
+                    .collect(),
+            );
+        }
+        q
+    }
 }
 
 /// Who the provider says signed in, checked.
 struct Identity {
     email: String,
     name: Option<String>,
-    groups: Vec<String>,
+    /// `None`: the token did not say (groups not configured, or not sent).
+    groups: Option<Vec<String>>,
     next: String,
 }
 
@@ -138,12 +188,18 @@ pub(super) async fn callback(
     meta: RequestMeta,
     headers: HeaderMap,
     previous: Option<Extension<CurrentUser>>,
-    Query(q): Query<CallbackQuery>,
+    RawQuery(raw): RawQuery,
 ) -> AppResult<Response> {
     let provider = provider(&state)?;
+    let pairs = serde_urlencoded::from_str::<Vec<(String, String)>>(raw.as_deref().unwrap_or(""))
+        .unwrap_or_default();
+    let q = CallbackQuery::from_pairs(pairs);
+    let returned = q.state.clone().unwrap_or_default();
     let identity = match identify(&state, provider, &headers, q).await? {
         Ok(identity) => identity,
-        Err(failure) => return refused(&state, provider, &meta, failure, None).await,
+        Err(failure) => {
+            return refused(&state, provider, &meta, failure, None, &returned).await;
+        }
     };
     let previous = previous.map(|Extension(p)| p.session_hash);
     let mut tx = state.db.begin().await?;
@@ -152,7 +208,7 @@ pub(super) async fn callback(
         Err(failure) => {
             drop(tx);
             let email = identity.email.clone();
-            return refused(&state, provider, &meta, failure, Some(email)).await;
+            return refused(&state, provider, &meta, failure, Some(email), &returned).await;
         }
     };
     let secret = crate::auth::sign_in::start_session(
@@ -177,7 +233,7 @@ pub(super) async fn callback(
         header::SET_COOKIE,
         crate::auth::sign_in::session_cookie(&state, &secret)?,
     );
-    headers.append(header::SET_COOKIE, state_cookie(&state, "", 0)?);
+    headers.append(header::SET_COOKIE, state_cookie(&state, &returned, 0)?);
     Ok(res)
 }
 
@@ -189,26 +245,41 @@ async fn identify(
     headers: &HeaderMap,
     q: CallbackQuery,
 ) -> AppResult<Result<Identity, Failure>> {
-    let Some(returned) = q.state.filter(|s| !s.is_empty()) else {
+    let Some(returned) = q.state.filter(|s| !s.is_empty() && !q.repeated) else {
         return Ok(Err(Failure::StateMismatch));
     };
-    // The sign-in is used up whatever follows: a second try with the same `state` fails.
+    let hash = token::digest(&returned);
+    let fresh = STATE_LIFETIME_SECONDS as f64;
+    // A sign-in this browser did not start (a link someone sent, a changed address) is not
+    // finished here, nor used up: the browser that started it still can.
+    if cookie(headers, &state_cookie_name(state, &returned)).as_deref() != Some(returned.as_str()) {
+        let started: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM company_sign_ins
+                             WHERE state_hash = $1 AND created_at > now() - make_interval(secs => $2))",
+        )
+        .bind(&hash)
+        .bind(fresh)
+        .fetch_one(&state.db)
+        .await?;
+        return Ok(Err(if started {
+            Failure::StateMismatch
+        } else {
+            Failure::StateUnknown
+        }));
+    }
+    // Used up whatever follows: a second try with the same `state` fails.
     let kept: Option<(String, String, String)> = sqlx::query_as(
         "DELETE FROM company_sign_ins
           WHERE state_hash = $1 AND created_at > now() - make_interval(secs => $2)
           RETURNING nonce, pkce_verifier, next",
     )
-    .bind(token::digest(&returned))
-    .bind(STATE_LIFETIME_SECONDS as f64)
+    .bind(&hash)
+    .bind(fresh)
     .fetch_optional(&state.db)
     .await?;
     let Some((nonce, verifier, next)) = kept else {
         return Ok(Err(Failure::StateUnknown));
     };
-    // A sign-in another browser started (a link someone sent) is not finished in this one.
-    if cookie_state(headers).as_deref() != Some(returned.as_str()) {
-        return Ok(Err(Failure::StateMismatch));
-    }
     if let Some(error) = q.error {
         let description = q.error_description.unwrap_or_default();
         return Ok(Err(Failure::Provider(
@@ -252,7 +323,8 @@ async fn exchange(
     let Some(email) = claims.email().map(|e| e.as_str().trim().to_string()) else {
         return Err(Failure::EmailUnverified("(no address given)".into()));
     };
-    if claims.email_verified() != Some(true) {
+    let payload = payload_of(&id_token.to_string());
+    if !email_verified(claims.email_verified(), &payload) {
         return Err(Failure::EmailUnverified(email));
     }
     if !provider.config.allows(&email) {
@@ -262,10 +334,11 @@ async fn exchange(
         .name()
         .and_then(|n| n.get(None))
         .map(|n| n.as_str().to_string());
-    let groups = match &provider.config.groups_claim {
-        Some(claim) => groups_in(&id_token.to_string(), claim),
-        None => Vec::new(),
-    };
+    let groups = provider
+        .config
+        .groups_claim
+        .as_deref()
+        .and_then(|claim| groups_in(&payload, claim));
     Ok(Identity {
         email,
         name,
@@ -274,25 +347,41 @@ async fn exchange(
     })
 }
 
-/// The groups a verified ID token's `claim` lists (a list of names, or one name).
-fn groups_in(jwt: &str, claim: &str) -> Vec<String> {
+/// A verified ID token's claims as JSON (`Null` if unreadable).
+fn payload_of(jwt: &str) -> serde_json::Value {
     use base64::Engine;
-    let Some(payload) = jwt.split('.').nth(1) else {
-        return Vec::new();
-    };
-    let Ok(bytes) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload) else {
-        return Vec::new();
-    };
-    let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
-        return Vec::new();
-    };
-    match &value[claim] {
-        serde_json::Value::Array(items) => items
-            .iter()
-            .filter_map(|g| g.as_str().map(str::to_string))
-            .collect(),
-        serde_json::Value::String(g) => vec![g.clone()],
-        _ => Vec::new(),
+    jwt.split('.')
+        .nth(1)
+        .and_then(|p| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(p)
+                .ok()
+        })
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default()
+}
+
+/// Whether the provider vouches for the email: `email_verified`, or Microsoft Entra's
+/// `xms_edov` (the domain's owner verified it; Entra sends no `email_verified`).
+fn email_verified(standard: Option<bool>, payload: &serde_json::Value) -> bool {
+    standard == Some(true)
+        || payload["xms_edov"] == serde_json::Value::Bool(true)
+        || payload["xms_edov"] == "1"
+        || payload["xms_edov"] == 1
+}
+
+/// The groups the token's `claim` lists (a list of names, or one name); `None` when the token
+/// has no such claim (then the roles are left as they are).
+fn groups_in(payload: &serde_json::Value, claim: &str) -> Option<Vec<String>> {
+    match &payload[claim] {
+        serde_json::Value::Array(items) => Some(
+            items
+                .iter()
+                .filter_map(|g| g.as_str().map(str::to_string))
+                .collect(),
+        ),
+        serde_json::Value::String(g) => Some(vec![g.clone()]),
+        _ => None,
     }
 }
 
@@ -320,17 +409,58 @@ async fn account(
     .bind(&identity.email)
     .fetch_optional(&mut *tx)
     .await?;
-    let mapped = provider.config.roles_of(&identity.groups);
+    let mapped = identity
+        .groups
+        .as_ref()
+        .map(|g| provider.config.roles_of(g))
+        .unwrap_or_default();
     let actor = |id: Option<i64>| Actor {
         user_id: id,
         label: identity.email.clone(),
         ip: Some(meta.ip.clone()),
         request_id: Some(meta.request_id.clone()),
     };
+    let found = match found {
+        Some(found) => Some(found),
+        None => made_at_sign_in(tx, meta, identity, &mapped).await?,
+    };
     let Some(found) = found else {
+        return Ok(Err(Failure::NoAccount(identity.email.clone())));
+    };
+    if found.disabled {
+        return Ok(Err(Failure::Disabled(identity.email.clone())));
+    }
+    if provider.config.group_roles.is_empty() || identity.groups.is_none() {
+        if provider.config.groups_claim.is_some() && !provider.config.group_roles.is_empty() {
+            tracing::warn!(
+                user = found.id,
+                "the ID token had no groups claim: roles left as they are"
+            );
+        }
+        return Ok(Ok(found.id));
+    }
+    follow_groups(tx, state, &actor(Some(found.id)), &found, &mapped).await?;
+    Ok(Ok(found.id))
+}
+
+/// The account of someone the desk does not know, when the admin lets the desk make one (with
+/// the roles their groups grant, if any); `None` when not.
+async fn made_at_sign_in(
+    tx: &mut PgConnection,
+    meta: &RequestMeta,
+    identity: &Identity,
+    mapped: &[Role],
+) -> AppResult<Option<Account>> {
+    let actor = |id: Option<i64>| Actor {
+        user_id: id,
+        label: identity.email.clone(),
+        ip: Some(meta.ip.clone()),
+        request_id: Some(meta.request_id.clone()),
+    };
+    {
         let settings = super::settings::load(tx).await?;
         if !settings.create_unknown {
-            return Ok(Err(Failure::NoAccount(identity.email.clone())));
+            return Ok(None);
         }
         let name = identity
             .name
@@ -340,15 +470,26 @@ async fn account(
             .unwrap_or_else(|| identity.email.split('@').next().unwrap_or("").to_string());
         let keys: Vec<&str> = mapped.iter().map(|r| r.key()).collect();
         // No password: this person signs in with the company account (an admin may set one).
-        let id: i64 = sqlx::query_scalar(
+        // Two first sign-ins at once: the second finds the first's account.
+        let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO users (email, display_name, password_hash, roles, idp_roles)
-             VALUES ($1, $2, '!company-sign-in', $3, $3) RETURNING id",
+             VALUES ($1, $2, '!company-sign-in', $3, $3)
+             ON CONFLICT DO NOTHING RETURNING id",
         )
         .bind(&identity.email)
         .bind(&name)
         .bind(&keys)
-        .fetch_one(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await?;
+        let Some(id) = id else {
+            return Ok(sqlx::query_as(
+                "SELECT id, roles, idp_roles, disabled_at IS NOT NULL AS disabled
+                   FROM users WHERE lower(email) = lower($1) FOR UPDATE",
+            )
+            .bind(&identity.email)
+            .fetch_optional(&mut *tx)
+            .await?);
+        };
         let record = json!({ "email": identity.email, "display_name": name, "roles": keys });
         let entity = Some(id.to_string());
         audit::record(
@@ -360,15 +501,14 @@ async fn account(
             record,
         )
         .await?;
-        return Ok(Ok(id));
-    };
-    if found.disabled {
-        return Ok(Err(Failure::Disabled(identity.email.clone())));
+        Ok(Some(Account {
+            id,
+            roles: mapped.to_vec(),
+            // Just granted: nothing to follow at this sign-in.
+            idp_roles: mapped.to_vec(),
+            disabled: false,
+        }))
     }
-    if provider.config.groups_claim.is_some() && !provider.config.group_roles.is_empty() {
-        follow_groups(tx, state, &actor(Some(found.id)), &found, &mapped).await?;
-    }
-    Ok(Ok(found.id))
 }
 
 /// Sets the roles the groups grant: the ones granted at the last company sign-in and no
@@ -387,13 +527,23 @@ async fn follow_groups(
     for r in old_idp.iter().filter(|r| !mapped.contains(r)) {
         roles.remove(r);
     }
-    let mut idp: RoleSet = mapped.iter().copied().collect();
+    // The provider's roles: those it granted before and still grants, and those it grants
+    // that the person did not hold (a role the admin had granted stays the admin's).
+    let mut idp: RoleSet = mapped
+        .iter()
+        .copied()
+        .filter(|r| old_idp.contains(*r) || !before.contains(*r))
+        .collect();
     for r in mapped {
         roles.insert(*r);
     }
     let losing: RoleSet = before.iter().filter(|r| !roles.contains(*r)).collect();
     let mut kept = Vec::new();
-    for role in crate::users::last_holder_among(tx, found.id, losing).await? {
+    let mut last = crate::users::last_holder_among(tx, found.id, losing).await?;
+    if losing.contains(Role::Admin) && crate::users::last_admin(tx, found.id).await? {
+        last.push(Role::Admin);
+    }
+    for role in last {
         roles.insert(role);
         idp.insert(role);
         kept.push(role.key());
@@ -434,6 +584,7 @@ async fn refused(
     meta: &RequestMeta,
     failure: Failure,
     email: Option<String>,
+    returned: &str,
 ) -> AppResult<Response> {
     let email = email.unwrap_or_else(|| match &failure {
         Failure::EmailUnverified(e) | Failure::DomainNotAllowed(e) => e.clone(),
@@ -463,7 +614,12 @@ async fn refused(
         "reason": failure.reason(),
         "detail": detail,
     });
-    let actor = Actor::anonymous(&email, meta);
+    let label = if email.is_empty() {
+        "someone not signed in"
+    } else {
+        email.as_str()
+    };
+    let actor = Actor::anonymous(label, meta);
     let entity = user.map(|u| u.to_string());
     audit::record(
         &mut conn,
@@ -474,7 +630,7 @@ async fn refused(
         record,
     )
     .await?;
-    let passwords = !super::settings::load(&mut conn).await?.company_only;
+    let passwords = !super::settings::passwords_refused(state, &mut conn).await?;
     state.metrics.sign_in_failed(failure.reason());
     let status = match failure {
         Failure::StateMismatch | Failure::StateUnknown => StatusCode::BAD_REQUEST,
@@ -487,8 +643,11 @@ async fn refused(
         passwords,
     };
     let mut res = (status, page).into_response();
-    res.headers_mut()
-        .append(header::SET_COOKIE, state_cookie(state, "", 0)?);
+    // This sign-in is over (when it was this browser's); another one under way is left be.
+    if !returned.is_empty() && !matches!(failure, Failure::StateMismatch) {
+        res.headers_mut()
+            .append(header::SET_COOKIE, state_cookie(state, returned, 0)?);
+    }
     Ok(res)
 }
 
@@ -525,22 +684,55 @@ mod tests {
     }
 
     #[test]
-    fn groups_are_read_as_a_list_or_one_name() {
-        let t = jwt(json!({"groups": ["a", "b", 3], "role": "x"}));
-        assert_eq!(groups_in(&t, "groups"), ["a", "b"]);
-        assert_eq!(groups_in(&t, "role"), ["x"]);
-        assert!(groups_in(&t, "missing").is_empty());
-        assert!(groups_in("not a token", "groups").is_empty());
+    fn groups_are_read_as_a_list_or_one_name_and_absent_is_not_empty() {
+        let p = payload_of(&jwt(
+            json!({"groups": ["a", "b", 3], "role": "x", "none": []}),
+        ));
+        assert_eq!(groups_in(&p, "groups"), Some(vec!["a".into(), "b".into()]));
+        assert_eq!(groups_in(&p, "role"), Some(vec!["x".into()]));
+        assert_eq!(groups_in(&p, "none"), Some(vec![]));
+        assert_eq!(groups_in(&p, "missing"), None);
+        assert_eq!(groups_in(&payload_of("not a token"), "groups"), None);
     }
 
     #[test]
-    fn the_state_cookie_is_found_among_others() {
+    fn an_email_is_verified_by_the_standard_claim_or_entras_domain_owner() {
+        let none = serde_json::Value::Null;
+        assert!(email_verified(Some(true), &none));
+        assert!(!email_verified(Some(false), &none));
+        assert!(!email_verified(None, &none));
+        assert!(email_verified(None, &json!({"xms_edov": true})));
+        assert!(email_verified(None, &json!({"xms_edov": "1"})));
+        assert!(!email_verified(None, &json!({"xms_edov": false})));
+        assert!(!email_verified(Some(false), &json!({"xms_edov": "0"})));
+    }
+
+    #[test]
+    fn the_callback_takes_each_parameter_once() {
+        let q = CallbackQuery::from_pairs(vec![
+            ("code".into(), "c".into()),
+            ("state".into(), "s\u{0}x".into()),
+            ("other".into(), "o".into()),
+        ]);
+        assert_eq!(q.code.as_deref(), Some("c"));
+        assert_eq!(q.state.as_deref(), Some("sx"));
+        assert!(!q.repeated);
+        let q = CallbackQuery::from_pairs(vec![
+            ("state".into(), "a".into()),
+            ("state".into(), "b".into()),
+        ]);
+        assert!(q.repeated);
+    }
+
+    #[test]
+    fn a_cookie_is_found_among_others() {
         let mut h = HeaderMap::new();
         h.insert(
             header::COOKIE,
-            HeaderValue::from_static("od_session=x; od_company_state=abc"),
+            HeaderValue::from_static("od_session=x; od_company_ab12=abc"),
         );
-        assert_eq!(cookie_state(&h).as_deref(), Some("abc"));
-        assert_eq!(cookie_state(&HeaderMap::new()), None);
+        assert_eq!(cookie(&h, "od_company_ab12").as_deref(), Some("abc"));
+        assert_eq!(cookie(&h, "od_company_ffff"), None);
+        assert_eq!(cookie(&HeaderMap::new(), "od_session"), None);
     }
 }

@@ -52,6 +52,9 @@ const METADATA_TTL: Duration = Duration::from_secs(3600);
 /// How long a call to the provider may take.
 const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a failure to read the provider's discovery document is remembered.
+const FAILURE_KEPT: Duration = Duration::from_secs(15);
+
 type Metadata = ProviderMetadataWithLogout;
 type Client = CoreClient<
     EndpointSet,
@@ -68,8 +71,11 @@ pub struct Provider {
     pub config: CompanyConfig,
     redirect: RedirectUrl,
     http: OnceLock<reqwest::Client>,
-    metadata: tokio::sync::Mutex<Option<(Instant, Arc<Metadata>)>>,
+    metadata: tokio::sync::Mutex<Option<Kept>>,
 }
+
+/// The discovery document last read (or why it could not be), and when.
+type Kept = (Instant, Result<Arc<Metadata>, String>);
 
 /// Why a company sign-in did not happen: the page's words and the audit's reason.
 #[derive(Debug)]
@@ -117,12 +123,14 @@ impl Failure {
                  it. Try again in a few minutes."
             ),
             Failure::Provider(_) => format!("{provider} did not sign you in."),
-            Failure::StateMismatch => "This sign-in did not start in this browser (or its \
-                 cookie was lost), so the desk did not accept it. Start again from the \
-                 sign-in page."
+            Failure::StateMismatch => "This sign-in does not match one this browser started \
+                 (it was started in another browser, its address was changed, or the \
+                 browser's cookies were cleared), so the desk did not accept it. Start again \
+                 from the sign-in page."
                 .into(),
-            Failure::StateUnknown => "This sign-in was already used or is more than ten \
-                 minutes old. Start again from the sign-in page."
+            Failure::StateUnknown => "This sign-in is not one the desk is waiting for: it \
+                 was already used, is more than ten minutes old, or its address was changed. \
+                 Start again from the sign-in page."
                 .into(),
             Failure::Exchange(_) => format!(
                 "{provider} did not confirm this sign-in to the desk. Start again from the \
@@ -193,26 +201,64 @@ impl Provider {
         Ok(self.http.get_or_init(|| client).clone())
     }
 
-    /// The discovery document and keys: kept ones unless `fresh` or older than an hour.
+    /// The discovery document and keys: kept ones unless `fresh` or older than an hour. A
+    /// failure is remembered for 15 s, so while the provider is down each sign-in is told so
+    /// at once rather than each waiting out the timeout. The lock is not held while the
+    /// provider is asked.
     async fn metadata(&self, fresh: bool) -> Result<Arc<Metadata>, Failure> {
-        let mut kept = self.metadata.lock().await;
-        if let Some((at, md)) = kept.as_ref()
-            && !fresh
-            && at.elapsed() < METADATA_TTL
         {
-            return Ok(md.clone());
+            let kept = self.metadata.lock().await;
+            match kept.as_ref() {
+                Some((at, Ok(md))) if !fresh && at.elapsed() < METADATA_TTL => {
+                    return Ok(md.clone());
+                }
+                Some((at, Err(why))) if at.elapsed() < FAILURE_KEPT => {
+                    return Err(Failure::Unreachable(why.clone()));
+                }
+                _ => {}
+            }
         }
-        let issuer = IssuerUrl::new(self.config.issuer.clone())
-            .map_err(|e| Failure::Unreachable(e.to_string()))?;
-        let http = self
-            .http()
-            .map_err(|e| Failure::Unreachable(e.to_string()))?;
-        let md = Metadata::discover_async(issuer, &|req| send(http.clone(), req))
+        let found = self.discover().await;
+        let mut kept = self.metadata.lock().await;
+        match found {
+            Ok(md) => {
+                let md = Arc::new(md);
+                *kept = Some((Instant::now(), Ok(md.clone())));
+                Ok(md)
+            }
+            Err(why) => {
+                *kept = Some((Instant::now(), Err(why.clone())));
+                Err(Failure::Unreachable(why))
+            }
+        }
+    }
+
+    async fn discover(&self) -> Result<Metadata, String> {
+        let issuer = IssuerUrl::new(self.config.issuer.clone()).map_err(|e| e.to_string())?;
+        let http = self.http().map_err(|e| e.to_string())?;
+        Metadata::discover_async(issuer, &|req| send(http.clone(), req))
             .await
-            .map_err(|e| Failure::Unreachable(chain(&e)))?;
-        let md = Arc::new(md);
-        *kept = Some((Instant::now(), md.clone()));
-        Ok(md)
+            .map_err(|e| chain(&e))
+    }
+
+    /// The prompt that lets a person pick another account: Google and Microsoft offer an
+    /// account chooser, other providers their sign-in page again.
+    fn choose_prompt(&self) -> openidconnect::core::CoreAuthPrompt {
+        let host = reqwest::Url::parse(&self.config.issuer)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_default();
+        if host == "accounts.google.com" || host == "login.microsoftonline.com" {
+            openidconnect::core::CoreAuthPrompt::SelectAccount
+        } else {
+            openidconnect::core::CoreAuthPrompt::Login
+        }
+    }
+
+    /// The provider's sign-out address, when its discovery document names one.
+    pub async fn sign_out_endpoint(&self) -> Option<openidconnect::EndSessionUrl> {
+        let md = self.metadata(false).await.ok()?;
+        md.additional_metadata().end_session_endpoint.clone()
     }
 
     fn client(&self, md: &Metadata) -> Client {

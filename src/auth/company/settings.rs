@@ -151,22 +151,25 @@ pub(super) async fn save(
     .bind(ctx.user.id)
     .execute(&mut *tx)
     .await?;
-    let mut changes = audit::Changes::default();
-    changes
-        .field(
-            "accounts_made_at_first_sign_in",
-            before.create_unknown,
-            wanted.create_unknown,
-        )
-        .field(
-            "company_sign_in_only",
-            before.company_only,
-            wanted.company_only,
-        );
-    if changes.is_empty() {
+    if before.create_unknown == wanted.create_unknown && before.company_only == wanted.company_only
+    {
         return commit_and_go(tx, "/admin/sign-in", "Nothing changed.").await;
     }
-    let record = json!({ "changes": changes.into_json() });
+    // Passwords stop now: the sessions they opened end (the admin's own is a company one).
+    let ended = if wanted.company_only && !before.company_only {
+        sqlx::query("DELETE FROM sessions WHERE method = 'password'")
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+    } else {
+        0
+    };
+    let record = json!({
+        "create_unknown": wanted.create_unknown,
+        "company_only": wanted.company_only,
+        "was": { "create_unknown": before.create_unknown, "company_only": before.company_only },
+        "password_sessions_ended": ended,
+    });
     audit::record(
         &mut tx,
         &Actor::from_ctx(&ctx),
@@ -176,5 +179,18 @@ pub(super) async fn save(
         record,
     )
     .await?;
-    commit_and_go(tx, "/admin/sign-in", "Sign-in settings saved.").await
+    let message = if ended > 0 {
+        format!(
+            "Sign-in settings saved. {ended} session{} opened with a password ended.",
+            if ended == 1 { "" } else { "s" }
+        )
+    } else {
+        "Sign-in settings saved.".to_string()
+    };
+    let answer = commit_and_go(tx, "/admin/sign-in", &message).await;
+    if ended > 0 {
+        // This instance forgets them now; the others on the database's notice.
+        state.sessions.forget_all();
+    }
+    answer
 }
