@@ -29,6 +29,9 @@ CREATE TABLE company_sign_ins (
     nonce           text NOT NULL,
     pkce_verifier   text NOT NULL,
     next            text NOT NULL,
+    -- Who started it, to cap how many one address starts.
+    ip              text NOT NULL,
     created_at      timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX company_sign_ins_created_idx ON company_sign_ins (created_at);
+CREATE INDEX company_sign_ins_ip_idx ON company_sign_ins (ip, created_at);

@@ -387,8 +387,35 @@ async fn every_bad_callback_is_refused_with_a_clear_page_and_passwords_still_wor
         );
     }
 
+    // One address may have thirty sign-ins under way; past that it is told to wait.
+    let mut answers = Vec::new();
+    for _ in 0..31 {
+        answers.push(
+            other
+                .get(app.url("/auth/company"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+        );
+    }
+    assert_eq!(answers.first().map(|s| s.as_u16()), Some(303));
+    assert_eq!(answers.last().map(|s| s.as_u16()), Some(429));
+    assert!(
+        other
+            .get(app.url("/auth/company"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            .contains("Too many sign-ins were started from here")
+    );
+    let mut reasons = refusal_reasons(&app).await;
+    let throttled = reasons.split_off(reasons.len().min(12));
     assert_eq!(
-        refusal_reasons(&app).await,
+        reasons,
         [
             "id_token_bad_signature",
             "id_token_expired",
@@ -404,6 +431,7 @@ async fn every_bad_callback_is_refused_with_a_clear_page_and_passwords_still_wor
             "state_unknown_or_used",
         ]
     );
+    assert!(throttled.iter().all(|r| r == "too_many_starts") && !throttled.is_empty());
     let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions")
         .fetch_one(&app.db)
         .await

@@ -41,6 +41,10 @@ fn state_cookie_name(state: &AppState, value: &str) -> String {
     }
 }
 
+/// How many company sign-ins one address may have under way (started in the last ten
+/// minutes, not finished).
+const STARTS_PER_ADDRESS: i64 = 30;
+
 /// How long a sign-in may take at the provider.
 const STATE_LIFETIME_SECONDS: i64 = 600;
 
@@ -92,16 +96,27 @@ pub(super) async fn start(
         request = request.add_prompt(provider.choose_prompt());
     }
     let (url, csrf, nonce) = request.url();
-    sqlx::query(
-        "INSERT INTO company_sign_ins (state_hash, nonce, pkce_verifier, next)
-         VALUES ($1, $2, $3, $4)",
+    // Each start keeps a row for ten minutes: one address may have so many under way.
+    let started: i64 = sqlx::query_scalar(
+        "WITH kept AS (
+             INSERT INTO company_sign_ins (state_hash, nonce, pkce_verifier, next, ip)
+             SELECT $1, $2, $3, $4, $5
+              WHERE (SELECT count(*) FROM company_sign_ins
+                      WHERE ip = $5 AND created_at > now() - interval '10 minutes') < $6
+             RETURNING 1)
+         SELECT count(*) FROM kept",
     )
     .bind(token::digest(csrf.secret()))
     .bind(nonce.secret())
     .bind(verifier.secret())
     .bind(&next)
-    .execute(&state.db)
+    .bind(&meta.ip)
+    .bind(STARTS_PER_ADDRESS)
+    .fetch_one(&state.db)
     .await?;
+    if started == 0 {
+        return refused(&state, provider, &meta, Failure::TooManyStarts, None, "").await;
+    }
     let mut res = Redirect::to(url.as_str()).into_response();
     res.headers_mut().insert(
         header::SET_COOKIE,
@@ -634,6 +649,7 @@ async fn refused(
     state.metrics.sign_in_failed(failure.reason());
     let status = match failure {
         Failure::StateMismatch | Failure::StateUnknown => StatusCode::BAD_REQUEST,
+        Failure::TooManyStarts => StatusCode::TOO_MANY_REQUESTS,
         Failure::Unreachable(_) | Failure::Exchange(_) => StatusCode::BAD_GATEWAY,
         _ => StatusCode::FORBIDDEN,
     };

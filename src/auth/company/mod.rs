@@ -86,6 +86,8 @@ pub enum Failure {
     Provider(String),
     /// The callback's `state` is not the one this browser was given.
     StateMismatch,
+    /// This address started too many sign-ins in ten minutes.
+    TooManyStarts,
     /// The `state` is unknown: used already, or older than ten minutes.
     StateUnknown,
     /// The code could not be exchanged for tokens.
@@ -105,6 +107,7 @@ impl Failure {
             Failure::Unreachable(_) => "provider_unreachable",
             Failure::Provider(_) => "provider_refused",
             Failure::StateMismatch => "state_mismatch",
+            Failure::TooManyStarts => "too_many_starts",
             Failure::StateUnknown => "state_unknown_or_used",
             Failure::Exchange(_) => "code_exchange_failed",
             Failure::IdToken(reason, _) => reason,
@@ -127,6 +130,9 @@ impl Failure {
                  (it was started in another browser, its address was changed, or the \
                  browser's cookies were cleared), so the desk did not accept it. Start again \
                  from the sign-in page."
+                .into(),
+            Failure::TooManyStarts => "Too many sign-ins were started from here in the last \
+                 ten minutes. Wait a few minutes, then try again."
                 .into(),
             Failure::StateUnknown => "This sign-in is not one the desk is waiting for: it \
                  was already used, is more than ten minutes old, or its address was changed. \
@@ -167,6 +173,7 @@ pub fn reason_in_words(reason: &str) -> &'static str {
         "provider_unreachable" => "the identity provider could not be reached",
         "provider_refused" => "the identity provider did not sign the person in",
         "state_mismatch" => "the sign-in did not start in this browser",
+        "too_many_starts" => "too many sign-ins were started from one address",
         "state_unknown_or_used" => "the sign-in was already used or too old",
         "code_exchange_failed" => "the identity provider did not confirm the code",
         "id_token_expired" => "the ID token had expired",
