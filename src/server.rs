@@ -82,6 +82,17 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             config.base_url
         );
     }
+    if config.company.is_some() {
+        // Company sign-in only: sessions opened with a password while it was not configured
+        // (the way back in) end now that it is again.
+        let ended = crate::auth::company::settings::end_password_sessions(&db).await?;
+        if ended > 0 {
+            tracing::info!(
+                ended,
+                "sessions opened with a password ended: company sign-in only"
+            );
+        }
+    }
     spawn_housekeeping(state.clone());
 
     let (stop, stopped) = tokio::sync::watch::channel(false);

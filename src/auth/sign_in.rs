@@ -193,6 +193,18 @@ pub(super) async fn login(
         .filter(|h| h.starts_with('$'));
     let verified = password::verify_async(form.password, hash).await;
     let mut tx = state.db.begin().await?;
+    // The admin may have chosen the company sign-in only while the password was checked: read
+    // again, held until this sign-in commits (the choice waits for it, then ends its session).
+    if state.company.is_some() {
+        let company_only: bool =
+            sqlx::query_scalar("SELECT company_only FROM sign_in_settings FOR SHARE")
+                .fetch_one(&mut *tx)
+                .await?;
+        if company_only {
+            drop(tx);
+            return Ok(LoginPage::refused(&state, email, next, COMPANY_ONLY, true));
+        }
+    }
     match candidate {
         Some(user) if verified && !user.disabled => {
             throttle::clear(&mut tx, &email).await?;

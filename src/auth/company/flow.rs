@@ -41,9 +41,9 @@ fn state_cookie_name(state: &AppState, value: &str) -> String {
     }
 }
 
-/// How many company sign-ins one address may have under way (started in the last ten
-/// minutes, not finished).
-const STARTS_PER_ADDRESS: i64 = 30;
+/// How many company sign-ins may be under way at once (started in the last ten minutes, not
+/// finished): a bound on what anonymous starts can store.
+pub(crate) const STARTS_UNDER_WAY: i64 = 5_000;
 
 /// How long a sign-in may take at the provider.
 const STATE_LIFETIME_SECONDS: i64 = 600;
@@ -96,13 +96,15 @@ pub(super) async fn start(
         request = request.add_prompt(provider.choose_prompt());
     }
     let (url, csrf, nonce) = request.url();
-    // Each start keeps a row for ten minutes: one address may have so many under way.
+    // Each start keeps a row for ten minutes; the table holds at most so many (behind a proxy
+    // every start has the proxy's address, so no cap per address: one person could lock
+    // everyone out).
     let started: i64 = sqlx::query_scalar(
         "WITH kept AS (
              INSERT INTO company_sign_ins (state_hash, nonce, pkce_verifier, next, ip)
              SELECT $1, $2, $3, $4, $5
               WHERE (SELECT count(*) FROM company_sign_ins
-                      WHERE ip = $5 AND created_at > now() - interval '10 minutes') < $6
+                      WHERE created_at > now() - interval '10 minutes') < $6
              RETURNING 1)
          SELECT count(*) FROM kept",
     )
@@ -111,11 +113,20 @@ pub(super) async fn start(
     .bind(verifier.secret())
     .bind(&next)
     .bind(&meta.ip)
-    .bind(STARTS_PER_ADDRESS)
+    .bind(STARTS_UNDER_WAY)
     .fetch_one(&state.db)
     .await?;
     if started == 0 {
-        return refused(&state, provider, &meta, Failure::TooManyStarts, None, "").await;
+        // Counted and logged, not one audit record per refusal (that would let anyone fill
+        // the audit log).
+        tracing::warn!("company sign-in refused: too many under way");
+        state.metrics.sign_in_failed("too_many_starts");
+        let page = RefusedPage {
+            message: Failure::TooManyStarts.message(&provider.config.provider_name),
+            provider: provider.config.provider_name.clone(),
+            passwords: true,
+        };
+        return Ok((StatusCode::TOO_MANY_REQUESTS, page).into_response());
     }
     let mut res = Redirect::to(url.as_str()).into_response();
     res.headers_mut().insert(
@@ -130,15 +141,22 @@ pub(super) async fn start(
 /// `Secure`); without, it goes only to the callback.
 fn state_cookie(state: &AppState, value: &str, max_age: i64) -> anyhow::Result<HeaderValue> {
     let name = state_cookie_name(state, value);
-    let (path, secure) = if state.config.secure_cookies() {
+    Ok(HeaderValue::from_str(&cookie_header(
+        state.config.secure_cookies(),
+        &name,
+        value,
+        max_age,
+    ))?)
+}
+
+fn cookie_header(secure: bool, name: &str, value: &str, max_age: i64) -> String {
+    let (path, secure) = if secure {
         ("/", "; Secure")
     } else {
         (super::CALLBACK, "")
     };
     let value = if max_age == 0 { "" } else { value };
-    Ok(HeaderValue::from_str(&format!(
-        "{name}={value}; Path={path}; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
-    ))?)
+    format!("{name}={value}; Path={path}; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
 }
 
 /// The value of the cookie `name`, if the browser sent it.
@@ -153,7 +171,8 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, value)| value.to_string())
 }
 
-/// The callback's parameters, read leniently (a parameter given twice is not taken).
+/// The callback's parameters, read leniently (a parameter given twice or too long is not
+/// taken).
 #[derive(Debug, Default)]
 pub(super) struct CallbackQuery {
     code: Option<String>,
@@ -174,16 +193,11 @@ impl CallbackQuery {
                 "error_description" => &mut q.error_description,
                 _ => continue,
             };
-            if slot.is_some() {
+            // Given twice, or longer than any provider's (16 KB): not taken.
+            if slot.is_some() || value.len() > 16_384 {
                 q.repeated = true;
             }
-            *slot = Some(
-                value
-                    .chars()
-                    .filter(|c| !c.is_control())
-                    .take(2000)
-                    .collect(),
-            );
+            *slot = Some(value.chars().filter(|c| !c.is_control()).collect());
         }
         q
     }
@@ -385,8 +399,10 @@ fn email_verified(standard: Option<bool>, payload: &serde_json::Value) -> bool {
         || payload["xms_edov"] == 1
 }
 
-/// The groups the token's `claim` lists (a list of names, or one name); `None` when the token
-/// has no such claim (then the roles are left as they are).
+/// The groups the token's `claim` lists (a list of names, or one name; none when absent, as
+/// several providers leave it out for someone in no group); `None` only when the token says
+/// the groups were left out for their number (Microsoft Entra's overage: `_claim_names`
+/// naming the claim, or `hasgroups`), and then the roles are left as they are.
 fn groups_in(payload: &serde_json::Value, claim: &str) -> Option<Vec<String>> {
     match &payload[claim] {
         serde_json::Value::Array(items) => Some(
@@ -396,7 +412,8 @@ fn groups_in(payload: &serde_json::Value, claim: &str) -> Option<Vec<String>> {
                 .collect(),
         ),
         serde_json::Value::String(g) => Some(vec![g.clone()]),
-        _ => None,
+        _ if !payload["_claim_names"][claim].is_null() || payload["hasgroups"] == true => None,
+        _ => Some(Vec::new()),
     }
 }
 
@@ -449,7 +466,7 @@ async fn account(
         if provider.config.groups_claim.is_some() && !provider.config.group_roles.is_empty() {
             tracing::warn!(
                 user = found.id,
-                "the ID token had no groups claim: roles left as they are"
+                "the ID token left the groups out (too many): roles left as they are"
             );
         }
         return Ok(Ok(found.id));
@@ -558,9 +575,10 @@ async fn follow_groups(
     if losing.contains(Role::Admin) && crate::users::last_admin(tx, found.id).await? {
         last.push(Role::Admin);
     }
+    // Kept, and the admin's from now on: no group grants it, so the admin decides.
     for role in last {
         roles.insert(role);
-        idp.insert(role);
+        idp.remove(role);
         kept.push(role.key());
     }
     if roles == before && idp == old_idp {
@@ -707,8 +725,11 @@ mod tests {
         assert_eq!(groups_in(&p, "groups"), Some(vec!["a".into(), "b".into()]));
         assert_eq!(groups_in(&p, "role"), Some(vec!["x".into()]));
         assert_eq!(groups_in(&p, "none"), Some(vec![]));
-        assert_eq!(groups_in(&p, "missing"), None);
-        assert_eq!(groups_in(&payload_of("not a token"), "groups"), None);
+        assert_eq!(groups_in(&p, "missing"), Some(vec![]));
+        let overage = payload_of(&jwt(json!({"_claim_names": {"groups": "src1"}})));
+        assert_eq!(groups_in(&overage, "groups"), None);
+        let overage = payload_of(&jwt(json!({"hasgroups": true})));
+        assert_eq!(groups_in(&overage, "groups"), None);
     }
 
     #[test]
@@ -738,6 +759,18 @@ mod tests {
             ("state".into(), "b".into()),
         ]);
         assert!(q.repeated);
+    }
+
+    #[test]
+    fn the_state_cookie_is_host_pinned_under_https_and_callback_only_without() {
+        assert_eq!(
+            cookie_header(true, "__Host-od_company_ab", "s", 600),
+            "__Host-od_company_ab=s; Path=/; HttpOnly; SameSite=Lax; Max-Age=600; Secure"
+        );
+        assert_eq!(
+            cookie_header(false, "od_company_ab", "s", 0),
+            "od_company_ab=; Path=/auth/company/callback; HttpOnly; SameSite=Lax; Max-Age=0"
+        );
     }
 
     #[test]

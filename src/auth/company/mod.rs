@@ -71,11 +71,15 @@ pub struct Provider {
     pub config: CompanyConfig,
     redirect: RedirectUrl,
     http: OnceLock<reqwest::Client>,
-    metadata: tokio::sync::Mutex<Option<Kept>>,
+    metadata: tokio::sync::Mutex<Kept>,
 }
 
-/// The discovery document last read (or why it could not be), and when.
-type Kept = (Instant, Result<Arc<Metadata>, String>);
+/// The discovery document last read and when, and the last failure to read it.
+#[derive(Default)]
+struct Kept {
+    good: Option<(Instant, Arc<Metadata>)>,
+    failed: Option<(Instant, String)>,
+}
 
 /// Why a company sign-in did not happen: the page's words and the audit's reason.
 #[derive(Debug)]
@@ -86,7 +90,7 @@ pub enum Failure {
     Provider(String),
     /// The callback's `state` is not the one this browser was given.
     StateMismatch,
-    /// This address started too many sign-ins in ten minutes.
+    /// Too many sign-ins are under way (started in ten minutes, not finished).
     TooManyStarts,
     /// The `state` is unknown: used already, or older than ten minutes.
     StateUnknown,
@@ -131,8 +135,8 @@ impl Failure {
                  browser's cookies were cleared), so the desk did not accept it. Start again \
                  from the sign-in page."
                 .into(),
-            Failure::TooManyStarts => "Too many sign-ins were started from here in the last \
-                 ten minutes. Wait a few minutes, then try again."
+            Failure::TooManyStarts => "Too many sign-ins are under way at once just now. Wait \
+                 a few minutes, then try again."
                 .into(),
             Failure::StateUnknown => "This sign-in is not one the desk is waiting for: it \
                  was already used, is more than ten minutes old, or its address was changed. \
@@ -173,7 +177,7 @@ pub fn reason_in_words(reason: &str) -> &'static str {
         "provider_unreachable" => "the identity provider could not be reached",
         "provider_refused" => "the identity provider did not sign the person in",
         "state_mismatch" => "the sign-in did not start in this browser",
-        "too_many_starts" => "too many sign-ins were started from one address",
+        "too_many_starts" => "too many sign-ins were under way",
         "state_unknown_or_used" => "the sign-in was already used or too old",
         "code_exchange_failed" => "the identity provider did not confirm the code",
         "id_token_expired" => "the ID token had expired",
@@ -196,7 +200,7 @@ impl Provider {
             config,
             redirect,
             http: OnceLock::new(),
-            metadata: tokio::sync::Mutex::new(None),
+            metadata: tokio::sync::Mutex::new(Kept::default()),
         })
     }
 
@@ -215,14 +219,21 @@ impl Provider {
     async fn metadata(&self, fresh: bool) -> Result<Arc<Metadata>, Failure> {
         {
             let kept = self.metadata.lock().await;
-            match kept.as_ref() {
-                Some((at, Ok(md))) if !fresh && at.elapsed() < METADATA_TTL => {
-                    return Ok(md.clone());
-                }
-                Some((at, Err(why))) if at.elapsed() < FAILURE_KEPT => {
-                    return Err(Failure::Unreachable(why.clone()));
-                }
-                _ => {}
+            if let Some(good) = kept.good.as_ref()
+                && !fresh
+                && good.0.elapsed() < METADATA_TTL
+            {
+                return Ok(good.1.clone());
+            }
+            if let Some((at, why)) = kept.failed.as_ref()
+                && at.elapsed() < FAILURE_KEPT
+            {
+                return match kept.good.as_ref() {
+                    // An older copy serves while the provider is unreachable; a token naming
+                    // a key it lacks needs the provider itself.
+                    Some(good) if !fresh => Ok(good.1.clone()),
+                    _ => Err(Failure::Unreachable(why.clone())),
+                };
             }
         }
         let found = self.discover().await;
@@ -230,12 +241,16 @@ impl Provider {
         match found {
             Ok(md) => {
                 let md = Arc::new(md);
-                *kept = Some((Instant::now(), Ok(md.clone())));
+                kept.good = Some((Instant::now(), md.clone()));
+                kept.failed = None;
                 Ok(md)
             }
             Err(why) => {
-                *kept = Some((Instant::now(), Err(why.clone())));
-                Err(Failure::Unreachable(why))
+                kept.failed = Some((Instant::now(), why.clone()));
+                match kept.good.as_ref() {
+                    Some(good) if !fresh => Ok(good.1.clone()),
+                    _ => Err(Failure::Unreachable(why)),
+                }
             }
         }
     }

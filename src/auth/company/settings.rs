@@ -42,6 +42,18 @@ pub async fn passwords_refused(state: &AppState, conn: &mut PgConnection) -> sql
     Ok(load(conn).await?.company_only)
 }
 
+/// Ends the sessions passwords opened when the admin chose the company sign-in only; returns
+/// how many (none when passwords are allowed).
+pub async fn end_password_sessions(db: &sqlx::PgPool) -> sqlx::Result<u64> {
+    Ok(sqlx::query(
+        "DELETE FROM sessions
+          WHERE method = 'password' AND (SELECT company_only FROM sign_in_settings)",
+    )
+    .execute(db)
+    .await?
+    .rows_affected())
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "auth/sign_in_settings.html")]
 pub(super) struct SettingsPage {

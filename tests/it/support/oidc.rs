@@ -122,8 +122,8 @@ pub async fn start(test: &str, app_base: &str, port: u16, key_id: &str) -> Optio
 }
 
 impl TestProvider {
-    /// The desk's configuration for this provider: the domain above, groups `sem-finance`
-    /// and `sem-leads` granting Finance and Team lead.
+    /// The desk's configuration for this provider: the domain above, groups `sem-finance`,
+    /// `sem-leads` and `sem-admins` granting Finance, Team lead and Administrator.
     pub fn config(&self) -> CompanyConfig {
         CompanyConfig {
             issuer: self.issuer.clone(),
@@ -135,6 +135,7 @@ impl TestProvider {
             group_roles: vec![
                 ("sem-finance".into(), Role::Finance),
                 ("sem-leads".into(), Role::TeamLead),
+                ("sem-admins".into(), Role::Admin),
             ],
         }
     }
