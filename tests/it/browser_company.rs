@@ -316,6 +316,14 @@ async fn every_bad_callback_is_refused_with_a_clear_page_and_passwords_still_wor
         (format!("{pat} forged"), "did not pass the desk's checks"),
         (format!("{pat} expired"), "did not pass the desk's checks"),
         (format!("{pat} otheraud"), "did not pass the desk's checks"),
+        (
+            format!("{pat} othernonce"),
+            "did not pass the desk's checks",
+        ),
+        (
+            format!("{pat} otherissuer"),
+            "did not pass the desk's checks",
+        ),
         (format!("{pat} unverified"), "has not verified the address"),
         (
             "eve@elsewhere.example".to_string(),
@@ -401,6 +409,8 @@ async fn every_bad_callback_is_refused_with_a_clear_page_and_passwords_still_wor
             "id_token_bad_signature",
             "id_token_expired",
             "id_token_wrong_audience",
+            "id_token_wrong_nonce",
+            "id_token_wrong_issuer",
             "email_unverified",
             "domain_not_allowed",
             "unknown_email",

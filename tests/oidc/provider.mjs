@@ -10,6 +10,8 @@
 //   name=Pat_Doe       the `name` claim ("Pat Doe")
 //   expired            the ID token expired ten minutes ago (signed with the real key)
 //   otheraud           the ID token is issued to another application (signed with the real key)
+//   othernonce         the ID token carries another sign-in's nonce (signed with the real key)
+//   otherissuer        the ID token names another issuer (signed with the real key)
 //   forged             the ID token is signed with a key that is not the provider's
 //
 // GET /test/last-callback answers the last address it sent a browser back to the desk with.
@@ -127,6 +129,10 @@ provider.use(async (ctx, next) => {
     claims.exp = now - 600;
   } else if (flags.otheraud) {
     claims.aud = 'another-application';
+  } else if (flags.othernonce) {
+    claims.nonce = 'a-nonce-of-another-sign-in';
+  } else if (flags.otherissuer) {
+    claims.iss = 'https://impostor.example';
   } else if (flags.forged) {
     key = impostor.privateKey;
   } else {
