@@ -393,10 +393,10 @@ fn outside_requests(action: &str, details: &Value, names: &Names) -> String {
             role_list(details)
         ),
         "sign_in.settings_changed" => {
-            let on_off = |key: &str| if details[key] == true { "on" } else { "off" };
+            let on_off = |key: &str| if details[key] == true { "yes" } else { "no" };
             let mut sentence = format!(
-                "Set how people sign in: company sign-in only {}; an account at a first \
-                 company sign-in {}",
+                "Set the sign-in choices: company sign-in only (passwords refused): {}; \
+                 newcomers get an account at their first company sign-in: {}",
                 on_off("company_only"),
                 on_off("create_unknown")
             );

@@ -108,6 +108,10 @@ pub(super) async fn login_page(
     let mut conn = state.db.acquire().await?;
     page.company_only = company::settings::passwords_refused(&state, &mut conn).await?;
     drop(conn);
+    if page.company_only {
+        // The demo's passwords are not used either.
+        page.demo_accounts.clear();
+    }
     if let Some(how) = q.signed_out.as_deref() {
         page.notice = Some("You are signed out.");
         page.offer_provider_sign_out = how == "company"

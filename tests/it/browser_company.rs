@@ -327,7 +327,7 @@ async fn every_bad_callback_is_refused_with_a_clear_page_and_passwords_still_wor
         (format!("{pat} unverified"), "has not verified the address"),
         (
             "eve@elsewhere.example".to_string(),
-            "is not an address of the agency's",
+            "is not one of the agency's addresses",
         ),
         (
             format!("nobody@{DOMAIN}"),
@@ -340,6 +340,13 @@ async fn every_bad_callback_is_refused_with_a_clear_page_and_passwords_still_wor
         assert_eq!(b.path().await, "/auth/company/callback", "{login}");
         let text = b.text("#company-refused").await;
         assert!(text.contains(says), "{login}: {text}");
+        // Another account may help when the identity was refused, not when the token was.
+        let again = b.text("#try-again").await;
+        assert_eq!(
+            again.ends_with("with another account"),
+            !says.contains("checks"),
+            "{login}: {again}"
+        );
         assert!(
             b.driver.find(By::Css("#sign-out")).await.is_err(),
             "{login}"
@@ -356,7 +363,7 @@ async fn every_bad_callback_is_refused_with_a_clear_page_and_passwords_still_wor
     assert!(
         b.text("#company-refused")
             .await
-            .contains(&format!("{PROVIDER_NAME} did not sign you in"))
+            .contains(&format!("The sign-in with {PROVIDER_NAME} was cancelled"))
     );
 
     // A sign-in another browser started (a link someone sent): finished in this browser, it is

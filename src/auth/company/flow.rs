@@ -58,6 +58,8 @@ struct RefusedPage {
     provider: String,
     message: String,
     passwords: bool,
+    /// Offer the provider's account chooser (the identity was refused).
+    choose: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -77,7 +79,7 @@ pub(super) async fn start(
 ) -> AppResult<Response> {
     let provider = provider(&state)?;
     let next = safe_next(q.next.as_deref()).to_string();
-    let md = match provider.metadata(false).await {
+    let md = match provider.metadata_for_start().await {
         Ok(md) => md,
         Err(failure) => return refused(&state, provider, &meta, failure, None, "").await,
     };
@@ -125,6 +127,7 @@ pub(super) async fn start(
             message: Failure::TooManyStarts.message(&provider.config.provider_name),
             provider: provider.config.provider_name.clone(),
             passwords: true,
+            choose: false,
         };
         return Ok((StatusCode::TOO_MANY_REQUESTS, page).into_response());
     }
@@ -232,8 +235,9 @@ pub(super) async fn callback(
     };
     let previous = previous.map(|Extension(p)| p.session_hash);
     let mut tx = state.db.begin().await?;
-    let user = match account(&mut tx, &state, provider, &meta, &identity).await? {
-        Ok(user) => user,
+    // The record names the account as stored, not as the provider capitalised it.
+    let (user, email) = match account(&mut tx, &state, provider, &meta, &identity).await? {
+        Ok(found) => found,
         Err(failure) => {
             drop(tx);
             let email = identity.email.clone();
@@ -245,7 +249,7 @@ pub(super) async fn callback(
         &state,
         &meta,
         user,
-        &identity.email,
+        &email,
         SignInMethod::Company,
         previous.clone(),
     )
@@ -420,6 +424,7 @@ fn groups_in(payload: &serde_json::Value, claim: &str) -> Option<Vec<String>> {
 #[derive(sqlx::FromRow)]
 struct Account {
     id: i64,
+    email: String,
     roles: Vec<Role>,
     idp_roles: Vec<Role>,
     disabled: bool,
@@ -433,9 +438,9 @@ async fn account(
     provider: &Provider,
     meta: &RequestMeta,
     identity: &Identity,
-) -> AppResult<Result<i64, Failure>> {
+) -> AppResult<Result<(i64, String), Failure>> {
     let found: Option<Account> = sqlx::query_as(
-        "SELECT id, roles, idp_roles, disabled_at IS NOT NULL AS disabled
+        "SELECT id, email, roles, idp_roles, disabled_at IS NOT NULL AS disabled
            FROM users WHERE lower(email) = lower($1) FOR UPDATE",
     )
     .bind(&identity.email)
@@ -469,10 +474,10 @@ async fn account(
                 "the ID token left the groups out (too many): roles left as they are"
             );
         }
-        return Ok(Ok(found.id));
+        return Ok(Ok((found.id, found.email)));
     }
     follow_groups(tx, state, &actor(Some(found.id)), &found, &mapped).await?;
-    Ok(Ok(found.id))
+    Ok(Ok((found.id, found.email)))
 }
 
 /// The account of someone the desk does not know, when the admin lets the desk make one (with
@@ -515,7 +520,7 @@ async fn made_at_sign_in(
         .await?;
         let Some(id) = id else {
             return Ok(sqlx::query_as(
-                "SELECT id, roles, idp_roles, disabled_at IS NOT NULL AS disabled
+                "SELECT id, email, roles, idp_roles, disabled_at IS NOT NULL AS disabled
                    FROM users WHERE lower(email) = lower($1) FOR UPDATE",
             )
             .bind(&identity.email)
@@ -535,6 +540,7 @@ async fn made_at_sign_in(
         .await?;
         Ok(Some(Account {
             id,
+            email: identity.email.clone(),
             roles: mapped.to_vec(),
             // Just granted: nothing to follow at this sign-in.
             idp_roles: mapped.to_vec(),
@@ -675,6 +681,7 @@ async fn refused(
         message: failure.message(&provider.config.provider_name),
         provider: provider.config.provider_name.clone(),
         passwords,
+        choose: failure.another_account_may_help(),
     };
     let mut res = (status, page).into_response();
     // This sign-in is over (when it was this browser's); another one under way is left be.

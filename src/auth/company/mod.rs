@@ -52,6 +52,9 @@ const METADATA_TTL: Duration = Duration::from_secs(3600);
 /// How long a call to the provider may take.
 const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// A sign-in's start reads the discovery document again when it is older than this.
+const START_CHECK: Duration = Duration::from_secs(60);
+
 /// How long a failure to read the provider's discovery document is remembered.
 const FAILURE_KEPT: Duration = Duration::from_secs(15);
 
@@ -105,6 +108,18 @@ pub enum Failure {
 }
 
 impl Failure {
+    /// Whether trying another account at the provider may help (the identity was refused,
+    /// not the sign-in's mechanics).
+    pub fn another_account_may_help(&self) -> bool {
+        matches!(
+            self,
+            Failure::EmailUnverified(_)
+                | Failure::DomainNotAllowed(_)
+                | Failure::NoAccount(_)
+                | Failure::Disabled(_)
+        )
+    }
+
     /// The short reason the audit log keeps.
     pub fn reason(&self) -> &'static str {
         match self {
@@ -129,6 +144,9 @@ impl Failure {
                 "{provider} could not be reached just now, so the desk cannot sign you in with \
                  it. Try again in a few minutes."
             ),
+            Failure::Provider(error) if error.starts_with("access_denied") => {
+                format!("The sign-in with {provider} was cancelled.")
+            }
             Failure::Provider(_) => format!("{provider} did not sign you in."),
             Failure::StateMismatch => "This sign-in does not match one this browser started \
                  (it was started in another browser, its address was changed, or the \
@@ -156,8 +174,8 @@ impl Failure {
                  is yours. Verify it with {provider}, then sign in again."
             ),
             Failure::DomainNotAllowed(email) => format!(
-                "{email} is not an address of the agency's, so it cannot sign in here. Sign \
-                 in with your agency account."
+                "{email} is not one of the agency's addresses, so it cannot sign in here. \
+                 Sign in with your agency account."
             ),
             Failure::NoAccount(email) => format!(
                 "You signed in with {provider} as {email}, but the desk has no account for \
@@ -217,23 +235,26 @@ impl Provider {
     /// at once rather than each waiting out the timeout. The lock is not held while the
     /// provider is asked.
     async fn metadata(&self, fresh: bool) -> Result<Arc<Metadata>, Failure> {
+        self.metadata_within(if fresh { Duration::ZERO } else { METADATA_TTL })
+            .await
+    }
+
+    /// The discovery document read within `max_age`, else read now. A failure is remembered
+    /// for 15 s (each sign-in meanwhile is told at once rather than waiting out the timeout);
+    /// the last good copy is kept for when the provider answers again. The lock is not held
+    /// while the provider is asked.
+    async fn metadata_within(&self, max_age: Duration) -> Result<Arc<Metadata>, Failure> {
         {
             let kept = self.metadata.lock().await;
-            if let Some(good) = kept.good.as_ref()
-                && !fresh
-                && good.0.elapsed() < METADATA_TTL
+            if let Some((at, md)) = kept.good.as_ref()
+                && at.elapsed() < max_age
             {
-                return Ok(good.1.clone());
+                return Ok(md.clone());
             }
             if let Some((at, why)) = kept.failed.as_ref()
                 && at.elapsed() < FAILURE_KEPT
             {
-                return match kept.good.as_ref() {
-                    // An older copy serves while the provider is unreachable; a token naming
-                    // a key it lacks needs the provider itself.
-                    Some(good) if !fresh => Ok(good.1.clone()),
-                    _ => Err(Failure::Unreachable(why.clone())),
-                };
+                return Err(Failure::Unreachable(why.clone()));
             }
         }
         let found = self.discover().await;
@@ -247,11 +268,24 @@ impl Provider {
             }
             Err(why) => {
                 kept.failed = Some((Instant::now(), why.clone()));
-                match kept.good.as_ref() {
-                    Some(good) if !fresh => Ok(good.1.clone()),
-                    _ => Err(Failure::Unreachable(why)),
-                }
+                Err(Failure::Unreachable(why))
             }
+        }
+    }
+
+    /// For a sign-in's start: the provider is asked again when last asked more than a minute
+    /// ago, so a provider that went down is told on the desk's page rather than by the
+    /// browser's own error at the provider's address.
+    async fn metadata_for_start(&self) -> Result<Arc<Metadata>, Failure> {
+        self.metadata_within(START_CHECK).await
+    }
+
+    /// Whether the provider answers now (read afresh).
+    pub async fn reachable(&self) -> Result<(), String> {
+        match self.metadata(true).await {
+            Ok(_) => Ok(()),
+            Err(Failure::Unreachable(why)) => Err(why),
+            Err(other) => Err(other.reason().to_string()),
         }
     }
 

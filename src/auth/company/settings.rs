@@ -136,6 +136,16 @@ pub(super) async fn save(
                 "Sign in with the company account yourself first (sign out, then use its \
                  button), so you know it works before passwords stop.",
             );
+        } else if let Some(Err(why)) = match state.company.as_deref() {
+            Some(p) => Some(p.reachable().await),
+            None => None,
+        } {
+            tracing::warn!(%why, "company-only not turned on: the provider is unreachable");
+            errors.add(
+                "company_only",
+                "The identity provider cannot be reached just now: passwords stay until it \
+                 can (try again in a few minutes).",
+            );
         }
     }
     if wanted.create_unknown && state.company.is_none() {
