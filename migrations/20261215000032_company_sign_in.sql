@@ -9,8 +9,8 @@ ALTER TABLE users ADD CONSTRAINT users_idp_roles_held CHECK (idp_roles <@ roles)
 ALTER TABLE sessions ADD COLUMN method text NOT NULL DEFAULT 'password'
     CHECK (method IN ('password', 'company'));
 
--- One row: whether a person of an allowed domain without an account gets one (with no roles),
--- and whether passwords are refused (company sign-in only).
+-- One row: whether a person of an allowed domain without an account gets one (with no role, or
+-- only those their groups grant), and whether passwords are refused (company sign-in only).
 CREATE TABLE sign_in_settings (
     id              boolean PRIMARY KEY DEFAULT true CHECK (id),
     create_unknown  boolean NOT NULL DEFAULT false,
@@ -29,9 +29,6 @@ CREATE TABLE company_sign_ins (
     nonce           text NOT NULL,
     pkce_verifier   text NOT NULL,
     next            text NOT NULL,
-    -- Who started it, to cap how many one address starts.
-    ip              text NOT NULL,
     created_at      timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX company_sign_ins_created_idx ON company_sign_ins (created_at);
-CREATE INDEX company_sign_ins_ip_idx ON company_sign_ins (ip, created_at);

@@ -453,7 +453,8 @@ fn mail_config(
     Ok(MailConfig { smtp, from, dir })
 }
 
-fn err(variable: &'static str, message: String) -> ConfigError {
+/// A refusal of `variable`'s value, with why.
+pub(crate) fn err(variable: &'static str, message: String) -> ConfigError {
     ConfigError { variable, message }
 }
 

@@ -70,6 +70,15 @@ impl SignInMethod {
             SignInMethod::Company => "company",
         }
     }
+
+    /// The method a stored key names (the column's check allows only the two).
+    fn from_key(key: &str) -> SignInMethod {
+        if key == SignInMethod::Company.key() {
+            SignInMethod::Company
+        } else {
+            SignInMethod::Password
+        }
+    }
 }
 
 /// Starts a session for `user_id` signed in with a password; returns the secret for the cookie.
@@ -123,10 +132,9 @@ pub async fn method(conn: &mut PgConnection, session_hash: &[u8]) -> sqlx::Resul
             .bind(session_hash)
             .fetch_optional(conn)
             .await?;
-    Ok(match method.as_deref() {
-        Some("company") => SignInMethod::Company,
-        _ => SignInMethod::Password,
-    })
+    Ok(method
+        .as_deref()
+        .map_or(SignInMethod::Password, SignInMethod::from_key))
 }
 
 /// Finds the live session for a cookie's secret: kept in `cache` when this instance loaded it
@@ -192,13 +200,7 @@ pub async fn delete(
             .bind(session_hash)
             .fetch_optional(conn)
             .await?;
-    Ok(method.map(|m| {
-        if m == "company" {
-            SignInMethod::Company
-        } else {
-            SignInMethod::Password
-        }
-    }))
+    Ok(method.as_deref().map(SignInMethod::from_key))
 }
 
 /// Ends every session of a user (on disable or a new password); returns how many.
@@ -213,9 +215,7 @@ pub async fn delete_for_user(conn: &mut PgConnection, user_id: i64) -> sqlx::Res
 /// Removes sessions that can no longer be used, and company sign-ins never finished (ten
 /// minutes old); run now and then.
 pub async fn purge_expired(pool: &PgPool, idle: Duration) -> sqlx::Result<u64> {
-    sqlx::query("DELETE FROM company_sign_ins WHERE created_at < now() - interval '10 minutes'")
-        .execute(pool)
-        .await?;
+    crate::auth::company::purge_unfinished(pool).await?;
     Ok(sqlx::query(
         "DELETE FROM sessions
           WHERE absolute_expires_at <= now() OR last_seen_at <= now() - make_interval(secs => $1)",

@@ -280,12 +280,7 @@ pub(crate) async fn start_session(
     let lifetime = state.config.session_absolute;
     let secret =
         session::create_with(conn, user, lifetime, &meta.ip, &meta.user_agent, method).await?;
-    let actor = Actor {
-        user_id: Some(user),
-        label: email.to_string(),
-        ip: Some(meta.ip.clone()),
-        request_id: Some(meta.request_id.clone()),
-    };
+    let actor = Actor::signing_in(user, email, meta);
     let record = serde_json::json!({ "method": method.key() });
     audit::record(
         conn,

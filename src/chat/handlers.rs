@@ -181,11 +181,8 @@ fn check_url(raw: &str, production: bool) -> Result<String, String> {
     }
     let parsed = reqwest::Url::parse(&url)
         .map_err(|_| "This is not a web address: paste the whole webhook address.".to_string())?;
-    let local = matches!(parsed.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
-    match parsed.scheme() {
-        "https" => {}
-        "http" if local && !production => {}
-        _ => return Err("The address must start with https://.".into()),
+    if !crate::web::https::allowed(&parsed, production) {
+        return Err("The address must start with https://.".into());
     }
     // As written, not as a browser would mend it (`https:///x` is read as host "x").
     let written_host = url.split_once("://").map_or("", |(_, rest)| rest);

@@ -421,6 +421,19 @@ const HELD_BY_SOMEONE: [Role; 4] = [
     Role::Contractor,
 ];
 
+/// Whether nobody but `user` holds `role` among the active users.
+async fn sole_holder(conn: &mut sqlx::PgConnection, user: i64, role: Role) -> sqlx::Result<bool> {
+    let others: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM users
+          WHERE id <> $1 AND disabled_at IS NULL AND $2 = ANY(roles)",
+    )
+    .bind(user)
+    .bind(role)
+    .fetch_one(conn)
+    .await?;
+    Ok(others == 0)
+}
+
 /// The first of `losing` (roles `user` is about to lose) that nobody else active holds.
 async fn last_holder_of(
     conn: &mut sqlx::PgConnection,
@@ -428,18 +441,7 @@ async fn last_holder_of(
     losing: RoleSet,
 ) -> sqlx::Result<Option<Role>> {
     for role in HELD_BY_SOMEONE {
-        if !losing.contains(role) {
-            continue;
-        }
-        let others: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM users
-              WHERE id <> $1 AND disabled_at IS NULL AND $2 = ANY(roles)",
-        )
-        .bind(user)
-        .bind(role)
-        .fetch_one(&mut *conn)
-        .await?;
-        if others == 0 {
+        if losing.contains(role) && sole_holder(conn, user, role).await? {
             return Ok(Some(role));
         }
     }
@@ -453,24 +455,17 @@ pub(crate) async fn last_holder_among(
     losing: RoleSet,
 ) -> sqlx::Result<Vec<Role>> {
     let mut last = Vec::new();
-    let mut left = losing;
-    while let Some(role) = last_holder_of(conn, user, left).await? {
-        last.push(role);
-        left.remove(role);
+    for role in HELD_BY_SOMEONE {
+        if losing.contains(role) && sole_holder(conn, user, role).await? {
+            last.push(role);
+        }
     }
     Ok(last)
 }
 
 /// Whether `user` is the only active administrator.
 pub(crate) async fn last_admin(conn: &mut sqlx::PgConnection, user: i64) -> sqlx::Result<bool> {
-    let others: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM users
-          WHERE id <> $1 AND disabled_at IS NULL AND 'admin' = ANY(roles)",
-    )
-    .bind(user)
-    .fetch_one(conn)
-    .await?;
-    Ok(others == 0)
+    sole_holder(conn, user, Role::Admin).await
 }
 
 fn last_holder_message(name: &str, role: Role) -> String {

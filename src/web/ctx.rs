@@ -170,6 +170,15 @@ impl Actor {
             request_id: Some(meta.request_id.clone()),
         }
     }
+
+    /// The person `user_id` (`label`, their email) acting in this request before a session
+    /// names them: signing in.
+    pub fn signing_in(user_id: i64, label: &str, meta: &RequestMeta) -> Self {
+        Actor {
+            user_id: Some(user_id),
+            ..Actor::anonymous(label, meta)
+        }
+    }
 }
 
 #[cfg(test)]

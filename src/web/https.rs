@@ -23,3 +23,14 @@ pub fn client(timeout: Duration) -> anyhow::Result<reqwest::Client> {
         .redirect(reqwest::redirect::Policy::none())
         .build()?)
 }
+
+/// Whether the desk may call `url`: over https, or plain http to this machine outside
+/// production (a test server, a provider on the same host).
+pub fn allowed(url: &reqwest::Url, production: bool) -> bool {
+    let local = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    match url.scheme() {
+        "https" => true,
+        "http" => local && !production,
+        _ => false,
+    }
+}

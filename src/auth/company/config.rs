@@ -1,7 +1,7 @@
 //! The company sign-in's settings, read from the environment (`OIDC_*`).
 
 use crate::auth::roles::Role;
-use crate::config::{ConfigError, Hidden};
+use crate::config::{ConfigError, Hidden, err};
 
 /// The identity provider the desk signs people in with, as the environment names it.
 #[derive(Clone, Debug)]
@@ -43,13 +43,6 @@ impl CompanyConfig {
     }
 }
 
-fn err(variable: &'static str, message: impl Into<String>) -> ConfigError {
-    ConfigError {
-        variable,
-        message: message.into(),
-    }
-}
-
 /// Reads the company sign-in's settings: `None` when `OIDC_ISSUER_URL` is unset.
 pub fn from_lookup(
     get: &impl Fn(&str) -> Option<String>,
@@ -68,24 +61,30 @@ pub fn from_lookup(
             format!("`{issuer}` is not an address like https://accounts.google.com"),
         )
     })?;
-    let local = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
-    match url.scheme() {
-        "https" => {}
-        "http" if local && !production => {}
-        _ => {
-            return Err(err(
-                "OIDC_ISSUER_URL",
-                "must start with https:// (plain http only for a provider on this machine, \
-                 outside production)",
-            ));
-        }
+    if !crate::web::https::allowed(&url, production) {
+        return Err(err(
+            "OIDC_ISSUER_URL",
+            "must start with https:// (plain http only for a provider on this machine, \
+             outside production)"
+                .into(),
+        ));
     }
     let client_id = get("OIDC_CLIENT_ID")
         .map(|v| v.trim().to_string())
-        .ok_or_else(|| err("OIDC_CLIENT_ID", "must be set beside OIDC_ISSUER_URL"))?;
+        .ok_or_else(|| {
+            err(
+                "OIDC_CLIENT_ID",
+                "must be set beside OIDC_ISSUER_URL".into(),
+            )
+        })?;
     let client_secret = get("OIDC_CLIENT_SECRET")
         .map(|v| Hidden(v.trim().to_string()))
-        .ok_or_else(|| err("OIDC_CLIENT_SECRET", "must be set beside OIDC_ISSUER_URL"))?;
+        .ok_or_else(|| {
+            err(
+                "OIDC_CLIENT_SECRET",
+                "must be set beside OIDC_ISSUER_URL".into(),
+            )
+        })?;
     let allowed_domains = parse_domains(&get("OIDC_ALLOWED_DOMAINS").unwrap_or_default())
         .map_err(|m| err("OIDC_ALLOWED_DOMAINS", m))?;
     let provider_name = match get("OIDC_PROVIDER_NAME") {
@@ -94,7 +93,7 @@ pub fn from_lookup(
             if name.chars().count() > 40 || name.chars().any(char::is_control) {
                 return Err(err(
                     "OIDC_PROVIDER_NAME",
-                    "must be a short name (at most 40 characters), like Google or Microsoft",
+                    "must be a short name (at most 40 characters), like Google or Microsoft".into(),
                 ));
             }
             name
@@ -108,7 +107,8 @@ pub fn from_lookup(
             return Err(err(
                 "OIDC_GROUPS_CLAIM",
                 "must name the ID token's claim that lists groups (often `groups`) when \
-                 OIDC_GROUP_ROLES is set",
+                 OIDC_GROUP_ROLES is set"
+                    .into(),
             ));
         }
         Some(v) => parse_group_roles(&v).map_err(|m| err("OIDC_GROUP_ROLES", m))?,

@@ -43,10 +43,20 @@ fn state_cookie_name(state: &AppState, value: &str) -> String {
 
 /// How many company sign-ins may be under way at once (started in the last ten minutes, not
 /// finished): a bound on what anonymous starts can store.
-pub(crate) const STARTS_UNDER_WAY: i64 = 5_000;
+const STARTS_UNDER_WAY: i64 = 5_000;
 
 /// How long a sign-in may take at the provider.
 const STATE_LIFETIME_SECONDS: i64 = 600;
+
+pub(super) async fn purge_unfinished(db: &sqlx::PgPool) -> sqlx::Result<()> {
+    sqlx::query(
+        "DELETE FROM company_sign_ins WHERE created_at <= now() - make_interval(secs => $1)",
+    )
+    .bind(STATE_LIFETIME_SECONDS as f64)
+    .execute(db)
+    .await?;
+    Ok(())
+}
 
 fn provider(state: &AppState) -> AppResult<&Provider> {
     state.company.as_deref().ok_or(AppError::NotFound)
@@ -81,7 +91,7 @@ pub(super) async fn start(
     let next = safe_next(q.next.as_deref()).to_string();
     let md = match provider.metadata_for_start().await {
         Ok(md) => md,
-        Err(failure) => return refused(&state, provider, &meta, failure, None, "").await,
+        Err(failure) => return refused(&state, provider, &meta, failure, "").await,
     };
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let client = provider.client(&md);
@@ -103,10 +113,10 @@ pub(super) async fn start(
     // everyone out).
     let started: i64 = sqlx::query_scalar(
         "WITH kept AS (
-             INSERT INTO company_sign_ins (state_hash, nonce, pkce_verifier, next, ip)
-             SELECT $1, $2, $3, $4, $5
+             INSERT INTO company_sign_ins (state_hash, nonce, pkce_verifier, next)
+             SELECT $1, $2, $3, $4
               WHERE (SELECT count(*) FROM company_sign_ins
-                      WHERE created_at > now() - interval '10 minutes') < $6
+                      WHERE created_at > now() - make_interval(secs => $6)) < $5
              RETURNING 1)
          SELECT count(*) FROM kept",
     )
@@ -114,8 +124,8 @@ pub(super) async fn start(
     .bind(nonce.secret())
     .bind(verifier.secret())
     .bind(&next)
-    .bind(&meta.ip)
     .bind(STARTS_UNDER_WAY)
+    .bind(STATE_LIFETIME_SECONDS as f64)
     .fetch_one(&state.db)
     .await?;
     if started == 0 {
@@ -230,7 +240,7 @@ pub(super) async fn callback(
     let identity = match identify(&state, provider, &headers, q).await? {
         Ok(identity) => identity,
         Err(failure) => {
-            return refused(&state, provider, &meta, failure, None, &returned).await;
+            return refused(&state, provider, &meta, failure, &returned).await;
         }
     };
     let previous = previous.map(|Extension(p)| p.session_hash);
@@ -240,8 +250,7 @@ pub(super) async fn callback(
         Ok(found) => found,
         Err(failure) => {
             drop(tx);
-            let email = identity.email.clone();
-            return refused(&state, provider, &meta, failure, Some(email), &returned).await;
+            return refused(&state, provider, &meta, failure, &returned).await;
         }
     };
     let secret = crate::auth::sign_in::start_session(
@@ -451,12 +460,6 @@ async fn account(
         .as_ref()
         .map(|g| provider.config.roles_of(g))
         .unwrap_or_default();
-    let actor = |id: Option<i64>| Actor {
-        user_id: id,
-        label: identity.email.clone(),
-        ip: Some(meta.ip.clone()),
-        request_id: Some(meta.request_id.clone()),
-    };
     let found = match found {
         Some(found) => Some(found),
         None => made_at_sign_in(tx, meta, identity, &mapped).await?,
@@ -476,7 +479,8 @@ async fn account(
         }
         return Ok(Ok((found.id, found.email)));
     }
-    follow_groups(tx, state, &actor(Some(found.id)), &found, &mapped).await?;
+    let actor = Actor::signing_in(found.id, &identity.email, meta);
+    follow_groups(tx, state, &actor, &found, &mapped).await?;
     Ok(Ok((found.id, found.email)))
 }
 
@@ -488,12 +492,6 @@ async fn made_at_sign_in(
     identity: &Identity,
     mapped: &[Role],
 ) -> AppResult<Option<Account>> {
-    let actor = |id: Option<i64>| Actor {
-        user_id: id,
-        label: identity.email.clone(),
-        ip: Some(meta.ip.clone()),
-        request_id: Some(meta.request_id.clone()),
-    };
     {
         let settings = super::settings::load(tx).await?;
         if !settings.create_unknown {
@@ -531,7 +529,7 @@ async fn made_at_sign_in(
         let entity = Some(id.to_string());
         audit::record(
             tx,
-            &actor(Some(id)),
+            &Actor::signing_in(id, &identity.email, meta),
             "user.created_at_sign_in",
             "user",
             entity,
@@ -622,14 +620,14 @@ async fn refused(
     provider: &Provider,
     meta: &RequestMeta,
     failure: Failure,
-    email: Option<String>,
     returned: &str,
 ) -> AppResult<Response> {
-    let email = email.unwrap_or_else(|| match &failure {
+    // The identity refusals carry the address they are about; the others have none.
+    let email = match &failure {
         Failure::EmailUnverified(e) | Failure::DomainNotAllowed(e) => e.clone(),
         Failure::NoAccount(e) | Failure::Disabled(e) => e.clone(),
         _ => String::new(),
-    });
+    };
     let detail = match &failure {
         Failure::Unreachable(d)
         | Failure::Provider(d)

@@ -42,6 +42,11 @@ pub fn routes(r: Routes) -> Routes {
         )
 }
 
+/// Removes the company sign-ins never finished (past their ten minutes).
+pub async fn purge_unfinished(db: &sqlx::PgPool) -> sqlx::Result<()> {
+    flow::purge_unfinished(db).await
+}
+
 /// The path the provider sends people back to.
 pub const CALLBACK: &str = "/auth/company/callback";
 
