@@ -18,7 +18,7 @@ use crate::web::ctx::{Ctx, commit_and_go};
 use crate::web::error::{AppError, AppResult};
 use crate::web::fields::FieldErrors;
 use crate::web::filters;
-use crate::web::pages::{Chrome, Pager};
+use crate::web::pages::{Chrome, Keyset};
 use crate::web::{AppState, download};
 
 /// One line of the planner sheet.
@@ -76,7 +76,10 @@ pub struct Filters {
     pub sort: String,
     #[serde(default)]
     pub dir: String,
-    pub page: Option<i64>,
+    /// The page's edge: the entry whose line the next page starts after (`before`) or the
+    /// previous page ends before (`after`), in the sheet's order.
+    pub before: Option<i64>,
+    pub after: Option<i64>,
 }
 
 /// The filters, checked: anything unknown is ignored rather than trusted.
@@ -155,28 +158,46 @@ pub async fn lines(
     conn: &mut PgConnection,
     c: &Checked,
     today: NaiveDate,
-    limit: i64,
-    offset: i64,
+    pager: &Keyset,
 ) -> sqlx::Result<Vec<PlannerLine>> {
     // The page is chosen first (filters and sort need only the entry, its client and
     // people); the request's state and the progress counts are read for that page alone.
     // The statement holds only the filters in use, written into it: the dates, the kind, the
-    // state and the page's place (dates and numbers the server formats, or one of a fixed
-    // few; nothing typed); only a chosen specialist is bound. Each view then has a plain
-    // statement that PostgreSQL plans once per connection and keeps, where one statement with
-    // every filter optional, or a month bound as a parameter, was planned again on every
-    // execution (it took longer than running it).
-    let mut q = sqlx::QueryBuilder::new(
-        "WITH page AS (
+    // state and the page's length (dates and numbers the server formats, or one of a fixed
+    // few; nothing typed); only a chosen specialist and the page's edge are bound. Each view
+    // then has a plain statement that PostgreSQL plans once per connection and keeps, where
+    // one statement with every filter optional, or a month bound as a parameter, was planned
+    // again on every execution (it took longer than running it).
+    let key = c.order.0;
+    let mut q = sqlx::QueryBuilder::new("WITH ");
+    if let Some(edge) = pager.edge() {
+        // The edge's own place in the order, read from its row (removed since or not).
+        q.push(format!(
+            "edge AS (
+                SELECT {key} AS k, p.effective_date AS eff, p.id
+                  FROM planner_entries p
+                  JOIN clients c ON c.id = p.client_id
+                  LEFT JOIN users s ON s.id = p.sem_specialist_id
+                  LEFT JOIN users a ON a.id = p.account_manager_id
+                 WHERE p.id = "
+        ))
+        .push_bind(edge)
+        .push("), ");
+    }
+    q.push(
+        "page AS (
             SELECT p.id, p.change_request_id, p.client_id, c.name AS client_name, p.kind,
                    p.effective_date, p.resume_date, s.display_name AS sem_name,
                    a.display_name AS am_name
               FROM planner_entries p
               JOIN clients c ON c.id = p.client_id
               LEFT JOIN users s ON s.id = p.sem_specialist_id
-              LEFT JOIN users a ON a.id = p.account_manager_id
-             WHERE p.removed_at IS NULL",
+              LEFT JOIN users a ON a.id = p.account_manager_id",
     );
+    if pager.edge().is_some() {
+        q.push(" CROSS JOIN edge e");
+    }
+    q.push(" WHERE p.removed_at IS NULL");
     if let Some(from) = c.from {
         q.push(format!(" AND p.effective_date >= '{from}'"));
     }
@@ -206,10 +227,13 @@ pub async fn lines(
         }
         _ => {}
     }
-    let dir = if c.desc { "DESC" } else { "ASC" };
+    let order = Order::of(c.desc, pager.backwards());
+    if pager.edge().is_some() {
+        q.push(order.past_edge(key));
+    }
+    let limit = pager.limit();
     q.push(format!(
-        " ORDER BY {order} {dir} NULLS LAST, p.effective_date, p.id
-             LIMIT {limit} OFFSET {offset})
+        " ORDER BY {inner} LIMIT {limit})
          SELECT p.id, p.change_request_id AS request_id, p.client_id, p.client_name, p.kind,
                 p.effective_date, p.resume_date, p.sem_name, p.am_name,
                 EXISTS (SELECT 1 FROM sem_tasks t WHERE t.change_request_id = p.change_request_id
@@ -221,11 +245,59 @@ pub async fn lines(
                    AND i.cancelled_at IS NULL) AS checklist_total
            FROM page p
            JOIN change_requests r ON r.id = p.change_request_id
-          ORDER BY {outer_order} {dir} NULLS LAST, p.effective_date, p.id",
-        order = c.order.0,
-        outer_order = c.order.1,
+          ORDER BY {outer}",
+        inner = order.by(key),
+        outer = order.by(c.order.1),
     ));
     q.build_query_as().fetch_all(conn).await
+}
+
+/// The planner's order as a statement reads it: the chosen column either way with its blanks
+/// (no specialist, no account manager) last, then the effective date and the id; read the
+/// other way round, blanks first, when going back a page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Order {
+    /// The chosen column descending, as the page reads (not as shown).
+    desc: bool,
+    /// Going back: the lines before the edge, read from the edge towards the first.
+    back: bool,
+}
+
+impl Order {
+    fn of(desc: bool, back: bool) -> Self {
+        Order {
+            desc: desc != back,
+            back,
+        }
+    }
+
+    /// `ORDER BY` for the column `key`.
+    fn by(self, key: &str) -> String {
+        let dir = if self.desc { "DESC" } else { "ASC" };
+        let (nulls, ties) = if self.back {
+            ("FIRST", "DESC")
+        } else {
+            ("LAST", "ASC")
+        };
+        format!("{key} {dir} NULLS {nulls}, p.effective_date {ties}, p.id {ties}")
+    }
+
+    /// The filter keeping the lines past the edge `e` (its key `e.k`, date and id) in this
+    /// order: a key further on, or a blank one where the edge's is not (blanks come last as
+    /// shown, first when read back), or the same key (blank or not) and a later date and id.
+    fn past_edge(self, key: &str) -> String {
+        let further = if self.desc { "<" } else { ">" };
+        let (blank_past, ties) = if self.back {
+            (format!("{key} IS NOT NULL AND e.k IS NULL"), "<")
+        } else {
+            (format!("{key} IS NULL AND e.k IS NOT NULL"), ">")
+        };
+        format!(
+            " AND ({key} {further} e.k OR ({blank_past})
+                  OR ({key} IS NOT DISTINCT FROM e.k
+                      AND (p.effective_date, p.id) {ties} (e.eff, e.id)))"
+        )
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -236,7 +308,7 @@ pub(super) struct PlannerPage {
     filters: Filters,
     checked: Checked,
     specialists: Vec<PersonOption>,
-    pager: Pager,
+    pager: Keyset,
     query: String,
     may_move: bool,
     /// The entry whose date change needs another look, its message and what was typed.
@@ -337,7 +409,7 @@ pub(super) async fn page(
 
 async fn render(state: &AppState, ctx: &Ctx, filters: Filters) -> AppResult<PlannerPage> {
     let checked = check(&filters);
-    let mut pager = Pager::new(filters.page, 50);
+    let mut pager = Keyset::new(filters.before, filters.after, 50);
     let query = format!(
         "{}&sort={}&dir={}",
         filter_query(&filters),
@@ -346,19 +418,12 @@ async fn render(state: &AppState, ctx: &Ctx, filters: Filters) -> AppResult<Plan
     );
     pager.keep = format!("&{query}");
     let mut conn = state.db.acquire().await?;
-    let rows = lines(
-        &mut conn,
-        &checked,
-        state.clock.today(),
-        pager.limit(),
-        pager.offset(),
-    )
-    .await?;
+    let rows = lines(&mut conn, &checked, state.clock.today(), &pager).await?;
     let specialists =
         crate::users::db::people_with_role(&mut conn, Role::SemSpecialist.key()).await?;
     Ok(PlannerPage {
         chrome: Chrome::new(state, ctx, "/planner"),
-        lines: pager.trim(rows),
+        lines: pager.trim(rows, |l| l.id),
         may_move: ctx.user.roles.contains(Role::OpsLead),
         move_for: None,
         move_error: String::new(),
@@ -384,7 +449,13 @@ pub(super) async fn export(
 ) -> AppResult<Response> {
     let checked = check(&filters);
     let mut conn = state.db.acquire().await?;
-    let rows = lines(&mut conn, &checked, state.clock.today(), EXPORT_LIMIT, 0).await?;
+    let rows = lines(
+        &mut conn,
+        &checked,
+        state.clock.today(),
+        &Keyset::new(None, None, EXPORT_LIMIT),
+    )
+    .await?;
     let header = [
         "Client",
         "Change",
@@ -499,7 +570,7 @@ pub(super) async fn calendar(
         })
     };
     let mut conn = state.db.acquire().await?;
-    let rows = lines(&mut conn, &checked, today, 2000, 0).await?;
+    let rows = lines(&mut conn, &checked, today, &Keyset::new(None, None, 2000)).await?;
     let previous = (first - Duration::days(1)).with_day(1).expect("day 1");
     Ok(CalendarPage {
         chrome: Chrome::new(&state, &ctx, "/planner"),

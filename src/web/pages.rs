@@ -82,55 +82,6 @@ impl Chrome {
     }
 }
 
-/// Offset pagination for short lists (people, not events).
-#[derive(Clone, Debug)]
-pub struct Pager {
-    pub page: i64,
-    pub per_page: i64,
-    pub has_next: bool,
-    /// Query string kept on the previous/next links (already encoded, without `page`).
-    pub keep: String,
-}
-
-impl Pager {
-    pub fn new(page: Option<i64>, per_page: i64) -> Self {
-        Pager {
-            page: page.unwrap_or(1).clamp(1, 100_000),
-            per_page,
-            has_next: false,
-            keep: String::new(),
-        }
-    }
-
-    pub fn offset(&self) -> i64 {
-        (self.page - 1) * self.per_page
-    }
-
-    /// Ask for one row more than a page; that row tells whether there is a next page.
-    pub fn limit(&self) -> i64 {
-        self.per_page + 1
-    }
-
-    /// Trims the extra row and records whether it was there.
-    pub fn trim<T>(&mut self, mut rows: Vec<T>) -> Vec<T> {
-        self.has_next = rows.len() as i64 > self.per_page;
-        rows.truncate(self.per_page as usize);
-        rows
-    }
-
-    pub fn has_prev(&self) -> bool {
-        self.page > 1
-    }
-
-    pub fn prev_href(&self) -> String {
-        format!("?page={}{}", self.page - 1, self.keep)
-    }
-
-    pub fn next_href(&self) -> String {
-        format!("?page={}{}", self.page + 1, self.keep)
-    }
-}
-
 /// Pages of a list shown newest first by id, each reached by the id at its edge: `?before=`
 /// an id for the older lines, `?after=` for the newer. A page deep in the list costs what the
 /// first does (an OFFSET reads and drops every line before its page: on 100,000 requests,

@@ -542,3 +542,76 @@ async fn the_sheet_and_the_client_list_page_by_their_edges() {
         assert_eq!((status, n), (StatusCode::OK, 1), "{q:?}");
     }
 }
+
+/// The planner pages from the entry at each page's edge in each of its orders, either way:
+/// its blanks (an entry without a specialist or an account manager) last, ties by date and
+/// id; every entry once, the same pages back, and a deep page one statement like the first.
+#[tokio::test]
+async fn the_planner_pages_by_its_edges_in_every_order() {
+    let app = app_with(40).await;
+    // Some entries without a specialist or an account manager, and many on one date, so
+    // that blanks and ties fall across the pages' edges.
+    sqlx::raw_sql(
+        "UPDATE planner_entries SET sem_specialist_id = NULL WHERE id % 5 = 0;
+         UPDATE planner_entries SET account_manager_id = NULL WHERE id % 7 = 0;
+         UPDATE planner_entries SET effective_date = '2026-06-15' WHERE id % 3 = 0 AND kind = 'cancellation';",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let ops = app
+        .session_cookie(user(&app, "ops1@bench.test").await)
+        .await;
+    for sort in [
+        "effective",
+        "client",
+        "kind",
+        "specialist",
+        "account_manager",
+    ] {
+        let key = match sort {
+            "effective" => "p.effective_date",
+            "client" => "lower(c.name)",
+            "kind" => "p.kind",
+            "specialist" => "lower(s.display_name)",
+            _ => "lower(a.display_name)",
+        };
+        for dir in ["asc", "desc"] {
+            let all: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT p.id FROM planner_entries p
+                   JOIN clients c ON c.id = p.client_id
+                   LEFT JOIN users s ON s.id = p.sem_specialist_id
+                   LEFT JOIN users a ON a.id = p.account_manager_id
+                  WHERE p.removed_at IS NULL
+                  ORDER BY {key} {dir} NULLS LAST, p.effective_date, p.id"
+            )))
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+            assert!(all.len() > 120, "a few pages: {}", all.len());
+            walks_both_ways(
+                &app,
+                &ops,
+                &format!("/planner?state=all&sort={sort}&dir={dir}"),
+                "<tr data-entry=\"",
+                ("page-after", "page-before"),
+                &all,
+            )
+            .await;
+        }
+    }
+    let deep: i64 = sqlx::query_scalar("SELECT max(id) - 2 FROM planner_entries")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    for sort in ["effective", "specialist"] {
+        let (status, n) = statements(
+            &app,
+            &ops,
+            &format!("/planner?state=all&sort={sort}&before={deep}"),
+        )
+        .await;
+        // The page, and the specialists for the filter.
+        assert_eq!((status, n), (StatusCode::OK, 2), "{sort}");
+    }
+}
