@@ -42,6 +42,9 @@ struct Stats {
     /// yardstick) and of every PostgreSQL process, in microseconds.
     server_cpu_us: f64,
     db_cpu_us: f64,
+    /// The share of the machine's CPU time the hypervisor gave to others during the run
+    /// (`steal` in `/proc/stat`), in per cent: a virtual machine's cores are not all its own.
+    stolen_pct: f64,
 }
 
 impl Stats {
@@ -319,9 +322,11 @@ async fn run() -> anyhow::Result<()> {
             flat_secs = secs.min(2);
         }
         let before = Cpu::now(target.pid);
+        let machine = Stolen::now();
         let approvals_before = approvals(&db).await?;
         let mut flat = run_wrk(&wrk, &scripts, &target, Mode::Flat, flat_secs)?;
         Cpu::now(target.pid).since(before).per_request(&mut flat);
+        flat.stolen_pct = Stolen::now().since(machine);
         if i == approve_index {
             // A 303 that changed nothing (a step already decided) is no throughput.
             refusals_are_errors(&mut flat, approvals(&db).await? - approvals_before);
@@ -336,10 +341,12 @@ async fn run() -> anyhow::Result<()> {
             );
         }
         let approvals_before = approvals(&db).await?;
+        let machine = Stolen::now();
         let mut paced = match target.kind {
             Kind::Page | Kind::YardstickPage => run_oha(&oha, &target, secs)?,
             _ => run_wrk(&wrk, &scripts, &target, Mode::Paced, paced_secs)?,
         };
+        paced.stolen_pct = Stolen::now().since(machine);
         if i == approve_index {
             refusals_are_errors(&mut paced, approvals(&db).await? - approvals_before);
         }
@@ -464,6 +471,40 @@ impl Cpu {
         let n = stats.requests.max(1) as f64;
         stats.server_cpu_us = self.server * 1e6 / n;
         stats.db_cpu_us = self.db * 1e6 / n;
+    }
+}
+
+/// The machine's CPU time so far, in clock ticks of all its cores: how much of it the
+/// hypervisor ran something else on (`steal`), and all of it.
+struct Stolen {
+    steal: u64,
+    total: u64,
+}
+
+impl Stolen {
+    fn now() -> Stolen {
+        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+        // "cpu  user nice system idle iowait irq softirq steal guest guest_nice": guest time
+        // is already counted in user and nice.
+        let fields: Vec<u64> = stat
+            .lines()
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .skip(1)
+            .take(8)
+            .map(|f| f.parse().unwrap_or(0))
+            .collect();
+        Stolen {
+            steal: fields.get(7).copied().unwrap_or(0),
+            total: fields.iter().sum(),
+        }
+    }
+
+    /// Per cent of the machine's time stolen since `before`.
+    fn since(self, before: Stolen) -> f64 {
+        let total = self.total.saturating_sub(before.total).max(1) as f64;
+        self.steal.saturating_sub(before.steal) as f64 * 100.0 / total
     }
 }
 
@@ -787,9 +828,9 @@ fn print_table(
         .unwrap_or(f64::NAN);
     println!();
     println!(
-        "| measured | as | req/s | × yardstick | target | p50 ms | p99 ms | errors | app CPU µs/req | db CPU µs/req | paced req/s | paced p99 ms | p99 target | paced errors |"
+        "| measured | as | req/s | × yardstick | target | p50 ms | p99 ms | errors | app CPU µs/req | db CPU µs/req | stolen % | paced req/s | paced p99 ms | p99 target | paced errors | paced stolen % |"
     );
-    println!("|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|");
+    println!("|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|");
     for r in rows {
         let (ratio, target, p99_target) = match r.target.kind {
             Kind::YardstickPage | Kind::YardstickUpdate => (1.0, "-".to_string(), "-".to_string()),
@@ -812,7 +853,7 @@ fn print_table(
             Kind::SignIn => (r.flat.rps() / yard_page, "(none)".into(), "(none)".into()),
         };
         println!(
-            "| {} | {} | {:.0} | {:.2} | {} | {:.1} | {:.1} | {} | {:.0} | {:.0} | {:.0} | {:.1} | {} | {} |",
+            "| {} | {} | {:.0} | {:.2} | {} | {:.1} | {:.1} | {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.1} | {} | {} | {:.0} |",
             r.target.name,
             r.target.who,
             r.flat.rps(),
@@ -823,10 +864,12 @@ fn print_table(
             r.flat.errors,
             r.flat.server_cpu_us,
             r.flat.db_cpu_us,
+            r.flat.stolen_pct,
             r.paced.rps(),
             r.paced.p99_ms,
             p99_target,
             r.paced.errors,
+            r.paced.stolen_pct,
         );
     }
     println!();
@@ -852,6 +895,9 @@ fn print_table(
     }
     println!(
         "CPU per request: of the answering process (the app; this benchmark's own process for the yardstick) and of every PostgreSQL process, during the flat-out run; wrk's own share is not counted."
+    );
+    println!(
+        "Stolen: the share of the machine's CPU time (all cores) that its hypervisor gave to others during the run (steal in /proc/stat); a run with much of it stolen is slower than the code, and a paced p99 then queues behind it."
     );
     println!(
         "Paced runs: pages by oha at a fixed rate with latency correction (open loop: a stall counts against every request it delays); the one-row update, approve and sign-in by wrk, which has no open loop (each of {PACED_CONNECTIONS} connections waits its share of the interval before each request, so a stall delays later requests rather than counting against them)."
