@@ -194,9 +194,6 @@ pub async fn lines(
               LEFT JOIN users s ON s.id = p.sem_specialist_id
               LEFT JOIN users a ON a.id = p.account_manager_id",
     );
-    if pager.edge().is_some() {
-        q.push(" CROSS JOIN edge e");
-    }
     q.push(" WHERE p.removed_at IS NULL");
     if let Some(from) = c.from {
         q.push(format!(" AND p.effective_date >= '{from}'"));
@@ -282,20 +279,34 @@ impl Order {
         format!("{key} {dir} NULLS {nulls}, p.effective_date {ties}, p.id {ties}")
     }
 
-    /// The filter keeping the lines past the edge `e` (its key `e.k`, date and id) in this
-    /// order: a key further on, or a blank one where the edge's is not (blanks come last as
-    /// shown, first when read back), or the same key (blank or not) and a later date and id.
+    /// The filter keeping the lines past the edge in this order: a key further on, or a
+    /// blank one where the edge's is not (blanks come last as shown, first when read back), or
+    /// the same key (blank or not) and a later date and id. The edge's values are read as
+    /// values (the `edge` statement's one row, computed once before the scan), not joined, so
+    /// that by date they bound the scan of the index of dates and ids: the page starts at the
+    /// edge rather than at the month's first entry. No edge (an unknown id): no line.
     fn past_edge(self, key: &str) -> String {
+        const KEY: &str = "(SELECT k FROM edge)";
+        const DATE: &str = "(SELECT eff FROM edge)";
+        const ID: &str = "(SELECT id FROM edge)";
         let further = if self.desc { "<" } else { ">" };
-        let (blank_past, ties) = if self.back {
-            (format!("{key} IS NOT NULL AND e.k IS NULL"), "<")
+        let ties = if self.back { "<" } else { ">" };
+        if key == "p.effective_date" {
+            // By date, the key is the date.
+            return format!(
+                " AND p.effective_date {further}= {DATE}
+                  AND (p.effective_date {further} {DATE} OR p.id {ties} {ID})"
+            );
+        }
+        let blank_past = if self.back {
+            format!("{key} IS NOT NULL AND {KEY} IS NULL")
         } else {
-            (format!("{key} IS NULL AND e.k IS NOT NULL"), ">")
+            format!("{key} IS NULL AND {KEY} IS NOT NULL")
         };
         format!(
-            " AND ({key} {further} e.k OR ({blank_past})
-                  OR ({key} IS NOT DISTINCT FROM e.k
-                      AND (p.effective_date, p.id) {ties} (e.eff, e.id)))"
+            " AND ({key} {further} {KEY} OR ({blank_past})
+                  OR ({key} IS NOT DISTINCT FROM {KEY}
+                      AND (p.effective_date, p.id) {ties} ({DATE}, {ID})))"
         )
     }
 }
@@ -355,6 +366,11 @@ impl PlannerPage {
         filter_query(&self.filters)
     }
 
+    /// The view and its page, kept through a move of dates.
+    fn view_query(&self) -> String {
+        view_query(&self.filters)
+    }
+
     fn sem_chosen(&self, id: &i64) -> bool {
         self.checked.sem == Some(*id)
     }
@@ -388,6 +404,26 @@ impl PlannerPage {
     }
 }
 
+/// The view's filters and order, for the sort-free links (the export) and the pager's.
+fn sorted_query(f: &Filters) -> String {
+    format!(
+        "{}&sort={}&dir={}",
+        filter_query(f),
+        crate::web::ctx::encode_component(&f.sort),
+        crate::web::ctx::encode_component(&f.dir)
+    )
+}
+
+/// The view as it is, at its page: where a move of dates returns to.
+fn view_query(f: &Filters) -> String {
+    let edge = match (f.before, f.after) {
+        (Some(id), _) => format!("&before={id}"),
+        (None, Some(id)) => format!("&after={id}"),
+        (None, None) => String::new(),
+    };
+    format!("{}{edge}", sorted_query(f))
+}
+
 fn filter_query(f: &Filters) -> String {
     use crate::web::ctx::encode_component as e;
     format!(
@@ -410,13 +446,10 @@ pub(super) async fn page(
 async fn render(state: &AppState, ctx: &Ctx, filters: Filters) -> AppResult<PlannerPage> {
     let checked = check(&filters);
     let mut pager = Keyset::new(filters.before, filters.after, 50);
-    let query = format!(
-        "{}&sort={}&dir={}",
-        filter_query(&filters),
-        crate::web::ctx::encode_component(&filters.sort),
-        crate::web::ctx::encode_component(&filters.dir)
-    );
+    let query = sorted_query(&filters);
     pager.keep = format!("&{query}");
+    // Also shown at /planner/{id} when a move of dates needs another look.
+    pager.path = "/planner";
     let mut conn = state.db.acquire().await?;
     let rows = lines(&mut conn, &checked, state.clock.today(), &pager).await?;
     let specialists =
@@ -664,12 +697,15 @@ pub(super) async fn move_dates(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<i64>,
+    Query(view): Query<Filters>,
     Form(form): Form<MoveForm>,
 ) -> AppResult<Response> {
+    // Back to the view the move was made from, at its page.
+    let back = format!("/planner?{}", view_query(&view));
     let to = match check_move(&form, state.clock.today()) {
         Ok(to) => to,
         Err((message, far)) => {
-            let mut page = render(&state, &ctx, Filters::default()).await?;
+            let mut page = render(&state, &ctx, view).await?;
             page.move_for = Some(id);
             page.move_error = message;
             page.move_confirm = far;
@@ -691,12 +727,12 @@ pub(super) async fn move_dates(
     if r.state != crate::change_requests::rules::State::Approved {
         let state_label = r.state_label().to_lowercase();
         let message = format!("Nothing changed: the request for {client} is {state_label}.");
-        return commit_and_go(tx, "/planner", &message).await;
+        return commit_and_go(tx, &back, &message).await;
     }
     if effective == r.effective_date && resume == r.resume_date {
         let day = crate::time::day(effective);
         let message = format!("Nothing changed: {client} already takes effect {day}.");
-        return commit_and_go(tx, "/planner", &message).await;
+        return commit_and_go(tx, &back, &message).await;
     }
     // The request's own date is the one fact; the planner's is a copy, moved with the rest.
     let moved = super::dates::Move {
@@ -714,7 +750,7 @@ pub(super) async fn move_dates(
         "{client} now takes effect {}; its tasks, checklist and reminders moved with it.",
         crate::time::day(effective)
     );
-    commit_and_go(tx, "/planner", &message).await
+    commit_and_go(tx, &back, &message).await
 }
 
 #[cfg(test)]

@@ -82,10 +82,13 @@ impl Chrome {
     }
 }
 
-/// Pages of a list shown newest first by id, each reached by the id at its edge: `?before=`
-/// an id for the older lines, `?after=` for the newer. A page deep in the list costs what the
-/// first does (an OFFSET reads and drops every line before its page: on 100,000 requests,
-/// page 2,000 took 30-48 ms against 1-3 ms for the first, 2026-12-03).
+/// Pages of a list in its order (by id, or by columns then id), each reached by the id of the
+/// line at its edge: `?before=` that id for the lines after it in the list's order ("Next",
+/// older when the list is newest first), `?after=` for the lines before it ("Previous"). A
+/// page deep in the list costs what the first does (an OFFSET reads and drops every line
+/// before its page: on 100,000 requests, page 2,000 took 30-48 ms against 1-3 ms for the
+/// first, 2026-12-03). The edge's place is read from its row when the page is asked for: a
+/// line moved since (another date, another name) moves the place with it.
 pub struct Keyset {
     pub per_page: i64,
     pub before: Option<i64>,
@@ -96,6 +99,9 @@ pub struct Keyset {
     last: Option<i64>,
     /// Query string kept on the links (already encoded, starting with `&`).
     pub keep: String,
+    /// The list's own address before the links' query, for a list also shown at another
+    /// address (after a form on it failed); empty: the links are relative.
+    pub path: &'static str,
 }
 
 impl Keyset {
@@ -112,15 +118,17 @@ impl Keyset {
             first: None,
             last: None,
             keep: String::new(),
+            path: "",
         }
     }
 
-    /// Reading towards the newer lines (the statement orders by id ascending).
+    /// Reading back towards the list's start (the statement reads in the list's order
+    /// reversed; `trim` turns the page round).
     pub fn backwards(&self) -> bool {
         self.after.is_some()
     }
 
-    /// The id of the line at the page's edge, for the statement to bind (as `range` names it).
+    /// The id of the line at the page's edge, for the statement to bind.
     pub fn edge(&self) -> Option<i64> {
         self.before.or(self.after)
     }
@@ -178,15 +186,25 @@ impl Keyset {
     }
 
     pub fn prev_href(&self) -> String {
-        format!("?after={}{}", self.first.unwrap_or(0), self.keep)
+        format!(
+            "{}?after={}{}",
+            self.path,
+            self.first.unwrap_or(0),
+            self.keep
+        )
     }
 
     pub fn next_href(&self) -> String {
-        format!("?before={}{}", self.last.unwrap_or(0), self.keep)
+        format!(
+            "{}?before={}{}",
+            self.path,
+            self.last.unwrap_or(0),
+            self.keep
+        )
     }
 
     pub fn newest_href(&self) -> String {
-        format!("?{}", self.keep.trim_start_matches('&'))
+        format!("{}?{}", self.path, self.keep.trim_start_matches('&'))
     }
 }
 

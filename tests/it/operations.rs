@@ -291,14 +291,19 @@ async fn each_reminder_goes_once_with_two_workers_moves_with_its_date_and_stops_
             .await
             .unwrap();
     let moved = in_days(44);
+    // Made from a view of the planner sorted and paged: back to that view, at its page.
     let res = c
         .post(
             &o.ops_cookie,
-            &format!("/planner/{entry}"),
+            &format!("/planner/{entry}?state=all&sort=client&dir=desc&before={entry}"),
             &[("effective_date", &moved)],
         )
         .await;
     assert_eq!(res.status(), 303);
+    assert_eq!(
+        res.headers()["location"],
+        format!("/planner?month=&kind=&sem=&state=all&sort=client&dir=desc&before={entry}")
+    );
     let after: chrono::DateTime<Utc> =
         sqlx::query_scalar("SELECT run_at FROM scheduled_jobs WHERE key = $1")
             .bind(format!("reminder:{entry}:7"))
@@ -314,19 +319,28 @@ async fn each_reminder_goes_once_with_two_workers_moves_with_its_date_and_stops_
             .unwrap();
     assert_eq!(due.to_string(), moved, "the pause task moved too");
     // Bad dates are answered beside the field.
+    // In the view it was made from (a past-and-future one, sorted by kind), with links to
+    // the planner's own address, not to the form's.
     let res = c
         .post(
             &o.ops_cookie,
-            &format!("/planner/{entry}"),
+            &format!("/planner/{entry}?state=all&sort=kind&dir=desc"),
             &[("effective_date", "31/12")],
         )
         .await;
     assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert!(html.contains(&format!("id=\"move-error-{entry}\"")));
+    assert!(html.contains("value=\"31/12\""), "what was typed is kept");
     assert!(
-        res.text()
-            .await
-            .unwrap()
-            .contains(&format!("id=\"move-error-{entry}\""))
+        html.contains(&format!(
+            "action=\"/planner/{entry}?month=&#38;kind=&#38;sem=&#38;state=all&#38;sort=kind&#38;dir=desc\""
+        )),
+        "{html}"
+    );
+    assert!(
+        !html.contains("href=\"?"),
+        "no link relative to the form's address"
     );
 
     // The clock jumps past the old dates: nothing (they moved).

@@ -419,6 +419,14 @@ async fn walks_both_ways(
         )
     };
     let base = &start[..start.find('?').unwrap_or(start.len())];
+    // A link is the list's query alone, or its whole address (`Keyset::path`).
+    let to = |href: String| {
+        if href.starts_with('/') {
+            href
+        } else {
+            format!("{base}{href}")
+        }
+    };
     let mut seen: Vec<i64> = Vec::new();
     let mut pages = Vec::new();
     let mut path = start.to_string();
@@ -429,7 +437,7 @@ async fn walks_both_ways(
         seen.extend(&ids);
         pages.push(ids);
         match link(&html, older) {
-            Some(next) => path = format!("{base}{next}"),
+            Some(next) => path = to(next),
             None => break,
         }
     }
@@ -438,7 +446,7 @@ async fn walks_both_ways(
     let mut back = vec![pages.last().unwrap().clone()];
     let mut html = app.page(cookie, &path).await;
     while let Some(prev) = link(&html, newer) {
-        html = app.page(cookie, &format!("{base}{prev}")).await;
+        html = app.page(cookie, &to(prev)).await;
         back.push(ids_on(&html));
     }
     back.reverse();
