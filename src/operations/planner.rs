@@ -325,6 +325,8 @@ pub(super) struct PlannerPage {
     /// The entry whose date change needs another look, its message and what was typed.
     pub move_for: Option<i64>,
     pub move_error: String,
+    /// The field the message is about: `effective_date` or `resume_date`.
+    pub move_field: &'static str,
     pub move_effective: String,
     pub move_resume: String,
     /// Whether to offer "the date is right" (the date typed is far from today), and whether it
@@ -395,6 +397,11 @@ impl PlannerPage {
         self.move_for == Some(l.id) && self.move_confirm
     }
 
+    /// Whether `field` of the line's move form is the one the message is about.
+    fn invalid(&self, l: &PlannerLine, field: &str) -> bool {
+        self.move_for == Some(l.id) && !self.move_error.is_empty() && self.move_field == field
+    }
+
     fn error_for(&self, l: &PlannerLine) -> &str {
         if self.move_for == Some(l.id) {
             &self.move_error
@@ -460,6 +467,7 @@ async fn render(state: &AppState, ctx: &Ctx, filters: Filters) -> AppResult<Plan
         may_move: ctx.user.roles.contains(Role::OpsLead),
         move_for: None,
         move_error: String::new(),
+        move_field: "",
         move_effective: String::new(),
         move_resume: String::new(),
         move_confirm: false,
@@ -632,7 +640,8 @@ struct MoveTo {
     resume: Option<NaiveDate>,
 }
 
-fn check_move(form: &MoveForm, today: NaiveDate) -> Result<MoveTo, (String, bool)> {
+/// The dates checked, or the field at fault, its message and whether the date is far.
+fn check_move(form: &MoveForm, today: NaiveDate) -> Result<MoveTo, (&'static str, String, bool)> {
     let mut errors = FieldErrors::default();
     let effective = NaiveDate::parse_from_str(form.effective_date.trim(), "%Y-%m-%d").ok();
     if effective.is_none() {
@@ -685,7 +694,7 @@ fn check_move(form: &MoveForm, today: NaiveDate) -> Result<MoveTo, (String, bool
             } else {
                 "resume_date"
             };
-            Err((errors.msg(field).to_string(), far))
+            Err((field, errors.msg(field).to_string(), far))
         }
     }
 }
@@ -704,10 +713,11 @@ pub(super) async fn move_dates(
     let back = format!("/planner?{}", view_query(&view));
     let to = match check_move(&form, state.clock.today()) {
         Ok(to) => to,
-        Err((message, far)) => {
+        Err((field, message, far)) => {
             let mut page = render(&state, &ctx, view).await?;
             page.move_for = Some(id);
             page.move_error = message;
+            page.move_field = field;
             page.move_confirm = far;
             page.move_confirmed = form.confirm_date.is_some();
             page.move_effective = form.effective_date;

@@ -180,9 +180,14 @@ impl Keyset {
         rows
     }
 
-    /// Not the first page: a link back to the newest lines is offered.
+    /// Not the first page: a link back to the newest lines is offered. Reading back to the
+    /// list's start is the first page again; an empty page read back (its edge gone) is not.
     pub fn is_deep(&self) -> bool {
-        self.before.is_some() || self.after.is_some()
+        match (self.before, self.after) {
+            (Some(_), _) => true,
+            (None, Some(_)) => self.has_prev || !self.has_next,
+            (None, None) => false,
+        }
     }
 
     pub fn prev_href(&self) -> String {
@@ -289,6 +294,14 @@ mod tests {
             (k.prev_href(), k.next_href()),
             ("?after=9".into(), "?before=7".into())
         );
+        // Read back to the list's start: the first page again, no way to it offered.
+        let mut k = Keyset::new(None, Some(6), 3);
+        assert_eq!(k.trim(vec![7, 8], |i| *i), [8, 7]);
+        assert!(!k.has_prev && k.has_next && !k.is_deep());
+        // Read back from an edge that is gone: nothing, and the way to the first page.
+        let mut k = Keyset::new(None, Some(6), 3);
+        assert!(k.trim(Vec::<i64>::new(), |i| *i).is_empty());
+        assert!(!k.has_prev && !k.has_next && k.is_deep());
         // Both given: `before` wins; nonsense edges are none.
         assert_eq!(Keyset::new(Some(5), Some(2), 3).after, None);
         assert_eq!(Keyset::new(Some(0), Some(-1), 3).before, None);

@@ -342,6 +342,18 @@ async fn each_reminder_goes_once_with_two_workers_moves_with_its_date_and_stops_
         !html.contains("href=\"?"),
         "no link relative to the form's address"
     );
+    // The filters keep the order chosen in the headings; a page whose edge entry is no longer
+    // in the view says so and leads to the first page.
+    let sorted = c
+        .page(&o.ops_cookie, "/planner?state=all&sort=client&dir=desc")
+        .await;
+    assert!(sorted.contains("<input type=\"hidden\" name=\"sort\" value=\"client\">"));
+    assert!(sorted.contains("<input type=\"hidden\" name=\"dir\" value=\"desc\">"));
+    let gone = c
+        .page(&o.ops_cookie, "/planner?state=all&before=999999")
+        .await;
+    assert!(gone.contains("no longer in this view"), "{gone}");
+    assert!(gone.contains("id=\"planner-first\""));
 
     // The clock jumps past the old dates: nothing (they moved).
     let old_day = Utc::now() + Duration::days(31);
@@ -412,6 +424,32 @@ async fn the_planner_sheet_filters_and_exports_a_safe_csv_and_a_valid_calendar_f
     assert!(page.contains("Lakeside RV Center"));
     let page = c.page(&c.am_cookie, "/planner?kind=pause").await;
     assert!(!page.contains("Lakeside RV Center"), "filtered by kind");
+    let entry: i64 = sqlx::query_scalar("SELECT id FROM planner_entries WHERE client_id = $1")
+        .bind(sneaky)
+        .fetch_one(&c.app.db)
+        .await
+        .unwrap();
+    // Moving the pause to a resume date before its effective date: the message is about the resume date, and
+    // that is the field marked.
+    let res = c
+        .post(
+            &o.ops_cookie,
+            &format!("/planner/{entry}?state=all"),
+            &[
+                ("effective_date", &in_days(40)),
+                ("resume_date", &in_days(2)),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("The resume date comes after the effective date."));
+    let field = |id: &str| {
+        let at = html.find(&format!("id=\"{id}\"")).expect(&html);
+        html[at..at + html[at..].find('>').unwrap()].to_string()
+    };
+    assert!(field(&format!("move-resume-{entry}")).contains("aria-invalid=\"true\""));
+    assert!(!field(&format!("move-effective-{entry}")).contains("aria-invalid"));
     // A month no one plans for is no filter, never a failure, on the page, the calendar and
     // the CSV.
     for path in [
