@@ -168,33 +168,29 @@ pub async fn lines(
     // then has a plain statement that PostgreSQL plans once per connection and keeps, where
     // one statement with every filter optional, or a month bound as a parameter, was planned
     // again on every execution (it took longer than running it).
+    // An entry with the columns it sorts by (the edge's and the page's alike).
+    const ENTRIES: &str = "FROM planner_entries p
+              JOIN clients c ON c.id = p.client_id
+              LEFT JOIN users s ON s.id = p.sem_specialist_id
+              LEFT JOIN users a ON a.id = p.account_manager_id";
     let key = c.order.0;
     let mut q = sqlx::QueryBuilder::new("WITH ");
     if let Some(edge) = pager.edge() {
         // The edge's own place in the order, read from its row (removed since or not).
         q.push(format!(
-            "edge AS (
-                SELECT {key} AS k, p.effective_date AS eff, p.id
-                  FROM planner_entries p
-                  JOIN clients c ON c.id = p.client_id
-                  LEFT JOIN users s ON s.id = p.sem_specialist_id
-                  LEFT JOIN users a ON a.id = p.account_manager_id
-                 WHERE p.id = "
+            "edge AS (SELECT {key} AS k, p.effective_date AS eff, p.id {ENTRIES} WHERE p.id = "
         ))
         .push_bind(edge)
         .push("), ");
     }
-    q.push(
+    q.push(format!(
         "page AS (
             SELECT p.id, p.change_request_id, p.client_id, c.name AS client_name, p.kind,
                    p.effective_date, p.resume_date, s.display_name AS sem_name,
                    a.display_name AS am_name
-              FROM planner_entries p
-              JOIN clients c ON c.id = p.client_id
-              LEFT JOIN users s ON s.id = p.sem_specialist_id
-              LEFT JOIN users a ON a.id = p.account_manager_id",
-    );
-    q.push(" WHERE p.removed_at IS NULL");
+              {ENTRIES}
+             WHERE p.removed_at IS NULL"
+    ));
     if let Some(from) = c.from {
         q.push(format!(" AND p.effective_date >= '{from}'"));
     }
@@ -399,7 +395,8 @@ impl PlannerPage {
 
     /// Whether `field` of the line's move form is the one the message is about.
     fn invalid(&self, l: &PlannerLine, field: &str) -> bool {
-        self.move_for == Some(l.id) && !self.move_error.is_empty() && self.move_field == field
+        // The field is named only beside a message.
+        self.move_for == Some(l.id) && self.move_field == field
     }
 
     fn error_for(&self, l: &PlannerLine) -> &str {

@@ -429,8 +429,8 @@ async fn the_planner_sheet_filters_and_exports_a_safe_csv_and_a_valid_calendar_f
         .fetch_one(&c.app.db)
         .await
         .unwrap();
-    // Moving the pause to a resume date before its effective date: the message is about the resume date, and
-    // that is the field marked.
+    // Moving the pause to a resume date before its effective date: the message is about the
+    // resume date, and that is the field marked.
     let res = c
         .post(
             &o.ops_cookie,
