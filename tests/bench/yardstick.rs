@@ -68,7 +68,7 @@ pub fn start(database_url: String) -> SocketAddr {
             .build()
             .expect("yardstick runtime");
         runtime.block_on(async move {
-            let db = offboarding_desk::db::pool_options()
+            let db = offboarding_desk::db::serving_pool_options()
                 .connect_with(
                     offboarding_desk::db::connect_options(&database_url).expect("database URL"),
                 )
