@@ -59,6 +59,12 @@ impl PlannerLine {
     pub fn state_label(&self) -> &'static str {
         self.request_state.label()
     }
+
+    /// Whether its dates may still be moved: only while its request is approved (a completed
+    /// or reinstated request's dates are history; the move is refused on the server too).
+    pub fn movable(&self) -> bool {
+        self.request_state == RequestState::Approved
+    }
 }
 
 /// The filters and order of the sheet, from the address.
@@ -719,6 +725,14 @@ pub(super) async fn move_dates(
             page.move_confirmed = form.confirm_date.is_some();
             page.move_effective = form.effective_date;
             page.move_resume = form.resume_date;
+            // The entry may have left this view meanwhile (moved by someone else, or taken
+            // off the planner): its form is not on the page, so the message goes above it.
+            if !page.lines.iter().any(|l| l.id == id) {
+                page.chrome.flash = Some(format!(
+                    "The dates were not moved: {} The entry is no longer on this page; find it with the filters and move it again.",
+                    page.move_error
+                ));
+            }
             return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
@@ -748,16 +762,34 @@ pub(super) async fn move_dates(
         resume_from: r.resume_date,
         resume_to: resume,
     };
+    let message = moved_message(client, kind, effective, &moved);
     let actor = Actor::from_ctx(&ctx);
     let days = &state.config.reminder_days;
     super::dates::move_dates(&mut tx, &state.clock, days, &actor, request_id, moved).await?;
     let sem = super::db::planner_specialist(&mut tx, id).await?;
     super::notify::dates_moved(&mut tx, &state.config, &r, sem, effective, resume).await?;
-    let message = format!(
-        "{client} now takes effect {}; its tasks, checklist and reminders moved with it.",
-        crate::time::day(effective)
-    );
     commit_and_go(tx, &back, &message).await
+}
+
+/// What the Ops Lead is told after a move: the new date and, for a pause, what became of its
+/// resume date (emptying the field clears it: "resume when known").
+fn moved_message(
+    client: &str,
+    kind: Kind,
+    effective: NaiveDate,
+    moved: &super::dates::Move,
+) -> String {
+    let resume = match (kind, moved.resume_from, moved.resume_to) {
+        (Kind::Pause, from, Some(to)) if from != Some(to) => {
+            format!(" and resumes {}", crate::time::day(to))
+        }
+        (Kind::Pause, Some(_), None) => " with no resume date now (resume when known)".to_string(),
+        _ => String::new(),
+    };
+    format!(
+        "{client} now takes effect {}{resume}; its tasks, checklist and reminders moved with it.",
+        crate::time::day(effective)
+    )
 }
 
 #[cfg(test)]

@@ -233,6 +233,12 @@ async fn the_ops_lead_works_the_change_task_and_the_request_completes_when_all_i
     assert_eq!(location(&res), format!("/requests/{id}"));
     assert_eq!(c.state(id).await, "approved");
 
+    // Its dates may still be moved on the planner while it is approved, not once completed.
+    let planner = c.page(&o.ops_cookie, "/planner?state=all").await;
+    assert!(
+        planner.contains(&format!("id=\"move-{entry}\"")),
+        "{planner}"
+    );
     // Accounting's processing is the last part: the request completes.
     c.post(
         &c.accounting_cookie,
@@ -254,6 +260,10 @@ async fn the_ops_lead_works_the_change_task_and_the_request_completes_when_all_i
             .await
             .contains(&format!("/requests/{id}"))
     );
+    // Its planner line stays, with no move offered (the server refuses one too).
+    let planner = c.page(&o.ops_cookie, "/planner?state=all").await;
+    assert!(planner.contains(&format!("data-entry=\"{entry}\"")));
+    assert!(!planner.contains(&format!("id=\"move-{entry}\"")));
 }
 
 #[tokio::test]
@@ -450,6 +460,58 @@ async fn the_planner_sheet_filters_and_exports_a_safe_csv_and_a_valid_calendar_f
     };
     assert!(field(&format!("move-resume-{entry}")).contains("aria-invalid=\"true\""));
     assert!(!field(&format!("move-effective-{entry}")).contains("aria-invalid"));
+    // The same mistake made from a view the entry is no longer in (it is a pause, the view
+    // shows cancellations): its form is not on the page, so the message is above it.
+    let res = c
+        .post(
+            &o.ops_cookie,
+            &format!("/planner/{entry}?state=all&kind=cancellation"),
+            &[
+                ("effective_date", &in_days(40)),
+                ("resume_date", &in_days(2)),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let flash = crate::support::flash(&res.text().await.unwrap());
+    assert!(
+        flash.starts_with(
+            "The dates were not moved: The resume date comes after the effective date."
+        ),
+        "{flash}"
+    );
+    // A pause's move says what became of its resume date: moved, or emptied (resume when
+    // known).
+    let moved = |resume: String| {
+        let o = &o;
+        async move {
+            let res = c
+                .post(
+                    &o.ops_cookie,
+                    &format!("/planner/{entry}?state=all"),
+                    &[
+                        ("effective_date", in_days(40).as_str()),
+                        ("resume_date", resume.as_str()),
+                    ],
+                )
+                .await;
+            assert_eq!(res.status(), 303);
+            crate::support::flash(&c.page(&o.ops_cookie, &location(&res)).await)
+        }
+    };
+    let resume_on = Utc::now().date_naive() + Duration::days(70);
+    let said = moved(resume_on.to_string()).await;
+    let day = offboarding_desk::time::day(resume_on);
+    assert!(said.contains(&format!(" and resumes {day};")), "{said}");
+    let said = moved(String::new()).await;
+    assert!(said.contains("with no resume date now"), "{said}");
+    let resume: Option<NaiveDate> =
+        sqlx::query_scalar("SELECT resume_date FROM planner_entries WHERE id = $1")
+            .bind(entry)
+            .fetch_one(&c.app.db)
+            .await
+            .unwrap();
+    assert_eq!(resume, None);
     // A month no one plans for is no filter, never a failure, on the page, the calendar and
     // the CSV.
     for path in [
