@@ -165,15 +165,6 @@ pub(super) async fn approve(
         on_behalf_of,
         comment,
     } = approval;
-    db::decide(
-        conn,
-        step.id,
-        StepState::Approved,
-        ctx.user.id,
-        on_behalf_of,
-        comment,
-    )
-    .await?;
     let actor = Actor::from_ctx(ctx);
     let details = json!({ "step": step.name, "round": step.round, "comment": comment, "on_behalf_of": on_behalf_of });
     audit::on_request(
@@ -192,10 +183,13 @@ pub(super) async fn approve(
     steps[index].state = StepState::Approved;
     steps[index].decided_by = Some(ctx.user.id);
     let states: Vec<StepState> = steps.iter().map(|s| s.state).collect();
+    let by = ctx.user.id;
     Ok(match rules::after_approval(&states, index) {
         AfterApproval::Next(i) => {
             let next = &steps[i];
-            let reached = db::reach(conn, next.id).await?;
+            // The decision and the next step's turn in one statement.
+            let reached =
+                db::approve_and_reach(conn, step.id, by, on_behalf_of, comment, next.id).await?;
             let days = state.config.approval_nudge_days;
             super::nudges::schedule(conn, next.id, reached, days, 1, state.clock.zone()).await?;
             match turn_of(conn, state, &actor, request, next.id).await? {
@@ -204,6 +198,15 @@ pub(super) async fn approve(
             }
         }
         AfterApproval::Approved => {
+            db::decide(
+                conn,
+                step.id,
+                StepState::Approved,
+                by,
+                on_behalf_of,
+                comment,
+            )
+            .await?;
             approved(conn, state, &actor, request).await?;
             "Approved: that was the last step. The request is approved; Accounting and the distribution list are told.".to_string()
         }

@@ -550,13 +550,36 @@ pub async fn decide(
     Ok(())
 }
 
-/// Makes a waiting step the pending one; returns when it was reached.
-pub async fn reach(conn: &mut PgConnection, step_id: i64) -> sqlx::Result<DateTime<Utc>> {
+/// Approves a pending step, by `by` (standing in for `on_behalf_of` when set) with an
+/// optional comment, and makes the waiting step `next` the pending one, in one statement (so
+/// the request's work items are recomputed once; migration 33 lets the two steps change
+/// places in one statement). Returns when `next` was reached.
+pub async fn approve_and_reach(
+    conn: &mut PgConnection,
+    step_id: i64,
+    by: i64,
+    on_behalf_of: Option<i64>,
+    comment: &str,
+    next: i64,
+) -> sqlx::Result<DateTime<Utc>> {
     sqlx::query_scalar(
-        "UPDATE request_approvals SET state = 'pending', reached_at = now() WHERE id = $1
-         RETURNING reached_at",
+        "WITH changed AS (
+             UPDATE request_approvals s
+                SET state = CASE WHEN s.id = $1 THEN 'approved' ELSE 'pending' END,
+                    decided_by = CASE WHEN s.id = $1 THEN $2 ELSE s.decided_by END,
+                    on_behalf_of = CASE WHEN s.id = $1 THEN $3 ELSE s.on_behalf_of END,
+                    decided_at = CASE WHEN s.id = $1 THEN now() ELSE s.decided_at END,
+                    comment = CASE WHEN s.id = $1 THEN NULLIF($4, '') ELSE s.comment END,
+                    reached_at = CASE WHEN s.id = $1 THEN s.reached_at ELSE now() END
+              WHERE (s.id = $1 AND s.state = 'pending') OR s.id = $5
+             RETURNING s.id, s.reached_at)
+         SELECT reached_at FROM changed WHERE id = $5",
     )
     .bind(step_id)
+    .bind(by)
+    .bind(on_behalf_of)
+    .bind(comment)
+    .bind(next)
     .fetch_one(conn)
     .await
 }
