@@ -339,3 +339,66 @@ async fn a_disable_meeting_its_persons_decision_lets_both_land() {
             .unwrap();
     assert!(disabled);
 }
+
+/// Approve hands the turn on in one statement (migration 33): the rule "one pending step a
+/// request" holds when a statement ends, whatever order it changes its rows in, and still
+/// refuses a second turn.
+#[tokio::test]
+async fn one_statement_may_hand_the_turn_on_and_a_second_turn_is_refused() {
+    let app = app_with(30).await;
+    let db = &app.db;
+    let (pending, waiting): (i64, i64) = sqlx::query_as(
+        "SELECT p.id, w.id FROM request_approvals p
+           JOIN request_approvals w ON w.change_request_id = p.change_request_id
+                                   AND w.round = p.round AND w.state = 'waiting'
+          WHERE p.state = 'pending' ORDER BY p.id, w.position LIMIT 1",
+    )
+    .fetch_one(db)
+    .await
+    .unwrap();
+    // A second turn is refused.
+    let refused = sqlx::query(
+        "UPDATE request_approvals SET state = 'pending', reached_at = now() WHERE id = $1",
+    )
+    .bind(waiting)
+    .execute(db)
+    .await
+    .expect_err("two steps of a request pending");
+    let code = refused.as_database_error().and_then(|e| e.code());
+    assert_eq!(code.as_deref(), Some("23P01"), "{refused}");
+    // The later step made pending before the earlier one leaves its turn (the rows in the
+    // order given: a rule checked row by row refused this).
+    sqlx::query(
+        "UPDATE request_approvals s
+            SET state = v.state, reached_at = coalesce(s.reached_at, now())
+           FROM (VALUES ($2::bigint, 'pending'), ($1::bigint, 'cancelled')) AS v (id, state)
+          WHERE s.id = v.id",
+    )
+    .bind(pending)
+    .bind(waiting)
+    .execute(db)
+    .await
+    .expect("the turn handed on in one statement");
+    let now_pending: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM request_approvals
+          WHERE state = 'pending'
+            AND change_request_id = (SELECT change_request_id FROM request_approvals WHERE id = $1)",
+    )
+    .bind(waiting)
+    .fetch_all(db)
+    .await
+    .unwrap();
+    assert_eq!(now_pending, vec![waiting]);
+    let items: Vec<i64> =
+        sqlx::query_scalar("SELECT item_id FROM work_items WHERE item_id IN ($1, $2)")
+            .bind(pending)
+            .bind(waiting)
+            .fetch_all(db)
+            .await
+            .unwrap();
+    assert_eq!(
+        items,
+        vec![waiting],
+        "the work items follow the one statement"
+    );
+}
