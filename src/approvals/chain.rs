@@ -9,7 +9,7 @@ use sqlx::PgConnection;
 use super::db::{self, StepRow};
 use super::notify;
 use super::routing::{self, Reached};
-use super::rules::{self, AfterApproval, StepState, SubmitFacts};
+use super::rules::{self, AfterApproval, Approver, StepState, SubmitFacts};
 use crate::audit::{self, Actor};
 use crate::change_requests::db::{self as requests, RequestRow};
 use crate::change_requests::rules::State as RequestState;
@@ -193,7 +193,17 @@ pub(super) async fn approve(
             let days = state.config.approval_nudge_days;
             super::nudges::schedule(conn, next.id, reached, days, 1, state.clock.zone()).await?;
             match turn_of(conn, state, &actor, request, next.id).await? {
-                None => format!("Approved. {} decides next.", next.name),
+                // Who, when the step names someone (a role's step is named after it).
+                None => match next.approver() {
+                    Approver::User(_) => {
+                        format!(
+                            "Approved. {} decides next ({}).",
+                            next.name,
+                            next.approver_label()
+                        )
+                    }
+                    _ => format!("Approved. {} decides next.", next.name),
+                },
                 Some(note) => format!("Approved. {note}"),
             }
         }

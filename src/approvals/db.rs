@@ -550,10 +550,11 @@ pub async fn decide(
     Ok(())
 }
 
-/// Approves a pending step, by `by` (standing in for `on_behalf_of` when set) with an
-/// optional comment, and makes the waiting step `next` the pending one, in one statement (so
-/// the request's work items are recomputed once; migration 33 lets the two steps change
-/// places in one statement). Returns when `next` was reached.
+/// Approves the pending step `step_id`, by `by` (standing in for `on_behalf_of` when set) with
+/// an optional comment, and makes the waiting step `next` the pending one, in one statement
+/// (so the request's work items are recomputed once; migration 33 lets the two steps change
+/// places in one statement). Returns when `next` was reached. Fails, for the caller's
+/// transaction to be rolled back, unless both steps were where the caller read them.
 pub async fn approve_and_reach(
     conn: &mut PgConnection,
     step_id: i64,
@@ -561,8 +562,8 @@ pub async fn approve_and_reach(
     on_behalf_of: Option<i64>,
     comment: &str,
     next: i64,
-) -> sqlx::Result<DateTime<Utc>> {
-    sqlx::query_scalar(
+) -> anyhow::Result<DateTime<Utc>> {
+    let (changed, reached): (i64, Option<DateTime<Utc>>) = sqlx::query_as(
         "WITH changed AS (
              UPDATE request_approvals s
                 SET state = CASE WHEN s.id = $1 THEN 'approved' ELSE 'pending' END,
@@ -571,9 +572,9 @@ pub async fn approve_and_reach(
                     decided_at = CASE WHEN s.id = $1 THEN now() ELSE s.decided_at END,
                     comment = CASE WHEN s.id = $1 THEN NULLIF($4, '') ELSE s.comment END,
                     reached_at = CASE WHEN s.id = $1 THEN s.reached_at ELSE now() END
-              WHERE (s.id = $1 AND s.state = 'pending') OR s.id = $5
+              WHERE (s.id = $1 AND s.state = 'pending') OR (s.id = $5 AND s.state = 'waiting')
              RETURNING s.id, s.reached_at)
-         SELECT reached_at FROM changed WHERE id = $5",
+         SELECT count(*), max(reached_at) FILTER (WHERE id = $5) FROM changed",
     )
     .bind(step_id)
     .bind(by)
@@ -581,7 +582,11 @@ pub async fn approve_and_reach(
     .bind(comment)
     .bind(next)
     .fetch_one(conn)
-    .await
+    .await?;
+    match reached {
+        Some(reached) if changed == 2 => Ok(reached),
+        _ => anyhow::bail!("step {step_id} was not pending or step {next} not waiting"),
+    }
 }
 
 /// Notes when request `id` passed its last step.

@@ -60,10 +60,9 @@ impl PlannerLine {
         self.request_state.label()
     }
 
-    /// Whether its dates may still be moved: only while its request is approved (a completed
-    /// or reinstated request's dates are history; the move is refused on the server too).
+    /// Whether its dates may still be moved (`move_dates` refuses the rest).
     pub fn movable(&self) -> bool {
-        self.request_state == RequestState::Approved
+        super::rules::dates_movable(self.request_state)
     }
 }
 
@@ -686,7 +685,7 @@ fn check_move(form: &MoveForm, today: NaiveDate) -> Result<MoveTo, (&'static str
     {
         errors.add(
             "resume_date",
-            "The resume date comes after the effective date.",
+            "The resume date cannot be before the effective date.",
         );
     }
     match effective {
@@ -725,13 +724,27 @@ pub(super) async fn move_dates(
             page.move_confirmed = form.confirm_date.is_some();
             page.move_effective = form.effective_date;
             page.move_resume = form.resume_date;
-            // The entry may have left this view meanwhile (moved by someone else, or taken
-            // off the planner): its form is not on the page, so the message goes above it.
-            if !page.lines.iter().any(|l| l.id == id) {
-                page.chrome.flash = Some(format!(
-                    "The dates were not moved: {} The entry is no longer on this page; find it with the filters and move it again.",
-                    page.move_error
-                ));
+            // The entry's form may be gone meanwhile: the entry left this view (moved by
+            // someone else, or taken off the planner), or its request moved on. The message
+            // then goes above the page.
+            match page.lines.iter().find(|l| l.id == id) {
+                Some(l) if l.movable() => {}
+                Some(l) => {
+                    let (client, state) = (&l.client_name, l.state_label().to_lowercase());
+                    let message = format!("Nothing changed: the request for {client} is {state}.");
+                    return Ok(crate::web::flash::redirect(&back, &message));
+                }
+                None => {
+                    // A far date's message asks for a tick the page cannot offer here.
+                    let why = if far {
+                        String::new()
+                    } else {
+                        format!(" {}", page.move_error)
+                    };
+                    page.chrome.flash = Some(format!(
+                        "The dates were not moved.{why} The entry is not on this page (it may have left this view): find it with the filters and move it again."
+                    ));
+                }
             }
             return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
@@ -745,7 +758,7 @@ pub(super) async fn move_dates(
         .ok_or(AppError::NotFound)?;
     let (effective, resume) = (to.effective, to.resume.filter(|_| kind == Kind::Pause));
     let client = &r.client_name;
-    if r.state != crate::change_requests::rules::State::Approved {
+    if !super::rules::dates_movable(r.state) {
         let state_label = r.state_label().to_lowercase();
         let message = format!("Nothing changed: the request for {client} is {state_label}.");
         return commit_and_go(tx, &back, &message).await;
@@ -762,7 +775,7 @@ pub(super) async fn move_dates(
         resume_from: r.resume_date,
         resume_to: resume,
     };
-    let message = moved_message(client, kind, effective, &moved);
+    let message = moved_message(client, kind, &moved);
     let actor = Actor::from_ctx(&ctx);
     let days = &state.config.reminder_days;
     super::dates::move_dates(&mut tx, &state.clock, days, &actor, request_id, moved).await?;
@@ -771,25 +784,29 @@ pub(super) async fn move_dates(
     commit_and_go(tx, &back, &message).await
 }
 
-/// What the Ops Lead is told after a move: the new date and, for a pause, what became of its
-/// resume date (emptying the field clears it: "resume when known").
-fn moved_message(
-    client: &str,
-    kind: Kind,
-    effective: NaiveDate,
-    moved: &super::dates::Move,
-) -> String {
-    let resume = match (kind, moved.resume_from, moved.resume_to) {
-        (Kind::Pause, from, Some(to)) if from != Some(to) => {
-            format!(" and resumes {}", crate::time::day(to))
-        }
-        (Kind::Pause, Some(_), None) => " with no resume date now (resume when known)".to_string(),
-        _ => String::new(),
+/// What the Ops Lead is told after a move: what changed (the date it takes effect, a pause's
+/// resume date, or both; emptying a pause's resume date clears it: "resume when known") and
+/// what moved with it.
+fn moved_message(client: &str, kind: Kind, moved: &super::dates::Move) -> String {
+    let effective = (moved.effective_from != moved.effective_to)
+        .then(|| format!("takes effect {}", crate::time::day(moved.effective_to)));
+    let resume = (kind == Kind::Pause && moved.resume_from != moved.resume_to).then(|| match moved
+        .resume_to
+    {
+        Some(d) => format!("resumes {}", crate::time::day(d)),
+        None => "has no resume date (resume when known)".to_string(),
+    });
+    let what = match (effective, resume) {
+        (Some(e), Some(r)) => format!("{e} and {r}"),
+        (Some(change), None) | (None, Some(change)) => change,
+        (None, None) => return format!("{client} keeps its dates."),
     };
-    format!(
-        "{client} now takes effect {}{resume}; its tasks, checklist and reminders moved with it.",
-        crate::time::day(effective)
-    )
+    let with_it = if kind == Kind::Pause {
+        "its tasks and reminders moved with it"
+    } else {
+        "its tasks, checklist and reminders moved with it"
+    };
+    format!("{client} now {what}; {with_it}.")
 }
 
 #[cfg(test)]

@@ -26,6 +26,12 @@ pub fn needs_planner(kind: Kind) -> bool {
     matches!(kind, Kind::Cancellation | Kind::Pause)
 }
 
+/// An entry's dates may be moved on the planner while its request is approved: a completed,
+/// withdrawn or reinstated request's dates are history.
+pub fn dates_movable(request_state: State) -> bool {
+    request_state == State::Approved
+}
+
 /// Where a change task stands.
 #[derive(Clone, Copy, Debug)]
 pub struct TaskFacts {

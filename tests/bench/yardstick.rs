@@ -74,6 +74,7 @@ pub fn start(database_url: String) -> SocketAddr {
                 )
                 .await
                 .expect("the yardstick connects to the database");
+            offboarding_desk::db::warm(&db);
             let app = Router::new()
                 .route("/fortunes", get(fortunes))
                 .route("/update", post(update))

@@ -260,10 +260,38 @@ async fn the_ops_lead_works_the_change_task_and_the_request_completes_when_all_i
             .await
             .contains(&format!("/requests/{id}"))
     );
-    // Its planner line stays, with no move offered (the server refuses one too).
+    // Its planner line stays, with no move offered; a move sent from a tab opened before
+    // (with a good date or a bad one) changes nothing and says why.
     let planner = c.page(&o.ops_cookie, "/planner?state=all").await;
     assert!(planner.contains(&format!("data-entry=\"{entry}\"")));
     assert!(!planner.contains(&format!("id=\"move-{entry}\"")));
+    let dates = || async {
+        sqlx::query_as::<_, (NaiveDate, Option<NaiveDate>)>(
+            "SELECT effective_date, resume_date FROM change_requests WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(&c.app.db)
+        .await
+        .unwrap()
+    };
+    let before = dates().await;
+    for typed in [in_days(50), "31/12".to_string()] {
+        let res = c
+            .post(
+                &o.ops_cookie,
+                &format!("/planner/{entry}?state=all"),
+                &[("effective_date", typed.as_str())],
+            )
+            .await;
+        assert_eq!(res.status(), 303, "{typed}");
+        let said = crate::support::flash(&c.page(&o.ops_cookie, &location(&res)).await);
+        assert!(
+            said.starts_with("Nothing changed: the request for "),
+            "{said}"
+        );
+        assert!(said.ends_with(" is completed."), "{said}");
+    }
+    assert_eq!(dates().await, before);
 }
 
 #[tokio::test]
@@ -453,7 +481,7 @@ async fn the_planner_sheet_filters_and_exports_a_safe_csv_and_a_valid_calendar_f
         .await;
     assert_eq!(res.status(), 422);
     let html = res.text().await.unwrap();
-    assert!(html.contains("The resume date comes after the effective date."));
+    assert!(html.contains("The resume date cannot be before the effective date."));
     let field = |id: &str| {
         let at = html.find(&format!("id=\"{id}\"")).expect(&html);
         html[at..at + html[at..].find('>').unwrap()].to_string()
@@ -476,7 +504,7 @@ async fn the_planner_sheet_filters_and_exports_a_safe_csv_and_a_valid_calendar_f
     let flash = crate::support::flash(&res.text().await.unwrap());
     assert!(
         flash.starts_with(
-            "The dates were not moved: The resume date comes after the effective date."
+            "The dates were not moved. The resume date cannot be before the effective date. The entry is not on this page"
         ),
         "{flash}"
     );
@@ -504,7 +532,12 @@ async fn the_planner_sheet_filters_and_exports_a_safe_csv_and_a_valid_calendar_f
     let day = offboarding_desk::time::day(resume_on);
     assert!(said.contains(&format!(" and resumes {day};")), "{said}");
     let said = moved(String::new()).await;
-    assert!(said.contains("with no resume date now"), "{said}");
+    assert!(
+        said.ends_with(
+            "now has no resume date (resume when known); its tasks and reminders moved with it."
+        ),
+        "{said}"
+    );
     let resume: Option<NaiveDate> =
         sqlx::query_scalar("SELECT resume_date FROM planner_entries WHERE id = $1")
             .bind(entry)

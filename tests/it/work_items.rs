@@ -366,19 +366,45 @@ async fn one_statement_may_hand_the_turn_on_and_a_second_turn_is_refused() {
     .expect_err("two steps of a request pending");
     let code = refused.as_database_error().and_then(|e| e.code());
     assert_eq!(code.as_deref(), Some("23P01"), "{refused}");
-    // The later step made pending before the earlier one leaves its turn (the rows in the
-    // order given: a rule checked row by row refused this).
-    sqlx::query(
-        "UPDATE request_approvals s
-            SET state = v.state, reached_at = coalesce(s.reached_at, now())
-           FROM (VALUES ($2::bigint, 'pending'), ($1::bigint, 'cancelled')) AS v (id, state)
-          WHERE s.id = v.id",
-    )
-    .bind(pending)
-    .bind(waiting)
-    .execute(db)
-    .await
-    .expect("the turn handed on in one statement");
+    // The turn handed on in one statement, in both orders: the later step made pending
+    // before the earlier one leaves its turn (a rule checked row by row, as the unique index
+    // before migration 33, refuses this order), then the other way. The plan is pinned to
+    // change the rows in the order given.
+    let state_of = |id: i64| {
+        if id == waiting {
+            "pending"
+        } else {
+            "cancelled"
+        }
+    };
+    for (first, then, keep) in [(waiting, pending, false), (pending, waiting, true)] {
+        let mut tx = db.begin().await.unwrap();
+        sqlx::raw_sql(
+            "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off;
+             SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off",
+        )
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        sqlx::query(
+            "UPDATE request_approvals s
+                SET state = v.state, reached_at = coalesce(s.reached_at, now())
+               FROM (VALUES ($1::bigint, $2::text), ($3, $4)) AS v (id, state)
+              WHERE s.id = v.id",
+        )
+        .bind(first)
+        .bind(state_of(first))
+        .bind(then)
+        .bind(state_of(then))
+        .execute(&mut *tx)
+        .await
+        .expect("the turn handed on in one statement");
+        if keep {
+            tx.commit().await.unwrap();
+        } else {
+            tx.rollback().await.unwrap();
+        }
+    }
     let now_pending: Vec<i64> = sqlx::query_scalar(
         "SELECT id FROM request_approvals
           WHERE state = 'pending'
