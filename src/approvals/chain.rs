@@ -190,6 +190,14 @@ pub(super) async fn approve(
             // The decision and the next step's turn in one statement.
             let reached =
                 db::approve_and_reach(conn, step.id, by, on_behalf_of, comment, next.id).await?;
+            let Some(reached) = reached else {
+                // The request is locked and the step was read pending: not to happen.
+                let why = format!(
+                    "step {} or {} moved while the request was locked",
+                    step.id, next.id
+                );
+                return Err(AppError::Internal(anyhow::anyhow!(why)));
+            };
             let days = state.config.approval_nudge_days;
             super::nudges::schedule(conn, next.id, reached, days, 1, state.clock.zone()).await?;
             match turn_of(conn, state, &actor, request, next.id).await? {

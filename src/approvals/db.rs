@@ -553,8 +553,8 @@ pub async fn decide(
 /// Approves the pending step `step_id`, by `by` (standing in for `on_behalf_of` when set) with
 /// an optional comment, and makes the waiting step `next` the pending one, in one statement
 /// (so the request's work items are recomputed once; migration 33 lets the two steps change
-/// places in one statement). Returns when `next` was reached. Fails, for the caller's
-/// transaction to be rolled back, unless both steps were where the caller read them.
+/// places in one statement). Returns when `next` was reached, or nothing unless both steps
+/// were where the caller read them (the caller's transaction is then to be rolled back).
 pub async fn approve_and_reach(
     conn: &mut PgConnection,
     step_id: i64,
@@ -562,7 +562,7 @@ pub async fn approve_and_reach(
     on_behalf_of: Option<i64>,
     comment: &str,
     next: i64,
-) -> anyhow::Result<DateTime<Utc>> {
+) -> sqlx::Result<Option<DateTime<Utc>>> {
     let (changed, reached): (i64, Option<DateTime<Utc>>) = sqlx::query_as(
         "WITH changed AS (
              UPDATE request_approvals s
@@ -583,10 +583,7 @@ pub async fn approve_and_reach(
     .bind(next)
     .fetch_one(conn)
     .await?;
-    match reached {
-        Some(reached) if changed == 2 => Ok(reached),
-        _ => anyhow::bail!("step {step_id} was not pending or step {next} not waiting"),
-    }
+    Ok(reached.filter(|_| changed == 2))
 }
 
 /// Notes when request `id` passed its last step.

@@ -165,28 +165,34 @@ pub fn pool_options() -> PgPoolOptions {
 /// minutes nor at thirty minutes of age, sqlx's defaults). A connection opened for a request
 /// costs the requests waiting the sign-in (SCRAM), a new server process and the planning of
 /// each statement it then runs for the first time (README, "The tail: the pool"); a kept one
-/// holds at most the statements its cache keeps (`statement_cache_capacity`). One the server
-/// has closed is found by the check sqlx makes before lending it, and replaced on demand, as a
-/// test's pool does: no task waits to refill the pool while the database is away.
+/// holds at most the statements its cache keeps (`statement_cache_capacity`). No minimum is
+/// kept: with one, sqlx opens the minimum before the pool is handed out and, after an outage,
+/// keeps a task retrying to refill it for minutes; a connection the server closed is found by
+/// the check sqlx makes before lending it, and replaced when a request needs one.
 pub fn serving_pool_options() -> PgPoolOptions {
-    pool_options().idle_timeout(None).max_lifetime(None)
+    pool_options()
+        .min_connections(0)
+        .idle_timeout(None)
+        .max_lifetime(None)
 }
 
-/// Opens the rest of `pool`'s connections in the background, so that the first requests after
-/// a start do not wait on them. Gives up quietly at the first failure (the requests open what
-/// they need).
+/// Opens the rest of `pool`'s connections at once, in the background, so that the first
+/// requests after a start do not wait on them; they are held only until the last is open.
+/// A failure is left to the requests (they open what they need).
 pub fn warm(pool: &PgPool) {
     let pool = pool.clone();
     tokio::spawn(async move {
-        let mut held = Vec::with_capacity(POOL_SIZE as usize);
-        while pool.size() < POOL_SIZE {
-            match pool.acquire().await {
-                Ok(conn) => held.push(conn),
-                Err(error) => {
-                    tracing::debug!(%error, "the pool's warm-up stopped");
-                    break;
-                }
-            }
+        let mut opening = tokio::task::JoinSet::new();
+        // One for every connection the pool may hold: those open already are taken as they
+        // are, the others opened.
+        for _ in 0..POOL_SIZE {
+            let pool = pool.clone();
+            opening.spawn(async move { pool.acquire().await });
+        }
+        // Each connection is held until all are open, so that none is lent twice.
+        let held = opening.join_all().await;
+        if let Some(Err(error)) = held.iter().find(|c| c.is_err()) {
+            tracing::debug!(%error, "the pool's warm-up did not open every connection");
         }
     });
 }

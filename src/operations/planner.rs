@@ -796,17 +796,17 @@ fn moved_message(client: &str, kind: Kind, moved: &super::dates::Move) -> String
         Some(d) => format!("resumes {}", crate::time::day(d)),
         None => "has no resume date (resume when known)".to_string(),
     });
-    let what = match (effective, resume) {
-        (Some(e), Some(r)) => format!("{e} and {r}"),
-        (Some(change), None) | (None, Some(change)) => change,
-        (None, None) => return format!("{client} keeps its dates."),
+    // Tasks, checklist and reminders follow the date it takes effect, not its resume date.
+    let with_it = match kind {
+        Kind::Pause => "; its tasks and reminders moved with it",
+        _ => "; its tasks, checklist and reminders moved with it",
     };
-    let with_it = if kind == Kind::Pause {
-        "its tasks and reminders moved with it"
-    } else {
-        "its tasks, checklist and reminders moved with it"
-    };
-    format!("{client} now {what}; {with_it}.")
+    match (effective, resume) {
+        (Some(e), Some(r)) => format!("{client} now {e} and {r}{with_it}."),
+        (Some(e), None) => format!("{client} now {e}{with_it}."),
+        (None, Some(r)) => format!("{client} now {r}."),
+        (None, None) => format!("{client} keeps its dates."),
+    }
 }
 
 #[cfg(test)]
