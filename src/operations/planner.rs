@@ -730,8 +730,7 @@ pub(super) async fn move_dates(
             match page.lines.iter().find(|l| l.id == id) {
                 Some(l) if l.movable() => {}
                 Some(l) => {
-                    let (client, state) = (&l.client_name, l.state_label().to_lowercase());
-                    let message = format!("Nothing changed: the request for {client} is {state}.");
+                    let message = not_movable(&l.client_name, l.state_label());
                     return Ok(crate::web::flash::redirect(&back, &message));
                 }
                 None => {
@@ -759,9 +758,7 @@ pub(super) async fn move_dates(
     let (effective, resume) = (to.effective, to.resume.filter(|_| kind == Kind::Pause));
     let client = &r.client_name;
     if !super::rules::dates_movable(r.state) {
-        let state_label = r.state_label().to_lowercase();
-        let message = format!("Nothing changed: the request for {client} is {state_label}.");
-        return commit_and_go(tx, &back, &message).await;
+        return commit_and_go(tx, &back, &not_movable(client, r.state_label())).await;
     }
     if effective == r.effective_date && resume == r.resume_date {
         let day = crate::time::day(effective);
@@ -782,6 +779,12 @@ pub(super) async fn move_dates(
     let sem = super::db::planner_specialist(&mut tx, id).await?;
     super::notify::dates_moved(&mut tx, &state.config, &r, sem, effective, resume).await?;
     commit_and_go(tx, &back, &message).await
+}
+
+/// Why a move changed nothing: the entry's request is no longer approved (`state_label`).
+fn not_movable(client: &str, state_label: &str) -> String {
+    let state = state_label.to_lowercase();
+    format!("Nothing changed: the request for {client} is {state}.")
 }
 
 /// What the Ops Lead is told after a move: what changed (the date it takes effect, a pause's
