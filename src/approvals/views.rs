@@ -63,7 +63,13 @@ pub async fn panel(
     let mut decide = None;
     let mut on_behalf_of = None;
     if let Some(pending) = steps.iter().find(|s| s.is_current()) {
-        let subs = db::substituting_for(conn, viewer.id, today).await?;
+        // Whom the viewer stands in for matters only on a step naming someone else.
+        let subs = match pending.approver_user_id {
+            Some(named) if named != viewer.id => {
+                db::substituting_for(conn, viewer.id, today).await?
+            }
+            _ => Vec::new(),
+        };
         if let Ok(behalf) = rules::may_decide(
             viewer,
             super::routing::decide_facts(r, pending, &steps, viewer.id),

@@ -164,13 +164,20 @@ pub struct AttachmentsPanel {
 }
 
 impl AttachmentsPanel {
+    /// `any`: whether the request has attachments, superseded ones included (the page's probe
+    /// read it); none, no statement.
     pub async fn load(
         conn: &mut PgConnection,
         request: &db::RequestRow,
+        any: bool,
         viewer: Who,
     ) -> sqlx::Result<Self> {
         Ok(AttachmentsPanel {
-            attachments: for_request(conn, request.id).await?,
+            attachments: if any {
+                for_request(conn, request.id).await?
+            } else {
+                Vec::new()
+            },
             may_attach: rules::may_attach(viewer, request.facts(), request.kind).is_ok(),
             error: String::new(),
         })

@@ -30,13 +30,19 @@ pub struct CommentsPanel {
 }
 
 impl CommentsPanel {
+    /// `any`: whether the request has comments (the page's probe read it); none, no statement.
     pub async fn load(
         conn: &mut PgConnection,
         request: &db::RequestRow,
+        any: bool,
         viewer: Who,
     ) -> sqlx::Result<Self> {
         Ok(CommentsPanel {
-            comments: for_request(conn, request.id).await?,
+            comments: if any {
+                for_request(conn, request.id).await?
+            } else {
+                Vec::new()
+            },
             may_comment: rules::may_comment(viewer, request.facts(), request.escalated_to).is_ok(),
             ..Default::default()
         })

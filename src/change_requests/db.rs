@@ -214,6 +214,58 @@ pub async fn find(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Reque
         .await
 }
 
+/// Which parts of the request's page have rows to show. The page runs a part's statement only
+/// when it has: on a request still in approval most have none, and each statement is a round
+/// trip (README, "Performance").
+#[derive(Debug, Default, Clone, Copy, sqlx::FromRow)]
+pub struct Present {
+    pub questions: bool,
+    /// Attachments of any kind, superseded ones included.
+    pub attachments: bool,
+    pub signature_requests: bool,
+    pub comments: bool,
+    pub sem_task: bool,
+    pub checklist: bool,
+    /// A reinstatement of this request is open (draft to changes requested).
+    pub reversal_open: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct PageRow {
+    #[sqlx(flatten)]
+    request: RequestRow,
+    #[sqlx(flatten)]
+    present: Present,
+}
+
+/// The request as [`find`] reads it, with which parts of its page have rows: one statement.
+pub async fn find_for_page(
+    conn: &mut PgConnection,
+    id: i64,
+) -> sqlx::Result<Option<(RequestRow, Present)>> {
+    let row: Option<PageRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT p.*,
+            EXISTS (SELECT 1 FROM request_questions x WHERE x.change_request_id = p.id)
+                AS questions,
+            EXISTS (SELECT 1 FROM request_attachments x WHERE x.change_request_id = p.id)
+                AS attachments,
+            EXISTS (SELECT 1 FROM signature_requests x WHERE x.change_request_id = p.id)
+                AS signature_requests,
+            EXISTS (SELECT 1 FROM request_comments x WHERE x.change_request_id = p.id)
+                AS comments,
+            EXISTS (SELECT 1 FROM sem_tasks x WHERE x.change_request_id = p.id) AS sem_task,
+            EXISTS (SELECT 1 FROM checklist_items x WHERE x.change_request_id = p.id)
+                AS checklist,
+            EXISTS (SELECT 1 FROM change_requests x
+                     WHERE x.reverses_id = p.id AND x.state IN {OPEN_STATES}) AS reversal_open
+           FROM ({SELECT} WHERE r.id = $1) p"
+    )))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|p| (p.request, p.present)))
+}
+
 /// Locks the request for the rest of the transaction: concurrent changes queue up, and the
 /// second sees what the first did.
 pub async fn lock(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<RequestRow>> {
@@ -390,7 +442,8 @@ impl QueueLine {
 
 /// The open states as SQL, for `state IN (...)`; a test keeps it in step with
 /// [`State::is_open`].
-const OPEN_STATES: &str = "('draft', 'with_retention', 'in_approval', 'changes_requested')";
+pub(crate) const OPEN_STATES: &str =
+    "('draft', 'with_retention', 'in_approval', 'changes_requested')";
 
 /// A queue's lines: the requests matching `filter`, in `order`, cut to `page` (`LIMIT ...`)
 /// before their clients are joined, so a long queue costs no more than a short one.

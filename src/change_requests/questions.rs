@@ -43,13 +43,19 @@ pub struct QuestionsPanel {
 }
 
 impl QuestionsPanel {
+    /// `any`: whether the request has questions (the page's probe read it); none, no statement.
     pub async fn load(
         conn: &mut PgConnection,
         request: &db::RequestRow,
+        any: bool,
         viewer: Who,
     ) -> sqlx::Result<Self> {
         Ok(QuestionsPanel {
-            questions: for_request(conn, request.id).await?,
+            questions: if any {
+                for_request(conn, request.id).await?
+            } else {
+                Vec::new()
+            },
             may_ask: rules::may_ask(viewer, request.facts(), request.client_sem_specialist_id)
                 .is_ok(),
             viewer,

@@ -143,23 +143,27 @@ pub(super) async fn page_with_history(
     shown: Option<i64>,
 ) -> AppResult<ShowPage> {
     let mut conn = state.db.acquire().await?;
-    let r = db::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
-    let (viewer, today) = (ctx.who(), state.clock.today());
+    let (r, has) = db::find_for_page(&mut conn, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let (viewer, today, now) = (ctx.who(), state.clock.today(), state.clock.now());
     let c = &mut *conn;
+    use crate::{approvals, checklists, operations, retention, signing};
     Ok(ShowPage {
         chrome: Chrome::new(state, ctx, "/requests"),
         may_edit: rules::may_edit(viewer, r.facts()).is_ok(),
         timeline: Timeline::load(c, id, shown).await?,
-        retention: crate::retention::views::RetentionPanel::load(c, &r, viewer, today).await?,
-        questions: super::questions::QuestionsPanel::load(c, &r, viewer).await?,
-        attachments: super::attachments::AttachmentsPanel::load(c, &r, viewer).await?,
-        signature: crate::signing::views::SignaturePanel::load(c, &r, viewer, state.clock.now())
+        retention: retention::views::RetentionPanel::load(c, &r, viewer, today).await?,
+        questions: super::questions::QuestionsPanel::load(c, &r, has.questions, viewer).await?,
+        attachments: super::attachments::AttachmentsPanel::load(c, &r, has.attachments, viewer)
             .await?,
-        comments: super::comments::CommentsPanel::load(c, &r, viewer).await?,
-        approval: crate::approvals::views::panel(c, viewer, &r, today).await?,
-        sem: crate::operations::views::SemTaskPanel::load(c, id, viewer).await?,
-        reinstate: crate::operations::reinstate::ReinstatePanel::load(c, &r, viewer, today).await?,
-        checklist: crate::checklists::views::ChecklistPanel::load(c, &r, viewer).await?,
+        signature: signing::views::SignaturePanel::load(c, &r, has.signature_requests, viewer, now)
+            .await?,
+        comments: super::comments::CommentsPanel::load(c, &r, has.comments, viewer).await?,
+        approval: approvals::views::panel(c, viewer, &r, today).await?,
+        sem: operations::views::SemTaskPanel::load(c, id, has.sem_task, viewer).await?,
+        reinstate: operations::reinstate::ReinstatePanel::new(&r, has.reversal_open, viewer, today),
+        checklist: checklists::views::ChecklistPanel::load(c, &r, has.checklist, viewer).await?,
         withdraw: WithdrawPanel {
             may: rules::may_withdraw(viewer, r.facts()).is_ok(),
             ..Default::default()

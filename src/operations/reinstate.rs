@@ -24,31 +24,36 @@ pub struct ReinstatePanel {
 }
 
 impl ReinstatePanel {
-    pub async fn load(
-        conn: &mut PgConnection,
+    /// `reversal_open`: whether a reinstatement of `request` is open (the page's probe read it).
+    pub fn new(
         request: &RequestRow,
+        reversal_open: bool,
         viewer: Who,
         today: chrono::NaiveDate,
-    ) -> sqlx::Result<Self> {
-        let facts = facts(conn, request).await?;
-        Ok(ReinstatePanel {
-            may: rules::may_reinstate(viewer, facts, today).is_ok(),
+    ) -> Self {
+        ReinstatePanel {
+            may: rules::may_reinstate(viewer, facts_of(request, reversal_open), today).is_ok(),
             ..Default::default()
-        })
+        }
     }
 }
 
-/// The facts the rule looks at, for `r`.
+/// The facts the rule looks at, for `request`.
 pub async fn facts(conn: &mut PgConnection, request: &RequestRow) -> sqlx::Result<ReinstateFacts> {
-    let reversal_open: bool = sqlx::query_scalar(
+    let reversal_open: bool = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT EXISTS (SELECT 1 FROM change_requests
-                         WHERE reverses_id = $1
-                           AND state IN ('draft', 'with_retention', 'in_approval', 'changes_requested'))",
-    )
+                         WHERE reverses_id = $1 AND state IN {})",
+        requests::OPEN_STATES
+    )))
     .bind(request.id)
     .fetch_one(conn)
     .await?;
-    Ok(ReinstateFacts {
+    Ok(facts_of(request, reversal_open))
+}
+
+/// The facts the rule looks at, for `request`, whose reinstatement is open or not.
+fn facts_of(request: &RequestRow, reversal_open: bool) -> ReinstateFacts {
+    ReinstateFacts {
         kind: request.kind,
         state: request.state,
         account_manager: request.client_account_manager_id,
@@ -56,7 +61,7 @@ pub async fn facts(conn: &mut PgConnection, request: &RequestRow) -> sqlx::Resul
         is_reversal: request.reverses_id.is_some(),
         already_reinstated: request.reinstated_at.is_some(),
         reversal_open,
-    })
+    }
 }
 
 /// The reinstatement of `request`: the same terms, as a draft with no escalation, with why.

@@ -32,8 +32,18 @@ pub struct SemTaskPanel {
 }
 
 impl SemTaskPanel {
-    pub async fn load(conn: &mut PgConnection, request_id: i64, viewer: Who) -> sqlx::Result<Self> {
-        let task = db::sem_task_for(conn, request_id).await?;
+    /// `any`: whether the request has a SEM task (the page's probe read it); none, no statement.
+    pub async fn load(
+        conn: &mut PgConnection,
+        request_id: i64,
+        any: bool,
+        viewer: Who,
+    ) -> sqlx::Result<Self> {
+        let task = if any {
+            db::sem_task_for(conn, request_id).await?
+        } else {
+            None
+        };
         let may_tick = task.as_ref().is_some_and(|t| {
             let (done, cancelled) = (t.done_at.is_some(), t.cancelled_at.is_some());
             rules::may_tick_sem_task(viewer, t.assignee, done, cancelled).is_ok()

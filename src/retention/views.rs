@@ -31,7 +31,11 @@ impl RetentionPanel {
         viewer: Who,
         today: NaiveDate,
     ) -> sqlx::Result<Self> {
-        let attempt = find(conn, r.id).await?;
+        let attempt = if r.has_save_attempt {
+            find(conn, r.id).await?
+        } else {
+            None
+        };
         let recorded = attempt.as_ref().and_then(|a| a.outcome);
         let key = |o: Option<rules::Outcome>| o.map(|o| o.key().to_string()).unwrap_or_default();
         let form = OutcomeForm {

@@ -29,17 +29,23 @@ pub struct SignaturePanel {
 }
 
 impl SignaturePanel {
+    /// `any`: whether the request has signature requests (the page's probe read it); none, no
+    /// statement.
     pub async fn load(
         conn: &mut PgConnection,
         r: &RequestRow,
+        any: bool,
         viewer: Who,
         now: DateTime<Utc>,
     ) -> sqlx::Result<Self> {
-        // One statement whatever the request (the page's statements do not vary with it).
-        let requests = flow::for_request(conn, r.id).await?;
         if flow::signed_terms(r).is_none() {
             return Ok(SignaturePanel::default());
         }
+        let requests = if any {
+            flow::for_request(conn, r.id).await?
+        } else {
+            Vec::new()
+        };
         let waiting = requests.first().is_some_and(|s| s.waiting(now));
         let text = |v: &Option<String>| v.clone().unwrap_or_default();
         Ok(SignaturePanel {

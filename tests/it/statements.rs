@@ -225,6 +225,15 @@ async fn every_pages_statements_keep_their_plan() {
     );
 }
 
+/// Pages that read a part only when the record has one (the request page's questions,
+/// comments, attachments and the rest: `change_requests::db::find_for_page`).
+const BY_PARTS: &[&str] = &["approver1 /requests/{request}"];
+
+/// The most the request page runs: the request with which parts it has, the timeline and the
+/// names it mentions, the save attempt, the round's steps and whom the viewer stands in for,
+/// and one for each of its six other parts.
+const REQUEST_PAGE_MOST: usize = 12;
+
 #[tokio::test]
 async fn no_page_runs_more_statements_for_more_rows() {
     let small = app_with(1).await;
@@ -247,7 +256,13 @@ async fn no_page_runs_more_statements_for_more_rows() {
         assert_eq!(*status_small, StatusCode::OK, "{page} over 10 requests");
         assert_eq!(*status_large, StatusCode::OK, "{page} over 1,000 requests");
         assert!(*n_small > 0, "{page}: the count sees the page's statements");
-        if n_large != n_small {
+        if BY_PARTS.contains(&page.as_str()) {
+            // Its count depends on which parts the request has, never on how many rows.
+            assert!(
+                *n_small <= REQUEST_PAGE_MOST && *n_large <= REQUEST_PAGE_MOST,
+                "{page}: {n_small} and {n_large} statements, more than its parts need"
+            );
+        } else if n_large != n_small {
             grew.push(format!(
                 "{page}: {n_small} statements at 10, {n_large} at 1,000"
             ));
@@ -622,4 +637,71 @@ async fn the_planner_pages_by_its_edges_in_every_order() {
         // The page, and the specialists for the filter.
         assert_eq!((status, n), (StatusCode::OK, 2), "{sort}");
     }
+}
+
+/// The request page reads a part (its questions, its comments) only when the request has one,
+/// and then shows it: one statement more for each part added, none for a part it lacks.
+#[tokio::test]
+async fn the_request_page_reads_a_part_only_when_the_request_has_one() {
+    let app = app_with(1).await;
+    let request: i64 = sqlx::query_scalar(
+        "SELECT min(id) FROM change_requests r WHERE state = 'in_approval'
+            AND NOT EXISTS (SELECT 1 FROM request_comments c WHERE c.change_request_id = r.id)
+            AND NOT EXISTS (SELECT 1 FROM request_questions q WHERE q.change_request_id = r.id)",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    let approver = user(&app, "approver1@bench.test").await;
+    let cookie = app.session_cookie(approver).await;
+    let path = format!("/requests/{request}");
+    statements(&app, &cookie, &path).await;
+    let (status, without) = statements(&app, &cookie, &path).await;
+    assert_eq!(status, StatusCode::OK);
+    let page = app.page(&cookie, &path).await;
+    assert!(!page.contains("Is the budget final?"), "no question yet");
+
+    let sem = user(&app, "sem1@bench.test").await;
+    sqlx::query(
+        "INSERT INTO request_questions (change_request_id, asked_by, asked_to, question)
+         VALUES ($1, $2, $3, 'Is the budget final?')",
+    )
+    .bind(request)
+    .bind(approver)
+    .bind(sem)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let (_, one_part) = statements(&app, &cookie, &path).await;
+    assert_eq!(
+        one_part,
+        without + 1,
+        "a question adds its part's statement"
+    );
+    sqlx::query(
+        "INSERT INTO request_comments (change_request_id, author, body)
+         VALUES ($1, $2, 'Client called back about the date.')",
+    )
+    .bind(request)
+    .bind(approver)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let (_, two_parts) = statements(&app, &cookie, &path).await;
+    assert_eq!(
+        two_parts,
+        without + 2,
+        "a comment adds its part's statement"
+    );
+    assert!(two_parts <= REQUEST_PAGE_MOST);
+
+    let page = app.page(&cookie, &path).await;
+    assert!(
+        page.contains("Is the budget final?"),
+        "the question is shown"
+    );
+    assert!(
+        page.contains("Client called back about the date."),
+        "the comment is shown"
+    );
 }
