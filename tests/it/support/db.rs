@@ -67,6 +67,23 @@ async fn prepare() -> anyhow::Result<Server> {
             (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
         });
     let template = format!("odtest_tpl_{key:016x}");
+    // Templates of earlier schemas are not used again.
+    let old_templates: Vec<String> = sqlx::query_scalar(
+        "SELECT d.datname FROM pg_database d
+          WHERE d.datname LIKE 'odtest\\_tpl\\_%' AND d.datname <> $1
+            AND d.datname NOT LIKE '%\\_building'
+            AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)",
+    )
+    .bind(&template)
+    .fetch_all(&mut conn)
+    .await?;
+    for name in old_templates {
+        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS \"{name}\""
+        )))
+        .execute(&mut conn)
+        .await;
+    }
     let exists: bool =
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
             .bind(&template)
