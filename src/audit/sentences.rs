@@ -228,15 +228,14 @@ pub fn sentence(action: &str, details: &Value, names: &Names) -> String {
         "change_request.dates_moved" | "planner.dates_moved" => {
             let changes = &details["changes"];
             let moved = |what: &str| {
-                let (from, to) = (day(&changes[what]["from"]), day(&changes[what]["to"]));
-                (from != to).then(|| {
-                    format!(
-                        "the {} from {} to {}",
-                        what.replace('_', " "),
-                        from.unwrap_or_else(|| "none".into()),
-                        to.unwrap_or_else(|| "none".into())
-                    )
-                })
+                let name = what.replace('_', " ");
+                match (day(&changes[what]["from"]), day(&changes[what]["to"])) {
+                    (from, to) if from == to => None,
+                    (Some(from), Some(to)) => Some(format!("moved the {name} from {from} to {to}")),
+                    (None, Some(to)) => Some(format!("set the {name} to {to}")),
+                    (Some(from), None) => Some(format!("cleared the {name} (it was {from})")),
+                    (None, None) => None,
+                }
             };
             let parts: Vec<String> = ["effective_date", "resume_date"]
                 .into_iter()
@@ -245,7 +244,7 @@ pub fn sentence(action: &str, details: &Value, names: &Names) -> String {
             if parts.is_empty() {
                 "Moved the dates".into()
             } else {
-                format!("Moved {}", parts.join("; "))
+                capitalized(&parts.join("; "))
             }
         }
         "change_request.step_flagged" => format!(
@@ -511,6 +510,15 @@ fn standing_in(details: &Value, names: &Names) -> String {
 }
 
 /// A day recorded as "2026-12-13", as pages write it ("Dec 13, 2026").
+/// `s` with its first letter a capital: "moved the …" begins a sentence as "Moved the …".
+fn capitalized(s: &str) -> String {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
 fn day(v: &Value) -> Option<String> {
     v.as_str()
         .and_then(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
@@ -796,6 +804,25 @@ mod tests {
                 (json!("2027-02-01"), json!("2027-03-01"))
             ),
             "Moved the resume date from Feb 1, 2027 to Mar 1, 2027"
+        );
+        // A resume date emptied ("resume when known") or given for the first time.
+        assert_eq!(
+            moved(
+                ("2026-12-13", "2026-12-20"),
+                (json!("2027-02-28"), Value::Null)
+            ),
+            "Moved the effective date from Dec 13, 2026 to Dec 20, 2026; cleared the resume date (it was Feb 28, 2027)"
+        );
+        assert_eq!(
+            moved(
+                ("2026-12-13", "2026-12-13"),
+                (Value::Null, json!("2027-03-03"))
+            ),
+            "Set the resume date to Mar 3, 2027"
+        );
+        assert_eq!(
+            moved(("2026-12-13", "2026-12-13"), (Value::Null, Value::Null)),
+            "Moved the dates"
         );
     }
 
