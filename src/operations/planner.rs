@@ -734,6 +734,16 @@ pub(super) async fn move_dates(
                     return Ok(crate::web::flash::redirect(&back, &message));
                 }
                 None => {
+                    // Its request may have moved on too: that is the answer, whatever was typed.
+                    let mut conn = state.db.acquire().await?;
+                    if let Some((request_id, _)) = super::db::planner_entry(&mut conn, id).await?
+                        && let Some(r) =
+                            crate::change_requests::db::find(&mut conn, request_id).await?
+                        && !super::rules::dates_movable(r.state)
+                    {
+                        let message = not_movable(&r.client_name, r.state_label());
+                        return Ok(crate::web::flash::redirect(&back, &message));
+                    }
                     // A far date's message asks for a tick the page cannot offer here.
                     let why = if far {
                         String::new()

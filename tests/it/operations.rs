@@ -261,7 +261,8 @@ async fn the_ops_lead_works_the_change_task_and_the_request_completes_when_all_i
             .contains(&format!("/requests/{id}"))
     );
     // Its planner line stays, with no move offered; a move sent from a tab opened before
-    // (with a good date or a bad one) changes nothing and says why.
+    // (with a good date or a bad one, from a view showing it or one it is no longer in: a
+    // pause, the view shows cancellations) changes nothing and says why.
     let planner = c.page(&o.ops_cookie, "/planner?state=all").await;
     assert!(planner.contains(&format!("data-entry=\"{entry}\"")));
     assert!(!planner.contains(&format!("id=\"move-{entry}\"")));
@@ -275,15 +276,19 @@ async fn the_ops_lead_works_the_change_task_and_the_request_completes_when_all_i
         .unwrap()
     };
     let before = dates().await;
-    for typed in [in_days(50), "31/12".to_string()] {
+    let views = ["state=all", "state=all&kind=cancellation"];
+    for (typed, view) in [in_days(50), "31/12".to_string()]
+        .into_iter()
+        .flat_map(|typed| views.map(|view| (typed.clone(), view)))
+    {
         let res = c
             .post(
                 &o.ops_cookie,
-                &format!("/planner/{entry}?state=all"),
+                &format!("/planner/{entry}?{view}"),
                 &[("effective_date", typed.as_str())],
             )
             .await;
-        assert_eq!(res.status(), 303, "{typed}");
+        assert_eq!(res.status(), 303, "{typed} from {view}");
         let said = crate::support::flash(&c.page(&o.ops_cookie, &location(&res)).await);
         assert!(
             said.starts_with("Nothing changed: the request for "),
