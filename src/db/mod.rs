@@ -41,7 +41,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<PgPool> {
     MIGRATOR
         .run(&mut owner)
         .await
-        .context("cannot apply the database migrations")?;
+        .map_err(|e| migration_failed(config, e))?;
     if let Some(role) = &at.app_role {
         roles::prepare(&mut owner, role, at.new_role_password.as_deref()).await?;
     }
@@ -70,6 +70,25 @@ pub async fn connect(config: &Config) -> anyhow::Result<PgPool> {
         );
     }
     Ok(pool)
+}
+
+/// Why the migrations could not be applied, with what to do when the database is the private
+/// one and was made by another version of the desk (a migration it applied differs from this
+/// build's, or this build does not know it).
+fn migration_failed(config: &Config, e: sqlx::migrate::MigrateError) -> anyhow::Error {
+    use sqlx::migrate::MigrateError::{VersionMismatch, VersionMissing};
+    let other_version = matches!(e, VersionMismatch(_) | VersionMissing(_));
+    let what = if other_version && config.database_url.is_none() {
+        format!(
+            "cannot apply the database migrations: the private database in {} was made by \
+             another version of the desk. Stop the app and remove that folder to start afresh \
+             (what was in it is lost), or run the version that made it",
+            config.data_dir.display()
+        )
+    } else {
+        "cannot apply the database migrations".to_string()
+    };
+    anyhow::Error::new(e).context(what)
 }
 
 /// Where the app's database is, as the schema's owner and as the app.
@@ -240,4 +259,46 @@ pub async fn create_database_if_missing(admin_url: &str, name: &str) -> anyhow::
     }
     conn.close().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::migrate::MigrateError;
+
+    fn config(database_url: Option<&str>) -> Config {
+        Config::from_lookup(true, |name| match name {
+            "DATA_DIR" => Some("/srv/desk-data".into()),
+            "DATABASE_URL" => database_url.map(str::to_string),
+            _ => None,
+        })
+        .expect("a configuration")
+    }
+
+    #[test]
+    fn a_private_database_of_another_version_says_what_to_do() {
+        for e in [
+            MigrateError::VersionMismatch(20261215000032),
+            MigrateError::VersionMissing(20270101000001),
+        ] {
+            let said = format!("{:#}", migration_failed(&config(None), e));
+            assert!(
+                said.contains("the private database in /srv/desk-data was made by another version")
+                    && said.contains("remove that folder to start afresh"),
+                "{said}"
+            );
+        }
+        // A server of one's own is not the desk's to remove; another failure is not a version's.
+        let own = config(Some("postgres://desk@db.internal/desk"));
+        let said = format!(
+            "{:#}",
+            migration_failed(&own, MigrateError::VersionMismatch(20261215000032))
+        );
+        assert!(!said.contains("remove that folder"), "{said}");
+        let said = format!(
+            "{:#}",
+            migration_failed(&config(None), MigrateError::Dirty(20261215000032))
+        );
+        assert!(!said.contains("remove that folder"), "{said}");
+    }
 }
