@@ -81,22 +81,31 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
     }
 }
 
+/// Marks a request whose session cookie names a session that has ended.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionEnded;
+
 /// Sends someone who is not signed in to the sign-in page, coming back here afterwards when
-/// "here" is a page (never back to a POST).
+/// "here" is a page (never back to a POST); the page says so when their session has ended.
 pub fn login_redirect(req: &Request) -> Response {
-    let target = if req.method() == axum::http::Method::GET {
+    let mut query = Vec::new();
+    if req.extensions().get::<SessionEnded>().is_some() {
+        query.push("expired=1".to_string());
+    }
+    if req.method() == axum::http::Method::GET {
         let path = req
             .uri()
             .path_and_query()
             .map(|p| p.as_str())
             .unwrap_or("/");
-        if path == "/" {
-            "/login".to_string()
-        } else {
-            format!("/login?next={}", encode_component(path))
+        if path != "/" {
+            query.push(format!("next={}", encode_component(path)));
         }
-    } else {
+    }
+    let target = if query.is_empty() {
         "/login".to_string()
+    } else {
+        format!("/login?{}", query.join("&"))
     };
     Redirect::to(&target).into_response()
 }

@@ -184,7 +184,11 @@ async fn load_user_and_run(state: &AppState, mut req: Request, next: Next) -> Re
                 tracing::Span::current().record("user_id", user.id);
                 req.extensions_mut().insert(user);
             }
-            Ok(None) => {}
+            // The cookie names a session that has ended (signed out elsewhere, expired, the
+            // account disabled or changed): the sign-in page says so.
+            Ok(None) => {
+                req.extensions_mut().insert(super::ctx::SessionEnded);
+            }
             Err(e) => return AppError::from(e).into_response(),
         }
     }

@@ -208,8 +208,13 @@ async fn signing_out_ends_the_session_on_the_server() {
             .unwrap()
             .contains("Max-Age=0")
     );
-    // The old cookie, replayed, opens nothing.
-    assert_eq!(home_status(&app, &secret).await, (303, "/login".into()));
+    // The old cookie, replayed, opens nothing; the sign-in page says the session ended.
+    assert_eq!(
+        home_status(&app, &secret).await,
+        (303, "/login?expired=1".into())
+    );
+    let login = app.page("", "/login?expired=1").await;
+    assert!(login.contains("Your session ended. Sign in again to continue."));
     assert_eq!(app.audit_count("auth.sign_out").await, 1);
 }
 

@@ -163,6 +163,7 @@ async fn an_admin_disables_a_user_and_that_users_open_session_ends_on_the_next_c
     amy.click("a.brand").await;
     amy.find("#sign-in").await;
     assert_eq!(amy.path().await, "/login");
+    assert!(amy.text("p.flash").await.contains("Your session ended"));
 
     // And she cannot sign back in.
     amy.sign_in(&app.base, "retention@demo.test", demo::PASSWORD)

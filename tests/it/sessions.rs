@@ -120,7 +120,10 @@ async fn a_change_on_one_instance_ends_or_changes_the_session_on_another() {
     b.sessions_synced().await;
     assert!(!kept(&b, &amy_cookie));
     let (code, to) = status(&b, &amy_cookie, "/").await;
-    assert_eq!((code, to.as_str()), (StatusCode::SEE_OTHER, "/login"));
+    assert_eq!(
+        (code, to.as_str()),
+        (StatusCode::SEE_OTHER, "/login?expired=1")
+    );
 
     // The admin makes Ben an admin too: the second instance lets him in at once.
     let version: i32 = sqlx::query_scalar("SELECT version FROM users WHERE id = $1")
