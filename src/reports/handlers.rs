@@ -225,8 +225,12 @@ fn asked(state: &AppState, ctx: &Ctx, q: &mut ReportQuery, mut problems: Vec<Pro
 /// The report `asked` for, computed once while the desk's record is unchanged (see
 /// `web::memo`): the key holds the filter (an account manager's own id among it), the minute
 /// (saves are followed up to now) and the latest audit record of a change. A write that leaves
-/// no audit record (a test's, or a migration's) shows within the minute, as does a change whose
-/// audit record took its id before a later one's but committed after it.
+/// no audit record (a test's, or a migration's) shows once the minute has turned, as does a
+/// change whose audit record took its id before a later one's but committed after it. When
+/// only the minute has turned (not the day), the last minute's report is shown while the new
+/// one is computed in the background (a second or more on a large department, which everyone
+/// asking would otherwise wait for); after a change, the one asking waits for the report that
+/// shows it.
 async fn report_for(
     state: &AppState,
     mut conn: PoolConnection<Postgres>,
@@ -238,21 +242,21 @@ async fn report_for(
         zone: state.clock.zone(),
     };
     let latest = db::latest_change(&mut conn).await?;
-    // The connection goes back before waiting: when the minute turns, everyone asking waits
-    // for the one computation (a second or more), and holding a connection each while they
-    // wait would empty the pool for every other page.
+    // The connection goes back before waiting: holding one each while waiting for the one
+    // computation would empty the pool for every other page.
     drop(conn);
-    let key = format!(
-        "reports {:?} {:?} {} {latest}",
-        asked.filter,
-        asked.period,
-        at.now.format("%Y-%m-%dT%H:%M"),
+    // A new day waits for its report (its figures count days).
+    let family = format!(
+        "reports {:?} {:?} {latest} {}",
+        asked.filter, asked.period, at.today
     );
+    let key = format!("{family} {}", at.now.format("%Y-%m-%dT%H:%M"));
+    let (pool, filter, period) = (state.db.clone(), asked.filter.clone(), asked.period);
     let report = state
         .memo
-        .get_or_compute(key, || async {
-            let mut conn = state.db.acquire().await?;
-            db::report(&mut conn, &asked.filter, asked.period, at).await
+        .get_or_refresh(family, key, move || async move {
+            let mut conn = pool.acquire().await?;
+            db::report(&mut conn, &filter, period, at).await
         })
         .await?;
     Ok(report)

@@ -5,7 +5,10 @@
 //! ever invalidated, an old key just stops being asked for and is dropped when the map is full.
 //!
 //! Requests asking for the same key at once wait for one computation rather than each running
-//! it (a report costs the database a second on a large department).
+//! it (a report costs the database a second on a large department). A key may belong to a
+//! family (Reports: the same filter and record, another minute): while a new member is computed
+//! in the background, the family's latest value is given, so nobody waits when only the clock
+//! moved on ([`Memo::get_or_refresh`]).
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -18,6 +21,8 @@ type Value = Arc<dyn Any + Send + Sync>;
 
 struct Entry {
     value: Arc<OnceCell<Value>>,
+    /// The family it belongs to, if any.
+    family: Option<String>,
     /// When it was last asked for, as a count of requests (the oldest goes first).
     used: u64,
 }
@@ -50,14 +55,77 @@ impl Memo {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        let cell = self.cell(key);
+        let (cell, _) = self.cell_in(key, None);
         let value = cell
             .get_or_try_init(|| async { compute().await.map(|v| Arc::new(v) as Value) })
             .await?
             .clone();
-        Ok(value
-            .downcast::<T>()
-            .unwrap_or_else(|_| panic!("a memo key names two kinds of value")))
+        Ok(typed(value))
+    }
+
+    /// The value kept for `key`; if it is not computed yet and a value of the same `family`
+    /// is, that one at once, while `key`'s is computed in the background (a failure there
+    /// keeps nothing: a later request tries again); otherwise as [`Memo::get_or_compute`].
+    pub async fn get_or_refresh<T, E, F, Fut>(
+        self: &Arc<Self>,
+        family: String,
+        key: String,
+        compute: F,
+    ) -> Result<Arc<T>, E>
+    where
+        T: Any + Send + Sync,
+        E: std::fmt::Display + Send + 'static,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        let (cell, made) = self.cell_in(key.clone(), Some(family.clone()));
+        if cell.initialized() {
+            return Ok(typed(cell.get().expect("initialized").clone()));
+        }
+        let Some(stale) = self.latest_of(&family) else {
+            let value = cell
+                .get_or_try_init(|| async { compute().await.map(|v| Arc::new(v) as Value) })
+                .await?
+                .clone();
+            return Ok(typed(value));
+        };
+        if made {
+            let memo = self.clone();
+            tokio::spawn(async move {
+                let done = cell
+                    .get_or_try_init(|| async { compute().await.map(|v| Arc::new(v) as Value) })
+                    .await;
+                if let Err(e) = done {
+                    tracing::warn!(error = %e, "a kept value could not be computed again");
+                    memo.forget(&key, &cell);
+                }
+            });
+        }
+        Ok(typed(stale))
+    }
+
+    /// The most recently used computed value of `family`.
+    fn latest_of(&self, family: &str) -> Option<Value> {
+        let inner = self.lock();
+        inner
+            .map
+            .values()
+            .filter(|e| e.family.as_deref() == Some(family))
+            .filter_map(|e| e.value.get().map(|v| (e.used, v)))
+            .max_by_key(|(used, _)| *used)
+            .map(|(_, v)| v.clone())
+    }
+
+    /// Drops `key`'s entry if it is still `cell`.
+    fn forget(&self, key: &str, cell: &Arc<OnceCell<Value>>) {
+        let mut inner = self.lock();
+        if inner
+            .map
+            .get(key)
+            .is_some_and(|e| Arc::ptr_eq(&e.value, cell))
+        {
+            inner.map.remove(key);
+        }
     }
 
     /// How many values are kept (for the tests of eviction).
@@ -71,14 +139,15 @@ impl Memo {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The cell for `key`, made if missing; the least recently used entry goes when full.
-    fn cell(&self, key: String) -> Arc<OnceCell<Value>> {
+    /// The cell for `key` (of `family`), made if missing (then `true`); the least recently
+    /// used entry goes when full.
+    fn cell_in(&self, key: String, family: Option<String>) -> (Arc<OnceCell<Value>>, bool) {
         let mut inner = self.lock();
         inner.clock += 1;
         let now = inner.clock;
         if let Some(entry) = inner.map.get_mut(&key) {
             entry.used = now;
-            return entry.value.clone();
+            return (entry.value.clone(), false);
         }
         if inner.map.len() >= self.capacity
             && let Some(oldest) = inner
@@ -94,11 +163,18 @@ impl Memo {
             key,
             Entry {
                 value: value.clone(),
+                family,
                 used: now,
             },
         );
-        value
+        (value, true)
     }
+}
+
+fn typed<T: Any + Send + Sync>(value: Value) -> Arc<T> {
+    value
+        .downcast::<T>()
+        .unwrap_or_else(|_| panic!("a memo key names two kinds of value"))
 }
 
 #[cfg(test)]
@@ -155,6 +231,61 @@ mod tests {
         let (a, b, c) = tokio::join!(ask(), ask(), ask());
         assert_eq!((*a.unwrap(), *b.unwrap(), *c.unwrap()), (7, 7, 7));
         assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn while_a_family_member_is_computed_the_latest_one_is_given() {
+        let memo = Arc::new(Memo::new(8));
+        let runs = Arc::new(AtomicU32::new(0));
+        let release = Arc::new(tokio::sync::Notify::new());
+        let ask = |key: &str, v: u32, wait: bool| {
+            let (runs, release, memo) = (runs.clone(), release.clone(), memo.clone());
+            let key = key.to_string();
+            async move {
+                memo.get_or_refresh("f".into(), key, move || async move {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    if wait {
+                        release.notified().await;
+                    }
+                    if v == 0 {
+                        Err("down")
+                    } else {
+                        Ok::<u32, &str>(v)
+                    }
+                })
+                .await
+            }
+        };
+        // The first of a family has nothing to give instead: it waits for its value.
+        assert_eq!(*ask("f 10:41", 1, false).await.unwrap(), 1);
+        // The next minute's is computed in the background; until it is there, 10:41's is given,
+        // to the asker who started it and to the next, with one computation.
+        assert_eq!(*ask("f 10:42", 2, true).await.unwrap(), 1);
+        let settle = || async {
+            for _ in 0..100 {
+                tokio::task::yield_now().await;
+            }
+        };
+        settle().await;
+        assert_eq!(*ask("f 10:42", 9, false).await.unwrap(), 1);
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
+        release.notify_one();
+        settle().await;
+        assert_eq!(*ask("f 10:42", 9, false).await.unwrap(), 2, "then its own");
+        // A failure in the background keeps nothing: the next asker starts it again.
+        assert_eq!(*ask("f 10:43", 0, false).await.unwrap(), 2);
+        settle().await;
+        assert_eq!(*ask("f 10:43", 3, false).await.unwrap(), 2);
+        settle().await;
+        assert_eq!(*ask("f 10:43", 9, false).await.unwrap(), 3);
+        assert_eq!(runs.load(Ordering::SeqCst), 4);
+        // Another family does not lend its values.
+        let other = memo
+            .get_or_refresh("g".into(), "g 10:43".into(), || async {
+                Ok::<u32, &str>(7)
+            })
+            .await;
+        assert_eq!(*other.unwrap(), 7);
     }
 
     #[tokio::test]
