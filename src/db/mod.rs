@@ -81,8 +81,9 @@ fn migration_failed(config: &Config, e: sqlx::migrate::MigrateError) -> anyhow::
     let what = if other_version && config.database_url.is_none() {
         format!(
             "cannot apply the database migrations: the private database in {} was made by \
-             another version of the desk. Stop the app and remove that folder to start afresh \
-             (what was in it is lost), or run the version that made it",
+             another version of the desk. To start afresh (what was in it is lost), stop the \
+             app and the cluster it started (README, \"The private cluster\"), then remove \
+             that folder; or run the version that made it",
             config.data_dir.display()
         )
     } else {
@@ -284,7 +285,7 @@ mod tests {
             let said = format!("{:#}", migration_failed(&config(None), e));
             assert!(
                 said.contains("the private database in /srv/desk-data was made by another version")
-                    && said.contains("remove that folder to start afresh"),
+                    && said.contains("remove that folder"),
                 "{said}"
             );
         }
