@@ -509,7 +509,6 @@ fn standing_in(details: &Value, names: &Names) -> String {
         .unwrap_or_default()
 }
 
-/// A day recorded as "2026-12-13", as pages write it ("Dec 13, 2026").
 /// `s` with its first letter a capital: "moved the …" begins a sentence as "Moved the …".
 fn capitalized(s: &str) -> String {
     let mut chars = s.chars();
@@ -519,6 +518,7 @@ fn capitalized(s: &str) -> String {
         .unwrap_or_default()
 }
 
+/// A day recorded as "2026-12-13", as pages write it ("Dec 13, 2026").
 fn day(v: &Value) -> Option<String> {
     v.as_str()
         .and_then(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())

@@ -21,6 +21,16 @@ pub fn cookie_name(secure: bool) -> &'static str {
     }
 }
 
+/// A `Set-Cookie` value that removes the session cookie from the browser.
+pub fn clear_cookie(secure: bool) -> axum::http::HeaderValue {
+    let value = format!(
+        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
+        cookie_name(secure),
+        if secure { "; Secure" } else { "" }
+    );
+    axum::http::HeaderValue::from_str(&value).expect("a cookie of fixed characters")
+}
+
 /// The person behind a request, as loaded with their session.
 #[derive(Clone, Debug)]
 pub struct CurrentUser {

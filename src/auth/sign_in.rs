@@ -314,8 +314,10 @@ pub(super) async fn logout(State(state): State<AppState>, ctx: Ctx) -> AppResult
         "/login?signed_out=1"
     };
     let mut res = Redirect::to(to).into_response();
-    res.headers_mut()
-        .insert(header::SET_COOKIE, clear_cookie(&state)?);
+    res.headers_mut().insert(
+        header::SET_COOKIE,
+        session::clear_cookie(state.config.secure_cookies()),
+    );
     Ok(res)
 }
 
@@ -325,16 +327,6 @@ pub(crate) fn session_cookie(state: &AppState, secret: &str) -> anyhow::Result<H
     let secure = state.config.secure_cookies();
     let value = format!(
         "{}={secret}; Path=/; HttpOnly; SameSite=Lax{}",
-        session::cookie_name(secure),
-        if secure { "; Secure" } else { "" }
-    );
-    Ok(HeaderValue::from_str(&value)?)
-}
-
-fn clear_cookie(state: &AppState) -> anyhow::Result<HeaderValue> {
-    let secure = state.config.secure_cookies();
-    let value = format!(
-        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
         session::cookie_name(secure),
         if secure { "; Secure" } else { "" }
     );

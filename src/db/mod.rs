@@ -41,7 +41,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<PgPool> {
     MIGRATOR
         .run(&mut owner)
         .await
-        .map_err(|e| migration_failed(config, e))?;
+        .map_err(|e| migration_failed(at.cluster_dir.as_deref(), e))?;
     if let Some(role) = &at.app_role {
         roles::prepare(&mut owner, role, at.new_role_password.as_deref()).await?;
     }
@@ -73,21 +73,26 @@ pub async fn connect(config: &Config) -> anyhow::Result<PgPool> {
 }
 
 /// Why the migrations could not be applied, with what to do when the database is the private
-/// one and was made by another version of the desk (a migration it applied differs from this
-/// build's, or this build does not know it).
-fn migration_failed(config: &Config, e: sqlx::migrate::MigrateError) -> anyhow::Error {
+/// one (its cluster in `cluster_dir`) and was made by another version of the desk (a migration
+/// it applied differs from this build's, or this build does not know it).
+fn migration_failed(
+    cluster_dir: Option<&std::path::Path>,
+    e: sqlx::migrate::MigrateError,
+) -> anyhow::Error {
     use sqlx::migrate::MigrateError::{VersionMismatch, VersionMissing};
     let other_version = matches!(e, VersionMismatch(_) | VersionMissing(_));
-    let what = if other_version && config.database_url.is_none() {
-        format!(
-            "cannot apply the database migrations: the private database in {} was made by \
-             another version of the desk. To start afresh (what was in it is lost), stop the \
-             app and the cluster it started (README, \"The private cluster\"), then remove \
-             that folder; or run the version that made it",
-            config.data_dir.display()
-        )
-    } else {
-        "cannot apply the database migrations".to_string()
+    let what = match cluster_dir {
+        Some(dir) if other_version => {
+            let dir = dir.display();
+            format!(
+                "cannot apply the database migrations: the private database (its cluster in \
+                 {dir}) was made by another version of the desk. Run the version that made it; \
+                 or, to start afresh (what is in it is lost), stop the app and the cluster \
+                 (`runuser -u postgres -- pg_ctl stop -D {dir}`, README \"The private \
+                 cluster\"), then remove {dir} only (the backups and mail beside it are kept)"
+            )
+        }
+        _ => "cannot apply the database migrations".to_string(),
     };
     anyhow::Error::new(e).context(what)
 }
@@ -102,6 +107,8 @@ struct Addresses {
     app_role: Option<String>,
     /// The password to create that role with (the private cluster's), when the app makes it.
     new_role_password: Option<String>,
+    /// The private cluster's folder, when the database is there.
+    cluster_dir: Option<std::path::PathBuf>,
 }
 
 async fn addresses(config: &Config) -> anyhow::Result<Addresses> {
@@ -113,6 +120,7 @@ async fn addresses(config: &Config) -> anyhow::Result<Addresses> {
                 app: app.clone(),
                 app_role: Some(role),
                 new_role_password: None,
+                cluster_dir: None,
             })
         }
         (Some(url), None) => Ok(Addresses {
@@ -120,6 +128,7 @@ async fn addresses(config: &Config) -> anyhow::Result<Addresses> {
             app: url.clone(),
             app_role: None,
             new_role_password: None,
+            cluster_dir: None,
         }),
         (None, _) => {
             let server = private_cluster(config).await?;
@@ -128,6 +137,7 @@ async fn addresses(config: &Config) -> anyhow::Result<Addresses> {
                 app: server.url_as(roles::EMBEDDED_APP_ROLE, EMBEDDED_DATABASE),
                 app_role: Some(roles::EMBEDDED_APP_ROLE.to_string()),
                 new_role_password: Some(server.app_password.clone()),
+                cluster_dir: Some(server.cluster_dir.clone()),
             })
         }
     }
@@ -267,39 +277,33 @@ mod tests {
     use super::*;
     use sqlx::migrate::MigrateError;
 
-    fn config(database_url: Option<&str>) -> Config {
-        Config::from_lookup(true, |name| match name {
-            "DATA_DIR" => Some("/srv/desk-data".into()),
-            "DATABASE_URL" => database_url.map(str::to_string),
-            _ => None,
-        })
-        .expect("a configuration")
-    }
-
     #[test]
     fn a_private_database_of_another_version_says_what_to_do() {
+        let cluster = std::path::Path::new("/tmp/offboarding-desk-00ff/pg");
         for e in [
             MigrateError::VersionMismatch(20261215000032),
             MigrateError::VersionMissing(20270101000001),
         ] {
-            let said = format!("{:#}", migration_failed(&config(None), e));
+            let said = format!("{:#}", migration_failed(Some(cluster), e));
             assert!(
-                said.contains("the private database in /srv/desk-data was made by another version")
-                    && said.contains("remove that folder"),
+                said.contains(
+                    "the private database (its cluster in /tmp/offboarding-desk-00ff/pg) was \
+                     made by another version"
+                ) && said.contains("pg_ctl stop -D /tmp/offboarding-desk-00ff/pg")
+                    && said.contains("remove /tmp/offboarding-desk-00ff/pg only"),
                 "{said}"
             );
         }
         // A server of one's own is not the desk's to remove; another failure is not a version's.
-        let own = config(Some("postgres://desk@db.internal/desk"));
         let said = format!(
             "{:#}",
-            migration_failed(&own, MigrateError::VersionMismatch(20261215000032))
+            migration_failed(None, MigrateError::VersionMismatch(20261215000032))
         );
-        assert!(!said.contains("remove that folder"), "{said}");
+        assert!(!said.contains("start afresh"), "{said}");
         let said = format!(
             "{:#}",
-            migration_failed(&config(None), MigrateError::Dirty(20261215000032))
+            migration_failed(Some(cluster), MigrateError::Dirty(20261215000032))
         );
-        assert!(!said.contains("remove that folder"), "{said}");
+        assert!(!said.contains("start afresh"), "{said}");
     }
 }

@@ -172,13 +172,14 @@ pub async fn tick_sem_task(
     Ok(())
 }
 
-/// A planner line's request and kind, unless the line was removed.
+/// A planner line's request and kind, and whether the line was taken off the planner (a
+/// reinstatement does that, and closes the request).
 pub async fn planner_entry(
     conn: &mut PgConnection,
     entry_id: i64,
-) -> sqlx::Result<Option<(i64, crate::change_requests::rules::Kind)>> {
+) -> sqlx::Result<Option<(i64, crate::change_requests::rules::Kind, bool)>> {
     sqlx::query_as(
-        "SELECT change_request_id, kind FROM planner_entries WHERE id = $1 AND removed_at IS NULL",
+        "SELECT change_request_id, kind, removed_at IS NOT NULL FROM planner_entries WHERE id = $1",
     )
     .bind(entry_id)
     .fetch_optional(conn)

@@ -736,7 +736,8 @@ pub(super) async fn move_dates(
                 None => {
                     // Its request may have moved on too: that is the answer, whatever was typed.
                     let mut conn = state.db.acquire().await?;
-                    if let Some((request_id, _)) = super::db::planner_entry(&mut conn, id).await?
+                    if let Some((request_id, _, _)) =
+                        super::db::planner_entry(&mut conn, id).await?
                         && let Some(r) =
                             crate::change_requests::db::find(&mut conn, request_id).await?
                         && !super::rules::dates_movable(r.state)
@@ -759,7 +760,7 @@ pub(super) async fn move_dates(
         }
     };
     let mut tx = state.db.begin().await?;
-    let (request_id, kind) = super::db::planner_entry(&mut tx, id)
+    let (request_id, kind, removed) = super::db::planner_entry(&mut tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     let r = crate::change_requests::db::lock(&mut tx, request_id)
@@ -769,6 +770,10 @@ pub(super) async fn move_dates(
     let client = &r.client_name;
     if !super::rules::dates_movable(r.state) {
         return commit_and_go(tx, &back, &not_movable(client, r.state_label())).await;
+    }
+    if removed {
+        // Only a reinstatement takes a line off, and it closes the request: not reached.
+        return Err(AppError::NotFound);
     }
     if effective == r.effective_date && resume == r.resume_date {
         let day = crate::time::day(effective);

@@ -12,8 +12,11 @@ use crate::web::fields::FieldErrors;
 
 #[derive(Debug, Default)]
 pub struct SignaturePanel {
-    /// An addendum with both budgets: something to sign.
+    /// Something to sign, or something sent for signature before.
     pub shown: bool,
+    /// An addendum with both budgets: something to sign (a request that stopped being one
+    /// shows what was sent, and no form).
+    pub to_sign: bool,
     /// Newest first.
     pub requests: Vec<SignatureRow>,
     /// The one waiting on the signer, if any (the first of `requests`).
@@ -38,7 +41,8 @@ impl SignaturePanel {
         viewer: Who,
         now: DateTime<Utc>,
     ) -> sqlx::Result<Self> {
-        if flow::signed_terms(r).is_none() {
+        let to_sign = flow::signed_terms(r).is_some();
+        if !to_sign && !any {
             return Ok(SignaturePanel::default());
         }
         let requests = if any {
@@ -50,8 +54,9 @@ impl SignaturePanel {
         let text = |v: &Option<String>| v.clone().unwrap_or_default();
         Ok(SignaturePanel {
             shown: true,
+            to_sign,
             waiting,
-            may_send: rules::may_attach(viewer, r.facts(), r.kind).is_ok(),
+            may_send: to_sign && rules::may_attach(viewer, r.facts(), r.kind).is_ok(),
             signed_attached: r.attachment_count > 0,
             form: SignerForm {
                 signer_name: text(&r.client_signer_name),

@@ -8,16 +8,21 @@
 //! it (a report costs the database a second on a large department). A key may belong to a
 //! family (Reports: the same filter and record, another minute): while a new member is computed
 //! in the background, the family's latest value is given, so nobody waits when only the clock
-//! moved on ([`Memo::get_or_refresh`]).
+//! moved on ([`Memo::get_or_refresh`]); a value older than [`LENT_AT_MOST`] is not lent (a
+//! computation that keeps failing then fails in front of the asker, who learns of it).
 
 use std::any::Any;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tokio::sync::OnceCell;
 
 type Value = Arc<dyn Any + Send + Sync>;
+
+/// How old a family's value may be and still be given while a newer member is computed.
+pub const LENT_AT_MOST: Duration = Duration::from_secs(5 * 60);
 
 struct Entry {
     value: Arc<OnceCell<Value>>,
@@ -25,11 +30,16 @@ struct Entry {
     family: Option<String>,
     /// When it was last asked for, as a count of requests (the oldest goes first).
     used: u64,
+    /// When it was first asked for, as that count and as a time (the newest of a family is
+    /// the one lent).
+    made: (u64, Instant),
 }
 
 /// The kept values; at most `capacity` of them.
 pub struct Memo {
     capacity: usize,
+    /// How old a value may be and still be lent to its family ([`LENT_AT_MOST`]).
+    lend_for: Duration,
     entries: Mutex<Inner>,
 }
 
@@ -43,6 +53,7 @@ impl Memo {
     pub fn new(capacity: usize) -> Self {
         Memo {
             capacity: capacity.max(1),
+            lend_for: LENT_AT_MOST,
             entries: Mutex::default(),
         }
     }
@@ -82,47 +93,57 @@ impl Memo {
         if cell.initialized() {
             return Ok(typed(cell.get().expect("initialized").clone()));
         }
+        // Whatever ends a computation without a value (a failure, a panic, the asker gone)
+        // forgets the entry, so that the next asker starts it again.
+        let unfilled = |cell: &Arc<OnceCell<Value>>| Unfilled {
+            memo: self.clone(),
+            key,
+            cell: cell.clone(),
+        };
         let Some(stale) = self.latest_of(&family) else {
+            let _unfilled = unfilled(&cell);
             let value = cell
                 .get_or_try_init(|| async { compute().await.map(|v| Arc::new(v) as Value) })
                 .await?
                 .clone();
             return Ok(typed(value));
         };
+        // Computed in the background by whoever made the entry.
         if made {
-            let memo = self.clone();
+            let unfilled = unfilled(&cell);
             tokio::spawn(async move {
+                let _unfilled = unfilled;
                 let done = cell
                     .get_or_try_init(|| async { compute().await.map(|v| Arc::new(v) as Value) })
                     .await;
                 if let Err(e) = done {
                     tracing::warn!(error = %e, "a kept value could not be computed again");
-                    memo.forget(&key, &cell);
                 }
             });
         }
         Ok(typed(stale))
     }
 
-    /// The most recently used computed value of `family`.
+    /// The computed value of `family` first asked for last, unless older than [`LENT_AT_MOST`].
     fn latest_of(&self, family: &str) -> Option<Value> {
         let inner = self.lock();
         inner
             .map
             .values()
-            .filter(|e| e.family.as_deref() == Some(family))
-            .filter_map(|e| e.value.get().map(|v| (e.used, v)))
-            .max_by_key(|(used, _)| *used)
+            .filter(|e| e.family.as_deref() == Some(family) && e.made.1.elapsed() < self.lend_for)
+            .filter_map(|e| e.value.get().map(|v| (e.made.0, v)))
+            .max_by_key(|(made, _)| *made)
             .map(|(_, v)| v.clone())
     }
 
-    /// Drops `key`'s entry if it is still `cell`.
-    fn forget(&self, key: &str, cell: &Arc<OnceCell<Value>>) {
+    /// Drops `key`'s entry if it is still `cell` and has no value.
+    fn forget_unfilled(&self, key: &str, cell: &Arc<OnceCell<Value>>) {
         let mut inner = self.lock();
-        if inner
-            .map
-            .get(key)
-            .is_some_and(|e| Arc::ptr_eq(&e.value, cell))
+        if !cell.initialized()
+            && inner
+                .map
+                .get(key)
+                .is_some_and(|e| Arc::ptr_eq(&e.value, cell))
         {
             inner.map.remove(key);
         }
@@ -165,9 +186,23 @@ impl Memo {
                 value: value.clone(),
                 family,
                 used: now,
+                made: (now, Instant::now()),
             },
         );
         (value, true)
+    }
+}
+
+/// Forgets its entry when dropped, unless the entry got its value by then.
+struct Unfilled {
+    memo: Arc<Memo>,
+    key: String,
+    cell: Arc<OnceCell<Value>>,
+}
+
+impl Drop for Unfilled {
+    fn drop(&mut self) {
+        self.memo.forget_unfilled(&self.key, &self.cell);
     }
 }
 
@@ -279,6 +314,22 @@ mod tests {
         settle().await;
         assert_eq!(*ask("f 10:43", 9, false).await.unwrap(), 3);
         assert_eq!(runs.load(Ordering::SeqCst), 4);
+        // Nor does a value older than the limit: the asker waits for the new one.
+        let mut shorter = Memo::new(8);
+        shorter.lend_for = Duration::from_millis(50);
+        let shorter = Arc::new(shorter);
+        let fresh = |key: &'static str, v: u32| {
+            shorter.get_or_refresh(
+                "f".into(),
+                key.into(),
+                move || async move { Ok::<u32, &str>(v) },
+            )
+        };
+        assert_eq!(*fresh("f 10:41", 1).await.unwrap(), 1);
+        assert_eq!(*fresh("f 10:42", 2).await.unwrap(), 1, "lent while young");
+        settle().await;
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        assert_eq!(*fresh("f 10:44", 4).await.unwrap(), 4, "too old to lend");
         // Another family does not lend its values.
         let other = memo
             .get_or_refresh("g".into(), "g 10:43".into(), || async {
@@ -286,6 +337,60 @@ mod tests {
             })
             .await;
         assert_eq!(*other.unwrap(), 7);
+    }
+
+    #[tokio::test]
+    async fn a_computation_that_panics_or_fails_is_started_again_by_the_next_asker() {
+        let memo = Arc::new(Memo::new(8));
+        let one = memo
+            .get_or_refresh("f".into(), "f 1".into(), || async { Ok::<u32, &str>(1) })
+            .await;
+        assert_eq!(*one.unwrap(), 1);
+        // In the background, a panic: the entry goes, the next asker starts it again.
+        let panics = memo
+            .get_or_refresh("f".into(), "f 2".into(), || async {
+                if true {
+                    panic!("a bug in the computation");
+                }
+                Ok::<u32, &str>(0)
+            })
+            .await;
+        assert_eq!(*panics.unwrap(), 1);
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        let again = memo
+            .get_or_refresh("f".into(), "f 2".into(), || async { Ok::<u32, &str>(2) })
+            .await;
+        assert_eq!(*again.unwrap(), 1, "lent while started again");
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        let two = memo
+            .get_or_refresh("f".into(), "f 2".into(), || async { Ok::<u32, &str>(9) })
+            .await;
+        assert_eq!(*two.unwrap(), 2);
+        // The first of a family failing in front of its asker leaves nothing behind either:
+        // once another member has a value, the failed one is not left empty for ever.
+        let failed = memo
+            .get_or_refresh::<u32, _, _, _>("g".into(), "g 1".into(), || async { Err("down") })
+            .await;
+        assert_eq!(failed.err(), Some("down"));
+        let g2 = memo
+            .get_or_refresh("g".into(), "g 2".into(), || async { Ok::<u32, &str>(20) })
+            .await;
+        assert_eq!(*g2.unwrap(), 20);
+        let g1 = memo
+            .get_or_refresh("g".into(), "g 1".into(), || async { Ok::<u32, &str>(10) })
+            .await;
+        assert_eq!(*g1.unwrap(), 20, "lent, and g 1 computed again behind it");
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        let g1 = memo
+            .get_or_refresh("g".into(), "g 1".into(), || async { Ok::<u32, &str>(11) })
+            .await;
+        assert_eq!(*g1.unwrap(), 10);
     }
 
     #[tokio::test]

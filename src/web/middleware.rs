@@ -163,6 +163,7 @@ async fn load_user_and_run(state: &AppState, mut req: Request, next: Next) -> Re
     // The session's secret keys its message's tag; whether a page showed the message.
     let mut signed_in: Option<(String, Arc<AtomicBool>)> = None;
     let mut flash_sent = false;
+    let mut ended = false;
     if let Some(cookie) = jar.get(session::cookie_name(secure)) {
         match session::load(
             &state.db,
@@ -188,11 +189,30 @@ async fn load_user_and_run(state: &AppState, mut req: Request, next: Next) -> Re
             // account disabled or changed): the sign-in page says so.
             Ok(None) => {
                 req.extensions_mut().insert(super::ctx::SessionEnded);
+                ended = true;
             }
             Err(e) => return AppError::from(e).into_response(),
         }
     }
     let mut res = next.run(req).await;
+    // The ended session's cookie goes with this answer (said once; a bookmark opened days later
+    // does not say it again), unless the answer signs someone in.
+    let session_set = |v: &header::HeaderValue| {
+        v.as_bytes()
+            .starts_with(format!("{}=", crate::auth::session::cookie_name(secure)).as_bytes())
+    };
+    if ended
+        && !res
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .any(session_set)
+    {
+        res.headers_mut().append(
+            header::SET_COOKIE,
+            crate::auth::session::clear_cookie(secure),
+        );
+    }
     let message = res.extensions_mut().remove::<flash::Flash>();
     match (message, signed_in) {
         (Some(flash::Flash(message)), Some((secret, _))) => {

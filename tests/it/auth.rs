@@ -215,6 +215,26 @@ async fn signing_out_ends_the_session_on_the_server() {
     );
     let login = app.page("", "/login?expired=1").await;
     assert!(login.contains("Your session ended. Sign in again to continue."));
+    // And the browser forgets it, so that it is said once, not at every visit after.
+    let res = client()
+        .get(app.url("/requests"))
+        .header("cookie", format!("od_session={secret}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&res), "/login?expired=1&next=/requests");
+    let cleared: Vec<&str> = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert!(
+        cleared
+            .iter()
+            .any(|c| c.starts_with("od_session=;") && c.contains("Max-Age=0")),
+        "{cleared:?}"
+    );
     assert_eq!(app.audit_count("auth.sign_out").await, 1);
 }
 

@@ -693,6 +693,20 @@ async fn a_reinstatement_goes_through_the_chain_and_undoes_the_original_on_the_r
             .await
             .unwrap();
     assert!(removed);
+    // A move sent from a planner tab opened before, good date or bad, says the request is
+    // closed (the line is off the planner, so no filter finds it).
+    for typed in [in_days(50), "31/12".to_string()] {
+        let res = c
+            .post(
+                &o.ops_cookie,
+                &format!("/planner/{entry}?state=all"),
+                &[("effective_date", typed.as_str())],
+            )
+            .await;
+        assert_eq!(res.status(), 303, "{typed}");
+        let said = crate::support::flash(&c.page(&o.ops_cookie, &location(&res)).await);
+        assert!(said.ends_with(" is withdrawn."), "{typed}: {said}");
+    }
     let pending: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM scheduled_jobs WHERE key LIKE $1 AND state = 'pending'",
     )

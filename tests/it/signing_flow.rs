@@ -732,6 +732,42 @@ async fn changing_the_terms_after_sending_voids_the_link() {
     let token = send(&c, id).await;
     let (_, page) = public_page(&c, &format!("/sign/{token}")).await;
     assert!(page.contains("$4,500.00 → $2,500.00"), "{page}");
+    // Made a cancellation, it has nothing to sign: its page still shows what was sent, and no
+    // form to send it again.
+    let version: i32 = sqlx::query_scalar("SELECT version FROM change_requests WHERE id = $1")
+        .bind(id)
+        .fetch_one(&c.app.db)
+        .await
+        .unwrap();
+    let res = c
+        .post(
+            &c.am_cookie,
+            &format!("/requests/{id}"),
+            &[
+                ("kind", "cancellation"),
+                ("cancel_scope", "services_only"),
+                ("effective_date", &date),
+                ("reason_id", &reason),
+                ("product_notes", "Pause Google Ads"),
+                ("escalation", "none"),
+                ("version", &version.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let flash = c.flash(&c.am_cookie, id).await;
+    assert!(
+        flash.contains("no longer an addendum with both budgets"),
+        "{flash}"
+    );
+    let page = c.page(&c.am_cookie, &format!("/requests/{id}")).await;
+    assert_eq!(
+        page.matches("class=\"signature-voided\"").count(),
+        2,
+        "{page}"
+    );
+    assert!(page.contains("id=\"signature-no-terms\""), "{page}");
+    assert!(!page.contains("id=\"signature-form\""), "{page}");
 }
 
 #[tokio::test]

@@ -693,8 +693,6 @@ async fn the_request_page_reads_a_part_only_when_the_request_has_one() {
         without + 2,
         "a comment adds its part's statement"
     );
-    assert!(two_parts <= REQUEST_PAGE_MOST);
-
     let page = app.page(&cookie, &path).await;
     assert!(
         page.contains("Is the budget final?"),
@@ -704,4 +702,62 @@ async fn the_request_page_reads_a_part_only_when_the_request_has_one() {
         page.contains("Client called back about the date."),
         "the comment is shown"
     );
+    // More rows of a part it reads add nothing.
+    sqlx::query(
+        "INSERT INTO request_comments (change_request_id, author, body)
+         VALUES ($1, $2, 'And again about the invoice.')",
+    )
+    .bind(request)
+    .bind(approver)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(statements(&app, &cookie, &path).await.1, two_parts);
+
+    // Each other part, one at a time: not on the page before, one statement more and shown
+    // after (a flag narrower than its part's statement would hide it).
+    let parts: [(&str, &str, &str); 3] = [
+        (
+            "an attachment",
+            "signed-addendum.pdf",
+            "INSERT INTO request_attachments
+                 (change_request_id, original_name, content_type, size_bytes, sha256, content,
+                  uploaded_by)
+             VALUES ($1, 'signed-addendum.pdf', 'application/pdf', 9, sha256('%PDF-1.7\n'),
+                     '%PDF-1.7\n', $2)",
+        ),
+        (
+            "a task to pause the ads",
+            "id=\"sem-task\"",
+            "INSERT INTO sem_tasks (change_request_id, assignee, due_on)
+             VALUES ($1, $2, current_date + 3)",
+        ),
+        (
+            "a checklist",
+            "id=\"checklist\"",
+            "INSERT INTO checklist_items (change_request_id, position, title, owner_role, due_on)
+             VALUES ($1, 1, 'Remove the client from the call tracker', 'ops_lead',
+                     current_date + 3)
+             RETURNING $2::bigint",
+        ),
+    ];
+    let mut expected = two_parts;
+    for (part, marker, insert) in parts {
+        assert!(
+            !app.page(&cookie, &path).await.contains(marker),
+            "{part}: none shown before"
+        );
+        sqlx::query(insert)
+            .bind(request)
+            .bind(sem)
+            .execute(&app.db)
+            .await
+            .unwrap();
+        expected += 1;
+        let (_, n) = statements(&app, &cookie, &path).await;
+        assert_eq!(n, expected, "{part} adds its part's statement");
+        let page = app.page(&cookie, &path).await;
+        assert!(page.contains(marker), "{part} is shown: {page}");
+    }
+    assert!(expected <= REQUEST_PAGE_MOST);
 }

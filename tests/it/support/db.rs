@@ -67,12 +67,17 @@ async fn prepare() -> anyhow::Result<Server> {
             (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
         });
     let template = format!("odtest_tpl_{key:016x}");
-    // Templates of earlier schemas are not used again.
+    // Templates of earlier schemas go once no run has used them for a day (each run marks its
+    // own when it starts: another checkout's run may be using an older one right now, cloning
+    // it without connecting to it).
     let old_templates: Vec<String> = sqlx::query_scalar(
         "SELECT d.datname FROM pg_database d
           WHERE d.datname LIKE 'odtest\\_tpl\\_%' AND d.datname <> $1
             AND d.datname NOT LIKE '%\\_building'
-            AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)",
+            AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)
+            AND coalesce(substring(shobj_description(d.oid, 'pg_database')
+                                   FROM '^used ([0-9]+)$')::bigint, 0)
+                < extract(epoch FROM now())::bigint - 86400",
     )
     .bind(&template)
     .fetch_all(&mut conn)
@@ -110,6 +115,12 @@ async fn prepare() -> anyhow::Result<Server> {
         .execute(&mut conn)
         .await?;
     }
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "COMMENT ON DATABASE \"{template}\" IS 'used {}'",
+        chrono::Utc::now().timestamp()
+    )))
+    .execute(&mut conn)
+    .await?;
     conn.close().await?;
     Ok(Server {
         admin_url,
