@@ -86,21 +86,22 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
 pub struct SessionEnded;
 
 /// Sends someone who is not signed in to the sign-in page, coming back here afterwards when
-/// "here" is a page (never back to a POST); the page says so when their session has ended.
+/// "here" is a page; a form sent (never replayed) comes back to the page it was sent from, on
+/// this host. The page says so when their session has ended.
 pub fn login_redirect(req: &Request) -> Response {
     let mut query = Vec::new();
     if req.extensions().get::<SessionEnded>().is_some() {
         query.push("expired=1".to_string());
     }
-    if req.method() == axum::http::Method::GET {
-        let path = req
-            .uri()
-            .path_and_query()
-            .map(|p| p.as_str())
-            .unwrap_or("/");
-        if path != "/" {
-            query.push(format!("next={}", encode_component(path)));
-        }
+    let path = if req.method() == axum::http::Method::GET {
+        req.uri().path_and_query().map(|p| p.as_str().to_string())
+    } else {
+        page_sent_from(req)
+    };
+    if let Some(path) = path
+        && path != "/"
+    {
+        query.push(format!("next={}", encode_component(&path)));
     }
     let target = if query.is_empty() {
         "/login".to_string()
@@ -108,6 +109,22 @@ pub fn login_redirect(req: &Request) -> Response {
         format!("/login?{}", query.join("&"))
     };
     Redirect::to(&target).into_response()
+}
+
+/// The page a form was sent from (its `Referer`), when that page is on the host the form was
+/// sent to.
+fn page_sent_from(req: &Request) -> Option<String> {
+    let host = req.headers().get(axum::http::header::HOST)?.to_str().ok()?;
+    let referer: axum::http::Uri = req
+        .headers()
+        .get(axum::http::header::REFERER)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()?;
+    let path = referer.path_and_query()?.as_str();
+    (referer.authority()?.as_str() == host && safe_next(Some(path)) == path)
+        .then(|| path.to_string())
 }
 
 /// Percent-encodes everything but unreserved characters.

@@ -223,6 +223,33 @@ async fn signing_out_ends_the_session_on_the_server() {
         .await
         .unwrap();
     assert_eq!(location(&res), "/login?expired=1&next=/requests");
+    // A form sent with it comes back to the page it was sent from, when that page is the
+    // desk's own; a page elsewhere is not a way back.
+    let host = app.url("").trim_start_matches("http://").to_string();
+    for (referer, to) in [
+        (
+            app.url("/requests/7?tab=1"),
+            "/login?expired=1&next=/requests/7%3Ftab%3D1",
+        ),
+        (
+            "https://elsewhere.test/requests/7".to_string(),
+            "/login?expired=1",
+        ),
+        (
+            format!("http://{host}//elsewhere.test/x"),
+            "/login?expired=1",
+        ),
+    ] {
+        let res = client()
+            .post(app.url("/requests/7/comments"))
+            .header("cookie", format!("od_session={secret}"))
+            .header("referer", &referer)
+            .form(&[("body", "Typed before the session ended")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(location(&res), to, "{referer}");
+    }
     let cleared: Vec<&str> = res
         .headers()
         .get_all("set-cookie")
