@@ -254,8 +254,15 @@ pub async fn leaderboard(
 /// once the interval has passed undecided). A step of a round that ended early (sent back or
 /// withdrawn before its turn was over) is in neither.
 pub async fn step_waits(conn: &mut PgConnection, filter: &Filter) -> sqlx::Result<Vec<Wait>> {
+    // A step waiting on a role reads as the request page says it ("Any of Finance"): the
+    // roles' labels, written into the statement (a fixed text, so its plan is kept).
+    let roles = crate::auth::roles::Role::ALL
+        .iter()
+        .map(|r| format!("('{}', '{}')", r.key(), r.label().replace('\'', "''")))
+        .collect::<Vec<_>>()
+        .join(", ");
     let query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT a.name || ': ' || COALESCE(u.display_name, 'any of ' || a.approver_role, 'nobody named')
+        "SELECT a.name || ': ' || COALESCE(u.display_name, 'Any of ' || rl.label, 'nobody named')
                     AS what,
                 count(*) FILTER (WHERE a.decided_at IS NOT NULL) AS n,
                 count(*) FILTER (WHERE a.state = 'pending') AS waiting,
@@ -265,6 +272,7 @@ pub async fn step_waits(conn: &mut PgConnection, filter: &Filter) -> sqlx::Resul
            FROM request_approvals a
            JOIN request_figures f ON f.id = a.change_request_id
            LEFT JOIN users u ON u.id = COALESCE(a.decided_by, a.approver_user_id)
+           LEFT JOIN (VALUES {roles}) rl (key, label) ON rl.key = a.approver_role
           CROSS JOIN LATERAL (
                 SELECT extract(epoch FROM a.decided_at - a.reached_at) / 3600.0 AS hours) w
           WHERE a.reached_at IS NOT NULL AND (a.decided_at IS NOT NULL OR a.state = 'pending')

@@ -390,7 +390,10 @@ pub(super) fn tile_rows(t: &Tiles) -> Vec<Vec<String>> {
         ("Requests filed", t.filed.to_string()),
         ("Escalated to Retention", t.escalated.to_string()),
         ("Escalation rate", share(t.escalation_rate())),
-        ("Save attempts closed", t.attempts_closed.to_string()),
+        (
+            "Calls (save attempts closed)",
+            t.attempts_closed.to_string(),
+        ),
         ("Saved, no change", t.saved_no_change.to_string()),
         ("Saved with a pause", t.saved_pause.to_string()),
         (

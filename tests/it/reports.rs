@@ -496,6 +496,26 @@ async fn a_step_waiting_now_is_counted_and_late_once_its_approver_was_nudged() {
         first.starts_with(&format!("{g_id},Golf,120.")) && first.ends_with(",In approval"),
         "{slowest}"
     );
+    // A step waiting on a role reads as the request page says it (another filter, so a report
+    // computed afresh: this change left no audit record).
+    sqlx::query(
+        "UPDATE request_approvals SET approver_user_id = NULL, approver_role = 'finance'
+          WHERE change_request_id = $1 AND state = 'pending'",
+    )
+    .bind(g_id)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let steps = app
+        .page(
+            &lead,
+            &format!("/reports.csv?table=steps&account_manager={am}"),
+        )
+        .await;
+    assert!(
+        steps.contains("Second approval: Any of Finance,0,1,,,1"),
+        "{steps}"
+    );
 }
 
 #[tokio::test]
