@@ -130,6 +130,8 @@ pub struct AttachmentRow {
     pub uploaded_at: DateTime<Utc>,
     /// When the request's terms changed after it was signed: kept, but no longer counts.
     pub superseded_at: Option<DateTime<Utc>>,
+    /// The signer's name, when the desk sealed it after they signed online (not uploaded).
+    pub signed_online_by: Option<String>,
 }
 
 impl AttachmentRow {
@@ -190,8 +192,11 @@ pub async fn for_request(
 ) -> sqlx::Result<Vec<AttachmentRow>> {
     sqlx::query_as(
         "SELECT a.id, a.original_name, a.content_type, a.size_bytes,
-                u.display_name AS uploaded_by_name, a.uploaded_at, a.superseded_at
+                u.display_name AS uploaded_by_name, a.uploaded_at, a.superseded_at,
+                s.signed_name AS signed_online_by
            FROM request_attachments a JOIN users u ON u.id = a.uploaded_by
+           LEFT JOIN signature_requests s
+                  ON s.change_request_id = a.change_request_id AND s.attachment_id = a.id
           WHERE a.change_request_id = $1
           ORDER BY a.id",
     )

@@ -242,7 +242,8 @@ fn page_of(found: &Found, token: &str, state: &AppState, now: DateTime<Utc>) -> 
         .ended_at
         .map(|t| {
             let local = t.with_timezone(&state.config.time_zone);
-            let utc = if state.config.time_zone == chrono_tz::UTC {
+            // Any zone that is UTC itself ("Etc/UTC" from the server, say) says it once.
+            let utc = if local.format("%Z").to_string() == "UTC" {
                 String::new()
             } else {
                 format!(" ({})", t.format("%H:%M UTC"))

@@ -84,6 +84,18 @@ async fn the_account_manager_attaches_the_signed_pdf_and_the_agency_downloads_it
         .unwrap();
     assert!(page.contains(&format!("href=\"/attachments/{attachment}\"")));
     assert!(page.contains("Attached the signed document Signed Addendum.pdf"));
+    // The signature part says it was signed outside the desk, and does not offer a form that
+    // is not there.
+    assert!(
+        page.contains(
+            "Not sent for signature: a signed document matching the terms was attached instead."
+        ),
+        "{page}"
+    );
+    assert!(
+        !page.contains("Send the addendum to the client's signer below"),
+        "{page}"
+    );
 
     // Anyone at the agency may read the request, so may download its document.
     let ops = d.app.user("ops@agency.test", &[Role::OpsLead]).await;

@@ -263,6 +263,13 @@ async fn an_addendum_is_sent_signed_with_an_emailed_code_and_lands_sealed_on_the
         executed.to_vec(),
         "the executed copy is the request's document"
     );
+    // The request's page says who signed it and that the desk sealed it, not that the
+    // account manager uploaded it.
+    let page = c.page(&c.am_cookie, &format!("/requests/{id}")).await;
+    assert!(
+        page.contains("signed online by Dana Whitfield and sealed by the desk"),
+        "{page}"
+    );
 
     // Everyone hears: the signer gets their copy's link, the account manager the news.
     let (to, _, text) = last_mail(&c, "signing.signed_copy").await;
