@@ -752,7 +752,7 @@ impl Outcome {
             Outcome::SavedNoChange => "Saved, no change (the request is withdrawn)",
             Outcome::SavedPause => "Saved with a contract pause",
             Outcome::SavedBudgetChange => "Saved with a budget change (addendum)",
-            Outcome::NotSaved => "Not saved (the cancellation goes ahead)",
+            Outcome::NotSaved => "Not saved (the request goes ahead as filed)",
         }
     }
 

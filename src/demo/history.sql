@@ -160,7 +160,7 @@ SELECT r.client_id, r.kind,
        CASE WHEN r.kind <> r.filed_kind AND r.filed_kind = 'cancellation' THEN 'services_only' END,
        CASE WHEN r.kind <> r.filed_kind THEN r.effective END,
        NULL,
-       CASE WHEN r.state = 'withdrawn' THEN 'Retention saved the client with no change.' END,
+       CASE WHEN r.state = 'withdrawn' THEN 'Client saved by Retention, no change' END,
        r.filed_at, COALESCE(r.completed_at, r.called_at, r.filed_at),
        CASE WHEN r.submitted_at IS NOT NULL THEN r.submitter END,
        r.submitted_at,
@@ -346,10 +346,6 @@ SELECT e.at, e.actor, COALESCE(u.display_name, 'system'), e.action, 'change_requ
            jsonb_build_object('outcome', r.outcome)
       FROM demo_requests r WHERE r.called_at IS NOT NULL
     UNION ALL
-    SELECT r.id, r.called_at, r.retention, 'change_request.withdrawn',
-           jsonb_build_object('reason', 'Retention saved the client with no change.')
-      FROM demo_requests r WHERE r.state = 'withdrawn'
-    UNION ALL
     SELECT r.id, r.submitted_at,
            r.submitter,
            'change_request.submitted', jsonb_build_object('round', 1)
@@ -390,10 +386,21 @@ SELECT e.at, e.actor, COALESCE(u.display_name, 'system'), e.action, 'change_requ
     SELECT r.id, r.task_done_at, p.ops, 'change_task.done', '{}'::jsonb
       FROM demo_requests r, demo_people p WHERE r.state = 'completed'
     UNION ALL
+    SELECT t.change_request_id, t.done_at, t.done_by, 'sem_task.done',
+           jsonb_build_object('sem_task_id', t.id, 'note', t.note)
+      FROM sem_tasks t JOIN demo_requests r ON r.id = t.change_request_id
+     WHERE t.done_at IS NOT NULL
+    UNION ALL
+    SELECT i.change_request_id, i.done_at, i.done_by, 'checklist.ticked',
+           jsonb_build_object('item_id', i.id, 'title', i.title, 'note', i.note)
+      FROM checklist_items i JOIN demo_requests r ON r.id = i.change_request_id
+     WHERE i.done_at IS NOT NULL
+    UNION ALL
     SELECT r.id, r.completed_at, NULL, 'change_request.completed', '{}'::jsonb
       FROM demo_requests r WHERE r.state = 'completed'
   ) e
   LEFT JOIN users u ON u.id = e.actor
- -- The audit log lists records in the order they were written; at the same moment a call comes
- -- before the withdrawal it causes, and the last step's approval before the request's.
- ORDER BY e.at, e.action IN ('change_request.withdrawn', 'change_request.approved');
+ -- The audit log lists records in the order they were written; at the same moment the last
+ -- step's approval comes before the request's (a call saving the client with no change
+ -- withdraws it in the same record, as the workflow writes it).
+ ORDER BY e.at, e.action = 'change_request.approved';

@@ -79,21 +79,38 @@ async fn the_demo_is_seeded_once_and_keeps_the_workflows_rules() {
     .await
     .unwrap();
     assert_eq!(open, 0);
-    // Each timeline reads in order: a request is approved after its steps, withdrawn after
-    // the call that withdrew it.
+    // Each timeline reads in order: a request is approved after its steps.
     let backwards: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM audit_events later JOIN audit_events earlier
              ON earlier.entity_type = 'change_request' AND earlier.entity_id = later.entity_id
           WHERE later.entity_type = 'change_request' AND earlier.id > later.id
-            AND ((later.action = 'change_request.approved'
-                  AND earlier.action = 'change_request.step_approved')
-              OR (later.action = 'change_request.withdrawn'
-                  AND earlier.action = 'change_request.retention_outcome'))",
+            AND later.action = 'change_request.approved'
+            AND earlier.action = 'change_request.step_approved'",
     )
     .fetch_one(&app.db)
     .await
     .unwrap();
     assert_eq!(backwards, 0);
+    // And holds what its panels show: every ads-paused tick and checklist tick.
+    let unrecorded: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM sem_tasks t
+                  WHERE t.done_at IS NOT NULL AND NOT EXISTS (
+                        SELECT 1 FROM audit_events a
+                         WHERE a.entity_type = 'change_request'
+                           AND a.entity_id = t.change_request_id::text
+                           AND a.action = 'sem_task.done'))
+              + (SELECT count(*) FROM checklist_items i
+                  WHERE i.done_at IS NOT NULL AND NOT EXISTS (
+                        SELECT 1 FROM audit_events a
+                         WHERE a.entity_type = 'change_request'
+                           AND a.entity_id = i.change_request_id::text
+                           AND a.action = 'checklist.ticked'
+                           AND a.details ->> 'item_id' = i.id::text))",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(unrecorded, 0, "ticks missing from their timelines");
     // Every past request reads as a timeline, and nothing is dated in the future.
     let (bare, future): (i64, i64) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM change_requests r WHERE NOT EXISTS (

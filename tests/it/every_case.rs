@@ -754,7 +754,7 @@ async fn retention_corrects_a_recorded_outcome_before_submitting_and_the_timelin
         .page(&c.retention_cookie, &format!("/requests/{id}"))
         .await;
     assert!(page.contains("Retention call recorded: Saved with a contract pause"));
-    assert!(page.contains("Retention call corrected: Not saved (the cancellation goes ahead) (was: Saved with a contract pause)"));
+    assert!(page.contains("Retention call corrected: Not saved (the request goes ahead as filed) (was: Saved with a contract pause)"));
     // A tab opened before the correction changes nothing.
     c.post(
         &c.retention_cookie,
