@@ -288,6 +288,9 @@ pub fn sentence(action: &str, details: &Value, names: &Names) -> String {
                     crate::money::format_cents(to)
                 ));
             }
+            if let Some(day) = day(&details["effective_date"]) {
+                sentence.push_str(&format!(", effective {day}"));
+            }
             sentence
         }
         "change_task.done" => "Marked the change task done".into(),
@@ -734,6 +737,24 @@ mod tests {
         assert_eq!(
             sentence("approval_substitute.named", &named, &people),
             "Named Dustin Hunter to decide their approval steps from Dec 14, 2026 to Dec 18, 2026"
+        );
+    }
+
+    #[test]
+    fn an_account_status_update_says_when_it_takes_effect() {
+        let updated = json!({ "from": "active", "to": "cancelled_dms",
+                              "budget_cents": { "from": 450000, "to": 450000 },
+                              "effective_date": "2027-01-01" });
+        assert_eq!(
+            say("change_task.status_updated", &updated),
+            "Updated the account status from active to digital marketing cancelled, effective Jan 1, 2027"
+        );
+        let older = json!({ "from": "active", "to": "paused",
+                            "budget_cents": { "from": 450000, "to": 300000 } });
+        assert_eq!(
+            say("change_task.status_updated", &older),
+            "Updated the account status from active to paused, the monthly budget from $4,500.00 to $3,000.00",
+            "a record from before the date was kept reads as it did"
         );
     }
 

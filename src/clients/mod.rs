@@ -171,6 +171,9 @@ struct DetailPage {
     client: ClientRow,
     product_labels: Vec<String>,
     history: Vec<HistoryRow>,
+    /// The day the current status takes effect, when that is still to come (the Ops Lead
+    /// records the change when the task arrives, dated as the request says).
+    status_from: Option<chrono::NaiveDate>,
     requests: Vec<crate::change_requests::db::QueueLine>,
     may_edit: bool,
     may_file: bool,
@@ -206,7 +209,14 @@ async fn detail_page(state: &AppState, ctx: &Ctx, id: i64) -> AppResult<DetailPa
         })
         .collect();
     let signer = crate::signing::views::ContactForm::of(&client, may_file || may_edit(ctx));
+    let today = state.clock.today();
+    let status_from = history
+        .first()
+        .filter(|h| h.status == client.status)
+        .and_then(|h| h.effective_date)
+        .filter(|day| *day > today);
     Ok(DetailPage {
+        status_from,
         chrome: Chrome::new(state, ctx, "/clients"),
         client,
         product_labels,

@@ -185,11 +185,14 @@ pub(super) async fn update_status(
         details,
     )
     .await?;
-    let message = format!(
-        "{} is now: {}.",
-        request.client_name,
-        status.task_label().to_lowercase()
-    );
+    let status = status.task_label().to_lowercase();
+    let client = &request.client_name;
+    let message = if request.effective_date > state.clock.today() {
+        let day = crate::time::day(request.effective_date);
+        format!("{client} is now recorded as {status}, effective {day}.")
+    } else {
+        format!("{client} is now: {status}.")
+    };
     back_to_task(tx, id, &message).await
 }
 

@@ -87,7 +87,12 @@ async fn the_ops_lead_takes_an_approved_pause_from_the_email_and_sem_is_told_and
         "Paused (as the request says)"
     );
     b.click("#update-status").await;
-    assert!(b.text("#flash").await.contains("is now: paused"));
+    // Thirty days ahead: recorded now, dated as the request says.
+    assert!(
+        b.text("#flash")
+            .await
+            .contains("is now recorded as paused, effective ")
+    );
     assert_eq!(b.text("#client-status").await, "Paused");
     b.click("#task-done").await;
     assert!(b.text("#flash").await.contains("Change task done"));
