@@ -647,7 +647,7 @@ pub async fn to_process(
 ) -> sqlx::Result<Vec<crate::change_requests::db::QueueLine>> {
     sqlx::query_as(
         "SELECT r.id, c.name AS client_name, r.kind, r.state, r.effective_date,
-                r.approved_at AS state_changed_at, NULL::text AS step
+                r.approved_at AS state_changed_at, NULL::text AS step, r.reverses_id
            FROM change_requests r JOIN clients c ON c.id = r.client_id
           WHERE r.state = 'approved' AND r.processed_at IS NULL
           ORDER BY r.approved_at, r.id

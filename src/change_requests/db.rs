@@ -421,8 +421,8 @@ pub struct QueueLine {
     pub state_changed_at: DateTime<Utc>,
     /// Where the request stands within its state, when the queue knows better than the state.
     pub step: Option<String>,
-    /// The approved request this one undoes (a reinstatement), where the list reads it.
-    #[sqlx(default)]
+    /// The approved request this one undoes (a reinstatement): every queue reads it, so that
+    /// a reinstatement never reads as the kind it undoes.
     pub reverses_id: Option<i64>,
 }
 
@@ -551,7 +551,8 @@ pub async fn without_account_manager(
     }
     sqlx::query_as(
         "SELECT r.id, c.name AS client_name, r.kind, r.state, r.effective_date,
-                r.state_changed_at, 'its account manager cannot act: hand the client to another account manager'::text AS step
+                r.state_changed_at, 'its account manager cannot act: hand the client to another account manager'::text AS step,
+                r.reverses_id
            FROM clients c
            JOIN change_requests r ON r.client_id = c.id
           WHERE (c.account_manager_id = ANY($1) OR c.account_manager_id IS NULL)

@@ -29,6 +29,8 @@ pub(super) struct FormPage {
     client_name: String,
     /// None when filing.
     request_id: Option<i64>,
+    /// The request a reinstatement undoes: its terms are shown, not offered for editing.
+    pub(super) reinstates: Option<i64>,
     pub(super) form: RequestForm,
     pub(super) errors: FieldErrors,
     pub(super) conflict: Option<String>,
@@ -41,6 +43,19 @@ pub(super) struct FormPage {
 }
 
 impl FormPage {
+    /// A reinstatement's terms, sent back as they are.
+    fn fixed_terms(&self) -> [(&'static str, &str); 6] {
+        let f = &self.form;
+        [
+            ("kind", &f.kind),
+            ("cancel_scope", &f.cancel_scope),
+            ("effective_date", &f.effective_date),
+            ("resume_date", &f.resume_date),
+            ("current_budget", &f.current_budget),
+            ("new_budget", &f.new_budget),
+        ]
+    }
+
     fn is(&self, field: &str, value: &str) -> bool {
         let v = match field {
             "kind" => &self.form.kind,
@@ -85,6 +100,7 @@ pub(super) fn page(
         client_id: client.0,
         client_name: client.1,
         request_id,
+        reinstates: None,
         form,
         errors: FieldErrors::default(),
         conflict: None,

@@ -404,7 +404,8 @@ pub async fn waiting_on_a_role(
                        ($3::text[])[array_position($1::text[],
                            (SELECT min(i.owner_role) FROM checklist_items i
                              WHERE i.change_request_id = r.id AND i.owner_role = ANY ($1)
-                               AND i.done_at IS NULL AND i.cancelled_at IS NULL))]) AS step
+                               AND i.done_at IS NULL AND i.cancelled_at IS NULL))]) AS step,
+                r.reverses_id
            FROM change_requests r
            JOIN clients c ON c.id = r.client_id
           WHERE r.state = 'approved'

@@ -43,7 +43,7 @@ pub(super) async fn tick(
         }
     };
     let mut tx = state.db.begin().await?;
-    let (request_id, item, _) = load_locked(&mut tx, id).await?;
+    let (request_id, item, _, client) = load_locked(&mut tx, id).await?;
     let facts = item.facts();
     if !ctx.user.roles.contains(facts.owner) {
         return refuse_foreign(tx, &ctx, id, "done").await;
@@ -59,11 +59,11 @@ pub(super) async fn tick(
     let message =
         if crate::operations::completion::complete_if_ready(&mut tx, &actor, request_id).await? {
             format!(
-                "Done: {}. That was the last of it: the request is completed.",
+                "Done: {} ({client}). That was the last of it: the request is completed.",
                 item.title
             )
         } else {
-            format!("Done: {}.", item.title)
+            format!("Done: {} ({client}).", item.title)
         };
     commit_and_go(tx, &back, &message).await
 }
@@ -77,7 +77,7 @@ pub(super) async fn undo(
     Form(form): Form<ReasonForm>,
 ) -> AppResult<Response> {
     let mut tx = state.db.begin().await?;
-    let (request_id, item, closed) = load_locked(&mut tx, id).await?;
+    let (request_id, item, closed, client) = load_locked(&mut tx, id).await?;
     if !ctx.user.roles.contains(item.owner_role) {
         return refuse_foreign(tx, &ctx, id, "undo").await;
     }
@@ -105,7 +105,7 @@ pub(super) async fn undo(
         what,
     )
     .await?;
-    commit_and_go(tx, &back, &format!("Undone: {}.", item.title)).await
+    commit_and_go(tx, &back, &format!("Undone: {} ({client}).", item.title)).await
 }
 
 /// The SEM specialist sends a contractor item back (it was not really done), from the
@@ -118,7 +118,7 @@ pub(super) async fn send_back(
     Form(form): Form<ReasonForm>,
 ) -> AppResult<Response> {
     let mut tx = state.db.begin().await?;
-    let (request_id, verification, closed) = load_locked(&mut tx, id).await?;
+    let (request_id, verification, closed, _) = load_locked(&mut tx, id).await?;
     let back = back_for(&ctx, request_id);
     // Whether it may be sent back comes first, so every refused attempt is on the record
     // (even one with no reason typed) and answers alike whatever the item is.
@@ -161,19 +161,20 @@ pub(super) async fn send_back(
         &reason,
     )
     .await?;
-    let message = format!("Sent back to the contractor: {title}.");
+    let message = format!("Sent back to the contractor: {title} ({client_name}).");
     commit_and_go(tx, &back, &message).await
 }
 
 /// The item, its request locked first (every change to a request's checklist waits on the
 /// request), and whether the request is closed to the checklist (no longer approved).
-async fn load_locked(conn: &mut PgConnection, id: i64) -> AppResult<(i64, ItemRow, bool)> {
+async fn load_locked(conn: &mut PgConnection, id: i64) -> AppResult<(i64, ItemRow, bool, String)> {
     let request_id = db::request_of(conn, id).await?.ok_or(AppError::NotFound)?;
     let request = crate::change_requests::db::lock(conn, request_id)
         .await?
         .ok_or(AppError::NotFound)?;
     let item = db::item(conn, id).await?;
-    Ok((request_id, item, request.state != RequestState::Approved))
+    let closed = request.state != RequestState::Approved;
+    Ok((request_id, item, closed, request.client_name))
 }
 
 /// Where a person goes back to after acting on an item: the contractor works from their desk
@@ -278,10 +279,13 @@ async fn problem_page(
     typed: &str,
 ) -> AppResult<Response> {
     if ctx.user.roles.contains(Role::Contractor) {
-        // The contractor has no request page: the desk says it.
+        // The contractor has no request page: the desk says it, naming the item (the same
+        // item stands on many clients' checklists).
+        let mut conn = state.db.acquire().await?;
+        let (title, client) = db::title_and_client(&mut conn, item).await?;
         return Ok(crate::web::flash::redirect(
             "/",
-            format!("Nothing changed. {problem}"),
+            format!("Nothing changed on {title} ({client}). {problem}"),
         ));
     }
     let mut page = crate::change_requests::views::show_page(state, ctx, request_id).await?;

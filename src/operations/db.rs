@@ -287,10 +287,18 @@ pub struct SemTaskRow {
 
 impl SemTaskRow {
     pub fn due_now(&self) -> bool {
-        self.done_at.is_none() && rules::due_now(self.due_on, crate::time::display_today())
+        self.done_at.is_none()
+            && self.cancelled_at.is_none()
+            && rules::due_now(self.due_on, crate::time::display_today())
     }
     pub fn done(&self) -> String {
         when(self.done_at)
+    }
+    /// Cancelled before it was done (a reinstatement undid its request): when.
+    pub fn cancelled(&self) -> Option<String> {
+        self.cancelled_at
+            .filter(|_| self.done_at.is_none())
+            .map(|at| when(Some(at)))
     }
 }
 

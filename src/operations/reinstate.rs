@@ -19,6 +19,8 @@ use crate::web::error::{AppError, AppResult};
 #[derive(Debug, Default)]
 pub struct ReinstatePanel {
     pub may: bool,
+    /// The reinstatement of this request in flight, if any: the page points to it.
+    pub pending: Option<i64>,
     pub text: String,
     pub error: String,
 }
@@ -33,6 +35,7 @@ impl ReinstatePanel {
     ) -> Self {
         ReinstatePanel {
             may: rules::may_reinstate(viewer, facts_of(request, reversal_open), today).is_ok(),
+            pending: request.reversal_id.filter(|_| reversal_open),
             ..Default::default()
         }
     }

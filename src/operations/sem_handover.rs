@@ -204,7 +204,8 @@ pub async fn waiting_on_admin(conn: &mut PgConnection, limit: i64) -> sqlx::Resu
     sqlx::query_as(
         "SELECT r.id, c.name AS client_name, r.kind, r.state, r.effective_date,
                 r.state_changed_at,
-                'its SEM work waits on someone who can no longer do it: set the client''s SEM specialist'::text AS step
+                'its SEM work waits on someone who can no longer do it: set the client''s SEM specialist'::text AS step,
+                r.reverses_id
            FROM change_requests r
            JOIN clients c ON c.id = r.client_id
           WHERE r.state = 'approved'

@@ -86,6 +86,32 @@ async fn an_approved_cancellation_gets_its_checklist_and_its_owners_tick_it_to_c
     let desk = c.page(&contractor_cookie, "/").await;
     assert!(desk.contains("Done in the last 14 days (6)"), "{desk}");
     assert_eq!(desk.matches("/undo\"").count(), 6, "{desk}");
+    // The same item stands on many clients' checklists: what is said names the client.
+    let client: String = sqlx::query_scalar(
+        "SELECT c.name FROM change_requests r JOIN clients c ON c.id = r.client_id WHERE r.id = $1",
+    )
+    .bind(id)
+    .fetch_one(&c.app.db)
+    .await
+    .unwrap();
+    let said = crate::support::flash(&desk);
+    assert!(
+        said.starts_with("Done: ") && said.ends_with(&format!(" ({client}).")),
+        "{said}"
+    );
+    let (first, title, _, _) = list.iter().find(|i| i.2 == "contractor").unwrap();
+    let res = c
+        .post(
+            &contractor_cookie,
+            &format!("/checklist/{first}/undo"),
+            &[("reason", " ")],
+        )
+        .await;
+    let said = crate::support::flash(&c.page(&contractor_cookie, &location(&res)).await);
+    assert!(
+        said.starts_with(&format!("Nothing changed on {title} ({client}). ")),
+        "{said}"
+    );
     for (item, _, _, _) in list.iter().filter(|i| i.2 == "sem_specialist") {
         c.post(&o.sem_cookie, &format!("/checklist/{item}/done"), &[])
             .await;
@@ -210,6 +236,19 @@ async fn a_pause_gets_no_checklist_and_a_reinstatement_cancels_what_is_left() {
     .await
     .unwrap();
     assert_eq!(cancelled as usize, open);
+    // Its page says so: no "0 of 0 done", no check waiting on a tick that will not come.
+    let page = c
+        .page(&o.ops_cookie, &format!("/requests/{cancellation}"))
+        .await;
+    assert!(
+        page.contains("Every item was cancelled: nothing is left to do."),
+        "{page}"
+    );
+    assert!(!page.contains("0 of 0 done"), "{page}");
+    assert!(
+        !page.contains("Verified after the contractor ticks it."),
+        "{page}"
+    );
     assert!(
         items(&o, reversal).await.is_empty(),
         "a reinstatement has no checklist"

@@ -641,6 +641,11 @@ async fn a_reinstatement_goes_through_the_chain_and_undoes_the_original_on_the_r
     let o = ops().await;
     let c = &o.c;
     let (original, _) = o.paused().await;
+    // Paused on the record now, from the day the request says.
+    let client = c
+        .page(&o.ops_cookie, &format!("/clients/{}", c.client_id))
+        .await;
+    assert!(client.contains("id=\"client-status-from\""), "{client}");
     let entry: i64 = sqlx::query_scalar("SELECT id FROM planner_entries")
         .fetch_one(&c.app.db)
         .await
@@ -676,6 +681,29 @@ async fn a_reinstatement_goes_through_the_chain_and_undoes_the_original_on_the_r
     assert_ne!(reversal, original);
     // Nothing is undone until it is approved.
     assert_eq!(c.state(original).await, "approved");
+    // Its form shows the original's terms rather than offering them for editing.
+    let form = c
+        .page(&c.am_cookie, &format!("/requests/{reversal}/edit"))
+        .await;
+    assert!(form.contains("<h1>Edit reinstatement: "), "{form}");
+    assert!(form.contains("id=\"reinstatement-terms\""), "{form}");
+    assert!(
+        form.contains("<input type=\"hidden\" name=\"kind\" value=\"pause\">"),
+        "{form}"
+    );
+    assert!(!form.contains("type=\"radio\" name=\"kind\""), "{form}");
+    assert!(!form.contains("id=\"effective_date\""), "{form}");
+    // The original points to it meanwhile.
+    let page = c
+        .page(&o.ops_cookie, &format!("/requests/{original}"))
+        .await;
+    assert!(
+        page.contains("id=\"reinstatement-pending\"")
+            && page.contains(&format!(
+                "<a href=\"/requests/{reversal}\">request #{reversal}</a> undoes this one"
+            )),
+        "{page}"
+    );
 
     c.submit(&c.am_cookie, reversal).await;
     for cookie in [&c.jeremy_cookie, &c.dustin_cookie] {
@@ -683,6 +711,13 @@ async fn a_reinstatement_goes_through_the_chain_and_undoes_the_original_on_the_r
         c.decide(cookie, step, "approve", "").await;
     }
     assert_eq!(c.state(reversal).await, "approved");
+    // Accounting's desk reads it as what it is, not as the pause it undoes.
+    let desk = c.page(&c.accounting_cookie, "/").await;
+    assert!(
+        desk.contains(&format!("href=\"/requests/{reversal}\""))
+            && desk.contains("Reinstatement (undoes a contract pause)"),
+        "{desk}"
+    );
     // The original is closed as reinstated; its planner entry, reminders and pause task end;
     // the client is active again; all on the record.
     assert_eq!(c.state(original).await, "withdrawn");
@@ -736,6 +771,10 @@ async fn a_reinstatement_goes_through_the_chain_and_undoes_the_original_on_the_r
     assert_eq!(c.app.audit_count("change_request.reinstated").await, 1);
     let page = c.page(&c.am_cookie, &format!("/requests/{original}")).await;
     assert!(page.contains("id=\"reinstated\""), "{page}");
+    assert!(!page.contains("id=\"reinstatement-pending\""), "{page}");
+    // Its task to pause the ads reads as cancelled, not as due.
+    assert!(page.contains("id=\"sem-task-cancelled\""), "{page}");
+    assert!(!page.contains("pauses the ads by"), "{page}");
     // The distribution list hears of it.
     let subject: String = sqlx::query_scalar(
         "SELECT subject FROM outbox_messages WHERE kind = 'change_request.approved' ORDER BY id DESC LIMIT 1",

@@ -210,14 +210,16 @@ pub(super) async fn edit_page(
     let request = db::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     rules::may_edit(ctx.who(), request.facts()).map_err(|e| AppError::Refused(e.0.into()))?;
     let lists = lists(&mut conn, Some(request.reason_id)).await?;
-    Ok(page(
+    let mut page = page(
         &state,
         &ctx,
         (request.client_id, request.client_name.clone()),
         Some(id),
         form_of(&request),
         lists,
-    ))
+    );
+    page.reinstates = request.reverses_id;
+    Ok(page)
 }
 
 #[tracing::instrument(level = "debug", skip_all, fields(request = id))]
@@ -237,6 +239,7 @@ pub(super) async fn update(
     let lists = lists(&mut tx, Some(before.reason_id)).await?;
     let client = (before.client_id, before.client_name.clone());
     let mut page = page(&state, &ctx, client, Some(id), form, lists);
+    page.reinstates = before.reverses_id;
     // The escalation was acted on when filed; editing keeps it.
     let kept = Some((before.escalation, before.escalated_to));
     let checked = parse(&page, kept, state.clock.today())
