@@ -193,10 +193,10 @@ pub async fn for_request(
     sqlx::query_as(
         "SELECT a.id, a.original_name, a.content_type, a.size_bytes,
                 u.display_name AS uploaded_by_name, a.uploaded_at, a.superseded_at,
-                s.signed_name AS signed_online_by
+                (SELECT s.signed_name FROM signature_requests s
+                  WHERE s.change_request_id = a.change_request_id AND s.attachment_id = a.id
+                  ORDER BY s.id LIMIT 1) AS signed_online_by
            FROM request_attachments a JOIN users u ON u.id = a.uploaded_by
-           LEFT JOIN signature_requests s
-                  ON s.change_request_id = a.change_request_id AND s.attachment_id = a.id
           WHERE a.change_request_id = $1
           ORDER BY a.id",
     )

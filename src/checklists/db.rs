@@ -271,6 +271,26 @@ pub async fn title_and_client(conn: &mut PgConnection, id: i64) -> sqlx::Result<
     .await
 }
 
+/// An item's title and client, when the contractor's desk shows it to `user`: a contractor's
+/// item, open on an approved request or ticked by them (and not cancelled).
+pub async fn shown_to_contractor(
+    conn: &mut PgConnection,
+    id: i64,
+    user: i64,
+) -> sqlx::Result<Option<(String, String)>> {
+    sqlx::query_as(
+        "SELECT i.title, c.name FROM checklist_items i
+           JOIN change_requests r ON r.id = i.change_request_id
+           JOIN clients c ON c.id = r.client_id
+          WHERE i.id = $1 AND i.owner_role = 'contractor' AND i.cancelled_at IS NULL
+            AND ((i.done_at IS NULL AND r.state = 'approved') OR i.done_by = $2)",
+    )
+    .bind(id)
+    .bind(user)
+    .fetch_optional(conn)
+    .await
+}
+
 /// Marks an item not done again and, if it is past due, restarts its daily reminders.
 pub async fn reopen(
     conn: &mut PgConnection,

@@ -279,14 +279,15 @@ async fn problem_page(
     typed: &str,
 ) -> AppResult<Response> {
     if ctx.user.roles.contains(Role::Contractor) {
-        // The contractor has no request page: the desk says it, naming the item (the same
-        // item stands on many clients' checklists).
+        // The contractor has no request page: the desk says it, naming the item when it is
+        // one the desk shows them (the same item stands on many clients' checklists), and
+        // nothing about any other.
         let mut conn = state.db.acquire().await?;
-        let (title, client) = db::title_and_client(&mut conn, item).await?;
-        return Ok(crate::web::flash::redirect(
-            "/",
-            format!("Nothing changed on {title} ({client}). {problem}"),
-        ));
+        let message = match db::shown_to_contractor(&mut conn, item, ctx.user.id).await? {
+            Some((title, client)) => format!("Nothing changed on {title} ({client}). {problem}"),
+            None => format!("Nothing changed. {problem}"),
+        };
+        return Ok(crate::web::flash::redirect("/", message));
     }
     let mut page = crate::change_requests::views::show_page(state, ctx, request_id).await?;
     page.checklist.error_for = Some(item);

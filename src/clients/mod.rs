@@ -212,7 +212,8 @@ async fn detail_page(state: &AppState, ctx: &Ctx, id: i64) -> AppResult<DetailPa
     let today = state.clock.today();
     let status_from = history
         .first()
-        .filter(|h| h.status == client.status)
+        // An addendum leaves the client active: only its budget waits for the date.
+        .filter(|h| h.status == client.status && h.status != Status::Active)
         .and_then(|h| h.effective_date)
         .filter(|day| *day > today);
     Ok(DetailPage {

@@ -380,7 +380,7 @@ SELECT e.at, e.actor, COALESCE(u.display_name, 'system'), e.action, 'change_requ
      WHERE r.state = 'completed' AND r.kind IN ('cancellation', 'pause')
     UNION ALL
     SELECT r.id, r.task_done_at, p.ops, 'change_task.status_updated',
-           jsonb_build_object('to', r.new_status)
+           jsonb_build_object('to', r.new_status, 'effective_date', r.effective)
       FROM demo_requests r, demo_people p WHERE r.state = 'completed'
     UNION ALL
     SELECT r.id, r.task_done_at, p.ops, 'change_task.done', '{}'::jsonb
@@ -401,6 +401,7 @@ SELECT e.at, e.actor, COALESCE(u.display_name, 'system'), e.action, 'change_requ
   ) e
   LEFT JOIN users u ON u.id = e.actor
  -- The audit log lists records in the order they were written; at the same moment the last
- -- step's approval comes before the request's (a call saving the client with no change
- -- withdraws it in the same record, as the workflow writes it).
- ORDER BY e.at, e.action = 'change_request.approved';
+ -- step's approval comes before the request's, and the last tick before the completion it
+ -- causes (a call saving the client with no change withdraws it in the same record, as the
+ -- workflow writes it).
+ ORDER BY e.at, e.action IN ('change_request.approved', 'change_request.completed');

@@ -242,8 +242,9 @@ fn page_of(found: &Found, token: &str, state: &AppState, now: DateTime<Utc>) -> 
         .ended_at
         .map(|t| {
             let local = t.with_timezone(&state.config.time_zone);
-            // Any zone that is UTC itself ("Etc/UTC" from the server, say) says it once.
-            let utc = if local.format("%Z").to_string() == "UTC" {
+            // A zone at UTC's own time ("Etc/UTC" from the server, "GMT", London in winter)
+            // says it once.
+            let utc = if chrono::Offset::fix(local.offset()).local_minus_utc() == 0 {
                 String::new()
             } else {
                 format!(" ({})", t.format("%H:%M UTC"))

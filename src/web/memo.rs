@@ -90,19 +90,20 @@ impl Memo {
         Fut: Future<Output = Result<T, E>> + Send + 'static,
     {
         let (cell, made) = self.cell_in(key.clone(), Some(family.clone()));
-        if cell.initialized() {
-            return Ok(typed(cell.get().expect("initialized").clone()));
+        if let Some(value) = cell.get() {
+            return Ok(typed(value.clone()));
         }
-        // Whatever ends a computation without a value (a failure, a panic, the asker gone)
-        // forgets the entry, so that the next asker starts it again.
-        let unfilled = |cell: &Arc<OnceCell<Value>>| Unfilled {
+        // Each asker holds the cell through a guard: the last to let go of a cell left without
+        // a value (a failure, a panic, the askers gone) forgets its entry, so that the next
+        // asker starts it again; while anyone still computes or waits, it stays.
+        let held = Held {
             memo: self.clone(),
             key,
-            cell: cell.clone(),
+            cell: Some(cell),
         };
         let Some(stale) = self.latest_of(&family) else {
-            let _unfilled = unfilled(&cell);
-            let value = cell
+            let value = held
+                .cell()
                 .get_or_try_init(|| async { compute().await.map(|v| Arc::new(v) as Value) })
                 .await?
                 .clone();
@@ -110,10 +111,9 @@ impl Memo {
         };
         // Computed in the background by whoever made the entry.
         if made {
-            let unfilled = unfilled(&cell);
             tokio::spawn(async move {
-                let _unfilled = unfilled;
-                let done = cell
+                let done = held
+                    .cell()
                     .get_or_try_init(|| async { compute().await.map(|v| Arc::new(v) as Value) })
                     .await;
                 if let Err(e) = done {
@@ -136,17 +136,19 @@ impl Memo {
             .map(|(_, v)| v.clone())
     }
 
-    /// Drops `key`'s entry if it is still `cell` and has no value.
-    fn forget_unfilled(&self, key: &str, cell: &Arc<OnceCell<Value>>) {
+    /// Lets go of `cell` (`key`'s), dropping its entry when it has no value and nobody else
+    /// holds it (the map's own hold aside). Under the map's lock, so that of two askers letting
+    /// go at once the second sees the first gone.
+    fn let_go(&self, key: &str, cell: Arc<OnceCell<Value>>) {
         let mut inner = self.lock();
-        if !cell.initialized()
-            && inner
-                .map
-                .get(key)
-                .is_some_and(|e| Arc::ptr_eq(&e.value, cell))
-        {
+        let in_map = inner
+            .map
+            .get(key)
+            .is_some_and(|e| Arc::ptr_eq(&e.value, &cell));
+        if in_map && !cell.initialized() && Arc::strong_count(&cell) == 2 {
             inner.map.remove(key);
         }
+        drop(cell);
     }
 
     /// How many values are kept (for the tests of eviction).
@@ -193,16 +195,25 @@ impl Memo {
     }
 }
 
-/// Forgets its entry when dropped, unless the entry got its value by then.
-struct Unfilled {
+/// An asker's hold on a cell (see [`Memo::let_go`]).
+struct Held {
     memo: Arc<Memo>,
     key: String,
-    cell: Arc<OnceCell<Value>>,
+    /// Taken when let go.
+    cell: Option<Arc<OnceCell<Value>>>,
 }
 
-impl Drop for Unfilled {
+impl Held {
+    fn cell(&self) -> &OnceCell<Value> {
+        self.cell.as_deref().expect("held until dropped")
+    }
+}
+
+impl Drop for Held {
     fn drop(&mut self) {
-        self.memo.forget_unfilled(&self.key, &self.cell);
+        if let Some(cell) = self.cell.take() {
+            self.memo.let_go(&self.key, cell);
+        }
     }
 }
 
@@ -314,9 +325,9 @@ mod tests {
         settle().await;
         assert_eq!(*ask("f 10:43", 9, false).await.unwrap(), 3);
         assert_eq!(runs.load(Ordering::SeqCst), 4);
-        // Nor does a value older than the limit: the asker waits for the new one.
+        // Nor does a value older than the limit (here any): the asker waits for the new one.
         let mut shorter = Memo::new(8);
-        shorter.lend_for = Duration::from_millis(50);
+        shorter.lend_for = Duration::ZERO;
         let shorter = Arc::new(shorter);
         let fresh = |key: &'static str, v: u32| {
             shorter.get_or_refresh(
@@ -326,9 +337,6 @@ mod tests {
             )
         };
         assert_eq!(*fresh("f 10:41", 1).await.unwrap(), 1);
-        assert_eq!(*fresh("f 10:42", 2).await.unwrap(), 1, "lent while young");
-        settle().await;
-        tokio::time::sleep(Duration::from_millis(60)).await;
         assert_eq!(*fresh("f 10:44", 4).await.unwrap(), 4, "too old to lend");
         // Another family does not lend its values.
         let other = memo
@@ -391,6 +399,34 @@ mod tests {
             .get_or_refresh("g".into(), "g 1".into(), || async { Ok::<u32, &str>(11) })
             .await;
         assert_eq!(*g1.unwrap(), 10);
+    }
+
+    #[tokio::test]
+    async fn a_waiter_that_takes_over_a_failed_computation_keeps_its_value() {
+        let memo = Arc::new(Memo::new(8));
+        let runs = Arc::new(AtomicU32::new(0));
+        let ask = |v: u32| {
+            let (memo, runs) = (memo.clone(), runs.clone());
+            async move {
+                memo.get_or_refresh("f".into(), "f 1".into(), move || async move {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    tokio::task::yield_now().await;
+                    if v == 0 {
+                        Err("down")
+                    } else {
+                        Ok::<u32, &str>(v)
+                    }
+                })
+                .await
+            }
+        };
+        // The first fails while the second waits on the same cell: the second computes it.
+        let (first, second) = tokio::join!(ask(0), ask(5));
+        assert_eq!(first.err(), Some("down"));
+        assert_eq!(*second.unwrap(), 5);
+        // It is kept: the next asker computes nothing.
+        assert_eq!(*ask(9).await.unwrap(), 5);
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
     }
 
     #[tokio::test]

@@ -693,6 +693,52 @@ async fn a_reinstatement_goes_through_the_chain_and_undoes_the_original_on_the_r
     );
     assert!(!form.contains("type=\"radio\" name=\"kind\""), "{form}");
     assert!(!form.contains("id=\"effective_date\""), "{form}");
+    // Sent back as it stands with another note, it saves (its terms as they were, the
+    // original's date not asked about again, however far it is).
+    let hidden = |name: &str| {
+        let at = format!("<input type=\"hidden\" name=\"{name}\" value=\"");
+        let start = form.find(&at).unwrap_or_else(|| panic!("no {name}")) + at.len();
+        form[start..].split('"').next().unwrap().to_string()
+    };
+    let (reason, version): (i64, i32) =
+        sqlx::query_as("SELECT reason_id, version FROM change_requests WHERE id = $1")
+            .bind(reversal)
+            .fetch_one(&c.app.db)
+            .await
+            .unwrap();
+    let mut fields: Vec<(String, String)> = [
+        "kind",
+        "cancel_scope",
+        "effective_date",
+        "resume_date",
+        "current_budget",
+        "new_budget",
+        "confirm_date",
+    ]
+    .iter()
+    .map(|n| (n.to_string(), hidden(n)))
+    .collect();
+    fields.extend([
+        ("reason_id".to_string(), reason.to_string()),
+        ("escalation".to_string(), "none".to_string()),
+        (
+            "product_notes".to_string(),
+            "Turn the ads back on".to_string(),
+        ),
+        ("version".to_string(), version.to_string()),
+    ]);
+    let pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let res = c
+        .post(&c.am_cookie, &format!("/requests/{reversal}"), &pairs)
+        .await;
+    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+    assert_eq!(
+        c.flash(&c.am_cookie, reversal).await,
+        "Change request saved."
+    );
     // The original points to it meanwhile.
     let page = c
         .page(&o.ops_cookie, &format!("/requests/{original}"))
