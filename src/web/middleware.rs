@@ -120,6 +120,11 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
     if let Some(allow) = res.headers().get(header::ALLOW) {
         page.headers_mut().insert(header::ALLOW, allow.clone());
     }
+    // Cookies the answer set or cleared still go (an ended session's, say).
+    for cookie in res.headers().get_all(header::SET_COOKIE) {
+        page.headers_mut()
+            .append(header::SET_COOKIE, cookie.clone());
+    }
     page
 }
 

@@ -262,6 +262,20 @@ async fn signing_out_ends_the_session_on_the_server() {
             .any(|c| c.starts_with("od_session=;") && c.contains("Max-Age=0")),
         "{cleared:?}"
     );
+    // An error page (here a calendar address that names no feed) still clears it.
+    let res = client()
+        .get(app.url("/calendar/not-a-feed.ics"))
+        .header("cookie", format!("od_session={secret}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let cleared = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .any(|v| v.to_str().unwrap().starts_with("od_session=;"));
+    assert!(cleared, "{:?}", res.headers());
     assert_eq!(app.audit_count("auth.sign_out").await, 1);
 }
 
