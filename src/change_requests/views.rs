@@ -56,6 +56,43 @@ impl FormPage {
         ]
     }
 
+    /// A reinstatement's terms as the page shows them.
+    fn fixed_summary(&self) -> Vec<(&'static str, String)> {
+        let f = &self.form;
+        let day = |s: &str| {
+            chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+                .map(crate::time::day)
+                .unwrap_or_else(|_| s.to_string())
+        };
+        let kind = Kind::from_key(f.kind.trim());
+        let mut rows = vec![(
+            "What",
+            kind.map_or(f.kind.clone(), |k| k.label().to_string()),
+        )];
+        match kind {
+            Some(Kind::Cancellation) => rows.push((
+                "What is cancelled",
+                CancelScope::from_key(f.cancel_scope.trim())
+                    .map_or(f.cancel_scope.clone(), |s| s.label().to_string()),
+            )),
+            Some(Kind::Addendum) => rows.push((
+                "Monthly budget",
+                format!("${} → ${}", f.current_budget.trim(), f.new_budget.trim()),
+            )),
+            _ => {}
+        }
+        rows.push(("Effective date", day(&f.effective_date)));
+        if kind == Some(Kind::Pause) {
+            let resume = if f.resume_date.trim().is_empty() {
+                "when known".to_string()
+            } else {
+                day(&f.resume_date)
+            };
+            rows.push(("Resume date", resume));
+        }
+        rows
+    }
+
     fn is(&self, field: &str, value: &str) -> bool {
         let v = match field {
             "kind" => &self.form.kind,

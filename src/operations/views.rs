@@ -85,6 +85,8 @@ pub struct TaskPage {
     pub status_form: StatusForm,
     pub status_errors: FieldErrors,
     client_status: Status,
+    /// The status was recorded here and takes effect later: the day it does.
+    status_from: Option<chrono::NaiveDate>,
 }
 
 impl TaskPage {
@@ -111,6 +113,8 @@ pub async fn task_page(state: &AppState, ctx: &Ctx, task_id: i64) -> AppResult<T
     let specialists =
         crate::users::db::people_with_role(&mut conn, Role::SemSpecialist.key()).await?;
     let client_status = clients::status_of(&mut conn, r.client_id).await?;
+    let status_from = (t.status_updated_at.is_some() && r.effective_date > state.clock.today())
+        .then_some(r.effective_date);
     let facts = t.facts(&r);
     let suggested = rules::status_for(r.kind, r.cancel_scope == Some(CancelScope::LeavePlatform));
     let me = ctx.who();
@@ -130,6 +134,7 @@ pub async fn task_page(state: &AppState, ctx: &Ctx, task_id: i64) -> AppResult<T
         },
         status_errors: FieldErrors::default(),
         client_status,
+        status_from,
         t,
         r,
         save_attempt,

@@ -94,6 +94,12 @@ async fn the_ops_lead_takes_an_approved_pause_from_the_email_and_sem_is_told_and
             .contains("is now recorded as paused, effective ")
     );
     assert_eq!(b.text("#client-status").await, "Paused");
+    assert!(
+        b.text("#part-status")
+            .await
+            .contains("(recorded: Paused, effective "),
+        "the task says the status waits for its date"
+    );
     b.click("#task-done").await;
     assert!(b.text("#flash").await.contains("Change task done"));
 

@@ -688,6 +688,11 @@ async fn a_reinstatement_goes_through_the_chain_and_undoes_the_original_on_the_r
     assert!(form.contains("<h1>Edit reinstatement: "), "{form}");
     assert!(form.contains("id=\"reinstatement-terms\""), "{form}");
     assert!(
+        form.contains("<dt>What</dt><dd>Contract pause</dd>")
+            && form.contains("<dt>Effective date</dt>"),
+        "the terms are shown: {form}"
+    );
+    assert!(
         form.contains("<input type=\"hidden\" name=\"kind\" value=\"pause\">"),
         "{form}"
     );
@@ -818,6 +823,14 @@ async fn a_reinstatement_goes_through_the_chain_and_undoes_the_original_on_the_r
     let page = c.page(&c.am_cookie, &format!("/requests/{original}")).await;
     assert!(page.contains("id=\"reinstated\""), "{page}");
     assert!(!page.contains("id=\"reinstatement-pending\""), "{page}");
+    // The reinstatement itself says it is done, not "once approved".
+    let done = c.page(&c.am_cookie, &format!("/requests/{reversal}")).await;
+    assert!(
+        done.contains(&format!(
+            "This request reinstated the client: it undid <a href=\"/requests/{original}\">"
+        )),
+        "{done}"
+    );
     // Its task to pause the ads reads as cancelled, not as due.
     assert!(page.contains("id=\"sem-task-cancelled\""), "{page}");
     assert!(!page.contains("pauses the ads by"), "{page}");
