@@ -128,6 +128,15 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
     page
 }
 
+/// Whether `res` sets (or clears) the cookie `name`.
+fn sets_cookie(res: &Response, name: &str) -> bool {
+    res.headers().get_all(header::SET_COOKIE).iter().any(|v| {
+        v.as_bytes()
+            .strip_prefix(name.as_bytes())
+            .is_some_and(|rest| rest.starts_with(b"="))
+    })
+}
+
 /// Removes an `X-Request-Id` the request came with, so the next layer makes a fresh one.
 pub async fn drop_request_id(mut req: Request, next: Next) -> Response {
     req.headers_mut().remove("x-request-id");
@@ -202,17 +211,7 @@ async fn load_user_and_run(state: &AppState, mut req: Request, next: Next) -> Re
     let mut res = next.run(req).await;
     // The ended session's cookie goes with this answer (said once; a bookmark opened days later
     // does not say it again), unless the answer signs someone in.
-    let session_set = |v: &header::HeaderValue| {
-        v.as_bytes()
-            .starts_with(format!("{}=", crate::auth::session::cookie_name(secure)).as_bytes())
-    };
-    if ended
-        && !res
-            .headers()
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .any(session_set)
-    {
+    if ended && !sets_cookie(&res, crate::auth::session::cookie_name(secure)) {
         res.headers_mut().append(
             header::SET_COOKIE,
             crate::auth::session::clear_cookie(secure),

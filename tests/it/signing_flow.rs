@@ -690,39 +690,48 @@ async fn codes_are_limited_to_five_an_hour_and_ten_a_link() {
     ask_code(&c, &fresh).await;
 }
 
+/// The account manager saves request `id` with new `terms`, its reason, notes and escalation
+/// as filed, at its current version.
+async fn edit_terms(c: &Chain, id: i64, terms: &[(&str, &str)]) -> reqwest::Response {
+    let (reason, version): (String, String) =
+        sqlx::query_as("SELECT reason_id::text, version::text FROM change_requests WHERE id = $1")
+            .bind(id)
+            .fetch_one(&c.app.db)
+            .await
+            .unwrap();
+    let mut form = terms.to_vec();
+    form.extend([
+        ("reason_id", reason.as_str()),
+        ("product_notes", "Pause Google Ads"),
+        ("escalation", "none"),
+        ("version", version.as_str()),
+    ]);
+    c.post(&c.am_cookie, &format!("/requests/{id}"), &form)
+        .await
+}
+
 #[tokio::test]
 async fn changing_the_terms_after_sending_voids_the_link() {
     let c = chain().await;
     let id = addendum(&c).await;
     let token = send(&c, id).await;
-    let (reason, version): (String, i32) =
-        sqlx::query_as("SELECT reason_id::text, version FROM change_requests WHERE id = $1")
-            .bind(id)
-            .fetch_one(&c.app.db)
-            .await
-            .unwrap();
     let date: String =
         sqlx::query_scalar("SELECT effective_date::text FROM change_requests WHERE id = $1")
             .bind(id)
             .fetch_one(&c.app.db)
             .await
             .unwrap();
-    let res = c
-        .post(
-            &c.am_cookie,
-            &format!("/requests/{id}"),
-            &[
-                ("kind", "addendum"),
-                ("effective_date", &date),
-                ("current_budget", "4500"),
-                ("new_budget", "2500"),
-                ("reason_id", &reason),
-                ("product_notes", "Pause Google Ads"),
-                ("escalation", "none"),
-                ("version", &version.to_string()),
-            ],
-        )
-        .await;
+    let res = edit_terms(
+        &c,
+        id,
+        &[
+            ("kind", "addendum"),
+            ("effective_date", &date),
+            ("current_budget", "4500"),
+            ("new_budget", "2500"),
+        ],
+    )
+    .await;
     assert_eq!(res.status(), 303);
     let flash = c.flash(&c.am_cookie, id).await;
     assert!(flash.contains("the new budget changed"), "{flash}");
@@ -741,26 +750,16 @@ async fn changing_the_terms_after_sending_voids_the_link() {
     assert!(page.contains("$4,500.00 → $2,500.00"), "{page}");
     // Made a cancellation, it has nothing to sign: its page still shows what was sent, and no
     // form to send it again.
-    let version: i32 = sqlx::query_scalar("SELECT version FROM change_requests WHERE id = $1")
-        .bind(id)
-        .fetch_one(&c.app.db)
-        .await
-        .unwrap();
-    let res = c
-        .post(
-            &c.am_cookie,
-            &format!("/requests/{id}"),
-            &[
-                ("kind", "cancellation"),
-                ("cancel_scope", "services_only"),
-                ("effective_date", &date),
-                ("reason_id", &reason),
-                ("product_notes", "Pause Google Ads"),
-                ("escalation", "none"),
-                ("version", &version.to_string()),
-            ],
-        )
-        .await;
+    let res = edit_terms(
+        &c,
+        id,
+        &[
+            ("kind", "cancellation"),
+            ("cancel_scope", "services_only"),
+            ("effective_date", &date),
+        ],
+    )
+    .await;
     assert_eq!(res.status(), 303);
     let flash = c.flash(&c.am_cookie, id).await;
     assert!(
